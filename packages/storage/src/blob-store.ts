@@ -1,0 +1,34 @@
+import type { Readable } from 'node:stream';
+
+export interface BlobInfo {
+  key: string;
+  size: number;
+}
+
+/** What a put accepts: a Node stream, any async iterable of bytes, or one buffer. */
+export type BlobBody = Readable | AsyncIterable<Uint8Array> | Uint8Array;
+
+/**
+ * A flat namespace of immutable blobs addressed by `/`-separated keys.
+ * `put` is atomic: readers see the whole blob or nothing, never a prefix.
+ */
+export interface BlobStore {
+  /** Where the store lives, for messages (never contains secrets). */
+  readonly location: string;
+  put(key: string, body: BlobBody): Promise<BlobInfo>;
+  /** Streams the blob; rejects with STORAGE_NOT_FOUND when absent. */
+  get(key: string): Promise<Readable>;
+  stat(key: string): Promise<BlobInfo | undefined>;
+  /** Every blob whose key starts with `prefix`, in no promised order. */
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  /** Removes the blob; removing an absent blob is not an error. */
+  delete(key: string): Promise<void>;
+}
+
+const SEGMENT = /^[^/\\\0]+$/;
+
+/** Keys are relative, `/`-separated, without empty, `.` or `..` segments. */
+export function assertValidKey(key: string): void {
+  const ok = key.length > 0 && key.split('/').every((s) => SEGMENT.test(s) && s !== '.' && s !== '..');
+  if (!ok) throw new TypeError(`invalid blob key ${JSON.stringify(key)}`);
+}

@@ -1,0 +1,152 @@
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { errnoCode } from '@drkit/errors';
+import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore } from './blob-store.js';
+import { StorageError, StorageErrorCode } from './errors.js';
+
+// Temporary files live in their own folder so that a crash never leaves a half-written blob under a real key.
+const TMP_DIR = '.tmp';
+
+/** A BlobStore in a local folder: temp file, fsync, rename, fsync the folder. */
+export class LocalStore implements BlobStore {
+  readonly root: string;
+  readonly location: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.location = this.root;
+  }
+
+  private pathOf(key: string): string {
+    try {
+      assertValidKey(key);
+    } catch (cause) {
+      throw new StorageError(StorageErrorCode.BAD_KEY, `Invalid blob key ${JSON.stringify(key)}.`, { cause });
+    }
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: BlobBody): Promise<BlobInfo> {
+    const dest = this.pathOf(key);
+    const tmpDir = path.join(this.root, TMP_DIR);
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
+    let fh: FileHandle | undefined;
+    let size = 0;
+    try {
+      fh = await open(tmp, 'wx', 0o644);
+      for await (const chunk of body instanceof Uint8Array ? [body] : body) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+        await writeAll(fh, bytes);
+        size += bytes.byteLength;
+      }
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await mkdir(path.dirname(dest), { recursive: true });
+      await rename(tmp, dest);
+      await fsyncDir(path.dirname(dest));
+      return { key, size };
+    } catch (cause) {
+      await fh?.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw ioError(`write ${key}`, this.root, cause);
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const file = this.pathOf(key);
+    const fh = await open(file, 'r').catch((cause) => {
+      if (errnoCode(cause) === 'ENOENT') throw notFound(key, this.root, cause);
+      throw ioError(`read ${key}`, this.root, cause);
+    });
+    return createReadStream('', { fd: fh, highWaterMark: 1 << 20 });
+  }
+
+  async stat(key: string): Promise<BlobInfo | undefined> {
+    try {
+      const st = await stat(this.pathOf(key));
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT' || errnoCode(cause) === 'ENOTDIR') return undefined;
+      throw ioError(`stat ${key}`, this.root, cause);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    // Walk only the folder that can hold the prefix, then filter by the full key.
+    const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    yield* this.walk(dirPart, prefix);
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncIterable<BlobInfo> {
+    const dir = dirKey ? path.join(this.root, ...dirKey.split('/')) : this.root;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT' || errnoCode(cause) === 'ENOTDIR') return;
+      throw ioError(`list ${prefix}`, this.root, cause);
+    }
+    for (const e of entries) {
+      if (!dirKey && e.name === TMP_DIR) continue;
+      const key = dirKey ? `${dirKey}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(key, prefix);
+      } else if (e.isFile() && key.startsWith(prefix)) {
+        const info = await this.stat(key);
+        if (info) yield info;
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true }).catch((cause) => {
+      throw ioError(`delete ${key}`, this.root, cause);
+    });
+  }
+}
+
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.byteLength) {
+    const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
+// Without this, a power loss after rename can lose the directory entry.
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function notFound(key: string, root: string, cause?: unknown): StorageError {
+  return new StorageError(StorageErrorCode.NOT_FOUND, `${key} does not exist in ${root}.`, {
+    cause,
+    hint: 'Check the repository path, or run verify to see what is missing.',
+    details: { key },
+  });
+}
+
+function ioError(what: string, root: string, cause: unknown): StorageError {
+  if (cause instanceof StorageError) return cause;
+  const code = errnoCode(cause);
+  const hint =
+    code === 'ENOSPC'
+      ? 'The disk is full: free space or point the repository elsewhere. Nothing was committed.'
+      : code === 'EACCES' || code === 'EPERM'
+        ? `Check that this user may read and write ${root}.`
+        : 'Check the disk and the repository folder, then try again.';
+  return new StorageError(StorageErrorCode.IO, `Could not ${what} in ${root}: ${(cause as Error)?.message ?? cause}.`, {
+    cause,
+    hint,
+  });
+}

@@ -1,0 +1,21 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { blobStoreContract, LocalStore } from '@drkit/storage';
+
+blobStoreContract({ describe, it, beforeEach, afterEach }, 'LocalStore', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+  return { store: new LocalStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+describe('LocalStore on disk', () => {
+  it('keeps blobs as plain files under their keys, and no temp files after a put', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    const store = new LocalStore(dir);
+    await store.put('data/x/file.bin', Buffer.from('abc'));
+    expect(await readdir(path.join(dir, 'data', 'x'))).toEqual(['file.bin']);
+    expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
