@@ -1,0 +1,65 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobStore } from '@drkit/storage';
+import { type Compression, compressor, decompressor } from './codec.js';
+import { RepoError, RepoErrorCode } from './errors.js';
+import type { BlobRef } from './format.js';
+import { HashingStream } from './hashing.js';
+
+/** Compresses a stream into the store under `key`, returning its size and sha256 as stored. */
+export async function putCompressed(
+  store: BlobStore,
+  key: string,
+  source: Readable,
+  compression: Compression,
+): Promise<BlobRef> {
+  const hasher = new HashingStream();
+  const piping = pipeline(source, compressor(compression), hasher);
+  const putting = store.put(key, hasher);
+  // Whichever side fails first must stop the other, so nothing waits forever.
+  piping.catch((err) => hasher.destroy(err));
+  putting.catch((err) => source.destroy(err));
+  const [, info] = await Promise.all([piping, putting]);
+  return { key, size: info.size, sha256: hasher.digest(), compression };
+}
+
+/** Streams a blob decompressed; after the stream ends, `check()` confirms size and sha256. */
+export async function getDecompressed(
+  store: BlobStore,
+  ref: BlobRef,
+): Promise<{ stream: Readable; hasher: HashingStream; check: () => void }> {
+  const raw = await store.get(ref.key);
+  const hasher = new HashingStream();
+  const out = decompressor(ref.compression);
+  raw.on('error', (e) => hasher.destroy(e));
+  hasher.on('error', (e) => out.destroy(e));
+  raw.pipe(hasher).pipe(out);
+  const check = () => {
+    if (hasher.bytes !== ref.size || hasher.digest() !== ref.sha256)
+      throw new RepoError(
+        RepoErrorCode.DIGEST_MISMATCH,
+        `${ref.key} is damaged: expected ${ref.size} bytes with sha256 ${ref.sha256.slice(0, 12)}…, found ${hasher.bytes} bytes with sha256 ${hasher.digest().slice(0, 12)}….`,
+        { hint: 'Restore from another snapshot or another copy of the repository.', details: { key: ref.key } },
+      );
+  };
+  return { stream: out, hasher, check };
+}
+
+/** Hashes a blob as stored, without decompressing it. */
+export async function digestBlob(store: BlobStore, key: string): Promise<{ size: number; sha256: string }> {
+  const hasher = new HashingStream();
+  await pipeline(await store.get(key), hasher, async function* (src) {
+    for await (const _ of src);
+  });
+  return { size: hasher.bytes, sha256: hasher.digest() };
+}
+
+export async function readSmallBlob(store: BlobStore, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await store.get(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function bufferStream(buf: Buffer): Readable {
+  return Readable.from([buf]);
+}

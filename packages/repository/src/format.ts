@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+export const FORMAT_VERSION = 1;
+
+export const repoConfigSchema = z.object({
+  format: z.number().int(),
+  id: z.string(),
+  created: z.string(),
+  compression: z.enum(['auto', 'zstd', 'gzip']).default('auto'),
+});
+export type RepoConfig = z.infer<typeof repoConfigSchema>;
+
+export const entryTypes = ['file', 'dir', 'symlink'] as const;
+
+/** One line of a source's entry index (JSONL): everything needed to restore and check the entry. */
+export const indexEntrySchema = z.object({
+  path: z.string(),
+  type: z.enum(entryTypes),
+  mode: z.number().int(),
+  mtime: z.number(),
+  size: z.number().int().nonnegative().optional(),
+  sha256: z.string().optional(),
+  linkTarget: z.string().optional(),
+});
+export type IndexEntry = z.infer<typeof indexEntrySchema>;
+
+const blobRefSchema = z.object({
+  key: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  compression: z.enum(['zstd', 'gzip']),
+});
+export type BlobRef = z.infer<typeof blobRefSchema>;
+
+export const findingSchema = z.object({
+  kind: z.string(),
+  path: z.string().optional(),
+  line: z.number().int().optional(),
+  message: z.string(),
+});
+/** A warning or data-validation finding, attached to a source or a snapshot. */
+export type Finding = z.infer<typeof findingSchema>;
+
+export const sourceMetaSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  /** Where the source was read from, for the operator's eyes; restores never depend on it. */
+  origin: z.string().optional(),
+  archive: blobRefSchema,
+  index: blobRefSchema.extend({ entries: z.number().int().nonnegative() }),
+  stats: z.object({
+    files: z.number().int(),
+    dirs: z.number().int(),
+    symlinks: z.number().int(),
+    bytes: z.number().int(),
+  }),
+  findings: z.array(findingSchema).default([]),
+  findingsTotal: z.number().int().default(0),
+});
+export type SourceMeta = z.infer<typeof sourceMetaSchema>;
+
+export const snapshotMetaSchema = z.object({
+  format: z.number().int(),
+  id: z.string(),
+  time: z.string(),
+  host: z.string(),
+  toolVersion: z.string(),
+  kind: z.enum(['full']),
+  status: z.enum(['complete', 'partial']),
+  tags: z.array(z.string()),
+  sources: z.array(sourceMetaSchema),
+  /** Files that could not be read make a snapshot partial; each is listed here. */
+  errors: z.array(findingSchema).default([]),
+});
+export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
+
+export const KEYS = {
+  config: 'config.json',
+  snapshots: 'snapshots/',
+  snapshot: (id: string) => `snapshots/${id}.json`,
+  data: (id: string) => `data/${id}/`,
+  archive: (id: string, source: string, ext: string) => `data/${id}/${source}${ext}`,
+  index: (id: string, source: string, compression: 'zstd' | 'gzip') =>
+    `data/${id}/${source}.index.jsonl.${compression === 'zstd' ? 'zst' : 'gz'}`,
+  locks: 'locks/',
+  lock: (id: string) => `locks/${id}.json`,
+};

@@ -1,0 +1,20 @@
+export { digestBlob } from './blob-io.js';
+export { canWriteZstd, chooseCompression, type Compression, type CompressionChoice, type CompressionDecision } from './codec.js';
+export { RepoError, RepoErrorCode } from './errors.js';
+export {
+  type BlobRef,
+  type Finding,
+  FORMAT_VERSION,
+  type IndexEntry,
+  KEYS,
+  type RepoConfig,
+  type SnapshotMeta,
+  type SourceMeta,
+} from './format.js';
+export { HashingStream } from './hashing.js';
+export { newSnapshotId, SNAPSHOT_ID } from './ids.js';
+export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
+export { normaliseEntryPath } from './paths.js';
+export { type ArchiveEntry, type BeginOptions, type InitOptions, Repository } from './repository.js';
+export { encodeHeader, type TarHeader, type TarType } from './tar.js';
+export { type CommitOptions, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';

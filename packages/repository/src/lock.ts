@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { BlobStore } from '@drkit/storage';
+import { readSmallBlob } from './blob-io.js';
+import { RepoError, RepoErrorCode } from './errors.js';
+import { KEYS } from './format.js';
+
+export interface LockInfo {
+  id: string;
+  exclusive: boolean;
+  host: string;
+  pid: number;
+  /** What holds it, e.g. "backup" or "forget --prune". */
+  purpose: string;
+  time: string;
+  refreshed: string;
+}
+
+export interface LockOptions {
+  exclusive: boolean;
+  purpose: string;
+  /** How long to wait for a conflicting lock to go away before failing (ms). */
+  waitMs?: number;
+  /** A lock not refreshed for this long is stale (ms); holders refresh every staleAfterMs / 6. */
+  staleAfterMs?: number;
+  now?: () => Date;
+  /** Told when a stale lock is removed, so the user sees it. */
+  onStale?: (lock: LockInfo, why: string) => void;
+}
+
+const DEFAULT_STALE_MS = 30 * 60_000;
+
+/**
+ * Repository lock in the restic style: each holder writes its own lock blob, then looks at the
+ * others; no atomic create is needed, so it works the same on a folder and on S3.
+ */
+export class RepoLock {
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly store: BlobStore,
+    readonly info: LockInfo,
+  ) {}
+
+  static async acquire(store: BlobStore, options: LockOptions): Promise<RepoLock> {
+    const now = options.now ?? (() => new Date());
+    const staleAfter = options.staleAfterMs ?? DEFAULT_STALE_MS;
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    const t = now().toISOString();
+    const info: LockInfo = {
+      id: `${t.replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`,
+      exclusive: options.exclusive,
+      host: hostname(),
+      pid: process.pid,
+      purpose: options.purpose,
+      time: t,
+      refreshed: t,
+    };
+    for (;;) {
+      await store.put(KEYS.lock(info.id), Buffer.from(JSON.stringify(info)));
+      const conflict = (await readLocks(store)).find((other) => {
+        if (other.id === info.id) return false;
+        const stale = staleReason(other, now(), staleAfter);
+        if (stale) {
+          options.onStale?.(other, stale);
+          void store.delete(KEYS.lock(other.id));
+          return false;
+        }
+        return other.exclusive || info.exclusive;
+      });
+      if (!conflict) {
+        const lock = new RepoLock(store, info);
+        lock.timer = setInterval(() => void lock.refresh(now), Math.max(1000, staleAfter / 6));
+        lock.timer.unref();
+        return lock;
+      }
+      await store.delete(KEYS.lock(info.id));
+      if (Date.now() >= deadline)
+        throw new RepoError(
+          RepoErrorCode.LOCKED,
+          `The repository at ${store.location} is locked${conflict.exclusive ? ' exclusively' : ''} by "${conflict.purpose}" (pid ${conflict.pid} on ${conflict.host}, since ${conflict.time}).`,
+          {
+            hint: 'Wait for it to finish and try again. If that process is gone (e.g. a crashed machine), run `drkit unlock`.',
+            details: { lock: conflict },
+          },
+        );
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private async refresh(now: () => Date): Promise<void> {
+    this.info.refreshed = now().toISOString();
+    await this.store.put(KEYS.lock(this.info.id), Buffer.from(JSON.stringify(this.info))).catch(() => {});
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    await this.store.delete(KEYS.lock(this.info.id));
+  }
+}
+
+export async function readLocks(store: BlobStore): Promise<LockInfo[]> {
+  const locks: LockInfo[] = [];
+  for await (const b of store.list(KEYS.locks)) {
+    try {
+      locks.push(JSON.parse((await readSmallBlob(store, b.key)).toString('utf8')) as LockInfo);
+    } catch {
+      // A lock removed while we listed is simply gone.
+    }
+  }
+  return locks;
+}
+
+/** Why a lock is stale, or undefined if it may still be held. */
+export function staleReason(lock: LockInfo, now: Date, staleAfterMs: number): string | undefined {
+  if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid))
+    return `process ${lock.pid} on this host (${lock.host}) is no longer running`;
+  const age = now.getTime() - Date.parse(lock.refreshed);
+  if (age > staleAfterMs) return `not refreshed for ${Math.round(age / 60_000)} minutes`;
+  return undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Removes every lock (`drkit unlock --all`) or only stale ones; returns what was removed. */
+export async function removeLocks(store: BlobStore, options: { all: boolean; now?: Date; staleAfterMs?: number }): Promise<LockInfo[]> {
+  const removed: LockInfo[] = [];
+  for (const lock of await readLocks(store)) {
+    if (options.all || staleReason(lock, options.now ?? new Date(), options.staleAfterMs ?? DEFAULT_STALE_MS)) {
+      await store.delete(KEYS.lock(lock.id));
+      removed.push(lock);
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import { extract as tarExtract } from 'tar-stream';
+import { type BlobStore, StorageErrorCode } from '@drkit/storage';
+import { readSmallBlob } from './blob-io.js';
+import { getDecompressed } from './blob-io.js';
+import { chooseCompression, type CompressionChoice } from './codec.js';
+import { RepoError, RepoErrorCode } from './errors.js';
+import {
+  FORMAT_VERSION,
+  type IndexEntry,
+  indexEntrySchema,
+  KEYS,
+  type RepoConfig,
+  repoConfigSchema,
+  type SnapshotMeta,
+  snapshotMetaSchema,
+  type SourceMeta,
+} from './format.js';
+import { newSnapshotId } from './ids.js';
+import { type LockOptions, RepoLock } from './lock.js';
+import { SnapshotWriter } from './writer.js';
+
+export interface InitOptions {
+  compression?: CompressionChoice;
+  now?: Date;
+}
+
+export interface BeginOptions {
+  time: Date;
+  tags?: string[];
+  host?: string;
+  toolVersion: string;
+}
+
+/** An entry as stored in an archive, with its content stream (consume or ignore it). */
+export interface ArchiveEntry {
+  name: string;
+  type: string;
+  size: number;
+  linkTarget: string | undefined;
+  stream: Readable;
+}
+
+/** A drkit repository (format v1) on any BlobStore. */
+export class Repository {
+  private constructor(
+    readonly store: BlobStore,
+    readonly config: RepoConfig,
+  ) {}
+
+  static async init(store: BlobStore, options: InitOptions = {}): Promise<Repository> {
+    if (await store.stat(KEYS.config))
+      throw new RepoError(RepoErrorCode.ALREADY_EXISTS, `A drkit repository already exists at ${store.location}.`, {
+        hint: 'Use it as it is, or choose an empty location for a new repository.',
+      });
+    const config: RepoConfig = {
+      format: FORMAT_VERSION,
+      id: randomBytes(16).toString('hex'),
+      created: (options.now ?? new Date()).toISOString(),
+      compression: options.compression ?? 'auto',
+    };
+    await store.put(KEYS.config, Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
+    return new Repository(store, config);
+  }
+
+  static async open(store: BlobStore): Promise<Repository> {
+    const raw = await readSmallBlob(store, KEYS.config).catch((err) => {
+      if (err?.code === StorageErrorCode.NOT_FOUND)
+        throw new RepoError(RepoErrorCode.NOT_FOUND, `No drkit repository at ${store.location}.`, {
+          hint: 'Check --repo / DRKIT_REPO, or create one with `drkit init`.',
+          cause: err,
+        });
+      throw err;
+    });
+    const json = parseJson(raw, KEYS.config, store.location);
+    const format = (json as { format?: unknown })?.format;
+    if (format !== FORMAT_VERSION)
+      throw new RepoError(
+        RepoErrorCode.UNSUPPORTED_FORMAT,
+        `The repository at ${store.location} has format version ${JSON.stringify(format)}; this drkit reads version ${FORMAT_VERSION}.`,
+        { hint: 'Use the drkit release that wrote it, or a newer one. Nothing was changed.' },
+      );
+    const parsed = repoConfigSchema.safeParse(json);
+    if (!parsed.success) throw badMetadata(KEYS.config, store.location, parsed.error.message);
+    return new Repository(store, parsed.data);
+  }
+
+  async listSnapshots(): Promise<SnapshotMeta[]> {
+    const keys: string[] = [];
+    for await (const b of this.store.list(KEYS.snapshots)) if (b.key.endsWith('.json')) keys.push(b.key);
+    const metas = await Promise.all(keys.map((k) => this.readSnapshotKey(k)));
+    return metas.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  }
+
+  /** A full id, a unique prefix of one, or `latest`. */
+  async resolveSnapshot(ref: string): Promise<SnapshotMeta> {
+    const all = await this.listSnapshots();
+    if (ref === 'latest') {
+      const last = all.at(-1);
+      if (!last)
+        throw new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `The repository at ${this.store.location} has no snapshots yet.`, {
+          hint: 'Make one with `drkit backup`.',
+        });
+      return last;
+    }
+    const matches = all.filter((s) => s.id.startsWith(ref));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0)
+      throw new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `No snapshot matches "${ref}" in ${this.store.location}.`, {
+        hint: 'List them with `drkit snapshots`; use a full id, a unique prefix, or latest.',
+      });
+    throw new RepoError(RepoErrorCode.SNAPSHOT_AMBIGUOUS, `"${ref}" matches ${matches.length} snapshots: ${matches.map((s) => s.id).join(', ')}.`, {
+      hint: 'Give more characters of the id.',
+    });
+  }
+
+  source(snapshot: SnapshotMeta, name: string): SourceMeta {
+    const s = snapshot.sources.find((x) => x.name === name);
+    if (!s)
+      throw new RepoError(RepoErrorCode.SOURCE_NOT_FOUND, `Snapshot ${snapshot.id} has no source "${name}".`, {
+        hint: `Its sources are: ${snapshot.sources.map((x) => x.name).join(', ') || 'none'}.`,
+      });
+    return s;
+  }
+
+  /** Streams a source's entry index; throws at the end if the index blob is damaged. */
+  async *readIndex(source: SourceMeta): AsyncGenerator<IndexEntry> {
+    const { stream, check } = await getDecompressed(this.store, source.index);
+    const lines = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+    let n = 0;
+    for await (const line of lines) {
+      n++;
+      if (!line) continue;
+      const parsed = indexEntrySchema.safeParse(safeJson(line));
+      if (!parsed.success) throw badMetadata(`${source.index.key} line ${n}`, this.store.location, 'not a valid index entry');
+      yield parsed.data;
+    }
+    check();
+  }
+
+  /** Streams the entries of a source's archive; throws at the end if the archive blob is damaged. */
+  async *readArchive(source: SourceMeta): AsyncGenerator<ArchiveEntry> {
+    const { stream, check } = await getDecompressed(this.store, source.archive);
+    const extract = tarExtract();
+    stream.on('error', (e) => extract.destroy(e));
+    stream.pipe(extract as unknown as NodeJS.WritableStream);
+    let current = '(start of archive)';
+    try {
+      for await (const e of extract) {
+        const h = e.header;
+        current = h.name;
+        const entry: ArchiveEntry = {
+          name: h.name,
+          type: h.type === 'directory' ? 'dir' : h.type === 'file' ? 'file' : (h.type ?? 'unknown'),
+          size: h.size ?? 0,
+          linkTarget: h.linkname ?? undefined,
+          stream: e as unknown as Readable,
+        };
+        yield entry;
+        e.resume();
+      }
+    } catch (cause) {
+      throw new RepoError(
+        RepoErrorCode.CORRUPT_ARCHIVE,
+        `The archive of source "${source.name}" (${source.archive.key}) cannot be read at entry "${current}": ${(cause as Error).message}.`,
+        { cause, hint: 'The archive is damaged: restore from another snapshot or another copy.', details: { source: source.name, entry: current } },
+      );
+    } finally {
+      // A consumer that stops early must not leave the blob open.
+      extract.destroy();
+      stream.destroy();
+    }
+    check();
+  }
+
+  async beginSnapshot(options: BeginOptions): Promise<SnapshotWriter> {
+    const { compression } = chooseCompression(this.config.compression);
+    return new SnapshotWriter(this, newSnapshotId(options.time), options.time, compression, {
+      host: options.host ?? hostname(),
+      tags: options.tags ?? [],
+      toolVersion: options.toolVersion,
+    });
+  }
+
+  lock(options: LockOptions): Promise<RepoLock> {
+    return RepoLock.acquire(this.store, options);
+  }
+
+  private async readSnapshotKey(key: string): Promise<SnapshotMeta> {
+    const json = parseJson(await readSmallBlob(this.store, key), key, this.store.location);
+    const format = (json as { format?: unknown })?.format;
+    if (format !== FORMAT_VERSION)
+      throw new RepoError(RepoErrorCode.UNSUPPORTED_FORMAT, `${key} has format version ${JSON.stringify(format)}; this drkit reads ${FORMAT_VERSION}.`, {
+        hint: 'Use a newer drkit to read this repository.',
+      });
+    const parsed = snapshotMetaSchema.safeParse(json);
+    if (!parsed.success) throw badMetadata(key, this.store.location, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return parsed.data;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJson(raw: Buffer, key: string, location: string): unknown {
+  const v = safeJson(raw.toString('utf8'));
+  if (v === undefined) throw badMetadata(key, location, 'not valid JSON');
+  return v;
+}
+
+function badMetadata(key: string, location: string, why: string): RepoError {
+  return new RepoError(RepoErrorCode.BAD_METADATA, `${key} in ${location} is damaged: ${why}.`, {
+    hint: 'Run `drkit verify all` to see what else is affected; restore from another copy of the repository.',
+    details: { key },
+  });
+}

@@ -1,0 +1,133 @@
+// A minimal POSIX (pax) tar writer: ustar headers, with a pax extended header when a name,
+// link target or size does not fit, so that GNU tar, bsdtar and drkit all read it.
+
+export type TarType = 'file' | 'dir' | 'symlink';
+
+export interface TarHeader {
+  path: string;
+  type: TarType;
+  mode: number;
+  /** Milliseconds since the epoch; tar keeps whole seconds, the entry index keeps the rest. */
+  mtime: number;
+  size: number;
+  uid?: number;
+  gid?: number;
+  linkTarget?: string;
+}
+
+const BLOCK = 512;
+const TYPEFLAG: Record<TarType, string> = { file: '0', dir: '5', symlink: '2' };
+const MAX_OCTAL_SIZE = 0o77777777777;
+
+export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
+
+export function padding(size: number): Buffer {
+  const rest = size % BLOCK;
+  return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest);
+}
+
+/** The header block(s) that precede an entry's content. */
+export function encodeHeader(h: TarHeader): Buffer {
+  const name = h.type === 'dir' ? `${h.path}/` : h.path;
+  const link = h.linkTarget ?? '';
+  const split = splitUstarName(name);
+  const pax: Record<string, string> = {};
+  if (!split) pax.path = name;
+  if (!fitsUstar(link, 100)) pax.linkpath = link;
+  if (h.size > MAX_OCTAL_SIZE) pax.size = String(h.size);
+  const main = ustarBlock({
+    name: split?.name ?? asciiFallback(name, 100),
+    prefix: split?.prefix ?? '',
+    mode: h.mode & 0o7777,
+    uid: h.uid ?? 0,
+    gid: h.gid ?? 0,
+    size: h.type === 'file' ? Math.min(h.size, MAX_OCTAL_SIZE) : 0,
+    mtime: Math.floor(h.mtime / 1000),
+    typeflag: TYPEFLAG[h.type],
+    linkname: pax.linkpath ? asciiFallback(link, 100) : link,
+  });
+  if (Object.keys(pax).length === 0) return main;
+  const body = encodePaxRecords(pax);
+  const paxHeader = ustarBlock({
+    name: asciiFallback(`PaxHeaders/${name}`, 100),
+    prefix: '',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime: Math.floor(h.mtime / 1000),
+    typeflag: 'x',
+    linkname: '',
+  });
+  return Buffer.concat([paxHeader, body, padding(body.length), main]);
+}
+
+function fitsUstar(s: string, max: number): boolean {
+  return Buffer.byteLength(s) <= max && /^[\x20-\x7e]*$/.test(s);
+}
+
+// ustar splits a long name at a '/' into prefix (155) and name (100).
+function splitUstarName(name: string): { name: string; prefix: string } | undefined {
+  if (!/^[\x20-\x7e]*$/.test(name)) return undefined;
+  if (name.length <= 100) return { name, prefix: '' };
+  const trailing = name.endsWith('/') ? 1 : 0;
+  for (let i = name.length - trailing - 1; i > 0; i--) {
+    if (name[i] !== '/') continue;
+    const prefix = name.slice(0, i);
+    const rest = name.slice(i + 1);
+    if (prefix.length <= 155 && rest.length <= 100 && rest.length > 0) return { name: rest, prefix };
+    if (prefix.length <= 155) break;
+  }
+  return undefined;
+}
+
+function asciiFallback(s: string, max: number): string {
+  return s.replace(/[^\x20-\x7e]/g, '_').slice(0, max);
+}
+
+function encodePaxRecords(records: Record<string, string>): Buffer {
+  const lines = Object.entries(records).map(([k, v]) => {
+    const body = ` ${k}=${v}\n`;
+    const bodyLen = Buffer.byteLength(body);
+    // The length prefix counts its own digits.
+    let len = bodyLen + String(bodyLen).length;
+    if (String(len).length !== String(bodyLen).length) len = bodyLen + String(len).length;
+    return `${len}${body}`;
+  });
+  return Buffer.from(lines.join(''), 'utf8');
+}
+
+interface UstarFields {
+  name: string;
+  prefix: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  typeflag: string;
+  linkname: string;
+}
+
+function ustarBlock(f: UstarFields): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  b.write(f.name, 0, 100, 'utf8');
+  octal(b, 100, 8, f.mode);
+  octal(b, 108, 8, f.uid > 0o7777777 ? 0 : f.uid);
+  octal(b, 116, 8, f.gid > 0o7777777 ? 0 : f.gid);
+  octal(b, 124, 12, f.size);
+  octal(b, 136, 12, Math.max(0, f.mtime));
+  b.write('        ', 148, 8, 'ascii');
+  b.write(f.typeflag, 156, 1, 'ascii');
+  b.write(f.linkname, 157, 100, 'utf8');
+  b.write('ustar\u000000', 257, 8, 'binary');
+  b.write(f.prefix, 345, 155, 'utf8');
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += b[i]!;
+  b.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'ascii');
+  return b;
+}
+
+function octal(b: Buffer, offset: number, width: number, value: number): void {
+  b.write(`${value.toString(8).padStart(width - 1, '0')}\u0000`, offset, width, 'ascii');
+}
