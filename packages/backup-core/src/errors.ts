@@ -1,0 +1,15 @@
+import { DrkitError, type DrkitErrorOptions } from '@drkit/errors';
+
+export const BackupErrorCode = {
+  SOURCE_MISSING: 'BACKUP_SOURCE_MISSING',
+  NO_SOURCES: 'BACKUP_NO_SOURCES',
+  DUPLICATE_SOURCE: 'BACKUP_DUPLICATE_SOURCE',
+  FAILED: 'BACKUP_FAILED',
+} as const;
+export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
+
+export class BackupError extends DrkitError<BackupErrorCode> {
+  constructor(code: BackupErrorCode, message: string, options?: DrkitErrorOptions) {
+    super(code, message, options);
+  }
+}

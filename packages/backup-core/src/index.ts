@@ -1,0 +1,13 @@
+export {
+  type BackupOptions,
+  type BackupProgress,
+  type BackupResult,
+  type Clock,
+  type FileSource,
+  runBackup,
+  sourcesFromPaths,
+  systemClock,
+} from './backup.js';
+export { BackupError, BackupErrorCode } from './errors.js';
+export { type OpenFile, openForBackup } from './file-source.js';
+export { walkTree, type WalkEntry, type WalkOptions } from './walk.js';

@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, open, readFile, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalStore } from '@drkit/storage';
+import { canWriteZstd, Repository } from '@drkit/repository';
+import { BackupErrorCode, runBackup, sourcesFromPaths } from '@drkit/backup-core';
+import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(() => cleanup());
+
+async function setup() {
+  const tree = path.join(dir, 'tree');
+  await makeSampleTree(tree);
+  const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+  return { tree, repo };
+}
+
+async function indexOf(repo: Repository, id: string, source: string) {
+  const snap = await repo.resolveSnapshot(id);
+  const entries = [];
+  for await (const e of repo.readIndex(repo.source(snap, source))) entries.push(e);
+  return entries;
+}
+
+describe('runBackup', () => {
+  it('records every entry of the tree with type, mode, mtime, size and hash, and GNU tar extracts it identically', async () => {
+    const { tree, repo } = await setup();
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+    expect(result.status).toBe('complete');
+    expect(result.errors).toEqual([]);
+    const index = await indexOf(repo, result.snapshot.id, 'tree');
+    const expected = await describeTree(tree);
+    expect(index.map((e) => e.path)).toEqual(expected.map((e) => e.path));
+    for (const [i, e] of index.entries()) {
+      expect(e.type).toBe(expected[i]!.type);
+      if (e.type === 'file') expect(e.sha256).toBe(expected[i]!.sha256);
+      if (e.type !== 'symlink') expect(e.mode).toBe(expected[i]!.mode);
+      expect(Math.round(e.mtime)).toBe(expected[i]!.mtimeMs);
+    }
+    const out = path.join(dir, 'out');
+    await mkdir(out);
+    const archive = path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key);
+    execFileSync('tar', [canWriteZstd ? '--zstd' : '-z', '-xpf', archive, '-C', out]);
+    expect(await describeTree(out)).toEqual(expected);
+  });
+
+  it('applies include and exclude globs and keeps the folders that lead to included files', async () => {
+    const { tree, repo } = await setup();
+    const [source] = sourcesFromPaths([tree]);
+    const result = await runBackup(repo, { sources: [{ ...source!, include: ['data/**', 'config/*.json'], exclude: ['data/shard-1'] }], toolVersion: 'test' });
+    const paths = (await indexOf(repo, result.snapshot.id, 'tree')).map((e) => e.path);
+    expect(paths).toEqual(['config', 'config/app.json', 'data', 'data/app-link.json', 'data/feedback.jsonl']);
+  });
+
+  it('records invalid JSONL lines as findings with file and line, without failing the backup', async () => {
+    const { tree, repo } = await setup();
+    await writeFile(path.join(tree, 'data/feedback.jsonl'), '{"id":1}\n{"id":2,\n{"id":3}\n');
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+    expect(result.status).toBe('complete');
+    expect(result.warnings).toEqual([expect.objectContaining({ kind: 'invalid-jsonl', path: 'data/feedback.jsonl', line: 2 })]);
+    expect(result.snapshot.sources[0]!.findings).toEqual(result.warnings);
+    expect(result.snapshot.sources[0]!.findingsTotal).toBe(1);
+  });
+
+  it('makes a partial snapshot naming a file it could not read, and keeps everything else', async () => {
+    const { tree, repo } = await setup();
+    const secret = path.join(tree, 'config/secret.env');
+    // Root reads any file, so the permission fault is injected through the open port.
+    const openFile = async (p: string) => {
+      if (p === secret) throw Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: 'EACCES' });
+      return open(p, 'r');
+    };
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', openFile });
+    expect(result.status).toBe('partial');
+    expect(result.snapshot.status).toBe('partial');
+    expect(result.errors).toEqual([expect.objectContaining({ kind: 'unreadable', path: 'config/secret.env', message: expect.stringContaining('permission denied') })]);
+    const paths = (await indexOf(repo, result.snapshot.id, 'tree')).map((e) => e.path);
+    expect(paths).not.toContain('config/secret.env');
+    expect(paths).toContain('config/app.json');
+  });
+
+  it('warns about a file that changes while it is read', async () => {
+    const { tree, repo } = await setup();
+    const target = path.join(tree, 'media/blob.bin');
+    // The file shrinks after drkit has stat'ed it, just before the first read.
+    const openFile = async (p: string) => {
+      const fh = await open(p, 'r');
+      if (p !== target) return fh;
+      let shrunk = false;
+      return new Proxy(fh, {
+        get(t, k) {
+          if (k === 'read')
+            return async (...args: Parameters<typeof fh.read>) => {
+              if (!shrunk) await truncate(target, 10);
+              shrunk = true;
+              return t.read(...args);
+            };
+          const v = Reflect.get(t, k);
+          return typeof v === 'function' ? v.bind(t) : v;
+        },
+      });
+    };
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', openFile });
+    expect(result.status).toBe('complete');
+    expect(result.warnings).toContainEqual(expect.objectContaining({ kind: 'changed', path: 'media/blob.bin' }));
+  });
+
+  it('refuses a missing source before writing anything', async () => {
+    const { repo } = await setup();
+    await expect(runBackup(repo, { sources: sourcesFromPaths([path.join(dir, 'nope')]), toolVersion: 'test' })).rejects.toMatchObject({
+      code: BackupErrorCode.SOURCE_MISSING,
+    });
+    expect(await repo.listSnapshots()).toEqual([]);
+  });
+
+  it('names ad-hoc sources after their folders, uniquely', () => {
+    expect(sourcesFromPaths(['/srv/data', '/other/data', './config/']).map((s) => s.name)).toEqual(['data', 'data-2', 'config']);
+  });
+
+  it('reads files in bounded chunks: a 256 MiB file backs up without holding it in memory', async () => {
+    const { repo } = await setup();
+    const big = path.join(dir, 'big');
+    await mkdir(big);
+    const fh = await open(path.join(big, 'blob'), 'w');
+    const chunk = Buffer.alloc(1 << 20, 7);
+    for (let i = 0; i < 256; i++) await fh.write(chunk);
+    await fh.close();
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const result = await runBackup(repo, { sources: sourcesFromPaths([big]), toolVersion: 'test', onProgress: () => { peak = Math.max(peak, process.memoryUsage().rss); } });
+    expect(result.snapshot.sources[0]!.stats.bytes).toBe(256 << 20);
+    expect(peak - before).toBeLessThan(128 << 20);
+    expect((await readFile(path.join(big, 'blob'))).length).toBe(256 << 20);
+  });
+});

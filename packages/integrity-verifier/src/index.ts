@@ -1,0 +1,1 @@
+export { JsonlChecker } from './jsonl.js';

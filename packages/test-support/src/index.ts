@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, lutimes, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** A path of more than 150 characters with non-ASCII parts, as the round-trip tests require. */
+export const LONG_PATH = `deeply/${'nested-folder-with-a-long-name/'.repeat(4)}${'long-file-name-'.repeat(3)}ünïcödé-日本語.txt`;
+
+const T0 = 1_700_000_000; // seconds; fixed mtimes make listings comparable
+
+/**
+ * Writes a tree with nested and empty folders, symlinks, modes 0600 and 0755, fixed mtimes,
+ * a 150+ character path and non-ASCII names.
+ */
+export async function makeSampleTree(root: string): Promise<void> {
+  const files: Array<[string, string | Buffer, number]> = [
+    ['config/app.json', '{"port": 3000}\n', 0o644],
+    ['config/secret.env', 'TOKEN=abc\n', 0o600],
+    ['data/feedback.jsonl', '{"id":1}\n{"id":2}\n', 0o644],
+    ['data/shard-1/part.jsonl', '{"id":3}\n', 0o644],
+    ['bin/run.sh', '#!/bin/sh\necho hi\n', 0o755],
+    ['données/café ☕.txt', 'crème brûlée\n', 0o644],
+    ['media/blob.bin', Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)), 0o644],
+    ['empty-file', '', 0o644],
+    [LONG_PATH, 'long\n', 0o644],
+  ];
+  for (const [rel, content, mode] of files) {
+    const p = path.join(root, rel);
+    await mkdir(path.dirname(p), { recursive: true });
+    await writeFile(p, content);
+    await chmod(p, mode);
+  }
+  await mkdir(path.join(root, 'empty-dir/also-empty'), { recursive: true });
+  await symlink('../config/app.json', path.join(root, 'data/app-link.json'));
+  await symlink('does-not-exist', path.join(root, 'dangling'));
+  await chmod(path.join(root, 'bin'), 0o755);
+  await chmod(path.join(root, 'empty-dir'), 0o700);
+  await setTimes(root, T0);
+}
+
+/** Sets fixed mtimes on everything below root, deepest first so folder times stick. */
+export async function setTimes(root: string, seconds: number): Promise<void> {
+  const entries = await describeTree(root, { hash: false });
+  for (const e of entries.reverse()) {
+    const p = path.join(root, e.path);
+    if (e.type === 'symlink') await lutimes(p, seconds, seconds + 2);
+    else await utimes(p, seconds, seconds + 1);
+  }
+}
+
+export interface TreeEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  mode: number;
+  mtimeMs: number;
+  size?: number;
+  sha256?: string;
+  linkTarget?: string;
+}
+
+/** Every entry below root, sorted, with what a user would compare: type, mode, mtime, content. */
+export async function describeTree(root: string, options: { hash?: boolean } = {}): Promise<TreeEntry[]> {
+  const out: TreeEntry[] = [];
+  async function visit(dir: string, rel: string): Promise<void> {
+    for (const name of (await readdir(dir)).sort()) {
+      const p = path.join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await lstat(p);
+      const base = { path: r, mode: st.mode & 0o7777, mtimeMs: Math.round(st.mtimeMs) };
+      if (st.isDirectory()) {
+        out.push({ ...base, type: 'dir' });
+        await visit(p, r);
+      } else if (st.isSymbolicLink()) {
+        // Symlink modes are not portable; compare the target instead.
+        out.push({ path: r, type: 'symlink', mode: 0, mtimeMs: base.mtimeMs, linkTarget: await readlink(p) });
+      } else if (st.isFile()) {
+        const sha256 = options.hash === false ? undefined : createHash('sha256').update(await readFile(p)).digest('hex');
+        out.push({ ...base, type: 'file', size: st.size, ...(sha256 ? { sha256 } : {}) });
+      } else out.push({ ...base, type: 'other' });
+    }
+  }
+  await visit(root, '');
+  return out;
+}
+
+/** A temporary folder removed by the returned cleanup. */
+export async function tempDir(prefix = 'drkit-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
