@@ -1,1 +1,2 @@
 export { JsonlChecker } from './jsonl.js';
+export { type Problem, type ProblemKind, type SourceReport, type VerifyOptions, type VerifyReport, verifyRef, verifySnapshot } from './verify.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import readline from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
@@ -141,33 +141,40 @@ export class Repository {
     check();
   }
 
-  /** Streams the entries of a source's archive; throws at the end if the archive blob is damaged. */
+  /**
+   * Streams the entries of a source's archive; consume (or ignore) each entry's stream before
+   * asking for the next. Damage surfaces as CORRUPT_ARCHIVE naming the entry being read, and a
+   * wrong archive digest as DIGEST_MISMATCH once the archive has been read to the end.
+   */
   async *readArchive(source: SourceMeta): AsyncGenerator<ArchiveEntry> {
     const { stream, check } = await getDecompressed(this.store, source.archive);
     const extract = tarExtract();
     stream.on('error', (e) => extract.destroy(e));
     stream.pipe(extract as unknown as NodeJS.WritableStream);
     let current = '(start of archive)';
+    const corrupt = (cause: unknown) =>
+      cause instanceof RepoError
+        ? cause
+        : new RepoError(
+            RepoErrorCode.CORRUPT_ARCHIVE,
+            `The archive of source "${source.name}" (${source.archive.key}) cannot be read at entry "${current}": ${(cause as Error).message}.`,
+            { cause, hint: 'The archive is damaged: restore from another snapshot or another copy.', details: { source: source.name, entry: current } },
+          );
     try {
       for await (const e of extract) {
         const h = e.header;
         current = h.name;
-        const entry: ArchiveEntry = {
+        yield {
           name: h.name,
           type: h.type === 'directory' ? 'dir' : h.type === 'file' ? 'file' : (h.type ?? 'unknown'),
           size: h.size ?? 0,
           linkTarget: h.linkname ?? undefined,
-          stream: e as unknown as Readable,
+          stream: Readable.from(rethrowing(e as AsyncIterable<Buffer>, corrupt), { objectMode: false }),
         };
-        yield entry;
         e.resume();
       }
     } catch (cause) {
-      throw new RepoError(
-        RepoErrorCode.CORRUPT_ARCHIVE,
-        `The archive of source "${source.name}" (${source.archive.key}) cannot be read at entry "${current}": ${(cause as Error).message}.`,
-        { cause, hint: 'The archive is damaged: restore from another snapshot or another copy.', details: { source: source.name, entry: current } },
-      );
+      throw corrupt(cause);
     } finally {
       // A consumer that stops early must not leave the blob open.
       extract.destroy();
@@ -199,6 +206,14 @@ export class Repository {
     const parsed = snapshotMetaSchema.safeParse(json);
     if (!parsed.success) throw badMetadata(key, this.store.location, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     return parsed.data;
+  }
+}
+
+async function* rethrowing(source: AsyncIterable<Buffer>, wrap: (e: unknown) => Error): AsyncGenerator<Buffer> {
+  try {
+    yield* source;
+  } catch (cause) {
+    throw wrap(cause);
   }
 }
 

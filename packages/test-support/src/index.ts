@@ -88,3 +88,4 @@ export async function tempDir(prefix = 'drkit-test-'): Promise<{ dir: string; cl
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+export { snapshotTree } from './snapshot-tree.js';

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import picomatch from 'picomatch';
+import { digestBlob, type Finding, type IndexEntry, normaliseEntryPath, type Repository, RepoErrorCode, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
+import { StorageErrorCode } from '@drkit/storage';
+import { JsonlChecker } from './jsonl.js';
+
+export type ProblemKind =
+  | 'missing-blob'
+  | 'digest-mismatch'
+  | 'corrupt-archive'
+  | 'bad-index'
+  | 'content-mismatch'
+  | 'type-mismatch'
+  | 'missing-entry'
+  | 'unexpected-entry'
+  | 'unsafe-path';
+
+/** Something wrong with the stored snapshot: it may not restore as it was backed up. */
+export interface Problem {
+  kind: ProblemKind;
+  source: string;
+  entry?: string;
+  message: string;
+}
+
+export interface SourceReport {
+  name: string;
+  ok: boolean;
+  entries: number;
+  bytes: number;
+  problems: Problem[];
+  /** Data-validation findings (e.g. invalid JSONL lines); they do not make the snapshot bad. */
+  findings: Finding[];
+  findingsTotal: number;
+}
+
+export interface VerifyReport {
+  snapshot: string;
+  time: string;
+  ok: boolean;
+  status: SnapshotMeta['status'];
+  sources: SourceReport[];
+}
+
+export interface VerifyOptions {
+  /** Files validated line by line as JSON (default all `*.jsonl`). */
+  jsonlGlobs?: string[];
+  maxFindings?: number;
+  onProgress?: (p: { source: string; entries: number; bytes: number }) => void;
+}
+
+/** Reads every archive of a snapshot and checks its digest and every entry against the index. */
+export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const sources: SourceReport[] = [];
+  for (const source of snapshot.sources) sources.push(await verifySource(repo, source, options));
+  return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources };
+}
+
+/** Verifies `latest`, one id (or unique prefix), or `all` snapshots. */
+export async function verifyRef(repo: Repository, ref: string, options: VerifyOptions = {}): Promise<VerifyReport[]> {
+  const snapshots = ref === 'all' ? await repo.listSnapshots() : [await repo.resolveSnapshot(ref)];
+  const reports: VerifyReport[] = [];
+  for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
+  return reports;
+}
+
+async function verifySource(repo: Repository, source: SourceMeta, options: VerifyOptions): Promise<SourceReport> {
+  const report: SourceReport = { name: source.name, ok: true, entries: 0, bytes: 0, problems: [], findings: [], findingsTotal: 0 };
+  const problem = (kind: ProblemKind, message: string, entry?: string) => {
+    report.problems.push({ kind, source: source.name, ...(entry ? { entry } : {}), message });
+  };
+  const isJsonl = picomatch(options.jsonlGlobs ?? ['**/*.jsonl'], { dot: true });
+  const maxFindings = options.maxFindings ?? 100;
+
+  const index = new Map<string, IndexEntry>();
+  try {
+    for await (const e of repo.readIndex(source)) index.set(e.path, e);
+  } catch (err) {
+    if (!describeFailure(err, source, source.index.key, problem)) problem('bad-index', `the entry index ${source.index.key} cannot be read: ${(err as Error).message}`);
+  }
+
+  try {
+    for await (const a of repo.readArchive(source)) {
+      const norm = normaliseEntryPath(a.name);
+      if ('unsafe' in norm) {
+        problem('unsafe-path', `archive entry "${a.name}" ${norm.unsafe}; a restore would refuse it`, a.name);
+        continue;
+      }
+      const expected = index.get(norm.path);
+      if (!expected) {
+        problem('unexpected-entry', `"${norm.path}" is in the archive but not in the index`, norm.path);
+        continue;
+      }
+      index.delete(norm.path);
+      report.entries++;
+      if (expected.type !== a.type) {
+        problem('type-mismatch', `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`, norm.path);
+        continue;
+      }
+      if (a.type !== 'file') continue;
+      const hash = createHash('sha256');
+      const checker = isJsonl(norm.path) ? new JsonlChecker(norm.path) : undefined;
+      let size = 0;
+      for await (const chunk of a.stream) {
+        hash.update(chunk as Buffer);
+        checker?.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      report.bytes += size;
+      options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes });
+      if (size !== expected.size || hash.digest('hex') !== expected.sha256)
+        problem('content-mismatch', `"${norm.path}" does not match its recorded size and sha256; its content is damaged`, norm.path);
+      if (checker) {
+        for (const f of checker.end()) if (report.findings.length < maxFindings) report.findings.push(f);
+        report.findingsTotal += checker.total;
+      }
+    }
+    for (const missing of index.keys()) problem('missing-entry', `"${missing}" is in the index but missing from the archive`, missing);
+  } catch (err) {
+    const entry = (err as { details?: { entry?: string } }).details?.entry;
+    if (!describeFailure(err, source, source.archive.key, problem)) problem('corrupt-archive', (err as Error).message, entry);
+    // A damaged stream stops early; say also whether the stored bytes still match their digest.
+    if ((err as { code?: string }).code === RepoErrorCode.CORRUPT_ARCHIVE) {
+      const d = await digestBlob(repo.store, source.archive.key).catch(() => undefined);
+      if (d && d.sha256 !== source.archive.sha256)
+        problem('digest-mismatch', `${source.archive.key} does not match its recorded sha256: the stored archive was altered`);
+    }
+  }
+  report.ok = report.problems.length === 0;
+  return report;
+}
+
+// Maps the repository's own failures to problems; returns false for anything else.
+function describeFailure(err: unknown, source: SourceMeta, key: string, problem: (k: ProblemKind, m: string) => void): boolean {
+  const code = (err as { code?: string }).code;
+  if (code === StorageErrorCode.NOT_FOUND) {
+    problem('missing-blob', `${key} of source "${source.name}" is missing from the repository`);
+    return true;
+  }
+  if (code === RepoErrorCode.DIGEST_MISMATCH) {
+    problem('digest-mismatch', (err as Error).message);
+    return true;
+  }
+  return false;
+}
