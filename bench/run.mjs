@@ -1,0 +1,522 @@
+#!/usr/bin/env node
+// drkit benchmark harness: `pnpm bench` (= pnpm build && node bench/run.mjs).
+//
+//   node bench/run.mjs [--scale N] [--runs N] [--work DIR] [--only id,id] [--cli PATH]
+//                      [--timeout SECONDS] [--keep] [--list]
+//
+// Every option can also come from the environment: BENCH_SCALE, BENCH_RUNS, BENCH_WORK,
+// BENCH_ONLY, BENCH_CLI, BENCH_TIMEOUT, BENCH_KEEP=1 (arguments win).
+//
+// It generates the reference tree (bench/gen-tree.mjs; reused when already there), runs every
+// step of bench/steps.mjs `runs` times under `/usr/bin/time -f '%e %M' bash -c '...'` (warm page
+// cache, no warm-up run), and prints a markdown table of medians, also written with the raw
+// figures to bench/out/latest.md and bench/out/latest.json. Only node built-ins are used.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateTree, GENERATOR_VERSION } from './gen-tree.mjs';
+import { STEPS } from './steps.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const OUT_DIR = path.join(HERE, 'out');
+const { env: ENV } = process;
+const TIME_BIN = ENV.BENCH_TIME_BIN ?? '/usr/bin/time'; // override only for testing
+const MiB = 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// options
+
+const USAGE = `usage: node bench/run.mjs [options]
+  --scale N        tree scale, 1 = ~944 MiB / 20,666 files (env BENCH_SCALE, default 1)
+  --runs N         timed runs per step, medians are reported (env BENCH_RUNS, default 3)
+  --work DIR       work dir for tree + scratch (env BENCH_WORK, default <repo>/.bench)
+  --only a,b       run only these step ids (env BENCH_ONLY); see --list
+  --cli PATH       drkit CLI entry (env BENCH_CLI, default apps/cli/dist/main.js)
+  --timeout S      per-run time limit in seconds (env BENCH_TIMEOUT, default 3600)
+  --keep           keep the scratch dir (repos, archives) afterwards (env BENCH_KEEP=1)
+  --list           list the step ids and exit`;
+
+function parseOptions(argv, env) {
+  const o = {
+    scale: env.BENCH_SCALE ?? '1',
+    runs: env.BENCH_RUNS ?? '3',
+    work: env.BENCH_WORK ?? path.join(ROOT, '.bench'),
+    only: env.BENCH_ONLY ?? '',
+    cli: env.BENCH_CLI ?? path.join(ROOT, 'apps/cli/dist/main.js'),
+    timeout: env.BENCH_TIMEOUT ?? '3600',
+    keep: env.BENCH_KEEP === '1' || env.BENCH_KEEP === 'true',
+    list: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    let v;
+    if (a.startsWith('--') && a.includes('=')) [a, v] = [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)];
+    const val = () => {
+      if (v !== undefined) return v;
+      if (i + 1 >= argv.length) die(`missing value for ${a}\n${USAGE}`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--scale': o.scale = val(); break;
+      case '--runs': o.runs = val(); break;
+      case '--work': o.work = val(); break;
+      case '--only': o.only = val(); break;
+      case '--cli': o.cli = val(); break;
+      case '--timeout': o.timeout = val(); break;
+      case '--keep': o.keep = true; break;
+      case '--list': o.list = true; break;
+      case '-h':
+      case '--help': console.log(USAGE); process.exit(0); break;
+      case '--': break;
+      default: die(`unknown argument: ${a}\n${USAGE}`);
+    }
+  }
+  const num = (name, s, min) => {
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < min) die(`invalid --${name}: ${s}`);
+    return n;
+  };
+  o.scale = num('scale', o.scale, Number.MIN_VALUE);
+  o.runs = Math.round(num('runs', o.runs, 1));
+  o.timeout = num('timeout', o.timeout, 1);
+  o.work = path.resolve(o.work);
+  o.cli = path.resolve(o.cli);
+  o.only = o.only.split(',').map((s) => s.trim()).filter(Boolean);
+  return o;
+}
+
+function die(msg) {
+  console.error(msg);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+const q = (s) => `'${String(s).replaceAll("'", "'\\''")}'`;
+const log = (msg) => console.error(`[bench] ${msg}`);
+
+function sh(cmd, opts = {}) {
+  const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', maxBuffer: 64 * MiB, ...opts });
+  return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+const hasCommand = (name) => sh(`command -v ${q(name)}`).code === 0;
+const firstLine = (cmd) => {
+  const r = sh(`${cmd} 2>&1`);
+  return r.code === 0 ? r.stdout.split('\n').find((l) => l.trim())?.trim() ?? '' : null;
+};
+
+function median(xs) {
+  const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Count files and bytes below `dir` (regular files only, symlinks not followed). */
+function walk(dir) {
+  let files = 0;
+  let bytes = 0;
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop();
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (e.isFile()) {
+        files++;
+        bytes += statSync(p).size;
+      }
+    }
+  }
+  return { files, bytes };
+}
+
+function duBytes(paths) {
+  let total = 0;
+  for (const p of paths) {
+    if (!existsSync(p)) return null;
+    const r = sh(`du -sb ${q(p)}`);
+    const n = Number(r.stdout.split(/\s/)[0]);
+    if (r.code !== 0 || !Number.isFinite(n)) return null;
+    total += n;
+  }
+  return total;
+}
+
+function tail(file, lines = 3) {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ').slice(0, 300);
+  } catch {
+    return '';
+  }
+}
+
+/** Find values of codec/compression-like keys anywhere in a JSON value. */
+function findCodec(v, depth = 0) {
+  if (!v || typeof v !== 'object' || depth > 6) return null;
+  for (const [k, x] of Object.entries(v)) {
+    if (/codec|compress/i.test(k) && (typeof x === 'string' || typeof x === 'number')) return `${x}`;
+  }
+  for (const x of Object.values(v)) {
+    const r = findCodec(x, depth + 1);
+    if (r) return r;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// timing
+
+function detectTime() {
+  if (!existsSync(TIME_BIN)) return { ok: false, why: `${TIME_BIN} not found` };
+  const tmp = path.join(os.tmpdir(), `bench-time-probe-${process.pid}`);
+  const r = spawnSync(TIME_BIN, ['-f', '%e %M', '-o', tmp, 'true']);
+  let ok = false;
+  try {
+    ok = r.status === 0 && /^\d+(\.\d+)? \d+$/m.test(readFileSync(tmp, 'utf8'));
+    rmSync(tmp, { force: true });
+  } catch {}
+  return ok ? { ok: true, version: firstLine(`${TIME_BIN} --version`) } : { ok: false, why: `${TIME_BIN} is not GNU time` };
+}
+
+/**
+ * Run one bash snippet, timed. Wall time comes from our own monotonic clock around the spawn
+ * (GNU time's %e only has 10 ms resolution; its value is kept too), peak RSS from GNU time's %M:
+ * ru_maxrss of the waited-for process tree, i.e. the largest single process in it.
+ */
+let current = null; // process group of the running step, killed on timeout or Ctrl-C
+
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {}
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (current) killGroup(current, 'SIGKILL');
+    console.error(`\n[bench] interrupted (${sig})`);
+    process.exit(130);
+  });
+}
+
+async function timedRun(cmd, { cwd, env, timeFile, outFile, errFile, timeout, useTime }) {
+  const wrapped = ['bash', '-c', `set -o pipefail\n${cmd}`];
+  const argv = useTime ? [TIME_BIN, '-f', '%e %M', '-o', timeFile, ...wrapped] : wrapped;
+  const out = openSync(outFile, 'w');
+  const err = openSync(errFile, 'w');
+  const t0 = process.hrtime.bigint();
+  // detached: own process group, so a timeout or Ctrl-C can end the whole pipeline
+  const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', out, err], detached: true });
+  current = child.pid;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid, 'SIGTERM');
+    setTimeout(() => killGroup(child.pid, 'SIGKILL'), 10_000).unref();
+  }, timeout * 1000);
+  const [code, signal] = await new Promise((resolve) => {
+    child.on('error', () => resolve([127, null]));
+    child.on('exit', (c, s) => resolve([c, s]));
+  });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  clearTimeout(timer);
+  current = null;
+  closeSync(out);
+  closeSync(err);
+  const res = { wallSeconds: round(wall, 3), exitCode: code ?? 128 };
+  if (signal) res.signal = signal;
+  if (timedOut) res.timedOut = true;
+  if (useTime) {
+    try {
+      const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
+      const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(lines[lines.length - 1] ?? '');
+      if (m) {
+        res.timeWallSeconds = Number(m[1]);
+        res.peakRssKiB = Number(m[2]);
+      }
+    } catch {}
+  }
+  return res;
+}
+
+const round = (x, d = 2) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+function machineInfo(cliExists, cli) {
+  const cpus = os.cpus();
+  const git = sh(`git -C ${q(ROOT)} rev-parse --short HEAD`);
+  const dirty = sh(`git -C ${q(ROOT)} status --porcelain --untracked-files=no`);
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
+    memGiB: round(os.totalmem() / 1024 ** 3, 1),
+    commit: git.code === 0 ? `${git.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}` : 'none (no commits yet)',
+    drkitVersion: cliExists ? (firstLine(`${q(process.execPath)} ${q(cli)} --version`) ?? 'unknown') : 'not built',
+    tools: {
+      tar: firstLine('tar --version'),
+      gzip: firstLine('gzip --version'),
+      zstd: firstLine('zstd --version'),
+      sha256sum: firstLine('sha256sum --version'),
+    },
+  };
+}
+
+async function main() {
+  const opt = parseOptions(process.argv.slice(2), process.env);
+  if (opt.list) {
+    for (const s of STEPS) console.log(`${s.id.padEnd(16)} ${s.label}`);
+    return;
+  }
+  const unknown = opt.only.filter((id) => !STEPS.some((s) => s.id === id));
+  if (unknown.length) die(`unknown step id(s) in --only: ${unknown.join(', ')} (see --list)`);
+  const selected = opt.only.length ? STEPS.filter((s) => opt.only.includes(s.id)) : STEPS;
+
+  const timeInfo = detectTime();
+  if (!timeInfo.ok) {
+    log(`WARNING: ${timeInfo.why}; peak RSS cannot be measured, reporting wall time only.`);
+    log('         install GNU time with:  apt-get install -y time');
+  }
+
+  // tree
+  const treeDir = path.join(opt.work, `tree-scale-${opt.scale}`);
+  const scratch = path.join(opt.work, 'scratch');
+  const logsDir = path.join(scratch, 'logs');
+  mkdirSync(opt.work, { recursive: true });
+  log(`reference tree: ${treeDir}`);
+  const gen = generateTree(treeDir, { scale: opt.scale, log });
+  const treeStat = walk(treeDir); // includes the marker file
+  const treeBytes = treeStat.bytes;
+
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(logsDir, { recursive: true });
+
+  const cliExists = existsSync(opt.cli);
+  const c = {
+    q,
+    node: process.execPath,
+    cli: opt.cli,
+    cliRel: path.relative(ROOT, opt.cli) || opt.cli,
+    cliExists,
+    tree: treeDir,
+    treeBytes,
+    scale: opt.scale,
+    runs: opt.runs,
+    file: (name) => path.join(scratch, name),
+    readJson: (p) => {
+      try {
+        return { json: JSON.parse(readFileSync(p, 'utf8')) };
+      } catch (e) {
+        return { jsonError: `could not parse ${path.basename(p)}: ${e.message}` };
+      }
+    },
+    compareWithTree: (dir) => {
+      if (!existsSync(dir)) return `restore target ${path.basename(dir)} does not exist`;
+      const got = walk(dir);
+      if (got.files === treeStat.files && got.bytes === treeStat.bytes) return null;
+      return `restored ${got.files} files / ${got.bytes} B, tree has ${treeStat.files} files / ${treeStat.bytes} B`;
+    },
+  };
+
+  const machine = machineInfo(cliExists, opt.cli);
+  const results = new Map();
+
+  // Run a step's command once, untimed, to produce what another step needs.
+  const ensure = async (id, chain = []) => {
+    const r = results.get(id);
+    if (r?.status === 'ok') return null;
+    if (r && r.status !== 'ok') return `prerequisite ${id} ${r.status}: ${r.message ?? ''}`.trim();
+    const step = STEPS.find((s) => s.id === id);
+    if (!step) return `unknown prerequisite ${id}`;
+    if (chain.includes(id)) return `prerequisite cycle ${[...chain, id].join(' -> ')}`;
+    log(`${id}: running once (untimed) as prerequisite`);
+    const res = await runStep(step, 1, [...chain, id], false);
+    return res.status === 'ok' ? null : `prerequisite ${id} ${res.status}: ${res.message ?? ''}`.trim();
+  };
+
+  const runStep = async (step, runs, chain, record) => {
+    const res = { id: step.id, label: step.label, group: step.group ?? '', status: 'ok', runs: [] };
+    const done = (status, message) => {
+      res.status = status;
+      if (message) res.message = message;
+      if (record || status === 'ok') results.set(step.id, res);
+      return res;
+    };
+    const missing = (step.tools ?? []).filter((t) => !hasCommand(t));
+    if (missing.length) {
+      const hints = missing.map((t) => step.install?.[t] ?? `apt-get install -y ${t}`);
+      return done('skipped', `${missing.join(', ')} not installed (${[...new Set(hints)].join('; ')})`);
+    }
+    const why = step.available?.(c);
+    if (why) return done('failed', why);
+    for (const dep of step.requires ?? []) {
+      const err = await ensure(dep, chain);
+      if (err) return done('failed', err);
+    }
+    const env = { ...process.env, ...(step.env?.(c) ?? {}) };
+    res.command = step.command(c);
+    for (let i = 1; i <= runs; i++) {
+      const tag = `${step.id}.${record ? `run${i}` : 'prereq'}`;
+      if (step.prepare) {
+        const p = sh(step.prepare(c), { cwd: scratch, env });
+        if (p.code !== 0) return done('failed', `prepare failed (exit ${p.code}): ${p.stderr.trim().slice(0, 200)}`);
+      }
+      const r = await timedRun(res.command, {
+        cwd: scratch,
+        env,
+        timeout: opt.timeout,
+        useTime: timeInfo.ok,
+        timeFile: path.join(logsDir, `${tag}.time`),
+        outFile: path.join(logsDir, `${tag}.out`),
+        errFile: path.join(logsDir, `${tag}.err`),
+      });
+      res.runs.push(r);
+      const rss = r.peakRssKiB != null ? `, peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB` : '';
+      log(`${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, exit ${r.exitCode}`);
+      if (r.exitCode !== 0) {
+        const why = r.timedOut ? `timed out after ${opt.timeout} s` : `exit ${r.exitCode}`;
+        const detail = tail(path.join(logsDir, `${tag}.err`)) || tail(path.join(logsDir, `${tag}.out`));
+        return done('failed', `${why}${detail ? `: ${detail}` : ''}`);
+      }
+    }
+    if (step.outputs) res.outputBytes = duBytes(step.outputs(c));
+    const warn = step.check?.(c);
+    if (warn) res.warning = warn;
+    if (step.collect) {
+      const info = step.collect(c);
+      if (info) {
+        res.info = info;
+        const codec = findCodec(info.json);
+        if (codec) res.codec = codec;
+      }
+    }
+    if (step.cleanup) sh(step.cleanup(c), { cwd: scratch, env });
+    return done('ok');
+  };
+
+  const t0 = Date.now();
+  const rows = [];
+  for (const step of selected) {
+    log(`--- ${step.id} (${opt.runs} run${opt.runs > 1 ? 's' : ''})`);
+    const res = await runStep(step, opt.runs, [step.id], true);
+    if (res.status !== 'ok') log(`${step.id}: ${res.status.toUpperCase()}: ${res.message}`);
+    res.median = {
+      wallSeconds: round(median(res.runs.map((r) => r.wallSeconds)), 3),
+      peakRssMiB: round(median(res.runs.map((r) => (r.peakRssKiB == null ? null : r.peakRssKiB / 1024))), 1),
+    };
+    if (res.status !== 'ok') res.median = { wallSeconds: null, peakRssMiB: null };
+    res.mbPerSec = res.median.wallSeconds ? round(treeBytes / 1e6 / res.median.wallSeconds, 1) : null;
+    rows.push({ step, res });
+  }
+
+  // anchors
+  for (const { step, res } of rows) {
+    res.anchors = [];
+    for (const aid of step.anchors ?? []) {
+      const a = results.get(aid);
+      const anchorLabel = STEPS.find((s) => s.id === aid)?.label ?? aid;
+      const entry = { id: aid, label: anchorLabel, timeRatio: null, sizeRatio: null };
+      if (res.status === 'ok' && a?.status === 'ok' && a.median?.wallSeconds) {
+        entry.timeRatio = round(res.median.wallSeconds / a.median.wallSeconds, 2);
+        if (step.group === 'backup' && res.outputBytes && a.outputBytes) entry.sizeRatio = round(res.outputBytes / a.outputBytes, 2);
+      }
+      res.anchors.push(entry);
+    }
+  }
+
+  if (!opt.keep) rmSync(scratch, { recursive: true, force: true });
+
+  const codec = rows.map((r) => r.res.codec).find(Boolean) ?? null;
+  const report = {
+    schema: 1,
+    date: new Date().toISOString(),
+    totalSeconds: round((Date.now() - t0) / 1000, 1),
+    options: { scale: opt.scale, runs: opt.runs, work: opt.work, only: opt.only, timeout: opt.timeout, cli: c.cliRel },
+    machine: { ...machine, gnuTime: timeInfo.ok ? timeInfo.version : null, drkitCodec: codec },
+    tree: {
+      dir: treeDir,
+      scale: opt.scale,
+      generatorVersion: GENERATOR_VERSION,
+      files: treeStat.files,
+      bytes: treeBytes,
+      dirs: gen.dirs,
+      generatedSeconds: gen.reused ? null : round(gen.seconds, 2),
+      reused: gen.reused,
+    },
+    steps: rows.map(({ res }) => res),
+  };
+  const md = renderMarkdown(report, timeInfo);
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(path.join(OUT_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(OUT_DIR, 'latest.md'), md);
+  console.log(md);
+  log(`wrote ${path.relative(ROOT, path.join(OUT_DIR, 'latest.md'))} and latest.json`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+const fmt = (x, d = 2) => (x == null ? '–' : x.toFixed(d));
+const cell = (s) => String(s).replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+function renderMarkdown(rep, timeInfo) {
+  const m = rep.machine;
+  const t = rep.tree;
+  const L = [];
+  L.push('# drkit benchmark');
+  L.push('');
+  L.push(`- date: ${rep.date}, commit ${m.commit}, drkit ${m.drkitVersion}${m.drkitCodec ? `, codec reported by drkit: ${m.drkitCodec}` : ''}`);
+  L.push(`- machine: node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB RAM, ${m.platform}`);
+  L.push(
+    `- tools: ${Object.entries(m.tools)
+      .map(([k, v]) => `${k}: ${v ?? 'MISSING'}`)
+      .join('; ')}`,
+  );
+  L.push(
+    `- tree: scale ${t.scale} (generator v${t.generatorVersion}), ${t.files} files, ${t.dirs} dirs, ${fmt(t.bytes / MiB, 1)} MiB` +
+      (t.reused ? ' (reused)' : `, generated in ${fmt(t.generatedSeconds, 1)} s`),
+  );
+  const noTime = timeInfo.ok ? '' : '; **GNU time missing (`apt-get install -y time`): no RSS figures**';
+  L.push(`- ${rep.options.runs} run(s) per step, medians shown; warm page cache, no warm-up run${noTime}`);
+  L.push('');
+  L.push('| step | median wall s | MB/s | peak RSS MiB | output MiB | ratio vs anchor |');
+  L.push('| --- | ---: | ---: | ---: | ---: | --- |');
+  const notes = [];
+  for (const r of rep.steps) {
+    if (r.status !== 'ok') {
+      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – |`);
+      continue;
+    }
+    const ratios = (r.anchors ?? [])
+      .map((a) => {
+        if (a.timeRatio == null) return `– vs ${a.label}`;
+        return `${fmt(a.timeRatio)}× ${a.label}${a.sizeRatio != null ? ` (size ${fmt(a.sizeRatio)}×)` : ''}`;
+      })
+      .join('; ');
+    const label = r.warning ? `${r.label} ⚠` : r.label;
+    L.push(
+      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} |`,
+    );
+    if (r.warning) notes.push(`⚠ ${r.label}: ${r.warning}`);
+  }
+  L.push('');
+  L.push(
+    'MB/s = tree bytes (10^6) / median wall time. Peak RSS = GNU time %M, the largest single process of the step\'s process tree (not a sum over a pipeline). ' +
+      'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median wall (below 1 = drkit faster); size = drkit output ÷ anchor output.',
+  );
+  for (const n of notes) L.push(`\n${n}`);
+  L.push('');
+  return L.join('\n');
+}
+
+await main();
