@@ -1,0 +1,31 @@
+import picomatch from 'picomatch';
+import { loadConfig, openRepo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { type GlobalOptions, printJson, say } from '../output.js';
+
+export async function run([ref, globs]: unknown[], opts: GlobalOptions & { source?: string }): Promise<ExitCode> {
+  const repo = await openRepo(opts, await loadConfig(opts));
+  const snap = await repo.resolveSnapshot(ref as string);
+  const patterns = globs as string[];
+  const match = patterns.length ? picomatch(patterns, { dot: true }) : () => true;
+  const sources = opts.source ? [repo.source(snap, opts.source)] : snap.sources;
+  const out: unknown[] = [];
+  for (const source of sources) {
+    for await (const e of repo.readIndex(source)) {
+      if (!match(e.path)) continue;
+      if (opts.json) out.push({ source: source.name, ...e });
+      else
+        say(
+          `${typeChar(e.type)}${perms(e.mode)} ${String(e.size ?? 0).padStart(12)} ${new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 19)} ${source.name}/${e.path}${e.linkTarget !== undefined ? ` -> ${e.linkTarget}` : ''}`,
+        );
+    }
+  }
+  if (opts.json) printJson(out);
+  return ExitCode.OK;
+}
+
+const typeChar = (t: string) => (t === 'dir' ? 'd' : t === 'symlink' ? 'l' : '-');
+
+function perms(mode: number): string {
+  return [6, 3, 0].map((s) => ((mode >> s) & 4 ? 'r' : '-') + ((mode >> s) & 2 ? 'w' : '-') + ((mode >> s) & 1 ? 'x' : '-')).join('');
+}

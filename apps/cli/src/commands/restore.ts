@@ -1,0 +1,36 @@
+import { executeRestore, formatPlan, planRestore } from '@drkit/restore-core';
+import { loadConfig, openRepo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { bytes, type GlobalOptions, printJson, progressLine, say } from '../output.js';
+
+interface RestoreFlags extends GlobalOptions {
+  target: string;
+  source: string[];
+  include: string[];
+  overwrite?: 'never' | 'if-changed' | 'always';
+  dryRun?: boolean;
+}
+
+export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCode> {
+  const repo = await openRepo(opts, await loadConfig(opts));
+  const plan = await planRestore(repo, {
+    snapshot: ref as string,
+    target: opts.target,
+    ...(opts.source.length ? { sources: opts.source } : {}),
+    ...(opts.include.length ? { include: opts.include } : {}),
+    ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
+  });
+  if (opts.dryRun) {
+    if (opts.json) printJson({ dryRun: true, plan });
+    else say(formatPlan(plan));
+    return ExitCode.OK;
+  }
+  const progress = progressLine(!opts.json);
+  const result = await executeRestore(repo, plan, {
+    onProgress: (p) => progress.update(`restoring ${p.files} files, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}  ${p.path}`),
+  });
+  progress.done();
+  if (opts.json) printJson(result);
+  else say(`restored snapshot ${plan.snapshot} into ${plan.target}: ${JSON.stringify(result.written ?? result)}`);
+  return ExitCode.OK;
+}

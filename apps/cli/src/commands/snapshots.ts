@@ -1,0 +1,47 @@
+import { loadConfig, openRepo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { bytes, type GlobalOptions, printJson, say } from '../output.js';
+
+export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCode> {
+  const repo = await openRepo(opts, await loadConfig(opts));
+  const snaps = await repo.listSnapshots();
+  if (opts.json) {
+    printJson(
+      snaps.map((s) => ({
+        id: s.id,
+        time: s.time,
+        host: s.host,
+        kind: s.kind,
+        status: s.status,
+        tags: s.tags,
+        sources: s.sources.map((x) => x.name),
+        files: sum(s.sources.map((x) => x.stats.files)),
+        bytes: sum(s.sources.map((x) => x.stats.bytes)),
+        stored: sum(s.sources.map((x) => x.archive.size + x.index.size)),
+      })),
+    );
+    return ExitCode.OK;
+  }
+  if (snaps.length === 0) {
+    say('no snapshots yet (make one with `drkit backup`)');
+    return ExitCode.OK;
+  }
+  const rows = snaps.map((s) => [
+    s.id,
+    s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    s.host,
+    s.status,
+    s.sources.map((x) => x.name).join(','),
+    bytes(sum(s.sources.map((x) => x.stats.bytes))),
+    s.tags.join(','),
+  ]);
+  table(['ID', 'TIME', 'HOST', 'STATUS', 'SOURCES', 'SIZE', 'TAGS'], rows);
+  return ExitCode.OK;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+export function table(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) say(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}

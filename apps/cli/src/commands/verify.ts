@@ -1,0 +1,30 @@
+import { verifyRef } from '@drkit/integrity-verifier';
+import { loadConfig, openRepo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+
+export async function run([ref]: unknown[], opts: GlobalOptions): Promise<ExitCode> {
+  const config = await loadConfig(opts);
+  const repo = await openRepo(opts, config);
+  const progress = progressLine(!opts.json);
+  const reports = await verifyRef(repo, ref as string, {
+    jsonlGlobs: config?.validation?.jsonl,
+    onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries, ${bytes(p.bytes)}`),
+  });
+  progress.done();
+  const ok = reports.every((r) => r.ok);
+  if (opts.json) printJson({ ok, snapshots: reports });
+  else {
+    for (const r of reports) {
+      say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : ''}`);
+      for (const s of r.sources) {
+        say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
+        for (const p of s.problems) warn(`    ${p.kind}${p.entry ? ` ${p.entry}` : ''}: ${p.message}`);
+        for (const f of s.findings) warn(`    finding: ${f.path}:${f.line} ${f.message}`);
+        if (s.findingsTotal > s.findings.length) warn(`    … ${s.findingsTotal - s.findings.length} more findings`);
+      }
+    }
+    if (reports.length === 0) say('no snapshots to verify');
+  }
+  return ok ? ExitCode.OK : ExitCode.VERIFY_FAILED;
+}

@@ -1,0 +1,60 @@
+import { isDrkitError } from '@drkit/errors';
+
+export interface GlobalOptions {
+  repo?: string;
+  config?: string;
+  json?: boolean;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function warn(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Prints an error for people (stderr) and, with --json, for programs (stdout). */
+export function reportError(err: unknown, json: boolean): void {
+  const e = isDrkitError(err)
+    ? { code: err.code, message: err.message, hint: err.hint, details: err.details }
+    : { code: 'INTERNAL', message: (err as Error)?.stack ?? String(err), hint: 'This is a bug in drkit; please report it with the command you ran.' };
+  warn(`drkit: error [${e.code}]: ${e.message}`);
+  if (e.hint) warn(`  hint: ${e.hint}`);
+  if (json) printJson({ error: e });
+}
+
+/** A single self-overwriting status line on stderr, only when a person is watching. */
+export function progressLine(enabled: boolean): { update(text: string): void; done(): void } {
+  const tty = enabled && process.stderr.isTTY;
+  let last = 0;
+  let shown = false;
+  return {
+    update(text) {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      shown = true;
+      process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns ?? 80) - 1)}`);
+    },
+    done() {
+      if (tty && shown) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+export function bytes(n: number): string {
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${UNITS[i]}`;
+}

@@ -1,0 +1,137 @@
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
+import { drkit } from './cli.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let repo: string;
+let tree: string;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  repo = path.join(dir, 'repo');
+  tree = path.join(dir, 'tree');
+  await makeSampleTree(tree);
+});
+afterEach(() => cleanup());
+
+const json = (s: string) => JSON.parse(s);
+
+describe('drkit CLI', () => {
+  it('inits, backs up, lists, verifies and restores a tree identical in content, type, mode and mtime', async () => {
+    expect((await drkit(['init', '--repo', repo])).code).toBe(0);
+    const b = await drkit(['backup', tree, '--repo', repo, '--json', '--tag', 'daily']);
+    expect(b.code).toBe(0);
+    const { id } = json(b.stdout);
+    expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+
+    const list = json((await drkit(['snapshots', '--json'], { env: { DRKIT_REPO: repo } })).stdout);
+    expect(list).toEqual([expect.objectContaining({ id, tags: ['daily'], sources: ['tree'], time: expect.any(String) })]);
+
+    const ls = await drkit(['ls', id.slice(0, 12), 'config/**', '--repo', repo]);
+    expect(ls.stdout).toContain('-rw------- ');
+    expect(ls.stdout).toContain('tree/config/secret.env');
+
+    const v = await drkit(['verify', 'latest', '--repo', repo, '--json']);
+    expect(v.code).toBe(0);
+    expect(json(v.stdout).ok).toBe(true);
+
+    const target = path.join(dir, 'restored');
+    const r = await drkit(['restore', id, '--target', target, '--repo', repo]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
+  });
+
+  it('restores one source straight into the target, and prints a plan without writing on --dry-run', async () => {
+    await drkit(['init', '--repo', repo]);
+    const cfg = path.join(dir, 'drkit.config.yaml');
+    await writeFile(cfg, `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: data, type: files, path: ./tree/data }\n`);
+    const b = await drkit(['backup', '--json'], { cwd: dir });
+    expect(b.code).toBe(0);
+    expect(json(b.stdout).sources.map((s: { name: string }) => s.name)).toEqual(['config', 'data']);
+    const target = path.join(dir, 'only-config');
+    const dry = await drkit(['restore', 'latest', '--source', 'config', '--target', target, '--dry-run'], { cwd: dir });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('secret.env');
+    await expect(stat(target)).rejects.toThrow();
+    expect((await drkit(['restore', 'latest', '--source', 'config', '--target', target], { env: { DRKIT_CONFIG: cfg } })).code).toBe(0);
+    expect(await describeTree(target)).toEqual(await describeTree(path.join(tree, 'config')));
+  });
+
+  it('exits 3 with a partial snapshot when a file cannot be read, naming the file', async () => {
+    // As root every file is readable, so the backup runs as nobody with real permissions.
+    for (const d of [dir, tree]) await chmod(d, 0o777);
+    await drkit(['init', '--repo', repo]);
+    await chmod(repo, 0o777);
+    for (const sub of await readdir(repo)) await chmod(path.join(repo, sub), 0o777);
+    await chmod(path.join(tree, 'config/secret.env'), 0o000);
+    await chmod(path.join(tree, 'config'), 0o777);
+    const b = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
+    expect(b.code).toBe(3);
+    const out = json(b.stdout);
+    expect(out.status).toBe('partial');
+    // secret.env is mode 000 and empty-dir is root's 0700: both are named, nothing is skipped silently.
+    expect(out.errors).toEqual([
+      expect.objectContaining({ path: 'config/secret.env', message: expect.stringContaining('permission denied') }),
+      expect.objectContaining({ path: 'empty-dir', message: expect.stringContaining('permission denied') }),
+    ]);
+  });
+
+  it('leaves no snapshot after a backup killed with SIGKILL; earlier snapshots verify and the next backup succeeds', async () => {
+    await drkit(['init', '--repo', repo]);
+    const first = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout).id;
+    const big = path.join(dir, 'big');
+    await mkdir(big);
+    for (let i = 0; i < 8; i++) await writeFile(path.join(big, `blob-${i}.bin`), randomBytes(16 << 20));
+    const killed = await drkit(['backup', big, '--repo', repo], {
+      onSpawn: (pid) => {
+        // Kill once archive bytes are being written, i.e. truly mid-way.
+        const poll = setInterval(async () => {
+          const parts = await readdir(path.join(repo, '.tmp')).catch(() => []);
+          for (const p of parts) {
+            const st = await stat(path.join(repo, '.tmp', p)).catch(() => undefined);
+            if (st && st.size > 1 << 20) {
+              clearInterval(poll);
+              process.kill(pid, 'SIGKILL');
+              return;
+            }
+          }
+        }, 10);
+      },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
+    expect(list.map((s: { id: string }) => s.id)).toEqual([first]);
+    expect((await drkit(['verify', 'all', '--repo', repo])).code).toBe(0);
+    const next = await drkit(['backup', big, '--repo', repo, '--json']);
+    expect(next.code).toBe(0);
+    expect((await drkit(['verify', json(next.stdout).id, '--repo', repo])).code).toBe(0);
+  });
+
+  it('names the file, key path and fix for a config with an unknown key or a wrong type', async () => {
+    const cfg = path.join(dir, 'drkit.config.yaml');
+    await writeFile(cfg, `repository: ./repo\nsources:\n  - name: data\n    type: files\n    path: ./tree\n    exlude: ["*.tmp"]\nretention:\n  keep_daily: seven\n`);
+    const r = await drkit(['backup', '--config', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('CONFIG_INVALID');
+    expect(r.stderr).toContain(cfg);
+    expect(r.stderr).toMatch(/sources\[0\].*unknown key "exlude".*Did you mean "exclude"/);
+    expect(r.stderr).toMatch(/retention\.keep_daily.*Fix:/);
+  });
+
+  it('explains a missing repository and an unknown snapshot with stable codes', async () => {
+    const r = await drkit(['snapshots', '--repo', path.join(dir, 'nope'), '--json']);
+    expect(r.code).toBe(1);
+    expect(json(r.stdout).error.code).toBe('REPO_NOT_FOUND');
+    expect(r.stderr).toContain('drkit init');
+    await drkit(['init', '--repo', repo]);
+    const v = await drkit(['restore', 'deadbeef', '--target', path.join(dir, 'x'), '--repo', repo]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('REPO_SNAPSHOT_NOT_FOUND');
+    const u = await drkit(['backup', '--repo', repo]);
+    expect(u.code).toBe(2);
+  });
+});

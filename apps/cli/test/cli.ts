@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Run as `nobody` through setpriv when we are root, so file permissions apply. */
+  unprivileged?: boolean;
+  /** Called once the process is running, e.g. to kill it mid-way. */
+  onSpawn?: (pid: number) => void;
+}
+
+/** Runs the built CLI as a user would, without a TTY. */
+export function drkit(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const asNobody = options.unprivileged && process.getuid?.() === 0;
+  const cmd = asNobody ? 'setpriv' : process.execPath;
+  const argv = asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args] : [MAIN, ...args];
+  const child = spawn(cmd, argv, {
+    cwd: options.cwd,
+    env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid) options.onSpawn?.(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}

@@ -1,0 +1,249 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: configs use ${VAR} on purpose
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isDrkitError } from '@drkit/errors';
+import { ConfigError, ConfigErrorCode, configSchema, parseConfigText, parseDuration, readConfig, validateConfig } from '@drkit/config';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'drkit-config-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await mkdir(join(file, '..'), { recursive: true });
+  await writeFile(file, text);
+  return file;
+}
+
+/** The ConfigError that `run` throws (sync or async). */
+async function caught(run: () => unknown): Promise<ConfigError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const FULL_YAML = `
+repository: /var/backups/drkit
+compression: zstd
+sources:
+  - name: data
+    type: files
+    path: ./data
+    include: ["**/*.json", "**/*.jsonl"]
+    exclude: ["tmp/**"]
+retention:
+  keep_last: 7
+  keep_hourly: 24
+  keep_daily: 7
+  keep_weekly: 4
+  keep_monthly: 12
+  keep_yearly: 1
+  keep_within: 2w
+  keep_tags: [clean]
+validation:
+  jsonl: ["logs/*.jsonl"]
+`;
+
+describe('loading valid configs', () => {
+  it('reads a full YAML config and resolves source paths against its folder', async () => {
+    const config = await readConfig(await write('drkit.config.yaml', FULL_YAML));
+    expect(config).toEqual({
+      repository: '/var/backups/drkit',
+      compression: 'zstd',
+      sources: [{ name: 'data', type: 'files', path: join(dir, 'data'), include: ['**/*.json', '**/*.jsonl'], exclude: ['tmp/**'] }],
+      retention: { keep_last: 7, keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12, keep_yearly: 1, keep_within: '2w', keep_tags: ['clean'] },
+      validation: { jsonl: ['logs/*.jsonl'] },
+    });
+  });
+
+  it('reads JSON too', async () => {
+    const json = JSON.stringify({ repository: 'file:///srv/repo', sources: [{ name: 'db', type: 'files', path: 'db', exclude: ['*.tmp'] }] }, null, '\t');
+    const config = await readConfig(await write('drkit.config.json', json));
+    expect(config.repository).toBe('file:///srv/repo');
+    expect(config.sources).toEqual([{ name: 'db', type: 'files', path: join(dir, 'db'), include: ['**'], exclude: ['*.tmp'] }]);
+  });
+
+  it('fills defaults', async () => {
+    const config = await readConfig(await write('drkit.config.yaml', 'sources:\n  - { name: data, type: files, path: /data }\n'));
+    expect(config).toEqual({
+      compression: 'auto',
+      sources: [{ name: 'data', type: 'files', path: '/data', include: ['**'], exclude: [] }],
+      retention: { keep_within: '30d' },
+      validation: { jsonl: ['**/*.jsonl'] },
+    });
+    // Each config gets its own default arrays.
+    const again = validateConfig({ sources: [{ name: 'data', type: 'files', path: '/data' }] });
+    expect(again.sources[0]!.include).not.toBe(config.sources[0]!.include);
+  });
+
+  it('resolves relative paths against the config file folder, not the working directory', async () => {
+    const file = await write('etc/drkit.config.yaml', 'repository: ../repo\nsources:\n  - { name: a, type: files, path: ../data }\n  - { name: b, type: files, path: /abs }\n');
+    const config = await readConfig(relative(process.cwd(), file));
+    expect(config.repository).toBe(join(dir, 'repo'));
+    expect(config.sources.map((s) => s.path)).toEqual([join(dir, 'data'), '/abs']);
+  });
+
+  it('validateConfig is pure and takes the base folder as an option; URLs are left alone', () => {
+    const config = validateConfig({ repository: 's3://bucket/drkit', sources: [{ name: 'a', type: 'files', path: 'data' }] }, { baseDir: '/srv' });
+    expect(config.repository).toBe('s3://bucket/drkit');
+    expect(config.sources[0]!.path).toBe('/srv/data');
+  });
+
+  it('exports the zod schema', () => {
+    expect(configSchema.safeParse({ sources: [{ name: 'a', type: 'files', path: 'x' }] }).success).toBe(true);
+  });
+});
+
+describe('environment variables', () => {
+  const text = 'repository: ${DRKIT_REPO}\nsources:\n  - name: ${SOURCE_NAME:-data}\n    type: files\n    path: ${DATA_ROOT:-/srv}/data\n';
+
+  it('interpolates set variables and falls back to defaults when unset or empty', () => {
+    const config = parseConfigText(text, 'drkit.config.yaml', { DRKIT_REPO: '/backups', DATA_ROOT: '' });
+    expect(config.repository).toBe('/backups');
+    expect(config.sources[0]).toMatchObject({ name: 'data', path: '/srv/data' });
+  });
+
+  it('passes env through readConfig', async () => {
+    const config = await readConfig(await write('drkit.config.yaml', text), { env: { DRKIT_REPO: '/b', SOURCE_NAME: 'web' } });
+    expect(config.sources[0]!.name).toBe('web');
+  });
+
+  it('reports every missing variable with file, key path and name', async () => {
+    const err = await caught(() => parseConfigText('repository: ${DRKIT_REPO}\nsources:\n  - { name: a, type: files, path: "${ROOT}/x" }\n', 'drkit.config.yaml', {}));
+    expect(err.code).toBe(ConfigErrorCode.ENV_MISSING);
+    expect(err.message).toBe(
+      [
+        'drkit.config.yaml: repository: environment variable DRKIT_REPO is not set. Fix: set it (export DRKIT_REPO=...) or give a default: ${DRKIT_REPO:-value}.',
+        'drkit.config.yaml: sources[0].path: environment variable ROOT is not set. Fix: set it (export ROOT=...) or give a default: ${ROOT:-value}.',
+      ].join('\n'),
+    );
+    expect(err.details?.issues).toHaveLength(2);
+  });
+
+  it('cannot inject YAML structure through a value', () => {
+    const config = parseConfigText('repository: ${EVIL}\nsources: [{ name: a, type: files, path: x }]\n', 'c.yaml', { EVIL: '/x\ncompression: nope\nfoo: [1' });
+    expect(config.repository).toMatch(/compression: nope/);
+    expect(config.compression).toBe('auto');
+  });
+});
+
+describe('invalid configs', () => {
+  it('suggests the key a typo was meant to be', async () => {
+    const file = await write('drkit.config.yaml', 'sources:\n  - name: data\n    type: files\n    path: ./data\n    exlude: ["*.tmp"]\n');
+    const err = await caught(() => readConfig(relative(process.cwd(), file)));
+    expect(err.code).toBe(ConfigErrorCode.INVALID);
+    expect(err.message).toBe(
+      `${relative(process.cwd(), file)}: sources[0]: unknown key "exlude". Did you mean "exclude"? Allowed keys: name, type, path, include, exclude.`,
+    );
+  });
+
+  it('explains a wrong type with the fix', async () => {
+    const err = await validateInvalid({ sources: [{ name: 'a', type: 'files', path: 'x' }], retention: { keep_daily: 'seven' } });
+    expect(err.message).toBe('drkit.config.yaml: retention.keep_daily: expected a whole number ≥ 0, got "seven". Fix: write a number, e.g. keep_daily: 7.');
+    expect(err.details?.issues).toEqual([{ path: 'retention.keep_daily', message: expect.stringContaining('got "seven"') }]);
+  });
+
+  it('rejects duplicate source names', async () => {
+    const source = { name: 'data', type: 'files', path: 'x' };
+    const err = await validateInvalid({ sources: [source, { ...source, path: 'y' }] });
+    expect(err.message).toBe(
+      'drkit.config.yaml: sources[1].name: duplicate source name "data" (already used by sources[0]). Fix: give each source a unique name.',
+    );
+  });
+
+  it('rejects a bad duration', async () => {
+    const err = await validateInvalid({ sources: [{ name: 'a', type: 'files', path: 'x' }], retention: { keep_within: '30 days' } });
+    expect(err.message).toMatch(/^drkit\.config\.yaml: retention\.keep_within: expected a duration like 30d, got "30 days"\. Fix: .*keep_within: 30d\.$/);
+  });
+
+  it('collects every problem, one per line, in the message and in details.issues', async () => {
+    const yaml = [
+      'repository: ftp://host/x',
+      'compression: lz4',
+      'sources:',
+      '  - { name: data, type: redis }',
+      '  - { name: "my data", type: files }',
+      '  - { name: data, type: files, path: x, include: "**" }',
+      'retention: { keep_daily: -1, keep_hourly: 1.5, keepweekly: 4 }',
+      'validaton: {}',
+    ].join('\n');
+    const err = await caught(async () => readConfig(await write('drkit.config.yaml', yaml)));
+    const paths = (err.details!.issues as { path: string }[]).map((issue) => issue.path);
+    expect(paths).toEqual([
+      'repository',
+      'compression',
+      'sources[0].type',
+      'sources[1].name',
+      'sources[1].path',
+      'sources[2].include',
+      'sources[2].name',
+      'retention.keep_hourly',
+      'retention.keep_daily',
+      'retention',
+      '',
+    ]);
+    const lines = err.message.split('\n');
+    expect(lines).toHaveLength(paths.length);
+    for (const line of lines) expect(line.startsWith(`${join(dir, 'drkit.config.yaml')}: `)).toBe(true);
+    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[1].path: required but missing. Fix: add path: ./data.`);
+    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[0].type: expected files, got "redis". Fix: write one of those, e.g. type: files.`);
+    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, validation.`);
+  });
+
+  it('explains an empty file', async () => {
+    const err = await caught(async () => readConfig(await write('drkit.config.yaml', '# nothing yet\n')));
+    expect(err.message).toMatch(/drkit\.config\.yaml: the config is empty\. Fix: add at least a sources list/);
+  });
+
+  async function validateInvalid(value: unknown): Promise<ConfigError> {
+    const err = await caught(() => validateConfig(value, { file: 'drkit.config.yaml' }));
+    expect(err.code).toBe(ConfigErrorCode.INVALID);
+    return err;
+  }
+});
+
+describe('unreadable files', () => {
+  it('gives line and column for YAML syntax errors', async () => {
+    const file = await write('drkit.config.yaml', 'sources:\n  - name: data\n    type: files\n   path: ./data\n');
+    const err = await caught(() => readConfig(file));
+    expect(err.code).toBe(ConfigErrorCode.PARSE);
+    expect(err.message).toBe(`${file}:4:1: Sequence item without - indicator.`);
+    expect(err.details?.issues).toEqual([{ path: '', line: 4, column: 1, message: 'Sequence item without - indicator.' }]);
+    expect(err.hint).toMatch(/indentation/);
+  });
+
+  it('says which file is missing and how to get one', async () => {
+    const missing = join(dir, 'nope', 'drkit.config.yaml');
+    const err = await caught(() => readConfig(missing));
+    expect(err.code).toBe(ConfigErrorCode.NOT_FOUND);
+    expect(err.message).toBe(`${missing}: config file not found (looked for ${missing}).`);
+    expect(err.hint).toMatch(/drkit init.*--config/);
+    expect(isDrkitError(err)).toBe(true);
+  });
+});
+
+describe('parseDuration', () => {
+  it('converts durations to milliseconds', () => {
+    expect(parseDuration('90m')).toBe(90 * 60_000);
+    expect(parseDuration('12h')).toBe(12 * 3_600_000);
+    expect(parseDuration('30d')).toBe(30 * 86_400_000);
+    expect(parseDuration('1w')).toBe(7 * 86_400_000);
+    expect(parseDuration('1d12h')).toBe(36 * 3_600_000);
+  });
+
+  it.each(['', '30', 'd', '30 d', '30days', '1.5d', '-1d', '99999999999999999y'])('rejects %j', async (text) => {
+    const err = await caught(() => parseDuration(text));
+    expect(err.code).toBe(ConfigErrorCode.INVALID);
+    expect(err.message).toContain(JSON.stringify(text));
+  });
+});
