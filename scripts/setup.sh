@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One-time setup on a fresh Debian/Ubuntu machine with Node >= 20.19: system tools the tests
+# use, pnpm, the workspace's packages, and a first build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# GNU tar + zstd (the format promise is tested with them), setpriv (permission tests as nobody),
+# GNU time (benchmarks).
+need=()
+command -v tar >/dev/null || need+=(tar)
+command -v zstd >/dev/null || need+=(zstd)
+command -v setpriv >/dev/null || need+=(util-linux)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    echo "setup: please install: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+# corepack on Node 20 fails pnpm's signature check, so pnpm comes from npm.
+if [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then npm i -g pnpm@12.4.2; fi
+export TURBO_TELEMETRY_DISABLED=1
+pnpm install --frozen-lockfile
+pnpm build
