@@ -1,0 +1,28 @@
+import type { IndexEntry, Repository, SourceMeta } from '@drkit/repository';
+import { corruptEntry, unsafePath } from './errors.js';
+import { ancestorsOf, safeEntryPath } from './paths.js';
+
+/**
+ * A source's entry index keyed by normalised path. Refuses names that could escape the target
+ * and entries below a symlink (writing through it could land anywhere).
+ */
+export async function loadIndex(repo: Repository, source: SourceMeta): Promise<Map<string, IndexEntry>> {
+  const index = new Map<string, IndexEntry>();
+  for await (const entry of repo.readIndex(source)) {
+    const path = safeEntryPath(entry.path, source.name, 'index');
+    if (index.has(path)) throw corruptEntry(source.name, path, 'is listed twice in the index');
+    index.set(path, { ...entry, path });
+  }
+  for (const entry of index.values()) {
+    for (const above of ancestorsOf(entry.path)) {
+      const type = index.get(above)?.type;
+      if (type === 'symlink')
+        throw unsafePath(`index entry "${entry.path}" of source "${source.name}"`, `lies below the symbolic link "${above}"`, {
+          source: source.name,
+          entry: entry.path,
+        });
+      if (type === 'file') throw corruptEntry(source.name, entry.path, `lies below "${above}", which the index lists as a file`);
+    }
+  }
+  return index;
+}

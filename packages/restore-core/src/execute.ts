@@ -1,0 +1,82 @@
+import type { Repository, SnapshotMeta } from '@drkit/repository';
+import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
+import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
+import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
+import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
+import { type RestoreProgress, trackProgress } from './progress.js';
+import { createStaging, type Staging } from './staging.js';
+import { inspectTarget } from './target-state.js';
+
+export interface RestoreHooks {
+  onProgress?: (progress: RestoreProgress) => void;
+}
+
+export interface RestoreResult {
+  snapshot: string;
+  target: string;
+  written: Counts;
+  skipped: Counts;
+}
+
+/**
+ * Runs a plan: extracts and checks every selected source into a staging folder beside the
+ * target, and only when all of it is good moves it into place. Until then the target is untouched.
+ */
+export async function executeRestore(repo: Repository, planInput: RestorePlan, hooks: RestoreHooks = {}): Promise<RestoreResult> {
+  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan');
+  const snapshot = await repo.resolveSnapshot(plan.snapshot);
+  if (snapshot.id !== plan.snapshot)
+    throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan names snapshot "${plan.snapshot}", which is not a full snapshot id.`, {
+      hint: 'Execute a plan made by planRestore.',
+    });
+  if ((await inspectTarget(plan.target)) !== plan.targetState) throw targetChanged(plan.target);
+
+  const staging = await createStaging(plan.target, snapshot.id).catch((cause) => {
+    throw asRestoreError(cause, `create a staging folder next to ${plan.target}`);
+  });
+  const progress = trackProgress(plan, hooks.onProgress);
+  let pendingDirs: PendingDir[];
+  try {
+    pendingDirs = await extractAll(repo, snapshot, plan, staging, progress);
+  } catch (cause) {
+    await staging.remove().catch(() => {});
+    throw asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
+  }
+  const changes = { count: 0 };
+  try {
+    await moveIntoPlace(plan, staging, changes);
+    await applyDirMetadata(plan.target, pendingDirs);
+  } catch (cause) {
+    if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
+    await staging.remove().catch(() => {});
+    throw asRestoreError(cause, `move the restored files into ${plan.target}`);
+  }
+  await staging.remove().catch(() => {});
+  return { snapshot: snapshot.id, target: plan.target, written: progress.written, skipped: plan.skipped };
+}
+
+async function extractAll(
+  repo: Repository,
+  snapshot: SnapshotMeta,
+  plan: RestorePlan,
+  staging: Staging,
+  callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten'>,
+): Promise<PendingDir[]> {
+  const planned = new Map(plan.items.map((item) => [item.path, item]));
+  const pending: PendingDir[] = [];
+  for (const layout of plan.sources) {
+    const source = repo.source(snapshot, layout.name);
+    pending.push(...(await extractSource(repo, { source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
+  }
+  return pending;
+}
+
+// Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.
+function incomplete(target: string, stagingRoot: string, cause: unknown): RestoreError {
+  const inner = asRestoreError(cause, `move the restored files into ${target}`);
+  return new RestoreError(RestoreErrorCode.INCOMPLETE, `The restore into ${target} stopped part-way through moving files into place: ${inner.message}`, {
+    cause: inner,
+    hint: `Fix the cause, then run the restore again with --overwrite if-changed to finish it. ${stagingRoot} holds what was not moved yet and anything moved aside; delete it afterwards.`,
+    details: { target, staging: stagingRoot, cause: inner.code },
+  });
+}

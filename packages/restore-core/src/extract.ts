@@ -1,0 +1,117 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { isDrkitError } from '@drkit/errors';
+import type { ArchiveEntry, IndexEntry, Repository, SourceMeta } from '@drkit/repository';
+import { loadIndex } from './entry-index.js';
+import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
+import type { SourceLayout } from './layout.js';
+import { isWrite, type PlanItem } from './plan-model.js';
+import { ancestorsOf, parentOf, safeEntryPath, targetPathOf } from './paths.js';
+import { digestContent, writeFileEntry, writeSymlinkEntry } from './write-entry.js';
+
+/** A folder whose mode and mtime are applied once everything is in place. */
+export interface PendingDir {
+  path: string;
+  mode: number;
+  mtime: number;
+}
+
+export interface ExtractJob {
+  source: SourceMeta;
+  layout: SourceLayout;
+  /** The plan's items by target-relative path. */
+  planned: Map<string, PlanItem>;
+  tree: string;
+  /** Called as each chunk of a file being written arrives, for progress on large files. */
+  onBytes: (item: PlanItem, bytes: number) => void;
+  onWritten: (item: PlanItem) => void;
+}
+
+/**
+ * Streams one source's archive once. Every entry must have a safe name, be in the index with
+ * the same type, and (files) hash to the index's sha256; the planned ones are written under `tree`.
+ */
+export async function extractSource(repo: Repository, job: ExtractJob): Promise<PendingDir[]> {
+  const { source, layout, tree } = job;
+  const index = await loadIndex(repo, source);
+  const seen = new Set<string>();
+  const madeDirs = new Set<string>();
+  const symlinksWritten = new Set<string>();
+  const pendingDirs: PendingDir[] = [];
+
+  for await (const entry of repo.readArchive(source)) {
+    const entryPath = safeEntryPath(entry.name, source.name, 'archive');
+    const relPath = targetPathOf(layout.dir, entryPath);
+    const indexed = matchIndex(entry, entryPath, index, source.name);
+    if (seen.has(relPath)) throw corruptEntry(source.name, entryPath, 'appears twice in the archive');
+    seen.add(relPath);
+    const item = job.planned.get(relPath);
+    if (item && item.type !== indexed.type) throw planMismatch(relPath, item.type, indexed.type);
+    const writing = item && isWrite(item.action) ? item : undefined;
+    const dest = path.join(tree, relPath);
+    if (writing) {
+      // Never write through a symlink this restore created, whatever the archive says.
+      const link = ancestorsOf(relPath).find((a) => symlinksWritten.has(a));
+      if (link) throw unsafePath(`archive entry "${entryPath}" of source "${source.name}"`, `lies below the symbolic link "${link}"`, { source: source.name, entry: entryPath });
+      const parent = parentOf(relPath);
+      if (parent && !madeDirs.has(parent)) {
+        await mkdir(path.join(tree, parent), { recursive: true });
+        madeDirs.add(parent);
+      }
+    }
+
+    if (entry.type === 'file') {
+      if (entry.size !== indexed.size) throw corruptEntry(source.name, entryPath, `has ${entry.size} bytes in the archive but ${indexed.size} in the index`);
+      const content = readContent(entry, source.name, entryPath, writing && ((n) => job.onBytes(writing, n)));
+      const digest = writing ? await writeFileEntry(dest, content, indexed) : await digestContent(content);
+      if (digest.size !== indexed.size || digest.sha256 !== indexed.sha256)
+        throw corruptEntry(source.name, entryPath, `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`);
+    } else if (entry.type === 'symlink') {
+      if (entry.linkTarget !== indexed.linkTarget)
+        throw corruptEntry(source.name, entryPath, `points to ${JSON.stringify(entry.linkTarget)} in the archive but ${JSON.stringify(indexed.linkTarget)} in the index`);
+      if (writing) {
+        await writeSymlinkEntry(dest, indexed);
+        symlinksWritten.add(relPath);
+      }
+    } else if (item && item.action !== 'skip-existing') {
+      if (writing) {
+        await mkdir(dest, { recursive: true });
+        madeDirs.add(relPath);
+      }
+      // Unchanged folders too: moving entries into them changes their mtime.
+      pendingDirs.push({ path: relPath, mode: indexed.mode, mtime: indexed.mtime });
+    }
+    if (writing) job.onWritten(writing);
+  }
+
+  for (const item of job.planned.values())
+    if (item.source === source.name && !seen.has(item.path))
+      throw corruptEntry(source.name, item.path.slice(layout.dir ? layout.dir.length + 1 : 0), 'is in the index but missing from the archive');
+  return pendingDirs;
+}
+
+function matchIndex(entry: ArchiveEntry, entryPath: string, index: Map<string, IndexEntry>, source: string): IndexEntry {
+  const indexed = index.get(entryPath);
+  if (!indexed) throw corruptEntry(source, entryPath, "is in the archive but not in the snapshot's index");
+  if (indexed.type !== entry.type) throw corruptEntry(source, entryPath, `is a ${entry.type} in the archive but a ${indexed.type} in the index`);
+  return indexed;
+}
+
+// A read failure inside an entry is damage in the archive, not a local disk problem.
+async function* readContent(entry: ArchiveEntry, source: string, entryPath: string, onChunk?: (bytes: number) => void): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of entry.stream) {
+      onChunk?.((chunk as Buffer).length);
+      yield chunk as Buffer;
+    }
+  } catch (cause) {
+    if (isDrkitError(cause)) throw cause;
+    throw corruptEntry(source, entryPath, `cannot be read from the archive (${(cause as Error)?.message ?? cause})`, cause);
+  }
+}
+
+function planMismatch(relPath: string, planned: string, indexed: string): RestoreError {
+  return new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan has "${relPath}" as a ${planned}, the snapshot as a ${indexed}.`, {
+    hint: 'The plan was not made from this snapshot: plan the restore again.',
+  });
+}

@@ -1,0 +1,15 @@
+export { RestoreError, RestoreErrorCode } from './errors.js';
+export { executeRestore, type RestoreHooks, type RestoreResult } from './execute.js';
+export { type FormatPlanOptions, formatPlan } from './format-plan.js';
+export { planRestore } from './plan.js';
+export type { RestoreProgress } from './progress.js';
+export {
+  type Counts,
+  OVERWRITE_POLICIES,
+  type OverwritePolicy,
+  PLAN_ACTIONS,
+  type PlanAction,
+  type PlanItem,
+  type RestoreOptions,
+  type RestorePlan,
+} from './plan-model.js';

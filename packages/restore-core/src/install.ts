@@ -1,0 +1,97 @@
+import { chmod, mkdir, rename, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
+import type { PendingDir } from './extract.js';
+import { isWrite, type RestorePlan } from './plan-model.js';
+import { depthOf, parentOf } from './paths.js';
+import type { Staging } from './staging.js';
+import { lstatOrUndefined } from './target-state.js';
+import { seconds } from './write-entry.js';
+
+const OWNER_WX = 0o300;
+
+/** Moves the fully extracted and checked entries from staging into the target, following the plan's actions. */
+export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes: { count: number }): Promise<void> {
+  if (plan.targetState === 'missing') {
+    await rename(staging.tree, plan.target);
+    changes.count++;
+    return;
+  }
+  const dirs = new TargetDirs(plan.target, changes);
+  let trashed = 0;
+  try {
+    // Items are sorted by path, so each folder is in place before what it holds.
+    for (const item of plan.items) {
+      if (!isWrite(item.action)) continue;
+      const dest = path.join(plan.target, item.path);
+      await dirs.ensure(parentOf(item.path));
+      const now = await lstatOrUndefined(dest);
+      if (now && item.action === 'create' && !(now.isDirectory() && item.type === 'dir')) throw targetChanged(dest);
+      // rename() cannot swap a folder for a non-folder or back, so the old one is moved aside first.
+      if (now && now.isDirectory() !== (item.type === 'dir')) {
+        await rename(dest, path.join(staging.trash, String(trashed++)));
+        changes.count++;
+      }
+      if (item.type !== 'dir') await rename(path.join(staging.tree, item.path), dest);
+      else if (!now?.isDirectory()) await mkdir(dest);
+      else continue;
+      changes.count++;
+    }
+  } finally {
+    await dirs.relock();
+  }
+}
+
+/** Folder modes and mtimes go last and deepest first: moving entries in changes a folder's mtime. */
+export async function applyDirMetadata(target: string, pending: PendingDir[]): Promise<void> {
+  const deepestFirst = [...pending].sort((a, b) => depthOf(b.path) - depthOf(a.path));
+  for (const dir of deepestFirst) {
+    const abs = path.join(target, dir.path);
+    await chmod(abs, dir.mode & 0o7777);
+    await utimes(abs, seconds(dir.mtime), seconds(dir.mtime));
+  }
+}
+
+/**
+ * The folders of the target that entries go into, created on demand and never entered through a
+ * symlink. A folder without owner write permission is opened up for the moves and given back its
+ * mode afterwards, so a read-only tree can be restored over.
+ */
+class TargetDirs {
+  private readonly ready = new Set<string>();
+  private readonly unlocked: { abs: string; mode: number }[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly changes: { count: number },
+  ) {}
+
+  async ensure(relPath: string): Promise<void> {
+    if (this.ready.has(relPath)) return;
+    if (relPath) await this.ensure(parentOf(relPath));
+    const abs = path.join(this.root, relPath);
+    const stats = await lstatOrUndefined(abs);
+    if (!stats) {
+      await mkdir(abs);
+      this.changes.count++;
+    } else if (stats.isSymbolicLink()) throw unsafePath(`to write into ${abs}`, 'is a symbolic link in the target', { path: abs });
+    else if (!stats.isDirectory()) throw targetChanged(abs);
+    else if ((stats.mode & OWNER_WX) !== OWNER_WX) {
+      await chmod(abs, (stats.mode | OWNER_WX) & 0o7777);
+      this.unlocked.push({ abs, mode: stats.mode & 0o7777 });
+    }
+    this.ready.add(relPath);
+  }
+
+  /** Gives opened-up folders their mode back (folders from the plan get theirs right after). */
+  async relock(): Promise<void> {
+    for (const { abs, mode } of this.unlocked.reverse()) await chmod(abs, mode).catch(() => {});
+  }
+}
+
+export function targetChanged(where: string): RestoreError {
+  return new RestoreError(RestoreErrorCode.TARGET_CHANGED, `${where} changed since the restore was planned.`, {
+    hint: 'Something else is writing to the target: stop it, then plan and run the restore again.',
+    details: { path: where },
+  });
+}

@@ -1,0 +1,29 @@
+import { normaliseEntryPath } from '@drkit/repository';
+import { unsafePath } from './errors.js';
+
+/** `a/b/c` → `['a', 'a/b']`: the folders an entry lives in, outermost first. */
+export function ancestorsOf(relPath: string): string[] {
+  const parts = relPath.split('/');
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+export function parentOf(relPath: string): string {
+  const cut = relPath.lastIndexOf('/');
+  return cut < 0 ? '' : relPath.slice(0, cut);
+}
+
+export function depthOf(relPath: string): number {
+  return relPath.split('/').length;
+}
+
+/** The normalised entry path, or an UNSAFE_PATH error naming the entry and the source. */
+export function safeEntryPath(name: string, source: string, where: 'index' | 'archive'): string {
+  const result = normaliseEntryPath(name);
+  if ('unsafe' in result) throw unsafePath(`${where} entry ${JSON.stringify(name)} of source "${source}"`, result.unsafe, { source, entry: name });
+  return result.path;
+}
+
+/** Where an entry of a source lands, relative to the target. */
+export function targetPathOf(sourceDir: string, entryPath: string): string {
+  return sourceDir ? `${sourceDir}/${entryPath}` : entryPath;
+}

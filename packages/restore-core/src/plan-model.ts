@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { RestoreError, RestoreErrorCode } from './errors.js';
+
+export const OVERWRITE_POLICIES = ['never', 'if-changed', 'always'] as const;
+export type OverwritePolicy = (typeof OVERWRITE_POLICIES)[number];
+
+export const PLAN_ACTIONS = ['create', 'replace', 'skip-unchanged', 'skip-existing'] as const;
+export type PlanAction = (typeof PLAN_ACTIONS)[number];
+
+export const restoreOptionsSchema = z.object({
+  /** A full snapshot id, a unique prefix of one, or `latest`. */
+  snapshot: z.string().min(1),
+  target: z.string().min(1),
+  sources: z.array(z.string().min(1)).optional(),
+  include: z.array(z.string().min(1)).optional(),
+  /** Unset: refuse a non-empty target. */
+  overwrite: z.enum(OVERWRITE_POLICIES).optional(),
+});
+export type RestoreOptions = z.input<typeof restoreOptionsSchema>;
+
+const countsSchema = z.object({
+  files: z.number().int().nonnegative(),
+  dirs: z.number().int().nonnegative(),
+  symlinks: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type Counts = z.infer<typeof countsSchema>;
+
+const planItemSchema = z.object({
+  source: z.string(),
+  /** Relative to the target, `/`-separated. */
+  path: z.string().min(1),
+  type: z.enum(['file', 'dir', 'symlink']),
+  size: z.number().int().nonnegative(),
+  action: z.enum(PLAN_ACTIONS),
+});
+export type PlanItem = z.infer<typeof planItemSchema>;
+
+export const restorePlanSchema = z.object({
+  snapshot: z.string(),
+  /** Absolute. */
+  target: z.string(),
+  targetState: z.enum(['missing', 'empty', 'non-empty']),
+  overwrite: z.enum(OVERWRITE_POLICIES).optional(),
+  include: z.array(z.string()).optional(),
+  /** Each selected source and the folder under the target it lands in (`''` = the target itself). */
+  sources: z.array(z.object({ name: z.string(), dir: z.string() })),
+  /** Sources of the snapshot that are not file trees (e.g. redis), left out of a folder restore. */
+  notRestored: z.array(z.object({ name: z.string(), type: z.string() })).optional(),
+  /** Sorted by path, so every folder comes before what it holds. */
+  items: z.array(planItemSchema),
+  /** Everything selected, then the part that will be written and the part left as it is. */
+  totals: countsSchema,
+  toWrite: countsSchema,
+  skipped: countsSchema,
+});
+/** What a restore will do; plain JSON, so it can be printed for `--dry-run` or saved and executed later. */
+export type RestorePlan = z.infer<typeof restorePlanSchema>;
+export type TargetState = RestorePlan['targetState'];
+
+/** Validates an edge input, turning zod's issues into a BAD_OPTIONS error. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, `Invalid ${what}: ${issues}.`, {
+    hint: `Overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}; snapshot and target must be given.`,
+  });
+}
+
+export function emptyCounts(): Counts {
+  return { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+}
+
+export function addToCounts(counts: Counts, item: Pick<PlanItem, 'type' | 'size'>): void {
+  if (item.type === 'file') {
+    counts.files++;
+    counts.bytes += item.size;
+  } else if (item.type === 'dir') counts.dirs++;
+  else counts.symlinks++;
+}
+
+export function isWrite(action: PlanAction): boolean {
+  return action === 'create' || action === 'replace';
+}

@@ -1,0 +1,125 @@
+import path from 'node:path';
+import type { IndexEntry, Repository } from '@drkit/repository';
+import { decideAction } from './decide-action.js';
+import { loadIndex } from './entry-index.js';
+import { asRestoreError, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
+import { layoutSources } from './layout.js';
+import {
+  addToCounts,
+  emptyCounts,
+  isWrite,
+  type OverwritePolicy,
+  parseOrThrow,
+  type PlanItem,
+  type RestoreOptions,
+  type RestorePlan,
+  restoreOptionsSchema,
+} from './plan-model.js';
+import { targetPathOf } from './paths.js';
+import { ExistingTree, inspectTarget } from './target-state.js';
+import { selectEntries } from './select.js';
+
+const CONFLICTS_SHOWN = 10;
+
+interface Selected {
+  source: string;
+  path: string;
+  entry: IndexEntry;
+}
+
+/** Works out what a restore would do, reading only the snapshot's indexes and the target; writes nothing. */
+export async function planRestore(repo: Repository, options: RestoreOptions): Promise<RestorePlan> {
+  const opts = parseOrThrow(restoreOptionsSchema, options, 'restore options');
+  const target = path.resolve(opts.target);
+  try {
+    const snapshot = await repo.resolveSnapshot(opts.snapshot);
+    const { layouts, notRestored } = layoutSources(repo, snapshot, opts.sources);
+    const targetState = await inspectTarget(target);
+    if (targetState === 'non-empty' && !opts.overwrite) throw targetNotEmpty(target);
+    const selected: Selected[] = [];
+    for (const layout of layouts) {
+      const index = await loadIndex(repo, repo.source(snapshot, layout.name));
+      for (const entry of selectEntries(index, opts.include)) selected.push({ source: layout.name, path: targetPathOf(layout.dir, entry.path), entry });
+    }
+    if (opts.include?.length && selected.length === 0)
+      throw new RestoreError(RestoreErrorCode.NOTHING_SELECTED, `No entry of snapshot ${snapshot.id} matches ${opts.include.map((g) => JSON.stringify(g)).join(', ')}.`, {
+        hint: 'Globs match the path inside its source, e.g. `app/*.yaml` or `**/*.jsonl`; a folder name brings everything under it.',
+      });
+    // Folders before what they hold, so a replaced folder is known before its contents are decided.
+    selected.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const items = await decideAll(selected, new ExistingTree(target, targetState), target, opts.overwrite);
+    const plan: RestorePlan = {
+      snapshot: snapshot.id,
+      target,
+      targetState,
+      ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
+      ...(opts.include?.length ? { include: opts.include } : {}),
+      sources: layouts,
+      ...(notRestored.length ? { notRestored } : {}),
+      items,
+      totals: emptyCounts(),
+      toWrite: emptyCounts(),
+      skipped: emptyCounts(),
+    };
+    for (const item of items) {
+      addToCounts(plan.totals, item);
+      addToCounts(isWrite(item.action) ? plan.toWrite : plan.skipped, item);
+    }
+    return plan;
+  } catch (cause) {
+    throw asRestoreError(cause, `plan the restore into ${target}`);
+  }
+}
+
+async function decideAll(selected: Selected[], existing: ExistingTree, target: string, policy: OverwritePolicy | undefined): Promise<PlanItem[]> {
+  const items: PlanItem[] = [];
+  const conflicts: string[] = [];
+  // Paths whose current occupant (not a folder) will be moved aside for a folder from the snapshot.
+  const clearedForDirs = new Set<string>();
+  // Reported once: what lies below a conflicting path is not listed again.
+  const conflicted = new Set<string>();
+  for (const { source, path: rel, entry } of selected) {
+    const abs = path.join(target, rel);
+    const found = await existing.at(rel);
+    let action: PlanItem['action'];
+    if (found.kind === 'blocked') {
+      if (!clearedForDirs.has(found.by)) {
+        if (conflicted.has(found.by)) continue;
+        const blocker = path.join(target, found.by);
+        if (found.byKind === 'symlink') throw unsafePath(`to restore ${abs}`, `lies below the symbolic link ${blocker} in the target`, { path: abs, symlink: blocker });
+        conflicts.push(`${blocker} is a ${found.byKind} where the snapshot needs a folder`);
+        conflicted.add(found.by);
+        continue;
+      }
+      action = 'create';
+    } else {
+      const decision = await decideAction(entry, found, abs, policy);
+      if ('conflict' in decision) {
+        conflicts.push(decision.conflict);
+        conflicted.add(rel);
+        continue;
+      }
+      action = decision.action;
+      if (action === 'replace' && entry.type === 'dir' && found.kind !== 'dir') clearedForDirs.add(rel);
+    }
+    items.push({ source, path: rel, type: entry.type, size: entry.size ?? 0, action });
+  }
+  if (conflicts.length > 0) throw conflictError(target, conflicts);
+  return items;
+}
+
+function targetNotEmpty(target: string): RestoreError {
+  return new RestoreError(RestoreErrorCode.TARGET_NOT_EMPTY, `The restore target ${target} is not empty; refusing to mix the snapshot into existing files.`, {
+    hint: 'Choose an empty or new folder, or pass --overwrite never (keep existing files), if-changed (replace files that differ) or always (replace everything).',
+    details: { target },
+  });
+}
+
+function conflictError(target: string, conflicts: string[]): RestoreError {
+  const shown = conflicts.slice(0, CONFLICTS_SHOWN).join('; ');
+  const more = conflicts.length > CONFLICTS_SHOWN ? `; and ${conflicts.length - CONFLICTS_SHOWN} more` : '';
+  return new RestoreError(RestoreErrorCode.CONFLICT, `${conflicts.length} path(s) in ${target} have a different type than in the snapshot: ${shown}${more}.`, {
+    hint: 'Move those paths away, restore into another folder, or pass --overwrite always to replace them.',
+    details: { target, conflicts: conflicts.slice(0, 100), count: conflicts.length },
+  });
+}
