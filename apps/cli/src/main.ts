@@ -4,13 +4,13 @@ import pkg from '../package.json' with { type: 'json' };
 import { ExitCode } from './exit-codes.js';
 import { type GlobalOptions, reportError } from './output.js';
 
-type Run = (args: unknown[], global: GlobalOptions) => Promise<ExitCode>;
+type Run<O> = (args: unknown[], opts: O) => Promise<ExitCode>;
 
 // Commands load lazily so `drkit --help` and small commands start fast.
-const lazy = (load: () => Promise<{ run: Run }>) =>
+const lazy = <O extends GlobalOptions>(load: () => Promise<{ run: Run<O> }>) =>
   async function (this: Command, ...args: unknown[]) {
     const { run } = await load();
-    process.exitCode = await run(args.slice(0, -1), this.optsWithGlobals<GlobalOptions>());
+    process.exitCode = await run(args.slice(0, -1), this.optsWithGlobals<O>());
   };
 
 const program = new Command('drkit')

@@ -30,14 +30,14 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
   const snap = result.snapshot;
   const durationMs = Date.now() - started;
   if (opts.json) {
-    printJson({ id: snap.id, time: snap.time, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, ...s.stats, stored: s.archive.size + s.index.size, compression: s.archive.compression, findings: s.findingsTotal })), warnings: result.warnings, errors: result.errors, notes: result.notes });
+    printJson({ id: snap.id, time: snap.time, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal })), warnings: result.warnings, errors: result.errors, notes: result.notes });
   } else {
     for (const n of result.notes) warn(`note: ${n}`);
     for (const w of result.warnings.slice(0, 20)) warn(`warning: ${w.message}`);
     if (result.warnings.length > 20) warn(`warning: … and ${result.warnings.length - 20} more (see --json)`);
     for (const e of result.errors) warn(`error: ${e.message}`);
     for (const s of snap.sources)
-      say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + s.index.size)} stored (${s.archive.compression})`);
+      say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`);
     say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${result.errors.length} path(s) could not be read` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
   }
   return result.status === 'partial' ? ExitCode.PARTIAL_BACKUP : ExitCode.OK;

@@ -31,6 +31,10 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
   });
   progress.done();
   if (opts.json) printJson(result);
-  else say(`restored snapshot ${plan.snapshot} into ${plan.target}: ${JSON.stringify(result.written ?? result)}`);
+  else {
+    const { written: w, skipped: k } = result;
+    say(`restored snapshot ${plan.snapshot} into ${plan.target}: ${w.files} files (${bytes(w.bytes)}), ${w.dirs} dirs, ${w.symlinks} symlinks`);
+    if (k.files + k.dirs + k.symlinks > 0) say(`  kept as they were: ${k.files} files, ${k.dirs} dirs, ${k.symlinks} symlinks`);
+  }
   return ExitCode.OK;
 }

@@ -17,7 +17,7 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
         sources: s.sources.map((x) => x.name),
         files: sum(s.sources.map((x) => x.stats.files)),
         bytes: sum(s.sources.map((x) => x.stats.bytes)),
-        stored: sum(s.sources.map((x) => x.archive.size + x.index.size)),
+        stored: sum(s.sources.map((x) => x.archive.size + (x.index?.size ?? 0))),
       })),
     );
     return ExitCode.OK;
