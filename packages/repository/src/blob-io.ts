@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '@drkit/storage';
 import { type Compression, compressor, decompressor } from './codec.js';
@@ -48,9 +48,7 @@ export async function getDecompressed(
 /** Hashes a blob as stored, without decompressing it. */
 export async function digestBlob(store: BlobStore, key: string): Promise<{ size: number; sha256: string }> {
   const hasher = new HashingStream();
-  await pipeline(await store.get(key), hasher, async function* (src) {
-    for await (const _ of src);
-  });
+  await pipeline(await store.get(key), hasher, new Writable({ write: (_chunk, _enc, done) => done() }));
   return { size: hasher.bytes, sha256: hasher.digest() };
 }
 
