@@ -6,6 +6,9 @@ import { JsonlChecker } from '@drkit/integrity-verifier';
 import { errnoCode } from '@drkit/errors';
 import { BackupError, BackupErrorCode } from './errors.js';
 import { fileSourceItems, type OpenFile, openForBackup } from './file-source.js';
+import { chooseParent, previousFiles } from './incremental.js';
+import { backupRedisSource } from './redis/backup-redis.js';
+import type { RedisReadTuning, RedisSource } from './redis/source.js';
 
 export interface FileSource {
   name: string;
@@ -23,14 +26,24 @@ export const systemClock: Clock = { now: () => new Date() };
 
 export interface BackupProgress {
   source: string;
+  /** Set for Redis sources: keys read so far (`files` stays 0). */
+  keys?: number;
   files: number;
   bytes: number;
   path: string;
 }
 
 export interface BackupOptions {
-  sources: FileSource[];
+  sources: Array<FileSource | RedisSource>;
   tags?: string[];
+  /**
+   * An emergency snapshot (tagged `emergency`) of a possibly damaged system: it never fails
+   * because data looks wrong. A missing path, an unreadable Redis key or a lost connection is
+   * recorded in `errors` (status partial) and everything that could be read is kept.
+   */
+  emergency?: boolean;
+  /** Batch sizes for Redis sources (tests and tuning). */
+  redis?: RedisReadTuning;
   /** Globs of files validated line by line as JSON (default all `*.jsonl`). */
   jsonlGlobs?: string[];
   toolVersion: string;
@@ -41,6 +54,12 @@ export interface BackupOptions {
   openFile?: OpenFile;
   /** Findings kept in metadata per source; the total is always counted. */
   maxFindings?: number;
+  /** Make a full snapshot even when an incremental is possible. */
+  full?: boolean;
+  /** A full is due when the chain's full is older than this (ms). */
+  fullEveryMs?: number;
+  /** Incrementals hash every file instead of trusting size, mtime, ctime and inode. */
+  rehash?: boolean;
 }
 
 export interface BackupResult {
@@ -51,6 +70,10 @@ export interface BackupResult {
   errors: Finding[];
   /** Things the user should see once, e.g. a compression fallback. */
   notes: string[];
+  /** Why this is a full or an incremental. */
+  chain: string;
+  /** What was actually read from disk: an unchanged incremental reads nothing. */
+  read: { files: number; bytes: number };
 }
 
 /**
@@ -58,7 +81,7 @@ export interface BackupResult {
  * written first and the metadata last; on failure everything written is removed.
  */
 export async function runBackup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
-  await checkSources(options.sources);
+  const missing = await checkSources(options.sources, options.emergency === true);
   const clock = options.clock ?? systemClock;
   const maxFindings = options.maxFindings ?? 100;
   const isJsonl = picomatch(options.jsonlGlobs ?? ['**/*.jsonl'], { dot: true });
@@ -67,12 +90,34 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   if (decision.note) notes.push(decision.note);
 
   const lock = await repo.lock({ exclusive: false, purpose: 'backup', now: () => clock.now() });
-  const writer = await repo.beginSnapshot({ time: clock.now(), tags: options.tags, host: options.host, toolVersion: options.toolVersion });
+  const tags = options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
+  const fileSources = options.sources.filter((x): x is FileSource => x.type === 'files').map((x) => x.name);
+  const chain = await chooseParent(repo, fileSources, { full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now() }).catch(async (err) => {
+    await lock.release().catch(() => {});
+    throw err;
+  });
+  const writer = await repo.beginSnapshot({ time: clock.now(), tags, host: options.host, toolVersion: options.toolVersion, parent: chain.parent });
+  const read = { files: 0, bytes: 0 };
   const warnings: Finding[] = [];
-  const errors: Finding[] = [];
+  const errors: Finding[] = [...missing.errors];
   const findings: Record<string, { list: Finding[]; total: number }> = {};
   try {
     for (const source of options.sources) {
+      if (missing.names.has(source.name)) continue;
+      if (source.type === 'redis') {
+        const progress = { source: source.name, keys: 0, files: 0, bytes: 0, path: '' };
+        await backupRedisSource(
+          writer,
+          source,
+          {
+            warn: (f) => warnings.push(f),
+            error: (f) => errors.push(f),
+            progress: (keys, bytes, key) => options.onProgress?.(Object.assign(progress, { keys, bytes, path: key })),
+          },
+          { ...options.redis, emergency: options.emergency },
+        );
+        continue;
+      }
       const kept: Finding[] = [];
       let total = 0;
       const keep = (f: Finding) => {
@@ -96,7 +141,11 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
             checkers.set(p, c);
             return (chunk) => c.push(chunk);
           },
-          fileDone: (p, bytes) => {
+          fileDone: (p, bytes, wasRead) => {
+            if (wasRead) {
+              read.files++;
+              read.bytes += bytes;
+            }
             const c = checkers.get(p);
             if (c) {
               checkers.delete(p);
@@ -113,12 +162,13 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           },
         },
         options.openFile ?? openForBackup,
+        chain.parent ? { previous: await previousFiles(repo, chain.parent, source.name), rehash: options.rehash } : undefined,
       );
       await writer.writeSource({ name: source.name, type: 'files', origin: path.resolve(source.path) }, items);
       findings[source.name] = { list: kept, total };
     }
     const snapshot = await writer.commit({ errors, findings });
-    return { snapshot, status: snapshot.status, warnings, errors, notes };
+    return { snapshot, status: snapshot.status, warnings, errors, notes, chain: chain.reason, read };
   } catch (cause) {
     await writer.abort();
     if (cause instanceof Error && 'code' in cause && 'hint' in cause) throw cause;
@@ -131,7 +181,9 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   }
 }
 
-async function checkSources(sources: FileSource[]): Promise<void> {
+/** Throws on a bad source list; in an emergency a missing path is an error entry instead. */
+async function checkSources(sources: Array<FileSource | RedisSource>, emergency: boolean): Promise<{ names: Set<string>; errors: Finding[] }> {
+  const missing = { names: new Set<string>(), errors: [] as Finding[] };
   if (sources.length === 0)
     throw new BackupError(BackupErrorCode.NO_SOURCES, 'Nothing to back up: no paths were given and the config has no sources.', {
       hint: 'Pass paths (`drkit backup /srv/data`) or add sources to drkit.config.yaml.',
@@ -141,14 +193,18 @@ async function checkSources(sources: FileSource[]): Promise<void> {
     if (seen.has(s.name))
       throw new BackupError(BackupErrorCode.DUPLICATE_SOURCE, `Two sources are named "${s.name}".`, { hint: 'Give every source its own name.' });
     seen.add(s.name);
+    if (s.type === 'redis') continue;
     await stat(s.path).catch((cause) => {
-      throw new BackupError(
-        BackupErrorCode.SOURCE_MISSING,
-        `Source "${s.name}": ${s.path} ${errnoCode(cause) === 'ENOENT' ? 'does not exist' : `cannot be read (${(cause as Error).message})`}.`,
-        { cause, hint: 'Check the path in the config or on the command line. Nothing was written.' },
-      );
+      const message = `Source "${s.name}": ${s.path} ${errnoCode(cause) === 'ENOENT' ? 'does not exist' : `cannot be read (${(cause as Error).message})`}.`;
+      if (emergency) {
+        missing.names.add(s.name);
+        missing.errors.push({ kind: 'unreadable', path: s.path, message });
+        return;
+      }
+      throw new BackupError(BackupErrorCode.SOURCE_MISSING, message, { cause, hint: 'Check the path in the config or on the command line. Nothing was written.' });
     });
   }
+  return missing;
 }
 
 /** Names ad-hoc paths after their last folder, made unique, as `drkit backup PATH...` does. */

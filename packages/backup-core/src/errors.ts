@@ -5,6 +5,7 @@ export const BackupErrorCode = {
   NO_SOURCES: 'BACKUP_NO_SOURCES',
   DUPLICATE_SOURCE: 'BACKUP_DUPLICATE_SOURCE',
   FAILED: 'BACKUP_FAILED',
+  REDIS_FAILED: 'BACKUP_REDIS_FAILED',
 } as const;
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 

@@ -1,7 +1,9 @@
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, open, readlink } from 'node:fs/promises';
-import type { Finding, SourceItem } from '@drkit/repository';
+import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { Finding, IndexEntry, SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
+import type { PreviousFile } from './incremental.js';
 import { walkTree, type WalkOptions } from './walk.js';
 
 const CHUNK = 1 << 20;
@@ -18,8 +20,15 @@ export interface FileSourceReport {
   error(f: Finding): void;
   /** Each regular file's bytes as they are archived (e.g. for data validation). */
   tap?(path: string): ((chunk: Buffer) => void) | undefined;
-  /** Called after a file's last chunk. */
-  fileDone?(path: string, bytes: number): void;
+  /** Called once per regular file; `read` is false when an unchanged file was not read. */
+  fileDone?(path: string, bytes: number, read: boolean): void;
+}
+
+/** How an incremental recognises unchanged files. */
+export interface ChangeDetection {
+  previous: Map<string, PreviousFile>;
+  /** Hash every file and compare contents instead of trusting size, mtime, ctime and inode. */
+  rehash?: boolean;
 }
 
 /** Turns a folder into archive entries; unreadable files are reported, never silently skipped. */
@@ -28,6 +37,7 @@ export async function* fileSourceItems(
   walk: WalkOptions,
   report: FileSourceReport,
   openFile: OpenFile = openForBackup,
+  changes?: ChangeDetection,
 ): AsyncGenerator<SourceItem> {
   const problem = (path: string, error: unknown) =>
     report.error({ kind: 'unreadable', path, message: `could not read ${path}: ${describe(error)}` });
@@ -43,6 +53,16 @@ export async function* fileSourceItems(
     } else if (e.kind === 'other') {
       report.warn({ kind: 'special-file', path: e.rel, message: `${e.rel} is a socket, FIFO or device; it was not backed up` });
     } else if (e.kind === 'file') {
+      const prev = changes?.previous.get(e.rel);
+      if (prev && !changes?.rehash) {
+        // An unchanged file is not opened at all: its bytes stay in the holder's archive.
+        const st = await lstat(e.abs).catch(() => undefined);
+        if (st?.isFile() && unchanged(st, prev.entry)) {
+          report.fileDone?.(e.rel, st.size, false);
+          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
+          continue;
+        }
+      }
       let fh: FileHandle;
       let st: Stats;
       try {
@@ -55,6 +75,11 @@ export async function* fileSourceItems(
         continue;
       }
       try {
+        if (prev && changes?.rehash && (await hashOf(fh, st.size)) === prev.entry.sha256) {
+          report.fileDone?.(e.rel, st.size, true);
+          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
+          continue;
+        }
         yield { path: e.rel, type: 'file', ...owner(st), size: st.size, content: () => readExactly(fh, e.rel, st, report) };
       } finally {
         await fh.close().catch(() => {});
@@ -64,7 +89,23 @@ export async function* fileSourceItems(
 }
 
 function owner(s: Stats) {
-  return { mode: s.mode & 0o7777, mtime: s.mtimeMs, uid: s.uid, gid: s.gid };
+  return { mode: s.mode & 0o7777, mtime: s.mtimeMs, ctime: s.ctimeMs, ino: s.ino, uid: s.uid, gid: s.gid };
+}
+
+function unchanged(st: Stats, prev: IndexEntry): boolean {
+  return st.size === prev.size && st.mtimeMs === prev.mtime && st.ctimeMs === prev.ctime && st.ino === prev.ino;
+}
+
+async function hashOf(fh: FileHandle, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
+  for (let pos = 0; pos < size; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  return hash.digest('hex');
 }
 
 /**
@@ -99,7 +140,7 @@ async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: 
     pos += got;
     yield chunk;
   }
-  report.fileDone?.(rel, before.size);
+  report.fileDone?.(rel, before.size, true);
   const after = await fh.stat().catch(() => before);
   if (failed) return;
   if (shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs)

@@ -11,4 +11,6 @@ export {
 export { BackupError, BackupErrorCode } from './errors.js';
 export { type OpenFile, openForBackup } from './file-source.js';
 export { walkTree, type WalkEntry, type WalkOptions } from './walk.js';
+export { backupRedisSource } from './redis/backup-redis.js';
+export { type RedisReadReport, type RedisReadTuning, type RedisSource, readRedis } from './redis/source.js';
 export { formatRetention, planRetention, type RetentionConfigInput, type RetentionDecision, RetentionError, RetentionErrorCode, type RetentionOptions, type RetentionPolicy, type RetentionSnapshot, type RetentionTimeZone, retentionPolicyFromConfig } from './retention/index.js';

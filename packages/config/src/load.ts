@@ -20,7 +20,10 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   const config = result.data;
   const baseDir = opts.baseDir ?? (opts.file ? dirname(resolve(opts.file)) : process.cwd());
   if (config.repository && !URL_SCHEME.test(config.repository)) config.repository = resolve(baseDir, config.repository);
-  for (const source of config.sources) if (source.type === 'files') source.path = resolve(baseDir, source.path);
+  for (const source of config.sources) {
+    if (source.type === 'files') source.path = resolve(baseDir, source.path);
+    else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);
+  }
   return config;
 }
 

@@ -40,8 +40,61 @@ export const fileSourceSchema = z.strictObject({
   exclude: globs('*.tmp', []),
 });
 
-// New source types (e.g. redis) are added to this list; errors list the allowed `type` values from it.
-export const sourceSchema = hinted(z.discriminatedUnion('type', [fileSourceSchema]), {
+const endpoint = hinted(z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:.]+\]:\d{1,5}$/i), {
+  expected: 'host:port',
+  write: 'a host and port',
+  example: '"10.0.0.5:26379"',
+});
+const endpoints = hinted(z.array(endpoint).min(1), { expected: 'a list of host:port', write: 'a list', example: '["10.0.0.5:26379"]' });
+
+/**
+ * A Redis deployment, in exactly one of the forms ioredis supports: `url`, `host`/`port`,
+ * `sentinel` or `cluster`. Secrets belong in `${ENV}` references; drkit never prints them.
+ */
+export const redisSourceSchema = z
+  .strictObject({
+    name: fileSourceSchema.shape.name,
+    type: z.literal('redis'),
+    url: hinted(z.string().regex(/^rediss?:\/\//i), { expected: 'a redis:// or rediss:// URL', write: 'a URL', example: 'redis://:${REDIS_PASSWORD}@cache:6379/0' }).optional(),
+    host: hinted(z.string().min(1), { expected: 'a host name or address', write: 'a host', example: 'cache.internal' }).optional(),
+    port: hinted(z.int().min(1).max(65535), { expected: 'a port number', write: 'a number', example: '6379' }).optional(),
+    username: z.string().optional(),
+    password: hinted(z.string(), { expected: 'a password (use ${ENV_VAR})', write: 'an environment reference', example: '${REDIS_PASSWORD}' }).optional(),
+    tls: z
+      .union([
+        z.boolean(),
+        z.strictObject({ ca_file: z.string().min(1).optional(), reject_unauthorized: z.boolean().optional(), servername: z.string().optional() }),
+      ])
+      .optional(),
+    /** Databases to back up: a list, or `all`; default: the URL's `/db`, else all that hold keys. */
+    dbs: hinted(z.union([z.literal('all'), z.array(z.int().min(0)).min(1)]), { expected: 'a list of database numbers, or all', write: 'a list or all', example: '[0, 1]' }).optional(),
+    pattern: hinted(z.string().min(1), { expected: 'a SCAN MATCH glob', write: 'a quoted pattern', example: '"session:*"' }).optional(),
+    sentinel: z
+      .strictObject({
+        master_name: z.string().min(1),
+        nodes: endpoints,
+        username: z.string().optional(),
+        password: z.string().optional(),
+        read_from: z.enum(['master', 'replica']).default('master'),
+      })
+      .optional(),
+    cluster: z.strictObject({ nodes: endpoints }).optional(),
+  })
+  .superRefine((source, ctx) => {
+    const forms = (['url', 'host', 'sentinel', 'cluster'] as const).filter((k) => source[k] !== undefined);
+    if (forms.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        input: source,
+        path: [],
+        message: `${forms.length === 0 ? 'says nowhere where Redis is' : `gives ${forms.join(' and ')}, which do not go together`}. Fix: give exactly one of url, host (with port), sentinel or cluster, e.g. url: redis://cache:6379/0.`,
+      });
+    if (source.cluster && Array.isArray(source.dbs) && source.dbs.some((d) => d !== 0))
+      ctx.addIssue({ code: 'custom', input: source.dbs, path: ['dbs'], message: 'a Redis Cluster has only database 0. Fix: remove dbs, or write dbs: [0].' });
+  });
+
+// New source types are added to this list; errors list the allowed `type` values from it.
+export const sourceSchema = hinted(z.discriminatedUnion('type', [fileSourceSchema, redisSourceSchema]), {
   expected: 'a source with name, type and path',
   write: 'a source',
   example: '{ name: data, type: files, path: ./data }',
@@ -106,4 +159,5 @@ export const configSchema = z.strictObject({
 export type DrkitConfig = z.output<typeof configSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type FileSourceConfig = z.output<typeof fileSourceSchema>;
+export type RedisSourceConfig = z.output<typeof redisSourceSchema>;
 export type RetentionConfig = z.output<typeof retentionSchema>;

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDrkitError } from '@drkit/errors';
-import { ConfigError, ConfigErrorCode, configSchema, parseConfigText, parseDuration, readConfig, validateConfig } from '@drkit/config';
+import { ConfigError, ConfigErrorCode, configSchema, type DrkitConfig, type FileSourceConfig, parseConfigText, parseDuration, readConfig, validateConfig } from '@drkit/config';
+
+const fileSource = (config: DrkitConfig, i: number) => config.sources[i] as FileSourceConfig;
 
 let dir: string;
 beforeEach(async () => {
@@ -83,20 +85,20 @@ describe('loading valid configs', () => {
     });
     // Each config gets its own default arrays.
     const again = validateConfig({ sources: [{ name: 'data', type: 'files', path: '/data' }] });
-    expect(again.sources[0]!.include).not.toBe(config.sources[0]!.include);
+    expect(fileSource(again, 0).include).not.toBe(fileSource(config, 0).include);
   });
 
   it('resolves relative paths against the config file folder, not the working directory', async () => {
     const file = await write('etc/drkit.config.yaml', 'repository: ../repo\nsources:\n  - { name: a, type: files, path: ../data }\n  - { name: b, type: files, path: /abs }\n');
     const config = await readConfig(relative(process.cwd(), file));
     expect(config.repository).toBe(join(dir, 'repo'));
-    expect(config.sources.map((s) => s.path)).toEqual([join(dir, 'data'), '/abs']);
+    expect([fileSource(config, 0).path, fileSource(config, 1).path]).toEqual([join(dir, 'data'), '/abs']);
   });
 
   it('validateConfig is pure and takes the base folder as an option; URLs are left alone', () => {
     const config = validateConfig({ repository: 's3://bucket/drkit', sources: [{ name: 'a', type: 'files', path: 'data' }] }, { baseDir: '/srv' });
     expect(config.repository).toBe('s3://bucket/drkit');
-    expect(config.sources[0]!.path).toBe('/srv/data');
+    expect(fileSource(config, 0).path).toBe('/srv/data');
   });
 
   it('exports the zod schema', () => {
@@ -171,7 +173,7 @@ describe('invalid configs', () => {
       'repository: ftp://host/x',
       'compression: lz4',
       'sources:',
-      '  - { name: data, type: redis }',
+      '  - { name: data, type: mysql }',
       '  - { name: "my data", type: files }',
       '  - { name: data, type: files, path: x, include: "**" }',
       'retention: { keep_daily: -1, keep_hourly: 1.5, keepweekly: 4 }',
@@ -196,7 +198,7 @@ describe('invalid configs', () => {
     expect(lines).toHaveLength(paths.length);
     for (const line of lines) expect(line.startsWith(`${join(dir, 'drkit.config.yaml')}: `)).toBe(true);
     expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[1].path: required but missing. Fix: add path: ./data.`);
-    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[0].type: expected files, got "redis". Fix: write one of those, e.g. type: files.`);
+    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[0].type: expected one of files, redis, got "mysql". Fix: write one of those, e.g. type: files.`);
     expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, validation.`);
   });
 

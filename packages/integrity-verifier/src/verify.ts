@@ -3,6 +3,7 @@ import picomatch from 'picomatch';
 import { digestBlob, type Finding, type IndexEntry, normaliseEntryPath, type Repository, RepoErrorCode, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
 import { JsonlChecker } from './jsonl.js';
+import { verifyRedisSource } from './redis/verify-redis.js';
 
 export type ProblemKind =
   | 'missing-blob'
@@ -13,7 +14,10 @@ export type ProblemKind =
   | 'type-mismatch'
   | 'missing-entry'
   | 'unexpected-entry'
-  | 'unsafe-path';
+  | 'unsafe-path'
+  | 'missing-link'
+  | 'corrupt-record'
+  | 'count-mismatch';
 
 /** Something wrong with the stored snapshot: it may not restore as it was backed up. */
 export interface Problem {
@@ -52,7 +56,7 @@ export interface VerifyOptions {
 /** Reads every archive of a snapshot and checks its digest and every entry against the index. */
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
-  for (const source of snapshot.sources) sources.push(await verifySource(repo, source, options));
+  for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options));
   return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources };
 }
 
@@ -64,7 +68,8 @@ export async function verifyRef(repo: Repository, ref: string, options: VerifyOp
   return reports;
 }
 
-async function verifySource(repo: Repository, source: SourceMeta, options: VerifyOptions): Promise<SourceReport> {
+async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: SourceMeta, options: VerifyOptions): Promise<SourceReport> {
+  if (source.redis) return verifyRedisSource(repo, source, options);
   const report: SourceReport = { name: source.name, ok: true, entries: 0, bytes: 0, problems: [], findings: [], findingsTotal: 0 };
   const problem = (kind: ProblemKind, message: string, entry?: string) => {
     report.problems.push({ kind, source: source.name, ...(entry ? { entry } : {}), message });
@@ -76,65 +81,81 @@ async function verifySource(repo: Repository, source: SourceMeta, options: Verif
   try {
     for await (const e of repo.readIndex(source)) index.set(e.path, e);
   } catch (err) {
-    if (!describeFailure(err, source, source.index.key, problem)) problem('bad-index', `the entry index ${source.index.key} cannot be read: ${(err as Error).message}`);
+    const key = source.index?.key ?? '(no index)';
+    if (!describeFailure(err, source, key, problem)) problem('bad-index', `the entry index ${key} cannot be read: ${(err as Error).message}`);
   }
 
-  try {
-    for await (const a of repo.readArchive(source)) {
-      const norm = normaliseEntryPath(a.name);
-      if ('unsafe' in norm) {
-        problem('unsafe-path', `archive entry "${a.name}" ${norm.unsafe}; a restore would refuse it`, a.name);
-        continue;
-      }
-      const expected = index.get(norm.path);
-      if (!expected) {
-        problem('unexpected-entry', `"${norm.path}" is in the archive but not in the index`, norm.path);
-        continue;
-      }
-      index.delete(norm.path);
-      report.entries++;
-      if (expected.type !== a.type) {
-        problem('type-mismatch', `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`, norm.path);
-        continue;
-      }
-      if (a.type !== 'file') continue;
-      const hash = createHash('sha256');
-      const checker = isJsonl(norm.path) ? new JsonlChecker(norm.path) : undefined;
-      let size = 0;
-      for await (const chunk of a.stream) {
-        hash.update(chunk as Buffer);
-        checker?.push(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-      report.bytes += size;
-      options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes });
-      if (size !== expected.size || hash.digest('hex') !== expected.sha256)
-        problem('content-mismatch', `"${norm.path}" does not match its recorded size and sha256; its content is damaged`, norm.path);
-      if (checker) {
-        for (const f of checker.end()) if (report.findings.length < maxFindings) report.findings.push(f);
-        report.findingsTotal += checker.total;
-      }
+  // An incremental's unchanged files are checked in the earlier archives that hold them.
+  const brokenLinks = new Set<string>();
+  for (const link of await repo.archiveChain(snapshot, source)) {
+    const own = link.holder === snapshot.id;
+    if (!link.source) {
+      brokenLinks.add(link.holder);
+      problem('missing-link', `snapshot ${link.holder}, which holds unchanged files of this incremental, is missing from the repository`);
+      continue;
     }
-    for (const missing of index.keys()) problem('missing-entry', `"${missing}" is in the index but missing from the archive`, missing);
-  } catch (err) {
-    const entry = (err as { details?: { entry?: string } }).details?.entry;
-    if (!describeFailure(err, source, source.archive.key, problem)) problem('corrupt-archive', (err as Error).message, entry);
-    // A damaged stream stops early; say also whether the stored bytes still match their digest.
-    if ((err as { code?: string }).code === RepoErrorCode.CORRUPT_ARCHIVE) {
-      const d = await digestBlob(repo.store, source.archive.key).catch(() => undefined);
-      if (d && d.sha256 !== source.archive.sha256)
-        problem('digest-mismatch', `${source.archive.key} does not match its recorded sha256: the stored archive was altered`);
+    const archiveKey = link.source.archive.key;
+    try {
+      for await (const a of repo.readArchive(link.source)) {
+        const norm = normaliseEntryPath(a.name);
+        if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue; // not needed from this link
+        if ('unsafe' in norm) {
+          problem('unsafe-path', `archive entry "${a.name}" ${norm.unsafe}; a restore would refuse it`, a.name);
+          continue;
+        }
+        const expected = index.get(norm.path);
+        if (!expected || (own && expected.in)) {
+          problem('unexpected-entry', `"${norm.path}" is in the archive but not in the index`, norm.path);
+          continue;
+        }
+        index.delete(norm.path);
+        report.entries++;
+        if (expected.type !== a.type) {
+          problem('type-mismatch', `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`, norm.path);
+          continue;
+        }
+        if (a.type !== 'file') continue;
+        const hash = createHash('sha256');
+        const checker = isJsonl(norm.path) ? new JsonlChecker(norm.path) : undefined;
+        let size = 0;
+        for await (const chunk of a.stream) {
+          hash.update(chunk as Buffer);
+          checker?.push(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+        report.bytes += size;
+        options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes });
+        if (size !== expected.size || hash.digest('hex') !== expected.sha256)
+          problem('content-mismatch', `"${norm.path}" does not match its recorded size and sha256; its content is damaged`, norm.path);
+        if (checker) {
+          for (const f of checker.end()) if (report.findings.length < maxFindings) report.findings.push(f);
+          report.findingsTotal += checker.total;
+        }
+      }
+    } catch (err) {
+      brokenLinks.add(link.holder);
+      const entry = (err as { details?: { entry?: string } }).details?.entry;
+      const where = own ? archiveKey : `${archiveKey} (snapshot ${link.holder}, which this incremental depends on)`;
+      if (!describeFailure(err, source, where, problem, own ? 'missing-blob' : 'missing-link')) problem('corrupt-archive', (err as Error).message, entry);
+      // A damaged stream stops early; say also whether the stored bytes still match their digest.
+      if ((err as { code?: string }).code === RepoErrorCode.CORRUPT_ARCHIVE) {
+        const d = await digestBlob(repo.store, archiveKey).catch(() => undefined);
+        if (d && d.sha256 !== link.source.archive.sha256)
+          problem('digest-mismatch', `${archiveKey} does not match its recorded sha256: the stored archive was altered`);
+      }
     }
   }
+  for (const [missing, e] of index)
+    if (!brokenLinks.has(e.in ?? snapshot.id)) problem('missing-entry', `"${missing}" is in the index but missing from ${e.in ? `snapshot ${e.in}'s archive` : 'the archive'}`, missing);
   report.ok = report.problems.length === 0;
   return report;
 }
 
 // Maps the repository's own failures to problems; returns false for anything else.
-function describeFailure(err: unknown, source: SourceMeta, key: string, problem: (k: ProblemKind, m: string) => void): boolean {
+function describeFailure(err: unknown, source: SourceMeta, key: string, problem: (k: ProblemKind, m: string) => void, missing: ProblemKind = 'missing-blob'): boolean {
   const code = (err as { code?: string }).code;
   if (code === StorageErrorCode.NOT_FOUND) {
-    problem('missing-blob', `${key} of source "${source.name}" is missing from the repository`);
+    problem(missing, `${key} of source "${source.name}" is missing from the repository`);
     return true;
   }
   if (code === RepoErrorCode.DIGEST_MISMATCH) {

@@ -30,7 +30,7 @@ describe('verifySnapshot', () => {
     const report = await verifySnapshot(repo, snap);
     expect(report.ok).toBe(true);
     expect(report.sources[0]!.problems).toEqual([]);
-    expect(report.sources[0]!.entries).toBe(snap.sources[0]!.index.entries);
+    expect(report.sources[0]!.entries).toBe(snap.sources[0]!.index!.entries);
     expect(report.sources[0]!.bytes).toBe(snap.sources[0]!.stats.bytes);
   });
 

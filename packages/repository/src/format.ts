@@ -21,6 +21,11 @@ export const indexEntrySchema = z.object({
   size: z.number().int().nonnegative().optional(),
   sha256: z.string().optional(),
   linkTarget: z.string().optional(),
+  /** Change detection for the next incremental: unchanged size, mtime, ctime and inode mean unchanged content. */
+  ctime: z.number().optional(),
+  ino: z.number().optional(),
+  /** Set when the bytes live in an earlier snapshot's archive (an unchanged file in an incremental). */
+  in: z.string().optional(),
 });
 export type IndexEntry = z.infer<typeof indexEntrySchema>;
 
@@ -41,13 +46,37 @@ export const findingSchema = z.object({
 /** A warning or data-validation finding, attached to a source or a snapshot. */
 export type Finding = z.infer<typeof findingSchema>;
 
+/** What a `redis` source records about the server and its archive (docs/FORMAT.md). */
+export const redisMetaSchema = z.object({
+  server: z.object({
+    version: z.string(),
+    mode: z.enum(['standalone', 'sentinel', 'cluster']),
+    /** The role of the node(s) read: master or replica. */
+    role: z.string().optional(),
+    nodes: z.number().int().positive().optional(),
+  }),
+  /** The highest RDB version among the payloads; a restore refuses a server that is older. */
+  rdbVersion: z.number().int().nullable(),
+  records: z.number().int().nonnegative(),
+  dbs: z.array(z.object({ db: z.number().int().nonnegative(), keys: z.number().int().nonnegative() })),
+  /** Keys SCAN returned that were deleted or expired before DUMP reached them. */
+  skippedVanished: z.number().int().nonnegative(),
+  /** Keys that could not be read (only in an emergency backup; each is in the snapshot's errors). */
+  skippedErrors: z.number().int().nonnegative().default(0),
+  pattern: z.string().optional(),
+  pointInTime: z.literal(false),
+  note: z.string(),
+});
+export type RedisMeta = z.infer<typeof redisMetaSchema>;
+
 export const sourceMetaSchema = z.object({
   name: z.string(),
   type: z.string(),
   /** Where the source was read from, for the operator's eyes; restores never depend on it. */
   origin: z.string().optional(),
   archive: blobRefSchema,
-  index: blobRefSchema.extend({ entries: z.number().int().nonnegative() }),
+  /** Every `files` source has one; a `redis` source has none (its archive lists itself). */
+  index: blobRefSchema.extend({ entries: z.number().int().nonnegative() }).optional(),
   stats: z.object({
     files: z.number().int(),
     dirs: z.number().int(),
@@ -56,6 +85,9 @@ export const sourceMetaSchema = z.object({
   }),
   findings: z.array(findingSchema).default([]),
   findingsTotal: z.number().int().default(0),
+  /** Earlier snapshots whose archives hold some of this source's files (incrementals). */
+  holders: z.array(z.string()).default([]),
+  redis: redisMetaSchema.optional(),
 });
 export type SourceMeta = z.infer<typeof sourceMetaSchema>;
 
@@ -65,7 +97,10 @@ export const snapshotMetaSchema = z.object({
   time: z.string(),
   host: z.string(),
   toolVersion: z.string(),
-  kind: z.enum(['full']),
+  kind: z.enum(['full', 'incremental']),
+  /** The snapshot an incremental was compared with, and the full at the root of its chain. */
+  parent: z.string().optional(),
+  base: z.string().optional(),
   status: z.enum(['complete', 'partial']),
   tags: z.array(z.string()),
   sources: z.array(sourceMetaSchema),

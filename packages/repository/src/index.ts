@@ -1,4 +1,16 @@
 export { digestBlob } from './blob-io.js';
+export {
+  checkDumpPayload,
+  Crc64,
+  crc64,
+  displayKey,
+  type DumpFooter,
+  dumpRdbVersion,
+  rdbTypeName,
+  REDIS_EXTENSIONS,
+  REDIS_MAGIC,
+  type RedisRecord,
+} from './redis-records.js';
 export { canWriteZstd, chooseCompression, type Compression, type CompressionChoice, type CompressionDecision } from './codec.js';
 export { RepoError, RepoErrorCode } from './errors.js';
 export {
@@ -7,6 +19,7 @@ export {
   FORMAT_VERSION,
   type IndexEntry,
   KEYS,
+  type RedisMeta,
   type RepoConfig,
   type SnapshotMeta,
   type SourceMeta,
@@ -17,4 +30,4 @@ export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, stal
 export { normaliseEntryPath } from './paths.js';
 export { type ArchiveEntry, type BeginOptions, type InitOptions, Repository } from './repository.js';
 export { encodeHeader, type TarHeader, type TarType } from './tar.js';
-export { type CommitOptions, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';
+export { type CommitOptions, type Lineage, NOT_POINT_IN_TIME, type RedisSourceFacts, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';

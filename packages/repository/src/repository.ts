@@ -20,6 +20,7 @@ import {
   type SourceMeta,
 } from './format.js';
 import { newSnapshotId } from './ids.js';
+import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
 import { type LockOptions, RepoLock } from './lock.js';
 import { SnapshotWriter } from './writer.js';
 
@@ -33,6 +34,8 @@ export interface BeginOptions {
   tags?: string[];
   host?: string;
   toolVersion: string;
+  /** Makes the snapshot an incremental on top of this one. */
+  parent?: SnapshotMeta;
 }
 
 /** An entry as stored in an archive, with its content stream (consume or ignore it). */
@@ -95,15 +98,18 @@ export class Repository {
     return metas.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   }
 
-  /** A full id, a unique prefix of one, or `latest`. */
+  /** A full id, a unique prefix of one, `latest`, or `latest:TAG` (the newest with that tag). */
   async resolveSnapshot(ref: string): Promise<SnapshotMeta> {
     const all = await this.listSnapshots();
-    if (ref === 'latest') {
-      const last = all.at(-1);
+    if (ref === 'latest' || ref.startsWith('latest:')) {
+      const tag = ref.slice('latest:'.length);
+      const last = (tag ? all.filter((s) => s.tags.includes(tag)) : all).at(-1);
       if (!last)
-        throw new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `The repository at ${this.store.location} has no snapshots yet.`, {
-          hint: 'Make one with `drkit backup`.',
-        });
+        throw new RepoError(
+          RepoErrorCode.SNAPSHOT_NOT_FOUND,
+          tag ? `No snapshot in ${this.store.location} is tagged "${tag}".` : `The repository at ${this.store.location} has no snapshots yet.`,
+          { hint: tag ? 'List snapshots and their tags with `drkit snapshots`.' : 'Make one with `drkit backup`.' },
+        );
       return last;
     }
     const matches = all.filter((s) => s.id.startsWith(ref));
@@ -128,6 +134,11 @@ export class Repository {
 
   /** Streams a source's entry index; throws at the end if the index blob is damaged. */
   async *readIndex(source: SourceMeta): AsyncGenerator<IndexEntry> {
+    if (!source.index)
+      throw new RepoError(RepoErrorCode.SOURCE_NOT_FOUND, `Source "${source.name}" is a ${source.type} source: it has no file index.`, {
+        hint: source.redis ? 'Read it with readRedisRecords, or restore it with `drkit restore ID --source NAME --redis URL`.' : 'The snapshot metadata may be damaged.',
+        details: { source: source.name },
+      });
     const { stream, check } = await getDecompressed(this.store, source.index);
     const lines = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     let n = 0;
@@ -183,13 +194,103 @@ export class Repository {
     check();
   }
 
+  /**
+   * Streams the records of a Redis source (docs/FORMAT.md), one payload in memory at a time.
+   * Damage surfaces as CORRUPT_ARCHIVE naming the record and key, a wrong digest as
+   * DIGEST_MISMATCH after the last record.
+   */
+  async *readRedisRecords(source: SourceMeta): AsyncGenerator<RedisRecord> {
+    if (!source.redis)
+      throw new RepoError(RepoErrorCode.SOURCE_NOT_FOUND, `Source "${source.name}" is a ${source.type} source, not a Redis source.`, {
+        hint: 'Read it with readArchive / readIndex.',
+        details: { source: source.name },
+      });
+    const { stream, check } = await getDecompressed(this.store, source.archive);
+    let last: RecordPosition = { record: 0 };
+    try {
+      for await (const r of decodeRedisRecords(stream as AsyncIterable<Buffer>)) {
+        last = { record: last.record + 1, key: displayKey(r.key) };
+        yield r;
+      }
+    } catch (cause) {
+      if (cause instanceof RepoError) throw cause;
+      const at: RecordPosition = cause instanceof RedisFramingError ? cause.position : { record: last.record + 1 };
+      const why = cause instanceof RedisFramingError ? cause.message : `its compressed stream is damaged (${(cause as Error).message})`;
+      const after = at.key ? ` at key ${at.key}` : last.key ? ` after key ${last.key}` : '';
+      throw new RepoError(
+        RepoErrorCode.CORRUPT_ARCHIVE,
+        `The archive of Redis source "${source.name}" (${source.archive.key}) cannot be read at record ${at.record}${after}: ${why}.`,
+        { cause, hint: 'The archive is damaged: restore from another snapshot or another copy.', details: { source: source.name, record: at.record, key: at.key ?? last.key } },
+      );
+    } finally {
+      stream.destroy();
+    }
+    check();
+  }
+
   async beginSnapshot(options: BeginOptions): Promise<SnapshotWriter> {
     const { compression } = chooseCompression(this.config.compression);
+    const p = options.parent;
     return new SnapshotWriter(this, newSnapshotId(options.time), options.time, compression, {
       host: options.host ?? hostname(),
       tags: options.tags ?? [],
       toolVersion: options.toolVersion,
+      ...(p ? { lineage: { parent: p.id, base: p.base ?? p.id } } : {}),
     });
+  }
+
+  /**
+   * The archives a source's entries live in: its own first, then each earlier snapshot that
+   * holds unchanged files of an incremental. A holder whose metadata is gone is returned with
+   * `source` undefined, so callers can name the broken link.
+   */
+  async archiveChain(snapshot: SnapshotMeta, source: SourceMeta): Promise<Array<{ holder: string; source: SourceMeta | undefined }>> {
+    const chain: Array<{ holder: string; source: SourceMeta | undefined }> = [{ holder: snapshot.id, source }];
+    for (const holder of source.holders) {
+      const meta = await this.findSnapshot(holder);
+      chain.push({ holder, source: meta?.sources.find((s) => s.name === source.name) });
+    }
+    return chain;
+  }
+
+  /** Exactly this id, or undefined when its metadata is gone (e.g. a forgotten chain link). */
+  async findSnapshot(id: string): Promise<SnapshotMeta | undefined> {
+    if (!(await this.store.stat(KEYS.snapshot(id)))) return undefined;
+    return this.readSnapshotKey(KEYS.snapshot(id));
+  }
+
+  /** Rewrites a snapshot's tags; the metadata blob is replaced atomically. */
+  async setTags(id: string, tags: string[]): Promise<SnapshotMeta> {
+    const meta = await this.resolveSnapshot(id);
+    const updated = { ...meta, tags: [...new Set(tags)].sort() };
+    await this.store.put(KEYS.snapshot(meta.id), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`));
+    return updated;
+  }
+
+  /** Removes a snapshot's metadata only: it stops existing, its data waits for prune. */
+  async forgetSnapshot(id: string): Promise<void> {
+    await this.store.delete(KEYS.snapshot(id));
+  }
+
+  /**
+   * Deletes every blob under data/ whose snapshot has no metadata (forgotten, or left by a
+   * killed backup). Metadata always goes first, so a prune killed mid-way only leaves
+   * unreferenced data that the next prune removes. Call under an exclusive lock.
+   */
+  async pruneData(options: { dryRun?: boolean } = {}): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
+    const live = new Set((await this.listSnapshots()).map((s) => s.id));
+    const gone = new Set<string>();
+    let blobs = 0;
+    let bytes = 0;
+    for await (const b of this.store.list('data/')) {
+      const id = b.key.split('/')[1]!;
+      if (live.has(id)) continue;
+      gone.add(id);
+      blobs++;
+      bytes += b.size;
+      if (!options.dryRun) await this.store.delete(b.key);
+    }
+    return { snapshots: [...gone].sort(), blobs, bytes };
   }
 
   lock(options: LockOptions): Promise<RepoLock> {

@@ -3,13 +3,25 @@ import { PassThrough, Readable } from 'node:stream';
 import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
 import { putCompressed } from './blob-io.js';
-import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type SnapshotMeta, type SourceMeta } from './format.js';
+import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
+import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSIONS, type RedisRecord } from './redis-records.js';
 import type { Repository } from './repository.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
 
 /** One entry of a source as the backup reads it; `content` yields exactly `size` bytes. */
 export interface SourceItem extends TarHeader {
   content?: () => AsyncIterable<Buffer>;
+  ctime?: number;
+  ino?: number;
+  /** An unchanged file whose bytes stay in this earlier snapshot's archive; needs `sha256`. */
+  heldBy?: string;
+  sha256?: string;
+}
+
+/** What makes a snapshot incremental: the snapshot it was compared with, and its chain's full. */
+export interface Lineage {
+  parent: string;
+  base: string;
 }
 
 export interface SourceInfo {
@@ -17,6 +29,13 @@ export interface SourceInfo {
   type: string;
   origin?: string;
 }
+
+/** What only the reader of a Redis source knows; the writer adds counts, RDB version and the note. */
+export type RedisSourceFacts = Pick<RedisMeta, 'server' | 'skippedVanished'> & Partial<Pick<RedisMeta, 'skippedErrors' | 'pattern'>>;
+
+export const NOT_POINT_IN_TIME =
+  'Keys were read in batches while the server kept serving writes: each key is as it was when it was read, ' +
+  'but the snapshot is not a point-in-time image across keys (a key written during the backup may be missing, or newer than its neighbours).';
 
 export interface CommitOptions {
   errors?: Finding[];
@@ -37,7 +56,7 @@ export class SnapshotWriter {
     readonly id: string,
     readonly time: Date,
     readonly compression: Compression,
-    private readonly options: { host: string; tags: string[]; toolVersion: string },
+    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage },
   ) {}
 
   /** Streams a source's entries into `<source>.tar.*` and its entry index. */
@@ -47,13 +66,22 @@ export class SnapshotWriter {
     this.written.push(archiveKey, indexKey);
     const stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
     const indexLines = new PassThrough();
+    const holders = new Set<string>();
     let entries = 0;
 
     async function* tarBytes(): AsyncGenerator<Buffer> {
       for await (const item of items) {
-        yield encodeHeader(item);
         const entry: IndexEntry = { path: item.path, type: item.type, mode: item.mode, mtime: item.mtime };
-        if (item.type === 'file') {
+        if (item.ctime !== undefined) entry.ctime = item.ctime;
+        if (item.ino !== undefined) entry.ino = item.ino;
+        if (item.type === 'file' && item.heldBy) {
+          // Unchanged since an earlier snapshot: index it, archive nothing.
+          Object.assign(entry, { size: item.size, sha256: item.sha256, in: item.heldBy });
+          holders.add(item.heldBy);
+          stats.files++;
+          stats.bytes += item.size;
+        } else if (item.type === 'file') {
+          yield encodeHeader(item);
           const hash = createHash('sha256');
           let seen = 0;
           for await (const chunk of item.content?.() ?? []) {
@@ -67,8 +95,11 @@ export class SnapshotWriter {
           entry.sha256 = hash.digest('hex');
           stats.files++;
           stats.bytes += item.size;
-        } else if (item.type === 'dir') stats.dirs++;
-        else {
+        } else if (item.type === 'dir') {
+          yield encodeHeader(item);
+          stats.dirs++;
+        } else {
+          yield encodeHeader(item);
           entry.linkTarget = item.linkTarget;
           stats.symlinks++;
         }
@@ -94,6 +125,58 @@ export class SnapshotWriter {
       stats,
       findings: [],
       findingsTotal: 0,
+      holders: [...holders].sort(),
+    };
+    this.sources.push(meta);
+    return meta;
+  }
+
+  /**
+   * Streams a Redis source's records into `<source>.redis.*` (docs/FORMAT.md). Each payload is
+   * passed on as it is, never copied; `facts` is called once the records are exhausted.
+   */
+  async writeRedisSource(info: SourceInfo, records: AsyncIterable<RedisRecord>, facts: () => RedisSourceFacts): Promise<SourceMeta> {
+    const key = KEYS.archive(this.id, info.name, REDIS_EXTENSIONS[this.compression]);
+    this.written.push(key);
+    const perDb = new Map<number, number>();
+    let count = 0;
+    let bytes = 0;
+    let rdbVersion: number | null = null;
+    async function* archiveBytes(): AsyncGenerator<Buffer> {
+      yield encodeMagic();
+      for await (const r of records) {
+        yield encodeRecordHead({ db: r.db, key: r.key, type: r.type, expireAt: r.expireAt, payloadLength: r.payload.length });
+        if (r.payload.length > 0) yield r.payload;
+        count++;
+        bytes += r.key.length + r.payload.length;
+        perDb.set(r.db, (perDb.get(r.db) ?? 0) + 1);
+        const v = dumpRdbVersion(r.payload);
+        if (v !== undefined && (rdbVersion === null || v > rdbVersion)) rdbVersion = v;
+      }
+      yield encodeEnd(count);
+    }
+    const archive = await putCompressed(this.repo.store, key, Readable.from(archiveBytes(), { objectMode: false }), this.compression);
+    const f = facts();
+    const meta: SourceMeta = {
+      name: info.name,
+      type: info.type,
+      ...(info.origin ? { origin: info.origin } : {}),
+      archive,
+      stats: { files: 0, dirs: 0, symlinks: 0, bytes },
+      findings: [],
+      findingsTotal: 0,
+      holders: [],
+      redis: {
+        server: f.server,
+        rdbVersion,
+        records: count,
+        dbs: [...perDb].sort((a, b) => a[0] - b[0]).map(([db, keys]) => ({ db, keys })),
+        skippedVanished: f.skippedVanished,
+        skippedErrors: f.skippedErrors ?? 0,
+        ...(f.pattern ? { pattern: f.pattern } : {}),
+        pointInTime: false,
+        note: NOT_POINT_IN_TIME,
+      },
     };
     this.sources.push(meta);
     return meta;
@@ -108,7 +191,8 @@ export class SnapshotWriter {
       time: this.time.toISOString(),
       host: this.options.host,
       toolVersion: this.options.toolVersion,
-      kind: 'full',
+      kind: this.options.lineage ? 'incremental' : 'full',
+      ...this.options.lineage,
       status: errors.length > 0 ? 'partial' : 'complete',
       tags: this.options.tags,
       sources: this.sources.map((s) => {

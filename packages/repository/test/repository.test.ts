@@ -126,7 +126,7 @@ describe('repository format v1', () => {
     const meta = await backupOne(repo);
     const src = meta.sources[0]!;
     // Turn the gzip blobs into zstd blobs with the reference tool, then point the metadata at them.
-    for (const ref of [src.archive, src.index]) {
+    for (const ref of [src.archive, src.index!]) {
       const gz = path.join(root, ref.key);
       const zst = gz.replace(/\.gz$/, '.zst');
       execFileSync('sh', ['-c', 'gzip -dc "$1" | zstd -q -3 -o "$2"', 'sh', gz, zst]);

@@ -66,7 +66,7 @@ async function extractAll(
   const pending: PendingDir[] = [];
   for (const layout of plan.sources) {
     const source = repo.source(snapshot, layout.name);
-    pending.push(...(await extractSource(repo, { source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
+    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
   }
   return pending;
 }

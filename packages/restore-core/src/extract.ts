@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isDrkitError } from '@drkit/errors';
-import type { ArchiveEntry, IndexEntry, Repository, SourceMeta } from '@drkit/repository';
+import type { ArchiveEntry, IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
 import { loadIndex } from './entry-index.js';
 import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { SourceLayout } from './layout.js';
@@ -17,6 +17,7 @@ export interface PendingDir {
 }
 
 export interface ExtractJob {
+  snapshot: SnapshotMeta;
   source: SourceMeta;
   layout: SourceLayout;
   /** The plan's items by target-relative path. */
@@ -39,49 +40,56 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
   const symlinksWritten = new Set<string>();
   const pendingDirs: PendingDir[] = [];
 
-  for await (const entry of repo.readArchive(source)) {
-    const entryPath = safeEntryPath(entry.name, source.name, 'archive');
-    const relPath = targetPathOf(layout.dir, entryPath);
-    const indexed = matchIndex(entry, entryPath, index, source.name);
-    if (seen.has(relPath)) throw corruptEntry(source.name, entryPath, 'appears twice in the archive');
-    seen.add(relPath);
-    const item = job.planned.get(relPath);
-    if (item && item.type !== indexed.type) throw planMismatch(relPath, item.type, indexed.type);
-    const writing = item && isWrite(item.action) ? item : undefined;
-    const dest = path.join(tree, relPath);
-    if (writing) {
-      // Never write through a symlink this restore created, whatever the archive says.
-      const link = ancestorsOf(relPath).find((a) => symlinksWritten.has(a));
-      if (link) throw unsafePath(`archive entry "${entryPath}" of source "${source.name}"`, `lies below the symbolic link "${link}"`, { source: source.name, entry: entryPath });
-      const parent = parentOf(relPath);
-      if (parent && !madeDirs.has(parent)) {
-        await mkdir(path.join(tree, parent), { recursive: true });
-        madeDirs.add(parent);
+  // An incremental's unchanged files live in earlier snapshots' archives: read each once.
+  for (const link of await repo.archiveChain(job.snapshot, source)) {
+    if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder);
+    const own = link.holder === job.snapshot.id;
+    for await (const entry of repo.readArchive(link.source)) {
+      const entryPath = safeEntryPath(entry.name, source.name, 'archive');
+      if (!own && index.get(entryPath)?.in !== link.holder) continue; // changed or deleted since
+      const relPath = targetPathOf(layout.dir, entryPath);
+      const indexed = matchIndex(entry, entryPath, index, source.name);
+      if (own && indexed.in) throw corruptEntry(source.name, entryPath, `is in this snapshot's archive, but the index says snapshot ${indexed.in} holds it`);
+      if (seen.has(relPath)) throw corruptEntry(source.name, entryPath, 'appears twice in the archive');
+      seen.add(relPath);
+      const item = job.planned.get(relPath);
+      if (item && item.type !== indexed.type) throw planMismatch(relPath, item.type, indexed.type);
+      const writing = item && isWrite(item.action) ? item : undefined;
+      const dest = path.join(tree, relPath);
+      if (writing) {
+        // Never write through a symlink this restore created, whatever the archive says.
+        const through = ancestorsOf(relPath).find((a) => symlinksWritten.has(a));
+        if (through) throw unsafePath(`archive entry "${entryPath}" of source "${source.name}"`, `lies below the symbolic link "${through}"`, { source: source.name, entry: entryPath });
+        const parent = parentOf(relPath);
+        if (parent && !madeDirs.has(parent)) {
+          await mkdir(path.join(tree, parent), { recursive: true });
+          madeDirs.add(parent);
+        }
       }
-    }
 
-    if (entry.type === 'file') {
-      if (entry.size !== indexed.size) throw corruptEntry(source.name, entryPath, `has ${entry.size} bytes in the archive but ${indexed.size} in the index`);
-      const content = readContent(entry, source.name, entryPath, writing && ((n) => job.onBytes(writing, n)));
-      const digest = writing ? await writeFileEntry(dest, content, indexed) : await digestContent(content);
-      if (digest.size !== indexed.size || digest.sha256 !== indexed.sha256)
-        throw corruptEntry(source.name, entryPath, `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`);
-    } else if (entry.type === 'symlink') {
-      if (entry.linkTarget !== indexed.linkTarget)
-        throw corruptEntry(source.name, entryPath, `points to ${JSON.stringify(entry.linkTarget)} in the archive but ${JSON.stringify(indexed.linkTarget)} in the index`);
-      if (writing) {
-        await writeSymlinkEntry(dest, indexed);
-        symlinksWritten.add(relPath);
+      if (entry.type === 'file') {
+        if (entry.size !== indexed.size) throw corruptEntry(source.name, entryPath, `has ${entry.size} bytes in the archive but ${indexed.size} in the index`);
+        const content = readContent(entry, source.name, entryPath, writing && ((n) => job.onBytes(writing, n)));
+        const digest = writing ? await writeFileEntry(dest, content, indexed) : await digestContent(content);
+        if (digest.size !== indexed.size || digest.sha256 !== indexed.sha256)
+          throw corruptEntry(source.name, entryPath, `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`);
+      } else if (entry.type === 'symlink') {
+        if (entry.linkTarget !== indexed.linkTarget)
+          throw corruptEntry(source.name, entryPath, `points to ${JSON.stringify(entry.linkTarget)} in the archive but ${JSON.stringify(indexed.linkTarget)} in the index`);
+        if (writing) {
+          await writeSymlinkEntry(dest, indexed);
+          symlinksWritten.add(relPath);
+        }
+      } else if (item && item.action !== 'skip-existing') {
+        if (writing) {
+          await mkdir(dest, { recursive: true });
+          madeDirs.add(relPath);
+        }
+        // Unchanged folders too: moving entries into them changes their mtime.
+        pendingDirs.push({ path: relPath, mode: indexed.mode, mtime: indexed.mtime });
       }
-    } else if (item && item.action !== 'skip-existing') {
-      if (writing) {
-        await mkdir(dest, { recursive: true });
-        madeDirs.add(relPath);
-      }
-      // Unchanged folders too: moving entries into them changes their mtime.
-      pendingDirs.push({ path: relPath, mode: indexed.mode, mtime: indexed.mtime });
+      if (writing) job.onWritten(writing);
     }
-    if (writing) job.onWritten(writing);
   }
 
   for (const item of job.planned.values())
@@ -108,6 +116,17 @@ async function* readContent(entry: ArchiveEntry, source: string, entryPath: stri
     if (isDrkitError(cause)) throw cause;
     throw corruptEntry(source, entryPath, `cannot be read from the archive (${(cause as Error)?.message ?? cause})`, cause);
   }
+}
+
+function brokenChain(snapshot: string, source: string, holder: string): RestoreError {
+  return new RestoreError(
+    RestoreErrorCode.CORRUPT,
+    `Snapshot ${snapshot} is an incremental: unchanged files of source "${source}" are kept in snapshot ${holder}, which is missing from the repository.`,
+    {
+      hint: 'Restore an older full snapshot or another incremental whose chain is complete (`drkit verify all` shows which), or copy the missing snapshot back from another repository.',
+      details: { snapshot, source, missing: holder },
+    },
+  );
 }
 
 function planMismatch(relPath: string, planned: string, indexed: string): RestoreError {

@@ -155,6 +155,7 @@ export async function craftSnapshot(repo: Repository, id: string, source: string
         stats: { files: index.filter((e) => e.type === 'file').length, dirs: 0, symlinks: 0, bytes: 0 },
         findings: [],
         findingsTotal: 0,
+      holders: [],
       },
     ],
     errors: [],

@@ -1,0 +1,131 @@
+import { execFileSync } from 'node:child_process';
+import { appendFile, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalStore } from '@drkit/storage';
+import { Repository } from '@drkit/repository';
+import { executeRestore, planRestore } from '@drkit/restore-core';
+import { verifyRef } from '@drkit/integrity-verifier';
+import { runBackup, sourcesFromPaths } from '@drkit/backup-core';
+import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(() => cleanup());
+
+async function setup() {
+  const tree = path.join(dir, 'tree');
+  await makeSampleTree(tree);
+  const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+  const backup = (extra: Partial<Parameters<typeof runBackup>[1]> = {}) => runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', ...extra });
+  return { tree, repo, backup };
+}
+
+/** A copy of the tree as it is now, to compare a later restore with. */
+function freeze(tree: string, name: string): string {
+  const copy = path.join(dir, name);
+  execFileSync('cp', ['-a', tree, copy]);
+  return copy;
+}
+
+async function restoreTree(repo: Repository, id: string, name: string): Promise<string> {
+  const target = path.join(dir, name);
+  await executeRestore(repo, await planRestore(repo, { snapshot: id, target, sources: ['tree'] }));
+  return target;
+}
+
+describe('incremental snapshots', () => {
+  it('full → change/add/delete → incremental → incremental: each restores to the tree as it was', async () => {
+    const { tree, repo, backup } = await setup();
+    const full = await backup();
+    const atFull = freeze(tree, 'at-full');
+
+    await writeFile(path.join(tree, 'config/app.json'), '{"port": 4000}\n');
+    await writeFile(path.join(tree, 'data/new.jsonl'), '{"id":9}\n');
+    await unlink(path.join(tree, 'media/blob.bin'));
+    await rm(path.join(tree, 'empty-dir'), { recursive: true });
+    const inc1 = await backup();
+    const atInc1 = freeze(tree, 'at-inc1');
+
+    await appendFile(path.join(tree, 'data/feedback.jsonl'), '{"id":3}\n');
+    await unlink(path.join(tree, 'data/new.jsonl'));
+    await writeFile(path.join(tree, 'media/blob.bin'), 'back again');
+    const inc2 = await backup();
+    const atInc2 = freeze(tree, 'at-inc2');
+
+    expect(full.snapshot.kind).toBe('full');
+    expect(inc1.snapshot).toMatchObject({ kind: 'incremental', parent: full.snapshot.id, base: full.snapshot.id });
+    expect(inc2.snapshot).toMatchObject({ kind: 'incremental', parent: inc1.snapshot.id, base: full.snapshot.id });
+    expect(inc2.snapshot.sources[0]!.holders).toEqual([full.snapshot.id, inc1.snapshot.id].sort());
+
+    for (const [snap, expected, name] of [
+      [full, atFull, 'r-full'],
+      [inc1, atInc1, 'r-inc1'],
+      [inc2, atInc2, 'r-inc2'],
+    ] as const)
+      expect(await describeTree(await restoreTree(repo, snap.snapshot.id, name))).toEqual(await describeTree(expected));
+
+    const reports = await verifyRef(repo, 'all');
+    expect(reports.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(reports[2]!.sources[0]!.entries).toBe(inc2.snapshot.sources[0]!.index!.entries);
+  });
+
+  it('makes an unchanged incremental that reads no file contents and is small', async () => {
+    const { repo, backup } = await setup();
+    const full = await backup();
+    expect(full.read.bytes).toBeGreaterThan(300_000);
+    const inc = await backup();
+    expect(inc.snapshot.kind).toBe('incremental');
+    expect(inc.read).toEqual({ files: 0, bytes: 0 });
+    const src = inc.snapshot.sources[0]!;
+    expect(src.stats.bytes).toBe(full.snapshot.sources[0]!.stats.bytes);
+    expect(src.archive.size).toBeLessThan(2048);
+    expect((await verifyRef(repo, inc.snapshot.id))[0]!.ok).toBe(true);
+  });
+
+  it('fails verify naming the missing link when an archive the incremental depends on is deleted', async () => {
+    const { tree, repo, backup } = await setup();
+    const full = await backup();
+    await writeFile(path.join(tree, 'config/app.json'), '{"port": 5000}\n');
+    const inc = await backup();
+    await rm(path.join(dir, 'repo', full.snapshot.sources[0]!.archive.key));
+    const [report] = await verifyRef(repo, inc.snapshot.id);
+    expect(report!.ok).toBe(false);
+    expect(report!.sources[0]!.problems).toContainEqual(
+      expect.objectContaining({ kind: 'missing-link', message: expect.stringContaining(`snapshot ${full.snapshot.id}`) }),
+    );
+    // And a forgotten link is named too.
+    await rm(path.join(dir, 'repo', 'snapshots', `${full.snapshot.id}.json`));
+    const [again] = await verifyRef(repo, inc.snapshot.id);
+    expect(again!.sources[0]!.problems).toContainEqual(expect.objectContaining({ kind: 'missing-link', message: expect.stringContaining(full.snapshot.id) }));
+    await expect(restoreTree(repo, inc.snapshot.id, 'r')).rejects.toMatchObject({ code: 'RESTORE_CORRUPT', message: expect.stringContaining(full.snapshot.id) });
+  });
+
+  it('makes a full when asked, and when the last full is older than full_every', async () => {
+    const { backup } = await setup();
+    let now = new Date('2026-11-01T00:00:00Z');
+    const clock = { now: () => now };
+    expect((await backup({ clock })).snapshot.kind).toBe('full');
+    now = new Date('2026-11-03T00:00:00Z');
+    expect((await backup({ clock, fullEveryMs: 7 * 86_400_000 })).snapshot.kind).toBe('incremental');
+    expect((await backup({ clock, full: true })).snapshot.kind).toBe('full');
+    now = new Date('2026-11-11T00:00:00Z');
+    const due = await backup({ clock, fullEveryMs: 7 * 86_400_000 });
+    expect(due.snapshot.kind).toBe('full');
+    expect(due.chain).toContain('full_every');
+  });
+
+  it('with rehash, a file whose mtime changed but content did not is not stored again', async () => {
+    const { tree, backup } = await setup();
+    await backup();
+    await utimes(path.join(tree, 'media/blob.bin'), 1_800_000_000, 1_800_000_000);
+    const plain = await backup();
+    expect(plain.read.files).toBe(1);
+    await utimes(path.join(tree, 'media/blob.bin'), 1_800_000_100, 1_800_000_100);
+    const rehashed = await backup({ rehash: true });
+    expect(rehashed.snapshot.sources[0]!.archive.size).toBeLessThan(2048);
+  });
+});

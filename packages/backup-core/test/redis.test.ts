@@ -1,0 +1,166 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BackupErrorCode, type RedisSource, readRedis, runBackup } from '@drkit/backup-core';
+import { NOT_POINT_IN_TIME, Repository, type RedisRecord } from '@drkit/repository';
+import { RedisConnection } from '@drkit/redis-source';
+import { LocalStore } from '@drkit/storage';
+import { BINARY_KEY, BINARY_VALUE, makeSampleTree, type RunningRedis, seedRedis, startRedis, tempDir } from '@drkit/test-support';
+
+let server: RunningRedis;
+let dir: string;
+let cleanup: () => Promise<void>;
+let repo: Repository;
+
+beforeAll(async () => {
+  server = await startRedis();
+  await seedRedis(server.client());
+});
+afterAll(() => server.stop());
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+});
+afterEach(() => cleanup());
+
+const redisSource = (url: string, extra: Partial<RedisSource> = {}): RedisSource => ({ name: 'redis', type: 'redis', connection: { url }, ...extra });
+
+async function recordsOf(id: string, source = 'redis'): Promise<RedisRecord[]> {
+  const snap = await repo.resolveSnapshot(id);
+  const out: RedisRecord[] = [];
+  for await (const r of repo.readRedisRecords(repo.source(snap, source))) out.push(r);
+  return out;
+}
+
+async function fillKeys(r: RunningRedis, n: number): Promise<void> {
+  const p = r.client().pipeline();
+  for (let i = 0; i < n; i++) p.set(`k:${i}`, `value-${i}`);
+  await p.exec();
+}
+
+describe('Redis sources', () => {
+  it('backs up every database beside a folder: counts, versions, absolute expiry and the not-point-in-time note in the metadata', async () => {
+    const c = server.client();
+    const tree = path.join(dir, 'tree');
+    await makeSampleTree(tree);
+    const before = Date.now();
+    const result = await runBackup(repo, { sources: [{ name: 'files', type: 'files', path: tree }, redisSource(server.url)], toolVersion: 'test' });
+    expect(result.status).toBe('complete');
+    const src = result.snapshot.sources.find((s) => s.name === 'redis')!;
+    expect(src.archive.key).toMatch(/^data\/.*\/redis\.redis\.(zst|gz)$/);
+    expect(src.index).toBeUndefined();
+    const dbsize = async (db: number) => (await server.client(db).dbsize()) as number;
+    expect(src.redis).toMatchObject({
+      server: { version: '7.0.15', mode: 'standalone', role: 'master', nodes: 1 },
+      rdbVersion: 10,
+      dbs: [
+        { db: 0, keys: await dbsize(0) },
+        { db: 1, keys: await dbsize(1) },
+        { db: 3, keys: await dbsize(3) },
+      ],
+      skippedVanished: 0,
+      pointInTime: false,
+      note: NOT_POINT_IN_TIME,
+    });
+    const records = await recordsOf(result.snapshot.id);
+    expect(records).toHaveLength(src.redis!.records);
+    const bin = records.find((r) => r.key.equals(BINARY_KEY))!;
+    expect(bin.type).toBe('string');
+    expect(bin.expireAt).toBe(-1);
+    const ttlKey = records.find((r) => r.key.toString() === 'str:ttl')!;
+    const expected = before + (await c.pttl('str:ttl'));
+    expect(Math.abs(ttlKey.expireAt - expected)).toBeLessThan(1000);
+    expect(new Set(records.map((r) => r.type))).toEqual(new Set(['string', 'hash', 'list', 'set', 'zset', 'stream']));
+    // The payload is what DUMP returns, byte for byte.
+    expect(bin.payload.equals((await c.dumpBuffer(BINARY_KEY))!)).toBe(true);
+    expect((await c.getBuffer(BINARY_KEY))!.equals(BINARY_VALUE)).toBe(true);
+  });
+
+  it('reads only the URL’s database, or the keys matching a pattern', async () => {
+    const r1 = await runBackup(repo, { sources: [redisSource(`${server.url}/1`)], toolVersion: 'test' });
+    expect(r1.snapshot.sources[0]!.redis!.dbs).toEqual([{ db: 1, keys: 4 }]);
+    const r2 = await runBackup(repo, { sources: [redisSource(server.url, { dbs: 'all', pattern: 'session:*' })], toolVersion: 'test' });
+    expect(r2.snapshot.sources[0]!.redis).toMatchObject({ dbs: [{ db: 0, keys: 300 }], pattern: 'session:*' });
+  });
+
+  it('skips and counts keys that vanish between SCAN and DUMP', async () => {
+    const c = server.client(5);
+    await c.mset('v:1', 'a', 'v:2', 'b', 'v:3', 'c', 'v:4', 'd');
+    const conn = await RedisConnection.open({ url: `${server.url}/5` });
+    try {
+      const state = { keys: 0, bytes: 0, vanished: 0, errors: 0 };
+      const gen = readRedis(conn, redisSource(`${server.url}/5`), state, { warn() {}, error() {} }, { batchKeys: 1 });
+      // One SCAN reply holds all four keys; DUMP has reached only the first when the rest are deleted.
+      const first = await gen.next();
+      expect(first.done).toBe(false);
+      await c.del('v:1', 'v:2', 'v:3', 'v:4');
+      const rest: unknown[] = [];
+      for await (const r of gen) rest.push(r);
+      expect(rest).toEqual([]);
+      expect(state).toMatchObject({ keys: 1, vanished: 3, errors: 0 });
+    } finally {
+      await conn.close();
+      await c.flushdb();
+    }
+  });
+
+  it('fails with a clear error and lists no snapshot when Redis disconnects mid-backup', async () => {
+    const doomed = await startRedis();
+    try {
+      await fillKeys(doomed, 3000);
+      let killed = false;
+      const err = await runBackup(repo, {
+        sources: [redisSource(doomed.url)],
+        toolVersion: 'test',
+        redis: { batchKeys: 100 },
+        onProgress: (p) => {
+          if (!killed && (p.keys ?? 0) >= 200) {
+            killed = true;
+            doomed.kill();
+          }
+        },
+      }).catch((e) => e);
+      expect(killed).toBe(true);
+      expect(err.code).toBe(BackupErrorCode.REDIS_FAILED);
+      expect(err.message).toMatch(new RegExp(`The backup of Redis source "redis" \\(redis://127\\.0\\.0\\.1:${doomed.port}\\) failed after \\d+ keys: Lost or could not open the connection`));
+      expect(err.hint).toMatch(/Nothing was saved/);
+      expect(await repo.listSnapshots()).toEqual([]);
+      expect(await readdir(path.join(dir, 'repo', 'data')).catch(() => [])).toEqual([]);
+    } finally {
+      await doomed.stop();
+    }
+  });
+
+  it('in an emergency keeps what it read before Redis went away, and a missing path, as errors of a partial snapshot', async () => {
+    const doomed = await startRedis();
+    try {
+      await fillKeys(doomed, 3000);
+      let killed = false;
+      const result = await runBackup(repo, {
+        sources: [redisSource(doomed.url), { name: 'gone', type: 'files', path: path.join(dir, 'no-such-folder') }],
+        toolVersion: 'test',
+        emergency: true,
+        redis: { batchKeys: 100 },
+        onProgress: (p) => {
+          if (!killed && (p.keys ?? 0) >= 200) {
+            killed = true;
+            doomed.kill();
+          }
+        },
+      });
+      expect(result.status).toBe('partial');
+      expect(result.snapshot.tags).toEqual(['emergency']);
+      expect(result.errors.map((e) => e.message)).toEqual([
+        expect.stringMatching(/no-such-folder does not exist/),
+        expect.stringMatching(/reading Redis at redis:\/\/127\.0\.0\.1:\d+ stopped after \d+ keys: .*the snapshot holds the keys read before that/),
+      ]);
+      const records = await recordsOf(result.snapshot.id);
+      expect(records.length).toBeGreaterThanOrEqual(200);
+      expect(records.length).toBeLessThan(3000);
+      expect(result.snapshot.sources[0]!.redis!.records).toBe(records.length);
+      expect((await repo.listSnapshots()).map((s) => s.id)).toEqual([result.snapshot.id]);
+    } finally {
+      await doomed.stop();
+    }
+  });
+});

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countKeys, maskUrl, parseRedisUrl, rdbVersionOfRelease, RedisConnection, RedisErrorCode, targetRdbVersion, unlinkKeys } from '@drkit/redis-source';
+import { type RunningRedis, startRedis } from '@drkit/test-support';
+
+let server: RunningRedis;
+let secured: RunningRedis;
+beforeAll(async () => {
+  [server, secured] = await Promise.all([startRedis(), startRedis({ password: 's3cr:t/pw' })]);
+});
+afterAll(async () => {
+  await Promise.all([server.stop(), secured.stop()]);
+});
+
+async function caught(p: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code: string; message: string };
+  }
+  throw new Error('expected a failure');
+}
+
+describe('URLs', () => {
+  it('parses redis:// and rediss:// URLs and never shows a password', () => {
+    expect(parseRedisUrl('redis://:p%40ss@cache.internal:6380/2')).toEqual({ host: 'cache.internal', port: 6380, password: 'p@ss', db: 2, tls: false });
+    expect(parseRedisUrl('rediss://user:pw@h')).toEqual({ host: 'h', port: 6379, username: 'user', password: 'pw', tls: true });
+    expect(maskUrl('redis://:hunter2@h:1/0')).toBe('redis://:***@h:1/0');
+    expect(maskUrl('rediss://admin:hunter2@h')).toBe('rediss://admin:***@h');
+    expect(maskUrl('redis://h:1')).toBe('redis://h:1');
+  });
+
+  it('refuses what is not a Redis URL, without echoing the password', () => {
+    for (const bad of ['http://:pw@h', 'redis://:pw@h/zero', 'not a url'])
+      expect(() => parseRedisUrl(bad)).toThrow(expect.objectContaining({ code: RedisErrorCode.BAD_URL, message: expect.not.stringContaining(':pw@') }));
+  });
+});
+
+describe('connections', () => {
+  it('connects with a password and reports the server facts', async () => {
+    const conn = await RedisConnection.open({ url: secured.url });
+    try {
+      expect(conn.label).toBe(`redis://:***@127.0.0.1:${secured.port}`);
+      expect(await conn.facts()).toEqual({ version: '7.0.15', mode: 'standalone', role: 'master', nodes: 1 });
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('says clearly when the password is wrong or the server is not there', async () => {
+    const auth = await caught(RedisConnection.open({ url: `redis://:wrong@127.0.0.1:${secured.port}` }));
+    expect(auth.code).toBe(RedisErrorCode.AUTH);
+    expect(auth.message).toContain(`redis://:***@127.0.0.1:${secured.port}`);
+    expect(auth.message).not.toContain('wrong');
+    const down = await caught(RedisConnection.open({ host: '127.0.0.1', port: 1, connectTimeoutMs: 2000 }));
+    expect(down.code).toBe(RedisErrorCode.CONNECT);
+    expect(down.hint).toMatch(/running and reachable/);
+  });
+});
+
+describe('RDB version of a target', () => {
+  it('comes from the server itself, read-only when it holds a key, else from a probe that leaves nothing behind', async () => {
+    const c = server.client();
+    await c.flushall();
+    const conn = await RedisConnection.open({ url: server.url });
+    try {
+      expect(await targetRdbVersion(conn, { readOnly: true })).toEqual({ rdbVersion: 10, how: 'release', serverVersion: '7.0.15' });
+      expect(await targetRdbVersion(conn)).toEqual({ rdbVersion: 10, how: 'probe', serverVersion: '7.0.15' });
+      expect(await c.dbsize()).toBe(0);
+      await server.client(2).set('x', '1');
+      expect(await targetRdbVersion(conn, { readOnly: true })).toMatchObject({ rdbVersion: 10, how: 'dump' });
+    } finally {
+      await conn.close();
+      await c.flushall();
+    }
+  });
+
+  it('maps release lines to their RDB versions, erring low', () => {
+    expect(rdbVersionOfRelease('6.2.14')).toBe(9);
+    expect(rdbVersionOfRelease('7.0.15')).toBe(10);
+    expect(rdbVersionOfRelease('7.2.4')).toBe(11);
+    expect(rdbVersionOfRelease('8.0.0')).toBe(12);
+    expect(rdbVersionOfRelease('garbage')).toBeUndefined();
+  });
+});
+
+describe('revoking tokens', () => {
+  it('counts, then removes exactly the matching keys in the chosen databases and nothing else', async () => {
+    const c0 = server.client(0);
+    const c1 = server.client(1);
+    await c0.flushall();
+    const p0 = c0.pipeline();
+    for (let i = 0; i < 1500; i++) p0.set(`token:${i}`, 'x');
+    p0.set('tokens:list', 'not a token').set('session:1', 's').set('xtoken:1', 'y');
+    await p0.exec();
+    await c1.set('token:db1', 'x');
+    const conn = await RedisConnection.open({ url: server.url });
+    try {
+      expect(await countKeys(conn, { pattern: 'token:*', dbs: [0] })).toEqual([{ db: 0, keys: 1500 }]);
+      expect(await countKeys(conn, { pattern: 'token:*' })).toEqual([
+        { db: 0, keys: 1500 },
+        { db: 1, keys: 1 },
+      ]);
+      expect(await unlinkKeys(conn, { pattern: 'token:*', dbs: [0] })).toEqual([{ db: 0, keys: 1500 }]);
+      expect((await c0.keys('*')).sort()).toEqual(['session:1', 'tokens:list', 'xtoken:1']);
+      expect(await c1.get('token:db1')).toBe('x');
+    } finally {
+      await conn.close();
+      await c0.flushall();
+    }
+  });
+});

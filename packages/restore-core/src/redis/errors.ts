@@ -1,0 +1,18 @@
+import { DrkitError, type DrkitErrorOptions } from '@drkit/errors';
+
+// Kept beside the Redis restore (not in ../errors.ts) so the file restore's codes stay its own.
+export const RedisRestoreErrorCode = {
+  NOT_REDIS: 'RESTORE_REDIS_NOT_REDIS',
+  TARGET_TOO_OLD: 'RESTORE_REDIS_TARGET_TOO_OLD',
+  TARGET_UNKNOWN_VERSION: 'RESTORE_REDIS_UNKNOWN_VERSION',
+  CLUSTER_DB: 'RESTORE_REDIS_CLUSTER_DB',
+  CONFIRM_REQUIRED: 'RESTORE_REDIS_CONFIRM_REQUIRED',
+  FAILED: 'RESTORE_REDIS_FAILED',
+} as const;
+export type RedisRestoreErrorCode = (typeof RedisRestoreErrorCode)[keyof typeof RedisRestoreErrorCode];
+
+export class RedisRestoreError extends DrkitError<RedisRestoreErrorCode> {
+  constructor(code: RedisRestoreErrorCode, message: string, options?: DrkitErrorOptions) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,243 @@
+import { displayKey, type Repository, type SourceMeta } from '@drkit/repository';
+import { type RedisConnection, type RedisConnectionOptions, RedisConnection as Connection, redisFailure, targetRdbVersion } from '@drkit/redis-source';
+import type { Cluster, Redis } from 'ioredis';
+import { RedisRestoreError, RedisRestoreErrorCode } from './errors.js';
+import { StreamingRestore } from './streaming-restore.js';
+
+export const REDIS_RESTORE_MODES = ['replace', 'merge'] as const;
+export type RedisRestoreMode = (typeof REDIS_RESTORE_MODES)[number];
+
+export interface RedisRestoreOptions {
+  /** Snapshot id, unique prefix or `latest`. */
+  snapshot: string;
+  /** The Redis source of the snapshot to restore. */
+  source: string;
+  /** The server to restore into. */
+  target: RedisConnectionOptions;
+  /**
+   * `replace`: FLUSHDB each database the snapshot holds, then restore (needs `confirm`).
+   * `merge`: keep the target's other keys; keys of the snapshot replace keys of the same name.
+   */
+  mode: RedisRestoreMode;
+  confirm?: boolean;
+  /** Preflight and plan only: nothing is written (not even a probe key). */
+  dryRun?: boolean;
+  /** Most RESTOREs per pipeline (default 512). */
+  batchKeys?: number;
+  /** Payload bytes per pipeline (default 16 MiB). */
+  batchBytes?: number;
+  /** Payloads at least this big are written alone, without a copy (default 4 MiB). */
+  largePayloadBytes?: number;
+  onProgress?: (p: { restored: number; skippedExpired: number; records: number; key: string }) => void;
+}
+
+export interface RedisRestorePlan {
+  snapshot: string;
+  source: string;
+  target: string;
+  mode: RedisRestoreMode;
+  dryRun: boolean;
+  records: number;
+  /** Per database: keys in the snapshot, keys the target holds now. */
+  dbs: Array<{ db: number; keys: number; targetKeys: number }>;
+  /** Databases that FLUSHDB empties first (replace mode). */
+  flush: number[];
+  rdb: { snapshot: number | null; target: number | undefined; how: string; targetServer: string };
+  sourceServer: string;
+  note: string;
+}
+
+export interface RedisRestoreResult extends RedisRestorePlan {
+  restored: number;
+  skippedExpired: number;
+  durationMs: number;
+}
+
+function redisSourceOf(source: SourceMeta): NonNullable<SourceMeta['redis']> {
+  if (!source.redis)
+    throw new RedisRestoreError(RedisRestoreErrorCode.NOT_REDIS, `Source "${source.name}" is a ${source.type} source, not a Redis source.`, {
+      hint: 'Restore file sources into a folder with --target DIR.',
+      details: { source: source.name },
+    });
+  return source.redis;
+}
+
+/**
+ * Restores a Redis source into a server: a preflight that writes nothing (RDB version, cluster
+ * databases, confirmation), then for `replace` a FLUSHDB of each database, then pipelined
+ * `RESTORE … REPLACE ABSTTL` of every record in archive order. Records already expired by the
+ * target's clock are skipped and counted. One payload is read into memory at a time, and a
+ * large one is written to the socket without a copy.
+ */
+export async function restoreRedis(repo: Repository, options: RedisRestoreOptions): Promise<RedisRestoreResult> {
+  const started = Date.now();
+  const snapshot = await repo.resolveSnapshot(options.snapshot);
+  const source = repo.source(snapshot, options.source);
+  const meta = redisSourceOf(source);
+  const conn = await Connection.open(options.target);
+  try {
+    const plan = await preflight(conn, snapshot.id, source, meta, options);
+    if (options.dryRun) return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started };
+    const counts = await write(repo, conn, source, plan, options);
+    return { ...plan, ...counts, durationMs: Date.now() - started };
+  } finally {
+    await conn.close();
+  }
+}
+
+async function preflight(
+  conn: RedisConnection,
+  snapshotId: string,
+  source: SourceMeta,
+  meta: NonNullable<SourceMeta['redis']>,
+  options: RedisRestoreOptions,
+): Promise<RedisRestorePlan> {
+  const dbs = meta.dbs.map((d) => d.db);
+  if (conn.mode === 'cluster' && dbs.some((db) => db !== 0))
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.CLUSTER_DB,
+      `Snapshot ${snapshotId} holds keys in database(s) ${dbs.filter((d) => d !== 0).join(', ')}, but the target ${conn.label} is a Redis Cluster, which has only database 0. Nothing was written.`,
+      { hint: 'Restore into a standalone server, or back up database 0 only for a cluster.', details: { dbs } },
+    );
+  const rdb = await targetRdbVersion(conn, { readOnly: options.dryRun === true }).catch((e) => {
+    throw redisFailure(e, conn.label, 'find its RDB version');
+  });
+  const snapRdb = meta.rdbVersion;
+  if (snapRdb !== null && rdb.rdbVersion !== undefined && snapRdb > rdb.rdbVersion)
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.TARGET_TOO_OLD,
+      `The target ${conn.label} (Redis ${rdb.serverVersion}) reads RDB version ${rdb.rdbVersion} at most, but snapshot ${snapshotId} holds payloads of RDB version ${snapRdb} (from Redis ${meta.server.version}). Refusing before writing anything.`,
+      {
+        hint: `Restore into a Redis at least as new as ${meta.server.version}, or upgrade the target first. Nothing was changed on ${conn.label}.`,
+        details: { snapshotRdbVersion: snapRdb, targetRdbVersion: rdb.rdbVersion, targetServer: rdb.serverVersion, how: rdb.how },
+      },
+    );
+  if (snapRdb !== null && rdb.rdbVersion === undefined && options.mode === 'replace' && !options.dryRun)
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.TARGET_UNKNOWN_VERSION,
+      `Cannot tell which RDB version the target ${conn.label} (Redis ${rdb.serverVersion}) reads, so a replace (which empties databases first) is refused. Nothing was written.`,
+      { hint: 'Use --mode merge (the server itself rejects payloads it cannot read, without emptying anything), or let drkit run DUMP on the target.' },
+    );
+  const targetKeys = new Map<number, number>();
+  for (const node of conn.nodes()) for (const [db, n] of await conn.keyspace(node)) targetKeys.set(db, (targetKeys.get(db) ?? 0) + n);
+  const plan: RedisRestorePlan = {
+    snapshot: snapshotId,
+    source: source.name,
+    target: conn.label,
+    mode: options.mode,
+    dryRun: options.dryRun === true,
+    records: meta.records,
+    dbs: meta.dbs.map((d) => ({ db: d.db, keys: d.keys, targetKeys: targetKeys.get(d.db) ?? 0 })),
+    flush: options.mode === 'replace' ? dbs : [],
+    rdb: { snapshot: snapRdb, target: rdb.rdbVersion, how: rdb.how, targetServer: rdb.serverVersion },
+    sourceServer: meta.server.version,
+    note: meta.note,
+  };
+  const lost = plan.dbs.filter((d) => d.targetKeys > 0);
+  if (options.mode === 'replace' && !options.confirm && !options.dryRun)
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.CONFIRM_REQUIRED,
+      `Replace mode empties database(s) ${dbs.join(', ')} of ${conn.label} before restoring${lost.length ? `; they hold ${lost.map((d) => `${d.targetKeys} key(s) in db ${d.db}`).join(', ')} now, which would be lost` : ''}. Nothing was written.`,
+      { hint: 'Add --yes to confirm, or use --mode merge to keep the keys the snapshot does not have. --dry-run shows the plan.', details: { flush: dbs, targetKeys: Object.fromEntries(targetKeys) } },
+    );
+  return plan;
+}
+
+async function write(
+  repo: Repository,
+  conn: RedisConnection,
+  source: SourceMeta,
+  plan: RedisRestorePlan,
+  options: RedisRestoreOptions,
+): Promise<{ restored: number; skippedExpired: number }> {
+  const batchKeys = options.batchKeys ?? 512;
+  const batchBytes = options.batchBytes ?? 16 << 20;
+  const large = options.largePayloadBytes ?? 4 << 20;
+  const cluster = conn.mode === 'cluster';
+  let restored = 0;
+  let skippedExpired = 0;
+  let lastKey = '';
+  const fail = (cause: unknown, key: string) => {
+    const e = redisFailure(cause, conn.label, `RESTORE key ${key}`);
+    return new RedisRestoreError(
+      RedisRestoreErrorCode.FAILED,
+      `The restore into ${conn.label} stopped at key ${key} after ${restored} of ${plan.records} keys: ${e.message}`,
+      {
+        cause: e,
+        hint: `${plan.mode === 'replace' ? 'The target now holds only part of the snapshot' : 'The target now holds part of the snapshot beside its own keys'}: fix the cause and run the same restore again (it replaces what it already wrote).`,
+        details: { key, restored, records: plan.records },
+      },
+    );
+  };
+
+  try {
+    // Replace: empty each database the snapshot holds, nothing else.
+    for (const db of plan.flush) for (const node of cluster ? conn.nodes() : [await conn.forDb(db)]) await node.flushdb();
+  } catch (cause) {
+    throw fail(cause, '(FLUSHDB before the first key)');
+  }
+
+  const clock = await serverClock(cluster ? conn.nodes()[0]! : (conn.client as Redis));
+  let db = -1;
+  let client: Redis | Cluster = conn.client;
+  let pending: Array<{ key: Buffer; ttl: number; payload: Buffer }> = [];
+  let pendingBytes = 0;
+
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingBytes = 0;
+    let results: Array<[Error | null, unknown]>;
+    if (client instanceof Object && cluster) {
+      // A cluster pipeline must stay on one node; concurrent single commands are routed per key.
+      results = await Promise.all(batch.map((r) => (client as Cluster).restore(r.key, r.ttl, r.payload, 'REPLACE', 'ABSTTL').then((v) => [null, v] as [null, unknown], (e: Error) => [e, null] as [Error, null])));
+    } else {
+      const p = (client as Redis).pipeline();
+      for (const r of batch) p.restore(r.key, r.ttl, r.payload, 'REPLACE', 'ABSTTL');
+      results = ((await p.exec()) ?? []) as Array<[Error | null, unknown]>;
+    }
+    for (const [i, [err]] of results.entries()) if (err) throw fail(err, displayKey(batch[i]!.key));
+    if (results.length !== batch.length) throw fail(new Error('Connection is closed.'), displayKey(batch[0]!.key));
+    restored += batch.length;
+    options.onProgress?.({ restored, skippedExpired, records: plan.records, key: lastKey });
+  };
+
+  for await (const r of repo.readRedisRecords(source)) {
+    lastKey = displayKey(r.key);
+    if (r.expireAt !== -1 && r.expireAt <= clock()) {
+      skippedExpired++;
+      continue;
+    }
+    if (!cluster && r.db !== db) {
+      await flush();
+      db = r.db;
+      client = await conn.forDb(db);
+    }
+    const ttl = r.expireAt === -1 ? 0 : r.expireAt;
+    if (r.payload.length >= large) {
+      await flush();
+      try {
+        await (client as Redis).sendCommand(new StreamingRestore(r.key, ttl, r.payload));
+      } catch (cause) {
+        throw fail(cause, lastKey);
+      }
+      restored++;
+      options.onProgress?.({ restored, skippedExpired, records: plan.records, key: lastKey });
+      continue;
+    }
+    pending.push({ key: r.key, ttl, payload: r.payload });
+    pendingBytes += r.payload.length;
+    if (pending.length >= batchKeys || pendingBytes >= batchBytes) await flush();
+  }
+  await flush();
+  return { restored, skippedExpired };
+}
+
+/** The target's clock in ms, read once with TIME and advanced by our monotonic clock. */
+async function serverClock(node: Redis): Promise<() => number> {
+  const [sec, usec] = await node.time();
+  const base = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  const t0 = performance.now();
+  return () => base + (performance.now() - t0);
+}

@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+
+export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+
+export interface RunningRedis {
+  url: string;
+  host: string;
+  port: number;
+  dir: string;
+  process: ChildProcess;
+  /** A client on `db` (closed by stop()). */
+  client(db?: number): Redis;
+  /** Ends the server abruptly (SIGKILL), as a crash would; stop() still cleans up. */
+  kill(): void;
+  stop(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Extra `redis-server` arguments, e.g. ['--requirepass', 's3cret']. */
+  args?: string[];
+  password?: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function ping(port: number, password?: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    let data = '';
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once('error', () => done(false));
+    sock.on('data', (d) => {
+      data += d;
+      if (data.includes('+PONG')) done(true);
+      else if (data.startsWith('-') && !password) done(false);
+    });
+    sock.once('connect', () => sock.write(password ? `AUTH ${password}\r\nPING\r\n` : 'PING\r\n'));
+  });
+}
+
+/**
+ * Starts a throw-away `redis-server` on 127.0.0.1 and a free port, without persistence, and
+ * waits until it answers PING.
+ */
+export async function startRedis(options: StartRedisOptions = {}): Promise<RunningRedis> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'drkit-redis-'));
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.password ? ['--requirepass', options.password] : []), ...(options.args ?? [])];
+    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout!.on('data', (d) => (log = (log + d).slice(-4000)));
+    child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    const deadline = Date.now() + 10_000;
+    while (!exited && Date.now() < deadline && !(await ping(port, options.password))) await new Promise((r) => setTimeout(r, 50));
+    if (!exited && Date.now() < deadline) {
+      const clients: Redis[] = [];
+      const pw = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+      return {
+        url: `redis://${pw}127.0.0.1:${port}`,
+        host: '127.0.0.1',
+        port,
+        dir,
+        process: child,
+        client(db = 0) {
+          const c = new Redis({ host: '127.0.0.1', port, db, password: options.password, lazyConnect: false, maxRetriesPerRequest: 1 });
+          c.on('error', () => {});
+          clients.push(c);
+          return c;
+        },
+        kill() {
+          child.kill('SIGKILL');
+        },
+        async stop() {
+          for (const c of clients) c.disconnect();
+          if (child.exitCode === null && child.signalCode === null) {
+            const gone = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            await gone;
+          }
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    child.kill('SIGKILL');
+    if (attempt >= 3) {
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`redis-server did not start on port ${port}: ${log.trim().split('\n').slice(-5).join(' | ')}`);
+    }
+  }
+}
