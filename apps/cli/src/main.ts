@@ -34,6 +34,10 @@ program
   .argument('[paths...]', 'folders or files to back up ad hoc (each becomes a source named after it)')
   .option('--tag <name>', 'tag the snapshot (repeatable)', collect, [])
   .option('--exclude <glob>', 'exclude paths matching glob, for ad-hoc paths (repeatable)', collect, [])
+  .option('--redis <url>', 'also back up this Redis, redis://[:password@]host:port[/db], as source "redis"')
+  .option('--emergency', 'tag the snapshot "emergency"; unreadable data is reported, never fatal')
+  .option('--full', 'make a full snapshot even when an incremental is possible')
+  .option('--rehash', 'incrementals: hash every file instead of trusting size, mtime, ctime and inode')
   .action(lazy(() => import('./commands/backup.js')));
 
 program
@@ -52,19 +56,71 @@ program
 program
   .command('verify')
   .description('read every archive and check each entry against its recorded hash')
-  .argument('[snapshot]', 'id, unique prefix, latest or all', 'latest')
+  .argument('[snapshot]', 'id, unique prefix, latest, latest:TAG or all', 'latest')
+  .option('--mark-clean', 'tag every snapshot that passes with "clean" (restore it with latest:clean)')
   .action(lazy(() => import('./commands/verify.js')));
 
 program
-  .command('restore')
-  .description('restore a snapshot into a target folder, through a staging folder')
+  .command('diff')
+  .description('paths added, removed and changed between two snapshots, with sizes')
+  .argument('<from>', 'the older snapshot')
+  .argument('<to>', 'the newer snapshot')
+  .action(lazy(() => import('./commands/diff.js')));
+
+program
+  .command('tag')
+  .description("add or remove a snapshot's tags")
   .argument('<snapshot>', 'id, unique prefix or latest')
-  .requiredOption('--target <dir>', 'where to restore')
+  .option('--add <tag>', 'add this tag (repeatable)', collect, [])
+  .option('--remove <tag>', 'remove this tag (repeatable)', collect, [])
+  .action(lazy(() => import('./commands/tag.js')));
+
+program
+  .command('forget')
+  .description("remove snapshots the retention policy does not keep (flags, else the config's retention, else keep_within 30d)")
+  .option('--keep-last <n>', 'keep the n newest', Number)
+  .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', Number)
+  .option('--keep-daily <n>', 'keep the newest of each of the last n days', Number)
+  .option('--keep-weekly <n>', 'keep the newest of each of the last n weeks', Number)
+  .option('--keep-monthly <n>', 'keep the newest of each of the last n months', Number)
+  .option('--keep-yearly <n>', 'keep the newest of each of the last n years', Number)
+  .option('--keep-within <duration>', 'keep everything within this of the newest snapshot, e.g. 30d')
+  .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect, [])
+  .option('--prune', 'also delete the data no remaining snapshot needs')
+  .option('--dry-run', 'print each decision and its reason, change nothing')
+  .option('--wait <duration>', 'wait this long for other users of the repository', '30s')
+  .action(lazy(() => import('./commands/forget.js')));
+
+program
+  .command('unlock')
+  .description('remove stale locks (a dead process on this host, or not refreshed for 30 minutes)')
+  .option('--all', 'remove every lock: only when you are sure no drkit uses the repository')
+  .action(lazy(() => import('./commands/unlock.js')));
+
+program
+  .command('restore')
+  .description('restore a snapshot into a target folder, through a staging folder; or a Redis source into a server')
+  .argument('<snapshot>', 'id, unique prefix or latest')
+  .option('--target <dir>', 'where to restore file sources')
   .option('--source <name>', 'only this source, written straight into the target (repeatable)', collect, [])
   .option('--include <glob>', 'only paths matching glob (repeatable)', collect, [])
   .addOption(new Option('--overwrite <policy>', 'when the target is not empty').choices(['never', 'if-changed', 'always']))
   .option('--dry-run', 'print the plan, write nothing')
+  .addOption(new Option('--redis <url>', 'Redis source: the server to restore into (default: the config source of that name)').env('DRKIT_REDIS_URL'))
+  .addOption(new Option('--mode <mode>', 'Redis source: replace (FLUSHDB each restored db first) or merge').choices(['replace', 'merge']))
+  .option('--yes', 'Redis source: confirm that replace empties databases')
   .action(lazy(() => import('./commands/restore.js')));
+
+const redis = program.command('redis').description('Redis operations for incident runbooks');
+redis
+  .command('revoke-tokens')
+  .description('delete the keys that match a pattern (e.g. every session token): counts first, deletes only with --yes')
+  .addOption(new Option('--redis <url>', 'the server, redis://[:password@]host:port[/db]').env('DRKIT_REDIS_URL'))
+  .option('--source <name>', "a redis source of the config, instead of --redis")
+  .option('--pattern <glob>', "keys to delete, e.g. 'token:*' (SCAN MATCH syntax)")
+  .option('--db <n>', 'only this database (repeatable); alone, without --pattern: every key of it', collect, [])
+  .option('--yes', 'delete; without it, only count')
+  .action(lazy(() => import('./commands/redis-revoke.js')));
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

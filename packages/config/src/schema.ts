@@ -55,11 +55,11 @@ export const redisSourceSchema = z
   .strictObject({
     name: fileSourceSchema.shape.name,
     type: z.literal('redis'),
-    url: hinted(z.string().regex(/^rediss?:\/\//i), { expected: 'a redis:// or rediss:// URL', write: 'a URL', example: 'redis://:${REDIS_PASSWORD}@cache:6379/0' }).optional(),
+    url: hinted(z.string().regex(/^rediss?:\/\//i), { expected: 'a redis:// or rediss:// URL', write: 'a URL', example: `redis://:\${REDIS_PASSWORD}@cache:6379/0` }).optional(),
     host: hinted(z.string().min(1), { expected: 'a host name or address', write: 'a host', example: 'cache.internal' }).optional(),
     port: hinted(z.int().min(1).max(65535), { expected: 'a port number', write: 'a number', example: '6379' }).optional(),
     username: z.string().optional(),
-    password: hinted(z.string(), { expected: 'a password (use ${ENV_VAR})', write: 'an environment reference', example: '${REDIS_PASSWORD}' }).optional(),
+    password: hinted(z.string(), { expected: `a password (use \${ENV_VAR})`, write: 'an environment reference', example: `\${REDIS_PASSWORD}` }).optional(),
     tls: z
       .union([
         z.boolean(),
@@ -149,6 +149,17 @@ export const configSchema = z.strictObject({
   }).superRefine(checkUniqueNames, { when: (payload) => Array.isArray(payload.value) }),
   // prefault (not default) so a missing section still gets its fields' defaults.
   retention: retentionSchema.prefault({}),
+  backup: hinted(
+    z.strictObject({
+      full_every: hinted(z.string().refine((text) => durationMs(text) !== undefined), {
+        expected: 'a duration like 7d',
+        write: `whole numbers with a unit (${DURATION_UNITS})`,
+        example: '7d',
+      }).optional(),
+      rehash: z.boolean().default(false),
+    }),
+    { expected: 'backup settings (key: value lines)', write: 'settings indented under backup', example: '{ full_every: 7d }' },
+  ).prefault({}),
   validation: hinted(z.strictObject({ jsonl: globs('**/*.jsonl', ['**/*.jsonl']) }), {
     expected: 'validation settings (key: value lines)',
     write: 'settings indented under validation',

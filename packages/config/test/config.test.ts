@@ -64,6 +64,7 @@ describe('loading valid configs', () => {
       compression: 'zstd',
       sources: [{ name: 'data', type: 'files', path: join(dir, 'data'), include: ['**/*.json', '**/*.jsonl'], exclude: ['tmp/**'] }],
       retention: { keep_last: 7, keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12, keep_yearly: 1, keep_within: '2w', keep_tags: ['clean'] },
+      backup: { rehash: false },
       validation: { jsonl: ['logs/*.jsonl'] },
     });
   });
@@ -81,6 +82,7 @@ describe('loading valid configs', () => {
       compression: 'auto',
       sources: [{ name: 'data', type: 'files', path: '/data', include: ['**'], exclude: [] }],
       retention: { keep_within: '30d' },
+      backup: { rehash: false },
       validation: { jsonl: ['**/*.jsonl'] },
     });
     // Each config gets its own default arrays.
@@ -199,7 +201,7 @@ describe('invalid configs', () => {
     for (const line of lines) expect(line.startsWith(`${join(dir, 'drkit.config.yaml')}: `)).toBe(true);
     expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[1].path: required but missing. Fix: add path: ./data.`);
     expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[0].type: expected one of files, redis, got "mysql". Fix: write one of those, e.g. type: files.`);
-    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, validation.`);
+    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, backup, validation.`);
   });
 
   it('explains an empty file', async () => {

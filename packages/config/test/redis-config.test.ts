@@ -15,7 +15,7 @@ function issuesOf(value: unknown): string[] {
 
 describe('redis sources', () => {
   it('takes a URL whose password comes from the environment, with databases and a pattern', () => {
-    const source = redisOf('sources:\n  - name: cache\n    type: redis\n    url: redis://:${REDIS_PASSWORD}@cache:6379\n    dbs: [0, 2]\n    pattern: "session:*"\n', { REDIS_PASSWORD: 'pw' });
+    const source = redisOf(`sources:\n  - name: cache\n    type: redis\n    url: redis://:\${REDIS_PASSWORD}@cache:6379\n    dbs: [0, 2]\n    pattern: "session:*"\n`, { REDIS_PASSWORD: 'pw' });
     expect(source).toEqual({ name: 'cache', type: 'redis', url: 'redis://:pw@cache:6379', dbs: [0, 2], pattern: 'session:*' });
   });
 

@@ -26,7 +26,7 @@ export function redisFailure(cause: unknown, label: string, doing: string): Redi
   if (AUTH_FAILURE.test(text))
     return new RedisError(RedisErrorCode.AUTH, `Redis at ${label} refused the credentials while drkit tried to ${doing}: ${text}.`, {
       cause,
-      hint: 'Check the password (and username) in the URL or the config; pass secrets through ${ENV} variables in drkit.config.yaml.',
+      hint: `Check the password (and username) in the URL or the config; pass secrets through \${ENV} variables in drkit.config.yaml.`,
       details: { server: label },
     });
   const closed = /Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Stream isn't writeable|connect/i.test(text);

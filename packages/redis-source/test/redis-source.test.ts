@@ -27,10 +27,13 @@ describe('URLs', () => {
     expect(maskUrl('redis://:hunter2@h:1/0')).toBe('redis://:***@h:1/0');
     expect(maskUrl('rediss://admin:hunter2@h')).toBe('rediss://admin:***@h');
     expect(maskUrl('redis://h:1')).toBe('redis://h:1');
+    // Unencoded special characters in a password (as an ${ENV} often holds) are still taken and hidden whole.
+    expect(parseRedisUrl('redis://:p@ss/w:rd@h:7/1')).toEqual({ host: 'h', port: 7, password: 'p@ss/w:rd', db: 1, tls: false });
+    expect(maskUrl('redis://:p@ss/w:rd@h:7/1')).toBe('redis://:***@h:7/1');
   });
 
   it('refuses what is not a Redis URL, without echoing the password', () => {
-    for (const bad of ['http://:pw@h', 'redis://:pw@h/zero', 'not a url'])
+    for (const bad of ['http://:pw@h', 'redis://:pw@h/zero', 'not a url', 'redis://:pw@h:99999'])
       expect(() => parseRedisUrl(bad)).toThrow(expect.objectContaining({ code: RedisErrorCode.BAD_URL, message: expect.not.stringContaining(':pw@') }));
   });
 });

@@ -7,6 +7,16 @@ export const repoConfigSchema = z.object({
   id: z.string(),
   created: z.string(),
   compression: z.enum(['auto', 'zstd', 'gzip']).default('auto'),
+  /** Set when archives and indexes are encrypted with age (docs/FORMAT.md, "Encryption"). */
+  encryption: z
+    .object({
+      type: z.literal('age'),
+      /** Public keys every new blob is encrypted to; backups need nothing else. */
+      recipients: z.array(z.string()).min(1),
+      /** Key of an age identity encrypted with the repository passphrase (scrypt), if there is one. */
+      passphraseKey: z.string().optional(),
+    })
+    .optional(),
 });
 export type RepoConfig = z.infer<typeof repoConfigSchema>;
 
@@ -34,6 +44,8 @@ const blobRefSchema = z.object({
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   compression: z.enum(['zstd', 'gzip']),
+  /** `age` when the stored blob is an age file (its key then ends in `.age`). */
+  encryption: z.literal('age').optional(),
 });
 export type BlobRef = z.infer<typeof blobRefSchema>;
 
@@ -106,6 +118,8 @@ export const snapshotMetaSchema = z.object({
   sources: z.array(sourceMetaSchema),
   /** Files that could not be read make a snapshot partial; each is listed here. */
   errors: z.array(findingSchema).default([]),
+  /** The age recipients this snapshot's blobs were encrypted to (public keys only). */
+  encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string()) }).optional(),
 });
 export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
 
@@ -117,6 +131,8 @@ export const KEYS = {
   archive: (id: string, source: string, ext: string) => `data/${id}/${source}${ext}`,
   index: (id: string, source: string, compression: 'zstd' | 'gzip') =>
     `data/${id}/${source}.index.jsonl.${compression === 'zstd' ? 'zst' : 'gz'}`,
+  /** The repository identity, encrypted with its passphrase (only when it has one). */
+  passphraseKey: 'keys/passphrase.age',
   locks: 'locks/',
   lock: (id: string) => `locks/${id}.json`,
 };

@@ -84,7 +84,8 @@ export class RepoLock {
             details: { lock: conflict },
           },
         );
-      await new Promise((r) => setTimeout(r, 500));
+      // Jitter keeps two waiters that collided from colliding again in lockstep.
+      await new Promise((r) => setTimeout(r, 200 + Math.random() * 600));
     }
   }
 

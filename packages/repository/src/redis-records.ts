@@ -1,4 +1,3 @@
-import { RepoError, RepoErrorCode } from './errors.js';
 import type { Compression } from './codec.js';
 
 /** The first line of every Redis archive (after decompression). */

@@ -5,8 +5,9 @@ import { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
-import { getDecompressed } from './blob-io.js';
-import { chooseCompression, type CompressionChoice } from './codec.js';
+import { getDecompressed, putCompressed } from './blob-io.js';
+import { chooseCompression, type Compression, type CompressionChoice } from './codec.js';
+import { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, prepareEncryption, RepoKeys } from './encryption.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import {
   FORMAT_VERSION,
@@ -18,6 +19,7 @@ import {
   type SnapshotMeta,
   snapshotMetaSchema,
   type SourceMeta,
+  type BlobRef,
 } from './format.js';
 import { newSnapshotId } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
@@ -27,7 +29,12 @@ import { SnapshotWriter } from './writer.js';
 export interface InitOptions {
   compression?: CompressionChoice;
   now?: Date;
+  /** Encrypt archives and indexes with age for these recipients and/or a passphrase. */
+  encryption?: EncryptionOptions;
 }
+
+/** Keys for reading an encrypted repository; none are needed to back up into one. */
+export type OpenOptions = KeyOptions;
 
 export interface BeginOptions {
   time: Date;
@@ -49,10 +56,16 @@ export interface ArchiveEntry {
 
 /** A drkit repository (format v1) on any BlobStore. */
 export class Repository {
+  /** Encryption state: sealing new blobs, opening stored ones. */
+  readonly keys: RepoKeys;
+
   private constructor(
     readonly store: BlobStore,
     readonly config: RepoConfig,
-  ) {}
+    keyOptions: KeyOptions = {},
+  ) {
+    this.keys = new RepoKeys(store, config.encryption, keyOptions);
+  }
 
   static async init(store: BlobStore, options: InitOptions = {}): Promise<Repository> {
     if (await store.stat(KEYS.config))
@@ -65,11 +78,16 @@ export class Repository {
       created: (options.now ?? new Date()).toISOString(),
       compression: options.compression ?? 'auto',
     };
+    if (options.encryption) {
+      const { block, blobs } = await prepareEncryption(options.encryption);
+      for (const [key, bytes] of blobs) await store.put(key, bytes);
+      config.encryption = block;
+    }
     await store.put(KEYS.config, Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
-    return new Repository(store, config);
+    return new Repository(store, config, { passphrase: options.encryption?.passphrase });
   }
 
-  static async open(store: BlobStore): Promise<Repository> {
+  static async open(store: BlobStore, options: OpenOptions = {}): Promise<Repository> {
     const raw = await readSmallBlob(store, KEYS.config).catch((err) => {
       if (err?.code === StorageErrorCode.NOT_FOUND)
         throw new RepoError(RepoErrorCode.NOT_FOUND, `No drkit repository at ${store.location}.`, {
@@ -88,7 +106,30 @@ export class Repository {
       );
     const parsed = repoConfigSchema.safeParse(json);
     if (!parsed.success) throw badMetadata(KEYS.config, store.location, parsed.error.message);
-    return new Repository(store, parsed.data);
+    return new Repository(store, parsed.data, options);
+  }
+
+  /** The age recipients new snapshots are encrypted to, for their metadata; undefined when plain. */
+  get encryption(): SnapshotMeta['encryption'] {
+    return this.config.encryption ? { type: 'age', recipients: this.config.encryption.recipients } : undefined;
+  }
+
+  /**
+   * Stores a new blob, compressed and, in an encrypted repository, age-encrypted under
+   * `key` + `.age`. Writers store data only through here, so nothing skips encryption.
+   */
+  putBlob(key: string, source: Readable, compression: Compression): Promise<BlobRef> {
+    return putCompressed(this.store, this.blobKey(key), source, compression, this.keys.seal());
+  }
+
+  /** The key a blob named `key` is stored under: with `.age` appended in an encrypted repository. */
+  blobKey(key: string): string {
+    return this.keys.encrypted ? `${key}${AGE_SUFFIX}` : key;
+  }
+
+  /** Opens a stored blob decrypted and decompressed; `check()` after the end confirms its digest. */
+  async openBlob(ref: BlobRef, recipients?: readonly string[]): ReturnType<typeof getDecompressed> {
+    return getDecompressed(this.store, ref, await this.keys.unseal(ref, recipients));
   }
 
   async listSnapshots(): Promise<SnapshotMeta[]> {
@@ -139,7 +180,7 @@ export class Repository {
         hint: source.redis ? 'Read it with readRedisRecords, or restore it with `drkit restore ID --source NAME --redis URL`.' : 'The snapshot metadata may be damaged.',
         details: { source: source.name },
       });
-    const { stream, check } = await getDecompressed(this.store, source.index);
+    const { stream, check } = await this.openBlob(source.index);
     const lines = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     let n = 0;
     for await (const line of lines) {
@@ -158,7 +199,7 @@ export class Repository {
    * wrong archive digest as DIGEST_MISMATCH once the archive has been read to the end.
    */
   async *readArchive(source: SourceMeta): AsyncGenerator<ArchiveEntry> {
-    const { stream, check } = await getDecompressed(this.store, source.archive);
+    const { stream, check } = await this.openBlob(source.archive);
     const extract = tarExtract();
     stream.on('error', (e) => extract.destroy(e));
     stream.pipe(extract as unknown as NodeJS.WritableStream);
@@ -205,7 +246,7 @@ export class Repository {
         hint: 'Read it with readArchive / readIndex.',
         details: { source: source.name },
       });
-    const { stream, check } = await getDecompressed(this.store, source.archive);
+    const { stream, check } = await this.openBlob(source.archive);
     let last: RecordPosition = { record: 0 };
     try {
       for await (const r of decodeRedisRecords(stream as AsyncIterable<Buffer>)) {
@@ -277,8 +318,9 @@ export class Repository {
    * killed backup). Metadata always goes first, so a prune killed mid-way only leaves
    * unreferenced data that the next prune removes. Call under an exclusive lock.
    */
-  async pruneData(options: { dryRun?: boolean } = {}): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
-    const live = new Set((await this.listSnapshots()).map((s) => s.id));
+  async pruneData(options: { dryRun?: boolean; assumeForgotten?: string[] } = {}): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
+    const forgotten = new Set(options.assumeForgotten);
+    const live = new Set((await this.listSnapshots()).map((s) => s.id).filter((id) => !forgotten.has(id)));
     const gone = new Set<string>();
     let blobs = 0;
     let bytes = 0;

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
-import { putCompressed } from './blob-io.js';
 import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
 import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSIONS, type RedisRecord } from './redis-records.js';
 import type { Repository } from './repository.js';
@@ -32,6 +31,9 @@ export interface SourceInfo {
 
 /** What only the reader of a Redis source knows; the writer adds counts, RDB version and the note. */
 export type RedisSourceFacts = Pick<RedisMeta, 'server' | 'skippedVanished'> & Partial<Pick<RedisMeta, 'skippedErrors' | 'pattern'>>;
+
+const CHUNK = 64 * 1024;
+const SMALL = 16 * 1024;
 
 export const NOT_POINT_IN_TIME =
   'Keys were read in batches while the server kept serving writes: each key is as it was when it was read, ' +
@@ -63,7 +65,7 @@ export class SnapshotWriter {
   async writeSource(info: SourceInfo, items: AsyncIterable<SourceItem>): Promise<SourceMeta> {
     const archiveKey = KEYS.archive(this.id, info.name, EXTENSIONS[this.compression]);
     const indexKey = KEYS.index(this.id, info.name, this.compression);
-    this.written.push(archiveKey, indexKey);
+    this.written.push(this.repo.blobKey(archiveKey), this.repo.blobKey(indexKey));
     const stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
     const indexLines = new PassThrough();
     const holders = new Set<string>();
@@ -113,8 +115,8 @@ export class SnapshotWriter {
     const archiveSource = Readable.from(tarBytes(), { objectMode: false });
     archiveSource.on('error', (err) => indexLines.destroy(err));
     const [archive, index] = await Promise.all([
-      putCompressed(this.repo.store, archiveKey, archiveSource, this.compression),
-      putCompressed(this.repo.store, indexKey, indexLines, this.compression),
+      this.repo.putBlob(archiveKey, archiveSource, this.compression),
+      this.repo.putBlob(indexKey, indexLines, this.compression),
     ]);
     const meta: SourceMeta = {
       name: info.name,
@@ -137,25 +139,52 @@ export class SnapshotWriter {
    */
   async writeRedisSource(info: SourceInfo, records: AsyncIterable<RedisRecord>, facts: () => RedisSourceFacts): Promise<SourceMeta> {
     const key = KEYS.archive(this.id, info.name, REDIS_EXTENSIONS[this.compression]);
-    this.written.push(key);
+    this.written.push(this.repo.blobKey(key));
     const perDb = new Map<number, number>();
     let count = 0;
     let bytes = 0;
     let rdbVersion: number | null = null;
     async function* archiveBytes(): AsyncGenerator<Buffer> {
-      yield encodeMagic();
+      // Small records are packed into 64 KiB chunks (one compressor call each, not two per key);
+      // a large payload goes on as it is.
+      let chunk = Buffer.allocUnsafe(CHUNK);
+      let used = 0;
+      const fits = (n: number) => used + n <= CHUNK;
+      const copy = (b: Buffer) => {
+        used += b.copy(chunk, used);
+      };
+      copy(encodeMagic());
       for await (const r of records) {
-        yield encodeRecordHead({ db: r.db, key: r.key, type: r.type, expireAt: r.expireAt, payloadLength: r.payload.length });
-        if (r.payload.length > 0) yield r.payload;
+        const head = encodeRecordHead({ db: r.db, key: r.key, type: r.type, expireAt: r.expireAt, payloadLength: r.payload.length });
+        if (!fits(head.length + Math.min(r.payload.length, SMALL))) {
+          yield chunk.subarray(0, used);
+          chunk = Buffer.allocUnsafe(Math.max(CHUNK, head.length + SMALL));
+          used = 0;
+        }
+        copy(head);
+        if (r.payload.length <= SMALL) copy(r.payload);
+        else {
+          yield chunk.subarray(0, used);
+          chunk = Buffer.allocUnsafe(CHUNK);
+          used = 0;
+          yield r.payload;
+        }
         count++;
         bytes += r.key.length + r.payload.length;
         perDb.set(r.db, (perDb.get(r.db) ?? 0) + 1);
         const v = dumpRdbVersion(r.payload);
         if (v !== undefined && (rdbVersion === null || v > rdbVersion)) rdbVersion = v;
       }
-      yield encodeEnd(count);
+      const end = encodeEnd(count);
+      if (!fits(end.length)) {
+        yield chunk.subarray(0, used);
+        chunk = Buffer.allocUnsafe(CHUNK);
+        used = 0;
+      }
+      copy(end);
+      yield chunk.subarray(0, used);
     }
-    const archive = await putCompressed(this.repo.store, key, Readable.from(archiveBytes(), { objectMode: false }), this.compression);
+    const archive = await this.repo.putBlob(key, Readable.from(archiveBytes(), { objectMode: false }), this.compression);
     const f = facts();
     const meta: SourceMeta = {
       name: info.name,
@@ -200,6 +229,7 @@ export class SnapshotWriter {
         return f ? { ...s, findings: f.list, findingsTotal: f.total } : s;
       }),
       errors,
+      ...(this.repo.encryption ? { encryption: this.repo.encryption } : {}),
     };
     await this.repo.store.put(KEYS.snapshot(this.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
     return meta;

@@ -125,7 +125,7 @@ describe('restoreRedis', () => {
     const err = await caught(restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace', confirm: true }));
     expect(err.code).toBe(RedisRestoreErrorCode.TARGET_TOO_OLD);
     expect(err.message).toMatch(/reads RDB version 10 at most, but snapshot .* holds payloads of RDB version 99.*Refusing before writing anything/);
-    expect(await redisContents(c, DBS)).toEqual(before);
+    expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);
   });
 
   it('asks for confirmation before replace empties databases; a dry run plans without writing', async () => {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -46,8 +46,7 @@ export class LocalStore implements BlobStore {
       await fh.sync();
       await fh.close();
       fh = undefined;
-      await mkdir(path.dirname(dest), { recursive: true });
-      await rename(tmp, dest);
+      await renameIntoPlace(tmp, dest);
       await fsyncDir(path.dirname(dest));
       return { key, size };
     } catch (cause) {
@@ -104,9 +103,26 @@ export class LocalStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true }).catch((cause) => {
+    const file = this.pathOf(key);
+    await rm(file, { force: true }).catch((cause) => {
       throw ioError(`delete ${key}`, this.root, cause);
     });
+    // Folders exist only for the keys in them: a pruned snapshot leaves no empty folder behind.
+    for (let dir = path.dirname(file); dir !== this.root && dir.startsWith(this.root); dir = path.dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false))) break;
+    }
+  }
+}
+
+// A concurrent delete may remove the (empty) folder between mkdir and rename: try again once.
+async function renameIntoPlace(tmp: string, dest: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await mkdir(path.dirname(dest), { recursive: true });
+    try {
+      return await rename(tmp, dest);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || attempt > 0) throw err;
+    }
   }
 }
 

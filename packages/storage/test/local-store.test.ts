@@ -18,4 +18,16 @@ describe('LocalStore on disk', () => {
     expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('removes folders a delete leaves empty, and only those', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    const store = new LocalStore(dir);
+    await store.put('data/a/x', Buffer.from('x'));
+    await store.put('data/b/y', Buffer.from('y'));
+    await store.delete('data/a/x');
+    expect((await readdir(path.join(dir, 'data'))).sort()).toEqual(['b']);
+    await store.put('data/a/z', Buffer.from('z'));
+    expect(await readdir(path.join(dir, 'data', 'a'))).toEqual(['z']);
+    await rm(dir, { recursive: true, force: true });
+  });
 });

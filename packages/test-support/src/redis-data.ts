@@ -51,8 +51,8 @@ export interface RedisKeyState {
   type: string;
   /** The value, normalised so that equal data compares equal (hex for bytes). */
   value: unknown;
-  /** Remaining TTL in ms, or -1. */
-  ttl: number;
+  /** Absolute expiry (ms since the epoch, from this machine's clock and PTTL), or -1. */
+  expireAt: number;
 }
 
 const hex = (b: Buffer) => b.toString('hex');
@@ -77,7 +77,8 @@ export async function redisContents(client: Redis, dbs: number[]): Promise<Redis
           else if (type === 'zset') value = await c.zrange(key, '0', '-1', 'WITHSCORES');
           else if (type === 'stream') value = await c.xrange(key, '-', '+');
           else value = '(unsupported)';
-          out.push({ db, key: hex(key), type, value, ttl: await c.pttl(key) });
+          const ttl = await c.pttl(key);
+          out.push({ db, key: hex(key), type, value, expireAt: ttl < 0 ? -1 : Date.now() + ttl });
         }
       } while (cursor !== '0');
     } finally {
@@ -87,7 +88,7 @@ export async function redisContents(client: Redis, dbs: number[]): Promise<Redis
   return out.sort((a, b) => a.db - b.db || a.key.localeCompare(b.key));
 }
 
-/** Compares two states: same keys, types and values; TTLs within `ttlToleranceMs`. */
+/** Compares two states: same keys, types and values; absolute expiries within `ttlToleranceMs`. */
 export function sameRedisContents(actual: RedisKeyState[], expected: RedisKeyState[], ttlToleranceMs = 1000): string[] {
   const diffs: string[] = [];
   const byKey = new Map(expected.map((e) => [`${e.db}/${e.key}`, e]));
@@ -100,7 +101,8 @@ export function sameRedisContents(actual: RedisKeyState[], expected: RedisKeySta
     byKey.delete(`${a.db}/${a.key}`);
     if (a.type !== e.type) diffs.push(`db${a.db} ${a.key}: type ${a.type}, expected ${e.type}`);
     else if (JSON.stringify(a.value) !== JSON.stringify(e.value)) diffs.push(`db${a.db} ${a.key}: value differs`);
-    if ((a.ttl === -1) !== (e.ttl === -1) || Math.abs(a.ttl - e.ttl) > ttlToleranceMs) diffs.push(`db${a.db} ${a.key}: ttl ${a.ttl}, expected ${e.ttl}`);
+    if ((a.expireAt === -1) !== (e.expireAt === -1) || Math.abs(a.expireAt - e.expireAt) > ttlToleranceMs)
+      diffs.push(`db${a.db} ${a.key}: expires at ${a.expireAt}, expected ${e.expireAt}`);
   }
   for (const e of byKey.values()) diffs.push(`missing key db${e.db} ${e.key}`);
   return diffs;

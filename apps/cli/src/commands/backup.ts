@@ -1,20 +1,28 @@
-import { type FileSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
+import { type BackupResult, type FileSource, type RedisSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import pkg from '../../package.json' with { type: 'json' };
+import { parseDuration } from '@drkit/config';
 import { loadConfig, openRepo, usage } from '../context.js';
+import { redisSourceOf } from '../redis-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
 
 interface BackupFlags extends GlobalOptions {
   tag: string[];
   exclude: string[];
+  redis?: string;
+  emergency?: boolean;
+  full?: boolean;
+  rehash?: boolean;
 }
 
 export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const adHoc = paths as string[];
-  const sources: FileSource[] = adHoc.length
-    ? sourcesFromPaths(adHoc).map((s) => ({ ...s, exclude: opts.exclude }))
-    : (config?.sources ?? []).map((s) => ({ name: s.name, type: 'files', path: s.path, include: s.include, exclude: s.exclude }));
+  // --redis is an ad-hoc source like a path: either replaces the config's sources.
+  const sources: Array<FileSource | RedisSource> =
+    adHoc.length || opts.redis
+      ? [...sourcesFromPaths(adHoc).map((s) => ({ ...s, exclude: opts.exclude })), ...(opts.redis ? [adHocRedis(opts.redis)] : [])]
+      : (config?.sources ?? []).map((s) => (s.type === 'redis' ? redisSourceOf(s) : { name: s.name, type: 'files', path: s.path, include: s.include, exclude: s.exclude }));
   if (sources.length === 0) throw usage('Nothing to back up.', 'Pass paths (`drkit backup /srv/data`) or list sources in drkit.config.yaml.');
   const repo = await openRepo(opts, config);
   const started = Date.now();
@@ -22,23 +30,46 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
   const result = await runBackup(repo, {
     sources,
     tags: opts.tag,
+    emergency: opts.emergency === true,
+    full: opts.full === true,
+    rehash: opts.rehash === true || config?.backup?.rehash === true,
+    fullEveryMs: config?.backup?.full_every ? parseDuration(config.backup.full_every) : undefined,
     jsonlGlobs: config?.validation?.jsonl,
     toolVersion: `drkit ${pkg.version}`,
-    onProgress: (p) => progress.update(`backing up ${p.source}: ${p.files} files, ${bytes(p.bytes)}  ${p.path}`),
+    onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)}  ${p.path}`),
   });
   progress.done();
   const snap = result.snapshot;
   const durationMs = Date.now() - started;
   if (opts.json) {
-    printJson({ id: snap.id, time: snap.time, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal })), warnings: result.warnings, errors: result.errors, notes: result.notes });
+    printJson({ id: snap.id, time: snap.time, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), warnings: result.warnings, errors: result.errors, notes: result.notes });
   } else {
     for (const n of result.notes) warn(`note: ${n}`);
     for (const w of result.warnings.slice(0, 20)) warn(`warning: ${w.message}`);
     if (result.warnings.length > 20) warn(`warning: … and ${result.warnings.length - 20} more (see --json)`);
     for (const e of result.errors) warn(`error: ${e.message}`);
     for (const s of snap.sources)
-      say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`);
-    say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${result.errors.length} path(s) could not be read` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
+      if (s.redis) say(`  ${s.name}: ${redisLine(s)} → ${bytes(s.archive.size)} stored (${s.archive.compression})`);
+      else say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`);
+    if (snap.sources.some((s) => s.redis)) say('  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is not point-in-time across keys.');
+    say(`  ${snap.kind}: ${result.chain}; read ${result.read.files} files, ${bytes(result.read.bytes)}`);
+    say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${result.errors.length} path(s) or key(s) could not be read` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
   }
   return result.status === 'partial' ? ExitCode.PARTIAL_BACKUP : ExitCode.OK;
+}
+
+function adHocRedis(url: string): RedisSource {
+  return { name: 'redis', type: 'redis', connection: { url } };
+}
+
+type SourceMeta = BackupResult['snapshot']['sources'][number];
+
+function redisSummary(s: SourceMeta) {
+  return s.redis ? { keys: s.redis.records, dbs: s.redis.dbs, skippedVanished: s.redis.skippedVanished, server: s.redis.server.version, rdbVersion: s.redis.rdbVersion, pointInTime: false } : {};
+}
+
+function redisLine(s: SourceMeta): string {
+  const r = s.redis!;
+  const vanished = r.skippedVanished ? `, ${r.skippedVanished} vanished while read` : '';
+  return `${r.records} keys (${r.dbs.map((d) => `db${d.db} ${d.keys}`).join(', ') || 'no keys'}) from Redis ${r.server.version}${vanished}, ${bytes(s.stats.bytes)}`;
 }

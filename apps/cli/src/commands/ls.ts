@@ -1,3 +1,4 @@
+import { displayKey } from '@drkit/repository';
 import picomatch from 'picomatch';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -11,6 +12,17 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & { sourc
   const sources = opts.source ? [repo.source(snap, opts.source)] : snap.sources;
   const out: unknown[] = [];
   for (const source of sources) {
+    if (source.redis) {
+      // A Redis source lists its keys: database, type, expiry, payload size, key.
+      for await (const r of repo.readRedisRecords(source)) {
+        const key = displayKey(r.key);
+        if (!match(key.replace(/^"|"$/g, ''))) continue;
+        const expires = r.expireAt === -1 ? null : new Date(r.expireAt).toISOString();
+        if (opts.json) out.push({ source: source.name, db: r.db, key, type: r.type, expireAt: expires, size: r.payload.length });
+        else say(`db${String(r.db).padEnd(3)} ${r.type.padEnd(7)} ${String(r.payload.length).padStart(12)} ${(expires ?? 'no expiry').replace('T', ' ').slice(0, 19).padEnd(19)} ${source.name}/${key}`);
+      }
+      continue;
+    }
     for await (const e of repo.readIndex(source)) {
       if (!match(e.path)) continue;
       if (opts.json) out.push({ source: source.name, ...e });

@@ -1,10 +1,13 @@
 import { executeRestore, formatPlan, planRestore } from '@drkit/restore-core';
-import { loadConfig, openRepo } from '../context.js';
+import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say } from '../output.js';
 
 interface RestoreFlags extends GlobalOptions {
-  target: string;
+  target?: string;
+  redis?: string;
+  mode?: 'replace' | 'merge';
+  yes?: boolean;
   source: string[];
   include: string[];
   overwrite?: 'never' | 'if-changed' | 'always';
@@ -12,7 +15,12 @@ interface RestoreFlags extends GlobalOptions {
 }
 
 export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCode> {
-  const repo = await openRepo(opts, await loadConfig(opts));
+  const config = await loadConfig(opts);
+  const repo = await openRepo(opts, config);
+  // A Redis source restores into a server, not a folder.
+  const redis = await (await import('./redis-restore.js')).restoreRedisIfAsked(repo, config, ref as string, opts);
+  if (redis !== undefined) return redis;
+  if (!opts.target) throw usage('--target DIR is required to restore file sources.', 'Name the folder to restore into, e.g. --target /srv/restored.');
   const plan = await planRestore(repo, {
     snapshot: ref as string,
     target: opts.target,

@@ -12,6 +12,8 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
         time: s.time,
         host: s.host,
         kind: s.kind,
+        parent: s.parent,
+        base: s.base,
         status: s.status,
         tags: s.tags,
         sources: s.sources.map((x) => x.name),
@@ -30,12 +32,13 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
     s.id,
     s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     s.host,
+    s.kind === 'full' ? 'full' : 'incr',
     s.status,
     s.sources.map((x) => x.name).join(','),
     bytes(sum(s.sources.map((x) => x.stats.bytes))),
     s.tags.join(','),
   ]);
-  table(['ID', 'TIME', 'HOST', 'STATUS', 'SOURCES', 'SIZE', 'TAGS'], rows);
+  table(['ID', 'TIME', 'HOST', 'KIND', 'STATUS', 'SOURCES', 'SIZE', 'TAGS'], rows);
   return ExitCode.OK;
 }
 

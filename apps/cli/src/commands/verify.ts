@@ -3,7 +3,7 @@ import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
 
-export async function run([ref]: unknown[], opts: GlobalOptions): Promise<ExitCode> {
+export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: boolean }): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
   const progress = progressLine(!opts.json);
@@ -13,7 +13,16 @@ export async function run([ref]: unknown[], opts: GlobalOptions): Promise<ExitCo
   });
   progress.done();
   const ok = reports.every((r) => r.ok);
-  if (opts.json) printJson({ ok, snapshots: reports });
+  // Only a snapshot whose every byte was just proven good earns the tag restores can ask for.
+  const marked: string[] = [];
+  if (opts.markClean)
+    for (const r of reports) {
+      if (!r.ok || r.status !== 'complete') continue;
+      const snap = await repo.resolveSnapshot(r.snapshot);
+      if (!snap.tags.includes('clean')) await repo.setTags(snap.id, [...snap.tags, 'clean']);
+      marked.push(snap.id);
+    }
+  if (opts.json) printJson({ ok, snapshots: reports, ...(opts.markClean ? { markedClean: marked } : {}) });
   else {
     for (const r of reports) {
       say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : ''}`);
@@ -25,6 +34,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions): Promise<ExitCo
       }
     }
     if (reports.length === 0) say('no snapshots to verify');
+    if (opts.markClean) say(`tagged clean: ${marked.join(', ') || 'none'}`);
   }
   return ok ? ExitCode.OK : ExitCode.VERIFY_FAILED;
 }

@@ -1,5 +1,5 @@
 import type { SnapshotWriter, SourceMeta } from '@drkit/repository';
-import { RedisConnection } from '@drkit/redis-source';
+import { describeRedis, RedisConnection } from '@drkit/redis-source';
 import { BackupError, BackupErrorCode } from '../errors.js';
 import { type RedisReadReport, type RedisReadTuning, type RedisSource, readRedis, type RedisReadState } from './source.js';
 
@@ -33,7 +33,7 @@ export async function backupRedisSource(
     const code = (cause as { code?: unknown })?.code;
     // Repository and storage failures are not Redis failures: pass them on as they are.
     if (typeof code === 'string' && (code.startsWith('REPO_') || code.startsWith('STORAGE_'))) throw cause;
-    const label = conn?.label ?? source.name;
+    const label = conn?.label ?? describeRedis(source.connection);
     if (options.emergency && !conn) {
       report.error({ kind: 'redis-read', message: `Redis source "${source.name}" could not be read at all: ${(cause as Error)?.message ?? cause}` });
       return undefined;

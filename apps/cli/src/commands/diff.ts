@@ -1,0 +1,18 @@
+import { diffSnapshots } from '@drkit/integrity-verifier';
+import { loadConfig, openRepo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { bytes, type GlobalOptions, printJson, say } from '../output.js';
+
+export async function run([fromRef, toRef]: unknown[], opts: GlobalOptions): Promise<ExitCode> {
+  const repo = await openRepo(opts, await loadConfig(opts));
+  const diff = await diffSnapshots(repo, await repo.resolveSnapshot(fromRef as string), await repo.resolveSnapshot(toRef as string));
+  if (opts.json) {
+    printJson(diff);
+    return ExitCode.OK;
+  }
+  for (const e of diff.added) say(`+ ${e.source}/${e.path}${e.type === 'dir' ? '/' : ''}  ${bytes(e.size)}`);
+  for (const e of diff.removed) say(`- ${e.source}/${e.path}${e.type === 'dir' ? '/' : ''}  ${bytes(e.size)}`);
+  for (const e of diff.changed) say(`M ${e.source}/${e.path}  ${bytes(e.sizeBefore)} → ${bytes(e.size)}  (${e.what.join(', ')})`);
+  say(`${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed between ${diff.from} and ${diff.to}`);
+  return ExitCode.OK;
+}

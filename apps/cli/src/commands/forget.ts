@@ -1,0 +1,56 @@
+import { forgetSnapshots, formatRetention, type RetentionPolicy, retentionPolicyFromConfig } from '@drkit/backup-core';
+import { parseDuration } from '@drkit/config';
+import { loadConfig, openRepo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+
+interface ForgetFlags extends GlobalOptions {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  keepWithin?: string;
+  keepTag: string[];
+  prune?: boolean;
+  dryRun?: boolean;
+  wait: string;
+}
+
+export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode> {
+  const config = await loadConfig(opts);
+  const repo = await openRepo(opts, config);
+  const result = await forgetSnapshots(repo, {
+    policy: policyOf(opts, config?.retention),
+    now: new Date(),
+    dryRun: opts.dryRun,
+    prune: opts.prune,
+    waitMs: parseDuration(opts.wait),
+    onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
+  });
+  if (opts.json) printJson({ dryRun: opts.dryRun === true, ...result });
+  else {
+    say(formatRetention(result.decisions));
+    const verb = opts.dryRun ? 'would remove' : 'removed';
+    say(`${verb} ${result.removed.length} of ${result.decisions.length} snapshot(s)`);
+    if (result.pruned) say(`${opts.dryRun ? 'would prune' : 'pruned'} ${result.pruned.blobs} blob(s), ${bytes(result.pruned.bytes)}, of ${result.pruned.snapshots.length} snapshot(s)`);
+  }
+  return ExitCode.OK;
+}
+
+// Flags win over the config; with neither, the mission's default: keep 30 days.
+function policyOf(opts: ForgetFlags, fromConfig: Parameters<typeof retentionPolicyFromConfig>[0] | undefined): RetentionPolicy {
+  const flags: RetentionPolicy = {
+    keepLast: opts.keepLast,
+    keepHourly: opts.keepHourly,
+    keepDaily: opts.keepDaily,
+    keepWeekly: opts.keepWeekly,
+    keepMonthly: opts.keepMonthly,
+    keepYearly: opts.keepYearly,
+    keepWithinMs: opts.keepWithin ? parseDuration(opts.keepWithin) : undefined,
+    keepTags: opts.keepTag.length ? opts.keepTag : undefined,
+  };
+  if (Object.values(flags).some((v) => v !== undefined)) return flags;
+  return retentionPolicyFromConfig(fromConfig ?? { keep_within: '30d' }, parseDuration);
+}

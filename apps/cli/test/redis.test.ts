@@ -1,0 +1,150 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Repository } from '@drkit/repository';
+import { LocalStore } from '@drkit/storage';
+import {
+  describeTree,
+  makeSampleTree,
+  redisContents,
+  type RunningRedis,
+  sameRedisContents,
+  seedRedis,
+  snapshotRedis,
+  startRedis,
+  tempDir,
+  withRdbVersion,
+} from '@drkit/test-support';
+import { drkit } from './cli.js';
+
+const DBS = [0, 1, 3];
+const PASSWORD = 'p4ss:w/rd';
+let server: RunningRedis;
+let dir: string;
+let cleanup: () => Promise<void>;
+let repo: string;
+
+beforeAll(async () => {
+  server = await startRedis({ password: PASSWORD });
+});
+afterAll(() => server.stop());
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  repo = path.join(dir, 'repo');
+  await server.client().flushall();
+  await drkit(['init', '--repo', repo]);
+});
+afterEach(() => cleanup());
+
+const json = (s: string) => JSON.parse(s);
+
+describe('drkit with Redis', () => {
+  it('backs up, lists, verifies, and after FLUSHALL restores identical keys, values and TTLs', async () => {
+    const c = server.client();
+    await seedRedis(c);
+    const before = await redisContents(c, DBS);
+    const b = await drkit(['backup', '--redis', server.url, '--repo', repo, '--json']);
+    expect(b.stderr).not.toContain(PASSWORD);
+    expect(b.code).toBe(0);
+    const out = json(b.stdout);
+    expect(out.sources).toEqual([expect.objectContaining({ name: 'redis', keys: before.length, server: '7.0.15', rdbVersion: 10, pointInTime: false })]);
+    expect(b.stdout).not.toContain(PASSWORD);
+
+    const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
+    expect(list).toEqual([expect.objectContaining({ id: out.id, sources: ['redis'] })]);
+    const ls = await drkit(['ls', 'latest', 'token:*', '--repo', repo]);
+    expect(ls.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^db1\s+string .* redis\/"token:[ab]"$/), expect.stringMatching(/redis\/"token:[ab]"$/)]);
+    const v = await drkit(['verify', 'latest', '--repo', repo, '--json']);
+    expect(v.code).toBe(0);
+    expect(json(v.stdout).snapshots[0].sources[0]).toMatchObject({ name: 'redis', ok: true, entries: before.length });
+
+    await c.flushall();
+    const r = await drkit(['restore', out.id, '--source', 'redis', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', repo, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ restored: before.length, skippedExpired: 0, mode: 'replace', target: `redis://:***@127.0.0.1:${server.port}` });
+    expect(r.stdout).not.toContain(PASSWORD);
+    expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
+  });
+
+  it('restores into the config’s server by source name; replace needs --yes and --dry-run writes nothing', async () => {
+    const c = server.client();
+    await c.set('session:1', 'a');
+    const cfg = path.join(dir, 'drkit.config.yaml');
+    await writeFile(cfg, `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    host: 127.0.0.1\n    port: ${server.port}\n    password: \${REDIS_PASSWORD}\n`);
+    const env = { REDIS_PASSWORD: PASSWORD };
+    const b = await drkit(['backup', '--json'], { cwd: dir, env });
+    expect(b.code).toBe(0);
+    await c.set('session:2', 'b');
+    const refused = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--json'], { cwd: dir, env });
+    expect(refused.code).toBe(1);
+    expect(json(refused.stdout).error).toMatchObject({ code: 'RESTORE_REDIS_CONFIRM_REQUIRED', message: expect.stringContaining('2 key(s) in db 0') });
+    const dry = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--dry-run'], { cwd: dir, env });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('db 0: 1 keys to restore; the target holds 2 now, emptied first (FLUSHDB)');
+    expect((await c.keys('*')).sort()).toEqual(['session:1', 'session:2']);
+    const ok = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--yes'], { cwd: dir, env });
+    expect(ok.code).toBe(0);
+    expect(await c.keys('*')).toEqual(['session:1']);
+  });
+
+  it('refuses to restore into a server older than the payloads, before writing anything', async () => {
+    const c = server.client();
+    await seedRedis(c);
+    await Repository.open(new LocalStore(repo)).then((r) =>
+      snapshotRedis(r, c, DBS, { tamper: (rec) => (rec.key.toString() === 'hash' ? { ...rec, payload: withRdbVersion(rec.payload, 12) } : rec) }),
+    );
+    await c.set('precious', 'x');
+    const before = await redisContents(c, DBS);
+    const r = await drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', repo, '--json']);
+    expect(r.code).toBe(1);
+    expect(json(r.stdout).error).toMatchObject({ code: 'RESTORE_REDIS_TARGET_TOO_OLD', message: expect.stringContaining('reads RDB version 10 at most, but snapshot') });
+    expect(r.stderr).toContain('Nothing was changed');
+    expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);
+  });
+
+  it('fails clearly, without a snapshot and without showing the password, when Redis cannot be reached', async () => {
+    const url = `redis://:${PASSWORD}@127.0.0.1:1`;
+    const b = await drkit(['backup', '--redis', url, '--repo', repo, '--json']);
+    expect(b.code).toBe(1);
+    expect(json(b.stdout).error).toMatchObject({ code: 'BACKUP_REDIS_FAILED', message: expect.stringContaining('redis://:***@127.0.0.1:1') });
+    expect(b.stdout + b.stderr).not.toContain(PASSWORD);
+    expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toEqual([]);
+  });
+
+  it('takes an emergency snapshot of what it can read, tagged emergency, beside a path that is gone', async () => {
+    await seedRedis(server.client());
+    const tree = path.join(dir, 'tree');
+    await makeSampleTree(tree);
+    const b = await drkit(['backup', tree, path.join(dir, 'missing'), '--redis', server.url, '--emergency', '--repo', repo, '--json']);
+    expect(b.code).toBe(3);
+    const out = json(b.stdout);
+    expect(out).toMatchObject({ status: 'partial', tags: ['emergency'] });
+    expect(out.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('missing does not exist') })]);
+    expect(out.sources.map((s: { name: string }) => s.name)).toEqual(['tree', 'redis']);
+    // A file restore of a mixed snapshot restores the folders and leaves Redis to its own command.
+    const target = path.join(dir, 'restored');
+    const r = await drkit(['restore', 'latest', '--target', target, '--repo', repo]);
+    expect(r.code).toBe(0);
+    expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
+  });
+
+  it('revoke-tokens counts first, and with --yes removes exactly the matching keys', async () => {
+    const c = server.client();
+    const p = c.pipeline();
+    for (let i = 0; i < 1200; i++) p.set(`token:${i}`, 'secret', 'EX', 3600);
+    p.set('token', 'not matched').set('tokens:index', 'not matched').set('session:1', 's');
+    await p.exec();
+    await server.client(1).set('token:other-db', 'x');
+    const keysBefore = (await c.keys('*')).filter((k) => !k.startsWith('token:')).sort();
+    const dry = await drkit(['redis', 'revoke-tokens', '--redis', server.url, '--pattern', 'token:*', '--db', '0', '--json']);
+    expect(dry.code).toBe(2);
+    expect(json(dry.stdout)).toMatchObject({ matched: [{ db: 0, keys: 1200 }], removed: 0, confirmed: false });
+    expect(await c.dbsize()).toBe(1203);
+    const go = await drkit(['redis', 'revoke-tokens', '--redis', server.url, '--pattern', 'token:*', '--db', '0', '--yes']);
+    expect(go.code).toBe(0);
+    expect(go.stdout).toContain(`removed 1200 keys matching "token:*" from redis://:***@127.0.0.1:${server.port}`);
+    expect((await c.keys('*')).sort()).toEqual(keysBefore);
+    expect(await server.client(1).get('token:other-db')).toBe('x');
+  });
+});
