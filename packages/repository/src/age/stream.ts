@@ -1,0 +1,196 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { AgeError } from './errors.js';
+import { buildHeader, type ParsedHeader, parseHeader, unlockHeader } from './header.js';
+import { type AgeIdentity, type AgeRecipient, newFileKey } from './keys.js';
+import { hkdf } from './primitives.js';
+
+/** age's STREAM: 64 KiB plaintext chunks, each sealed with ChaCha20-Poly1305 and a 16-byte tag. */
+export const CHUNK = 64 * 1024;
+const TAG = 16;
+const SEALED = CHUNK + TAG;
+
+// 11-byte big-endian chunk counter, then 1 for the last chunk and 0 for the others.
+function chunkNonce(counter: number, last: boolean): Buffer {
+  const n = Buffer.alloc(12);
+  n.writeUIntBE(counter, 5, 6);
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+/** Encrypts a byte stream into an age v1 file (binary, not armored) for the recipients. */
+export class AgeEncryptStream extends Transform {
+  private key: Buffer | undefined;
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+  private fill = 0;
+  private counter = 0;
+
+  constructor(private readonly recipients: readonly AgeRecipient[]) {
+    super();
+  }
+
+  private async start(): Promise<void> {
+    const fileKey = newFileKey();
+    const nonce = randomBytes(16);
+    this.push(await buildHeader(fileKey, this.recipients));
+    this.push(nonce);
+    this.key = hkdf(fileKey, nonce, 'payload');
+  }
+
+  private seal(plain: Buffer, last: boolean): void {
+    const c = createCipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter++, last), { authTagLength: TAG });
+    const out = c.update(plain);
+    c.final();
+    this.push(out);
+    this.push(c.getAuthTag());
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (!this.key) {
+      this.start().then(() => this._transform(chunk, _enc, done), done);
+      return;
+    }
+    let off = 0;
+    while (off < chunk.length) {
+      // A full chunk is sealed only once more data follows: the last chunk must carry the flag.
+      if (this.fill === CHUNK) {
+        this.seal(this.buf, false);
+        this.fill = 0;
+      }
+      const n = Math.min(CHUNK - this.fill, chunk.length - off);
+      chunk.copy(this.buf, this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+    }
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    const finish = () => {
+      try {
+        this.seal(this.buf.subarray(0, this.fill), true);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    };
+    if (!this.key) this.start().then(finish, done);
+    else finish();
+  }
+}
+
+/**
+ * Decrypts an age v1 file. The header is read and unlocked with the identities before any
+ * plaintext is produced; every chunk is authenticated before it is passed on, and a file that
+ * ends early (no final chunk) is an error, so a truncated or altered file never yields a
+ * silently shortened plaintext.
+ */
+export class AgeDecryptStream extends Transform {
+  private head: Buffer = Buffer.alloc(0);
+  private header: ParsedHeader | undefined;
+  private fileKey: Buffer | undefined;
+  private key: Buffer | undefined;
+  private rest: Buffer = Buffer.alloc(0);
+  private counter = 0;
+
+  constructor(
+    private readonly identities: readonly AgeIdentity[],
+    /** Turns an AgeError into the caller's own error (e.g. one naming the blob and the recipients). */
+    private readonly wrapError: (e: AgeError) => Error = (e) => e,
+  ) {
+    super();
+  }
+
+  private fail(err: unknown, done: TransformCallback): void {
+    done(err instanceof AgeError ? this.wrapError(err) : (err as Error));
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      if (this.key) {
+        this.payload(chunk);
+        done();
+        return;
+      }
+      this.head = this.head.length ? Buffer.concat([this.head, chunk]) : chunk;
+      if (!this.header) {
+        const h = parseHeader(this.head);
+        if (!h) return done();
+        this.header = h;
+      }
+      const header = this.header;
+      const unlocking = this.fileKey ? Promise.resolve(this.fileKey) : unlockHeader(header, this.identities);
+      unlocking.then((fileKey) => {
+        this.fileKey = fileKey;
+        if (this.head.length < header.length + 16) return done();
+        const nonce = this.head.subarray(header.length, header.length + 16);
+        this.key = hkdf(fileKey, nonce, 'payload');
+        const body = this.head.subarray(header.length + 16);
+        this.head = Buffer.alloc(0);
+        try {
+          this.payload(body);
+          done();
+        } catch (err) {
+          this.fail(err, done);
+        }
+      }, (err) => this.fail(err, done));
+    } catch (err) {
+      this.fail(err, done);
+    }
+  }
+
+  private open(sealed: Buffer, last: boolean): Buffer {
+    const d = createDecipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter, last), { authTagLength: TAG });
+    d.setAuthTag(sealed.subarray(sealed.length - TAG));
+    const out = d.update(sealed.subarray(0, sealed.length - TAG));
+    try {
+      d.final();
+    } catch {
+      throw new AgeError('bad-payload', `age payload chunk ${this.counter} failed authentication: the file was altered or truncated`);
+    }
+    this.counter++;
+    return out;
+  }
+
+  private payload(chunk: Buffer): void {
+    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    let off = 0;
+    // Only a chunk with more bytes after it is known not to be the last one.
+    while (data.length - off > SEALED) {
+      this.push(this.open(data.subarray(off, off + SEALED), false));
+      off += SEALED;
+    }
+    this.rest = data.subarray(off);
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      if (!this.key) throw new AgeError('bad-header', this.header ? 'the age file ends inside its header' : 'not a valid age file: it ends before its header does');
+      if (this.rest.length < TAG) throw new AgeError('bad-payload', 'the age file is truncated: its final chunk is missing');
+      const plain = this.open(this.rest, true);
+      if (plain.length === 0 && this.counter > 1) throw new AgeError('bad-payload', 'the age file ends with an empty chunk');
+      this.push(plain);
+      done();
+    } catch (err) {
+      this.fail(err, done);
+    }
+  }
+}
+
+export async function encryptBuffer(plain: Uint8Array, recipients: readonly AgeRecipient[]): Promise<Buffer> {
+  return collect(new AgeEncryptStream(recipients), plain);
+}
+
+export async function decryptBuffer(sealed: Uint8Array, identities: readonly AgeIdentity[]): Promise<Buffer> {
+  return collect(new AgeDecryptStream(identities), sealed);
+}
+
+function collect(t: Transform, input: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    t.on('data', (c: Buffer) => out.push(c));
+    t.on('end', () => resolve(Buffer.concat(out)));
+    t.on('error', reject);
+    t.end(Buffer.from(input));
+  });
+}
