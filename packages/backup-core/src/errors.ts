@@ -1,4 +1,4 @@
-import { DrkitError, type DrkitErrorOptions } from '@drkit/errors';
+import { DrkitError } from '@drkit/errors';
 
 export const BackupErrorCode = {
   SOURCE_MISSING: 'BACKUP_SOURCE_MISSING',
@@ -9,8 +9,4 @@ export const BackupErrorCode = {
 } as const;
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 
-export class BackupError extends DrkitError<BackupErrorCode> {
-  constructor(code: BackupErrorCode, message: string, options?: DrkitErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class BackupError extends DrkitError<BackupErrorCode> {}

@@ -1,4 +1,4 @@
-import { DrkitError, type DrkitErrorOptions } from '@drkit/errors';
+import { DrkitError } from '@drkit/errors';
 
 export const RedisErrorCode = {
   BAD_URL: 'REDIS_BAD_URL',
@@ -11,11 +11,7 @@ export const RedisErrorCode = {
 } as const;
 export type RedisErrorCode = (typeof RedisErrorCode)[keyof typeof RedisErrorCode];
 
-export class RedisError extends DrkitError<RedisErrorCode> {
-  constructor(code: RedisErrorCode, message: string, options?: DrkitErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class RedisError extends DrkitError<RedisErrorCode> {}
 
 const AUTH_FAILURE = /NOAUTH|WRONGPASS|invalid password|invalid username-password/i;
 

@@ -1,4 +1,4 @@
-import { DrkitError, type DrkitErrorOptions } from '@drkit/errors';
+import { DrkitError } from '@drkit/errors';
 
 export const RepoErrorCode = {
   NOT_FOUND: 'REPO_NOT_FOUND',
@@ -21,8 +21,4 @@ export const RepoErrorCode = {
 } as const;
 export type RepoErrorCode = (typeof RepoErrorCode)[keyof typeof RepoErrorCode];
 
-export class RepoError extends DrkitError<RepoErrorCode> {
-  constructor(code: RepoErrorCode, message: string, options?: DrkitErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class RepoError extends DrkitError<RepoErrorCode> {}

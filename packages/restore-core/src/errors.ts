@@ -15,11 +15,7 @@ export const RestoreErrorCode = {
 } as const;
 export type RestoreErrorCode = (typeof RestoreErrorCode)[keyof typeof RestoreErrorCode];
 
-export class RestoreError extends DrkitError<RestoreErrorCode> {
-  constructor(code: RestoreErrorCode, message: string, options?: DrkitErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class RestoreError extends DrkitError<RestoreErrorCode> {}
 
 /** An archive entry that does not match the snapshot's index, or whose content is damaged. */
 export function corruptEntry(source: string, entry: string, why: string, cause?: unknown): RestoreError {

@@ -1,4 +1,4 @@
-import { DrkitError, type DrkitErrorOptions } from '@drkit/errors';
+import { DrkitError } from '@drkit/errors';
 
 // Kept beside the Redis restore (not in ../errors.ts) so the file restore's codes stay its own.
 export const RedisRestoreErrorCode = {
@@ -11,8 +11,4 @@ export const RedisRestoreErrorCode = {
 } as const;
 export type RedisRestoreErrorCode = (typeof RedisRestoreErrorCode)[keyof typeof RedisRestoreErrorCode];
 
-export class RedisRestoreError extends DrkitError<RedisRestoreErrorCode> {
-  constructor(code: RedisRestoreErrorCode, message: string, options?: DrkitErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class RedisRestoreError extends DrkitError<RedisRestoreErrorCode> {}
