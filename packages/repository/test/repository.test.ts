@@ -106,6 +106,7 @@ describe('repository format v1', () => {
     await b.release();
     // A lock left by a process that no longer exists on this host is stale.
     const dead = { ...a.info, id: 'dead', pid: 2 ** 22 + 7, exclusive: true };
+    await mkdir(path.join(dir, 'repo', 'locks'), { recursive: true });
     await writeFile(path.join(dir, 'repo', 'locks', 'dead.json'), JSON.stringify(dead));
     const seen: string[] = [];
     const c = await repo.lock({ exclusive: true, purpose: 'prune', onStale: (l, why) => seen.push(`${l.id}: ${why}`) });
