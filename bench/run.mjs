@@ -416,6 +416,12 @@ async function main() {
     };
     if (res.status !== 'ok') res.median = { wallSeconds: null, peakRssMiB: null };
     res.mbPerSec = res.median.wallSeconds ? round(treeBytes / 1e6 / res.median.wallSeconds, 1) : null;
+    if (step.rate) {
+      // Steps that do not read the tree report their own rate (e.g. keys/s) instead of MB/s.
+      const { count, unit } = step.rate(c);
+      res.rate = { count, unit, perSecond: res.median.wallSeconds ? Math.round(count / res.median.wallSeconds) : null };
+      res.mbPerSec = null;
+    }
     rows.push({ step, res });
   }
 
@@ -489,7 +495,7 @@ function renderMarkdown(rep, timeInfo) {
   const noTime = timeInfo.ok ? '' : '; **GNU time missing (`apt-get install -y time`): no RSS figures**';
   L.push(`- ${rep.options.runs} run(s) per step, medians shown; warm page cache, no warm-up run${noTime}`);
   L.push('');
-  L.push('| step | median wall s | MB/s | peak RSS MiB | output MiB | ratio vs anchor |');
+  L.push('| step | median wall s | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor |');
   L.push('| --- | ---: | ---: | ---: | ---: | --- |');
   const notes = [];
   for (const r of rep.steps) {
@@ -505,13 +511,13 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ');
     const label = r.warning ? `${r.label} ⚠` : r.label;
     L.push(
-      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} |`,
+      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} |`,
     );
     if (r.warning) notes.push(`⚠ ${r.label}: ${r.warning}`);
   }
   L.push('');
   L.push(
-    'MB/s = tree bytes (10^6) / median wall time. Peak RSS = GNU time %M, the largest single process of the step\'s process tree (not a sum over a pipeline). ' +
+    'MB/s = tree bytes (10^6) / median wall time; steps that do not read the tree show their own rate (Redis: keys / median wall). Peak RSS = GNU time %M, the largest single process of the step\'s process tree (not a sum over a pipeline). ' +
       'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median wall (below 1 = drkit faster); size = drkit output ÷ anchor output.',
   );
   for (const n of notes) L.push(`\n${n}`);

@@ -1,3 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expectedKeys } from './redis-data.mjs';
+import { S3_BUCKET, S3_ENV, S3_PORT, s3Available, s3Fresh } from './s3-server.mjs';
+
+const HERE_REDIS_DATA = fileURLToPath(new URL('./redis-data.mjs', import.meta.url));
+
 // Benchmark steps, as data. bench/run.mjs runs them in this order.
 //
 // Adding a step (S3 backup, encrypted backup, restic, borg, Redis, ...) means adding one object
@@ -29,8 +39,43 @@
 //   collect(c)  -> object of extra facts for the report (e.g. drkit's codec), after success
 //   cleanup(c)  -> bash snippet run untimed after the last run (e.g. delete a restore target)
 //   anchors     ids of reference steps this one is compared with (time and size ratios)
+//   rate(c)     -> { count, unit }: what one run processes (e.g. 1,000,003 keys); the report shows
+//                 count ÷ median wall (keys/s) instead of MB/s of the tree
 
 const drkitAvailable = (c) => (c.cliExists ? null : `drkit CLI not built (${c.cliRel} missing; run pnpm build)`);
+
+// Redis steps: BENCH_REDIS_KEYS small keys (default 1,000,000) plus a few large hashes, served by
+// two throw-away redis-servers (source and restore target) that the steps start on first use
+// and that are shut down when the harness exits.
+const { env: ENV } = process;
+const REDIS_KEYS = Number(ENV.BENCH_REDIS_KEYS ?? 1_000_000);
+const REDIS_TOTAL = expectedKeys(REDIS_KEYS);
+const REDIS_SOURCE = 20_000 + (process.pid % 20_000);
+const REDIS_TARGET = REDIS_SOURCE + 1;
+const REDIS_TOOLS = ['redis-server', 'redis-cli'];
+const REDIS_INSTALL = { 'redis-server': 'apt-get install -y redis-server', 'redis-cli': 'apt-get install -y redis-tools' };
+const redisPidFile = (port) => path.join(os.tmpdir(), `drkit-bench-redis-${port}.pid`);
+// Starts our own server once; refuses to touch a server on that port that we did not start.
+const redisUp = (c, port) => {
+  const pid = c.q(redisPidFile(port));
+  return (
+    `{ [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null || { rm -f ${pid} && redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 ` +
+    `--daemonize yes --dir ${c.q(os.tmpdir())} --pidfile ${pid} >/dev/null && for i in $(seq 100); do [ -f ${pid} ] && redis-cli -p ${port} ping >/dev/null 2>&1 && break; sleep 0.1; done; }; } && ` +
+    `[ "$(redis-cli -p ${port} info server | tr -d '\\r' | sed -n 's/^process_id://p')" = "$(cat ${pid})" ] || { echo "port ${port} is used by another redis-server" >&2; false; }`
+  );
+};
+const redisSeeded = (c) =>
+  `${redisUp(c, REDIS_SOURCE)} && { [ "$(redis-cli -p ${REDIS_SOURCE} dbsize)" = ${REDIS_TOTAL} ] || ` +
+  `{ redis-cli -p ${REDIS_SOURCE} flushall >/dev/null && ${c.q(c.node)} ${c.q(HERE_REDIS_DATA)} ${REDIS_KEYS} | redis-cli -p ${REDIS_SOURCE} --pipe >/dev/null; }; }`;
+process.on('exit', () => {
+  for (const port of [REDIS_SOURCE, REDIS_TARGET]) {
+    try {
+      process.kill(Number(readFileSync(redisPidFile(port), 'utf8')), 'SIGTERM');
+      rmSync(redisPidFile(port), { force: true });
+    } catch {}
+  }
+});
+const redisRate = () => ({ count: REDIS_TOTAL, unit: 'keys' });
 
 export const STEPS = [
   {
@@ -74,6 +119,93 @@ export const STEPS = [
     check: (c) => c.compareWithTree(c.file('drkit-target')),
     cleanup: (c) => `rm -rf ${c.q(c.file('drkit-target'))}`,
     anchors: ['tar-xzf'],
+  },
+  {
+    id: 'drkit-backup-age',
+    label: 'drkit init+backup, age-encrypted',
+    group: 'backup',
+    available: drkitAvailable,
+    prepare: (c) => `rm -rf ${c.q(c.file('drkit-age-repo'))} ${c.q(c.file('age-key.txt'))}`,
+    command: (c) =>
+      `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-age-repo'))} --generate-key ${c.q(c.file('age-key.txt'))} > /dev/null 2>&1 && ` +
+      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-age-repo'))} --json > ${c.q(c.file('drkit-age-backup.json'))}`,
+    outputs: (c) => [c.file('drkit-age-repo')],
+    check: (c) => {
+      const r = c.readJson(c.file('drkit-age-backup.json'));
+      return r.jsonError ?? (r.json?.id ? null : 'backup --json printed no "id"');
+    },
+    collect: (c) => c.readJson(c.file('drkit-age-backup.json')),
+    // The target: at most 1.15 × the plain backup's time.
+    anchors: ['drkit-backup'],
+  },
+  {
+    id: 'drkit-backup-s3',
+    label: 'drkit init+backup → S3 (moto, 127.0.0.1)',
+    group: 'backup',
+    available: (c) => drkitAvailable(c) ?? s3Available(),
+    env: () => S3_ENV,
+    // A fresh in-memory server per run, started untimed.
+    prepare: (c) => s3Fresh(c),
+    command: (c) =>
+      `${c.q(c.node)} ${c.q(c.cli)} init --repo s3:http://127.0.0.1:${S3_PORT}/${S3_BUCKET}/repo > /dev/null && ` +
+      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo s3:http://127.0.0.1:${S3_PORT}/${S3_BUCKET}/repo --json > ${c.q(c.file('drkit-s3-backup.json'))}`,
+    check: (c) => {
+      const r = c.readJson(c.file('drkit-s3-backup.json'));
+      return r.jsonError ?? (r.json?.id ? null : 'backup --json printed no "id"');
+    },
+    collect: (c) => c.readJson(c.file('drkit-s3-backup.json')),
+    anchors: ['drkit-backup'],
+  },
+  {
+    id: 'drkit-redis-backup',
+    label: `drkit backup --redis (${REDIS_KEYS.toLocaleString('en')} keys + hashes)`,
+    group: 'backup',
+    tools: REDIS_TOOLS,
+    install: REDIS_INSTALL,
+    available: drkitAvailable,
+    prepare: (c) => `${redisSeeded(c)} && rm -rf ${c.q(c.file('drkit-redis-repo'))}`,
+    command: (c) =>
+      `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-redis-repo'))} > /dev/null && ` +
+      `${c.q(c.node)} ${c.q(c.cli)} backup --redis redis://127.0.0.1:${REDIS_SOURCE} --repo ${c.q(c.file('drkit-redis-repo'))} --json > ${c.q(c.file('drkit-redis-backup.json'))}`,
+    outputs: (c) => [c.file('drkit-redis-repo')],
+    check: (c) => {
+      const r = c.readJson(c.file('drkit-redis-backup.json'));
+      const keys = r.json?.sources?.[0]?.keys;
+      return r.jsonError ?? (keys === REDIS_TOTAL ? null : `backed up ${keys} keys, the server holds ${REDIS_TOTAL}`);
+    },
+    collect: (c) => c.readJson(c.file('drkit-redis-backup.json')),
+    rate: redisRate,
+    anchors: ['redis-cli-rdb'],
+  },
+  {
+    id: 'redis-cli-rdb',
+    label: 'redis-cli --rdb (dump)',
+    group: 'backup',
+    tools: REDIS_TOOLS,
+    install: REDIS_INSTALL,
+    prepare: (c) => `${redisSeeded(c)} && rm -f ${c.q(c.file('dump.rdb'))}`,
+    command: (c) => `redis-cli -p ${REDIS_SOURCE} --rdb ${c.q(c.file('dump.rdb'))} > /dev/null`,
+    outputs: (c) => [c.file('dump.rdb')],
+    rate: redisRate,
+  },
+  {
+    id: 'drkit-redis-restore',
+    label: 'drkit restore --source redis --mode replace',
+    group: 'restore',
+    tools: REDIS_TOOLS,
+    install: REDIS_INSTALL,
+    available: drkitAvailable,
+    requires: ['drkit-redis-backup'],
+    prepare: (c) => `${redisUp(c, REDIS_TARGET)} && redis-cli -p ${REDIS_TARGET} flushall > /dev/null`,
+    command: (c) =>
+      `${c.q(c.node)} ${c.q(c.cli)} restore latest --source redis --redis redis://127.0.0.1:${REDIS_TARGET} --mode replace --yes ` +
+      `--repo ${c.q(c.file('drkit-redis-repo'))} --json > ${c.q(c.file('drkit-redis-restore.json'))}`,
+    check: () => {
+      const n = Number(spawnSync('redis-cli', ['-p', String(REDIS_TARGET), 'dbsize'], { encoding: 'utf8' }).stdout.trim());
+      return n === REDIS_TOTAL ? null : `the target holds ${n} keys after the restore, expected ${REDIS_TOTAL}`;
+    },
+    collect: (c) => c.readJson(c.file('drkit-redis-restore.json')),
+    rate: redisRate,
   },
   {
     id: 'tar-gzip',

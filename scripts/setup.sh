@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # GNU tar + zstd (the format promise is tested with them), setpriv (permission tests as nobody),
-# GNU time (benchmarks).
+# GNU time (benchmarks), redis-server + redis-cli (Redis tests start their own servers).
 need=()
 command -v tar >/dev/null || need+=(tar)
 command -v zstd >/dev/null || need+=(zstd)
 command -v setpriv >/dev/null || need+=(util-linux)
 [ -x /usr/bin/time ] || need+=(time)
+# age + age-keygen: the format promise for encrypted repositories is tested against Debian's age.
+command -v age >/dev/null || need+=(age)
+command -v script >/dev/null || need+=(bsdutils)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
@@ -18,6 +22,11 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "setup: please install: sudo apt-get install -y ${need[*]}" >&2
     exit 1
   fi
+fi
+
+# The S3 tests run moto's S3-compatible server (python3 with moto[server]; the machine image has it).
+if ! "${DRKIT_TEST_PYTHON:-python3}" -c 'import moto.server' 2>/dev/null; then
+  echo "setup: warning: the S3 tests need moto's server: python3 -m pip install 'moto[server]' (or set DRKIT_TEST_PYTHON)" >&2
 fi
 
 # corepack on Node 20 fails pnpm's signature check, so pnpm comes from npm.

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type DrkitConfig, readConfig } from '@drkit/config';
+import { type DrkitConfig, type RepositoryConfig, readConfig } from '@drkit/config';
 import { DrkitError } from '@drkit/errors';
 import { Repository } from '@drkit/repository';
-import { type BlobStore, LocalStore } from '@drkit/storage';
+import { type BlobStore, MeteredStore } from '@drkit/storage';
+import { keyOptions } from './keys.js';
 import type { GlobalOptions } from './output.js';
+import { storeForLocation } from './stores.js';
 
 export const CliErrorCode = {
   NO_REPO: 'CLI_NO_REPO',
@@ -23,7 +23,7 @@ export async function loadConfig(opts: GlobalOptions): Promise<DrkitConfig | und
 }
 
 /** --repo, then DRKIT_REPO, then the config's repository. */
-export function repoLocation(opts: GlobalOptions, config?: DrkitConfig): string {
+export function repoLocation(opts: GlobalOptions, config?: DrkitConfig): RepositoryConfig {
   const loc = opts.repo ?? process.env.DRKIT_REPO ?? config?.repository;
   if (!loc)
     throw new DrkitError(CliErrorCode.NO_REPO, 'No repository given.', {
@@ -32,17 +32,18 @@ export function repoLocation(opts: GlobalOptions, config?: DrkitConfig): string 
   return loc;
 }
 
-export function storeFor(location: string): BlobStore {
-  if (location.startsWith('file://')) return new LocalStore(fileURLToPath(location));
-  if (/^[a-z][a-z0-9+.-]*:/i.test(location) && !/^[A-Za-z]:[\\/]/.test(location))
-    throw new DrkitError(CliErrorCode.BAD_REPO_URL, `Unsupported repository location "${location}".`, {
-      hint: 'Use a folder path or a file:// URL.',
-    });
-  return new LocalStore(path.resolve(location));
+/** A folder path, file://, s3://bucket/prefix or s3:http://host:port/bucket/prefix, or the config's fields. */
+export function storeFor(location: RepositoryConfig): BlobStore {
+  return storeForLocation(location);
 }
 
-export async function openRepo(opts: GlobalOptions, config?: DrkitConfig): Promise<Repository> {
-  return Repository.open(storeFor(repoLocation(opts, config)));
+/**
+ * Opens the repository with the keys given (--identity, a passphrase) for reading encrypted
+ * data; `onBytes` sees the bytes stored and read, for progress.
+ */
+export async function openRepo(opts: GlobalOptions, config?: DrkitConfig, onBytes?: (m: { written: number; read: number }) => void): Promise<Repository> {
+  const store = storeFor(repoLocation(opts, config));
+  return Repository.open(onBytes ? new MeteredStore(store, onBytes) : store, await keyOptions(opts));
 }
 
 export function usage(message: string, hint: string): DrkitError {

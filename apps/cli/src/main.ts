@@ -16,9 +16,11 @@ const lazy = <O extends GlobalOptions>(load: () => Promise<{ run: Run<O> }>) =>
 const program = new Command('drkit')
   .description('Back up, verify and restore files and Redis; prove the backups are good.')
   .version(pkg.version)
-  .addOption(new Option('--repo <location>', 'repository: a folder path or file:// URL').env('DRKIT_REPO'))
+  .addOption(new Option('--repo <location>', 'repository: a folder path, file:// URL, s3://bucket/prefix or s3:http://host:port/bucket/prefix').env('DRKIT_REPO'))
   .addOption(new Option('--config <file>', 'config file (default ./drkit.config.yaml when present)').env('DRKIT_CONFIG'))
   .option('--json', 'print machine-readable JSON on stdout')
+  .addOption(new Option('--identity <file>', 'age identity (secret key) file, to read an encrypted repository').env('DRKIT_IDENTITY_FILE'))
+  .addOption(new Option('--passphrase-file <file>', "file holding the repository's (or identity file's) passphrase; or set DRKIT_PASSPHRASE").env('DRKIT_PASSPHRASE_FILE'))
   .showHelpAfterError()
   .exitOverride();
 
@@ -26,6 +28,10 @@ program
   .command('init')
   .description('create a repository')
   .addOption(new Option('--compression <codec>', 'archive compression').choices(['auto', 'zstd', 'gzip']).default('auto'))
+  .option('--recipient <age1…>', 'encrypt with age for this public key (repeatable)', collect, [])
+  .addOption(new Option('--recipients-file <file>', 'encrypt for the age public keys in this file, one per line').env('DRKIT_RECIPIENTS_FILE'))
+  .option('--generate-key <file>', 'make a new age key pair: the identity goes to FILE (mode 0600), its public key becomes a recipient')
+  .option('--passphrase', 'also let a passphrase (DRKIT_PASSPHRASE, --passphrase-file, or asked) read the repository')
   .action(lazy(() => import('./commands/init.js')));
 
 program
@@ -110,6 +116,14 @@ program
   .addOption(new Option('--mode <mode>', 'Redis source: replace (FLUSHDB each restored db first) or merge').choices(['replace', 'merge']))
   .option('--yes', 'Redis source: confirm that replace empties databases')
   .action(lazy(() => import('./commands/restore.js')));
+
+program
+  .command('copy')
+  .description('copy snapshots to another repository (e.g. local → S3): skips those present, checks every hash on arrival, writes metadata last')
+  .argument('<snapshot>', 'id, unique prefix, latest or all')
+  .requiredOption('--to <location>', 'the destination repository (created beforehand with drkit init)')
+  .option('--no-verify', 'do not read each blob back from the destination to check it')
+  .action(lazy(() => import('./commands/copy.js')));
 
 const redis = program.command('redis').description('Redis operations for incident runbooks');
 redis

@@ -4,6 +4,9 @@ export interface GlobalOptions {
   repo?: string;
   config?: string;
   json?: boolean;
+  /** age identity file for reading encrypted repositories. */
+  identity?: string;
+  passphraseFile?: string;
 }
 
 export function printJson(value: unknown): void {
@@ -40,7 +43,7 @@ export function progressLine(enabled: boolean): { update(text: string): void; do
       if (now - last < 100) return;
       last = now;
       shown = true;
-      process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns ?? 80) - 1)}`);
+      process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns || 80) - 1)}`);
     },
     done() {
       if (tty && shown) process.stderr.write('\r\x1b[2K');

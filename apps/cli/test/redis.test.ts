@@ -47,7 +47,7 @@ describe('drkit with Redis', () => {
     expect(b.stderr).not.toContain(PASSWORD);
     expect(b.code).toBe(0);
     const out = json(b.stdout);
-    expect(out.sources).toEqual([expect.objectContaining({ name: 'redis', keys: before.length, server: '7.0.15', rdbVersion: 10, pointInTime: false })]);
+    expect(out.sources).toEqual([expect.objectContaining({ name: 'redis', keys: before.length, server: server.version, rdbVersion: server.rdbVersion, pointInTime: false })]);
     expect(b.stdout).not.toContain(PASSWORD);
 
     const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
@@ -92,13 +92,13 @@ describe('drkit with Redis', () => {
     const c = server.client();
     await seedRedis(c);
     await Repository.open(new LocalStore(repo)).then((r) =>
-      snapshotRedis(r, c, DBS, { tamper: (rec) => (rec.key.toString() === 'hash' ? { ...rec, payload: withRdbVersion(rec.payload, 12) } : rec) }),
+      snapshotRedis(r, c, DBS, { tamper: (rec) => (rec.key.toString() === 'hash' ? { ...rec, payload: withRdbVersion(rec.payload, server.rdbVersion + 1) } : rec) }),
     );
     await c.set('precious', 'x');
     const before = await redisContents(c, DBS);
     const r = await drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', repo, '--json']);
     expect(r.code).toBe(1);
-    expect(json(r.stdout).error).toMatchObject({ code: 'RESTORE_REDIS_TARGET_TOO_OLD', message: expect.stringContaining('reads RDB version 10 at most, but snapshot') });
+    expect(json(r.stdout).error).toMatchObject({ code: 'RESTORE_REDIS_TARGET_TOO_OLD', message: expect.stringContaining(`reads RDB version ${server.rdbVersion} at most, but snapshot`) });
     expect(r.stderr).toContain('Nothing was changed');
     expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);
   });

@@ -51,8 +51,8 @@ describe('Redis sources', () => {
     expect(src.index).toBeUndefined();
     const dbsize = async (db: number) => (await server.client(db).dbsize()) as number;
     expect(src.redis).toMatchObject({
-      server: { version: '7.0.15', mode: 'standalone', role: 'master', nodes: 1 },
-      rdbVersion: 10,
+      server: { version: server.version, mode: 'standalone', role: 'master', nodes: 1 },
+      rdbVersion: server.rdbVersion,
       dbs: [
         { db: 0, keys: await dbsize(0) },
         { db: 1, keys: await dbsize(1) },
@@ -81,6 +81,30 @@ describe('Redis sources', () => {
     expect(r1.snapshot.sources[0]!.redis!.dbs).toEqual([{ db: 1, keys: 4 }]);
     const r2 = await runBackup(repo, { sources: [redisSource(server.url, { dbs: 'all', pattern: 'session:*' })], toolVersion: 'test' });
     expect(r2.snapshot.sources[0]!.redis).toMatchObject({ dbs: [{ db: 0, keys: 300 }], pattern: 'session:*' });
+  });
+
+  it('reads the same records through pipelines for a user without scripting, and DUMPs large keys alone', async () => {
+    const c = server.client();
+    await c.call('ACL', 'SETUSER', 'noscript', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
+    const key = (r: RedisRecord) => `${r.db}/${r.key.toString('hex')}`;
+    const read = async (url: string, tuning: Parameters<typeof readRedis>[4]) => {
+      const conn = await RedisConnection.open({ url });
+      try {
+        const out: RedisRecord[] = [];
+        for await (const r of readRedis(conn, redisSource(url), { keys: 0, bytes: 0, vanished: 0, errors: 0 }, { warn() {}, error() {} }, tuning)) out.push(r);
+        return out.sort((a, b) => key(a).localeCompare(key(b)));
+      } finally {
+        await conn.close();
+      }
+    };
+    const scripted = await read(server.url, {});
+    const piped = await read(server.url.replace('redis://', 'redis://noscript:pw@'), {});
+    const alone = await read(server.url, { largeKeyBytes: 1, batchKeys: 7 });
+    expect(scripted.length).toBeGreaterThan(300);
+    for (const other of [piped, alone]) {
+      expect(other.map(key)).toEqual(scripted.map(key));
+      expect(other.every((r, i) => r.payload.equals(scripted[i]!.payload) && Math.abs(r.expireAt - scripted[i]!.expireAt) < 1000)).toBe(true);
+    }
   });
 
   it('skips and counts keys that vanish between SCAN and DUMP', async () => {

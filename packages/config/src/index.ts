@@ -1,4 +1,4 @@
 export { parseDuration } from './duration.js';
 export { ConfigError, ConfigErrorCode, type ConfigIssue } from './errors.js';
 export { parseConfigText, readConfig, type ValidateOptions, validateConfig } from './load.js';
-export { configSchema, type DrkitConfig, type FileSourceConfig, type RedisSourceConfig, type RetentionConfig, type SourceConfig } from './schema.js';
+export { configSchema, type DrkitConfig, isLocationUrl, type RepositoryConfig, type RepositoryFieldsConfig, type FileSourceConfig, type RedisSourceConfig, type RetentionConfig, type SourceConfig } from './schema.js';

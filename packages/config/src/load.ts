@@ -4,7 +4,7 @@ import { errnoCode } from '@drkit/errors';
 import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, ConfigErrorCode, type ConfigIssue, formatPath, issuesError } from './errors.js';
 import { explain, toIssues } from './explain.js';
-import { configSchema, type DrkitConfig, URL_SCHEME } from './schema.js';
+import { configSchema, type DrkitConfig, isLocationUrl } from './schema.js';
 
 export interface ValidateOptions {
   /** Shown at the start of every error line; also the default base for relative paths. */
@@ -19,7 +19,10 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   if (!result.success) throw issuesError(ConfigErrorCode.INVALID, opts.file, toIssues(result.error.issues));
   const config = result.data;
   const baseDir = opts.baseDir ?? (opts.file ? dirname(resolve(opts.file)) : process.cwd());
-  if (config.repository && !URL_SCHEME.test(config.repository)) config.repository = resolve(baseDir, config.repository);
+  const repo = config.repository;
+  if (typeof repo === 'string' && !isLocationUrl(repo)) config.repository = resolve(baseDir, repo);
+  else if (typeof repo === 'object' && repo.path) repo.path = resolve(baseDir, repo.path);
+  else if (typeof repo === 'object' && repo.url && !isLocationUrl(repo.url)) repo.url = resolve(baseDir, repo.url);
   for (const source of config.sources) {
     if (source.type === 'files') source.path = resolve(baseDir, source.path);
     else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);

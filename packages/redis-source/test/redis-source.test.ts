@@ -43,7 +43,7 @@ describe('connections', () => {
     const conn = await RedisConnection.open({ url: secured.url });
     try {
       expect(conn.label).toBe(`redis://:***@127.0.0.1:${secured.port}`);
-      expect(await conn.facts()).toEqual({ version: '7.0.15', mode: 'standalone', role: 'master', nodes: 1 });
+      expect(await conn.facts()).toEqual({ version: secured.version, mode: 'standalone', role: 'master', nodes: 1 });
     } finally {
       await conn.close();
     }
@@ -66,11 +66,11 @@ describe('RDB version of a target', () => {
     await c.flushall();
     const conn = await RedisConnection.open({ url: server.url });
     try {
-      expect(await targetRdbVersion(conn, { readOnly: true })).toEqual({ rdbVersion: 10, how: 'release', serverVersion: '7.0.15' });
-      expect(await targetRdbVersion(conn)).toEqual({ rdbVersion: 10, how: 'probe', serverVersion: '7.0.15' });
+      expect(await targetRdbVersion(conn, { readOnly: true })).toEqual({ rdbVersion: rdbVersionOfRelease(server.version), how: 'release', serverVersion: server.version });
+      expect(await targetRdbVersion(conn)).toEqual({ rdbVersion: server.rdbVersion, how: 'probe', serverVersion: server.version });
       expect(await c.dbsize()).toBe(0);
       await server.client(2).set('x', '1');
-      expect(await targetRdbVersion(conn, { readOnly: true })).toMatchObject({ rdbVersion: 10, how: 'dump' });
+      expect(await targetRdbVersion(conn, { readOnly: true })).toMatchObject({ rdbVersion: server.rdbVersion, how: 'dump' });
     } finally {
       await conn.close();
       await c.flushall();

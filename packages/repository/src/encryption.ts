@@ -130,15 +130,19 @@ export class RepoKeys {
   }
 
   private loadIdentities(key: string, recipients: readonly string[]): Promise<AgeIdentity[]> {
-    if (!this.canDecrypt)
-      return Promise.reject(
-        new RepoError(RepoErrorCode.IDENTITY_REQUIRED, `${key} is encrypted with age (recipients ${list(recipients)}); reading it needs a secret key.`, {
-          hint: HOW_TO_READ,
-          details: { key, recipients },
-        }),
-      );
-    this.identities ??= this.unlock();
+    if (!this.canDecrypt) return Promise.reject(this.required(key, recipients));
+    this.identities ??= this.unlock().then((ids) => {
+      if (ids.length === 0) throw this.required(key, recipients);
+      return ids;
+    });
     return this.identities;
+  }
+
+  private required(key: string, recipients: readonly string[]): RepoError {
+    return new RepoError(RepoErrorCode.IDENTITY_REQUIRED, `${key} is encrypted with age (recipients ${list(recipients)}); reading it needs a secret key.`, {
+      hint: HOW_TO_READ,
+      details: { key, recipients },
+    });
   }
 
   private async unlock(): Promise<AgeIdentity[]> {

@@ -43,3 +43,4 @@ export {
   X25519Identity,
 } from './age/index.js';
 export { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, readIdentities, readRecipients, type RepoKeys } from './encryption.js';
+export { type CopyOptions, type CopyProgress, type CopyResult, copySnapshots } from './copy.js';

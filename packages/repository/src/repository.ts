@@ -247,15 +247,18 @@ export class Repository {
         details: { source: source.name },
       });
     const { stream, check } = await this.openBlob(source.archive);
-    let last: RecordPosition = { record: 0 };
+    let records = 0;
+    let lastKey: Buffer | undefined;
     try {
       for await (const r of decodeRedisRecords(stream as AsyncIterable<Buffer>)) {
-        last = { record: last.record + 1, key: displayKey(r.key) };
+        records++;
+        lastKey = r.key;
         yield r;
       }
     } catch (cause) {
       if (cause instanceof RepoError) throw cause;
-      const at: RecordPosition = cause instanceof RedisFramingError ? cause.position : { record: last.record + 1 };
+      const last: RecordPosition = { record: records, ...(lastKey ? { key: displayKey(lastKey) } : {}) };
+      const at: RecordPosition = cause instanceof RedisFramingError ? cause.position : { record: records + 1 };
       const why = cause instanceof RedisFramingError ? cause.message : `its compressed stream is damaged (${(cause as Error).message})`;
       const after = at.key ? ` at key ${at.key}` : last.key ? ` after key ${last.key}` : '';
       throw new RepoError(

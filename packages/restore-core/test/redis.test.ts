@@ -100,6 +100,27 @@ describe('restoreRedis', () => {
     expect(streamed).toBeLessThan(size * 1.5);
   });
 
+  it('restores through pipelines for a user without scripting; a payload the server refuses stops the restore naming the key', async () => {
+    const c = server.client();
+    await c.call('ACL', 'SETUSER', 'noscript', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
+    const limited = server.url.replace('redis://', 'redis://noscript:pw@');
+    await seedRedis(c);
+    const before = await redisContents(c, DBS);
+    const good = await snapshotRedis(repo, c, DBS);
+    await c.flushall();
+    await restoreRedis(repo, { snapshot: good.id, source: 'redis', target: { url: limited }, mode: 'replace', confirm: true });
+    expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
+
+    const damaged = await snapshotRedis(repo, c, [1], {
+      tamper: (r) => (r.key.toString() === 'user:1' ? { ...r, payload: Buffer.concat([r.payload.subarray(0, 3), Buffer.from([r.payload[3]! ^ 1]), r.payload.subarray(4)]) } : r),
+    });
+    for (const url of [server.url, limited]) {
+      const err = await caught(restoreRedis(repo, { snapshot: damaged.id, source: 'redis', target: { url }, mode: 'merge' }));
+      expect(err.code).toBe(RedisRestoreErrorCode.FAILED);
+      expect(err.message).toMatch(/stopped at key "user:1" after \d+ of 4 keys: .*DUMP payload version or checksum are wrong/);
+    }
+  });
+
   it('merge keeps the target’s other keys; records already expired are skipped and counted', async () => {
     const c = server.client();
     await c.set('keep', 'me');
@@ -124,7 +145,7 @@ describe('restoreRedis', () => {
     const before = await redisContents(c, DBS);
     const err = await caught(restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace', confirm: true }));
     expect(err.code).toBe(RedisRestoreErrorCode.TARGET_TOO_OLD);
-    expect(err.message).toMatch(/reads RDB version 10 at most, but snapshot .* holds payloads of RDB version 99.*Refusing before writing anything/);
+    expect(err.message).toMatch(new RegExp(`reads RDB version ${server.rdbVersion} at most, but snapshot .* holds payloads of RDB version 99.*Refusing before writing anything`));
     expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);
   });
 

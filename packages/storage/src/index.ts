@@ -2,3 +2,6 @@ export { assertValidKey, type BlobBody, type BlobInfo, type BlobStore } from './
 export { blobStoreContract, type ContractOptions, type ContractRunner } from './contract.js';
 export { StorageError, StorageErrorCode } from './errors.js';
 export { LocalStore } from './local-store.js';
+export { MeteredStore } from './metered-store.js';
+export { openStore, parseRepoLocation, type RepoLocation } from './location.js';
+export { MiB, MIN_PART_SIZE, type S3Credentials, S3Store, type S3StoreOptions, s3LocationText } from './s3-store.js';

@@ -92,3 +92,6 @@ export { snapshotTree } from './snapshot-tree.js';
 export { type RunningRedis, startRedis, type StartRedisOptions } from './redis.js';
 export { BINARY_KEY, BINARY_VALUE, type RedisKeyState, redisContents, sameRedisContents, seedRedis } from './redis-data.js';
 export { snapshotRedis, withRdbVersion } from './redis-snapshot.js';
+export { type Fault, type FaultProxy, type ProxiedRequest, startFaultProxy } from './fault-proxy.js';
+export { type RunningS3, S3_TEST_CREDENTIALS, startS3Server } from './s3-server.js';
+export { type RunningCluster, type RunningSentinel, startRedisCluster, startRedisSentinel } from './topologies.js';

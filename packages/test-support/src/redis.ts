@@ -12,6 +12,9 @@ export interface RunningRedis {
   host: string;
   port: number;
   dir: string;
+  /** `redis_version` of the server, and the RDB version its DUMP payloads carry. */
+  version: string;
+  rdbVersion: number;
   process: ChildProcess;
   /** A client on `db` (closed by stop()). */
   client(db?: number): Redis;
@@ -24,6 +27,26 @@ export interface StartRedisOptions {
   /** Extra `redis-server` arguments, e.g. ['--requirepass', 's3cret']. */
   args?: string[];
   password?: string;
+  /** Pick a port whose +10000 (the cluster bus) is free as well. */
+  clusterPort?: boolean;
+  /** Start a Sentinel instead: writes `sentinel.conf` into the given folder first. */
+  sentinel?: (dir: string) => Promise<void>;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose cluster bus port (+10000) is free too. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 25_000);
+    if ((await canListen(port)) && (await canListen(port + 10_000))) return port;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -63,8 +86,11 @@ function ping(port: number, password?: string): Promise<boolean> {
 export async function startRedis(options: StartRedisOptions = {}): Promise<RunningRedis> {
   const dir = await mkdtemp(path.join(tmpdir(), 'drkit-redis-'));
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.password ? ['--requirepass', options.password] : []), ...(options.args ?? [])];
+    const port = options.clusterPort ? await freeClusterPort() : await freePort();
+    await options.sentinel?.(dir);
+    const args = options.sentinel
+      ? [path.join(dir, 'sentinel.conf'), '--sentinel', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir]
+      : ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.password ? ['--requirepass', options.password] : []), ...(options.args ?? [])];
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout!.on('data', (d) => (log = (log + d).slice(-4000)));
@@ -75,12 +101,25 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
     while (!exited && Date.now() < deadline && !(await ping(port, options.password))) await new Promise((r) => setTimeout(r, 50));
     if (!exited && Date.now() < deadline) {
       const clients: Redis[] = [];
+      const probe = new Redis({ host: '127.0.0.1', port, password: options.password });
+      const version = /^redis_version:(.*)$/m.exec(await probe.info('server'))?.[1]?.trim() ?? 'unknown';
+      let rdbVersion = 0;
+      // A replica is read-only, a Sentinel has no keyspace, a new cluster node no slots: only plain servers are probed.
+      if (!options.sentinel && !(options.args ?? []).some((a) => a === '--replicaof' || a === '--cluster-enabled')) {
+        await probe.set('test-support:probe', '1');
+        const dumped = (await probe.dumpBuffer('test-support:probe'))!;
+        await probe.del('test-support:probe');
+        rdbVersion = dumped.readUInt16LE(dumped.length - 10);
+      }
+      probe.disconnect();
       const pw = options.password ? `:${encodeURIComponent(options.password)}@` : '';
       return {
         url: `redis://${pw}127.0.0.1:${port}`,
         host: '127.0.0.1',
         port,
         dir,
+        version,
+        rdbVersion,
         process: child,
         client(db = 0) {
           const c = new Redis({ host: '127.0.0.1', port, db, password: options.password, lazyConnect: false, maxRetriesPerRequest: 1 });

@@ -4,7 +4,8 @@ import { parseDuration } from '@drkit/config';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { redisSourceOf } from '../redis-options.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { transferProgress } from '../progress.js';
 
 interface BackupFlags extends GlobalOptions {
   tag: string[];
@@ -24,9 +25,10 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
       ? [...sourcesFromPaths(adHoc).map((s) => ({ ...s, exclude: opts.exclude })), ...(opts.redis ? [adHocRedis(opts.redis)] : [])]
       : (config?.sources ?? []).map((s) => (s.type === 'redis' ? redisSourceOf(s) : { name: s.name, type: 'files', path: s.path, include: s.include, exclude: s.exclude }));
   if (sources.length === 0) throw usage('Nothing to back up.', 'Pass paths (`drkit backup /srv/data`) or list sources in drkit.config.yaml.');
-  const repo = await openRepo(opts, config);
+  let stored = 0;
+  const repo = await openRepo(opts, config, (m) => (stored = m.written));
   const started = Date.now();
-  const progress = progressLine(!opts.json);
+  const progress = transferProgress(!opts.json);
   const result = await runBackup(repo, {
     sources,
     tags: opts.tag,
@@ -36,7 +38,7 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     fullEveryMs: config?.backup?.full_every ? parseDuration(config.backup.full_every) : undefined,
     jsonlGlobs: config?.validation?.jsonl,
     toolVersion: `drkit ${pkg.version}`,
-    onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)}  ${p.path}`),
+    onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
   });
   progress.done();
   const snap = result.snapshot;

@@ -1,14 +1,78 @@
-import { Repository } from '@drkit/repository';
+import { open, rm } from 'node:fs/promises';
+import { DrkitError, errnoCode } from '@drkit/errors';
+import { generateIdentity, readRecipients, Repository } from '@drkit/repository';
 import { loadConfig, repoLocation, storeFor } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { type GlobalOptions, printJson, say } from '../output.js';
+import { KeyErrorCode, passphrase, readKeyFile } from '../keys.js';
+import { type GlobalOptions, printJson, say, warn } from '../output.js';
 
-export async function run(_args: unknown[], opts: GlobalOptions & { compression: 'auto' | 'zstd' | 'gzip' }): Promise<ExitCode> {
+interface InitFlags extends GlobalOptions {
+  compression: 'auto' | 'zstd' | 'gzip';
+  recipient: string[];
+  recipientsFile?: string;
+  generateKey?: string;
+  passphrase?: boolean;
+}
+
+export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const store = storeFor(repoLocation(opts, config));
   const compression = opts.compression !== 'auto' ? opts.compression : (config?.compression ?? 'auto');
-  const repo = await Repository.init(store, { compression });
-  if (opts.json) printJson({ location: store.location, id: repo.config.id, format: repo.config.format, compression });
-  else say(`created drkit repository at ${store.location} (format ${repo.config.format}, compression ${compression})`);
+  const files = opts.recipientsFile ? [{ text: await readKeyFile(opts.recipientsFile, 'recipients'), where: opts.recipientsFile }] : [];
+  const generated = opts.generateKey ? generateIdentity() : undefined;
+  const recipients = readRecipients([...opts.recipient, ...(generated ? [generated.recipient] : [])], files);
+  const pass = opts.passphrase ? await passphrase(opts, 'New repository passphrase: ', true) : undefined;
+  if (opts.passphrase && pass === undefined)
+    throw new DrkitError(KeyErrorCode.NO_PASSPHRASE, '--passphrase was given, but no passphrase: there is no terminal to ask on.', {
+      hint: 'Set DRKIT_PASSPHRASE or pass --passphrase-file FILE. Nothing was created.',
+    });
+  if (opts.generateKey && generated) await writeIdentity(opts.generateKey, generated.fileText);
+  let repo: Repository;
+  try {
+    repo = await Repository.init(store, { compression, ...(recipients.length || pass !== undefined ? { encryption: { recipients, passphrase: pass } } : {}) });
+  } catch (err) {
+    // The new key would open nothing: do not leave it lying around.
+    if (opts.generateKey) await rm(opts.generateKey, { force: true });
+    throw err;
+  }
+  const enc = repo.config.encryption;
+  if (opts.json)
+    printJson({
+      location: store.location,
+      id: repo.config.id,
+      format: repo.config.format,
+      compression,
+      encryption: enc ? { type: enc.type, recipients: enc.recipients, passphrase: enc.passphraseKey !== undefined } : null,
+      ...(generated ? { identityFile: opts.generateKey, recipient: generated.recipient } : {}),
+    });
+  else {
+    say(`created drkit repository at ${store.location} (format ${repo.config.format}, compression ${compression}${enc ? `, encrypted with age for ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ', one of them unlocked by the passphrase' : ''}` : ''})`);
+    if (generated) {
+      say(`wrote a new age identity to ${opts.generateKey} (mode 0600); its public key is ${generated.recipient}`);
+      warn(
+        `Keep a copy of ${opts.generateKey} OFF this machine (a password manager, offline media): without it these backups cannot be restored, ` +
+          'and anyone who has it can read them. Backups need only the public key, which the repository records; delete the identity from this host once it is stored safely.',
+      );
+    }
+    if (enc?.passphraseKey) warn('The passphrase cannot be recovered: without it (or another recipient\'s identity) the backups cannot be restored.');
+  }
   return ExitCode.OK;
+}
+
+async function writeIdentity(file: string, text: string): Promise<void> {
+  try {
+    const fh = await open(file, 'wx', 0o600);
+    try {
+      await fh.chmod(0o600);
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (cause) {
+    throw new DrkitError(KeyErrorCode.KEY_FILE, `Cannot write the new identity to ${file}${errnoCode(cause) === 'EEXIST' ? ': the file exists' : ` (${errnoCode(cause) ?? (cause as Error).message})`}.`, {
+      cause,
+      hint: 'Choose a path that does not exist yet; drkit never overwrites a key file. Nothing was created.',
+    });
+  }
 }

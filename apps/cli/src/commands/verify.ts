@@ -17,7 +17,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
   const marked: string[] = [];
   if (opts.markClean)
     for (const r of reports) {
-      if (!r.ok || r.status !== 'complete') continue;
+      if (!r.ok || r.status !== 'complete' || !r.contentChecked) continue;
       const snap = await repo.resolveSnapshot(r.snapshot);
       if (!snap.tags.includes('clean')) await repo.setTags(snap.id, [...snap.tags, 'clean']);
       marked.push(snap.id);
@@ -27,13 +27,15 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
     for (const r of reports) {
       say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : ''}`);
       for (const s of r.sources) {
-        say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
+        if (s.contentChecked === false) say(`  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`);
+        else say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
         for (const p of s.problems) warn(`    ${p.kind}${p.entry ? ` ${p.entry}` : ''}: ${p.message}`);
         for (const f of s.findings) warn(`    finding: ${f.path}:${f.line} ${f.message}`);
         if (s.findingsTotal > s.findings.length) warn(`    … ${s.findingsTotal - s.findings.length} more findings`);
       }
     }
     if (reports.length === 0) say('no snapshots to verify');
+    if (reports.some((r) => !r.contentChecked)) say('note: pass --identity FILE (or DRKIT_IDENTITY_FILE) to check the contents of encrypted snapshots too.');
     if (opts.markClean) say(`tagged clean: ${marked.join(', ') || 'none'}`);
   }
   return ok ? ExitCode.OK : ExitCode.VERIFY_FAILED;

@@ -91,7 +91,7 @@ export function parseHeader(buf: Buffer): ParsedHeader | undefined {
     if (l === undefined) return undefined;
     if (l.startsWith('--- ')) {
       const mac = unb64(l.slice(4));
-      if (!mac || mac.length !== 32) throw bad('malformed MAC line');
+      if (mac?.length !== 32) throw bad('malformed MAC line');
       if (stanzas.length === 0) throw bad('no recipient stanzas');
       return { stanzas, macInput: buf.subarray(0, start + 3), mac, length: pos };
     }
@@ -116,7 +116,7 @@ async function unwrap(s: Stanza, id: AgeIdentity): Promise<Buffer | undefined> {
   if (id.type === 'X25519' && s.type === 'X25519') {
     if (s.args.length !== 1 || s.body.length !== 32) throw new AgeError('bad-header', 'not a valid age file: malformed X25519 stanza');
     const share = unb64(s.args[0]!);
-    if (!share || share.length !== 32) throw new AgeError('bad-header', 'not a valid age file: malformed X25519 stanza');
+    if (share?.length !== 32) throw new AgeError('bad-header', 'not a valid age file: malformed X25519 stanza');
     const shared = x25519(id.secret, share);
     if (!shared) return undefined;
     return open(hkdf(shared, Buffer.concat([share, id.publicKey]), X25519_INFO), ZERO_NONCE, s.body);
@@ -143,7 +143,7 @@ export async function unlockHeader(header: ParsedHeader, identities: readonly Ag
       fileKey = await unwrap(s, id);
       if (fileKey) break outer;
     }
-  if (!fileKey || fileKey.length !== 16) {
+  if (fileKey?.length !== 16) {
     const passphrase = types.includes('scrypt') && identities.some((i) => i.type === 'scrypt');
     throw new AgeError(passphrase ? 'bad-passphrase' : 'no-identity-matched', passphrase ? 'the passphrase does not open it' : 'none of the identities opens it', [...new Set(types)]);
   }

@@ -115,14 +115,20 @@ export class AgeDecryptStream extends Transform {
       this.head = this.head.length ? Buffer.concat([this.head, chunk]) : chunk;
       if (!this.header) {
         const h = parseHeader(this.head);
-        if (!h) return done();
+        if (!h) {
+          done();
+          return;
+        }
         this.header = h;
       }
       const header = this.header;
       const unlocking = this.fileKey ? Promise.resolve(this.fileKey) : unlockHeader(header, this.identities);
       unlocking.then((fileKey) => {
         this.fileKey = fileKey;
-        if (this.head.length < header.length + 16) return done();
+        if (this.head.length < header.length + 16) {
+          done();
+          return;
+        }
         const nonce = this.head.subarray(header.length, header.length + 16);
         this.key = hkdf(fileKey, nonce, 'payload');
         const body = this.head.subarray(header.length + 16);
@@ -152,15 +158,24 @@ export class AgeDecryptStream extends Transform {
     return out;
   }
 
+  // Only a sealed chunk with more bytes after it is known not to be the last one, so up to one
+  // chunk is held back; only the bytes of a chunk that spans two inputs are copied.
   private payload(chunk: Buffer): void {
-    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
     let off = 0;
-    // Only a chunk with more bytes after it is known not to be the last one.
-    while (data.length - off > SEALED) {
-      this.push(this.open(data.subarray(off, off + SEALED), false));
+    if (this.rest.length > 0) {
+      const need = SEALED - this.rest.length;
+      if (chunk.length <= need) {
+        this.rest = Buffer.concat([this.rest, chunk]);
+        return;
+      }
+      this.push(this.open(need === 0 ? this.rest : Buffer.concat([this.rest, chunk.subarray(0, need)]), false));
+      off = need;
+    }
+    while (chunk.length - off > SEALED) {
+      this.push(this.open(chunk.subarray(off, off + SEALED), false));
       off += SEALED;
     }
-    this.rest = data.subarray(off);
+    this.rest = chunk.subarray(off);
   }
 
   override _flush(done: TransformCallback): void {

@@ -28,6 +28,8 @@ export interface RedisRestoreOptions {
   batchBytes?: number;
   /** Payloads at least this big are written alone, without a copy (default 4 MiB). */
   largePayloadBytes?: number;
+  /** `false`: pipelines only, no Lua script per batch (tests; servers where EVAL is not allowed). */
+  script?: boolean;
   onProgress?: (p: { restored: number; skippedExpired: number; records: number; key: string }) => void;
 }
 
@@ -156,7 +158,7 @@ async function write(
   const cluster = conn.mode === 'cluster';
   let restored = 0;
   let skippedExpired = 0;
-  let lastKey = '';
+  let scripting = !cluster && options.script !== false;
   const fail = (cause: unknown, key: string) => {
     const e = redisFailure(cause, conn.label, `RESTORE key ${key}`);
     return new RedisRestoreError(
@@ -188,8 +190,26 @@ async function write(
     const batch = pending;
     pending = [];
     pendingBytes = 0;
+    if (scripting) {
+      // One round trip per batch; stops at the first key the server refuses and names it.
+      const args: Array<Buffer | string> = batch.map((r) => r.key);
+      for (const r of batch) args.push(String(r.ttl), r.payload);
+      try {
+        const [failedAt, message] = (await (client as ScriptedClient).drkitRestoreBatch(batch.length, ...args)) as [number, string];
+        if (failedAt > 0) {
+          restored += failedAt - 1;
+          throw fail(new Error(message), displayKey(batch[failedAt - 1]!.key));
+        }
+        restored += batch.length;
+        options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(batch.at(-1)!.key) });
+        return;
+      } catch (e) {
+        if (e instanceof RedisRestoreError || CONNECTION_LOST.test((e as Error).message) || !NO_SCRIPTING.test((e as Error).message)) throw e instanceof RedisRestoreError ? e : fail(e, displayKey(batch[0]!.key));
+        scripting = false;
+      }
+    }
     let results: Array<[Error | null, unknown]>;
-    if (client instanceof Object && cluster) {
+    if (cluster) {
       // A cluster pipeline must stay on one node; concurrent single commands are routed per key.
       results = await Promise.all(batch.map((r) => (client as Cluster).restore(r.key, r.ttl, r.payload, 'REPLACE', 'ABSTTL').then((v) => [null, v] as [null, unknown], (e: Error) => [e, null] as [Error, null])));
     } else {
@@ -200,11 +220,10 @@ async function write(
     for (const [i, [err]] of results.entries()) if (err) throw fail(err, displayKey(batch[i]!.key));
     if (results.length !== batch.length) throw fail(new Error('Connection is closed.'), displayKey(batch[0]!.key));
     restored += batch.length;
-    options.onProgress?.({ restored, skippedExpired, records: plan.records, key: lastKey });
+    options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(batch.at(-1)!.key) });
   };
 
   for await (const r of repo.readRedisRecords(source)) {
-    lastKey = displayKey(r.key);
     if (r.expireAt !== -1 && r.expireAt <= clock()) {
       skippedExpired++;
       continue;
@@ -213,6 +232,7 @@ async function write(
       await flush();
       db = r.db;
       client = await conn.forDb(db);
+      if (scripting && !('drkitRestoreBatch' in client)) (client as Redis).defineCommand('drkitRestoreBatch', { lua: RESTORE_BATCH_LUA });
     }
     const ttl = r.expireAt === -1 ? 0 : r.expireAt;
     if (r.payload.length >= large) {
@@ -220,10 +240,10 @@ async function write(
       try {
         await (client as Redis).sendCommand(new StreamingRestore(r.key, ttl, r.payload));
       } catch (cause) {
-        throw fail(cause, lastKey);
+        throw fail(cause, displayKey(r.key));
       }
       restored++;
-      options.onProgress?.({ restored, skippedExpired, records: plan.records, key: lastKey });
+      options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(r.key) });
       continue;
     }
     pending.push({ key: r.key, ttl, payload: r.payload });
@@ -232,6 +252,22 @@ async function write(
   }
   await flush();
   return { restored, skippedExpired };
+}
+
+/** RESTORE … REPLACE ABSTTL of each KEYS[i] with ARGV ttl/payload pairs; returns {0, ''} or {i, error}. */
+const RESTORE_BATCH_LUA = `
+for i, k in ipairs(KEYS) do
+  local r = redis.pcall('RESTORE', k, ARGV[2 * i - 1], ARGV[2 * i], 'REPLACE', 'ABSTTL')
+  if type(r) == 'table' and r.err then return {i, r.err} end
+end
+return {0, ''}`;
+
+const CONNECTION_LOST = /Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|Stream isn't writeable/i;
+// Scripting can be off (ACL, renamed EVAL, old servers): then pipelines do the same work.
+const NO_SCRIPTING = /unknown command|NOSCRIPT|NOPERM|no permission|not allowed|disabled|Lua|script|CROSSSLOT|non.local key/i;
+
+interface ScriptedClient extends Redis {
+  drkitRestoreBatch(numKeys: number, ...args: Array<Buffer | string>): Promise<unknown>;
 }
 
 /** The target's clock in ms, read once with TIME and advanced by our monotonic clock. */

@@ -1,0 +1,168 @@
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { digestBlob } from './blob-io.js';
+import { AGE_SUFFIX } from './encryption.js';
+import { RepoError, RepoErrorCode } from './errors.js';
+import { type BlobRef, KEYS, type SnapshotMeta, type SourceMeta } from './format.js';
+import { HashingStream } from './hashing.js';
+import type { Repository } from './repository.js';
+
+export interface CopyProgress {
+  snapshot: string;
+  /** Stored bytes read from the source repository so far, over all snapshots being copied. */
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface CopyOptions {
+  onProgress?: (p: CopyProgress) => void;
+  /** Read every copied blob back from the destination and check its sha256 (default true). */
+  verifyArrival?: boolean;
+  /** Told once per snapshot, before its blobs are copied, or when it is skipped. */
+  onSnapshot?: (id: string, status: 'copying' | 'skipped') => void;
+}
+
+export interface CopyResult {
+  id: string;
+  status: 'copied' | 'skipped';
+  /** Stored bytes copied. */
+  bytes: number;
+  /** How the blobs travelled: as stored, encrypted on the way, or re-encrypted for other recipients. */
+  mode?: 'as-stored' | 'encrypted' | 're-encrypted';
+}
+
+type Mode = NonNullable<CopyResult['mode']>;
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+/**
+ * Copies snapshots (`all`, or one ref with the earlier snapshots its incrementals point into)
+ * from one repository to another. Snapshots already in the destination are skipped. Every
+ * blob's sha256 is checked as it is read and again, read back, at the destination; the
+ * metadata of a snapshot is written only after all its blobs, so an interrupted copy leaves
+ * no half-visible snapshot (only unlisted blobs, which prune removes).
+ *
+ * Encryption follows the destination: blobs travel as stored when both sides agree, are
+ * encrypted on the way into an encrypted repository, and are re-encrypted (this needs the
+ * source's identity) when the recipients differ. Decrypting into a plain repository is refused.
+ */
+export async function copySnapshots(from: Repository, to: Repository, ref: string, options: CopyOptions = {}): Promise<CopyResult[]> {
+  const all = await from.listSnapshots();
+  const byId = new Map(all.map((s) => [s.id, s]));
+  let chosen: SnapshotMeta[];
+  if (ref === 'all') chosen = all;
+  else {
+    // An incremental's unchanged files live in earlier snapshots: they travel with it.
+    const want = new Set<string>();
+    const add = (s: SnapshotMeta) => {
+      if (want.has(s.id)) return;
+      want.add(s.id);
+      for (const src of s.sources) for (const h of src.holders) if (byId.has(h)) add(byId.get(h)!);
+    };
+    add(await from.resolveSnapshot(ref));
+    chosen = all.filter((s) => want.has(s.id));
+  }
+  const [fromLock, toLock] = [await from.lock({ exclusive: false, purpose: 'copy (source)' }), await to.lock({ exclusive: false, purpose: 'copy' })];
+  try {
+    const present = new Set((await to.listSnapshots()).map((s) => s.id));
+    const todo = chosen.filter((s) => !present.has(s.id));
+    const totalBytes = todo.reduce((n, s) => n + blobsOf(s).reduce((m, b) => m + b.size, 0), 0);
+    const progress = { bytes: 0, totalBytes };
+    const results: CopyResult[] = [];
+    for (const snap of chosen) {
+      if (present.has(snap.id)) {
+        options.onSnapshot?.(snap.id, 'skipped');
+        results.push({ id: snap.id, status: 'skipped', bytes: 0 });
+        continue;
+      }
+      options.onSnapshot?.(snap.id, 'copying');
+      results.push(await copyOne(from, to, snap, progress, options));
+    }
+    return results;
+  } finally {
+    await toLock.release().catch(() => {});
+    await fromLock.release().catch(() => {});
+  }
+}
+
+function blobsOf(s: SnapshotMeta): BlobRef[] {
+  return s.sources.flatMap((src) => (src.index ? [src.archive, src.index] : [src.archive]));
+}
+
+function modeFor(from: Repository, to: Repository, snap: SnapshotMeta, blob: BlobRef): Mode {
+  if (blob.encryption !== 'age') return to.encryption ? 'encrypted' : 'as-stored';
+  if (!to.encryption)
+    throw new RepoError(RepoErrorCode.COPY_WOULD_DECRYPT, `Snapshot ${snap.id} is encrypted, and ${to.store.location} is not: copying would store it decrypted.`, {
+      hint: `Create the destination encrypted for the same recipients (drkit init --repo DEST --recipient ${(snap.encryption?.recipients ?? from.config.encryption?.recipients ?? ['age1…']).join(' --recipient ')}). Nothing was copied for this snapshot.`,
+    });
+  const recipients = snap.encryption?.recipients ?? from.config.encryption?.recipients ?? [];
+  return sameSet(recipients, to.encryption.recipients) ? 'as-stored' : 're-encrypted';
+}
+
+async function copyOne(from: Repository, to: Repository, snap: SnapshotMeta, progress: { bytes: number; totalBytes: number }, options: CopyOptions): Promise<CopyResult> {
+  const written: string[] = [];
+  let bytes = 0;
+  let mode: Mode = 'as-stored';
+  const copyBlob = async (blob: BlobRef): Promise<BlobRef> => {
+    const m = modeFor(from, to, snap, blob);
+    if (m !== 'as-stored') mode = m;
+    const key = m === 'encrypted' ? `${blob.key}${AGE_SUFFIX}` : blob.key;
+    const transforms: Transform[] = [];
+    if (m === 're-encrypted') transforms.push((await from.keys.unseal(blob, snap.encryption?.recipients))!());
+    if (m !== 'as-stored') transforms.push(to.keys.seal()!.transform());
+    const raw = await from.store.get(blob.key);
+    const read = new HashingStream();
+    const stored = m === 'as-stored' ? read : new HashingStream();
+    const progressBase = progress.bytes;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        progress.bytes = progressBase + read.bytes;
+        options.onProgress?.({ snapshot: snap.id, bytes: progress.bytes, totalBytes: progress.totalBytes });
+        done(null, chunk);
+      },
+    });
+    written.push(key);
+    const streams: Array<Readable | Transform> = [raw, read, tap, ...transforms, ...(m === 'as-stored' ? [] : [stored])];
+    const last = streams.at(-1) as Transform;
+    const piping = pipeline(streams as [Readable, ...Transform[]]);
+    const putting = to.store.put(key, last);
+    piping.catch((err) => last.destroy(err));
+    putting.catch((err) => raw.destroy(err));
+    await Promise.all([piping, putting]);
+    progress.bytes = progressBase + blob.size;
+    bytes += blob.size;
+    if (read.bytes !== blob.size || read.digest() !== blob.sha256)
+      throw new RepoError(
+        RepoErrorCode.DIGEST_MISMATCH,
+        `${blob.key} in ${from.store.location} is damaged: expected ${blob.size} bytes with sha256 ${blob.sha256.slice(0, 12)}…, read ${read.bytes} bytes with sha256 ${read.digest().slice(0, 12)}….`,
+        { hint: `Snapshot ${snap.id} was not copied. Run \`drkit verify ${snap.id}\` on the source; copy the other snapshots by id.`, details: { key: blob.key } },
+      );
+    const out: BlobRef = { key, size: stored.bytes, sha256: stored.digest(), compression: blob.compression, ...(m !== 'as-stored' || blob.encryption ? { encryption: 'age' as const } : {}) };
+    if (options.verifyArrival !== false) {
+      const arrived = await digestBlob(to.store, key);
+      if (arrived.size !== out.size || arrived.sha256 !== out.sha256)
+        throw new RepoError(RepoErrorCode.COPY_MISMATCH, `${key} did not arrive intact in ${to.store.location}: wrote ${out.size} bytes with sha256 ${out.sha256.slice(0, 12)}…, read back ${arrived.size} bytes with sha256 ${arrived.sha256.slice(0, 12)}….`, {
+          hint: `Snapshot ${snap.id} was not committed there. Check the destination storage and run the copy again.`,
+          details: { key },
+        });
+    }
+    return out;
+  };
+  try {
+    const sources: SourceMeta[] = [];
+    for (const s of snap.sources) {
+      const archive = await copyBlob(s.archive);
+      const index = s.index ? { ...(await copyBlob(s.index)), entries: s.index.entries } : undefined;
+      sources.push({ ...s, archive, ...(index ? { index } : {}) });
+    }
+    const { encryption: _old, ...rest } = snap;
+    const encryption = mode === 'as-stored' ? snap.encryption : to.encryption;
+    const meta: SnapshotMeta = { ...rest, sources, ...(encryption ? { encryption } : {}) };
+    // The commit point: only now does the snapshot exist in the destination.
+    await to.store.put(KEYS.snapshot(snap.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
+    return { id: snap.id, status: 'copied', bytes, mode };
+  } catch (err) {
+    await Promise.all(written.map((k) => to.store.delete(k).catch(() => {})));
+    throw err;
+  }
+}
