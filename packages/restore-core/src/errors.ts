@@ -1,4 +1,4 @@
-import { DrkitError, type DrkitErrorOptions, errnoCode, isDrkitError } from '@drkit/errors';
+import { DrkitError, errnoCode, isDrkitError } from '@drkit/errors';
 
 export const RestoreErrorCode = {
   BAD_OPTIONS: 'RESTORE_BAD_OPTIONS',
