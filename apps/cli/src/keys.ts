@@ -8,13 +8,21 @@ export const KeyErrorCode = {
   NO_PASSPHRASE: 'CLI_NO_PASSPHRASE',
 } as const;
 
-export async function readKeyFile(file: string, what: string): Promise<string> {
+const FLAGS: Record<string, string> = {
+  identity: '--identity / DRKIT_IDENTITY_FILE',
+  recipients: '--recipients-file / DRKIT_RECIPIENTS_FILE',
+  passphrase: '--passphrase-file / DRKIT_PASSPHRASE_FILE',
+};
+
+export async function readKeyFile(file: string, what: string): Promise<string>;
+export async function readKeyFile(file: string, what: string, binary: true): Promise<Buffer>;
+export async function readKeyFile(file: string, what: string, binary?: true): Promise<string | Buffer> {
   try {
-    return await readFile(file, 'utf8');
+    return binary ? await readFile(file) : await readFile(file, 'utf8');
   } catch (cause) {
     throw new DrkitError(KeyErrorCode.KEY_FILE, `Cannot read the ${what} file ${file} (${errnoCode(cause) ?? (cause as Error).message}).`, {
       cause,
-      hint: `Check the path given with ${what === 'identity' ? '--identity / DRKIT_IDENTITY_FILE' : '--recipients-file / DRKIT_RECIPIENTS_FILE'}.`,
+      hint: `Check the path given with ${FLAGS[what] ?? what}.`,
     });
   }
 }
@@ -61,20 +69,20 @@ function askHidden(question: string): Promise<string> {
 export async function loadIdentities(opts: GlobalOptions): Promise<AgeIdentity[]> {
   const file = opts.identity;
   if (!file) return [];
-  const raw = await readKeyFile(file, 'identity');
-  if (raw.startsWith('age-encryption.org/v1')) {
+  const raw = await readKeyFile(file, 'identity', true);
+  if (raw.subarray(0, 21).toString('latin1') === 'age-encryption.org/v1') {
     // An identity file encrypted with `age -p`, as age itself accepts it.
     const p = await passphrase(opts, `Passphrase for ${file}: `);
     if (p === undefined)
       throw new DrkitError(KeyErrorCode.NO_PASSPHRASE, `${file} is protected by a passphrase, and none was given.`, {
         hint: 'Set DRKIT_PASSPHRASE or --passphrase-file, or run on a terminal to be asked.',
       });
-    const text = await decryptBuffer(Buffer.from(raw, 'latin1'), [{ type: 'scrypt', passphrase: p }]).catch(() => {
+    const text = await decryptBuffer(raw, [{ type: 'scrypt', passphrase: p }]).catch(() => {
       throw new DrkitError(KeyErrorCode.KEY_FILE, `The passphrase does not open ${file}.`, { hint: 'Check the passphrase (DRKIT_PASSPHRASE / --passphrase-file).' });
     });
     return readIdentities(text.toString('utf8'), file);
   }
-  return readIdentities(raw, file);
+  return readIdentities(raw.toString('utf8'), file);
 }
 
 /** What opening a repository for reading needs: identities now, the passphrase only if asked. */

@@ -6,10 +6,12 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeTree, type FaultProxy, makeSampleTree, type RunningS3, S3_TEST_CREDENTIALS, startFaultProxy, startS3Server, tempDir } from '@drkit/test-support';
 import { type CliResult, drkit, MAIN } from './cli.js';
+import { encryptBuffer } from '@drkit/repository';
 import { formatTransfer } from '../src/progress.js';
 
 const BUCKET = 'drkit-cli';
 const MARKER = 'MARKER-c0ffee-must-never-be-stored-in-clear';
+const PASSPHRASE = 'correct horse battery staple';
 let s3: RunningS3;
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -34,6 +36,7 @@ afterEach(async () => {
   for (const o of outputs) {
     expect(o).not.toContain(S3_TEST_CREDENTIALS.secretAccessKey);
     expect(o).not.toContain('AGE-SECRET-KEY-');
+    expect(o).not.toContain(PASSPHRASE);
   }
   await cleanup();
 });
@@ -93,6 +96,10 @@ describe('drkit with an S3 repository', () => {
     expect(keys.every((k) => k.endsWith('.age'))).toBe(true);
     const meta = json((await s3.getObject(BUCKET, `${p}/snapshots/${id}.json`)).toString());
     expect(meta.encryption).toEqual({ type: 'age', recipients: [recipient] });
+    // The next backup needs no key either (a full: comparing with the last one would need the identity).
+    const again = await run(['backup', tree, '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(json(again.stdout).kind).toBe('full');
 
     // Without the identity: verify proves every stored blob, and says it could not read contents.
     const v = await run(['verify', 'latest', '--json'], env);
@@ -162,7 +169,7 @@ describe('drkit with an S3 repository', () => {
 
   it('with a passphrase: backs up without it, restores with DRKIT_PASSPHRASE, asks for it otherwise', async () => {
     const repo = s3url(prefix());
-    const init = await run(['init', '--repo', repo, '--passphrase', '--json'], { DRKIT_PASSPHRASE: 'correct horse battery staple' });
+    const init = await run(['init', '--repo', repo, '--passphrase', '--json'], { DRKIT_PASSPHRASE: PASSPHRASE });
     expect(init.code, init.stderr).toBe(0);
     expect(json(init.stdout).encryption).toMatchObject({ type: 'age', passphrase: true });
     const { id } = json((await run(['backup', tree, '--repo', repo, '--json'])).stdout);
@@ -171,7 +178,23 @@ describe('drkit with an S3 repository', () => {
     expect(denied.stderr).toContain('REPO_IDENTITY_REQUIRED');
     const wrong = await run(['restore', id, '--target', target, '--repo', repo], { DRKIT_PASSPHRASE: 'wrong' });
     expect(wrong.stderr).toContain('REPO_WRONG_PASSPHRASE');
-    const ok = await run(['restore', id, '--target', target, '--repo', repo], { DRKIT_PASSPHRASE: 'correct horse battery staple' });
+    const ok = await run(['restore', id, '--target', target, '--repo', repo], { DRKIT_PASSPHRASE: PASSPHRASE });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
+  });
+
+  it('reads an identity file that is itself passphrase-protected (age -p), as age does', async () => {
+    const repo = path.join(dir, 'repo');
+    const keyFile = path.join(dir, 'key.txt');
+    await run(['init', '--repo', repo, '--generate-key', keyFile]);
+    const { id } = json((await run(['backup', tree, '--repo', repo, '--json'])).stdout);
+    const protectedKey = path.join(dir, 'key.txt.age');
+    await writeFile(protectedKey, await encryptBuffer(await readFile(keyFile), [{ type: 'scrypt', passphrase: PASSPHRASE, logN: 12 }]));
+    const target = path.join(dir, 'restored');
+    const noPass = await run(['restore', id, '--target', target, '--repo', repo, '--identity', protectedKey]);
+    expect(noPass.code).toBe(1);
+    expect(noPass.stderr).toContain('CLI_NO_PASSPHRASE');
+    const ok = await run(['restore', id, '--target', target, '--repo', repo, '--identity', protectedKey], { DRKIT_PASSPHRASE: PASSPHRASE });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
   });

@@ -29,6 +29,9 @@ export async function chooseParent(repo: Repository, fileSources: string[], opti
   const all = await repo.listSnapshots();
   const parent = all.reverse().find((s) => fileSources.every((name) => s.sources.some((x) => x.name === name && x.type === 'files')));
   if (!parent) return { parent: undefined, reason: 'no earlier snapshot of these sources' };
+  // Backups need only public keys; comparing with the parent means reading its encrypted index.
+  if (!repo.keys.canDecrypt && parent.sources.some((s) => fileSources.includes(s.name) && s.index?.encryption))
+    return { parent: undefined, reason: 'the repository is encrypted and no identity was given, so the previous index cannot be read (--identity makes incrementals possible)' };
   const baseId = parent.base ?? parent.id;
   const base = baseId === parent.id ? parent : await repo.findSnapshot(baseId);
   if (!base) return { parent: undefined, reason: `the chain's full snapshot ${baseId} is gone` };

@@ -42,14 +42,15 @@ export class JsonlChecker {
     if (text.trim() === '') return;
     try {
       JSON.parse(text);
-    } catch (err) {
+    } catch {
       this.total++;
       if (this.findings.length < this.maxFindings)
         this.findings.push({
           kind: 'invalid-jsonl',
           path: this.path,
           line: this.line,
-          message: `line ${this.line} is not valid JSON: ${(err as Error).message}`,
+          // Never quote the line: findings live in unencrypted metadata, and lines hold user data.
+          message: `line ${this.line} is not valid JSON (${bytes.length} bytes)`,
         });
     }
   }

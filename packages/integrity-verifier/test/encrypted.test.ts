@@ -43,7 +43,10 @@ describe('verify of an encrypted repository', () => {
     const { store, snap } = await setup();
     const src = snap.sources[0]!;
     const fh = await open(path.join(dir, 'repo', src.archive.key), 'r+');
-    await fh.write(Buffer.from([0x42]), 0, 1, 200);
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, 200);
+    byte[0]! ^= 0x42;
+    await fh.write(byte, 0, 1, 200);
     await fh.close();
     await rm(path.join(dir, 'repo', src.index!.key));
     const report = await verifySnapshot(await Repository.open(store), snap);

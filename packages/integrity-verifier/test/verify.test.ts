@@ -71,6 +71,8 @@ describe('verifySnapshot', () => {
       ['data/a.jsonl', 2],
       ['data/a.jsonl', 4],
     ]);
+    // Metadata is not encrypted, so a finding must never quote the data.
+    for (const f of report.sources[0]!.findings) expect(f.message).not.toMatch(/not json|broken/);
   });
 });
 

@@ -100,7 +100,11 @@ export class RepoKeys {
     private readonly config: RepoConfig['encryption'],
     private readonly options: KeyOptions = {},
   ) {
-    this.recipients = (config?.recipients ?? []).map((r) => parseRecipient(r));
+    try {
+      this.recipients = (config?.recipients ?? []).map((r) => parseRecipient(r));
+    } catch (err) {
+      throw ageFailure(err, 'config.json', []);
+    }
   }
 
   get encrypted(): boolean {
@@ -156,7 +160,7 @@ export class RepoKeys {
         const text = await decryptBuffer(sealed, [{ type: 'scrypt', passphrase }]).catch((err) => {
           throw ageFailure(err, `the repository key ${keyBlob}`, []);
         });
-        ids.push(...parseIdentityFile(text.toString('utf8'), keyBlob));
+        ids.push(...readIdentities(text.toString('utf8'), keyBlob));
       }
     }
     return ids;

@@ -326,9 +326,10 @@ export class S3Store implements BlobStore {
         hint: 'Set AWS_REGION (or region: in the repository config).',
       });
     const why = status ? `HTTP ${status} ${name}` : `${name}${e?.code ? ` ${e.code}` : ''}`;
+    const attempts = (cause as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts;
     return new StorageError(
       StorageErrorCode.IO,
-      `Could not ${what} in ${where} after ${this.maxAttempts} attempt(s): ${why}: ${e?.message ?? String(cause)}.${orphan}`,
+      `Could not ${what} in ${where}${attempts ? ` (gave up after ${attempts} attempts)` : ''}: ${why}: ${e?.message ?? String(cause)}.${orphan}`,
       {
         cause,
         hint: 'Check the network and the endpoint, then run the command again; nothing was committed by the failed step.',
