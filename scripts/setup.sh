@@ -25,7 +25,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The S3 tests run moto's S3-compatible server (python3 with moto[server]; the machine image has it).
-if ! "${DRKIT_TEST_PYTHON:-python3}" -c 'import moto.server' 2>/dev/null; then
+if ! "${DRKIT_TEST_PYTHON:-python3}" -c 'import moto.server' 2>/dev/null &&
+  ! "${DRKIT_TEST_PYTHON:-python3}" -m pip install -q 'moto[server]' 2>/dev/null; then
   echo "setup: warning: the S3 tests need moto's server: python3 -m pip install 'moto[server]' (or set DRKIT_TEST_PYTHON)" >&2
 fi
 

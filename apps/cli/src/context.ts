@@ -9,7 +9,6 @@ import { storeForLocation } from './stores.js';
 
 export const CliErrorCode = {
   NO_REPO: 'CLI_NO_REPO',
-  BAD_REPO_URL: 'CLI_BAD_REPO_URL',
   USAGE: 'CLI_USAGE',
 } as const;
 
