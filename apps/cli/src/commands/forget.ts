@@ -4,13 +4,9 @@ import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 
-interface ForgetFlags extends GlobalOptions {
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
+type CountRules = 'keepLast' | 'keepHourly' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly';
+
+interface ForgetFlags extends GlobalOptions, Pick<RetentionPolicy, CountRules> {
   keepWithin?: string;
   keepTag: string[];
   prune?: boolean;
