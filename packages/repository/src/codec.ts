@@ -48,10 +48,10 @@ export function compressor(c: Compression, level?: number): Transform {
 }
 
 /** Block sizes: zstd -3 looks back up to 2 MiB, deflate only 32 KiB. */
-const BLOCK: Record<Compression, number> = { zstd: 4 << 20, gzip: 1 << 20 };
+const BLOCK: Record<Compression, number> = { zstd: 2 << 20, gzip: 1 << 20 };
 /**
- * Blocks compressed at once. The thread pool (4 threads) also serves file reads, so at most
- * two (or one per core, if fewer) are in flight; memory stays bounded by a few blocks.
+ * Blocks compressed at once while the next one fills. The thread pool (4 threads) also serves
+ * file reads, so at most two (or one per core, if fewer); memory stays bounded by a few blocks.
  */
 const IN_FLIGHT = Math.max(1, Math.min(2, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 
@@ -67,10 +67,11 @@ class BlockCompress extends Transform {
     super();
     this.block = BLOCK[c];
     if (c === 'gzip') {
-      const opts = { level: level ?? 6 };
+      // One output buffer per block: the default 16 KiB would cost a main-thread round trip each.
+      const opts = { level: level ?? 6, chunkSize: this.block };
       this.compressBlock = (buf) => new Promise((resolve, reject) => zlib.gzip(buf, opts, (err, out) => (err ? reject(err) : resolve(out))));
     } else {
-      const opts = { params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level ?? 3 } };
+      const opts = { params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level ?? 3 }, chunkSize: this.block };
       this.compressBlock = (buf) => new Promise((resolve, reject) => z.zstdCompress!(buf, opts, (err, out) => (err ? reject(err) : resolve(out))));
     }
   }
@@ -88,7 +89,7 @@ class BlockCompress extends Transform {
       this.parts.push(rest);
       this.partBytes += rest.length;
     }
-    this.settle(IN_FLIGHT - 1).then(() => done(), done);
+    this.settle(IN_FLIGHT).then(() => done(), done);
   }
 
   override _flush(done: TransformCallback): void {
