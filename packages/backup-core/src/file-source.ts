@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Finding, IndexEntry, SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
 import type { PreviousFile } from './incremental.js';
-import { walkTree, type WalkOptions } from './walk.js';
+import { type WalkEntry, type WalkOptions, type WalkProblem, walkTree } from './walk.js';
 
 const CHUNK = 1 << 20;
 
@@ -31,7 +31,25 @@ export interface ChangeDetection {
   rehash?: boolean;
 }
 
-/** Turns a folder into archive entries; unreadable files are reported, never silently skipped. */
+/** Files this small are read whole while earlier entries are still being archived. */
+const SMALL_FILE = 256 * 1024;
+/** Walk entries looked at ahead of the one being archived (bounds memory to ~AHEAD small files). */
+const AHEAD = 16;
+
+/** A file opened (and, when small, read and closed) ahead of its turn. */
+type Prepared =
+  | { error: unknown }
+  | { fh: FileHandle; st: Stats }
+  | { st: Stats; data: Buffer; got: number; readError?: unknown; after: Stats };
+
+type Queued = { problem: WalkProblem } | { e: WalkEntry; prepared?: Promise<Prepared> };
+
+/**
+ * Turns a folder into archive entries; unreadable files are reported, never silently skipped.
+ * New files are opened, stat'ed and (when small) read a few entries ahead, so the round trips
+ * of many small files overlap instead of queueing behind each other; everything is still
+ * reported and yielded in walk order.
+ */
 export async function* fileSourceItems(
   root: string,
   walk: WalkOptions,
@@ -41,51 +59,154 @@ export async function* fileSourceItems(
 ): AsyncGenerator<SourceItem> {
   const problem = (path: string, error: unknown) =>
     report.error({ kind: 'unreadable', path, message: `could not read ${path}: ${describe(error)}` });
-  for await (const e of walkTree(root, walk, (p) => problem(p.rel, p.error))) {
-    const s = e.stats;
-    if (e.kind === 'dir' && s) yield { path: e.rel, type: 'dir', ...owner(s), size: 0 };
-    else if (e.kind === 'symlink' && s) {
-      try {
-        yield { path: e.rel, type: 'symlink', ...owner(s), size: 0, linkTarget: await readlink(e.abs) };
-      } catch (error) {
-        problem(e.rel, error);
-      }
-    } else if (e.kind === 'other') {
-      report.warn({ kind: 'special-file', path: e.rel, message: `${e.rel} is a socket, FIFO or device; it was not backed up` });
-    } else if (e.kind === 'file') {
-      const prev = changes?.previous.get(e.rel);
-      if (prev && !changes?.rehash) {
-        // An unchanged file is not opened at all: its bytes stay in the holder's archive.
-        const st = await lstat(e.abs).catch(() => undefined);
-        if (st?.isFile() && unchanged(st, prev.entry)) {
-          report.fileDone?.(e.rel, st.size, false);
-          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
-          continue;
-        }
-      }
-      let fh: FileHandle;
-      let st: Stats;
-      try {
-        fh = await openFile(e.abs);
-        st = await fh.stat();
-      } catch (error) {
-        // Vanished between listing and opening: a normal race on a live system, not a failure.
-        if (errnoCode(error) === 'ENOENT') report.warn({ kind: 'vanished', path: e.rel, message: `${e.rel} was deleted while the backup ran` });
-        else problem(e.rel, error);
-        continue;
-      }
-      try {
-        if (prev && changes?.rehash && (await hashOf(fh, st.size)) === prev.entry.sha256) {
-          report.fileDone?.(e.rel, st.size, true);
-          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
-          continue;
-        }
-        yield { path: e.rel, type: 'file', ...owner(st), size: st.size, content: () => readExactly(fh, e.rel, st, report) };
-      } finally {
-        await fh.close().catch(() => {});
+  const queue: Queued[] = [];
+  // Walk problems are queued too, so they are reported in walk order, not ahead of time.
+  const walker = walkTree(root, walk, (p) => queue.push({ problem: p }));
+  let walked = false;
+  const fill = async () => {
+    while (!walked && queue.length < AHEAD) {
+      const r = await walker.next();
+      if (r.done) walked = true;
+      else {
+        const e = r.value;
+        // Files an incremental may skip, or must hash first, keep their one-at-a-time path.
+        const ahead = e.kind === 'file' && !changes?.previous.has(e.rel);
+        queue.push(ahead ? { e, prepared: prepare(openFile, e.abs) } : { e });
       }
     }
+  };
+  try {
+    for (;;) {
+      await fill();
+      const q = queue.shift();
+      if (!q) break;
+      if ('problem' in q) {
+        problem(q.problem.rel, q.problem.error);
+        continue;
+      }
+      const e = q.e;
+      const s = e.stats;
+      if (e.kind === 'dir' && s) yield { path: e.rel, type: 'dir', ...owner(s), size: 0 };
+      else if (e.kind === 'symlink' && s) {
+        try {
+          yield { path: e.rel, type: 'symlink', ...owner(s), size: 0, linkTarget: await readlink(e.abs) };
+        } catch (error) {
+          problem(e.rel, error);
+        }
+      } else if (e.kind === 'other') {
+        report.warn({ kind: 'special-file', path: e.rel, message: `${e.rel} is a socket, FIFO or device; it was not backed up` });
+      } else if (e.kind === 'file' && q.prepared) {
+        const p = await q.prepared;
+        if ('error' in p) {
+          openProblem(e.rel, p.error);
+          continue;
+        }
+        if ('data' in p) {
+          yield { path: e.rel, type: 'file', ...owner(p.st), size: p.st.size, content: () => readAhead(p, e.rel, report) };
+          continue;
+        }
+        try {
+          yield { path: e.rel, type: 'file', ...owner(p.st), size: p.st.size, content: () => readExactly(p.fh, e.rel, p.st, report) };
+        } finally {
+          await p.fh.close().catch(() => {});
+        }
+      } else if (e.kind === 'file') {
+        const prev = changes?.previous.get(e.rel);
+        if (prev && !changes?.rehash) {
+          // An unchanged file is not opened at all: its bytes stay in the holder's archive.
+          const st = await lstat(e.abs).catch(() => undefined);
+          if (st?.isFile() && unchanged(st, prev.entry)) {
+            report.fileDone?.(e.rel, st.size, false);
+            yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
+            continue;
+          }
+        }
+        let fh: FileHandle;
+        let st: Stats;
+        try {
+          fh = await openFile(e.abs);
+          st = await fh.stat();
+        } catch (error) {
+          openProblem(e.rel, error);
+          continue;
+        }
+        try {
+          if (prev && changes?.rehash && (await hashOf(fh, st.size)) === prev.entry.sha256) {
+            report.fileDone?.(e.rel, st.size, true);
+            yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
+            continue;
+          }
+          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, content: () => readExactly(fh, e.rel, st, report) };
+        } finally {
+          await fh.close().catch(() => {});
+        }
+      }
+    }
+  } finally {
+    // Stopped early (a failure downstream): close what was opened ahead.
+    for (const q of queue.splice(0))
+      if ('prepared' in q) q.prepared?.then((p) => ('fh' in p ? p.fh.close() : undefined)).catch(() => {});
+    await walker.return(undefined).catch(() => {});
   }
+
+  function openProblem(rel: string, error: unknown) {
+    // Vanished between listing and opening: a normal race on a live system, not a failure.
+    if (errnoCode(error) === 'ENOENT') report.warn({ kind: 'vanished', path: rel, message: `${rel} was deleted while the backup ran` });
+    else problem(rel, error);
+  }
+}
+
+/** Opens and stats a file; a small one is also read whole and closed. */
+async function prepare(openFile: OpenFile, abs: string): Promise<Prepared> {
+  let fh: FileHandle | undefined;
+  let st: Stats;
+  try {
+    fh = await openFile(abs);
+    st = await fh.stat();
+  } catch (error) {
+    await fh?.close().catch(() => {});
+    return { error };
+  }
+  if (st.size > SMALL_FILE) return { fh, st };
+  const data = Buffer.allocUnsafe(st.size);
+  let got = 0;
+  let readError: unknown;
+  try {
+    while (got < st.size) {
+      const { bytesRead } = await fh.read(data, got, st.size - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+  } catch (error) {
+    readError = error ?? new Error('read failed');
+  }
+  const after = await fh.stat().catch(() => st);
+  await fh.close().catch(() => {});
+  return { st, data, got, readError, after };
+}
+
+/** The content of a file read ahead, with the same reports as readExactly. */
+async function* readAhead(p: { st: Stats; data: Buffer; got: number; readError?: unknown; after: Stats }, rel: string, report: FileSourceReport): AsyncGenerator<Buffer> {
+  const tap = report.tap?.(rel);
+  const size = p.st.size;
+  if (p.got > 0) {
+    const chunk = p.got === size ? p.data : p.data.subarray(0, p.got);
+    tap?.(chunk);
+    yield chunk;
+  }
+  const shortBy = size - p.got;
+  if (p.readError !== undefined)
+    report.error({ kind: 'unreadable', path: rel, message: `reading ${rel} failed after ${p.got} bytes: ${describe(p.readError)}; the archived copy is incomplete` });
+  if (shortBy > 0) yield Buffer.alloc(shortBy);
+  report.fileDone?.(rel, size, true);
+  if (p.readError !== undefined) return;
+  const { st: before, after } = p;
+  if (shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs)
+    report.warn({
+      kind: 'changed',
+      path: rel,
+      message: `${rel} changed while it was read${shortBy > 0 ? ` (it shrank; ${shortBy} bytes were padded with zeros)` : ''}; the archived copy may mix old and new content`,
+    });
 }
 
 function owner(s: Stats) {

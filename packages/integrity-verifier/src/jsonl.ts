@@ -18,40 +18,61 @@ export class JsonlChecker {
   ) {}
 
   push(chunk: Buffer): void {
-    let start = 0;
-    for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
-      const piece = chunk.subarray(start, nl);
-      const whole = this.tail.length ? Buffer.concat([...this.tail, piece]) : piece;
-      this.tail = [];
-      this.checkLine(whole);
-      start = nl + 1;
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last === -1) {
+      if (chunk.length) this.tail.push(chunk);
+      return;
     }
-    if (start < chunk.length) this.tail.push(chunk.subarray(start));
+    // Decode every complete line of the chunk at once (a newline byte never sits inside a UTF-8
+    // sequence, so the cut is safe) instead of one Buffer and one string per line.
+    const bytes = this.tail.length ? Buffer.concat([...this.tail, chunk.subarray(0, last)]) : chunk.subarray(0, last);
+    this.tail = [];
+    this.checkLines(bytes);
+    if (last + 1 < chunk.length) this.tail.push(chunk.subarray(last + 1));
   }
 
   /** Checks the last line (a file need not end with a newline) and returns the findings. */
   end(): Finding[] {
-    if (this.tail.length) this.checkLine(Buffer.concat(this.tail));
+    if (this.tail.length) this.checkLines(Buffer.concat(this.tail));
     this.tail = [];
     return this.findings;
   }
 
-  private checkLine(bytes: Buffer): void {
-    this.line++;
-    const text = bytes.toString('utf8');
-    if (text.trim() === '') return;
-    try {
-      JSON.parse(text);
-    } catch {
-      this.total++;
-      if (this.findings.length < this.maxFindings)
-        this.findings.push({
-          kind: 'invalid-jsonl',
-          path: this.path,
-          line: this.line,
-          // Never quote the line: findings live in unencrypted metadata, and lines hold user data.
-          message: `line ${this.line} is not valid JSON (${bytes.length} bytes)`,
-        });
+  /** `bytes` holds whole lines separated by newlines, without the final newline. */
+  private checkLines(bytes: Buffer): void {
+    const lines = bytes.toString('utf8').split('\n');
+    let lengths: number[] | undefined;
+    for (let i = 0; i < lines.length; i++) {
+      this.line++;
+      const text = lines[i]!;
+      try {
+        JSON.parse(text);
+      } catch {
+        if (text.trim() === '') continue;
+        this.total++;
+        if (this.findings.length < this.maxFindings) {
+          lengths ??= lineLengths(bytes);
+          this.findings.push({
+            kind: 'invalid-jsonl',
+            path: this.path,
+            line: this.line,
+            // Never quote the line: findings live in unencrypted metadata, and lines hold user data.
+            message: `line ${this.line} is not valid JSON (${lengths[i]} bytes)`,
+          });
+        }
+      }
     }
   }
+}
+
+/** Byte length of each newline-separated line (only needed for a finding's message). */
+function lineLengths(bytes: Buffer): number[] {
+  const out: number[] = [];
+  let start = 0;
+  for (let nl = bytes.indexOf(NEWLINE); nl !== -1; nl = bytes.indexOf(NEWLINE, start)) {
+    out.push(nl - start);
+    start = nl + 1;
+  }
+  out.push(bytes.length - start);
+  return out;
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
@@ -9,6 +10,7 @@ export type CompressionChoice = Compression | 'auto';
 const z = zlib as typeof zlib & {
   createZstdCompress?: (opts?: object) => Transform;
   createZstdDecompress?: (opts?: object) => Transform;
+  zstdCompress?: (buf: Buffer, opts: object, cb: (err: Error | null, out: Buffer) => void) => void;
   constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number };
 };
 
@@ -34,10 +36,85 @@ export function chooseCompression(choice: CompressionChoice = 'auto'): Compressi
   return { compression: 'gzip', note };
 }
 
+/**
+ * A compressor whose output is one stream of the chosen format. Input is cut into blocks that
+ * are compressed independently and concurrently on the libuv thread pool, then written in
+ * order: concatenated zstd frames and gzip members are still one valid `.zst` / `.gz` stream
+ * (RFC 8878 §3.1, RFC 1952 §2.2) for zstd -d, gzip -d, tar and every drkit reader. Input below
+ * one block gives exactly one frame, as a single zlib stream would.
+ */
 export function compressor(c: Compression, level?: number): Transform {
-  if (c === 'gzip') return zlib.createGzip({ level: level ?? 6, chunkSize: 1 << 16 });
-  const params = { [z.constants.ZSTD_c_compressionLevel ?? 100]: level ?? 3 };
-  return z.createZstdCompress!({ params, chunkSize: 1 << 16 });
+  return new BlockCompress(c, level);
+}
+
+/** Block sizes: zstd -3 looks back up to 2 MiB, deflate only 32 KiB. */
+const BLOCK: Record<Compression, number> = { zstd: 2 << 20, gzip: 1 << 20 };
+/**
+ * Blocks compressed at once while the next one fills. The thread pool (4 threads) also serves
+ * file reads, so at most two (or one per core, if fewer); memory stays bounded by a few blocks.
+ */
+const IN_FLIGHT = Math.max(1, Math.min(2, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+
+class BlockCompress extends Transform {
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  private readonly running: Promise<Buffer>[] = [];
+  private blocks = 0;
+  private readonly block: number;
+  private readonly compressBlock: (buf: Buffer) => Promise<Buffer>;
+
+  constructor(c: Compression, level?: number) {
+    super();
+    this.block = BLOCK[c];
+    if (c === 'gzip') {
+      // One output buffer per block: the default 16 KiB would cost a main-thread round trip each.
+      const opts = { level: level ?? 6, chunkSize: this.block };
+      this.compressBlock = (buf) => new Promise((resolve, reject) => zlib.gzip(buf, opts, (err, out) => (err ? reject(err) : resolve(out))));
+    } else {
+      const opts = { params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level ?? 3 }, chunkSize: this.block };
+      this.compressBlock = (buf) => new Promise((resolve, reject) => z.zstdCompress!(buf, opts, (err, out) => (err ? reject(err) : resolve(out))));
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    let rest = chunk;
+    while (this.partBytes + rest.length >= this.block) {
+      const take = this.block - this.partBytes;
+      this.parts.push(rest.subarray(0, take));
+      this.partBytes += take;
+      rest = rest.subarray(take);
+      this.startBlock();
+    }
+    if (rest.length) {
+      this.parts.push(rest);
+      this.partBytes += rest.length;
+    }
+    this.settle(IN_FLIGHT).then(() => done(), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.partBytes > 0 || this.blocks === 0) this.startBlock();
+    this.settle(0).then(() => done(), done);
+  }
+
+  private startBlock(): void {
+    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
+    this.parts = [];
+    this.partBytes = 0;
+    this.blocks++;
+    const p = this.compressBlock(buf);
+    p.catch(() => {}); // awaited in order by settle(); this only keeps a later failure from being unhandled
+    this.running.push(p);
+  }
+
+  /** Passes finished blocks on, in order, until at most `keep` are still running. */
+  private async settle(keep: number): Promise<void> {
+    while (this.running.length > keep) {
+      const out = await this.running[0]!;
+      this.running.shift();
+      this.push(out);
+    }
+  }
 }
 
 export function decompressor(c: Compression): Transform {
