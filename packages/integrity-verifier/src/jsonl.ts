@@ -1,4 +1,5 @@
 import type { Finding } from '@drkit/repository';
+import { isJsonText } from './json-bytes.js';
 
 const NEWLINE = 0x0a;
 
@@ -23,8 +24,8 @@ export class JsonlChecker {
       if (chunk.length) this.tail.push(chunk);
       return;
     }
-    // Decode every complete line of the chunk at once (a newline byte never sits inside a UTF-8
-    // sequence, so the cut is safe) instead of one Buffer and one string per line.
+    // Check the chunk's complete lines in place (a newline byte never sits inside a UTF-8
+    // sequence, so the cut is safe); only a line split across chunks is copied.
     const bytes = this.tail.length ? Buffer.concat([...this.tail, chunk.subarray(0, last)]) : chunk.subarray(0, last);
     this.tail = [];
     this.checkLines(bytes);
@@ -40,39 +41,25 @@ export class JsonlChecker {
 
   /** `bytes` holds whole lines separated by newlines, without the final newline. */
   private checkLines(bytes: Buffer): void {
-    const lines = bytes.toString('utf8').split('\n');
-    let lengths: number[] | undefined;
-    for (let i = 0; i < lines.length; i++) {
+    let start = 0;
+    for (;;) {
+      const nl = bytes.indexOf(NEWLINE, start);
+      const end = nl === -1 ? bytes.length : nl;
       this.line++;
-      const text = lines[i]!;
-      try {
-        JSON.parse(text);
-      } catch {
-        if (text.trim() === '') continue;
+      if (!isJsonText(bytes, start, end) && !isBlank(bytes, start, end)) {
         this.total++;
-        if (this.findings.length < this.maxFindings) {
-          lengths ??= lineLengths(bytes);
-          this.findings.push({
-            kind: 'invalid-jsonl',
-            path: this.path,
-            line: this.line,
-            // Never quote the line: findings live in unencrypted metadata, and lines hold user data.
-            message: `line ${this.line} is not valid JSON (${lengths[i]} bytes)`,
-          });
-        }
+        // Never quote the line: findings live in unencrypted metadata, and lines hold user data.
+        if (this.findings.length < this.maxFindings)
+          this.findings.push({ kind: 'invalid-jsonl', path: this.path, line: this.line, message: `line ${this.line} is not valid JSON (${end - start} bytes)` });
       }
+      if (nl === -1) return;
+      start = nl + 1;
     }
   }
 }
 
-/** Byte length of each newline-separated line (only needed for a finding's message). */
-function lineLengths(bytes: Buffer): number[] {
-  const out: number[] = [];
-  let start = 0;
-  for (let nl = bytes.indexOf(NEWLINE); nl !== -1; nl = bytes.indexOf(NEWLINE, start)) {
-    out.push(nl - start);
-    start = nl + 1;
-  }
-  out.push(bytes.length - start);
-  return out;
+/** An empty or whitespace-only line is not a record; JSONL writers often end with one. */
+function isBlank(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i] !== 0x20 && b[i] !== 0x09 && b[i] !== 0x0d) return false;
+  return true;
 }
