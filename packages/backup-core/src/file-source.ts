@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { type FileHandle, open, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Finding, IndexEntry, SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
@@ -114,7 +114,7 @@ export async function* fileSourceItems(
         const prev = changes?.previous.get(e.rel);
         if (prev && !changes?.rehash) {
           // An unchanged file is not opened at all: its bytes stay in the holder's archive.
-          const st = await lstat(e.abs).catch(() => undefined);
+          const st = lstatOrUndefined(e.abs);
           if (st?.isFile() && unchanged(st, prev.entry)) {
             report.fileDone?.(e.rel, st.size, false);
             yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
@@ -213,6 +213,15 @@ function readSmallSync(abs: string): Prepared | undefined {
     return { error };
   } finally {
     if (fd !== undefined) closeQuietly(fd);
+  }
+}
+
+/** Blocking (see readSmallSync); a file that cannot be stat'ed is simply read like a new one. */
+function lstatOrUndefined(abs: string): Stats | undefined {
+  try {
+    return lstatSync(abs);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
-import type { Dirent, Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 
@@ -45,7 +45,8 @@ export async function* walkTree(root: string, options: WalkOptions, onProblem: (
   async function* visit(dirAbs: string, dirRel: string): AsyncGenerator<WalkEntry> {
     let dirents: Dirent[];
     try {
-      dirents = await readdir(dirAbs, { withFileTypes: true });
+      // Blocking calls: on a cached tree they cost far less than an async round trip each.
+      dirents = readdirSync(dirAbs, { withFileTypes: true });
     } catch (error) {
       onProblem({ rel: dirRel || '.', error });
       return;
@@ -59,7 +60,7 @@ export async function* walkTree(root: string, options: WalkOptions, onProblem: (
       let stats: Stats | undefined;
       if (kind !== 'file') {
         try {
-          stats = await lstat(abs);
+          stats = lstatSync(abs);
           kind = kindOf(stats);
         } catch (error) {
           onProblem({ rel, error });
