@@ -26,6 +26,7 @@ const OUT_DIR = path.join(HERE, 'out');
 const { env: ENV } = process;
 const TIME_BIN = ENV.BENCH_TIME_BIN ?? '/usr/bin/time'; // override only for testing
 const MiB = 1024 * 1024;
+const TARGET_NODE = 22; // the performance targets (steps' `targets`) are set for this Node major
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -268,6 +269,8 @@ function machineInfo(cliExists, cli) {
       gzip: firstLine('gzip --version'),
       zstd: firstLine('zstd --version'),
       sha256sum: firstLine('sha256sum --version'),
+      restic: firstLine('restic version'),
+      borg: firstLine('borg --version'),
     },
   };
 }
@@ -275,7 +278,7 @@ function machineInfo(cliExists, cli) {
 async function main() {
   const opt = parseOptions(process.argv.slice(2), process.env);
   if (opt.list) {
-    for (const s of STEPS) console.log(`${s.id.padEnd(16)} ${s.label}`);
+    for (const s of STEPS) console.log(`${s.id.padEnd(24)} ${s.label}`);
     return;
   }
   const unknown = opt.only.filter((id) => !STEPS.some((s) => s.id === id));
@@ -425,18 +428,44 @@ async function main() {
     rows.push({ step, res });
   }
 
-  // anchors
+  // anchors and targets: ratios of medians, this step ÷ anchor
+  const ratioOf = (res, a, kind) => {
+    if (res.status !== 'ok' || a?.status !== 'ok' || !a.median) return null;
+    const [x, y] =
+      kind === 'time'
+        ? [res.median.wallSeconds, a.median.wallSeconds]
+        : kind === 'rss'
+          ? [res.median.peakRssMiB, a.median.peakRssMiB]
+          : [res.outputBytes, a.outputBytes];
+    return x != null && y ? x / y : null;
+  };
+  const whyNoRatio = (res, a) => {
+    if (res.status !== 'ok') return `this step ${res.status}`;
+    if (!a) return 'anchor not run';
+    if (a.status !== 'ok') return `anchor ${a.status}`;
+    return a.median ? 'no figure' : 'anchor ran only as an untimed prerequisite';
+  };
   for (const { step, res } of rows) {
     res.anchors = [];
-    for (const aid of step.anchors ?? []) {
+    const targets = step.targets ?? {};
+    for (const aid of new Set([...(step.anchors ?? []), ...Object.keys(targets)])) {
       const a = results.get(aid);
       const anchorLabel = STEPS.find((s) => s.id === aid)?.label ?? aid;
-      const entry = { id: aid, label: anchorLabel, timeRatio: null, sizeRatio: null };
-      if (res.status === 'ok' && a?.status === 'ok' && a.median?.wallSeconds) {
-        entry.timeRatio = round(res.median.wallSeconds / a.median.wallSeconds, 2);
-        if (step.group === 'backup' && res.outputBytes && a.outputBytes) entry.sizeRatio = round(res.outputBytes / a.outputBytes, 2);
-      }
+      const entry = { id: aid, label: anchorLabel, timeRatio: null, sizeRatio: null, rssRatio: null };
+      entry.timeRatio = round(ratioOf(res, a, 'time'), 2);
+      if (step.group === 'backup') entry.sizeRatio = round(ratioOf(res, a, 'size'), 2);
+      entry.rssRatio = round(ratioOf(res, a, 'rss'), 2);
       res.anchors.push(entry);
+    }
+    res.targets = [];
+    for (const [aid, spec] of Object.entries(targets)) {
+      const a = results.get(aid);
+      for (const [kind, limit] of Object.entries(typeof spec === 'number' ? { time: spec } : spec)) {
+        const ratio = ratioOf(res, a, kind);
+        const t = { anchor: aid, kind, limit, ratio: round(ratio, 3), met: ratio == null ? null : ratio <= limit };
+        if (ratio == null) t.why = whyNoRatio(res, a);
+        res.targets.push(t);
+      }
     }
   }
 
@@ -449,6 +478,7 @@ async function main() {
     totalSeconds: round((Date.now() - t0) / 1000, 1),
     options: { scale: opt.scale, runs: opt.runs, work: opt.work, only: opt.only, timeout: opt.timeout, cli: c.cliRel },
     machine: { ...machine, gnuTime: timeInfo.ok ? timeInfo.version : null, drkitCodec: codec },
+    targets: { node: TARGET_NODE, apply: Number(process.versions.node.split('.')[0]) === TARGET_NODE },
     tree: {
       dir: treeDir,
       scale: opt.scale,
@@ -495,12 +525,25 @@ function renderMarkdown(rep, timeInfo) {
   const noTime = timeInfo.ok ? '' : '; **GNU time missing (`apt-get install -y time`): no RSS figures**';
   L.push(`- ${rep.options.runs} run(s) per step, medians shown; warm page cache, no warm-up run${noTime}`);
   L.push('');
-  L.push('| step | median wall s | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor |');
-  L.push('| --- | ---: | ---: | ---: | ---: | --- |');
+  L.push(`| step | median wall s | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
+  L.push('| --- | ---: | ---: | ---: | ---: | --- | --- |');
   const notes = [];
+  const tally = { met: 0, 'not met': 0, 'n/a': 0 };
+  const targetText = (r) =>
+    (r.targets ?? [])
+      .map((t) => {
+        const label = rep.steps.find((s) => s.id === t.anchor)?.label ?? STEPS.find((s) => s.id === t.anchor)?.label ?? t.anchor;
+        const what = t.kind === 'time' ? '' : `${t.kind === 'rss' ? 'RSS' : t.kind} `;
+        const verdict = t.met == null ? 'n/a' : t.met ? 'met' : 'not met';
+        tally[verdict]++;
+        const digits = Math.abs(t.ratio - t.limit) < 0.005 ? 3 : 2; // 1.053 must not read as 1.05
+        const shown = t.met == null ? `n/a (${t.why})` : `${t.met ? 'met' : '**not met**'} (${fmt(t.ratio, digits)}×)`;
+        return `${what}≤ ${t.limit}× ${label}: ${shown}`;
+      })
+      .join('; ') || '–';
   for (const r of rep.steps) {
     if (r.status !== 'ok') {
-      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – |`);
+      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | ${cell(targetText(r))} |`);
       continue;
     }
     const ratios = (r.anchors ?? [])
@@ -511,15 +554,31 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ');
     const label = r.warning ? `${r.label} ⚠` : r.label;
     L.push(
-      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} |`,
+      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} | ${cell(targetText(r))} |`,
     );
     if (r.warning) notes.push(`⚠ ${r.label}: ${r.warning}`);
   }
   L.push('');
   L.push(
     'MB/s = tree bytes (10^6) / median wall time; steps that do not read the tree show their own rate (Redis: keys / median wall). Peak RSS = GNU time %M, the largest single process of the step\'s process tree (not a sum over a pipeline). ' +
-      'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median wall (below 1 = drkit faster); size = drkit output ÷ anchor output.',
+      'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median wall (below 1 = drkit faster); size = drkit output ÷ anchor output. ' +
+      'Target = the largest allowed ratio of medians (time unless it says size or RSS, RSS = peak RSS ÷ anchor peak RSS), and whether this run met it.',
   );
+  if (tally.met + tally['not met'] + tally['n/a']) {
+    const applies = rep.targets.apply
+      ? ''
+      : ` — **this run used node ${m.node}; the targets are set for Node ${rep.targets.node}, so these verdicts are informative only**`;
+    L.push('');
+    L.push(`Targets: ${tally.met} met, ${tally['not met']} not met, ${tally['n/a']} n/a (a step or its anchor did not run)${applies}.`);
+  }
+  const skipped = rep.steps.filter((r) => r.status === 'skipped');
+  if (skipped.length) {
+    L.push('');
+    const byWhy = new Map();
+    for (const r of skipped) byWhy.set(r.message, [...(byWhy.get(r.message) ?? []), r.id]);
+    const list = [...byWhy].map(([why, ids]) => `${why} → ${ids.join(', ')}`).join('; ');
+    L.push(`Skipped (a tool is missing; those rows and the ratios against them are left out, drkit's own figures stand): ${list}.`);
+  }
   for (const n of notes) L.push(`\n${n}`);
   L.push('');
   return L.join('\n');
