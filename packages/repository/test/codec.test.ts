@@ -10,8 +10,8 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function collect(source: Iterable<Buffer>, t: NodeJS.ReadWriteStream): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(Readable.from(source), t, async (src: AsyncIterable<Buffer>) => {
-    for await (const c of src) out.push(c);
+  await pipeline(Readable.from(source), t, async (src: AsyncIterable<string | Buffer>) => {
+    for await (const c of src) out.push(Buffer.from(c));
   });
   return Buffer.concat(out);
 }
