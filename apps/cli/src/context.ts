@@ -6,11 +6,9 @@ import { type BlobStore, MeteredStore } from '@drkit/storage';
 import { keyOptions } from './keys.js';
 import type { GlobalOptions } from './output.js';
 import { storeForLocation } from './stores.js';
+import { CliErrorCode } from './usage.js';
 
-export const CliErrorCode = {
-  NO_REPO: 'CLI_NO_REPO',
-  USAGE: 'CLI_USAGE',
-} as const;
+export { CliErrorCode, usage } from './usage.js';
 
 const DEFAULT_CONFIG = 'drkit.config.yaml';
 
@@ -43,8 +41,4 @@ export function storeFor(location: RepositoryConfig): BlobStore {
 export async function openRepo(opts: GlobalOptions, config?: DrkitConfig, onBytes?: (m: { written: number; read: number }) => void): Promise<Repository> {
   const store = storeFor(repoLocation(opts, config));
   return Repository.open(onBytes ? new MeteredStore(store, onBytes) : store, await keyOptions(opts));
-}
-
-export function usage(message: string, hint: string): DrkitError {
-  return new DrkitError(CliErrorCode.USAGE, message, { hint });
 }

@@ -2,7 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { isDrkitError } from '@drkit/errors';
 import pkg from '../package.json' with { type: 'json' };
 import { ExitCode } from './exit-codes.js';
-import { type GlobalOptions, reportError } from './output.js';
+import { duration, wholeNumber, wholeNumbers } from './flags.js';
+import { type GlobalOptions, printJson, reportError } from './output.js';
 
 type Run<O> = (args: unknown[], opts: O) => Promise<ExitCode>;
 
@@ -44,6 +45,9 @@ program
   .option('--emergency', 'tag the snapshot "emergency"; unreadable data is reported, never fatal')
   .option('--full', 'make a full snapshot even when an incremental is possible')
   .option('--rehash', 'incrementals: hash every file instead of trusting size, mtime, ctime and inode')
+  .addOption(
+    new Option('--wait <duration>', 'wait this long for a forget or prune holding the repository (e.g. 0s to fail at once, 1h)').argParser(duration).default(5 * 60_000, '5m'),
+  )
   .action(lazy(() => import('./commands/backup.js')));
 
 program
@@ -84,17 +88,17 @@ program
 program
   .command('forget')
   .description("remove snapshots the retention policy does not keep (flags, else the config's retention, else keep_within 30d)")
-  .option('--keep-last <n>', 'keep the n newest', Number)
-  .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', Number)
-  .option('--keep-daily <n>', 'keep the newest of each of the last n days', Number)
-  .option('--keep-weekly <n>', 'keep the newest of each of the last n weeks', Number)
-  .option('--keep-monthly <n>', 'keep the newest of each of the last n months', Number)
-  .option('--keep-yearly <n>', 'keep the newest of each of the last n years', Number)
-  .option('--keep-within <duration>', 'keep everything within this of the newest snapshot, e.g. 30d')
+  .option('--keep-last <n>', 'keep the n newest', wholeNumber)
+  .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', wholeNumber)
+  .option('--keep-daily <n>', 'keep the newest of each of the last n days', wholeNumber)
+  .option('--keep-weekly <n>', 'keep the newest of each of the last n weeks', wholeNumber)
+  .option('--keep-monthly <n>', 'keep the newest of each of the last n months', wholeNumber)
+  .option('--keep-yearly <n>', 'keep the newest of each of the last n years', wholeNumber)
+  .option('--keep-within <duration>', 'keep everything within this of the newest snapshot, e.g. 30d', duration)
   .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect, [])
   .option('--prune', 'also delete the data no remaining snapshot needs')
   .option('--dry-run', 'print each decision and its reason, change nothing')
-  .option('--wait <duration>', 'wait this long for other users of the repository', '30s')
+  .addOption(new Option('--wait <duration>', 'wait this long for other users of the repository').argParser(duration).default(30_000, '30s'))
   .action(lazy(() => import('./commands/forget.js')));
 
 program
@@ -132,7 +136,7 @@ redis
   .addOption(new Option('--redis <url>', 'the server, redis://[:password@]host:port[/db]').env('DRKIT_REDIS_URL'))
   .option('--source <name>', "a redis source of the config, instead of --redis")
   .option('--pattern <glob>', "keys to delete, e.g. 'token:*' (SCAN MATCH syntax)")
-  .option('--db <n>', 'only this database (repeatable); alone, without --pattern: every key of it', collect, [])
+  .option('--db <n>', 'only this database (repeatable); alone, without --pattern: every key of it', wholeNumbers, [])
   .option('--yes', 'delete; without it, only count')
   .action(lazy(() => import('./commands/redis-revoke.js')));
 
@@ -146,6 +150,9 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      // Commander has printed the message; scripts with --json get it on stdout as well.
+      if (err.exitCode !== 0 && process.argv.includes('--json'))
+        printJson({ error: { code: 'CLI_USAGE', message: err.message.replace(/^error: /, ''), hint: 'See drkit <command> --help.' } });
       return;
     }
     reportError(err, process.argv.includes('--json'));

@@ -1,5 +1,6 @@
 import type { RepositoryConfig } from '@drkit/config';
 import { type BlobStore, MiB, openStore, parseRepoLocation, type RepoLocation } from '@drkit/storage';
+import { wholeNumberFromEnv } from './flags.js';
 
 // drkit supports Node 20; the SDK's notice about its own future Node support is not the user's concern.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -33,10 +34,12 @@ export function storeForLocation(repo: RepositoryConfig): BlobStore {
   const loc = locationOf(repo);
   // Test and tuning knobs for S3, from the environment (documented in the README).
   if (loc.kind === 's3') {
-    const env = process.env;
-    if (env.DRKIT_S3_PART_SIZE_MIB) loc.s3.partSize = Number(env.DRKIT_S3_PART_SIZE_MIB) * MiB;
-    if (env.DRKIT_S3_MAX_ATTEMPTS) loc.s3.maxAttempts = Number(env.DRKIT_S3_MAX_ATTEMPTS);
-    if (env.DRKIT_S3_SOCKET_TIMEOUT_MS) loc.s3.socketTimeoutMs = Number(env.DRKIT_S3_SOCKET_TIMEOUT_MS);
+    const partSizeMib = wholeNumberFromEnv('DRKIT_S3_PART_SIZE_MIB');
+    const maxAttempts = wholeNumberFromEnv('DRKIT_S3_MAX_ATTEMPTS');
+    const socketTimeoutMs = wholeNumberFromEnv('DRKIT_S3_SOCKET_TIMEOUT_MS');
+    if (partSizeMib !== undefined) loc.s3.partSize = partSizeMib * MiB;
+    if (maxAttempts !== undefined) loc.s3.maxAttempts = maxAttempts;
+    if (socketTimeoutMs !== undefined) loc.s3.socketTimeoutMs = socketTimeoutMs;
   }
   return openStore(loc);
 }

@@ -91,6 +91,8 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
     expect(dry.code).toBe(0);
     for (const id of made) expect(dry.stdout).toMatch(new RegExp(`(keep|remove)\\s+${id}`));
     expect(dry.stdout).toMatch(/needed by kept incremental/);
+    // One retention group (this host, source tree), named above its decisions.
+    expect(dry.stdout.split('\n')[0]).toBe(`host ${hostname()}, sources tree:`);
     expect(await ids()).toEqual(made);
 
     const r = json((await drkit(['forget', '--keep-last', '2', '--prune', '--repo', repo, '--json'])).stdout);

@@ -1,7 +1,9 @@
-import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Repository } from '@drkit/repository';
+import { LocalStore } from '@drkit/storage';
 import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
 import { drkit } from './cli.js';
 
@@ -78,6 +80,73 @@ describe('drkit CLI', () => {
       expect.objectContaining({ path: 'config/secret.env', message: expect.stringContaining('permission denied') }),
       expect.objectContaining({ path: 'empty-dir', message: expect.stringContaining('permission denied') }),
     ]);
+  });
+
+  it('backs up a file again once it is readable: the incremental after a partial restores its real content', async () => {
+    for (const d of [dir, tree]) await chmod(d, 0o777);
+    await drkit(['init', '--repo', repo]);
+    await chmod(repo, 0o777);
+    for (const sub of await readdir(repo)) await chmod(path.join(repo, sub), 0o777);
+    await chmod(path.join(tree, 'empty-dir'), 0o755);
+    const secret = path.join(tree, 'config/secret.env');
+    await chmod(secret, 0o000);
+    await chmod(path.join(tree, 'config'), 0o777);
+    const partial = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
+    expect(partial.code).toBe(3);
+    expect(json(partial.stdout).errors).toEqual([expect.objectContaining({ path: 'config/secret.env' })]);
+    await chmod(secret, 0o644);
+    const next = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
+    expect(next.code).toBe(0);
+    expect(json(next.stdout)).toMatchObject({ kind: 'incremental', parent: json(partial.stdout).id, status: 'complete' });
+    const target = path.join(dir, 'restored');
+    expect((await drkit(['restore', 'latest', '--source', 'tree', '--target', target, '--repo', repo])).code).toBe(0);
+    expect(await readFile(path.join(target, 'config/secret.env'), 'utf8')).toBe('TOKEN=abc\n');
+    expect(await describeTree(target)).toEqual(await describeTree(tree));
+  });
+
+  it('refuses numbers and durations that are not, with exit code 2 and the flag named, before touching the repository', async () => {
+    await drkit(['init', '--repo', repo]);
+    await drkit(['backup', tree, '--repo', repo]);
+    for (const [args, flag] of [
+      [['forget', '--keep-last', 'abc'], '--keep-last'],
+      [['forget', '--keep-daily', '-1'], '--keep-daily'],
+      [['forget', '--keep-weekly', '1.5'], '--keep-weekly'],
+      [['forget', '--keep-last', '1', '--keep-within', '3 days'], '--keep-within'],
+      [['forget', '--keep-last', '1', '--wait', 'soon'], '--wait'],
+      [['backup', tree, '--wait', '5x'], '--wait'],
+      [['redis', 'revoke-tokens', '--redis', 'redis://127.0.0.1:1', '--db', 'one'], '--db'],
+    ] as const) {
+      const r = await drkit([...args, '--repo', repo]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(flag);
+      expect(r.stderr).toMatch(/Expected a (whole number|duration)/);
+    }
+    expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toHaveLength(1);
+    const j = await drkit(['forget', '--keep-last', 'abc', '--json', '--repo', repo]);
+    expect(j.code).toBe(2);
+    expect(json(j.stdout).error).toMatchObject({ code: 'CLI_USAGE', message: expect.stringContaining("'abc'") });
+    // Environment knobs go through the same parser.
+    const env = await drkit(['snapshots', '--repo', 's3://bucket/x'], { env: { DRKIT_S3_MAX_ATTEMPTS: 'many' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('DRKIT_S3_MAX_ATTEMPTS is "many"');
+  });
+
+  it('backup --wait waits for a forget or prune holding the repository; --wait 0s fails at once', async () => {
+    await drkit(['init', '--repo', repo]);
+    const held = await (await Repository.open(new LocalStore(repo))).lock({ exclusive: true, purpose: 'forget --prune' });
+    try {
+      const now = await drkit(['backup', tree, '--repo', repo, '--wait', '0s']);
+      expect(now.code).toBe(1);
+      expect(now.stderr).toContain('REPO_LOCKED');
+      const release = setTimeout(() => void held.release(), 1500);
+      const waited = await drkit(['backup', tree, '--repo', repo, '--wait', '2m', '--json']);
+      clearTimeout(release);
+      expect(waited.code).toBe(0);
+      expect(json(waited.stdout).kind).toBe('full');
+    } finally {
+      await held.release().catch(() => {});
+    }
+    expect((await drkit(['backup', '--help'])).stdout).toMatch(/--wait <duration>[\s\S]*default: 5m/);
   });
 
   it('leaves no snapshot after a backup killed with SIGKILL; earlier snapshots verify and the next backup succeeds', async () => {

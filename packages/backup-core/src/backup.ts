@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { chooseCompression, type Finding, type Repository, type SnapshotMeta } from '@drkit/repository';
+import { chooseCompression, type Finding, type LockInfo, type Repository, type SnapshotMeta } from '@drkit/repository';
 import { JsonlChecker } from '@drkit/integrity-verifier';
 import { errnoCode } from '@drkit/errors';
 import { BackupError, BackupErrorCode } from './errors.js';
@@ -60,6 +61,10 @@ export interface BackupOptions {
   fullEveryMs?: number;
   /** Incrementals hash every file instead of trusting size, mtime, ctime and inode. */
   rehash?: boolean;
+  /** How long to wait for an exclusive lock (forget, prune) to go away before failing (ms; default 0). */
+  waitMs?: number;
+  /** Told when a stale lock is removed while taking the lock. */
+  onStaleLock?: (lock: LockInfo, why: string) => void;
 }
 
 export interface BackupResult {
@@ -89,14 +94,15 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const decision = chooseCompression(repo.config.compression);
   if (decision.note) notes.push(decision.note);
 
-  const lock = await repo.lock({ exclusive: false, purpose: 'backup', now: () => clock.now() });
+  const lock = await repo.lock({ exclusive: false, purpose: 'backup', now: () => clock.now(), waitMs: options.waitMs, onStale: options.onStaleLock });
   const tags = options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
-  const fileSources = options.sources.filter((x): x is FileSource => x.type === 'files').map((x) => x.name);
-  const chain = await chooseParent(repo, fileSources, { full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now() }).catch(async (err) => {
+  const host = options.host ?? hostname();
+  const written = options.sources.filter((s) => !missing.names.has(s.name));
+  const chain = await chooseParent(repo, written, { host, full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now() }).catch(async (err) => {
     await lock.release().catch(() => {});
     throw err;
   });
-  const writer = await repo.beginSnapshot({ time: clock.now(), tags, host: options.host, toolVersion: options.toolVersion, parent: chain.parent });
+  const writer = await repo.beginSnapshot({ time: clock.now(), tags, host, toolVersion: options.toolVersion, parent: chain.parent });
   const read = { files: 0, bytes: 0 };
   const warnings: Finding[] = [];
   const errors: Finding[] = [...missing.errors];
@@ -126,8 +132,11 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
       };
       const progress = { source: source.name, files: 0, bytes: 0, path: '' };
       const checkers = new Map<string, JsonlChecker>();
+      const root = path.resolve(source.path);
+      // The root folder has no index entry; its mode and mtime go in the metadata so restores can set them.
+      const rootStats = await stat(root).catch(() => undefined);
       const items = fileSourceItems(
-        path.resolve(source.path),
+        root,
         source,
         {
           warn: (f) => {
@@ -164,7 +173,8 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         options.openFile ?? openForBackup,
         chain.parent ? { previous: await previousFiles(repo, chain.parent, source.name), rehash: options.rehash } : undefined,
       );
-      await writer.writeSource({ name: source.name, type: 'files', origin: path.resolve(source.path) }, items);
+      const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
+      await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items);
       findings[source.name] = { list: kept, total };
     }
     const snapshot = await writer.commit({ errors, findings });

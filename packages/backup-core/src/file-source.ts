@@ -102,7 +102,9 @@ export async function* fileSourceItems(
           continue;
         }
         if ('data' in p) {
-          yield { path: e.rel, type: 'file', ...owner(p.st), size: p.st.size, content: () => readAhead(p, e.rel, report) };
+          // Read already: a failed or changing copy gets no ctime/inode, so it never passes as unchanged later.
+          const sound = p.readError === undefined && !changedWhileRead(p.st, p.after, p.st.size - p.got);
+          yield { path: e.rel, type: 'file', ...owner(p.st, sound), size: p.st.size, content: () => readAhead(p, e.rel, report) };
           continue;
         }
         try {
@@ -256,8 +258,7 @@ async function* readAhead(p: { st: Stats; data: Buffer; got: number; readError?:
   if (shortBy > 0) yield Buffer.alloc(shortBy);
   report.fileDone?.(rel, size, true);
   if (p.readError !== undefined) return;
-  const { st: before, after } = p;
-  if (shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs)
+  if (changedWhileRead(p.st, p.after, shortBy))
     report.warn({
       kind: 'changed',
       path: rel,
@@ -265,8 +266,14 @@ async function* readAhead(p: { st: Stats; data: Buffer; got: number; readError?:
     });
 }
 
-function owner(s: Stats) {
-  return { mode: s.mode & 0o7777, mtime: s.mtimeMs, ctime: s.ctimeMs, ino: s.ino, uid: s.uid, gid: s.gid };
+/** Header fields; `changeDetection` false leaves out ctime and inode, so the entry never matches as unchanged. */
+function owner(s: Stats, changeDetection = true) {
+  const base = { mode: s.mode & 0o7777, mtime: s.mtimeMs, uid: s.uid, gid: s.gid };
+  return changeDetection ? { ...base, ctime: s.ctimeMs, ino: s.ino } : base;
+}
+
+function changedWhileRead(before: Stats, after: Stats, shortBy: number): boolean {
+  return shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs;
 }
 
 function unchanged(st: Stats, prev: IndexEntry): boolean {
@@ -320,7 +327,7 @@ async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: 
   report.fileDone?.(rel, before.size, true);
   const after = await fh.stat().catch(() => before);
   if (failed) return;
-  if (shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs)
+  if (changedWhileRead(before, after, shortBy))
     report.warn({
       kind: 'changed',
       path: rel,

@@ -1,5 +1,5 @@
 import type { LockInfo, Repository } from '@drkit/repository';
-import { planRetention, type RetentionDecision, type RetentionPolicy } from './retention/index.js';
+import { planRetentionGroups, type RetentionDecision, type RetentionGroup, type RetentionPolicy } from './retention/index.js';
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -14,37 +14,49 @@ export interface ForgetOptions {
 }
 
 export interface ForgetResult {
+  /** The plan per host and source set (restic's --group-by host,paths). */
+  groups: RetentionGroup[];
+  /** Every group's decisions, in group order. */
   decisions: RetentionDecision[];
   removed: string[];
   pruned?: { snapshots: string[]; blobs: number; bytes: number };
 }
 
 /**
- * Applies a retention policy under the exclusive lock. Metadata goes newest first (a dependent
- * before what it depends on) and before any data, so a run killed at any point leaves every
- * listed snapshot restorable, and the next run finishes the job.
+ * Applies a retention policy to each group of snapshots (same host, same sources) under the
+ * exclusive lock, so one host's or source set's backups never age out another's. Metadata goes
+ * newest first (a dependent before what it depends on) and before any data, so a run killed at
+ * any point leaves every listed snapshot restorable, and the next run finishes the job.
  */
 export async function forgetSnapshots(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
-  const plan = async () => planRetention(await repo.listSnapshots(), options.policy, options.now);
+  const plan = async () => {
+    const snapshots = (await repo.listSnapshots()).map((s) => ({ ...s, sources: s.sources.map((x) => x.name) }));
+    const groups = planRetentionGroups(snapshots, options.policy, options.now);
+    return { groups, decisions: groups.flatMap((g) => g.decisions) };
+  };
   if (options.dryRun) {
-    const decisions = await plan();
-    const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
+    const { groups, decisions } = await plan();
+    const removed = newestFirst(decisions.filter((d) => !d.keep)).map((d) => d.id);
     const pruned = options.prune ? await repo.pruneData({ dryRun: true, assumeForgotten: removed }) : undefined;
-    return { decisions, removed, ...(pruned ? { pruned } : {}) };
+    return { groups, decisions, removed, ...(pruned ? { pruned } : {}) };
   }
   const lock = await repo.lock({ exclusive: true, purpose: options.prune ? 'forget --prune' : 'forget', waitMs: options.waitMs, onStale: options.onStaleLock });
   try {
     // Planned under the lock: no backup can add a snapshot the plan has not seen.
-    const decisions = await plan();
+    const { groups, decisions } = await plan();
     const removed: string[] = [];
-    for (const d of decisions) {
-      if (d.keep) continue;
+    // Newest first across groups too: a dependent always goes before what it depends on.
+    for (const d of newestFirst(decisions.filter((x) => !x.keep))) {
       await repo.forgetSnapshot(d.id);
       removed.push(d.id);
     }
     const pruned = options.prune ? await repo.pruneData() : undefined;
-    return { decisions, removed, ...(pruned ? { pruned } : {}) };
+    return { groups, decisions, removed, ...(pruned ? { pruned } : {}) };
   } finally {
     await lock.release().catch(() => {});
   }
+}
+
+function newestFirst(decisions: RetentionDecision[]): RetentionDecision[] {
+  return [...decisions].sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || (a.id < b.id ? 1 : -1));
 }

@@ -1,4 +1,4 @@
-import type { IndexEntry, Repository, SnapshotMeta } from '@drkit/repository';
+import type { IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
 
 /** The decision between a full and an incremental, with the reason the user sees. */
 export interface ChainDecision {
@@ -7,6 +7,8 @@ export interface ChainDecision {
 }
 
 export interface ChainOptions {
+  /** The host the new snapshot is for: a parent comes from the same host only. */
+  host: string;
   full?: boolean;
   /** A full is due when the chain's full is older than this (ms), e.g. 7 days. */
   fullEveryMs?: number;
@@ -19,16 +21,27 @@ export interface PreviousFile {
   holder: string;
 }
 
+/** The snapshots retention plans together: one host, one set of sources (restic's --group-by host,paths). */
+function sameGroup(snapshot: Pick<SnapshotMeta, 'host' | 'sources'>, host: string, sourceNames: readonly string[]): boolean {
+  const names = snapshot.sources.map((s) => s.name);
+  return snapshot.host === host && names.length === sourceNames.length && sourceNames.every((n) => names.includes(n));
+}
+
 /**
- * Incrementals build on the newest snapshot that has every file source of this backup; a full
- * is made when asked, when none exists, or when the chain's full is older than `fullEveryMs`.
+ * Incrementals build on the newest snapshot of the same host and the same sources (so a chain
+ * never crosses retention groups); a full is made when asked, when none exists, or when the
+ * chain's full is older than `fullEveryMs`.
  */
-export async function chooseParent(repo: Repository, fileSources: string[], options: ChainOptions): Promise<ChainDecision> {
+export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ name: string; type: string }>, options: ChainOptions): Promise<ChainDecision> {
   if (options.full) return { parent: undefined, reason: 'full backup requested' };
+  const fileSources = sources.filter((s) => s.type === 'files').map((s) => s.name);
   if (fileSources.length === 0) return { parent: undefined, reason: 'no file sources' };
+  const names = sources.map((s) => s.name);
   const all = await repo.listSnapshots();
-  const parent = all.reverse().find((s) => fileSources.every((name) => s.sources.some((x) => x.name === name && x.type === 'files')));
-  if (!parent) return { parent: undefined, reason: 'no earlier snapshot of these sources' };
+  const parent = all
+    .reverse()
+    .find((s) => sameGroup(s, options.host, names) && fileSources.every((name) => s.sources.some((x) => x.name === name && x.type === 'files')));
+  if (!parent) return { parent: undefined, reason: `no earlier snapshot of these sources on host ${options.host}` };
   // Backups need only public keys; comparing with the parent means reading its encrypted index.
   if (!repo.keys.canDecrypt && parent.sources.some((s) => fileSources.includes(s.name) && s.index?.encryption))
     return { parent: undefined, reason: 'the repository is encrypted and no identity was given, so the previous index cannot be read (--identity makes incrementals possible)' };
@@ -40,11 +53,40 @@ export async function chooseParent(repo: Repository, fileSources: string[], opti
   return { parent, reason: `incremental on ${parent.id}` };
 }
 
-/** The parent's files for one source, by path. */
+/**
+ * The parent's files for one source that an incremental may reuse, by path. A file whose
+ * archived copy is known to be bad is left out, so it is read again: one that could not be read
+ * (an error of the snapshot that holds its bytes) or that changed while it was read (a `changed`
+ * finding there). Otherwise its unchanged size, mtime, ctime and inode would make every later
+ * incremental point at the padded or mixed copy forever.
+ */
 export async function previousFiles(repo: Repository, parent: SnapshotMeta, sourceName: string): Promise<Map<string, PreviousFile>> {
   const files = new Map<string, PreviousFile>();
   const source = parent.sources.find((s) => s.name === sourceName);
   if (!source) return files;
-  for await (const entry of repo.readIndex(source)) if (entry.type === 'file') files.set(entry.path, { entry, holder: entry.in ?? parent.id });
+  const suspect = await suspectPaths(repo, parent, source);
+  for await (const entry of repo.readIndex(source)) {
+    if (entry.type !== 'file') continue;
+    const holder = entry.in ?? parent.id;
+    // A holder we know nothing about (its metadata is gone) cannot vouch for its bytes either.
+    const bad = suspect.get(holder);
+    if (!bad || bad.has(entry.path)) continue;
+    files.set(entry.path, { entry, holder });
+  }
   return files;
+}
+
+/** For the parent and each snapshot holding its files: the paths whose archived copy is not trustworthy. */
+async function suspectPaths(repo: Repository, parent: SnapshotMeta, source: SourceMeta): Promise<Map<string, Set<string>>> {
+  const bySnapshot = new Map<string, Set<string>>();
+  const holders = await Promise.all(source.holders.filter((id) => id !== parent.id).map((id) => repo.findSnapshot(id)));
+  for (const snap of [parent, ...holders]) {
+    if (!snap) continue;
+    const own = snap.sources.find((s) => s.name === source.name);
+    // Errors do not name their source, so a path in error is suspect in every source: a re-read, never a wrong reuse.
+    const paths = new Set(snap.errors.flatMap((f) => (f.path === undefined ? [] : [f.path])));
+    for (const f of own?.findings ?? []) if (f.kind === 'changed' && f.path !== undefined) paths.add(f.path);
+    bySnapshot.set(snap.id, paths);
+  }
+  return bySnapshot;
 }

@@ -13,6 +13,21 @@ export { type OpenFile, openForBackup } from './file-source.js';
 export { walkTree, type WalkEntry, type WalkOptions } from './walk.js';
 export { backupRedisSource } from './redis/backup-redis.js';
 export { type RedisReadReport, type RedisReadTuning, type RedisSource, readRedis } from './redis/source.js';
-export { formatRetention, planRetention, type RetentionConfigInput, type RetentionDecision, RetentionError, RetentionErrorCode, type RetentionOptions, type RetentionPolicy, type RetentionSnapshot, type RetentionTimeZone, retentionPolicyFromConfig } from './retention/index.js';
+export {
+  formatRetention,
+  formatRetentionGroups,
+  planRetention,
+  planRetentionGroups,
+  type RetentionConfigInput,
+  type RetentionDecision,
+  RetentionError,
+  RetentionErrorCode,
+  type RetentionGroup,
+  type RetentionOptions,
+  type RetentionPolicy,
+  type RetentionSnapshot,
+  type RetentionTimeZone,
+  retentionPolicyFromConfig,
+} from './retention/index.js';
 export { type ForgetOptions, type ForgetResult, forgetSnapshots } from './forget.js';
-export { chooseParent, type ChainDecision } from './incremental.js';
+export { type ChainDecision, type ChainOptions, chooseParent } from './incremental.js';

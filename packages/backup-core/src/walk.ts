@@ -1,5 +1,5 @@
 import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 
@@ -26,17 +26,19 @@ const kindOf = (d: Dirent | Stats): WalkEntry['kind'] =>
   d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other';
 
 /**
- * Walks a tree in sorted order without following symlinks. Excluded folders are not entered;
- * a folder is emitted when it matches `include` or before the first included entry inside it,
- * so empty folders are kept whenever the include patterns cover them.
+ * Walks a tree in sorted order without following symlinks below the root. Excluded folders are
+ * not entered; a folder is emitted when it matches `include` or before the first included entry
+ * inside it, so empty folders are kept whenever the include patterns cover them.
  */
 export async function* walkTree(root: string, options: WalkOptions, onProblem: (p: WalkProblem) => void): AsyncGenerator<WalkEntry> {
   const opts = { dot: true };
   const include = picomatch(options.include?.length ? options.include : ['**'], opts);
   const exclude = options.exclude?.length ? picomatch(options.exclude, opts) : () => false;
-  const rootStats = await lstat(root);
+  // The root is followed once (a source given as a link to a folder means that folder); links below it stay links.
+  const realRoot = await realpath(root);
+  const rootStats = await lstat(realRoot);
   if (!rootStats.isDirectory()) {
-    yield { rel: path.basename(root), abs: root, kind: kindOf(rootStats), stats: rootStats };
+    yield { rel: path.basename(root), abs: realRoot, kind: kindOf(rootStats), stats: rootStats };
     return;
   }
   // Folders waiting to be emitted until something inside them is included.
@@ -85,5 +87,5 @@ export async function* walkTree(root: string, options: WalkOptions, onProblem: (
     pending.length = 0;
   }
 
-  yield* visit(root, '');
+  yield* visit(realRoot, '');
 }

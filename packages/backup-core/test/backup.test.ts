@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, readFile, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
 import { canWriteZstd, Repository } from '@drkit/repository';
 import { BackupErrorCode, runBackup, sourcesFromPaths } from '@drkit/backup-core';
+import { executeRestore, planRestore } from '@drkit/restore-core';
 import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
 
 let dir: string;
@@ -109,6 +110,43 @@ describe('runBackup', () => {
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', openFile });
     expect(result.status).toBe('complete');
     expect(result.warnings).toContainEqual(expect.objectContaining({ kind: 'changed', path: 'media/blob.bin' }));
+  });
+
+  it('follows a source root that is a symlink to a folder, and keeps the symlinks inside it as links', async () => {
+    const { tree, repo } = await setup();
+    const link = path.join(dir, 'current');
+    await symlink(tree, link);
+    const result = await runBackup(repo, { sources: sourcesFromPaths([link]), toolVersion: 'test' });
+    expect(result.status).toBe('complete');
+    const index = await indexOf(repo, result.snapshot.id, 'current');
+    expect(index.map((e) => e.path)).toEqual((await describeTree(tree)).map((e) => e.path));
+    expect(index.find((e) => e.path === 'data/app-link.json')).toMatchObject({ type: 'symlink', linkTarget: '../config/app.json' });
+    const target = path.join(dir, 'restored');
+    await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target, sources: ['current'] }));
+    expect(await describeTree(target)).toEqual(await describeTree(tree));
+    // A root that links to a file backs up the file, under the link's name.
+    const fileLink = path.join(dir, 'app.json');
+    await symlink(path.join(tree, 'config/app.json'), fileLink);
+    const single = await runBackup(repo, { sources: sourcesFromPaths([fileLink]), toolVersion: 'test' });
+    expect(await indexOf(repo, single.snapshot.id, 'app.json')).toEqual([expect.objectContaining({ path: 'app.json', type: 'file', size: 15 })]);
+  });
+
+  it("records the root folder's mode and mtime, and restore gives them to the folder each source lands in", async () => {
+    const { tree, repo } = await setup();
+    await chmod(tree, 0o750);
+    await utimes(tree, 1_600_000_000, 1_600_000_000.25);
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+    expect(result.snapshot.sources[0]!.root).toEqual({ mode: 0o750, mtime: 1_600_000_000_250 });
+    const straight = path.join(dir, 'straight');
+    await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target: straight, sources: ['tree'] }));
+    const under = path.join(dir, 'under');
+    await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target: under }));
+    for (const root of [straight, path.join(under, 'tree')]) {
+      const st = await stat(root);
+      expect(st.mode & 0o7777).toBe(0o750);
+      expect(st.mtimeMs).toBe(1_600_000_000_250);
+    }
+    expect(await describeTree(straight)).toEqual(await describeTree(tree));
   });
 
   it('refuses a missing source before writing anything', async () => {

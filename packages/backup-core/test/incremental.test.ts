@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { appendFile, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { appendFile, type FileHandle, open, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
@@ -29,6 +30,29 @@ function freeze(tree: string, name: string): string {
   const copy = path.join(dir, name);
   execFileSync('cp', ['-a', tree, copy]);
   return copy;
+}
+
+/**
+ * Opens files as the backup does, but reads of `bad` paths fail: with EIO (a disk error, which
+ * root cannot cause on a healthy disk) or by returning nothing (a short read, as when a file is
+ * cut and restored while read). Only the read is faked; stat, sizes and times are the real file's.
+ */
+function faultyReads(bad: string[], fault: 'eio' | 'short') {
+  return async (p: string): Promise<FileHandle> => {
+    const fh = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+    if (!bad.includes(p)) return fh;
+    return new Proxy(fh, {
+      get(t, k) {
+        if (k === 'read')
+          return async (buffer: Buffer) => {
+            if (fault === 'eio') throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+            return { bytesRead: 0, buffer };
+          };
+        const v = Reflect.get(t, k);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+  };
 }
 
 async function restoreTree(repo: Repository, id: string, name: string): Promise<string> {
@@ -116,6 +140,84 @@ describe('incremental snapshots', () => {
     const due = await backup({ clock, fullEveryMs: 7 * 86_400_000 });
     expect(due.snapshot.kind).toBe('full');
     expect(due.chain).toContain('full_every');
+  });
+
+  it('reads a file again after a read error: the next incremental holds and restores its real content', async () => {
+    const { tree, repo, backup } = await setup();
+    // A small file (read ahead) and one above 256 KiB (read in turn): both reading paths.
+    const bad = [path.join(tree, 'data/feedback.jsonl'), path.join(tree, 'media/blob.bin')];
+    const partial = await backup({ openFile: faultyReads(bad, 'eio') });
+    expect(partial.status).toBe('partial');
+    expect(partial.errors.map((e) => e.path).sort()).toEqual(['data/feedback.jsonl', 'media/blob.bin']);
+
+    const next = await backup();
+    expect(next.snapshot).toMatchObject({ kind: 'incremental', parent: partial.snapshot.id, status: 'complete' });
+    expect(next.read.files).toBe(2);
+    const entries = new Map<string, { in?: string }>();
+    for await (const e of repo.readIndex(next.snapshot.sources[0]!)) entries.set(e.path, e);
+    for (const rel of ['data/feedback.jsonl', 'media/blob.bin']) expect(entries.get(rel)?.in).toBeUndefined();
+    expect(entries.get('config/app.json')?.in).toBe(partial.snapshot.id);
+    expect(await describeTree(await restoreTree(repo, next.snapshot.id, 'r-next'))).toEqual(await describeTree(tree));
+    // And the chain stays right: a third backup reuses the good copies.
+    const third = await backup();
+    expect(third.read.files).toBe(0);
+    expect(await describeTree(await restoreTree(repo, third.snapshot.id, 'r-third'))).toEqual(await describeTree(tree));
+  });
+
+  it('reads a file again that changed while it was read, even when its times look the same afterwards', async () => {
+    const { tree, repo, backup } = await setup();
+    const bad = [path.join(tree, 'data/feedback.jsonl'), path.join(tree, 'media/blob.bin')];
+    const first = await backup({ openFile: faultyReads(bad, 'short') });
+    expect(first.status).toBe('complete');
+    expect(first.warnings.filter((w) => w.kind === 'changed').map((w) => w.path)).toEqual(['data/feedback.jsonl', 'media/blob.bin']);
+    const next = await backup();
+    expect(next.read.files).toBe(2);
+    expect(await describeTree(await restoreTree(repo, next.snapshot.id, 'r-next'))).toEqual(await describeTree(tree));
+  });
+
+  it('reads a small file again that changed while read even when its finding was not kept (findings are capped)', async () => {
+    const { tree, repo, backup } = await setup();
+    const first = await backup({ openFile: faultyReads([path.join(tree, 'data/feedback.jsonl')], 'short'), maxFindings: 0 });
+    expect(first.snapshot.sources[0]!.findings).toEqual([]);
+    expect(first.snapshot.sources[0]!.findingsTotal).toBeGreaterThan(0);
+    const next = await backup();
+    expect(next.read.files).toBe(1);
+    expect(await describeTree(await restoreTree(repo, next.snapshot.id, 'r-next'))).toEqual(await describeTree(tree));
+  });
+
+  it('builds on a parent of the same host and the same sources only', async () => {
+    const { tree, repo, backup } = await setup();
+    const other = path.join(dir, 'other');
+    await makeSampleTree(other);
+    const a1 = await backup({ host: 'app-1' });
+    const b1 = await backup({ host: 'app-2' });
+    expect(b1.snapshot).toMatchObject({ kind: 'full', host: 'app-2' });
+    expect(b1.chain).toContain('host app-2');
+    // A wider source set is another group: its own full, and the narrower set keeps its chain.
+    const wide = await runBackup(repo, { sources: sourcesFromPaths([tree, other]), toolVersion: 'test', host: 'app-1' });
+    expect(wide.snapshot.kind).toBe('full');
+    const a2 = await backup({ host: 'app-1' });
+    expect(a2.snapshot).toMatchObject({ kind: 'incremental', parent: a1.snapshot.id });
+    const b2 = await backup({ host: 'app-2' });
+    expect(b2.snapshot).toMatchObject({ kind: 'incremental', parent: b1.snapshot.id });
+    const wide2 = await runBackup(repo, { sources: sourcesFromPaths([tree, other]), toolVersion: 'test', host: 'app-1' });
+    expect(wide2.snapshot).toMatchObject({ kind: 'incremental', parent: wide.snapshot.id });
+  });
+
+  it('waits for an exclusive lock (forget, prune) to go away when given waitMs, and fails at once without', async () => {
+    const { repo, backup } = await setup();
+    const held = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
+    await expect(backup()).rejects.toMatchObject({ code: 'REPO_LOCKED', message: expect.stringContaining('forget --prune') });
+    const started = Date.now();
+    const release = setTimeout(() => void held.release(), 1500);
+    try {
+      const result = await backup({ waitMs: 30_000 });
+      expect(result.status).toBe('complete');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    } finally {
+      clearTimeout(release);
+      await held.release().catch(() => {});
+    }
   });
 
   it('with rehash, a file whose mtime changed but content did not is not stored again', async () => {

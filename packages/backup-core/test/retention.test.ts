@@ -6,7 +6,9 @@ import {
 } from '@drkit/backup-core';
 import {
   formatRetention,
+  formatRetentionGroups,
   planRetention,
+  planRetentionGroups,
   type RetentionDecision,
   type RetentionPolicy,
   retentionPolicyFromConfig,
@@ -405,6 +407,68 @@ describe('planRetention: refuses bad input (nothing planned, nothing removed)', 
   it('accepts times with an offset and buckets them by the instant', () => {
     const decisions = planRetention([{ ...ok[0]!, time: '2026-11-20T01:00:00+02:00' }], { keepDaily: 1 }, NOW);
     expect(decisions[0]!.reasons).toEqual(['daily 2026-11-19']);
+  });
+});
+
+describe('planRetentionGroups: one plan per host and source set', () => {
+  const on = (host: string, sources: string[], time: string, n: number, extra: Partial<RetentionSnapshot> = {}) => ({
+    ...snap(time, extra),
+    id: idAt(time, n),
+    host,
+    sources,
+  });
+
+  it("never removes a host's or a source set's snapshots because newer ones exist elsewhere", () => {
+    const snapshots = [
+      on('app-1', ['data'], '2026-11-01T00:00Z', 1),
+      on('app-1', ['data'], '2026-11-02T00:00Z', 2),
+      // app-2 backs up hourly and is newer: under one plan it would push app-1 out entirely.
+      ...Array.from({ length: 5 }, (_, i) => on('app-2', ['data'], `2026-11-20T0${i}:00Z`, 10 + i)),
+      // Same host, another source set (listed in another order: still one group).
+      on('app-1', ['data', 'config'], '2026-11-03T00:00Z', 20),
+      on('app-1', ['config', 'data'], '2026-11-04T00:00Z', 21),
+    ];
+    const groups = planRetentionGroups(snapshots, { keepLast: 1, keepWithinMs: 2 * HOUR }, NOW);
+    expect(groups.map((g) => [g.host, g.sources, g.decisions.map((d) => [d.time.slice(5, 13), d.keep])])).toEqual([
+      ['app-1', ['config', 'data'], [['11-04T00', true], ['11-03T00', false]]],
+      ['app-1', ['data'], [['11-02T00', true], ['11-01T00', false]]],
+      ['app-2', ['data'], [['11-20T04', true], ['11-20T03', true], ['11-20T02', false], ['11-20T01', false], ['11-20T00', false]]],
+    ]);
+    // keep_within counts back from each group's own newest snapshot.
+    expect(groups[1]!.decisions[0]!.reasons).toEqual(['last 1', 'within 2h']);
+    expect(planRetention(snapshots, { keepLast: 1, keepWithinMs: 2 * HOUR }, NOW).filter((d) => d.keep)).toHaveLength(2);
+  });
+
+  it('keeps what a kept incremental needs even in another group (chains made before parents stayed in their group)', () => {
+    const full = on('app-1', ['config', 'data'], '2026-11-01T00:00Z', 1);
+    const inc = on('app-1', ['data'], '2026-11-02T00:00Z', 2, { kind: 'incremental', parent: full.id, base: full.id });
+    const newerFull = on('app-1', ['config', 'data'], '2026-11-03T00:00Z', 3);
+    const groups = planRetentionGroups([full, inc, newerFull], { keepLast: 1 }, NOW);
+    const byId = new Map(groups.flatMap((g) => g.decisions).map((d) => [d.id, d]));
+    expect(byId.get(full.id)).toMatchObject({ keep: true, reasons: [`needed by kept incremental ${inc.id}`] });
+    expect(byId.get(inc.id)?.keep).toBe(true);
+  });
+
+  it('keeps everything under an empty policy, and refuses bad input like planRetention', () => {
+    const groups = planRetentionGroups([on('a', ['x'], '2026-11-01T00:00Z', 1), on('b', ['x'], '2026-11-01T00:00Z', 2)], {}, NOW);
+    expect(groups.flatMap((g) => g.decisions.map((d) => d.reasons))).toEqual([['no policy given'], ['no policy given']]);
+    expect(() => planRetentionGroups([], { keepLast: -1 }, NOW)).toThrow(/keepLast/);
+  });
+
+  it('prints each group under a line naming its host and sources', () => {
+    const text = formatRetentionGroups([
+      { host: 'app-1', sources: ['config', 'data'], decisions: [{ id: 'b2', time: '2026-11-20T00:00:00.000Z', keep: true, reasons: ['last 1'] }] },
+      { host: 'app-2', sources: ['data'], decisions: [{ id: 'c3', time: '2026-11-19T00:00:00.000Z', keep: false, reasons: ['no rule keeps it'] }] },
+    ]);
+    expect(text).toBe(
+      [
+        'host app-1, sources config, data:',
+        'keep  b2  2026-11-20T00:00:00.000Z  last 1',
+        '',
+        'host app-2, sources data:',
+        'remove  c3  2026-11-19T00:00:00.000Z  no rule keeps it',
+      ].join('\n'),
+    );
   });
 });
 

@@ -2,12 +2,27 @@ import type * as z from 'zod';
 import { type ConfigIssue, formatPath } from './errors.js';
 import { fieldHints } from './schema.js';
 
-/** A value as users wrote it: strings quoted, containers named. */
-function show(value: unknown): string {
+// Keys whose values are secrets (password, passphrase, secret_access_key, session_token…): never echoed.
+const SECRET_KEY = /pass(word|phrase)?|secret|token|access_key|api_?key|credential|auth/i;
+
+/** True when the value at `path` is, or lies under, a key that holds a secret. */
+function isSecret(path: readonly PropertyKey[]): boolean {
+  return path.some((key) => typeof key === 'string' && SECRET_KEY.test(key));
+}
+
+/** `redis://user:pw@host` → `redis://***@host`, and a bare `user:pw@host` → `***@host`, up to the last `@` (passwords may hold `@` or `/`). */
+function maskCredentials(text: string): string {
+  if (text.includes('://')) return text.replace(/([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, '$1***@');
+  return text.replace(/^[^\s/@:]+:\S*@/, '***@');
+}
+
+/** A value as users wrote it: strings quoted, containers named; secrets and URL credentials as ***. */
+function show(value: unknown, path: readonly PropertyKey[]): string {
   if (value === null || value === undefined) return 'an empty value';
   if (Array.isArray(value)) return value.length ? 'a list' : 'an empty list';
   if (typeof value === 'object') return 'a mapping';
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (isSecret(path)) return '***';
+  return typeof value === 'string' ? JSON.stringify(maskCredentials(value)) : String(value);
 }
 
 /** `keep_daily: 7` for a key, `- 7` for a list item: what to type at that spot. */
@@ -40,7 +55,7 @@ function closest(key: string, allowed: readonly string[]): string | undefined {
 function oneOf(options: readonly unknown[], value: unknown, path: readonly PropertyKey[]): string {
   const example = exampleAt(path, String(options[0]));
   if (value === undefined) return `required but missing. Fix: add ${example}.`;
-  return `expected ${options.length > 1 ? 'one of ' : ''}${options.join(', ')}, got ${show(value)}. Fix: write one of those, e.g. ${example}.`;
+  return `expected ${options.length > 1 ? 'one of ' : ''}${options.join(', ')}, got ${show(value, path)}. Fix: write one of those, e.g. ${example}.`;
 }
 
 /**
@@ -61,9 +76,16 @@ export function explain(issue: z.core.$ZodRawIssue): string | undefined {
         .join('\n');
     }
     case 'invalid_union': {
-      // Only the discriminated `sources[].type` union exists, so the bad part is its `type` value.
+      // A discriminated union (e.g. sources[].type): the path ends at the key that decides, the input is the mapping.
       const options = issue.options as readonly unknown[] | undefined;
-      return options && oneOf(options, (issue.input as Record<string, unknown> | null)?.[issue.discriminator ?? ''], path);
+      if (options && issue.discriminator !== undefined) {
+        const input = issue.input;
+        const value = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>)[issue.discriminator] : undefined;
+        return oneOf(options, value, path);
+      }
+      // Any other union (tls, dbs…): the field's hint below, else the forms its alternatives take.
+      if (!fieldHints.has(issue.inst as z.ZodType)) return unionForms(issue.errors, issue.input, path);
+      break;
     }
     case 'invalid_value':
       return oneOf(issue.values as readonly unknown[], issue.input, path);
@@ -71,12 +93,25 @@ export function explain(issue: z.core.$ZodRawIssue): string | undefined {
   if (path.length === 0) {
     return issue.input === null || issue.input === undefined
       ? 'the config is empty. Fix: add at least a sources list, e.g. sources: [{ name: data, type: files, path: ./data }], or run "drkit init" for a template.'
-      : `expected settings as key: value lines, got ${show(issue.input)}. Fix: start from "drkit init" or the README example.`;
+      : `expected settings as key: value lines, got ${show(issue.input, path)}. Fix: start from "drkit init" or the README example.`;
   }
   const hint = fieldHints.get(issue.schema ?? (issue.inst as z.ZodType));
   if (issue.input === undefined) return `required but missing. Fix: add ${exampleAt(path, hint?.example ?? '...')}.`;
   if (!hint) return undefined;
-  return `expected ${hint.expected}, got ${show(issue.input)}. Fix: write ${hint.write}, e.g. ${exampleAt(path, hint.example)}.`;
+  return `expected ${hint.expected}, got ${show(issue.input, path)}. Fix: write ${hint.write}, e.g. ${exampleAt(path, hint.example)}.`;
+}
+
+const TYPE_WORDS: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+
+/** "expected true or false or a mapping, got "yes"" from each alternative's first complaint; undefined keeps zod's message. */
+function unionForms(errors: readonly (readonly z.core.$ZodIssue[])[] | undefined, input: unknown, path: readonly PropertyKey[]): string | undefined {
+  const forms = (errors ?? []).map(([first]) => {
+    if (first?.code === 'invalid_type') return TYPE_WORDS[first.expected] ?? first.expected;
+    if (first?.code === 'invalid_value') return first.values.map((v) => JSON.stringify(v)).join(' or ');
+    return undefined;
+  });
+  if (forms.length === 0 || forms.some((f) => f === undefined)) return undefined;
+  return `expected ${[...new Set(forms)].join(' or ')}, got ${show(input, path)}. Fix: write one of those forms (see the README).`;
 }
 
 /** Zod's final issues as config issues, one per problem. */

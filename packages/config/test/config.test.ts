@@ -216,6 +216,67 @@ describe('invalid configs', () => {
   }
 });
 
+describe('secrets in error messages', () => {
+  const sources = [{ name: 'a', type: 'files', path: 'x' }];
+
+  it('prints *** for values at secret keys, whatever their type, and after env expansion', async () => {
+    const yaml = [
+      'repository:',
+      '  bucket: backups',
+      '  access_key_id: 12345',
+      '  secret_access_key: ${S3_SECRET}',
+      '  session_token: ""',
+      'sources:',
+      '  - { name: cache, type: redis, host: cache, port: 6379, password: 987654 }',
+      '  - { name: data, type: files, path: ./data }',
+      '  - name: ha',
+      '    type: redis',
+      '    sentinel: { master_name: main, nodes: ["admin:s3ntinel-pw@10.0.0.5:26379"] }',
+    ].join('\n');
+    // A number where text belongs: the value must still not appear.
+    const err = await caught(() => parseConfigText(yaml.replace('${S3_SECRET}', '424242'), 'drkit.config.yaml', {}));
+    expect(err.code).toBe(ConfigErrorCode.INVALID);
+    const lines = err.message.split('\n');
+    expect(lines).toContain('drkit.config.yaml: repository.access_key_id: expected an access key id, got ***. Fix: write a value, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}.');
+    expect(lines).toContain('drkit.config.yaml: repository.secret_access_key: expected a secret access key, got ***. Fix: write a value, e.g. secret_access_key: ${AWS_SECRET_ACCESS_KEY}.');
+    expect(lines).toContain('drkit.config.yaml: repository.session_token: expected a session token, got ***. Fix: write a value, e.g. session_token: ${AWS_SESSION_TOKEN}.');
+    expect(lines).toContain('drkit.config.yaml: sources[0].password: expected a password (use ${ENV_VAR}), got ***. Fix: write an environment reference, e.g. password: ${REDIS_PASSWORD}.');
+    expect(lines).toContain('drkit.config.yaml: sources[2].sentinel.nodes[0]: expected host:port, got "***@10.0.0.5:26379". Fix: write a host and port, e.g. - "10.0.0.5:26379".');
+    for (const secret of ['12345', '424242', '987654', 's3ntinel-pw', 'admin']) {
+      expect(err.message).not.toContain(secret);
+      expect(JSON.stringify(err.details)).not.toContain(secret);
+    }
+  });
+
+  it('masks the user:password@ part of URLs, including passwords with @ and / in them', async () => {
+    const repo = await caught(() => validateConfig({ repository: 'ftp://backup:hunter2@files.example/x', sources }, { file: 'c.yaml' }));
+    expect(repo.message).toContain('got "ftp://***@files.example/x"');
+    const nested = await caught(() => validateConfig({ repository: { url: 'sftp://u:p@ss/w0rd@host/repo' }, sources }, { file: 'c.yaml' }));
+    expect(nested.message).toContain('got "sftp://***@host/repo"');
+    const redis = await caught(() => validateConfig({ sources: [{ name: 'r', type: 'redis', url: 'http://:topsecret@cache:6379' }] }, { file: 'c.yaml' }));
+    expect(redis.message).toContain('sources[0].url: expected a redis:// or rediss:// URL, got "http://***@cache:6379"');
+    for (const err of [repo, nested, redis]) for (const secret of ['hunter2', 'w0rd', 'topsecret']) expect(err.message).not.toContain(secret);
+    // Values that are not secrets are still shown, so the user can find them.
+    const plain = await caught(() => validateConfig({ repository: 'ftp://files.example/x', sources }, { file: 'c.yaml' }));
+    expect(plain.message).toContain('got "ftp://files.example/x"');
+  });
+
+  it('explains unions other than sources[].type: by the field hint, else by the forms the alternatives take', async () => {
+    const redis = (extra: Record<string, unknown>) => validateConfig({ sources: [{ name: 'r', type: 'redis', url: 'redis://cache:6379', ...extra }] }, { file: 'c.yaml' });
+    expect((await caught(() => redis({ dbs: 'some' }))).message).toBe(
+      'c.yaml: sources[0].dbs: expected a list of database numbers, or all, got "some". Fix: write a list or all, e.g. dbs: [0, 1].',
+    );
+    expect((await caught(() => redis({ tls: 'yes' }))).message).toBe(
+      'c.yaml: sources[0].tls: expected true or false or a mapping, got "yes". Fix: write one of those forms (see the README).',
+    );
+    // The discriminated union with something that is not a mapping, or a type that is not text.
+    expect((await caught(() => validateConfig({ sources: [['files']] }, { file: 'c.yaml' }))).message).toMatch(/^c\.yaml: sources\[0\]: expected a source .*got a list\./);
+    expect((await caught(() => validateConfig({ sources: [{ name: 'a', type: ['files'] }] }, { file: 'c.yaml' }))).message).toBe(
+      'c.yaml: sources[0].type: expected one of files, redis, got a list. Fix: write one of those, e.g. type: files.',
+    );
+  });
+});
+
 describe('unreadable files', () => {
   it('gives line and column for YAML syntax errors', async () => {
     const file = await write('drkit.config.yaml', 'sources:\n  - name: data\n    type: files\n   path: ./data\n');

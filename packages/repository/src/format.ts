@@ -99,6 +99,8 @@ export const sourceMetaSchema = z.object({
   findingsTotal: z.number().int().default(0),
   /** Earlier snapshots whose archives hold some of this source's files (incrementals). */
   holders: z.array(z.string()).default([]),
+  /** Mode and mtime (ms) of the source's root folder, which has no index entry; absent in older snapshots. */
+  root: z.object({ mode: z.number().int(), mtime: z.number() }).optional(),
   redis: redisMetaSchema.optional(),
 });
 export type SourceMeta = z.infer<typeof sourceMetaSchema>;

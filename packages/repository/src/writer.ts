@@ -27,6 +27,8 @@ export interface SourceInfo {
   name: string;
   type: string;
   origin?: string;
+  /** A folder source's root: its mode and mtime, restored onto the folder the source lands in. */
+  root?: { mode: number; mtime: number };
 }
 
 /** What only the reader of a Redis source knows; the writer adds counts, RDB version and the note. */
@@ -128,6 +130,7 @@ export class SnapshotWriter {
       findings: [],
       findingsTotal: 0,
       holders: [...holders].sort(),
+      ...(info.root ? { root: info.root } : {}),
     };
     this.sources.push(meta);
     return meta;

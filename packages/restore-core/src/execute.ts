@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
@@ -5,7 +6,7 @@ import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
 import { createStaging, type Staging } from './staging.js';
-import { inspectTarget } from './target-state.js';
+import { inspectTarget, lstatOrUndefined } from './target-state.js';
 
 export interface RestoreHooks {
   onProgress?: (progress: RestoreProgress) => void;
@@ -44,8 +45,9 @@ export async function executeRestore(repo: Repository, planInput: RestorePlan, h
   }
   const changes = { count: 0 };
   try {
+    const roots = await sourceRoots(snapshot, plan);
     await moveIntoPlace(plan, staging, changes);
-    await applyDirMetadata(plan.target, pendingDirs);
+    await applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
   } catch (cause) {
     if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
     await staging.remove().catch(() => {});
@@ -69,6 +71,23 @@ async function extractAll(
     pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
   }
   return pending;
+}
+
+/**
+ * The folder each source lands in gets the mode and mtime of the source's root (metadata `root`;
+ * older snapshots lack it and leave the folder as it is). Like any folder, an existing one is
+ * left alone under --overwrite never. Looked at before anything is moved into place.
+ */
+async function sourceRoots(snapshot: SnapshotMeta, plan: RestorePlan): Promise<PendingDir[]> {
+  const roots: PendingDir[] = [];
+  for (const layout of plan.sources) {
+    const root = snapshot.sources.find((s) => s.name === layout.name)?.root;
+    if (!root) continue;
+    const existed = plan.targetState === 'non-empty' && (layout.dir === '' || (await lstatOrUndefined(path.join(plan.target, layout.dir))) !== undefined);
+    if (existed && plan.overwrite === 'never') continue;
+    roots.push({ path: layout.dir, mode: root.mode, mtime: root.mtime });
+  }
+  return roots;
 }
 
 // Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.

@@ -12,8 +12,9 @@ export function parentOf(relPath: string): string {
   return cut < 0 ? '' : relPath.slice(0, cut);
 }
 
+/** `''` (the target itself) is depth 0, so it comes after everything below it. */
 export function depthOf(relPath: string): number {
-  return relPath.split('/').length;
+  return relPath ? relPath.split('/').length : 0;
 }
 
 /** The normalised entry path, or an UNSAFE_PATH error naming the entry and the source. */

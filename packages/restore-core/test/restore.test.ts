@@ -1,11 +1,11 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEYS, Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { executeRestore, formatPlan, planRestore, type RestoreProgress, RestoreErrorCode } from '@drkit/restore-core';
-import { LONG_PATH, listing, makeTree, setMtimes, snapshotOf, UNICODE_PATH } from './helpers.js';
+import { LONG_PATH, listing, makeTree, setMtimes, snapshotOf, UNICODE_PATH, walkTree } from './helpers.js';
 
 let dir: string;
 let repo: Repository;
@@ -59,6 +59,40 @@ describe('restore round trip', () => {
     });
     expect(progress.at(-1)).toMatchObject({ files: 6, bytes: plan.toWrite.bytes, totalBytes: plan.toWrite.bytes });
     expect(await leftovers(dir)).toEqual([]);
+  });
+
+  it("gives the folder a source lands in the mode and mtime of the source's root; snapshots without a root leave it be", async () => {
+    const source = path.join(dir, 'src');
+    await makeTree(source);
+    const writer = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    await writer.writeSource({ name: 'files', type: 'files', root: { mode: 0o751, mtime: 1_500_000_000_500 } }, walkTree(source));
+    await writer.writeSource({ name: 'older', type: 'files' }, walkTree(source));
+    const meta = await writer.commit();
+    const modeAndTime = async (p: string) => {
+      const st = await stat(p);
+      return { mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
+    };
+    const rooted = { mode: 0o751, mtimeMs: 1_500_000_000_500 };
+
+    const all = path.join(dir, 'all');
+    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target: all }));
+    expect(await modeAndTime(path.join(all, 'files'))).toEqual(rooted);
+    expect(await modeAndTime(path.join(all, 'older'))).not.toEqual(rooted);
+    expect(await listing(path.join(all, 'older'))).toEqual(await listing(source));
+
+    // Straight into an existing, non-empty target: never leaves the folder as it is, always sets it.
+    const existing = path.join(dir, 'existing');
+    await mkdir(existing);
+    await writeFile(path.join(existing, 'local-only.txt'), 'mine');
+    await chmod(existing, 0o700);
+    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target: existing, sources: ['files'], overwrite: 'never' }));
+    // Like any existing folder under never: its mode stays; its mtime is that of the new entries moved in.
+    const after = await modeAndTime(existing);
+    expect(after.mode).toBe(0o700);
+    expect(after.mtimeMs).not.toBe(rooted.mtimeMs);
+    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target: existing, sources: ['files'], overwrite: 'always' }));
+    expect(await modeAndTime(existing)).toEqual(rooted);
+    expect(await readFile(path.join(existing, 'local-only.txt'), 'utf8')).toBe('mine');
   });
 
   it('restores a single named source straight into the target, and several sources into folders named after them', async () => {

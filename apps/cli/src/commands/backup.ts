@@ -14,6 +14,8 @@ interface BackupFlags extends GlobalOptions {
   emergency?: boolean;
   full?: boolean;
   rehash?: boolean;
+  /** ms, parsed by flags.ts. */
+  wait: number;
 }
 
 export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCode> {
@@ -38,6 +40,8 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     fullEveryMs: config?.backup?.full_every ? parseDuration(config.backup.full_every) : undefined,
     jsonlGlobs: config?.validation?.jsonl,
     toolVersion: `drkit ${pkg.version}`,
+    waitMs: opts.wait,
+    onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
     onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
   });
   progress.done();

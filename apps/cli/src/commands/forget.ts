@@ -1,4 +1,4 @@
-import { forgetSnapshots, formatRetention, type RetentionPolicy, retentionPolicyFromConfig } from '@drkit/backup-core';
+import { forgetSnapshots, formatRetentionGroups, type RetentionPolicy, retentionPolicyFromConfig } from '@drkit/backup-core';
 import { parseDuration } from '@drkit/config';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -6,12 +6,13 @@ import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 
 type CountRules = 'keepLast' | 'keepHourly' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly';
 
+// Numbers and durations arrive parsed and checked (flags.ts).
 interface ForgetFlags extends GlobalOptions, Pick<RetentionPolicy, CountRules> {
-  keepWithin?: string;
+  keepWithin?: number;
   keepTag: string[];
   prune?: boolean;
   dryRun?: boolean;
-  wait: string;
+  wait: number;
 }
 
 export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode> {
@@ -22,12 +23,12 @@ export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode
     now: new Date(),
     dryRun: opts.dryRun,
     prune: opts.prune,
-    waitMs: parseDuration(opts.wait),
+    waitMs: opts.wait,
     onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
   });
   if (opts.json) printJson({ dryRun: opts.dryRun === true, ...result });
   else {
-    say(formatRetention(result.decisions));
+    say(formatRetentionGroups(result.groups));
     const verb = opts.dryRun ? 'would remove' : 'removed';
     say(`${verb} ${result.removed.length} of ${result.decisions.length} snapshot(s)`);
     if (result.pruned) say(`${opts.dryRun ? 'would prune' : 'pruned'} ${result.pruned.blobs} blob(s), ${bytes(result.pruned.bytes)}, of ${result.pruned.snapshots.length} snapshot(s)`);
@@ -44,7 +45,7 @@ function policyOf(opts: ForgetFlags, fromConfig: Parameters<typeof retentionPoli
     keepWeekly: opts.keepWeekly,
     keepMonthly: opts.keepMonthly,
     keepYearly: opts.keepYearly,
-    keepWithinMs: opts.keepWithin ? parseDuration(opts.keepWithin) : undefined,
+    keepWithinMs: opts.keepWithin,
     keepTags: opts.keepTag.length ? opts.keepTag : undefined,
   };
   if (Object.values(flags).some((v) => v !== undefined)) return flags;

@@ -9,7 +9,8 @@ interface RevokeFlags extends GlobalOptions {
   redis?: string;
   source?: string;
   pattern?: string;
-  db: string[];
+  /** Parsed and checked by flags.ts. */
+  db: number[];
   yes?: boolean;
 }
 
@@ -19,10 +20,7 @@ const total = (xs: DbCount[]) => xs.reduce((a, d) => a + d.keys, 0);
 export async function run(_args: unknown[], opts: RevokeFlags): Promise<ExitCode> {
   if (!opts.pattern && opts.db.length === 0)
     throw usage('Say which keys to delete: --pattern GLOB, --db N, or both.', "e.g. drkit redis revoke-tokens --redis redis://host:6379 --pattern 'token:*'; --db N alone deletes every key of that database.");
-  const dbs = opts.db.map((d) => {
-    if (!/^\d+$/.test(d)) throw usage(`--db must be a database number, not "${d}".`, 'e.g. --db 0');
-    return Number(d);
-  });
+  const dbs = opts.db;
   const conn = await RedisConnection.open(await targetOf(opts));
   try {
     const selection = { ...(opts.pattern ? { pattern: opts.pattern } : {}), ...(dbs.length ? { dbs } : conn.defaultDb !== undefined ? { dbs: [conn.defaultDb] } : {}) };

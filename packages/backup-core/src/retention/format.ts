@@ -1,4 +1,4 @@
-import type { RetentionDecision } from './plan.js';
+import type { RetentionDecision, RetentionGroup } from './plan.js';
 
 /**
  * One aligned line per snapshot, newest first as planned: `keep|remove  id  time  reasons`.
@@ -11,4 +11,9 @@ export function formatRetention(decisions: readonly RetentionDecision[]): string
   return rows
     .map(([action, id, time, reasons]) => `${action.padEnd(widths[0])}  ${id.padEnd(widths[1])}  ${time.padEnd(widths[2])}  ${reasons}`)
     .join('\n');
+}
+
+/** Each group under a line naming it (`host app-1, sources config, data:`), groups apart by a blank line. */
+export function formatRetentionGroups(groups: readonly RetentionGroup[]): string {
+  return groups.map((g) => `host ${g.host || '(none)'}, sources ${g.sources.join(', ') || '(none)'}:\n${formatRetention(g.decisions)}`).join('\n\n');
 }

@@ -13,6 +13,9 @@ export interface RetentionSnapshot {
   parent?: string;
   /** The full snapshot at the root of this incremental's chain. */
   base?: string;
+  /** For planRetentionGroups: the host and the source names that make up its group. */
+  host?: string;
+  sources?: readonly string[];
 }
 
 export interface RetentionDecision {
@@ -21,6 +24,14 @@ export interface RetentionDecision {
   keep: boolean;
   /** Every rule that keeps it, in rule order; `["no rule keeps it"]` when removed. */
   reasons: string[];
+}
+
+/** Snapshots of one host and one set of sources, planned together; decisions newest first. */
+export interface RetentionGroup {
+  host: string;
+  /** Sorted source names. */
+  sources: string[];
+  decisions: RetentionDecision[];
 }
 
 export interface RetentionOptions {
@@ -47,7 +58,7 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d
 /**
  * Decides which snapshots a policy keeps, newest first, with every reason. Pure: no I/O, and
  * `now` is only used to ignore snapshots dated in the future when anchoring `keepWithinMs`.
- * Call it once per group of snapshots that should share buckets (e.g. per host).
+ * All snapshots share buckets; planRetentionGroups plans per host and source set.
  */
 export function planRetention(
   snapshots: readonly RetentionSnapshot[],
@@ -55,14 +66,68 @@ export function planRetention(
   now: Date,
   options: RetentionOptions = {},
 ): RetentionDecision[] {
+  checkInput(policy, now);
+  const entries = newestFirst(snapshots);
+  // Without any rule, planning removals would delete everything: keep all instead.
+  if (isEmptyPolicy(policy)) return entries.map(({ snapshot }) => decision(snapshot, ['no policy given']));
+  const reasons = ruleReasons(entries, policy, now, options);
+  keepDependencies(entries.map((e) => e.snapshot), reasons);
+  return entries.map(({ snapshot }, i) => decision(snapshot, reasons[i]!));
+}
+
+/**
+ * Plans each group of snapshots (same `host`, same set of `sources`) on its own, as restic's
+ * `--group-by host,paths`: newer snapshots of another host or source set never push a group's
+ * snapshots out of their buckets. Chain safety runs across all groups, so a kept incremental
+ * keeps what it depends on even where a chain crosses groups (snapshots made before chains
+ * stayed within one group). Groups are sorted by host, then sources.
+ */
+export function planRetentionGroups(
+  snapshots: readonly RetentionSnapshot[],
+  policy: RetentionPolicy,
+  now: Date,
+  options: RetentionOptions = {},
+): RetentionGroup[] {
+  checkInput(policy, now);
+  const entries = newestFirst(snapshots);
+  const groups = new Map<string, { host: string; sources: string[]; members: number[] }>();
+  entries.forEach(({ snapshot }, i) => {
+    const host = snapshot.host ?? '';
+    const sources = [...new Set(snapshot.sources ?? [])].sort();
+    const key = JSON.stringify([host, sources]);
+    const group = groups.get(key) ?? { host, sources, members: [] };
+    groups.set(key, group);
+    group.members.push(i);
+  });
+  const empty = isEmptyPolicy(policy);
+  const reasons: string[][] = entries.map(() => []);
+  if (!empty) {
+    for (const { members } of groups.values()) {
+      const own = ruleReasons(members.map((i) => entries[i]!), policy, now, options);
+      for (const [k, i] of members.entries()) reasons[i] = own[k]!;
+    }
+    keepDependencies(entries.map((e) => e.snapshot), reasons);
+  }
+  return [...groups.values()]
+    .sort((a, b) => cmp(a.host, b.host) || cmp(a.sources.join('\0'), b.sources.join('\0')))
+    .map(({ host, sources, members }) => ({
+      host,
+      sources,
+      decisions: members.map((i) => decision(entries[i]!.snapshot, empty ? ['no policy given'] : reasons[i]!)),
+    }));
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function checkInput(policy: RetentionPolicy, now: Date): void {
   checkPolicy(policy);
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
     throw invalidRetention('planRetention needs a valid `now`.', 'Pass clock.now().', { now: String(now) });
   }
-  const entries = newestFirst(snapshots);
-  // Without any rule, planning removals would delete everything: keep all instead.
-  if (isEmptyPolicy(policy)) return entries.map(({ snapshot }) => decision(snapshot, ['no policy given']));
+}
 
+/** The rules' reasons for each entry (newest first), before chain safety. */
+function ruleReasons(entries: Entry[], policy: RetentionPolicy, now: Date, options: RetentionOptions): string[][] {
   const zone = options.timeZone ?? 'UTC';
   const reasons: string[][] = entries.map(() => []);
   keepCounted(entries, reasons, 'last', policy.keepLast, (e) => e.snapshot.id, (_, rank) => `last ${rank}`);
@@ -71,8 +136,7 @@ export function planRetention(
   }
   keepWithin(entries, reasons, policy.keepWithinMs, now);
   keepTagged(entries, reasons, policy.keepTags);
-  keepDependencies(entries.map((e) => e.snapshot), reasons);
-  return entries.map(({ snapshot }, i) => decision(snapshot, reasons[i]!));
+  return reasons;
 }
 
 function decision(snapshot: RetentionSnapshot, reasons: string[]): RetentionDecision {

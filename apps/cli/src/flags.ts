@@ -1,0 +1,51 @@
+import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '@drkit/config/duration';
+import { usage } from './usage.js';
+
+/**
+ * The one parser for numeric command-line values. Commander calls these while parsing, so a bad
+ * value is a usage error (exit 2) naming the flag, before any command runs.
+ */
+const WHOLE = 'a whole number ≥ 0, e.g. 7';
+const DURATION = 'a duration: whole numbers with a unit (s, m, h, d, w, y), e.g. 30s, 5m, 12h or 1d12h';
+
+function wholeOrUndefined(text: string): number | undefined {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function durationOrUndefined(text: string): number | undefined {
+  try {
+    return parseDuration(text.trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** `--keep-last 7`: a whole number ≥ 0; `abc`, `-1`, `1.5`, `1e3` and `` are refused. */
+export function wholeNumber(text: string): number {
+  const n = wholeOrUndefined(text);
+  if (n === undefined) throw new InvalidArgumentError(`Expected ${WHOLE}.`);
+  return n;
+}
+
+/** A repeatable whole-number flag (`--db 0 --db 2`). */
+export function wholeNumbers(text: string, previous: number[]): number[] {
+  return [...previous, wholeNumber(text)];
+}
+
+/** `--wait 5m`, `--keep-within 30d`: milliseconds. */
+export function duration(text: string): number {
+  const ms = durationOrUndefined(text);
+  if (ms === undefined) throw new InvalidArgumentError(`Expected ${DURATION}.`);
+  return ms;
+}
+
+/** A whole-number environment knob (e.g. DRKIT_S3_MAX_ATTEMPTS); unset or empty is undefined. */
+export function wholeNumberFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  const n = wholeOrUndefined(text);
+  if (n === undefined) throw usage(`${name} is ${JSON.stringify(text)}: expected ${WHOLE}.`, `Fix or unset ${name}.`);
+  return n;
+}

@@ -1,0 +1,11 @@
+import { DrkitError } from '@drkit/errors';
+
+// Kept apart from context.ts so that flag parsing at startup loads no repository code.
+export const CliErrorCode = {
+  NO_REPO: 'CLI_NO_REPO',
+  USAGE: 'CLI_USAGE',
+} as const;
+
+export function usage(message: string, hint: string): DrkitError {
+  return new DrkitError(CliErrorCode.USAGE, message, { hint });
+}
