@@ -63,7 +63,8 @@ export class RepoLock {
         const stale = staleReason(other, now(), staleAfter);
         if (stale) {
           options.onStale?.(other, stale);
-          void store.delete(KEYS.lock(other.id));
+          // Not awaited, and a failure only leaves the stale lock for the next run (or `drkit unlock`) to remove.
+          store.delete(KEYS.lock(other.id)).catch(() => {});
           return false;
         }
         return other.exclusive || info.exclusive;
