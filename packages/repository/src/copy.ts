@@ -5,6 +5,7 @@ import { AGE_SUFFIX } from './encryption.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { type BlobRef, KEYS, type SnapshotMeta, type SourceMeta } from './format.js';
 import { HashingStream } from './hashing.js';
+import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 
 export interface CopyProgress {
@@ -76,7 +77,7 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
         continue;
       }
       options.onSnapshot?.(snap.id, 'copying');
-      results.push(await copyOne(from, to, snap, progress, options));
+      results.push(await copyOne(from, to, toLock, snap, progress, options));
     }
     return results;
   } finally {
@@ -99,7 +100,14 @@ function modeFor(from: Repository, to: Repository, snap: SnapshotMeta, blob: Blo
   return sameSet(recipients, to.encryption.recipients) ? 'as-stored' : 're-encrypted';
 }
 
-async function copyOne(from: Repository, to: Repository, snap: SnapshotMeta, progress: { bytes: number; totalBytes: number }, options: CopyOptions): Promise<CopyResult> {
+async function copyOne(
+  from: Repository,
+  to: Repository,
+  toLock: RepoLock,
+  snap: SnapshotMeta,
+  progress: { bytes: number; totalBytes: number },
+  options: CopyOptions,
+): Promise<CopyResult> {
   const written: string[] = [];
   let bytes = 0;
   let mode: Mode = 'as-stored';
@@ -158,7 +166,8 @@ async function copyOne(from: Repository, to: Repository, snap: SnapshotMeta, pro
     const { encryption: _old, ...rest } = snap;
     const encryption = mode === 'as-stored' ? snap.encryption : to.encryption;
     const meta: SnapshotMeta = { ...rest, sources, ...(encryption ? { encryption } : {}) };
-    // The commit point: only now does the snapshot exist in the destination.
+    // The commit point: only now does the snapshot exist in the destination (and only if no prune can have run there).
+    await toLock.assertHeld();
     await to.store.put(KEYS.snapshot(snap.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
     return { id: snap.id, status: 'copied', bytes, mode };
   } catch (err) {

@@ -25,7 +25,7 @@ export {
   type SourceMeta,
 } from './format.js';
 export { HashingStream } from './hashing.js';
-export { newSnapshotId, SNAPSHOT_ID } from './ids.js';
+export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { normaliseEntryPath } from './paths.js';
 export { type ArchiveEntry, type BeginOptions, type InitOptions, type OpenOptions, Repository } from './repository.js';

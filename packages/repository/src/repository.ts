@@ -21,9 +21,9 @@ import {
   type SourceMeta,
   type BlobRef,
 } from './format.js';
-import { newSnapshotId } from './ids.js';
+import { newSnapshotId, snapshotIdTime } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
-import { type LockOptions, RepoLock } from './lock.js';
+import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
 import { SnapshotWriter } from './writer.js';
 
 export interface InitOptions {
@@ -43,6 +43,8 @@ export interface BeginOptions {
   toolVersion: string;
   /** Makes the snapshot an incremental on top of this one. */
   parent?: SnapshotMeta;
+  /** The lock the snapshot is written under; commit refuses with REPO_LOCK_LOST once it is lost. */
+  lock?: RepoLock;
 }
 
 /** An entry as stored in an archive, with its content stream (consume or ignore it). */
@@ -280,6 +282,7 @@ export class Repository {
       tags: options.tags ?? [],
       toolVersion: options.toolVersion,
       ...(p ? { lineage: { parent: p.id, base: p.base ?? p.id } } : {}),
+      lock: options.lock,
     });
   }
 
@@ -320,16 +323,23 @@ export class Repository {
    * Deletes every blob under data/ whose snapshot has no metadata (forgotten, or left by a
    * killed backup). Metadata always goes first, so a prune killed mid-way only leaves
    * unreferenced data that the next prune removes. Call under an exclusive lock.
+   *
+   * Data of ids made within the stale-lock window is kept even so: a backup whose lock was
+   * removed (`drkit unlock --all`) may still be writing it; the next prune takes it.
    */
-  async pruneData(options: { dryRun?: boolean; assumeForgotten?: string[] } = {}): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
+  async pruneData(
+    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number } = {},
+  ): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
     const forgotten = new Set(options.assumeForgotten);
     const live = new Set((await this.listSnapshots()).map((s) => s.id).filter((id) => !forgotten.has(id)));
+    const settled = (options.now ?? new Date()).getTime() - (options.staleAfterMs ?? DEFAULT_STALE_MS);
+    const mayBeRunning = (id: string) => (snapshotIdTime(id)?.getTime() ?? Number.NEGATIVE_INFINITY) > settled;
     const gone = new Set<string>();
     let blobs = 0;
     let bytes = 0;
     for await (const b of this.store.list('data/')) {
       const id = b.key.split('/')[1]!;
-      if (live.has(id)) continue;
+      if (live.has(id) || mayBeRunning(id)) continue;
       gone.add(id);
       blobs++;
       bytes += b.size;

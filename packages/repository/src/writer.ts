@@ -4,6 +4,7 @@ import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
 import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
 import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSIONS, type RedisRecord } from './redis-records.js';
+import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
 
@@ -58,7 +59,7 @@ export class SnapshotWriter {
     readonly id: string,
     readonly time: Date,
     readonly compression: Compression,
-    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage },
+    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage; lock?: RepoLock },
   ) {}
 
   /** Streams a source's entries into `<source>.tar.*` and its entry index. */
@@ -211,7 +212,10 @@ export class SnapshotWriter {
     return meta;
   }
 
-  /** Stores the metadata; from this moment the snapshot exists. */
+  /**
+   * Stores the metadata; from this moment the snapshot exists. Refuses (REPO_LOCK_LOST) when
+   * the lock it was written under is gone: a prune may have removed its data meanwhile.
+   */
   async commit(options: CommitOptions = {}): Promise<SnapshotMeta> {
     const errors = options.errors ?? [];
     const meta: SnapshotMeta = {
@@ -231,6 +235,7 @@ export class SnapshotWriter {
       errors,
       ...(this.repo.encryption ? { encryption: this.repo.encryption } : {}),
     };
+    await this.options.lock?.assertHeld();
     await this.repo.store.put(KEYS.snapshot(this.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
     return meta;
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -123,6 +124,22 @@ describe('copySnapshots', () => {
     await writeFile(blob, bytes);
     const b = await plainRepo('b');
     await expect(copySnapshots(a, b, 'all')).rejects.toMatchObject({ code: RepoErrorCode.DIGEST_MISMATCH, message: expect.stringContaining(s1.sources[0]!.archive.key) });
+    expect(await b.listSnapshots()).toEqual([]);
+    expect(await readdir(path.join(dir, 'b', 'data')).catch(() => [])).toEqual([]);
+  });
+
+  it('commits nothing in the destination when its lock there was removed mid-copy (REPO_LOCK_LOST)', async () => {
+    const a = await plainRepo('a');
+    await snapshot(a, [file('x.txt', 'x')]);
+    const b = await plainRepo('b');
+    const locks = path.join(dir, 'b', 'locks');
+    // What `drkit unlock --all` does to a folder repository, before the blobs are copied.
+    const copying = copySnapshots(a, b, 'all', {
+      onSnapshot: () => {
+        for (const f of readdirSync(locks)) rmSync(path.join(locks, f));
+      },
+    });
+    await expect(copying).rejects.toMatchObject({ code: RepoErrorCode.LOCK_LOST });
     expect(await b.listSnapshots()).toEqual([]);
     expect(await readdir(path.join(dir, 'b', 'data')).catch(() => [])).toEqual([]);
   });
