@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import picomatch from 'picomatch';
-import { digestBlob, type Finding, type IndexEntry, normaliseEntryPath, type Repository, RepoErrorCode, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
+import {
+  type DamagedSnapshot,
+  digestBlob,
+  type Finding,
+  type IndexEntry,
+  normaliseEntryPath,
+  type Repository,
+  RepoErrorCode,
+  type SnapshotMeta,
+  snapshotIdTime,
+  type SourceMeta,
+} from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
 import { JsonlChecker } from './jsonl.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
@@ -46,10 +57,13 @@ export interface VerifyReport {
   snapshot: string;
   time: string;
   ok: boolean;
-  status: SnapshotMeta['status'];
+  /** `unreadable` when the snapshot's metadata cannot be read: nothing of it could be checked. */
+  status: SnapshotMeta['status'] | 'unreadable';
   sources: SourceReport[];
   /** false when some source's contents could not be read (encrypted, no identity): only digests were checked. */
   contentChecked: boolean;
+  /** Why the metadata cannot be read (status `unreadable`). */
+  damaged?: string;
 }
 
 export interface VerifyOptions {
@@ -66,11 +80,15 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
   return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources, contentChecked: sources.every((s) => s.contentChecked !== false) };
 }
 
-/** Verifies `latest`, one id (or unique prefix), or `all` snapshots. */
+/** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
 export async function verifyRef(repo: Repository, ref: string, options: VerifyOptions = {}): Promise<VerifyReport[]> {
-  const snapshots = ref === 'all' ? await repo.listSnapshots() : [await repo.resolveSnapshot(ref)];
+  const damaged: DamagedSnapshot[] = [];
+  const snapshots = ref === 'all' ? await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) }) : [await repo.resolveSnapshot(ref)];
   const reports: VerifyReport[] = [];
   for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
+  // After the readable ones: whatever damaged metadata described cannot be checked or restored.
+  for (const d of damaged)
+    reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason });
   return reports;
 }
 
