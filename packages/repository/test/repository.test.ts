@@ -121,6 +121,28 @@ describe('repository format v1', () => {
     expect(normaliseEntryPath('/etc/passwd')).toHaveProperty('unsafe');
   });
 
+  it('keeps backslashes as part of POSIX file names, through the writer, the index, the archive and normalisation', async () => {
+    // On POSIX these are plain names: none of them is a folder, an absolute path or a way out.
+    const names = ['back\\slash.txt', 'dir\\name', 'dir\\name/..\\x', 'C:\\y'];
+    for (const n of names) expect(normaliseEntryPath(n)).toEqual({ path: n });
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    const file = (p: string): SourceItem => ({ path: p, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 1, content: async function* () { yield Buffer.from('x'); } });
+    const written = [file(names[0]!), { path: names[1]!, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 } as SourceItem, file(names[2]!), file(names[3]!)];
+    await w.writeSource({ name: 'files', type: 'files' }, from(written));
+    const meta = await w.commit();
+    const source = repo.source(meta, 'files');
+    const indexed: string[] = [];
+    for await (const e of repo.readIndex(source)) indexed.push(e.path);
+    const archived: string[] = [];
+    for await (const e of repo.readArchive(source)) {
+      const n = normaliseEntryPath(e.name);
+      archived.push('path' in n ? n.path : `unsafe: ${n.unsafe}`);
+    }
+    expect(indexed).toEqual(names);
+    expect(archived).toEqual(names);
+  });
+
   it('reads zstd archives on any Node: a snapshot recompressed with the zstd CLI reads back entry for entry', async () => {
     const root = path.join(dir, 'repo');
     const repo = await Repository.init(new LocalStore(root), { compression: 'gzip' });
