@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
 import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
@@ -44,6 +44,21 @@ export interface CommitOptions {
   errors?: Finding[];
   /** Findings for each source, e.g. data validation, recorded in its metadata. */
   findings?: Record<string, { list: Finding[]; total: number }>;
+}
+
+/** Waits for 'drain'; rejects if the stream is destroyed instead (it would never drain). */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      if (stream.destroyed) reject(stream.errored ?? new Error('the stream was closed before it drained'));
+      else resolve();
+    };
+    if (stream.destroyed) return done();
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 /**
@@ -107,18 +122,22 @@ export class SnapshotWriter {
           stats.symlinks++;
         }
         entries++;
-        if (!indexLines.write(`${JSON.stringify(entry)}\n`)) await new Promise((r) => indexLines.once('drain', r));
+        if (!indexLines.write(`${JSON.stringify(entry)}\n`)) await drained(indexLines);
       }
       indexLines.end();
       yield END_OF_ARCHIVE;
     }
 
     const archiveSource = Readable.from(tarBytes(), { objectMode: false });
+    // Whichever put fails first stops the other, which would otherwise wait forever.
     archiveSource.on('error', (err) => indexLines.destroy(err));
-    const [archive, index] = await Promise.all([
-      this.repo.putBlob(archiveKey, archiveSource, this.compression),
-      this.repo.putBlob(indexKey, indexLines, this.compression),
-    ]);
+    indexLines.on('error', (err) => archiveSource.destroy(err));
+    const puts = [this.repo.putBlob(archiveKey, archiveSource, this.compression), this.repo.putBlob(indexKey, indexLines, this.compression)] as const;
+    // The first failure is the cause; the other put settles too, so nothing is written after it is reported.
+    const [archive, index] = await Promise.all(puts).catch(async (err) => {
+      await Promise.allSettled(puts);
+      throw err;
+    });
     const meta: SourceMeta = {
       name: info.name,
       type: info.type,

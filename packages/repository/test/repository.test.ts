@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
 import { canWriteZstd, KEYS, normaliseEntryPath, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
+import { FaultyStore } from './faulty-store.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -95,6 +96,24 @@ describe('repository format v1', () => {
     await w.abort();
     expect(await repo.listSnapshots()).toEqual([]);
     expect(await readdir(path.join(dir, 'repo', 'data', w.id)).catch(() => [])).toEqual([]);
+  });
+
+  it('fails the source, without hanging, when the index put fails while the archive is written, and leaves no blob or temp file', async () => {
+    const root = path.join(dir, 'repo');
+    await Repository.init(new LocalStore(root));
+    const repo = await Repository.open(new FaultyStore(root, { put: /\.index\.jsonl\./ }));
+    const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    // Enough entries to fill the index stream's buffer, and one file large enough to be mid-archive.
+    async function* many(): AsyncGenerator<SourceItem> {
+      for (let i = 0; i < 3000; i++) yield { path: `f${i}`, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 3, content: async function* () { yield Buffer.from('abc'); } };
+      yield { path: 'big', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 8 << 20, content: async function* () { for (let i = 0; i < 128; i++) yield Buffer.alloc(64 << 10, i); } };
+    }
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('writeSource still pending after 10 s')), 10_000).unref());
+    await expect(Promise.race([w.writeSource({ name: 'files', type: 'files' }, many()), timeout])).rejects.toThrow(/injected: put .*index.* failed/);
+    await w.abort();
+    expect(await repo.listSnapshots()).toEqual([]);
+    expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);
+    expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
   });
 
   it('lets shared locks coexist, refuses an exclusive one while held, and clears a dead process lock', async () => {
