@@ -56,6 +56,9 @@ export interface ArchiveEntry {
   stream: Readable;
 }
 
+// A put that has not written to its temp file for a day is long dead, however slow its source.
+const TEMP_MAX_AGE_MS = 24 * 60 * 60_000;
+
 /** A `snapshots/<id>.json` that cannot be read as snapshot metadata (damaged, or of a newer format). */
 export interface DamagedSnapshot {
   id: string;
@@ -362,17 +365,19 @@ export class Repository {
    * unreferenced data that the next prune removes. Call under an exclusive lock.
    *
    * Data of ids made within the stale-lock window is kept even so: a backup whose lock was
-   * removed (`drkit unlock --all`) may still be writing it; the next prune takes it.
+   * removed (`drkit unlock --all`) may still be writing it; the next prune takes it. Temp files
+   * of puts a crash interrupted (LocalStore) go once untouched for `tempMaxAgeMs` (a day).
    */
   async pruneData(
-    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number } = {},
+    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; tempMaxAgeMs?: number } = {},
   ): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
     const forgotten = new Set(options.assumeForgotten);
     // Metadata that cannot be read may still describe a snapshot: its data stays until it is repaired or forgotten.
     const damaged: string[] = [];
     const listed = await this.listSnapshots({ onDamaged: (d) => damaged.push(d.id) });
     const live = new Set([...listed.map((s) => s.id).filter((id) => !forgotten.has(id)), ...damaged]);
-    const settled = (options.now ?? new Date()).getTime() - (options.staleAfterMs ?? DEFAULT_STALE_MS);
+    const now = options.now ?? new Date();
+    const settled = now.getTime() - (options.staleAfterMs ?? DEFAULT_STALE_MS);
     const mayBeRunning = (id: string) => (snapshotIdTime(id)?.getTime() ?? Number.NEGATIVE_INFINITY) > settled;
     const gone = new Set<string>();
     let blobs = 0;
@@ -385,6 +390,7 @@ export class Repository {
       bytes += b.size;
       if (!options.dryRun) await this.store.delete(b.key);
     }
+    if (!options.dryRun) await this.store.cleanupTemp?.(options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS, now);
     return { snapshots: [...gone].sort(), blobs, bytes };
   }
 

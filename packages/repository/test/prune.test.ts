@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,5 +75,22 @@ describe('pruneData', () => {
     // Once the window has passed, nothing can still be writing it.
     expect((await repo.pruneData({ now: new Date(now.getTime() + 30 * MIN) })).snapshots).toEqual([running.id]);
     expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);
+  });
+
+  it('removes temp files a crashed put left in a folder repository once a day old, and not on a dry run', async () => {
+    const root = path.join(dir, 'repo');
+    const repo = await Repository.init(new LocalStore(root));
+    const tmp = path.join(root, '.tmp');
+    await mkdir(tmp, { recursive: true });
+    await writeFile(path.join(tmp, 'crashed.part'), 'half an archive');
+    await writeFile(path.join(tmp, 'writing.part'), 'a put in progress');
+    const old = (Date.now() - 25 * 60 * MIN) / 1000;
+    await utimes(path.join(tmp, 'crashed.part'), old, old);
+    await repo.pruneData({ dryRun: true });
+    expect((await readdir(tmp)).sort()).toEqual(['crashed.part', 'writing.part']);
+    await repo.pruneData();
+    expect(await readdir(tmp)).toEqual(['writing.part']);
+    await repo.pruneData({ now: new Date(Date.now() + 25 * 60 * MIN) });
+    expect(await readdir(tmp)).toEqual([]);
   });
 });

@@ -102,6 +102,26 @@ export class LocalStore implements BlobStore {
     }
   }
 
+  async cleanupTemp(olderThanMs: number, now = new Date()): Promise<number> {
+    const tmpDir = path.join(this.root, TMP_DIR);
+    const names = await readdir(tmpDir).catch((cause) => {
+      if (errnoCode(cause) === 'ENOENT') return [];
+      throw ioError('list temp files', this.root, cause);
+    });
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith('.part'))) {
+      const file = path.join(tmpDir, name);
+      // A put in progress keeps writing its file; one renamed into place meanwhile is gone.
+      const st = await stat(file).catch(() => undefined);
+      if (!st?.isFile() || now.getTime() - st.mtimeMs <= olderThanMs) continue;
+      await rm(file, { force: true }).catch((cause) => {
+        throw ioError(`delete temp file ${name}`, this.root, cause);
+      });
+      removed++;
+    }
+    return removed;
+  }
+
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     await rm(file, { force: true }).catch((cause) => {
