@@ -63,8 +63,10 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
     add(await from.resolveSnapshot(ref));
     chosen = all.filter((s) => want.has(s.id));
   }
-  const [fromLock, toLock] = [await from.lock({ exclusive: false, purpose: 'copy (source)' }), await to.lock({ exclusive: false, purpose: 'copy' })];
+  const fromLock = await from.lock({ exclusive: false, purpose: 'copy (source)' });
+  let toLock: RepoLock | undefined;
   try {
+    toLock = await to.lock({ exclusive: false, purpose: 'copy' });
     const present = new Set((await to.listSnapshots()).map((s) => s.id));
     const todo = chosen.filter((s) => !present.has(s.id));
     const totalBytes = todo.reduce((n, s) => n + blobsOf(s).reduce((m, b) => m + b.size, 0), 0);
@@ -81,7 +83,8 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
     }
     return results;
   } finally {
-    await toLock.release().catch(() => {});
+    // The source's lock too when the destination could not be locked.
+    await toLock?.release().catch(() => {});
     await fromLock.release().catch(() => {});
   }
 }

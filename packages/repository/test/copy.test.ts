@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { copySnapshots, generateIdentity, Repository, RepoErrorCode, type SnapshotMeta, type SourceItem } from '@drkit/repository';
+import { copySnapshots, generateIdentity, readLocks, Repository, RepoErrorCode, type SnapshotMeta, type SourceItem } from '@drkit/repository';
 
 let dir: string;
 beforeEach(async () => {
@@ -142,5 +142,16 @@ describe('copySnapshots', () => {
     await expect(copying).rejects.toMatchObject({ code: RepoErrorCode.LOCK_LOST });
     expect(await b.listSnapshots()).toEqual([]);
     expect(await readdir(path.join(dir, 'b', 'data')).catch(() => [])).toEqual([]);
+  });
+
+  it('releases the source lock when the destination cannot be locked', async () => {
+    const a = await plainRepo('a');
+    await snapshot(a, [file('x.txt', 'x')]);
+    const b = await plainRepo('b');
+    const prune = await b.lock({ exclusive: true, purpose: 'forget --prune' });
+    await expect(copySnapshots(a, b, 'all')).rejects.toMatchObject({ code: RepoErrorCode.LOCKED });
+    expect(await readLocks(a.store)).toEqual([]);
+    await prune.release();
+    expect(await b.listSnapshots()).toEqual([]);
   });
 });
