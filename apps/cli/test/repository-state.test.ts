@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeSampleTree, tempDir } from '@drkit/test-support';
@@ -36,5 +36,30 @@ describe('drkit with a damaged or shared repository', () => {
     expect(v.stdout).toContain(`OK     ${good}`);
     expect(v.stdout).toContain(`FAILED ${bad} (metadata unreadable)`);
     expect(v.stderr).toContain('bad-metadata:');
+  });
+
+  it('verifies a repository it may only read, without a lock and with a warning; tagging it fails cleanly', async () => {
+    await drkit(['init', '--repo', repo]);
+    const { id } = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout);
+    // Read-only for everyone; as root the CLI runs as nobody, so the permissions apply.
+    await chmod(dir, 0o755);
+    const setModes = async (p: string, dirMode: number, fileMode: number): Promise<void> => {
+      const isDir = (await stat(p)).isDirectory();
+      if (isDir) for (const name of await readdir(p)) await setModes(path.join(p, name), dirMode, fileMode);
+      await chmod(p, isDir ? dirMode : fileMode);
+    };
+    await setModes(repo, 0o555, 0o444);
+    try {
+      const v = await drkit(['verify', 'latest', '--repo', repo], { unprivileged: true });
+      expect(v.stdout).toContain(`OK     ${id}`);
+      expect(v.stderr).toContain('warning: the repository cannot be locked, so verify runs without a lock');
+      expect(v.code).toBe(0);
+      const t = await drkit(['tag', id, '--add', 'x', '--repo', repo], { unprivileged: true });
+      expect(t.code).toBe(1);
+      expect(t.stderr).toContain('STORAGE_IO');
+      expect(await readdir(repo)).not.toContain('locks');
+    } finally {
+      await setModes(repo, 0o755, 0o644);
+    }
   });
 });

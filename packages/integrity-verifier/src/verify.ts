@@ -8,10 +8,12 @@ import {
   normaliseEntryPath,
   type Repository,
   RepoErrorCode,
+  type RepoLock,
   type SnapshotMeta,
   snapshotIdTime,
   type SourceMeta,
 } from '@drkit/repository';
+import { errnoCode } from '@drkit/errors';
 import { StorageErrorCode } from '@drkit/storage';
 import { JsonlChecker } from './jsonl.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
@@ -71,9 +73,11 @@ export interface VerifyOptions {
   jsonlGlobs?: string[];
   maxFindings?: number;
   onProgress?: (p: { source: string; entries: number; bytes: number }) => void;
+  /** Told when verifyRef runs without a lock because the repository cannot be written. */
+  onWarning?: (message: string) => void;
 }
 
-/** Reads every archive of a snapshot and checks its digest and every entry against the index. */
+/** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
   for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options));
@@ -82,6 +86,32 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
 export async function verifyRef(repo: Repository, ref: string, options: VerifyOptions = {}): Promise<VerifyReport[]> {
+  const lock = await sharedLock(repo, options);
+  try {
+    return await verifyUnlocked(repo, ref, options);
+  } finally {
+    await lock?.release().catch(() => {});
+  }
+}
+
+/**
+ * A shared lock, so that no prune deletes data mid-verify. A repository this user may only
+ * read (a read-only mount or bucket policy, e.g. an offsite copy) cannot hold one; verifying it
+ * anyway, with a warning, is what an operator checking it expects: a concurrent prune could
+ * then only show up as missing blobs, never change what verify reads.
+ */
+async function sharedLock(repo: Repository, options: VerifyOptions): Promise<RepoLock | undefined> {
+  try {
+    return await repo.lock({ exclusive: false, purpose: 'verify' });
+  } catch (err) {
+    const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
+    if (!denied) throw err;
+    options.onWarning?.(`the repository cannot be locked, so verify runs without a lock (a prune running now would show up as missing blobs): ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions): Promise<VerifyReport[]> {
   const damaged: DamagedSnapshot[] = [];
   const snapshots = ref === 'all' ? await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) }) : [await repo.resolveSnapshot(ref)];
   const reports: VerifyReport[] = [];

@@ -346,12 +346,23 @@ export class Repository {
     return this.readSnapshotKey(KEYS.snapshot(id));
   }
 
-  /** Rewrites a snapshot's tags; the metadata blob is replaced atomically. */
+  /**
+   * Rewrites a snapshot's tags; the metadata blob is replaced atomically. Under a shared lock,
+   * like a backup: forget and prune (exclusive) cannot delete the snapshot between our read and
+   * our write, which would bring its metadata back with its data gone. Exclusive would also
+   * keep two taggers apart, but make every tag wait for running backups.
+   */
   async setTags(id: string, tags: string[]): Promise<SnapshotMeta> {
-    const meta = await this.resolveSnapshot(id);
-    const updated = { ...meta, tags: [...new Set(tags)].sort() };
-    await this.store.put(KEYS.snapshot(meta.id), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`));
-    return updated;
+    const lock = await this.lock({ exclusive: false, purpose: 'tag' });
+    try {
+      const meta = await this.resolveSnapshot(id);
+      const updated = { ...meta, tags: [...new Set(tags)].sort() };
+      await lock.assertHeld();
+      await this.store.put(KEYS.snapshot(meta.id), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`));
+      return updated;
+    } finally {
+      await lock.release().catch(() => {});
+    }
   }
 
   /** Removes a snapshot's metadata only: it stops existing, its data waits for prune. */

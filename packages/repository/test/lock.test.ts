@@ -70,4 +70,20 @@ describe('repository locks', () => {
     await lock.release();
     expect((await readLocks(repo.store)).map((l) => l.id)).toEqual(['dead']);
   });
+
+  it('tags under a shared lock: refused while forget/prune holds the exclusive one, allowed beside a backup', async () => {
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    await w.writeSource({ name: 'files', type: 'files' }, oneFile());
+    const meta = await w.commit();
+    const prune = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
+    await expect(repo.setTags(meta.id, ['golden'])).rejects.toMatchObject({ code: RepoErrorCode.LOCKED, message: expect.stringContaining('"forget --prune"') });
+    await prune.release();
+    expect((await repo.resolveSnapshot(meta.id)).tags).toEqual([]);
+    const backup = await repo.lock({ exclusive: false, purpose: 'backup' });
+    expect((await repo.setTags(meta.id, ['golden'])).tags).toEqual(['golden']);
+    expect((await repo.resolveSnapshot(meta.id)).tags).toEqual(['golden']);
+    expect((await readLocks(repo.store)).map((l) => l.purpose)).toEqual(['backup']);
+    await backup.release();
+  });
 });

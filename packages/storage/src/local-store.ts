@@ -32,11 +32,11 @@ export class LocalStore implements BlobStore {
   async put(key: string, body: BlobBody): Promise<BlobInfo> {
     const dest = this.pathOf(key);
     const tmpDir = path.join(this.root, TMP_DIR);
-    await mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
     let fh: FileHandle | undefined;
     let size = 0;
     try {
+      await mkdir(tmpDir, { recursive: true });
       fh = await open(tmp, 'wx', 0o644);
       for await (const chunk of body instanceof Uint8Array ? [body] : body) {
         const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { blobStoreContract, LocalStore } from '@drkit/storage';
+import { blobStoreContract, LocalStore, StorageErrorCode } from '@drkit/storage';
 
 blobStoreContract({ describe, it, beforeEach, afterEach }, 'LocalStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
@@ -28,6 +28,13 @@ describe('LocalStore on disk', () => {
     expect((await readdir(path.join(dir, 'data'))).sort()).toEqual(['b']);
     await store.put('data/a/z', Buffer.from('z'));
     expect(await readdir(path.join(dir, 'data', 'a'))).toEqual(['z']);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails a put with STORAGE_IO when its temp folder cannot be made', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    await writeFile(path.join(dir, '.tmp'), 'a file where the folder should be');
+    await expect(new LocalStore(dir).put('a', Buffer.from('x'))).rejects.toMatchObject({ code: StorageErrorCode.IO });
     await rm(dir, { recursive: true, force: true });
   });
 

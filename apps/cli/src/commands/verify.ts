@@ -10,6 +10,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
   const reports = await verifyRef(repo, ref as string, {
     jsonlGlobs: config?.validation?.jsonl,
     onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries, ${bytes(p.bytes)}`),
+    onWarning: (message) => warn(`warning: ${message}`),
   });
   progress.done();
   const ok = reports.every((r) => r.ok);
