@@ -372,8 +372,9 @@ export class Repository {
 
   /**
    * Deletes every blob under data/ whose snapshot has no metadata (forgotten, or left by a
-   * killed backup); damaged metadata still counts as metadata. Metadata always goes first, so a prune killed mid-way only leaves
-   * unreferenced data that the next prune removes. Call under an exclusive lock.
+   * killed backup); damaged metadata still counts. Metadata always goes first, so a prune
+   * killed mid-way only leaves unreferenced data that the next prune removes. Call under an
+   * exclusive lock.
    *
    * Data of ids made within the stale-lock window is kept even so: a backup whose lock was
    * removed (`drkit unlock --all`) may still be writing it; the next prune takes it. Temp files
@@ -383,7 +384,7 @@ export class Repository {
     options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; tempMaxAgeMs?: number } = {},
   ): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
     const forgotten = new Set(options.assumeForgotten);
-    // Metadata that cannot be read may still describe a snapshot: its data stays until it is repaired or forgotten.
+    // Metadata that cannot be read may still describe a snapshot: its data stays until the file is repaired or removed.
     const damaged: string[] = [];
     const listed = await this.listSnapshots({ onDamaged: (d) => damaged.push(d.id) });
     const live = new Set([...listed.map((s) => s.id).filter((id) => !forgotten.has(id)), ...damaged]);
