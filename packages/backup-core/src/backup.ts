@@ -102,7 +102,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
     await lock.release().catch(() => {});
     throw err;
   });
-  const writer = await repo.beginSnapshot({ time: clock.now(), tags, host, toolVersion: options.toolVersion, parent: chain.parent });
+  const writer = await repo.beginSnapshot({ time: clock.now(), tags, host, toolVersion: options.toolVersion, parent: chain.parent, lock });
   const read = { files: 0, bytes: 0 };
   const warnings: Finding[] = [];
   const errors: Finding[] = [...missing.errors];

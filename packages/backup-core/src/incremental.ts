@@ -46,8 +46,9 @@ export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ na
   if (!repo.keys.canDecrypt && parent.sources.some((s) => fileSources.includes(s.name) && s.index?.encryption))
     return { parent: undefined, reason: 'the repository is encrypted and no identity was given, so the previous index cannot be read (--identity makes incrementals possible)' };
   const baseId = parent.base ?? parent.id;
-  const base = baseId === parent.id ? parent : await repo.findSnapshot(baseId);
-  if (!base) return { parent: undefined, reason: `the chain's full snapshot ${baseId} is gone` };
+  // From the listing: a full whose metadata is damaged makes a new full, not a failed backup.
+  const base = all.find((s) => s.id === baseId);
+  if (!base) return { parent: undefined, reason: `the chain's full snapshot ${baseId} is gone or its metadata is damaged` };
   if (options.fullEveryMs !== undefined && options.now.getTime() - Date.parse(base.time) >= options.fullEveryMs)
     return { parent: undefined, reason: `the last full (${base.id}) is older than the full_every interval` };
   return { parent, reason: `incremental on ${parent.id}` };

@@ -1,6 +1,19 @@
 import { createHash } from 'node:crypto';
 import picomatch from 'picomatch';
-import { digestBlob, type Finding, type IndexEntry, normaliseEntryPath, type Repository, RepoErrorCode, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
+import {
+  type DamagedSnapshot,
+  digestBlob,
+  type Finding,
+  type IndexEntry,
+  normaliseEntryPath,
+  type Repository,
+  RepoErrorCode,
+  type RepoLock,
+  type SnapshotMeta,
+  snapshotIdTime,
+  type SourceMeta,
+} from '@drkit/repository';
+import { errnoCode } from '@drkit/errors';
 import { StorageErrorCode } from '@drkit/storage';
 import { JsonlChecker } from './jsonl.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
@@ -46,10 +59,13 @@ export interface VerifyReport {
   snapshot: string;
   time: string;
   ok: boolean;
-  status: SnapshotMeta['status'];
+  /** `unreadable` when the snapshot's metadata cannot be read: nothing of it could be checked. */
+  status: SnapshotMeta['status'] | 'unreadable';
   sources: SourceReport[];
   /** false when some source's contents could not be read (encrypted, no identity): only digests were checked. */
   contentChecked: boolean;
+  /** Why the metadata cannot be read (status `unreadable`). */
+  damaged?: string;
 }
 
 export interface VerifyOptions {
@@ -57,20 +73,52 @@ export interface VerifyOptions {
   jsonlGlobs?: string[];
   maxFindings?: number;
   onProgress?: (p: { source: string; entries: number; bytes: number }) => void;
+  /** Told when verifyRef runs without a lock because the repository cannot be written. */
+  onWarning?: (message: string) => void;
 }
 
-/** Reads every archive of a snapshot and checks its digest and every entry against the index. */
+/** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
   for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options));
   return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources, contentChecked: sources.every((s) => s.contentChecked !== false) };
 }
 
-/** Verifies `latest`, one id (or unique prefix), or `all` snapshots. */
+/** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
 export async function verifyRef(repo: Repository, ref: string, options: VerifyOptions = {}): Promise<VerifyReport[]> {
-  const snapshots = ref === 'all' ? await repo.listSnapshots() : [await repo.resolveSnapshot(ref)];
+  const lock = await sharedLock(repo, options);
+  try {
+    return await verifyUnlocked(repo, ref, options);
+  } finally {
+    await lock?.release().catch(() => {});
+  }
+}
+
+/**
+ * A shared lock, so that no prune deletes data mid-verify. A repository this user may only
+ * read (a read-only mount or bucket policy, e.g. an offsite copy) cannot hold one; verifying it
+ * anyway, with a warning, is what an operator checking it expects: a concurrent prune could
+ * then only show up as missing blobs, never change what verify reads.
+ */
+async function sharedLock(repo: Repository, options: VerifyOptions): Promise<RepoLock | undefined> {
+  try {
+    return await repo.lock({ exclusive: false, purpose: 'verify' });
+  } catch (err) {
+    const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
+    if (!denied) throw err;
+    options.onWarning?.(`the repository cannot be locked, so verify runs without a lock (a prune running now would show up as missing blobs): ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions): Promise<VerifyReport[]> {
+  const damaged: DamagedSnapshot[] = [];
+  const snapshots = ref === 'all' ? await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) }) : [await repo.resolveSnapshot(ref)];
   const reports: VerifyReport[] = [];
   for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
+  // After the readable ones: whatever damaged metadata described cannot be checked or restored.
+  for (const d of damaged)
+    reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason });
   return reports;
 }
 

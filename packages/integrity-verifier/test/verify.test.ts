@@ -74,6 +74,16 @@ describe('verifySnapshot', () => {
     // Metadata is not encrypted, so a finding must never quote the data.
     for (const f of report.sources[0]!.findings) expect(f.message).not.toMatch(/not json|broken/);
   });
+
+  it('passes a snapshot whose file names contain backslashes (plain characters on POSIX)', async () => {
+    const tree = path.join(dir, 'tree');
+    await mkdir(path.join(tree, 'dir\\name'), { recursive: true });
+    await writeFile(path.join(tree, 'dir\\name', 'back\\slash.txt'), 'x\n');
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    const report = await verifySnapshot(repo, await snapshotTree(repo, tree));
+    expect(report.sources[0]!.problems).toEqual([]);
+    expect(report.sources[0]!.entries).toBe(2);
+  });
 });
 
 describe('JsonlChecker', () => {

@@ -5,6 +5,7 @@ import { AGE_SUFFIX } from './encryption.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { type BlobRef, KEYS, type SnapshotMeta, type SourceMeta } from './format.js';
 import { HashingStream } from './hashing.js';
+import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 
 export interface CopyProgress {
@@ -62,8 +63,10 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
     add(await from.resolveSnapshot(ref));
     chosen = all.filter((s) => want.has(s.id));
   }
-  const [fromLock, toLock] = [await from.lock({ exclusive: false, purpose: 'copy (source)' }), await to.lock({ exclusive: false, purpose: 'copy' })];
+  const fromLock = await from.lock({ exclusive: false, purpose: 'copy (source)' });
+  let toLock: RepoLock | undefined;
   try {
+    toLock = await to.lock({ exclusive: false, purpose: 'copy' });
     const present = new Set((await to.listSnapshots()).map((s) => s.id));
     const todo = chosen.filter((s) => !present.has(s.id));
     const totalBytes = todo.reduce((n, s) => n + blobsOf(s).reduce((m, b) => m + b.size, 0), 0);
@@ -76,11 +79,12 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
         continue;
       }
       options.onSnapshot?.(snap.id, 'copying');
-      results.push(await copyOne(from, to, snap, progress, options));
+      results.push(await copyOne(from, to, toLock, snap, progress, options));
     }
     return results;
   } finally {
-    await toLock.release().catch(() => {});
+    // The source's lock too when the destination could not be locked.
+    await toLock?.release().catch(() => {});
     await fromLock.release().catch(() => {});
   }
 }
@@ -99,7 +103,14 @@ function modeFor(from: Repository, to: Repository, snap: SnapshotMeta, blob: Blo
   return sameSet(recipients, to.encryption.recipients) ? 'as-stored' : 're-encrypted';
 }
 
-async function copyOne(from: Repository, to: Repository, snap: SnapshotMeta, progress: { bytes: number; totalBytes: number }, options: CopyOptions): Promise<CopyResult> {
+async function copyOne(
+  from: Repository,
+  to: Repository,
+  toLock: RepoLock,
+  snap: SnapshotMeta,
+  progress: { bytes: number; totalBytes: number },
+  options: CopyOptions,
+): Promise<CopyResult> {
   const written: string[] = [];
   let bytes = 0;
   let mode: Mode = 'as-stored';
@@ -158,7 +169,8 @@ async function copyOne(from: Repository, to: Repository, snap: SnapshotMeta, pro
     const { encryption: _old, ...rest } = snap;
     const encryption = mode === 'as-stored' ? snap.encryption : to.encryption;
     const meta: SnapshotMeta = { ...rest, sources, ...(encryption ? { encryption } : {}) };
-    // The commit point: only now does the snapshot exist in the destination.
+    // The commit point: only now does the snapshot exist in the destination (and only if no prune can have run there).
+    await toLock.assertHeld();
     await to.store.put(KEYS.snapshot(snap.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
     return { id: snap.id, status: 'copied', bytes, mode };
   } catch (err) {

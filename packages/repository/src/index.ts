@@ -25,10 +25,10 @@ export {
   type SourceMeta,
 } from './format.js';
 export { HashingStream } from './hashing.js';
-export { newSnapshotId, SNAPSHOT_ID } from './ids.js';
+export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { normaliseEntryPath } from './paths.js';
-export { type ArchiveEntry, type BeginOptions, type InitOptions, type OpenOptions, Repository } from './repository.js';
+export { type ArchiveEntry, type BeginOptions, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
 export { encodeHeader, type TarHeader, type TarType } from './tar.js';
 export { type CommitOptions, type Lineage, NOT_POINT_IN_TIME, type RedisSourceFacts, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';
 export {

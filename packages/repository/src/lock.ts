@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { BlobStore } from '@drkit/storage';
+import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { KEYS } from './format.js';
@@ -28,7 +28,7 @@ export interface LockOptions {
   onStale?: (lock: LockInfo, why: string) => void;
 }
 
-const DEFAULT_STALE_MS = 30 * 60_000;
+export const DEFAULT_STALE_MS = 30 * 60_000;
 
 /**
  * Repository lock in the restic style: each holder writes its own lock blob, then looks at the
@@ -36,6 +36,9 @@ const DEFAULT_STALE_MS = 30 * 60_000;
  */
 export class RepoLock {
   private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private released = false;
+  private wasLost = false;
 
   private constructor(
     private readonly store: BlobStore,
@@ -63,14 +66,17 @@ export class RepoLock {
         const stale = staleReason(other, now(), staleAfter);
         if (stale) {
           options.onStale?.(other, stale);
-          void store.delete(KEYS.lock(other.id));
+          // Not awaited, and a failure only leaves the stale lock for the next run (or `drkit unlock`) to remove.
+          store.delete(KEYS.lock(other.id)).catch(() => {});
           return false;
         }
         return other.exclusive || info.exclusive;
       });
       if (!conflict) {
         const lock = new RepoLock(store, info);
-        lock.timer = setInterval(() => void lock.refresh(now), Math.max(1000, staleAfter / 6));
+        lock.timer = setInterval(() => {
+          lock.refreshing ??= lock.refresh(now).finally(() => (lock.refreshing = undefined));
+        }, Math.max(1000, staleAfter / 6));
         lock.timer.unref();
         return lock;
       }
@@ -89,14 +95,56 @@ export class RepoLock {
     }
   }
 
+  /** True once the lock file was found gone or not ours (`drkit unlock --all`, or removed as stale elsewhere). */
+  get lost(): boolean {
+    return this.wasLost;
+  }
+
+  // Rewriting a lock that someone removed would hide that others may already have acted on its absence.
   private async refresh(now: () => Date): Promise<void> {
+    // A failed read says nothing either way: the next refresh tries again.
+    const held = await this.isHeld().catch(() => undefined);
+    if (held === false) this.markLost();
+    if (!held || this.lost || this.released) return;
     this.info.refreshed = now().toISOString();
     await this.store.put(KEYS.lock(this.info.id), Buffer.from(JSON.stringify(this.info))).catch(() => {});
   }
 
+  /** Throws REPO_LOCK_LOST unless our lock file is still in place; call it right before committing. */
+  async assertHeld(): Promise<void> {
+    if (!this.lost && !(await this.isHeld())) this.markLost();
+    if (this.lost)
+      throw new RepoError(
+        RepoErrorCode.LOCK_LOST,
+        `The repository lock of "${this.info.purpose}" was removed while it ran (by \`drkit unlock --all\`, or by another process that took it for stale); nothing was committed.`,
+        {
+          hint: `Run the ${this.info.purpose} again. Remove only stale locks (\`drkit unlock\` without --all) while drkit may be running.`,
+          details: { lock: this.info },
+        },
+      );
+  }
+
   async release(): Promise<void> {
     clearInterval(this.timer);
+    this.released = true;
+    // A refresh in flight must not write the lock back after we delete it.
+    await this.refreshing;
     await this.store.delete(KEYS.lock(this.info.id));
+  }
+
+  private async isHeld(): Promise<boolean> {
+    try {
+      const stored = JSON.parse((await readSmallBlob(this.store, KEYS.lock(this.info.id))).toString('utf8')) as LockInfo;
+      return stored.id === this.info.id && stored.host === this.info.host && stored.pid === this.info.pid;
+    } catch (err) {
+      if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND || err instanceof SyntaxError) return false;
+      throw err;
+    }
+  }
+
+  private markLost(): void {
+    this.wasLost = true;
+    clearInterval(this.timer);
   }
 }
 

@@ -21,9 +21,9 @@ import {
   type SourceMeta,
   type BlobRef,
 } from './format.js';
-import { newSnapshotId } from './ids.js';
+import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
-import { type LockOptions, RepoLock } from './lock.js';
+import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
 import { SnapshotWriter } from './writer.js';
 
 export interface InitOptions {
@@ -43,6 +43,8 @@ export interface BeginOptions {
   toolVersion: string;
   /** Makes the snapshot an incremental on top of this one. */
   parent?: SnapshotMeta;
+  /** The lock the snapshot is written under; commit refuses with REPO_LOCK_LOST once it is lost. */
+  lock?: RepoLock;
 }
 
 /** An entry as stored in an archive, with its content stream (consume or ignore it). */
@@ -52,6 +54,18 @@ export interface ArchiveEntry {
   size: number;
   linkTarget: string | undefined;
   stream: Readable;
+}
+
+// A put that has not written to its temp file for a day is long dead, however slow its source.
+const TEMP_MAX_AGE_MS = 24 * 60 * 60_000;
+
+/** A `snapshots/<id>.json` that cannot be read as snapshot metadata (damaged, or of a newer format). */
+export interface DamagedSnapshot {
+  id: string;
+  key: string;
+  code: RepoErrorCode;
+  /** What is wrong with it (the error's message). */
+  reason: string;
 }
 
 /** A drkit repository (format v1) on any BlobStore. */
@@ -132,36 +146,64 @@ export class Repository {
     return getDecompressed(this.store, ref, await this.keys.unseal(ref, recipients));
   }
 
-  async listSnapshots(): Promise<SnapshotMeta[]> {
+  /**
+   * Every snapshot, oldest first. Metadata that cannot be read as such (damaged, or of a newer
+   * format) is skipped and told to `onDamaged`, so one bad file hides none of the others. A
+   * storage failure is not damage and still throws: acting on a list it shortened would not be safe.
+   */
+  async listSnapshots(options: { onDamaged?: (d: DamagedSnapshot) => void } = {}): Promise<SnapshotMeta[]> {
     const keys: string[] = [];
     for await (const b of this.store.list(KEYS.snapshots)) if (b.key.endsWith('.json')) keys.push(b.key);
-    const metas = await Promise.all(keys.map((k) => this.readSnapshotKey(k)));
+    const metas: SnapshotMeta[] = [];
+    const damaged: DamagedSnapshot[] = [];
+    await Promise.all(
+      keys.map(async (key) => {
+        try {
+          metas.push(await this.readSnapshotKey(key));
+        } catch (err) {
+          if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND) return; // forgotten since it was listed
+          if (!(err instanceof RepoError)) throw err;
+          damaged.push({ id: key.slice(KEYS.snapshots.length, -'.json'.length), key, code: err.code, reason: err.message });
+        }
+      }),
+    );
+    for (const d of damaged.sort((a, b) => a.id.localeCompare(b.id))) options.onDamaged?.(d);
     return metas.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   }
 
-  /** A full id, a unique prefix of one, `latest`, or `latest:TAG` (the newest with that tag). */
+  /**
+   * A full id, a unique prefix of one, `latest`, or `latest:TAG` (the newest with that tag).
+   * `latest` is the newest snapshot whose metadata can be read.
+   */
   async resolveSnapshot(ref: string): Promise<SnapshotMeta> {
-    const all = await this.listSnapshots();
+    // A full id names one file: read just that one, so damage elsewhere cannot get in the way.
+    if (SNAPSHOT_ID.test(ref)) {
+      const meta = await this.findSnapshot(ref);
+      if (!meta) throw this.noMatch(ref);
+      return meta;
+    }
+    const damaged: string[] = [];
+    const all = await this.listSnapshots({ onDamaged: (d) => damaged.push(d.id) });
     if (ref === 'latest' || ref.startsWith('latest:')) {
       const tag = ref.slice('latest:'.length);
       const last = (tag ? all.filter((s) => s.tags.includes(tag)) : all).at(-1);
+      const skipped = damaged.length ? ` (${damaged.length} snapshot(s) with damaged metadata were skipped: ${damaged.join(', ')})` : '';
       if (!last)
         throw new RepoError(
           RepoErrorCode.SNAPSHOT_NOT_FOUND,
-          tag ? `No snapshot in ${this.store.location} is tagged "${tag}".` : `The repository at ${this.store.location} has no snapshots yet.`,
+          tag ? `No snapshot in ${this.store.location} is tagged "${tag}"${skipped}.` : `The repository at ${this.store.location} has no snapshots yet${skipped}.`,
           { hint: tag ? 'List snapshots and their tags with `drkit snapshots`.' : 'Make one with `drkit backup`.' },
         );
       return last;
     }
-    const matches = all.filter((s) => s.id.startsWith(ref));
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length === 0)
-      throw new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `No snapshot matches "${ref}" in ${this.store.location}.`, {
-        hint: 'List them with `drkit snapshots`; use a full id, a unique prefix, or latest.',
+    // Damaged ones count as matches: a prefix that is ambiguous stays so, and one naming a damaged snapshot says why.
+    const matches = [...all.map((s) => s.id), ...damaged].filter((id) => id.startsWith(ref));
+    if (matches.length === 0) throw this.noMatch(ref);
+    if (matches.length > 1)
+      throw new RepoError(RepoErrorCode.SNAPSHOT_AMBIGUOUS, `"${ref}" matches ${matches.length} snapshots: ${matches.join(', ')}.`, {
+        hint: 'Give more characters of the id.',
       });
-    throw new RepoError(RepoErrorCode.SNAPSHOT_AMBIGUOUS, `"${ref}" matches ${matches.length} snapshots: ${matches.map((s) => s.id).join(', ')}.`, {
-      hint: 'Give more characters of the id.',
-    });
+    return all.find((s) => s.id === matches[0]) ?? this.readSnapshotKey(KEYS.snapshot(matches[0]!));
   }
 
   source(snapshot: SnapshotMeta, name: string): SourceMeta {
@@ -280,6 +322,7 @@ export class Repository {
       tags: options.tags ?? [],
       toolVersion: options.toolVersion,
       ...(p ? { lineage: { parent: p.id, base: p.base ?? p.id } } : {}),
+      lock: options.lock,
     });
   }
 
@@ -303,12 +346,23 @@ export class Repository {
     return this.readSnapshotKey(KEYS.snapshot(id));
   }
 
-  /** Rewrites a snapshot's tags; the metadata blob is replaced atomically. */
+  /**
+   * Rewrites a snapshot's tags; the metadata blob is replaced atomically. Under a shared lock,
+   * like a backup: forget and prune (exclusive) cannot delete the snapshot between our read and
+   * our write, which would bring its metadata back with its data gone. Exclusive would also
+   * keep two taggers apart, but make every tag wait for running backups.
+   */
   async setTags(id: string, tags: string[]): Promise<SnapshotMeta> {
-    const meta = await this.resolveSnapshot(id);
-    const updated = { ...meta, tags: [...new Set(tags)].sort() };
-    await this.store.put(KEYS.snapshot(meta.id), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`));
-    return updated;
+    const lock = await this.lock({ exclusive: false, purpose: 'tag' });
+    try {
+      const meta = await this.resolveSnapshot(id);
+      const updated = { ...meta, tags: [...new Set(tags)].sort() };
+      await lock.assertHeld();
+      await this.store.put(KEYS.snapshot(meta.id), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`));
+      return updated;
+    } finally {
+      await lock.release().catch(() => {});
+    }
   }
 
   /** Removes a snapshot's metadata only: it stops existing, its data waits for prune. */
@@ -318,28 +372,48 @@ export class Repository {
 
   /**
    * Deletes every blob under data/ whose snapshot has no metadata (forgotten, or left by a
-   * killed backup). Metadata always goes first, so a prune killed mid-way only leaves
-   * unreferenced data that the next prune removes. Call under an exclusive lock.
+   * killed backup); damaged metadata still counts. Metadata always goes first, so a prune
+   * killed mid-way only leaves unreferenced data that the next prune removes. Call under an
+   * exclusive lock.
+   *
+   * Data of ids made within the stale-lock window is kept even so: a backup whose lock was
+   * removed (`drkit unlock --all`) may still be writing it; the next prune takes it. Temp files
+   * of puts a crash interrupted (LocalStore) go once untouched for `tempMaxAgeMs` (a day).
    */
-  async pruneData(options: { dryRun?: boolean; assumeForgotten?: string[] } = {}): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
+  async pruneData(
+    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; tempMaxAgeMs?: number } = {},
+  ): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
     const forgotten = new Set(options.assumeForgotten);
-    const live = new Set((await this.listSnapshots()).map((s) => s.id).filter((id) => !forgotten.has(id)));
+    // Metadata that cannot be read may still describe a snapshot: its data stays until the file is repaired or removed.
+    const damaged: string[] = [];
+    const listed = await this.listSnapshots({ onDamaged: (d) => damaged.push(d.id) });
+    const live = new Set([...listed.map((s) => s.id).filter((id) => !forgotten.has(id)), ...damaged]);
+    const now = options.now ?? new Date();
+    const settled = now.getTime() - (options.staleAfterMs ?? DEFAULT_STALE_MS);
+    const mayBeRunning = (id: string) => (snapshotIdTime(id)?.getTime() ?? Number.NEGATIVE_INFINITY) > settled;
     const gone = new Set<string>();
     let blobs = 0;
     let bytes = 0;
     for await (const b of this.store.list('data/')) {
       const id = b.key.split('/')[1]!;
-      if (live.has(id)) continue;
+      if (live.has(id) || mayBeRunning(id)) continue;
       gone.add(id);
       blobs++;
       bytes += b.size;
       if (!options.dryRun) await this.store.delete(b.key);
     }
+    if (!options.dryRun) await this.store.cleanupTemp?.(options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS, now);
     return { snapshots: [...gone].sort(), blobs, bytes };
   }
 
   lock(options: LockOptions): Promise<RepoLock> {
     return RepoLock.acquire(this.store, options);
+  }
+
+  private noMatch(ref: string): RepoError {
+    return new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `No snapshot matches "${ref}" in ${this.store.location}.`, {
+      hint: 'List them with `drkit snapshots`; use a full id, a unique prefix, or latest.',
+    });
   }
 
   private async readSnapshotKey(key: string): Promise<SnapshotMeta> {

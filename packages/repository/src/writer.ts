@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
 import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
 import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSIONS, type RedisRecord } from './redis-records.js';
+import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
 
@@ -47,6 +48,21 @@ export interface CommitOptions {
   findings?: Record<string, { list: Finding[]; total: number }>;
 }
 
+/** Waits for 'drain'; rejects if the stream is destroyed instead (it would never drain). */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      if (stream.destroyed) reject(stream.errored ?? new Error('the stream was closed before it drained'));
+      else resolve();
+    };
+    if (stream.destroyed) return done();
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
 /**
  * Writes one snapshot: archives and indexes first, the metadata last (the commit point),
  * so an interrupted snapshot is never listed.
@@ -60,7 +76,7 @@ export class SnapshotWriter {
     readonly id: string,
     readonly time: Date,
     readonly compression: Compression,
-    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage },
+    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage; lock?: RepoLock },
   ) {}
 
   /** Streams a source's entries into `<source>.tar.*` and its entry index. */
@@ -108,18 +124,22 @@ export class SnapshotWriter {
           stats.symlinks++;
         }
         entries++;
-        if (!indexLines.write(`${JSON.stringify(entry)}\n`)) await new Promise((r) => indexLines.once('drain', r));
+        if (!indexLines.write(`${JSON.stringify(entry)}\n`)) await drained(indexLines);
       }
       indexLines.end();
       yield END_OF_ARCHIVE;
     }
 
     const archiveSource = Readable.from(tarBytes(), { objectMode: false });
+    // Whichever put fails first stops the other, which would otherwise wait forever.
     archiveSource.on('error', (err) => indexLines.destroy(err));
-    const [archive, index] = await Promise.all([
-      this.repo.putBlob(archiveKey, archiveSource, this.compression),
-      this.repo.putBlob(indexKey, indexLines, this.compression),
-    ]);
+    indexLines.on('error', (err) => archiveSource.destroy(err));
+    const puts = [this.repo.putBlob(archiveKey, archiveSource, this.compression), this.repo.putBlob(indexKey, indexLines, this.compression)] as const;
+    // The first failure is the cause; the other put settles too, so nothing is written after it is reported.
+    const [archive, index] = await Promise.all(puts).catch(async (err) => {
+      await Promise.allSettled(puts);
+      throw err;
+    });
     const meta: SourceMeta = {
       name: info.name,
       type: info.type,
@@ -214,7 +234,10 @@ export class SnapshotWriter {
     return meta;
   }
 
-  /** Stores the metadata; from this moment the snapshot exists. */
+  /**
+   * Stores the metadata; from this moment the snapshot exists. Refuses (REPO_LOCK_LOST) when
+   * the lock it was written under is gone: a prune may have removed its data meanwhile.
+   */
   async commit(options: CommitOptions = {}): Promise<SnapshotMeta> {
     const errors = options.errors ?? [];
     const meta: SnapshotMeta = {
@@ -234,6 +257,7 @@ export class SnapshotWriter {
       errors,
       ...(this.repo.encryption ? { encryption: this.repo.encryption } : {}),
     };
+    await this.options.lock?.assertHeld();
     await this.repo.store.put(KEYS.snapshot(this.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
     return meta;
   }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { copySnapshots, generateIdentity, Repository, RepoErrorCode, type SnapshotMeta, type SourceItem } from '@drkit/repository';
+import { copySnapshots, generateIdentity, readLocks, Repository, RepoErrorCode, type SnapshotMeta, type SourceItem } from '@drkit/repository';
 
 let dir: string;
 beforeEach(async () => {
@@ -125,5 +126,32 @@ describe('copySnapshots', () => {
     await expect(copySnapshots(a, b, 'all')).rejects.toMatchObject({ code: RepoErrorCode.DIGEST_MISMATCH, message: expect.stringContaining(s1.sources[0]!.archive.key) });
     expect(await b.listSnapshots()).toEqual([]);
     expect(await readdir(path.join(dir, 'b', 'data')).catch(() => [])).toEqual([]);
+  });
+
+  it('commits nothing in the destination when its lock there was removed mid-copy (REPO_LOCK_LOST)', async () => {
+    const a = await plainRepo('a');
+    await snapshot(a, [file('x.txt', 'x')]);
+    const b = await plainRepo('b');
+    const locks = path.join(dir, 'b', 'locks');
+    // What `drkit unlock --all` does to a folder repository, before the blobs are copied.
+    const copying = copySnapshots(a, b, 'all', {
+      onSnapshot: () => {
+        for (const f of readdirSync(locks)) rmSync(path.join(locks, f));
+      },
+    });
+    await expect(copying).rejects.toMatchObject({ code: RepoErrorCode.LOCK_LOST });
+    expect(await b.listSnapshots()).toEqual([]);
+    expect(await readdir(path.join(dir, 'b', 'data')).catch(() => [])).toEqual([]);
+  });
+
+  it('releases the source lock when the destination cannot be locked', async () => {
+    const a = await plainRepo('a');
+    await snapshot(a, [file('x.txt', 'x')]);
+    const b = await plainRepo('b');
+    const prune = await b.lock({ exclusive: true, purpose: 'forget --prune' });
+    await expect(copySnapshots(a, b, 'all')).rejects.toMatchObject({ code: RepoErrorCode.LOCKED });
+    expect(await readLocks(a.store)).toEqual([]);
+    await prune.release();
+    expect(await b.listSnapshots()).toEqual([]);
   });
 });

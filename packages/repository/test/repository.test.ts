@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
 import { canWriteZstd, KEYS, normaliseEntryPath, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
+import { FaultyStore } from './faulty-store.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -97,6 +98,24 @@ describe('repository format v1', () => {
     expect(await readdir(path.join(dir, 'repo', 'data', w.id)).catch(() => [])).toEqual([]);
   });
 
+  it('fails the source, without hanging, when the index put fails while the archive is written, and leaves no blob or temp file', async () => {
+    const root = path.join(dir, 'repo');
+    await Repository.init(new LocalStore(root));
+    const repo = await Repository.open(new FaultyStore(root, { put: /\.index\.jsonl\./ }));
+    const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    // Enough entries to fill the index stream's buffer, and one file large enough to be mid-archive.
+    async function* many(): AsyncGenerator<SourceItem> {
+      for (let i = 0; i < 3000; i++) yield { path: `f${i}`, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 3, content: async function* () { yield Buffer.from('abc'); } };
+      yield { path: 'big', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 8 << 20, content: async function* () { for (let i = 0; i < 128; i++) yield Buffer.alloc(64 << 10, i); } };
+    }
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('writeSource still pending after 10 s')), 10_000).unref());
+    await expect(Promise.race([w.writeSource({ name: 'files', type: 'files' }, many()), timeout])).rejects.toThrow(/injected: put .*index.* failed/);
+    await w.abort();
+    expect(await repo.listSnapshots()).toEqual([]);
+    expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);
+    expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
+  });
+
   it('lets shared locks coexist, refuses an exclusive one while held, and clears a dead process lock', async () => {
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
     const a = await repo.lock({ exclusive: false, purpose: 'backup' });
@@ -119,6 +138,28 @@ describe('repository format v1', () => {
     expect(normaliseEntryPath('../etc/passwd')).toHaveProperty('unsafe');
     expect(normaliseEntryPath('a/../../x')).toHaveProperty('unsafe');
     expect(normaliseEntryPath('/etc/passwd')).toHaveProperty('unsafe');
+  });
+
+  it('keeps backslashes as part of POSIX file names, through the writer, the index, the archive and normalisation', async () => {
+    // On POSIX these are plain names: none of them is a folder, an absolute path or a way out.
+    const names = ['back\\slash.txt', 'dir\\name', 'dir\\name/..\\x', 'C:\\y'];
+    for (const n of names) expect(normaliseEntryPath(n)).toEqual({ path: n });
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    const file = (p: string): SourceItem => ({ path: p, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 1, content: async function* () { yield Buffer.from('x'); } });
+    const written = [file(names[0]!), { path: names[1]!, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 } as SourceItem, file(names[2]!), file(names[3]!)];
+    await w.writeSource({ name: 'files', type: 'files' }, from(written));
+    const meta = await w.commit();
+    const source = repo.source(meta, 'files');
+    const indexed: string[] = [];
+    for await (const e of repo.readIndex(source)) indexed.push(e.path);
+    const archived: string[] = [];
+    for await (const e of repo.readArchive(source)) {
+      const n = normaliseEntryPath(e.name);
+      archived.push('path' in n ? n.path : `unsafe: ${n.unsafe}`);
+    }
+    expect(indexed).toEqual(names);
+    expect(archived).toEqual(names);
   });
 
   it('reads zstd archives on any Node: a snapshot recompressed with the zstd CLI reads back entry for entry', async () => {

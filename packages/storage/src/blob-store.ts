@@ -23,6 +23,11 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<BlobInfo>;
   /** Removes the blob; removing an absent blob is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Stores that keep temp files of unfinished puts (LocalStore) remove those last written more
+   * than `olderThanMs` before `now`, i.e. left by a crash; returns how many were removed.
+   */
+  cleanupTemp?(olderThanMs: number, now?: Date): Promise<number>;
 }
 
 const SEGMENT = /^[^/\\\0]+$/;

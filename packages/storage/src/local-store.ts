@@ -32,11 +32,11 @@ export class LocalStore implements BlobStore {
   async put(key: string, body: BlobBody): Promise<BlobInfo> {
     const dest = this.pathOf(key);
     const tmpDir = path.join(this.root, TMP_DIR);
-    await mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
     let fh: FileHandle | undefined;
     let size = 0;
     try {
+      await mkdir(tmpDir, { recursive: true });
       fh = await open(tmp, 'wx', 0o644);
       for await (const chunk of body instanceof Uint8Array ? [body] : body) {
         const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
@@ -100,6 +100,26 @@ export class LocalStore implements BlobStore {
         if (info) yield info;
       }
     }
+  }
+
+  async cleanupTemp(olderThanMs: number, now = new Date()): Promise<number> {
+    const tmpDir = path.join(this.root, TMP_DIR);
+    const names = await readdir(tmpDir).catch((cause) => {
+      if (errnoCode(cause) === 'ENOENT') return [];
+      throw ioError('list temp files', this.root, cause);
+    });
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith('.part'))) {
+      const file = path.join(tmpDir, name);
+      // A put in progress keeps writing its file; one renamed into place meanwhile is gone.
+      const st = await stat(file).catch(() => undefined);
+      if (!st?.isFile() || now.getTime() - st.mtimeMs <= olderThanMs) continue;
+      await rm(file, { force: true }).catch((cause) => {
+        throw ioError(`delete temp file ${name}`, this.root, cause);
+      });
+      removed++;
+    }
+    return removed;
   }
 
   async delete(key: string): Promise<void> {

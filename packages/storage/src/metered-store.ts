@@ -60,4 +60,8 @@ export class MeteredStore implements BlobStore {
   delete(key: string): Promise<void> {
     return this.inner.delete(key);
   }
+
+  async cleanupTemp(olderThanMs: number, now?: Date): Promise<number> {
+    return (await this.inner.cleanupTemp?.(olderThanMs, now)) ?? 0;
+  }
 }

@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { blobStoreContract, LocalStore } from '@drkit/storage';
+import { blobStoreContract, LocalStore, StorageErrorCode } from '@drkit/storage';
 
 blobStoreContract({ describe, it, beforeEach, afterEach }, 'LocalStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
@@ -28,6 +28,33 @@ describe('LocalStore on disk', () => {
     expect((await readdir(path.join(dir, 'data'))).sort()).toEqual(['b']);
     await store.put('data/a/z', Buffer.from('z'));
     expect(await readdir(path.join(dir, 'data', 'a'))).toEqual(['z']);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails a put with STORAGE_IO when its temp folder cannot be made', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    await writeFile(path.join(dir, '.tmp'), 'a file where the folder should be');
+    await expect(new LocalStore(dir).put('a', Buffer.from('x'))).rejects.toMatchObject({ code: StorageErrorCode.IO });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('cleanupTemp removes the temp files a crash left once older than the window, and nothing else', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    const store = new LocalStore(dir);
+    expect(await store.cleanupTemp(24 * 3_600_000)).toBe(0); // no temp folder yet
+    await store.put('data/x/file.bin', Buffer.from('abc'));
+    const tmp = path.join(dir, '.tmp');
+    await mkdir(tmp, { recursive: true });
+    for (const name of ['crashed.part', 'recent.part', 'not-ours.txt']) await writeFile(path.join(tmp, name), 'partial');
+    const dayAgo = (Date.now() - 25 * 3_600_000) / 1000;
+    for (const name of ['crashed.part', 'not-ours.txt']) await utimes(path.join(tmp, name), dayAgo, dayAgo);
+
+    expect(await store.cleanupTemp(24 * 3_600_000)).toBe(1);
+    expect((await readdir(tmp)).sort()).toEqual(['not-ours.txt', 'recent.part']);
+    // A day later (injected clock), the recent one is abandoned too.
+    expect(await store.cleanupTemp(24 * 3_600_000, new Date(Date.now() + 25 * 3_600_000))).toBe(1);
+    expect(await readdir(tmp)).toEqual(['not-ours.txt']);
+    expect(await readdir(path.join(dir, 'data', 'x'))).toEqual(['file.bin']);
     await rm(dir, { recursive: true, force: true });
   });
 });

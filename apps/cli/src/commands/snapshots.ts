@@ -1,10 +1,11 @@
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, say } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 
 export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
-  const snaps = await repo.listSnapshots();
+  // On stderr, also with --json: stdout stays the list scripts read.
+  const snaps = await repo.listSnapshots({ onDamaged: (d) => warn(`warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from another copy of the repository.`) });
   if (opts.json) {
     printJson(
       snaps.map((s) => ({

@@ -10,6 +10,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
   const reports = await verifyRef(repo, ref as string, {
     jsonlGlobs: config?.validation?.jsonl,
     onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries, ${bytes(p.bytes)}`),
+    onWarning: (message) => warn(`warning: ${message}`),
   });
   progress.done();
   const ok = reports.every((r) => r.ok);
@@ -25,7 +26,8 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
   if (opts.json) printJson({ ok, snapshots: reports, ...(opts.markClean ? { markedClean: marked } : {}) });
   else {
     for (const r of reports) {
-      say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : ''}`);
+      say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : r.status === 'unreadable' ? ' (metadata unreadable)' : ''}`);
+      if (r.damaged) warn(`    bad-metadata: ${r.damaged}`);
       for (const s of r.sources) {
         if (s.contentChecked === false) say(`  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`);
         else say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
@@ -35,7 +37,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
       }
     }
     if (reports.length === 0) say('no snapshots to verify');
-    if (reports.some((r) => !r.contentChecked)) say('note: pass --identity FILE (or DRKIT_IDENTITY_FILE) to check the contents of encrypted snapshots too.');
+    if (reports.some((r) => !r.contentChecked && r.status !== 'unreadable')) say('note: pass --identity FILE (or DRKIT_IDENTITY_FILE) to check the contents of encrypted snapshots too.');
     if (opts.markClean) say(`tagged clean: ${marked.join(', ') || 'none'}`);
   }
   return ok ? ExitCode.OK : ExitCode.VERIFY_FAILED;

@@ -1,0 +1,65 @@
+import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeSampleTree, tempDir } from '@drkit/test-support';
+import { drkit } from './cli.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let repo: string;
+let tree: string;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  repo = path.join(dir, 'repo');
+  tree = path.join(dir, 'tree');
+  await makeSampleTree(tree);
+});
+afterEach(() => cleanup());
+
+const json = (s: string) => JSON.parse(s);
+
+describe('drkit with a damaged or shared repository', () => {
+  it('lists the other snapshots around damaged metadata with a warning on stderr, and verify all fails naming it', async () => {
+    await drkit(['init', '--repo', repo]);
+    const good = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout).id;
+    const bad = json((await drkit(['backup', tree, '--repo', repo, '--json', '--full'])).stdout).id;
+    await writeFile(path.join(repo, 'snapshots', `${bad}.json`), '{"format": 1, "id": "');
+
+    const list = await drkit(['snapshots', '--json', '--repo', repo]);
+    expect(list.code).toBe(0);
+    expect(json(list.stdout).map((s: { id: string }) => s.id)).toEqual([good]);
+    expect(list.stderr).toMatch(new RegExp(`warning: snapshot ${bad} is not listed: .*not valid JSON`));
+    expect((await drkit(['restore', 'latest', '--target', path.join(dir, 'r'), '--repo', repo])).code).toBe(0);
+
+    const v = await drkit(['verify', 'all', '--repo', repo]);
+    expect(v.code).toBe(4);
+    expect(v.stdout).toContain(`OK     ${good}`);
+    expect(v.stdout).toContain(`FAILED ${bad} (metadata unreadable)`);
+    expect(v.stderr).toContain('bad-metadata:');
+  });
+
+  it('verifies a repository it may only read, without a lock and with a warning; tagging it fails cleanly', async () => {
+    await drkit(['init', '--repo', repo]);
+    const { id } = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout);
+    // Read-only for everyone; as root the CLI runs as nobody, so the permissions apply.
+    await chmod(dir, 0o755);
+    const setModes = async (p: string, dirMode: number, fileMode: number): Promise<void> => {
+      const isDir = (await stat(p)).isDirectory();
+      if (isDir) for (const name of await readdir(p)) await setModes(path.join(p, name), dirMode, fileMode);
+      await chmod(p, isDir ? dirMode : fileMode);
+    };
+    await setModes(repo, 0o555, 0o444);
+    try {
+      const v = await drkit(['verify', 'latest', '--repo', repo], { unprivileged: true });
+      expect(v.stdout).toContain(`OK     ${id}`);
+      expect(v.stderr).toContain('warning: the repository cannot be locked, so verify runs without a lock');
+      expect(v.code).toBe(0);
+      const t = await drkit(['tag', id, '--add', 'x', '--repo', repo], { unprivileged: true });
+      expect(t.code).toBe(1);
+      expect(t.stderr).toContain('STORAGE_IO');
+      expect(await readdir(repo)).not.toContain('locks');
+    } finally {
+      await setModes(repo, 0o755, 0o644);
+    }
+  });
+});
