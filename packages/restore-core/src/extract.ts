@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { isDrkitError } from '@drkit/errors';
 import type { ArchiveEntry, IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
@@ -62,7 +62,7 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
         if (through) throw unsafePath(`archive entry "${entryPath}" of source "${source.name}"`, `lies below the symbolic link "${through}"`, { source: source.name, entry: entryPath });
         const parent = parentOf(relPath);
         if (parent && !madeDirs.has(parent)) {
-          await mkdir(path.join(tree, parent), { recursive: true });
+          mkdirSync(path.join(tree, parent), { recursive: true }); // blocking: cheaper than a round trip
           madeDirs.add(parent);
         }
       }
@@ -82,7 +82,7 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
         }
       } else if (item && item.action !== 'skip-existing') {
         if (writing) {
-          await mkdir(dest, { recursive: true });
+          mkdirSync(dest, { recursive: true });
           madeDirs.add(relPath);
         }
         // Unchanged folders too: moving entries into them changes their mtime.
