@@ -31,7 +31,7 @@ const SMALL_FILE = 256 * 1024;
 
 /** Writes a new file (never an existing one) with the index's mode and mtime; returns the digest of what was written. */
 export async function writeFileEntry(dest: string, content: AsyncIterable<Buffer>, entry: IndexEntry): Promise<ContentDigest> {
-  if (entry.size <= SMALL_FILE) {
+  if (entry.size !== undefined && entry.size <= SMALL_FILE) {
     const chunks: Buffer[] = [];
     const digest = await digestContent(content, async (chunk) => void chunks.push(chunk));
     writeSmallFile(dest, chunks, entry);
