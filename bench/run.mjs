@@ -366,7 +366,8 @@ async function main() {
       const err = await ensure(dep, chain);
       if (err) return done('failed', err);
     }
-    const env = { ...process.env, ...(step.env?.(c) ?? {}) };
+    // drkit's change cache (encrypted repos) lives in the scratch dir too, never in ~.
+    const env = { ...process.env, DRKIT_CACHE_DIR: c.file('drkit-cache'), ...(step.env?.(c) ?? {}) };
     res.command = step.command(c);
     for (let i = 1; i <= runs; i++) {
       const tag = `${step.id}.${record ? `run${i}` : 'prereq'}`;

@@ -45,6 +45,8 @@ program
   .option('--emergency', 'tag the snapshot "emergency"; unreadable data is reported, never fatal')
   .option('--full', 'make a full snapshot even when an incremental is possible')
   .option('--rehash', 'incrementals: hash every file instead of trusting size, mtime, ctime and inode')
+  .option('--cache-dir <dir>', "this host's file lists for incrementals on encrypted repositories (env DRKIT_CACHE_DIR; default ~/.cache/drkit)")
+  .option('--no-cache', 'keep no file lists: every backup to an encrypted repository without the identity is a full one')
   .addOption(
     new Option('--wait <duration>', 'wait this long for a forget or prune holding the repository (e.g. 0s to fail at once, 1h)').argParser(duration).default(5 * 60_000, '5m'),
   )

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
+const CACHE_DIR = path.join(os.tmpdir(), `drkit-cli-test-cache-${process.pid}`);
 
 export interface CliResult {
   code: number | null;
@@ -27,7 +29,8 @@ export function drkit(args: string[], options: CliOptions = {}): Promise<CliResu
   const argv = asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args] : [MAIN, ...args];
   const child = spawn(cmd, argv, {
     cwd: options.cwd,
-    env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, ...options.env },
+    // The change cache goes to a throw-away folder, not the user's ~/.cache.
+    env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, DRKIT_CACHE_DIR: CACHE_DIR, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid) options.onSpawn?.(child.pid);

@@ -96,10 +96,10 @@ describe('drkit with an S3 repository', () => {
     expect(keys.every((k) => k.endsWith('.age'))).toBe(true);
     const meta = json((await s3.getObject(BUCKET, `${p}/snapshots/${id}.json`)).toString());
     expect(meta.encryption).toEqual({ type: 'age', recipients: [recipient] });
-    // The next backup needs no key either (a full: comparing with the last one would need the identity).
+    // The next backup needs no key either: an incremental, from this host's own file list.
     const again = await run(['backup', tree, '--json'], env);
     expect(again.code, again.stderr).toBe(0);
-    expect(json(again.stdout).kind).toBe('full');
+    expect(json(again.stdout)).toMatchObject({ kind: 'incremental', parent: id, read: { files: 0 } });
 
     // Without the identity: verify proves every stored blob, and says it could not read contents.
     const v = await run(['verify', 'latest', '--json'], env);
@@ -163,6 +163,23 @@ describe('drkit with an S3 repository', () => {
     await writeFile(metaFile, JSON.stringify(meta));
     const target = path.join(dir, 'restored');
     const r = await run(['restore', id, '--target', target, '--repo', repo, '--identity', keyFile]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
+  });
+
+  it("makes incrementals on an encrypted repository without the identity, from this host's cache", async () => {
+    const repo = path.join(dir, 'repo');
+    const keyFile = path.join(dir, 'key.txt');
+    const cache = path.join(dir, 'cache');
+    await run(['init', '--repo', repo, '--generate-key', keyFile]);
+    const backup = async (...extra: string[]) => json((await run(['backup', tree, '--repo', repo, '--json', '--cache-dir', cache, ...extra])).stdout);
+    const first = await backup();
+    await writeFile(path.join(tree, 'added.txt'), 'new since the first backup');
+    const second = await backup();
+    expect(second).toMatchObject({ kind: 'incremental', parent: first.id, read: { files: 1 } });
+    expect(await backup('--no-cache')).toMatchObject({ kind: 'full', chain: expect.stringContaining('cache has no file list') });
+    const target = path.join(dir, 'restored');
+    const r = await run(['restore', second.id, '--target', target, '--repo', repo, '--identity', keyFile]);
     expect(r.code, r.stderr).toBe(0);
     expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
   });

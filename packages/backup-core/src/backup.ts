@@ -2,9 +2,10 @@ import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { chooseCompression, type Finding, type LockInfo, type Repository, type SnapshotMeta } from '@drkit/repository';
+import { chooseCompression, type Finding, type LockInfo, type Repository, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
 import { JsonlChecker } from '@drkit/integrity-verifier';
 import { errnoCode } from '@drkit/errors';
+import { ChangeCache } from './change-cache.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import { fileSourceItems, type OpenFile, openForBackup } from './file-source.js';
 import { chooseParent, previousFiles } from './incremental.js';
@@ -65,6 +66,12 @@ export interface BackupOptions {
   waitMs?: number;
   /** Told when a stale lock is removed while taking the lock. */
   onStaleLock?: (lock: LockInfo, why: string) => void;
+  /**
+   * Where this host keeps its own file lists of encrypted repositories' snapshots (see
+   * ChangeCache; e.g. defaultCacheDir()). Without it, a backup to an encrypted repository with
+   * no identity is always a full one.
+   */
+  cacheDir?: string;
 }
 
 export interface BackupResult {
@@ -98,11 +105,16 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const tags = options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
   const host = options.host ?? hostname();
   const written = options.sources.filter((s) => !missing.names.has(s.name));
-  const chain = await chooseParent(repo, written, { host, full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now() }).catch(async (err) => {
+  // Encrypted repositories: this host keeps its own file lists, so incrementals need no identity.
+  const cache = options.cacheDir && repo.keys.encrypted ? new ChangeCache(options.cacheDir, repo.config.id) : undefined;
+  const chainOptions = { host, full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now(), cached: cache && ((id: string, names: readonly string[]) => cache.has(id, names)) };
+  const chain = await chooseParent(repo, written, chainOptions).catch(async (err) => {
     await lock.release().catch(() => {});
     throw err;
   });
   const writer = await repo.beginSnapshot({ time: clock.now(), tags, host, toolVersion: options.toolVersion, parent: chain.parent, lock });
+  const recording = cache && written.some((s) => s.type === 'files') ? cache.record(writer.id) : undefined;
+  const parentIndex = cache && !repo.keys.canDecrypt && chain.parent ? (id: string) => (s: SourceMeta) => cache.read(id, s.name) : undefined;
   const read = { files: 0, bytes: 0 };
   const warnings: Finding[] = [];
   const errors: Finding[] = [...missing.errors];
@@ -171,15 +183,18 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           },
         },
         options.openFile ?? openForBackup,
-        chain.parent ? { previous: await previousFiles(repo, chain.parent, source.name), rehash: options.rehash } : undefined,
+        chain.parent ? { previous: await previousFiles(repo, chain.parent, source.name, parentIndex?.(chain.parent.id)), rehash: options.rehash } : undefined,
       );
       const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
-      await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items);
+      await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));
       findings[source.name] = { list: kept, total };
     }
     const snapshot = await writer.commit({ errors, findings });
+    const cacheNote = await recording?.commit();
+    if (cacheNote) notes.push(cacheNote);
     return { snapshot, status: snapshot.status, warnings, errors, notes, chain: chain.reason, read };
   } catch (cause) {
+    await recording?.abort();
     await writer.abort();
     if (cause instanceof Error && 'code' in cause && 'hint' in cause) throw cause;
     throw new BackupError(BackupErrorCode.FAILED, `The backup failed and was rolled back: ${(cause as Error)?.message ?? cause}.`, {

@@ -13,6 +13,8 @@ export interface ChainOptions {
   /** A full is due when the chain's full is older than this (ms), e.g. 7 days. */
   fullEveryMs?: number;
   now: Date;
+  /** Whether this host kept its own file lists of a snapshot (see ChangeCache), for encrypted repositories. */
+  cached?: (snapshotId: string, sources: readonly string[]) => Promise<boolean>;
 }
 
 /** An unchanged file's entry in the parent, and the snapshot whose archive holds its bytes. */
@@ -43,8 +45,11 @@ export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ na
     .find((s) => sameGroup(s, options.host, names) && fileSources.every((name) => s.sources.some((x) => x.name === name && x.type === 'files')));
   if (!parent) return { parent: undefined, reason: `no earlier snapshot of these sources on host ${options.host}` };
   // Backups need only public keys; comparing with the parent means reading its encrypted index.
-  if (!repo.keys.canDecrypt && parent.sources.some((s) => fileSources.includes(s.name) && s.index?.encryption))
-    return { parent: undefined, reason: 'the repository is encrypted and no identity was given, so the previous index cannot be read (--identity makes incrementals possible)' };
+  if (!repo.keys.canDecrypt && parent.sources.some((s) => fileSources.includes(s.name) && s.index?.encryption) && !(await options.cached?.(parent.id, fileSources)))
+    return {
+      parent: undefined,
+      reason: `the repository is encrypted, no identity was given, and this host's cache has no file list of ${parent.id}, so unchanged files cannot be recognised`,
+    };
   const baseId = parent.base ?? parent.id;
   // From the listing: a full whose metadata is damaged makes a new full, not a failed backup.
   const base = all.find((s) => s.id === baseId);
@@ -61,12 +66,17 @@ export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ na
  * finding there). Otherwise its unchanged size, mtime, ctime and inode would make every later
  * incremental point at the padded or mixed copy forever.
  */
-export async function previousFiles(repo: Repository, parent: SnapshotMeta, sourceName: string): Promise<Map<string, PreviousFile>> {
+export async function previousFiles(
+  repo: Repository,
+  parent: SnapshotMeta,
+  sourceName: string,
+  readIndex: (source: SourceMeta) => AsyncIterable<IndexEntry> = (source) => repo.readIndex(source),
+): Promise<Map<string, PreviousFile>> {
   const files = new Map<string, PreviousFile>();
   const source = parent.sources.find((s) => s.name === sourceName);
   if (!source) return files;
   const suspect = await suspectPaths(repo, parent, source);
-  for await (const entry of repo.readIndex(source)) {
+  for await (const entry of readIndex(source)) {
     if (entry.type !== 'file') continue;
     const holder = entry.in ?? parent.id;
     // A holder we know nothing about (its metadata is gone) cannot vouch for its bytes either.

@@ -8,6 +8,7 @@ export {
   sourcesFromPaths,
   systemClock,
 } from './backup.js';
+export { ChangeCache, defaultCacheDir } from './change-cache.js';
 export { BackupError, BackupErrorCode } from './errors.js';
 export { type OpenFile, openForBackup } from './file-source.js';
 export { walkTree, type WalkEntry, type WalkOptions } from './walk.js';

@@ -79,8 +79,8 @@ export class SnapshotWriter {
     private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage; lock?: RepoLock },
   ) {}
 
-  /** Streams a source's entries into `<source>.tar.*` and its entry index. */
-  async writeSource(info: SourceInfo, items: AsyncIterable<SourceItem>): Promise<SourceMeta> {
+  /** Streams a source's entries into `<source>.tar.*` and its entry index; `onEntry` sees each index line as written. */
+  async writeSource(info: SourceInfo, items: AsyncIterable<SourceItem>, onEntry?: (entry: IndexEntry) => void): Promise<SourceMeta> {
     const archiveKey = KEYS.archive(this.id, info.name, EXTENSIONS[this.compression]);
     const indexKey = KEYS.index(this.id, info.name, this.compression);
     this.written.push(this.repo.blobKey(archiveKey), this.repo.blobKey(indexKey));
@@ -124,6 +124,7 @@ export class SnapshotWriter {
           stats.symlinks++;
         }
         entries++;
+        onEntry?.(entry);
         if (!indexLines.write(`${JSON.stringify(entry)}\n`)) await drained(indexLines);
       }
       indexLines.end();

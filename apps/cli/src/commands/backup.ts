@@ -1,4 +1,4 @@
-import { type BackupResult, type FileSource, type RedisSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
+import { type BackupResult, defaultCacheDir, type FileSource, type RedisSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import pkg from '../../package.json' with { type: 'json' };
 import { parseDuration } from '@drkit/config';
 import { loadConfig, openRepo, usage } from '../context.js';
@@ -16,6 +16,9 @@ interface BackupFlags extends GlobalOptions {
   rehash?: boolean;
   /** ms, parsed by flags.ts. */
   wait: number;
+  cacheDir?: string;
+  /** false with --no-cache. */
+  cache: boolean;
 }
 
 export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCode> {
@@ -41,6 +44,7 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     jsonlGlobs: config?.validation?.jsonl,
     toolVersion: `drkit ${pkg.version}`,
     waitMs: opts.wait,
+    cacheDir: opts.cache ? (opts.cacheDir ?? (process.env.DRKIT_CACHE_DIR || defaultCacheDir())) : undefined,
     onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
     onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
   });
