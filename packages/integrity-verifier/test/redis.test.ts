@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -67,7 +68,11 @@ describe('verifying a Redis source without a server', () => {
   });
 
   it('reports damaged stored bytes, naming the key where reading stopped', async () => {
-    const snap = await snapshotRedis(repo, server.client(), DBS);
+    // ~800 KiB of incompressible values, so the damage lies past the first chunks decoded.
+    const c = server.client();
+    const bulk = Array.from({ length: 400 }, (_, i) => `bulk:${i}`);
+    await c.mset(Object.fromEntries(bulk.map((k) => [k, randomBytes(2048)])));
+    const snap = await snapshotRedis(repo, c, DBS).finally(() => c.del(...bulk));
     const blob = path.join(dir, 'repo', snap.sources[0]!.archive.key);
     const fh = await open(blob, 'r+');
     const { size } = await fh.stat();
