@@ -2,24 +2,17 @@ import { watch } from 'node:fs';
 import { appendFile, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import { Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
-import { drkit } from './cli.js';
+import { describeTree, } from '@drkit/test-support';
+import { drkit, useSampleWorkspace } from './cli.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
 let repo: string;
 let tree: string;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-  repo = path.join(dir, 'repo');
-  tree = path.join(dir, 'tree');
-  await makeSampleTree(tree);
-});
-afterEach(() => cleanup());
+useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 
 const json = (s: string) => JSON.parse(s);
 const ids = async () => json((await drkit(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id) as string[];

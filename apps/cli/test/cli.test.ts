@@ -1,23 +1,16 @@
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
-import { drkit } from './cli.js';
+import { describeTree, } from '@drkit/test-support';
+import { drkit, useSampleWorkspace } from './cli.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
 let repo: string;
 let tree: string;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-  repo = path.join(dir, 'repo');
-  tree = path.join(dir, 'tree');
-  await makeSampleTree(tree);
-});
-afterEach(() => cleanup());
+useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 
 const json = (s: string) => JSON.parse(s);
 

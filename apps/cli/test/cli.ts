@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
+import { makeSampleTree, tempDir } from '@drkit/test-support';
 
 export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 const CACHE_DIR = path.join(os.tmpdir(), `drkit-cli-test-cache-${process.pid}`);
@@ -42,4 +44,25 @@ export function drkit(args: string[], options: CliOptions = {}): Promise<CliResu
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+export interface SampleWorkspace {
+  dir: string;
+  /** Not created: the test runs `drkit init` where it wants. */
+  repo: string;
+  /** makeSampleTree's tree. */
+  tree: string;
+}
+
+/** A fresh temp folder with a sample tree before each test, removed after it. */
+export function useSampleWorkspace(use: (w: SampleWorkspace) => void): void {
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    const t = await tempDir();
+    cleanup = t.cleanup;
+    const w = { dir: t.dir, repo: path.join(t.dir, 'repo'), tree: path.join(t.dir, 'tree') };
+    await makeSampleTree(w.tree);
+    use(w);
+  });
+  afterEach(() => cleanup());
 }

@@ -1,20 +1,12 @@
 import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeSampleTree, tempDir } from '@drkit/test-support';
-import { drkit } from './cli.js';
+import { describe, expect, it } from 'vitest';
+import { drkit, useSampleWorkspace } from './cli.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
 let repo: string;
 let tree: string;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-  repo = path.join(dir, 'repo');
-  tree = path.join(dir, 'tree');
-  await makeSampleTree(tree);
-});
-afterEach(() => cleanup());
+useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 
 const json = (s: string) => JSON.parse(s);
 
