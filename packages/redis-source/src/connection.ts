@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { RedisError, RedisErrorCode, redisFailure } from './errors.js';
 import { maskUrl, parseRedisUrl } from './url.js';
+
+// ioredis costs ~30 MiB and ~0.1 s to load: only commands that talk to Redis load it, on first use.
+const requireIoredis = createRequire(import.meta.url);
+let ioredis: typeof import('ioredis') | undefined;
+const loadIoredis = () => (ioredis ??= requireIoredis('ioredis') as typeof import('ioredis'));
 
 export interface RedisEndpoint {
   host: string;
@@ -109,11 +115,11 @@ export class RedisConnection {
     let mode: RedisMode;
     if (options.cluster) {
       mode = 'cluster';
-      client = new Cluster(options.cluster.nodes, { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: base, enableReadyCheck: true });
+      client = new (loadIoredis().Cluster)(options.cluster.nodes, { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: base, enableReadyCheck: true });
     } else if (options.sentinel) {
       mode = 'sentinel';
       const s = options.sentinel;
-      client = new Redis({
+      client = new (loadIoredis().Redis)({
         ...base,
         sentinels: s.nodes,
         name: s.masterName,
@@ -125,7 +131,7 @@ export class RedisConnection {
       });
     } else {
       mode = 'standalone';
-      client = new Redis({ ...base, host: parsed?.host ?? options.host ?? '127.0.0.1', port: parsed?.port ?? options.port ?? 6379, db: db ?? 0 });
+      client = new (loadIoredis().Redis)({ ...base, host: parsed?.host ?? options.host ?? '127.0.0.1', port: parsed?.port ?? options.port ?? 6379, db: db ?? 0 });
     }
     let lastError: unknown;
     client.on('error', (e) => (lastError = e));
@@ -140,12 +146,12 @@ export class RedisConnection {
 
   /** The servers whose keyspaces together hold the data: the one server, or every cluster master. */
   nodes(): Redis[] {
-    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    return this.client instanceof loadIoredis().Cluster ? this.client.nodes('master') : [this.client];
   }
 
   /** A connection with `db` selected (its own socket; cluster has only db 0). */
   forDb(db: number): Promise<Redis> {
-    if (this.client instanceof Cluster) {
+    if (this.client instanceof loadIoredis().Cluster) {
       if (db !== 0) throw new RedisError(RedisErrorCode.BAD_OPTIONS, `Redis Cluster has only database 0; database ${db} was asked for on ${this.label}.`, { hint: 'Restore or read database 0 only on a cluster.' });
       throw new RedisError(RedisErrorCode.BAD_OPTIONS, 'internal: forDb on a cluster; use the cluster client.');
     }

@@ -1,20 +1,15 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { createRequire } from 'node:module';
+import type { GetObjectCommandOutput, HeadObjectCommandOutput, ListMultipartUploadsCommandOutput, ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore } from './blob-store.js';
 import { StorageError, StorageErrorCode } from './errors.js';
+
+// The AWS SDK costs ~35 MiB and ~0.1 s to load, so only S3 repositories load it, on first use.
+// (Node resolves both packages to their CommonJS builds either way, so this is the same module.)
+const requireSdk = createRequire(import.meta.url);
+let sdk: { s3: typeof import('@aws-sdk/client-s3'); storage: typeof import('@aws-sdk/lib-storage') } | undefined;
+const aws = () => (sdk ??= { s3: requireSdk('@aws-sdk/client-s3'), storage: requireSdk('@aws-sdk/lib-storage') });
 
 export const MiB = 1024 * 1024;
 /** S3's minimum part size (all parts but the last). */
@@ -116,7 +111,7 @@ export class S3Store implements BlobStore {
       requestHandler: { socketTimeout: options.socketTimeoutMs ?? 60_000, connectionTimeout: options.connectionTimeoutMs ?? 10_000 },
       ...(options.credentials ? { credentials: options.credentials } : {}),
     };
-    this.client = new S3Client(config);
+    this.client = new (aws().s3.S3Client)(config);
     this.client.middlewareStack.add(
       (next, context) => async (args) => {
         try {
@@ -159,7 +154,7 @@ export class S3Store implements BlobStore {
     if (source instanceof Buffer) size = source.length;
     const started = new Date(Date.now() - 60_000);
     // leavePartsOnError: we abort ourselves, with retries, and keep the error that caused it.
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key, Body: source }, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: true });
+    const upload = new (aws().storage.Upload)({ client: this.client, params: { Bucket: this.bucket, Key, Body: source }, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: true });
     this.partFailed.set(Key, (err) => {
       failed ??= err;
       if (source instanceof Readable) source.destroy(err as Error);
@@ -181,7 +176,7 @@ export class S3Store implements BlobStore {
   private async abortUploads(Key: string, uploadId: string | undefined, since: Date): Promise<unknown> {
     const ids = new Set<string>(uploadId ? [uploadId] : []);
     try {
-      const listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: Key }));
+      const listed: ListMultipartUploadsCommandOutput = await this.client.send(new (aws().s3.ListMultipartUploadsCommand)({ Bucket: this.bucket, Prefix: Key }));
       for (const u of listed.Uploads ?? []) if (u.Key === Key && u.UploadId && (!u.Initiated || u.Initiated >= since)) ids.add(u.UploadId);
     } catch {
       // Some S3-compatible servers cannot list uploads; the id we know is enough.
@@ -190,7 +185,7 @@ export class S3Store implements BlobStore {
     for (const UploadId of ids) {
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }));
+          await this.client.send(new (aws().s3.AbortMultipartUploadCommand)({ Bucket: this.bucket, Key, UploadId }));
           break;
         } catch (err) {
           if (statusOf(err) === 404) break; // already gone
@@ -209,7 +204,7 @@ export class S3Store implements BlobStore {
     const Key = this.fullKey(key);
     let first: GetObjectCommandOutput;
     try {
-      first = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      first = await this.client.send(new (aws().s3.GetObjectCommand)({ Bucket: this.bucket, Key }));
     } catch (err) {
       throw this.error(`read ${key}`, key, err);
     }
@@ -236,7 +231,7 @@ export class S3Store implements BlobStore {
             if (++attempt >= self.maxAttempts || !isTransient(err)) throw self.error(`read ${key}`, key, err);
             await sleep(backoffMs(attempt));
             try {
-              res = await self.client.send(new GetObjectCommand({ Bucket: self.bucket, Key, Range: `bytes=${offset}-`, ...(etag ? { IfMatch: etag } : {}) }));
+              res = await self.client.send(new (aws().s3.GetObjectCommand)({ Bucket: self.bucket, Key, Range: `bytes=${offset}-`, ...(etag ? { IfMatch: etag } : {}) }));
             } catch (again) {
               throw self.error(`read ${key}`, key, again);
             }
@@ -252,7 +247,7 @@ export class S3Store implements BlobStore {
   async stat(key: string): Promise<BlobInfo | undefined> {
     const Key = this.fullKey(key);
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      const head: HeadObjectCommandOutput = await this.client.send(new (aws().s3.HeadObjectCommand)({ Bucket: this.bucket, Key }));
       return { key, size: head.ContentLength ?? 0 };
     } catch (err) {
       if (statusOf(err) === 404 && (err as Error).name !== 'NoSuchBucket') return undefined;
@@ -266,7 +261,7 @@ export class S3Store implements BlobStore {
     do {
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token, MaxKeys: this.listPageSize }));
+        page = await this.client.send(new (aws().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token, MaxKeys: this.listPageSize }));
       } catch (err) {
         throw this.error(`list ${prefix || '(everything)'}`, prefix, err);
       }
@@ -282,7 +277,7 @@ export class S3Store implements BlobStore {
   async delete(key: string): Promise<void> {
     const Key = this.fullKey(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+      await this.client.send(new (aws().s3.DeleteObjectCommand)({ Bucket: this.bucket, Key }));
     } catch (err) {
       if (statusOf(err) === 404 && (err as Error).name !== 'NoSuchBucket') return;
       throw this.error(`delete ${key}`, key, err);

@@ -2,7 +2,7 @@ import { displayKey, type Repository, type SourceMeta } from '@drkit/repository'
 import { type RedisConnection, type RedisConnectionOptions, RedisConnection as Connection, redisFailure, targetRdbVersion } from '@drkit/redis-source';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisRestoreError, RedisRestoreErrorCode } from './errors.js';
-import { StreamingRestore } from './streaming-restore.js';
+import { streamingRestore } from './streaming-restore.js';
 
 export const REDIS_RESTORE_MODES = ['replace', 'merge'] as const;
 export type RedisRestoreMode = (typeof REDIS_RESTORE_MODES)[number];
@@ -238,7 +238,7 @@ async function write(
     if (r.payload.length >= large) {
       await flush();
       try {
-        await (client as Redis).sendCommand(new StreamingRestore(r.key, ttl, r.payload));
+        await (client as Redis).sendCommand(streamingRestore(r.key, ttl, r.payload));
       } catch (cause) {
         throw fail(cause, displayKey(r.key));
       }

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { Command } from 'ioredis';
+import type { Command } from 'ioredis';
 
 /**
  * `RESTORE key ttl payload REPLACE ABSTTL` written to the socket in three pieces, so a large
@@ -8,25 +9,34 @@ import { Command } from 'ioredis';
  * pipeline: ioredis passes the connection's socket to `toWritable` exactly then, and writes
  * what this returns right after.
  */
-export class StreamingRestore extends Command {
-  constructor(
-    private readonly key: Buffer,
-    private readonly ttl: number,
-    private readonly payload: Buffer,
-  ) {
-    super('restore', [key, String(ttl), payload, 'REPLACE', 'ABSTTL']);
-  }
-
-  override toWritable(socket: unknown): string | Buffer {
-    const ttl = String(this.ttl);
-    const head = Buffer.concat([
-      Buffer.from(`*6\r\n$7\r\nRESTORE\r\n$${this.key.length}\r\n`),
-      this.key,
-      Buffer.from(`\r\n$${ttl.length}\r\n${ttl}\r\n$${this.payload.length}\r\n`),
-    ]);
-    const s = socket as Writable;
-    s.write(head);
-    s.write(this.payload);
-    return '\r\n$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n';
-  }
+export function streamingRestore(key: Buffer, ttl: number, payload: Buffer): Command {
+  return new (streamingRestoreClass())(key, ttl, payload);
 }
+
+// Defined on first use: subclassing needs ioredis loaded, which costs ~30 MiB and ~0.1 s.
+let defined: ReturnType<typeof define> | undefined;
+const streamingRestoreClass = () => (defined ??= define(createRequire(import.meta.url)('ioredis') as typeof import('ioredis')));
+
+const define = ({ Command: Base }: typeof import('ioredis')) =>
+  class StreamingRestore extends Base {
+    constructor(
+      private readonly key: Buffer,
+      private readonly ttl: number,
+      private readonly payload: Buffer,
+    ) {
+      super('restore', [key, String(ttl), payload, 'REPLACE', 'ABSTTL']);
+    }
+
+    override toWritable(socket: unknown): string | Buffer {
+      const ttl = String(this.ttl);
+      const head = Buffer.concat([
+        Buffer.from(`*6\r\n$7\r\nRESTORE\r\n$${this.key.length}\r\n`),
+        this.key,
+        Buffer.from(`\r\n$${ttl.length}\r\n${ttl}\r\n$${this.payload.length}\r\n`),
+      ]);
+      const s = socket as Writable;
+      s.write(head);
+      s.write(this.payload);
+      return '\r\n$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n';
+    }
+  };
