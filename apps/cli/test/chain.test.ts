@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import { Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { describeTree, } from '@drkit/test-support';
+import { describeTree } from '@drkit/test-support';
 import { drkit, useSampleWorkspace } from './cli.js';
 
 let dir: string;
@@ -98,14 +98,15 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
 
   it('a prune killed with SIGKILL at several points leaves every listed snapshot restorable; the next prune finishes', async () => {
     const made = await hourly(12);
-    // Kill after the 1st and 4th metadata removal, and after the 1st and 8th data removal.
+    // Kill after the 1st and 4th metadata removal, and after the 1st and 4th data folder removal.
     let kills = 0;
-    for (const [folder, after] of [['snapshots', 1], ['snapshots', 4], ['data', 1], ['data', 8]] as const) {
+    for (const [folder, after] of [['snapshots', 1], ['snapshots', 4], ['data', 1], ['data', 4]] as const) {
       let seen = 0;
       let watcher: ReturnType<typeof watch> | undefined;
       const killed = await drkit(['forget', '--keep-last', '1', '--prune', '--repo', repo], {
         onSpawn: (pid) => {
-          watcher = watch(path.join(repo, folder), { recursive: folder === 'data' }, (event) => {
+          // Not recursive: Node 20's recursive watch rescans a changed folder and throws when prune has just removed it.
+          watcher = watch(path.join(repo, folder), (event) => {
             if (event === 'rename' && ++seen === after) process.kill(pid, 'SIGKILL');
           });
         },
