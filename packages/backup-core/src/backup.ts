@@ -8,7 +8,7 @@ import { errnoCode } from '@drkit/errors';
 import { ChangeCache } from './change-cache.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import { fileSourceItems, type OpenFile, openForBackup } from './file-source.js';
-import { chooseParent, previousFiles } from './incremental.js';
+import { chooseParent, type PreviousFile, previousFiles } from './incremental.js';
 import { backupRedisSource } from './redis/backup-redis.js';
 import type { RedisReadTuning, RedisSource } from './redis/source.js';
 
@@ -114,7 +114,15 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   });
   const writer = await repo.beginSnapshot({ time: clock.now(), tags, host, toolVersion: options.toolVersion, parent: chain.parent, lock });
   const recording = cache && written.some((s) => s.type === 'files') ? cache.record(writer.id) : undefined;
-  const parentIndex = cache && !repo.keys.canDecrypt && chain.parent ? (id: string) => (s: SourceMeta) => cache.read(id, s.name) : undefined;
+  const fromCache = cache !== undefined && !repo.keys.canDecrypt;
+  const previousOf = (parent: SnapshotMeta, name: string) =>
+    fromCache
+      ? previousFiles(repo, parent, name, (s: SourceMeta) => cache.read(parent.id, s.name)).catch((error) => {
+          // The cache only saves work: a damaged or vanished list means reading every file.
+          notes.push(`this host's cached file list of ${parent.id} could not be read (${(error as Error)?.message ?? error}); every file of "${name}" was read`);
+          return new Map<string, PreviousFile>();
+        })
+      : previousFiles(repo, parent, name);
   const read = { files: 0, bytes: 0 };
   const warnings: Finding[] = [];
   const errors: Finding[] = [...missing.errors];
@@ -183,7 +191,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           },
         },
         options.openFile ?? openForBackup,
-        chain.parent ? { previous: await previousFiles(repo, chain.parent, source.name, parentIndex?.(chain.parent.id)), rehash: options.rehash } : undefined,
+        chain.parent ? { previous: await previousOf(chain.parent, source.name), rehash: options.rehash } : undefined,
       );
       const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
       await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));

@@ -1,4 +1,5 @@
-import { closeSync, createReadStream, mkdirSync, openSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, createReadStream, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { access, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,14 +32,26 @@ export class ChangeCache {
 
   /** Whether this host recorded every one of `sources` for that snapshot. */
   async has(snapshotId: string, sources: readonly string[]): Promise<boolean> {
-    const found = await Promise.all(sources.map((s) => access(listFile(path.join(this.base, snapshotId), s)).then(() => true, () => false)));
+    const found = await Promise.all(sources.map((s) => access(listFile(path.join(this.base, snapshotId), s), constants.R_OK).then(() => true, () => false)));
     return found.every(Boolean);
   }
 
-  /** The file entries recorded for one source of a snapshot, as the repository's index has them. */
+  /**
+   * The file entries recorded for one source of a snapshot, as the repository's index has them.
+   * Throws on a damaged list; the caller then reads every file (see runBackup).
+   */
   async *read(snapshotId: string, source: string): AsyncGenerator<IndexEntry> {
-    const lines = createInterface({ input: createReadStream(listFile(path.join(this.base, snapshotId), source)), crlfDelay: Number.POSITIVE_INFINITY });
-    for await (const line of lines) if (line) yield JSON.parse(line) as IndexEntry;
+    const input = createReadStream(listFile(path.join(this.base, snapshotId), source));
+    try {
+      for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+        if (!line) continue;
+        const entry = JSON.parse(line) as IndexEntry;
+        if (entry?.type !== 'file' || typeof entry.path !== 'string' || typeof entry.sha256 !== 'string') throw new Error(`unexpected line in ${input.path}`);
+        yield entry;
+      }
+    } finally {
+      input.destroy();
+    }
   }
 
   /** Starts recording a snapshot's file lists; nothing is read from it before `commit`. */
@@ -78,7 +91,8 @@ export class CacheRecording {
 
   /** After the snapshot is committed: makes the lists visible and forgets older ones. Returns a note on failure. */
   async commit(): Promise<string | undefined> {
-    for (const l of this.lists) this.attempt(() => flush(l));
+    // Flushed and synced before the rename, so a crash never leaves a complete-looking, cut-off list.
+    for (const l of this.lists) this.attempt(() => (flush(l), fsyncSync(l.fd)));
     this.close();
     if (this.failure === undefined)
       await rename(this.tmp, path.join(this.base, this.snapshotId)).catch((error) => {
@@ -96,18 +110,29 @@ export class CacheRecording {
     await rm(this.tmp, { recursive: true, force: true }).catch(() => {});
   }
 
+  /** Keeps the newest KEEP snapshots of each source set (a host may run several backup jobs). */
   private async forgetOld(): Promise<void> {
     const names = (await readdir(this.base)).sort();
-    const done = names.filter((n) => !n.startsWith('.tmp-'));
-    const old = done.slice(0, Math.max(0, done.length - KEEP));
+    const bySet = new Map<string, string[]>();
+    for (const n of names.filter((x) => !x.startsWith('.tmp-'))) {
+      const set = (await readdir(path.join(this.base, n)).catch(() => [])).sort().join('/');
+      bySet.set(set, [...(bySet.get(set) ?? []), n]);
+    }
+    const old = [...bySet.values()].flatMap((ids) => ids.slice(0, Math.max(0, ids.length - KEEP)));
     const now = Date.now();
     for (const n of names.filter((x) => x.startsWith('.tmp-')))
       if (now - (await stat(path.join(this.base, n))).mtimeMs > ABANDONED_MS) old.push(n);
     await Promise.all(old.map((n) => rm(path.join(this.base, n), { recursive: true, force: true })));
   }
 
+  /** Closes every list whatever failed before (attempt() would skip them after a failure). */
   private close(): void {
-    for (const l of this.lists.splice(0)) this.attempt(() => closeSync(l.fd));
+    for (const l of this.lists.splice(0))
+      try {
+        closeSync(l.fd);
+      } catch (error) {
+        this.failure ??= error;
+      }
   }
 
   private attempt<T>(f: () => T): T | undefined {
@@ -121,8 +146,9 @@ export class CacheRecording {
   }
 }
 
+/** Named by a hash of the source name: any name fits in a file name. */
 function listFile(folder: string, source: string): string {
-  return path.join(folder, `${encodeURIComponent(source)}.jsonl`);
+  return path.join(folder, `${createHash('sha256').update(source).digest('hex').slice(0, 32)}.jsonl`);
 }
 
 function flush(list: { fd: number; pending: string }): void {

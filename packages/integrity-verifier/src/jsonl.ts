@@ -58,8 +58,12 @@ export class JsonlChecker {
   }
 }
 
-/** An empty or whitespace-only line is not a record; JSONL writers often end with one. */
+/** An empty or whitespace-only line (whitespace as String.prototype.trim sees it) is not a record. */
 function isBlank(b: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (b[i] !== 0x20 && b[i] !== 0x09 && b[i] !== 0x0d) return false;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return b.toString('utf8', start, end).trim() === ''; // e.g. NBSP, BOM: rare, so decode
+    if (c !== 0x20 && (c < 0x09 || c > 0x0d)) return false;
+  }
   return true;
 }

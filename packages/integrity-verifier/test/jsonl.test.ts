@@ -22,4 +22,8 @@ describe('JsonlChecker', () => {
     expect(r.lines).toEqual([1, 2, 3]);
     expect(r.messages[2]).toBe('line 3 is not valid JSON (3 bytes)');
   });
+
+  it('skips lines that are only whitespace, as String.prototype.trim sees it (\\f, \\v, NBSP, BOM)', () => {
+    expect(check('{"a":1}\n\f\v \n\u00a0\n\ufeff\n{"b":2}\n', 3)).toEqual({ lines: [], messages: [], total: 0 });
+  });
 });
