@@ -92,7 +92,11 @@ export class CacheRecording {
   /** After the snapshot is committed: makes the lists visible and forgets older ones. Returns a note on failure. */
   async commit(): Promise<string | undefined> {
     // Flushed and synced before the rename, so a crash never leaves a complete-looking, cut-off list.
-    for (const l of this.lists) this.attempt(() => (flush(l), fsyncSync(l.fd)));
+    for (const l of this.lists)
+      this.attempt(() => {
+        flush(l);
+        fsyncSync(l.fd);
+      });
     this.close();
     if (this.failure === undefined)
       await rename(this.tmp, path.join(this.base, this.snapshotId)).catch((error) => {
