@@ -1,4 +1,5 @@
 import type { IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
+import { retentionGroupKey } from './retention/plan.js';
 
 /** The decision between a full and an incremental, with the reason the user sees. */
 export interface ChainDecision {
@@ -23,12 +24,6 @@ export interface PreviousFile {
   holder: string;
 }
 
-/** The snapshots retention plans together: one host, one set of sources (restic's --group-by host,paths). */
-function sameGroup(snapshot: Pick<SnapshotMeta, 'host' | 'sources'>, host: string, sourceNames: readonly string[]): boolean {
-  const names = snapshot.sources.map((s) => s.name);
-  return snapshot.host === host && names.length === sourceNames.length && sourceNames.every((n) => names.includes(n));
-}
-
 /**
  * Incrementals build on the newest snapshot of the same host and the same sources (so a chain
  * never crosses retention groups); a full is made when asked, when none exists, or when the
@@ -38,11 +33,16 @@ export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ na
   if (options.full) return { parent: undefined, reason: 'full backup requested' };
   const fileSources = sources.filter((s) => s.type === 'files').map((s) => s.name);
   if (fileSources.length === 0) return { parent: undefined, reason: 'no file sources' };
-  const names = sources.map((s) => s.name);
+  // The same retention group, so a chain never crosses groups.
+  const group = retentionGroupKey(options.host, sources.map((s) => s.name));
   const all = await repo.listSnapshots();
   const parent = all
     .reverse()
-    .find((s) => sameGroup(s, options.host, names) && fileSources.every((name) => s.sources.some((x) => x.name === name && x.type === 'files')));
+    .find(
+      (s) =>
+        retentionGroupKey(s.host, s.sources.map((x) => x.name)) === group &&
+        fileSources.every((name) => s.sources.some((x) => x.name === name && x.type === 'files')),
+    );
   if (!parent) return { parent: undefined, reason: `no earlier snapshot of these sources on host ${options.host}` };
   // Backups need only public keys; comparing with the parent means reading its encrypted index.
   if (!repo.keys.canDecrypt && parent.sources.some((s) => fileSources.includes(s.name) && s.index?.encryption) && !(await options.cached?.(parent.id, fileSources)))

@@ -4,10 +4,10 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { RedisError, RedisErrorCode, redisFailure } from './errors.js';
 import { maskUrl, parseRedisUrl } from './url.js';
 
-// ioredis costs ~30 MiB and ~0.1 s to load: only commands that talk to Redis load it, on first use.
+/** ioredis costs ~30 MiB and ~0.1 s to load: only commands that talk to Redis load it, on first use. */
 const requireIoredis = createRequire(import.meta.url);
 let ioredis: typeof import('ioredis') | undefined;
-const loadIoredis = () => (ioredis ??= requireIoredis('ioredis') as typeof import('ioredis'));
+export const loadIoredis = () => (ioredis ??= requireIoredis('ioredis') as typeof import('ioredis'));
 
 export interface RedisEndpoint {
   host: string;

@@ -1,5 +1,6 @@
 export {
   describeRedis,
+  loadIoredis,
   type RedisClient,
   RedisConnection,
   type RedisConnectionOptions,

@@ -75,6 +75,11 @@ export function planRetention(
   return entries.map(({ snapshot }, i) => decision(snapshot, reasons[i]!));
 }
 
+/** Which retention group a snapshot of `host` with these source names is in (order does not matter). */
+export function retentionGroupKey(host: string, sources: readonly string[]): string {
+  return JSON.stringify([host, [...new Set(sources)].sort()]);
+}
+
 /**
  * Plans each group of snapshots (same `host`, same set of `sources`) on its own, as restic's
  * `--group-by host,paths`: newer snapshots of another host or source set never push a group's
@@ -94,7 +99,7 @@ export function planRetentionGroups(
   entries.forEach(({ snapshot }, i) => {
     const host = snapshot.host ?? '';
     const sources = [...new Set(snapshot.sources ?? [])].sort();
-    const key = JSON.stringify([host, sources]);
+    const key = retentionGroupKey(host, sources);
     const group = groups.get(key) ?? { host, sources, members: [] };
     groups.set(key, group);
     group.members.push(i);

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import { loadIoredis } from '@drkit/redis-source';
 import type { Command } from 'ioredis';
 
 /**
@@ -13,11 +13,11 @@ export function streamingRestore(key: Buffer, ttl: number, payload: Buffer): Com
   return new (streamingRestoreClass())(key, ttl, payload);
 }
 
-// Defined on first use: subclassing needs ioredis loaded, which costs ~30 MiB and ~0.1 s.
+// Defined on first use: subclassing needs ioredis loaded (see loadIoredis).
 let defined: ReturnType<typeof define> | undefined;
-const streamingRestoreClass = () => (defined ??= define(createRequire(import.meta.url)('ioredis') as typeof import('ioredis')));
+const streamingRestoreClass = () => (defined ??= define(loadIoredis()));
 
-const define = ({ Command: Base }: typeof import('ioredis')) =>
+const define = ({ Command: Base }: ReturnType<typeof loadIoredis>) =>
   class StreamingRestore extends Base {
     constructor(
       private readonly key: Buffer,
