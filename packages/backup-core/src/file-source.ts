@@ -3,8 +3,8 @@ import { type FileHandle, open, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Finding, IndexEntry, SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
-import type { PreviousFile } from './incremental.js';
-import { type WalkEntry, type WalkOptions, type WalkProblem, walkTree } from './walk.js';
+import type { PreviousFile, PreviousFolder } from './incremental.js';
+import { type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkTree } from './walk.js';
 
 const CHUNK = 1 << 20;
 
@@ -27,6 +27,8 @@ export interface FileSourceReport {
 /** How an incremental recognises unchanged files. */
 export interface ChangeDetection {
   previous: Map<string, PreviousFile>;
+  /** The parent's folders: an unchanged one is not listed again. */
+  folders?: Map<string, PreviousFolder>;
   /** Hash every file and compare contents instead of trusting size, mtime, ctime and inode. */
   rehash?: boolean;
 }
@@ -61,7 +63,8 @@ export async function* fileSourceItems(
     report.error({ kind: 'unreadable', path, message: `could not read ${path}: ${describe(error)}` });
   const queue: Queued[] = [];
   // Walk problems are queued too, so they are reported in walk order, not ahead of time.
-  const walker = walkTree(root, walk, (p) => queue.push({ problem: p }));
+  const known = changes?.folders && !changes.rehash ? knownNames(changes.folders) : undefined;
+  const walker = walkTree(root, walk, (p) => queue.push({ problem: p }), known);
   let walked = false;
   const fill = async () => {
     while (!walked && queue.length < AHEAD) {
@@ -86,7 +89,7 @@ export async function* fileSourceItems(
       }
       const e = q.e;
       const s = e.stats;
-      if (e.kind === 'dir' && s) yield { path: e.rel, type: 'dir', ...owner(s), size: 0 };
+      if (e.kind === 'dir' && s) yield { path: e.rel, type: 'dir', ...owner(s), size: 0, names: e.names };
       else if (e.kind === 'symlink' && s) {
         try {
           yield { path: e.rel, type: 'symlink', ...owner(s), size: 0, linkTarget: await readlink(e.abs) };
@@ -274,6 +277,15 @@ function owner(s: Stats, changeDetection = true) {
 
 function changedWhileRead(before: Stats, after: Stats, shortBy: number): boolean {
   return shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs;
+}
+
+/** An unchanged folder whose last listing was settled and fully indexed (no name excluded, unreadable or special). */
+function knownNames(folders: Map<string, PreviousFolder>): KnownNames {
+  return (rel, st) => {
+    const f = folders.get(rel);
+    if (!f || f.entry.names !== f.names.length) return undefined;
+    return st.mtimeMs === f.entry.mtime && st.ctimeMs === f.entry.ctime && st.ino === f.entry.ino ? f.names : undefined;
+  };
 }
 
 function unchanged(st: Stats, prev: IndexEntry): boolean {

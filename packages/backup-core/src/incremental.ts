@@ -1,5 +1,6 @@
 import type { IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
 import { retentionGroupKey } from './retention/plan.js';
+import type { KnownName } from './walk.js';
 
 /** The decision between a full and an incremental, with the reason the user sees. */
 export interface ChainDecision {
@@ -22,6 +23,18 @@ export interface ChainOptions {
 export interface PreviousFile {
   entry: IndexEntry;
   holder: string;
+}
+
+/** A folder of the parent, and the names the parent's index holds in it. */
+export interface PreviousFolder {
+  entry: IndexEntry;
+  names: KnownName[];
+}
+
+/** What an incremental compares the tree with: the parent's reusable files and its folders. */
+export interface PreviousTree {
+  files: Map<string, PreviousFile>;
+  folders: Map<string, PreviousFolder>;
 }
 
 /**
@@ -64,27 +77,34 @@ export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ na
  * archived copy is known to be bad is left out, so it is read again: one that could not be read
  * (an error of the snapshot that holds its bytes) or that changed while it was read (a `changed`
  * finding there). Otherwise its unchanged size, mtime, ctime and inode would make every later
- * incremental point at the padded or mixed copy forever.
+ * incremental point at the padded or mixed copy forever. Folders come with the names indexed in
+ * them, so an unchanged folder need not be listed again (see KnownNames).
  */
-export async function previousFiles(
+export async function previousTree(
   repo: Repository,
   parent: SnapshotMeta,
   sourceName: string,
   readIndex: (source: SourceMeta) => AsyncIterable<IndexEntry> = (source) => repo.readIndex(source),
-): Promise<Map<string, PreviousFile>> {
-  const files = new Map<string, PreviousFile>();
+): Promise<PreviousTree> {
+  const tree: PreviousTree = { files: new Map(), folders: new Map() };
   const source = parent.sources.find((s) => s.name === sourceName);
-  if (!source) return files;
+  if (!source) return tree;
   const suspect = await suspectPaths(repo, parent, source);
+  const root: PreviousFolder = { entry: { path: '', type: 'dir', mode: 0, mtime: 0 }, names: [] };
   for await (const entry of readIndex(source)) {
+    const cut = entry.path.lastIndexOf('/');
+    // The index is in walk order, so a folder comes before its names and they come sorted.
+    const folder = cut < 0 ? root : tree.folders.get(entry.path.slice(0, cut));
+    folder?.names.push({ name: entry.path.slice(cut + 1), kind: entry.type });
+    if (entry.type === 'dir') tree.folders.set(entry.path, { entry, names: [] });
     if (entry.type !== 'file') continue;
     const holder = entry.in ?? parent.id;
     // A holder we know nothing about (its metadata is gone) cannot vouch for its bytes either.
     const bad = suspect.get(holder);
     if (!bad || bad.has(entry.path)) continue;
-    files.set(entry.path, { entry, holder });
+    tree.files.set(entry.path, { entry, holder });
   }
-  return files;
+  return tree;
 }
 
 /** For the parent and each snapshot holding its files: the paths whose archived copy is not trustworthy. */

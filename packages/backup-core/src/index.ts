@@ -11,7 +11,7 @@ export {
 export { ChangeCache, defaultCacheDir } from './change-cache.js';
 export { BackupError, BackupErrorCode } from './errors.js';
 export { type OpenFile, openForBackup } from './file-source.js';
-export { walkTree, type WalkEntry, type WalkOptions } from './walk.js';
+export { type KnownName, type KnownNames, walkTree, type WalkEntry, type WalkOptions } from './walk.js';
 export { backupRedisSource } from './redis/backup-redis.js';
 export { type RedisReadReport, type RedisReadTuning, type RedisSource, readRedis } from './redis/source.js';
 export {

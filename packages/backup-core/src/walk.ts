@@ -15,7 +15,21 @@ export interface WalkEntry {
   kind: 'file' | 'dir' | 'symlink' | 'other';
   /** lstat of dirs and symlinks; files are stat'ed through their open handle instead. */
   stats?: Stats;
+  /** A folder's name count, set when it was listed while settled, so the next walk may trust the listing (see KnownNames). */
+  names?: number;
 }
+
+/** A name in a folder as the last backup listed it. */
+export interface KnownName {
+  name: string;
+  kind: WalkEntry['kind'];
+}
+
+/**
+ * The names a folder held at the last backup, when its lstat shows it has not changed since
+ * (same mtime, ctime and inode): the walk then skips that folder's readdir.
+ */
+export type KnownNames = (rel: string, stats: Stats) => readonly KnownName[] | undefined;
 
 export interface WalkProblem {
   rel: string;
@@ -26,11 +40,34 @@ const kindOf = (d: Dirent | Stats): WalkEntry['kind'] =>
   d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other';
 
 /**
+ * A folder whose mtime and ctime are this far in the past when it is listed cannot change within
+ * the same timestamp tick after the listing, so an unchanged mtime and ctime later prove unchanged names.
+ */
+const SETTLED_MS = 2000;
+
+type Listing = { names: readonly KnownName[]; settled: boolean } | { error: unknown };
+
+/** A folder's names, sorted: from the last backup when it is unchanged, else from readdir. */
+function listFolder(abs: string, rel: string, stats: Stats | undefined, known: KnownNames | undefined): Listing {
+  const cached = stats && known?.(rel, stats);
+  if (cached) return { names: cached, settled: true };
+  try {
+    // Blocking calls: on a cached tree they cost far less than an async round trip each.
+    const names = readdirSync(abs, { withFileTypes: true }).map((d) => ({ name: d.name, kind: kindOf(d) }));
+    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const settled = stats !== undefined && Date.now() - Math.max(stats.mtimeMs, stats.ctimeMs) > SETTLED_MS;
+    return { names, settled };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/**
  * Walks a tree in sorted order without following symlinks below the root. Excluded folders are
  * not entered; a folder is emitted when it matches `include` or before the first included entry
  * inside it, so empty folders are kept whenever the include patterns cover them.
  */
-export async function* walkTree(root: string, options: WalkOptions, onProblem: (p: WalkProblem) => void): AsyncGenerator<WalkEntry> {
+export async function* walkTree(root: string, options: WalkOptions, onProblem: (p: WalkProblem) => void, known?: KnownNames): AsyncGenerator<WalkEntry> {
   const opts = { dot: true };
   const include = picomatch(options.include?.length ? options.include : ['**'], opts);
   const exclude = options.exclude?.length ? picomatch(options.exclude, opts) : () => false;
@@ -44,21 +81,16 @@ export async function* walkTree(root: string, options: WalkOptions, onProblem: (
   // Folders waiting to be emitted until something inside them is included.
   const pending: WalkEntry[] = [];
 
-  async function* visit(dirAbs: string, dirRel: string): AsyncGenerator<WalkEntry> {
-    let dirents: Dirent[];
-    try {
-      // Blocking calls: on a cached tree they cost far less than an async round trip each.
-      dirents = readdirSync(dirAbs, { withFileTypes: true });
-    } catch (error) {
-      onProblem({ rel: dirRel || '.', error });
+  async function* visit(dirAbs: string, dirRel: string, listing: Listing): AsyncGenerator<WalkEntry> {
+    if ('error' in listing) {
+      onProblem({ rel: dirRel || '.', error: listing.error });
       return;
     }
-    dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const d of dirents) {
+    for (const d of listing.names) {
       const rel = dirRel ? `${dirRel}/${d.name}` : d.name;
       const abs = path.join(dirAbs, d.name);
       if (exclude(rel) || exclude(`${rel}/`)) continue;
-      let kind = kindOf(d);
+      let kind = d.kind;
       let stats: Stats | undefined;
       if (kind !== 'file') {
         try {
@@ -70,10 +102,13 @@ export async function* walkTree(root: string, options: WalkOptions, onProblem: (
         }
       }
       if (kind === 'dir') {
+        // Listed before the folder is emitted, so its entry can carry the name count.
+        const inner = listFolder(abs, rel, stats, known);
         const entry: WalkEntry = { rel, abs, kind, stats };
+        if ('names' in inner && inner.settled) entry.names = inner.names.length;
         pending.push(entry);
         if (include(rel) || include(`${rel}/`)) yield* flush();
-        yield* visit(abs, rel);
+        yield* visit(abs, rel, inner);
         if (pending.at(-1) === entry) pending.pop();
       } else if (include(rel)) {
         yield* flush();
@@ -87,5 +122,5 @@ export async function* walkTree(root: string, options: WalkOptions, onProblem: (
     pending.length = 0;
   }
 
-  yield* visit(realRoot, '');
+  yield* visit(realRoot, '', listFolder(realRoot, '', undefined, undefined));
 }

@@ -34,6 +34,8 @@ export const indexEntrySchema = z.object({
   /** Change detection for the next incremental: unchanged size, mtime, ctime and inode mean unchanged content. */
   ctime: z.number().optional(),
   ino: z.number().optional(),
+  /** A folder's name count when it was listed while settled: with unchanged times, the next incremental reuses the indexed names. */
+  names: z.number().int().nonnegative().optional(),
   /** Set when the bytes live in an earlier snapshot's archive (an unchanged file in an incremental). */
   in: z.string().optional(),
 });

@@ -13,6 +13,8 @@ export interface SourceItem extends TarHeader {
   content?: () => AsyncIterable<Buffer>;
   ctime?: number;
   ino?: number;
+  /** A folder's name count, for the next incremental (see IndexEntry). */
+  names?: number;
   /** An unchanged file whose bytes stay in this earlier snapshot's archive; needs `sha256`. */
   heldBy?: string;
   sha256?: string;
@@ -94,6 +96,7 @@ export class SnapshotWriter {
         const entry: IndexEntry = { path: item.path, type: item.type, mode: item.mode, mtime: item.mtime };
         if (item.ctime !== undefined) entry.ctime = item.ctime;
         if (item.ino !== undefined) entry.ino = item.ino;
+        if (item.names !== undefined) entry.names = item.names;
         if (item.type === 'file' && item.heldBy) {
           // Unchanged since an earlier snapshot: index it, archive nothing.
           Object.assign(entry, { size: item.size, sha256: item.sha256, in: item.heldBy });
