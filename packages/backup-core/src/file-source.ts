@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Finding, IndexEntry, SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
 import type { PreviousFile, PreviousFolder } from './incremental.js';
-import { type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkTree } from './walk.js';
+import { type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkEntries } from './walk.js';
 
 const CHUNK = 1 << 20;
 
@@ -64,11 +64,11 @@ export async function* fileSourceItems(
   const queue: Queued[] = [];
   // Walk problems are queued too, so they are reported in walk order, not ahead of time.
   const known = changes?.folders && !changes.rehash ? knownNames(changes.folders) : undefined;
-  const walker = walkTree(root, walk, (p) => queue.push({ problem: p }), known);
+  let walker: Iterator<WalkEntry> = [][Symbol.iterator]();
   let walked = false;
-  const fill = async () => {
+  const fill = () => {
     while (!walked && queue.length < AHEAD) {
-      const r = await walker.next();
+      const r = walker.next();
       if (r.done) walked = true;
       else {
         const e = r.value;
@@ -79,8 +79,9 @@ export async function* fileSourceItems(
     }
   };
   try {
+    walker = (await walkEntries(root, walk, (p) => queue.push({ problem: p }), known))[Symbol.iterator]();
     for (;;) {
-      await fill();
+      fill();
       const q = queue.shift();
       if (!q) break;
       if ('problem' in q) {
@@ -151,7 +152,7 @@ export async function* fileSourceItems(
     // Stopped early (a failure downstream): close what was opened ahead.
     for (const q of queue.splice(0))
       if ('prepared' in q) q.prepared?.then((p) => ('fh' in p ? p.fh.close() : undefined)).catch(() => {});
-    await walker.return(undefined).catch(() => {});
+    walker.return?.();
   }
 
   function openProblem(rel: string, error: unknown) {

@@ -68,27 +68,32 @@ function listFolder(abs: string, rel: string, stats: Stats | undefined, known: K
  * inside it, so empty folders are kept whenever the include patterns cover them.
  */
 export async function* walkTree(root: string, options: WalkOptions, onProblem: (p: WalkProblem) => void, known?: KnownNames): AsyncGenerator<WalkEntry> {
+  yield* await walkEntries(root, options, onProblem, known);
+}
+
+/** walkTree as a plain iterator once the root is resolved: below it the walk only makes blocking calls, so no entry waits on a promise. */
+export async function walkEntries(root: string, options: WalkOptions, onProblem: (p: WalkProblem) => void, known?: KnownNames): Promise<Iterable<WalkEntry>> {
   const opts = { dot: true };
   const include = picomatch(options.include?.length ? options.include : ['**'], opts);
   const exclude = options.exclude?.length ? picomatch(options.exclude, opts) : () => false;
   // The root is followed once (a source given as a link to a folder means that folder); links below it stay links.
   const realRoot = await realpath(root);
   const rootStats = await lstat(realRoot);
-  if (!rootStats.isDirectory()) {
-    yield { rel: path.basename(root), abs: realRoot, kind: kindOf(rootStats), stats: rootStats };
-    return;
-  }
+  if (!rootStats.isDirectory()) return [{ rel: path.basename(root), abs: realRoot, kind: kindOf(rootStats), stats: rootStats }];
   // Folders waiting to be emitted until something inside them is included.
   const pending: WalkEntry[] = [];
 
-  async function* visit(dirAbs: string, dirRel: string, listing: Listing): AsyncGenerator<WalkEntry> {
+  // Synchronous below the root: nested async generators would cost a promise per entry per level.
+  function* visit(dirAbs: string, dirRel: string, listing: Listing): Generator<WalkEntry> {
     if ('error' in listing) {
       onProblem({ rel: dirRel || '.', error: listing.error });
       return;
     }
+    // dirAbs is absolute and normalized already; path.join would normalize it again for every name.
+    const base = dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`;
     for (const d of listing.names) {
       const rel = dirRel ? `${dirRel}/${d.name}` : d.name;
-      const abs = path.join(dirAbs, d.name);
+      const abs = base + d.name;
       if (exclude(rel) || exclude(`${rel}/`)) continue;
       let kind = d.kind;
       let stats: Stats | undefined;
@@ -122,5 +127,5 @@ export async function* walkTree(root: string, options: WalkOptions, onProblem: (
     pending.length = 0;
   }
 
-  yield* visit(realRoot, '', listFolder(realRoot, '', undefined, undefined));
+  return visit(realRoot, '', listFolder(realRoot, '', undefined, undefined));
 }

@@ -6,6 +6,7 @@ import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, ty
 import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSIONS, type RedisRecord } from './redis-records.js';
 import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
+import { ChunkPacker } from './pack.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
 
 /** One entry of a source as the backup reads it; `content` yields exactly `size` bytes. */
@@ -37,8 +38,8 @@ export interface SourceInfo {
 /** What only the reader of a Redis source knows; the writer adds counts, RDB version and the note. */
 export type RedisSourceFacts = Pick<RedisMeta, 'server' | 'skippedVanished'> & Partial<Pick<RedisMeta, 'skippedErrors' | 'pattern'>>;
 
-const CHUNK = 64 * 1024;
-const SMALL = 16 * 1024;
+/** Index lines are written in batches of this many characters: a stream write per entry costs more than the line. */
+const INDEX_BATCH = 64 * 1024;
 
 export const NOT_POINT_IN_TIME =
   'Keys were read in batches while the server kept serving writes: each key is as it was when it was read, ' +
@@ -92,6 +93,8 @@ export class SnapshotWriter {
     let entries = 0;
 
     async function* tarBytes(): AsyncGenerator<Buffer> {
+      const pack = new ChunkPacker();
+      let lines = '';
       for await (const item of items) {
         const entry: IndexEntry = { path: item.path, type: item.type, mode: item.mode, mtime: item.mtime };
         if (item.ctime !== undefined) entry.ctime = item.ctime;
@@ -104,34 +107,39 @@ export class SnapshotWriter {
           stats.files++;
           stats.bytes += item.size;
         } else if (item.type === 'file') {
-          yield encodeHeader(item);
+          for (const c of pack.add(encodeHeader(item))) yield c;
           const hash = createHash('sha256');
           let seen = 0;
           for await (const chunk of item.content?.() ?? []) {
             hash.update(chunk);
             seen += chunk.length;
-            yield chunk;
+            for (const c of pack.add(chunk)) yield c;
           }
           if (seen !== item.size) throw new Error(`internal: ${item.path} yielded ${seen} bytes, header said ${item.size}`);
-          yield padding(item.size);
+          for (const c of pack.add(padding(item.size))) yield c;
           entry.size = item.size;
           entry.sha256 = hash.digest('hex');
           stats.files++;
           stats.bytes += item.size;
         } else if (item.type === 'dir') {
-          yield encodeHeader(item);
+          for (const c of pack.add(encodeHeader(item))) yield c;
           stats.dirs++;
         } else {
-          yield encodeHeader(item);
+          for (const c of pack.add(encodeHeader(item))) yield c;
           entry.linkTarget = item.linkTarget;
           stats.symlinks++;
         }
         entries++;
         onEntry?.(entry);
-        if (!indexLines.write(`${JSON.stringify(entry)}\n`)) await drained(indexLines);
+        lines += `${JSON.stringify(entry)}\n`;
+        if (lines.length >= INDEX_BATCH) {
+          if (!indexLines.write(lines)) await drained(indexLines);
+          lines = '';
+        }
       }
-      indexLines.end();
-      yield END_OF_ARCHIVE;
+      indexLines.end(lines);
+      for (const c of pack.add(END_OF_ARCHIVE)) yield c;
+      for (const c of pack.flush()) yield c;
     }
 
     const archiveSource = Readable.from(tarBytes(), { objectMode: false });
@@ -174,42 +182,19 @@ export class SnapshotWriter {
     async function* archiveBytes(): AsyncGenerator<Buffer> {
       // Small records are packed into 64 KiB chunks (one compressor call each, not two per key);
       // a large payload goes on as it is.
-      let chunk = Buffer.allocUnsafe(CHUNK);
-      let used = 0;
-      const fits = (n: number) => used + n <= CHUNK;
-      const copy = (b: Buffer) => {
-        used += b.copy(chunk, used);
-      };
-      copy(encodeMagic());
+      const pack = new ChunkPacker();
+      for (const c of pack.add(encodeMagic())) yield c;
       for await (const r of records) {
-        const head = encodeRecordHead({ db: r.db, key: r.key, type: r.type, expireAt: r.expireAt, payloadLength: r.payload.length });
-        if (!fits(head.length + Math.min(r.payload.length, SMALL))) {
-          yield chunk.subarray(0, used);
-          chunk = Buffer.allocUnsafe(Math.max(CHUNK, head.length + SMALL));
-          used = 0;
-        }
-        copy(head);
-        if (r.payload.length <= SMALL) copy(r.payload);
-        else {
-          yield chunk.subarray(0, used);
-          chunk = Buffer.allocUnsafe(CHUNK);
-          used = 0;
-          yield r.payload;
-        }
+        for (const c of pack.add(encodeRecordHead({ db: r.db, key: r.key, type: r.type, expireAt: r.expireAt, payloadLength: r.payload.length }))) yield c;
+        for (const c of pack.add(r.payload)) yield c;
         count++;
         bytes += r.key.length + r.payload.length;
         perDb.set(r.db, (perDb.get(r.db) ?? 0) + 1);
         const v = dumpRdbVersion(r.payload);
         if (v !== undefined && (rdbVersion === null || v > rdbVersion)) rdbVersion = v;
       }
-      const end = encodeEnd(count);
-      if (!fits(end.length)) {
-        yield chunk.subarray(0, used);
-        chunk = Buffer.allocUnsafe(CHUNK);
-        used = 0;
-      }
-      copy(end);
-      yield chunk.subarray(0, used);
+      for (const c of pack.add(encodeEnd(count))) yield c;
+      for (const c of pack.flush()) yield c;
     }
     const archive = await this.repo.putBlob(key, Readable.from(archiveBytes(), { objectMode: false }), this.compression);
     const f = facts();
