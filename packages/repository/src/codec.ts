@@ -3,6 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { RepoError, RepoErrorCode } from './errors.js';
+import { FrameByFrame } from './zstd-frames.js';
 
 export type Compression = 'zstd' | 'gzip';
 export type CompressionChoice = Compression | 'auto';
@@ -122,7 +123,7 @@ const INFLATE_CHUNK = 1 << 18;
 
 export function decompressor(c: Compression): Transform {
   if (c === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
-  if (z.createZstdDecompress) return z.createZstdDecompress({ chunkSize: INFLATE_CHUNK });
+  if (z.createZstdDecompress) return new FrameByFrame(z.createZstdDecompress({ chunkSize: INFLATE_CHUNK }));
   return new PureZstdDecompress();
 }
 
