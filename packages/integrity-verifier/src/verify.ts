@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import picomatch from 'picomatch';
 import {
   type DamagedSnapshot,
@@ -15,7 +14,7 @@ import {
 } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
 import { StorageErrorCode } from '@drkit/storage';
-import { JsonlChecker } from './jsonl.js';
+import { ContentChecker, type FileResult } from './content-check.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
 import { verifyStoredSource } from './stored.js';
 
@@ -142,63 +141,67 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
 
   // An incremental's unchanged files are checked in the earlier archives that hold them.
   const brokenLinks = new Set<string>();
-  for (const link of await repo.archiveChain(snapshot, source)) {
-    const own = link.holder === snapshot.id;
-    if (!link.source) {
-      brokenLinks.add(link.holder);
-      problem('missing-link', `snapshot ${link.holder}, which holds unchanged files of this incremental, is missing from the repository`);
-      continue;
-    }
-    const archiveKey = link.source.archive.key;
-    try {
-      for await (const a of repo.readArchive(link.source)) {
-        const norm = normaliseEntryPath(a.name);
-        if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue; // not needed from this link
-        if ('unsafe' in norm) {
-          problem('unsafe-path', `archive entry "${a.name}" ${norm.unsafe}; a restore would refuse it`, a.name);
-          continue;
+  const content = new ContentChecker();
+  // Results arrive in file order, after the main thread has moved on to later entries.
+  const checked: Promise<void>[] = [];
+  const check = (path: string, expected: IndexEntry) => (r: FileResult) => {
+    report.bytes += r.size;
+    options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes });
+    if (r.size !== expected.size || r.sha256 !== expected.sha256) problem('content-mismatch', `"${path}" does not match its recorded size and sha256; its content is damaged`, path);
+    for (const f of r.findings) if (report.findings.length < maxFindings) report.findings.push(f);
+    report.findingsTotal += r.findingsTotal;
+  };
+  try {
+    for (const link of await repo.archiveChain(snapshot, source)) {
+      const own = link.holder === snapshot.id;
+      if (!link.source) {
+        brokenLinks.add(link.holder);
+        problem('missing-link', `snapshot ${link.holder}, which holds unchanged files of this incremental, is missing from the repository`);
+        continue;
+      }
+      const archiveKey = link.source.archive.key;
+      try {
+        for await (const a of repo.readArchive(link.source)) {
+          const norm = normaliseEntryPath(a.name);
+          if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue; // not needed from this link
+          if ('unsafe' in norm) {
+            problem('unsafe-path', `archive entry "${a.name}" ${norm.unsafe}; a restore would refuse it`, a.name);
+            continue;
+          }
+          const expected = index.get(norm.path);
+          if (!expected || (own && expected.in)) {
+            problem('unexpected-entry', `"${norm.path}" is in the archive but not in the index`, norm.path);
+            continue;
+          }
+          index.delete(norm.path);
+          report.entries++;
+          if (expected.type !== a.type) {
+            problem('type-mismatch', `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`, norm.path);
+            continue;
+          }
+          if (a.type !== 'file') continue;
+          content.begin(norm.path, isJsonl(norm.path));
+          for await (const chunk of a.stream) await content.push(chunk as Buffer);
+          checked.push(content.end().then(check(norm.path, expected)));
         }
-        const expected = index.get(norm.path);
-        if (!expected || (own && expected.in)) {
-          problem('unexpected-entry', `"${norm.path}" is in the archive but not in the index`, norm.path);
-          continue;
-        }
-        index.delete(norm.path);
-        report.entries++;
-        if (expected.type !== a.type) {
-          problem('type-mismatch', `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`, norm.path);
-          continue;
-        }
-        if (a.type !== 'file') continue;
-        const hash = createHash('sha256');
-        const checker = isJsonl(norm.path) ? new JsonlChecker(norm.path) : undefined;
-        let size = 0;
-        for await (const chunk of a.stream) {
-          hash.update(chunk as Buffer);
-          checker?.push(chunk as Buffer);
-          size += (chunk as Buffer).length;
-        }
-        report.bytes += size;
-        options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes });
-        if (size !== expected.size || hash.digest('hex') !== expected.sha256)
-          problem('content-mismatch', `"${norm.path}" does not match its recorded size and sha256; its content is damaged`, norm.path);
-        if (checker) {
-          for (const f of checker.end()) if (report.findings.length < maxFindings) report.findings.push(f);
-          report.findingsTotal += checker.total;
+      } catch (err) {
+        if (content.broken) throw content.broken;
+        brokenLinks.add(link.holder);
+        const entry = (err as { details?: { entry?: string } }).details?.entry;
+        const where = own ? archiveKey : `${archiveKey} (snapshot ${link.holder}, which this incremental depends on)`;
+        if (!describeFailure(err, source, where, problem, own ? 'missing-blob' : 'missing-link')) problem('corrupt-archive', (err as Error).message, entry);
+        // A damaged stream stops early; say also whether the stored bytes still match their digest.
+        if ((err as { code?: string }).code === RepoErrorCode.CORRUPT_ARCHIVE) {
+          const d = await digestBlob(repo.store, archiveKey).catch(() => undefined);
+          if (d && d.sha256 !== link.source.archive.sha256)
+            problem('digest-mismatch', `${archiveKey} does not match its recorded sha256: the stored archive was altered`);
         }
       }
-    } catch (err) {
-      brokenLinks.add(link.holder);
-      const entry = (err as { details?: { entry?: string } }).details?.entry;
-      const where = own ? archiveKey : `${archiveKey} (snapshot ${link.holder}, which this incremental depends on)`;
-      if (!describeFailure(err, source, where, problem, own ? 'missing-blob' : 'missing-link')) problem('corrupt-archive', (err as Error).message, entry);
-      // A damaged stream stops early; say also whether the stored bytes still match their digest.
-      if ((err as { code?: string }).code === RepoErrorCode.CORRUPT_ARCHIVE) {
-        const d = await digestBlob(repo.store, archiveKey).catch(() => undefined);
-        if (d && d.sha256 !== link.source.archive.sha256)
-          problem('digest-mismatch', `${archiveKey} does not match its recorded sha256: the stored archive was altered`);
-      }
     }
+    await content.flush();
+    await Promise.all(checked);
+  } finally {
+    await content.close();
   }
   for (const [missing, e] of index)
     if (!brokenLinks.has(e.in ?? snapshot.id)) problem('missing-entry', `"${missing}" is in the index but missing from ${e.in ? `snapshot ${e.in}'s archive` : 'the archive'}`, missing);

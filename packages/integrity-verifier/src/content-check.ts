@@ -1,0 +1,103 @@
+import { Worker } from 'node:worker_threads';
+import type { Finding } from '@drkit/repository';
+
+/** What the worker found for one file. */
+export interface FileResult {
+  sha256: string;
+  size: number;
+  findings: Finding[];
+  findingsTotal: number;
+}
+
+export type Op = { begin: string; jsonl: boolean } | { at: number; length: number } | { end: true };
+export interface Batch {
+  bytes: ArrayBuffer;
+  ops: Op[];
+}
+
+const BATCH = 1 << 20;
+/** Batches sent but not answered yet: memory stays at a few MiB however far the worker lags. */
+const IN_FLIGHT = 8;
+
+/**
+ * Hashes (sha256) and validates (JSONL) file contents on a worker thread. On verify these cost
+ * the main thread as much as reading, decrypting and unpacking the archive, so the two halves
+ * run on two cores. Contents are copied into 1 MiB batches whose memory is handed over, not cloned.
+ */
+export class ContentChecker {
+  private readonly worker = new Worker(new URL('./content-worker.js', import.meta.url));
+  private buf = newBatch();
+  private used = 0;
+  private ops: Op[] = [];
+  private readonly waiting: Array<{ resolve: (r: FileResult) => void; reject: (e: Error) => void }> = [];
+  private inFlight = 0;
+  private answered?: () => void;
+  private failure?: Error;
+  private closed = false;
+
+  constructor() {
+    this.worker.on('message', (results: FileResult[]) => {
+      this.inFlight--;
+      for (const r of results) this.waiting.shift()?.resolve(r);
+      this.answered?.();
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`the content-check worker stopped (exit code ${code})`)));
+  }
+
+  /** Starts a file; its chunks follow through push(), then end(). */
+  begin(path: string, jsonl: boolean): void {
+    this.ops.push({ begin: path, jsonl });
+  }
+
+  /** Copies a chunk in; returns a promise only when the worker is behind and the caller must wait. */
+  push(chunk: Buffer): Promise<void> | undefined {
+    const n = chunk.copy(this.buf, this.used);
+    if (n > 0) this.ops.push({ at: this.used, length: n });
+    this.used += n;
+    if (n === chunk.length) return undefined;
+    return this.send().then(() => this.push(chunk.subarray(n)));
+  }
+
+  /** The file's digest, size and findings, once the worker has seen all of it (after flush()). */
+  end(): Promise<FileResult> {
+    this.ops.push({ end: true });
+    return new Promise((resolve, reject) => (this.failure ? reject(this.failure) : this.waiting.push({ resolve, reject })));
+  }
+
+  /** Sends what is batched: every end() promise settles after this. */
+  async flush(): Promise<void> {
+    if (this.ops.length) await this.send();
+  }
+
+  /** Set when the worker itself failed: an internal error, never a finding about the archive. */
+  get broken(): Error | undefined {
+    return this.failure;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker.terminate();
+  }
+
+  private async send(): Promise<void> {
+    while (this.inFlight >= IN_FLIGHT && !this.failure) await new Promise<void>((r) => (this.answered = r));
+    if (this.failure) throw this.failure;
+    const batch: Batch = { bytes: this.buf.buffer as ArrayBuffer, ops: this.ops };
+    this.worker.postMessage(batch, [batch.bytes]);
+    this.inFlight++;
+    this.buf = newBatch();
+    this.used = 0;
+    this.ops = [];
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    this.answered?.();
+  }
+}
+
+// Its own ArrayBuffer (never the shared pool's), so it can be transferred.
+const newBatch = () => Buffer.from(new ArrayBuffer(BATCH));
