@@ -9,10 +9,16 @@ export interface FileResult {
   findingsTotal: number;
 }
 
-export type Op = { begin: string; jsonl: boolean } | { at: number; length: number } | { end: true };
+/**
+ * Numbers, not objects, because cloning an object per op cost more than the hashing: a file is
+ * BEGIN, jsonl (0/1) (its path is next in `paths`); then `at, length` pairs into `bytes`; then END.
+ */
+export const BEGIN = -1;
+export const END = -2;
 export interface Batch {
   bytes: ArrayBuffer;
-  ops: Op[];
+  ops: Int32Array;
+  paths: string[];
 }
 
 const BATCH = 1 << 20;
@@ -28,7 +34,8 @@ export class ContentChecker {
   private readonly worker = new Worker(new URL('./content-worker.js', import.meta.url));
   private buf = newBatch();
   private used = 0;
-  private ops: Op[] = [];
+  private ops: number[] = [];
+  private paths: string[] = [];
   private readonly waiting: Array<{ resolve: (r: FileResult) => void; reject: (e: Error) => void }> = [];
   private inFlight = 0;
   private answered?: () => void;
@@ -47,13 +54,14 @@ export class ContentChecker {
 
   /** Starts a file; its chunks follow through push(), then end(). */
   begin(path: string, jsonl: boolean): void {
-    this.ops.push({ begin: path, jsonl });
+    this.ops.push(BEGIN, jsonl ? 1 : 0);
+    this.paths.push(path);
   }
 
   /** Copies a chunk in; returns a promise only when the worker is behind and the caller must wait. */
   push(chunk: Buffer): Promise<void> | undefined {
     const n = chunk.copy(this.buf, this.used);
-    if (n > 0) this.ops.push({ at: this.used, length: n });
+    if (n > 0) this.ops.push(this.used, n);
     this.used += n;
     if (n === chunk.length) return undefined;
     return this.send().then(() => this.push(chunk.subarray(n)));
@@ -61,7 +69,7 @@ export class ContentChecker {
 
   /** The file's digest, size and findings, once the worker has seen all of it (after flush()). */
   end(): Promise<FileResult> {
-    this.ops.push({ end: true });
+    this.ops.push(END);
     return new Promise((resolve, reject) => (this.failure ? reject(this.failure) : this.waiting.push({ resolve, reject })));
   }
 
@@ -83,12 +91,13 @@ export class ContentChecker {
   private async send(): Promise<void> {
     while (this.inFlight >= IN_FLIGHT && !this.failure) await new Promise<void>((r) => (this.answered = r));
     if (this.failure) throw this.failure;
-    const batch: Batch = { bytes: this.buf.buffer as ArrayBuffer, ops: this.ops };
-    this.worker.postMessage(batch, [batch.bytes]);
+    const batch: Batch = { bytes: this.buf.buffer as ArrayBuffer, ops: Int32Array.from(this.ops), paths: this.paths };
+    this.worker.postMessage(batch, [batch.bytes, batch.ops.buffer as ArrayBuffer]);
     this.inFlight++;
     this.buf = newBatch();
     this.used = 0;
     this.ops = [];
+    this.paths = [];
   }
 
   private fail(err: Error): void {

@@ -1,26 +1,33 @@
 // The worker side of ContentChecker: hashes and validates the file contents the main thread sends.
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import type { Batch, FileResult } from './content-check.js';
+import { BEGIN, type Batch, END, type FileResult } from './content-check.js';
 import { JsonlChecker } from './jsonl.js';
 
 let current: { hash: Hash; size: number; jsonl?: JsonlChecker } | undefined;
 
-parentPort!.on('message', ({ bytes, ops }: Batch) => {
+parentPort!.on('message', ({ bytes, ops, paths }: Batch) => {
   const data = Buffer.from(bytes);
   const results: FileResult[] = [];
-  for (const op of ops) {
-    if ('begin' in op) current = { hash: createHash('sha256'), size: 0, jsonl: op.jsonl ? new JsonlChecker(op.begin) : undefined };
-    else if ('at' in op) {
-      const chunk = data.subarray(op.at, op.at + op.length);
-      current!.hash.update(chunk);
-      current!.jsonl?.push(chunk);
-      current!.size += op.length;
-    } else {
+  let path = 0;
+  for (let i = 0; i < ops.length; ) {
+    const op = ops[i]!;
+    if (op === BEGIN) {
+      const p = paths[path++]!;
+      current = { hash: createHash('sha256'), size: 0, jsonl: ops[i + 1] ? new JsonlChecker(p) : undefined };
+      i += 2;
+    } else if (op === END) {
       const c = current!;
       const findings = c.jsonl?.end() ?? [];
       results.push({ sha256: c.hash.digest('hex'), size: c.size, findings, findingsTotal: c.jsonl?.total ?? 0 });
       current = undefined;
+      i += 1;
+    } else {
+      const chunk = data.subarray(op, op + ops[i + 1]!);
+      current!.hash.update(chunk);
+      current!.jsonl?.push(chunk);
+      current!.size += chunk.length;
+      i += 2;
     }
   }
   parentPort!.postMessage(results);

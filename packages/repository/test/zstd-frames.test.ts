@@ -17,7 +17,7 @@ const blockHead = (last: boolean, type: number, size: number) => {
 
 /** A frame of Raw blocks (RFC 8878 §3.1.1.2), as an encoder writes for incompressible data. */
 function rawFrame(data: Buffer): Buffer {
-  const parts = [HEADER];
+  const parts: Buffer[] = [HEADER];
   for (let at = 0; at < data.length || at === 0; at += 128 * 1024) {
     const block = data.subarray(at, at + 128 * 1024);
     parts.push(blockHead(at + 128 * 1024 >= data.length, 0, block.length), block);
