@@ -10,7 +10,6 @@ export type CompressionChoice = Compression | 'auto';
 const z = zlib as typeof zlib & {
   createZstdCompress?: (opts?: object) => Transform;
   createZstdDecompress?: (opts?: object) => Transform;
-  zstdCompressSync?: (buf: Buffer, opts: object) => Buffer;
   constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number; ZSTD_e_end?: number };
 };
 
@@ -58,8 +57,6 @@ const IN_FLIGHT = Math.max(1, Math.min(2, typeof os.availableParallelism === 'fu
 /** Compresses one block into one complete frame/member; resolves once the block may be reused. */
 interface BlockCodec {
   compress(block: Buffer): Promise<Buffer[]>;
-  /** The same block stored uncompressed, still as a valid frame/member. */
-  store(block: Buffer): Buffer;
   close(): void;
 }
 
@@ -68,7 +65,6 @@ class BlockCompress extends Transform {
   private readonly codec: BlockCodec;
   private readonly pool: BufferPool;
   private readonly running: Promise<Buffer[]>[] = [];
-  private readonly scratch = Buffer.allocUnsafe(SAMPLE_SPOTS * SAMPLE_SPOT);
   private filling: Buffer | undefined;
   private filled = 0;
   private blocks = 0;
@@ -111,8 +107,7 @@ class BlockCompress extends Transform {
     this.filling = undefined;
     this.filled = 0;
     this.blocks++;
-    const p = incompressible(data, this.scratch) ? Promise.resolve([this.codec.store(data)]) : this.codec.compress(data);
-    const released = p.finally(() => this.pool.give(buf));
+    const released = this.codec.compress(data).finally(() => this.pool.give(buf));
     released.catch(() => {}); // awaited in order by settle(); this only keeps a later failure from being unhandled
     this.running.push(released);
   }
@@ -127,7 +122,7 @@ class BlockCompress extends Transform {
   }
 }
 
-/** Block buffers are reused: fresh 1-2 MiB buffers per block made malloc keep ~35 MiB more RSS. */
+/** Block buffers are reused: a fresh 1-2 MiB buffer per block is churn that glibc malloc keeps as RSS. */
 class BufferPool {
   private readonly free: Buffer[] = [];
 
@@ -145,30 +140,11 @@ class BufferPool {
   }
 }
 
-/** Spots sampled across a block: a block is stored only when all of them look random. */
-const SAMPLE_SPOTS = 4;
-const SAMPLE_SPOT = 16 << 10;
-/** Sample compressed to more than this share of its size: the block is not worth compressing. */
-const INCOMPRESSIBLE = 0.97;
-
-/** A fast level-1 pass over a sample (about 0.3 ms on random data) predicts whether a block shrinks. */
-const quickSqueeze: (b: Buffer) => Buffer = z.zstdCompressSync
-  ? (b) => z.zstdCompressSync!(b, { params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: 1 } })
-  : (b) => zlib.deflateRawSync(b, { level: 1 });
-
-function incompressible(block: Buffer, scratch: Buffer): boolean {
-  if (block.length < SAMPLE_SPOTS * scratch.length) return false; // small blocks: compressing costs little
-  const step = Math.floor((block.length - SAMPLE_SPOT) / (SAMPLE_SPOTS - 1));
-  for (let i = 0; i < SAMPLE_SPOTS; i++) block.copy(scratch, i * SAMPLE_SPOT, i * step, i * step + SAMPLE_SPOT);
-  return quickSqueeze(scratch).length > INCOMPRESSIBLE * scratch.length;
-}
-
 function zstdCodec(level: number): BlockCodec {
   const lanes = Array.from({ length: IN_FLIGHT }, () => new ZstdLane(level));
   let next = 0;
   return {
     compress: (block) => lanes[next++ % lanes.length]!.compress(block),
-    store: zstdRawFrame,
     close: () => {
       for (const lane of lanes) lane.close();
     },
@@ -220,61 +196,14 @@ class ZstdLane {
 }
 
 const ZSTD_E_END = z.constants.ZSTD_e_end ?? 2;
-const ZSTD_MAGIC = 0xfd2fb528;
-/** RFC 8878 §3.1.1.2.4: no block may hold more than 128 KiB. */
-const ZSTD_RAW_BLOCK = 128 << 10;
-
-/**
- * A zstd frame of Raw blocks (RFC 8878 §3.1.1): single segment with a 4-byte content size, then
- * 3-byte block headers (bit 0 last block, bits 1-2 type 0 = Raw, bits 3-23 size).
- */
-function zstdRawFrame(data: Buffer): Buffer {
-  const blocks = Math.max(1, Math.ceil(data.length / ZSTD_RAW_BLOCK));
-  const out = Buffer.allocUnsafe(9 + 3 * blocks + data.length);
-  out.writeUInt32LE(ZSTD_MAGIC, 0);
-  out[4] = 0xa0; // Frame_Content_Size_flag 2 (4 bytes), Single_Segment_flag set
-  out.writeUInt32LE(data.length, 5);
-  let at = 9;
-  for (let i = 0; i < blocks; i++) {
-    const from = i * ZSTD_RAW_BLOCK;
-    const size = Math.min(ZSTD_RAW_BLOCK, data.length - from);
-    out.writeUIntLE((size << 3) | (i === blocks - 1 ? 1 : 0), at, 3);
-    at += 3 + data.copy(out, at + 3, from, from + size);
-  }
-  return out;
-}
 
 function gzipCodec(level: number, block: number): BlockCodec {
   // One output buffer per block: the default 16 KiB would cost a main-thread round trip each.
   const opts = { level, chunkSize: block };
   return {
     compress: (buf) => new Promise((resolve, reject) => zlib.gzip(buf, opts, (err, out) => (err ? reject(err) : resolve([out])))),
-    store: gzipStoredMember,
     close: () => {},
   };
-}
-
-/** RFC 1951 §3.2.4: a stored deflate block holds at most 65535 bytes. */
-const STORED_BLOCK = 0xffff;
-/** RFC 1952 §2.3: magic, CM 8 (deflate), no flags, no mtime, XFL 0, OS 3 (Unix) as zlib writes. */
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
-
-/** A gzip member of stored deflate blocks: 5-byte block headers (BFINAL, LEN, NLEN), CRC32 and size trailer. */
-function gzipStoredMember(data: Buffer): Buffer {
-  const blocks = Math.max(1, Math.ceil(data.length / STORED_BLOCK));
-  const out = Buffer.allocUnsafe(GZIP_HEADER.length + 5 * blocks + data.length + 8);
-  let at = GZIP_HEADER.copy(out, 0);
-  for (let i = 0; i < blocks; i++) {
-    const from = i * STORED_BLOCK;
-    const size = Math.min(STORED_BLOCK, data.length - from);
-    out[at] = i === blocks - 1 ? 1 : 0;
-    out.writeUInt16LE(size, at + 1);
-    out.writeUInt16LE(size ^ 0xffff, at + 3);
-    at += 5 + data.copy(out, at + 5, from, from + size);
-  }
-  out.writeUInt32LE(zlib.crc32(data), at);
-  out.writeUInt32LE(data.length >>> 0, at + 4);
-  return out;
 }
 
 /** Output chunks of 256 KiB: with 64 KiB ones, per-chunk callbacks made inflating ~40 % slower. */

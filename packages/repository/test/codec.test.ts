@@ -63,7 +63,7 @@ describe.each(formats)('block compressor (%s)', (c) => {
     await expectEveryReaderDecodes(c, packed, input);
   });
 
-  it('stores random input with only a few bytes of framing, still readable by every reader', async () => {
+  it('keeps random input within a few bytes of framing, readable by every reader', async () => {
     // Not a whole number of blocks or of 128 KiB / 64 KiB stored blocks.
     const input = randomBytes((5 << 20) + 12_345);
     const packed = await collect(chunked(input), compressor(c));
@@ -71,7 +71,7 @@ describe.each(formats)('block compressor (%s)', (c) => {
     await expectEveryReaderDecodes(c, packed, input);
   });
 
-  it('still compresses text, also when random blocks are stored in between', async () => {
+  it('still compresses text that has random blocks in between', async () => {
     const input = Buffer.concat([text(3 << 20), randomBytes(4 << 20), text(3 << 20)]);
     const packed = await collect(chunked(input), compressor(c));
     expect(packed.length).toBeLessThan((4 << 20) * 1.001 + (6 << 20) * 0.05);
