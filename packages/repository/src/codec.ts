@@ -11,8 +11,7 @@ export type CompressionChoice = Compression | 'auto';
 const z = zlib as typeof zlib & {
   createZstdCompress?: (opts?: object) => Transform;
   createZstdDecompress?: (opts?: object) => Transform;
-  zstdCompress?: (buf: Buffer, opts: object, cb: (err: Error | null, out: Buffer) => void) => void;
-  constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number };
+  constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number; ZSTD_e_end?: number };
 };
 
 /** zstd is built into node:zlib from Node 22.15; older runtimes write gzip. */
@@ -56,56 +55,62 @@ const BLOCK: Record<Compression, number> = { zstd: 2 << 20, gzip: 1 << 20 };
  */
 const IN_FLIGHT = Math.max(1, Math.min(2, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 
+/** Compresses one block into one complete frame/member; resolves once the block may be reused. */
+interface BlockCodec {
+  compress(block: Buffer): Promise<Buffer[]>;
+  close(): void;
+}
+
 class BlockCompress extends Transform {
-  private parts: Buffer[] = [];
-  private partBytes = 0;
-  private readonly running: Promise<Buffer>[] = [];
-  private blocks = 0;
   private readonly block: number;
-  private readonly compressBlock: (buf: Buffer) => Promise<Buffer>;
+  private readonly codec: BlockCodec;
+  private readonly pool: BufferPool;
+  private readonly running: Promise<Buffer[]>[] = [];
+  private filling: Buffer | undefined;
+  private filled = 0;
+  private blocks = 0;
 
   constructor(c: Compression, level?: number) {
     super();
     this.block = BLOCK[c];
-    if (c === 'gzip') {
-      // One output buffer per block: the default 16 KiB would cost a main-thread round trip each.
-      const opts = { level: level ?? 6, chunkSize: this.block };
-      this.compressBlock = (buf) => new Promise((resolve, reject) => zlib.gzip(buf, opts, (err, out) => (err ? reject(err) : resolve(out))));
-    } else {
-      const opts = { params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level ?? 3 }, chunkSize: this.block };
-      this.compressBlock = (buf) => new Promise((resolve, reject) => z.zstdCompress!(buf, opts, (err, out) => (err ? reject(err) : resolve(out))));
-    }
+    this.codec = c === 'gzip' ? gzipCodec(level ?? 6, this.block) : zstdCodec(level ?? 3);
+    // One block filling plus the ones being compressed.
+    this.pool = new BufferPool(this.block, IN_FLIGHT + 1);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    let rest = chunk;
-    while (this.partBytes + rest.length >= this.block) {
-      const take = this.block - this.partBytes;
-      this.parts.push(rest.subarray(0, take));
-      this.partBytes += take;
-      rest = rest.subarray(take);
-      this.startBlock();
-    }
-    if (rest.length) {
-      this.parts.push(rest);
-      this.partBytes += rest.length;
+    for (let at = 0; at < chunk.length; ) {
+      this.filling ??= this.pool.take();
+      const n = chunk.copy(this.filling, this.filled, at);
+      at += n;
+      this.filled += n;
+      if (this.filled === this.block) this.startBlock();
     }
     this.settle(IN_FLIGHT).then(() => done(), done);
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.partBytes > 0 || this.blocks === 0) this.startBlock();
-    this.settle(0).then(() => done(), done);
+    if (this.filled > 0 || this.blocks === 0) this.startBlock();
+    this.settle(0).then(() => {
+      this.codec.close();
+      done();
+    }, done);
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    this.codec.close();
+    done(err);
   }
 
   private startBlock(): void {
-    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
-    this.parts = [];
-    this.partBytes = 0;
+    const buf = this.filling ?? this.pool.take();
+    const data = buf.subarray(0, this.filled);
+    this.filling = undefined;
+    this.filled = 0;
     this.blocks++;
-    const p = this.compressBlock(buf);
-    p.catch(() => {}); // awaited in order by settle(); this only keeps a later failure from being unhandled
-    this.running.push(p);
+    const released = this.codec.compress(data).finally(() => this.pool.give(buf));
+    released.catch(() => {}); // awaited in order by settle(); this only keeps a later failure from being unhandled
+    this.running.push(released);
   }
 
   /** Passes finished blocks on, in order, until at most `keep` are still running. */
@@ -113,9 +118,93 @@ class BlockCompress extends Transform {
     while (this.running.length > keep) {
       const out = await this.running[0]!;
       this.running.shift();
-      this.push(out);
+      for (const b of out) this.push(b);
     }
   }
+}
+
+/** Block buffers are reused: a fresh 1-2 MiB buffer per block is churn that glibc malloc keeps as RSS. */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly keep: number,
+  ) {}
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  give(buf: Buffer): void {
+    if (this.free.length < this.keep) this.free.push(buf);
+  }
+}
+
+function zstdCodec(level: number): BlockCodec {
+  const lanes = Array.from({ length: IN_FLIGHT }, () => new ZstdLane(level));
+  let next = 0;
+  return {
+    compress: (block) => lanes[next++ % lanes.length]!.compress(block),
+    close: () => {
+      for (const lane of lanes) lane.close();
+    },
+  };
+}
+
+/** Output buffer of a lane; several blocks' frames share one before a new one is allocated. */
+const LANE_CHUNK = 1 << 20;
+
+/**
+ * One zstd context reused block after block (a fresh one per block cost a few MiB of malloc
+ * churn each). Ending the frame with ZSTD_e_end makes every block its own complete frame, so
+ * each decodes without the ones before it.
+ */
+class ZstdLane {
+  private readonly stream: Transform;
+  private out: Buffer[] = [];
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(level: number) {
+    this.stream = z.createZstdCompress!({ params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level }, chunkSize: LANE_CHUNK });
+    this.stream.on('data', (chunk: Buffer) => this.out.push(chunk));
+    this.stream.on('error', () => {}); // reported to the block being compressed, through the write callback
+  }
+
+  /** Blocks given to one lane are compressed one after the other. */
+  compress(block: Buffer): Promise<Buffer[]> {
+    const run = this.tail.then(() => this.frame(block));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  close(): void {
+    this.stream.destroy();
+  }
+
+  private frame(block: Buffer): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      this.stream.write(block);
+      (this.stream as Transform & { flush(kind: number, cb: (err?: Error | null) => void): void }).flush(ZSTD_E_END, (err) => {
+        if (err) return reject(err);
+        while (this.stream.read() !== null); // output still buffered, if any, goes to the 'data' listener now
+        const out = this.out;
+        this.out = [];
+        resolve(out);
+      });
+    });
+  }
+}
+
+const ZSTD_E_END = z.constants.ZSTD_e_end ?? 2;
+
+function gzipCodec(level: number, block: number): BlockCodec {
+  // One output buffer per block: the default 16 KiB would cost a main-thread round trip each.
+  const opts = { level, chunkSize: block };
+  return {
+    compress: (buf) => new Promise((resolve, reject) => zlib.gzip(buf, opts, (err, out) => (err ? reject(err) : resolve([out])))),
+    close: () => {},
+  };
 }
 
 /** Output chunks of 256 KiB: with 64 KiB ones, per-chunk callbacks made inflating ~40 % slower. */

@@ -35,28 +35,59 @@ function sample(): Buffer[] {
 
 const formats: Compression[] = canWriteZstd ? ['gzip', 'zstd'] : ['gzip'];
 
+/** What a user checks: drkit's reader, the system tool and (zstd) the pure-JavaScript fallback all give the input back. */
+async function expectEveryReaderDecodes(c: Compression, packed: Buffer, input: Buffer): Promise<void> {
+  expect(sha(await collect([packed], decompressor(c)))).toBe(sha(input));
+  const tool = c === 'zstd' ? 'zstd' : 'gzip';
+  if (hasTool(tool)) expect(sha(execFileSync(tool, ['-dc'], { input: packed, maxBuffer: 1 << 26 }))).toBe(sha(input));
+  if (c === 'zstd') {
+    // The pure-JavaScript reader that restores on Node < 22.15, fed in small pieces.
+    const got: Buffer[] = [];
+    const d = new FzstdDecompress((chunk) => got.push(Buffer.from(chunk)));
+    for (let i = 0; i < packed.length; i += 65536) d.push(packed.subarray(i, i + 65536));
+    d.push(new Uint8Array(0), true);
+    expect(sha(Buffer.concat(got))).toBe(sha(input));
+  }
+}
+
+const text = (bytes: number) => Buffer.from('{"ts":"2024-05-01T12:00:00Z","level":"info","msg":"a line of text"}\n'.repeat(Math.ceil(bytes / 68))).subarray(0, bytes);
+// Uneven chunks, so blocks are cut mid-chunk.
+const chunked = (b: Buffer, size = 300_001) => Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+
 describe.each(formats)('block compressor (%s)', (c) => {
   it('writes one stream (concatenated frames/members) that every reader decodes', async () => {
     const parts = sample();
     const input = Buffer.concat(parts);
     const packed = await collect(parts, compressor(c));
     expect(packed.length).toBeLessThan(input.length);
-    expect(sha(await collect([packed], decompressor(c)))).toBe(sha(input));
-    const tool = c === 'zstd' ? 'zstd' : 'gzip';
-    if (hasTool(tool)) expect(sha(execFileSync(tool, ['-dc'], { input: packed, maxBuffer: 1 << 26 }))).toBe(sha(input));
-    if (c === 'zstd') {
-      // The pure-JavaScript reader that restores on Node < 22.15, fed in small pieces.
-      const got: Buffer[] = [];
-      const d = new FzstdDecompress((chunk) => got.push(Buffer.from(chunk)));
-      for (let i = 0; i < packed.length; i += 65536) d.push(packed.subarray(i, i + 65536));
-      d.push(new Uint8Array(0), true);
-      expect(sha(Buffer.concat(got))).toBe(sha(input));
-    }
+    await expectEveryReaderDecodes(c, packed, input);
+  });
+
+  it('keeps random input within a few bytes of framing, readable by every reader', async () => {
+    // Not a whole number of blocks or of 128 KiB / 64 KiB stored blocks.
+    const input = randomBytes((5 << 20) + 12_345);
+    const packed = await collect(chunked(input), compressor(c));
+    expect(packed.length).toBeLessThanOrEqual(input.length * 1.001);
+    await expectEveryReaderDecodes(c, packed, input);
+  });
+
+  it('still compresses text that has random blocks in between', async () => {
+    const input = Buffer.concat([text(3 << 20), randomBytes(4 << 20), text(3 << 20)]);
+    const packed = await collect(chunked(input), compressor(c));
+    expect(packed.length).toBeLessThan((4 << 20) * 1.001 + (6 << 20) * 0.05);
+    await expectEveryReaderDecodes(c, packed, input);
+  });
+
+  it('compresses a block that is half text, half random', async () => {
+    const input = Buffer.concat([text(1 << 20), randomBytes(5 << 20)]);
+    const packed = await collect(chunked(input, 1 << 20), compressor(c));
+    await expectEveryReaderDecodes(c, packed, input);
   });
 
   it('writes a valid stream for empty input', async () => {
     const packed = await collect([], compressor(c));
     expect(packed.length).toBeGreaterThan(0);
     expect((await collect([packed], decompressor(c))).length).toBe(0);
+    await expectEveryReaderDecodes(c, packed, Buffer.alloc(0));
   });
 });
