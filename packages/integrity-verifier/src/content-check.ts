@@ -1,6 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Finding } from '@drkit/repository';
 
+/** The worker's answer to a batch: its results, and the batch's memory back for reuse. */
+export interface Answer {
+  results: FileResult[];
+  bytes: ArrayBuffer;
+}
+
 /** What the worker found for one file. */
 export interface FileResult {
   sha256: string;
@@ -32,6 +38,8 @@ const IN_FLIGHT = 8;
  */
 export class ContentChecker {
   private readonly worker = new Worker(new URL('./content-worker.js', import.meta.url));
+  /** Batch memory the worker gave back: reused, so a verify allocates a few MiB, not one per MiB read. */
+  private readonly spare: Buffer[] = [];
   private buf = newBatch();
   private used = 0;
   private ops: number[] = [];
@@ -43,8 +51,9 @@ export class ContentChecker {
   private closed = false;
 
   constructor() {
-    this.worker.on('message', (results: FileResult[]) => {
+    this.worker.on('message', ({ results, bytes }: Answer) => {
       this.inFlight--;
+      this.spare.push(Buffer.from(bytes));
       for (const r of results) this.waiting.shift()?.resolve(r);
       this.answered?.();
     });
@@ -94,7 +103,7 @@ export class ContentChecker {
     const batch: Batch = { bytes: this.buf.buffer as ArrayBuffer, ops: Int32Array.from(this.ops), paths: this.paths };
     this.worker.postMessage(batch, [batch.bytes, batch.ops.buffer as ArrayBuffer]);
     this.inFlight++;
-    this.buf = newBatch();
+    this.buf = this.spare.pop() ?? newBatch();
     this.used = 0;
     this.ops = [];
     this.paths = [];
@@ -108,5 +117,5 @@ export class ContentChecker {
   }
 }
 
-// Its own ArrayBuffer (never the shared pool's), so it can be transferred.
-const newBatch = () => Buffer.from(new ArrayBuffer(BATCH));
+// Its own ArrayBuffer (never the shared pool's), so it can be transferred; not zero-filled.
+const newBatch = () => Buffer.allocUnsafeSlow(BATCH);

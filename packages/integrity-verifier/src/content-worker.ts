@@ -1,7 +1,7 @@
 // The worker side of ContentChecker: hashes and validates the file contents the main thread sends.
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { BEGIN, type Batch, END, type FileResult } from './content-check.js';
+import { type Answer, BEGIN, type Batch, END, type FileResult } from './content-check.js';
 import { JsonlChecker } from './jsonl.js';
 
 let current: { hash: Hash; size: number; jsonl?: JsonlChecker } | undefined;
@@ -30,5 +30,8 @@ parentPort!.on('message', ({ bytes, ops, paths }: Batch) => {
       i += 2;
     }
   }
-  parentPort!.postMessage(results);
+  // A line that runs on into the next batch must not point into memory that goes back for reuse.
+  current?.jsonl?.keepTail();
+  const answer: Answer = { results, bytes };
+  parentPort!.postMessage(answer, [bytes]);
 });

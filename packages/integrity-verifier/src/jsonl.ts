@@ -32,6 +32,11 @@ export class JsonlChecker {
     if (last + 1 < chunk.length) this.tail.push(chunk.subarray(last + 1));
   }
 
+  /** Copies the unfinished line it holds out of the last chunk, for a caller that reuses that chunk's memory. */
+  keepTail(): void {
+    if (this.tail.length) this.tail = [Buffer.concat(this.tail)];
+  }
+
   /** Checks the last line (a file need not end with a newline) and returns the findings. */
   end(): Finding[] {
     if (this.tail.length) this.checkLines(Buffer.concat(this.tail));

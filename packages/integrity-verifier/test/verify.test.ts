@@ -75,6 +75,22 @@ describe('verifySnapshot', () => {
     for (const f of report.sources[0]!.findings) expect(f.message).not.toMatch(/not json|broken/);
   });
 
+  it('validates large JSONL files across every batch boundary: exactly the bad lines are found', async () => {
+    const tree = path.join(dir, 'tree');
+    await mkdir(path.join(tree, 'data'), { recursive: true });
+    // ~5 MiB per file of 93-byte lines, so lines straddle the 1 MiB batches the checking worker gets.
+    const lines = (n: number, bad: number) => Array.from({ length: n }, (_, i) => (i + 1 === bad ? 'x'.repeat(96) : `{"seq":"${String(i).padStart(8, '0')}","pad":"${'p'.repeat(65)}"}`)).join('\n');
+    await writeFile(path.join(tree, 'data/a.jsonl'), lines(54_000, 30_001));
+    await writeFile(path.join(tree, 'data/b.jsonl'), lines(54_000, 2));
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    const report = await verifySnapshot(repo, await snapshotTree(repo, tree));
+    expect(report.ok).toBe(true);
+    expect(report.sources[0]!.findings.map((f) => [f.path, f.line])).toEqual([
+      ['data/a.jsonl', 30_001],
+      ['data/b.jsonl', 2],
+    ]);
+  });
+
   it('passes a snapshot whose file names contain backslashes (plain characters on POSIX)', async () => {
     const tree = path.join(dir, 'tree');
     await mkdir(path.join(tree, 'dir\\name'), { recursive: true });

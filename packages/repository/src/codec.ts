@@ -207,12 +207,18 @@ function gzipCodec(level: number, block: number): BlockCodec {
   };
 }
 
-/** Output chunks of 256 KiB: with 64 KiB ones, per-chunk callbacks made inflating ~40 % slower. */
-const INFLATE_CHUNK = 1 << 18;
+/**
+ * Output chunk sizes: each chunk is a round trip between the thread pool and the main thread
+ * (64 KiB chunks made inflating ~40 % slower than 256 KiB; 1 MiB took verify of an encrypted
+ * archive from 3.75 to 3.4 s). gzip stays at 256 KiB, a quarter of its 1 MiB members: a chunk
+ * the size of a member would hold its data back until the member's CRC is checked, so damage
+ * would be reported before the entry it hit could be named.
+ */
+const INFLATE_CHUNK: Record<Compression, number> = { zstd: 1 << 20, gzip: 1 << 18 };
 
 export function decompressor(c: Compression): Transform {
-  if (c === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
-  if (z.createZstdDecompress) return new FrameByFrame(z.createZstdDecompress({ chunkSize: INFLATE_CHUNK }));
+  if (c === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK.gzip });
+  if (z.createZstdDecompress) return new FrameByFrame(z.createZstdDecompress({ chunkSize: INFLATE_CHUNK.zstd }));
   return new PureZstdDecompress();
 }
 

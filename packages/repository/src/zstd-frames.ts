@@ -96,6 +96,9 @@ class FrameBoundaries {
   }
 }
 
+/** Input gathered per decoder write: each write is a round trip to the thread pool, and small ones leave the decoder idle. */
+const WRITE = 1 << 20;
+
 /**
  * Feeds a zstd decoder one frame at a time: node:zlib's zstd stream stops decoding when a frame
  * ends inside a write while output room is left, silently dropping the frames after it
@@ -103,6 +106,8 @@ class FrameBoundaries {
  */
 export class FrameByFrame extends Transform {
   private readonly frames = new FrameBoundaries();
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(private readonly inner: Transform) {
     super();
@@ -121,15 +126,18 @@ export class FrameByFrame extends Transform {
     let start = 0;
     let ok = true;
     for (const end of this.frames.ends(chunk)) {
-      if (end > start) ok = this.inner.write(chunk.subarray(start, end)) && ok;
+      if (end > start) this.gather(chunk.subarray(start, end));
       start = end;
+      ok = this.writeGathered() && ok;
     }
-    if (start < chunk.length) ok = this.inner.write(chunk.subarray(start)) && ok;
+    if (start < chunk.length) this.gather(chunk.subarray(start));
+    if (this.pendingBytes >= WRITE) ok = this.writeGathered() && ok;
     if (ok) done();
     else this.inner.once('drain', () => done());
   }
 
   override _flush(done: TransformCallback): void {
+    this.writeGathered();
     this.inner.once('end', () => done());
     this.inner.end();
   }
@@ -137,5 +145,19 @@ export class FrameByFrame extends Transform {
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
     this.inner.destroy();
     cb(err);
+  }
+
+  private gather(piece: Buffer): void {
+    this.pending.push(piece);
+    this.pendingBytes += piece.length;
+  }
+
+  /** Writes what is gathered (never more than up to a frame end); false when the decoder wants a pause. */
+  private writeGathered(): boolean {
+    if (this.pendingBytes === 0) return true;
+    const piece = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return this.inner.write(piece);
   }
 }
