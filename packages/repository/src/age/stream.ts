@@ -37,12 +37,17 @@ export class AgeEncryptStream extends Transform {
     this.key = hkdf(fileKey, nonce, 'payload');
   }
 
-  private seal(plain: Buffer, last: boolean): void {
+  /** Seals one chunk into `out`: ciphertext, then tag. */
+  private seal(plain: Buffer, last: boolean, out: Buffer[]): void {
     const c = createCipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    const out = c.update(plain);
+    out.push(c.update(plain));
     c.final();
-    this.push(out);
-    this.push(c.getAuthTag());
+    out.push(c.getAuthTag());
+  }
+
+  /** One push per input chunk: two per 64 KiB (the tag alone is 16 bytes) made as many file writes downstream. */
+  private pushAll(out: Buffer[]): void {
+    if (out.length) this.push(out.length === 1 ? out[0] : Buffer.concat(out));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -51,10 +56,11 @@ export class AgeEncryptStream extends Transform {
       return;
     }
     let off = 0;
+    const out: Buffer[] = [];
     while (off < chunk.length) {
       // A full chunk is sealed only once more data follows: the last chunk must carry the flag.
       if (this.fill === CHUNK) {
-        this.seal(this.buf, false);
+        this.seal(this.buf, false, out);
         this.fill = 0;
       }
       const n = Math.min(CHUNK - this.fill, chunk.length - off);
@@ -62,13 +68,16 @@ export class AgeEncryptStream extends Transform {
       this.fill += n;
       off += n;
     }
+    this.pushAll(out);
     done();
   }
 
   override _flush(done: TransformCallback): void {
     const finish = () => {
       try {
-        this.seal(this.buf.subarray(0, this.fill), true);
+        const out: Buffer[] = [];
+        this.seal(this.buf.subarray(0, this.fill), true, out);
+        this.pushAll(out);
         done();
       } catch (err) {
         done(err as Error);
