@@ -21,9 +21,10 @@ const MAX_OCTAL_SIZE = 0o77777777777;
 
 export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
 
+/** Zeros padding a file to a whole block: views of one shared block, which no reader writes to. */
 export function padding(size: number): Buffer {
   const rest = size % BLOCK;
-  return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest);
+  return END_OF_ARCHIVE.subarray(0, rest === 0 ? 0 : BLOCK - rest);
 }
 
 /** The header block(s) that precede an entry's content. */
@@ -110,7 +111,8 @@ interface UstarFields {
 }
 
 function ustarBlock(f: UstarFields): Buffer {
-  const b = Buffer.alloc(BLOCK);
+  // From Node's shared 8 KiB pool: Buffer.alloc gives each header its own ArrayBuffer for the GC to track.
+  const b = Buffer.allocUnsafe(BLOCK).fill(0);
   b.write(f.name, 0, 100, 'utf8');
   octal(b, 100, 8, f.mode);
   octal(b, 108, 8, f.uid > 0o7777777 ? 0 : f.uid);
