@@ -40,7 +40,7 @@ export class ContentChecker {
   private readonly worker = new Worker(new URL('./content-worker.js', import.meta.url));
   /** Batch memory the worker gave back: reused, so a verify allocates a few MiB, not one per MiB read. */
   private readonly spare: Buffer[] = [];
-  private buf = newBatch();
+  private buf: Buffer = newBatch();
   private used = 0;
   private ops: number[] = [];
   private paths: string[] = [];
