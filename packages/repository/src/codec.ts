@@ -3,6 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { RepoError, RepoErrorCode } from './errors.js';
+import { InOrder, ZstdLane } from './lanes.js';
 import { FrameByFrame } from './zstd-frames.js';
 
 export type Compression = 'zstd' | 'gzip';
@@ -65,7 +66,7 @@ class BlockCompress extends Transform {
   private readonly block: number;
   private readonly codec: BlockCodec;
   private readonly pool: BufferPool;
-  private readonly running: Promise<Buffer[]>[] = [];
+  private readonly running = new InOrder<Buffer[]>();
   private filling: Buffer | undefined;
   private filled = 0;
   private blocks = 0;
@@ -108,18 +109,14 @@ class BlockCompress extends Transform {
     this.filling = undefined;
     this.filled = 0;
     this.blocks++;
-    const released = this.codec.compress(data).finally(() => this.pool.give(buf));
-    released.catch(() => {}); // awaited in order by settle(); this only keeps a later failure from being unhandled
-    this.running.push(released);
+    this.running.add(this.codec.compress(data).finally(() => this.pool.give(buf)));
   }
 
   /** Passes finished blocks on, in order, until at most `keep` are still running. */
-  private async settle(keep: number): Promise<void> {
-    while (this.running.length > keep) {
-      const out = await this.running[0]!;
-      this.running.shift();
+  private settle(keep: number): Promise<void> {
+    return this.running.settle(keep, (out) => {
       for (const b of out) this.push(b);
-    }
+    });
   }
 }
 
@@ -141,62 +138,20 @@ class BufferPool {
   }
 }
 
+/** Output buffer of a lane; several blocks' frames share one before a new one is allocated. */
+const LANE_CHUNK = 1 << 20;
+
 function zstdCodec(level: number): BlockCodec {
-  const lanes = Array.from({ length: IN_FLIGHT }, () => new ZstdLane(level));
+  // Ending each block with ZSTD_e_end makes it its own complete frame, which decodes without the ones before it.
+  const lanes = Array.from({ length: IN_FLIGHT }, () => new ZstdLane(z.createZstdCompress!({ params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level }, chunkSize: LANE_CHUNK })));
   let next = 0;
   return {
-    compress: (block) => lanes[next++ % lanes.length]!.compress(block),
+    compress: (block) => lanes[next++ % lanes.length]!.run(block),
     close: () => {
       for (const lane of lanes) lane.close();
     },
   };
 }
-
-/** Output buffer of a lane; several blocks' frames share one before a new one is allocated. */
-const LANE_CHUNK = 1 << 20;
-
-/**
- * One zstd context reused block after block (a fresh one per block cost a few MiB of malloc
- * churn each). Ending the frame with ZSTD_e_end makes every block its own complete frame, so
- * each decodes without the ones before it.
- */
-class ZstdLane {
-  private readonly stream: Transform;
-  private out: Buffer[] = [];
-  private tail: Promise<unknown> = Promise.resolve();
-
-  constructor(level: number) {
-    this.stream = z.createZstdCompress!({ params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level }, chunkSize: LANE_CHUNK });
-    this.stream.on('data', (chunk: Buffer) => this.out.push(chunk));
-    this.stream.on('error', () => {}); // reported to the block being compressed, through the write callback
-  }
-
-  /** Blocks given to one lane are compressed one after the other. */
-  compress(block: Buffer): Promise<Buffer[]> {
-    const run = this.tail.then(() => this.frame(block));
-    this.tail = run.catch(() => {});
-    return run;
-  }
-
-  close(): void {
-    this.stream.destroy();
-  }
-
-  private frame(block: Buffer): Promise<Buffer[]> {
-    return new Promise((resolve, reject) => {
-      this.stream.write(block);
-      (this.stream as Transform & { flush(kind: number, cb: (err?: Error | null) => void): void }).flush(ZSTD_E_END, (err) => {
-        if (err) return reject(err);
-        while (this.stream.read() !== null); // output still buffered, if any, goes to the 'data' listener now
-        const out = this.out;
-        this.out = [];
-        resolve(out);
-      });
-    });
-  }
-}
-
-const ZSTD_E_END = z.constants.ZSTD_e_end ?? 2;
 
 function gzipCodec(level: number, block: number): BlockCodec {
   // One output buffer per block: the default 16 KiB would cost a main-thread round trip each.
