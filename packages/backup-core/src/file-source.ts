@@ -11,7 +11,13 @@ const CHUNK = 1 << 20;
 /** Opens a file for reading; a port so tests can inject faults root cannot otherwise produce. */
 export type OpenFile = (absPath: string) => Promise<FileHandle>;
 
-export const openForBackup: OpenFile = (p) => open(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+/**
+ * Non-blocking, so that a FIFO swapped in for a file after the walk cannot hang the open (it
+ * has no effect on reading a regular file); the caller then sees from fstat that it is no file.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+export const openForBackup: OpenFile = (p) => open(p, READ_FLAGS);
 
 export interface FileSourceReport {
   /** Something the user should know; the snapshot is still complete. */
@@ -41,6 +47,7 @@ const AHEAD = 16;
 /** A file opened (and, when small, read and closed) ahead of its turn. */
 type Prepared =
   | { error: unknown }
+  | { notFile: true }
   | { fh: FileHandle; st: Stats }
   | { st: Stats; data: Buffer; got: number; readError?: unknown; after: Stats };
 
@@ -98,9 +105,13 @@ export async function* fileSourceItems(
           problem(e.rel, error);
         }
       } else if (e.kind === 'other') {
-        report.warn({ kind: 'special-file', path: e.rel, message: `${e.rel} is a socket, FIFO or device; it was not backed up` });
+        specialFile(e.rel);
       } else if (e.kind === 'file' && q.prepared) {
         const p = await q.prepared;
+        if ('notFile' in p) {
+          specialFile(e.rel);
+          continue;
+        }
         if ('error' in p) {
           openProblem(e.rel, p.error);
           continue;
@@ -136,6 +147,11 @@ export async function* fileSourceItems(
           openProblem(e.rel, error);
           continue;
         }
+        if (!st.isFile()) {
+          await fh.close().catch(() => {});
+          specialFile(e.rel);
+          continue;
+        }
         try {
           if (prev && changes?.rehash && (await hashOf(fh, st.size)) === prev.entry.sha256) {
             report.fileDone?.(e.rel, st.size, true);
@@ -153,6 +169,10 @@ export async function* fileSourceItems(
     for (const q of queue.splice(0))
       if ('prepared' in q) q.prepared?.then((p) => ('fh' in p ? p.fh.close() : undefined)).catch(() => {});
     walker.return?.();
+  }
+
+  function specialFile(rel: string) {
+    report.warn({ kind: 'special-file', path: rel, message: `${rel} is a socket, FIFO or device (or became one while the backup ran); it was not backed up` });
   }
 
   function openProblem(rel: string, error: unknown) {
@@ -176,6 +196,10 @@ async function prepare(openFile: OpenFile, abs: string): Promise<Prepared> {
   } catch (error) {
     await fh?.close().catch(() => {});
     return { error };
+  }
+  if (!st.isFile()) {
+    await fh.close().catch(() => {});
+    return { notFile: true };
   }
   if (st.size > SMALL_FILE) return { fh, st };
   const data = Buffer.allocUnsafe(st.size);
@@ -203,8 +227,9 @@ async function prepare(openFile: OpenFile, abs: string): Promise<Prepared> {
 function readSmallSync(abs: string): Prepared | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(abs, READ_FLAGS);
     const st = fstatSync(fd);
+    if (!st.isFile()) return { notFile: true };
     if (st.size > SMALL_FILE) return undefined;
     const data = Buffer.allocUnsafe(st.size);
     let got = 0;

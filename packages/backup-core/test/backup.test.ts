@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
 import { canWriteZstd, Repository } from '@drkit/repository';
-import { BackupErrorCode, runBackup, sourcesFromPaths } from '@drkit/backup-core';
+import { BackupErrorCode, openForBackup, runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import { executeRestore, planRestore } from '@drkit/restore-core';
 import { describeTree, makeSampleTree, tempDir } from '@drkit/test-support';
 
@@ -84,6 +84,21 @@ describe('runBackup', () => {
     const paths = (await indexOf(repo, result.snapshot.id, 'tree')).map((e) => e.path);
     expect(paths).not.toContain('config/secret.env');
     expect(paths).toContain('config/app.json');
+  });
+
+  it('reports a file swapped for a FIFO after the walk as a special file, without hanging on the open', async () => {
+    const { tree, repo } = await setup();
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // The walk saw a regular file; by the time it is opened, its name leads to a FIFO with no writer.
+    const swapped = path.join(tree, 'config/app.json');
+    const openFile = (p: string) => openForBackup(p === swapped ? fifo : p);
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', openFile });
+    expect(result.status).toBe('complete');
+    expect(result.warnings).toContainEqual(expect.objectContaining({ kind: 'special-file', path: 'config/app.json' }));
+    const paths = (await indexOf(repo, result.snapshot.id, 'tree')).map((e) => e.path);
+    expect(paths).not.toContain('config/app.json');
+    expect(paths).toContain('config/secret.env');
   });
 
   it('warns about a file that changes while it is read', async () => {
