@@ -1,4 +1,4 @@
-import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drkit, useSampleWorkspace } from './cli.js';
@@ -30,7 +30,7 @@ describe('drkit with a damaged or shared repository', () => {
     expect(v.stderr).toContain('bad-metadata:');
   });
 
-  it('verifies a repository it may only read, without a lock and with a warning; tagging it fails cleanly', async () => {
+  it('verifies and restores from a repository it may only read, without a lock and with a warning; tagging it fails cleanly', async () => {
     await drkit(['init', '--repo', repo]);
     const { id } = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout);
     // Read-only for everyone; as root the CLI runs as nobody, so the permissions apply.
@@ -46,6 +46,12 @@ describe('drkit with a damaged or shared repository', () => {
       expect(v.stdout).toContain(`OK     ${id}`);
       expect(v.stderr).toContain('warning: the repository cannot be locked, so verify runs without a lock');
       expect(v.code).toBe(0);
+      const out = path.join(dir, 'out');
+      await mkdir(out, { mode: 0o777 });
+      await chmod(out, 0o777);
+      const r = await drkit(['restore', 'latest', '--target', path.join(out, 'r'), '--repo', repo], { unprivileged: true });
+      expect(r.stderr).toContain('warning: the repository cannot be locked, so restore runs without a lock');
+      expect(r.code).toBe(0);
       const t = await drkit(['tag', id, '--add', 'x', '--repo', repo], { unprivileged: true });
       expect(t.code).toBe(1);
       expect(t.stderr).toContain('STORAGE_IO');

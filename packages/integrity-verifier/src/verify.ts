@@ -7,12 +7,10 @@ import {
   normaliseEntryPath,
   type Repository,
   RepoErrorCode,
-  type RepoLock,
   type SnapshotMeta,
   snapshotIdTime,
   type SourceMeta,
 } from '@drkit/repository';
-import { errnoCode } from '@drkit/errors';
 import { StorageErrorCode } from '@drkit/storage';
 import { ContentChecker, type FileResult } from './content-check.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
@@ -85,28 +83,11 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
 export async function verifyRef(repo: Repository, ref: string, options: VerifyOptions = {}): Promise<VerifyReport[]> {
-  const lock = await sharedLock(repo, options);
+  const lock = await repo.lockForReading('verify', options.onWarning);
   try {
     return await verifyUnlocked(repo, ref, options);
   } finally {
     await lock?.release().catch(() => {});
-  }
-}
-
-/**
- * A shared lock, so that no prune deletes data mid-verify. A repository this user may only
- * read (a read-only mount or bucket policy, e.g. an offsite copy) cannot hold one; verifying it
- * anyway, with a warning, is what an operator checking it expects: a concurrent prune could
- * then only show up as missing blobs, never change what verify reads.
- */
-async function sharedLock(repo: Repository, options: VerifyOptions): Promise<RepoLock | undefined> {
-  try {
-    return await repo.lock({ exclusive: false, purpose: 'verify' });
-  } catch (err) {
-    const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
-    if (!denied) throw err;
-    options.onWarning?.(`the repository cannot be locked, so verify runs without a lock (a prune running now would show up as missing blobs): ${(err as Error).message}`);
-    return undefined;
   }
 }
 

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
+import { errnoCode } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { getDecompressed, putCompressed } from './blob-io.js';
@@ -408,6 +409,23 @@ export class Repository {
 
   lock(options: LockOptions): Promise<RepoLock> {
     return RepoLock.acquire(this.store, options);
+  }
+
+  /**
+   * A shared lock for a reader (verify, restore), so that no prune deletes data under it. A
+   * repository this user may only read (a read-only mount or bucket policy, e.g. an offsite
+   * copy) cannot hold one; reading it anyway, with a warning, is what an operator expects: a
+   * concurrent prune could then only show up as missing blobs, never change what is read.
+   */
+  async lockForReading(purpose: string, onWarning?: (message: string) => void, waitMs?: number): Promise<RepoLock | undefined> {
+    try {
+      return await this.lock({ exclusive: false, purpose, waitMs });
+    } catch (err) {
+      const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
+      if (!denied) throw err;
+      onWarning?.(`the repository cannot be locked, so ${purpose} runs without a lock (a prune running now would show up as missing data): ${(err as Error).message}`);
+      return undefined;
+    }
   }
 
   private noMatch(ref: string): RepoError {

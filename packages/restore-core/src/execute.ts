@@ -10,6 +10,8 @@ import { inspectTarget, lstatOrUndefined } from './target-state.js';
 
 export interface RestoreHooks {
   onProgress?: (progress: RestoreProgress) => void;
+  /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock. */
+  onWarning?: (message: string) => void;
 }
 
 export interface RestoreResult {
@@ -25,6 +27,16 @@ export interface RestoreResult {
  */
 export async function executeRestore(repo: Repository, planInput: RestorePlan, hooks: RestoreHooks = {}): Promise<RestoreResult> {
   const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan');
+  // Shared: a prune waits until the archives are read, instead of deleting them mid-restore.
+  const lock = await repo.lockForReading('restore', hooks.onWarning);
+  try {
+    return await executePlan(repo, plan, hooks);
+  } finally {
+    await lock?.release().catch(() => {});
+  }
+}
+
+async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHooks): Promise<RestoreResult> {
   const snapshot = await repo.resolveSnapshot(plan.snapshot);
   if (snapshot.id !== plan.snapshot)
     throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan names snapshot "${plan.snapshot}", which is not a full snapshot id.`, {

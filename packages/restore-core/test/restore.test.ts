@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,20 @@ async function twoSourceSnapshot() {
 const leftovers = async (parent: string) => (await readdir(parent)).filter((n) => n.startsWith('.drkit-restore-'));
 
 describe('restore round trip', () => {
+  it('holds a shared lock while it reads the archives, so a prune cannot delete them underneath, and releases it', async () => {
+    const source = path.join(dir, 'src');
+    await makeTree(source);
+    await snapshotOf(repo, { files: source });
+    const plan = await planRestore(repo, { snapshot: 'latest', target: path.join(dir, 'restored') });
+    const seen: string[][] = [];
+    const lockDir = path.join(dir, 'repo', 'locks');
+    const locks = () => (existsSync(lockDir) ? readdirSync(lockDir) : []).map((n) => JSON.parse(readFileSync(path.join(lockDir, n), 'utf8')).purpose);
+    await executeRestore(repo, plan, { onProgress: () => seen.push(locks()) });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((l) => l.length === 1 && l[0] === 'restore')).toBe(true);
+    expect(locks()).toEqual([]);
+  });
+
   it('restores nested and empty folders, symlinks, modes, mtimes, long and non-ASCII names identically', async () => {
     const source = path.join(dir, 'src');
     await makeTree(source);

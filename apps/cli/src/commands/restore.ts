@@ -1,7 +1,7 @@
 import { executeRestore, formatPlan, planRestore } from '@drkit/restore-core';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, progressLine, say } from '../output.js';
+import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
 
 interface RestoreFlags extends GlobalOptions {
   target?: string;
@@ -36,6 +36,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
   const progress = progressLine(!opts.json);
   const result = await executeRestore(repo, plan, {
     onProgress: (p) => progress.update(`restoring ${p.files} files, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}  ${p.path}`),
+    onWarning: (message) => warn(`warning: ${message}`),
   });
   progress.done();
   if (opts.json) printJson(result);
