@@ -11,7 +11,7 @@ useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 const json = (s: string) => JSON.parse(s);
 
 describe('drkit with a damaged or shared repository', () => {
-  it('lists the other snapshots around damaged metadata with a warning on stderr, and verify all fails naming it', async () => {
+  it('lists the other snapshots around damaged metadata with a warning on stderr; verify all fails and copy all exits 1, naming it', async () => {
     await drkit(['init', '--repo', repo]);
     const good = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout).id;
     const bad = json((await drkit(['backup', tree, '--repo', repo, '--json', '--full'])).stdout).id;
@@ -28,6 +28,13 @@ describe('drkit with a damaged or shared repository', () => {
     expect(v.stdout).toContain(`OK     ${good}`);
     expect(v.stdout).toContain(`FAILED ${bad} (metadata unreadable)`);
     expect(v.stderr).toContain('bad-metadata:');
+
+    // copy all copies what it can, names what it cannot, and says so in its exit code.
+    await drkit(['init', '--repo', path.join(dir, 'offsite')]);
+    const c = await drkit(['copy', 'all', '--repo', repo, '--to', path.join(dir, 'offsite')]);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain(`copied  ${good}`);
+    expect(c.stderr).toContain(`not copied: ${bad}`);
   });
 
   it('verifies and restores from a repository it may only read, without a lock and with a warning; tagging it fails cleanly', async () => {

@@ -25,7 +25,10 @@ export interface CopyOptions {
 
 export interface CopyResult {
   id: string;
-  status: 'copied' | 'skipped';
+  /** `unreadable`: its metadata in the source is damaged (or gone, for a snapshot an incremental needs); nothing of it was copied. */
+  status: 'copied' | 'skipped' | 'unreadable';
+  /** Why it is unreadable. */
+  reason?: string;
   /** Stored bytes copied. */
   bytes: number;
   /** How the blobs travelled: as stored, encrypted on the way, or re-encrypted for other recipients. */
@@ -48,24 +51,14 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
  * source's identity) when the recipients differ. Decrypting into a plain repository is refused.
  */
 export async function copySnapshots(from: Repository, to: Repository, ref: string, options: CopyOptions = {}): Promise<CopyResult[]> {
-  const all = await from.listSnapshots();
-  const byId = new Map(all.map((s) => [s.id, s]));
-  let chosen: SnapshotMeta[];
-  if (ref === 'all') chosen = all;
-  else {
-    // An incremental's unchanged files live in earlier snapshots: they travel with it.
-    const want = new Set<string>();
-    const add = (s: SnapshotMeta) => {
-      if (want.has(s.id)) return;
-      want.add(s.id);
-      for (const src of s.sources) for (const h of src.holders) if (byId.has(h)) add(byId.get(h)!);
-    };
-    add(await from.resolveSnapshot(ref));
-    chosen = all.filter((s) => want.has(s.id));
-  }
+  // Locked before listing, so no prune removes what is about to be copied.
   const fromLock = await from.lock({ exclusive: false, purpose: 'copy (source)' });
   let toLock: RepoLock | undefined;
   try {
+    const damaged: CopyResult[] = [];
+    const all = await from.listSnapshots({ onDamaged: (d) => damaged.push({ id: d.id, status: 'unreadable', bytes: 0, reason: d.reason }) });
+    const byId = new Map(all.map((s) => [s.id, s]));
+    const chosen = ref === 'all' ? all : withHolders(byId, await from.resolveSnapshot(ref));
     toLock = await to.lock({ exclusive: false, purpose: 'copy' });
     const present = new Set((await to.listSnapshots()).map((s) => s.id));
     const todo = chosen.filter((s) => !present.has(s.id));
@@ -73,6 +66,12 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
     const progress = { bytes: 0, totalBytes };
     const results: CopyResult[] = [];
     for (const snap of chosen) {
+      const missing = missingHolder(byId, snap);
+      if (missing) {
+        // Copied, it would be an incremental whose unchanged files are nowhere in the destination.
+        results.push({ id: snap.id, status: 'unreadable', bytes: 0, reason: `it needs snapshot ${missing} for unchanged files, whose metadata is damaged or missing in the source` });
+        continue;
+      }
       if (present.has(snap.id)) {
         options.onSnapshot?.(snap.id, 'skipped');
         results.push({ id: snap.id, status: 'skipped', bytes: 0 });
@@ -81,12 +80,40 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
       options.onSnapshot?.(snap.id, 'copying');
       results.push(await copyOne(from, to, toLock, snap, progress, options));
     }
-    return results;
+    // With one ref, a damaged snapshot matters only as a missing link, reported on the snapshot that needs it.
+    return ref === 'all' ? [...results, ...damaged] : results;
   } finally {
     // The source's lock too when the destination could not be locked.
     await toLock?.release().catch(() => {});
     await fromLock.release().catch(() => {});
   }
+}
+
+const holdersOf = (s: SnapshotMeta) => s.sources.flatMap((src) => src.holders).filter((h) => h !== s.id);
+
+/** A snapshot with the earlier ones its incrementals point into (their unchanged files travel with it). */
+function withHolders(byId: Map<string, SnapshotMeta>, target: SnapshotMeta): SnapshotMeta[] {
+  const want = new Set<string>();
+  const add = (s: SnapshotMeta) => {
+    if (want.has(s.id)) return;
+    want.add(s.id);
+    for (const h of holdersOf(s)) if (byId.has(h)) add(byId.get(h)!);
+  };
+  add(target);
+  return [...byId.values()].filter((s) => want.has(s.id));
+}
+
+/** The first snapshot in `snap`'s chain whose metadata the source cannot read, if any. */
+function missingHolder(byId: Map<string, SnapshotMeta>, snap: SnapshotMeta, seen = new Set<string>()): string | undefined {
+  for (const h of holdersOf(snap)) {
+    const holder = byId.get(h);
+    if (!holder) return h;
+    if (seen.has(h)) continue;
+    seen.add(h);
+    const deeper = missingHolder(byId, holder, seen);
+    if (deeper) return deeper;
+  }
+  return undefined;
 }
 
 function blobsOf(s: SnapshotMeta): BlobRef[] {

@@ -1,7 +1,7 @@
 import { copySnapshots, Repository } from '@drkit/repository';
 import { loadConfig, openRepo, storeFor, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, say } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
 
 interface CopyFlags extends GlobalOptions {
@@ -22,12 +22,18 @@ export async function run([ref]: unknown[], opts: CopyFlags): Promise<ExitCode> 
     onProgress: (p) => progress.update(`copying ${p.snapshot}:`, p.bytes, p.totalBytes),
   });
   progress.done();
-  const copied = results.filter((r) => r.status === 'copied');
-  if (opts.json) printJson({ from: from.store.location, to: to.store.location, copied: copied.length, skipped: results.length - copied.length, snapshots: results });
+  const count = (status: string) => results.filter((r) => r.status === status).length;
+  const unreadable = count('unreadable');
+  if (opts.json)
+    printJson({ from: from.store.location, to: to.store.location, copied: count('copied'), skipped: count('skipped'), unreadable, snapshots: results });
   else {
     for (const r of results)
-      say(r.status === 'copied' ? `copied  ${r.id} (${bytes(r.bytes)}${r.mode === 'as-stored' ? '' : `, ${r.mode}`})` : `skipped ${r.id} (already in ${to.store.location})`);
-    say(`${copied.length} snapshot(s) copied to ${to.store.location}, ${results.length - copied.length} already there${opts.verify ? '; every blob was read back and matches its sha256' : ''}`);
+      if (r.status === 'copied') say(`copied  ${r.id} (${bytes(r.bytes)}${r.mode === 'as-stored' ? '' : `, ${r.mode}`})`);
+      else if (r.status === 'skipped') say(`skipped ${r.id} (already in ${to.store.location})`);
+      else warn(`not copied: ${r.id}: ${r.reason}`);
+    say(`${count('copied')} snapshot(s) copied to ${to.store.location}, ${count('skipped')} already there${opts.verify ? '; every blob was read back and matches its sha256' : ''}`);
+    if (unreadable > 0) warn(`${unreadable} snapshot(s) could not be copied: run \`drkit verify all\` on ${from.store.location} to see what is damaged`);
   }
-  return ExitCode.OK;
+  // Whatever could be copied was; the exit code says the copy is not complete.
+  return unreadable > 0 ? ExitCode.ERROR : ExitCode.OK;
 }
