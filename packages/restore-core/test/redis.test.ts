@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -42,7 +43,14 @@ describe('restoreRedis', () => {
     const before = await redisContents(c, DBS);
     const snap = await snapshotRedis(repo, c, DBS);
     await c.flushall();
-    const result = await restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace', confirm: true });
+    // A shared lock is held while the archive is read (checked as keys go in), and released after.
+    const lockDir = path.join(dir, 'repo', 'locks');
+    const locks = () => (existsSync(lockDir) ? readdirSync(lockDir) : []).map((n) => JSON.parse(readFileSync(path.join(lockDir, n), 'utf8')).purpose);
+    const seen: string[][] = [];
+    const result = await restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace', confirm: true, onProgress: () => seen.push(locks()) });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((l) => l.length === 1 && l[0] === 'restore')).toBe(true);
+    expect(locks()).toEqual([]);
     expect(result.restored).toBe(before.length);
     expect(result.skippedExpired).toBe(0);
     expect(result.flush).toEqual(DBS);

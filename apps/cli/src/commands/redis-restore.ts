@@ -43,6 +43,7 @@ export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig 
     confirm: opts.yes === true,
     dryRun: opts.dryRun === true,
     onProgress: (p) => progress.update(`restoring ${named.name}: ${p.restored} of ${p.records} keys  ${p.key}`),
+    onWarning: (message) => warn(`warning: ${message}`),
   });
   progress.done();
   if (opts.json) {

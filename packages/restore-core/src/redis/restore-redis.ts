@@ -31,6 +31,8 @@ export interface RedisRestoreOptions {
   /** `false`: pipelines only, no Lua script per batch (tests; servers where EVAL is not allowed). */
   script?: boolean;
   onProgress?: (p: { restored: number; skippedExpired: number; records: number; key: string }) => void;
+  /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock. */
+  onWarning?: (message: string) => void;
 }
 
 export interface RedisRestorePlan {
@@ -76,14 +78,20 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
   const snapshot = await repo.resolveSnapshot(options.snapshot);
   const source = repo.source(snapshot, options.source);
   const meta = redisSourceOf(source);
-  const conn = await Connection.open(options.target);
+  // Shared, from before the preflight: a prune must not delete the archive after a replace emptied the databases.
+  const lock = options.dryRun ? undefined : await repo.lockForReading('restore', options.onWarning);
   try {
-    const plan = await preflight(conn, snapshot.id, source, meta, options);
-    if (options.dryRun) return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started };
-    const counts = await write(repo, conn, source, plan, options);
-    return { ...plan, ...counts, durationMs: Date.now() - started };
+    const conn = await Connection.open(options.target);
+    try {
+      const plan = await preflight(conn, snapshot.id, source, meta, options);
+      if (options.dryRun) return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started };
+      const counts = await write(repo, conn, source, plan, options);
+      return { ...plan, ...counts, durationMs: Date.now() - started };
+    } finally {
+      await conn.close();
+    }
   } finally {
-    await conn.close();
+    await lock?.release().catch(() => {});
   }
 }
 
