@@ -37,7 +37,7 @@ describe('drkit with a damaged or shared repository', () => {
     expect(c.stderr).toContain(`not copied: ${bad}`);
   });
 
-  it('verifies and restores from a repository it may only read, without a lock and with a warning; tagging it fails cleanly', async () => {
+  it('verifies, restores and copies from a repository it may only read, without a lock and with a warning; tagging it fails cleanly', async () => {
     await drkit(['init', '--repo', repo]);
     const { id } = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout);
     // Read-only for everyone; as root the CLI runs as nobody, so the permissions apply.
@@ -59,6 +59,11 @@ describe('drkit with a damaged or shared repository', () => {
       const r = await drkit(['restore', 'latest', '--target', path.join(out, 'r'), '--repo', repo], { unprivileged: true });
       expect(r.stderr).toContain('warning: the repository cannot be locked, so restore runs without a lock');
       expect(r.code).toBe(0);
+      await drkit(['init', '--repo', path.join(out, 'back')], { unprivileged: true });
+      const c = await drkit(['copy', 'latest', '--repo', repo, '--to', path.join(out, 'back')], { unprivileged: true });
+      expect(c.stderr).toContain('warning: the repository cannot be locked, so copy runs without a lock');
+      expect(c.stdout).toContain(`copied  ${id}`);
+      expect(c.code).toBe(0);
       const t = await drkit(['tag', id, '--add', 'x', '--repo', repo], { unprivileged: true });
       expect(t.code).toBe(1);
       expect(t.stderr).toContain('STORAGE_IO');

@@ -191,7 +191,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           },
         },
         options.openFile ?? openForBackup,
-        chain.parent ? await previousOf(chain.parent, source.name).then((p) => ({ previous: p.files, folders: p.folders, rehash: options.rehash })) : undefined,
+        chain.parent ? { ...(await previousOf(chain.parent, source.name)), rehash: options.rehash } : undefined,
       );
       const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
       await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));

@@ -3,7 +3,7 @@ import { type FileHandle, open, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Finding, IndexEntry, SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
-import type { PreviousFile, PreviousFolder } from './incremental.js';
+import type { PreviousFolder, PreviousTree } from './incremental.js';
 import { type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkEntries } from './walk.js';
 
 const CHUNK = 1 << 20;
@@ -30,11 +30,8 @@ export interface FileSourceReport {
   fileDone?(path: string, bytes: number, read: boolean): void;
 }
 
-/** How an incremental recognises unchanged files. */
-export interface ChangeDetection {
-  previous: Map<string, PreviousFile>;
-  /** The parent's folders: an unchanged one is not listed again. */
-  folders?: Map<string, PreviousFolder>;
+/** How an incremental recognises unchanged files (and folders, which it then does not list again). */
+export interface ChangeDetection extends PreviousTree {
   /** Hash every file and compare contents instead of trusting size, mtime, ctime and inode. */
   rehash?: boolean;
 }
@@ -70,7 +67,7 @@ export async function* fileSourceItems(
     report.error({ kind: 'unreadable', path, message: `could not read ${path}: ${describe(error)}` });
   const queue: Queued[] = [];
   // Walk problems are queued too, so they are reported in walk order, not ahead of time.
-  const known = changes?.folders && !changes.rehash ? knownNames(changes.folders) : undefined;
+  const known = changes && !changes.rehash ? knownNames(changes.folders) : undefined;
   let walker: Iterator<WalkEntry> = [][Symbol.iterator]();
   let walked = false;
   const fill = () => {
@@ -80,7 +77,7 @@ export async function* fileSourceItems(
       else {
         const e = r.value;
         // Files an incremental may skip, or must hash first, keep their one-at-a-time path.
-        const ahead = e.kind === 'file' && !changes?.previous.has(e.rel);
+        const ahead = e.kind === 'file' && !changes?.files.has(e.rel);
         queue.push(ahead ? { e, prepared: prepare(openFile, e.abs) } : { e });
       }
     }
@@ -128,7 +125,7 @@ export async function* fileSourceItems(
           await p.fh.close().catch(() => {});
         }
       } else if (e.kind === 'file') {
-        const prev = changes?.previous.get(e.rel);
+        const prev = changes?.files.get(e.rel);
         if (prev && !changes?.rehash) {
           // An unchanged file is not opened at all: its bytes stay in the holder's archive.
           const st = lstatOrUndefined(e.abs);

@@ -90,12 +90,11 @@ export async function previousTree(
   const source = parent.sources.find((s) => s.name === sourceName);
   if (!source) return tree;
   const suspect = await suspectPaths(repo, parent, source);
-  const root: PreviousFolder = { entry: { path: '', type: 'dir', mode: 0, mtime: 0 }, names: [] };
   for await (const entry of readIndex(source)) {
     const cut = entry.path.lastIndexOf('/');
-    // The index is in walk order, so a folder comes before its names and they come sorted.
-    const folder = cut < 0 ? root : tree.folders.get(entry.path.slice(0, cut));
-    folder?.names.push({ name: entry.path.slice(cut + 1), kind: entry.type });
+    // The index is in walk order, so a folder comes before its names and they come sorted. The
+    // root has no index entry (it is always listed), so top-level names are not gathered.
+    if (cut > 0) tree.folders.get(entry.path.slice(0, cut))?.names.push({ name: entry.path.slice(cut + 1), kind: entry.type });
     if (entry.type === 'dir') tree.folders.set(entry.path, { entry, names: [] });
     if (entry.type !== 'file') continue;
     const holder = entry.in ?? parent.id;

@@ -21,6 +21,8 @@ export interface CopyOptions {
   verifyArrival?: boolean;
   /** Told once per snapshot, before its blobs are copied, or when it is skipped. */
   onSnapshot?: (id: string, status: 'copying' | 'skipped') => void;
+  /** Told when the source cannot be locked (it is read-only), so it is read without a lock. */
+  onWarning?: (message: string) => void;
 }
 
 export interface CopyResult {
@@ -52,7 +54,7 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
  */
 export async function copySnapshots(from: Repository, to: Repository, ref: string, options: CopyOptions = {}): Promise<CopyResult[]> {
   // Locked before listing, so no prune removes what is about to be copied.
-  const fromLock = await from.lock({ exclusive: false, purpose: 'copy (source)' });
+  const fromLock = await from.lockForReading('copy', options.onWarning);
   let toLock: RepoLock | undefined;
   try {
     const damaged: CopyResult[] = [];
@@ -61,15 +63,16 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
     const chosen = ref === 'all' ? all : withHolders(byId, await from.resolveSnapshot(ref));
     toLock = await to.lock({ exclusive: false, purpose: 'copy' });
     const present = new Set((await to.listSnapshots()).map((s) => s.id));
-    const todo = chosen.filter((s) => !present.has(s.id));
+    const missing = new Map(chosen.map((s) => [s.id, missingHolder(byId, s)]));
+    const todo = chosen.filter((s) => !present.has(s.id) && !missing.get(s.id));
     const totalBytes = todo.reduce((n, s) => n + blobsOf(s).reduce((m, b) => m + b.size, 0), 0);
     const progress = { bytes: 0, totalBytes };
     const results: CopyResult[] = [];
     for (const snap of chosen) {
-      const missing = missingHolder(byId, snap);
-      if (missing) {
+      const needs = missing.get(snap.id);
+      if (needs) {
         // Copied, it would be an incremental whose unchanged files are nowhere in the destination.
-        results.push({ id: snap.id, status: 'unreadable', bytes: 0, reason: `it needs snapshot ${missing} for unchanged files, whose metadata is damaged or missing in the source` });
+        results.push({ id: snap.id, status: 'unreadable', bytes: 0, reason: `it needs snapshot ${needs} for unchanged files, whose metadata is damaged or missing in the source` });
         continue;
       }
       if (present.has(snap.id)) {
@@ -85,7 +88,7 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
   } finally {
     // The source's lock too when the destination could not be locked.
     await toLock?.release().catch(() => {});
-    await fromLock.release().catch(() => {});
+    await fromLock?.release().catch(() => {});
   }
 }
 

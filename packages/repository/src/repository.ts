@@ -412,14 +412,14 @@ export class Repository {
   }
 
   /**
-   * A shared lock for a reader (verify, restore), so that no prune deletes data under it. A
+   * A shared lock for a reader (verify, restore, copy's source), so that no prune deletes data under it. A
    * repository this user may only read (a read-only mount or bucket policy, e.g. an offsite
    * copy) cannot hold one; reading it anyway, with a warning, is what an operator expects: a
    * concurrent prune could then only show up as missing blobs, never change what is read.
    */
-  async lockForReading(purpose: string, onWarning?: (message: string) => void, waitMs?: number): Promise<RepoLock | undefined> {
+  async lockForReading(purpose: string, onWarning?: (message: string) => void): Promise<RepoLock | undefined> {
     try {
-      return await this.lock({ exclusive: false, purpose, waitMs });
+      return await this.lock({ exclusive: false, purpose });
     } catch (err) {
       const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
       if (!denied) throw err;

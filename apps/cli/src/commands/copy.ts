@@ -20,6 +20,7 @@ export async function run([ref]: unknown[], opts: CopyFlags): Promise<ExitCode> 
   const results = await copySnapshots(from, to, ref as string, {
     verifyArrival: opts.verify,
     onProgress: (p) => progress.update(`copying ${p.snapshot}:`, p.bytes, p.totalBytes),
+    onWarning: (message) => warn(`warning: ${message}`),
   });
   progress.done();
   const count = (status: string) => results.filter((r) => r.status === status).length;
