@@ -23,23 +23,50 @@ export type RepoConfig = z.infer<typeof repoConfigSchema>;
 export const entryTypes = ['file', 'dir', 'symlink'] as const;
 
 /** One line of a source's entry index (JSONL): everything needed to restore and check the entry. */
-export const indexEntrySchema = z.object({
-  path: z.string(),
-  type: z.enum(entryTypes),
-  mode: z.number().int(),
-  mtime: z.number(),
-  size: z.number().int().nonnegative().optional(),
-  sha256: z.string().optional(),
-  linkTarget: z.string().optional(),
+export interface IndexEntry {
+  path: string;
+  type: (typeof entryTypes)[number];
+  mode: number;
+  mtime: number;
+  size?: number;
+  sha256?: string;
+  linkTarget?: string;
   /** Change detection for the next incremental: unchanged size, mtime, ctime and inode mean unchanged content. */
-  ctime: z.number().optional(),
-  ino: z.number().optional(),
+  ctime?: number;
+  ino?: number;
   /** A folder's name count when it was listed while settled: with unchanged times, the next incremental reuses the indexed names. */
-  names: z.number().int().nonnegative().optional(),
+  names?: number;
   /** Set when the bytes live in an earlier snapshot's archive (an unchanged file in an incremental). */
-  in: z.string().optional(),
-});
-export type IndexEntry = z.infer<typeof indexEntrySchema>;
+  in?: string;
+}
+
+const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const optional = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || ok(v);
+const isString = (v: unknown) => typeof v === 'string';
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A parsed index line if it has the shape of an IndexEntry, else undefined. Checked by hand, not
+ * by a schema library: an index has one line per entry, and copying each into a new object cost
+ * an unchanged incremental more than reading the tree's folders did.
+ */
+export function asIndexEntry(v: unknown): IndexEntry | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const e = v as Record<string, unknown>;
+  const ok =
+    isString(e.path) &&
+    entryTypes.includes(e.type as IndexEntry['type']) &&
+    Number.isInteger(e.mode) &&
+    isNumber(e.mtime) &&
+    optional(e.size, isCount) &&
+    optional(e.sha256, isString) &&
+    optional(e.linkTarget, isString) &&
+    optional(e.ctime, isNumber) &&
+    optional(e.ino, isNumber) &&
+    optional(e.names, isCount) &&
+    optional(e.in, isString);
+  return ok ? (e as unknown as IndexEntry) : undefined;
+}
 
 const blobRefSchema = z.object({
   key: z.string(),

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
 import { errnoCode } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
+import { lineBatches } from './lines.js';
 import { getDecompressed, putCompressed } from './blob-io.js';
 import { chooseCompression, type Compression, type CompressionChoice } from './codec.js';
 import { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, prepareEncryption, RepoKeys } from './encryption.js';
@@ -13,7 +13,7 @@ import { RepoError, RepoErrorCode } from './errors.js';
 import {
   FORMAT_VERSION,
   type IndexEntry,
-  indexEntrySchema,
+  asIndexEntry,
   KEYS,
   type RepoConfig,
   repoConfigSchema,
@@ -224,14 +224,15 @@ export class Repository {
         details: { source: source.name },
       });
     const { stream, check } = await this.openBlob(source.index);
-    const lines = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     let n = 0;
-    for await (const line of lines) {
-      n++;
-      if (!line) continue;
-      const parsed = indexEntrySchema.safeParse(safeJson(line));
-      if (!parsed.success) throw badMetadata(`${source.index.key} line ${n}`, this.store.location, 'not a valid index entry');
-      yield parsed.data;
+    for await (const lines of lineBatches(stream)) {
+      for (const line of lines) {
+        n++;
+        if (!line || line === '\r') continue;
+        const entry = asIndexEntry(safeJson(line));
+        if (!entry) throw badMetadata(`${source.index.key} line ${n}`, this.store.location, 'not a valid index entry');
+        yield entry;
+      }
     }
     check();
   }
