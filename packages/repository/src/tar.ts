@@ -110,26 +110,41 @@ interface UstarFields {
   linkname: string;
 }
 
+/** What every ustar header starts from: zeros, the magic and version, and a checksum field of spaces. */
+const TEMPLATE = Buffer.alloc(BLOCK);
+TEMPLATE.write('        ', 148, 8, 'ascii');
+TEMPLATE.write('ustar\u000000', 257, 8, 'binary');
+
 function ustarBlock(f: UstarFields): Buffer {
   // From Node's shared 8 KiB pool: Buffer.alloc gives each header its own ArrayBuffer for the GC to track.
-  const b = Buffer.allocUnsafe(BLOCK).fill(0);
+  const b = Buffer.allocUnsafe(BLOCK);
+  TEMPLATE.copy(b);
   b.write(f.name, 0, 100, 'utf8');
   octal(b, 100, 8, f.mode);
   octal(b, 108, 8, f.uid > 0o7777777 ? 0 : f.uid);
   octal(b, 116, 8, f.gid > 0o7777777 ? 0 : f.gid);
   octal(b, 124, 12, f.size);
   octal(b, 136, 12, Math.max(0, f.mtime));
-  b.write('        ', 148, 8, 'ascii');
-  b.write(f.typeflag, 156, 1, 'ascii');
-  b.write(f.linkname, 157, 100, 'utf8');
-  b.write('ustar\u000000', 257, 8, 'binary');
-  b.write(f.prefix, 345, 155, 'utf8');
+  b[156] = f.typeflag.charCodeAt(0);
+  if (f.linkname) b.write(f.linkname, 157, 100, 'utf8');
+  if (f.prefix) b.write(f.prefix, 345, 155, 'utf8');
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-  b.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'ascii');
+  octal(b, 148, 7, sum);
+  b[155] = 0x20;
   return b;
 }
 
+/**
+ * Zero-padded octal digits and a NUL, written digit by digit (no string per field); a value that
+ * needs the NUL's place too gets it, as GNU tar does.
+ */
 function octal(b: Buffer, offset: number, width: number, value: number): void {
-  b.write(`${value.toString(8).padStart(width - 1, '0')}\u0000`, offset, width, 'ascii');
+  const digits = value < 8 ** (width - 1) ? width - 1 : width;
+  let v = Math.min(Math.floor(value), 8 ** width - 1);
+  for (let i = offset + digits - 1; i >= offset; i--) {
+    b[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  if (digits < width) b[offset + digits] = 0;
 }
