@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type DrkitConfig, type RepositoryConfig, readConfig } from '@drkit/config';
+import type { DrkitConfig, RepositoryConfig } from '@drkit/config';
 import { DrkitError } from '@drkit/errors';
 import { Repository } from '@drkit/repository';
 import { type BlobStore, MeteredStore } from '@drkit/storage';
@@ -14,9 +14,11 @@ const DEFAULT_CONFIG = 'drkit.config.yaml';
 
 /** The config named by --config / DRKIT_CONFIG, or ./drkit.config.yaml when present. */
 export async function loadConfig(opts: GlobalOptions): Promise<DrkitConfig | undefined> {
-  const named = opts.config ?? process.env.DRKIT_CONFIG;
-  if (named) return readConfig(named);
-  return existsSync(DEFAULT_CONFIG) ? readConfig(DEFAULT_CONFIG) : undefined;
+  const file = opts.config ?? process.env.DRKIT_CONFIG ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+  if (file === undefined) return undefined;
+  // Loaded only when there is a config to read: the YAML parser and the config schema take ~20 ms to load.
+  const { readConfig } = await import('@drkit/config');
+  return readConfig(file);
 }
 
 /** --repo, then DRKIT_REPO, then the config's repository. */
