@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Finding } from '@drkit/repository';
+import { FileCheck } from './file-check.js';
 
 /** The worker's answer to a batch: its results, and the batch's memory back for reuse. */
 export interface Answer {
@@ -35,6 +36,9 @@ const IN_FLIGHT = 8;
  * Hashes (sha256) and validates (JSONL) file contents on a worker thread. On verify these cost
  * the main thread as much as reading, decrypting and unpacking the archive, so the two halves
  * run on two cores. Contents are copied into 1 MiB batches whose memory is handed over, not cloned.
+ * A file that begins while the worker is IN_FLIGHT batches behind is checked on the main thread
+ * instead: a run of JSONL files keeps the worker busy while the main thread would wait, and a run
+ * of large binary files the other way round. Results still settle in file order.
  */
 export class ContentChecker {
   private readonly worker = new Worker(new URL('./content-worker.js', import.meta.url));
@@ -46,11 +50,16 @@ export class ContentChecker {
   private paths: string[] = [];
   private readonly waiting: Array<{ resolve: (r: FileResult) => void; reject: (e: Error) => void }> = [];
   private inFlight = 0;
+  /** The file being checked here, on the main thread, because the worker was behind when it began. */
+  private local?: FileCheck;
+  /** The last end() promise: each one settles after the one before it. */
+  private last: Promise<unknown> = Promise.resolve();
   private answered?: () => void;
   private failure?: Error;
   private closed = false;
 
-  constructor() {
+  /** `inFlight`: how many batches the worker may be behind before files are checked here. */
+  constructor(private readonly inFlightLimit = IN_FLIGHT) {
     this.worker.on('message', ({ results, bytes }: Answer) => {
       this.inFlight--;
       this.spare.push(Buffer.from(bytes));
@@ -63,12 +72,17 @@ export class ContentChecker {
 
   /** Starts a file; its chunks follow through push(), then end(). */
   begin(path: string, jsonl: boolean): void {
+    if (this.inFlight >= this.inFlightLimit) {
+      this.local = new FileCheck(path, jsonl);
+      return;
+    }
     this.ops.push(BEGIN, jsonl ? 1 : 0);
     this.paths.push(path);
   }
 
   /** Copies a chunk in; returns a promise only when the worker is behind and the caller must wait. */
   push(chunk: Buffer): Promise<void> | undefined {
+    if (this.local) return this.local.push(chunk);
     const n = chunk.copy(this.buf, this.used);
     if (n > 0) this.ops.push(this.used, n);
     this.used += n;
@@ -78,8 +92,17 @@ export class ContentChecker {
 
   /** The file's digest, size and findings, once the worker has seen all of it (after flush()). */
   end(): Promise<FileResult> {
-    this.ops.push(END);
-    return new Promise((resolve, reject) => (this.failure ? reject(this.failure) : this.waiting.push({ resolve, reject })));
+    let own: Promise<FileResult>;
+    if (this.local) {
+      own = Promise.resolve(this.local.result());
+      this.local = undefined;
+    } else {
+      this.ops.push(END);
+      own = new Promise((resolve, reject) => (this.failure ? reject(this.failure) : this.waiting.push({ resolve, reject })));
+    }
+    const inOrder = this.last.then(() => own);
+    this.last = inOrder;
+    return inOrder;
   }
 
   /** Sends what is batched: every end() promise settles after this. */
@@ -98,7 +121,7 @@ export class ContentChecker {
   }
 
   private async send(): Promise<void> {
-    while (this.inFlight >= IN_FLIGHT && !this.failure) await new Promise<void>((r) => (this.answered = r));
+    while (this.inFlight >= Math.max(1, this.inFlightLimit) && !this.failure) await new Promise<void>((r) => (this.answered = r));
     if (this.failure) throw this.failure;
     const batch: Batch = { bytes: this.buf.buffer as ArrayBuffer, ops: Int32Array.from(this.ops), paths: this.paths };
     this.worker.postMessage(batch, [batch.bytes, batch.ops.buffer as ArrayBuffer]);

@@ -1,10 +1,9 @@
 // The worker side of ContentChecker: hashes and validates the file contents the main thread sends.
-import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { type Answer, BEGIN, type Batch, END, type FileResult } from './content-check.js';
-import { JsonlChecker } from './jsonl.js';
+import { FileCheck } from './file-check.js';
 
-let current: { hash: Hash; size: number; jsonl?: JsonlChecker } | undefined;
+let current: FileCheck | undefined;
 
 parentPort!.on('message', ({ bytes, ops, paths }: Batch) => {
   const data = Buffer.from(bytes);
@@ -13,20 +12,14 @@ parentPort!.on('message', ({ bytes, ops, paths }: Batch) => {
   for (let i = 0; i < ops.length; ) {
     const op = ops[i]!;
     if (op === BEGIN) {
-      const p = paths[path++]!;
-      current = { hash: createHash('sha256'), size: 0, jsonl: ops[i + 1] ? new JsonlChecker(p) : undefined };
+      current = new FileCheck(paths[path++]!, ops[i + 1] === 1);
       i += 2;
     } else if (op === END) {
-      const c = current!;
-      const findings = c.jsonl?.end() ?? [];
-      results.push({ sha256: c.hash.digest('hex'), size: c.size, findings, findingsTotal: c.jsonl?.total ?? 0 });
+      results.push(current!.result());
       current = undefined;
       i += 1;
     } else {
-      const chunk = data.subarray(op, op + ops[i + 1]!);
-      current!.hash.update(chunk);
-      current!.jsonl?.push(chunk);
-      current!.size += chunk.length;
+      current!.push(data.subarray(op, op + ops[i + 1]!));
       i += 2;
     }
   }

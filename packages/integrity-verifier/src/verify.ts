@@ -123,7 +123,7 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
   // An incremental's unchanged files are checked in the earlier archives that hold them.
   const brokenLinks = new Set<string>();
   const content = new ContentChecker();
-  // Results arrive in file order, after the main thread has moved on to later entries.
+  // Results settle in file order (from the worker or, when it is behind, the main thread), after the main thread has moved on.
   const checked: Promise<void>[] = [];
   const check = (path: string, expected: IndexEntry) => (r: FileResult) => {
     report.bytes += r.size;
