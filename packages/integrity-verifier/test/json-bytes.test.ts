@@ -30,6 +30,8 @@ describe('isJsonText agrees with JSON.parse', () => {
     '[\t\n ]',
     'nul',
     '"\u0001"',
+    // Long strings, so mutations land at every offset of the four-bytes-a-step scan.
+    '{"note":"delta account verify checksum charlie warn","tags":["upload","checksum"],"amount":448.47}',
   ];
 
   it.each(seeds)('on %j', (s) => expect(accepts(s)).toBe(parses(s)));
