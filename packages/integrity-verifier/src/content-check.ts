@@ -82,7 +82,10 @@ export class ContentChecker {
 
   /** Copies a chunk in; returns a promise only when the worker is behind and the caller must wait. */
   push(chunk: Buffer): Promise<void> | undefined {
-    if (this.local) return this.local.push(chunk);
+    if (this.local) {
+      this.local.push(chunk);
+      return undefined;
+    }
     const n = chunk.copy(this.buf, this.used);
     if (n > 0) this.ops.push(this.used, n);
     this.used += n;
