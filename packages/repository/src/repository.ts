@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
-import { extract as tarExtract } from 'tar-stream';
 import { errnoCode } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
@@ -25,6 +24,7 @@ import {
 import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
 import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
+import { readTar } from './tar-read.js';
 import { SnapshotWriter } from './writer.js';
 
 export interface InitOptions {
@@ -54,7 +54,8 @@ export interface ArchiveEntry {
   type: string;
   size: number;
   linkTarget: string | undefined;
-  stream: Readable;
+  /** The entry's bytes (files only); read them, or not, before asking for the next entry. */
+  stream: AsyncIterable<Buffer>;
 }
 
 // A put that has not written to its temp file for a day is long dead, however slow its source.
@@ -244,9 +245,6 @@ export class Repository {
    */
   async *readArchive(source: SourceMeta): AsyncGenerator<ArchiveEntry> {
     const { stream, check } = await this.openBlob(source.archive);
-    const extract = tarExtract();
-    stream.on('error', (e) => extract.destroy(e));
-    stream.pipe(extract as unknown as NodeJS.WritableStream);
     let current = '(start of archive)';
     const corrupt = (cause: unknown) =>
       cause instanceof RepoError
@@ -257,23 +255,14 @@ export class Repository {
             { cause, hint: 'The archive is damaged: restore from another snapshot or another copy.', details: { source: source.name, entry: current } },
           );
     try {
-      for await (const e of extract) {
-        const h = e.header;
-        current = h.name;
-        yield {
-          name: h.name,
-          type: h.type === 'directory' ? 'dir' : h.type === 'file' ? 'file' : (h.type ?? 'unknown'),
-          size: h.size ?? 0,
-          linkTarget: h.linkname ?? undefined,
-          stream: Readable.from(rethrowing(e as AsyncIterable<Buffer>, corrupt), { objectMode: false }),
-        };
-        e.resume();
+      for await (const e of readTar(stream, corrupt)) {
+        current = e.name;
+        yield { name: e.name, type: e.type, size: e.size, linkTarget: e.linkTarget, stream: e.content };
       }
     } catch (cause) {
       throw corrupt(cause);
     } finally {
       // A consumer that stops early must not leave the blob open.
-      extract.destroy();
       stream.destroy();
     }
     check();
@@ -445,14 +434,6 @@ export class Repository {
     const parsed = snapshotMetaSchema.safeParse(json);
     if (!parsed.success) throw badMetadata(key, this.store.location, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     return parsed.data;
-  }
-}
-
-async function* rethrowing(source: AsyncIterable<Buffer>, wrap: (e: unknown) => Error): AsyncGenerator<Buffer> {
-  try {
-    yield* source;
-  } catch (cause) {
-    throw wrap(cause);
   }
 }
 
