@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { errnoCode } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
