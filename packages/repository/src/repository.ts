@@ -169,8 +169,8 @@ export class Repository {
         }
       }),
     );
-    for (const d of damaged.sort((a, b) => a.id.localeCompare(b.id))) options.onDamaged?.(d);
-    return metas.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+    for (const d of damaged.sort((a, b) => byCodeUnits(a.id, b.id))) options.onDamaged?.(d);
+    return metas.sort((a, b) => byCodeUnits(a.time, b.time) || byCodeUnits(a.id, b.id));
   }
 
   /**
@@ -435,6 +435,14 @@ export class Repository {
     if (!parsed.success) throw badMetadata(key, this.store.location, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     return parsed.data;
   }
+}
+
+/**
+ * Ids and ISO times sort by their characters: localeCompare would load ICU's collation data
+ * (~3 MiB of RSS on every command that lists snapshots) to order ASCII, and order it by locale.
+ */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function safeJson(text: string): unknown {
