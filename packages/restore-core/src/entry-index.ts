@@ -1,6 +1,6 @@
 import type { IndexEntry, Repository, SourceMeta } from '@drkit/repository';
 import { corruptEntry, unsafePath } from './errors.js';
-import { ancestorsOf, safeEntryPath } from './paths.js';
+import { parentOf, safeEntryPath } from './paths.js';
 
 /**
  * A source's entry index keyed by normalised path. Refuses names that could escape the target
@@ -11,11 +11,15 @@ export async function loadIndex(repo: Repository, source: SourceMeta): Promise<M
   for await (const entry of repo.readIndex(source)) {
     const path = safeEntryPath(entry.path, source.name, 'index');
     if (index.has(path)) throw corruptEntry(source.name, path, 'is listed twice in the index');
-    index.set(path, { ...entry, path });
+    entry.path = path; // each entry is a fresh object from readIndex
+    index.set(path, entry);
   }
   for (const entry of index.values()) {
-    for (const above of ancestorsOf(entry.path)) {
+    // Up to the nearest indexed folder only: the folders above it are checked as entries themselves.
+    for (let above = parentOf(entry.path); above; above = parentOf(above)) {
       const type = index.get(above)?.type;
+      if (type === undefined) continue;
+      if (type === 'dir') break;
       if (type === 'symlink')
         throw unsafePath(`index entry "${entry.path}" of source "${source.name}"`, `lies below the symbolic link "${above}"`, {
           source: source.name,

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { isDrkitError } from '@drkit/errors';
+import { mkdirSync, statSync } from 'node:fs';
+import { errnoCode, isDrkitError } from '@drkit/errors';
 import type { ArchiveEntry, IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
 import { loadIndex } from './entry-index.js';
 import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
@@ -55,14 +54,14 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
       const item = job.planned.get(relPath);
       if (item && item.type !== indexed.type) throw planMismatch(relPath, item.type, indexed.type);
       const writing = item && isWrite(item.action) ? item : undefined;
-      const dest = path.join(tree, relPath);
+      const dest = `${tree}/${relPath}`; // relPath is normalised (safeEntryPath)
       if (writing) {
         // Never write through a symlink this restore created, whatever the archive says.
-        const through = ancestorsOf(relPath).find((a) => symlinksWritten.has(a));
+        const through = symlinksWritten.size > 0 ? ancestorsOf(relPath).find((a) => symlinksWritten.has(a)) : undefined;
         if (through) throw unsafePath(`archive entry "${entryPath}" of source "${source.name}"`, `lies below the symbolic link "${through}"`, { source: source.name, entry: entryPath });
         const parent = parentOf(relPath);
         if (parent && !madeDirs.has(parent)) {
-          mkdirSync(path.join(tree, parent), { recursive: true }); // blocking: cheaper than a round trip
+          makeDir(`${tree}/${parent}`);
           madeDirs.add(parent);
         }
       }
@@ -82,7 +81,7 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
         }
       } else if (item && item.action !== 'skip-existing') {
         if (writing) {
-          mkdirSync(dest, { recursive: true });
+          makeDir(dest);
           madeDirs.add(relPath);
         }
         // Unchanged folders too: moving entries into them changes their mtime.
@@ -96,6 +95,19 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
     if (item.source === source.name && !seen.has(item.path))
       throw corruptEntry(source.name, item.path.slice(layout.dir ? layout.dir.length + 1 : 0), 'is in the index but missing from the archive');
   return pendingDirs;
+}
+
+/**
+ * Blocking: cheaper than a round trip. Folders come before what they hold, so the parent is
+ * usually there already; only then is the recursive form, which stats every level, needed.
+ */
+function makeDir(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST' && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
+    mkdirSync(dir, { recursive: true });
+  }
 }
 
 function matchIndex(entry: ArchiveEntry, entryPath: string, index: Map<string, IndexEntry>, source: string): IndexEntry {

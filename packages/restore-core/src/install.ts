@@ -44,8 +44,8 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
 
 /** Folder modes and mtimes go last and deepest first: moving entries in changes a folder's mtime. */
 export async function applyDirMetadata(target: string, pending: PendingDir[]): Promise<void> {
-  const deepestFirst = [...pending].sort((a, b) => depthOf(b.path) - depthOf(a.path));
-  for (const dir of deepestFirst) {
+  const deepestFirst = pending.map((dir) => ({ dir, depth: depthOf(dir.path) })).sort((a, b) => b.depth - a.depth);
+  for (const { dir } of deepestFirst) {
     const abs = path.join(target, dir.path);
     await chmod(abs, dir.mode & 0o7777);
     await utimes(abs, seconds(dir.mtime), seconds(dir.mtime));

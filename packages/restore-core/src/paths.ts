@@ -14,7 +14,10 @@ export function parentOf(relPath: string): string {
 
 /** `''` (the target itself) is depth 0, so it comes after everything below it. */
 export function depthOf(relPath: string): number {
-  return relPath ? relPath.split('/').length : 0;
+  if (!relPath) return 0;
+  let depth = 1;
+  for (let i = relPath.indexOf('/'); i !== -1; i = relPath.indexOf('/', i + 1)) depth++;
+  return depth;
 }
 
 /** The normalised entry path, or an UNSAFE_PATH error naming the entry and the source. */

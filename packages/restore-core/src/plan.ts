@@ -79,8 +79,8 @@ async function decideAll(selected: Selected[], existing: ExistingTree, target: s
   // Reported once: what lies below a conflicting path is not listed again.
   const conflicted = new Set<string>();
   for (const { source, path: rel, entry } of selected) {
-    const abs = path.join(target, rel);
     const found = await existing.at(rel);
+    const abs = found.kind === 'missing' ? '' : path.join(target, rel); // only messages and comparisons need it
     let action: PlanItem['action'];
     if (found.kind === 'blocked') {
       if (!clearedForDirs.has(found.by)) {
