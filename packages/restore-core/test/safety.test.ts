@@ -74,6 +74,15 @@ describe('refusing unsafe and damaged snapshots', () => {
     expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
   });
 
+  it('refuses entries further below a symlink of the snapshot, with no index entry for the folders between', async () => {
+    const { work, target } = await sandbox();
+    const link: CraftedEntry = { header: { path: 'a', type: 'symlink', mode: 0o777, mtime: MTIME, size: 0, linkTarget: path.join(work, 'sibling') } };
+    const through = file('a/b/c/passwd', 'pwned');
+    await craftSnapshot(repo, ID, 'files', [link, through.entry], [{ path: 'a', type: 'symlink', mode: 0o777, mtime: MTIME, linkTarget: link.header.linkTarget }, through.index]);
+    await expect(planRestore(repo, { snapshot: ID, target })).rejects.toMatchObject({ code: RestoreErrorCode.UNSAFE_PATH, message: expect.stringContaining('symbolic link "a"') });
+    expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
+  });
+
   it('refuses to write below a symlink that sits in the target where the snapshot has no folder entry', async () => {
     const { work, target } = await sandbox();
     const inside = file('a/x.txt', 'data');
