@@ -107,10 +107,11 @@ export async function* readTar(input: AsyncIterable<Buffer>, wrap: (error: unkno
     }
     if (checksum(block) !== octal(block, 148, 8)) throw new TarFormatError('bad header checksum');
     const flag = String.fromCharCode(block[156]!);
-    const size = headerSize(block, pax.size);
-    const padding = (BLOCK - (size % BLOCK)) % BLOCK;
     // Headers that describe the next entry (a global pax header describes none that drkit reads).
-    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+    const describesNext = flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K';
+    const size = headerSize(block, describesNext ? undefined : pax.size);
+    const padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (describesNext) {
       const body = size > 0 ? await bytes.exactly(size) : Buffer.alloc(0);
       if (!body) throw new TarFormatError('unexpected end of archive');
       if (flag === 'x') pax = { ...pax, ...paxRecords(body) };
@@ -179,7 +180,9 @@ function headerSize(b: Buffer, paxSize: string | undefined): number {
     if (!Number.isSafeInteger(n)) throw new TarFormatError('size too large');
     return n;
   }
-  return octal(b, 124, 12);
+  const size = octal(b, 124, 12);
+  if (Number.isNaN(size)) throw new TarFormatError('bad size field');
+  return size;
 }
 
 /** An octal field: digits, ended by NUL or space (leading spaces allowed); NaN when malformed. */
