@@ -48,6 +48,17 @@ function drkitArchive(): Buffer {
   return Buffer.concat([...parts, END_OF_ARCHIVE]);
 }
 
+/** A copy of `archive` with one header field changed and that header's checksum made right again. */
+function withField(archive: Buffer, header: number, offset: number, value: string): Buffer {
+  const a = Buffer.from(archive);
+  a.write(value, header + offset, 'latin1');
+  a.fill(0x20, header + 148, header + 156);
+  let sum = 0;
+  for (let i = header; i < header + 512; i++) sum += a[i]!;
+  a.write(`${sum.toString(8).padStart(6, '0')}\0 `, header + 148, 'latin1');
+  return a;
+}
+
 describe('readTar', () => {
   it("reads drkit's archives (ustar and pax headers) whatever the chunk sizes", async () => {
     const archive = drkitArchive();
@@ -89,6 +100,7 @@ describe('readTar', () => {
     ['a changed header byte', (a: Buffer) => Buffer.concat([a.subarray(0, 1024 + 10), Buffer.from('Q'), a.subarray(1024 + 11)]), /bad header checksum/],
     ['a cut in the middle of a file', (a: Buffer) => a.subarray(0, 3000), /unexpected end of archive/],
     ['no end-of-archive marker', (a: Buffer) => a.subarray(0, a.length - 1024), /no end-of-archive marker/],
+    ['a size field that is no number (checksum right)', (a: Buffer) => withField(a, 1024, 124, 'zzzzzzzzzzz\0'), /bad size field/],
   ])('fails on %s', async (_, damage, message) => {
     await expect(listAll(damage(drkitArchive()), 4096)).rejects.toThrow(TarFormatError);
     await expect(listAll(damage(drkitArchive()), 4096)).rejects.toThrow(message);
