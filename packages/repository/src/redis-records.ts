@@ -1,3 +1,4 @@
+import { ByteReader } from './byte-reader.js';
 import type { Compression } from './codec.js';
 
 /** The first line of every Redis archive (after decompression). */
@@ -180,50 +181,8 @@ export interface RecordPosition {
   key?: string;
 }
 
-/**
- * Reads exact byte counts from a stream of chunks. Small reads inside one chunk are views of it;
- * a payload is assembled into one buffer of its exact size, so it exists once in memory.
- */
-class ByteReader {
-  private chunk: Buffer = Buffer.alloc(0);
-  private pos = 0;
-  private readonly it: AsyncIterator<Buffer>;
-  offset = 0;
-
-  constructor(source: AsyncIterable<Buffer>) {
-    this.it = source[Symbol.asyncIterator]();
-  }
-
-  private async more(): Promise<boolean> {
-    const next = await this.it.next();
-    if (next.done) return false;
-    this.chunk = next.value;
-    this.pos = 0;
-    return true;
-  }
-
-  /** Exactly n bytes, or fewer only at the end of the stream. */
-  async read(n: number): Promise<Buffer> {
-    while (this.pos >= this.chunk.length) if (!(await this.more())) return Buffer.alloc(0);
-    if (this.chunk.length - this.pos >= n) {
-      const out = this.chunk.subarray(this.pos, this.pos + n);
-      this.pos += n;
-      this.offset += n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      if (this.pos >= this.chunk.length && !(await this.more())) return out.subarray(0, filled);
-      const take = Math.min(n - filled, this.chunk.length - this.pos);
-      this.chunk.copy(out, filled, this.pos, this.pos + take);
-      this.pos += take;
-      filled += take;
-      this.offset += take;
-    }
-    return out;
-  }
-
+/** A ByteReader that can also take a whole record out of the current chunk without awaiting. */
+class RecordReader extends ByteReader {
   /**
    * A whole record parsed from the current chunk without awaiting, or undefined when the chunk
    * does not hold all of it (the caller then reads it piece by piece). Payload is a view.
@@ -249,18 +208,8 @@ class ByteReader {
     if (payloadLen > BigInt(c.length - p) || (expireAt < 0 && expireAt !== -1)) return undefined;
     const len = Number(payloadLen);
     const record = { db, key: Buffer.from(c.subarray(keyAt, keyAt + keyLen)), type, expireAt, payload: c.subarray(p, p + len) };
-    this.offset += p + len - this.pos;
     this.pos = p + len;
     return record;
-  }
-
-  async atEnd(): Promise<boolean> {
-    while (this.pos >= this.chunk.length) if (!(await this.more())) return true;
-    return false;
-  }
-
-  async close(): Promise<void> {
-    await this.it.return?.();
   }
 }
 
@@ -278,7 +227,7 @@ export class RedisFramingError extends Error {
  * record number and, when known, its key; the end marker must count every record.
  */
 export async function* decodeRedisRecords(source: AsyncIterable<Buffer>): AsyncGenerator<RedisRecord> {
-  const r = new ByteReader(source);
+  const r = new RecordReader(source);
   let n = 0;
   const fail = (why: string, key?: Buffer): never => {
     throw new RedisFramingError(why, { record: n, ...(key ? { key: displayKey(key) } : {}) });

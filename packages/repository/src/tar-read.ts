@@ -3,6 +3,8 @@
 // over the bytes; an entry's content is handed out as views of the decompressed chunks, with no
 // stream object per entry: on an archive of small files those cost more than the files did.
 
+import { ByteReader } from './byte-reader.js';
+
 const BLOCK = 512;
 
 export interface TarEntry {
@@ -31,76 +33,26 @@ const TYPES: Record<string, string> = {
 /** A header, data or end-of-archive problem; the caller names the entry it happened at. */
 export class TarFormatError extends Error {}
 
-/** Pulls exact byte counts out of a stream of chunks. */
-class Bytes {
-  private chunk: Buffer = Buffer.alloc(0);
-  private at = 0;
-  private readonly source: AsyncIterator<Buffer>;
-
-  constructor(input: AsyncIterable<Buffer>) {
-    this.source = input[Symbol.asyncIterator]();
-  }
-
-  /** True when something is left to read. */
-  private async fill(): Promise<boolean> {
-    while (this.at >= this.chunk.length) {
-      const r = await this.source.next();
-      if (r.done) return false;
-      this.chunk = r.value;
-      this.at = 0;
-    }
-    return true;
-  }
-
-  /** Exactly `n` bytes (a view when they lie in one chunk), or undefined at a clean end of input. */
-  async exactly(n: number): Promise<Buffer | undefined> {
-    if (!(await this.fill())) return undefined;
-    if (this.chunk.length - this.at >= n) {
-      this.at += n;
-      return this.chunk.subarray(this.at - n, this.at);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let got = 0;
-    while (got < n) {
-      if (!(await this.fill())) throw new TarFormatError('unexpected end of archive');
-      const k = this.chunk.copy(out, got, this.at, Math.min(this.chunk.length, this.at + n - got));
-      this.at += k;
-      got += k;
-    }
-    return out;
-  }
-
-  /** The next view of at most `max` bytes. */
-  async next(max: number): Promise<Buffer> {
-    if (!(await this.fill())) throw new TarFormatError('unexpected end of archive');
-    const k = Math.min(max, this.chunk.length - this.at);
-    this.at += k;
-    return this.chunk.subarray(this.at - k, this.at);
-  }
-
-  async skip(n: number): Promise<void> {
-    while (n > 0) n -= (await this.next(n)).length;
-  }
-
-  /** Reads whatever follows (e.g. zero padding), so that the source reaches its end. */
-  async drain(): Promise<void> {
-    this.at = this.chunk.length;
-    while (!(await this.source.next()).done);
-  }
-}
-
 /**
  * Reads the entries of a tar stream in order; throws TarFormatError on damage or truncation.
  * `wrap` turns what an entry's content throws (damage, or the source's own error) into the caller's error.
  */
 export async function* readTar(input: AsyncIterable<Buffer>, wrap: (error: unknown) => unknown = (e) => e): AsyncGenerator<TarEntry> {
-  const bytes = new Bytes(input);
+  const bytes = new ByteReader(input);
+  const exactly = async (n: number) => {
+    const b = await bytes.read(n);
+    if (b.length < n) throw new TarFormatError('unexpected end of archive');
+    return b;
+  };
+  const skip = async (n: number) => {
+    if (!(await bytes.skip(n))) throw new TarFormatError('unexpected end of archive');
+  };
   let pax: Record<string, string> = {};
   let longName: string | undefined;
   let longLink: string | undefined;
   for (;;) {
-    const block = await bytes.exactly(BLOCK);
-    if (!block) throw new TarFormatError('unexpected end of archive (no end-of-archive marker)');
+    if (await bytes.atEnd()) throw new TarFormatError('unexpected end of archive (no end-of-archive marker)');
+    const block = await exactly(BLOCK);
     if (isZero(block)) {
       await bytes.drain(); // the second zero block, and any padding to a record size
       return;
@@ -112,12 +64,11 @@ export async function* readTar(input: AsyncIterable<Buffer>, wrap: (error: unkno
     const size = headerSize(block, describesNext ? undefined : pax.size);
     const padding = (BLOCK - (size % BLOCK)) % BLOCK;
     if (describesNext) {
-      const body = size > 0 ? await bytes.exactly(size) : Buffer.alloc(0);
-      if (!body) throw new TarFormatError('unexpected end of archive');
+      const body = await exactly(size);
       if (flag === 'x') pax = { ...pax, ...paxRecords(body) };
       else if (flag === 'L') longName = cString(body);
       else if (flag === 'K') longLink = cString(body);
-      await bytes.skip(padding);
+      await skip(padding);
       continue;
     }
     const name = pax.path ?? longName ?? headerName(block);
@@ -128,14 +79,14 @@ export async function* readTar(input: AsyncIterable<Buffer>, wrap: (error: unkno
     const content = new EntryContent(bytes, size, wrap);
     yield { name, type, size, linkTarget: linkname || undefined, content };
     // What the consumer left unread, then the padding to the next header.
-    await bytes.skip(content.left + padding);
+    await skip(content.left + padding);
   }
 }
 
 /** An entry's bytes, handed out as views; what is not read is skipped when the next entry is read. */
 class EntryContent implements AsyncIterable<Buffer> {
   constructor(
-    private readonly bytes: Bytes,
+    private readonly bytes: ByteReader,
     public left: number,
     private readonly wrap: (error: unknown) => unknown,
   ) {}
@@ -144,10 +95,11 @@ class EntryContent implements AsyncIterable<Buffer> {
     while (this.left > 0) {
       let view: Buffer;
       try {
-        view = await this.bytes.next(this.left);
+        view = await this.bytes.view(this.left);
       } catch (error) {
         throw this.wrap(error);
       }
+      if (view.length === 0) throw this.wrap(new TarFormatError('unexpected end of archive'));
       this.left -= view.length;
       yield view;
     }
