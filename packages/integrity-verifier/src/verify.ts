@@ -83,12 +83,7 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
 export async function verifyRef(repo: Repository, ref: string, options: VerifyOptions = {}): Promise<VerifyReport[]> {
-  const lock = await repo.lockForReading('verify', options.onWarning);
-  try {
-    return await verifyUnlocked(repo, ref, options);
-  } finally {
-    await lock?.release().catch(() => {});
-  }
+  return repo.withReadLock('verify', options.onWarning, () => verifyUnlocked(repo, ref, options));
 }
 
 async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions): Promise<VerifyReport[]> {

@@ -418,6 +418,16 @@ export class Repository {
     }
   }
 
+  /** Runs `read` under lockForReading's lock, released however `read` ends. */
+  async withReadLock<T>(purpose: string, onWarning: ((message: string) => void) | undefined, read: () => Promise<T>): Promise<T> {
+    const lock = await this.lockForReading(purpose, onWarning);
+    try {
+      return await read();
+    } finally {
+      await lock?.release().catch(() => {});
+    }
+  }
+
   private noMatch(ref: string): RepoError {
     return new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `No snapshot matches "${ref}" in ${this.store.location}.`, {
       hint: 'List them with `drkit snapshots`; use a full id, a unique prefix, or latest.',

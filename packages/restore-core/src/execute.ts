@@ -28,12 +28,7 @@ export interface RestoreResult {
 export async function executeRestore(repo: Repository, planInput: RestorePlan, hooks: RestoreHooks = {}): Promise<RestoreResult> {
   const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan');
   // Shared: a prune waits until the archives are read, instead of deleting them mid-restore.
-  const lock = await repo.lockForReading('restore', hooks.onWarning);
-  try {
-    return await executePlan(repo, plan, hooks);
-  } finally {
-    await lock?.release().catch(() => {});
-  }
+  return repo.withReadLock('restore', hooks.onWarning, () => executePlan(repo, plan, hooks));
 }
 
 async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHooks): Promise<RestoreResult> {

@@ -78,9 +78,7 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
   const snapshot = await repo.resolveSnapshot(options.snapshot);
   const source = repo.source(snapshot, options.source);
   const meta = redisSourceOf(source);
-  // Shared, from before the preflight: a prune must not delete the archive after a replace emptied the databases.
-  const lock = options.dryRun ? undefined : await repo.lockForReading('restore', options.onWarning);
-  try {
+  const run = async () => {
     const conn = await Connection.open(options.target);
     try {
       const plan = await preflight(conn, snapshot.id, source, meta, options);
@@ -90,9 +88,9 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
     } finally {
       await conn.close();
     }
-  } finally {
-    await lock?.release().catch(() => {});
-  }
+  };
+  // Shared, from before the preflight: a prune must not delete the archive after a replace emptied the databases.
+  return options.dryRun ? run() : repo.withReadLock('restore', options.onWarning, run);
 }
 
 async function preflight(
