@@ -19,6 +19,9 @@ const HERE_REDIS_DATA = fileURLToPath(new URL('./redis-data.mjs', import.meta.ur
 //   c.tree          absolute path of the generated reference tree (read-only for steps!)
 //   c.treeBytes     total bytes of the tree's files
 //   c.file(name)    absolute path of `name` inside the scratch dir (wiped at start and end)
+//   c.discard(...p) bash snippet that moves these paths (if they exist) to the scratch dir's
+//                   trash, emptied at the end: steps remove what they made with it, not `rm -rf`
+//                   (see run.mjs: deleting many files slows the next run's file creation)
 //   c.scale, c.runs the options in force
 //
 // Fields (only id, label, group and command are required):
@@ -96,7 +99,7 @@ export const STEPS = [
     label: 'drkit init+backup',
     group: 'backup',
     available: drkitAvailable,
-    prepare: (c) => `rm -rf ${c.q(c.file('drkit-repo'))}`,
+    prepare: (c) => c.discard(c.file('drkit-repo')),
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-repo'))} > /dev/null && ` +
       `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-repo'))} --json > ${c.q(c.file('drkit-backup.json'))}`,
@@ -117,7 +120,7 @@ export const STEPS = [
     available: drkitAvailable,
     requires: ['drkit-backup'],
     // Its own copy of drkit-backup's repo (untimed), so the repo other steps read keeps one snapshot.
-    prepare: (c) => `rm -rf ${c.q(c.file('drkit-incr-repo'))} && cp -a ${c.q(c.file('drkit-repo'))} ${c.q(c.file('drkit-incr-repo'))}`,
+    prepare: (c) => `${c.discard(c.file('drkit-incr-repo'))} && cp -a ${c.q(c.file('drkit-repo'))} ${c.q(c.file('drkit-incr-repo'))}`,
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-incr-repo'))} --json > ${c.q(c.file('drkit-incr-backup.json'))}`,
     check: (c) => {
@@ -127,7 +130,7 @@ export const STEPS = [
       return r.json.read?.files === 0 ? null : `the unchanged incremental read ${r.json.read?.files} files`;
     },
     collect: (c) => c.readJson(c.file('drkit-incr-backup.json')),
-    cleanup: (c) => `rm -rf ${c.q(c.file('drkit-incr-repo'))}`,
+    cleanup: (c) => c.discard(c.file('drkit-incr-repo')),
     anchors: ['restic-backup-unchanged'],
     targets: { 'restic-backup-unchanged': 0.3 },
   },
@@ -148,12 +151,12 @@ export const STEPS = [
     group: 'restore',
     available: drkitAvailable,
     requires: ['drkit-backup'],
-    prepare: (c) => `rm -rf ${c.q(c.file('drkit-target'))}`,
+    prepare: (c) => c.discard(c.file('drkit-target')),
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} restore latest --target ${c.q(c.file('drkit-target'))} --repo ${c.q(c.file('drkit-repo'))}`,
     outputs: (c) => [c.file('drkit-target')],
     check: (c) => c.compareWithTree(c.file('drkit-target')),
-    cleanup: (c) => `rm -rf ${c.q(c.file('drkit-target'))}`,
+    cleanup: (c) => c.discard(c.file('drkit-target')),
     anchors: ['tar-xzf'],
     targets: { 'tar-xzf': 1.0 },
   },
@@ -162,7 +165,7 @@ export const STEPS = [
     label: 'drkit init+backup, age-encrypted',
     group: 'backup',
     available: drkitAvailable,
-    prepare: (c) => `rm -rf ${c.q(c.file('drkit-age-repo'))} ${c.q(c.file('age-key.txt'))}`,
+    prepare: (c) => c.discard(c.file('drkit-age-repo'), c.file('age-key.txt')),
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-age-repo'))} --generate-key ${c.q(c.file('age-key.txt'))} > /dev/null 2>&1 && ` +
       `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-age-repo'))} --json > ${c.q(c.file('drkit-age-backup.json'))}`,
@@ -203,13 +206,13 @@ export const STEPS = [
     group: 'restore',
     available: drkitAvailable,
     requires: ['drkit-backup-age'],
-    prepare: (c) => `rm -rf ${c.q(c.file('drkit-age-target'))}`,
+    prepare: (c) => c.discard(c.file('drkit-age-target')),
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} restore latest --target ${c.q(c.file('drkit-age-target'))} --repo ${c.q(c.file('drkit-age-repo'))} ` +
       `--identity ${c.q(c.file('age-key.txt'))}`,
     outputs: (c) => [c.file('drkit-age-target')],
     check: (c) => c.compareWithTree(c.file('drkit-age-target')),
-    cleanup: (c) => `rm -rf ${c.q(c.file('drkit-age-target'))}`,
+    cleanup: (c) => c.discard(c.file('drkit-age-target')),
     anchors: ['restic-restore', 'tar-xzf'],
     targets: { 'restic-restore': 0.6 },
   },
@@ -238,7 +241,7 @@ export const STEPS = [
     tools: REDIS_TOOLS,
     install: REDIS_INSTALL,
     available: drkitAvailable,
-    prepare: (c) => `${redisSeeded(c)} && rm -rf ${c.q(c.file('drkit-redis-repo'))}`,
+    prepare: (c) => `${redisSeeded(c)} && ${c.discard(c.file('drkit-redis-repo'))}`,
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-redis-repo'))} > /dev/null && ` +
       `${c.q(c.node)} ${c.q(c.cli)} backup --redis redis://127.0.0.1:${REDIS_SOURCE} --repo ${c.q(c.file('drkit-redis-repo'))} --json > ${c.q(c.file('drkit-redis-backup.json'))}`,
@@ -304,11 +307,11 @@ export const STEPS = [
     group: 'restore',
     tools: ['tar', 'gzip'],
     requires: ['tar-gzip'],
-    prepare: (c) => `rm -rf ${c.q(c.file('tar-target'))} && mkdir -p ${c.q(c.file('tar-target'))}`,
+    prepare: (c) => `${c.discard(c.file('tar-target'))} && mkdir -p ${c.q(c.file('tar-target'))}`,
     command: (c) => `tar -xzf ${c.q(c.file('out.tar.gz'))} -C ${c.q(c.file('tar-target'))}`,
     outputs: (c) => [c.file('tar-target')],
     check: (c) => c.compareWithTree(c.file('tar-target')),
-    cleanup: (c) => `rm -rf ${c.q(c.file('tar-target'))}`,
+    cleanup: (c) => c.discard(c.file('tar-target')),
   },
   {
     id: 'sha256sum',
@@ -330,7 +333,7 @@ export const STEPS = [
     install: RESTIC_INSTALL,
     env: resticEnv,
     // A cold start every run: a new repo, no cache.
-    prepare: (c) => `rm -rf ${c.q(c.file('restic-repo'))} ${c.q(c.file('restic-cache'))} && restic init -q`,
+    prepare: (c) => `${c.discard(c.file('restic-repo'), c.file('restic-cache'))} && restic init -q`,
     command: (c) => `cd ${c.q(c.tree)} && restic backup -q .`,
     outputs: (c) => [c.file('restic-repo')],
   },
@@ -364,11 +367,11 @@ export const STEPS = [
     install: RESTIC_INSTALL,
     env: resticEnv,
     requires: ['restic-backup'],
-    prepare: (c) => `rm -rf ${c.q(c.file('restic-target'))}`,
+    prepare: (c) => c.discard(c.file('restic-target')),
     command: (c) => `restic restore -q latest --target ${c.q(c.file('restic-target'))}`,
     outputs: (c) => [c.file('restic-target')],
     check: (c) => c.compareWithTree(c.file('restic-target')),
-    cleanup: (c) => `rm -rf ${c.q(c.file('restic-target'))}`,
+    cleanup: (c) => c.discard(c.file('restic-target')),
   },
   {
     // Encrypted like restic (repokey-blake2: AES-256-CTR + BLAKE2b MAC) and compressed with
@@ -385,7 +388,7 @@ export const STEPS = [
       BORG_DISPLAY_PASSPHRASE: 'no',
       BORG_BASE_DIR: c.file('borg-home'), // keys' security dir and cache in scratch, not in ~
     }),
-    prepare: (c) => `rm -rf ${c.q(c.file('borg-repo'))} ${c.q(c.file('borg-home'))} && borg init -e repokey-blake2 2>/dev/null`,
+    prepare: (c) => `${c.discard(c.file('borg-repo'), c.file('borg-home'))} && borg init -e repokey-blake2 2>/dev/null`,
     command: (c) => `cd ${c.q(c.tree)} && borg create --compression zstd,3 ::first .`,
     outputs: (c) => [c.file('borg-repo')],
   },
