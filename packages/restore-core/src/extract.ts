@@ -6,7 +6,7 @@ import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './erro
 import type { SourceLayout } from './layout.js';
 import { isWrite, type PlanItem } from './plan-model.js';
 import { ancestorsOf, parentOf, safeEntryPath, targetPathOf } from './paths.js';
-import { digestContent, writeFileEntry, writeSymlinkEntry } from './write-entry.js';
+import { digestContent, FileWriter, writeSymlinkEntry } from './write-entry.js';
 
 /** A folder whose mode and mtime are applied once everything is in place. */
 export interface PendingDir {
@@ -32,6 +32,18 @@ export interface ExtractJob {
  * the same type, and (files) hash to the index's sha256; the planned ones are written under `tree`.
  */
 export async function extractSource(repo: Repository, job: ExtractJob): Promise<PendingDir[]> {
+  const writer = new FileWriter();
+  try {
+    const pendingDirs = await extractEntries(repo, job, writer);
+    await writer.finish();
+    return pendingDirs;
+  } catch (error) {
+    await writer.settle(); // before the caller removes what the queued writes write to
+    throw error;
+  }
+}
+
+async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWriter): Promise<PendingDir[]> {
   const { source, layout, tree } = job;
   const index = await loadIndex(repo, source);
   const seen = new Set<string>();
@@ -69,7 +81,7 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
       if (entry.type === 'file') {
         if (entry.size !== indexed.size) throw corruptEntry(source.name, entryPath, `has ${entry.size} bytes in the archive but ${indexed.size} in the index`);
         const content = readContent(entry, source.name, entryPath, writing && ((n) => job.onBytes(writing, n)));
-        const digest = writing ? await writeFileEntry(dest, content, indexed) : await digestContent(content);
+        const digest = writing ? await writer.write(dest, content, indexed) : await digestContent(content);
         if (digest.size !== indexed.size || digest.sha256 !== indexed.sha256)
           throw corruptEntry(source.name, entryPath, `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`);
       } else if (entry.type === 'symlink') {

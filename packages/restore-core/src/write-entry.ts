@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fchmodSync, futimesSync, openSync, writeSync } from 'node:fs';
-import { type FileHandle, lutimes, open, symlink } from 'node:fs/promises';
+import { lutimes, open, symlink } from 'node:fs/promises';
 import type { IndexEntry } from '@drkit/repository';
 
 export interface ContentDigest {
@@ -28,24 +28,106 @@ export async function digestContent(content: AsyncIterable<Buffer>, sink?: (chun
 
 /** Files this small are gathered and written with blocking calls (see writeSmallFile). */
 const SMALL_FILE = 256 * 1024;
+/** What FileWriter does with a new large file. */
+export interface NewFile {
+  write(buffer: Buffer, offset: number): Promise<{ bytesWritten: number }>;
+  chmod(mode: number): Promise<void>;
+  utimes(atime: number, mtime: number): Promise<void>;
+  close(): Promise<void>;
+}
+export type CreateFile = (dest: string) => Promise<NewFile>;
 
-/** Writes a new file (never an existing one) with the index's mode and mtime; returns the digest of what was written. */
-export async function writeFileEntry(dest: string, content: AsyncIterable<Buffer>, entry: IndexEntry): Promise<ContentDigest> {
-  if (entry.size !== undefined && entry.size <= SMALL_FILE) {
-    const chunks: Buffer[] = [];
-    const digest = await digestContent(content, async (chunk) => void chunks.push(chunk));
-    writeSmallFile(dest, chunks, entry);
-    return digest;
+/** Bytes of large files queued for the thread pool and not yet written: bounds what write-behind holds in memory. */
+const WRITE_BEHIND = 8 * 1024 * 1024;
+
+/**
+ * Writes new files (never existing ones) with the index's mode and mtime. A large file is
+ * written behind: its chunks queue on the thread pool while the main thread hashes and unpacks
+ * what follows, instead of waiting for each write. A failed write stops the next file; `finish`
+ * waits for every queued write and reports the first failure.
+ */
+export class FileWriter {
+  /** `create` opens a new file for writing; a port so tests can inject write failures (a full disk). */
+  constructor(private readonly create: CreateFile = (dest) => open(dest, 'wx', 0o600)) {}
+
+  private queued = 0;
+  private failure: { error: unknown } | undefined;
+  private wake: (() => void) | undefined;
+  private readonly pending = new Set<Promise<void>>();
+
+  /** Writes `content` to `dest`; returns the digest of what was written (once queued, for a large file). */
+  async write(dest: string, content: AsyncIterable<Buffer>, entry: IndexEntry): Promise<ContentDigest> {
+    this.check();
+    if (entry.size !== undefined && entry.size <= SMALL_FILE) {
+      const chunks: Buffer[] = [];
+      const digest = await digestContent(content, async (chunk) => void chunks.push(chunk));
+      writeSmallFile(dest, chunks, entry);
+      return digest;
+    }
+    const fh = await this.create(dest);
+    let written: Promise<void> = Promise.resolve();
+    try {
+      const digest = await digestContent(content, async (chunk) => {
+        await this.room(chunk.length);
+        written = this.enqueue(written, fh, chunk);
+      });
+      // Explicit chmod: the mode given to open() is narrowed by the umask.
+      this.track(written.then(() => fh.chmod(entry.mode & 0o7777)).then(() => fh.utimes(seconds(entry.mtime), seconds(entry.mtime))).finally(() => fh.close()));
+      return digest;
+    } catch (error) {
+      await written.catch(() => {});
+      await fh.close().catch(() => {});
+      throw error;
+    }
   }
-  const fh = await open(dest, 'wx', 0o600);
-  try {
-    const digest = await digestContent(content, (chunk) => writeAll(fh, chunk));
-    // Explicit chmod: the mode given to open() is narrowed by the umask.
-    await fh.chmod(entry.mode & 0o7777);
-    await fh.utimes(seconds(entry.mtime), seconds(entry.mtime));
-    return digest;
-  } finally {
-    await fh.close();
+
+  /** Waits for every queued write; throws the first that failed. */
+  async finish(): Promise<void> {
+    await this.settle();
+    this.check();
+  }
+
+  /** Waits for every queued write, failed or not (before what they wrote is removed). */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= { error };
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private async room(bytes: number): Promise<void> {
+    while (this.queued > 0 && this.queued + bytes > WRITE_BEHIND) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.check();
+    }
+    this.check();
+  }
+
+  private enqueue(after: Promise<void>, fh: NewFile, chunk: Buffer): Promise<void> {
+    this.queued += chunk.length;
+    const done = after.then(() => writeAll(fh, chunk));
+    const release = () => {
+      this.queued -= chunk.length;
+      this.wake?.();
+      this.wake = undefined;
+    };
+    done.then(release, (error) => {
+      this.fail(error);
+      release();
+    });
+    return done;
+  }
+
+  private track(work: Promise<void>): void {
+    const settled = work.catch((error) => this.fail(error)).finally(() => this.pending.delete(settled));
+    this.pending.add(settled);
   }
 }
 
@@ -70,7 +152,7 @@ export async function writeSymlinkEntry(dest: string, entry: IndexEntry): Promis
   await lutimes(dest, seconds(entry.mtime), seconds(entry.mtime));
 }
 
-async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
+async function writeAll(fh: NewFile, bytes: Buffer): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += (await fh.write(bytes, offset)).bytesWritten;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,23 @@ describe('restore round trip', () => {
     });
     expect(progress.at(-1)).toMatchObject({ files: 6, bytes: plan.toWrite.bytes, totalBytes: plan.toWrite.bytes });
     expect(await leftovers(dir)).toEqual([]);
+  });
+
+  it('restores large files, written behind while later small files are written, with their contents, modes and mtimes', async () => {
+    const source = path.join(dir, 'src');
+    await makeTree(source);
+    for (let i = 0; i < 4; i++) {
+      await mkdir(path.join(source, `big/${i}`), { recursive: true });
+      await writeFile(path.join(source, `big/${i}/large.bin`), randomBytes(3 * 1024 * 1024 + i * 4099), { mode: 0o640 });
+      await writeFile(path.join(source, `big/${i}/small.txt`), `small ${i}\n`);
+    }
+    await setMtimes(source, 1_650_000_000_000);
+    await snapshotOf(repo, { files: source });
+    const target = path.join(dir, 'restored');
+    await executeRestore(repo, await planRestore(repo, { snapshot: 'latest', target }));
+    const before = await listing(source);
+    expect(before.filter((e) => e.type === 'file' && (e.size ?? 0) >= 3 * 1024 * 1024)).toHaveLength(4);
+    expect(await listing(path.join(target, 'files'))).toEqual(before);
   });
 
   it("gives the folder a source lands in the mode and mtime of the source's root; snapshots without a root leave it be", async () => {
