@@ -6,12 +6,17 @@ import { base } from '../../tsup.base';
 // dependencies (resolving ~150 modules across node_modules cost ~30 ms on every command), split
 // into lazily loaded command chunks. Left out, and so runtime dependencies of the CLI: the S3 SDK
 // and ioredis, which the packages load with createRequire only when a command needs them.
-// The verify worker is an entry of its own: integrity-verifier loads it by URL next to its code.
+// The worker threads (verify's content checks, restore's writer) are entries of their own: their
+// packages load them by URL next to their code.
 const LAZY = /^(ioredis|@aws-sdk\/.*)$/;
 const require = createRequire(import.meta.url);
 export default defineConfig({
   ...base,
-  entry: { main: 'src/main.ts', 'content-worker': require.resolve('@drkit/integrity-verifier/content-worker') },
+  entry: {
+    main: 'src/main.ts',
+    'content-worker': require.resolve('@drkit/integrity-verifier/content-worker'),
+    'write-worker': require.resolve('@drkit/restore-core/write-worker'),
+  },
   dts: false,
   noExternal: [/^(?!ioredis$|@aws-sdk\/)/],
   external: [LAZY],

@@ -1,12 +1,11 @@
-import { mkdirSync, statSync } from 'node:fs';
-import { errnoCode, isDrkitError } from '@drkit/errors';
+import { isDrkitError } from '@drkit/errors';
 import type { ArchiveEntry, IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
 import { loadIndex } from './entry-index.js';
 import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { SourceLayout } from './layout.js';
 import { isWrite, type PlanItem } from './plan-model.js';
 import { ancestorsOf, parentOf, safeEntryPath, targetPathOf } from './paths.js';
-import { digestContent, FileWriter, writeSymlinkEntry } from './write-entry.js';
+import { digestContent, FileWriter } from './write-entry.js';
 
 /** A folder whose mode and mtime are applied once everything is in place. */
 export interface PendingDir {
@@ -73,7 +72,7 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
         if (through) throw unsafePath(`archive entry "${entryPath}" of source "${source.name}"`, `lies below the symbolic link "${through}"`, { source: source.name, entry: entryPath });
         const parent = parentOf(relPath);
         if (parent && !madeDirs.has(parent)) {
-          makeDir(`${tree}/${parent}`);
+          await writer.dir(`${tree}/${parent}`);
           madeDirs.add(parent);
         }
       }
@@ -88,12 +87,12 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
         if (entry.linkTarget !== indexed.linkTarget)
           throw corruptEntry(source.name, entryPath, `points to ${JSON.stringify(entry.linkTarget)} in the archive but ${JSON.stringify(indexed.linkTarget)} in the index`);
         if (writing) {
-          await writeSymlinkEntry(dest, indexed);
+          await writer.symlink(dest, indexed);
           symlinksWritten.add(relPath);
         }
       } else if (item && item.action !== 'skip-existing') {
         if (writing) {
-          makeDir(dest);
+          await writer.dir(dest);
           madeDirs.add(relPath);
         }
         // Unchanged folders too: moving entries into them changes their mtime.
@@ -107,19 +106,6 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
     if (item.source === source.name && !seen.has(item.path))
       throw corruptEntry(source.name, item.path.slice(layout.dir ? layout.dir.length + 1 : 0), 'is in the index but missing from the archive');
   return pendingDirs;
-}
-
-/**
- * Blocking: cheaper than a round trip. Folders come before what they hold, so the parent is
- * usually there already; only then is the recursive form, which stats every level, needed.
- */
-function makeDir(dir: string): void {
-  try {
-    mkdirSync(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'EEXIST' && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
-    mkdirSync(dir, { recursive: true });
-  }
 }
 
 function matchIndex(entry: ArchiveEntry, entryPath: string, index: Map<string, IndexEntry>, source: string): IndexEntry {

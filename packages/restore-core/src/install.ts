@@ -6,7 +6,7 @@ import { isWrite, type RestorePlan } from './plan-model.js';
 import { depthOf, parentOf } from './paths.js';
 import type { Staging } from './staging.js';
 import { lstatOrUndefined } from './target-state.js';
-import { seconds } from './write-entry.js';
+import { seconds } from './small-writes.js';
 
 const OWNER_WX = 0o300;
 

@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fchmodSync, futimesSync, openSync, writeSync } from 'node:fs';
 import { lutimes, open, symlink } from 'node:fs/promises';
 import type { IndexEntry } from '@drkit/repository';
+import { makeDir, seconds } from './small-writes.js';
+import { WriteThread } from './write-thread.js';
 
 export interface ContentDigest {
   size: number;
   sha256: string;
-}
-
-/** Index mtimes are milliseconds (maybe fractional); the fs calls take seconds. */
-export function seconds(mtimeMs: number): number {
-  // libuv truncates to whole microseconds; adding half of one rounds instead, so 123 ms stays 123, not 122.999.
-  return mtimeMs / 1000 + 5e-7;
 }
 
 /** Hashes a content stream chunk by chunk, handing each chunk to `sink` (memory stays flat). */
@@ -26,7 +21,7 @@ export async function digestContent(content: AsyncIterable<Buffer>, sink?: (chun
   return { size, sha256: hash.digest('hex') };
 }
 
-/** Files this small are gathered and written with blocking calls (see writeSmallFile). */
+/** Files this small are gathered and written whole by the writer thread (see WriteThread). */
 const SMALL_FILE = 256 * 1024;
 /** What FileWriter does with a new large file. */
 export interface NewFile {
@@ -41,29 +36,38 @@ export type CreateFile = (dest: string) => Promise<NewFile>;
 const WRITE_BEHIND = 8 * 1024 * 1024;
 
 /**
- * Writes new files (never existing ones) with the index's mode and mtime. A large file is
- * written behind: its chunks queue on the thread pool while the main thread hashes and unpacks
- * what follows, instead of waiting for each write. A failed write stops the next file; `finish`
- * waits for every queued write and reports the first failure.
+ * Makes a restore's folders, files and symlinks (never over existing ones), with the index's
+ * mode and mtime, while the main thread goes on unpacking and hashing. Folders and small files
+ * go to a writer thread in batches (WriteThread). A large file is written behind: its chunks
+ * queue on the thread pool instead of each write being waited for. A failure stops the next
+ * entry; `finish` waits for everything and reports the first failure.
  */
 export class FileWriter {
   /** `create` opens a new file for writing; a port so tests can inject write failures (a full disk). */
   constructor(private readonly create: CreateFile = (dest) => open(dest, 'wx', 0o600)) {}
 
+  private readonly thread = new WriteThread();
   private queued = 0;
   private failure: { error: unknown } | undefined;
   private wake: (() => void) | undefined;
   private readonly pending = new Set<Promise<void>>();
 
-  /** Writes `content` to `dest`; returns the digest of what was written (once queued, for a large file). */
+  /** Makes a folder, after the folders given before it. */
+  dir(path: string): Promise<void> {
+    this.check();
+    return this.thread.dir(path);
+  }
+
+  /** Writes `content` to `dest`; returns the digest of what was written (once queued). */
   async write(dest: string, content: AsyncIterable<Buffer>, entry: IndexEntry): Promise<ContentDigest> {
     this.check();
     if (entry.size !== undefined && entry.size <= SMALL_FILE) {
       const chunks: Buffer[] = [];
       const digest = await digestContent(content, async (chunk) => void chunks.push(chunk));
-      writeSmallFile(dest, chunks, entry);
+      await this.thread.file(dest, chunks, digest.size, entry.mode, entry.mtime);
       return digest;
     }
+    makeDir(parentDir(dest)); // here, not behind: the open below needs it
     const fh = await this.create(dest);
     let written: Promise<void> = Promise.resolve();
     try {
@@ -81,14 +85,29 @@ export class FileWriter {
     }
   }
 
+  /** Makes a symlink once every entry before it exists, so nothing queued can be made through it. */
+  async symlink(dest: string, entry: IndexEntry): Promise<void> {
+    this.check();
+    await this.thread.drain();
+    makeDir(parentDir(dest));
+    await symlink(entry.linkTarget ?? '', dest);
+    await lutimes(dest, seconds(entry.mtime), seconds(entry.mtime));
+  }
+
   /** Waits for every queued write; throws the first that failed. */
   async finish(): Promise<void> {
-    await this.settle();
+    await this.thread.finish();
+    await this.largeFilesWritten();
     this.check();
   }
 
-  /** Waits for every queued write, failed or not (before what they wrote is removed). */
+  /** Stops the writer thread and waits for the queued large-file writes, failed or not (before what they wrote is removed). */
   async settle(): Promise<void> {
+    await this.thread.stop();
+    await this.largeFilesWritten();
+  }
+
+  private async largeFilesWritten(): Promise<void> {
     while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
@@ -131,28 +150,9 @@ export class FileWriter {
   }
 }
 
-/**
- * On a tree of many small files, each async call (open, write, chmod, utimes, close) costs the
- * main thread more than the blocking call itself does, so small files are written in one go.
- */
-function writeSmallFile(dest: string, chunks: Buffer[], entry: IndexEntry): void {
-  const fd = openSync(dest, 'wx', 0o600);
-  try {
-    for (const chunk of chunks) for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset);
-    // Explicit chmod: the mode given to open() is narrowed by the umask.
-    fchmodSync(fd, entry.mode & 0o7777);
-    futimesSync(fd, seconds(entry.mtime), seconds(entry.mtime));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export async function writeSymlinkEntry(dest: string, entry: IndexEntry): Promise<void> {
-  await symlink(entry.linkTarget ?? '', dest);
-  await lutimes(dest, seconds(entry.mtime), seconds(entry.mtime));
-}
-
 async function writeAll(fh: NewFile, bytes: Buffer): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += (await fh.write(bytes, offset)).bytesWritten;
 }
+
+const parentDir = (p: string) => p.slice(0, p.lastIndexOf('/'));

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IndexEntry } from '@drkit/repository';
-import { FileWriter, type NewFile } from '../src/write-entry.js';
+import { FileWriter, type NewFile } from '@drkit/restore-core';
 
 let dir: string;
 beforeEach(async () => {
@@ -36,6 +36,42 @@ describe('FileWriter', () => {
       const st = await stat(f.dest);
       expect({ mode: st.mode & 0o7777, mtimeMs: st.mtimeMs }).toEqual({ mode: f.mode, mtimeMs: f.mtime });
     }
+  });
+
+  it('makes folders and small files on its writer thread, in batches, each with its content, mode and mtime', async () => {
+    const writer = new FileWriter();
+    const files: { dest: string; data: Buffer; mode: number; mtime: number }[] = [];
+    for (let d = 0; d < 40; d++) {
+      await writer.dir(path.join(dir, `d${d}`));
+      for (let f = 0; f < 40; f++) {
+        const data = randomBytes((d * 40 + f) % 7 === 0 ? 150_000 : f * 37);
+        const file = { dest: path.join(dir, `d${d}`, `f${f}`), data, mode: f % 2 ? 0o640 : 0o755, mtime: 1_600_000_000_000 + f * 1000 + d };
+        // Chunks as the archive hands them out: views, written here as two.
+        await writer.write(file.dest, chunksOf(data, Math.max(1, data.length >> 1)), entryFor(data, file.mode, file.mtime));
+        files.push(file);
+      }
+    }
+    await writer.finish();
+    for (const f of files) {
+      const st = await stat(f.dest);
+      expect({ sha256: sha256(await readFile(f.dest)), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs }).toEqual({ sha256: sha256(f.data), mode: f.mode, mtimeMs: f.mtime });
+    }
+  });
+
+  it('reports a failure on the writer thread (a folder where a file is) and makes nothing after it', async () => {
+    const writer = new FileWriter();
+    const small = (i: number) => writer.write(path.join(dir, `f${i}`), chunksOf(Buffer.from(`${i}`), 8), entryFor(Buffer.from(`${i}`), 0o644, 1_600_000_000_000));
+    await writeFile(path.join(dir, 'plain-file'), 'x');
+    for (let i = 0; i < 1500; i++) await small(i);
+    await writer.dir(path.join(dir, 'plain-file', 'below'));
+    const after = async () => {
+      for (let i = 1500; i < 3000; i++) await small(i);
+      await writer.finish();
+    };
+    await expect(after()).rejects.toMatchObject({ code: 'ENOTDIR' });
+    const names = await readdir(dir);
+    expect(names).toContain('f1499');
+    expect(names).not.toContain('f1500');
   });
 
   it('reports a write that fails in the background (a full disk) at finish and at the next file, and closes the file', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IndexEntry, KEYS, Repository, RepoErrorCode, type TarHeader } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { executeRestore, planRestore, RestoreErrorCode } from '../src/index.js';
+import { executeRestore, planRestore, RestoreErrorCode } from '@drkit/restore-core';
 import { type CraftedEntry, craftSnapshot, listing, makeTree, sha256, snapshotOf } from './helpers.js';
 
 let dir: string;
