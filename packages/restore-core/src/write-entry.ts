@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { lutimes, open, symlink } from 'node:fs/promises';
 import type { IndexEntry } from '@drkit/repository';
 import { makeDir, seconds } from './small-writes.js';
+import { FirstFailure, Signal } from './waits.js';
 import { WriteThread } from './write-thread.js';
 
 export interface ContentDigest {
@@ -48,8 +49,8 @@ export class FileWriter {
 
   private readonly thread = new WriteThread();
   private queued = 0;
-  private failure: { error: unknown } | undefined;
-  private wake: (() => void) | undefined;
+  private readonly failure = new FirstFailure();
+  private readonly written = new Signal();
   private readonly pending = new Set<Promise<void>>();
 
   /** Makes a folder, after the folders given before it. */
@@ -111,19 +112,13 @@ export class FileWriter {
     while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
-  private fail(error: unknown): void {
-    this.failure ??= { error };
-  }
-
   private check(): void {
-    if (this.failure) throw this.failure.error;
+    this.failure.check();
   }
 
   private async room(bytes: number): Promise<void> {
     while (this.queued > 0 && this.queued + bytes > WRITE_BEHIND) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+      await this.written.wait();
       this.check();
     }
     this.check();
@@ -134,18 +129,17 @@ export class FileWriter {
     const done = after.then(() => writeAll(fh, chunk));
     const release = () => {
       this.queued -= chunk.length;
-      this.wake?.();
-      this.wake = undefined;
+      this.written.notify();
     };
     done.then(release, (error) => {
-      this.fail(error);
+      this.failure.record(error);
       release();
     });
     return done;
   }
 
   private track(work: Promise<void>): void {
-    const settled = work.catch((error) => this.fail(error)).finally(() => this.pending.delete(settled));
+    const settled = work.catch((error) => this.failure.record(error)).finally(() => this.pending.delete(settled));
     this.pending.add(settled);
   }
 }

@@ -1,0 +1,28 @@
+/** One waiter at a time, woken by `notify` (the extraction loop is the only one that waits). */
+export class Signal {
+  private wake: (() => void) | undefined;
+
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  notify(): void {
+    this.wake?.();
+    this.wake = undefined;
+  }
+}
+
+/** The first of several failures that happen off the extraction loop, thrown at its next step. */
+export class FirstFailure {
+  private first: { error: unknown } | undefined;
+
+  record(error: unknown): void {
+    this.first ??= { error };
+  }
+
+  check(): void {
+    if (this.first) throw this.first.error;
+  }
+}
