@@ -168,7 +168,10 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
             if (!isJsonl(p)) return undefined;
             const c = new JsonlChecker(p);
             checkers.set(p, c);
-            return (chunk) => c.push(chunk);
+            return (chunk) => {
+              c.push(chunk);
+              c.keepTail(); // the chunk's memory is reused for the next read
+            };
           },
           fileDone: (p, bytes, wasRead) => {
             if (wasRead) {

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { Finding, IndexEntry, SourceItem } from '@drkit/repository';
+import { BufferPool, type Finding, type IndexEntry, lend, type SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
 import type { PreviousFolder, PreviousTree } from './incremental.js';
 import { type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkEntries } from './walk.js';
@@ -24,7 +24,7 @@ export interface FileSourceReport {
   warn(f: Finding): void;
   /** Something was not backed up; the snapshot becomes partial. */
   error(f: Finding): void;
-  /** Each regular file's bytes as they are archived (e.g. for data validation). */
+  /** Each regular file's bytes as they are archived (e.g. for data validation); the chunk's memory is reused after the call, so copy what you keep. */
   tap?(path: string): ((chunk: Buffer) => void) | undefined;
   /** Called once per regular file; `read` is false when an unchanged file was not read. */
   fileDone?(path: string, bytes: number, read: boolean): void;
@@ -66,6 +66,7 @@ export async function* fileSourceItems(
   const problem = (path: string, error: unknown) =>
     report.error({ kind: 'unreadable', path, message: `could not read ${path}: ${describe(error)}` });
   const queue: Queued[] = [];
+  const pool = new BufferPool(CHUNK, 4);
   // Walk problems are queued too, so they are reported in walk order, not ahead of time.
   const known = changes && !changes.rehash ? knownNames(changes.folders) : undefined;
   let walker: Iterator<WalkEntry> = [][Symbol.iterator]();
@@ -120,7 +121,7 @@ export async function* fileSourceItems(
           continue;
         }
         try {
-          yield { path: e.rel, type: 'file', ...owner(p.st), size: p.st.size, content: () => readExactly(p.fh, e.rel, p.st, report) };
+          yield { path: e.rel, type: 'file', ...owner(p.st), size: p.st.size, content: () => readExactly(p.fh, e.rel, p.st, report, pool) };
         } finally {
           await p.fh.close().catch(() => {});
         }
@@ -155,7 +156,7 @@ export async function* fileSourceItems(
             yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
             continue;
           }
-          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, content: () => readExactly(fh, e.rel, st, report) };
+          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, content: () => readExactly(fh, e.rel, st, report, pool) };
         } finally {
           await fh.close().catch(() => {});
         }
@@ -331,14 +332,14 @@ async function hashOf(fh: FileHandle, size: number): Promise<string> {
  * Yields exactly the size the file had when opened, so the tar header stays true: a file that
  * shrinks is padded with zeros, one that grows is cut, and either way the user is told.
  */
-async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: FileSourceReport): AsyncGenerator<Buffer> {
+async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: FileSourceReport, pool: BufferPool): AsyncGenerator<Buffer> {
   const tap = report.tap?.(rel);
   let pos = 0;
   let shortBy = 0;
   let failed = false;
   while (pos < before.size) {
     const want = Math.min(CHUNK, before.size - pos);
-    const buf = Buffer.allocUnsafe(want);
+    const buf = pool.take();
     let got: number;
     try {
       ({ bytesRead: got } = await fh.read(buf, 0, want, pos));
@@ -348,13 +349,15 @@ async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: 
       failed = true;
     }
     if (got === 0) {
+      pool.give(buf);
       shortBy = before.size - pos;
       const zeros = Buffer.alloc(shortBy);
       pos += shortBy;
       yield zeros;
       break;
     }
-    const chunk = got === want ? buf : buf.subarray(0, got);
+    // Lent: the buffer comes back for the next read once the compressor has copied it.
+    const chunk = lend(got === CHUNK ? buf : buf.subarray(0, got), () => pool.give(buf));
     tap?.(chunk);
     pos += got;
     yield chunk;

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +68,30 @@ describe('runBackup', () => {
     expect(result.warnings).toEqual([expect.objectContaining({ kind: 'invalid-jsonl', path: 'data/feedback.jsonl', line: 2 })]);
     expect(result.snapshot.sources[0]!.findings).toEqual(result.warnings);
     expect(result.snapshot.sources[0]!.findingsTotal).toBe(1);
+  });
+
+  it('archives large files read through reused buffers intact, and checks JSONL lines that span those reads', async () => {
+    const { tree, repo } = await setup();
+    const big = path.join(tree, 'big');
+    await mkdir(big);
+    // Lines of varying length, so no read (1 MiB) ends on a line boundary; two bad lines, one across a read boundary.
+    const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(i % 97) }));
+    let crossing = 0;
+    for (let end = lines[0]!.length + 1; end <= 1 << 20; end += lines[crossing]!.length + 1) crossing++;
+    lines[crossing] = `{"broken": ${'y'.repeat(200)}`;
+    lines[50_000] = '{"also": broken}';
+    await writeFile(path.join(big, 'events.jsonl'), `${lines.join('\n')}\n`);
+    for (let i = 0; i < 3; i++) await writeFile(path.join(big, `blob-${i}.bin`), randomBytes((2 << 20) + 4321 * i));
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+    expect(result.warnings.map((w) => [w.path, w.line])).toEqual([
+      ['big/events.jsonl', crossing + 1],
+      ['big/events.jsonl', 50_001],
+    ]);
+    const out = path.join(dir, 'out');
+    await mkdir(out);
+    execFileSync('tar', [canWriteZstd ? '--zstd' : '-z', '-xpf', path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key), '-C', out]);
+    const contents = async (root: string) => (await describeTree(root)).map((e) => [e.path, e.type, e.sha256]);
+    expect(await contents(out)).toEqual(await contents(tree));
   });
 
   it('makes a partial snapshot naming a file it could not read, and keeps everything else', async () => {

@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { InOrder, ZstdLane } from './lanes.js';
+import { BufferPool, copiedOut } from './recycle.js';
 import { FrameByFrame } from './zstd-frames.js';
 
 export type Compression = 'zstd' | 'gzip';
@@ -64,8 +65,7 @@ interface BlockCodec {
 
 class BlockCompress extends Transform {
   private readonly block: number;
-  private readonly codec: BlockCodec;
-  private readonly pool: BufferPool;
+  private readonly codec: CodecUse;
   private readonly running = new InOrder<Buffer[]>();
   private filling: Buffer | undefined;
   private filled = 0;
@@ -74,42 +74,41 @@ class BlockCompress extends Transform {
   constructor(c: Compression, level?: number) {
     super();
     this.block = BLOCK[c];
-    this.codec = c === 'gzip' ? gzipCodec(level ?? 6, this.block) : zstdCodec(level ?? 3);
-    // One block filling plus the ones being compressed.
-    this.pool = new BufferPool(this.block, IN_FLIGHT + 1);
+    this.codec = useCodec(c, level ?? (c === 'gzip' ? 6 : 3));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     for (let at = 0; at < chunk.length; ) {
-      this.filling ??= this.pool.take();
+      this.filling ??= this.codec.pool.take();
       const n = chunk.copy(this.filling, this.filled, at);
       at += n;
       this.filled += n;
       if (this.filled === this.block) this.startBlock();
     }
+    copiedOut(chunk);
     this.settle(IN_FLIGHT).then(() => done(), done);
   }
 
   override _flush(done: TransformCallback): void {
     if (this.filled > 0 || this.blocks === 0) this.startBlock();
     this.settle(0).then(() => {
-      this.codec.close();
+      this.codec.release();
       done();
     }, done);
   }
 
   override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
-    this.codec.close();
+    this.codec.release();
     done(err);
   }
 
   private startBlock(): void {
-    const buf = this.filling ?? this.pool.take();
+    const buf = this.filling ?? this.codec.pool.take();
     const data = buf.subarray(0, this.filled);
     this.filling = undefined;
     this.filled = 0;
     this.blocks++;
-    this.running.add(this.codec.compress(data).finally(() => this.pool.give(buf)));
+    this.running.add(this.codec.compress(data).finally(() => this.codec.pool.give(buf)));
   }
 
   /** Passes finished blocks on, in order, until at most `keep` are still running. */
@@ -120,22 +119,49 @@ class BlockCompress extends Transform {
   }
 }
 
-/** Block buffers are reused: a fresh 1-2 MiB buffer per block is churn that glibc malloc keeps as RSS. */
-class BufferPool {
-  private readonly free: Buffer[] = [];
+/** A compressor's use of its process's shared codec and block pool. */
+interface CodecUse {
+  compress(block: Buffer): Promise<Buffer[]>;
+  /** Block buffers: one filling plus the ones being compressed, per compressor; fresh 1-2 MiB buffers would be churn glibc keeps as RSS. */
+  pool: BufferPool;
+  /** Idempotent; the last user's release closes the codec. */
+  release(): void;
+}
 
-  constructor(
-    private readonly size: number,
-    private readonly keep: number,
-  ) {}
+/**
+ * Compressors running at once (an archive and its index) share one codec and one block pool: a
+ * zstd lane holds a ~3.5 MiB context, and a second set of lanes would add memory, not speed,
+ * since the thread pool has the same two cores to give either way.
+ */
+const sharing = new Map<string, { codec: BlockCodec; pool: BufferPool; users: number }>();
 
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+function useCodec(c: Compression, level: number): CodecUse {
+  const key = `${c}:${level}`;
+  let entry = sharing.get(key);
+  if (!entry) {
+    entry = { codec: c === 'gzip' ? gzipCodec(level, BLOCK.gzip) : zstdCodec(level), pool: new BufferPool(BLOCK[c], IN_FLIGHT + 2), users: 0 };
+    sharing.set(key, entry);
   }
-
-  give(buf: Buffer): void {
-    if (this.free.length < this.keep) this.free.push(buf);
-  }
+  const shared = entry;
+  shared.users++;
+  // A codec that failed once is not handed to later compressors; its current users still release it.
+  const retire = () => sharing.get(key) === shared && sharing.delete(key);
+  let released = false;
+  return {
+    compress: (block) =>
+      shared.codec.compress(block).catch((err) => {
+        retire();
+        throw err;
+      }),
+    pool: shared.pool,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--shared.users > 0) return;
+      retire();
+      shared.codec.close();
+    },
+  };
 }
 
 /** Output buffer of a lane; several blocks' frames share one before a new one is allocated. */

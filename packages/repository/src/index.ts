@@ -25,6 +25,7 @@ export {
   type SourceMeta,
 } from './format.js';
 export { HashingStream } from './hashing.js';
+export { BufferPool, copiedOut, lend } from './recycle.js';
 export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { normaliseEntryPath } from './paths.js';

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { describe, expect, it } from 'vitest';
 import { canWriteZstd, type Compression, compressor, decompressor } from '../src/codec.js';
+import { lend } from '../src/recycle.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -82,6 +83,45 @@ describe.each(formats)('block compressor (%s)', (c) => {
     const input = Buffer.concat([text(1 << 20), randomBytes(5 << 20)]);
     const packed = await collect(chunked(input, 1 << 20), compressor(c));
     await expectEveryReaderDecodes(c, packed, input);
+  });
+
+  it('hands each lent chunk back once it has copied it, so a reader may refill it at once', async () => {
+    const input = Buffer.concat([text(3 << 20), randomBytes(3 << 20), text(1 << 20)]);
+    const free: Buffer[] = [];
+    let lent = 0;
+    let givenBack = 0;
+    let allocated = 0;
+    const newBuffer = () => {
+      allocated++;
+      return Buffer.alloc(1 << 20);
+    };
+    // Like a file reader with a buffer pool: a buffer handed back is overwritten before it is reused.
+    async function* reads(): AsyncGenerator<Buffer> {
+      for (let at = 0; at < input.length; at += 1 << 20) {
+        const buf = free.pop() ?? newBuffer();
+        const n = input.copy(buf, 0, at);
+        lent++;
+        yield lend(buf.subarray(0, n), () => {
+          givenBack++;
+          free.push(buf.fill(0xee));
+        });
+      }
+    }
+    const out: Buffer[] = [];
+    await pipeline(Readable.from(reads(), { objectMode: false }), compressor(c), async (src: AsyncIterable<Buffer>) => {
+      for await (const chunk of src) out.push(chunk);
+    });
+    await expectEveryReaderDecodes(c, Buffer.concat(out), input);
+    expect(givenBack).toBe(lent);
+    expect(allocated).toBeLessThan(lent / 2);
+  });
+
+  it('keeps the streams of compressors running at once apart (an archive and its index share one codec)', async () => {
+    const inputs = [Buffer.concat([text(5 << 20), randomBytes(1 << 20)]), text(300_000), Buffer.concat([randomBytes(3 << 20), text(2 << 20)])];
+    const packed = await Promise.all(inputs.map((input) => collect(chunked(input), compressor(c))));
+    for (const [i, input] of inputs.entries()) await expectEveryReaderDecodes(c, packed[i]!, input);
+    // And the codec still works once they have all finished and released it.
+    await expectEveryReaderDecodes(c, await collect(chunked(inputs[0]!), compressor(c)), inputs[0]!);
   });
 
   it('writes a valid stream for empty input', async () => {

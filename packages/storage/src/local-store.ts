@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { errnoCode } from '@drkit/errors';
 import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore } from './blob-store.js';
@@ -38,11 +39,7 @@ export class LocalStore implements BlobStore {
     try {
       await mkdir(tmpDir, { recursive: true });
       fh = await open(tmp, 'wx', 0o644);
-      for await (const chunk of body instanceof Uint8Array ? [body] : body) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-        await writeAll(fh, bytes);
-        size += bytes.byteLength;
-      }
+      size = await writeBody(fh, body);
       await fh.sync();
       await fh.close();
       fh = undefined;
@@ -144,6 +141,26 @@ async function renameIntoPlace(tmp: string, dest: string): Promise<void> {
       if (errnoCode(err) !== 'ENOENT' || attempt > 0) throw err;
     }
   }
+}
+
+/** Writes a body to the file, returning its size. */
+async function writeBody(fh: FileHandle, body: BlobBody): Promise<number> {
+  if (body instanceof Uint8Array) {
+    await writeAll(fh, body);
+    return body.byteLength;
+  }
+  let size = 0;
+  // A sink, not `for await`: a Readable's iterator concatenates whatever it has buffered into a fresh buffer.
+  const sink = new Writable({
+    write: (chunk: Buffer, _enc, done) => {
+      writeAll(fh, chunk).then(() => {
+        size += chunk.byteLength;
+        done();
+      }, done);
+    },
+  });
+  await pipeline(body, sink);
+  return size;
 }
 
 async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
