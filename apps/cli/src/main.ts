@@ -1,5 +1,4 @@
 import module from 'node:module';
-import v8 from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
 import { isDrkitError } from '@drkit/errors';
 import pkg from '../package.json' with { type: 'json' };
@@ -10,10 +9,6 @@ import { type GlobalOptions, printJson, reportError } from './output.js';
 // Node >= 22.1 keeps compiled code in a disk cache (NODE_DISABLE_COMPILE_CACHE=1 turns it off):
 // the command chunks then load ~40 ms faster on every later run.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-// V8 grows its young generation up to 2 x 16 MiB while a backup streams through short-lived
-// buffers; keeping it at its start size cut peak RSS of a 1 GiB backup by ~35 MiB (175 -> 140)
-// for ~2 % more time. A sizing flag, read each time the young generation would grow.
-v8.setFlagsFromString('--semi-space-growth-factor=1');
 
 type Run<O> = (args: unknown[], opts: O) => Promise<ExitCode>;
 

@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { type BackupResult, defaultCacheDir, type FileSource, type RedisSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import pkg from '../../package.json' with { type: 'json' };
 import { parseDuration } from '@drkit/config';
@@ -22,6 +23,12 @@ interface BackupFlags extends GlobalOptions {
 }
 
 export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCode> {
+  // V8 grows its young generation up to 2 x 16 MiB while a backup streams through short-lived
+  // buffers; keeping it at its start size cut peak RSS of a 1 GiB backup by ~35 MiB (175 -> 140)
+  // for ~2 % more time. Backup only: a restore, whose plan and index stay in the old generation,
+  // then promoted enough to mark-compact ~60 times instead of twice (~1.5 s more CPU).
+  // A sizing flag, read each time the young generation would grow.
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
   const config = await loadConfig(opts);
   const adHoc = paths as string[];
   // --redis is an ad-hoc source like a path: either replaces the config's sources.
