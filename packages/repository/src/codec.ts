@@ -5,7 +5,8 @@ import { Decompress as FzstdDecompress } from 'fzstd';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { InOrder, ZstdLane } from './lanes.js';
 import { BufferPool, copiedOut } from './recycle.js';
-import { FrameByFrame } from './zstd-frames.js';
+import { looksIncompressible } from './incompressible.js';
+import { FrameByFrame, storedFrame } from './zstd-frames.js';
 
 export type Compression = 'zstd' | 'gzip';
 export type CompressionChoice = Compression | 'auto';
@@ -59,7 +60,8 @@ const IN_FLIGHT = Math.max(1, Math.min(2, typeof os.availableParallelism === 'fu
 
 /** Compresses one block into one complete frame/member; resolves once the block may be reused. */
 interface BlockCodec {
-  compress(block: Buffer): Promise<Buffer[]>;
+  /** `incompressible`: store the block as it is, framed (see looksIncompressible). */
+  compress(block: Buffer, incompressible: boolean): Promise<Buffer[]>;
   close(): void;
 }
 
@@ -108,7 +110,7 @@ class BlockCompress extends Transform {
     this.filling = undefined;
     this.filled = 0;
     this.blocks++;
-    this.running.add(this.codec.compress(data).finally(() => this.codec.pool.give(buf)));
+    this.running.add(this.codec.compress(data, looksIncompressible(data)).finally(() => this.codec.pool.give(buf)));
   }
 
   /** Passes finished blocks on, in order, until at most `keep` are still running. */
@@ -121,7 +123,7 @@ class BlockCompress extends Transform {
 
 /** A compressor's use of its process's shared codec and block pool. */
 interface CodecUse {
-  compress(block: Buffer): Promise<Buffer[]>;
+  compress(block: Buffer, incompressible: boolean): Promise<Buffer[]>;
   /** Block buffers: one filling plus the ones being compressed, per compressor; fresh 1-2 MiB buffers would be churn glibc keeps as RSS. */
   pool: BufferPool;
   /** Idempotent; the last user's release closes the codec. */
@@ -148,8 +150,8 @@ function useCodec(c: Compression, level: number): CodecUse {
   const retire = () => sharing.get(key) === shared && sharing.delete(key);
   let released = false;
   return {
-    compress: (block) =>
-      shared.codec.compress(block).catch((err) => {
+    compress: (block, incompressible) =>
+      shared.codec.compress(block, incompressible).catch((err) => {
         retire();
         throw err;
       }),
@@ -172,7 +174,7 @@ function zstdCodec(level: number): BlockCodec {
   const lanes = Array.from({ length: IN_FLIGHT }, () => new ZstdLane(z.createZstdCompress!({ params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level }, chunkSize: LANE_CHUNK })));
   let next = 0;
   return {
-    compress: (block) => lanes[next++ % lanes.length]!.run(block),
+    compress: (block, incompressible) => (incompressible ? Promise.resolve([storedFrame(block)]) : lanes[next++ % lanes.length]!.run(block)),
     close: () => {
       for (const lane of lanes) lane.close();
     },
@@ -182,8 +184,9 @@ function zstdCodec(level: number): BlockCodec {
 function gzipCodec(level: number, block: number): BlockCodec {
   // One output buffer per block: the default 16 KiB would cost a main-thread round trip each.
   const opts = { level, chunkSize: block };
+  const stored = { level: 0, chunkSize: block + 1024 };
   return {
-    compress: (buf) => new Promise((resolve, reject) => zlib.gzip(buf, opts, (err, out) => (err ? reject(err) : resolve([out])))),
+    compress: (buf, incompressible) => new Promise((resolve, reject) => zlib.gzip(buf, incompressible ? stored : opts, (err, out) => (err ? reject(err) : resolve([out])))),
     close: () => {},
   };
 }

@@ -161,3 +161,27 @@ export class FrameByFrame extends Transform {
     return this.inner.write(piece);
   }
 }
+
+/** Largest block a frame may hold (RFC 8878 §3.1.1.2.4: the smaller of the window and 128 KiB). */
+const MAX_BLOCK = 128 * 1024;
+
+/**
+ * `data` as one zstd frame of raw (stored) blocks, for data that would not compress: a
+ * single-segment frame whose content size is stated, so the window is exactly the content
+ * (RFC 8878 §3.1.1.1), and no checksum, like node:zlib's frames. 7 bytes of framing per 128 KiB.
+ */
+export function storedFrame(data: Buffer): Buffer {
+  const blocks = Math.max(1, Math.ceil(data.length / MAX_BLOCK));
+  const out = Buffer.allocUnsafe(9 + 3 * blocks + data.length);
+  out.writeUInt32LE(ZSTD_MAGIC, 0);
+  out[4] = (2 << 6) | 0x20; // 4-byte Frame_Content_Size, Single_Segment
+  out.writeUInt32LE(data.length, 5);
+  let at = 9;
+  for (let i = 0; i < blocks; i++) {
+    const piece = data.subarray(i * MAX_BLOCK, (i + 1) * MAX_BLOCK);
+    const last = i === blocks - 1 ? 1 : 0;
+    out.writeUIntLE((piece.length << 3) | last, at, 3); // Block_Type 0: raw
+    at += 3 + piece.copy(out, at + 3);
+  }
+  return out;
+}

@@ -5,7 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { describe, expect, it } from 'vitest';
 import { canWriteZstd, type Compression, compressor, decompressor } from '../src/codec.js';
+import { looksIncompressible } from '../src/incompressible.js';
 import { lend } from '../src/recycle.js';
+import { storedFrame } from '../src/zstd-frames.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -131,3 +133,24 @@ describe.each(formats)('block compressor (%s)', (c) => {
     await expectEveryReaderDecodes(c, packed, Buffer.alloc(0));
   });
 });
+
+describe('incompressible blocks', () => {
+  it('are recognised by sampling: random bytes are, text, JSONL, base64 and a block with one text stretch are not', () => {
+    expect(looksIncompressible(randomBytes(2 << 20))).toBe(true);
+    expect(looksIncompressible(text(2 << 20))).toBe(false);
+    expect(looksIncompressible(Buffer.from(randomBytes(3 << 19).toString('base64')))).toBe(false);
+    const mixed = randomBytes(2 << 20);
+    text(300_000).copy(mixed, 1 << 20);
+    expect(looksIncompressible(mixed)).toBe(false);
+    expect(looksIncompressible(randomBytes(60_000))).toBe(false); // too small to bother
+  });
+
+  it.each([0, 1, 128 * 1024, 128 * 1024 + 1, (2 << 20) + 3])('are stored as a zstd frame of raw blocks that every reader decodes (%i bytes)', async (n) => {
+    const data = randomBytes(n);
+    const frame = storedFrame(data);
+    expect(frame.length).toBe(9 + 3 * Math.max(1, Math.ceil(n / (128 * 1024))) + n);
+    if (canWriteZstd) await expectEveryReaderDecodes('zstd', Buffer.concat([frame, storedFrame(data.subarray(0, n >> 1))]), Buffer.concat([data, data.subarray(0, n >> 1)]));
+    else expect(sha(await collect([frame], decompressor('zstd')))).toBe(sha(data));
+  });
+});
+
