@@ -127,7 +127,7 @@ class BlockCompress extends Transform {
 /** A compressor's use of its process's shared codec and block pool. */
 interface CodecUse {
   compress(block: Buffer, incompressible: boolean): Promise<Buffer[]>;
-  /** Block buffers: one filling plus the ones being compressed, per compressor; fresh 1-2 MiB buffers would be churn glibc keeps as RSS. */
+  /** Block buffers (a filling one per compressor, plus those being compressed): fresh 1 MiB buffers would be churn glibc keeps as RSS. */
   pool: BufferPool;
   /** Idempotent; the last user's release closes the codec. */
   release(): void;
