@@ -54,7 +54,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   try {
     const roots = await sourceRoots(snapshot, plan);
     await moveIntoPlace(plan, staging, changes);
-    await applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
+    applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
   } catch (cause) {
     if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
     await staging.remove().catch(() => {});
