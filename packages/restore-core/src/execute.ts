@@ -54,7 +54,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   try {
     const roots = await sourceRoots(snapshot, plan);
     await moveIntoPlace(plan, staging, changes);
-    applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
+    await applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
   } catch (cause) {
     if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
     await staging.remove().catch(() => {});
@@ -90,7 +90,7 @@ async function sourceRoots(snapshot: SnapshotMeta, plan: RestorePlan): Promise<P
   for (const layout of plan.sources) {
     const root = snapshot.sources.find((s) => s.name === layout.name)?.root;
     if (!root) continue;
-    const existed = plan.targetState === 'non-empty' && (layout.dir === '' || (await lstatOrUndefined(path.join(plan.target, layout.dir))) !== undefined);
+    const existed = plan.targetState === 'non-empty' && (layout.dir === '' || lstatOrUndefined(path.join(plan.target, layout.dir)) !== undefined);
     if (existed && plan.overwrite === 'never') continue;
     roots.push({ path: layout.dir, mode: root.mode, mtime: root.mtime });
   }

@@ -17,6 +17,7 @@ import {
 } from './plan-model.js';
 import { targetPathOf } from './paths.js';
 import { ExistingTree, inspectTarget } from './target-state.js';
+import { breather } from './waits.js';
 import { selectEntries } from './select.js';
 
 const CONFLICTS_SHOWN = 10;
@@ -78,8 +79,10 @@ async function decideAll(selected: Selected[], existing: ExistingTree, target: s
   const clearedForDirs = new Set<string>();
   // Reported once: what lies below a conflicting path is not listed again.
   const conflicted = new Set<string>();
+  const breathe = breather();
   for (const { source, path: rel, entry } of selected) {
-    const found = await existing.at(rel);
+    await breathe();
+    const found = existing.at(rel);
     const abs = found.kind === 'missing' ? '' : path.join(target, rel); // only messages and comparisons need it
     let action: PlanItem['action'];
     if (found.kind === 'blocked') {

@@ -1,5 +1,6 @@
 import type { Stats } from 'node:fs';
-import { lstat, opendir, realpath } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { opendir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '@drkit/errors';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
@@ -14,9 +15,10 @@ export type Existing =
   /** Something that is not a folder sits at `by`, above this path. */
   | { kind: 'blocked'; by: string; byKind: ExistingKind };
 
-export async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
+/** Blocking, like the other per-entry metadata calls of a restore (see breather). */
+export function lstatOrUndefined(file: string): Stats | undefined {
   try {
-    return await lstat(file);
+    return lstatSync(file);
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return undefined;
     throw asRestoreError(cause, `inspect ${file}`);
@@ -29,7 +31,7 @@ function kindOf(stats: Stats): ExistingKind {
 
 /** Whether the target is missing, an empty folder or a non-empty one; anything else is refused. */
 export async function inspectTarget(target: string): Promise<TargetState> {
-  const stats = await lstatOrUndefined(target);
+  const stats = lstatOrUndefined(target);
   if (!stats) return 'missing';
   if (stats.isSymbolicLink()) {
     const real = await realpath(target).catch(() => undefined);
@@ -53,14 +55,14 @@ export async function inspectTarget(target: string): Promise<TargetState> {
 
 /** What already exists at each path under the target, looked up without ever following a symlink. */
 export class ExistingTree {
-  private readonly memo = new Map<string, Promise<Existing>>();
+  private readonly memo = new Map<string, Existing>();
 
   constructor(
     private readonly root: string,
     private readonly rootState: TargetState,
   ) {}
 
-  at(relPath: string): Promise<Existing> {
+  at(relPath: string): Existing {
     let found = this.memo.get(relPath);
     if (!found) {
       found = this.lookup(relPath);
@@ -69,14 +71,14 @@ export class ExistingTree {
     return found;
   }
 
-  private async lookup(relPath: string): Promise<Existing> {
+  private lookup(relPath: string): Existing {
     const parent = parentOf(relPath);
     if (parent) {
-      const above = await this.at(parent);
+      const above = this.at(parent);
       if (above.kind === 'missing' || above.kind === 'blocked') return above;
       if (above.kind !== 'dir') return { kind: 'blocked', by: parent, byKind: above.kind };
     } else if (this.rootState === 'missing') return { kind: 'missing' };
-    const stats = await lstatOrUndefined(path.join(this.root, relPath));
+    const stats = lstatOrUndefined(path.join(this.root, relPath));
     return stats ? { kind: kindOf(stats), stats } : { kind: 'missing' };
   }
 }

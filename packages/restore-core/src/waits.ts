@@ -26,3 +26,13 @@ export class FirstFailure {
     if (this.first) throw this.first.error;
   }
 }
+
+/**
+ * For loops of blocking metadata calls (lstat, rename, chmod: each touches one cached inode,
+ * where a thread-pool round trip per call costs more than the call): every `every` steps the
+ * returned function gives the event loop a turn, so a service embedding a restore keeps answering.
+ */
+export function breather(every = 1024): () => Promise<void> | undefined {
+  let steps = 0;
+  return () => (++steps % every === 0 ? new Promise((resolve) => setImmediate(resolve)) : undefined);
+}
