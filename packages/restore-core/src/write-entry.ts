@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lutimes, open, symlink } from 'node:fs/promises';
 import type { IndexEntry } from '@drkit/repository';
+import { parentOf } from './paths.js';
 import { makeDir, seconds } from './small-writes.js';
 import { FirstFailure, Signal } from './waits.js';
 import { WriteThread } from './write-thread.js';
@@ -68,7 +69,7 @@ export class FileWriter {
       await this.thread.file(dest, chunks, digest.size, entry.mode, entry.mtime);
       return digest;
     }
-    makeDir(parentDir(dest)); // here, not behind: the open below needs it
+    makeDir(parentOf(dest)); // here, not behind: the open below needs it
     const fh = await this.create(dest);
     let written: Promise<void> = Promise.resolve();
     try {
@@ -90,7 +91,7 @@ export class FileWriter {
   async symlink(dest: string, entry: IndexEntry): Promise<void> {
     this.check();
     await this.thread.drain();
-    makeDir(parentDir(dest));
+    makeDir(parentOf(dest));
     await symlink(entry.linkTarget ?? '', dest);
     await lutimes(dest, seconds(entry.mtime), seconds(entry.mtime));
   }
@@ -149,4 +150,3 @@ async function writeAll(fh: NewFile, bytes: Buffer): Promise<void> {
   while (offset < bytes.length) offset += (await fh.write(bytes, offset)).bytesWritten;
 }
 
-const parentDir = (p: string) => p.slice(0, p.lastIndexOf('/'));
