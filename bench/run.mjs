@@ -2,15 +2,16 @@
 // drkit benchmark harness: `pnpm bench` (= pnpm build && node bench/run.mjs).
 //
 //   node bench/run.mjs [--scale N] [--runs N] [--work DIR] [--only id,id] [--cli PATH]
-//                      [--timeout SECONDS] [--keep] [--list]
+//                      [--timeout SECONDS] [--keep] [--sequential] [--list]
 //
 // Every option can also come from the environment: BENCH_SCALE, BENCH_RUNS, BENCH_WORK,
-// BENCH_ONLY, BENCH_CLI, BENCH_TIMEOUT, BENCH_KEEP=1 (arguments win).
+// BENCH_ONLY, BENCH_CLI, BENCH_TIMEOUT, BENCH_KEEP=1, BENCH_SEQUENTIAL=1 (arguments win).
 //
 // It generates the reference tree (bench/gen-tree.mjs; reused when already there), runs every
-// step of bench/steps.mjs `runs` times under `/usr/bin/time -f '%e %M' bash -c '...'` (warm page
-// cache, no warm-up run), and prints a markdown table of medians, also written with the raw
-// figures to bench/out/latest.md and bench/out/latest.json. Only node built-ins are used.
+// step of bench/steps.mjs `runs` times, in rounds of one run of every step, under
+// `/usr/bin/time -f '%e %M' bash -c '...'` (warm page cache, no warm-up run), and prints a
+// markdown table of medians, also written with the raw figures to bench/out/latest.md and
+// bench/out/latest.json. Only node built-ins are used.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --cli PATH       drkit CLI entry (env BENCH_CLI, default apps/cli/dist/main.js)
   --timeout S      per-run time limit in seconds (env BENCH_TIMEOUT, default 3600)
   --keep           keep the scratch dir (repos, archives) afterwards (env BENCH_KEEP=1)
+  --sequential     all runs of a step before the next step, instead of rounds of one run of
+                   every step (env BENCH_SEQUENTIAL=1)
   --list           list the step ids and exit`;
 
 function parseOptions(argv, env) {
@@ -50,6 +53,7 @@ function parseOptions(argv, env) {
     cli: env.BENCH_CLI ?? path.join(ROOT, 'apps/cli/dist/main.js'),
     timeout: env.BENCH_TIMEOUT ?? '3600',
     keep: env.BENCH_KEEP === '1' || env.BENCH_KEEP === 'true',
+    sequential: env.BENCH_SEQUENTIAL === '1' || env.BENCH_SEQUENTIAL === 'true',
     list: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -69,6 +73,7 @@ function parseOptions(argv, env) {
       case '--cli': o.cli = val(); break;
       case '--timeout': o.timeout = val(); break;
       case '--keep': o.keep = true; break;
+      case '--sequential': o.sequential = true; break;
       case '--list': o.list = true; break;
       case '-h':
       case '--help': console.log(USAGE); process.exit(0); break;
@@ -371,63 +376,84 @@ async function main() {
     if (!step) return `unknown prerequisite ${id}`;
     if (chain.includes(id)) return `prerequisite cycle ${[...chain, id].join(' -> ')}`;
     log(`${id}: running once (untimed) as prerequisite`);
-    const res = await runStep(step, 1, [...chain, id], false);
+    const { res } = await runStep(step, 1, [...chain, id], false);
     return res.status === 'ok' ? null : `prerequisite ${id} ${res.status}: ${res.message ?? ''}`.trim();
   };
 
-  const runStep = async (step, runs, chain, record) => {
+  // A step runs in three parts, so that runs of different steps can take turns: open() checks its
+  // tools and prerequisites, runOnce() times one run, close() measures outputs, checks, cleans up.
+  const open = async (step, chain, record) => {
     const res = { id: step.id, label: step.label, group: step.group ?? '', status: 'ok', runs: [] };
-    const done = (status, message) => {
+    const s = { step, res, record, env: null, finished: false };
+    s.done = (status, message) => {
       res.status = status;
       if (message) res.message = message;
       if (record || status === 'ok') results.set(step.id, res);
+      if (status !== 'ok') log(`${step.id}: ${status.toUpperCase()}: ${message}`);
+      s.finished = true;
       return res;
     };
     const missing = (step.tools ?? []).filter((t) => !hasCommand(t));
     if (missing.length) {
       const hints = missing.map((t) => step.install?.[t] ?? `apt-get install -y ${t}`);
-      return done('skipped', `${missing.join(', ')} not installed (${[...new Set(hints)].join('; ')})`);
+      s.done('skipped', `${missing.join(', ')} not installed (${[...new Set(hints)].join('; ')})`);
+      return s;
     }
     const why = step.available?.(c);
-    if (why) return done('failed', why);
+    if (why) {
+      s.done('failed', why);
+      return s;
+    }
     for (const dep of step.requires ?? []) {
       const err = await ensure(dep, chain);
-      if (err) return done('failed', err);
+      if (err) {
+        s.done('failed', err);
+        return s;
+      }
     }
     // drkit's change cache (encrypted repos) lives in the scratch dir too, never in ~.
-    const env = { ...process.env, DRKIT_CACHE_DIR: c.file('drkit-cache'), ...(step.env?.(c) ?? {}) };
+    s.env = { ...process.env, DRKIT_CACHE_DIR: c.file('drkit-cache'), ...(step.env?.(c) ?? {}) };
     res.command = step.command(c);
-    for (let i = 1; i <= runs; i++) {
-      const tag = `${step.id}.${record ? `run${i}` : 'prereq'}`;
-      if (freeBytes(scratch) < 3 * treeBytes && readdirSync(trash).length > 0) {
-        log('disk space is low: emptying the trash now (the next run may create files more slowly)');
-        rmSync(trash, { recursive: true, force: true });
-        mkdirSync(trash);
-      }
-      if (step.prepare) {
-        const p = sh(step.prepare(c), { cwd: scratch, env });
-        if (p.code !== 0) return done('failed', `prepare failed (exit ${p.code}): ${p.stderr.trim().slice(0, 200)}`);
-      }
-      // Untimed: the previous run's writes reach the disk now, not while this run is timed.
-      sh('sync', { cwd: scratch, env });
-      const r = await timedRun(res.command, {
-        cwd: scratch,
-        env,
-        timeout: opt.timeout,
-        useTime: timeInfo.ok,
-        timeFile: path.join(logsDir, `${tag}.time`),
-        outFile: path.join(logsDir, `${tag}.out`),
-        errFile: path.join(logsDir, `${tag}.err`),
-      });
-      res.runs.push(r);
-      const rss = r.peakRssKiB != null ? `, peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB` : '';
-      log(`${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, exit ${r.exitCode}`);
-      if (r.exitCode !== 0) {
-        const why = r.timedOut ? `timed out after ${opt.timeout} s` : `exit ${r.exitCode}`;
-        const detail = tail(path.join(logsDir, `${tag}.err`)) || tail(path.join(logsDir, `${tag}.out`));
-        return done('failed', `${why}${detail ? `: ${detail}` : ''}`);
-      }
+    return s;
+  };
+
+  const runOnce = async (s, i, runs) => {
+    const { step, res, record, env } = s;
+    const tag = `${step.id}.${record ? `run${i}` : 'prereq'}`;
+    if (freeBytes(scratch) < 3 * treeBytes && readdirSync(trash).length > 0) {
+      log('disk space is low: emptying the trash now (the next run may create files more slowly)');
+      rmSync(trash, { recursive: true, force: true });
+      mkdirSync(trash);
     }
+    if (step.prepare) {
+      const p = sh(step.prepare(c), { cwd: scratch, env });
+      if (p.code !== 0) return s.done('failed', `prepare failed (exit ${p.code}): ${p.stderr.trim().slice(0, 200)}`);
+    }
+    // Untimed: the previous run's writes reach the disk now, not while this run is timed.
+    sh('sync', { cwd: scratch, env });
+    const r = await timedRun(res.command, {
+      cwd: scratch,
+      env,
+      timeout: opt.timeout,
+      useTime: timeInfo.ok,
+      timeFile: path.join(logsDir, `${tag}.time`),
+      outFile: path.join(logsDir, `${tag}.out`),
+      errFile: path.join(logsDir, `${tag}.err`),
+    });
+    res.runs.push(r);
+    const rss = r.peakRssKiB != null ? `, peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB` : '';
+    log(`${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, exit ${r.exitCode}`);
+    if (r.exitCode !== 0) {
+      const why = r.timedOut ? `timed out after ${opt.timeout} s` : `exit ${r.exitCode}`;
+      const detail = tail(path.join(logsDir, `${tag}.err`)) || tail(path.join(logsDir, `${tag}.out`));
+      return s.done('failed', `${why}${detail ? `: ${detail}` : ''}`);
+    }
+    // What the step made can serve steps that need it from now on (their prerequisite is met).
+    results.set(step.id, res);
+  };
+
+  const close = (s) => {
+    const { step, res, env } = s;
     if (step.outputs) res.outputBytes = duBytes(step.outputs(c));
     const warn = step.check?.(c);
     if (warn) res.warning = warn;
@@ -440,15 +466,40 @@ async function main() {
       }
     }
     if (step.cleanup) sh(step.cleanup(c), { cwd: scratch, env });
-    return done('ok');
+    return s.done('ok');
+  };
+
+  const runStep = async (step, runs, chain, record) => {
+    const s = await open(step, chain, record);
+    for (let i = 1; i <= runs && !s.finished; i++) await runOnce(s, i, runs);
+    if (!s.finished) close(s);
+    return s;
   };
 
   const t0 = Date.now();
+  const opened = [];
+  if (opt.sequential) {
+    for (const step of selected) {
+      log(`--- ${step.id} (${opt.runs} run${opt.runs > 1 ? 's' : ''})`);
+      opened.push(await runStep(step, opt.runs, [step.id], true));
+    }
+  } else {
+    // Rounds: every step's first run, then every step's second run, ... A ratio of two steps'
+    // medians then compares runs spread over the same stretch of time, not runs minutes apart
+    // while the machine's state (page cache, freed inodes, other load) drifts.
+    for (let i = 1; i <= opt.runs; i++) {
+      log(`--- round ${i}/${opt.runs}`);
+      for (const [k, step] of selected.entries()) {
+        if (i === 1) opened.push(await open(step, [step.id], true));
+        const s = opened[k];
+        if (s.finished) continue;
+        await runOnce(s, i, opt.runs);
+        if (!s.finished && i === opt.runs) close(s);
+      }
+    }
+  }
   const rows = [];
-  for (const step of selected) {
-    log(`--- ${step.id} (${opt.runs} run${opt.runs > 1 ? 's' : ''})`);
-    const res = await runStep(step, opt.runs, [step.id], true);
-    if (res.status !== 'ok') log(`${step.id}: ${res.status.toUpperCase()}: ${res.message}`);
+  for (const { step, res } of opened) {
     res.median = {
       wallSeconds: round(median(res.runs.map((r) => r.wallSeconds)), 3),
       peakRssMiB: round(median(res.runs.map((r) => (r.peakRssKiB == null ? null : r.peakRssKiB / 1024))), 1),
@@ -512,7 +563,7 @@ async function main() {
     schema: 1,
     date: new Date().toISOString(),
     totalSeconds: round((Date.now() - t0) / 1000, 1),
-    options: { scale: opt.scale, runs: opt.runs, work: opt.work, only: opt.only, timeout: opt.timeout, cli: c.cliRel },
+    options: { scale: opt.scale, runs: opt.runs, order: opt.sequential ? 'sequential' : 'rounds', work: opt.work, only: opt.only, timeout: opt.timeout, cli: c.cliRel },
     machine: { ...machine, gnuTime: timeInfo.ok ? timeInfo.version : null, drkitCodec: codec },
     targets: { node: TARGET_NODE, apply: Number(process.versions.node.split('.')[0]) === TARGET_NODE },
     tree: {
@@ -559,7 +610,8 @@ function renderMarkdown(rep, timeInfo) {
       (t.reused ? ' (reused)' : `, generated in ${fmt(t.generatedSeconds, 1)} s`),
   );
   const noTime = timeInfo.ok ? '' : '; **GNU time missing (`apt-get install -y time`): no RSS figures**';
-  L.push(`- ${rep.options.runs} run(s) per step, medians shown; warm page cache, no warm-up run${noTime}`);
+  const order = rep.options.order === 'rounds' ? 'in rounds (one run of every step per round)' : 'one step after the other';
+  L.push(`- ${rep.options.runs} run(s) per step, ${order}, medians shown; warm page cache, no warm-up run${noTime}`);
   L.push('');
   L.push(`| step | median wall s | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
   L.push('| --- | ---: | ---: | ---: | ---: | --- | --- |');
