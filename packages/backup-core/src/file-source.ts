@@ -90,7 +90,9 @@ export async function* fileSourceItems(
       const q = queue.shift();
       if (!q) break;
       if ('problem' in q) {
-        problem(q.problem.rel, q.problem.error);
+        // The root itself failing to list is a failure, never a race to shrug off.
+        if (q.problem.rel === '.') problem(q.problem.rel, q.problem.error);
+        else readProblem(q.problem.rel, q.problem.error);
         continue;
       }
       const e = q.e;
@@ -100,7 +102,7 @@ export async function* fileSourceItems(
         try {
           yield { path: e.rel, type: 'symlink', ...owner(s), size: 0, linkTarget: await readlink(e.abs) };
         } catch (error) {
-          problem(e.rel, error);
+          readProblem(e.rel, error);
         }
       } else if (e.kind === 'other') {
         specialFile(e.rel);
@@ -111,7 +113,7 @@ export async function* fileSourceItems(
           continue;
         }
         if ('error' in p) {
-          openProblem(e.rel, p.error);
+          readProblem(e.rel, p.error);
           continue;
         }
         if ('data' in p) {
@@ -142,7 +144,7 @@ export async function* fileSourceItems(
           fh = await openFile(e.abs);
           st = await fh.stat();
         } catch (error) {
-          openProblem(e.rel, error);
+          readProblem(e.rel, error);
           continue;
         }
         if (!st.isFile()) {
@@ -173,8 +175,8 @@ export async function* fileSourceItems(
     report.warn({ kind: 'special-file', path: rel, message: `${rel} is a socket, FIFO or device (or became one while the backup ran); it was not backed up` });
   }
 
-  function openProblem(rel: string, error: unknown) {
-    // Vanished between listing and opening: a normal race on a live system, not a failure.
+  function readProblem(rel: string, error: unknown) {
+    // Vanished between listing and reading: a normal race on a live system, not a failure.
     if (errnoCode(error) === 'ENOENT') report.warn({ kind: 'vanished', path: rel, message: `${rel} was deleted while the backup ran` });
     else problem(rel, error);
   }

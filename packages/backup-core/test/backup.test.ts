@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
@@ -109,6 +109,30 @@ describe('runBackup', () => {
     const paths = (await indexOf(repo, result.snapshot.id, 'tree')).map((e) => e.path);
     expect(paths).not.toContain('config/secret.env');
     expect(paths).toContain('config/app.json');
+  });
+
+  it('warns, without failing, about a folder, a symlink and a file deleted while the backup runs', async () => {
+    const tree = path.join(dir, 'live');
+    await mkdir(path.join(tree, 'a'), { recursive: true });
+    await mkdir(path.join(tree, 'b/sub'), { recursive: true });
+    // More files in a/ than the walk looks ahead, so it has not reached b, c-link and d.txt yet.
+    const files = Array.from({ length: 24 }, (_, i) => `a/f${String(i).padStart(2, '0')}`);
+    for (const f of [...files, 'b/sub/f', 'd.txt']) await writeFile(path.join(tree, f), f);
+    await symlink('a/f00', path.join(tree, 'c-link'));
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    // Deleted at the first open: after the root was listed, as on a live system.
+    let deleted = false;
+    const openFile = async (p: string) => {
+      if (!deleted) await Promise.all(['b', 'c-link', 'd.txt'].map((n) => rm(path.join(tree, n), { recursive: true })));
+      deleted = true;
+      return openForBackup(p);
+    };
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', openFile });
+    expect(result.errors).toEqual([]);
+    expect(result.status).toBe('complete');
+    const vanished = result.warnings.filter((w) => w.kind === 'vanished').map((w) => w.path);
+    expect(vanished).toEqual(['b', 'c-link', 'd.txt']);
+    expect((await indexOf(repo, result.snapshot.id, 'live')).map((e) => e.path)).toEqual(['a', ...files]);
   });
 
   it('reports a file swapped for a FIFO after the walk as a special file, without hanging on the open', async () => {
