@@ -28,6 +28,7 @@ const { env: ENV } = process;
 const TIME_BIN = ENV.BENCH_TIME_BIN ?? '/usr/bin/time'; // override only for testing
 const MiB = 1024 * 1024;
 const TARGET_NODE = 22; // the performance targets (steps' `targets`) are set for this Node major
+const SETTLE_MIN = 7; // minutes after a large delete until ext4 creates files at full speed again
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -116,6 +117,16 @@ const firstLine = (cmd) => {
   const r = sh(`${cmd} 2>&1`);
   return r.code === 0 ? r.stdout.split('\n').find((l) => l.trim())?.trim() ?? '' : null;
 };
+
+/** Minutes since the time stored in a JSON mark file ({ at }), or null without one. */
+function minutesSince(markFile) {
+  try {
+    const at = Date.parse(JSON.parse(readFileSync(markFile, 'utf8')).at);
+    return Number.isFinite(at) ? (Date.now() - at) / 60_000 : null;
+  } catch {
+    return null;
+  }
+}
 
 function median(xs) {
   const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -326,7 +337,17 @@ async function main() {
   const treeBytes = treeStat.bytes;
   log(`page cache warmed with the tree in ${((Date.now() - warmStart) / 1000).toFixed(1)} s`);
 
-  rmSync(scratch, { recursive: true, force: true });
+  // Large deletes slow down file creation for minutes afterwards (below), so the time of the
+  // last one is kept in the work dir, and a run that starts soon after one says so.
+  const cleanupMark = path.join(opt.work, 'last-cleanup.json');
+  const emptied = (dir) => {
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(cleanupMark, `${JSON.stringify({ at: new Date().toISOString() })}\n`);
+  };
+  if (existsSync(scratch)) emptied(scratch); // left by --keep or an interrupted run
+  const sinceCleanupMin = minutesSince(cleanupMark);
+  if (sinceCleanupMin != null && sinceCleanupMin < SETTLE_MIN)
+    log(`WARNING: a bench emptied its scratch dir ${sinceCleanupMin.toFixed(1)} min ago; for ~${SETTLE_MIN} min after a large delete, creating many files (restores) is slower.`);
   mkdirSync(logsDir, { recursive: true });
   // What steps delete between runs is moved here and deleted only at the end. On ext4 without a
   // journal, creating files within minutes of deleting many scans past every recently freed
@@ -558,13 +579,14 @@ async function main() {
     }
   }
 
-  if (!opt.keep) rmSync(scratch, { recursive: true, force: true });
+  if (!opt.keep) emptied(scratch);
 
   const codec = rows.map((r) => r.res.codec).find(Boolean) ?? null;
   const report = {
     schema: 1,
     date: new Date().toISOString(),
     totalSeconds: round((Date.now() - t0) / 1000, 1),
+    minutesSinceLastCleanup: sinceCleanupMin == null ? null : round(sinceCleanupMin, 1),
     options: { scale: opt.scale, runs: opt.runs, order: opt.sequential ? 'sequential' : 'rounds', work: opt.work, only: opt.only, timeout: opt.timeout, cli: c.cliRel },
     machine: { ...machine, gnuTime: timeInfo.ok ? timeInfo.version : null, drkitCodec: codec },
     targets: { node: TARGET_NODE, apply: Number(process.versions.node.split('.')[0]) === TARGET_NODE },
@@ -614,6 +636,9 @@ function renderMarkdown(rep, timeInfo) {
   const noTime = timeInfo.ok ? '' : '; **GNU time missing (`apt-get install -y time`): no RSS figures**';
   const order = rep.options.order === 'rounds' ? 'in rounds (one run of every step per round)' : 'one step after the other';
   L.push(`- ${rep.options.runs} run(s) per step, ${order}, medians shown; warm page cache, no warm-up run${noTime}`);
+  const since = rep.minutesSinceLastCleanup;
+  if (since != null && since < SETTLE_MIN)
+    L.push(`- **started ${fmt(since, 1)} min after a bench emptied its scratch dir**: the first restores may be slower (docs/BENCHMARKS.md, "What is measured")`);
   L.push('');
   L.push(`| step | median wall s | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
   L.push('| --- | ---: | ---: | ---: | ---: | --- | --- |');
