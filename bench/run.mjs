@@ -29,6 +29,7 @@ const TIME_BIN = ENV.BENCH_TIME_BIN ?? '/usr/bin/time'; // override only for tes
 const MiB = 1024 * 1024;
 const TARGET_NODE = 22; // the performance targets (steps' `targets`) are set for this Node major
 const SETTLE_MIN = 7; // minutes after a large delete until ext4 creates files at full speed again
+const LARGE_DELETE = 10_000; // inodes freed at once that make a delete "large" (a scale-1 restore is ~41,000)
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -341,8 +342,11 @@ async function main() {
   // last one is kept in the work dir, and a run that starts soon after one says so.
   const cleanupMark = path.join(opt.work, 'last-cleanup.json');
   const emptied = (dir) => {
+    const free = () => statfsSync(opt.work).ffree;
+    const before = free();
     rmSync(dir, { recursive: true, force: true });
-    writeFileSync(cleanupMark, `${JSON.stringify({ at: new Date().toISOString() })}\n`);
+    const inodes = free() - before;
+    if (inodes >= LARGE_DELETE) writeFileSync(cleanupMark, `${JSON.stringify({ at: new Date().toISOString(), inodes })}\n`);
   };
   if (existsSync(scratch)) emptied(scratch); // left by --keep or an interrupted run
   const sinceCleanupMin = minutesSince(cleanupMark);
