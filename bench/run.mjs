@@ -618,6 +618,8 @@ async function main() {
 // report
 
 const fmt = (x, d = 2) => (x == null ? '–' : x.toFixed(d));
+// Every run, in order: a median hides the spread that decides a verdict near its limit.
+const runsText = (runs) => runs.map((r) => `${fmt(r.wallSeconds)}${r.peakRssKiB == null ? '' : ` (${fmt(r.peakRssKiB / 1024, 0)})`}`).join(', ') || '–';
 const cell = (s) => String(s).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 function renderMarkdown(rep, timeInfo) {
@@ -644,8 +646,8 @@ function renderMarkdown(rep, timeInfo) {
   if (since != null && since < SETTLE_MIN)
     L.push(`- **started ${fmt(since, 1)} min after a bench emptied its scratch dir**: the first restores may be slower (docs/BENCHMARKS.md, "What is measured")`);
   L.push('');
-  L.push(`| step | median wall s | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
-  L.push('| --- | ---: | ---: | ---: | ---: | --- | --- |');
+  L.push(`| step | median wall s | runs: wall s (peak RSS MiB) | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
+  L.push('| --- | ---: | --- | ---: | ---: | ---: | --- | --- |');
   const notes = [];
   const tally = { met: 0, 'not met': 0, 'n/a': 0 };
   const targetText = (r) =>
@@ -662,7 +664,7 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ') || '–';
   for (const r of rep.steps) {
     if (r.status !== 'ok') {
-      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | ${cell(targetText(r))} |`);
+      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | – | ${cell(targetText(r))} |`);
       continue;
     }
     const ratios = (r.anchors ?? [])
@@ -673,7 +675,7 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ');
     const label = r.warning ? `${r.label} ⚠` : r.label;
     L.push(
-      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} | ${cell(targetText(r))} |`,
+      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${runsText(r.runs)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} | ${cell(targetText(r))} |`,
     );
     if (r.warning) notes.push(`⚠ ${r.label}: ${r.warning}`);
   }
