@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore } from './blob-store.js';
 
 /**
@@ -24,25 +24,21 @@ export class MeteredStore implements BlobStore {
       this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
       return this.inner.put(key, body);
     }
-    const self = this;
-    async function* counted(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of body as AsyncIterable<Uint8Array>) {
-        self.bytesWritten += chunk.length;
-        self.onBytes?.({ written: self.bytesWritten, read: self.bytesRead });
-        yield chunk;
-      }
-    }
-    return this.inner.put(key, Readable.from(counted(), { objectMode: false }));
+    // A pass-through, not `for await`: a Readable's iterator joins whatever it has buffered into a
+    // fresh buffer, ~40 MiB of garbage per GiB backed up. Either side failing destroys the other.
+    const count = counter((n) => {
+      this.bytesWritten += n;
+      this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
+    });
+    pipeline(body, count, () => {});
+    return this.inner.put(key, count);
   }
 
   async get(key: string): Promise<Readable> {
     const src = await this.inner.get(key);
-    const count = new Transform({
-      transform: (chunk: Buffer, _enc, done) => {
-        this.bytesRead += chunk.length;
-        this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
-        done(null, chunk);
-      },
+    const count = counter((n) => {
+      this.bytesRead += n;
+      this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
     });
     src.on('error', (e) => count.destroy(e));
     count.on('close', () => src.destroy());
@@ -64,4 +60,14 @@ export class MeteredStore implements BlobStore {
   async cleanupTemp(olderThanMs: number, now?: Date): Promise<number> {
     return (await this.inner.cleanupTemp?.(olderThanMs, now)) ?? 0;
   }
+}
+
+/** Passes chunks on unchanged, telling `add` each one's size. */
+function counter(add: (bytes: number) => void): Transform {
+  return new Transform({
+    transform: (chunk: Buffer, _enc, done) => {
+      add(chunk.length);
+      done(null, chunk);
+    },
+  });
 }

@@ -2,11 +2,48 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { blobStoreContract, LocalStore, StorageErrorCode } from '@drkit/storage';
+import { Readable } from 'node:stream';
+import { blobStoreContract, LocalStore, MeteredStore, StorageErrorCode } from '@drkit/storage';
 
 blobStoreContract({ describe, it, beforeEach, afterEach }, 'LocalStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
   return { store: new LocalStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+blobStoreContract({ describe, it, beforeEach, afterEach }, 'MeteredStore over LocalStore', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+  return { store: new MeteredStore(new LocalStore(dir)), cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+describe('MeteredStore', () => {
+  it('counts the bytes put and got as they flow, and passes each chunk on as it came', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    const local = new LocalStore(dir);
+    const seen: number[] = [];
+    // Records the chunks the inner store is handed; the bytes still land in a real LocalStore.
+    const inner = Object.assign(Object.create(local) as LocalStore, {
+      put: async (key: string, body: Readable) => {
+        body.on('data', (c: Buffer) => seen.push(c.length));
+        body.pause();
+        return local.put(key, body);
+      },
+    });
+    const counts: number[] = [];
+    const store = new MeteredStore(inner, (m) => counts.push(m.written + m.read));
+    // 200 chunks pushed at once: a Readable's iterator would have joined them into a few large buffers.
+    const chunks = Array.from({ length: 200 }, (_, i) => Buffer.alloc(1000 + i, i));
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    await store.put('a/blob', Readable.from(chunks, { objectMode: false }));
+    expect(seen).toEqual(chunks.map((c) => c.length));
+    expect(store.bytesWritten).toBe(total);
+    const got: Buffer[] = [];
+    for await (const c of await store.get('a/blob')) got.push(c as Buffer);
+    expect(Buffer.concat(got).equals(Buffer.concat(chunks))).toBe(true);
+    expect(store.bytesRead).toBe(total);
+    expect(counts.at(-1)).toBe(2 * total);
+    expect(counts.every((n, i) => i === 0 || n >= counts[i - 1]!)).toBe(true);
+    await rm(dir, { recursive: true, force: true });
+  });
 });
 
 describe('LocalStore on disk', () => {
