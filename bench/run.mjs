@@ -348,10 +348,13 @@ async function main() {
     const inodes = free() - before;
     if (inodes >= LARGE_DELETE) writeFileSync(cleanupMark, `${JSON.stringify({ at: new Date().toISOString(), inodes })}\n`);
   };
-  if (existsSync(scratch)) emptied(scratch); // left by --keep or an interrupted run
+  emptied(scratch); // what --keep or an interrupted run left
   const sinceCleanupMin = minutesSince(cleanupMark);
   if (sinceCleanupMin != null && sinceCleanupMin < SETTLE_MIN)
-    log(`WARNING: a bench emptied its scratch dir ${sinceCleanupMin.toFixed(1)} min ago; for ~${SETTLE_MIN} min after a large delete, creating many files (restores) is slower.`);
+    log(
+      `WARNING: a bench emptied its scratch dir ${sinceCleanupMin.toFixed(1)} min ago; for ~${SETTLE_MIN} min after a large delete, creating many files is slower, so the first restores will be too. ` +
+        `For figures to compare, start again in ${Math.ceil(SETTLE_MIN - sinceCleanupMin)} min.`,
+    );
   mkdirSync(logsDir, { recursive: true });
   // What steps delete between runs is moved here and deleted only at the end. On ext4 without a
   // journal, creating files within minutes of deleting many scans past every recently freed

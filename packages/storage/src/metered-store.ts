@@ -20,29 +20,28 @@ export class MeteredStore implements BlobStore {
 
   put(key: string, body: BlobBody): Promise<BlobInfo> {
     if (body instanceof Uint8Array) {
-      this.bytesWritten += body.byteLength;
-      this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
+      this.wrote(body.byteLength);
       return this.inner.put(key, body);
     }
     // A pass-through, not `for await`: a Readable's iterator joins whatever it has buffered into a
-    // fresh buffer, ~40 MiB of garbage per GiB backed up. Either side failing destroys the other.
-    const count = counter((n) => {
-      this.bytesWritten += n;
-      this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
-    });
-    pipeline(body, count, () => {});
-    return this.inner.put(key, count);
+    // fresh buffer, ~40 MiB of garbage per GiB backed up.
+    return this.inner.put(key, counted(body, (n) => this.wrote(n)));
   }
 
   async get(key: string): Promise<Readable> {
-    const src = await this.inner.get(key);
-    const count = counter((n) => {
+    return counted(await this.inner.get(key), (n) => {
       this.bytesRead += n;
-      this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
+      this.report();
     });
-    src.on('error', (e) => count.destroy(e));
-    count.on('close', () => src.destroy());
-    return src.pipe(count);
+  }
+
+  private wrote(bytes: number): void {
+    this.bytesWritten += bytes;
+    this.report();
+  }
+
+  private report(): void {
+    this.onBytes?.({ written: this.bytesWritten, read: this.bytesRead });
   }
 
   stat(key: string): Promise<BlobInfo | undefined> {
@@ -62,12 +61,17 @@ export class MeteredStore implements BlobStore {
   }
 }
 
-/** Passes chunks on unchanged, telling `add` each one's size. */
-function counter(add: (bytes: number) => void): Transform {
-  return new Transform({
+/**
+ * `body` passed on unchanged, telling `add` each chunk's size. Either side failing or stopping
+ * early destroys the other, so a reader that gives up never leaves the blob open.
+ */
+function counted(body: BlobBody, add: (bytes: number) => void): Readable {
+  const count = new Transform({
     transform: (chunk: Buffer, _enc, done) => {
       add(chunk.length);
       done(null, chunk);
     },
   });
+  pipeline(body, count, () => {}); // errors reach whoever reads `count`
+  return count;
 }
