@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateTree, GENERATOR_VERSION } from './gen-tree.mjs';
+import { sampleRss } from './rss-sampler.mjs';
 import { STEPS } from './steps.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -249,6 +250,7 @@ async function timedRun(cmd, { cwd, env, timeFile, outFile, errFile, timeout, us
   // detached: own process group, so a timeout or Ctrl-C can end the whole pipeline
   const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', out, err], detached: true });
   current = child.pid;
+  const rss = useTime ? sampleRss(child.pid) : undefined;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -260,6 +262,7 @@ async function timedRun(cmd, { cwd, env, timeFile, outFile, errFile, timeout, us
     child.on('exit', (c, s) => resolve([c, s]));
   });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const split = rss?.stop();
   clearTimeout(timer);
   current = null;
   closeSync(out);
@@ -267,6 +270,7 @@ async function timedRun(cmd, { cwd, env, timeFile, outFile, errFile, timeout, us
   const res = { wallSeconds: round(wall, 3), exitCode: code ?? 128 };
   if (signal) res.signal = signal;
   if (timedOut) res.timedOut = true;
+  if (split) Object.assign(res, split);
   if (useTime) {
     try {
       const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
@@ -533,8 +537,10 @@ async function main() {
     res.median = {
       wallSeconds: round(median(res.runs.map((r) => r.wallSeconds)), 3),
       peakRssMiB: round(median(res.runs.map((r) => (r.peakRssKiB == null ? null : r.peakRssKiB / 1024))), 1),
+      anonMiB: round(median(res.runs.map((r) => (r.anonKiB == null ? null : r.anonKiB / 1024))), 1),
+      fileMiB: round(median(res.runs.map((r) => (r.fileKiB == null ? null : r.fileKiB / 1024))), 1),
     };
-    if (res.status !== 'ok') res.median = { wallSeconds: null, peakRssMiB: null };
+    if (res.status !== 'ok') res.median = { wallSeconds: null, peakRssMiB: null, anonMiB: null, fileMiB: null };
     res.mbPerSec = res.median.wallSeconds ? round(treeBytes / 1e6 / res.median.wallSeconds, 1) : null;
     if (step.rate) {
       // Steps that do not read the tree report their own rate (e.g. keys/s) instead of MB/s.
@@ -623,6 +629,7 @@ async function main() {
 const fmt = (x, d = 2) => (x == null ? '–' : x.toFixed(d));
 // Every run, in order: a median hides the spread that decides a verdict near its limit.
 const runsText = (runs) => runs.map((r) => `${fmt(r.wallSeconds)}${r.peakRssKiB == null ? '' : ` (${fmt(r.peakRssKiB / 1024, 0)})`}`).join(', ') || '–';
+const split = (m) => (m.anonMiB == null ? '–' : `${fmt(m.anonMiB, 0)} + ${fmt(m.fileMiB, 0)}`);
 const cell = (s) => String(s).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 function renderMarkdown(rep, timeInfo) {
@@ -649,8 +656,8 @@ function renderMarkdown(rep, timeInfo) {
   if (since != null && since < SETTLE_MIN)
     L.push(`- **started ${fmt(since, 1)} min after a bench emptied its scratch dir**: the first restores may be slower (docs/BENCHMARKS.md, "What is measured")`);
   L.push('');
-  L.push(`| step | median wall s | runs: wall s (peak RSS MiB) | MB/s (or rate) | peak RSS MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
-  L.push('| --- | ---: | --- | ---: | ---: | ---: | --- | --- |');
+  L.push(`| step | median wall s | runs: wall s (peak RSS MiB) | MB/s (or rate) | peak RSS MiB | of which anon + file MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
+  L.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |');
   const notes = [];
   const tally = { met: 0, 'not met': 0, 'n/a': 0 };
   const targetText = (r) =>
@@ -667,7 +674,7 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ') || '–';
   for (const r of rep.steps) {
     if (r.status !== 'ok') {
-      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | – | ${cell(targetText(r))} |`);
+      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | – | – | ${cell(targetText(r))} |`);
       continue;
     }
     const ratios = (r.anchors ?? [])
@@ -678,13 +685,14 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ');
     const label = r.warning ? `${r.label} ⚠` : r.label;
     L.push(
-      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${runsText(r.runs)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} | ${cell(targetText(r))} |`,
+      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${runsText(r.runs)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${split(r.median)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} | ${cell(targetText(r))} |`,
     );
     if (r.warning) notes.push(`⚠ ${r.label}: ${r.warning}`);
   }
   L.push('');
   L.push(
     'MB/s = tree bytes (10^6) / median wall time; steps that do not read the tree show their own rate (Redis: keys / median wall). Peak RSS = GNU time %M, the largest single process of the step\'s process tree (not a sum over a pipeline). ' +
+      'Anon + file = that process\'s peak RssAnon (its own data) and RssFile (its binary and libraries, resident), medians of /proc samples every 100 ms (bench/rss-sampler.mjs). ' +
       'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median wall (below 1 = drkit faster); size = drkit output ÷ anchor output. ' +
       'Target = the largest allowed ratio of medians (time unless it says size or RSS, RSS = peak RSS ÷ anchor peak RSS), and whether this run met it.',
   );
