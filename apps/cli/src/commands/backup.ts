@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import { type BackupResult, defaultCacheDir, type FileSource, type RedisSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import pkg from '../../package.json' with { type: 'json' };
-import { parseDuration } from '@drkit/config';
+import { parseDuration } from '@drkit/config/duration';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { redisSourceOf } from '../redis-options.js';
 import { ExitCode } from '../exit-codes.js';

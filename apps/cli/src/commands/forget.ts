@@ -1,5 +1,5 @@
 import { forgetSnapshots, formatRetentionGroups, type RetentionPolicy, retentionPolicyFromConfig } from '@drkit/backup-core';
-import { parseDuration } from '@drkit/config';
+import { parseDuration } from '@drkit/config/duration';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
