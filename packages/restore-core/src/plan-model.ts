@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RestoreError, RestoreErrorCode } from './errors.js';
 
 export const OVERWRITE_POLICIES = ['never', 'if-changed', 'always'] as const;
