@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { InOrder, ZstdLane } from './lanes.js';
-import { BufferPool, copiedOut } from './recycle.js';
+import { BufferPool, copiedOut, lend } from './recycle.js';
 import { looksIncompressible } from './incompressible.js';
 import { FrameByFrame, storedFrame } from './zstd-frames.js';
 
@@ -61,10 +61,14 @@ const BLOCK: Record<Compression, number> = { zstd: 1 << 20, gzip: 1 << 20 };
  */
 const IN_FLIGHT = Math.max(1, Math.min(2, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 
-/** Compresses one block into one complete frame/member; resolves once the block may be reused. */
+/** Compresses one block into one complete frame/member. */
 interface BlockCodec {
-  /** `incompressible`: store the block as it is, framed (see looksIncompressible). */
-  compress(block: Buffer, incompressible: boolean): Promise<Buffer[]>;
+  /**
+   * `incompressible`: store the block as it is, framed (see looksIncompressible). `release` runs
+   * once the block may be reused: when it is compressed, or for a zstd frame that holds the block
+   * itself, once the stage downstream has written or copied it (lend/copiedOut).
+   */
+  compress(block: Buffer, incompressible: boolean, release: () => void): Promise<Buffer[]>;
   close(): void;
 }
 
@@ -113,7 +117,7 @@ class BlockCompress extends Transform {
     this.filling = undefined;
     this.filled = 0;
     this.blocks++;
-    this.running.add(this.codec.compress(data, looksIncompressible(data)).finally(() => this.codec.pool.give(buf)));
+    this.running.add(this.codec.compress(data, looksIncompressible(data), () => this.codec.pool.give(buf)));
   }
 
   /** Passes finished blocks on, in order, until at most `keep` are still running. */
@@ -126,8 +130,8 @@ class BlockCompress extends Transform {
 
 /** A compressor's use of its process's shared codec and block pool. */
 interface CodecUse {
-  compress(block: Buffer, incompressible: boolean): Promise<Buffer[]>;
-  /** Block buffers (a filling one per compressor, plus those being compressed): fresh 1 MiB buffers would be churn glibc keeps as RSS. */
+  compress(block: Buffer, incompressible: boolean, release: () => void): Promise<Buffer[]>;
+  /** Block buffers (a filling one per compressor, plus those being compressed or written as stored frames): fresh 1 MiB buffers would be churn glibc keeps as RSS. */
   pool: BufferPool;
   /** Idempotent; the last user's release closes the codec. */
   release(): void;
@@ -153,8 +157,8 @@ function useCodec(c: Compression, level: number): CodecUse {
   const retire = () => sharing.get(key) === shared && sharing.delete(key);
   let released = false;
   return {
-    compress: (block, incompressible) =>
-      shared.codec.compress(block, incompressible).catch((err) => {
+    compress: (block, incompressible, release) =>
+      shared.codec.compress(block, incompressible, release).catch((err) => {
         retire();
         throw err;
       }),
@@ -177,7 +181,13 @@ function zstdCodec(level: number): BlockCodec {
   const lanes = Array.from({ length: IN_FLIGHT }, () => new ZstdLane(z.createZstdCompress!({ params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level }, chunkSize: LANE_CHUNK })));
   let next = 0;
   return {
-    compress: (block, incompressible) => (incompressible ? Promise.resolve([storedFrame(block)]) : lanes[next++ % lanes.length]!.run(block)),
+    compress: (block, incompressible, release) => {
+      if (!incompressible) return lanes[next++ % lanes.length]!.run(block).finally(release);
+      // Not copied: the frame's pieces are views of the block, which comes back once they are written.
+      const pieces = storedFrame(block);
+      lend(pieces[pieces.length - 1]!, release);
+      return Promise.resolve(pieces);
+    },
     close: () => {
       for (const lane of lanes) lane.close();
     },
@@ -189,7 +199,14 @@ function gzipCodec(level: number, block: number): BlockCodec {
   const opts = { level, chunkSize: block };
   const stored = { level: 0, chunkSize: block + 1024 };
   return {
-    compress: (buf, incompressible) => new Promise((resolve, reject) => zlib.gzip(buf, incompressible ? stored : opts, (err, out) => (err ? reject(err) : resolve([out])))),
+    compress: (buf, incompressible, release) =>
+      new Promise((resolve, reject) =>
+        zlib.gzip(buf, incompressible ? stored : opts, (err, out) => {
+          release();
+          if (err) reject(err);
+          else resolve([out]);
+        }),
+      ),
     close: () => {},
   };
 }

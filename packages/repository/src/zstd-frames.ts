@@ -169,19 +169,24 @@ const MAX_BLOCK = 128 * 1024;
  * `data` as one zstd frame of raw (stored) blocks, for data that would not compress: a
  * single-segment frame whose content size is stated, so the window is exactly the content
  * (RFC 8878 §3.1.1.1), and no checksum, like node:zlib's frames. 7 bytes of framing per 128 KiB.
+ * Returned as pieces in order: small header buffers, and views of `data` itself, not copies.
  */
-export function storedFrame(data: Buffer): Buffer {
+export function storedFrame(data: Buffer): Buffer[] {
   const blocks = Math.max(1, Math.ceil(data.length / MAX_BLOCK));
-  const out = Buffer.allocUnsafe(9 + 3 * blocks + data.length);
-  out.writeUInt32LE(ZSTD_MAGIC, 0);
-  out[4] = (2 << 6) | 0x20; // 4-byte Frame_Content_Size, Single_Segment
-  out.writeUInt32LE(data.length, 5);
-  let at = 9;
+  const pieces: Buffer[] = [];
   for (let i = 0; i < blocks; i++) {
     const piece = data.subarray(i * MAX_BLOCK, (i + 1) * MAX_BLOCK);
-    const last = i === blocks - 1 ? 1 : 0;
-    out.writeUIntLE((piece.length << 3) | last, at, 3); // Block_Type 0: raw
-    at += 3 + piece.copy(out, at + 3);
+    const head = Buffer.allocUnsafe(i === 0 ? 12 : 3);
+    let at = 0;
+    if (i === 0) {
+      head.writeUInt32LE(ZSTD_MAGIC, 0);
+      head[4] = (2 << 6) | 0x20; // 4-byte Frame_Content_Size, Single_Segment
+      head.writeUInt32LE(data.length, 5);
+      at = 9;
+    }
+    head.writeUIntLE((piece.length << 3) | (i === blocks - 1 ? 1 : 0), at, 3); // Block_Type 0: raw; the last one says so
+    pieces.push(head);
+    if (piece.length > 0) pieces.push(piece);
   }
-  return out;
+  return pieces;
 }

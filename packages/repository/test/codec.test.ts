@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { describe, expect, it } from 'vitest';
 import { canWriteZstd, type Compression, compressor, decompressor } from '../src/codec.js';
 import { looksIncompressible } from '../src/incompressible.js';
-import { lend } from '../src/recycle.js';
+import { copiedOut, lend } from '../src/recycle.js';
 import { storedFrame } from '../src/zstd-frames.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -118,6 +118,34 @@ describe.each(formats)('block compressor (%s)', (c) => {
     expect(allocated).toBeLessThan(lent / 2);
   });
 
+  it('takes a block back only once the stage after it has written it: a random block goes on uncopied', async () => {
+    const input = Buffer.concat([randomBytes(6 << 20), text(1 << 20), randomBytes((2 << 20) + 5)]);
+    const written: Buffer[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let pieces = 0;
+    // Like the local store: a chunk is written a little later, then handed back.
+    const slowStore = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _enc, done) {
+        setTimeout(() => {
+          written.push(Buffer.from(chunk)); // a block reused before this point would show here
+          if (chunk.length === 128 * 1024) {
+            pieces++;
+            buffers.add(chunk.buffer);
+          }
+          copiedOut(chunk);
+          done();
+        }, 2);
+      },
+    });
+    await pipeline(Readable.from(chunked(input), { objectMode: false }), compressor(c), slowStore);
+    await expectEveryReaderDecodes(c, Buffer.concat(written), input);
+    if (c === 'zstd') {
+      expect(pieces).toBeGreaterThanOrEqual(64); // the 8 random MiB, in 128 KiB raw blocks, as views of the block
+      expect(buffers.size).toBeLessThan(pieces / 8); // and the blocks under them were reused
+    }
+  });
+
   it('keeps the streams of compressors running at once apart (an archive and its index share one codec)', async () => {
     const inputs = [Buffer.concat([text(5 << 20), randomBytes(1 << 20)]), text(300_000), Buffer.concat([randomBytes(3 << 20), text(2 << 20)])];
     const packed = await Promise.all(inputs.map((input) => collect(chunked(input), compressor(c))));
@@ -147,9 +175,13 @@ describe('incompressible blocks', () => {
 
   it.each([0, 1, 128 * 1024, 128 * 1024 + 1, (2 << 20) + 3])('are stored as a zstd frame of raw blocks that every reader decodes (%i bytes)', async (n) => {
     const data = randomBytes(n);
-    const frame = storedFrame(data);
+    const pieces = storedFrame(data);
+    const frame = Buffer.concat(pieces);
     expect(frame.length).toBe(9 + 3 * Math.max(1, Math.ceil(n / (128 * 1024))) + n);
-    if (canWriteZstd) await expectEveryReaderDecodes('zstd', Buffer.concat([frame, storedFrame(data.subarray(0, n >> 1))]), Buffer.concat([data, data.subarray(0, n >> 1)]));
+    // The data pieces are views of the block, not copies; only the headers are new.
+    const inData = (p: Buffer) => p.buffer === data.buffer && p.byteOffset >= data.byteOffset && p.byteOffset + p.length <= data.byteOffset + data.length;
+    expect(pieces.filter((p) => !inData(p)).reduce((sum, p) => sum + p.length, 0)).toBe(frame.length - n);
+    if (canWriteZstd) await expectEveryReaderDecodes('zstd', Buffer.concat([frame, ...storedFrame(data.subarray(0, n >> 1))]), Buffer.concat([data, data.subarray(0, n >> 1)]));
     else expect(sha(await collect([frame], decompressor('zstd')))).toBe(sha(data));
   });
 });

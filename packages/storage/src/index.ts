@@ -1,6 +1,7 @@
 export { assertValidKey, type BlobBody, type BlobInfo, type BlobStore } from './blob-store.js';
 export { blobStoreContract, type ContractOptions, type ContractRunner } from './contract.js';
 export { StorageError, StorageErrorCode } from './errors.js';
+export { copiedOut, lend } from './lent.js';
 export { LocalStore } from './local-store.js';
 export { MeteredStore } from './metered-store.js';
 export { openStore, parseRepoLocation, type RepoLocation } from './location.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { blobStoreContract, LocalStore, MeteredStore, StorageErrorCode } from '@drkit/storage';
+import { readFile } from 'node:fs/promises';
+import { blobStoreContract, lend, LocalStore, MeteredStore, StorageErrorCode } from '@drkit/storage';
 
 blobStoreContract({ describe, it, beforeEach, afterEach }, 'LocalStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
@@ -47,6 +48,43 @@ describe('MeteredStore', () => {
 });
 
 describe('LocalStore on disk', () => {
+  it('hands each lent chunk back only once it is written, so its lender can refill it at once', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    const free: Buffer[] = [];
+    let allocated = 0;
+    let lent = 0;
+    let handedBack = 0;
+    const expected: Buffer[] = [];
+    // Like the compressor's stored frames: 128 KiB views of reused buffers between 3-byte headers.
+    function* chunks(): Generator<Buffer> {
+      for (let i = 0; i < 40; i++) {
+        const head = Buffer.from([i, i, i]);
+        expected.push(head);
+        yield head;
+        if (free.length === 0) {
+          allocated++;
+          free.push(Buffer.alloc(128 * 1024));
+        }
+        const buf = free.pop()!;
+        buf.fill(i + 1);
+        expected.push(Buffer.from(buf));
+        lent++;
+        yield lend(buf, () => {
+          handedBack++;
+          free.push(buf.fill(0xee)); // overwritten at once: a chunk handed back too early would show in the file
+        });
+      }
+    }
+    const store = new MeteredStore(new LocalStore(dir));
+    const info = await store.put('a/blob', Readable.from(chunks(), { objectMode: false }));
+    const file = await readFile(path.join(dir, 'a', 'blob'));
+    expect(file.equals(Buffer.concat(expected))).toBe(true);
+    expect(info.size).toBe(file.length);
+    expect(handedBack).toBe(lent);
+    expect(allocated).toBeLessThan(lent / 2);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('keeps blobs as plain files under their keys, and no temp files after a put', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
     const store = new LocalStore(dir);

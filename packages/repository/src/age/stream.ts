@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { copiedOut } from '../recycle.js';
 import { AgeError } from './errors.js';
 import { buildHeader, type ParsedHeader, parseHeader, unlockHeader } from './header.js';
 import { type AgeIdentity, type AgeRecipient, newFileKey } from './keys.js';
@@ -69,6 +70,7 @@ export class AgeEncryptStream extends Transform {
       off += n;
     }
     this.pushAll(out);
+    copiedOut(chunk); // every byte of it is in this.buf or sealed
     done();
   }
 
