@@ -454,7 +454,7 @@ async function main() {
     const tag = `${step.id}.${record ? `run${i}` : 'prereq'}`;
     if (freeBytes(scratch) < 3 * treeBytes && readdirSync(trash).length > 0) {
       log('disk space is low: emptying the trash now (the next run may create files more slowly)');
-      rmSync(trash, { recursive: true, force: true });
+      emptied(trash);
       mkdirSync(trash);
     }
     if (step.prepare) {
@@ -534,11 +534,12 @@ async function main() {
   }
   const rows = [];
   for (const { step, res } of opened) {
+    const mib = (kib) => round(median(res.runs.map((r) => (r[kib] == null ? null : r[kib] / 1024))), 1);
     res.median = {
       wallSeconds: round(median(res.runs.map((r) => r.wallSeconds)), 3),
-      peakRssMiB: round(median(res.runs.map((r) => (r.peakRssKiB == null ? null : r.peakRssKiB / 1024))), 1),
-      anonMiB: round(median(res.runs.map((r) => (r.anonKiB == null ? null : r.anonKiB / 1024))), 1),
-      fileMiB: round(median(res.runs.map((r) => (r.fileKiB == null ? null : r.fileKiB / 1024))), 1),
+      peakRssMiB: mib('peakRssKiB'),
+      anonMiB: mib('anonKiB'),
+      fileMiB: mib('fileKiB'),
     };
     if (res.status !== 'ok') res.median = { wallSeconds: null, peakRssMiB: null, anonMiB: null, fileMiB: null };
     res.mbPerSec = res.median.wallSeconds ? round(treeBytes / 1e6 / res.median.wallSeconds, 1) : null;
