@@ -1,10 +1,12 @@
 import path from 'node:path';
-import type { Repository, SnapshotMeta } from '@drkit/repository';
+import type { DrkitError } from '@drkit/errors';
+import { type Repository, RepoErrorCode, type SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
 import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
+import { Salvage, type SalvageReport } from './salvage.js';
 import { createStaging, type Staging } from './staging.js';
 import { inspectTarget, lstatOrUndefined } from './target-state.js';
 
@@ -19,6 +21,8 @@ export interface RestoreResult {
   target: string;
   written: Counts;
   skipped: Counts;
+  /** With `salvage`: the damaged blobs and what they cost. The restore is complete only when `lost` is empty. */
+  salvage?: SalvageReport;
 }
 
 /**
@@ -43,17 +47,19 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `create a staging folder next to ${plan.target}`);
   });
   const progress = trackProgress(plan, hooks.onProgress);
+  const salvage = plan.salvage ? new Salvage() : undefined;
   let pendingDirs: PendingDir[];
   try {
-    pendingDirs = await extractAll(repo, snapshot, plan, staging, progress);
+    pendingDirs = await extractAll(repo, snapshot, plan, staging, { ...progress, salvage });
+    salvage?.removeLost(staging.tree);
   } catch (cause) {
     await staging.remove().catch(() => {});
-    throw asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
+    throw withSalvageHint(asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`));
   }
   const changes = { count: 0 };
   try {
     const roots = await sourceRoots(snapshot, plan);
-    await moveIntoPlace(plan, staging, changes);
+    await moveIntoPlace(salvage ? { ...plan, items: plan.items.filter((item) => !salvage.isLost(item.path)) } : plan, staging, changes);
     await applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
   } catch (cause) {
     if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
@@ -61,7 +67,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
-  return { snapshot: snapshot.id, target: plan.target, written: progress.written, skipped: plan.skipped };
+  return { snapshot: snapshot.id, target: plan.target, written: progress.written, skipped: plan.skipped, ...(salvage ? { salvage: salvage.report() } : {}) };
 }
 
 async function extractAll(
@@ -69,13 +75,13 @@ async function extractAll(
   snapshot: SnapshotMeta,
   plan: RestorePlan,
   staging: Staging,
-  callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten'>,
+  callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten' | 'salvage'>,
 ): Promise<PendingDir[]> {
   const planned = new Map(plan.items.map((item) => [item.path, item]));
   const pending: PendingDir[] = [];
   for (const layout of plan.sources) {
     const source = repo.source(snapshot, layout.name);
-    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
+    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, ...callbacks })));
   }
   return pending;
 }
@@ -95,6 +101,18 @@ async function sourceRoots(snapshot: SnapshotMeta, plan: RestorePlan): Promise<P
     roots.push({ path: layout.dir, mode: root.mode, mtime: root.mtime });
   }
   return roots;
+}
+
+const DAMAGE = new Set<string>([RestoreErrorCode.CORRUPT, RepoErrorCode.CORRUPT_ARCHIVE, RepoErrorCode.DIGEST_MISMATCH]);
+
+/** A restore that failed on damage says that `--salvage` would restore the rest. */
+function withSalvageHint(err: DrkitError): DrkitError {
+  if (!DAMAGE.has(err.code)) return err;
+  return new RestoreError(err.code as RestoreErrorCode, err.message, {
+    cause: err.cause,
+    details: err.details,
+    hint: `${err.hint ?? ''} Or restore everything outside the damaged part with \`drkit restore --salvage\` (a salvaged restore lists each path it lost and exits with code 5).`.trim(),
+  });
 }
 
 // Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.

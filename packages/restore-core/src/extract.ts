@@ -5,6 +5,7 @@ import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './erro
 import type { SourceLayout } from './layout.js';
 import { isWrite, type PlanItem } from './plan-model.js';
 import { ancestorsOf, parentOf, safeEntryPath, targetPathOf } from './paths.js';
+import type { Salvage } from './salvage.js';
 import { digestContent, FileWriter } from './write-entry.js';
 
 /** A folder whose mode and mtime are applied once everything is in place. */
@@ -21,6 +22,8 @@ export interface ExtractJob {
   /** The plan's items by target-relative path. */
   planned: Map<string, PlanItem>;
   tree: string;
+  /** Set by `--salvage`: damage is skipped and what it cost is listed there instead of failing the restore. */
+  salvage?: Salvage;
   /** Called as each chunk of a file being written arrives, for progress on large files. */
   onBytes: (item: PlanItem, bytes: number) => void;
   onWritten: (item: PlanItem) => void;
@@ -44,7 +47,7 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
 
 async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWriter): Promise<PendingDir[]> {
   const { source, layout, tree } = job;
-  const index = await loadIndex(repo, source);
+  const index = await loadIndex(repo, source, job.salvage);
   const seen = new Set<string>();
   const madeDirs = new Set<string>();
   const symlinksWritten = new Set<string>();
@@ -52,11 +55,10 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
 
   // An incremental's unchanged files live in earlier snapshots' archives: read each once.
   for (const link of await repo.archiveChain(job.snapshot, source)) {
-    if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder);
     const own = link.holder === job.snapshot.id;
-    for await (const entry of repo.readArchive(link.source)) {
+    const take = async (entry: ArchiveEntry): Promise<void> => {
       const entryPath = safeEntryPath(entry.name, source.name, 'archive');
-      if (!own && index.get(entryPath)?.in !== link.holder) continue; // changed or deleted since
+      if (!own && index.get(entryPath)?.in !== link.holder) return; // changed or deleted since
       const relPath = targetPathOf(layout.dir, entryPath);
       const indexed = matchIndex(entry, entryPath, index, source.name);
       if (own && indexed.in) throw corruptEntry(source.name, entryPath, `is in this snapshot's archive, but the index says snapshot ${indexed.in} holds it`);
@@ -99,12 +101,18 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
         pendingDirs.push({ path: relPath, mode: indexed.mode, mtime: indexed.mtime });
       }
       if (writing) job.onWritten(writing);
+    };
+    if (job.salvage) await job.salvage.readLink(repo, { source, layout, index, own, holder: link.holder, archive: link.source, seen, planned: job.planned }, take);
+    else {
+      if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder);
+      for await (const entry of repo.readArchive(link.source)) await take(entry);
     }
   }
 
-  for (const item of job.planned.values())
-    if (item.source === source.name && !seen.has(item.path))
-      throw corruptEntry(source.name, item.path.slice(layout.dir ? layout.dir.length + 1 : 0), 'is in the index but missing from the archive');
+  // Salvage restores what the index alone describes (folders, symlinks, empty files) and lists the rest as lost.
+  const missing = [...job.planned.values()].filter((item) => item.source === source.name && !seen.has(item.path));
+  if (job.salvage) await job.salvage.fromIndex(missing, { source, layout, index }, writer, tree, pendingDirs, job.onWritten);
+  else if (missing.length > 0) throw corruptEntry(source.name, missing[0]!.path.slice(layout.dir ? layout.dir.length + 1 : 0), 'is in the index but missing from the archive');
   return pendingDirs;
 }
 

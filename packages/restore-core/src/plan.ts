@@ -18,6 +18,7 @@ import {
 import { targetPathOf } from './paths.js';
 import { ExistingTree, inspectTarget } from './target-state.js';
 import { breather } from './waits.js';
+import { Salvage } from './salvage.js';
 import { selectEntries } from './select.js';
 
 const CONFLICTS_SHOWN = 10;
@@ -39,7 +40,7 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     if (targetState === 'non-empty' && !opts.overwrite) throw targetNotEmpty(target);
     const selected: Selected[] = [];
     for (const layout of layouts) {
-      const index = await loadIndex(repo, repo.source(snapshot, layout.name));
+      const index = await loadIndex(repo, repo.source(snapshot, layout.name), opts.salvage ? new Salvage() : undefined);
       for (const entry of selectEntries(index, opts.include)) selected.push({ source: layout.name, path: targetPathOf(layout.dir, entry.path), entry });
     }
     if (opts.include?.length && selected.length === 0)
@@ -55,6 +56,7 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
       targetState,
       ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
       ...(opts.include?.length ? { include: opts.include } : {}),
+      ...(opts.salvage ? { salvage: true as const } : {}),
       sources: layouts,
       ...(notRestored.length ? { notRestored } : {}),
       items,
