@@ -30,7 +30,7 @@ export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { normaliseEntryPath } from './paths.js';
 export { type ArchiveEntry, type BeginOptions, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
-export { BlobDamage, salvageArchive, type SalvagedEntry, salvageIndex, type Span } from './salvage.js';
+export { BlobDamage, expectedHeader, indexAlone, salvageArchive, type SalvagedEntry, salvageIndex, type Span } from './salvage.js';
 export { encodeHeader, type TarHeader, type TarType } from './tar.js';
 export { type CommitOptions, type Lineage, NOT_POINT_IN_TIME, type RedisSourceFacts, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';
 export {

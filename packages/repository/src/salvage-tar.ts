@@ -43,9 +43,13 @@ export async function* salvageTar(pieces: AsyncIterable<Piece>, trusted: Trusted
 }
 
 async function* tracked(content: AsyncIterable<Buffer>, stored: Span, runs: Runs): AsyncGenerator<Buffer> {
-  for await (const chunk of content) {
-    stored.end = runs.current!.from.end;
-    yield chunk;
+  try {
+    for await (const chunk of content) {
+      stored.end = runs.current!.from.end;
+      yield chunk;
+    }
+  } catch (err) {
+    throw err instanceof TarFormatError && runs.cut ? new TarFormatError('its content runs into a damaged block') : err;
   }
 }
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { asIndexEntry, type BlobRef, type IndexEntry, type SourceMeta } from './format.js';
 import { lineBatches } from './lines.js';
+import { normaliseEntryPath } from './paths.js';
 import type { ArchiveEntry, Repository } from './repository.js';
 import { type Input, type Piece, salvageDecode, type Span } from './salvage-decode.js';
 import { salvageTar } from './salvage-tar.js';
@@ -26,6 +27,11 @@ export class BlobDamage {
   intact = true;
 
   constructor(readonly key: string) {}
+
+  /** Records the frames of an entry that failed its checks, unless damage already found there explains it. */
+  explain(span: Span): void {
+    if (!this.spans.some((s) => s.start <= span.end && span.start <= s.end)) this.add(span);
+  }
 
   /** Records a damaged stretch: a gap, a bad header's frame, or the frames of an entry that does not match the index. */
   add(span: Span): void {
@@ -64,6 +70,27 @@ export function salvageArchive(repo: Repository, source: SourceMeta, trusted: (e
     for await (const e of salvageTar(pieces, (t) => trusted(asEntry(t)), (span) => damage.add(span))) yield { ...asEntry(e), stored: e.stored };
   }
   return { entries: entries(), damage };
+}
+
+/**
+ * Whether a header found after damage names an entry the index expects from this archive
+ * (`holder`: the snapshot id an incremental's index points at, undefined for the source's own
+ * archive) with the same type and size, and that was not `taken` from an archive yet.
+ */
+export function expectedHeader(index: Map<string, IndexEntry>, holder: string | undefined, taken: (path: string) => boolean): (entry: ArchiveEntry) => boolean {
+  return (e) => {
+    const norm = normaliseEntryPath(e.name);
+    const indexed = 'path' in norm ? index.get(norm.path) : undefined;
+    if (!indexed || indexed.type !== e.type || (e.type === 'file' && indexed.size !== e.size)) return false;
+    return indexed.in === holder && !taken(indexed.path);
+  };
+}
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** Folders, symlinks and empty files: their index entry holds all there is to them, so salvage makes them from it when their header is lost. */
+export function indexAlone(e: IndexEntry): boolean {
+  return e.type === 'dir' || e.type === 'symlink' || (e.size === 0 && e.sha256 === EMPTY_SHA256);
 }
 
 /** A source's index lines outside its damaged frames; a line cut by damage, or damaged itself, is left out. */

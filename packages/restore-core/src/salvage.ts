@@ -3,7 +3,9 @@ import { isDrkitError } from '@drkit/errors';
 import {
   type ArchiveEntry,
   type BlobDamage,
+  expectedHeader,
   type IndexEntry,
+  indexAlone,
   normaliseEntryPath,
   type Repository,
   salvageArchive,
@@ -59,8 +61,6 @@ export interface LinkContext {
   planned: Map<string, PlanItem>;
 }
 
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
 /**
  * `restore --salvage`: reads each archive past its damaged frames (salvageArchive), keeps every
  * entry that still matches its index entry, and lists what was lost instead of failing the restore.
@@ -93,13 +93,7 @@ export class Salvage {
     }
     const key = link.archive.archive.key;
     this.unreadable.set(why, `its header or content lies in a damaged part of ${key}`);
-    // A header found after damage is trusted only when the index expects that entry from this archive, and it was not read yet.
-    const trusted = (e: ArchiveEntry) => {
-      const norm = normaliseEntryPath(e.name);
-      const indexed = 'path' in norm ? index.get(norm.path) : undefined;
-      if (!indexed || indexed.type !== e.type || (e.type === 'file' && indexed.size !== e.size)) return false;
-      return (own ? !indexed.in : indexed.in === holder) && !seen.has(targetPathOf(link.layout.dir, indexed.path));
-    };
+    const trusted = expectedHeader(index, own ? undefined : holder, (path) => seen.has(targetPathOf(link.layout.dir, path)));
     const { entries, damage } = salvageArchive(repo, link.archive, trusted);
     try {
       for await (const entry of entries) {
@@ -107,7 +101,7 @@ export class Salvage {
           await take(entry);
         } catch (err) {
           if (!isDrkitError(err) || (err.code !== RestoreErrorCode.CORRUPT && err.code !== RestoreErrorCode.UNSAFE_PATH)) throw err;
-          if (this.entryFailed(entry, link, err.message)) damage.add(entry.stored);
+          if (this.entryFailed(entry, link, err.message)) damage.explain(entry.stored);
         }
       }
     } catch (err) {
@@ -141,7 +135,7 @@ export class Salvage {
         pendingDirs.push({ path: item.path, mode: indexed.mode, mtime: indexed.mtime });
       } else if (!writing) continue;
       else if (indexed.type === 'symlink') await writer.symlink(dest, indexed);
-      else if (indexed.size === 0 && indexed.sha256 === EMPTY_SHA256) await writer.write(dest, nothing(), indexed);
+      else if (indexAlone(indexed)) await writer.write(dest, nothing(), indexed);
       else {
         this.lose(item, this.unreadable.get(indexed.in ?? '') ?? 'it is missing from the archive');
         continue;
@@ -176,7 +170,7 @@ export class Salvage {
     link.seen.add(path);
     const item = link.planned.get(path);
     const prefix = `Entry "${indexed.path}" of source "${link.source.name}" `;
-    if (item && isWrite(item.action)) this.lose(item, message.startsWith(prefix) ? message.slice(prefix.length) : message);
+    if (item && isWrite(item.action)) this.lose(item, (message.startsWith(prefix) ? message.slice(prefix.length) : message).replace(/\.$/, ''));
     return true;
   }
 

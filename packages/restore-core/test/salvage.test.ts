@@ -173,7 +173,7 @@ describe.each(formats)('restore --salvage of a %s archive', (compression) => {
     for (let round = 0; round < 100; round++) {
       const offset = Math.floor(rand() * (original.length - 4));
       const damaged = Buffer.from(original);
-      for (let i = 0; i < 4; i++) damaged[offset + i] ^= 1 + Math.floor(rand() * 255);
+      for (let i = 0; i < 4; i++) damaged[offset + i] = damaged[offset + i]! ^ (1 + Math.floor(rand() * 255));
       await writeFile(archivePath, damaged);
       const target = path.join(dir, `t${round}`);
       const plan = await planRestore(repo, { snapshot: snap.id, target, sources: ['files'], salvage: true });
