@@ -8,7 +8,9 @@ import { asIndexEntry, type BlobRef, type IndexEntry, type SourceMeta } from './
 import { lineBatches } from './lines.js';
 import { normaliseEntryPath } from './paths.js';
 import type { ArchiveEntry, Repository } from './repository.js';
-import { type Input, type Piece, salvageDecode, type Span } from './salvage-decode.js';
+import { openChunks } from './age/index.js';
+import { ageFailure } from './encryption.js';
+import { type Piece, salvageDecode, type Span } from './salvage-decode.js';
 import { salvageTar } from './salvage-tar.js';
 
 export type { Span } from './salvage-decode.js';
@@ -150,6 +152,7 @@ async function salvagePieces(repo: Repository, ref: BlobRef, damage: BlobDamage)
     }
     damage.intact = size === ref.size && hash.digest('hex') === ref.sha256;
   }
-  const input: Input = hashed();
-  return salvageDecode(input, ref.compression);
+  if (ref.encryption !== 'age') return salvageDecode(hashed(), ref.compression);
+  const opened = openChunks(hashed(), await repo.keys.identitiesFor(ref), (e) => ageFailure(e, ref.key, repo.keys.recipientTexts) as Error);
+  return salvageDecode(opened.chunks, ref.compression, opened.stored);
 }

@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import zlib, { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canWriteZstd, type Compression, type IndexEntry, Repository, salvageIndex, type SnapshotMeta } from '@drkit/repository';
+import { type AgeIdentity, canWriteZstd, type Compression, decryptBuffer, generateIdentity, type IndexEntry, Repository, type SnapshotMeta } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { executeRestore, planRestore, RestoreErrorCode } from '@drkit/restore-core';
+import { executeRestore, planRestore } from '@drkit/restore-core';
 import { snapshotOf } from './helpers.js';
 
+/** age's STREAM chunk of plaintext; each is stored with a 16-byte tag. */
+const CHUNK = 64 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** A small seeded generator (mulberry32): the same offsets and contents on every run. */
@@ -132,76 +134,122 @@ function zstdDecode(frame: Buffer): Buffer {
   return (zlib as typeof zlib & { zstdDecompressSync(b: Buffer): Buffer }).zstdDecompressSync(frame);
 }
 
+/** The entries whose headers or content lie in the decoded ranges given. */
+function entriesIn(extents: Extent[], ranges: Array<[number, number]>): Set<string> {
+  return new Set(extents.filter((e) => ranges.some(([s, t]) => e.start < t && e.end > s)).map((e) => e.path));
+}
+
+/**
+ * Restores with salvage and checks the result against what the damage can have cost: every
+ * entry outside `hit` restored byte-exact, the lost ones absent, no loss outside `hit`, and
+ * with `exact` (gzip: each member has a CRC, so a damaged one is always skipped whole) every
+ * file with bytes in `hit` lost.
+ */
+async function checkSalvage(repo: Repository, snap: SnapshotMeta, index: Map<string, IndexEntry>, target: string, hit: Set<string>, exact: boolean, where: string) {
+  const plan = await planRestore(repo, { snapshot: snap.id, target, sources: ['files'], salvage: true });
+  const result = await executeRestore(repo, plan);
+  const lost = new Set(result.salvage!.lost.map((l) => l.path));
+  for (const p of lost) expect(hit.has(p), `${where}: ${p} reported lost, but it lies outside the damaged frames`).toBe(true);
+  if (exact) expect([...lost].sort(), where).toEqual([...hit].filter((p) => index.get(p)!.type === 'file' && index.get(p)!.size! > 0).sort());
+  for (const [p, e] of index) {
+    const at = path.join(target, p);
+    if (lost.has(p)) expect(existsSync(at), `${where}: lost ${p} must not be restored`).toBe(false);
+    else if (e.type === 'file') expect(sha256(readFileSync(at)), `${where}: ${p}`).toBe(e.sha256);
+    else if (e.type === 'symlink') expect(readlinkSync(at), `${where}: ${p}`).toBe(e.linkTarget);
+    else expect(existsSync(at), `${where}: ${p}`).toBe(true);
+  }
+  expect(result.written.files + lost.size, where).toBe([...index.values()].filter((e) => e.type === 'file').length);
+  return result;
+}
+
+/** Damages 4 bytes at a seeded offset of a copy of `original`, written over the archive. */
+async function damageAt(archivePath: string, original: Buffer, rand: () => number, offset = Math.floor(rand() * (original.length - 4))): Promise<number> {
+  const damaged = Buffer.from(original);
+  for (let i = 0; i < 4; i++) damaged[offset + i] = damaged[offset + i]! ^ (1 + Math.floor(rand() * 255));
+  await writeFile(archivePath, damaged);
+  return offset;
+}
+
+async function fixture(compression: Compression, encryption?: { recipients: string[] }, identities?: AgeIdentity[]) {
+  const dir = await mkdtemp(path.join(tmpdir(), `drkit-salvage-${compression}-`));
+  const source = path.join(dir, 'src');
+  await makeTree(source);
+  const store = new LocalStore(path.join(dir, 'repo'));
+  await Repository.init(store, { compression, ...(encryption ? { encryption } : {}) });
+  const repo = await Repository.open(store, identities ? { identities } : {});
+  const snap = await snapshotOf(repo, { files: source });
+  const archivePath = path.join(dir, 'repo', snap.sources[0]!.archive.key);
+  const original = await readFile(archivePath);
+  const compressed = identities ? await decryptBuffer(original, identities) : original;
+  const layout = units(compressed, compression);
+  const tar = Buffer.concat(layout.map((u) => (compression === 'gzip' ? gunzipSync(compressed.subarray(...u.stored)) : zstdDecode(compressed.subarray(...u.stored)))));
+  const index = new Map<string, IndexEntry>();
+  for await (const e of repo.readIndex(snap.sources[0]!)) index.set(e.path, e);
+  return { dir, repo, snap, archivePath, original, layout, extents: tarExtents(tar), index };
+}
+
 const formats: Compression[] = canWriteZstd ? ['gzip', 'zstd'] : ['gzip'];
 
 describe.each(formats)('restore --salvage of a %s archive', (compression) => {
-  let dir: string;
-  let repo: Repository;
-  let snap: SnapshotMeta;
-  let source: string;
-  let archivePath: string;
-  let original: Buffer;
-  let extents: Extent[];
-  let layout: ReturnType<typeof units>;
-  const index = new Map<string, IndexEntry>();
-
+  let f: Awaited<ReturnType<typeof fixture>>;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), `drkit-salvage-${compression}-`));
-    source = path.join(dir, 'src');
-    await makeTree(source);
-    repo = await Repository.init(new LocalStore(path.join(dir, 'repo')), { compression });
-    snap = await snapshotOf(repo, { files: source });
-    archivePath = path.join(dir, 'repo', snap.sources[0]!.archive.key);
-    original = await readFile(archivePath);
-    layout = units(original, compression);
-    const tar = Buffer.concat(layout.map((u) => (compression === 'gzip' ? gunzipSync(original.subarray(...u.stored)) : zstdDecode(original.subarray(...u.stored)))));
-    extents = tarExtents(tar);
-    for await (const e of repo.readIndex(snap.sources[0]!)) index.set(e.path, e);
+    f = await fixture(compression);
   });
   afterAll(async () => {
-    await writeFile(archivePath, original);
-    await rm(dir, { recursive: true, force: true });
+    await rm(f.dir, { recursive: true, force: true });
   });
 
   it('the fixture spans several frames, with stored ones among them', () => {
-    expect(layout.length).toBeGreaterThanOrEqual(6);
-    expect(extents.length).toBe(index.size);
+    expect(f.layout.length).toBeGreaterThanOrEqual(6);
+    expect(f.extents.length).toBe(f.index.size);
   });
 
-  it('restores every entry outside the damaged frame byte-exact and lists exactly the files it lost, at 100 seeded offsets', { timeout: 120_000 }, async () => {
+  it('restores every entry outside the damaged frame byte-exact and lists exactly the files it lost, at 100 seeded offsets', { timeout: 180_000 }, async () => {
     const rand = seeded(compression === 'gzip' ? 20_261 : 20_262);
     for (let round = 0; round < 100; round++) {
-      const offset = Math.floor(rand() * (original.length - 4));
-      const damaged = Buffer.from(original);
-      for (let i = 0; i < 4; i++) damaged[offset + i] = damaged[offset + i]! ^ (1 + Math.floor(rand() * 255));
-      await writeFile(archivePath, damaged);
-      const target = path.join(dir, `t${round}`);
-      const plan = await planRestore(repo, { snapshot: snap.id, target, sources: ['files'], salvage: true });
-      const result = await executeRestore(repo, plan);
+      const offset = await damageAt(f.archivePath, f.original, rand);
       const where = `round ${round}, bytes ${offset}–${offset + 3}`;
-
-      const unit = layout.find((u) => u.stored[0] <= offset && offset < u.stored[1])!;
-      const hit = unit.decoded;
-      const inDamagedFrame = new Set(extents.filter((e) => e.start < hit[1] && e.end > hit[0]).map((e) => e.path));
-      const lost = new Set(result.salvage!.lost.map((l) => l.path));
-      for (const p of lost) expect(inDamagedFrame.has(p), `${where}: ${p} reported lost, but it lies outside the damaged frame`).toBe(true);
-      // gzip members carry a CRC: a damaged one is always skipped whole, so every file with bytes in it is lost.
-      if (compression === 'gzip')
-        expect([...lost].sort(), where).toEqual([...inDamagedFrame].filter((p) => index.get(p)!.type === 'file' && index.get(p)!.size! > 0).sort());
-      for (const [p, e] of index) {
-        const at = path.join(target, p);
-        if (lost.has(p)) {
-          expect(existsSync(at), `${where}: lost ${p} must not be restored`).toBe(false);
-          continue;
-        }
-        if (e.type === 'file') expect(sha256(readFileSync(at)), `${where}: ${p}`).toBe(e.sha256);
-        else if (e.type === 'symlink') expect(readlinkSync(at), `${where}: ${p}`).toBe(e.linkTarget);
-        else expect(existsSync(at), `${where}: ${p}`).toBe(true);
-      }
-      expect(result.written.files + lost.size, where).toBe([...index.values()].filter((e) => e.type === 'file').length);
-      if (lost.size > 0) expect(result.salvage!.damaged[0]!.spans.some((s) => s.start <= offset + 3 && offset < s.end), `${where}: the damaged range is named`).toBe(true);
+      const unit = f.layout.find((u) => u.stored[0] <= offset && offset < u.stored[1])!;
       // Targets stay until the end: creating files right after deleting many is slow on ext4 (docs/ARCHITECTURE.md).
+      const result = await checkSalvage(f.repo, f.snap, f.index, path.join(f.dir, `t${round}`), entriesIn(f.extents, [unit.decoded]), compression === 'gzip', where);
+      if (result.salvage!.lost.length > 0) expect(result.salvage!.damaged[0]!.spans.some((s) => s.start <= offset + 3 && offset < s.end), `${where}: the damaged range is named`).toBe(true);
     }
-    await writeFile(archivePath, original);
+    await writeFile(f.archivePath, f.original);
+  });
+});
+
+describe('restore --salvage of an encrypted archive', () => {
+  const key = generateIdentity();
+  let f: Awaited<ReturnType<typeof fixture>>;
+  beforeAll(async () => {
+    f = await fixture('gzip', { recipients: [key.recipient] }, [key.identity]);
+  });
+  afterAll(async () => {
+    await rm(f.dir, { recursive: true, force: true });
+  });
+
+  it('skips a damaged 64 KiB age chunk and opens the chunks after it: only files in the members it touches are lost', { timeout: 60_000 }, async () => {
+    const payload = f.original.indexOf('\n---') + 1;
+    const start = f.original.indexOf('\n', payload) + 1 + 16;
+    const rand = seeded(20_263);
+    for (let round = 0; round < 12; round++) {
+      const offset = await damageAt(f.archivePath, f.original, rand, start + Math.floor(rand() * (f.original.length - start - 4)));
+      const chunk = Math.floor((offset - start) / (CHUNK + 16));
+      // Plaintext (compressed) bytes of every chunk the 4 bytes touch, then the members holding them.
+      const last = Math.floor((offset + 3 - start) / (CHUNK + 16));
+      const lo = chunk * CHUNK;
+      const hi = (last + 1) * CHUNK;
+      const hit = f.layout.filter((u) => u.stored[0] < hi && u.stored[1] > lo).map((u) => u.decoded);
+      const result = await checkSalvage(f.repo, f.snap, f.index, path.join(f.dir, `t${round}`), entriesIn(f.extents, hit), true, `round ${round}, bytes ${offset}–${offset + 3}`);
+      expect(result.salvage!.damaged[0]!.spans.some((s) => s.start <= offset + 3 && offset < s.end)).toBe(true);
+    }
+    await writeFile(f.archivePath, f.original);
+  });
+
+  it('loses every file, and makes the folders and symlinks from the index, when the age header is damaged', async () => {
+    await damageAt(f.archivePath, f.original, seeded(1), f.original.indexOf('\n---') + 6); // in the header's MAC
+    const all = new Set(f.extents.map((e) => e.path));
+    await checkSalvage(f.repo, f.snap, f.index, path.join(f.dir, 'header'), all, true, 'age header');
+    await writeFile(f.archivePath, f.original);
   });
 });
