@@ -3,9 +3,10 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import zlib, { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgeIdentity, canWriteZstd, type Compression, decryptBuffer, generateIdentity, type IndexEntry, Repository, type SnapshotMeta } from '@drkit/repository';
+import { type AgeIdentity, canWriteZstd, type Compression, decryptBuffer, generateIdentity, type IndexEntry, Repository, type SnapshotMeta, type SourceItem } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { executeRestore, planRestore } from '@drkit/restore-core';
 import { snapshotOf } from './helpers.js';
@@ -251,5 +252,43 @@ describe('restore --salvage of an encrypted archive', () => {
     const all = new Set(f.extents.map((e) => e.path));
     await checkSalvage(f.repo, f.snap, f.index, path.join(f.dir, 'header'), all, true, 'age header');
     await writeFile(f.archivePath, f.original);
+  });
+});
+
+describe('restore --salvage with a damaged entry index', () => {
+  it('restores the entries whose index lines survive and lists the others by their tar headers, restoring none of them unchecked', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-salvage-index-'));
+    try {
+      const store = new LocalStore(path.join(dir, 'repo'));
+      const repo = await Repository.init(store, { compression: 'gzip' });
+      // ~2.4 MiB of index lines: three gzip members, so damage in the first leaves the others.
+      const names = Array.from({ length: 6000 }, (_, i) => `${'a-folder-with-a-long-name/'.repeat(8)}file-${String(i).padStart(5, '0')}`);
+      async function* items(): AsyncGenerator<SourceItem> {
+        yield { path: 'a-folder-with-a-long-name/'.repeat(8).slice(0, -1), type: 'dir' as const, mode: 0o755, mtime: 1e12, size: 0 };
+        for (const name of names) yield { path: name, type: 'file' as const, mode: 0o644, mtime: 1e12, size: name.length, content: () => Readable.from([Buffer.from(name)]) };
+      }
+      const writer = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+      await writer.writeSource({ name: 'files', type: 'files' }, items());
+      const snap = await writer.commit();
+      const indexPath = path.join(dir, 'repo', snap.sources[0]!.index!.key);
+      const original = await readFile(indexPath);
+      expect(original.length).toBeGreaterThan(100_000);
+      await damageAt(indexPath, original, seeded(3), 5_000);
+
+      const target = path.join(dir, 't');
+      const result = await executeRestore(repo, await planRestore(repo, { snapshot: snap.id, target, sources: ['files'], salvage: true }));
+      const unverified = new Set(result.salvage!.unverified.map((u) => u.name));
+      expect(result.salvage!.lost).toEqual([]);
+      expect(result.salvage!.damaged.map((d) => d.key)).toEqual([snap.sources[0]!.index!.key]);
+      expect(unverified.size).toBeGreaterThan(0);
+      expect(unverified.size).toBeLessThan(names.length);
+      for (const name of names) {
+        const at = path.join(target, name);
+        if (unverified.has(name)) expect(existsSync(at), name).toBe(false);
+        else expect(readFileSync(at, 'utf8'), name).toBe(name);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
