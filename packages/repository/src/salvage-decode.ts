@@ -4,7 +4,8 @@
 
 import zlib from 'node:zlib';
 import { decompress as pureZstd } from 'fzstd';
-import type { Compression } from './codec.js';
+import { Readable } from 'node:stream';
+import { type Compression, decompressor } from './codec.js';
 import { FrameBoundaries, ZSTD_MAGIC } from './zstd-frames.js';
 
 /** Byte offsets [start, end) of a stored blob. */
@@ -40,15 +41,16 @@ type Unit = { out: Buffer; used: number } | 'bad' | 'more';
  * members, whose length or CRC does not match) becomes a gap up to the next unit that does.
  * Offsets are the input's; `stored` maps them to the stored blob's (identity when not encrypted).
  */
-export async function* salvageDecode(input: Input, c: Compression, stored: (offset: number) => number = (n) => n): AsyncGenerator<Piece> {
+export async function* salvageDecode(input: Input, c: Compression, stored: (offset: number) => number = (n) => n, maxUnit = MAX_UNIT): AsyncGenerator<Piece> {
   const w = new Window(input);
   const span = (start: number, end: number): Span => ({ start: stored(start), end: stored(end) });
-  const attempt = async (at: number): Promise<{ out: Buffer; used: number } | undefined> => {
+  const attempt = async (at: number): Promise<{ out: Buffer; used: number } | 'large' | undefined> => {
     for (let want = at + LOOKAHEAD; ; want *= 2) {
       await w.fill(want);
       const unit = (c === 'zstd' ? zstdUnit : gzipUnit)(w.bytes().subarray(at), w.runEnded);
       if (unit !== 'more') return unit === 'bad' ? undefined : unit;
-      if (w.runEnded || want > MAX_UNIT) return undefined;
+      if (w.runEnded) return undefined;
+      if (want > maxUnit) return 'large';
     }
   };
   let damaged: number | undefined; // where the stretch that did not decode began
@@ -66,6 +68,11 @@ export async function* salvageDecode(input: Input, c: Compression, stored: (offs
     }
     if (damaged === undefined) {
       const unit = await attempt(0);
+      if (unit === 'large') {
+        const start = w.start;
+        if (!(yield* streamed(w, c, span))) damaged = start;
+        continue;
+      }
       if (unit) {
         if (unit.out.length > 0) yield { data: unit.out, from: span(w.start, w.start + unit.used) };
         w.consume(unit.used);
@@ -83,7 +90,7 @@ export async function* salvageDecode(input: Input, c: Compression, stored: (offs
       continue;
     }
     const unit = await attempt(at);
-    if (!unit) {
+    if (!unit || unit === 'large') {
       from = at + 1;
       continue;
     }
@@ -93,6 +100,34 @@ export async function* salvageDecode(input: Input, c: Compression, stored: (offs
     if (unit.out.length > 0) yield { data: unit.out, from: span(w.start, w.start + unit.used) };
     w.consume(unit.used);
   }
+}
+
+/**
+ * A frame too large to hold (one frame for a whole archive: GNU tar | zstd, or drkit before it
+ * wrote blocks) is decoded as a stream to the end of the run, as a normal read would: up to the
+ * damage, if any. False when it does not decode to the end.
+ */
+async function* streamed(w: Window, c: Compression, span: (start: number, end: number) => Span): AsyncGenerator<Piece, boolean> {
+  async function* rest(): AsyncGenerator<Buffer> {
+    while (w.length > 0) {
+      const bytes = Buffer.from(w.bytes());
+      w.consume(bytes.length);
+      yield bytes;
+      await w.fill(LOOKAHEAD);
+    }
+  }
+  const from = span(w.start, w.start); // where in the frame each piece lies is not known
+  let ok = true;
+  try {
+    for await (const data of Readable.from(rest()).pipe(decompressor(c))) yield { data: data as Buffer, from };
+  } catch {
+    ok = false; // what follows the damage in this frame cannot be decoded
+  }
+  while (w.length > 0) {
+    w.consume(w.length);
+    await w.fill(LOOKAHEAD);
+  }
+  return ok;
 }
 
 function zstdUnit(b: Buffer, runEnded: boolean): Unit {

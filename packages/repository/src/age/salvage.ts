@@ -45,7 +45,7 @@ export function openChunks(raw: AsyncIterable<Buffer>, identities: readonly AgeI
     let header: ParsedHeader | undefined;
     let key: Buffer;
     try {
-      while (!(header = parseHeader(buf))) if (!(await more())) return yield* unusable();
+      for (header = parseHeader(buf); !header; header = parseHeader(buf)) if (!(await more())) return yield* unusable();
       const fileKey = await unlockHeader(header, identities);
       while (buf.length < header.length + 16) if (!(await more())) return yield* unusable();
       key = hkdf(fileKey, buf.subarray(header.length, header.length + 16), 'payload');
