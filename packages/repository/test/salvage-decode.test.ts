@@ -20,7 +20,10 @@ function encode(c: Compression): { blob: Buffer; spans: Span[] } {
   );
   const spans: Span[] = [];
   let at = 0;
-  for (const f of frames) spans.push({ start: at, end: (at += f.length) });
+  for (const f of frames) {
+    spans.push({ start: at, end: at + f.length });
+    at += f.length;
+  }
   return { blob: Buffer.concat(frames), spans };
 }
 

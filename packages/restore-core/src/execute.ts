@@ -1,12 +1,11 @@
 import path from 'node:path';
-import type { DrkitError } from '@drkit/errors';
-import { type Repository, RepoErrorCode, type SnapshotMeta } from '@drkit/repository';
+import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
 import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
-import { Salvage, type SalvageReport } from './salvage.js';
+import { Salvage, type SalvageReport, withSalvageHint } from './salvage.js';
 import { createStaging, type Staging } from './staging.js';
 import { inspectTarget, lstatOrUndefined } from './target-state.js';
 
@@ -54,7 +53,8 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     salvage?.removeLost(staging.tree);
   } catch (cause) {
     await staging.remove().catch(() => {});
-    throw withSalvageHint(asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`));
+    const error = asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
+    throw salvage ? error : withSalvageHint(error);
   }
   const changes = { count: 0 };
   try {
@@ -101,18 +101,6 @@ async function sourceRoots(snapshot: SnapshotMeta, plan: RestorePlan): Promise<P
     roots.push({ path: layout.dir, mode: root.mode, mtime: root.mtime });
   }
   return roots;
-}
-
-const DAMAGE = new Set<string>([RestoreErrorCode.CORRUPT, RepoErrorCode.CORRUPT_ARCHIVE, RepoErrorCode.DIGEST_MISMATCH]);
-
-/** A restore that failed on damage says that `--salvage` would restore the rest. */
-function withSalvageHint(err: DrkitError): DrkitError {
-  if (!DAMAGE.has(err.code)) return err;
-  return new RestoreError(err.code as RestoreErrorCode, err.message, {
-    cause: err.cause,
-    details: err.details,
-    hint: `${err.hint ?? ''} Or restore everything outside the damaged part with \`drkit restore --salvage\` (a salvaged restore lists each path it lost and exits with code 5).`.trim(),
-  });
 }
 
 // Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.

@@ -18,7 +18,7 @@ import {
 import { targetPathOf } from './paths.js';
 import { ExistingTree, inspectTarget } from './target-state.js';
 import { breather } from './waits.js';
-import { Salvage } from './salvage.js';
+import { Salvage, withSalvageHint } from './salvage.js';
 import { selectEntries } from './select.js';
 
 const CONFLICTS_SHOWN = 10;
@@ -70,7 +70,8 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     }
     return plan;
   } catch (cause) {
-    throw asRestoreError(cause, `plan the restore into ${target}`);
+    const error = asRestoreError(cause, `plan the restore into ${target}`);
+    throw opts.salvage ? error : withSalvageHint(error);
   }
 }
 

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { isDrkitError } from '@drkit/errors';
+import { type DrkitError, isDrkitError } from '@drkit/errors';
 import {
   type ArchiveEntry,
   type BlobDamage,
@@ -8,18 +8,31 @@ import {
   indexAlone,
   normaliseEntryPath,
   type Repository,
+  RepoErrorCode,
   salvageArchive,
   salvageIndex,
   type SourceMeta,
   type Span,
 } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
-import { RestoreErrorCode } from './errors.js';
+import { RestoreError, RestoreErrorCode } from './errors.js';
 import type { PendingDir } from './extract.js';
 import type { SourceLayout } from './layout.js';
 import { isWrite, type PlanItem } from './plan-model.js';
 import { targetPathOf } from './paths.js';
 import type { FileWriter } from './write-entry.js';
+
+const DAMAGE = new Set<string>([RestoreErrorCode.CORRUPT, RepoErrorCode.CORRUPT_ARCHIVE, RepoErrorCode.DIGEST_MISMATCH]);
+
+/** A restore that failed on damage says that `--salvage` would restore the rest. */
+export function withSalvageHint(err: DrkitError): DrkitError {
+  if (!DAMAGE.has(err.code)) return err;
+  return new RestoreError(err.code as RestoreErrorCode, err.message, {
+    cause: err,
+    details: err.details,
+    hint: `${err.hint ?? ''} Or restore everything outside the damaged part with \`drkit restore --salvage\` (a salvaged restore lists each path it lost and exits with code 5).`.trim(),
+  });
+}
 
 /** A planned entry that `--salvage` could not restore, and why. */
 export interface LostEntry {
