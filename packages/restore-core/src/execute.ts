@@ -29,7 +29,7 @@ export interface RestoreResult {
  * made, and metadata goes only to the items whose action sets it.
  */
 export async function executeRestore(repo: Repository, planInput: RestorePlan, hooks: RestoreHooks = {}): Promise<RestoreResult> {
-  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan');
+  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan', 'Execute a plan made by planRestore of this version of drkit: plan the restore again.');
   // Shared: a prune waits until the archives are read, instead of deleting them mid-restore.
   return repo.withReadLock('restore', hooks.onWarning, () => executePlan(repo, plan, hooks));
 }

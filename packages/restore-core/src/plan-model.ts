@@ -71,12 +71,12 @@ export type RestorePlan = z.infer<typeof restorePlanSchema>;
 export type TargetState = RestorePlan['targetState'];
 
 /** Validates an edge input, turning zod's issues into a BAD_OPTIONS error. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string, hint: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, `Invalid ${what}: ${issues}.`, {
-    hint: `Overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}; snapshot and target must be given.`,
+    hint,
   });
 }
 

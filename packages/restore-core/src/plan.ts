@@ -8,6 +8,7 @@ import {
   addToCounts,
   countsFor,
   emptyCounts,
+  OVERWRITE_POLICIES,
   type OverwritePolicy,
   parseOrThrow,
   type PlanItem,
@@ -30,7 +31,7 @@ interface Selected {
 
 /** Works out what a restore would do, reading only the snapshot's indexes and the target; writes nothing. */
 export async function planRestore(repo: Repository, options: RestoreOptions): Promise<RestorePlan> {
-  const opts = parseOrThrow(restoreOptionsSchema, options, 'restore options');
+  const opts = parseOrThrow(restoreOptionsSchema, options, 'restore options', `Overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}; snapshot and target must be given.`);
   const target = path.resolve(opts.target);
   try {
     const snapshot = await repo.resolveSnapshot(opts.snapshot);

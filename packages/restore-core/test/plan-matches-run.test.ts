@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Repository, type SnapshotMeta } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { executeRestore, type OverwritePolicy, type PlanItem, planRestore, type RestorePlan } from '@drkit/restore-core';
+import { executeRestore, type OverwritePolicy, PLAN_ACTIONS, type PlanItem, planRestore, type RestorePlan } from '@drkit/restore-core';
 import { type Listed, listing, setMtimes, walkTree } from './helpers.js';
 
 const run = promisify(execFile);
@@ -87,15 +87,15 @@ const withoutMtime = ({ mtimeMs: _, ...rest }: Listed) => rest;
 function expectRunMatchesPlan(plan: RestorePlan, before: Map<string, Listed>, after: Map<string, Listed>, label: string): void {
   const planned = new Set(plan.items.map((i) => i.path));
   for (const item of plan.items) {
-    const got = after.get(item.path) ?? (item.path === '' ? { path: '', type: 'dir' } : undefined);
+    if (item.path === '') continue; // the target itself: see targetItself
+    const got = after.get(item.path);
     const was = before.get(item.path);
     const wanted = snapshotEntry(plan, item);
-    const where = `${label}: ${item.action} ${item.path || '.'}`;
+    const where = `${label}: ${item.action} ${item.path}`;
     expect(got?.type, where).toBe(item.type);
-    if (item.action === 'skip-existing') {
-      // Left as it was (a folder's mtime moves with what is moved into it).
-      if (item.path !== '') expect(item.type === 'dir' ? withoutMtime(got!) : got, where).toEqual(item.type === 'dir' ? withoutMtime(was!) : was);
-    } else if (wanted && item.path !== '') expect(got, where).toEqual({ ...wanted, path: item.path });
+    // Left as it was (a folder's mtime moves with what is moved into it), or as the snapshot has it.
+    if (item.action === 'skip-existing') expect(item.type === 'dir' ? withoutMtime(got!) : got, where).toEqual(item.type === 'dir' ? withoutMtime(was!) : was);
+    else if (wanted) expect(got, where).toEqual({ ...wanted, path: item.path });
   }
   for (const [p, entry] of after)
     if (!planned.has(p)) expect(entry.type === 'dir' ? withoutMtime(entry) : entry, `${label}: unplanned ${p}`).toEqual(entry.type === 'dir' ? withoutMtime(before.get(p)!) : before.get(p));
@@ -128,8 +128,11 @@ async function planAndRun(n: number, { sources, include, overwrite, state }: Cas
   if (root && root.action !== 'skip-existing') expect(await targetItself(target), `${label}: the target itself`).toEqual({ ...snapshotEntry(plan, root), path: '' });
   expect(result, label).toMatchObject({ written: plan.toWrite, mtimeOnly: plan.mtimeOnly, skipped: plan.skipped });
   expect(await readdir(parent), label).toEqual(['target']);
+  for (const item of plan.items) actionsSeen.add(item.action);
   return 'ran';
 }
+
+const actionsSeen = new Set<string>();
 
 interface Case {
   sources: string[] | undefined;
@@ -153,5 +156,6 @@ describe('a dry run’s plan is what the real run does', () => {
     for (const o of outcomes) counts[o] = (counts[o] ?? 0) + 1;
     // Refused at planning only: a non-empty target without a policy (12), and `**/*.log` in config alone (11 more).
     expect(counts).toEqual({ ran: 121, RESTORE_TARGET_NOT_EMPTY: 12, RESTORE_NOTHING_SELECTED: 11 });
+    expect([...actionsSeen].sort()).toEqual([...PLAN_ACTIONS].sort());
   });
 });
