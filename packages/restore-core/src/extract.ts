@@ -64,7 +64,7 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
       if (seen.has(relPath)) throw corruptEntry(source.name, entryPath, 'appears twice in the archive');
       seen.add(relPath);
       const item = job.planned.get(relPath);
-      if (item && item.type !== indexed.type) throw planMismatch(relPath, item.type, indexed.type);
+      if (item && item.type !== indexed.type) throw planMismatch(relPath, `is a ${item.type}, the snapshot's a ${indexed.type}`);
       const writing = item && isWrite(item.action) ? item : undefined;
       const dest = `${tree}/${relPath}`; // relPath is normalised (safeEntryPath)
       if (writing) {
@@ -108,6 +108,8 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
     if (item.source !== source.name || seen.has(item.path)) continue;
     const entryPath = entryPathOf(layout.dir, item.path);
     if (index.has(entryPath)) throw corruptEntry(source.name, entryPath, 'is in the index but missing from the archive');
+    // Only folders are planned beyond the index (a source's own, or one the index leaves out).
+    if (item.type !== 'dir') throw planMismatch(item.path, 'is not in the snapshot');
   }
   return pendingDirs;
 }
@@ -160,8 +162,8 @@ function brokenChain(snapshot: string, source: string, holder: string): RestoreE
   );
 }
 
-function planMismatch(relPath: string, planned: string, indexed: string): RestoreError {
-  return new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan has "${relPath}" as a ${planned}, the snapshot as a ${indexed}.`, {
+function planMismatch(relPath: string, why: string): RestoreError {
+  return new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan's "${relPath}" ${why}.`, {
     hint: 'The plan was not made from this snapshot: plan the restore again.',
   });
 }

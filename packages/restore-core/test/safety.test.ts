@@ -194,6 +194,14 @@ describe('refusing unsafe and damaged snapshots', () => {
 
   it('refuses a plan that is not a plan', async () => {
     await expect(executeRestore(repo, { snapshot: ID } as never)).rejects.toMatchObject({ code: RestoreErrorCode.BAD_OPTIONS });
+    // An item the snapshot does not have: refused before anything is moved into place.
+    const ok = file('ok.txt', 'fine');
+    await craftSnapshot(repo, ID, 'files', [ok.entry], [ok.index]);
+    const { target } = await sandbox();
+    const plan = await planRestore(repo, { snapshot: ID, target });
+    plan.items.push({ source: 'files', path: 'files/extra.txt', type: 'file', size: 0, action: 'create' });
+    await expect(executeRestore(repo, plan)).rejects.toMatchObject({ code: RestoreErrorCode.BAD_OPTIONS, message: expect.stringContaining('"files/extra.txt" is not in the snapshot') });
+    expect(await readdir(path.dirname(target))).toEqual(['sibling']);
     await expect(planRestore(repo, { snapshot: 'latest', target: dir, overwrite: 'sometimes' as never })).rejects.toMatchObject({
       code: RestoreErrorCode.BAD_OPTIONS,
     });
