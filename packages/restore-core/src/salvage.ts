@@ -16,7 +16,7 @@ import {
 } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
 import { RestoreError, RestoreErrorCode } from './errors.js';
-import type { PendingDir } from './extract.js';
+import type { PendingMetadata } from './extract.js';
 import type { SourceLayout } from './layout.js';
 import { isWrite, type PlanItem } from './plan-model.js';
 import { targetPathOf } from './paths.js';
@@ -134,7 +134,7 @@ export class Salvage {
     link: Pick<LinkContext, 'source' | 'layout' | 'index'>,
     writer: FileWriter,
     tree: string,
-    pendingDirs: PendingDir[],
+    pendingDirs: PendingMetadata[],
     onWritten: (item: PlanItem) => void,
   ): Promise<void> {
     for (const item of missing) {
