@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { readlink } from 'node:fs/promises';
-import type { IndexEntry } from '@drkit/repository';
+import { decodeName, fsPath, type IndexEntry } from '@drkit/repository';
 import { asRestoreError } from './errors.js';
 import type { OverwritePolicy, PlanAction } from './plan-model.js';
 import type { ExistingKind } from './target-state.js';
@@ -27,7 +27,7 @@ export async function decideAction(
 
 // Files compare by content (size first, then sha256); a folder's "content" is its mode and mtime.
 async function isUnchanged(entry: IndexEntry, stats: Stats, absPath: string): Promise<boolean> {
-  if (entry.type === 'symlink') return (await readlink(absPath)) === entry.linkTarget;
+  if (entry.type === 'symlink') return decodeName(await readlink(fsPath(absPath), 'buffer')) === entry.linkTarget;
   if (entry.type === 'dir') return (stats.mode & 0o7777) === (entry.mode & 0o7777) && Math.abs(stats.mtimeMs - entry.mtime) < 1;
   return stats.size === entry.size && (await sha256OfFile(absPath)) === entry.sha256;
 }
@@ -35,7 +35,7 @@ async function isUnchanged(entry: IndexEntry, stats: Stats, absPath: string): Pr
 async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(fsPath(file))) hash.update(chunk as Buffer);
   } catch (cause) {
     throw asRestoreError(cause, `read ${file} to compare it with the snapshot`);
   }
