@@ -382,5 +382,8 @@ async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: 
 function describe(error: unknown): string {
   const code = errnoCode(error);
   const msg = (error as Error)?.message ?? String(error);
-  return code === 'EACCES' || code === 'EPERM' ? `permission denied (${msg}); run drkit as a user that can read it` : msg;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${msg}); run drkit as a user that can read it`;
+  // The message would repeat the whole path, which is what is wrong.
+  if (code === 'ENAMETOOLONG') return 'its absolute path is longer than the kernel accepts (PATH_MAX, 4,096 bytes); back up a folder further down, or shorten the names above it';
+  return msg;
 }
