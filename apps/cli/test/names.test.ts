@@ -100,7 +100,7 @@ describe('file names are kept byte-exact', () => {
     const listed = json((await drkit(['ls', 'latest', '--repo', repo, '--json'])).stdout) as { path: string; linkTarget?: string }[];
     expect(listed.map((e) => e.path).sort()).toEqual(expectedPaths());
     const links = Object.fromEntries(listed.filter((e) => e.linkTarget !== undefined).map((e) => [e.path, e.linkTarget]));
-    NAMES.forEach((n, i) => expect(links[`to-${String(i).padStart(2, '0')}`]).toBe(n.json));
+    for (const [i, n] of NAMES.entries()) expect(links[`to-${String(i).padStart(2, '0')}`]).toBe(n.json);
     expect(links['to-deep']).toBe(DEEP);
   });
 
