@@ -26,6 +26,7 @@ const NAMES: Name[] = [
   same('back\\slash'),
   same('ctl-\x01\x07\x7f'),
   same('esc-\x1b[31mred\x1b[0m'),
+  { bytes: 'nel-\xc2\x85', json: 'nel-\u0085' }, // a C1 control character, valid UTF-8
 ];
 const BAD_DIR: Name = { bytes: 'dir-\xfe', json: 'dir-\uDCFE' };
 /** 19 folders of 199 bytes and a file of 200: a relative path of exactly 4,000 bytes. */
@@ -111,7 +112,7 @@ describe('file names are kept byte-exact', () => {
       expect(piped.includes(bytesOf(` -> ${n.bytes}\n`)), JSON.stringify(n.json)).toBe(true);
     }
     const tty = drkitOnTty(['ls', 'latest', '--repo', repo]);
-    for (const shown of ['src/new\\nline', 'src/cr\\rname', 'src/bad-\\377', 'src/lone-\\351-x', 'src/back\\\\slash', 'src/ctl-\\001\\a\\177', 'src/esc-\\033[31mred\\033[0m', '-> bad-\\377', 'src/dir-\\376/inner'])
+    for (const shown of ['src/new\\nline', 'src/cr\\rname', 'src/bad-\\377', 'src/lone-\\351-x', 'src/back\\\\slash', 'src/ctl-\\001\\a\\177', 'src/esc-\\033[31mred\\033[0m', 'src/nel-\\302\\205', '-> bad-\\377', 'src/dir-\\376/inner'])
       expect(tty).toContain(shown);
     expect(tty).toContain(Buffer.from('src/real-\uFFFD').toString('latin1')); // a real U+FFFD is a printable character
     // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may reach the terminal (script turns \n into \r\n)
@@ -130,7 +131,10 @@ describe('file names are kept byte-exact', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await describeTree(target, { exact: true })).toEqual(await describeTree(src, { exact: true }));
     expect(json((await drkit(['verify', 'latest', '--repo', repo, '--json'])).stdout).ok).toBe(true);
-    // Over itself: each name is found again in the target, compared, and replaced in place.
+  });
+
+  it('restores over such names: each is found in the target, compared, and replaced in place', async () => {
+    const target = path.join(dir, 'all'); // restored by the test above
     for (const [policy, action] of [
       ['if-changed', 'skip-unchanged'],
       ['always', 'replace'],
