@@ -208,9 +208,12 @@ function checkNotify(notify: { channels: Record<string, unknown>; routes: Partia
     list.forEach((route, i) => {
       const at: PropertyKey[] = Array.isArray(routes) ? ['routes', severity, i] : ['routes', severity];
       // Runs beside other errors (so all show at once): read defensively.
-      if (Array.isArray(route?.channels)) route.channels.forEach((ref, j) => typeof ref === 'string' && known(ref, [...at, 'channels', j]));
-      if (Array.isArray(route?.escalate))
-        route.escalate.forEach((step, k) => Array.isArray(step?.channels) && step.channels.forEach((ref, j) => typeof ref === 'string' && known(ref, [...at, 'escalate', k, 'channels', j])));
+      const refs = (channels: unknown, where: PropertyKey[]) => {
+        if (!Array.isArray(channels)) return;
+        for (const [j, ref] of channels.entries()) if (typeof ref === 'string') known(ref, [...where, j]);
+      };
+      refs(route?.channels, [...at, 'channels']);
+      if (Array.isArray(route?.escalate)) for (const [k, step] of route.escalate.entries()) refs(step?.channels, [...at, 'escalate', k, 'channels']);
     });
   }
 }
