@@ -4,7 +4,7 @@ import { closest, explain } from './explain.js';
 import { hinted } from './hints.js';
 
 /** Channel names and contact roles end up in state keys and messages: letters, digits, `_` and `-`. */
-export const NOTIFY_NAME = /^[a-z0-9][a-z0-9_-]{0,47}$/i;
+export const NOTIFY_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 /** `role:devops-lead` in a channel's `to:` names a contact by role, so a roster change is one edit. */
 export const ROLE_REFERENCE = /^role:(.+)$/;
 const EMAIL = /^[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+$/;
@@ -189,7 +189,7 @@ function checkNotify(notify: { channels: Record<string, unknown>; routes: Partia
         code: 'custom',
         input: name,
         path: ['channels', name],
-        message: `channel name "${name}" is not usable. Fix: use letters, digits, "_" and "-" (at most 48, starting with a letter or digit), e.g. ops-slack.`,
+        message: `channel name "${name}" is not usable. Fix: use letters, digits, "_" and "-" (at most 32, starting with a letter or digit), e.g. ops-slack.`,
       });
   const known = (ref: string, path: PropertyKey[]) => {
     if (names.includes(ref)) return;

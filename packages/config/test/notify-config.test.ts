@@ -134,7 +134,7 @@ describe('notify, contacts and state in the config', () => {
       'drkit.config.yaml: notify.routes.P2[0].channels: required but missing. Fix: add channels: [ops-slack].',
       'drkit.config.yaml: notify.routes.P2[0]: unknown key "chanels". Did you mean "channels"? Allowed keys: match, channels, within, digest, repeat_every, escalate, expire_after.',
       'drkit.config.yaml: notify.routes: unknown key "P5". Fix: remove it. Allowed keys: P1, P2, P3, P4.',
-      'drkit.config.yaml: notify.channels.bad name: channel name "bad name" is not usable. Fix: use letters, digits, "_" and "-" (at most 48, starting with a letter or digit), e.g. ops-slack.',
+      'drkit.config.yaml: notify.channels.bad name: channel name "bad name" is not usable. Fix: use letters, digits, "_" and "-" (at most 32, starting with a letter or digit), e.g. ops-slack.',
     ]);
     expect(lines.join('\n')).not.toMatch(/s3cr3t|42/);
   });
