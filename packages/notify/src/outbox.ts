@@ -156,6 +156,8 @@ export class Outbox {
     const now = clock.now();
     const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0, expired: 0, waiting: 0 };
     const holds = await this.holds();
+    // Failures count once per run and channel: ten messages failing at once are one failure of the receiver.
+    const failuresBefore = new Map([...holds].map(([channel, hold]) => [channel, hold.failures]));
     const groups = new Map<string, { record: OutboxRecord; revision: number }[]>();
     const later = (at: number) => {
       report.nextAttemptAt = Math.min(report.nextAttemptAt ?? at, at);
@@ -176,17 +178,30 @@ export class Outbox {
       const group = `${record.channel}\u0000${record.notification.incidents.map((i) => i.id).join(',') || record.id}`;
       groups.set(group, [...(groups.get(group) ?? []), item]);
     }
-    const queue = [...groups.values()].map((items) => items.sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id)));
+    const oldestFirst = (a: { record: OutboxRecord }, b: { record: OutboxRecord }) => a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id);
+    // Groups start oldest first, several at once; only within a group is the order kept.
+    const queue = [...groups.values()].map((items) => items.sort(oldestFirst)).sort((a, b) => oldestFirst(a[0]!, b[0]!));
+    // A channel that has been failing gets one message (a probe) until one goes through.
+    const probes = new Map<string, Promise<boolean>>();
     const sendGroup = async (items: { record: OutboxRecord; revision: number }[]) => {
       for (const [i, item] of items.entries()) {
-        const hold = holds.get(item.record.channel);
+        const { channel } = item.record;
+        const probe = probes.get(channel);
+        if (probe && !(await probe)) {
+          report.waiting += items.length - i;
+          later(ms(holds.get(channel)?.until ?? item.record.nextAttemptAt));
+          return;
+        }
+        const hold = holds.get(channel);
         const due = Math.max(ms(item.record.nextAttemptAt), hold ? ms(hold.until) : 0);
         if (due > clock.now()) {
           report.waiting += items.length - i;
           later(due);
           return;
         }
-        const result = await this.attempt(item, holds);
+        const attempt = this.attempt(item, holds, failuresBefore.get(channel) ?? 0);
+        if (hold && !probes.has(channel)) probes.set(channel, attempt.then((r) => r.outcome === 'delivered' || r.outcome === 'failed'));
+        const result = await attempt;
         if (result.outcome === 'delivered') {
           report.delivered++;
           continue;
@@ -211,6 +226,7 @@ export class Outbox {
   private async attempt(
     item: { record: OutboxRecord; revision: number },
     holds: Map<string, Hold>,
+    failuresBefore: number,
   ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed' | 'skipped'; nextAttemptAt?: number }> {
     const { clock, store, channels } = this.options;
     const started = clock.now();
@@ -248,7 +264,7 @@ export class Outbox {
     const waitMs = Math.max(delivery.retryAfterMs ?? 0, backoff);
     await this.save(current, { ...claimed, sendingSince: undefined, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
     // The whole channel waits: a receiver that said 429 or is down gets nothing else before then.
-    const failures = (holds.get(claimed.channel)?.failures ?? 0) + 1;
+    const failures = failuresBefore + 1;
     const hold: Hold = { until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))), failures, reason: delivery.error };
     holds.set(claimed.channel, hold);
     await store.put(KEYS.hold(claimed.channel), hold);

@@ -45,7 +45,7 @@ export class Receiver {
           body = JSON.parse(text);
         } catch {}
         const request = { path: req.url ?? '/', headers: req.headers, body };
-        const nth = this.requests.filter((r) => r.path === request.path).length;
+        const nth = [...this.requests, ...this.refused].filter((r) => r.path === request.path).length;
         const answer = this.answer(request, nth);
         // Only what the receiver accepted counts as received.
         if (answer.status < 300) this.requests.push(request);
