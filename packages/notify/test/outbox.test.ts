@@ -83,7 +83,7 @@ describe('the durable outbox', () => {
     ]);
     await b.notifier.report({ ...P1('Backups late'), severity: 'P2' });
     expect(await b.notifier.deliver()).toMatchObject({ failed: 1 });
-    expect(b.log).toEqual(['drkit notify: could not deliver "P2 opened: Backups late" to pager: HTTP 400 from ' + `${b.receiver.url}/pager`]);
+    expect(b.log).toEqual([`drkit notify: could not deliver "P2 opened: Backups late" to pager: HTTP 400 from ${b.receiver.url}/pager`]);
     expect((await b.notifier.status()).undelivered.map((r) => r.state)).toEqual(['failed', 'failed']);
   });
 
