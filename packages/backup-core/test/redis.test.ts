@@ -43,7 +43,6 @@ describe('Redis sources', () => {
     const c = server.client();
     const tree = path.join(dir, 'tree');
     await makeSampleTree(tree);
-    const before = Date.now();
     const result = await runBackup(repo, { sources: [{ name: 'files', type: 'files', path: tree }, redisSource(server.url)], toolVersion: 'test' });
     expect(result.status).toBe('complete');
     const src = result.snapshot.sources.find((s) => s.name === 'redis')!;
@@ -68,7 +67,8 @@ describe('Redis sources', () => {
     expect(bin.type).toBe('string');
     expect(bin.expireAt).toBe(-1);
     const ttlKey = records.find((r) => r.key.toString() === 'str:ttl')!;
-    const expected = before + (await c.pttl('str:ttl'));
+    // The absolute expiry is now + the remaining TTL, read at one moment (not the backup's start, which may be seconds earlier).
+    const expected = Date.now() + (await c.pttl('str:ttl'));
     expect(Math.abs(ttlKey.expireAt - expected)).toBeLessThan(1000);
     expect(new Set(records.map((r) => r.type))).toEqual(new Set(['string', 'hash', 'list', 'set', 'zset', 'stream']));
     // The payload is what DUMP returns, byte for byte.
