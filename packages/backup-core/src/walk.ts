@@ -2,6 +2,7 @@ import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { entryPathProblem, LIMITS } from '@drkit/repository';
 
 export interface WalkOptions {
   include?: string[];
@@ -95,6 +96,12 @@ export async function walkEntries(root: string, options: WalkOptions, onProblem:
       const rel = dirRel ? `${dirRel}/${d.name}` : d.name;
       const abs = base + d.name;
       if (exclude(rel) || exclude(`${rel}/`)) continue;
+      // What a restore would refuse is never stored: reported (a partial backup), and nothing below it is walked.
+      const tooLong = rel.length * 3 > LIMITS.pathBytes ? entryPathProblem(rel) : undefined;
+      if (tooLong) {
+        onProblem({ rel, error: new Error(`its path ${tooLong.why}`) });
+        continue;
+      }
       let kind = d.kind;
       let stats: Stats | undefined;
       if (kind !== 'file') {

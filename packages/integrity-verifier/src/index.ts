@@ -1,4 +1,4 @@
 export { ContentChecker, type FileResult } from './content-check.js';
 export { JsonlChecker } from './jsonl.js';
-export { type Problem, type ProblemKind, type SourceReport, type VerifyOptions, type VerifyReport, verifyRef, verifySnapshot } from './verify.js';
+export { type BrokenLink, type Problem, type ProblemKind, type SourceReport, type VerifyOptions, type VerifyReport, verifyRef, verifySnapshot } from './verify.js';
 export { type ChangedEntry, type DiffEntry, diffSnapshots, type SnapshotDiff } from './diff.js';

@@ -29,7 +29,23 @@ export { BufferPool, copiedOut, lend } from './recycle.js';
 export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { normaliseEntryPath } from './paths.js';
-export { type ArchiveEntry, type BeginOptions, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
+export {
+  assertSourceName,
+  assertTag,
+  encodedBytes,
+  entryPathProblem,
+  entryPlacementProblem,
+  indexEntryProblem,
+  isRedisDb,
+  isSnapshotId,
+  LIMITS,
+  linkTargetProblem,
+  type PathProblem,
+  REPO_ID,
+  sourceNameProblem,
+  tagProblem,
+} from './validate.js';
+export { type ArchiveEntry, type BeginOptions, type ChainLink, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
 export { encodeHeader, type TarHeader, type TarType } from './tar.js';
 export { type CommitOptions, type Lineage, NOT_POINT_IN_TIME, type RedisSourceFacts, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';
 export {
