@@ -46,7 +46,7 @@ let escapeDir: string;
 const pristine = new Map<string, Buffer>();
 /** Each snapshot's files as backed up: id → path → sha256. */
 const expected = new Map<string, Map<string, string>>();
-let ids: string[] = [];
+const ids: string[] = [];
 
 async function listFiles(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];

@@ -38,6 +38,7 @@ export const LIMITS = {
   timeMs: 8.64e15,
 } as const;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we look for
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
@@ -87,8 +88,14 @@ export function entryPathProblem(path: string): PathProblem | undefined {
     start = end + 1;
   }
   if (!within(path, LIMITS.pathBytes)) return { why: `is ${encodedBytes(path)} bytes long (a restore can write at most ${LIMITS.pathBytes})`, escapes: false };
+  if (!isWellFormed(path) && STRAY_SURROGATE.test(path)) return { why: 'holds a lone surrogate that stands for no byte (only U+DC80–U+DCFF do)', escapes: false };
   return undefined;
 }
+
+// Native and fast (Node ≥ 20); only a name with a lone surrogate pays for the pattern below.
+const isWellFormed = (s: string) => (s as string & { isWellFormed(): boolean }).isWellFormed();
+/** A lone surrogate outside U+DC80–U+DCFF: no byte of a file name decodes to it (surrogateescape). */
+const STRAY_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udc7f\udd00-\udfff]/;
 
 /** A symlink's target: anything a symlink can hold (absolute and `..` too: restore never follows it). */
 export function linkTargetProblem(target: string | undefined): string | undefined {

@@ -42,6 +42,8 @@ describe('entry paths', () => {
     ['..', true],
     ['a\u0000b', true],
     ['a//b', false],
+    ['lone\ud800', false],
+    ['\udc7f', false],
     ['./a', false],
     ['a/', false],
     ['n'.repeat(256), false],
