@@ -170,6 +170,11 @@ function mutateJson(rng: Rng, text: string): string {
   return JSON.stringify(v);
 }
 
+function flipBit(rng: Rng, b: Buffer): void {
+  const i = rng.int(b.length);
+  b[i] = b[i]! ^ (1 << rng.int(8));
+}
+
 function mutateBytes(rng: Rng, bytes: Buffer): Buffer {
   const b = Buffer.from(bytes);
   if (b.length === 0) return b;
@@ -177,7 +182,7 @@ function mutateBytes(rng: Rng, bytes: Buffer): Buffer {
     case 0:
       return b.subarray(0, rng.int(b.length));
     case 1:
-      for (let n = 1 + rng.int(4); n > 0; n--) b[rng.int(b.length)] ^= 1 << rng.int(8);
+      for (let n = 1 + rng.int(4); n > 0; n--) flipBit(rng, b);
       return b;
     default: {
       const at = rng.int(b.length);
@@ -244,7 +249,7 @@ function mutateTar(rng: Rng, tar: Buffer): Buffer {
       Buffer.from(rng.pick(EVIL_STRINGS())).subarray(0, 100).copy(block, 157);
       break;
     default:
-      for (let n = 1 + rng.int(3); n > 0; n--) block[rng.int(512)] ^= 1 << rng.int(8);
+      for (let n = 1 + rng.int(3); n > 0; n--) flipBit(rng, block);
   }
   if (rng.next() < 0.8) fixChecksum(block);
   return rng.next() < 0.1 ? b.subarray(0, rng.int(b.length)) : b;
