@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '@drkit/config/duration';
+import { tagProblem } from '@drkit/repository';
 import { usage } from './usage.js';
 
 /**
@@ -39,6 +40,13 @@ export function duration(text: string): number {
   const ms = durationOrUndefined(text);
   if (ms === undefined) throw new InvalidArgumentError(`Expected ${DURATION}.`);
   return ms;
+}
+
+/** `--tag T`, `--add T` (repeatable): a tag the repository can store; `` is refused. */
+export function tags(text: string, previous: string[]): string[] {
+  const problem = tagProblem(text);
+  if (problem) throw new InvalidArgumentError(`The tag ${JSON.stringify(text)} ${problem}.`);
+  return [...previous, text];
 }
 
 /** A whole-number environment knob (e.g. DRKIT_S3_MAX_ATTEMPTS); unset or empty is undefined. */

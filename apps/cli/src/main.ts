@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isDrkitError } from '@drkit/errors';
 import pkg from '../package.json' with { type: 'json' };
 import { ExitCode } from './exit-codes.js';
-import { duration, wholeNumber, wholeNumbers } from './flags.js';
+import { duration, tags, wholeNumber, wholeNumbers } from './flags.js';
 import { type GlobalOptions, printJson, reportError } from './output.js';
 
 // Node >= 22.1 keeps compiled code in a disk cache (NODE_DISABLE_COMPILE_CACHE=1 turns it off):
@@ -44,7 +44,7 @@ program
   .command('backup')
   .description('back up PATHs, or the sources in the config')
   .argument('[paths...]', 'folders or files to back up ad hoc (each becomes a source named after it)')
-  .option('--tag <name>', 'tag the snapshot (repeatable)', collect, [])
+  .option('--tag <name>', 'tag the snapshot (repeatable)', tags, [])
   .option('--exclude <glob>', 'exclude paths matching glob, for ad-hoc paths (repeatable)', collect, [])
   .option('--redis <url>', 'also back up this Redis, redis://[:password@]host:port[/db], as source "redis"')
   .option('--emergency', 'tag the snapshot "emergency"; unreadable data is reported, never fatal')
@@ -88,7 +88,7 @@ program
   .command('tag')
   .description("add or remove a snapshot's tags")
   .argument('<snapshot>', 'id, unique prefix or latest')
-  .option('--add <tag>', 'add this tag (repeatable)', collect, [])
+  .option('--add <tag>', 'add this tag (repeatable)', tags, [])
   .option('--remove <tag>', 'remove this tag (repeatable)', collect, [])
   .action(lazy(() => import('./commands/tag.js')));
 

@@ -1,7 +1,7 @@
 import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeName, fsPath, globMatcher } from '@drkit/repository';
+import { decodeName, entryPathProblem, fsPath, globMatcher, LIMITS } from '@drkit/repository';
 import { BackupError, BackupErrorCode } from './errors.js';
 
 export interface WalkOptions {
@@ -140,6 +140,12 @@ export async function walkEntries(
       tally.seen++;
       if (exclude(rel) || exclude(`${rel}/`)) {
         tally.left++;
+        continue;
+      }
+      // What a restore would refuse is never stored: reported (a partial backup), and nothing below it is walked.
+      const tooLong = rel.length * 3 > LIMITS.pathBytes ? entryPathProblem(rel) : undefined;
+      if (tooLong) {
+        onProblem({ rel, error: new Error(`its path ${tooLong.why}`), skipped: true });
         continue;
       }
       let kind = d.kind;

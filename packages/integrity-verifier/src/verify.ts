@@ -1,9 +1,11 @@
 import {
   type DamagedSnapshot,
   digestBlob,
+  entryPlacementProblem,
   type Finding,
   globMatcher,
   type IndexEntry,
+  indexEntryProblem,
   normaliseEntryPath,
   type Repository,
   RepoErrorCode,
@@ -27,6 +29,7 @@ export type ProblemKind =
   | 'missing-entry'
   | 'unexpected-entry'
   | 'unsafe-path'
+  | 'invalid-path'
   | 'missing-link'
   | 'corrupt-record'
   | 'count-mismatch';
@@ -66,6 +69,20 @@ export interface VerifyReport {
   contentChecked: boolean;
   /** Why the metadata cannot be read (status `unreadable`). */
   damaged?: string;
+  /**
+   * Earlier snapshots this incremental needs whose metadata is missing or damaged: it cannot be
+   * restored because of them (each also has a `missing-link` problem in its source).
+   */
+  unrestorableBecause?: BrokenLink[];
+}
+
+/** A snapshot a source's unchanged files live in, that cannot be read. */
+export interface BrokenLink {
+  snapshot: string;
+  source: string;
+  /** `missing`: no metadata; `damaged`: metadata that cannot be read (`reason` says why). */
+  state: 'missing' | 'damaged';
+  reason?: string;
 }
 
 export interface VerifyOptions {
@@ -80,8 +97,17 @@ export interface VerifyOptions {
 /** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
-  for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options));
-  return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources, contentChecked: sources.every((s) => s.contentChecked !== false) };
+  const broken: BrokenLink[] = [];
+  for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options, broken));
+  return {
+    snapshot: snapshot.id,
+    time: snapshot.time,
+    ok: sources.every((s) => s.ok),
+    status: snapshot.status,
+    sources,
+    contentChecked: sources.every((s) => s.contentChecked !== false),
+    ...(broken.length ? { unrestorableBecause: broken } : {}),
+  };
 }
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
@@ -100,7 +126,7 @@ async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOpti
   return reports;
 }
 
-async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: SourceMeta, options: VerifyOptions): Promise<SourceReport> {
+async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: SourceMeta, options: VerifyOptions, broken: BrokenLink[]): Promise<SourceReport> {
   if (source.archive.encryption && !repo.keys.canDecrypt) return verifyStoredSource(repo, snapshot, source, options);
   if (source.redis) return verifyRedisSource(repo, source, options);
   const report: SourceReport = { name: source.name, ok: true, entries: 0, bytes: 0, problems: [], findings: [], findingsTotal: 0 };
@@ -112,10 +138,21 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
 
   const index = new Map<string, IndexEntry>();
   try {
-    for await (const e of repo.readIndex(source)) index.set(e.path, e);
+    for await (const e of repo.readIndex(source)) {
+      // The predicates restore refuses with (restore-core's loadIndex): what it would refuse is reported here.
+      const bad = indexEntryProblem(e);
+      if (bad) problem(bad.escapes ? 'unsafe-path' : 'invalid-path', `index entry ${JSON.stringify(e.path)} ${bad.why}; a restore would refuse it`, e.path);
+      if (index.has(e.path)) problem('bad-index', `"${e.path}" is listed twice in the index; a restore would refuse it`, e.path);
+      index.set(e.path, e);
+    }
   } catch (err) {
     const key = source.index?.key ?? '(no index)';
     if (!describeFailure(err, source, key, problem)) problem('bad-index', `the entry index ${key} cannot be read: ${(err as Error).message}`);
+  }
+  for (const e of index.values()) {
+    const below = entryPlacementProblem(e, index);
+    if (below)
+      problem(below.type === 'symlink' ? 'unsafe-path' : 'bad-index', `"${e.path}" lies below the ${below.type === 'symlink' ? 'symbolic link' : 'file'} "${below.above}"; a restore would refuse it`, e.path);
   }
 
   // An incremental's unchanged files are checked in the earlier archives that hold them.
@@ -135,7 +172,10 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
       const own = link.holder === snapshot.id;
       if (!link.source) {
         brokenLinks.add(link.holder);
-        problem('missing-link', `snapshot ${link.holder}, which holds unchanged files of this incremental, is missing from the repository`);
+        const state = link.damaged ? 'damaged' : 'missing';
+        broken.push({ snapshot: link.holder, source: source.name, state, ...(link.damaged ? { reason: link.damaged } : {}) });
+        const why = link.damaged ? `has damaged metadata (${link.damaged})` : 'is missing from the repository';
+        problem('missing-link', `snapshot ${link.holder}, which holds unchanged files of this incremental, ${why}: this snapshot cannot be restored because of it`);
         continue;
       }
       const archiveKey = link.source.archive.key;
@@ -144,7 +184,7 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
           const norm = normaliseEntryPath(a.name);
           if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue; // not needed from this link
           if ('unsafe' in norm) {
-            problem('unsafe-path', `archive entry "${a.name}" ${norm.unsafe}; a restore would refuse it`, a.name);
+            problem(norm.escapes ? 'unsafe-path' : 'invalid-path', `archive entry ${JSON.stringify(a.name)} ${norm.unsafe}; a restore would refuse it`, a.name);
             continue;
           }
           const expected = index.get(norm.path);
@@ -158,6 +198,8 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
             problem('type-mismatch', `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`, norm.path);
             continue;
           }
+          if (a.type === 'symlink' && a.linkTarget !== expected.linkTarget)
+            problem('content-mismatch', `"${norm.path}" points to ${JSON.stringify(a.linkTarget)} in the archive but ${JSON.stringify(expected.linkTarget)} in the index`, norm.path);
           if (a.type !== 'file') continue;
           content.begin(norm.path, isJsonl(norm.path));
           for await (const chunk of a.stream) await content.push(chunk as Buffer);

@@ -1,10 +1,11 @@
 import * as z from 'zod';
+import { AGE_RECIPIENT, isCount, isMode, isRedisDb, isIsoTime, isSnapshotId, isTimeMs, REPO_ID, SHA256, SNAPSHOT_ID, sourceNameProblem, tagProblem } from './validate.js';
 
 export const FORMAT_VERSION = 1;
 
 export const repoConfigSchema = z.object({
   format: z.number().int(),
-  id: z.string(),
+  id: z.string().regex(REPO_ID, 'not a repository id (32 hex digits)'),
   created: z.string(),
   compression: z.enum(['auto', 'zstd', 'gzip']).default('auto'),
   /** Set when archives and indexes are encrypted with age (docs/FORMAT.md, "Encryption"). */
@@ -12,9 +13,9 @@ export const repoConfigSchema = z.object({
     .object({
       type: z.literal('age'),
       /** Public keys every new blob is encrypted to; backups need nothing else. */
-      recipients: z.array(z.string()).min(1),
+      recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… recipient')).min(1),
       /** Key of an age identity encrypted with the repository passphrase (scrypt), if there is one. */
-      passphraseKey: z.string().optional(),
+      passphraseKey: z.string().refine((k) => k === KEYS.passphraseKey, 'not keys/passphrase.age').optional(),
     })
     .optional(),
 });
@@ -40,38 +41,51 @@ export interface IndexEntry {
   in?: string;
 }
 
-const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 const optional = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || ok(v);
 const isString = (v: unknown) => typeof v === 'string';
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isSha256 = (v: unknown) => typeof v === 'string' && SHA256.test(v);
 
 /**
- * A parsed index line if it has the shape of an IndexEntry, else undefined. Checked by hand, not
- * by a schema library: an index has one line per entry, and copying each into a new object cost
- * an unchanged incremental more than reading the tree's folders did.
+ * A parsed index line if it has the shape of an IndexEntry and its numbers and ids are in range
+ * (validate.ts), else undefined. Checked by hand, not by a schema library: an index has one line
+ * per entry, and copying each into a new object cost an unchanged incremental more than reading
+ * the tree's folders did. Paths and link targets are checked where they are used, with the shared
+ * predicates: a restore refuses them by name, and verify reports them per entry.
  */
 export function asIndexEntry(v: unknown): IndexEntry | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const e = v as Record<string, unknown>;
+  const type = e.type;
   const ok =
     isString(e.path) &&
-    entryTypes.includes(e.type as IndexEntry['type']) &&
-    Number.isInteger(e.mode) &&
-    isNumber(e.mtime) &&
+    (type === 'file' ? isCount(e.size) && isSha256(e.sha256) : type === 'dir' || (type === 'symlink' && isString(e.linkTarget))) &&
+    isMode(e.mode) &&
+    isTimeMs(e.mtime) &&
     optional(e.size, isCount) &&
-    optional(e.sha256, isString) &&
+    optional(e.sha256, isSha256) &&
     optional(e.linkTarget, isString) &&
-    optional(e.ctime, isNumber) &&
+    optional(e.ctime, isTimeMs) &&
     optional(e.ino, isNumber) &&
     optional(e.names, isCount) &&
-    optional(e.in, isString);
+    optional(e.in, isSnapshotId);
   return ok ? (e as unknown as IndexEntry) : undefined;
 }
 
+/** A string checked by one of validate.ts's predicates, its problem in the message. */
+const grammar = (problem: (v: string) => string | undefined, what: string) =>
+  z.string().superRefine((v, ctx) => {
+    const why = problem(v);
+    if (why) ctx.addIssue({ code: 'custom', message: `${what} ${JSON.stringify(v)} ${why}` });
+  });
+const snapshotId = z.string().regex(SNAPSHOT_ID, 'not a snapshot id');
+const count = z.number().int().nonnegative();
+const isoTime = z.string().refine(isIsoTime, 'not an ISO 8601 UTC time');
+
 const blobRefSchema = z.object({
   key: z.string(),
-  size: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: count,
+  sha256: z.string().regex(SHA256, 'not a sha256'),
   compression: z.enum(['zstd', 'gzip']),
   /** `age` when the stored blob is an age file (its key then ends in `.age`). */
   encryption: z.literal('age').optional(),
@@ -98,8 +112,8 @@ export const redisMetaSchema = z.object({
   }),
   /** The highest RDB version among the payloads; a restore refuses a server that is older. */
   rdbVersion: z.number().int().nullable(),
-  records: z.number().int().nonnegative(),
-  dbs: z.array(z.object({ db: z.number().int().nonnegative(), keys: z.number().int().nonnegative() })),
+  records: count,
+  dbs: z.array(z.object({ db: z.number().refine(isRedisDb, 'not a Redis database number (0–65535)'), keys: count })),
   /** Keys SCAN returned that were deleted or expired before DUMP reached them. */
   skippedVanished: z.number().int().nonnegative(),
   /** Keys that could not be read (only in an emergency backup; each is in the snapshot's errors). */
@@ -111,46 +125,41 @@ export const redisMetaSchema = z.object({
 export type RedisMeta = z.infer<typeof redisMetaSchema>;
 
 export const sourceMetaSchema = z.object({
-  name: z.string(),
+  name: grammar(sourceNameProblem, 'source name'),
   type: z.string(),
   /** Where the source was read from, for the operator's eyes; restores never depend on it. */
   origin: z.string().optional(),
   archive: blobRefSchema,
   /** Every `files` source has one; a `redis` source has none (its archive lists itself). */
-  index: blobRefSchema.extend({ entries: z.number().int().nonnegative() }).optional(),
-  stats: z.object({
-    files: z.number().int(),
-    dirs: z.number().int(),
-    symlinks: z.number().int(),
-    bytes: z.number().int(),
-  }),
+  index: blobRefSchema.extend({ entries: count }).optional(),
+  stats: z.object({ files: count, dirs: count, symlinks: count, bytes: count }),
   findings: z.array(findingSchema).default([]),
   findingsTotal: z.number().int().default(0),
   /** Earlier snapshots whose archives hold some of this source's files (incrementals). */
-  holders: z.array(z.string()).default([]),
+  holders: z.array(snapshotId).default([]),
   /** Mode and mtime (ms) of the source's root folder, which has no index entry; absent in older snapshots. */
-  root: z.object({ mode: z.number().int(), mtime: z.number() }).optional(),
+  root: z.object({ mode: z.number().refine(isMode, 'not a mode (0–0o7777)'), mtime: z.number().refine(isTimeMs, 'not a time') }).optional(),
   redis: redisMetaSchema.optional(),
 });
 export type SourceMeta = z.infer<typeof sourceMetaSchema>;
 
 export const snapshotMetaSchema = z.object({
   format: z.number().int(),
-  id: z.string(),
-  time: z.string(),
+  id: snapshotId,
+  time: isoTime,
   host: z.string(),
   toolVersion: z.string(),
   kind: z.enum(['full', 'incremental']),
   /** The snapshot an incremental was compared with, and the full at the root of its chain. */
-  parent: z.string().optional(),
-  base: z.string().optional(),
+  parent: snapshotId.optional(),
+  base: snapshotId.optional(),
   status: z.enum(['complete', 'partial']),
-  tags: z.array(z.string()),
+  tags: z.array(grammar(tagProblem, 'tag')),
   sources: z.array(sourceMetaSchema),
   /** Files that could not be read make a snapshot partial; each is listed here. */
   errors: z.array(findingSchema).default([]),
   /** The age recipients this snapshot's blobs were encrypted to (public keys only). */
-  encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string()) }).optional(),
+  encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… recipient')) }).optional(),
 });
 export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
 

@@ -148,16 +148,40 @@ export class RepoLock {
   }
 }
 
+/**
+ * Every lock that parses as one. A lock's identity is its key, never the `id` it holds: removing
+ * a stale lock deletes the key that was listed, whatever the file says. A file whose fields are
+ * out of range (a pid of 0 would ask after a whole process group) holds nothing, as does a lock
+ * removed while we listed.
+ */
 export async function readLocks(store: BlobStore): Promise<LockInfo[]> {
   const locks: LockInfo[] = [];
   for await (const b of store.list(KEYS.locks)) {
+    const id = b.key.slice(KEYS.locks.length, -'.json'.length);
+    if (b.key !== KEYS.lock(id)) continue;
     try {
-      locks.push(JSON.parse((await readSmallBlob(store, b.key)).toString('utf8')) as LockInfo);
+      const info = asLockInfo(JSON.parse((await readSmallBlob(store, b.key)).toString('utf8')));
+      if (info) locks.push({ ...info, id });
     } catch {
-      // A lock removed while we listed is simply gone.
+      // Gone since it was listed, or not JSON.
     }
   }
   return locks;
+}
+
+function asLockInfo(v: unknown): LockInfo | undefined {
+  const l = v as Partial<LockInfo> | null;
+  const ok =
+    typeof l === 'object' &&
+    l !== null &&
+    typeof l.exclusive === 'boolean' &&
+    typeof l.host === 'string' &&
+    Number.isSafeInteger(l.pid) &&
+    (l.pid as number) > 0 &&
+    typeof l.purpose === 'string' &&
+    typeof l.time === 'string' &&
+    Number.isFinite(Date.parse(l.refreshed as string));
+  return ok ? (l as LockInfo) : undefined;
 }
 
 /** Why a lock is stale, or undefined if it may still be held. */

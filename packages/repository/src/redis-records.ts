@@ -1,5 +1,6 @@
 import { ByteReader } from './byte-reader.js';
 import type { Compression } from './codec.js';
+import { isRedisDb, LIMITS } from './validate.js';
 
 /** The first line of every Redis archive (after decompression). */
 export const REDIS_MAGIC = 'DRKIT-REDIS 1\n';
@@ -193,6 +194,7 @@ class RecordReader extends ByteReader {
     if (c.length - p < 9 || c[p] !== TAG_RECORD) return undefined;
     const db = c.readUInt32BE(p + 1);
     const keyLen = c.readUInt32BE(p + 5);
+    if (!isRedisDb(db)) return undefined; // the slow path names the damage
     p += 9;
     if (c.length - p < keyLen + 1) return undefined;
     const keyAt = p;
@@ -258,6 +260,8 @@ export async function* decodeRedisRecords(source: AsyncIterable<Buffer>): AsyncG
       if (fixed.length < 8) fail('it is truncated in a record header');
       const db = fixed.readUInt32BE(0);
       const keyLen = fixed.readUInt32BE(4);
+      if (!isRedisDb(db)) fail(`record ${n} names database ${db} (at most ${LIMITS.redisDbMax})`);
+      if (keyLen > LIMITS.redisKeyBytes) fail(`record ${n} has a key of ${keyLen} bytes (a server takes at most ${LIMITS.redisKeyBytes})`);
       const key = Buffer.from(await r.read(keyLen));
       if (key.length < keyLen) fail('it is truncated in a key');
       const typeLen = (await r.read(1))[0];

@@ -26,6 +26,8 @@ import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError,
 import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
 import { readTar } from './tar-read.js';
 import { SnapshotWriter } from './writer.js';
+import { snapshotIdOfKey, snapshotMetaProblem } from './snapshot-check.js';
+import { assertTag } from './validate.js';
 
 export interface InitOptions {
   compression?: CompressionChoice;
@@ -60,6 +62,14 @@ export interface ArchiveEntry {
 
 // A put that has not written to its temp file for a day is long dead, however slow its source.
 const TEMP_MAX_AGE_MS = 24 * 60 * 60_000;
+
+/** One archive a source's entries live in; `source` is undefined when the holder's metadata is gone or `damaged`. */
+export interface ChainLink {
+  holder: string;
+  source: SourceMeta | undefined;
+  /** Why the holder's metadata cannot be read, when it is there but damaged. */
+  damaged?: string;
+}
 
 /** A `snapshots/<id>.json` that cannot be read as snapshot metadata (damaged, or of a newer format). */
 export interface DamagedSnapshot {
@@ -122,7 +132,7 @@ export class Repository {
         { hint: 'Use the drkit release that wrote it, or a newer one. Nothing was changed.' },
       );
     const parsed = repoConfigSchema.safeParse(json);
-    if (!parsed.success) throw badMetadata(KEYS.config, store.location, parsed.error.message);
+    if (!parsed.success) throw badMetadata(KEYS.config, store.location, issuesText(parsed.error));
     return new Repository(store, parsed.data, options);
   }
 
@@ -225,16 +235,29 @@ export class Repository {
         hint: source.redis ? 'Read it with readRedisRecords, or restore it with `drkit restore ID --source NAME --redis URL`.' : 'The snapshot metadata may be damaged.',
         details: { source: source.name },
       });
+    const { key } = source.index;
     const { stream, check } = await this.openBlob(source.index);
     let n = 0;
-    for await (const lines of lineBatches(stream)) {
-      for (const line of lines) {
-        n++;
-        if (!line || line === '\r') continue;
-        const entry = asIndexEntry(safeJson(line));
-        if (!entry) throw badMetadata(`${source.index.key} line ${n}`, this.store.location, 'not a valid index entry');
-        yield entry;
+    try {
+      for await (const lines of lineBatches(stream)) {
+        for (const line of lines) {
+          n++;
+          if (!line || line === '\r') continue;
+          const entry = asIndexEntry(safeJson(line));
+          if (!entry) throw badMetadata(`${key} line ${n}`, this.store.location, 'not a valid index entry');
+          yield entry;
+        }
       }
+    } catch (cause) {
+      if (cause instanceof RepoError) throw cause;
+      // The stream's own failure (e.g. zlib's "incorrect data check") is damage in the stored index, never a local problem.
+      throw new RepoError(
+        RepoErrorCode.CORRUPT_ARCHIVE,
+        `The entry index of source "${source.name}" of snapshot ${key.split('/')[1]} (${key}) cannot be read after line ${n}: ${(cause as Error)?.message ?? cause}.`,
+        { cause, hint: 'The index is damaged: restore another snapshot or from another copy of the repository; `drkit verify all` shows what else is affected.', details: { key, source: source.name } },
+      );
+    } finally {
+      stream.destroy();
     }
     check();
   }
@@ -309,6 +332,7 @@ export class Repository {
   async beginSnapshot(options: BeginOptions): Promise<SnapshotWriter> {
     const { compression } = chooseCompression(this.config.compression);
     const p = options.parent;
+    for (const tag of options.tags ?? []) assertTag(tag);
     return new SnapshotWriter(this, newSnapshotId(options.time), options.time, compression, {
       host: options.host ?? hostname(),
       tags: options.tags ?? [],
@@ -323,18 +347,23 @@ export class Repository {
    * holds unchanged files of an incremental. A holder whose metadata is gone is returned with
    * `source` undefined, so callers can name the broken link.
    */
-  async archiveChain(snapshot: SnapshotMeta, source: SourceMeta): Promise<Array<{ holder: string; source: SourceMeta | undefined }>> {
-    const chain: Array<{ holder: string; source: SourceMeta | undefined }> = [{ holder: snapshot.id, source }];
+  async archiveChain(snapshot: SnapshotMeta, source: SourceMeta): Promise<ChainLink[]> {
+    const chain: ChainLink[] = [{ holder: snapshot.id, source }];
     for (const holder of source.holders) {
-      const meta = await this.findSnapshot(holder);
-      chain.push({ holder, source: meta?.sources.find((s) => s.name === source.name) });
+      try {
+        const meta = await this.findSnapshot(holder);
+        chain.push({ holder, source: meta?.sources.find((s) => s.name === source.name) });
+      } catch (err) {
+        if (!(err instanceof RepoError)) throw err;
+        chain.push({ holder, source: undefined, damaged: err.message });
+      }
     }
     return chain;
   }
 
   /** Exactly this id, or undefined when its metadata is gone (e.g. a forgotten chain link). */
   async findSnapshot(id: string): Promise<SnapshotMeta | undefined> {
-    if (!(await this.store.stat(KEYS.snapshot(id)))) return undefined;
+    if (!SNAPSHOT_ID.test(id) || !(await this.store.stat(KEYS.snapshot(id)))) return undefined;
     return this.readSnapshotKey(KEYS.snapshot(id));
   }
 
@@ -345,6 +374,7 @@ export class Repository {
    * keep two taggers apart, but make every tag wait for running backups.
    */
   async setTags(id: string, tags: string[]): Promise<SnapshotMeta> {
+    for (const tag of tags) assertTag(tag);
     const lock = await this.lock({ exclusive: false, purpose: 'tag' });
     try {
       const meta = await this.resolveSnapshot(id);
@@ -436,6 +466,8 @@ export class Repository {
   }
 
   private async readSnapshotKey(key: string): Promise<SnapshotMeta> {
+    const id = snapshotIdOfKey(key);
+    if (!id) throw badMetadata(key, this.store.location, 'its file name is not a snapshot id');
     const json = parseJson(await readSmallBlob(this.store, key), key, this.store.location);
     const format = (json as { format?: unknown })?.format;
     if (format !== FORMAT_VERSION)
@@ -443,7 +475,9 @@ export class Repository {
         hint: 'Use a newer drkit to read this repository.',
       });
     const parsed = snapshotMetaSchema.safeParse(json);
-    if (!parsed.success) throw badMetadata(key, this.store.location, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success) throw badMetadata(key, this.store.location, issuesText(parsed.error));
+    const problem = snapshotMetaProblem(parsed.data, id);
+    if (problem) throw badMetadata(key, this.store.location, problem);
     return parsed.data;
   }
 }
@@ -468,6 +502,14 @@ function parseJson(raw: Buffer, key: string, location: string): unknown {
   const v = safeJson(raw.toString('utf8'));
   if (v === undefined) throw badMetadata(key, location, 'not valid JSON');
   return v;
+}
+
+/** zod's issues as one readable line (`sources.0.name: …; tags.1: …`), never its JSON dump. */
+function issuesText(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`)
+    .join('; ');
 }
 
 function badMetadata(key: string, location: string, why: string): RepoError {

@@ -7,6 +7,8 @@ import { ByteReader } from './byte-reader.js';
 import { decodeName } from './names.js';
 
 const BLOCK = 512;
+/** pax and GNU long-name headers hold a path and a link target (each ≤ 4 KiB, validate.ts) and a few numbers. */
+const MAX_EXTENDED_HEADER = 1024 * 1024;
 
 export interface TarEntry {
   /** As stored: folders end in '/'. */
@@ -65,6 +67,8 @@ export async function* readTar(input: AsyncIterable<Buffer>, wrap: (error: unkno
     const size = headerSize(block, describesNext ? undefined : pax.size);
     const padding = (BLOCK - (size % BLOCK)) % BLOCK;
     if (describesNext) {
+      // These are read whole: a damaged size must not become one huge allocation.
+      if (size > MAX_EXTENDED_HEADER) throw new TarFormatError(`an extended header of ${size} bytes (at most ${MAX_EXTENDED_HEADER})`);
       const body = await exactly(size);
       if (flag === 'x') pax = { ...pax, ...paxRecords(body) };
       else if (flag === 'L') longName = cString(body);

@@ -8,6 +8,7 @@ import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 import { ChunkPacker } from './pack.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
+import { assertSourceName } from './validate.js';
 
 /** One entry of a source as the backup reads it; `content` yields exactly `size` bytes. */
 export interface SourceItem extends TarHeader {
@@ -84,6 +85,7 @@ export class SnapshotWriter {
 
   /** Streams a source's entries into `<source>.tar.*` and its entry index; `onEntry` sees each index line as written. */
   async writeSource(info: SourceInfo, items: AsyncIterable<SourceItem>, onEntry?: (entry: IndexEntry) => void): Promise<SourceMeta> {
+    assertSourceName(info.name);
     const archiveKey = KEYS.archive(this.id, info.name, EXTENSIONS[this.compression]);
     const indexKey = KEYS.index(this.id, info.name, this.compression);
     this.written.push(this.repo.blobKey(archiveKey), this.repo.blobKey(indexKey));
@@ -173,6 +175,7 @@ export class SnapshotWriter {
    * passed on as it is, never copied; `facts` is called once the records are exhausted.
    */
   async writeRedisSource(info: SourceInfo, records: AsyncIterable<RedisRecord>, facts: () => RedisSourceFacts): Promise<SourceMeta> {
+    assertSourceName(info.name);
     const key = KEYS.archive(this.id, info.name, REDIS_EXTENSIONS[this.compression]);
     this.written.push(this.repo.blobKey(key));
     const perDb = new Map<number, number>();

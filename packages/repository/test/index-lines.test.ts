@@ -41,7 +41,7 @@ describe('lineBatches', () => {
 });
 
 describe('asIndexEntry', () => {
-  const good: IndexEntry = { path: 'a/b', type: 'file', mode: 0o644, mtime: 1.5, size: 3, sha256: 'ab', ctime: 2, ino: 7, in: 'snap' };
+  const good: IndexEntry = { path: 'a/b', type: 'file', mode: 0o644, mtime: 1.5, size: 3, sha256: 'ab'.repeat(32), ctime: 2, ino: 7, in: '20260102T030405Z-0a1b2c' };
 
   it('accepts every entry type with its optional fields', () => {
     expect(asIndexEntry(good)).toEqual(good);
@@ -62,6 +62,17 @@ describe('asIndexEntry', () => {
     ['a null sha256', { ...good, sha256: null }],
     ['a numeric holder', { ...good, in: 5 }],
     ['a negative name count', { ...good, names: -2 }],
+    // Numbers and ids out of their grammar (validate.ts):
+    ['a mode beyond 0o7777', { ...good, mode: 0o100644 }],
+    ['a negative mode', { ...good, mode: -1 }],
+    ['a size beyond 2^53', { ...good, size: 2 ** 60 }],
+    ['an mtime beyond a Date', { ...good, mtime: 1e300 }],
+    ['a sha256 that is not 64 hex digits', { ...good, sha256: 'ab' }],
+    ['an uppercase sha256', { ...good, sha256: 'AB'.repeat(32) }],
+    ['a holder that is not a snapshot id', { ...good, in: '../../x' }],
+    ['a file without sha256', { ...good, sha256: undefined }],
+    ['a file without size', { ...good, size: undefined }],
+    ['a symlink without a target', { path: 'l', type: 'symlink', mode: 0o777, mtime: 0 }],
   ])('rejects %s', (_, value) => {
     expect(asIndexEntry(value)).toBeUndefined();
   });
@@ -78,7 +89,7 @@ describe('readIndex', () => {
   }
 
   it('reads CRLF line ends and a last line without a newline', async () => {
-    const { repo, source } = await withIndex('{"path":"a","type":"dir","mode":493,"mtime":1}\r\n\r\n{"path":"a/b","type":"file","mode":420,"mtime":2,"size":0}');
+    const { repo, source } = await withIndex(`{"path":"a","type":"dir","mode":493,"mtime":1}\r\n\r\n{"path":"a/b","type":"file","mode":420,"mtime":2,"size":0,"sha256":"${'0'.repeat(64)}"}`);
     const paths: string[] = [];
     for await (const e of repo.readIndex(source)) paths.push(e.path);
     expect(paths).toEqual(['a', 'a/b']);

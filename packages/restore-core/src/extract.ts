@@ -58,7 +58,7 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
   for (const link of await repo.archiveChain(job.snapshot, source)) {
     const own = link.holder === job.snapshot.id;
     const take = async (entry: ArchiveEntry): Promise<void> => {
-      const entryPath = safeEntryPath(entry.name, source.name, 'archive');
+      const entryPath = safeEntryPath(entry.name, source.name);
       if (!own && index.get(entryPath)?.in !== link.holder) return; // changed or deleted since
       const relPath = targetPathOf(layout.dir, entryPath);
       const indexed = matchIndex(entry, entryPath, index, source.name);
@@ -106,7 +106,7 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
     };
     if (job.salvage) await job.salvage.readLink(repo, { source, layout, index, own, holder: link.holder, archive: link.source, seen, planned: job.planned }, take);
     else {
-      if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder);
+      if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder, link.damaged);
       for await (const entry of repo.readArchive(link.source)) await take(entry);
     }
   }
@@ -162,10 +162,10 @@ async function* readContent(entry: ArchiveEntry, source: string, entryPath: stri
   }
 }
 
-function brokenChain(snapshot: string, source: string, holder: string): RestoreError {
+function brokenChain(snapshot: string, source: string, holder: string, damaged: string | undefined): RestoreError {
   return new RestoreError(
     RestoreErrorCode.CORRUPT,
-    `Snapshot ${snapshot} is an incremental: unchanged files of source "${source}" are kept in snapshot ${holder}, which is missing from the repository.`,
+    `Snapshot ${snapshot} is an incremental: unchanged files of source "${source}" are kept in snapshot ${holder}, ${damaged ? `whose metadata is damaged (${damaged})` : 'which is missing from the repository'}.`,
     {
       hint: 'Restore an older full snapshot or another incremental whose chain is complete (`drkit verify all` shows which), or copy the missing snapshot back from another repository.',
       details: { snapshot, source, missing: holder },

@@ -1,4 +1,4 @@
-import type { Repository, SnapshotMeta } from '@drkit/repository';
+import { type Repository, type SnapshotMeta, sourceNameProblem } from '@drkit/repository';
 import { RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 
 // Only file-tree sources restore into a folder; others (e.g. redis) have their own restorers.
@@ -29,9 +29,9 @@ export function layoutSources(repo: Repository, snapshot: SnapshotMeta, requeste
         hint: `Restore it with the tool for ${type} sources, and restore the file sources here without it.`,
         details: { source: name, type },
       });
-    // A source name becomes a folder name, so it must be one plain path segment.
-    if (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..')
-      throw unsafePath(`source name ${JSON.stringify(name)}`, 'is not a plain folder name', { source: name });
+    // A source name becomes a folder name: the metadata's reader checked it, and so does this API.
+    const problem = sourceNameProblem(name);
+    if (problem) throw unsafePath(`source name ${JSON.stringify(name)}`, problem, { source: name });
   }
   const straight = named && chosen.length === 1;
   return {

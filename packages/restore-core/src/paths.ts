@@ -1,5 +1,5 @@
 import { normaliseEntryPath } from '@drkit/repository';
-import { unsafePath } from './errors.js';
+import { corruptEntry, unsafePath } from './errors.js';
 
 /** `a/b/c` → `['a', 'a/b']`: the folders an entry lives in, outermost first. */
 export function ancestorsOf(relPath: string): string[] {
@@ -20,11 +20,12 @@ export function depthOf(relPath: string): number {
   return depth;
 }
 
-/** The normalised entry path, or an UNSAFE_PATH error naming the entry and the source. */
-export function safeEntryPath(name: string, source: string, where: 'index' | 'archive'): string {
+/** An archive entry's normalised path; UNSAFE_PATH when the name could escape the target, CORRUPT when no file system holds it. */
+export function safeEntryPath(name: string, source: string): string {
   const result = normaliseEntryPath(name);
-  if ('unsafe' in result) throw unsafePath(`${where} entry ${JSON.stringify(name)} of source "${source}"`, result.unsafe, { source, entry: name });
-  return result.path;
+  if ('path' in result) return result.path;
+  if (result.escapes) throw unsafePath(`archive entry ${JSON.stringify(name)} of source "${source}"`, result.unsafe, { source, entry: name });
+  throw corruptEntry(source, name, result.unsafe);
 }
 
 /** Where an entry of a source lands, relative to the target (`''`: the source's own folder). */
