@@ -3,6 +3,7 @@ import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
 import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
+import { originsOf, type SourceOrigin } from './origin.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
 import { createStaging, type Staging } from './staging.js';
@@ -19,6 +20,8 @@ export interface RestoreResult {
   target: string;
   written: Counts;
   skipped: Counts;
+  /** For each restored source: the snapshot, its time and host, and the path it was read from. */
+  from: SourceOrigin[];
 }
 
 /**
@@ -61,7 +64,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
-  return { snapshot: snapshot.id, target: plan.target, written: progress.written, skipped: plan.skipped };
+  return { snapshot: snapshot.id, target: plan.target, written: progress.written, skipped: plan.skipped, from: originsOf(snapshot, plan.sources.map((l) => l.name)) };
 }
 
 async function extractAll(
