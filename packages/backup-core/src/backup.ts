@@ -216,7 +216,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
       await attempt(source, () => writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name)));
       findings[source.name] = { list: kept, total };
     }
-    if (failures.size === options.sources.length) throw nothingBackedUp([...failures.values()]);
+    if (failures.size === options.sources.length) throw nothingBackedUp(options.sources.map((s) => failures.get(s.name)!));
     const failedSources: FailedSource[] = options.sources.flatMap((s) => {
       const f = failures.get(s.name);
       return f ? [{ ...chainSource(s), code: f.code, reason: f.message }] : [];

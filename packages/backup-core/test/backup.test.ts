@@ -65,8 +65,9 @@ describe('runBackup', () => {
     await writeFile(path.join(tree, 'data/feedback.jsonl'), '{"id":1}\n{"id":2,\n{"id":3}\n');
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
     expect(result.status).toBe('complete');
-    expect(result.warnings).toEqual([expect.objectContaining({ kind: 'invalid-jsonl', path: 'data/feedback.jsonl', line: 2 })]);
-    expect(result.snapshot.sources[0]!.findings).toEqual(result.warnings);
+    // The message names the file and line on its own; the result also says which source it is in.
+    expect(result.warnings).toEqual([{ kind: 'invalid-jsonl', source: 'tree', path: 'data/feedback.jsonl', line: 2, message: 'data/feedback.jsonl line 2 is not valid JSON (8 bytes)' }]);
+    expect(result.snapshot.sources[0]!.findings).toEqual(result.warnings.map(({ source: _, ...f }) => f));
     expect(result.snapshot.sources[0]!.findingsTotal).toBe(1);
   });
 
@@ -213,7 +214,7 @@ describe('runBackup', () => {
     expect(await describeTree(straight)).toEqual(await describeTree(tree));
   });
 
-  it('refuses a missing source before writing anything', async () => {
+  it('refuses a missing source before writing anything, when it is the only one', async () => {
     const { repo } = await setup();
     await expect(runBackup(repo, { sources: sourcesFromPaths([path.join(dir, 'nope')]), toolVersion: 'test' })).rejects.toMatchObject({
       code: BackupErrorCode.SOURCE_MISSING,

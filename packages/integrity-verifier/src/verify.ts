@@ -2,13 +2,16 @@ import picomatch from 'picomatch';
 import {
   type DamagedSnapshot,
   digestBlob,
+  type FailedSource,
   type Finding,
   type IndexEntry,
+  matchesFilter,
   normaliseEntryPath,
   type Repository,
   RepoErrorCode,
   type SnapshotMeta,
   snapshotIdTime,
+  type SnapshotFilter,
   type SourceMeta,
 } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
@@ -50,6 +53,9 @@ export interface SourceReport {
   /** false when only the stored blobs' digests were checked (encrypted, no identity). */
   contentChecked?: boolean;
   note?: string;
+  /** What the backup noted about this source's data (e.g. a file that changed while it was read), as stored in the snapshot. */
+  backupFindings?: Finding[];
+  backupFindingsTotal?: number;
 }
 
 export interface VerifyReport {
@@ -63,6 +69,9 @@ export interface VerifyReport {
   contentChecked: boolean;
   /** Why the metadata cannot be read (status `unreadable`). */
   damaged?: string;
+  /** What the backup could not read: files and keys (`errors`) and whole sources (`failedSources`), as stored in the snapshot. */
+  errors?: Finding[];
+  failedSources?: FailedSource[];
 }
 
 export interface VerifyOptions {
@@ -72,13 +81,18 @@ export interface VerifyOptions {
   onProgress?: (p: { source: string; entries: number; bytes: number }) => void;
   /** Told when verifyRef runs without a lock because the repository cannot be written. */
   onWarning?: (message: string) => void;
+  /** verifyRef: only the snapshots it selects (`all`), or among which the ref is resolved. Damaged metadata is still reported. */
+  filter?: SnapshotFilter;
 }
 
 /** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
-  for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options));
-  return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources, contentChecked: sources.every((s) => s.contentChecked !== false) };
+  for (const source of snapshot.sources)
+    sources.push({ ...(await verifySource(repo, snapshot, source, options)), backupFindings: source.findings, backupFindingsTotal: source.findingsTotal });
+  // Beside what verify checks itself, what the backup recorded: a partial or changed copy is not damage, but must not be forgotten.
+  const recorded = { errors: snapshot.errors, failedSources: snapshot.failedSources ?? [] };
+  return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources, contentChecked: sources.every((s) => s.contentChecked !== false), ...recorded };
 }
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
@@ -88,7 +102,10 @@ export async function verifyRef(repo: Repository, ref: string, options: VerifyOp
 
 async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions): Promise<VerifyReport[]> {
   const damaged: DamagedSnapshot[] = [];
-  const snapshots = ref === 'all' ? await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) }) : [await repo.resolveSnapshot(ref)];
+  const snapshots =
+    ref === 'all'
+      ? (await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).filter((s) => matchesFilter(s, options.filter))
+      : [await repo.resolveSnapshot(ref, { filter: options.filter })];
   const reports: VerifyReport[] = [];
   for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
   // After the readable ones: whatever damaged metadata described cannot be checked or restored.

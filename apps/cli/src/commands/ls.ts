@@ -3,10 +3,12 @@ import picomatch from 'picomatch';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type GlobalOptions, printJson, say } from '../output.js';
+import { type FilterFlags, resolveRef } from '../selection.js';
 
-export async function run([ref, globs]: unknown[], opts: GlobalOptions & { source?: string }): Promise<ExitCode> {
-  const repo = await openRepo(opts, await loadConfig(opts));
-  const snap = await repo.resolveSnapshot(ref as string);
+export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterFlags & { source?: string }): Promise<ExitCode> {
+  const config = await loadConfig(opts);
+  const repo = await openRepo(opts, config);
+  const snap = await resolveRef(repo, ref as string, opts, config);
   const patterns = globs as string[];
   const match = patterns.length ? picomatch(patterns, { dot: true }) : () => true;
   const sources = opts.source ? [repo.source(snap, opts.source)] : snap.sources;
