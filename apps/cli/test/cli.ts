@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { makeSampleTree, tempDir } from '@drkit/test-support';
 
-export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
+// DRKIT_TEST_MAIN runs the tests against another build, e.g. main's, to see a new test fail before its fix.
+export const MAIN = process.env.DRKIT_TEST_MAIN ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 const CACHE_DIR = path.join(os.tmpdir(), `drkit-cli-test-cache-${process.pid}`);
 
 export interface CliResult {
