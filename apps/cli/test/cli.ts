@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { chmod, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,4 +67,15 @@ export function useSampleWorkspace(use: (w: SampleWorkspace) => void): void {
     use(w);
   });
   afterEach(() => cleanup());
+}
+
+/**
+ * A repository `nobody` can back up into, for tests of real permissions (as root every file is
+ * readable, so they run the CLI with `unprivileged`): the workspace and tree open to all.
+ */
+export async function initForNobody(w: SampleWorkspace): Promise<void> {
+  for (const d of [w.dir, w.tree]) await chmod(d, 0o777);
+  await drkit(['init', '--repo', w.repo]);
+  await chmod(w.repo, 0o777);
+  for (const sub of await readdir(w.repo)) await chmod(path.join(w.repo, sub), 0o777);
 }

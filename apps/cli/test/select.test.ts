@@ -7,7 +7,7 @@ import { runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import { Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { describeTree } from '@drkit/test-support';
-import { drkit, useSampleWorkspace } from './cli.js';
+import { drkit, initForNobody, useSampleWorkspace } from './cli.js';
 
 let dir: string;
 let repo: string;
@@ -147,10 +147,7 @@ describe('which snapshot latest means; failed sources; findings', () => {
 
   it('records a source folder drkit may not read as a failed source, and keeps the others', async () => {
     // As root every folder is readable, so the backup runs as nobody with real permissions.
-    for (const d of [dir, tree]) await chmod(d, 0o777);
-    await drkit(['init', '--repo', repo]);
-    await chmod(repo, 0o777);
-    for (const sub of await readdir(repo)) await chmod(path.join(repo, sub), 0o777);
+    await initForNobody({ dir, repo, tree });
     await chmod(path.join(tree, 'media'), 0o000);
     const b = await drkit(['backup', path.join(tree, 'config'), path.join(tree, 'media'), '--repo', repo, '--json'], { unprivileged: true });
     expect(b.code).toBe(3);
