@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
@@ -220,6 +220,27 @@ describe('runBackup', () => {
       code: BackupErrorCode.SOURCE_MISSING,
     });
     expect(await repo.listSnapshots()).toEqual([]);
+  });
+
+  it('records a source folder that vanishes after the check as failed, with nothing of it left in the repository', async () => {
+    const { tree, repo } = await setup();
+    const doomed = path.join(dir, 'doomed');
+    await makeSampleTree(doomed);
+    let removed = false;
+    // The clock is first read once the sources were checked: the folder goes between check and walk.
+    const clock = {
+      now: () => {
+        if (!removed) execFileSync('rm', ['-rf', doomed]);
+        removed = true;
+        return new Date();
+      },
+    };
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree, doomed]), toolVersion: 'test', clock });
+    expect(result.status).toBe('partial');
+    expect(result.failedSources).toEqual([expect.objectContaining({ name: 'doomed', code: BackupErrorCode.SOURCE_MISSING, reason: `Source "doomed": ${doomed} is gone.` })]);
+    expect(result.snapshot.sources.map((s) => s.name)).toEqual(['tree']);
+    const stored = await readdir(path.join(dir, 'repo', 'data', result.snapshot.id));
+    expect(stored.sort()).toEqual(result.snapshot.sources.flatMap((s) => [s.archive.key, s.index!.key]).map((k) => path.basename(k)).sort());
   });
 
   it('names ad-hoc sources after their folders, uniquely', () => {
