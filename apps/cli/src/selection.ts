@@ -25,7 +25,16 @@ export function filterOf(opts: FilterFlags): SnapshotFilter {
 /** With a config, `latest` means the latest snapshot of its sources on this host. */
 function scopeOf(config: DrkitConfig | undefined): SnapshotScope | undefined {
   if (!config?.sources.length) return undefined;
-  return { host: hostname(), sources: config.sources.map((s) => ({ name: s.name, type: s.type, ...(s.type === 'files' ? { origin: s.path } : {}) })) };
+  return { host: hostname(), sources: config.sources.map((s) => ({ name: s.name, type: s.type, ...originOf(s) })) };
+}
+
+/** A file source's path; one that needs an unset `${VAR}` cannot be compared, so that source matches by name alone. */
+function originOf(s: DrkitConfig['sources'][number]): { origin?: string } {
+  try {
+    return s.type === 'files' ? { origin: s.path } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Resolves a snapshot ref through the filter flags and the config's scope, saying on stderr which newer snapshots `latest` passed over. */
