@@ -1,8 +1,7 @@
-import { displayKey } from '@drkit/repository';
-import picomatch from 'picomatch';
+import { displayKey, globMatcher } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { type GlobalOptions, printJson, say } from '../output.js';
+import { type GlobalOptions, printJson, say, shownName } from '../output.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
 
 export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterFlags & { source?: string }): Promise<ExitCode> {
@@ -10,7 +9,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterF
   const repo = await openRepo(opts, config);
   const snap = await resolveRef(repo, ref as string, opts, config);
   const patterns = globs as string[];
-  const match = patterns.length ? picomatch(patterns, { dot: true }) : () => true;
+  const match = patterns.length ? globMatcher(patterns) : () => true;
   const sources = opts.source ? [repo.source(snap, opts.source)] : snap.sources;
   const out: unknown[] = [];
   for (const source of sources) {
@@ -30,7 +29,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterF
       if (opts.json) out.push({ source: source.name, ...e });
       else
         say(
-          `${typeChar(e.type)}${perms(e.mode)} ${String(e.size ?? 0).padStart(12)} ${new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 19)} ${source.name}/${e.path}${e.linkTarget !== undefined ? ` -> ${e.linkTarget}` : ''}`,
+          `${typeChar(e.type)}${perms(e.mode)} ${String(e.size ?? 0).padStart(12)} ${new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 19)} ${source.name}/${shownName(e.path)}${e.linkTarget !== undefined ? ` -> ${shownName(e.linkTarget)}` : ''}`,
         );
     }
   }
