@@ -205,7 +205,7 @@ describe('file names are kept byte-exact', () => {
       expect(r.code, r.stderr).toBe(3);
       const out = json(r.stdout);
       expect(out).toMatchObject({ status: 'partial', sources: [{ files: 1 }] });
-      expect(out.errors).toEqual([{ kind: 'unreadable', path: expect.stringMatching(/^(s{200}\/)+s{200}$/), message: expect.stringContaining('longer than the kernel accepts') }]);
+      expect(out.errors).toEqual([{ kind: 'unreadable', source: 'too-long', path: expect.stringMatching(/^(s{200}\/)+s{200}$/), message: expect.stringContaining('longer than the kernel accepts') }]);
       expect(path.join(root, out.errors[0].path).length).toBeGreaterThan(4095);
     } finally {
       execFileSync('rm', ['-rf', root]); // deeper than Node's rm can reach
