@@ -4,6 +4,7 @@ export { type FormatPlanOptions, formatPlan } from './format-plan.js';
 export { type CreateFile, FileWriter, type NewFile } from './write-entry.js';
 export { originsOf, type SourceOrigin } from './origin.js';
 export { planRestore } from './plan.js';
+export type { DamagedBlob, LostEntry, SalvageReport } from './salvage.js';
 export type { RestoreProgress } from './progress.js';
 export {
   type Counts,
