@@ -57,22 +57,16 @@ program
   )
   .action(lazy(() => import('./commands/backup.js')));
 
-program
-  .command('snapshots')
-  .description('list snapshots, oldest first')
+filters(program.command('snapshots').description('list snapshots, oldest first'), 'source')
   .action(lazy(() => import('./commands/snapshots.js')));
 
-program
-  .command('ls')
-  .description('list what a snapshot holds, with sizes and modes')
+filters(program.command('ls').description('list what a snapshot holds, with sizes and modes'))
   .argument('<snapshot>', 'id, unique prefix or latest')
   .argument('[globs...]', 'only paths matching these globs')
-  .option('--source <name>', 'only this source')
+  .option('--source <name>', 'only this source (and latest: the newest snapshot holding it)')
   .action(lazy(() => import('./commands/ls.js')));
 
-program
-  .command('verify')
-  .description('read every archive and check each entry against its recorded hash')
+filters(program.command('verify').description('read every archive and check each entry against its recorded hash'), 'source')
   .argument('[snapshot]', 'id, unique prefix, latest, latest:TAG or all', 'latest')
   .option('--mark-clean', 'tag every snapshot that passes with "clean" (restore it with latest:clean)')
   .action(lazy(() => import('./commands/verify.js')));
@@ -92,9 +86,7 @@ program
   .option('--remove <tag>', 'remove this tag (repeatable)', collect, [])
   .action(lazy(() => import('./commands/tag.js')));
 
-program
-  .command('forget')
-  .description("remove snapshots the retention policy does not keep (flags, else the config's retention, else keep_within 30d)")
+filters(program.command('forget').description("remove snapshots the retention policy does not keep (flags, else the config's retention, else keep_within 30d)"), 'source')
   .option('--keep-last <n>', 'keep the n newest', wholeNumber)
   .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', wholeNumber)
   .option('--keep-daily <n>', 'keep the newest of each of the last n days', wholeNumber)
@@ -114,12 +106,10 @@ program
   .option('--all', 'remove every lock: only when you are sure no drkit uses the repository')
   .action(lazy(() => import('./commands/unlock.js')));
 
-program
-  .command('restore')
-  .description('restore a snapshot into a target folder, through a staging folder; or a Redis source into a server')
+filters(program.command('restore').description('restore a snapshot into a target folder, through a staging folder; or a Redis source into a server'))
   .argument('<snapshot>', 'id, unique prefix or latest')
   .option('--target <dir>', 'where to restore file sources')
-  .option('--source <name>', 'only this source, written straight into the target (repeatable)', collect, [])
+  .option('--source <name>', 'only this source, written straight into the target (repeatable; latest: the newest snapshot holding them)', collect, [])
   .option('--include <glob>', 'only paths matching glob (repeatable)', collect, [])
   .addOption(new Option('--overwrite <policy>', 'when the target is not empty').choices(['never', 'if-changed', 'always']))
   .option('--dry-run', 'print the plan, write nothing')
@@ -129,9 +119,10 @@ program
   .option('--yes', 'Redis source: confirm that replace empties databases')
   .action(lazy(() => import('./commands/restore.js')));
 
-program
-  .command('copy')
-  .description('copy snapshots to another repository (e.g. local → S3): skips those present, checks every hash on arrival, writes metadata last')
+filters(
+  program.command('copy').description('copy snapshots to another repository (e.g. local → S3): skips those present, checks every hash on arrival, writes metadata last'),
+  'source',
+)
   .argument('<snapshot>', 'id, unique prefix, latest or all')
   .requiredOption('--to <location>', 'the destination repository (created beforehand with drkit init)')
   .option('--no-verify', 'do not read each blob back from the destination to check it')
@@ -147,6 +138,18 @@ redis
   .option('--db <n>', 'only this database (repeatable); alone, without --pattern: every key of it', wholeNumbers, [])
   .option('--yes', 'delete; without it, only count')
   .action(lazy(() => import('./commands/redis-revoke.js')));
+
+/**
+ * restic's snapshot filters. They choose among snapshots before `latest` or a prefix is resolved;
+ * with a config and no --host/--path, `latest` means the newest snapshot of its sources on this host.
+ */
+function filters(command: Command, withSource?: 'source'): Command {
+  command
+    .option('--host <name>', 'only snapshots of this host (repeatable: any of them)', collect, [])
+    .option('--path <path>', 'only snapshots holding a source read from this path (repeatable: all of them)', collect, [])
+    .option('--tag <a,b>', 'only snapshots with all these tags (repeatable: any of the lists)', collect, []);
+  return withSource ? command.option('--source <name>', 'only snapshots holding this source (repeatable: all of them)', collect, []) : command;
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { describeTree, } from '@drkit/test-support';
-import { drkit, useSampleWorkspace } from './cli.js';
+import { drkit, initForNobody, useSampleWorkspace } from './cli.js';
 
 let dir: string;
 let repo: string;
@@ -92,10 +92,7 @@ describe('drkit CLI', () => {
 
   it('exits 3 with a partial snapshot when a file cannot be read, naming the file', async () => {
     // As root every file is readable, so the backup runs as nobody with real permissions.
-    for (const d of [dir, tree]) await chmod(d, 0o777);
-    await drkit(['init', '--repo', repo]);
-    await chmod(repo, 0o777);
-    for (const sub of await readdir(repo)) await chmod(path.join(repo, sub), 0o777);
+    await initForNobody({ dir, repo, tree });
     await chmod(path.join(tree, 'config/secret.env'), 0o000);
     await chmod(path.join(tree, 'config'), 0o777);
     const b = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
@@ -110,10 +107,7 @@ describe('drkit CLI', () => {
   });
 
   it('backs up a file again once it is readable: the incremental after a partial restores its real content', async () => {
-    for (const d of [dir, tree]) await chmod(d, 0o777);
-    await drkit(['init', '--repo', repo]);
-    await chmod(repo, 0o777);
-    for (const sub of await readdir(repo)) await chmod(path.join(repo, sub), 0o777);
+    await initForNobody({ dir, repo, tree });
     await chmod(path.join(tree, 'empty-dir'), 0o755);
     const secret = path.join(tree, 'config/secret.env');
     await chmod(secret, 0o000);

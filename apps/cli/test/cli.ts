@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
+import { chmod, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { makeSampleTree, tempDir } from '@drkit/test-support';
 
-export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
+// DRKIT_TEST_MAIN runs the tests against another build, e.g. main's, to see a new test fail before its fix.
+export const MAIN = process.env.DRKIT_TEST_MAIN ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 const CACHE_DIR = path.join(os.tmpdir(), `drkit-cli-test-cache-${process.pid}`);
 
 export interface CliResult {
@@ -65,4 +67,15 @@ export function useSampleWorkspace(use: (w: SampleWorkspace) => void): void {
     use(w);
   });
   afterEach(() => cleanup());
+}
+
+/**
+ * A repository `nobody` can back up into, for tests of real permissions (as root every file is
+ * readable, so they run the CLI with `unprivileged`): the workspace and tree open to all.
+ */
+export async function initForNobody(w: SampleWorkspace): Promise<void> {
+  for (const d of [w.dir, w.tree]) await chmod(d, 0o777);
+  await drkit(['init', '--repo', w.repo]);
+  await chmod(w.repo, 0o777);
+  for (const sub of await readdir(w.repo)) await chmod(path.join(w.repo, sub), 0o777);
 }

@@ -205,7 +205,7 @@ describe('file names are kept byte-exact', () => {
       expect(r.code, r.stderr).toBe(3);
       const out = json(r.stdout);
       expect(out).toMatchObject({ status: 'partial', sources: [{ files: 1 }] });
-      expect(out.errors).toEqual([{ kind: 'unreadable', path: expect.stringMatching(/^(s{200}\/)+s{200}$/), message: expect.stringMatching(/longer than the kernel accepts|a restore can write at most 4000/) }]);
+      expect(out.errors).toEqual([{ kind: 'unreadable', source: 'too-long', path: expect.stringMatching(/^(s{200}\/)+s{200}$/), message: expect.stringMatching(/longer than the kernel accepts|a restore can write at most 4000/) }]);
       // drkit stores at most 4,000 bytes below the root (FORMAT.md, "What readers accept"), so it reports this path before the kernel would refuse it.
       expect(out.errors[0].path.length).toBeGreaterThan(4000);
     } finally {

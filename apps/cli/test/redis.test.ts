@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Repository } from '@drkit/repository';
@@ -63,6 +64,8 @@ describe('drkit with Redis', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(json(r.stdout)).toMatchObject({ restored: before.length, skippedExpired: 0, mode: 'replace', target: `redis://:***@127.0.0.1:${server.port}` });
+    // Where the keys came from: snapshot, time, host and the (masked) server they were read from.
+    expect(json(r.stdout).from).toEqual([{ source: 'redis', type: 'redis', snapshot: out.id, time: out.time, host: hostname(), origin: `redis://:***@127.0.0.1:${server.port}` }]);
     expect(r.stdout).not.toContain(PASSWORD);
     expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
   });
@@ -82,6 +85,7 @@ describe('drkit with Redis', () => {
     const dry = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--dry-run'], { cwd: dir, env });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('db 0: 1 keys to restore; the target holds 2 now, emptied first (FLUSHDB)');
+    expect(dry.stdout).toContain(`  cache: snapshot ${json(b.stdout).id} of ${json(b.stdout).time} from host ${hostname()}, `);
     expect((await c.keys('*')).sort()).toEqual(['session:1', 'session:2']);
     const ok = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--yes'], { cwd: dir, env });
     expect(ok.code).toBe(0);
@@ -120,7 +124,8 @@ describe('drkit with Redis', () => {
     expect(b.code).toBe(3);
     const out = json(b.stdout);
     expect(out).toMatchObject({ status: 'partial', tags: ['emergency'] });
-    expect(out.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('missing does not exist') })]);
+    expect(out.errors).toEqual([]);
+    expect(out.failedSources).toEqual([expect.objectContaining({ name: 'missing', code: 'BACKUP_SOURCE_MISSING', reason: expect.stringContaining('missing does not exist') })]);
     expect(out.sources.map((s: { name: string }) => s.name)).toEqual(['tree', 'redis']);
     // A file restore of a mixed snapshot restores the folders and leaves Redis to its own command.
     const target = path.join(dir, 'restored');

@@ -1,13 +1,15 @@
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { chooseCompression, globMatcher, type Finding, type LockInfo, type Repository, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
+import { chooseCompression, type FailedSource, globMatcher, type Finding, type LockInfo, type Repository, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
 import { JsonlChecker } from '@drkit/integrity-verifier';
 import { errnoCode } from '@drkit/errors';
 import { ChangeCache } from './change-cache.js';
-import { BackupError, BackupErrorCode } from './errors.js';
+import { describeRedis } from '@drkit/redis-source';
+import { BackupError, BackupErrorCode, isSourceFailure } from './errors.js';
 import { fileSourceItems, type OpenFile, openForBackup } from './file-source.js';
-import { chooseParent, type PreviousTree, previousTree } from './incremental.js';
+import { type ChainSource, chooseParent, type PreviousTree, previousTree } from './incremental.js';
 import { checkAccounted } from './walk.js';
 import { backupRedisSource } from './redis/backup-redis.js';
 import type { RedisReadTuning, RedisSource } from './redis/source.js';
@@ -40,8 +42,9 @@ export interface BackupOptions {
   tags?: string[];
   /**
    * An emergency snapshot (tagged `emergency`) of a possibly damaged system: it never fails
-   * because data looks wrong. A missing path, an unreadable Redis key or a lost connection is
-   * recorded in `errors` (status partial) and everything that could be read is kept.
+   * because data looks wrong. An unreadable Redis key or a connection lost mid-way is recorded in
+   * `errors` (status partial) and the keys read before it are kept. (Without it, that source fails
+   * as a whole: see `failedSources`.)
    */
   emergency?: boolean;
   /** Batch sizes for Redis sources (tests and tuning). */
@@ -76,10 +79,13 @@ export interface BackupOptions {
 
 export interface BackupResult {
   snapshot: SnapshotMeta;
-  /** `partial` when some file could not be read; each one is in `errors`. */
+  /** `partial` when some file could not be read (each one is in `errors`) or some source failed (`failedSources`). */
   status: 'complete' | 'partial';
+  /** Each names its `source`. */
   warnings: Finding[];
   errors: Finding[];
+  /** Sources that could not be read at all (missing path, Redis unreachable or lost): the snapshot holds the others. */
+  failedSources: FailedSource[];
   /** Things the user should see once, e.g. a compression fallback. */
   notes: string[];
   /** Why this is a full or an incremental. */
@@ -89,11 +95,15 @@ export interface BackupResult {
 }
 
 /**
- * Backs up file sources into one snapshot under a shared repository lock. Archives are
- * written first and the metadata last; on failure everything written is removed.
+ * Backs up file and Redis sources into one snapshot under a shared repository lock. Archives
+ * are written first and the metadata last; on failure everything written is removed. A source
+ * that cannot be read at all (a missing or unreadable path, a Redis that cannot be reached or
+ * goes away) is recorded in `failedSources` and the others are kept (status partial); when every
+ * source fails, nothing is committed and the backup fails.
  */
 export async function runBackup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
-  const missing = await checkSources(options.sources, options.emergency === true);
+  const unreadable = await checkSources(options.sources);
+  if (unreadable.size === options.sources.length) throw nothingBackedUp([...unreadable.values()]);
   const clock = options.clock ?? systemClock;
   const maxFindings = options.maxFindings ?? 100;
   const isJsonl = globMatcher(options.jsonlGlobs ?? ['**/*.jsonl']);
@@ -104,16 +114,15 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const lock = await repo.lock({ exclusive: false, purpose: 'backup', now: () => clock.now(), waitMs: options.waitMs, onStale: options.onStaleLock });
   const tags = options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
   const host = options.host ?? hostname();
-  const written = options.sources.filter((s) => !missing.names.has(s.name));
   // Encrypted repositories: this host keeps its own file lists, so incrementals need no identity.
   const cache = options.cacheDir && repo.keys.encrypted ? new ChangeCache(options.cacheDir, repo.config.id) : undefined;
   const chainOptions = { host, full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now(), cached: cache && ((id: string, names: readonly string[]) => cache.has(id, names)) };
-  const chain = await chooseParent(repo, written, chainOptions).catch(async (err) => {
+  const chain = await chooseParent(repo, options.sources.map(chainSource), chainOptions).catch(async (err) => {
     await lock.release().catch(() => {});
     throw err;
   });
   const writer = await repo.beginSnapshot({ time: clock.now(), tags, host, toolVersion: options.toolVersion, parent: chain.parent, lock });
-  const recording = cache && written.some((s) => s.type === 'files') ? cache.record(writer.id) : undefined;
+  const recording = cache && options.sources.some((s) => s.type === 'files' && !unreadable.has(s.name)) ? cache.record(writer.id) : undefined;
   const fromCache = cache !== undefined && !repo.keys.canDecrypt;
   const previousOf = (parent: SnapshotMeta, name: string) =>
     fromCache
@@ -125,23 +134,30 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
       : previousTree(repo, parent, name);
   const read = { files: 0, bytes: 0 };
   const warnings: Finding[] = [];
-  const errors: Finding[] = [...missing.errors];
+  const errors: Finding[] = [];
   const findings: Record<string, { list: Finding[]; total: number }> = {};
+  const failures = new Map(unreadable);
+  // A source that cannot be read at all is recorded as failed; anything else (the repository, a bug) fails the backup.
+  const attempt = (source: FileSource | RedisSource, write: () => Promise<unknown>) =>
+    write().catch((cause) => {
+      if (!isSourceFailure(cause)) throw cause;
+      failures.set(source.name, cause);
+    });
   try {
     for (const source of options.sources) {
-      if (missing.names.has(source.name)) continue;
+      if (failures.has(source.name)) continue;
       if (source.type === 'redis') {
         const progress = { source: source.name, keys: 0, files: 0, bytes: 0, path: '' };
-        await backupRedisSource(
+        await attempt(source, () => backupRedisSource(
           writer,
           source,
           {
-            warn: (f) => warnings.push(f),
-            error: (f) => errors.push(f),
+            warn: (f) => warnings.push({ ...f, source: source.name }),
+            error: (f) => errors.push({ ...f, source: source.name }),
             progress: (keys, bytes, key) => options.onProgress?.(Object.assign(progress, { keys, bytes, path: key })),
           },
           { ...options.redis, emergency: options.emergency },
-        );
+        ));
         continue;
       }
       const kept: Finding[] = [];
@@ -161,10 +177,10 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         source,
         {
           warn: (f) => {
-            warnings.push(f);
+            warnings.push({ ...f, source: source.name });
             keep(f);
           },
-          error: (f) => errors.push(f),
+          error: (f) => errors.push({ ...f, source: source.name }),
           tap: (p) => {
             if (!isJsonl(p)) return undefined;
             const c = new JsonlChecker(p);
@@ -183,7 +199,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
             if (c) {
               checkers.delete(p);
               for (const f of c.end()) {
-                warnings.push(f);
+                warnings.push({ ...f, source: source.name });
                 keep(f);
               }
               total += c.total - c.findings.length;
@@ -199,14 +215,21 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         tally,
       );
       const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
-      const meta = await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));
-      checkAccounted(source.name, tally, meta.index?.entries ?? 0);
+      await attempt(source, async () => {
+        const meta = await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));
+        checkAccounted(source.name, tally, meta.index?.entries ?? 0);
+      });
       findings[source.name] = { list: kept, total };
     }
-    const snapshot = await writer.commit({ errors, findings });
+    if (failures.size === options.sources.length) throw nothingBackedUp(options.sources.map((s) => failures.get(s.name)!));
+    const failedSources: FailedSource[] = options.sources.flatMap((s) => {
+      const f = failures.get(s.name);
+      return f ? [{ ...chainSource(s), code: f.code, reason: f.message }] : [];
+    });
+    const snapshot = await writer.commit({ errors, findings, failedSources });
     const cacheNote = await recording?.commit();
     if (cacheNote) notes.push(cacheNote);
-    return { snapshot, status: snapshot.status, warnings, errors, notes, chain: chain.reason, read };
+    return { snapshot, status: snapshot.status, warnings, errors, failedSources, notes, chain: chain.reason, read };
   } catch (cause) {
     await recording?.abort();
     await writer.abort();
@@ -220,30 +243,47 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   }
 }
 
-/** Throws on a bad source list; in an emergency a missing path is an error entry instead. */
-async function checkSources(sources: Array<FileSource | RedisSource>, emergency: boolean): Promise<{ names: Set<string>; errors: Finding[] }> {
-  const missing = { names: new Set<string>(), errors: [] as Finding[] };
+/**
+ * Throws on a bad source list. Returns the file sources whose path is missing or cannot be read
+ * (by this user: `access` sees permissions as the kernel will), each with its failure.
+ */
+async function checkSources(sources: Array<FileSource | RedisSource>): Promise<Map<string, BackupError>> {
   if (sources.length === 0)
     throw new BackupError(BackupErrorCode.NO_SOURCES, 'Nothing to back up: no paths were given and the config has no sources.', {
       hint: 'Pass paths (`drkit backup /srv/data`) or add sources to drkit.config.yaml.',
     });
   const seen = new Set<string>();
+  const unreadable = new Map<string, BackupError>();
   for (const s of sources) {
     if (seen.has(s.name))
       throw new BackupError(BackupErrorCode.DUPLICATE_SOURCE, `Two sources are named "${s.name}".`, { hint: 'Give every source its own name.' });
     seen.add(s.name);
     if (s.type === 'redis') continue;
-    await stat(s.path).catch((cause) => {
-      const message = `Source "${s.name}": ${s.path} ${errnoCode(cause) === 'ENOENT' ? 'does not exist' : `cannot be read (${(cause as Error).message})`}.`;
-      if (emergency) {
-        missing.names.add(s.name);
-        missing.errors.push({ kind: 'unreadable', path: s.path, message });
-        return;
-      }
-      throw new BackupError(BackupErrorCode.SOURCE_MISSING, message, { cause, hint: 'Check the path in the config or on the command line. Nothing was written.' });
-    });
+    try {
+      const st = await stat(s.path);
+      await access(s.path, st.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK);
+    } catch (cause) {
+      const missing = errnoCode(cause) === 'ENOENT';
+      const message = `Source "${s.name}": ${s.path} ${missing ? 'does not exist' : `cannot be read (${(cause as Error).message})`}.`;
+      const hint = 'Check the path in the config or on the command line, and that drkit runs as a user who can read it.';
+      unreadable.set(s.name, new BackupError(missing ? BackupErrorCode.SOURCE_MISSING : BackupErrorCode.SOURCE_UNREADABLE, message, { cause, hint, details: { source: s.name, path: s.path } }));
+    }
   }
-  return missing;
+  return unreadable;
+}
+
+/** What the snapshot records about a source, and what its parent must have read: name, type and origin (Redis without secrets). */
+function chainSource(s: FileSource | RedisSource): ChainSource {
+  return { name: s.name, type: s.type, origin: s.type === 'files' ? path.resolve(s.path) : describeRedis(s.connection) };
+}
+
+/** Every source failed: the one failure as it is, or all of them in one error. Nothing is committed. */
+function nothingBackedUp(failures: BackupError[]): BackupError {
+  if (failures.length === 1) return failures[0]!;
+  return new BackupError(BackupErrorCode.ALL_SOURCES_FAILED, `No source could be backed up, so no snapshot was made: ${failures.map((f) => f.message).join(' ')}`, {
+    hint: 'Earlier snapshots are untouched. Fix the causes above (paths, permissions, the Redis server) and run the backup again.',
+    details: { failedSources: failures.map((f) => ({ code: f.code, reason: f.message, ...f.details })) },
+  });
 }
 
 /** Names ad-hoc paths after their last folder, made unique, as `drkit backup PATH...` does. */

@@ -2,6 +2,8 @@ import { DrkitError } from '@drkit/errors';
 
 export const BackupErrorCode = {
   SOURCE_MISSING: 'BACKUP_SOURCE_MISSING',
+  SOURCE_UNREADABLE: 'BACKUP_SOURCE_UNREADABLE',
+  ALL_SOURCES_FAILED: 'BACKUP_ALL_SOURCES_FAILED',
   NO_SOURCES: 'BACKUP_NO_SOURCES',
   DUPLICATE_SOURCE: 'BACKUP_DUPLICATE_SOURCE',
   FAILED: 'BACKUP_FAILED',
@@ -12,3 +14,10 @@ export const BackupErrorCode = {
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 
 export class BackupError extends DrkitError<BackupErrorCode> {}
+
+/** Failures of one source: the backup records the source as failed and keeps the others. */
+const SOURCE_FAILURES: readonly string[] = [BackupErrorCode.SOURCE_MISSING, BackupErrorCode.SOURCE_UNREADABLE, BackupErrorCode.REDIS_FAILED];
+
+export function isSourceFailure(err: unknown): err is BackupError {
+  return err instanceof BackupError && SOURCE_FAILURES.includes(err.code);
+}

@@ -3,6 +3,7 @@ import { type FileHandle, open, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { BufferPool, decodeName, type Finding, fsPath, type IndexEntry, lend, type SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
+import { BackupError, BackupErrorCode } from './errors.js';
 import type { PreviousFolder, PreviousTree } from './incremental.js';
 import { type EntryTally, type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkEntries } from './walk.js';
 
@@ -58,7 +59,7 @@ type Queued = { problem: WalkProblem } | { e: WalkEntry; prepared?: Promise<Prep
  */
 export async function* fileSourceItems(
   root: string,
-  walk: WalkOptions,
+  walk: WalkOptions & { name: string },
   report: FileSourceReport,
   openFile: OpenFile = openForBackup,
   changes?: ChangeDetection,
@@ -85,15 +86,15 @@ export async function* fileSourceItems(
     }
   };
   try {
-    walker = (await walkEntries(root, walk, (p) => queue.push({ problem: p }), known, tally))[Symbol.iterator]();
+    walker = (await walkEntries(root, walk, (p) => queue.push({ problem: p }), known, tally).catch((error) => Promise.reject(rootFailure(error))))[Symbol.iterator]();
     for (;;) {
       fill();
       const q = queue.shift();
       if (!q) break;
       if ('problem' in q) {
-        // The root itself failing to list is a failure, never a race to shrug off.
-        if (q.problem.rel === '.') problem(q.problem.rel, q.problem.error);
-        else readProblem(q.problem.rel, q.problem.error, q.problem.skipped);
+        // The root itself failing to list fails the source, never a race to shrug off.
+        if (q.problem.rel === '.') throw rootFailure(q.problem.error);
+        readProblem(q.problem.rel, q.problem.error, q.problem.skipped);
         continue;
       }
       const e = q.e;
@@ -170,6 +171,16 @@ export async function* fileSourceItems(
     for (const q of queue.splice(0))
       if ('prepared' in q) q.prepared?.then((p) => ('fh' in p ? p.fh.close() : undefined)).catch(() => {});
     walker.return?.();
+  }
+
+  // Thrown before any entry: the backup records the source as failed and keeps the others.
+  function rootFailure(error: unknown): BackupError {
+    const missing = errnoCode(error) === 'ENOENT';
+    return new BackupError(missing ? BackupErrorCode.SOURCE_MISSING : BackupErrorCode.SOURCE_UNREADABLE, `Source "${walk.name}": ${root} ${missing ? 'is gone' : `cannot be listed (${describe(error)})`}.`, {
+      cause: error,
+      hint: 'Check the path, and that drkit runs as a user who can read it.',
+      details: { source: walk.name, path: root },
+    });
   }
 
   function specialFile(rel: string) {

@@ -1,4 +1,4 @@
-import type { LockInfo, Repository } from '@drkit/repository';
+import { type LockInfo, matchesFilter, type Repository, type SnapshotFilter, sourceNames } from '@drkit/repository';
 import { planRetentionGroups, type RetentionDecision, type RetentionGroup, type RetentionPolicy } from './retention/index.js';
 
 export interface ForgetOptions {
@@ -11,6 +11,8 @@ export interface ForgetOptions {
   /** How long to wait for other users of the repository (ms). */
   waitMs?: number;
   onStaleLock?: (lock: LockInfo, why: string) => void;
+  /** Only snapshots this filter selects are planned; the others (and what they need) are kept. */
+  filter?: SnapshotFilter;
 }
 
 export interface ForgetResult {
@@ -30,8 +32,11 @@ export interface ForgetResult {
  */
 export async function forgetSnapshots(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
   const plan = async () => {
-    const snapshots = (await repo.listSnapshots()).map((s) => ({ ...s, sources: s.sources.map((x) => x.name) }));
-    const groups = planRetentionGroups(snapshots, options.policy, options.now);
+    const all = await repo.listSnapshots();
+    const selected = new Set(all.filter((s) => matchesFilter(s, options.filter)).map((s) => s.id));
+    // A source that failed still makes up the snapshot's source set: a partial backup stays in its group.
+    const snapshots = all.map((s) => ({ ...s, sources: sourceNames(s) }));
+    const groups = planRetentionGroups(snapshots, options.policy, options.now, { selected: (s) => selected.has(s.id) });
     return { groups, decisions: groups.flatMap((g) => g.decisions) };
   };
   if (options.dryRun) {

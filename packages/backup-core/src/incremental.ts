@@ -1,4 +1,4 @@
-import type { IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
+import { type IndexEntry, type Repository, type SnapshotMeta, type SourceMeta, sourceNames } from '@drkit/repository';
 import { retentionGroupKey } from './retention/plan.js';
 import type { KnownName } from './walk.js';
 
@@ -37,28 +37,42 @@ export interface PreviousTree {
   folders: Map<string, PreviousFolder>;
 }
 
+/** A source of the backup being made, as the parent must have read it. */
+export interface ChainSource {
+  name: string;
+  type: string;
+  /** A file source's absolute path, a Redis source's masked label: what the snapshot records as `origin`. */
+  origin?: string;
+}
+
 /**
  * Incrementals build on the newest snapshot of the same host and the same sources (so a chain
- * never crosses retention groups); a full is made when asked, when none exists, or when the
- * chain's full is older than `fullEveryMs`.
+ * never crosses retention groups) that read each source from the same place: a source name that
+ * now points at another folder or server starts a new chain. A source that failed in that
+ * snapshot counts as one of its sources (its files are then read in full). A full is made when
+ * asked, when none exists, or when the chain's full is older than `fullEveryMs`.
  */
-export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ name: string; type: string }>, options: ChainOptions): Promise<ChainDecision> {
+export async function chooseParent(repo: Repository, sources: readonly ChainSource[], options: ChainOptions): Promise<ChainDecision> {
   if (options.full) return { parent: undefined, reason: 'full backup requested' };
   const fileSources = sources.filter((s) => s.type === 'files').map((s) => s.name);
   if (fileSources.length === 0) return { parent: undefined, reason: 'no file sources' };
   // The same retention group, so a chain never crosses groups.
   const group = retentionGroupKey(options.host, sources.map((s) => s.name));
   const all = await repo.listSnapshots();
-  const parent = all
-    .reverse()
-    .find(
-      (s) =>
-        retentionGroupKey(s.host, s.sources.map((x) => x.name)) === group &&
-        fileSources.every((name) => s.sources.some((x) => x.name === name && x.type === 'files')),
-    );
-  if (!parent) return { parent: undefined, reason: `no earlier snapshot of these sources on host ${options.host}` };
+  const sameGroup = [...all].reverse().filter((s) => retentionGroupKey(s.host, sourceNames(s)) === group);
+  const parent = sameGroup.find((s) => movedSource(s, sources) === undefined && s.sources.some((x) => x.type === 'files' && fileSources.includes(x.name)));
+  if (!parent) {
+    const moved = sameGroup.length ? movedSource(sameGroup[0]!, sources) : undefined;
+    return {
+      parent: undefined,
+      reason: moved
+        ? `source "${moved.name}" now reads ${moved.now}, but the newest snapshot of these sources on host ${options.host} (${sameGroup[0]!.id}) read ${moved.was}: a new chain starts`
+        : `no earlier snapshot of these sources on host ${options.host}`,
+    };
+  }
+  const held = fileSources.filter((name) => parent.sources.some((x) => x.name === name));
   // Backups need only public keys; comparing with the parent means reading its encrypted index.
-  if (!repo.keys.canDecrypt && parent.sources.some((s) => fileSources.includes(s.name) && s.index?.encryption) && !(await options.cached?.(parent.id, fileSources)))
+  if (!repo.keys.canDecrypt && parent.sources.some((s) => held.includes(s.name) && s.index?.encryption) && !(await options.cached?.(parent.id, held)))
     return {
       parent: undefined,
       reason: `the repository is encrypted, no identity was given, and this host's cache has no file list of ${parent.id}, so unchanged files cannot be recognised`,
@@ -69,7 +83,21 @@ export async function chooseParent(repo: Repository, sources: ReadonlyArray<{ na
   if (!base) return { parent: undefined, reason: `the chain's full snapshot ${baseId} is gone or its metadata is damaged` };
   if (options.fullEveryMs !== undefined && options.now.getTime() - Date.parse(base.time) >= options.fullEveryMs)
     return { parent: undefined, reason: `the last full (${base.id}) is older than the full_every interval` };
-  return { parent, reason: `incremental on ${parent.id}` };
+  const notHeld = fileSources.filter((name) => !held.includes(name));
+  return { parent, reason: `incremental on ${parent.id}${notHeld.length ? ` (${notHeld.join(', ')} failed there and is read in full)` : ''}` };
+}
+
+/** The first source that `snapshot` (held or failed) read from another place or as another type, if any. */
+function movedSource(snapshot: SnapshotMeta, sources: readonly ChainSource[]): { name: string; was: string; now: string } | undefined {
+  const recorded = [...snapshot.sources, ...(snapshot.failedSources ?? [])];
+  for (const s of sources) {
+    const r = recorded.find((x) => x.name === s.name);
+    if (!r) continue;
+    if (r.type !== s.type) return { name: s.name, was: `a ${r.type} source`, now: `a ${s.type} source` };
+    // Snapshots record origins; one without cannot be shown to have read the same place.
+    if (s.origin !== undefined && r.origin !== s.origin) return { name: s.name, was: r.origin ?? 'an unrecorded place', now: s.origin };
+  }
+  return undefined;
 }
 
 /**
@@ -113,8 +141,8 @@ async function suspectPaths(repo: Repository, parent: SnapshotMeta, source: Sour
   for (const snap of [parent, ...holders]) {
     if (!snap) continue;
     const own = snap.sources.find((s) => s.name === source.name);
-    // Errors do not name their source, so a path in error is suspect in every source: a re-read, never a wrong reuse.
-    const paths = new Set(snap.errors.flatMap((f) => (f.path === undefined ? [] : [f.path])));
+    // Older errors do not name their source: such a path is suspect in every source (a re-read, never a wrong reuse).
+    const paths = new Set(snap.errors.flatMap((f) => (f.path === undefined || (f.source !== undefined && f.source !== source.name) ? [] : [f.path])));
     for (const f of own?.findings ?? []) if (f.kind === 'changed' && f.path !== undefined) paths.add(f.path);
     bySnapshot.set(snap.id, paths);
   }

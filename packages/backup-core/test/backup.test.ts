@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
@@ -65,8 +65,9 @@ describe('runBackup', () => {
     await writeFile(path.join(tree, 'data/feedback.jsonl'), '{"id":1}\n{"id":2,\n{"id":3}\n');
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
     expect(result.status).toBe('complete');
-    expect(result.warnings).toEqual([expect.objectContaining({ kind: 'invalid-jsonl', path: 'data/feedback.jsonl', line: 2 })]);
-    expect(result.snapshot.sources[0]!.findings).toEqual(result.warnings);
+    // The message names the file and line on its own; the result also says which source it is in.
+    expect(result.warnings).toEqual([{ kind: 'invalid-jsonl', source: 'tree', path: 'data/feedback.jsonl', line: 2, message: 'data/feedback.jsonl line 2 is not valid JSON (8 bytes)' }]);
+    expect(result.snapshot.sources[0]!.findings).toEqual(result.warnings.map(({ source: _, ...f }) => f));
     expect(result.snapshot.sources[0]!.findingsTotal).toBe(1);
   });
 
@@ -213,12 +214,33 @@ describe('runBackup', () => {
     expect(await describeTree(straight)).toEqual(await describeTree(tree));
   });
 
-  it('refuses a missing source before writing anything', async () => {
+  it('refuses a missing source before writing anything, when it is the only one', async () => {
     const { repo } = await setup();
     await expect(runBackup(repo, { sources: sourcesFromPaths([path.join(dir, 'nope')]), toolVersion: 'test' })).rejects.toMatchObject({
       code: BackupErrorCode.SOURCE_MISSING,
     });
     expect(await repo.listSnapshots()).toEqual([]);
+  });
+
+  it('records a source folder that vanishes after the check as failed, with nothing of it left in the repository', async () => {
+    const { tree, repo } = await setup();
+    const doomed = path.join(dir, 'doomed');
+    await makeSampleTree(doomed);
+    let removed = false;
+    // The clock is first read once the sources were checked: the folder goes between check and walk.
+    const clock = {
+      now: () => {
+        if (!removed) execFileSync('rm', ['-rf', doomed]);
+        removed = true;
+        return new Date();
+      },
+    };
+    const result = await runBackup(repo, { sources: sourcesFromPaths([tree, doomed]), toolVersion: 'test', clock });
+    expect(result.status).toBe('partial');
+    expect(result.failedSources).toEqual([expect.objectContaining({ name: 'doomed', code: BackupErrorCode.SOURCE_MISSING, reason: `Source "doomed": ${doomed} is gone.` })]);
+    expect(result.snapshot.sources.map((s) => s.name)).toEqual(['tree']);
+    const stored = await readdir(path.join(dir, 'repo', 'data', result.snapshot.id));
+    expect(stored.sort()).toEqual(result.snapshot.sources.flatMap((s) => [s.archive.key, s.index!.key]).map((k) => path.basename(k)).sort());
   });
 
   it('names ad-hoc sources after their folders, uniquely', () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:fs';
-import { appendFile, type FileHandle, open, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, type FileHandle, open, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
@@ -55,9 +55,9 @@ function faultyReads(bad: string[], fault: 'eio' | 'short') {
   };
 }
 
-async function restoreTree(repo: Repository, id: string, name: string): Promise<string> {
+async function restoreTree(repo: Repository, id: string, name: string, source = 'tree'): Promise<string> {
   const target = path.join(dir, name);
-  await executeRestore(repo, await planRestore(repo, { snapshot: id, target, sources: ['tree'] }));
+  await executeRestore(repo, await planRestore(repo, { snapshot: id, target, sources: [source] }));
   return target;
 }
 
@@ -202,6 +202,45 @@ describe('incremental snapshots', () => {
     expect(b2.snapshot).toMatchObject({ kind: 'incremental', parent: b1.snapshot.id });
     const wide2 = await runBackup(repo, { sources: sourcesFromPaths([tree, other]), toolVersion: 'test', host: 'app-1' });
     expect(wide2.snapshot).toMatchObject({ kind: 'incremental', parent: wide.snapshot.id });
+  });
+
+  it('starts a new chain when a source name now reads another folder, and the old folder keeps its own chain', async () => {
+    const { tree, repo } = await setup();
+    const elsewhere = path.join(dir, 'elsewhere');
+    await makeSampleTree(elsewhere);
+    const at = (p: string) => runBackup(repo, { sources: [{ name: 'data', type: 'files', path: p }], toolVersion: 'test' });
+    const service = await at(tree);
+    const adHoc = await at(elsewhere);
+    expect(adHoc.snapshot.kind).toBe('full');
+    expect(adHoc.chain).toBe(`source "data" now reads ${elsewhere}, but the newest snapshot of these sources on host ${service.snapshot.host} (${service.snapshot.id}) read ${tree}: a new chain starts`);
+    expect(adHoc.read.files).toBeGreaterThan(0);
+    const again = await at(tree);
+    expect(again.snapshot).toMatchObject({ kind: 'incremental', parent: service.snapshot.id });
+    expect(again.read.files).toBe(0);
+    expect(await describeTree(await restoreTree(repo, again.snapshot.id, 'r', 'data'))).toEqual(await describeTree(tree));
+  });
+
+  it('keeps the chain of the other sources when one source fails, and reads the failed one in full once it is back', async () => {
+    const { tree, repo } = await setup();
+    const other = path.join(dir, 'other');
+    await makeSampleTree(other);
+    const sources = sourcesFromPaths([tree, other]);
+    const backup = () => runBackup(repo, { sources, toolVersion: 'test' });
+    const full = await backup();
+    await rename(other, `${other}.away`);
+    const partial = await backup();
+    expect(partial.snapshot).toMatchObject({ kind: 'incremental', parent: full.snapshot.id, status: 'partial' });
+    expect(partial.failedSources).toEqual([expect.objectContaining({ name: 'other', code: 'BACKUP_SOURCE_MISSING' })]);
+    expect(partial.read.files).toBe(0);
+    await rename(`${other}.away`, other);
+    const back = await backup();
+    expect(back.snapshot).toMatchObject({ kind: 'incremental', parent: partial.snapshot.id, status: 'complete' });
+    expect(back.chain).toBe(`incremental on ${partial.snapshot.id} (other failed there and is read in full)`);
+    // tree's files stay where they were; other's are read again, all of them.
+    expect(back.read.files).toBe(back.snapshot.sources.find((s) => s.name === 'other')!.stats.files);
+    expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-tree'))).toEqual(await describeTree(tree));
+    expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-other', 'other'))).toEqual(await describeTree(other));
+    expect((await verifyRef(repo, 'all')).map((r) => r.ok)).toEqual([true, true, true]);
   });
 
   it('waits for an exclusive lock (forget, prune) to go away when given waitMs, and fails at once without', async () => {

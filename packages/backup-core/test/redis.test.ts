@@ -32,6 +32,19 @@ async function recordsOf(id: string, source = 'redis'): Promise<RedisRecord[]> {
   return out;
 }
 
+/** Kills the server once the backup has read `keys` keys: a Redis that goes away mid-backup. */
+function killAfterKeys(r: RunningRedis, keys: number) {
+  const kill = {
+    killed: false,
+    onProgress: (p: { keys?: number }) => {
+      if (kill.killed || (p.keys ?? 0) < keys) return;
+      kill.killed = true;
+      r.kill();
+    },
+  };
+  return kill;
+}
+
 async function fillKeys(r: RunningRedis, n: number): Promise<void> {
   const p = r.client().pipeline();
   for (let i = 0; i < n; i++) p.set(`k:${i}`, `value-${i}`);
@@ -146,19 +159,14 @@ describe('Redis sources', () => {
     const doomed = await startRedis();
     try {
       await fillKeys(doomed, 3000);
-      let killed = false;
+      const kill = killAfterKeys(doomed, 200);
       const err = await runBackup(repo, {
         sources: [redisSource(doomed.url)],
         toolVersion: 'test',
         redis: { batchKeys: 100 },
-        onProgress: (p) => {
-          if (!killed && (p.keys ?? 0) >= 200) {
-            killed = true;
-            doomed.kill();
-          }
-        },
+        onProgress: kill.onProgress,
       }).catch((e) => e);
-      expect(killed).toBe(true);
+      expect(kill.killed).toBe(true);
       expect(err.code).toBe(BackupErrorCode.REDIS_FAILED);
       expect(err.message).toMatch(new RegExp(`The backup of Redis source "redis" \\(redis://127\\.0\\.0\\.1:${doomed.port}\\) failed after \\d+ keys: Lost or could not open the connection`));
       expect(err.hint).toMatch(/Nothing was saved/);
@@ -169,29 +177,30 @@ describe('Redis sources', () => {
     }
   });
 
-  it('in an emergency keeps what it read before Redis went away, and a missing path, as errors of a partial snapshot', async () => {
+  it('in an emergency keeps what it read before Redis went away (an error of a partial snapshot); a missing path is a failed source', async () => {
     const doomed = await startRedis();
     try {
       await fillKeys(doomed, 3000);
-      let killed = false;
+      const kill = killAfterKeys(doomed, 200);
       const result = await runBackup(repo, {
         sources: [redisSource(doomed.url), { name: 'gone', type: 'files', path: path.join(dir, 'no-such-folder') }],
         toolVersion: 'test',
         emergency: true,
         redis: { batchKeys: 100 },
-        onProgress: (p) => {
-          if (!killed && (p.keys ?? 0) >= 200) {
-            killed = true;
-            doomed.kill();
-          }
-        },
+        onProgress: kill.onProgress,
       });
       expect(result.status).toBe('partial');
       expect(result.snapshot.tags).toEqual(['emergency']);
-      expect(result.errors.map((e) => e.message)).toEqual([
-        expect.stringMatching(/no-such-folder does not exist/),
-        expect.stringMatching(/reading Redis at redis:\/\/127\.0\.0\.1:\d+ stopped after \d+ keys: .*the snapshot holds the keys read before that/),
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          source: 'redis',
+          message: expect.stringMatching(/reading Redis at redis:\/\/127\.0\.0\.1:\d+ stopped after \d+ keys: .*the snapshot holds the keys read before that/),
+        }),
       ]);
+      expect(result.failedSources).toEqual([
+        { name: 'gone', type: 'files', origin: path.join(dir, 'no-such-folder'), code: BackupErrorCode.SOURCE_MISSING, reason: expect.stringMatching(/no-such-folder does not exist/) },
+      ]);
+      expect(result.snapshot.failedSources).toEqual(result.failedSources);
       const records = await recordsOf(result.snapshot.id);
       expect(records.length).toBeGreaterThanOrEqual(200);
       expect(records.length).toBeLessThan(3000);
@@ -200,5 +209,67 @@ describe('Redis sources', () => {
     } finally {
       await doomed.stop();
     }
+  });
+
+  it('keeps the other sources when Redis goes away mid-backup: the Redis source is failed and none of its archive is left', async () => {
+    const doomed = await startRedis();
+    try {
+      await fillKeys(doomed, 3000);
+      const tree = path.join(dir, 'tree');
+      await makeSampleTree(tree);
+      const kill = killAfterKeys(doomed, 200);
+      const result = await runBackup(repo, {
+        sources: [redisSource(doomed.url), { name: 'files', type: 'files', path: tree }],
+        toolVersion: 'test',
+        redis: { batchKeys: 100 },
+        onProgress: kill.onProgress,
+      });
+      expect(kill.killed).toBe(true);
+      expect(result.status).toBe('partial');
+      expect(result.snapshot.sources.map((s) => s.name)).toEqual(['files']);
+      expect(result.failedSources).toEqual([
+        {
+          name: 'redis',
+          type: 'redis',
+          origin: `redis://127.0.0.1:${doomed.port}`,
+          code: BackupErrorCode.REDIS_FAILED,
+          reason: expect.stringMatching(/^The backup of Redis source "redis" \(redis:\/\/127\.0\.0\.1:\d+\) failed after \d+ keys/),
+        },
+      ]);
+      expect(result.snapshot).toMatchObject({ status: 'partial', failedSources: result.failedSources, errors: [] });
+      // The half-written Redis archive is gone: the snapshot's folder holds exactly what its metadata names.
+      const stored = await readdir(path.join(dir, 'repo', 'data', result.snapshot.id));
+      expect(stored.sort()).toEqual(result.snapshot.sources.flatMap((s) => [s.archive.key, s.index!.key]).map((k) => path.basename(k)).sort());
+    } finally {
+      await doomed.stop();
+    }
+  });
+
+  it('builds an incremental only on a snapshot that read the same Redis target', async () => {
+    const tree = path.join(dir, 'tree');
+    await makeSampleTree(tree);
+    const backup = (url: string) => runBackup(repo, { sources: [{ name: 'files', type: 'files', path: tree }, redisSource(url, { dbs: [0] })], toolVersion: 'test' });
+    const first = await backup(server.url);
+    const moved = await backup(`${server.url}/1`);
+    expect(moved.snapshot.kind).toBe('full');
+    expect(moved.chain).toContain(`source "redis" now reads redis://127.0.0.1:${server.port}/1, but the newest snapshot of these sources`);
+    expect(moved.chain).toContain(`(${first.snapshot.id}) read redis://127.0.0.1:${server.port}: a new chain starts`);
+    const again = await backup(`${server.url}/1`);
+    expect(again.snapshot).toMatchObject({ kind: 'incremental', parent: moved.snapshot.id });
+  });
+
+  it('backs up the files when Redis cannot be reached at all, and fails only when no source could be read', async () => {
+    const tree = path.join(dir, 'tree');
+    await makeSampleTree(tree);
+    const dead = redisSource('redis://:hunter2@127.0.0.1:1');
+    const result = await runBackup(repo, { sources: [{ name: 'files', type: 'files', path: tree }, dead], toolVersion: 'test' });
+    expect(result.status).toBe('partial');
+    expect(result.failedSources).toEqual([expect.objectContaining({ name: 'redis', origin: 'redis://:***@127.0.0.1:1', code: BackupErrorCode.REDIS_FAILED })]);
+    expect(JSON.stringify(result.snapshot)).not.toContain('hunter2');
+    const none = await runBackup(repo, { sources: [dead, { name: 'gone', type: 'files', path: path.join(dir, 'nope') }], toolVersion: 'test' }).catch((e) => e);
+    expect(none).toMatchObject({ code: BackupErrorCode.ALL_SOURCES_FAILED, message: expect.stringContaining('No source could be backed up') });
+    expect(none.message).toMatch(/Redis source "redis"[\s\S]*nope does not exist/);
+    expect((await repo.listSnapshots()).map((s) => s.id)).toEqual([result.snapshot.id]);
+    expect(await readdir(path.join(dir, 'repo', 'data'))).toEqual([result.snapshot.id]);
   });
 });

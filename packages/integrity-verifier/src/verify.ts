@@ -2,15 +2,18 @@ import {
   type DamagedSnapshot,
   digestBlob,
   entryPlacementProblem,
+  type FailedSource,
   type Finding,
   globMatcher,
   type IndexEntry,
   indexEntryProblem,
+  matchesFilter,
   normaliseEntryPath,
   type Repository,
   RepoErrorCode,
   type SnapshotMeta,
   snapshotIdTime,
+  type SnapshotFilter,
   type SourceMeta,
 } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
@@ -56,6 +59,9 @@ export interface SourceReport {
   note?: string;
   /** For a damaged file source: the damaged byte ranges and what `restore --salvage` would save and lose. */
   damage?: DamageReport;
+  /** What the backup noted about this source's data (e.g. a file that changed while it was read), as stored in the snapshot. */
+  backupFindings?: Finding[];
+  backupFindingsTotal?: number;
 }
 
 export interface VerifyReport {
@@ -74,6 +80,9 @@ export interface VerifyReport {
    * restored because of them (each also has a `missing-link` problem in its source).
    */
   unrestorableBecause?: BrokenLink[];
+  /** What the backup could not read: files and keys (`errors`) and whole sources (`failedSources`), as stored in the snapshot. */
+  errors?: Finding[];
+  failedSources?: FailedSource[];
 }
 
 /** A snapshot a source's unchanged files live in, that cannot be read. */
@@ -92,13 +101,18 @@ export interface VerifyOptions {
   onProgress?: (p: { source: string; entries: number; bytes: number }) => void;
   /** Told when verifyRef runs without a lock because the repository cannot be written. */
   onWarning?: (message: string) => void;
+  /** verifyRef: only the snapshots it selects (`all`), or among which the ref is resolved. Damaged metadata is still reported. */
+  filter?: SnapshotFilter;
 }
 
 /** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
   const broken: BrokenLink[] = [];
-  for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options, broken));
+  for (const source of snapshot.sources)
+    sources.push({ ...(await verifySource(repo, snapshot, source, options, broken)), backupFindings: source.findings, backupFindingsTotal: source.findingsTotal });
+  // Beside what verify checks itself, what the backup recorded: a partial or changed copy is not damage, but must not be forgotten.
+  const recorded = { errors: snapshot.errors, failedSources: snapshot.failedSources ?? [] };
   return {
     snapshot: snapshot.id,
     time: snapshot.time,
@@ -107,6 +121,7 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
     sources,
     contentChecked: sources.every((s) => s.contentChecked !== false),
     ...(broken.length ? { unrestorableBecause: broken } : {}),
+    ...recorded,
   };
 }
 
@@ -117,7 +132,10 @@ export async function verifyRef(repo: Repository, ref: string, options: VerifyOp
 
 async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions): Promise<VerifyReport[]> {
   const damaged: DamagedSnapshot[] = [];
-  const snapshots = ref === 'all' ? await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) }) : [await repo.resolveSnapshot(ref)];
+  const snapshots =
+    ref === 'all'
+      ? (await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).filter((s) => matchesFilter(s, options.filter))
+      : [await repo.resolveSnapshot(ref, { filter: options.filter })];
   const reports: VerifyReport[] = [];
   for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
   // After the readable ones: whatever damaged metadata described cannot be checked or restored.

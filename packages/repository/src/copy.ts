@@ -7,6 +7,7 @@ import { type BlobRef, KEYS, type SnapshotMeta, type SourceMeta } from './format
 import { HashingStream } from './hashing.js';
 import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
+import { matchesFilter, type SnapshotFilter } from './select.js';
 
 export interface CopyProgress {
   snapshot: string;
@@ -23,6 +24,8 @@ export interface CopyOptions {
   onSnapshot?: (id: string, status: 'copying' | 'skipped') => void;
   /** Told when the source cannot be locked (it is read-only), so it is read without a lock. */
   onWarning?: (message: string) => void;
+  /** Only snapshots this filter selects (`all`), or among which `ref` is resolved. */
+  filter?: SnapshotFilter;
 }
 
 export interface CopyResult {
@@ -60,7 +63,8 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
     const damaged: CopyResult[] = [];
     const all = await from.listSnapshots({ onDamaged: (d) => damaged.push({ id: d.id, status: 'unreadable', bytes: 0, reason: d.reason }) });
     const byId = new Map(all.map((s) => [s.id, s]));
-    const chosen = ref === 'all' ? all : withHolders(byId, await from.resolveSnapshot(ref));
+    // A filtered `all` still brings the earlier snapshots its incrementals point into.
+    const chosen = withHolders(byId, ref === 'all' ? all.filter((s) => matchesFilter(s, options.filter)) : [await from.resolveSnapshot(ref, { filter: options.filter })]);
     toLock = await to.lock({ exclusive: false, purpose: 'copy' });
     const present = new Set((await to.listSnapshots()).map((s) => s.id));
     const missing = new Map(chosen.map((s) => [s.id, missingHolder(byId, s)]));
@@ -95,14 +99,14 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
 const holdersOf = (s: SnapshotMeta) => s.sources.flatMap((src) => src.holders).filter((h) => h !== s.id);
 
 /** A snapshot with the earlier ones its incrementals point into (their unchanged files travel with it). */
-function withHolders(byId: Map<string, SnapshotMeta>, target: SnapshotMeta): SnapshotMeta[] {
+function withHolders(byId: Map<string, SnapshotMeta>, targets: SnapshotMeta[]): SnapshotMeta[] {
   const want = new Set<string>();
   const add = (s: SnapshotMeta) => {
     if (want.has(s.id)) return;
     want.add(s.id);
     for (const h of holdersOf(s)) if (byId.has(h)) add(byId.get(h)!);
   };
-  add(target);
+  for (const t of targets) add(t);
   return [...byId.values()].filter((s) => want.has(s.id));
 }
 

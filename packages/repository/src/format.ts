@@ -94,12 +94,25 @@ export type BlobRef = z.infer<typeof blobRefSchema>;
 
 export const findingSchema = z.object({
   kind: z.string(),
+  /** The source it concerns, in a snapshot's `errors` (a source's own findings leave it out). */
+  source: z.string().optional(),
   path: z.string().optional(),
   line: z.number().int().optional(),
   message: z.string(),
 });
 /** A warning or data-validation finding, attached to a source or a snapshot. */
 export type Finding = z.infer<typeof findingSchema>;
+
+/** A source that could not be backed up at all; the snapshot holds the others and is partial. */
+export const failedSourceSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  origin: z.string().optional(),
+  /** A stable error code, e.g. BACKUP_SOURCE_MISSING or BACKUP_REDIS_FAILED. */
+  code: z.string(),
+  reason: z.string(),
+});
+export type FailedSource = z.infer<typeof failedSourceSchema>;
 
 /** What a `redis` source records about the server and its archive (docs/FORMAT.md). */
 export const redisMetaSchema = z.object({
@@ -158,6 +171,8 @@ export const snapshotMetaSchema = z.object({
   sources: z.array(sourceMetaSchema),
   /** Files that could not be read make a snapshot partial; each is listed here. */
   errors: z.array(findingSchema).default([]),
+  /** Sources that could not be read at all (the snapshot is partial and holds the rest); absent in older snapshots (read as none). */
+  failedSources: z.array(failedSourceSchema).optional(),
   /** The age recipients this snapshot's blobs were encrypted to (public keys only). */
   encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… recipient')) }).optional(),
 });

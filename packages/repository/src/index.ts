@@ -15,6 +15,7 @@ export { canWriteZstd, checkCompressionChoice, chooseCompression, type Compressi
 export { RepoError, RepoErrorCode } from './errors.js';
 export {
   type BlobRef,
+  type FailedSource,
   type Finding,
   FORMAT_VERSION,
   type IndexEntry,
@@ -24,6 +25,16 @@ export {
   type SnapshotMeta,
   type SourceMeta,
 } from './format.js';
+export {
+  describeFilter,
+  describeOrigin,
+  inScope,
+  matchesFilter,
+  type SnapshotFilter,
+  type SnapshotScope,
+  type SnapshotSelection,
+  sourceNames,
+} from './select.js';
 export { HashingStream } from './hashing.js';
 export { BufferPool, copiedOut, lend } from './recycle.js';
 export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';

@@ -24,6 +24,7 @@ import {
 import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
 import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
+import { checkSelected, describeFilter, latestSnapshot, matchesFilter, type SnapshotFilter, type SnapshotSelection } from './select.js';
 import { readTar } from './tar-read.js';
 import { SnapshotWriter } from './writer.js';
 import { snapshotIdOfKey, snapshotMetaProblem } from './snapshot-check.js';
@@ -185,33 +186,27 @@ export class Repository {
   }
 
   /**
-   * A full id, a unique prefix of one, `latest`, or `latest:TAG` (the newest with that tag).
-   * `latest` is the newest snapshot whose metadata can be read.
+   * A full id, a unique prefix of one, `latest`, or `latest:TAG` (the newest with that tag), among
+   * the snapshots `selection` chooses (select.ts). `latest` is the newest snapshot whose metadata
+   * can be read.
    */
-  async resolveSnapshot(ref: string): Promise<SnapshotMeta> {
+  async resolveSnapshot(ref: string, selection: SnapshotSelection = {}): Promise<SnapshotMeta> {
     // A full id names one file: read just that one, so damage elsewhere cannot get in the way.
     if (SNAPSHOT_ID.test(ref)) {
       const meta = await this.findSnapshot(ref);
       if (!meta) throw this.noMatch(ref);
-      return meta;
+      return checkSelected(meta, selection.filter);
     }
     const damaged: string[] = [];
     const all = await this.listSnapshots({ onDamaged: (d) => damaged.push(d.id) });
     if (ref === 'latest' || ref.startsWith('latest:')) {
-      const tag = ref.slice('latest:'.length);
-      const last = (tag ? all.filter((s) => s.tags.includes(tag)) : all).at(-1);
       const skipped = damaged.length ? ` (${damaged.length} snapshot(s) with damaged metadata were skipped: ${damaged.join(', ')})` : '';
-      if (!last)
-        throw new RepoError(
-          RepoErrorCode.SNAPSHOT_NOT_FOUND,
-          tag ? `No snapshot in ${this.store.location} is tagged "${tag}"${skipped}.` : `The repository at ${this.store.location} has no snapshots yet${skipped}.`,
-          { hint: tag ? 'List snapshots and their tags with `drkit snapshots`.' : 'Make one with `drkit backup`.' },
-        );
-      return last;
+      return latestSnapshot(all, ref.slice('latest:'.length), selection, this.store.location, skipped);
     }
     // Damaged ones count as matches: a prefix that is ambiguous stays so, and one naming a damaged snapshot says why.
-    const matches = [...all.map((s) => s.id), ...damaged].filter((id) => id.startsWith(ref));
-    if (matches.length === 0) throw this.noMatch(ref);
+    const selected = all.filter((s) => matchesFilter(s, selection.filter));
+    const matches = [...selected.map((s) => s.id), ...damaged].filter((id) => id.startsWith(ref));
+    if (matches.length === 0) throw this.noMatch(ref, selection.filter);
     if (matches.length > 1)
       throw new RepoError(RepoErrorCode.SNAPSHOT_AMBIGUOUS, `"${ref}" matches ${matches.length} snapshots: ${matches.join(', ')}.`, {
         hint: 'Give more characters of the id.',
@@ -459,8 +454,9 @@ export class Repository {
     }
   }
 
-  private noMatch(ref: string): RepoError {
-    return new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `No snapshot matches "${ref}" in ${this.store.location}.`, {
+  private noMatch(ref: string, filter?: SnapshotFilter): RepoError {
+    const among = describeFilter(filter);
+    return new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `No snapshot${among ? ` of ${among}` : ''} matches "${ref}" in ${this.store.location}.`, {
       hint: 'List them with `drkit snapshots`; use a full id, a unique prefix, or latest.',
     });
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
-import { type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
+import { type FailedSource, type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
 import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSIONS, type RedisRecord } from './redis-records.js';
 import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
@@ -48,6 +48,8 @@ export const NOT_POINT_IN_TIME =
 
 export interface CommitOptions {
   errors?: Finding[];
+  /** Sources that could not be read at all: the snapshot is partial and holds the others. */
+  failedSources?: FailedSource[];
   /** Findings for each source, e.g. data validation, recorded in its metadata. */
   findings?: Record<string, { list: Finding[]; total: number }>;
 }
@@ -152,6 +154,7 @@ export class SnapshotWriter {
     // The first failure is the cause; the other put settles too, so nothing is written after it is reported.
     const [archive, index] = await Promise.all(puts).catch(async (err) => {
       await Promise.allSettled(puts);
+      await this.discard(archiveKey, indexKey);
       throw err;
     });
     const meta: SourceMeta = {
@@ -199,7 +202,10 @@ export class SnapshotWriter {
       for (const c of pack.add(encodeEnd(count))) yield c;
       for (const c of pack.flush()) yield c;
     }
-    const archive = await this.repo.putBlob(key, Readable.from(archiveBytes(), { objectMode: false }), this.compression);
+    const archive = await this.repo.putBlob(key, Readable.from(archiveBytes(), { objectMode: false }), this.compression).catch(async (err) => {
+      await this.discard(key);
+      throw err;
+    });
     const f = facts();
     const meta: SourceMeta = {
       name: info.name,
@@ -232,6 +238,7 @@ export class SnapshotWriter {
    */
   async commit(options: CommitOptions = {}): Promise<SnapshotMeta> {
     const errors = options.errors ?? [];
+    const failedSources = options.failedSources ?? [];
     const meta: SnapshotMeta = {
       format: FORMAT_VERSION,
       id: this.id,
@@ -240,18 +247,27 @@ export class SnapshotWriter {
       toolVersion: this.options.toolVersion,
       kind: this.options.lineage ? 'incremental' : 'full',
       ...this.options.lineage,
-      status: errors.length > 0 ? 'partial' : 'complete',
+      status: errors.length > 0 || failedSources.length > 0 ? 'partial' : 'complete',
       tags: this.options.tags,
       sources: this.sources.map((s) => {
         const f = options.findings?.[s.name];
         return f ? { ...s, findings: f.list, findingsTotal: f.total } : s;
       }),
       errors,
+      failedSources,
       ...(this.repo.encryption ? { encryption: this.repo.encryption } : {}),
     };
     await this.options.lock?.assertHeld();
     await this.repo.store.put(KEYS.snapshot(this.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
     return meta;
+  }
+
+  /**
+   * Removes the blobs of a source whose writing failed, so the snapshot can be committed without
+   * it: nothing of it may stay under the snapshot's data folder, which prune never looks into.
+   */
+  private async discard(...keys: string[]): Promise<void> {
+    await Promise.all(keys.map((k) => this.repo.store.delete(this.repo.blobKey(k)).catch(() => {})));
   }
 
   /** Removes what this writer stored; the snapshot was never committed. */

@@ -2,6 +2,7 @@ import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingMetadata } from './extract.js';
 import { applyMetadata, moveIntoPlace, targetChanged } from './install.js';
+import { originsOf, type SourceOrigin } from './origin.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
 import { Salvage, type SalvageReport, withSalvageHint } from './salvage.js';
@@ -21,6 +22,8 @@ export interface RestoreResult {
   /** Entries whose content was kept and whose mtime was set from the snapshot (`set-mtime`). */
   mtimeOnly: Counts;
   skipped: Counts;
+  /** For each restored source: the snapshot, its time and host, and the path it was read from. */
+  from: SourceOrigin[];
   /** With `salvage`: the damaged blobs and what they cost. The restore is complete only when `lost` is empty. */
   salvage?: SalvageReport;
 }
@@ -69,7 +72,15 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
-  return { snapshot: snapshot.id, target: plan.target, written: progress.written, mtimeOnly: plan.mtimeOnly, skipped: plan.skipped, ...(salvage ? { salvage: salvage.report() } : {}) };
+  return {
+    snapshot: snapshot.id,
+    target: plan.target,
+    written: progress.written,
+    mtimeOnly: plan.mtimeOnly,
+    skipped: plan.skipped,
+    from: originsOf(snapshot, plan.sources.map((l) => l.name)),
+    ...(salvage ? { salvage: salvage.report() } : {}),
+  };
 }
 
 async function extractAll(

@@ -2,6 +2,7 @@ export { RestoreError, RestoreErrorCode } from './errors.js';
 export { executeRestore, type RestoreHooks, type RestoreResult } from './execute.js';
 export { type FormatPlanOptions, formatPlan } from './format-plan.js';
 export { type CreateFile, FileWriter, type NewFile } from './write-entry.js';
+export { originsOf, type SourceOrigin } from './origin.js';
 export { planRestore } from './plan.js';
 export type { DamagedBlob, LostEntry, SalvageReport } from './salvage.js';
 export type { RestoreProgress } from './progress.js';

@@ -74,6 +74,7 @@ describe('restore round trip', () => {
       written: { files: 6, dirs: 8, symlinks: 2, bytes: plan.totals.bytes },
       mtimeOnly: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
       skipped: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
+      from: [{ source: 'files', type: 'files', snapshot: meta.id, time: meta.time, host: meta.host, origin: meta.sources[0]!.origin }],
     });
     expect(progress.at(-1)).toMatchObject({ files: 6, bytes: plan.toWrite.bytes, totalBytes: plan.toWrite.bytes });
     expect(await leftovers(dir)).toEqual([]);

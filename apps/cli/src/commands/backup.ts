@@ -59,20 +59,28 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
   const snap = result.snapshot;
   const durationMs = Date.now() - started;
   if (opts.json) {
-    printJson({ id: snap.id, time: snap.time, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), warnings: result.warnings, errors: result.errors, notes: result.notes });
+    // failedSources is what the notify/scheduler side raises an incident from: each failed source, its code and reason.
+    printJson({ id: snap.id, time: snap.time, host: snap.host, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, origin: s.origin, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), failedSources: result.failedSources, warnings: result.warnings, errors: result.errors, notes: result.notes });
   } else {
     for (const n of result.notes) warn(`note: ${n}`);
-    for (const w of result.warnings.slice(0, 20)) warn(`warning: ${w.message}`);
+    for (const w of result.warnings.slice(0, 20)) warn(`warning: ${w.source}: ${w.message}`);
     if (result.warnings.length > 20) warn(`warning: … and ${result.warnings.length - 20} more (see --json)`);
-    for (const e of result.errors) warn(`error: ${e.message}`);
+    for (const f of result.failedSources) warn(`error: source "${f.name}" was not backed up [${f.code}]: ${f.reason}`);
+    for (const e of result.errors) warn(`error: ${e.source}: ${e.message}`);
     for (const s of snap.sources)
       if (s.redis) say(`  ${s.name}: ${redisLine(s)} → ${bytes(s.archive.size)} stored (${s.archive.compression})`);
       else say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`);
     if (snap.sources.some((s) => s.redis)) say('  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is not point-in-time across keys.');
     say(`  ${snap.kind}: ${result.chain}; read ${result.read.files} files, ${bytes(result.read.bytes)}`);
-    say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${result.errors.length} path(s) or key(s) could not be read` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
+    say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${partialSummary(result)}` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
   }
   return result.status === 'partial' ? ExitCode.PARTIAL_BACKUP : ExitCode.OK;
+}
+
+function partialSummary(r: BackupResult): string {
+  const failed = r.failedSources.length ? [`${r.failedSources.length} source(s) failed (${r.failedSources.map((f) => f.name).join(', ')})`] : [];
+  const unread = r.errors.length ? [`${r.errors.length} path(s) or key(s) could not be read`] : [];
+  return [...failed, ...unread].join(', ');
 }
 
 function adHocRedis(url: string): RedisSource {

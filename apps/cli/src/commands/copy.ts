@@ -3,8 +3,9 @@ import { loadConfig, openRepo, storeFor, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
+import { type FilterFlags, filterOf, resolveRef } from '../selection.js';
 
-interface CopyFlags extends GlobalOptions {
+interface CopyFlags extends GlobalOptions, FilterFlags {
   to: string;
   verify: boolean;
 }
@@ -16,8 +17,11 @@ export async function run([ref]: unknown[], opts: CopyFlags): Promise<ExitCode> 
   const to = await Repository.open(storeFor(opts.to));
   if (to.config.id === from.config.id)
     throw usage(`${from.store.location} and ${to.store.location} are the same repository (id ${to.config.id}).`, 'Give another repository with --to.');
+  // `latest` means this config's latest (selection.ts); `all` is every snapshot the filter selects.
+  const chosen = ref === 'all' ? 'all' : (await resolveRef(from, ref as string, opts, config)).id;
   const progress = transferProgress(!opts.json);
-  const results = await copySnapshots(from, to, ref as string, {
+  const results = await copySnapshots(from, to, chosen, {
+    filter: filterOf(opts),
     verifyArrival: opts.verify,
     onProgress: (p) => progress.update(`copying ${p.snapshot}:`, p.bytes, p.totalBytes),
     onWarning: (message) => warn(`warning: ${message}`),

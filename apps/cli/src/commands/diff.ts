@@ -2,10 +2,12 @@ import { diffSnapshots } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, shownName } from '../output.js';
+import { resolveRef } from '../selection.js';
 
 export async function run([fromRef, toRef]: unknown[], opts: GlobalOptions): Promise<ExitCode> {
-  const repo = await openRepo(opts, await loadConfig(opts));
-  const diff = await diffSnapshots(repo, await repo.resolveSnapshot(fromRef as string), await repo.resolveSnapshot(toRef as string));
+  const config = await loadConfig(opts);
+  const repo = await openRepo(opts, config);
+  const diff = await diffSnapshots(repo, await resolveRef(repo, fromRef as string, {}, config), await resolveRef(repo, toRef as string, {}, config));
   if (opts.json) {
     printJson(diff);
     return ExitCode.OK;

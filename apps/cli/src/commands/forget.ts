@@ -3,11 +3,12 @@ import { parseDuration } from '@drkit/config/duration';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { type FilterFlags, filterOf } from '../selection.js';
 
 type CountRules = 'keepLast' | 'keepHourly' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly';
 
 // Numbers and durations arrive parsed and checked (flags.ts).
-interface ForgetFlags extends GlobalOptions, Pick<RetentionPolicy, CountRules> {
+interface ForgetFlags extends GlobalOptions, FilterFlags, Pick<RetentionPolicy, CountRules> {
   keepWithin?: number;
   keepTag: string[];
   prune?: boolean;
@@ -24,6 +25,7 @@ export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode
     dryRun: opts.dryRun,
     prune: opts.prune,
     waitMs: opts.wait,
+    filter: filterOf(opts),
     onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
   });
   if (opts.json) printJson({ dryRun: opts.dryRun === true, ...result });

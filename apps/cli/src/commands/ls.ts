@@ -2,10 +2,12 @@ import { displayKey, globMatcher } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type GlobalOptions, printJson, say, shownName } from '../output.js';
+import { type FilterFlags, resolveRef } from '../selection.js';
 
-export async function run([ref, globs]: unknown[], opts: GlobalOptions & { source?: string }): Promise<ExitCode> {
-  const repo = await openRepo(opts, await loadConfig(opts));
-  const snap = await repo.resolveSnapshot(ref as string);
+export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterFlags & { source?: string }): Promise<ExitCode> {
+  const config = await loadConfig(opts);
+  const repo = await openRepo(opts, config);
+  const snap = await resolveRef(repo, ref as string, opts, config);
   const patterns = globs as string[];
   const match = patterns.length ? globMatcher(patterns) : () => true;
   const sources = opts.source ? [repo.source(snap, opts.source)] : snap.sources;

@@ -1,11 +1,12 @@
 import type { DrkitConfig } from '@drkit/config';
 import type { RedisConnectionOptions } from '@drkit/redis-source';
-import type { Repository } from '@drkit/repository';
-import { type RedisRestoreMode, type RedisRestorePlan, restoreRedis } from '@drkit/restore-core';
+import type { Repository, SnapshotMeta } from '@drkit/repository';
+import { originsOf, type RedisRestoreMode, type RedisRestorePlan, restoreRedis } from '@drkit/restore-core';
 import { usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
 import { configRedisSource, redisConnectionOf } from '../redis-options.js';
+import { originLines } from '../restore-origins.js';
 
 interface RedisRestoreFlags extends GlobalOptions {
   source: string[];
@@ -18,10 +19,9 @@ interface RedisRestoreFlags extends GlobalOptions {
 }
 
 /** Restores a Redis source when `--source` names one (or Redis flags are given); undefined otherwise. */
-export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig | undefined, ref: string, opts: RedisRestoreFlags): Promise<ExitCode | undefined> {
+export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig | undefined, snapshot: SnapshotMeta, opts: RedisRestoreFlags): Promise<ExitCode | undefined> {
   const redisFlags = opts.redis !== undefined || opts.mode !== undefined || opts.yes === true;
   if (opts.source.length !== 1 && !redisFlags) return undefined;
-  const snapshot = await repo.resolveSnapshot(ref);
   const named = opts.source.length === 1 ? repo.source(snapshot, opts.source[0]!) : undefined;
   if (!named?.redis) {
     if (!redisFlags) return undefined;
@@ -46,10 +46,12 @@ export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig 
     onWarning: (message) => warn(`warning: ${message}`),
   });
   progress.done();
+  const from = originsOf(snapshot, [named.name]);
   if (opts.json) {
-    printJson(opts.dryRun ? { dryRun: true, plan: planOnly(result) } : result);
+    printJson(opts.dryRun ? { dryRun: true, plan: planOnly(result), from } : { ...result, from });
     return ExitCode.OK;
   }
+  for (const line of originLines(from)) say(line);
   if (opts.dryRun) {
     say(describePlan(result));
     say('dry run: nothing was written');

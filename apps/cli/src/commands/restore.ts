@@ -1,9 +1,11 @@
-import { executeRestore, formatPlan, planRestore, type SalvageReport } from '@drkit/restore-core';
+import { executeRestore, formatPlan, originsOf, planRestore, type SalvageReport } from '@drkit/restore-core';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+import { originLines } from '../restore-origins.js';
+import { type FilterFlags, resolveRef } from '../selection.js';
 
-interface RestoreFlags extends GlobalOptions {
+interface RestoreFlags extends GlobalOptions, FilterFlags {
   target?: string;
   redis?: string;
   mode?: 'replace' | 'merge';
@@ -18,12 +20,14 @@ interface RestoreFlags extends GlobalOptions {
 export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
+  // Resolved once, here: --source also chooses among snapshots, and `latest` is this config's latest.
+  const snapshot = await resolveRef(repo, ref as string, opts, config);
   // A Redis source restores into a server, not a folder.
-  const redis = await (await import('./redis-restore.js')).restoreRedisIfAsked(repo, config, ref as string, opts);
+  const redis = await (await import('./redis-restore.js')).restoreRedisIfAsked(repo, config, snapshot, opts);
   if (redis !== undefined) return redis;
   if (!opts.target) throw usage('--target DIR is required to restore file sources.', 'Name the folder to restore into, e.g. --target /srv/restored.');
   const plan = await planRestore(repo, {
-    snapshot: ref as string,
+    snapshot: snapshot.id,
     target: opts.target,
     ...(opts.source.length ? { sources: opts.source } : {}),
     ...(opts.include.length ? { include: opts.include } : {}),
@@ -31,8 +35,12 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     ...(opts.salvage ? { salvage: true } : {}),
   });
   if (opts.dryRun) {
-    if (opts.json) printJson({ dryRun: true, plan });
-    else say(formatPlan(plan));
+    const from = originsOf(snapshot, plan.sources.map((l) => l.name));
+    if (opts.json) printJson({ dryRun: true, plan, from });
+    else {
+      for (const line of originLines(from)) say(line);
+      say(formatPlan(plan));
+    }
     return ExitCode.OK;
   }
   const progress = progressLine(!opts.json);
@@ -46,6 +54,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     const { written: w, mtimeOnly: t, skipped: k } = result;
     say(`restored snapshot ${plan.snapshot} into ${plan.target}: ${w.files} files (${bytes(w.bytes)}), ${w.dirs} dirs, ${w.symlinks} symlinks`);
     if (t.files + t.dirs + t.symlinks > 0) say(`  content kept, mtime set: ${t.files} files, ${t.dirs} dirs, ${t.symlinks} symlinks`);
+    for (const line of originLines(result.from)) say(line);
     if (k.files + k.dirs + k.symlinks > 0) say(`  kept as they were: ${k.files} files, ${k.dirs} dirs, ${k.symlinks} symlinks`);
     if (result.salvage) for (const line of salvageLines(result.salvage)) say(line);
   }

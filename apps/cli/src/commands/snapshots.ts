@@ -1,11 +1,15 @@
+import { matchesFilter, type SnapshotMeta } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { type FilterFlags, filterOf } from '../selection.js';
 
-export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCode> {
+export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
   // On stderr, also with --json: stdout stays the list scripts read.
-  const snaps = await repo.listSnapshots({ onDamaged: (d) => warn(`warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from another copy of the repository.`) });
+  const all = await repo.listSnapshots({ onDamaged: (d) => warn(`warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from another copy of the repository.`) });
+  const filter = filterOf(opts);
+  const snaps = all.filter((s) => matchesFilter(s, filter));
   if (opts.json) {
     printJson(
       snaps.map((s) => ({
@@ -18,15 +22,20 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
         status: s.status,
         tags: s.tags,
         sources: s.sources.map((x) => x.name),
+        paths: s.sources.flatMap((x) => (x.origin ? [x.origin] : [])),
         files: sum(s.sources.map((x) => x.stats.files)),
         bytes: sum(s.sources.map((x) => x.stats.bytes)),
         stored: sum(s.sources.map((x) => x.archive.size + (x.index?.size ?? 0))),
+        findingsTotal: findingsTotal(s),
+        findings: s.sources.flatMap((x) => x.findings.map((f) => ({ source: x.name, ...f }))),
+        errors: s.errors,
+        failedSources: s.failedSources ?? [],
       })),
     );
     return ExitCode.OK;
   }
   if (snaps.length === 0) {
-    say('no snapshots yet (make one with `drkit backup`)');
+    say(all.length ? 'no snapshot matches the filter' : 'no snapshots yet (make one with `drkit backup`)');
     return ExitCode.OK;
   }
   const rows = snaps.map((s) => [
@@ -37,13 +46,23 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
     s.status,
     s.sources.map((x) => x.name).join(','),
     bytes(sum(s.sources.map((x) => x.stats.bytes))),
+    String(findingsTotal(s)),
     s.tags.join(','),
   ]);
-  table(['ID', 'TIME', 'HOST', 'KIND', 'STATUS', 'SOURCES', 'SIZE', 'TAGS'], rows);
+  table(['ID', 'TIME', 'HOST', 'KIND', 'STATUS', 'SOURCES', 'SIZE', 'FINDINGS', 'TAGS'], rows);
+  // What made each partial snapshot partial, so it is never mistaken for a whole one.
+  for (const s of snaps) {
+    if (s.status !== 'partial') continue;
+    const failed = (s.failedSources ?? []).map((f) => `source ${f.name} failed (${f.code})`);
+    const unread = s.errors.length ? [`${s.errors.length} path(s) or key(s) could not be read`] : [];
+    say(`${s.id} is partial: ${[...failed, ...unread].join('; ')} (details: drkit snapshots --json, drkit verify ${s.id})`);
+  }
   return ExitCode.OK;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+const findingsTotal = (s: SnapshotMeta) => sum(s.sources.map((x) => x.findingsTotal));
 
 export function table(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -2,12 +2,16 @@ import { type DamageReport, verifyRef } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+import { type FilterFlags, filterOf, resolveRef } from '../selection.js';
 
-export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: boolean }): Promise<ExitCode> {
+export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & { markClean?: boolean }): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
   const progress = progressLine(!opts.json);
-  const reports = await verifyRef(repo, ref as string, {
+  // `latest` means this config's latest (selection.ts); `all` is every snapshot the filter selects.
+  const chosen = ref === 'all' ? 'all' : (await resolveRef(repo, ref as string, opts, config)).id;
+  const reports = await verifyRef(repo, chosen, {
+    filter: filterOf(opts),
     jsonlGlobs: config?.validation?.jsonl,
     onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries, ${bytes(p.bytes)}`),
     onWarning: (message) => warn(`warning: ${message}`),
@@ -30,13 +34,21 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
       if (r.damaged) warn(`    bad-metadata: ${r.damaged}`);
       for (const b of r.unrestorableBecause ?? [])
         warn(`    unrestorable: source "${b.source}" needs snapshot ${b.snapshot}, whose metadata is ${b.state === 'damaged' ? `damaged (${b.reason})` : 'missing'}`);
+      for (const f of r.failedSources ?? []) warn(`    not in this snapshot: ${f.reason}`);
+      for (const e of r.errors ?? []) warn(`    not read at backup time: ${e.source ? `${e.source}: ` : ''}${e.message}`);
       for (const s of r.sources) {
         if (s.contentChecked === false) say(`  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`);
         else say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
         for (const p of s.problems) warn(`    ${p.kind}${p.entry ? ` ${p.entry}` : ''}: ${p.message}`);
         if (s.damage) for (const line of damageLines(s.damage)) warn(`    ${line}`);
-        for (const f of s.findings) warn(`    finding: ${f.path}:${f.line} ${f.message}`);
+        for (const f of s.findings) warn(`    finding: ${f.message}`);
         if (s.findingsTotal > s.findings.length) warn(`    … ${s.findingsTotal - s.findings.length} more findings`);
+        // What the backup noted that this verify did not find again itself (e.g. a file that changed while it was read).
+        const found = new Set(s.findings.map((f) => `${f.kind}\0${f.path}\0${f.line}`));
+        const noted = (s.backupFindings ?? []).filter((f) => !found.has(`${f.kind}\0${f.path}\0${f.line}`));
+        for (const f of noted) warn(`    noted at backup time: ${f.message}`);
+        const unlisted = (s.backupFindingsTotal ?? 0) - (s.backupFindings?.length ?? 0);
+        if (unlisted > 0) warn(`    … ${unlisted} more noted at backup time`);
       }
     }
     if (reports.length === 0) say('no snapshots to verify');

@@ -4,15 +4,17 @@ import { BackupError, BackupErrorCode } from '../errors.js';
 import { type RedisReadReport, type RedisReadTuning, type RedisSource, readRedis, type RedisReadState } from './source.js';
 
 /**
- * Backs up one Redis source into the snapshot being written. Without `emergency`, any read
- * failure (including a server that goes away) fails the whole backup, which is then rolled back.
+ * Backs up one Redis source into the snapshot being written. A server that cannot be reached
+ * fails the source (BACKUP_REDIS_FAILED, its archive removed); so does any read failure without
+ * `emergency`, which instead keeps what was read and reports the rest. The backup then records
+ * the source as failed and keeps the others.
  */
 export async function backupRedisSource(
   writer: SnapshotWriter,
   source: RedisSource,
   report: RedisReadReport,
   options: RedisReadTuning & { emergency?: boolean } = {},
-): Promise<SourceMeta | undefined> {
+): Promise<SourceMeta> {
   const state: RedisReadState = { keys: 0, bytes: 0, vanished: 0, errors: 0 };
   let conn: RedisConnection | undefined;
   try {
@@ -34,10 +36,6 @@ export async function backupRedisSource(
     // Repository and storage failures are not Redis failures: pass them on as they are.
     if (typeof code === 'string' && (code.startsWith('REPO_') || code.startsWith('STORAGE_'))) throw cause;
     const label = conn?.label ?? describeRedis(source.connection);
-    if (options.emergency && !conn) {
-      report.error({ kind: 'redis-read', message: `Redis source "${source.name}" could not be read at all: ${(cause as Error)?.message ?? cause}` });
-      return undefined;
-    }
     throw new BackupError(
       BackupErrorCode.REDIS_FAILED,
       `The backup of Redis source "${source.name}" (${label}) failed after ${state.keys} keys: ${(cause as Error)?.message ?? cause}`,
@@ -46,7 +44,7 @@ export async function backupRedisSource(
         hint:
           cause instanceof RedisError && cause.code === RedisErrorCode.NO_SUCH_DB
             ? `Nothing was read or saved, and earlier snapshots are untouched. ${cause.hint}`
-            : 'Nothing was saved: the snapshot was rolled back and earlier snapshots are untouched. Check that the server is up and reachable, then run the backup again (or use --emergency to keep whatever can still be read).',
+            : 'Nothing was saved from this server (other sources are kept); earlier snapshots are untouched. Check that the server is up and reachable, then run the backup again (or use --emergency to keep whatever can still be read).',
         details: { source: source.name, server: label, keysRead: state.keys, ...((cause as { code?: string })?.code ? { cause: (cause as { code: string }).code } : {}) },
       },
     );

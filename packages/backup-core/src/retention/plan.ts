@@ -37,6 +37,11 @@ export interface RetentionGroup {
 export interface RetentionOptions {
   /** Calendar used for hourly…yearly buckets: UTC (default, same answer on every server) or the process's local zone. */
   timeZone?: RetentionTimeZone;
+  /**
+   * planRetentionGroups: only these snapshots are planned (forget's --host/--source/--path/--tag);
+   * the others are kept and left out of the groups, and what they depend on is kept too.
+   */
+  selected?: (snapshot: RetentionSnapshot) => boolean;
 }
 
 interface Entry {
@@ -96,7 +101,9 @@ export function planRetentionGroups(
   checkInput(policy, now);
   const entries = newestFirst(snapshots);
   const groups = new Map<string, { host: string; sources: string[]; members: number[] }>();
+  const selected = options.selected ?? (() => true);
   entries.forEach(({ snapshot }, i) => {
+    if (!selected(snapshot)) return;
     const host = snapshot.host ?? '';
     const sources = [...new Set(snapshot.sources ?? [])].sort();
     const key = retentionGroupKey(host, sources);
@@ -105,7 +112,7 @@ export function planRetentionGroups(
     group.members.push(i);
   });
   const empty = isEmptyPolicy(policy);
-  const reasons: string[][] = entries.map(() => []);
+  const reasons: string[][] = entries.map(({ snapshot }) => (selected(snapshot) ? [] : ['not selected']));
   if (!empty) {
     for (const { members } of groups.values()) {
       const own = ruleReasons(members.map((i) => entries[i]!), policy, now, options);
