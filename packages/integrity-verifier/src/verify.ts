@@ -63,6 +63,10 @@ export interface VerifyReport {
   contentChecked: boolean;
   /** Why the metadata cannot be read (status `unreadable`). */
   damaged?: string;
+  /** The error code of that (e.g. REPO_CHECKSUM_MISMATCH, REPO_SIGNATURE_INVALID). */
+  damagedCode?: string;
+  /** The pinned public key that signed the snapshot (only when the reader pins keys: then every snapshot checked is signed). */
+  signedBy?: string;
 }
 
 export interface VerifyOptions {
@@ -78,7 +82,16 @@ export interface VerifyOptions {
 export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
   for (const source of snapshot.sources) sources.push(await verifySource(repo, snapshot, source, options));
-  return { snapshot: snapshot.id, time: snapshot.time, ok: sources.every((s) => s.ok), status: snapshot.status, sources, contentChecked: sources.every((s) => s.contentChecked !== false) };
+  const signedBy = repo.signedBy(snapshot);
+  return {
+    snapshot: snapshot.id,
+    time: snapshot.time,
+    ok: sources.every((s) => s.ok),
+    status: snapshot.status,
+    sources,
+    contentChecked: sources.every((s) => s.contentChecked !== false),
+    ...(signedBy ? { signedBy } : {}),
+  };
 }
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
@@ -93,7 +106,7 @@ async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOpti
   for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
   // After the readable ones: whatever damaged metadata described cannot be checked or restored.
   for (const d of damaged)
-    reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason });
+    reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason, damagedCode: d.code });
   return reports;
 }
 

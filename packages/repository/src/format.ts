@@ -17,6 +17,11 @@ export const repoConfigSchema = z.object({
       passphraseKey: z.string().optional(),
     })
     .optional(),
+  /**
+   * The public keys snapshots are meant to be signed with: backups refuse to write unsigned ones.
+   * Readers never trust it (the repository is writable by whoever attacks it): they pin keys of their own.
+   */
+  signing: z.object({ type: z.literal('ed25519'), keys: z.array(z.string()).min(1) }).optional(),
 });
 export type RepoConfig = z.infer<typeof repoConfigSchema>;
 

@@ -21,6 +21,8 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
         files: sum(s.sources.map((x) => x.stats.files)),
         bytes: sum(s.sources.map((x) => x.stats.bytes)),
         stored: sum(s.sources.map((x) => x.archive.size + (x.index?.size ?? 0))),
+        // Only a pinned key makes a signature mean something; then every snapshot listed was checked.
+        ...(repo.trust ? { signedBy: repo.signedBy(s) } : {}),
       })),
     );
     return ExitCode.OK;

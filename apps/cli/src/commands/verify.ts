@@ -27,7 +27,8 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
   else {
     for (const r of reports) {
       say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : r.status === 'unreadable' ? ' (metadata unreadable)' : ''}`);
-      if (r.damaged) warn(`    bad-metadata: ${r.damaged}`);
+      if (r.damaged) warn(`    bad-metadata: [${r.damagedCode}] ${r.damaged}`);
+      if (r.signedBy) say(`  signed by ${r.signedBy} (a pinned key)`);
       for (const s of r.sources) {
         if (s.contentChecked === false) say(`  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`);
         else say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
