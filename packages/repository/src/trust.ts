@@ -77,7 +77,7 @@ export class SnapshotTrust {
    * than the one chosen (its id says when it was made) stops the resolution with that refusal's code.
    */
   refuseFallback(ref: string, chosen: SnapshotMeta | undefined, damaged: readonly DamagedSnapshot[]): void {
-    const chosenTime = chosen && snapshotIdTime(chosen.id)!.getTime();
+    const chosenTime = chosen && (snapshotIdTime(chosen.id)?.getTime() ?? Number.NEGATIVE_INFINITY);
     const newer = damaged.filter((d) => d.id !== chosen?.id && (chosenTime === undefined || !((snapshotIdTime(d.id)?.getTime() ?? Number.POSITIVE_INFINITY) < chosenTime)));
     const first = newer.sort((a, b) => (a.id < b.id ? 1 : -1))[0];
     if (!first) return;
