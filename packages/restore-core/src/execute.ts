@@ -1,12 +1,11 @@
-import path from 'node:path';
 import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
-import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
-import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
+import { type ExtractJob, extractSource, type PendingMetadata } from './extract.js';
+import { applyMetadata, moveIntoPlace, targetChanged } from './install.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
 import { createStaging, type Staging } from './staging.js';
-import { inspectTarget, lstatOrUndefined } from './target-state.js';
+import { inspectTarget } from './target-state.js';
 
 export interface RestoreHooks {
   onProgress?: (progress: RestoreProgress) => void;
@@ -18,15 +17,19 @@ export interface RestoreResult {
   snapshot: string;
   target: string;
   written: Counts;
+  /** Entries whose content was kept and whose mtime was set from the snapshot (`set-mtime`). */
+  mtimeOnly: Counts;
   skipped: Counts;
 }
 
 /**
  * Runs a plan: extracts and checks every selected source into a staging folder beside the
  * target, and only when all of it is good moves it into place. Until then the target is untouched.
+ * It does what the plan's items say and nothing else: a folder the plan does not list is never
+ * made, and metadata goes only to the items whose action sets it.
  */
 export async function executeRestore(repo: Repository, planInput: RestorePlan, hooks: RestoreHooks = {}): Promise<RestoreResult> {
-  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan');
+  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan', 'Execute a plan made by planRestore of this version of drkit: plan the restore again.');
   // Shared: a prune waits until the archives are read, instead of deleting them mid-restore.
   return repo.withReadLock('restore', hooks.onWarning, () => executePlan(repo, plan, hooks));
 }
@@ -43,25 +46,24 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `create a staging folder next to ${plan.target}`);
   });
   const progress = trackProgress(plan, hooks.onProgress);
-  let pendingDirs: PendingDir[];
+  let pending: PendingMetadata[];
   try {
-    pendingDirs = await extractAll(repo, snapshot, plan, staging, progress);
+    pending = await extractAll(repo, snapshot, plan, staging, progress);
   } catch (cause) {
     await staging.remove().catch(() => {});
     throw asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
   }
   const changes = { count: 0 };
   try {
-    const roots = await sourceRoots(snapshot, plan);
     await moveIntoPlace(plan, staging, changes);
-    await applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
+    await applyMetadata(plan.target, pending);
   } catch (cause) {
     if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
     await staging.remove().catch(() => {});
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
-  return { snapshot: snapshot.id, target: plan.target, written: progress.written, skipped: plan.skipped };
+  return { snapshot: snapshot.id, target: plan.target, written: progress.written, mtimeOnly: plan.mtimeOnly, skipped: plan.skipped };
 }
 
 async function extractAll(
@@ -70,31 +72,14 @@ async function extractAll(
   plan: RestorePlan,
   staging: Staging,
   callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten'>,
-): Promise<PendingDir[]> {
+): Promise<PendingMetadata[]> {
   const planned = new Map(plan.items.map((item) => [item.path, item]));
-  const pending: PendingDir[] = [];
+  const pending: PendingMetadata[] = [];
   for (const layout of plan.sources) {
     const source = repo.source(snapshot, layout.name);
     pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
   }
   return pending;
-}
-
-/**
- * The folder each source lands in gets the mode and mtime of the source's root (metadata `root`;
- * older snapshots lack it and leave the folder as it is). Like any folder, an existing one is
- * left alone under --overwrite never. Looked at before anything is moved into place.
- */
-async function sourceRoots(snapshot: SnapshotMeta, plan: RestorePlan): Promise<PendingDir[]> {
-  const roots: PendingDir[] = [];
-  for (const layout of plan.sources) {
-    const root = snapshot.sources.find((s) => s.name === layout.name)?.root;
-    if (!root) continue;
-    const existed = plan.targetState === 'non-empty' && (layout.dir === '' || lstatOrUndefined(path.join(plan.target, layout.dir)) !== undefined);
-    if (existed && plan.overwrite === 'never') continue;
-    roots.push({ path: layout.dir, mode: root.mode, mtime: root.mtime });
-  }
-  return roots;
 }
 
 // Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.
