@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { DrkitConfig, RepositoryConfig } from '@drkit/config';
 import { DrkitError } from '@drkit/errors';
-import { Repository } from '@drkit/repository';
+import { defaultCacheDir, Repository, type SigningKey } from '@drkit/repository';
 import { type BlobStore, MeteredStore } from '@drkit/storage';
-import { keyOptions } from './keys.js';
-import type { GlobalOptions } from './output.js';
+import { keyOptions, trustKeys } from './keys.js';
+import { type GlobalOptions, warn } from './output.js';
 import { storeForLocation } from './stores.js';
 import { CliErrorCode } from './usage.js';
 
@@ -36,11 +36,32 @@ export function storeFor(location: RepositoryConfig): BlobStore {
   return storeForLocation(location);
 }
 
+/** This host's cache folder: DRKIT_CACHE_DIR, else ~/.cache/drkit (file lists for incrementals, trust marks). */
+export function hostCacheDir(): string {
+  return process.env.DRKIT_CACHE_DIR || defaultCacheDir();
+}
+
+/** What a command adds when it opens a repository: a signing key, and where this host keeps its cache (null: nowhere). */
+export interface OpenExtras {
+  signingKey?: SigningKey;
+  cacheDir?: string | null;
+}
+
 /**
  * Opens the repository with the keys given (--identity, a passphrase) for reading encrypted
- * data; `onBytes` sees the bytes stored and read, for progress.
+ * data and the signing keys this host trusts; `onBytes` sees the bytes stored and read, for progress.
  */
-export async function openRepo(opts: GlobalOptions, config?: DrkitConfig, onBytes?: (m: { written: number; read: number }) => void): Promise<Repository> {
+export async function openRepo(
+  opts: GlobalOptions,
+  config?: DrkitConfig,
+  onBytes?: (m: { written: number; read: number }) => void,
+  extras: OpenExtras = {},
+): Promise<Repository> {
   const store = storeFor(repoLocation(opts, config));
-  return Repository.open(onBytes ? new MeteredStore(store, onBytes) : store, await keyOptions(opts));
+  const cacheDir = extras.cacheDir === undefined ? hostCacheDir() : extras.cacheDir;
+  return Repository.open(onBytes ? new MeteredStore(store, onBytes) : store, {
+    ...(await keyOptions(opts)),
+    signingKey: extras.signingKey,
+    trust: { keys: trustKeys(opts, config), ...(cacheDir ? { stateDir: cacheDir } : {}), onWarning: (m) => warn(`warning: ${m}`) },
+  });
 }

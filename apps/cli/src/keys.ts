@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import type { DrkitConfig } from '@drkit/config';
 import { DrkitError, errnoCode } from '@drkit/errors';
-import { type AgeIdentity, decryptBuffer, type KeyOptions, readIdentities } from '@drkit/repository';
-import type { GlobalOptions } from './output.js';
+import { type AgeIdentity, decryptBuffer, type KeyOptions, readIdentities, SigningKey } from '@drkit/repository';
+import { type GlobalOptions, warn } from './output.js';
 
 export const KeyErrorCode = {
   KEY_FILE: 'CLI_KEY_FILE',
@@ -12,6 +13,7 @@ const FLAGS: Record<string, string> = {
   identity: '--identity / DRKIT_IDENTITY_FILE',
   recipients: '--recipients-file / DRKIT_RECIPIENTS_FILE',
   passphrase: '--passphrase-file / DRKIT_PASSPHRASE_FILE',
+  'signing key': '--signing-key / DRKIT_SIGNING_KEY_FILE / signing_key in the config',
 };
 
 export async function readKeyFile(file: string, what: string): Promise<string>;
@@ -90,4 +92,19 @@ export async function keyOptions(opts: GlobalOptions): Promise<KeyOptions> {
   const identities = await loadIdentities(opts);
   const canAsk = opts.passphraseFile !== undefined || process.env.DRKIT_PASSPHRASE !== undefined || (process.stdin.isTTY && process.stderr.isTTY);
   return { identities, ...(canAsk ? { passphrase: () => passphrase(opts, 'Repository passphrase: ') } : {}) };
+}
+
+/** The key snapshots are signed with: --signing-key / DRKIT_SIGNING_KEY_FILE, else the config's signing_key. */
+export async function loadSigningKey(file: string | undefined, config?: DrkitConfig): Promise<SigningKey | undefined> {
+  const path = file ?? config?.signing_key;
+  if (!path) return undefined;
+  const key = SigningKey.fromPem(await readKeyFile(path, 'signing key'), path);
+  const mode = (await stat(path)).mode & 0o777;
+  if (mode & 0o077) warn(`warning: the signing key ${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): whoever reads it can sign snapshots. Run chmod 600 ${path}.`);
+  return key;
+}
+
+/** The keys this host pins: --trust-key (repeatable) or DRKIT_TRUST_KEY (comma- or space-separated), else the config's trust_keys. */
+export function trustKeys(opts: GlobalOptions, config?: DrkitConfig): string[] {
+  return opts.trustKey?.length ? opts.trustKey : (config?.trust_keys ?? []);
 }

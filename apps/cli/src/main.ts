@@ -27,6 +27,11 @@ const program = new Command('drkit')
   .option('--json', 'print machine-readable JSON on stdout')
   .addOption(new Option('--identity <file>', 'age identity (secret key) file, to read an encrypted repository').env('DRKIT_IDENTITY_FILE'))
   .addOption(new Option('--passphrase-file <file>', "file holding the repository's (or identity file's) passphrase; or set DRKIT_PASSPHRASE").env('DRKIT_PASSPHRASE_FILE'))
+  .addOption(
+    new Option('--trust-key <ed25519:…>', 'refuse every snapshot not signed by this public key (repeatable; env: comma-separated)')
+      .env('DRKIT_TRUST_KEY')
+      .argParser((value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)]),
+  )
   .showHelpAfterError()
   .exitOverride();
 
@@ -38,6 +43,8 @@ program
   .addOption(new Option('--recipients-file <file>', 'encrypt for the age public keys in this file, one per line').env('DRKIT_RECIPIENTS_FILE'))
   .option('--generate-key <file>', 'make a new age key pair: the identity goes to FILE (mode 0600), its public key becomes a recipient')
   .option('--passphrase', 'also let a passphrase (DRKIT_PASSPHRASE, --passphrase-file, or asked) read the repository')
+  .addOption(signingKeyOption('record the public key of this Ed25519 key: backups without a signing key are then refused'))
+  .option('--generate-signing-key <file>', 'make a new Ed25519 signing key in FILE (mode 0600) and record its public key')
   .action(lazy(() => import('./commands/init.js')));
 
 program
@@ -52,6 +59,7 @@ program
   .option('--rehash', 'incrementals: hash every file instead of trusting size, mtime, ctime and inode')
   .option('--cache-dir <dir>', "this host's file lists for incrementals on encrypted repositories (env DRKIT_CACHE_DIR; default ~/.cache/drkit)")
   .option('--no-cache', 'keep no file lists: every backup to an encrypted repository without the identity is a full one')
+  .addOption(signingKeyOption('sign the snapshot with this Ed25519 private key (PEM)'))
   .addOption(
     new Option('--wait <duration>', 'wait this long for a forget or prune holding the repository (e.g. 0s to fail at once, 1h)').argParser(duration).default(5 * 60_000, '5m'),
   )
@@ -126,6 +134,7 @@ filters(
   .argument('<snapshot>', 'id, unique prefix, latest or all')
   .requiredOption('--to <location>', 'the destination repository (created beforehand with drkit init)')
   .option('--no-verify', 'do not read each blob back from the destination to check it')
+  .addOption(signingKeyOption('re-sign snapshots whose blobs are (re-)encrypted on the way, once their signature checked against --trust-key'))
   .action(lazy(() => import('./commands/copy.js')));
 
 const redis = program.command('redis').description('Redis operations for incident runbooks');
@@ -149,6 +158,10 @@ function filters(command: Command, withSource?: 'source'): Command {
     .option('--path <path>', 'only snapshots holding a source read from this path (repeatable: all of them)', collect, [])
     .option('--tag <a,b>', 'only snapshots with all these tags (repeatable: any of the lists)', collect, []);
   return withSource ? command.option('--source <name>', 'only snapshots holding this source (repeatable: all of them)', collect, []) : command;
+}
+
+function signingKeyOption(description: string): Option {
+  return new Option('--signing-key <file>', description).env('DRKIT_SIGNING_KEY_FILE');
 }
 
 function collect(value: string, previous: string[]): string[] {

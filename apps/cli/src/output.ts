@@ -9,6 +9,8 @@ export interface GlobalOptions {
   /** age identity file for reading encrypted repositories. */
   identity?: string;
   passphraseFile?: string;
+  /** Public signing keys this host trusts (--trust-key, DRKIT_TRUST_KEY). */
+  trustKey?: string[];
 }
 
 export function printJson(value: unknown): void {

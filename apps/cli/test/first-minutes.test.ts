@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canWriteZstd } from '@drkit/repository';
+import { canWriteZstd, encodeMetadata } from '@drkit/repository';
 import { drkit, useSampleWorkspace } from './cli.js';
 
 // What a user meets in the first minutes: init, its compression and encryption, and a config.
@@ -62,7 +62,7 @@ describe('a repository that asks for zstd, used where zstd cannot be written', (
     expect((await drkit(['init', '--repo', repo, '--compression', 'gzip'])).code).toBe(0);
     // As if made on a newer Node: the config asks for zstd.
     const configFile = path.join(repo, 'config.json');
-    await writeFile(configFile, JSON.stringify({ ...json(await readFile(configFile, 'utf8')), compression: 'zstd' }));
+    await writeFile(configFile, encodeMetadata({ ...json(await readFile(configFile, 'utf8')), compression: 'zstd' }));
     const note = `this repository asks for zstd, but writing zstd needs Node >= 22.15 (this is ${process.version}): writing gzip instead. Every drkit reads both.`;
     const b = await drkit(['backup', tree, '--repo', repo, '--json']);
     expect(b.code, b.stderr).toBe(0);

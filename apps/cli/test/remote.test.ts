@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeTree, type FaultProxy, makeSampleTree, type RunningS3, S3_TEST_CREDENTIALS, startFaultProxy, startS3Server, tempDir } from '@drkit/test-support';
 import { type CliResult, drkit, MAIN } from './cli.js';
-import { encryptBuffer } from '@drkit/repository';
+import { encodeMetadata, encryptBuffer } from '@drkit/repository';
 import { formatTransfer } from '../src/progress.js';
 
 const BUCKET = 'drkit-cli';
@@ -160,7 +160,7 @@ describe('drkit with an S3 repository', () => {
       await writeFile(file, sealed);
       Object.assign(ref, { size: sealed.length, sha256: createHash('sha256').update(sealed).digest('hex') });
     }
-    await writeFile(metaFile, JSON.stringify(meta));
+    await writeFile(metaFile, encodeMetadata(meta)); // an edit: its checksum updated too
     const target = path.join(dir, 'restored');
     const r = await run(['restore', id, '--target', target, '--repo', repo, '--identity', keyFile]);
     expect(r.code, r.stderr).toBe(0);

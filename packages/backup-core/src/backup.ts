@@ -111,6 +111,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const decision = chooseCompression(repo.config.compression);
   if (decision.note) notes.push(decision.note);
 
+  repo.checkSigning(); // before the lock: nothing to release when the key is missing
   const lock = await repo.lock({ exclusive: false, purpose: 'backup', now: () => clock.now(), waitMs: options.waitMs, onStale: options.onStaleLock });
   const tags = options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
   const host = options.host ?? hostname();

@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, createReadStream, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { access, readdir, rename, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { IndexEntry } from '@drkit/repository';
 
-/** `$XDG_CACHE_HOME/drkit`, else `~/.cache/drkit` (where restic keeps its cache too). */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'drkit');
-}
+export { defaultCacheDir } from '@drkit/repository';
 
 /** Snapshots per repository whose file lists are kept, newest first; a parent is always one of them. */
 const KEEP = 3;

@@ -23,6 +23,7 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   if (typeof repo === 'string' && !isLocationUrl(repo)) config.repository = resolve(baseDir, repo);
   else if (typeof repo === 'object' && repo.path) repo.path = resolve(baseDir, repo.path);
   else if (typeof repo === 'object' && repo.url && !isLocationUrl(repo.url)) repo.url = resolve(baseDir, repo.url);
+  if (config.signing_key) config.signing_key = resolve(baseDir, config.signing_key);
   if (config.state !== undefined && !isLocationUrl(config.state)) config.state = resolve(baseDir, config.state);
   for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
   for (const source of config.sources) {

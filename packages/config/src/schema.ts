@@ -15,6 +15,12 @@ const globs = (example: string, fallback: string[]) =>
     example: `["${example}"]`,
   }).default(() => [...fallback]);
 
+const trustKey = hinted(z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/), {
+  expected: 'a public signing key as drkit init printed it (ed25519: and 44 base64 characters)',
+  write: 'a quoted key',
+  example: '"ed25519:…"',
+});
+
 /** A URL scheme prefix; anything without one is a folder path. */
 export const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -224,6 +230,10 @@ export const configSchema = z.strictObject({
     write: 'settings indented under validation',
     example: '{ jsonl: ["**/*.jsonl"] }',
   }).prefault({}),
+  /** The Ed25519 private key backups sign snapshots with (a PEM file). */
+  signing_key: hinted(z.string().min(1), { expected: 'the path of a signing key file', write: 'a path', example: '/etc/drkit/signing-key.pem' }).optional(),
+  /** Public keys this host trusts: every snapshot read must be signed by one of them. */
+  trust_keys: hinted(z.array(trustKey).min(1), { expected: 'a list of public signing keys', write: 'a list', example: '["ed25519:…"]' }).optional(),
   state: stateSchema.optional(),
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),

@@ -75,6 +75,10 @@ export interface VerifyReport {
   contentChecked: boolean;
   /** Why the metadata cannot be read (status `unreadable`). */
   damaged?: string;
+  /** The error code of that (e.g. REPO_CHECKSUM_MISMATCH, REPO_SIGNATURE_INVALID). */
+  damagedCode?: string;
+  /** The pinned public key that signed the snapshot (only when the reader pins keys: then every snapshot checked is signed). */
+  signedBy?: string;
   /**
    * Earlier snapshots this incremental needs whose metadata is missing or damaged: it cannot be
    * restored because of them (each also has a `missing-link` problem in its source).
@@ -113,6 +117,7 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
     sources.push({ ...(await verifySource(repo, snapshot, source, options, broken)), backupFindings: source.findings, backupFindingsTotal: source.findingsTotal });
   // Beside what verify checks itself, what the backup recorded: a partial or changed copy is not damage, but must not be forgotten.
   const recorded = { errors: snapshot.errors, failedSources: snapshot.failedSources ?? [] };
+  const signedBy = repo.signedBy(snapshot);
   return {
     snapshot: snapshot.id,
     time: snapshot.time,
@@ -122,6 +127,7 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
     contentChecked: sources.every((s) => s.contentChecked !== false),
     ...(broken.length ? { unrestorableBecause: broken } : {}),
     ...recorded,
+    ...(signedBy ? { signedBy } : {}),
   };
 }
 
@@ -140,7 +146,7 @@ async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOpti
   for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
   // After the readable ones: whatever damaged metadata described cannot be checked or restored.
   for (const d of damaged)
-    reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason });
+    reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason, damagedCode: d.code });
   return reports;
 }
 

@@ -3,7 +3,7 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifySnapshot } from '@drkit/integrity-verifier';
-import { checkDumpPayload, crc64, KEYS, Repository } from '@drkit/repository';
+import { checkDumpPayload, crc64, encodeMetadata, KEYS, Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { type RunningRedis, seedRedis, snapshotRedis, startRedis, tempDir } from '@drkit/test-support';
 
@@ -92,7 +92,7 @@ describe('verifying a Redis source without a server', () => {
     const metaPath = path.join(dir, 'repo', KEYS.snapshot(snap.id));
     const meta = JSON.parse(await readFile(metaPath, 'utf8'));
     meta.sources[0].redis.dbs[1].keys += 1;
-    await writeFile(metaPath, JSON.stringify(meta));
+    await writeFile(metaPath, encodeMetadata(meta)); // an edit with its checksum updated
     const report = await verifySnapshot(repo, await repo.resolveSnapshot(snap.id));
     expect(report.sources[0]!.problems).toEqual([
       expect.objectContaining({ kind: 'count-mismatch', message: 'database 1: the archive holds 4 keys but the metadata records 5' }),

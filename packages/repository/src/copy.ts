@@ -8,6 +8,7 @@ import { HashingStream } from './hashing.js';
 import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 import { matchesFilter, type SnapshotFilter } from './select.js';
+import { encodeSnapshot, SIGNATURE_FIELD } from './signing.js';
 
 export interface CopyProgress {
   snapshot: string;
@@ -38,6 +39,13 @@ export interface CopyResult {
   bytes: number;
   /** How the blobs travelled: as stored, encrypted on the way, or re-encrypted for other recipients. */
   mode?: 'as-stored' | 'encrypted' | 're-encrypted';
+  /**
+   * What became of the snapshot's signature: `kept` (blobs as stored, metadata unchanged),
+   * `re-signed` (blobs changed; the destination's signing key signed the new metadata, after the
+   * source's signature was checked against a pinned key), `dropped` (blobs changed, and no key
+   * to re-sign with, or the source signature was not checked). Absent for unsigned snapshots.
+   */
+  signature?: 'kept' | 're-signed' | 'dropped';
 }
 
 type Mode = NonNullable<CopyResult['mode']>;
@@ -200,13 +208,23 @@ async function copyOne(
       const index = s.index ? { ...(await copyBlob(s.index)), entries: s.index.entries } : undefined;
       sources.push({ ...s, archive, ...(index ? { index } : {}) });
     }
-    const { encryption: _old, ...rest } = snap;
-    const encryption = mode === 'as-stored' ? snap.encryption : to.encryption;
-    const meta: SnapshotMeta = { ...rest, sources, ...(encryption ? { encryption } : {}) };
+    const stored = from.storedForm(snap);
+    const signed = stored[SIGNATURE_FIELD] !== undefined;
+    let bytesOut: Buffer;
+    let signature: CopyResult['signature'] = signed ? 'kept' : undefined;
+    if (mode === 'as-stored') bytesOut = encodeSnapshot(stored); // unchanged, so its signature still holds
+    else {
+      const { encryption: _old, ...rest } = snap;
+      const meta: SnapshotMeta = { ...rest, sources, ...(to.encryption ? { encryption: to.encryption } : {}) };
+      // New blob digests void the signature; re-signing vouches for the content, so only what a pinned key proved is re-signed.
+      const resign = to.signingKey && from.signedBy(snap) ? to.signingKey : undefined;
+      signature = resign ? 're-signed' : signed ? 'dropped' : undefined;
+      bytesOut = encodeSnapshot(meta, resign);
+    }
     // The commit point: only now does the snapshot exist in the destination (and only if no prune can have run there).
     await toLock.assertHeld();
-    await to.store.put(KEYS.snapshot(snap.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
-    return { id: snap.id, status: 'copied', bytes, mode };
+    await to.store.put(KEYS.snapshot(snap.id), bytesOut);
+    return { id: snap.id, status: 'copied', bytes, mode, ...(signature ? { signature } : {}) };
   } catch (err) {
     await Promise.all(written.map((k) => to.store.delete(k).catch(() => {})));
     throw err;

@@ -18,6 +18,11 @@ export const repoConfigSchema = z.object({
       passphraseKey: z.string().refine((k) => k === KEYS.passphraseKey, 'not keys/passphrase.age').optional(),
     })
     .optional(),
+  /**
+   * The public keys snapshots are meant to be signed with: backups refuse to write unsigned ones.
+   * Readers never trust it (the repository is writable by whoever attacks it): they pin keys of their own.
+   */
+  signing: z.object({ type: z.literal('ed25519'), keys: z.array(z.string()).min(1) }).optional(),
 });
 export type RepoConfig = z.infer<typeof repoConfigSchema>;
 

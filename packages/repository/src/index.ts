@@ -75,3 +75,8 @@ export {
 } from './age/index.js';
 export { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, readIdentities, readRecipients, type RepoKeys } from './encryption.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copySnapshots } from './copy.js';
+export { defaultCacheDir } from './cache-dir.js';
+export { canonicalJson } from './canonical-json.js';
+export { CHECKSUM_FIELD, encodeMetadata, metadataChecksum } from './metadata-checksum.js';
+export { encodeSnapshot, PUBLIC_KEY_PREFIX, parseTrustKeys, SIGNATURE_FIELD, type SnapshotSignature, SigningKey, signedPayload } from './signing.js';
+export { SnapshotTrust, type TrustOptions } from './trust.js';

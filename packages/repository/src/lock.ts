@@ -4,6 +4,7 @@ import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { KEYS } from './format.js';
+import { CHECKSUM_FIELD, checkMetadataChecksum, encodeMetadata } from './metadata-checksum.js';
 
 export interface LockInfo {
   id: string;
@@ -14,7 +15,15 @@ export interface LockInfo {
   purpose: string;
   time: string;
   refreshed: string;
+  /**
+   * Set (by readLocks) for a lock file that cannot be read (bad JSON, or a checksum that fails):
+   * who holds it is unknown, so it counts as exclusive and never as stale; `unlock --all` removes it.
+   */
+  damaged?: string;
 }
+
+const LOCK_FIELDS = new Set(['id', 'exclusive', 'host', 'pid', 'purpose', 'time', 'refreshed', CHECKSUM_FIELD]);
+const lockBytes = (info: LockInfo) => encodeMetadata(info, { pretty: false });
 
 export interface LockOptions {
   exclusive: boolean;
@@ -60,7 +69,7 @@ export class RepoLock {
       refreshed: t,
     };
     for (;;) {
-      await store.put(KEYS.lock(info.id), Buffer.from(JSON.stringify(info)));
+      await store.put(KEYS.lock(info.id), lockBytes(info));
       const conflict = (await readLocks(store)).find((other) => {
         if (other.id === info.id) return false;
         const stale = staleReason(other, now(), staleAfter);
@@ -84,9 +93,13 @@ export class RepoLock {
       if (Date.now() >= deadline)
         throw new RepoError(
           RepoErrorCode.LOCKED,
-          `The repository at ${store.location} is locked${conflict.exclusive ? ' exclusively' : ''} by "${conflict.purpose}" (pid ${conflict.pid} on ${conflict.host}, since ${conflict.time}).`,
+          conflict.damaged
+            ? `The repository at ${store.location} is locked by a damaged lock file: ${conflict.damaged}. Who holds it cannot be told, so it counts as an exclusive lock.`
+            : `The repository at ${store.location} is locked${conflict.exclusive ? ' exclusively' : ''} by "${conflict.purpose}" (pid ${conflict.pid} on ${conflict.host}, since ${conflict.time}).`,
           {
-            hint: 'Wait for it to finish and try again. If that process is gone (e.g. a crashed machine), run `drkit unlock`.',
+            hint: conflict.damaged
+              ? 'If no drkit is using the repository now, remove it with `drkit unlock --all`; a holder still running stops at its next refresh or commit, since its lock no longer reads as its own.'
+              : 'Wait for it to finish and try again. If that process is gone (e.g. a crashed machine), run `drkit unlock`.',
             details: { lock: conflict },
           },
         );
@@ -107,7 +120,7 @@ export class RepoLock {
     if (held === false) this.markLost();
     if (!held || this.lost || this.released) return;
     this.info.refreshed = now().toISOString();
-    await this.store.put(KEYS.lock(this.info.id), Buffer.from(JSON.stringify(this.info))).catch(() => {});
+    await this.store.put(KEYS.lock(this.info.id), lockBytes(this.info)).catch(() => {});
   }
 
   /** Throws REPO_LOCK_LOST unless our lock file is still in place; call it right before committing. */
@@ -134,10 +147,10 @@ export class RepoLock {
 
   private async isHeld(): Promise<boolean> {
     try {
-      const stored = JSON.parse((await readSmallBlob(this.store, KEYS.lock(this.info.id))).toString('utf8')) as LockInfo;
+      const stored = await readLock(this.store, KEYS.lock(this.info.id));
       return stored.id === this.info.id && stored.host === this.info.host && stored.pid === this.info.pid;
     } catch (err) {
-      if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND || err instanceof SyntaxError) return false;
+      if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND || err instanceof SyntaxError || err instanceof RepoError) return false;
       throw err;
     }
   }
@@ -154,16 +167,29 @@ export class RepoLock {
  * out of range (a pid of 0 would ask after a whole process group) holds nothing, as does a lock
  * removed while we listed.
  */
+
+/** A lock file, its checksum checked; throws SyntaxError or REPO_CHECKSUM_MISMATCH when it is damaged. */
+async function readLock(store: BlobStore, key: string): Promise<LockInfo> {
+  const json = JSON.parse((await readSmallBlob(store, key)).toString('utf8')) as unknown;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SyntaxError('not a JSON object');
+  checkMetadataChecksum(json, LOCK_FIELDS, key, store.location);
+  const { [CHECKSUM_FIELD]: _checksum, ...info } = json as LockInfo & { [CHECKSUM_FIELD]?: string };
+  return info;
+}
+
 export async function readLocks(store: BlobStore): Promise<LockInfo[]> {
   const locks: LockInfo[] = [];
   for await (const b of store.list(KEYS.locks)) {
     const id = b.key.slice(KEYS.locks.length, -'.json'.length);
     if (b.key !== KEYS.lock(id)) continue;
     try {
-      const info = asLockInfo(JSON.parse((await readSmallBlob(store, b.key)).toString('utf8')));
+      const info = asLockInfo(await readLock(store, b.key));
       if (info) locks.push({ ...info, id });
-    } catch {
-      // Gone since it was listed, or not JSON.
+    } catch (err) {
+      // A lock removed while we listed is simply gone; one that cannot be read is damaged, and still a lock.
+      if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND) continue;
+      const why = err instanceof SyntaxError ? `${b.key} in ${store.location} is not a JSON object` : (err as Error).message.replace(/\.$/, '');
+      locks.push({ id, exclusive: true, host: '', pid: 0, purpose: 'damaged lock', time: '', refreshed: '', damaged: why });
     }
   }
   return locks;
@@ -186,6 +212,7 @@ function asLockInfo(v: unknown): LockInfo | undefined {
 
 /** Why a lock is stale, or undefined if it may still be held. */
 export function staleReason(lock: LockInfo, now: Date, staleAfterMs: number): string | undefined {
+  if (lock.damaged) return undefined;
   if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid))
     return `process ${lock.pid} on this host (${lock.host}) is no longer running`;
   const age = now.getTime() - Date.parse(lock.refreshed);

@@ -29,16 +29,31 @@ import { readTar } from './tar-read.js';
 import { SnapshotWriter } from './writer.js';
 import { snapshotIdOfKey, snapshotMetaProblem } from './snapshot-check.js';
 import { assertTag } from './validate.js';
+import { CHECKSUM_FIELD, checkMetadataChecksum, damagedNote, encodeMetadata } from './metadata-checksum.js';
+import { encodeSnapshot, parseTrustKeys, SIGNATURE_FIELD, type SigningKey } from './signing.js';
+import { SnapshotTrust, type TrustOptions } from './trust.js';
 
 export interface InitOptions {
   compression?: CompressionChoice;
   now?: Date;
   /** Encrypt archives and indexes with age for these recipients and/or a passphrase. */
   encryption?: EncryptionOptions;
+  /** Public keys (`ed25519:…`) new snapshots are to be signed with; backups without a signing key are then refused. */
+  signingKeys?: string[];
 }
 
-/** Keys for reading an encrypted repository; none are needed to back up into one. */
-export type OpenOptions = KeyOptions;
+/**
+ * Keys for reading an encrypted repository (none are needed to back up into one); the signing
+ * key new snapshots are signed with; the keys this host trusts snapshots to be signed with.
+ */
+export type OpenOptions = KeyOptions & { signingKey?: SigningKey; trust?: TrustOptions };
+
+// Top-level fields of each metadata kind as this drkit writes them (see checkMetadataChecksum).
+const CONFIG_FIELDS = new Set([...Object.keys(repoConfigSchema.shape), CHECKSUM_FIELD]);
+const SNAPSHOT_FIELDS = new Set([...Object.keys(snapshotMetaSchema.shape), CHECKSUM_FIELD, SIGNATURE_FIELD]);
+
+/** Each snapshot as it was read: its JSON as stored (copied and re-tagged as is) and the pinned key that signed it. */
+const storedForms = new WeakMap<SnapshotMeta, { raw: Record<string, unknown>; signedBy?: string }>();
 
 export interface BeginOptions {
   time: Date;
@@ -85,13 +100,19 @@ export interface DamagedSnapshot {
 export class Repository {
   /** Encryption state: sealing new blobs, opening stored ones. */
   readonly keys: RepoKeys;
+  /** Signs the snapshots this handle writes (backups, re-encrypting copies). */
+  readonly signingKey: SigningKey | undefined;
+  /** The keys this host pins, if any: every snapshot read must be signed by one of them. */
+  readonly trust: SnapshotTrust | undefined;
 
   private constructor(
     readonly store: BlobStore,
     readonly config: RepoConfig,
-    keyOptions: KeyOptions = {},
+    options: OpenOptions = {},
   ) {
-    this.keys = new RepoKeys(store, config.encryption, keyOptions);
+    this.keys = new RepoKeys(store, config.encryption, options);
+    this.signingKey = options.signingKey;
+    this.trust = SnapshotTrust.create(options.trust, store.location);
   }
 
   static async init(store: BlobStore, options: InitOptions = {}): Promise<Repository> {
@@ -106,12 +127,13 @@ export class Repository {
       created: (options.now ?? new Date()).toISOString(),
       compression: options.compression ?? 'auto',
     };
+    if (options.signingKeys?.length) config.signing = { type: 'ed25519', keys: [...parseTrustKeys(options.signingKeys).keys()] };
     if (options.encryption) {
       const { block, blobs } = await prepareEncryption(options.encryption);
       for (const [key, bytes] of blobs) await store.put(key, bytes);
       config.encryption = block;
     }
-    await store.put(KEYS.config, Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
+    await store.put(KEYS.config, encodeMetadata(config));
     return new Repository(store, config, { passphrase: options.encryption?.passphrase });
   }
 
@@ -129,12 +151,35 @@ export class Repository {
     if (format !== FORMAT_VERSION)
       throw new RepoError(
         RepoErrorCode.UNSUPPORTED_FORMAT,
-        `The repository at ${store.location} has format version ${JSON.stringify(format)}; this drkit reads version ${FORMAT_VERSION}.`,
+        `The repository at ${store.location} has format version ${JSON.stringify(format)}; this drkit reads version ${FORMAT_VERSION}.${damagedNote(json)}`,
         { hint: 'Use the drkit release that wrote it, or a newer one. Nothing was changed.' },
       );
+    checkMetadataChecksum(json, CONFIG_FIELDS, KEYS.config, store.location);
     const parsed = repoConfigSchema.safeParse(json);
     if (!parsed.success) throw badMetadata(KEYS.config, store.location, issuesText(parsed.error));
     return new Repository(store, parsed.data, options);
+  }
+
+  /**
+   * Refuses (REPO_SIGNING_KEY_REQUIRED) to write a snapshot without a signing key into a
+   * repository whose config.json says snapshots are signed: hosts that pin the key would refuse it.
+   */
+  checkSigning(): void {
+    const expected = this.config.signing?.keys ?? [];
+    if (expected.length > 0 && !this.signingKey)
+      throw new RepoError(RepoErrorCode.SIGNING_KEY_REQUIRED, `Snapshots in ${this.store.location} are signed (by ${expected.join(', ')}), and no signing key was given.`, {
+        hint: 'Pass --signing-key FILE (or set DRKIT_SIGNING_KEY_FILE, or signing_key in the config): hosts that pin the key refuse unsigned snapshots. Nothing was written.',
+      });
+  }
+
+  /** The pinned key that signed `snapshot` when it was read (undefined without pins or for snapshots not read from the store). */
+  signedBy(snapshot: SnapshotMeta): string | undefined {
+    return storedForms.get(snapshot)?.signedBy;
+  }
+
+  /** `snapshot` as its file holds it: the JSON its checksum and signature cover, fields this drkit does not know included. */
+  storedForm(snapshot: SnapshotMeta): Record<string, unknown> {
+    return storedForms.get(snapshot)?.raw ?? JSON.parse(JSON.stringify(snapshot));
   }
 
   /** The age recipients new snapshots are encrypted to, for their metadata; undefined when plain. */
@@ -181,8 +226,10 @@ export class Repository {
         }
       }),
     );
+    metas.sort((a, b) => byCodeUnits(a.time, b.time) || byCodeUnits(a.id, b.id));
+    await this.trust?.reviewListing(metas, damaged);
     for (const d of damaged.sort((a, b) => byCodeUnits(a.id, b.id))) options.onDamaged?.(d);
-    return metas.sort((a, b) => byCodeUnits(a.time, b.time) || byCodeUnits(a.id, b.id));
+    return metas;
   }
 
   /**
@@ -197,11 +244,22 @@ export class Repository {
       if (!meta) throw this.noMatch(ref);
       return checkSelected(meta, selection.filter);
     }
-    const damaged: string[] = [];
-    const all = await this.listSnapshots({ onDamaged: (d) => damaged.push(d.id) });
+    const refused: DamagedSnapshot[] = [];
+    const all = await this.listSnapshots({ onDamaged: (d) => refused.push(d) });
+    const damaged = refused.map((d) => d.id);
     if (ref === 'latest' || ref.startsWith('latest:')) {
+      const tag = ref.slice('latest:'.length);
       const skipped = damaged.length ? ` (${damaged.length} snapshot(s) with damaged metadata were skipped: ${damaged.join(', ')})` : '';
-      return latestSnapshot(all, ref.slice('latest:'.length), selection, this.store.location, skipped);
+      let last: SnapshotMeta;
+      try {
+        last = latestSnapshot(all, tag, selection, this.store.location, skipped);
+      } catch (err) {
+        this.trust?.refuseFallback(ref, undefined, refused); // a refused snapshot explains "none found" better
+        throw err;
+      }
+      this.trust?.refuseFallback(ref, last, refused);
+      if (tag) this.trust?.noteUntagged(tag, last, all);
+      return last;
     }
     // Damaged ones count as matches: a prefix that is ambiguous stays so, and one naming a damaged snapshot says why.
     const selected = all.filter((s) => matchesFilter(s, selection.filter));
@@ -325,6 +383,7 @@ export class Repository {
   }
 
   async beginSnapshot(options: BeginOptions): Promise<SnapshotWriter> {
+    this.checkSigning();
     const { compression } = chooseCompression(this.config.compression);
     const p = options.parent;
     for (const tag of options.tags ?? []) assertTag(tag);
@@ -375,7 +434,8 @@ export class Repository {
       const meta = await this.resolveSnapshot(id);
       const updated = { ...meta, tags: [...new Set(tags)].sort() };
       await lock.assertHeld();
-      await this.store.put(KEYS.snapshot(meta.id), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`));
+      // Tags are outside the signature: the stored form keeps it, and gets a new checksum.
+      await this.store.put(KEYS.snapshot(meta.id), encodeSnapshot({ ...this.storedForm(meta), tags: updated.tags }));
       return updated;
     } finally {
       await lock.release().catch(() => {});
@@ -467,13 +527,17 @@ export class Repository {
     const json = parseJson(await readSmallBlob(this.store, key), key, this.store.location);
     const format = (json as { format?: unknown })?.format;
     if (format !== FORMAT_VERSION)
-      throw new RepoError(RepoErrorCode.UNSUPPORTED_FORMAT, `${key} has format version ${JSON.stringify(format)}; this drkit reads ${FORMAT_VERSION}.`, {
+      throw new RepoError(RepoErrorCode.UNSUPPORTED_FORMAT, `${key} has format version ${JSON.stringify(format)}; this drkit reads ${FORMAT_VERSION}.${damagedNote(json)}`, {
         hint: 'Use a newer drkit to read this repository.',
       });
+    // Bytes first (checksum, then signature), grammar after: a damaged file is named as damaged, not as malformed.
+    checkMetadataChecksum(json, SNAPSHOT_FIELDS, key, this.store.location);
+    const signedBy = this.trust?.check(json as Record<string, unknown>, key);
     const parsed = snapshotMetaSchema.safeParse(json);
     if (!parsed.success) throw badMetadata(key, this.store.location, issuesText(parsed.error));
     const problem = snapshotMetaProblem(parsed.data, id);
     if (problem) throw badMetadata(key, this.store.location, problem);
+    storedForms.set(parsed.data, { raw: json as Record<string, unknown>, ...(signedBy ? { signedBy } : {}) });
     return parsed.data;
   }
 }

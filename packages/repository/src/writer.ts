@@ -7,6 +7,7 @@ import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSI
 import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 import { ChunkPacker } from './pack.js';
+import { encodeSnapshot } from './signing.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
 import { assertSourceName } from './validate.js';
 
@@ -258,7 +259,7 @@ export class SnapshotWriter {
       ...(this.repo.encryption ? { encryption: this.repo.encryption } : {}),
     };
     await this.options.lock?.assertHeld();
-    await this.repo.store.put(KEYS.snapshot(this.id), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`));
+    await this.repo.store.put(KEYS.snapshot(this.id), encodeSnapshot(meta, this.repo.signingKey));
     return meta;
   }
 

@@ -4,7 +4,7 @@ import { chmod, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, stat, sym
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEYS, Repository } from '@drkit/repository';
+import { encodeMetadata, KEYS, Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { executeRestore, formatPlan, planRestore, type RestoreProgress, RestoreErrorCode } from '@drkit/restore-core';
 import { LONG_PATH, listing, makeTree, setMtimes, snapshotOf, UNICODE_PATH, walkTree } from './helpers.js';
@@ -158,7 +158,7 @@ describe('restore round trip', () => {
     const metaFile = path.join(dir, 'repo', ...KEYS.snapshot(meta.id).split('/'));
     const json = JSON.parse(await readFile(metaFile, 'utf8'));
     json.sources[1].type = 'redis';
-    await writeFile(metaFile, JSON.stringify(json));
+    await writeFile(metaFile, encodeMetadata(json)); // an edit with its checksum updated
 
     const plan = await planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'files-only') });
     expect(plan.sources).toEqual([{ name: 'config', dir: 'config' }]);

@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type IndexEntry, KEYS, Repository, RepoErrorCode, type TarHeader } from '@drkit/repository';
+import { encodeMetadata, type IndexEntry, KEYS, Repository, RepoErrorCode, type TarHeader } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { executeRestore, planRestore, RestoreErrorCode } from '@drkit/restore-core';
 import { type CraftedEntry, craftSnapshot, listing, makeTree, sha256, snapshotOf } from './helpers.js';
@@ -182,7 +182,7 @@ describe('refusing unsafe and damaged snapshots', () => {
     const metaFile = path.join(dir, 'repo', ...KEYS.snapshot(meta.id).split('/'));
     const json = JSON.parse(await readFile(metaFile, 'utf8'));
     json.sources[0].archive.sha256 = '0'.repeat(64);
-    await writeFile(metaFile, JSON.stringify(json));
+    await writeFile(metaFile, encodeMetadata(json)); // an edit with its checksum updated
     const { work, target } = await sandbox();
     await makeTree(target);
     const before = await listing(work);

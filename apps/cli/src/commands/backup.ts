@@ -1,8 +1,9 @@
 import v8 from 'node:v8';
-import { type BackupResult, defaultCacheDir, type FileSource, type RedisSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
+import { type BackupResult, type FileSource, type RedisSource, runBackup, sourcesFromPaths } from '@drkit/backup-core';
 import pkg from '../../package.json' with { type: 'json' };
 import { parseDuration } from '@drkit/config/duration';
-import { loadConfig, openRepo, usage } from '../context.js';
+import { hostCacheDir, loadConfig, openRepo, usage } from '../context.js';
+import { loadSigningKey } from '../keys.js';
 import { redisSourceOf } from '../redis-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
@@ -20,6 +21,7 @@ interface BackupFlags extends GlobalOptions {
   cacheDir?: string;
   /** false with --no-cache. */
   cache: boolean;
+  signingKey?: string;
 }
 
 export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCode> {
@@ -38,7 +40,8 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
       : (config?.sources ?? []).map((s) => (s.type === 'redis' ? redisSourceOf(s) : { name: s.name, type: 'files', path: s.path, include: s.include, exclude: s.exclude }));
   if (sources.length === 0) throw usage('Nothing to back up.', 'Pass paths (`drkit backup /srv/data`) or list sources in drkit.config.yaml.');
   let stored = 0;
-  const repo = await openRepo(opts, config, (m) => (stored = m.written));
+  const cacheDir = opts.cache ? (opts.cacheDir ?? hostCacheDir()) : undefined;
+  const repo = await openRepo(opts, config, (m) => (stored = m.written), { signingKey: await loadSigningKey(opts.signingKey, config), cacheDir: cacheDir ?? null });
   const started = Date.now();
   const progress = transferProgress(!opts.json);
   const result = await runBackup(repo, {
@@ -51,7 +54,7 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     jsonlGlobs: config?.validation?.jsonl,
     toolVersion: `drkit ${pkg.version}`,
     waitMs: opts.wait,
-    cacheDir: opts.cache ? (opts.cacheDir ?? (process.env.DRKIT_CACHE_DIR || defaultCacheDir())) : undefined,
+    cacheDir,
     onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
     onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
   });
@@ -60,7 +63,7 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
   const durationMs = Date.now() - started;
   if (opts.json) {
     // failedSources is what the notify/scheduler side raises an incident from: each failed source, its code and reason.
-    printJson({ id: snap.id, time: snap.time, host: snap.host, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, origin: s.origin, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), failedSources: result.failedSources, warnings: result.warnings, errors: result.errors, notes: result.notes });
+    printJson({ id: snap.id, time: snap.time, host: snap.host, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, origin: s.origin, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), failedSources: result.failedSources, warnings: result.warnings, errors: result.errors, notes: result.notes, signedBy: repo.signingKey?.publicKey ?? null });
   } else {
     for (const n of result.notes) warn(`note: ${n}`);
     for (const w of result.warnings.slice(0, 20)) warn(`warning: ${w.source}: ${w.message}`);
@@ -72,6 +75,7 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
       else say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`);
     if (snap.sources.some((s) => s.redis)) say('  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is not point-in-time across keys.');
     say(`  ${snap.kind}: ${result.chain}; read ${result.read.files} files, ${bytes(result.read.bytes)}`);
+    if (repo.signingKey) say(`  signed by ${repo.signingKey.publicKey}`);
     say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${partialSummary(result)}` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
   }
   return result.status === 'partial' ? ExitCode.PARTIAL_BACKUP : ExitCode.OK;

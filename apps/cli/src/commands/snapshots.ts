@@ -30,6 +30,8 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
         findings: s.sources.flatMap((x) => x.findings.map((f) => ({ source: x.name, ...f }))),
         errors: s.errors,
         failedSources: s.failedSources ?? [],
+        // Only a pinned key makes a signature mean something; then every snapshot listed was checked.
+        ...(repo.trust ? { signedBy: repo.signedBy(s) } : {}),
       })),
     );
     return ExitCode.OK;

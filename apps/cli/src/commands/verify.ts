@@ -31,11 +31,12 @@ export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & 
   else {
     for (const r of reports) {
       say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : r.status === 'unreadable' ? ' (metadata unreadable)' : ''}`);
-      if (r.damaged) warn(`    bad-metadata: ${r.damaged}`);
+      if (r.damaged) warn(`    bad-metadata: [${r.damagedCode}] ${r.damaged}`);
       for (const b of r.unrestorableBecause ?? [])
         warn(`    unrestorable: source "${b.source}" needs snapshot ${b.snapshot}, whose metadata is ${b.state === 'damaged' ? `damaged (${b.reason})` : 'missing'}`);
       for (const f of r.failedSources ?? []) warn(`    not in this snapshot: ${f.reason}`);
       for (const e of r.errors ?? []) warn(`    not read at backup time: ${e.source ? `${e.source}: ` : ''}${e.message}`);
+      if (r.signedBy) say(`  signed by ${r.signedBy} (a pinned key)`);
       for (const s of r.sources) {
         if (s.contentChecked === false) say(`  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`);
         else say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
