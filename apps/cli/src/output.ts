@@ -9,17 +9,52 @@ export interface GlobalOptions {
   passphraseFile?: string;
 }
 
+// A reader that goes away (`drkit ls | head`) closes the pipe: what is left to print is dropped,
+// quietly, and the command ends with the exit code it would have had.
+const open = { stdout: true, stderr: true };
+
+/** Keeps a closed pipe (EPIPE) from ending the process with a stack trace. */
+export function watchOutput(): void {
+  process.stdout.on('error', () => {
+    open.stdout = false;
+  });
+  process.stderr.on('error', () => {
+    open.stderr = false;
+  });
+}
+
+/** True once nobody reads stdout any more: a command that only prints can stop. */
+export function outputClosed(): boolean {
+  return !open.stdout;
+}
+
+/**
+ * Resolves once everything written to stdout and stderr has gone out (or their reader is gone):
+ * writes to a pipe are asynchronous, and exiting before they finish cuts the output short.
+ */
+export function outputFlushed(): Promise<void> {
+  const flushed = (stream: NodeJS.WriteStream, isOpen: boolean) =>
+    isOpen && !stream.destroyed ? new Promise<void>((resolve) => stream.write('', () => resolve())) : undefined;
+  return Promise.all([flushed(process.stdout, open.stdout), flushed(process.stderr, open.stderr)]).then(() => {});
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  if (open.stdout) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  if (open.stdout) process.stdout.write(`${line}\n`);
 }
 
 export function warn(line: string): void {
-  process.stderr.write(`${line}\n`);
+  if (open.stderr) process.stderr.write(`${line}\n`);
 }
+
+/** What the packages say when taking a lock removed someone else's stale or damaged lock. */
+export const lockNotes = {
+  onStaleLock: (lock: { purpose: string; pid: number; host: string }, why: string) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
+  onDamagedLock: (key: string, why: string) => warn(`note: removed ${key}, which is not a lock file: ${why}`),
+};
 
 /** Prints an error for people (stderr) and, with --json, for programs (stdout). */
 export function reportError(err: unknown, json: boolean): void {

@@ -6,6 +6,8 @@ export const BackupErrorCode = {
   DUPLICATE_SOURCE: 'BACKUP_DUPLICATE_SOURCE',
   FAILED: 'BACKUP_FAILED',
   REDIS_FAILED: 'BACKUP_REDIS_FAILED',
+  INTERRUPTED: 'BACKUP_INTERRUPTED',
+  FORGET_INTERRUPTED: 'BACKUP_FORGET_INTERRUPTED',
 } as const;
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 

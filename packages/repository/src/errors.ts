@@ -19,6 +19,7 @@ export const RepoErrorCode = {
   BAD_KEY: 'REPO_BAD_KEY',
   COPY_WOULD_DECRYPT: 'REPO_COPY_WOULD_DECRYPT',
   COPY_MISMATCH: 'REPO_COPY_MISMATCH',
+  INTERRUPTED: 'REPO_INTERRUPTED',
 } as const;
 export type RepoErrorCode = (typeof RepoErrorCode)[keyof typeof RepoErrorCode];
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { failpoint, failpointArmed } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { RepoError, RepoErrorCode } from './errors.js';
@@ -14,6 +15,8 @@ export interface LockInfo {
   purpose: string;
   time: string;
   refreshed: string;
+  /** The snapshot a backup is writing: once its holder is gone, that snapshot's unlisted data is garbage. */
+  snapshot?: string;
 }
 
 export interface LockOptions {
@@ -26,6 +29,12 @@ export interface LockOptions {
   now?: () => Date;
   /** Told when a stale lock is removed, so the user sees it. */
   onStale?: (lock: LockInfo, why: string) => void;
+  /** Told when a lock file that is not a lock (e.g. not valid JSON) is removed: no holder can be known or honoured. */
+  onDamaged?: (key: string, why: string) => void;
+  /** The snapshot this holder writes (LockInfo.snapshot). */
+  snapshot?: string;
+  /** Stops waiting for a conflicting lock. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_STALE_MS = 30 * 60_000;
@@ -58,26 +67,32 @@ export class RepoLock {
       purpose: options.purpose,
       time: t,
       refreshed: t,
+      ...(options.snapshot ? { snapshot: options.snapshot } : {}),
     };
     for (;;) {
       await store.put(KEYS.lock(info.id), Buffer.from(JSON.stringify(info)));
-      const conflict = (await readLocks(store)).find((other) => {
-        if (other.id === info.id) return false;
+      await failpoint('lock.after-write');
+      const { locks, damaged } = await readLockFiles(store);
+      let conflict: LockInfo | undefined;
+      for (const other of locks) {
+        if (other.id === info.id) continue;
         const stale = staleReason(other, now(), staleAfter);
         if (stale) {
-          options.onStale?.(other, stale);
-          // Not awaited, and a failure only leaves the stale lock for the next run (or `drkit unlock`) to remove.
-          store.delete(KEYS.lock(other.id)).catch(() => {});
-          return false;
-        }
-        return other.exclusive || info.exclusive;
-      });
+          // A failure to remove only leaves the stale lock for the next run (or `drkit unlock`) to remove.
+          const why = await removeStaleLock(store, other, stale).catch(() => stale);
+          options.onStale?.(other, why);
+        } else if (other.exclusive || info.exclusive) conflict ??= other;
+      }
+      for (const d of damaged) if (await store.delete(d.key).then(() => true, () => false)) options.onDamaged?.(d.key, d.why);
       if (!conflict) {
         const lock = new RepoLock(store, info);
-        lock.timer = setInterval(() => {
+        const refresh = () => {
           lock.refreshing ??= lock.refresh(now).finally(() => (lock.refreshing = undefined));
-        }, Math.max(1000, staleAfter / 6));
+        };
+        lock.timer = setInterval(refresh, Math.max(1000, staleAfter / 6));
         lock.timer.unref();
+        // A refresh is minutes away; a test that arms its failpoint gets one at once.
+        if (failpointArmed('lock.refresh')) setImmediate(refresh);
         return lock;
       }
       await store.delete(KEYS.lock(info.id));
@@ -90,8 +105,10 @@ export class RepoLock {
             details: { lock: conflict },
           },
         );
+      options.signal?.throwIfAborted();
       // Jitter keeps two waiters that collided from colliding again in lockstep.
       await new Promise((r) => setTimeout(r, 200 + Math.random() * 600));
+      options.signal?.throwIfAborted();
     }
   }
 
@@ -102,6 +119,12 @@ export class RepoLock {
 
   // Rewriting a lock that someone removed would hide that others may already have acted on its absence.
   private async refresh(now: () => Date): Promise<void> {
+    // A refresh that fails is tried again at the next one; it must never end the process.
+    await this.refreshOnce(now).catch(() => {});
+  }
+
+  private async refreshOnce(now: () => Date): Promise<void> {
+    await failpoint('lock.refresh');
     // A failed read says nothing either way: the next refresh tries again.
     const held = await this.isHeld().catch(() => undefined);
     if (held === false) this.markLost();
@@ -149,20 +172,65 @@ export class RepoLock {
 }
 
 export async function readLocks(store: BlobStore): Promise<LockInfo[]> {
+  return (await readLockFiles(store)).locks;
+}
+
+/** The locks, and the lock files that cannot be read as locks (which no holder can have written: puts are atomic). */
+async function readLockFiles(store: BlobStore): Promise<{ locks: LockInfo[]; damaged: Array<{ key: string; why: string }> }> {
   const locks: LockInfo[] = [];
+  const damaged: Array<{ key: string; why: string }> = [];
   for await (const b of store.list(KEYS.locks)) {
+    let text: string;
     try {
-      locks.push(JSON.parse((await readSmallBlob(store, b.key)).toString('utf8')) as LockInfo);
+      text = (await readSmallBlob(store, b.key)).toString('utf8');
     } catch {
-      // A lock removed while we listed is simply gone.
+      continue; // a lock removed while we listed is simply gone
     }
+    const why = lockProblem(text);
+    if (why) damaged.push({ key: b.key, why });
+    else locks.push(JSON.parse(text) as LockInfo);
   }
-  return locks;
+  return { locks, damaged };
+}
+
+function lockProblem(text: string): string | undefined {
+  let v: Partial<LockInfo>;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return 'it is not valid JSON';
+  }
+  const ok = typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.host === 'string' && Number.isInteger(v.pid) && typeof v.refreshed === 'string';
+  return ok ? undefined : 'it is not a drkit lock (id, host, pid and refreshed are required)';
+}
+
+/**
+ * Removes a stale lock and returns why, with what else went: when its holder is known to be gone
+ * (a dead process on this host), the unlisted data of the snapshot it was writing. A holder stale
+ * only by age may still be alive, so its data waits for prune.
+ */
+async function removeStaleLock(store: BlobStore, lock: LockInfo, why: string): Promise<string> {
+  let removed = '';
+  if (lock.snapshot && ownerGone(lock) && !(await store.stat(KEYS.snapshot(lock.snapshot)))) {
+    let blobs = 0;
+    for await (const b of store.list(KEYS.data(lock.snapshot))) {
+      await store.delete(b.key);
+      blobs++;
+    }
+    if (blobs) removed = `; removed the ${blobs} blob(s) of its unfinished snapshot ${lock.snapshot}`;
+  }
+  await store.delete(KEYS.lock(lock.id));
+  return `${why}${removed}`;
+}
+
+/** The holder is a process of this host that no longer runs. */
+export function ownerGone(owner: { host: string; pid: number }): boolean {
+  return owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid);
 }
 
 /** Why a lock is stale, or undefined if it may still be held. */
 export function staleReason(lock: LockInfo, now: Date, staleAfterMs: number): string | undefined {
-  if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid))
+  if (ownerGone(lock))
     return `process ${lock.pid} on this host (${lock.host}) is no longer running`;
   const age = now.getTime() - Date.parse(lock.refreshed);
   if (age > staleAfterMs) return `not refreshed for ${Math.round(age / 60_000)} minutes`;
@@ -178,14 +246,26 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Removes every lock (`drkit unlock --all`) or only stale ones; returns what was removed. */
-export async function removeLocks(store: BlobStore, options: { all: boolean; now?: Date; staleAfterMs?: number }): Promise<LockInfo[]> {
+/**
+ * Removes every lock (`drkit unlock --all`) or only stale ones, and every lock file that is not a
+ * lock (told to `onDamaged`); returns the locks removed.
+ */
+export async function removeLocks(
+  store: BlobStore,
+  options: { all: boolean; now?: Date; staleAfterMs?: number; onDamaged?: (key: string, why: string) => void },
+): Promise<LockInfo[]> {
   const removed: LockInfo[] = [];
-  for (const lock of await readLocks(store)) {
-    if (options.all || staleReason(lock, options.now ?? new Date(), options.staleAfterMs ?? DEFAULT_STALE_MS)) {
-      await store.delete(KEYS.lock(lock.id));
-      removed.push(lock);
-    }
+  const { locks, damaged } = await readLockFiles(store);
+  for (const lock of locks) {
+    const stale = staleReason(lock, options.now ?? new Date(), options.staleAfterMs ?? DEFAULT_STALE_MS);
+    if (stale) await removeStaleLock(store, lock, stale);
+    else if (options.all) await store.delete(KEYS.lock(lock.id));
+    else continue;
+    removed.push(lock);
+  }
+  for (const d of damaged) {
+    await store.delete(d.key);
+    options.onDamaged?.(d.key, d.why);
   }
   return removed;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
-import { errnoCode } from '@drkit/errors';
+import { errnoCode, failpoint } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { lineBatches } from './lines.js';
@@ -23,6 +23,7 @@ import {
 } from './format.js';
 import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
+import { type Leftovers, removeLeftovers } from './leftovers.js';
 import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
 import { readTar } from './tar-read.js';
 import { SnapshotWriter } from './writer.js';
@@ -46,6 +47,10 @@ export interface BeginOptions {
   parent?: SnapshotMeta;
   /** The lock the snapshot is written under; commit refuses with REPO_LOCK_LOST once it is lost. */
   lock?: RepoLock;
+  /** The snapshot's id (from newSnapshotId(time)), when the caller needs it before beginning, e.g. for its lock. */
+  id?: string;
+  /** Stops the writes: an archive being stored fails at once, and commit refuses. */
+  signal?: AbortSignal;
 }
 
 /** An entry as stored in an archive, with its content stream (consume or ignore it). */
@@ -57,9 +62,6 @@ export interface ArchiveEntry {
   /** The entry's bytes (files only); read them, or not, before asking for the next entry. */
   stream: AsyncIterable<Buffer>;
 }
-
-// A put that has not written to its temp file for a day is long dead, however slow its source.
-const TEMP_MAX_AGE_MS = 24 * 60 * 60_000;
 
 /** A `snapshots/<id>.json` that cannot be read as snapshot metadata (damaged, or of a newer format). */
 export interface DamagedSnapshot {
@@ -308,12 +310,13 @@ export class Repository {
   async beginSnapshot(options: BeginOptions): Promise<SnapshotWriter> {
     const { compression } = chooseCompression(this.config.compression);
     const p = options.parent;
-    return new SnapshotWriter(this, newSnapshotId(options.time), options.time, compression, {
+    return new SnapshotWriter(this, options.id ?? newSnapshotId(options.time), options.time, compression, {
       host: options.host ?? hostname(),
       tags: options.tags ?? [],
       toolVersion: options.toolVersion,
       ...(p ? { lineage: { parent: p.id, base: p.base ?? p.id } } : {}),
       lock: options.lock,
+      signal: options.signal,
     });
   }
 
@@ -343,14 +346,22 @@ export class Repository {
    * our write, which would bring its metadata back with its data gone. Exclusive would also
    * keep two taggers apart, but make every tag wait for running backups.
    */
-  async setTags(id: string, tags: string[]): Promise<SnapshotMeta> {
-    const lock = await this.lock({ exclusive: false, purpose: 'tag' });
+  async setTags(id: string, tags: string[], options: { signal?: AbortSignal } = {}): Promise<SnapshotMeta> {
+    const lock = await this.lock({ exclusive: false, purpose: 'tag', signal: options.signal });
     try {
       const meta = await this.resolveSnapshot(id);
       const updated = { ...meta, tags: [...new Set(tags)].sort() };
+      await failpoint('tag.before-write');
+      options.signal?.throwIfAborted();
       await lock.assertHeld();
       await this.store.put(KEYS.snapshot(meta.id), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`));
       return updated;
+    } catch (cause) {
+      if (!options.signal?.aborted) throw cause;
+      throw new RepoError(RepoErrorCode.INTERRUPTED, `Tagging ${id} was interrupted before it wrote anything: its tags are as they were.`, {
+        cause,
+        hint: 'Run the tag command again.',
+      });
     } finally {
       await lock.release().catch(() => {});
     }
@@ -367,13 +378,14 @@ export class Repository {
    * killed mid-way only leaves unreferenced data that the next prune removes. Call under an
    * exclusive lock.
    *
-   * Data of ids made within the stale-lock window is kept even so: a backup whose lock was
-   * removed (`drkit unlock --all`) may still be writing it; the next prune takes it. Temp files
-   * of puts a crash interrupted (LocalStore) go once untouched for `tempMaxAgeMs` (a day).
+   * Data of ids made within the stale-lock window is kept even so (`tooRecent`): a backup whose
+   * lock was removed (`drkit unlock --all`) may still be writing it; a later prune takes it. Then the
+   * leftovers of interrupted writes go (removeLeftovers: temp files, empty data folders).
+   * `signal` stops it between two deletes.
    */
   async pruneData(
-    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; tempMaxAgeMs?: number } = {},
-  ): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
+    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; signal?: AbortSignal } = {},
+  ): Promise<{ snapshots: string[]; blobs: number; bytes: number; tooRecent: string[]; leftovers?: Leftovers }> {
     const forgotten = new Set(options.assumeForgotten);
     // Metadata that cannot be read may still describe a snapshot: its data stays until the file is repaired or removed.
     const damaged: string[] = [];
@@ -383,18 +395,28 @@ export class Repository {
     const settled = now.getTime() - (options.staleAfterMs ?? DEFAULT_STALE_MS);
     const mayBeRunning = (id: string) => (snapshotIdTime(id)?.getTime() ?? Number.NEGATIVE_INFINITY) > settled;
     const gone = new Set<string>();
+    const tooRecent = new Set<string>();
     let blobs = 0;
     let bytes = 0;
     for await (const b of this.store.list('data/')) {
       const id = b.key.split('/')[1]!;
-      if (live.has(id) || mayBeRunning(id)) continue;
+      if (live.has(id)) continue;
+      if (mayBeRunning(id)) {
+        tooRecent.add(id);
+        continue;
+      }
       gone.add(id);
       blobs++;
       bytes += b.size;
-      if (!options.dryRun) await this.store.delete(b.key);
+      if (options.dryRun) continue;
+      options.signal?.throwIfAborted();
+      await this.store.delete(b.key);
+      await failpoint('prune.after-delete-blob');
     }
-    if (!options.dryRun) await this.store.cleanupTemp?.(options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS, now);
-    return { snapshots: [...gone].sort(), blobs, bytes };
+    const result = { snapshots: [...gone].sort(), blobs, bytes, tooRecent: [...tooRecent].sort() };
+    if (options.dryRun) return result;
+    options.signal?.throwIfAborted();
+    return { ...result, leftovers: await removeLeftovers(this.store, { now, staleAfterMs: options.staleAfterMs }) };
   }
 
   lock(options: LockOptions): Promise<RepoLock> {

@@ -1,17 +1,20 @@
 import path from 'node:path';
+import { failpoint } from '@drkit/errors';
 import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
 import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
-import { createStaging, type Staging } from './staging.js';
+import { createStaging, removeAbandonedStaging, type Staging } from './staging.js';
 import { inspectTarget, lstatOrUndefined } from './target-state.js';
 
 export interface RestoreHooks {
   onProgress?: (progress: RestoreProgress) => void;
-  /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock. */
+  /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock; and of staging folders of killed restores that were removed. */
   onWarning?: (message: string) => void;
+  /** Stops the restore at the next entry; its staging is removed (RESTORE_INTERRUPTED). */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -38,26 +41,40 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
       hint: 'Execute a plan made by planRestore.',
     });
   if ((await inspectTarget(plan.target)) !== plan.targetState) throw targetChanged(plan.target);
+  for (const left of await removeAbandonedStaging(plan.target))
+    hooks.onWarning?.(`removed ${path.join(path.dirname(plan.target), left.name)}, the staging folder of a restore that was killed (pid ${left.pid} is gone)`);
 
   const staging = await createStaging(plan.target, snapshot.id).catch((cause) => {
     throw asRestoreError(cause, `create a staging folder next to ${plan.target}`);
   });
   const progress = trackProgress(plan, hooks.onProgress);
+  const { signal } = hooks;
+  const untouched = (cause: unknown) =>
+    new RestoreError(RestoreErrorCode.INTERRUPTED, `The restore of ${snapshot.id} into ${plan.target} was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed.`, {
+      cause,
+      hint: 'Run the restore again.',
+    });
   let pendingDirs: PendingDir[];
   try {
-    pendingDirs = await extractAll(repo, snapshot, plan, staging, progress);
+    pendingDirs = await extractAll(repo, snapshot, plan, staging, progress, signal);
+    await failpoint('restore.after-extract');
+    signal?.throwIfAborted();
   } catch (cause) {
     await staging.remove().catch(() => {});
+    if (signal?.aborted) throw untouched(cause);
     throw asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
   }
   const changes = { count: 0 };
   try {
     const roots = await sourceRoots(snapshot, plan);
-    await moveIntoPlace(plan, staging, changes);
+    await moveIntoPlace(plan, staging, changes, signal);
     await applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
   } catch (cause) {
-    if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
+    // Interrupted, staging goes either way: the restore run again takes everything from the snapshot.
+    if (changes.count > 0 && !signal?.aborted) throw incomplete(plan.target, staging.root, cause);
     await staging.remove().catch(() => {});
+    if (changes.count > 0) throw movedPartly(snapshot.id, plan.target, changes.count, cause);
+    if (signal?.aborted) throw untouched(cause);
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
@@ -70,12 +87,13 @@ async function extractAll(
   plan: RestorePlan,
   staging: Staging,
   callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten'>,
+  signal: AbortSignal | undefined,
 ): Promise<PendingDir[]> {
   const planned = new Map(plan.items.map((item) => [item.path, item]));
   const pending: PendingDir[] = [];
   for (const layout of plan.sources) {
     const source = repo.source(snapshot, layout.name);
-    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
+    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten, signal })));
   }
   return pending;
 }
@@ -95,6 +113,18 @@ async function sourceRoots(snapshot: SnapshotMeta, plan: RestorePlan): Promise<P
     roots.push({ path: layout.dir, mode: root.mode, mtime: root.mtime });
   }
   return roots;
+}
+
+function movedPartly(snapshot: string, target: string, changes: number, cause: unknown): RestoreError {
+  return new RestoreError(
+    RestoreErrorCode.INTERRUPTED,
+    `The restore of ${snapshot} into ${target} was interrupted part-way through moving files into place (${changes} change(s) made): the target holds part of the snapshot; the staging folder was removed.`,
+    {
+      cause,
+      hint: `Finish it with \`drkit restore ${snapshot} --target ${target} --overwrite if-changed\` (add the same --source and --include as before).`,
+      details: { target, changes, finish: ['--overwrite', 'if-changed'] },
+    },
+  );
 }
 
 // Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.

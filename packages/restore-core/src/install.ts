@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
 import path from 'node:path';
+import { failpoint } from '@drkit/errors';
 import { RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { PendingDir } from './extract.js';
 import { isWrite, type RestorePlan } from './plan-model.js';
@@ -16,7 +17,7 @@ const OWNER_WX = 0o300;
  * plan's actions, with blocking calls (see breather): awaited one by one, moving the reference
  * tree over a copy of itself cost ~1.5 s more CPU.
  */
-export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes: { count: number }): Promise<void> {
+export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes: { count: number }, signal?: AbortSignal): Promise<void> {
   if (plan.targetState === 'missing') {
     renameSync(staging.tree, plan.target);
     changes.count++;
@@ -25,10 +26,12 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
   const dirs = new TargetDirs(plan.target, changes);
   const breathe = breather();
   let trashed = 0;
+  let moved = 0;
   try {
     // Items are sorted by path, so each folder is in place before what it holds.
     for (const item of plan.items) {
       if (!isWrite(item.action)) continue;
+      signal?.throwIfAborted();
       await breathe();
       const dest = path.join(plan.target, item.path);
       dirs.ensure(parentOf(item.path));
@@ -43,6 +46,7 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
       else if (!now?.isDirectory()) mkdirSync(dest);
       else continue;
       changes.count++;
+      if (++moved === 1) await failpoint('restore.during-move');
     }
   } finally {
     dirs.relock();

@@ -5,7 +5,8 @@ import { parseDuration } from '@drkit/config/duration';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { redisSourceOf } from '../redis-options.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { stopsSafely } from '../interrupt.js';
+import { bytes, type GlobalOptions, lockNotes, printJson, say, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
 
 interface BackupFlags extends GlobalOptions {
@@ -52,7 +53,8 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     toolVersion: `drkit ${pkg.version}`,
     waitMs: opts.wait,
     cacheDir: opts.cache ? (opts.cacheDir ?? (process.env.DRKIT_CACHE_DIR || defaultCacheDir())) : undefined,
-    onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
+    ...lockNotes,
+    signal: stopsSafely("this backup's lock and unfinished data: the next backup (or `drkit unlock`) on this host removes them"),
     onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
   });
   progress.done();

@@ -2,6 +2,7 @@ import { copySnapshots, Repository } from '@drkit/repository';
 import { loadConfig, openRepo, storeFor, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { stopsSafely } from '../interrupt.js';
 import { transferProgress } from '../progress.js';
 
 interface CopyFlags extends GlobalOptions {
@@ -21,6 +22,7 @@ export async function run([ref]: unknown[], opts: CopyFlags): Promise<ExitCode> 
     verifyArrival: opts.verify,
     onProgress: (p) => progress.update(`copying ${p.snapshot}:`, p.bytes, p.totalBytes),
     onWarning: (message) => warn(`warning: ${message}`),
+    signal: stopsSafely("the copy's locks and the unlisted blobs of the snapshot it was copying: run the same copy again to finish"),
   });
   progress.done();
   const count = (status: string) => results.filter((r) => r.status === status).length;

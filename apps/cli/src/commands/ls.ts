@@ -2,7 +2,7 @@ import { displayKey } from '@drkit/repository';
 import picomatch from 'picomatch';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { type GlobalOptions, printJson, say } from '../output.js';
+import { type GlobalOptions, outputClosed, printJson, say } from '../output.js';
 
 export async function run([ref, globs]: unknown[], opts: GlobalOptions & { source?: string }): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
@@ -15,6 +15,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & { sourc
     if (source.redis) {
       // A Redis source lists its keys: database, type, expiry, payload size, key.
       for await (const r of repo.readRedisRecords(source)) {
+        if (outputClosed()) return ExitCode.OK;
         const key = displayKey(r.key);
         if (!match(key.replace(/^"|"$/g, ''))) continue;
         const expires = r.expireAt === -1 ? null : new Date(r.expireAt).toISOString();
@@ -24,6 +25,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & { sourc
       continue;
     }
     for await (const e of repo.readIndex(source)) {
+      if (outputClosed()) return ExitCode.OK;
       if (!match(e.path)) continue;
       if (opts.json) out.push({ source: source.name, ...e });
       else

@@ -1,6 +1,7 @@
 import { verifyRef } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { stopsSafely } from '../interrupt.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
 
 export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: boolean }): Promise<ExitCode> {
@@ -11,6 +12,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
     jsonlGlobs: config?.validation?.jsonl,
     onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries, ${bytes(p.bytes)}`),
     onWarning: (message) => warn(`warning: ${message}`),
+    signal: stopsSafely('its lock: the next drkit command on this host (or `drkit unlock`) removes it; verify changes nothing'),
   });
   progress.done();
   const ok = reports.every((r) => r.ok);

@@ -8,6 +8,7 @@ export const RedisRestoreErrorCode = {
   CLUSTER_DB: 'RESTORE_REDIS_CLUSTER_DB',
   CONFIRM_REQUIRED: 'RESTORE_REDIS_CONFIRM_REQUIRED',
   FAILED: 'RESTORE_REDIS_FAILED',
+  INTERRUPTED: 'RESTORE_REDIS_INTERRUPTED',
 } as const;
 export type RedisRestoreErrorCode = (typeof RedisRestoreErrorCode)[keyof typeof RedisRestoreErrorCode];
 
