@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { makeSampleTree, tempDir } from '@drkit/test-support';
 
-export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
+export const MAIN = process.env.DRKIT_TEST_MAIN ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 const CACHE_DIR = path.join(os.tmpdir(), `drkit-cli-test-cache-${process.pid}`);
 
 export interface CliResult {

@@ -34,7 +34,7 @@ async function bigSnapshot(files: number): Promise<string> {
   const w = await r.beginSnapshot({ time: new Date(), toolVersion: 'test' });
   async function* items(): AsyncGenerator<SourceItem> {
     for (let d = 0; d < files / 100; d++) {
-      yield { path: `dir-${d}`, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000 };
+      yield { path: `dir-${d}`, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 };
       for (let f = 0; f < 100; f++)
         yield { path: `dir-${d}/file-${f}.txt`, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 2, content: async function* () { yield Buffer.from('hi'); } };
     }
@@ -92,6 +92,19 @@ describe('SIGINT and SIGTERM', () => {
     const j = await drkit([...args, '--json'], { env: { DRKIT_FAILPOINTS: 'commit.before-metadata=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM') });
     expect(j.code).toBe(143);
     expect(json(j.stdout).error).toMatchObject({ code: 'BACKUP_INTERRUPTED', hint: expect.stringMatching(/^To finish: drkit backup /) });
+  });
+
+  it('a backup waiting for a prune\'s lock stops when interrupted, having written nothing', async () => {
+    await drkit(['init', '--repo', repo]);
+    const prune = await (await Repository.open(new LocalStore(repo))).lock({ exclusive: true, purpose: 'forget --prune' });
+    try {
+      const r = await drkit(['backup', tree, '--repo', repo, '--wait', '5m'], { env: { DRKIT_FAILPOINTS: 'lock.after-write=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM') });
+      expect(r.code).toBe(143);
+      expect(lastLine(r.stderr)).toMatch(/^drkit: interrupted by SIGTERM \[REPO_INTERRUPTED\]: Interrupted while waiting for the lock "forget --prune" holds on \S+: nothing was written\. To finish: drkit backup /);
+      expect(await entries(path.join(repo, 'locks'))).toEqual([`${prune.info.id}.json`]);
+    } finally {
+      await prune.release();
+    }
   });
 
   it('a second signal during the clean-up stops at once and says what it left; the next backup removes that', async () => {
@@ -188,8 +201,12 @@ describe('leftovers of killed runs', () => {
     expect(await entries(path.join(repo, '.tmp'))).toEqual(['new.part']);
     expect(await entries(path.join(repo, 'data'))).toHaveLength(1);
     await mkdir(path.join(repo, 'data', '20261101T000000Z-abcdef'));
+    // Unlisted data without a lock, as a running backup's after `drkit unlock --all`: kept, and said why.
+    const running = await (await Repository.open(new LocalStore(repo))).beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    await running.writeSource({ name: 'files', type: 'files' }, (async function* (): AsyncGenerator<SourceItem> {})());
     const human = await drkit(['forget', '--keep-last', '5', '--prune', '--repo', repo]);
     expect(human.stdout).toContain('removed 1 empty data folder(s) (data/20261101T000000Z-abcdef/)');
+    expect(human.stdout).toContain(`pruned 0 blob(s), 0 B, of 0 snapshot(s)\nkept the data of 1 unlisted snapshot(s) younger than 30 minutes, which a backup may still be writing (${running.id}); a later prune removes it`);
   });
 
   it('a lock file that is not a lock is removed by unlock (and by the next command that locks), and named', async () => {

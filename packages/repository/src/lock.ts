@@ -105,10 +105,13 @@ export class RepoLock {
             details: { lock: conflict },
           },
         );
-      options.signal?.throwIfAborted();
       // Jitter keeps two waiters that collided from colliding again in lockstep.
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 600));
-      options.signal?.throwIfAborted();
+      if (!options.signal?.aborted) await new Promise((r) => setTimeout(r, 200 + Math.random() * 600));
+      if (options.signal?.aborted)
+        throw new RepoError(RepoErrorCode.INTERRUPTED, `Interrupted while waiting for the lock "${conflict.purpose}" holds on ${store.location}: nothing was written.`, {
+          hint: 'Run the command again.',
+          cause: options.signal.reason,
+        });
     }
   }
 
