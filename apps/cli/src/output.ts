@@ -50,12 +50,6 @@ export function warn(line: string): void {
   if (open.stderr) process.stderr.write(`${line}\n`);
 }
 
-/** What the packages say when taking a lock removed someone else's stale or damaged lock. */
-export const lockNotes = {
-  onStaleLock: (lock: { purpose: string; pid: number; host: string }, why: string) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
-  onDamagedLock: (key: string, why: string) => warn(`note: removed ${key}, which is not a lock file: ${why}`),
-};
-
 /** Prints an error for people (stderr) and, with --json, for programs (stdout). */
 export function reportError(err: unknown, json: boolean): void {
   const e = isDrkitError(err)

@@ -149,12 +149,11 @@ describe('drkit CLI', () => {
     const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
     expect(list.map((s: { id: string }) => s.id)).toEqual([first]);
     expect(await readdir(path.join(repo, 'data'))).toHaveLength(2);
-    expect((await drkit(['verify', 'all', '--repo', repo])).code).toBe(0);
     const next = await drkit(['backup', tree, '--repo', repo, '--json']);
     expect(next.code).toBe(0);
     expect(next.stderr).toMatch(/no longer running; removed the 2 blob\(s\) of its unfinished snapshot \S+/);
     expect((await readdir(path.join(repo, 'data'))).sort()).toEqual([first, json(next.stdout).id].sort());
-    expect((await drkit(['verify', json(next.stdout).id, '--repo', repo])).code).toBe(0);
+    expect((await drkit(['verify', 'all', '--repo', repo])).code).toBe(0);
   });
 
   it('names the file, key path and fix for a config with an unknown key or a wrong type', async () => {

@@ -28,7 +28,7 @@ export { HashingStream } from './hashing.js';
 export { BufferPool, copiedOut, lend } from './recycle.js';
 export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { describeLeftovers, type Leftovers, removeLeftovers } from './leftovers.js';
-export { type LockInfo, type LockOptions, ownerGone, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
+export { describeDamagedLock, describeStaleLock, type LockInfo, type LockOptions, ownerGone, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { normaliseEntryPath } from './paths.js';
 export { type ArchiveEntry, type BeginOptions, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
 export { encodeHeader, type TarHeader, type TarType } from './tar.js';

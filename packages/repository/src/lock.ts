@@ -226,6 +226,15 @@ async function removeStaleLock(store: BlobStore, lock: LockInfo, why: string): P
   return `${why}${removed}`;
 }
 
+/** One line for people about a stale lock that was removed (`why` says why and what went with it). */
+export function describeStaleLock(lock: LockInfo, why: string): string {
+  return `removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`;
+}
+
+export function describeDamagedLock(key: string, why: string): string {
+  return `removed ${key}, which is not a lock file: ${why}`;
+}
+
 /** The holder is a process of this host that no longer runs. */
 export function ownerGone(owner: { host: string; pid: number }): boolean {
   return owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid);

@@ -24,7 +24,7 @@ import {
 import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
 import { type Leftovers, removeLeftovers } from './leftovers.js';
-import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
+import { DEFAULT_STALE_MS, describeDamagedLock, describeStaleLock, type LockOptions, RepoLock } from './lock.js';
 import { readTar } from './tar-read.js';
 import { SnapshotWriter } from './writer.js';
 
@@ -431,7 +431,13 @@ export class Repository {
    */
   async lockForReading(purpose: string, onWarning?: (message: string) => void): Promise<RepoLock | undefined> {
     try {
-      return await this.lock({ exclusive: false, purpose });
+      // What it cleans up on the way is said, as a writer says it.
+      return await this.lock({
+        exclusive: false,
+        purpose,
+        onStale: onWarning && ((lock, why) => onWarning(describeStaleLock(lock, why))),
+        onDamaged: onWarning && ((key, why) => onWarning(describeDamagedLock(key, why))),
+      });
     } catch (err) {
       const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
       if (!denied) throw err;

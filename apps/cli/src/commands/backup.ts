@@ -6,7 +6,8 @@ import { loadConfig, openRepo, usage } from '../context.js';
 import { redisSourceOf } from '../redis-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
-import { bytes, type GlobalOptions, lockNotes, printJson, say, warn } from '../output.js';
+import { lockNotes } from '../lock-notes.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
 
 interface BackupFlags extends GlobalOptions {

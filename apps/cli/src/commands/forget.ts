@@ -4,7 +4,8 @@ import { parseDuration } from '@drkit/config/duration';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
-import { bytes, type GlobalOptions, lockNotes, printJson, say } from '../output.js';
+import { lockNotes } from '../lock-notes.js';
+import { bytes, type GlobalOptions, printJson, say } from '../output.js';
 
 type CountRules = 'keepLast' | 'keepHourly' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly';
 

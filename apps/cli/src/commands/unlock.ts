@@ -1,4 +1,4 @@
-import { removeLocks } from '@drkit/repository';
+import { describeDamagedLock, removeLocks } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type GlobalOptions, printJson, say } from '../output.js';
@@ -10,7 +10,7 @@ export async function run(_args: unknown[], opts: GlobalOptions & { all?: boolea
   if (opts.json) printJson({ removed, damaged });
   else {
     for (const l of removed) say(`removed ${l.exclusive ? 'exclusive' : 'shared'} lock of "${l.purpose}" (pid ${l.pid} on ${l.host}, since ${l.time})`);
-    for (const d of damaged) say(`removed ${d.key}, which is not a lock file: ${d.why}`);
+    for (const d of damaged) say(describeDamagedLock(d.key, d.why));
     say(removed.length + damaged.length ? `${removed.length} lock(s) removed${damaged.length ? `, and ${damaged.length} damaged lock file(s)` : ''}` : 'no stale locks');
   }
   return ExitCode.OK;
