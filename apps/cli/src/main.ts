@@ -35,7 +35,7 @@ const program = new Command('drkit')
 program
   .command('init')
   .description('create a repository')
-  .addOption(new Option('--compression <codec>', 'archive compression').choices(['auto', 'zstd', 'gzip']).default('auto'))
+  .addOption(new Option('--compression <codec>', "archive compression (default: the config's, else auto)").choices(['auto', 'zstd', 'gzip']))
   .option('--recipient <age1…>', 'encrypt with age for this public key (repeatable)', collect, [])
   .addOption(new Option('--recipients-file <file>', 'encrypt for the age public keys in this file, one per line').env('DRKIT_RECIPIENTS_FILE'))
   .option('--generate-key <file>', 'make a new age key pair: the identity goes to FILE (mode 0600), its public key becomes a recipient')

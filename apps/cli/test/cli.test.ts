@@ -55,6 +55,40 @@ describe('drkit CLI', () => {
     expect(await describeTree(target)).toEqual(await describeTree(path.join(tree, 'config')));
   });
 
+  it('restores --include across sources exactly as its --dry-run plan says, a source nothing matches included; if-changed replaces a file whose mode differs', async () => {
+    await drkit(['init', '--repo', repo]);
+    await writeFile(path.join(dir, 'drkit.config.yaml'), `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: logs, type: files, path: ./tree/bin }\n`);
+    expect((await drkit(['backup'], { cwd: dir })).code).toBe(0);
+    const target = path.join(dir, 'T');
+    const args = ['restore', 'latest', '--source', 'config', '--source', 'logs', '--include', '*.json', '--target', target];
+    const dry = await drkit([...args, '--dry-run', '--json'], { cwd: dir });
+    expect(dry.code).toBe(0);
+    const { plan } = json(dry.stdout);
+    expect(plan.items.map((i: { path: string; action: string }) => [i.path, i.action])).toEqual([
+      ['config', 'create'],
+      ['config/app.json', 'create'],
+    ]);
+    expect((await drkit([...args, '--dry-run'], { cwd: dir })).stdout).toContain('source logs -> logs/: nothing selected');
+
+    const r = await drkit([...args, '--json'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(json(r.stdout).written).toEqual(plan.toWrite);
+    const source = await describeTree(path.join(tree, 'config'));
+    const restored = await describeTree(target);
+    expect(restored.map((e) => [e.path, e.type])).toEqual(plan.items.map((i: { path: string; type: string }) => [i.path, i.type]));
+    expect(restored.find((e) => e.path === 'config/app.json')).toEqual({ ...source.find((e) => e.path === 'app.json'), path: 'config/app.json' });
+    expect((await stat(path.join(target, 'config'))).mode & 0o7777).toBe((await stat(path.join(tree, 'config'))).mode & 0o7777);
+    expect((await readdir(dir)).filter((n) => n.startsWith('.drkit-restore-'))).toEqual([]);
+
+    // Metadata is part of "changed": same content, another mode.
+    await chmod(path.join(target, 'config/app.json'), 0o600);
+    const again = [...args, '--overwrite', 'if-changed'];
+    expect((await drkit([...again, '--dry-run'], { cwd: dir })).stdout).toMatch(/replace +config\/app\.json {2}15 B {2}\(mode 0600 → 0644\)/);
+    expect((await drkit(again, { cwd: dir })).code).toBe(0);
+    expect((await stat(path.join(target, 'config/app.json'))).mode & 0o7777).toBe(0o644);
+  });
+
   it('exits 3 with a partial snapshot when a file cannot be read, naming the file', async () => {
     // As root every file is readable, so the backup runs as nobody with real permissions.
     for (const d of [dir, tree]) await chmod(d, 0o777);

@@ -152,6 +152,40 @@ describe('drkit with Redis', () => {
     expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
   });
 
+  it('refuses a database the server does not have, before reading or emptying anything (backup of /99, restore of db 99)', async () => {
+    const wide = await startRedis({ args: ['--databases', '128'] });
+    try {
+      await wide.client(99).set('k99', 'from db 99');
+      expect((await drkit(['backup', '--redis', `${wide.url}/99`, '--repo', repo, '--json'])).code).toBe(0);
+      const c = server.client();
+      const p = c.pipeline();
+      for (let i = 0; i < 50; i++) p.set(`db0:${i}`, 'live');
+      await p.exec();
+      const before = await redisContents(c, [0]);
+
+      for (const mode of ['replace', 'merge'])
+        for (const dry of [[], ['--dry-run']]) {
+          const r = await drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, '--mode', mode, '--yes', ...dry, '--repo', repo, '--json']);
+          expect(r.code).toBe(1);
+          expect(json(r.stdout).error).toMatchObject({
+            code: 'RESTORE_REDIS_TARGET_DB_MISSING',
+            message: expect.stringMatching(/database\(s\) 99, which the target .* cannot select: it answered "ERR DB index is out of range"\. Nothing was emptied or written\./),
+            hint: expect.stringContaining('at least 100 databases'),
+          });
+        }
+      expect(sameRedisContents(await redisContents(c, [0]), before)).toEqual([]);
+      expect(await c.exists('k99')).toBe(0);
+
+      // Backing up db 99 of a 16-database server is refused too, instead of reading db 0 as "db99".
+      const b = await drkit(['backup', '--redis', `${server.url}/99`, '--repo', repo, '--json']);
+      expect(b.code).toBe(1);
+      expect(json(b.stdout).error).toMatchObject({ code: 'BACKUP_REDIS_FAILED', message: expect.stringContaining('cannot select database 99'), hint: expect.stringContaining('databases 100') });
+      expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toHaveLength(1);
+    } finally {
+      await wide.stop();
+    }
+  });
+
   it('revoke-tokens counts first, and with --yes removes exactly the matching keys', async () => {
     const c = server.client();
     const p = c.pipeline();

@@ -83,6 +83,20 @@ describe('Redis sources', () => {
     expect(r2.snapshot.sources[0]!.redis).toMatchObject({ dbs: [{ db: 0, keys: 300 }], pattern: 'session:*' });
   });
 
+  it('fails before reading anything when a database cannot be selected; an emergency backup reports it and reads the others', async () => {
+    // The default 16 databases: 99 does not exist, and ioredis alone would have read database 0 in its place.
+    const err = await runBackup(repo, { sources: [redisSource(server.url, { dbs: [0, 99] })], toolVersion: 'test' }).catch((e) => e);
+    expect(err).toMatchObject({ code: BackupErrorCode.REDIS_FAILED, details: { keysRead: 0, cause: 'REDIS_NO_SUCH_DB' } });
+    expect(err.message).toContain('cannot select database 99: it answered "ERR DB index is out of range"');
+    expect(err.hint).toContain('databases 100');
+    expect(await repo.listSnapshots()).toEqual([]);
+
+    const result = await runBackup(repo, { sources: [redisSource(server.url, { dbs: [0, 99] })], toolVersion: 'test', emergency: true });
+    expect(result.status).toBe('partial');
+    expect(result.errors.map((e) => e.message)).toEqual([expect.stringContaining('cannot select database 99')]);
+    expect(result.snapshot.sources[0]!.redis!.dbs).toEqual([{ db: 0, keys: await server.client(0).dbsize() }]);
+  });
+
   it('reads the same records through pipelines for a user without scripting, and DUMPs large keys alone', async () => {
     const c = server.client();
     await c.call('ACL', 'SETUSER', 'noscript', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');

@@ -4,7 +4,7 @@ import { errnoCode } from '@drkit/errors';
 import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, ConfigErrorCode, type ConfigIssue, formatPath, issuesError } from './errors.js';
 import { explain, toIssues } from './explain.js';
-import { configSchema, type DrkitConfig, isLocationUrl } from './schema.js';
+import { configSchema, type DrkitConfig, isLocationUrl, type SourceConfig } from './schema.js';
 
 export interface ValidateOptions {
   /** Shown at the start of every error line; also the default base for relative paths. */
@@ -33,18 +33,24 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
 // `${VAR}` or `${VAR:-default}`; the default also applies when VAR is set but empty, as in shells.
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Expands `${VAR}` in string values only, so a variable can never add YAML structure. */
-function interpolate(value: unknown, file: string, env: NodeJS.ProcessEnv): unknown {
-  const missing: ConfigIssue[] = [];
+/** An unset variable: where it is used in the file, and the issue to report when that value is read. */
+interface Unset {
+  path: PropertyKey[];
+  issue: ConfigIssue;
+}
+
+/** Expands `${VAR}` in string values only, so a variable can never add YAML structure; unset ones are listed, not thrown. */
+function interpolate(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; unset: Unset[] } {
+  const unset: Unset[] = [];
   const walk = (node: unknown, path: PropertyKey[]): unknown => {
     if (typeof node === 'string') {
       return node.replace(ENV_REFERENCE, (reference, name: string, fallback: string | undefined) => {
         const set = env[name];
         if (set !== undefined && (set !== '' || fallback === undefined)) return set;
         if (fallback !== undefined) return fallback;
-        missing.push({
-          path: formatPath(path),
-          message: `environment variable ${name} is not set. Fix: set it (export ${name}=...) or give a default: \${${name}:-value}.`,
+        unset.push({
+          path,
+          issue: { path: formatPath(path), message: `environment variable ${name} is not set. Fix: set it (export ${name}=...) or give a default: \${${name}:-value}.` },
         });
         return reference;
       });
@@ -53,9 +59,65 @@ function interpolate(value: unknown, file: string, env: NodeJS.ProcessEnv): unkn
     if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]));
     return node;
   };
-  const result = walk(value, []);
-  if (missing.length > 0) throw issuesError(ConfigErrorCode.ENV_MISSING, file, missing);
-  return result;
+  return { value: walk(value, []), unset };
+}
+
+/**
+ * Validates a config whose unset variables fail only the part that holds them (one source, or
+ * one top-level key such as `repository`), and only when a command reads that part: an ad-hoc
+ * backup, `snapshots` or `verify` never need the variables of sources they do not use.
+ */
+function validateDeferringUnset(value: unknown, unset: Unset[], file: string): DrkitConfig {
+  if (unset.length === 0) return validateConfig(value, { file });
+  const inSource = (u: Unset) => u.path[0] === 'sources' && typeof u.path[1] === 'number';
+  // The whole file, or the whole `sources:`, from one variable: nothing can be used without it.
+  if (value === null || typeof value !== 'object' || unset.some((u) => u.path.length === 0 || (u.path[0] === 'sources' && !inSource(u))))
+    throw issuesError(ConfigErrorCode.ENV_MISSING, file, unset.map((u) => u.issue));
+  const parts = new Map<string | number, Unset[]>();
+  for (const u of unset) {
+    const part = inSource(u) ? (u.path[1] as number) : String(u.path[0]);
+    parts.set(part, [...(parts.get(part) ?? []), u]);
+  }
+  const root: Record<string, unknown> = { ...value };
+  const sources = Array.isArray(root.sources) ? [...root.sources] : [];
+  for (const [part, list] of parts) {
+    if (typeof part === 'string') delete root[part];
+    else {
+      // Validated as a placeholder that keeps its name, so duplicate names are still caught.
+      const named = !list.some((u) => u.path[2] === 'name') && typeof sources[part]?.name === 'string';
+      sources[part] = { name: named ? sources[part].name : `unset-${part}`, type: 'files', path: '.' };
+    }
+  }
+  if (Array.isArray(root.sources)) root.sources = sources;
+  const config = validateConfig(root, { file });
+  for (const [part, list] of parts) {
+    const error = issuesError(ConfigErrorCode.ENV_MISSING, file, list.map((u) => u.issue));
+    if (typeof part === 'string')
+      Object.defineProperty(config, part, {
+        enumerable: true,
+        get: () => {
+          throw error;
+        },
+      });
+    else config.sources[part] = unusableSource((value as { sources: Array<Record<string, unknown>> }).sources[part]!, list, error);
+  }
+  return config;
+}
+
+/** A source that needs an unset variable: its name and type can be read (to find it), anything else throws. */
+function unusableSource(raw: Record<string, unknown>, unset: Unset[], error: ConfigError): SourceConfig {
+  const known = new Map(['name', 'type'].filter((key) => !unset.some((u) => u.path[2] === key)).map((key) => [key, raw[key]]));
+  const fail = () => {
+    throw error;
+  };
+  return new Proxy(raw, {
+    get: (_target, key) => {
+      if (typeof key === 'symbol' || key === 'then') return undefined;
+      return known.has(key) ? known.get(key) : fail();
+    },
+    ownKeys: fail,
+    has: fail,
+  }) as unknown as SourceConfig;
 }
 
 function syntaxIssue(error: YAMLError): ConfigIssue {
@@ -78,7 +140,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     // e.g. an alias to an anchor that does not exist; yaml reports these only while converting.
     throw issuesError(ConfigErrorCode.PARSE, file, [{ path: '', message: `${(cause as Error).message}.` }], SYNTAX_HINT);
   }
-  return validateConfig(interpolate(value, file, env), { file });
+  const expanded = interpolate(value, env);
+  return validateDeferringUnset(expanded.value, expanded.unset, file);
 }
 
 /** Reads and validates a config file (YAML or JSON). Throws ConfigError. */
@@ -94,7 +157,9 @@ export async function readConfig(path: string, opts: { env?: NodeJS.ProcessEnv }
       absent ? `${path}: config file not found (looked for ${resolve(path)}).` : `${path}: cannot read the config file (${code ?? String(cause)}).`,
       {
         cause,
-        hint: absent ? 'Run "drkit init" to create one, or pass --config <path> to use another file.' : 'Check that the path is a readable file, or pass --config <path>.',
+        hint: absent
+          ? 'Check --config / DRKIT_CONFIG, or write the file: it names the repository and the sources (see the README; `drkit init` creates a repository, not a config).'
+          : 'Check that the path is a readable file, or pass --config <path>.',
         details: { file: resolve(path) },
       },
     );

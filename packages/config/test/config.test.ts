@@ -122,16 +122,48 @@ describe('environment variables', () => {
     expect(config.sources[0]!.name).toBe('web');
   });
 
-  it('reports every missing variable with file, key path and name', async () => {
-    const err = await caught(() => parseConfigText('repository: ${DRKIT_REPO}\nsources:\n  - { name: a, type: files, path: "${ROOT}/x" }\n', 'drkit.config.yaml', {}));
-    expect(err.code).toBe(ConfigErrorCode.ENV_MISSING);
-    expect(err.message).toBe(
+  it('reports a missing variable with file, key path and name when the value that holds it is read', async () => {
+    const config = parseConfigText('repository: ${DRKIT_REPO}\nsources:\n  - { name: a, type: files, path: "${ROOT}/x", exclude: ["${SKIP}"] }\n', 'drkit.config.yaml', {});
+    const repo = await caught(() => config.repository);
+    expect(repo.code).toBe(ConfigErrorCode.ENV_MISSING);
+    expect(repo.message).toBe('drkit.config.yaml: repository: environment variable DRKIT_REPO is not set. Fix: set it (export DRKIT_REPO=...) or give a default: ${DRKIT_REPO:-value}.');
+    const source = await caught(() => fileSource(config, 0).path);
+    expect(source.code).toBe(ConfigErrorCode.ENV_MISSING);
+    expect(source.message).toBe(
       [
-        'drkit.config.yaml: repository: environment variable DRKIT_REPO is not set. Fix: set it (export DRKIT_REPO=...) or give a default: ${DRKIT_REPO:-value}.',
         'drkit.config.yaml: sources[0].path: environment variable ROOT is not set. Fix: set it (export ROOT=...) or give a default: ${ROOT:-value}.',
+        'drkit.config.yaml: sources[0].exclude[0]: environment variable SKIP is not set. Fix: set it (export SKIP=...) or give a default: ${SKIP:-value}.',
       ].join('\n'),
     );
-    expect(err.details?.issues).toHaveLength(2);
+    expect(source.details?.issues).toHaveLength(2);
+    expect(await caught(() => ({ ...config.sources[0] }))).toBe(source); // a copy of the source is a use of it
+  });
+
+  it('fails only the part that needs an unset variable: other sources, the repository and the settings stay usable', () => {
+    const yaml = [
+      'repository: /backups',
+      'retention: { keep_daily: 3 }',
+      'sources:',
+      '  - { name: data, type: files, path: /srv/data }',
+      '  - { name: cache, type: redis, url: "${REDIS_URL}" }',
+      '  - { name: sessions, type: redis, url: "redis://:${REDIS_PASSWORD}@cache:6379" }',
+    ].join('\n');
+    const config = parseConfigText(yaml, 'drkit.config.yaml', {});
+    expect(config.repository).toBe('/backups');
+    expect(config.retention.keep_daily).toBe(3);
+    expect(fileSource(config, 0).path).toBe('/srv/data');
+    // Names and types stay readable, so a command can find the source it wants among them.
+    expect(config.sources.map((s) => [s.name, s.type])).toEqual([['data', 'files'], ['cache', 'redis'], ['sessions', 'redis']]);
+    expect(() => (config.sources[1] as { url?: string }).url).toThrow(/sources\[1\]\.url: environment variable REDIS_URL is not set/);
+    expect(() => (config.sources[2] as { url?: string }).url).toThrow(/sources\[2\]\.url: environment variable REDIS_PASSWORD is not set/);
+  });
+
+  it('still reports other problems at once, and duplicate names among sources that wait for a variable', async () => {
+    const dup = await caught(() => parseConfigText('sources:\n  - { name: a, type: files, path: "${X}" }\n  - { name: a, type: files, path: /y }\n', 'c.yaml', {}));
+    expect(dup.code).toBe(ConfigErrorCode.INVALID);
+    expect(dup.message).toMatch(/duplicate source name "a"/);
+    const whole = await caught(() => parseConfigText('sources: ${SOURCES}\n', 'c.yaml', {}));
+    expect(whole.code).toBe(ConfigErrorCode.ENV_MISSING);
   });
 
   it('cannot inject YAML structure through a value', () => {
@@ -292,7 +324,8 @@ describe('unreadable files', () => {
     const err = await caught(() => readConfig(missing));
     expect(err.code).toBe(ConfigErrorCode.NOT_FOUND);
     expect(err.message).toBe(`${missing}: config file not found (looked for ${missing}).`);
-    expect(err.hint).toMatch(/drkit init.*--config/);
+    expect(err.hint).toMatch(/--config/);
+    expect(err.hint).not.toMatch(/drkit init. to create|Run "drkit init"/);
     expect(isDrkitError(err)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { RedisError, RedisErrorCode, redisFailure } from './errors.js';
+import { RedisError, RedisErrorCode, redisFailure, selectFailure } from './errors.js';
 import { maskUrl, parseRedisUrl } from './url.js';
 
 /** ioredis costs ~30 MiB and ~0.1 s to load: only commands that talk to Redis load it, on first use. */
@@ -77,6 +77,19 @@ function tlsOptions(tls: RedisConnectionOptions['tls']): RedisOptions['tls'] {
 }
 
 /**
+ * ioredis sends the `db` option's SELECT while it connects and only emits its failure as an
+ * 'error' event, then runs every command in database 0. So the SELECT is sent again here and
+ * its answer awaited: a database the server does not have is an error, never database 0.
+ */
+async function selectChecked(client: Redis, db: number, label: string): Promise<void> {
+  try {
+    await client.select(db);
+  } catch (cause) {
+    throw selectFailure(cause, label, db);
+  }
+}
+
+/**
  * One logical connection to a Redis deployment. It never reconnects on its own: a server that
  * goes away mid-backup must fail the backup, not make it wait or skip keys silently.
  */
@@ -141,6 +154,11 @@ export class RedisConnection {
       client.disconnect();
       throw redisFailure(lastError ?? cause, label, 'connect');
     }
+    if (db !== undefined && mode !== 'cluster')
+      await selectChecked(client as Redis, db, label).catch((e) => {
+        client.disconnect();
+        throw e;
+      });
     return new RedisConnection(client, mode, label, db);
   }
 
@@ -149,7 +167,7 @@ export class RedisConnection {
     return this.client instanceof loadIoredis().Cluster ? this.client.nodes('master') : [this.client];
   }
 
-  /** A connection with `db` selected (its own socket; cluster has only db 0). */
+  /** A connection with `db` selected (its own socket; cluster has only db 0); REDIS_NO_SUCH_DB when the server cannot select it. */
   forDb(db: number): Promise<Redis> {
     if (this.client instanceof loadIoredis().Cluster) {
       if (db !== 0) throw new RedisError(RedisErrorCode.BAD_OPTIONS, `Redis Cluster has only database 0; database ${db} was asked for on ${this.label}.`, { hint: 'Restore or read database 0 only on a cluster.' });
@@ -169,6 +187,7 @@ export class RedisConnection {
         } catch (cause) {
           throw redisFailure(lastError ?? cause, this.label, `select database ${db}`);
         }
+        await selectChecked(c, db, this.label);
         return c;
       })();
       this.dbClients.set(db, p);

@@ -8,6 +8,8 @@ export const RedisErrorCode = {
   /** The server went away or refused a command while drkit was reading or writing. */
   COMMAND: 'REDIS_COMMAND',
   CONFIRM_REQUIRED: 'REDIS_CONFIRM_REQUIRED',
+  /** SELECT of a database number failed: the server has fewer databases, or the user may not select it. */
+  NO_SUCH_DB: 'REDIS_NO_SUCH_DB',
 } as const;
 export type RedisErrorCode = (typeof RedisErrorCode)[keyof typeof RedisErrorCode];
 
@@ -39,4 +41,16 @@ export function redisFailure(cause: unknown, label: string, doing: string): Redi
       details: { server: label },
     },
   );
+}
+
+/** A failed SELECT: connection and credential problems stay what they are, an error reply means the database cannot be used. */
+export function selectFailure(cause: unknown, label: string, db: number): RedisError {
+  const e = redisFailure(cause, label, `select database ${db}`);
+  if (e.code !== RedisErrorCode.COMMAND) return e;
+  const answer = (cause as Error)?.message ?? String(cause);
+  return new RedisError(RedisErrorCode.NO_SUCH_DB, `Redis at ${label} cannot select database ${db}: it answered "${answer}".`, {
+    cause,
+    hint: `A server has as many databases as its \`databases\` setting (16 by default, numbered from 0): use one that exists, or start the server with \`databases ${db + 1}\` or more. If an ACL forbids SELECT, allow it for this user.`,
+    details: { server: label, db },
+  });
 }

@@ -28,15 +28,22 @@ export interface CompressionDecision {
   note?: string;
 }
 
+const ZSTD_NEEDS = `writing zstd needs Node >= 22.15 (this is ${process.version})`;
+
+/** What a backup writes. A repository that asks for zstd gets gzip where zstd cannot be written, with a note, never a failed backup. */
 export function chooseCompression(choice: CompressionChoice = 'auto'): CompressionDecision {
   if (choice === 'gzip') return { compression: 'gzip' };
   if (canWriteZstd) return { compression: 'zstd' };
-  const note = `zstd needs Node >= 22.15 (this is ${process.version}); writing gzip instead. Every drkit can read both.`;
-  if (choice === 'zstd')
-    throw new RepoError(RepoErrorCode.CODEC_UNAVAILABLE, `Cannot write zstd here: ${note}`, {
-      hint: 'Run drkit on Node 22.15 or newer, or set compression: gzip (or auto).',
+  const asked = choice === 'zstd' ? 'this repository asks for zstd, but ' : '';
+  return { compression: 'gzip', note: `${asked}${ZSTD_NEEDS}: writing gzip instead. Every drkit reads both.` };
+}
+
+/** Refuses to create a repository that asks for zstd where it cannot be written, rather than let every backup fall back. */
+export function checkCompressionChoice(choice: CompressionChoice): void {
+  if (choice === 'zstd' && !canWriteZstd)
+    throw new RepoError(RepoErrorCode.CODEC_UNAVAILABLE, `Cannot create a repository with compression zstd here: ${ZSTD_NEEDS}. Nothing was created.`, {
+      hint: 'Use --compression auto (zstd wherever drkit runs on Node 22.15 or newer, gzip here; every drkit reads both) or --compression gzip, or run drkit init on Node 22.15 or newer.',
     });
-  return { compression: 'gzip', note };
 }
 
 /**

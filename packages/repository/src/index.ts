@@ -11,7 +11,7 @@ export {
   REDIS_MAGIC,
   type RedisRecord,
 } from './redis-records.js';
-export { canWriteZstd, chooseCompression, type Compression, type CompressionChoice, type CompressionDecision } from './codec.js';
+export { canWriteZstd, checkCompressionChoice, chooseCompression, type Compression, type CompressionChoice, type CompressionDecision } from './codec.js';
 export { RepoError, RepoErrorCode } from './errors.js';
 export {
   type BlobRef,

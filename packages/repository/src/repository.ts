@@ -6,7 +6,7 @@ import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { lineBatches } from './lines.js';
 import { getDecompressed, putCompressed } from './blob-io.js';
-import { chooseCompression, type Compression, type CompressionChoice } from './codec.js';
+import { checkCompressionChoice, chooseCompression, type Compression, type CompressionChoice } from './codec.js';
 import { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, prepareEncryption, RepoKeys } from './encryption.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import {
@@ -90,6 +90,7 @@ export class Repository {
       throw new RepoError(RepoErrorCode.ALREADY_EXISTS, `A drkit repository already exists at ${store.location}.`, {
         hint: 'Use it as it is, or choose an empty location for a new repository.',
       });
+    checkCompressionChoice(options.compression ?? 'auto');
     const config: RepoConfig = {
       format: FORMAT_VERSION,
       id: randomBytes(16).toString('hex'),

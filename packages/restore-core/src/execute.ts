@@ -2,12 +2,12 @@ import path from 'node:path';
 import { failpoint } from '@drkit/errors';
 import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
-import { type ExtractJob, extractSource, type PendingDir } from './extract.js';
-import { applyDirMetadata, moveIntoPlace, targetChanged } from './install.js';
+import { type ExtractJob, extractSource, type PendingMetadata } from './extract.js';
+import { applyMetadata, moveIntoPlace, targetChanged } from './install.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
 import { createStaging, removeAbandonedStaging, type Staging } from './staging.js';
-import { inspectTarget, lstatOrUndefined } from './target-state.js';
+import { inspectTarget } from './target-state.js';
 
 export interface RestoreHooks {
   onProgress?: (progress: RestoreProgress) => void;
@@ -21,15 +21,19 @@ export interface RestoreResult {
   snapshot: string;
   target: string;
   written: Counts;
+  /** Entries whose content was kept and whose mtime was set from the snapshot (`set-mtime`). */
+  mtimeOnly: Counts;
   skipped: Counts;
 }
 
 /**
  * Runs a plan: extracts and checks every selected source into a staging folder beside the
  * target, and only when all of it is good moves it into place. Until then the target is untouched.
+ * It does what the plan's items say and nothing else: a folder the plan does not list is never
+ * made, and metadata goes only to the items whose action sets it.
  */
 export async function executeRestore(repo: Repository, planInput: RestorePlan, hooks: RestoreHooks = {}): Promise<RestoreResult> {
-  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan');
+  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan', 'Execute a plan made by planRestore of this version of drkit: plan the restore again.');
   // Shared: a prune waits until the archives are read, instead of deleting them mid-restore.
   return repo.withReadLock('restore', hooks.onWarning, () => executePlan(repo, plan, hooks));
 }
@@ -54,9 +58,9 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
       cause,
       hint: 'Run the restore again.',
     });
-  let pendingDirs: PendingDir[];
+  let pending: PendingMetadata[];
   try {
-    pendingDirs = await extractAll(repo, snapshot, plan, staging, progress, signal);
+    pending = await extractAll(repo, snapshot, plan, staging, progress, signal);
     await failpoint('restore.after-extract');
     signal?.throwIfAborted();
   } catch (cause) {
@@ -66,9 +70,8 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   }
   const changes = { count: 0 };
   try {
-    const roots = await sourceRoots(snapshot, plan);
     await moveIntoPlace(plan, staging, changes, signal);
-    await applyDirMetadata(plan.target, [...pendingDirs, ...roots]);
+    await applyMetadata(plan.target, pending);
   } catch (cause) {
     // Interrupted, staging goes either way: the restore run again takes everything from the snapshot.
     if (changes.count > 0 && !signal?.aborted) throw incomplete(plan.target, staging.root, cause);
@@ -78,7 +81,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
-  return { snapshot: snapshot.id, target: plan.target, written: progress.written, skipped: plan.skipped };
+  return { snapshot: snapshot.id, target: plan.target, written: progress.written, mtimeOnly: plan.mtimeOnly, skipped: plan.skipped };
 }
 
 async function extractAll(
@@ -88,31 +91,14 @@ async function extractAll(
   staging: Staging,
   callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten'>,
   signal: AbortSignal | undefined,
-): Promise<PendingDir[]> {
+): Promise<PendingMetadata[]> {
   const planned = new Map(plan.items.map((item) => [item.path, item]));
-  const pending: PendingDir[] = [];
+  const pending: PendingMetadata[] = [];
   for (const layout of plan.sources) {
     const source = repo.source(snapshot, layout.name);
     pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten, signal })));
   }
   return pending;
-}
-
-/**
- * The folder each source lands in gets the mode and mtime of the source's root (metadata `root`;
- * older snapshots lack it and leave the folder as it is). Like any folder, an existing one is
- * left alone under --overwrite never. Looked at before anything is moved into place.
- */
-async function sourceRoots(snapshot: SnapshotMeta, plan: RestorePlan): Promise<PendingDir[]> {
-  const roots: PendingDir[] = [];
-  for (const layout of plan.sources) {
-    const root = snapshot.sources.find((s) => s.name === layout.name)?.root;
-    if (!root) continue;
-    const existed = plan.targetState === 'non-empty' && (layout.dir === '' || lstatOrUndefined(path.join(plan.target, layout.dir)) !== undefined);
-    if (existed && plan.overwrite === 'never') continue;
-    roots.push({ path: layout.dir, mode: root.mode, mtime: root.mtime });
-  }
-  return roots;
 }
 
 function movedPartly(snapshot: string, target: string, changes: number, cause: unknown): RestoreError {

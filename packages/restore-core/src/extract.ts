@@ -4,13 +4,13 @@ import { loadIndex } from './entry-index.js';
 import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { SourceLayout } from './layout.js';
 import { isWrite, type PlanItem } from './plan-model.js';
-import { ancestorsOf, parentOf, safeEntryPath, targetPathOf } from './paths.js';
+import { ancestorsOf, entryPathOf, parentOf, safeEntryPath, targetPathOf } from './paths.js';
 import { digestContent, FileWriter } from './write-entry.js';
 
-/** A folder whose mode and mtime are applied once everything is in place. */
-export interface PendingDir {
+/** Metadata applied once everything is in place: a folder's mode and mtime, or (no mode) an entry's mtime alone. */
+export interface PendingMetadata {
   path: string;
-  mode: number;
+  mode?: number;
   mtime: number;
 }
 
@@ -32,7 +32,7 @@ export interface ExtractJob {
  * Streams one source's archive once. Every entry must have a safe name, be in the index with
  * the same type, and (files) hash to the index's sha256; the planned ones are written under `tree`.
  */
-export async function extractSource(repo: Repository, job: ExtractJob): Promise<PendingDir[]> {
+export async function extractSource(repo: Repository, job: ExtractJob): Promise<PendingMetadata[]> {
   const writer = new FileWriter();
   try {
     const pendingDirs = await extractEntries(repo, job, writer);
@@ -44,13 +44,14 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
   }
 }
 
-async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWriter): Promise<PendingDir[]> {
+async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWriter): Promise<PendingMetadata[]> {
   const { source, layout, tree } = job;
   const index = await loadIndex(repo, source);
   const seen = new Set<string>();
   const madeDirs = new Set<string>();
   const symlinksWritten = new Set<string>();
-  const pendingDirs: PendingDir[] = [];
+  const pendingDirs: PendingMetadata[] = [];
+  await makeUnlistedFolders(job, index, writer, madeDirs, pendingDirs);
 
   // An incremental's unchanged files live in earlier snapshots' archives: read each once.
   for (const link of await repo.archiveChain(job.snapshot, source)) {
@@ -66,7 +67,7 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
       if (seen.has(relPath)) throw corruptEntry(source.name, entryPath, 'appears twice in the archive');
       seen.add(relPath);
       const item = job.planned.get(relPath);
-      if (item && item.type !== indexed.type) throw planMismatch(relPath, item.type, indexed.type);
+      if (item && item.type !== indexed.type) throw planMismatch(relPath, `is a ${item.type}, the snapshot's a ${indexed.type}`);
       const writing = item && isWrite(item.action) ? item : undefined;
       const dest = `${tree}/${relPath}`; // relPath is normalised (safeEntryPath)
       if (writing) {
@@ -101,14 +102,36 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
         // Unchanged folders too: moving entries into them changes their mtime.
         pendingDirs.push({ path: relPath, mode: indexed.mode, mtime: indexed.mtime });
       }
+      if (item?.action === 'set-mtime' && entry.type !== 'dir') pendingDirs.push({ path: relPath, mtime: indexed.mtime });
       if (writing) job.onWritten(writing);
     }
   }
 
-  for (const item of job.planned.values())
-    if (item.source === source.name && !seen.has(item.path))
-      throw corruptEntry(source.name, item.path.slice(layout.dir ? layout.dir.length + 1 : 0), 'is in the index but missing from the archive');
+  for (const item of job.planned.values()) {
+    if (item.source !== source.name || seen.has(item.path)) continue;
+    const entryPath = entryPathOf(layout.dir, item.path);
+    if (index.has(entryPath)) throw corruptEntry(source.name, entryPath, 'is in the index but missing from the archive');
+    // Only folders are planned beyond the index (a source's own, or one the index leaves out).
+    if (item.type !== 'dir') throw planMismatch(item.path, 'is not in the snapshot');
+  }
   return pendingDirs;
+}
+
+/**
+ * The planned folders that no archive entry holds: the one the source lands in (with the
+ * source's recorded root mode and mtime) and any the index leaves out above an entry.
+ */
+async function makeUnlistedFolders(job: ExtractJob, index: Map<string, IndexEntry>, writer: FileWriter, madeDirs: Set<string>, pending: PendingMetadata[]): Promise<void> {
+  const { layout, source } = job;
+  for (const item of job.planned.values()) {
+    if (item.source !== source.name || item.type !== 'dir' || index.has(entryPathOf(layout.dir, item.path))) continue;
+    if (isWrite(item.action)) {
+      if (item.path) await writer.dir(`${job.tree}/${item.path}`); // '' is the staging tree itself
+      madeDirs.add(item.path);
+      job.onWritten(item);
+    }
+    if (item.path === layout.dir && source.root && item.action !== 'skip-existing') pending.push({ path: item.path, mode: source.root.mode, mtime: source.root.mtime });
+  }
 }
 
 function matchIndex(entry: ArchiveEntry, entryPath: string, index: Map<string, IndexEntry>, source: string): IndexEntry {
@@ -143,8 +166,8 @@ function brokenChain(snapshot: string, source: string, holder: string): RestoreE
   );
 }
 
-function planMismatch(relPath: string, planned: string, indexed: string): RestoreError {
-  return new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan has "${relPath}" as a ${planned}, the snapshot as a ${indexed}.`, {
+function planMismatch(relPath: string, why: string): RestoreError {
+  return new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan's "${relPath}" ${why}.`, {
     hint: 'The plan was not made from this snapshot: plan the restore again.',
   });
 }

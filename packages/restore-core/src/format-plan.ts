@@ -11,9 +11,10 @@ const TYPE_MARK = { file: '', dir: '/', symlink: '@' } as const;
 /** The plan for humans, as `drkit restore --dry-run` prints it. */
 export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): string {
   const policy = plan.overwrite ? `overwrite: ${plan.overwrite}` : 'no overwrite';
+  const withItems = new Set(plan.items.map((i) => i.source));
   const lines = [
     `Restore snapshot ${plan.snapshot} into ${plan.target} (${plan.targetState === 'missing' ? 'new folder' : `${plan.targetState} folder`}, ${policy})`,
-    ...plan.sources.map((s) => `  source ${s.name} -> ${s.dir ? `${s.dir}/` : '(the target itself)'}`),
+    ...plan.sources.map((s) => `  source ${s.name} -> ${s.dir ? `${s.dir}/` : '(the target itself)'}${withItems.has(s.name) ? '' : ': nothing selected'}`),
   ];
   for (const s of plan.notRestored ?? []) lines.push(`  source ${s.name} is a ${s.type} source: not restored into a folder`);
   if (plan.include) lines.push(`  include ${plan.include.join(', ')}`);
@@ -21,11 +22,14 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
   const shown = plan.items.slice(0, options.maxItems ?? plan.items.length);
   for (const item of shown) {
     const size = item.type === 'file' ? `  ${formatBytes(item.size)}` : '';
-    lines.push(`  ${item.action.padEnd(width)}  ${item.path}${TYPE_MARK[item.type]}${size}`);
+    const reason = item.reason ? `  (${item.reason})` : '';
+    lines.push(`  ${item.action.padEnd(width)}  ${item.path || '.'}${TYPE_MARK[item.type]}${size}${reason}`);
   }
   if (shown.length < plan.items.length) lines.push(`  … and ${plan.items.length - shown.length} more`);
   if (plan.items.length === 0) lines.push('  (nothing selected)');
-  lines.push(`Selected: ${describe(plan.totals)}`, `To write: ${describe(plan.toWrite)}`, `Left as they are: ${describe(plan.skipped)}${skipReasons(plan)}`);
+  lines.push(`Selected: ${describe(plan.totals)}`, `To write: ${describe(plan.toWrite)}`);
+  if (plan.items.some((i) => i.action === 'set-mtime')) lines.push(`Content kept, mtime set: ${describe(plan.mtimeOnly)}`);
+  lines.push(`Left as they are: ${describe(plan.skipped)}${skipReasons(plan)}`);
   return lines.join('\n');
 }
 

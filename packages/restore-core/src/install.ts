@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
+import { chmodSync, lutimesSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { failpoint } from '@drkit/errors';
 import { RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
-import type { PendingDir } from './extract.js';
+import type { PendingMetadata } from './extract.js';
 import { isWrite, type RestorePlan } from './plan-model.js';
 import { depthOf, parentOf } from './paths.js';
 import type { Staging } from './staging.js';
@@ -23,7 +23,7 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
     changes.count++;
     return;
   }
-  const dirs = new TargetDirs(plan.target, changes);
+  const dirs = new TargetDirs(plan.target);
   const breathe = breather();
   let trashed = 0;
   let moved = 0;
@@ -55,45 +55,46 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
 
 /**
  * Folder modes and mtimes go last and deepest first: moving entries in changes a folder's mtime.
- * Blocking calls (see breather): awaited one by one, they took ~2 s for the 20,000 folders of
- * the reference tree, and ~0.12 s like this.
+ * An entry without a mode (`set-mtime` of a file or symlink) gets its mtime alone, never through
+ * a symlink. Blocking calls (see breather): awaited one by one, they took ~2 s for the 20,000
+ * folders of the reference tree, and ~0.12 s like this.
  */
-export async function applyDirMetadata(target: string, pending: PendingDir[]): Promise<void> {
-  const deepestFirst = pending.map((dir) => ({ dir, depth: depthOf(dir.path) })).sort((a, b) => b.depth - a.depth);
+export async function applyMetadata(target: string, pending: PendingMetadata[]): Promise<void> {
+  const deepestFirst = pending.map((meta) => ({ meta, depth: depthOf(meta.path) })).sort((a, b) => b.depth - a.depth);
   const breathe = breather();
-  for (const { dir } of deepestFirst) {
+  for (const { meta } of deepestFirst) {
     await breathe();
-    const abs = path.join(target, dir.path);
-    chmodSync(abs, dir.mode & 0o7777);
-    utimesSync(abs, seconds(dir.mtime), seconds(dir.mtime));
+    const abs = path.join(target, meta.path);
+    const time = seconds(meta.mtime);
+    if (meta.mode === undefined) {
+      lutimesSync(abs, time, time);
+      continue;
+    }
+    chmodSync(abs, meta.mode & 0o7777);
+    utimesSync(abs, time, time);
   }
 }
 
 /**
- * The folders of the target that entries go into, created on demand and never entered through a
- * symlink. A folder without owner write permission is opened up for the moves and given back its
- * mode afterwards, so a read-only tree can be restored over.
+ * The folders of the target that entries go into, never entered through a symlink. Each is the
+ * target or an item of the plan that comes before what it holds, so one that is missing was
+ * removed since planning. A folder without owner write permission is opened up for the moves and
+ * given back its mode afterwards, so a read-only tree can be restored over.
  */
 class TargetDirs {
   private readonly ready = new Set<string>();
   private readonly unlocked: { abs: string; mode: number }[] = [];
 
-  constructor(
-    private readonly root: string,
-    private readonly changes: { count: number },
-  ) {}
+  constructor(private readonly root: string) {}
 
   ensure(relPath: string): void {
     if (this.ready.has(relPath)) return;
     if (relPath) this.ensure(parentOf(relPath));
     const abs = path.join(this.root, relPath);
     const stats = lstatOrUndefined(abs);
-    if (!stats) {
-      mkdirSync(abs);
-      this.changes.count++;
-    } else if (stats.isSymbolicLink()) throw unsafePath(`to write into ${abs}`, 'is a symbolic link in the target', { path: abs });
-    else if (!stats.isDirectory()) throw targetChanged(abs);
-    else if ((stats.mode & OWNER_WX) !== OWNER_WX) {
+    if (stats?.isSymbolicLink()) throw unsafePath(`to write into ${abs}`, 'is a symbolic link in the target', { path: abs });
+    if (!stats?.isDirectory()) throw targetChanged(abs);
+    if ((stats.mode & OWNER_WX) !== OWNER_WX) {
       chmodSync(abs, (stats.mode | OWNER_WX) & 0o7777);
       this.unlocked.push({ abs, mode: stats.mode & 0o7777 });
     }

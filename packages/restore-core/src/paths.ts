@@ -27,7 +27,12 @@ export function safeEntryPath(name: string, source: string, where: 'index' | 'ar
   return result.path;
 }
 
-/** Where an entry of a source lands, relative to the target. */
+/** Where an entry of a source lands, relative to the target (`''`: the source's own folder). */
 export function targetPathOf(sourceDir: string, entryPath: string): string {
-  return sourceDir ? `${sourceDir}/${entryPath}` : entryPath;
+  return sourceDir && entryPath ? `${sourceDir}/${entryPath}` : sourceDir || entryPath;
+}
+
+/** The inverse of targetPathOf: the path inside its source of a target-relative path. */
+export function entryPathOf(sourceDir: string, relPath: string): string {
+  return sourceDir ? relPath.slice(sourceDir.length + 1) : relPath;
 }

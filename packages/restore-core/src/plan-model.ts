@@ -4,7 +4,12 @@ import { RestoreError, RestoreErrorCode } from './errors.js';
 export const OVERWRITE_POLICIES = ['never', 'if-changed', 'always'] as const;
 export type OverwritePolicy = (typeof OVERWRITE_POLICIES)[number];
 
-export const PLAN_ACTIONS = ['create', 'replace', 'skip-unchanged', 'skip-existing'] as const;
+/**
+ * `set-mtime`: the entry equals the snapshot's but for its mtime, which is set without
+ * rewriting it. `skip-unchanged` leaves an entry equal to the snapshot's (a folder still gets
+ * its mtime back after entries are moved into it); `skip-existing` leaves it as it is.
+ */
+export const PLAN_ACTIONS = ['create', 'replace', 'set-mtime', 'skip-unchanged', 'skip-existing'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
 
 export const restoreOptionsSchema = z.object({
@@ -28,11 +33,17 @@ export type Counts = z.infer<typeof countsSchema>;
 
 const planItemSchema = z.object({
   source: z.string(),
-  /** Relative to the target, `/`-separated. */
-  path: z.string().min(1),
+  /**
+   * Relative to the target, `/`-separated; `''` is the target itself. Besides the snapshot's
+   * entries the items hold the folder each source lands in and any folder above an entry that
+   * the index does not list: the plan names every entry the restore makes or changes.
+   */
+  path: z.string(),
   type: z.enum(['file', 'dir', 'symlink']),
   size: z.number().int().nonnegative(),
   action: z.enum(PLAN_ACTIONS),
+  /** Why an existing entry is replaced or gets its mtime (`--overwrite if-changed`), e.g. `mode 0644 → 0600`. */
+  reason: z.string().optional(),
 });
 export type PlanItem = z.infer<typeof planItemSchema>;
 
@@ -49,9 +60,10 @@ export const restorePlanSchema = z.object({
   notRestored: z.array(z.object({ name: z.string(), type: z.string() })).optional(),
   /** Sorted by path, so every folder comes before what it holds. */
   items: z.array(planItemSchema),
-  /** Everything selected, then the part that will be written and the part left as it is. */
+  /** Everything selected, then the part that will be written, the part whose mtime alone is set, and the part left as it is. */
   totals: countsSchema,
   toWrite: countsSchema,
+  mtimeOnly: countsSchema,
   skipped: countsSchema,
 });
 /** What a restore will do; plain JSON, so it can be printed for `--dry-run` or saved and executed later. */
@@ -59,12 +71,12 @@ export type RestorePlan = z.infer<typeof restorePlanSchema>;
 export type TargetState = RestorePlan['targetState'];
 
 /** Validates an edge input, turning zod's issues into a BAD_OPTIONS error. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string, hint: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, `Invalid ${what}: ${issues}.`, {
-    hint: `Overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}; snapshot and target must be given.`,
+    hint,
   });
 }
 
@@ -82,4 +94,9 @@ export function addToCounts(counts: Counts, item: Pick<PlanItem, 'type' | 'size'
 
 export function isWrite(action: PlanAction): boolean {
   return action === 'create' || action === 'replace';
+}
+
+/** The counts of a plan an item belongs to, besides `totals`. */
+export function countsFor(plan: Pick<RestorePlan, 'toWrite' | 'mtimeOnly' | 'skipped'>, action: PlanAction): Counts {
+  return isWrite(action) ? plan.toWrite : action === 'set-mtime' ? plan.mtimeOnly : plan.skipped;
 }

@@ -1,13 +1,14 @@
 import path from 'node:path';
 import type { IndexEntry, Repository } from '@drkit/repository';
-import { decideAction } from './decide-action.js';
+import { decideAction, type Wanted } from './decide-action.js';
 import { loadIndex } from './entry-index.js';
 import { asRestoreError, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import { layoutSources } from './layout.js';
 import {
   addToCounts,
+  countsFor,
   emptyCounts,
-  isWrite,
+  OVERWRITE_POLICIES,
   type OverwritePolicy,
   parseOrThrow,
   type PlanItem,
@@ -15,7 +16,7 @@ import {
   type RestorePlan,
   restoreOptionsSchema,
 } from './plan-model.js';
-import { targetPathOf } from './paths.js';
+import { parentOf, targetPathOf } from './paths.js';
 import { ExistingTree, inspectTarget } from './target-state.js';
 import { breather } from './waits.js';
 import { selectEntries } from './select.js';
@@ -25,12 +26,12 @@ const CONFLICTS_SHOWN = 10;
 interface Selected {
   source: string;
   path: string;
-  entry: IndexEntry;
+  entry: Wanted;
 }
 
 /** Works out what a restore would do, reading only the snapshot's indexes and the target; writes nothing. */
 export async function planRestore(repo: Repository, options: RestoreOptions): Promise<RestorePlan> {
-  const opts = parseOrThrow(restoreOptionsSchema, options, 'restore options');
+  const opts = parseOrThrow(restoreOptionsSchema, options, 'restore options', `Overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}; snapshot and target must be given.`);
   const target = path.resolve(opts.target);
   try {
     const snapshot = await repo.resolveSnapshot(opts.snapshot);
@@ -39,8 +40,16 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     if (targetState === 'non-empty' && !opts.overwrite) throw targetNotEmpty(target);
     const selected: Selected[] = [];
     for (const layout of layouts) {
-      const index = await loadIndex(repo, repo.source(snapshot, layout.name));
-      for (const entry of selectEntries(index, opts.include)) selected.push({ source: layout.name, path: targetPathOf(layout.dir, entry.path), entry });
+      const source = repo.source(snapshot, layout.name);
+      const index = await loadIndex(repo, source);
+      const entries = selectEntries(index, opts.include);
+      // A source none of whose entries is selected gets no folder either.
+      if (entries.length === 0 && opts.include?.length) continue;
+      const folder = (entryPath: string, meta?: { mode: number; mtime: number }) =>
+        selected.push({ source: layout.name, path: targetPathOf(layout.dir, entryPath), entry: { type: 'dir', ...meta } });
+      folder('', source.root);
+      for (const entryPath of unlistedFolders(index, entries)) folder(entryPath);
+      for (const entry of entries) selected.push({ source: layout.name, path: targetPathOf(layout.dir, entry.path), entry });
     }
     if (opts.include?.length && selected.length === 0)
       throw new RestoreError(RestoreErrorCode.NOTHING_SELECTED, `No entry of snapshot ${snapshot.id} matches ${opts.include.map((g) => JSON.stringify(g)).join(', ')}.`, {
@@ -48,7 +57,9 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
       });
     // Folders before what they hold, so a replaced folder is known before its contents are decided.
     selected.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const items = await decideAll(selected, new ExistingTree(target, targetState), target, opts.overwrite);
+    // An empty target restored without a policy takes the snapshot's root mode and mtime, as a new one would.
+    const rootPolicy = targetState === 'empty' && !opts.overwrite ? 'if-changed' : opts.overwrite;
+    const items = await decideAll(selected, new ExistingTree(target, targetState), target, opts.overwrite, rootPolicy);
     const plan: RestorePlan = {
       snapshot: snapshot.id,
       target,
@@ -60,11 +71,12 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
       items,
       totals: emptyCounts(),
       toWrite: emptyCounts(),
+      mtimeOnly: emptyCounts(),
       skipped: emptyCounts(),
     };
     for (const item of items) {
       addToCounts(plan.totals, item);
-      addToCounts(isWrite(item.action) ? plan.toWrite : plan.skipped, item);
+      addToCounts(countsFor(plan, item.action), item);
     }
     return plan;
   } catch (cause) {
@@ -72,7 +84,21 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
   }
 }
 
-async function decideAll(selected: Selected[], existing: ExistingTree, target: string, policy: OverwritePolicy | undefined): Promise<PlanItem[]> {
+/** Folders above selected entries that the index does not list (an archive not written by drkit may leave them out). */
+function unlistedFolders(index: Map<string, IndexEntry>, entries: IndexEntry[]): Set<string> {
+  const found = new Set<string>();
+  for (const { path: entryPath } of entries)
+    for (let above = parentOf(entryPath); above && !index.has(above) && !found.has(above); above = parentOf(above)) found.add(above);
+  return found;
+}
+
+async function decideAll(
+  selected: Selected[],
+  existing: ExistingTree,
+  target: string,
+  policy: OverwritePolicy | undefined,
+  rootPolicy: OverwritePolicy | undefined,
+): Promise<PlanItem[]> {
   const items: PlanItem[] = [];
   const conflicts: string[] = [];
   // Paths whose current occupant (not a folder) will be moved aside for a folder from the snapshot.
@@ -85,6 +111,7 @@ async function decideAll(selected: Selected[], existing: ExistingTree, target: s
     const found = existing.at(rel);
     const abs = found.kind === 'missing' ? '' : path.join(target, rel); // only messages and comparisons need it
     let action: PlanItem['action'];
+    let reason: string | undefined;
     if (found.kind === 'blocked') {
       if (!clearedForDirs.has(found.by)) {
         if (conflicted.has(found.by)) continue;
@@ -96,16 +123,17 @@ async function decideAll(selected: Selected[], existing: ExistingTree, target: s
       }
       action = 'create';
     } else {
-      const decision = await decideAction(entry, found, abs, policy);
+      const decision = await decideAction(entry, found, abs, rel === '' ? rootPolicy : policy);
       if ('conflict' in decision) {
         conflicts.push(decision.conflict);
         conflicted.add(rel);
         continue;
       }
       action = decision.action;
+      reason = decision.reason;
       if (action === 'replace' && entry.type === 'dir' && found.kind !== 'dir') clearedForDirs.add(rel);
     }
-    items.push({ source, path: rel, type: entry.type, size: entry.size ?? 0, action });
+    items.push({ source, path: rel, type: entry.type, size: entry.size ?? 0, action, ...(reason ? { reason } : {}) });
   }
   if (conflicts.length > 0) throw conflictError(target, conflicts);
   return items;

@@ -157,6 +157,28 @@ describe('restoreRedis', () => {
     expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);
   });
 
+  it('refuses, before emptying or writing anything, a snapshot database the target cannot select', async () => {
+    const c = server.client();
+    await c.set('k99', 'v');
+    await c.set('k2', 'v');
+    // As if backed up from a server started with --databases 128; this one has the default 16.
+    const snap = await snapshotRedis(repo, c, [0], { tamper: (r) => ({ ...r, db: r.key.toString() === 'k99' ? 99 : 2 }) });
+    expect(snap.sources[0]!.redis!.dbs).toEqual([{ db: 2, keys: 1 }, { db: 99, keys: 1 }]);
+    await c.flushall();
+    const p = c.pipeline();
+    for (let i = 0; i < 50; i++) p.set(`live:${i}`, 'x');
+    await p.exec();
+    await server.client(2).set('live:2', 'x');
+    const before = await redisContents(c, [0, 2]);
+    for (const mode of ['replace', 'merge'] as const)
+      for (const dryRun of [false, true]) {
+        const err = await caught(restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode, confirm: true, dryRun }));
+        expect(err).toMatchObject({ code: RedisRestoreErrorCode.TARGET_DB_MISSING, details: { dbs: [99] } });
+        expect(err.message).toContain('database(s) 99, which the target');
+      }
+    expect(sameRedisContents(await redisContents(c, [0, 2]), before)).toEqual([]);
+  });
+
   it('asks for confirmation before replace empties databases; a dry run plans without writing', async () => {
     const c = server.client();
     await c.set('a', '1');

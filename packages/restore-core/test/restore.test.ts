@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,10 +94,12 @@ describe('restore round trip', () => {
     expect(before.find((e) => e.path === 'empty-dir')).toMatchObject({ type: 'dir', mode: 0o700 });
     expect(before.find((e) => e.path === 'app/config-link')).toMatchObject({ type: 'symlink', linkTarget: 'config.yaml' });
 
+    // 7 folders of the tree and the one the source lands in.
     expect(result).toEqual({
       snapshot: meta.id,
       target,
-      written: { files: 6, dirs: 7, symlinks: 2, bytes: plan.totals.bytes },
+      written: { files: 6, dirs: 8, symlinks: 2, bytes: plan.totals.bytes },
+      mtimeOnly: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
       skipped: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
     });
     expect(progress.at(-1)).toMatchObject({ files: 6, bytes: plan.toWrite.bytes, totalBytes: plan.toWrite.bytes });
@@ -202,6 +204,7 @@ describe('restore round trip', () => {
 
     const yaml = await planRestore(repo, { snapshot: meta.id, target, sources: ['config'], include: ['**/*.yaml'] });
     expect(yaml.items.map((i) => [i.path, i.type])).toEqual([
+      ['', 'dir'],
       ['app', 'dir'],
       ['app/config.yaml', 'file'],
     ]);
@@ -210,7 +213,9 @@ describe('restore round trip', () => {
     expect(await listing(target)).toEqual(source.filter((e) => e.path === 'app' || e.path === 'app/config.yaml'));
 
     const folder = await planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'folder'), include: ['data/nested'] });
+    // Only config has a data/nested folder: data gets no folder at all.
     expect(folder.items.map((i) => i.path)).toEqual([
+      'config',
       'config/data',
       'config/data/nested',
       'config/data/nested/deeper',
@@ -234,17 +239,20 @@ describe('restore round trip', () => {
       targetState: 'missing',
       sources: [{ name: 'data', dir: '' }],
       items: [
+        { source: 'data', path: '', type: 'dir', size: 0, action: 'create' },
         { source: 'data', path: 'db', type: 'dir', size: 0, action: 'create' },
         { source: 'data', path: 'db/users.jsonl', type: 'file', size: 9, action: 'create' },
       ],
-      totals: { files: 1, dirs: 1, symlinks: 0, bytes: 9 },
-      toWrite: { files: 1, dirs: 1, symlinks: 0, bytes: 9 },
+      totals: { files: 1, dirs: 2, symlinks: 0, bytes: 9 },
+      toWrite: { files: 1, dirs: 2, symlinks: 0, bytes: 9 },
+      mtimeOnly: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
       skipped: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
     });
     const text = formatPlan(plan);
     expect(text).toContain(`Restore snapshot ${meta.id} into ${target} (new folder, no overwrite)`);
+    expect(text).toMatch(/create {2}\.\/\n/);
     expect(text).toMatch(/create {2}db\/users\.jsonl {2}9 B/);
-    expect(text).toContain('To write: 1 file (9 B), 1 folder, 0 symlinks');
+    expect(text).toContain('To write: 1 file (9 B), 2 folders, 0 symlinks');
     expect(await readdir(dir)).not.toContain('dry');
   });
 });
@@ -284,18 +292,58 @@ describe('restore into a folder that already has files', () => {
     expect(result.skipped).toMatchObject({ files: 2 });
   });
 
-  it('if-changed: replaces files whose content differs and skips identical ones', async () => {
-    const { config, target, plan, actionOf } = await prepared();
+  it('if-changed: replaces what differs in content, size, mode or link target and says why; sets a differing mtime alone; skips what is equal', async () => {
+    const { config, target, plan } = await prepared();
+    const at = (rel: string) => path.join(target, rel);
+    const sameTimes = async (rel: string) => {
+      const st = await lstat(path.join(config, rel));
+      await lutimes(at(rel), st.atimeMs / 1000, st.mtimeMs / 1000);
+    };
+    await writeFile(at('app/config.yaml'), 'key: value\n'); // the snapshot's content, but 0644 where the snapshot has 0600
+    await chmod(at('app/config.yaml'), 0o644);
+    await sameTimes('app/config.yaml');
+    await writeFile(at('app/run.sh'), 'x'); // another size
+    await mkdir(at('data'), { recursive: true });
+    await writeFile(at('data/empty.txt'), ''); // equal but for its mtime
+    await mkdir(at(path.dirname(LONG_PATH)), { recursive: true });
+    await writeFile(at(LONG_PATH), 'long\n'); // equal
+    await sameTimes(LONG_PATH);
+    await symlink('elsewhere', at('app/config-link'));
+    await symlink('/nonexistent/absolute/target', at('app/dangling')); // equal but for its mtime
+    await mkdir(at('empty-dir'), { mode: 0o755 }); // a folder whose mode differs
+    await chmod(at('empty-dir'), 0o755);
+    const inode = async (rel: string) => (await lstat(at(rel))).ino;
+    const inodes = { yaml: await inode('app/config.yaml'), empty: await inode('data/empty.txt') };
+
     const p = await plan('if-changed');
-    expect(actionOf(p, 'app/config.yaml')).toBe('replace');
-    expect(actionOf(p, 'app/run.sh')).toBe('skip-unchanged');
-    expect(formatPlan(p)).toContain('(1 unchanged, 0 existing kept)');
-    await executeRestore(repo, p);
+    const decided = (rel: string) => {
+      const { action, reason } = p.items.find((i) => i.path === rel)!;
+      return reason ? `${action} (${reason})` : action;
+    };
+    expect(decided('app/config.yaml')).toBe('replace (mode 0644 → 0600)');
+    expect(decided('app/run.sh')).toBe('replace (mode 0644 → 0755, size 1 → 18 bytes)');
+    expect(decided('data/empty.txt')).toMatch(/^set-mtime \(mtime 20\d\d-.*Z → 2023-11-14T22:\d\d:\d\d\.\d{3}Z\)$/);
+    expect(decided(LONG_PATH)).toBe('skip-unchanged');
+    expect(decided('app/config-link')).toBe('replace (link target "elsewhere" → "config.yaml")');
+    expect(decided('app/dangling')).toMatch(/^set-mtime \(mtime /);
+    expect(decided('app')).toBe('replace (mode 0755 → 0750)');
+    expect(decided('empty-dir')).toBe('replace (mode 0755 → 0700)');
+    expect(p.mtimeOnly).toMatchObject({ files: 1, symlinks: 1 });
+    const text = formatPlan(p);
+    expect(text).toMatch(/replace +app\/config\.yaml {2}11 B {2}\(mode 0644 → 0600\)/);
+    expect(text).toContain('Content kept, mtime set: ');
+
+    const result = await executeRestore(repo, p);
+    expect(result.mtimeOnly).toEqual(p.mtimeOnly);
     const restored = await listing(target);
-    const expected = (await listing(config)).filter((e) => e.path !== 'app/run.sh');
-    for (const e of expected) expect(restored).toContainEqual(e);
-    expect(await readFile(path.join(target, 'app/config.yaml'), 'utf8')).toBe('key: value\n');
-    expect(await readFile(path.join(target, 'local-only.txt'), 'utf8')).toBe('mine');
+    for (const e of await listing(config)) expect(restored).toContainEqual(e);
+    expect(await inode('app/config.yaml')).not.toBe(inodes.yaml);
+    expect(await inode('data/empty.txt')).toBe(inodes.empty); // its mtime set, its content not rewritten
+    expect(await readFile(at('local-only.txt'), 'utf8')).toBe('mine');
+    // Run again: everything is equal now (the target itself: this snapshot recorded no root mode and mtime to compare).
+    const again = (await plan('if-changed')).items;
+    expect(again[0]).toMatchObject({ path: '', action: 'skip-existing' });
+    expect(new Set(again.slice(1).map((i) => i.action))).toEqual(new Set(['skip-unchanged']));
   });
 
   it('always: replaces everything, including a path of another type; without it a type clash is a conflict', async () => {

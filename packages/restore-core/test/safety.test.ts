@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,14 +75,24 @@ describe('refusing unsafe and damaged snapshots', () => {
     expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
   });
 
-  it('refuses to write below a symlink that sits in the target where the snapshot has no folder entry', async () => {
+  it('never writes through a symlink in the target where the snapshot has no folder entry: a conflict, or moved aside with always', async () => {
     const { work, target } = await sandbox();
     const inside = file('a/x.txt', 'data');
     await craftSnapshot(repo, ID, 'files', [inside.entry], [inside.index]);
     await mkdir(target);
     await symlink(path.join(work, 'sibling'), path.join(target, 'a'));
-    await expect(planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'always' })).rejects.toMatchObject({ code: RestoreErrorCode.UNSAFE_PATH });
+    await expect(planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'if-changed' })).rejects.toMatchObject({ code: RestoreErrorCode.CONFLICT });
+    // The folder the index leaves out is in the plan like any other, so always replaces the symlink with a folder.
+    const plan = await planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'always' });
+    expect(plan.items.map((i) => [i.path, i.type, i.action])).toEqual([
+      ['', 'dir', 'skip-existing'],
+      ['a', 'dir', 'replace'],
+      ['a/x.txt', 'file', 'create'],
+    ]);
+    await executeRestore(repo, plan);
     expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
+    expect((await lstat(path.join(target, 'a'))).isDirectory()).toBe(true);
+    expect(await readFile(path.join(target, 'a/x.txt'), 'utf8')).toBe('data');
   });
 
   it('refuses a symlink swapped into the target after planning, before writing anything through it', async () => {
@@ -184,6 +194,14 @@ describe('refusing unsafe and damaged snapshots', () => {
 
   it('refuses a plan that is not a plan', async () => {
     await expect(executeRestore(repo, { snapshot: ID } as never)).rejects.toMatchObject({ code: RestoreErrorCode.BAD_OPTIONS });
+    // An item the snapshot does not have: refused before anything is moved into place.
+    const ok = file('ok.txt', 'fine');
+    await craftSnapshot(repo, ID, 'files', [ok.entry], [ok.index]);
+    const { target } = await sandbox();
+    const plan = await planRestore(repo, { snapshot: ID, target });
+    plan.items.push({ source: 'files', path: 'files/extra.txt', type: 'file', size: 0, action: 'create' });
+    await expect(executeRestore(repo, plan)).rejects.toMatchObject({ code: RestoreErrorCode.BAD_OPTIONS, message: expect.stringContaining('"files/extra.txt" is not in the snapshot') });
+    expect(await readdir(path.dirname(target))).toEqual(['sibling']);
     await expect(planRestore(repo, { snapshot: 'latest', target: dir, overwrite: 'sometimes' as never })).rejects.toMatchObject({
       code: RestoreErrorCode.BAD_OPTIONS,
     });

@@ -57,6 +57,48 @@ export function s3LocationText(o: Pick<S3StoreOptions, 'bucket' | 'prefix' | 'en
   return o.endpoint ? `s3:${o.endpoint.replace(/\/+$/, '')}/${path}` : `s3://${path}`;
 }
 
+/** Set by a client middleware on the error of the request that finally failed: `UploadPart (part 2)`, `GetObject`, … */
+const OPERATION = Symbol('drkit.s3Operation');
+
+/** The endpoint as shown in messages: never the user:password an endpoint URL may carry. */
+function endpointText(endpoint: string | undefined, region: string | undefined): string {
+  if (!endpoint) return `AWS S3${region ? ` (${region})` : ''}`;
+  try {
+    const u = new URL(endpoint);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return endpoint.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+/** What went wrong below S3's answer, or the answer itself, in words; and which hint fits. */
+function describeCause(cause: unknown, socketTimeoutMs: number): { why: string; kind: 'network' | 'server' | 'other' } {
+  // An AbortError wrapping the real failure (the SDK's "Request aborted") says less than what it wraps.
+  let e = cause as { name?: string; message?: string; code?: string; cause?: unknown } | null;
+  while (e?.name === 'AbortError' && e.cause) e = e.cause as typeof e;
+  const status = statusOf(e);
+  const message = e?.message ?? String(e);
+  if (status !== undefined) {
+    const code = e?.name && e.name !== 'Unknown' && e.name !== 'UnknownError' ? ` ${e.name}` : '';
+    return { why: `HTTP ${status}${code}${message && message !== e?.name && message !== 'UnknownError' ? `: ${message}` : ''}`, kind: status >= 500 || status === 429 ? 'server' : 'other' };
+  }
+  const code = e?.code ?? '';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { why: `the connection was reset (${code})`, kind: 'network' };
+  if (code === 'ECONNREFUSED') return { why: `the connection was refused (${code})`, kind: 'network' };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { why: `the host name does not resolve (${code})`, kind: 'network' };
+  if (/without establishing a connection/i.test(message)) return { why: `no connection could be made (${message.match(/within \d+ ?ms/)?.[0] ?? 'timeout'})`, kind: 'network' };
+  if (e?.name === 'TimeoutError' || /timed out/i.test(message))
+    return { why: `no data moved for ${message.match(/after (\d+) ?ms/)?.[1] ?? socketTimeoutMs} ms (socket timeout, DRKIT_S3_SOCKET_TIMEOUT_MS)`, kind: 'network' };
+  if (e?.name === 'TruncatedResponse') return { why: message, kind: 'network' };
+  if (e?.name === 'AbortError') return { why: 'the request was aborted before S3 answered', kind: 'network' };
+  return { why: `${e?.name ?? 'Error'}${code ? ` ${code}` : ''}: ${message}`, kind: 'other' };
+}
+
+/** S3 error codes that mean the credentials themselves are wrong, not their permissions. */
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
+
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 }
@@ -86,6 +128,9 @@ export class S3Store implements BlobStore {
   private readonly queueSize: number;
   private readonly maxAttempts: number;
   private readonly listPageSize: number | undefined;
+  private readonly socketTimeoutMs: number;
+  /** Where requests go, for messages: the endpoint without credentials, and the bucket. */
+  private readonly target: string;
   // Called with the final error of an UploadPart, so the other parts of that upload stop early.
   private readonly partFailed = new Map<string, (err: unknown) => void>();
 
@@ -97,6 +142,8 @@ export class S3Store implements BlobStore {
     this.queueSize = Math.max(1, options.queueSize ?? 2);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.listPageSize = options.listPageSize;
+    this.socketTimeoutMs = options.socketTimeoutMs ?? 60_000;
+    this.target = `bucket "${this.bucket}" at ${endpointText(options.endpoint, options.region)}`;
     const custom = options.endpoint !== undefined;
     const checksums = (options.checksums ?? (custom ? 'when_required' : 'when_supported')) === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
     const config: S3ClientConfig = {
@@ -108,7 +155,7 @@ export class S3Store implements BlobStore {
       retryMode: 'standard',
       requestChecksumCalculation: checksums,
       responseChecksumValidation: checksums,
-      requestHandler: { socketTimeout: options.socketTimeoutMs ?? 60_000, connectionTimeout: options.connectionTimeoutMs ?? 10_000 },
+      requestHandler: { socketTimeout: this.socketTimeoutMs, connectionTimeout: options.connectionTimeoutMs ?? 10_000 },
       ...(options.credentials ? { credentials: options.credentials } : {}),
     };
     this.client = new (aws().s3.S3Client)(config);
@@ -117,11 +164,15 @@ export class S3Store implements BlobStore {
         try {
           return await next(args);
         } catch (err) {
-          if (context.commandName === 'UploadPartCommand') this.partFailed.get((args.input as { Key?: string }).Key ?? '')?.(err);
+          const input = args.input as { Key?: string; PartNumber?: number };
+          if (context.commandName === 'UploadPartCommand') this.partFailed.get(input.Key ?? '')?.(err);
+          // Which request finally failed (after the SDK's retries), for the error message.
+          if (err !== null && typeof err === 'object' && !(OPERATION in err))
+            Object.defineProperty(err, OPERATION, { value: `${(context.commandName ?? 'request').replace(/Command$/, '')}${input.PartNumber ? ` (part ${input.PartNumber})` : ''}` });
           throw err;
         }
       },
-      { step: 'initialize', name: 'drkitPartFailed' },
+      { step: 'initialize', name: 'drkitFailedRequest' },
     );
   }
 
@@ -166,7 +217,7 @@ export class S3Store implements BlobStore {
       const cause = failed ?? err;
       if (source instanceof Readable) source.destroy();
       const leftover = await this.abortUploads(Key, upload.uploadId, started);
-      throw this.error(`upload ${key}`, key, cause, leftover);
+      throw this.error(`upload ${key}`, key, cause, { leftover });
     } finally {
       this.partFailed.delete(Key);
     }
@@ -206,7 +257,7 @@ export class S3Store implements BlobStore {
     try {
       first = await this.client.send(new (aws().s3.GetObjectCommand)({ Bucket: this.bucket, Key }));
     } catch (err) {
-      throw this.error(`read ${key}`, key, err);
+      throw this.error(`read ${key}`, key, err, { op: 'GetObject' });
     }
     const self = this;
     const total = first.ContentLength;
@@ -228,12 +279,12 @@ export class S3Store implements BlobStore {
             return;
           } catch (err) {
             (res.Body as Readable | undefined)?.destroy();
-            if (++attempt >= self.maxAttempts || !isTransient(err)) throw self.error(`read ${key}`, key, err);
+            if (++attempt >= self.maxAttempts || !isTransient(err)) throw self.error(`read ${key}`, key, err, { op: 'GetObject (reading the body)', attempts: attempt });
             await sleep(backoffMs(attempt));
             try {
               res = await self.client.send(new (aws().s3.GetObjectCommand)({ Bucket: self.bucket, Key, Range: `bytes=${offset}-`, ...(etag ? { IfMatch: etag } : {}) }));
             } catch (again) {
-              throw self.error(`read ${key}`, key, again);
+              throw self.error(`read ${key}`, key, again, { op: 'GetObject' });
             }
           }
         }
@@ -251,7 +302,7 @@ export class S3Store implements BlobStore {
       return { key, size: head.ContentLength ?? 0 };
     } catch (err) {
       if (statusOf(err) === 404 && (err as Error).name !== 'NoSuchBucket') return undefined;
-      throw this.error(`stat ${key}`, key, err);
+      throw this.error(`stat ${key}`, key, err, { op: 'HeadObject' });
     }
   }
 
@@ -263,7 +314,7 @@ export class S3Store implements BlobStore {
       try {
         page = await this.client.send(new (aws().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token, MaxKeys: this.listPageSize }));
       } catch (err) {
-        throw this.error(`list ${prefix || '(everything)'}`, prefix, err);
+        throw this.error(`list ${prefix || '(everything)'}`, prefix, err, { op: 'ListObjectsV2' });
       }
       for (const o of page.Contents ?? []) {
         // Folder markers ("a/") made by consoles are not blobs.
@@ -280,56 +331,71 @@ export class S3Store implements BlobStore {
       await this.client.send(new (aws().s3.DeleteObjectCommand)({ Bucket: this.bucket, Key }));
     } catch (err) {
       if (statusOf(err) === 404 && (err as Error).name !== 'NoSuchBucket') return;
-      throw this.error(`delete ${key}`, key, err);
+      throw this.error(`delete ${key}`, key, err, { op: 'DeleteObject' });
     }
   }
 
-  /** A StorageError that says what failed, why, and what to do; never carries credentials. */
-  private error(what: string, key: string, cause: unknown, leftover?: unknown): StorageError {
+  /**
+   * A StorageError that says what failed (the S3 request, key, bucket and endpoint), after how
+   * many attempts, why, and what to do; never carries credentials.
+   */
+  private error(what: string, key: string, cause: unknown, more: { leftover?: unknown; op?: string; attempts?: number } = {}): StorageError {
     if (cause instanceof StorageError) return cause;
-    const e = cause as { name?: string; message?: string; code?: string } | null;
+    const e = cause as { name?: string; message?: string; $metadata?: { attempts?: number } } | null;
     const name = e?.name ?? 'Error';
     const status = statusOf(cause);
-    const where = `${this.location}`;
-    const orphan = leftover
-      ? ` An unfinished multipart upload for ${key} may remain (aborting it failed: ${(leftover as Error).message}); a bucket lifecycle rule "AbortIncompleteMultipartUpload" removes such leftovers.`
+    const op = (cause as { [OPERATION]?: string } | null)?.[OPERATION] ?? more.op;
+    const attempts = e?.$metadata?.attempts ?? more.attempts;
+    const fullKey = this.prefix ? `${this.prefix}/${key}` : key;
+    const request = `S3 ${op ? `${op} ` : ''}for ${fullKey || '(the bucket root)'} in ${this.target}`;
+    const details = { key, ...(op ? { operation: op } : {}), ...(attempts ? { attempts } : {}), ...(status ? { status } : {}) };
+    const orphan = more.leftover
+      ? ` An unfinished multipart upload for ${key} may remain (aborting it failed: ${(more.leftover as Error).message}); a bucket lifecycle rule "AbortIncompleteMultipartUpload" removes such leftovers.`
       : '';
     if (name === 'NoSuchKey' || (status === 404 && name !== 'NoSuchBucket' && what.startsWith('read')))
-      return new StorageError(StorageErrorCode.NOT_FOUND, `${key} does not exist in ${where}.`, {
+      return new StorageError(StorageErrorCode.NOT_FOUND, `${key} does not exist in ${this.location}.`, {
         cause,
         hint: 'Check the repository location, or run verify to see what is missing.',
-        details: { key },
+        details,
       });
     if (name === 'NoSuchBucket')
-      return new StorageError(StorageErrorCode.NO_BUCKET, `The bucket "${this.bucket}" does not exist (${where}).`, {
+      return new StorageError(StorageErrorCode.NO_BUCKET, `The bucket "${this.bucket}" does not exist (${request}).`, {
         cause,
         hint: `Create it first (e.g. \`aws s3 mb s3://${this.bucket}\`), or check the bucket name and endpoint in the repository URL.`,
+        details,
       });
-    if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(e?.message ?? '') && status === undefined)
-      return new StorageError(StorageErrorCode.NO_CREDENTIALS, `No AWS credentials were found to ${what} in ${where}.`, {
+    if (name === 'CredentialsProviderError' || (/Could not load credentials|credential/i.test(e?.message ?? '') && status === undefined))
+      return new StorageError(StorageErrorCode.NO_CREDENTIALS, `No AWS credentials were found to ${what} (${request}).`, {
         cause,
         hint: 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or access_key_id / secret_access_key in the config).',
+        details,
       });
-    if (status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch')
-      return new StorageError(StorageErrorCode.ACCESS_DENIED, `Access denied to ${what} in ${where} (${name}).${orphan}`, {
+    if (CREDENTIAL_ERRORS.has(name))
+      return new StorageError(StorageErrorCode.ACCESS_DENIED, `The credentials were refused: ${request} answered HTTP ${status ?? 403} ${name}.${orphan}`, {
         cause,
-        hint: 'Check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the config) and that they may read, write, list and delete in this bucket and prefix.',
+        hint: 'Check the access key and secret (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the config), and that a session token has not expired.',
+        details,
+      });
+    if (status === 403 || name === 'AccessDenied')
+      return new StorageError(StorageErrorCode.ACCESS_DENIED, `Access denied: could not ${what}: ${request} answered HTTP 403${name === 'AccessDenied' ? ' AccessDenied' : ''}.${orphan}`, {
+        cause,
+        hint: `The credentials were accepted but may not do this: allow s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on bucket ${this.bucket}${this.prefix ? ` under ${this.prefix}/` : ''}.`,
+        details,
       });
     if (/Region is missing/i.test(e?.message ?? ''))
-      return new StorageError(StorageErrorCode.BAD_LOCATION, `No AWS region is configured for ${where}.`, {
+      return new StorageError(StorageErrorCode.BAD_LOCATION, `No AWS region is configured for ${this.location}.`, {
         cause,
         hint: 'Set AWS_REGION (or region: in the repository config).',
       });
-    const why = status ? `HTTP ${status} ${name}` : `${name}${e?.code ? ` ${e.code}` : ''}`;
-    const attempts = (cause as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts;
-    return new StorageError(
-      StorageErrorCode.IO,
-      `Could not ${what} in ${where}${attempts ? ` (gave up after ${attempts} attempts)` : ''}: ${why}: ${e?.message ?? String(cause)}.${orphan}`,
-      {
-        cause,
-        hint: 'Check the network and the endpoint, then run the command again; nothing was committed by the failed step.',
-        details: { key, ...(status ? { status } : {}) },
-      },
-    );
+    const { why, kind } = describeCause(cause, this.socketTimeoutMs);
+    const tries = attempts ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : '';
+    const again = 'then run the command again; nothing was committed by the failed step.';
+    const hint =
+      kind === 'network'
+        ? `Check the network path to the endpoint (DNS, firewall, proxy) and that the server is up, ${again} On a slow link, raise DRKIT_S3_SOCKET_TIMEOUT_MS (now ${this.socketTimeoutMs}) or DRKIT_S3_MAX_ATTEMPTS.`
+        : kind === 'server'
+          ? `The server failed or throttled the request: wait a while, or raise DRKIT_S3_MAX_ATTEMPTS, ${again}`
+          : `Check the endpoint and the bucket, ${again}`;
+    return new StorageError(StorageErrorCode.IO, `Could not ${what}: ${request} failed${tries}: ${why}.${orphan}`, { cause, hint, details });
   }
 }

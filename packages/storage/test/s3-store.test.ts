@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { blobStoreContract, MIN_PART_SIZE, parseRepoLocation, S3Store, type S3StoreOptions, StorageErrorCode } from '@drkit/storage';
 // Relative on purpose: @drkit/test-support depends on repository → storage, so storage cannot depend on it.
-import { type FaultProxy, startFaultProxy } from '../../test-support/src/fault-proxy.js';
+import { type Fault, type FaultProxy, startFaultProxy } from '../../test-support/src/fault-proxy.js';
 import { type RunningS3, S3_TEST_CREDENTIALS, startS3Server } from '../../test-support/src/s3-server.js';
 
 const BUCKET = 'drkit-test';
@@ -122,6 +122,48 @@ describe('S3Store behind a fault-injecting proxy', () => {
     // The failure stopped the upload: not every part of the body was sent.
     expect(proxy.log.filter((r) => r.op === 'UploadPart' && r.query.get('partNumber') === '3').length).toBeLessThanOrEqual(1);
   }, 60_000);
+
+  /** The StorageError a failing call rejects with. */
+  const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable('it succeeded'), (e: unknown) => e as { code: string; message: string; hint: string; details: Record<string, unknown> });
+
+  it('a failure names the S3 request, key, bucket, endpoint, attempts and the cause in words, with a hint for its kind', async () => {
+    const o = options(proxy.endpoint, { socketTimeoutMs: 400, maxAttempts: 2 });
+    const store = new S3Store(o);
+    const where = `in bucket "${BUCKET}" at ${proxy.endpoint}`;
+    await store.put('present', Buffer.from('x'));
+    const cases: Array<[string, (r: { op: string; query: URLSearchParams }) => Fault | undefined, () => Promise<unknown>, RegExp, RegExp]> = [
+      ['stalled PutObject', (r) => (r.op === 'PutObject' ? { kind: 'stall' } : undefined), () => store.put('small', Buffer.from('x')), /S3 PutObject for t\d+\/repo\/small .* failed after 2 attempts: no data moved for 400 ms \(socket timeout/, /network.*DRKIT_S3_SOCKET_TIMEOUT_MS \(now 400\)/],
+      ['reset multipart part 2', (r) => (r.op === 'UploadPart' && r.query.get('partNumber') === '2' ? { kind: 'reset' } : undefined), () => store.put('big', chunked(randomBytes(2 * MIN_PART_SIZE))), /S3 UploadPart \(part 2\) for t\d+\/repo\/big .* failed after 2 attempts: the connection was reset \(E(CONNRESET|PIPE)\)/, /network/],
+      ['reset GetObject', (r) => (r.op === 'GetObject' ? { kind: 'reset' } : undefined), () => store.get('present'), /S3 GetObject for t\d+\/repo\/present .* failed after 2 attempts: the connection was reset \(ECONNRESET\)/, /network/],
+      ['throttled ListObjectsV2', (r) => (r.op === 'ListObjectsV2' ? { kind: 'status', status: 503 } : undefined), async () => {
+        for await (const _ of store.list('data/'));
+      }, /S3 ListObjectsV2 for t\d+\/repo\/data\/ .* failed after 2 attempts: HTTP 503 SlowDown/, /throttled/],
+    ];
+    for (const [label, fault, call, message, hint] of cases) {
+      proxy.setFaults(fault);
+      const err = await failure(call());
+      expect(err.code, label).toBe(StorageErrorCode.IO);
+      expect(err.message, label).toMatch(message);
+      expect(err.message, label).toContain(where);
+      expect(err.message, label).not.toMatch(/operation was aborted|TimeoutError/);
+      expect(err.hint, label).toMatch(hint);
+    }
+    proxy.setFaults(undefined);
+  }, 60_000);
+
+  it('tells refused credentials from missing permissions', async () => {
+    const store = new S3Store(options(proxy.endpoint));
+    proxy.setFaults((r) => (r.op === 'PutObject' ? { kind: 'status', status: 403, code: 'AccessDenied' } : undefined));
+    const denied = await failure(store.put('x', Buffer.from('x')));
+    expect(denied.code).toBe(StorageErrorCode.ACCESS_DENIED);
+    expect(denied.message).toMatch(/S3 PutObject for t\d+\/repo\/x in bucket .* answered HTTP 403 AccessDenied/);
+    expect(denied.hint).toMatch(/accepted but may not do this: allow s3:GetObject/);
+    proxy.setFaults((r) => (r.op === 'HeadObject' ? { kind: 'status', status: 403, code: 'InvalidAccessKeyId' } : r.op === 'PutObject' ? { kind: 'status', status: 403, code: 'InvalidAccessKeyId' } : undefined));
+    const refused = await failure(store.put('x', Buffer.from('x')));
+    expect(refused.message).toMatch(/The credentials were refused: S3 PutObject .* answered HTTP 403 InvalidAccessKeyId/);
+    expect(refused.hint).toMatch(/AWS_ACCESS_KEY_ID/);
+    proxy.setFaults(undefined);
+  });
 
   it('names a missing bucket with a fix', async () => {
     const store = new S3Store({ ...options(s3.endpoint), bucket: 'no-such-bucket' });

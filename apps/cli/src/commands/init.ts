@@ -1,13 +1,13 @@
 import { open, rm } from 'node:fs/promises';
 import { DrkitError, errnoCode } from '@drkit/errors';
-import { generateIdentity, readRecipients, Repository } from '@drkit/repository';
+import { checkCompressionChoice, generateIdentity, readRecipients, Repository } from '@drkit/repository';
 import { loadConfig, repoLocation, storeFor } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { KeyErrorCode, passphrase, readKeyFile } from '../keys.js';
 import { type GlobalOptions, printJson, say, warn } from '../output.js';
 
 interface InitFlags extends GlobalOptions {
-  compression: 'auto' | 'zstd' | 'gzip';
+  compression?: 'auto' | 'zstd' | 'gzip';
   recipient: string[];
   recipientsFile?: string;
   generateKey?: string;
@@ -17,7 +17,8 @@ interface InitFlags extends GlobalOptions {
 export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const store = storeFor(repoLocation(opts, config));
-  const compression = opts.compression !== 'auto' ? opts.compression : (config?.compression ?? 'auto');
+  const compression = opts.compression ?? config?.compression ?? 'auto';
+  checkCompressionChoice(compression); // before a key is written or a passphrase asked for
   const files = opts.recipientsFile ? [{ text: await readKeyFile(opts.recipientsFile, 'recipients'), where: opts.recipientsFile }] : [];
   const generated = opts.generateKey ? generateIdentity() : undefined;
   const recipients = readRecipients([...opts.recipient, ...(generated ? [generated.recipient] : [])], files);
@@ -56,8 +57,14 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
     }
     if (enc?.passphraseKey) warn('The passphrase cannot be recovered: without it (or another recipient\'s identity) the backups cannot be restored.');
   }
+  if (!enc) warn(UNENCRYPTED_NOTE);
   return ExitCode.OK;
 }
+
+const UNENCRYPTED_NOTE =
+  'note: this repository is not encrypted: anyone who can read it (the folder or bucket, or a copy of it) can read the backups. ' +
+  'To encrypt, create it with --recipient age1… (or --recipients-file FILE, --generate-key FILE, --passphrase). ' +
+  'An existing repository cannot be encrypted in place: create an encrypted one and `drkit copy all --to` it.';
 
 async function writeIdentity(file: string, text: string): Promise<void> {
   try {

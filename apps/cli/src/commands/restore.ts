@@ -43,8 +43,9 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
   progress.done();
   if (opts.json) printJson(result);
   else {
-    const { written: w, skipped: k } = result;
+    const { written: w, mtimeOnly: t, skipped: k } = result;
     say(`restored snapshot ${plan.snapshot} into ${plan.target}: ${w.files} files (${bytes(w.bytes)}), ${w.dirs} dirs, ${w.symlinks} symlinks`);
+    if (t.files + t.dirs + t.symlinks > 0) say(`  content kept, mtime set: ${t.files} files, ${t.dirs} dirs, ${t.symlinks} symlinks`);
     if (k.files + k.dirs + k.symlinks > 0) say(`  kept as they were: ${k.files} files, ${k.dirs} dirs, ${k.symlinks} symlinks`);
   }
   return ExitCode.OK;

@@ -1,5 +1,5 @@
 import type { SnapshotWriter, SourceMeta } from '@drkit/repository';
-import { describeRedis, RedisConnection } from '@drkit/redis-source';
+import { describeRedis, RedisConnection, RedisError, RedisErrorCode } from '@drkit/redis-source';
 import { BackupError, BackupErrorCode } from '../errors.js';
 import { type RedisReadReport, type RedisReadTuning, type RedisSource, readRedis, type RedisReadState } from './source.js';
 
@@ -43,7 +43,10 @@ export async function backupRedisSource(
       `The backup of Redis source "${source.name}" (${label}) failed after ${state.keys} keys: ${(cause as Error)?.message ?? cause}`,
       {
         cause,
-        hint: 'Nothing was saved: the snapshot was rolled back and earlier snapshots are untouched. Check that the server is up and reachable, then run the backup again (or use --emergency to keep whatever can still be read).',
+        hint:
+          cause instanceof RedisError && cause.code === RedisErrorCode.NO_SUCH_DB
+            ? `Nothing was read or saved, and earlier snapshots are untouched. ${cause.hint}`
+            : 'Nothing was saved: the snapshot was rolled back and earlier snapshots are untouched. Check that the server is up and reachable, then run the backup again (or use --emergency to keep whatever can still be read).',
         details: { source: source.name, server: label, keysRead: state.keys, ...((cause as { code?: string })?.code ? { cause: (cause as { code: string }).code } : {}) },
       },
     );

@@ -1,6 +1,6 @@
 import type { Finding, RedisRecord } from '@drkit/repository';
 import { displayKey, rdbTypeName } from '@drkit/repository';
-import { type RedisConnection, type RedisConnectionOptions, redisFailure, scanKeys } from '@drkit/redis-source';
+import { type RedisConnection, type RedisConnectionOptions, type RedisError, RedisErrorCode, redisFailure, scanKeys } from '@drkit/redis-source';
 import type { Redis } from 'ioredis';
 
 /** A Redis deployment backed up as one source: every key of the chosen databases, DUMPed. */
@@ -115,8 +115,18 @@ export async function* readRedis(
   try {
     for (const [n, node] of nodes.entries()) {
       const where = nodes.length > 1 ? ` on cluster master ${n + 1}/${nodes.length}` : '';
+      // Every database is selected before any is read: one the server does not have fails the backup up front
+      // (in an emergency, like a missing path, it is reported and the others are read).
+      const clients = new Map<number, Redis>();
       for (const db of await databasesToRead(conn, node, source.dbs)) {
-        const client = conn.mode === 'cluster' ? node : await conn.forDb(db);
+        try {
+          clients.set(db, conn.mode === 'cluster' ? node : await conn.forDb(db));
+        } catch (e) {
+          if (!options.emergency || (e as RedisError).code !== RedisErrorCode.NO_SUCH_DB) throw e;
+          problem(db, undefined, (e as Error).message);
+        }
+      }
+      for (const [db, client] of clients) {
         if (scripting && !('drkitDumpBatchBuffer' in client)) client.defineCommand('drkitDumpBatch', { lua: DUMP_BATCH_LUA });
         const failed = (key: Buffer, message: string) => {
           if (!options.emergency) throw redisFailure(new Error(message), conn.label, `DUMP key ${displayKey(key)} of database ${db}${where}`);

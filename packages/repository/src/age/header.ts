@@ -118,7 +118,8 @@ async function unwrap(s: Stanza, id: AgeIdentity): Promise<Buffer | undefined> {
     const share = unb64(s.args[0]!);
     if (share?.length !== 32) throw new AgeError('bad-header', 'not a valid age file: malformed X25519 stanza');
     const shared = x25519(id.secret, share);
-    if (!shared) return undefined;
+    // age v1: an all-zero shared secret (a low-order share) is fatal for the whole header, not "not mine".
+    if (!shared) throw new AgeError('bad-header', 'not a valid age file: an X25519 stanza has a low-order share');
     return open(hkdf(shared, Buffer.concat([share, id.publicKey]), X25519_INFO), ZERO_NONCE, s.body);
   }
   if (id.type === 'scrypt' && s.type === 'scrypt') {
@@ -148,6 +149,6 @@ export async function unlockHeader(header: ParsedHeader, identities: readonly Ag
     throw new AgeError(passphrase ? 'bad-passphrase' : 'no-identity-matched', passphrase ? 'the passphrase does not open it' : 'none of the identities opens it', [...new Set(types)]);
   }
   const mac = hmacSha256(hkdf(fileKey, Buffer.alloc(0), 'header'), header.macInput);
-  if (!timingSafeEqual(mac, header.mac)) throw new AgeError('bad-header', 'the age header was altered (its MAC does not match)');
+  if (!timingSafeEqual(mac, header.mac)) throw new AgeError('bad-mac', 'the age header was altered (its MAC does not match)');
   return fileKey;
 }

@@ -1,10 +1,10 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { copiedOut } from '../recycle.js';
 import { AgeError } from './errors.js';
 import { buildHeader, type ParsedHeader, parseHeader, unlockHeader } from './header.js';
 import { type AgeIdentity, type AgeRecipient, newFileKey } from './keys.js';
-import { hkdf } from './primitives.js';
+import { hkdf, open } from './primitives.js';
 
 /** age's STREAM: 64 KiB plaintext chunks, each sealed with ChaCha20-Poly1305 and a 16-byte tag. */
 export const CHUNK = 64 * 1024;
@@ -157,16 +157,14 @@ export class AgeDecryptStream extends Transform {
   }
 
   private open(sealed: Buffer, last: boolean): Buffer {
-    const d = createDecipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter, last), { authTagLength: TAG });
-    d.setAuthTag(sealed.subarray(sealed.length - TAG));
-    const out = d.update(sealed.subarray(0, sealed.length - TAG));
-    try {
-      d.final();
-    } catch {
-      throw new AgeError('bad-payload', `age payload chunk ${this.counter} failed authentication: the file was altered or truncated`);
-    }
-    this.counter++;
-    return out;
+    const out = open(this.key!, chunkNonce(this.counter, last), sealed);
+    // As age does: a full chunk that opens only with the other last-chunk flag is released, then the file is refused.
+    const other = out || sealed.length !== SEALED ? undefined : open(this.key!, chunkNonce(this.counter, !last), sealed);
+    if (out || other) this.counter++;
+    if (out) return out;
+    if (!other) throw new AgeError('bad-payload', `age payload chunk ${this.counter} failed authentication: the file was altered or truncated`);
+    this.push(other);
+    throw new AgeError('bad-payload', last ? 'the age file is truncated: its final chunk is missing' : 'the age file goes on after its final chunk');
   }
 
   // Only a sealed chunk with more bytes after it is known not to be the last one, so up to one

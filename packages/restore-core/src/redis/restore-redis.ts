@@ -1,6 +1,6 @@
 import { failpoint } from '@drkit/errors';
 import { displayKey, type Repository, type SourceMeta } from '@drkit/repository';
-import { type RedisConnection, type RedisConnectionOptions, RedisConnection as Connection, redisFailure, targetRdbVersion } from '@drkit/redis-source';
+import { type RedisConnection, type RedisConnectionOptions, RedisConnection as Connection, RedisError, RedisErrorCode, redisFailure, targetRdbVersion } from '@drkit/redis-source';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisRestoreError, RedisRestoreErrorCode } from './errors.js';
 import { streamingRestore } from './streaming-restore.js';
@@ -110,6 +110,7 @@ async function preflight(
       `Snapshot ${snapshotId} holds keys in database(s) ${dbs.filter((d) => d !== 0).join(', ')}, but the target ${conn.label} is a Redis Cluster, which has only database 0. Nothing was written.`,
       { hint: 'Restore into a standalone server, or back up database 0 only for a cluster.', details: { dbs } },
     );
+  await selectEach(conn, snapshotId, dbs);
   const rdb = await targetRdbVersion(conn, { readOnly: options.dryRun === true }).catch((e) => {
     throw redisFailure(e, conn.label, 'find its RDB version');
   });
@@ -152,6 +153,34 @@ async function preflight(
       { hint: 'Add --yes to confirm, or use --mode merge to keep the keys the snapshot does not have. --dry-run shows the plan.', details: { flush: dbs, targetKeys: Object.fromEntries(targetKeys) } },
     );
   return plan;
+}
+
+/**
+ * Selects every database of the snapshot on the target before anything is emptied or written
+ * (`CONFIG GET databases` may be denied, SELECT is what the restore needs anyway).
+ */
+async function selectEach(conn: RedisConnection, snapshotId: string, dbs: number[]): Promise<void> {
+  if (conn.mode === 'cluster') return;
+  const missing: RedisError[] = [];
+  for (const db of dbs) {
+    try {
+      await conn.forDb(db);
+    } catch (e) {
+      if (!(e instanceof RedisError) || e.code !== RedisErrorCode.NO_SUCH_DB) throw e;
+      missing.push(e);
+    }
+  }
+  if (missing.length === 0) return;
+  const numbers = missing.map((e) => e.details?.db as number);
+  throw new RedisRestoreError(
+    RedisRestoreErrorCode.TARGET_DB_MISSING,
+    `Snapshot ${snapshotId} holds keys in database(s) ${numbers.join(', ')}, which the target ${conn.label} cannot select: it answered "${(missing[0]!.cause as Error)?.message}". Nothing was emptied or written.`,
+    {
+      cause: missing[0],
+      hint: `Restore into a server with at least ${Math.max(...numbers) + 1} databases (\`databases\` in redis.conf, 16 by default), or allow this user to SELECT them.`,
+      details: { dbs: numbers, target: conn.label },
+    },
+  );
 }
 
 async function write(

@@ -1,0 +1,17 @@
+import { DrkitError } from '@drkit/errors';
+
+export const StateErrorCode = {
+  /** A key outside the grammar (see keys.ts). */
+  BAD_KEY: 'STATE_BAD_KEY',
+  /** A conditional write lost: another writer changed the key first. */
+  CONFLICT: 'STATE_CONFLICT',
+  /** The store cannot be reached or written (disk, permissions, Redis down). */
+  UNAVAILABLE: 'STATE_UNAVAILABLE',
+  /** A stored document that cannot be read back (not JSON, wrong shape). */
+  DAMAGED: 'STATE_DAMAGED',
+  /** `state:` names a location drkit does not know how to open. */
+  BAD_LOCATION: 'STATE_BAD_LOCATION',
+} as const;
+export type StateErrorCode = (typeof StateErrorCode)[keyof typeof StateErrorCode];
+
+export class StateError extends DrkitError<StateErrorCode> {}
