@@ -146,7 +146,7 @@ describe('SIGINT and SIGTERM', () => {
     expect(mid.code).toBe(130);
     const finish = ['restore', id, '--target', target, '--repo', repo, '--overwrite', 'if-changed'];
     expect(lastLine(mid.stderr)).toBe(
-      `drkit: interrupted by SIGINT [RESTORE_INTERRUPTED]: The restore of ${id} into ${target} was interrupted part-way through moving files into place (2 change(s) made): the target holds part of the snapshot; the staging folder was removed. To finish: drkit ${finish.join(' ')}`,
+      `drkit: interrupted by SIGINT [RESTORE_INTERRUPTED]: The restore of ${id} into ${target} was interrupted part-way through moving files into place (1 change(s) made): the target holds part of the snapshot; the staging folder was removed. To finish: drkit ${finish.join(' ')}`,
     );
     expect((await entries(dir)).filter((n) => n.startsWith('.drkit-restore-'))).toEqual([]);
     expect((await drkit(finish)).code).toBe(0);
