@@ -45,25 +45,22 @@ async function bigSnapshot(files: number): Promise<string> {
 
 describe('output through a pipe', () => {
   it('is complete when piped (several MiB), and a reader that stops early ends drkit quietly with its usual exit code', async () => {
-    const id = await bigSnapshot(25_000);
+    const id = await bigSnapshot(20_000);
     const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)}`;
     const toFile = path.join(dir, 'ls.json');
     expect((await sh(`${cli} --json ls ${id} > ${toFile}`)).code).toBe(0);
     const full = (await stat(toFile)).size;
-    expect(full).toBeGreaterThan(5 << 20);
+    expect(full).toBeGreaterThan(4 << 20);
     expect(Number((await sh(`${cli} --json ls ${id} | wc -c`)).stdout)).toBe(full);
-    expect(json((await sh(`${cli} --json ls ${id} | cat`)).stdout)).toHaveLength(25_250);
-    expect(Number((await sh(`${cli} ls ${id} | wc -l`)).stdout)).toBe(25_250);
-    const plan = await sh(`${cli} --json restore ${id} --target ${path.join(dir, 'nowhere')} --dry-run | wc -c`);
-    expect(Number(plan.stdout)).toBeGreaterThan(2 << 20);
-    expect(Number(plan.stdout)).toBe((await sh(`${cli} --json restore ${id} --target ${path.join(dir, 'nowhere')} --dry-run | cat`)).stdout.length);
+    expect(Number((await sh(`${cli} ls ${id} | wc -l`)).stdout)).toBe(20_200);
+    const plan = (await sh(`${cli} --json restore ${id} --target ${path.join(dir, 'nowhere')} --dry-run | cat`)).stdout;
+    expect(plan.length).toBeGreaterThan(2 << 20);
+    expect(json(plan).plan.items.filter((i: { type: string }) => i.type === 'file')).toHaveLength(20_000);
 
-    for (const args of ['ls', '--json ls']) {
-      const head = await sh(`set -o pipefail; ${cli} ${args} ${id} | head -c 100 > /dev/null; echo "drkit exited $?"`);
-      expect(head.stderr).toBe('');
-      expect(head.stdout).toBe('drkit exited 0\n');
-    }
-  });
+    const head = await sh(`set -o pipefail; ${cli} ls ${id} | head -n 1 > /dev/null; echo "drkit exited $?"`);
+    expect(head.stderr).toBe('');
+    expect(head.stdout).toBe('drkit exited 0\n');
+  }, 120_000);
 });
 
 describe('SIGINT and SIGTERM', () => {
