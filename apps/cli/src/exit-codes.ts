@@ -5,6 +5,8 @@ export const ExitCode = {
   USAGE: 2,
   PARTIAL_BACKUP: 3,
   VERIFY_FAILED: 4,
+  /** `restore --salvage` restored what it could; some paths are lost (each is listed). */
+  SALVAGED: 5,
   /** 128 + the signal's number, as a shell reports a process it stopped. */
   SIGINT: 130,
   SIGTERM: 143,
@@ -19,6 +21,7 @@ Exit codes:
   2    usage error: bad flags or values, nothing to back up
   3    partial backup: some paths (or, with --emergency, Redis keys) could not be read
   4    verify found a damaged or missing archive or entry
+  5    restore --salvage restored what it could; the paths lost are listed
   130  interrupted by SIGINT (Ctrl-C): stopped at a safe point and rolled back what it could;
        one line says what is left and the command that finishes the job
   143  interrupted by SIGTERM: the same`;

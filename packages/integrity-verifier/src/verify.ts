@@ -1,8 +1,8 @@
-import picomatch from 'picomatch';
 import {
   type DamagedSnapshot,
   digestBlob,
   type Finding,
+  globMatcher,
   type IndexEntry,
   normaliseEntryPath,
   type Repository,
@@ -14,6 +14,7 @@ import {
 import { StorageErrorCode } from '@drkit/storage';
 import { ContentChecker, type FileResult } from './content-check.js';
 import { VerifyError, VerifyErrorCode } from './errors.js';
+import { type DamageReport, damageReport } from './damage-report.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
 import { verifyStoredSource } from './stored.js';
 
@@ -51,6 +52,8 @@ export interface SourceReport {
   /** false when only the stored blobs' digests were checked (encrypted, no identity). */
   contentChecked?: boolean;
   note?: string;
+  /** For a damaged file source: the damaged byte ranges and what `restore --salvage` would save and lose. */
+  damage?: DamageReport;
 }
 
 export interface VerifyReport {
@@ -119,7 +122,7 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
   const problem = (kind: ProblemKind, message: string, entry?: string) => {
     report.problems.push({ kind, source: source.name, ...(entry ? { entry } : {}), message });
   };
-  const isJsonl = picomatch(options.jsonlGlobs ?? ['**/*.jsonl'], { dot: true });
+  const isJsonl = globMatcher(options.jsonlGlobs ?? ['**/*.jsonl']);
   const maxFindings = options.maxFindings ?? 100;
 
   const index = new Map<string, IndexEntry>();
@@ -199,6 +202,8 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
   for (const [missing, e] of index)
     if (!brokenLinks.has(e.in ?? snapshot.id)) problem('missing-entry', `"${missing}" is in the index but missing from ${e.in ? `snapshot ${e.in}'s archive` : 'the archive'}`, missing);
   report.ok = report.problems.length === 0;
+  // Only now, and only for a damaged source: the normal read stopped at the damage, this one reads past it.
+  if (!report.ok) report.damage = await damageReport(repo, snapshot, source);
   return report;
 }
 
