@@ -1,10 +1,11 @@
 import module from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { isDrkitError } from '@drkit/errors';
+import { type DrkitError, isDrkitError } from '@drkit/errors';
 import pkg from '../package.json' with { type: 'json' };
-import { ExitCode } from './exit-codes.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { duration, tags, wholeNumber, wholeNumbers } from './flags.js';
-import { type GlobalOptions, printJson, reportError } from './output.js';
+import { commandToFinish, exitCodeOf, interruptedBy, watchSignals } from './interrupt.js';
+import { type GlobalOptions, outputFlushed, printJson, reportError, warn, watchOutput } from './output.js';
 
 // Node >= 22.1 keeps compiled code in a disk cache (NODE_DISABLE_COMPILE_CACHE=1 turns it off):
 // the command chunks then load ~40 ms faster on every later run.
@@ -33,6 +34,7 @@ const program = new Command('drkit')
       .argParser((value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)]),
   )
   .showHelpAfterError()
+  .addHelpText('after', EXIT_CODES_HELP)
   .exitOverride();
 
 program
@@ -168,21 +170,43 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function main(): Promise<void> {
+/** Runs the command; false when it ended in an error (already reported). */
+async function main(): Promise<boolean> {
   try {
     await program.parseAsync(process.argv);
+    return true;
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
       // Commander has printed the message; scripts with --json get it on stdout as well.
       if (err.exitCode !== 0 && process.argv.includes('--json'))
         printJson({ error: { code: 'CLI_USAGE', message: err.message.replace(/^error: /, ''), hint: 'See drkit <command> --help.' } });
-      return;
+      return err.exitCode === 0;
     }
-    reportError(err, process.argv.includes('--json'));
+    const json = process.argv.includes('--json');
+    const signal = interruptedBy();
+    if (signal && isDrkitError(err)) await reportInterrupted(err, signal, json);
+    else reportError(err, json);
     process.exitCode = isDrkitError(err) && err.code === 'CLI_USAGE' ? ExitCode.USAGE : ExitCode.ERROR;
+    return false;
   }
 }
 
-await main();
+/** One line: what state the interrupted command left, and the command that finishes the job. */
+async function reportInterrupted(err: DrkitError, signal: NodeJS.Signals, json: boolean): Promise<void> {
+  const finish = await commandToFinish(Array.isArray(err.details?.finish) ? (err.details.finish as string[]) : []);
+  warn(`drkit: interrupted by ${signal} [${err.code}]: ${err.message} To finish: ${finish}`);
+  if (json) printJson({ error: { code: err.code, message: err.message, hint: `To finish: ${finish}`, ...(err.details ? { details: err.details } : {}) } });
+}
+
+watchOutput();
+watchSignals();
+const completed = await main();
+const signal = interruptedBy();
+if (signal) {
+  if (completed) warn(`drkit: ${signal} arrived as the command finished: its work is done, as printed above.`);
+  process.exitCode = exitCodeOf(signal);
+}
+// Writes to a pipe are asynchronous: exiting before they are out would cut the output short.
+await outputFlushed();
 process.exit(process.exitCode ?? 0);

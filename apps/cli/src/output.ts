@@ -13,23 +13,53 @@ export interface GlobalOptions {
   trustKey?: string[];
 }
 
+// A reader that goes away (`drkit ls | head`) closes the pipe: what is left to print is dropped,
+// quietly, and the command ends with the exit code it would have had.
+const open = { stdout: true, stderr: true };
+
+/** Keeps a closed pipe (EPIPE) from ending the process with a stack trace. */
+export function watchOutput(): void {
+  process.stdout.on('error', () => {
+    open.stdout = false;
+  });
+  process.stderr.on('error', () => {
+    open.stderr = false;
+  });
+}
+
+/** True once nobody reads stdout any more: a command that only prints can stop. */
+export function outputClosed(): boolean {
+  return !open.stdout;
+}
+
+/**
+ * Resolves once everything written to stdout and stderr has gone out (or their reader is gone):
+ * writes to a pipe are asynchronous, and exiting before they finish cuts the output short.
+ */
+export function outputFlushed(): Promise<void> {
+  const flushed = (stream: NodeJS.WriteStream, isOpen: boolean) =>
+    isOpen && !stream.destroyed ? new Promise<void>((resolve) => stream.write('', () => resolve())) : undefined;
+  return Promise.all([flushed(process.stdout, open.stdout), flushed(process.stderr, open.stderr)]).then(() => {});
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  if (open.stdout) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function say(line = ''): void {
-  writeLine(process.stdout, line);
+  writeLine(process.stdout, line, open.stdout);
 }
 
 export function warn(line: string): void {
-  writeLine(process.stderr, line);
+  writeLine(process.stderr, line, open.stderr);
 }
 
 /**
  * A terminal gets control characters escaped; a pipe or file gets names byte-exact, as `ls`
- * does (a name that is not UTF-8 as its own bytes, not as U+FFFD).
+ * does (a name that is not UTF-8 as its own bytes, not as U+FFFD). Nothing once its reader is gone.
  */
-function writeLine(stream: NodeJS.WriteStream, line: string): void {
+function writeLine(stream: NodeJS.WriteStream, line: string, isOpen: boolean): void {
+  if (!isOpen) return;
   if (stream.isTTY) stream.write(`${escapeText(line)}\n`);
   else stream.write(hasEscapedBytes(line) ? encodeName(`${line}\n`) : `${line}\n`);
 }

@@ -24,6 +24,8 @@ export interface CliOptions {
   unprivileged?: boolean;
   /** Called once the process is running, e.g. to kill it mid-way. */
   onSpawn?: (pid: number) => void;
+  /** Called with each line the process writes to stderr, as it comes (e.g. a failpoint saying it hangs). */
+  onStderrLine?: (line: string, pid: number) => void;
 }
 
 /** Runs the built CLI as a user would, without a TTY. */
@@ -41,7 +43,14 @@ export function drkit(args: string[], options: CliOptions = {}): Promise<CliResu
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  let partial = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (!options.onStderrLine) return;
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) options.onStderrLine(line, child.pid!);
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));

@@ -70,6 +70,29 @@ describe('drkit with Redis', () => {
     expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
   });
 
+  it('a replace interrupted part-way says which databases it left incomplete, without the password; the same command finishes it', async () => {
+    const c = server.client();
+    await seedRedis(c);
+    const bulk = c.pipeline();
+    for (let i = 0; i < 700; i++) bulk.set(`bulk:${i}`, `v${i}`);
+    await bulk.exec();
+    const before = await redisContents(c, DBS);
+    expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
+    const args = ['restore', 'latest', '--source', 'redis', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', repo];
+    // Stopped after the first batch of 512 RESTOREs, in db 0.
+    const r = await drkit(args, { env: { DRKIT_FAILPOINTS: 'restore.redis.after-batch=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT') });
+    expect(r.code).toBe(130);
+    const keys = (db: number) => before.filter((k) => k.db === db).length;
+    const line = r.stderr.trimEnd().split('\n').at(-1);
+    expect(line).toContain(
+      `drkit: interrupted by SIGINT [RESTORE_REDIS_INTERRUPTED]: The restore into redis://:***@127.0.0.1:${server.port} was interrupted after 512 of ${before.length} keys; databases left incomplete: db 0 (512 of ${keys(0)} keys), db 1 (0 of ${keys(1)} keys), db 3 (0 of ${keys(3)} keys), emptied first. To finish: drkit restore latest --source redis --redis 'redis://:***@127.0.0.1:${server.port}' --mode replace --yes`,
+    );
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    expect(await c.dbsize()).toBe(512);
+    expect((await drkit(args)).code).toBe(0);
+    expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
+  });
+
   it('restores into the config’s server by source name; replace needs --yes and --dry-run writes nothing', async () => {
     const c = server.client();
     await c.set('session:1', 'a');

@@ -2,9 +2,21 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { chooseCompression, type FailedSource, globMatcher, type Finding, type LockInfo, type Repository, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
+import {
+  chooseCompression,
+  describeLeftovers,
+  type FailedSource,
+  type Finding,
+  globMatcher,
+  type LockInfo,
+  newSnapshotId,
+  removeLeftovers,
+  type Repository,
+  type SnapshotMeta,
+  type SourceMeta,
+} from '@drkit/repository';
 import { JsonlChecker } from '@drkit/integrity-verifier';
-import { errnoCode } from '@drkit/errors';
+import { errnoCode, failpoint } from '@drkit/errors';
 import { ChangeCache } from './change-cache.js';
 import { describeRedis } from '@drkit/redis-source';
 import { BackupError, BackupErrorCode, isSourceFailure } from './errors.js';
@@ -69,6 +81,10 @@ export interface BackupOptions {
   waitMs?: number;
   /** Told when a stale lock is removed while taking the lock. */
   onStaleLock?: (lock: LockInfo, why: string) => void;
+  /** Told when a lock file that is not a lock is removed while taking the lock. */
+  onDamagedLock?: (key: string, why: string) => void;
+  /** Stops the backup at the next safe point; it is rolled back (BACKUP_INTERRUPTED). */
+  signal?: AbortSignal;
   /**
    * Where this host keeps its own file lists of encrypted repositories' snapshots (see
    * ChangeCache; e.g. defaultCacheDir()). Without it, a backup to an encrypted repository with
@@ -112,17 +128,34 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   if (decision.note) notes.push(decision.note);
 
   repo.checkSigning(); // before the lock: nothing to release when the key is missing
-  const lock = await repo.lock({ exclusive: false, purpose: 'backup', now: () => clock.now(), waitMs: options.waitMs, onStale: options.onStaleLock });
+  const time = clock.now();
+  const id = newSnapshotId(time);
+  const { signal } = options;
+  // The lock names the snapshot, so that once this process is gone, whoever removes its lock removes the snapshot's data too.
+  const lock = await repo.lock({
+    exclusive: false,
+    purpose: 'backup',
+    now: () => clock.now(),
+    waitMs: options.waitMs,
+    onStale: options.onStaleLock,
+    onDamaged: options.onDamagedLock,
+    snapshot: id,
+    signal,
+  });
   const tags = options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
   const host = options.host ?? hostname();
   // Encrypted repositories: this host keeps its own file lists, so incrementals need no identity.
   const cache = options.cacheDir && repo.keys.encrypted ? new ChangeCache(options.cacheDir, repo.config.id) : undefined;
   const chainOptions = { host, full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now(), cached: cache && ((id: string, names: readonly string[]) => cache.has(id, names)) };
-  const chain = await chooseParent(repo, options.sources.map(chainSource), chainOptions).catch(async (err) => {
+  const chain = await (async () => {
+    const leftovers = describeLeftovers(await removeLeftovers(repo.store));
+    if (leftovers) notes.push(leftovers);
+    return chooseParent(repo, options.sources.map(chainSource), chainOptions);
+  })().catch(async (err) => {
     await lock.release().catch(() => {});
     throw err;
   });
-  const writer = await repo.beginSnapshot({ time: clock.now(), tags, host, toolVersion: options.toolVersion, parent: chain.parent, lock });
+  const writer = await repo.beginSnapshot({ id, time, tags, host, toolVersion: options.toolVersion, parent: chain.parent, lock, signal });
   const recording = cache && options.sources.some((s) => s.type === 'files' && !unreadable.has(s.name)) ? cache.record(writer.id) : undefined;
   const fromCache = cache !== undefined && !repo.keys.canDecrypt;
   const previousOf = (parent: SnapshotMeta, name: string) =>
@@ -144,6 +177,11 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
       if (!isSourceFailure(cause)) throw cause;
       failures.set(source.name, cause);
     });
+  // Between sources: a safe point to stop at.
+  const sourceDone = async () => {
+    await failpoint('backup.after-source');
+    signal?.throwIfAborted();
+  };
   try {
     for (const source of options.sources) {
       if (failures.has(source.name)) continue;
@@ -159,6 +197,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           },
           { ...options.redis, emergency: options.emergency },
         ));
+        await sourceDone();
         continue;
       }
       const kept: Finding[] = [];
@@ -221,6 +260,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         checkAccounted(source.name, tally, meta.index?.entries ?? 0);
       });
       findings[source.name] = { list: kept, total };
+      await sourceDone();
     }
     if (failures.size === options.sources.length) throw nothingBackedUp(options.sources.map((s) => failures.get(s.name)!));
     const failedSources: FailedSource[] = options.sources.flatMap((s) => {
@@ -234,6 +274,16 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   } catch (cause) {
     await recording?.abort();
     await writer.abort();
+    if (writer.committed)
+      throw new BackupError(BackupErrorCode.FAILED, `Snapshot ${writer.id} was saved, but the backup failed right after: ${(cause as Error)?.message ?? cause}.`, {
+        cause,
+        hint: `The snapshot is complete and listed (\`drkit verify ${writer.id}\` checks it). Fix the cause before the next backup.`,
+      });
+    if (signal?.aborted)
+      throw new BackupError(BackupErrorCode.INTERRUPTED, `The backup was interrupted and rolled back: snapshot ${writer.id} was not committed, and what it had written, its temporary files and its lock were removed.`, {
+        cause,
+        hint: 'Earlier snapshots are untouched. Run the backup again.',
+      });
     if (cause instanceof Error && 'code' in cause && 'hint' in cause) throw cause;
     throw new BackupError(BackupErrorCode.FAILED, `The backup failed and was rolled back: ${(cause as Error)?.message ?? cause}.`, {
       cause,

@@ -10,6 +10,8 @@ export const BackupErrorCode = {
   REDIS_FAILED: 'BACKUP_REDIS_FAILED',
   /** Entries the walk saw that are neither in the archive nor reported: a drkit bug, never a silent loss. */
   ENTRIES_LOST: 'BACKUP_ENTRIES_LOST',
+  INTERRUPTED: 'BACKUP_INTERRUPTED',
+  FORGET_INTERRUPTED: 'BACKUP_FORGET_INTERRUPTED',
 } as const;
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 

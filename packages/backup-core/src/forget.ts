@@ -1,4 +1,6 @@
-import { type LockInfo, matchesFilter, type Repository, type SnapshotFilter, sourceNames } from '@drkit/repository';
+import { failpoint } from '@drkit/errors';
+import { type Leftovers, type LockInfo, matchesFilter, type Repository, type SnapshotFilter, sourceNames } from '@drkit/repository';
+import { BackupError, BackupErrorCode } from './errors.js';
 import { planRetentionGroups, type RetentionDecision, type RetentionGroup, type RetentionPolicy } from './retention/index.js';
 
 export interface ForgetOptions {
@@ -13,6 +15,9 @@ export interface ForgetOptions {
   onStaleLock?: (lock: LockInfo, why: string) => void;
   /** Only snapshots this filter selects are planned; the others (and what they need) are kept. */
   filter?: SnapshotFilter;
+  onDamagedLock?: (key: string, why: string) => void;
+  /** Stops between two deletions (BACKUP_FORGET_INTERRUPTED); every listed snapshot stays restorable. */
+  signal?: AbortSignal;
 }
 
 export interface ForgetResult {
@@ -21,7 +26,8 @@ export interface ForgetResult {
   /** Every group's decisions, in group order. */
   decisions: RetentionDecision[];
   removed: string[];
-  pruned?: { snapshots: string[]; blobs: number; bytes: number };
+  /** With `leftovers`: the temp files and empty folders of interrupted writes that prune removed. */
+  pruned?: { snapshots: string[]; blobs: number; bytes: number; tooRecent: string[]; leftovers?: Leftovers };
 }
 
 /**
@@ -45,18 +51,34 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
     const pruned = options.prune ? await repo.pruneData({ dryRun: true, assumeForgotten: removed }) : undefined;
     return { groups, decisions, removed, ...(pruned ? { pruned } : {}) };
   }
-  const lock = await repo.lock({ exclusive: true, purpose: options.prune ? 'forget --prune' : 'forget', waitMs: options.waitMs, onStale: options.onStaleLock });
+  const { signal } = options;
+  const purpose = options.prune ? 'forget --prune' : 'forget';
+  const lock = await repo.lock({ exclusive: true, purpose, waitMs: options.waitMs, onStale: options.onStaleLock, onDamaged: options.onDamagedLock, signal });
+  const removed: string[] = [];
+  let toRemove = 0;
   try {
     // Planned under the lock: no backup can add a snapshot the plan has not seen.
     const { groups, decisions } = await plan();
-    const removed: string[] = [];
+    const doomed = newestFirst(decisions.filter((x) => !x.keep));
+    toRemove = doomed.length;
     // Newest first across groups too: a dependent always goes before what it depends on.
-    for (const d of newestFirst(decisions.filter((x) => !x.keep))) {
+    for (const d of doomed) {
+      signal?.throwIfAborted();
       await repo.forgetSnapshot(d.id);
       removed.push(d.id);
+      await failpoint(options.prune ? 'prune.after-delete-meta' : 'forget.after-delete-meta');
     }
-    const pruned = options.prune ? await repo.pruneData() : undefined;
+    const pruned = options.prune ? await repo.pruneData({ signal }) : undefined;
     return { groups, decisions, removed, ...(pruned ? { pruned } : {}) };
+  } catch (cause) {
+    if (!signal?.aborted) throw cause;
+    const done =
+      removed.length === 0 ? 'before it removed anything' : removed.length < toRemove ? `after removing ${removed.length} of ${toRemove} snapshot(s)` : `after removing all ${toRemove} snapshot(s), while deleting their data`;
+    throw new BackupError(BackupErrorCode.FORGET_INTERRUPTED, `The ${purpose} was interrupted ${done}; every snapshot still listed is intact.`, {
+      cause,
+      hint: `Run the same ${purpose} again to finish${options.prune ? '' : ', and `drkit forget --prune` to delete the data'}.`,
+      details: { removed },
+    });
   } finally {
     await lock.release().catch(() => {});
   }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
@@ -31,6 +32,26 @@ async function indexOf(repo: Repository, id: string, source: string) {
 }
 
 describe('runBackup', () => {
+  it('stops when its signal fires mid-archive: BACKUP_INTERRUPTED, and no snapshot, data, temp file or lock is left', async () => {
+    const { tree, repo } = await setup();
+    const abort = new AbortController();
+    let partsWhenAborted = 0;
+    const run = runBackup(repo, {
+      sources: sourcesFromPaths([tree]),
+      toolVersion: 'test',
+      signal: abort.signal,
+      onProgress: () => {
+        if (abort.signal.aborted) return;
+        partsWhenAborted = readdirSync(path.join(dir, 'repo', '.tmp')).filter((n) => n.endsWith('.part')).length;
+        abort.abort(new Error('stop'));
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: BackupErrorCode.INTERRUPTED, message: expect.stringContaining('rolled back') });
+    expect(partsWhenAborted).toBeGreaterThan(0);
+    for (const sub of ['snapshots', 'data', 'locks']) expect(readdirSync(path.join(dir, 'repo')).includes(sub) ? readdirSync(path.join(dir, 'repo', sub)) : []).toEqual([]);
+    expect(readdirSync(path.join(dir, 'repo', '.tmp'))).toEqual([]);
+  });
+
   it('records every entry of the tree with type, mode, mtime, size and hash, and GNU tar extracts it identically', async () => {
     const { tree, repo } = await setup();
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });

@@ -37,3 +37,5 @@ export function errnoCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
+
+export { FAILPOINT_ACTIONS, FAILPOINTS, type Failpoint, type FailpointAction, failpoint, failpointArmed } from './failpoints.js';

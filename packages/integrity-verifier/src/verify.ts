@@ -18,6 +18,7 @@ import {
 } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
 import { ContentChecker, type FileResult } from './content-check.js';
+import { VerifyError, VerifyErrorCode } from './errors.js';
 import { type DamageReport, damageReport } from './damage-report.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
 import { verifyStoredSource } from './stored.js';
@@ -107,6 +108,8 @@ export interface VerifyOptions {
   onWarning?: (message: string) => void;
   /** verifyRef: only the snapshots it selects (`all`), or among which the ref is resolved. Damaged metadata is still reported. */
   filter?: SnapshotFilter;
+  /** Stops at the next entry (VERIFY_INTERRUPTED); verify changes nothing either way. */
+  signal?: AbortSignal;
 }
 
 /** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
@@ -133,17 +136,29 @@ export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, o
 
 /** Verifies `latest`, one id (or unique prefix), or `all` snapshots; with `all`, damaged metadata fails too. */
 export async function verifyRef(repo: Repository, ref: string, options: VerifyOptions = {}): Promise<VerifyReport[]> {
-  return repo.withReadLock('verify', options.onWarning, () => verifyUnlocked(repo, ref, options));
+  const checked: VerifyReport[] = [];
+  try {
+    return await repo.withReadLock('verify', options.onWarning, () => verifyUnlocked(repo, ref, options, checked));
+  } catch (cause) {
+    if (!options.signal?.aborted) throw cause;
+    throw new VerifyError(VerifyErrorCode.INTERRUPTED, `Verify was interrupted after checking ${checked.length} snapshot(s) (${checked.every((r) => r.ok) ? 'all good' : 'some damaged'}); it changes nothing.`, {
+      cause,
+      hint: 'Run verify again to check the rest.',
+      details: { checked: checked.map((r) => ({ snapshot: r.snapshot, ok: r.ok })) },
+    });
+  }
 }
 
-async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions): Promise<VerifyReport[]> {
+async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions, reports: VerifyReport[]): Promise<VerifyReport[]> {
   const damaged: DamagedSnapshot[] = [];
   const snapshots =
     ref === 'all'
       ? (await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).filter((s) => matchesFilter(s, options.filter))
       : [await repo.resolveSnapshot(ref, { filter: options.filter })];
-  const reports: VerifyReport[] = [];
-  for (const s of snapshots) reports.push(await verifySnapshot(repo, s, options));
+  for (const s of snapshots) {
+    options.signal?.throwIfAborted();
+    reports.push(await verifySnapshot(repo, s, options));
+  }
   // After the readable ones: whatever damaged metadata described cannot be checked or restored.
   for (const d of damaged)
     reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason, damagedCode: d.code });
@@ -205,6 +220,7 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
       const archiveKey = link.source.archive.key;
       try {
         for await (const a of repo.readArchive(link.source)) {
+          options.signal?.throwIfAborted();
           const norm = normaliseEntryPath(a.name);
           if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue; // not needed from this link
           if ('unsafe' in norm) {
@@ -231,6 +247,7 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
         }
       } catch (err) {
         if (content.broken) throw content.broken;
+        if (options.signal?.aborted) throw err;
         brokenLinks.add(link.holder);
         const entry = (err as { details?: { entry?: string } }).details?.entry;
         const where = own ? archiveKey : `${archiveKey} (snapshot ${link.holder}, which this incremental depends on)`;

@@ -3,8 +3,8 @@ import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { Repository } from '@drkit/repository';
-import { JsonlChecker, verifyRef, verifySnapshot } from '@drkit/integrity-verifier';
+import { readLocks, Repository } from '@drkit/repository';
+import { JsonlChecker, VerifyErrorCode, verifyRef, verifySnapshot } from '@drkit/integrity-verifier';
 import { makeSampleTree, snapshotTree, tempDir } from '@drkit/test-support';
 
 let dir: string;
@@ -23,6 +23,17 @@ async function setup() {
   const snap = await snapshotTree(repo, tree);
   return { tree, repo, snap, archive: path.join(dir, 'repo', snap.sources[0]!.archive.key) };
 }
+
+describe('verifyRef interrupted', () => {
+  it('stops when its signal fires: VERIFY_INTERRUPTED, reported as such (not as damage), its lock released', async () => {
+    const { repo, tree } = await setup();
+    await snapshotTree(repo, tree); // a second snapshot: the stop comes at the latest before it
+    const abort = new AbortController();
+    const run = verifyRef(repo, 'all', { signal: abort.signal, onProgress: () => abort.abort(new Error('stop')) });
+    await expect(run).rejects.toMatchObject({ code: VerifyErrorCode.INTERRUPTED, message: expect.stringContaining('it changes nothing') });
+    expect(await readLocks(repo.store)).toEqual([]);
+  });
+});
 
 describe('verifySnapshot', () => {
   it('passes a good snapshot, counting every entry and byte', async () => {

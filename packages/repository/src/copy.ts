@@ -1,5 +1,6 @@
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { failpoint } from '@drkit/errors';
 import { digestBlob } from './blob-io.js';
 import { AGE_SUFFIX } from './encryption.js';
 import { RepoError, RepoErrorCode } from './errors.js';
@@ -27,6 +28,8 @@ export interface CopyOptions {
   onWarning?: (message: string) => void;
   /** Only snapshots this filter selects (`all`), or among which `ref` is resolved. */
   filter?: SnapshotFilter;
+  /** Stops the copy: the snapshot being copied is rolled back in the destination (REPO_INTERRUPTED). */
+  signal?: AbortSignal;
 }
 
 export interface CopyResult {
@@ -93,7 +96,17 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
         continue;
       }
       options.onSnapshot?.(snap.id, 'copying');
-      results.push(await copyOne(from, to, toLock, snap, progress, options));
+      try {
+        results.push(await copyOne(from, to, toLock, snap, progress, options));
+      } catch (cause) {
+        if (!options.signal?.aborted) throw cause;
+        const copied = results.filter((r) => r.status === 'copied').map((r) => r.id);
+        throw new RepoError(
+          RepoErrorCode.INTERRUPTED,
+          `The copy to ${to.store.location} was interrupted: ${copied.length ? `${copied.join(', ')} copied; ` : ''}snapshot ${snap.id} was not, and what it had written there was removed.`,
+          { cause, hint: 'Run the same copy again: it skips the snapshots already there.', details: { copied, interrupted: snap.id } },
+        );
+      }
     }
     // With one ref, a damaged snapshot matters only as a missing link, reported on the snapshot that needs it.
     return ref === 'all' ? [...results, ...damaged] : results;
@@ -157,6 +170,7 @@ async function copyOne(
   let bytes = 0;
   let mode: Mode = 'as-stored';
   const copyBlob = async (blob: BlobRef): Promise<BlobRef> => {
+    options.signal?.throwIfAborted();
     const m = modeFor(from, to, snap, blob);
     if (m !== 'as-stored') mode = m;
     const key = m === 'encrypted' ? `${blob.key}${AGE_SUFFIX}` : blob.key;
@@ -181,7 +195,9 @@ async function copyOne(
     const putting = to.store.put(key, last);
     piping.catch((err) => last.destroy(err));
     putting.catch((err) => raw.destroy(err));
-    await Promise.all([piping, putting]);
+    const stop = () => raw.destroy(options.signal!.reason);
+    options.signal?.addEventListener('abort', stop, { once: true });
+    await Promise.all([piping, putting]).finally(() => options.signal?.removeEventListener('abort', stop));
     progress.bytes = progressBase + blob.size;
     bytes += blob.size;
     if (read.bytes !== blob.size || read.digest() !== blob.sha256)
@@ -199,6 +215,7 @@ async function copyOne(
           details: { key },
         });
     }
+    await failpoint('copy.after-blob');
     return out;
   };
   try {
@@ -221,6 +238,8 @@ async function copyOne(
       signature = resign ? 're-signed' : signed ? 'dropped' : undefined;
       bytesOut = encodeSnapshot(meta, resign);
     }
+    await failpoint('copy.before-metadata');
+    options.signal?.throwIfAborted();
     // The commit point: only now does the snapshot exist in the destination (and only if no prune can have run there).
     await toLock.assertHeld();
     await to.store.put(KEYS.snapshot(snap.id), bytesOut);

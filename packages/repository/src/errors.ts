@@ -29,6 +29,7 @@ export const RepoErrorCode = {
   ROLLBACK: 'REPO_ROLLBACK',
   BAD_SIGNING_KEY: 'REPO_BAD_SIGNING_KEY',
   SIGNING_KEY_REQUIRED: 'REPO_SIGNING_KEY_REQUIRED',
+  INTERRUPTED: 'REPO_INTERRUPTED',
 } as const;
 export type RepoErrorCode = (typeof RepoErrorCode)[keyof typeof RepoErrorCode];
 

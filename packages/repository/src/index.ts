@@ -38,7 +38,8 @@ export {
 export { HashingStream } from './hashing.js';
 export { BufferPool, copiedOut, lend } from './recycle.js';
 export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
-export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
+export { describeLeftovers, type Leftovers, removeLeftovers } from './leftovers.js';
+export { describeDamagedLock, describeStaleLock, type LockInfo, type LockOptions, ownerGone, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { globMatcher } from './globs.js';
 export { decodeName, encodeName, fsPath, hasEscapedBytes } from './names.js';
 export { normaliseEntryPath } from './paths.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
-import { errnoCode } from '@drkit/errors';
+import { errnoCode, failpoint } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { lineBatches } from './lines.js';
@@ -23,7 +23,8 @@ import {
 } from './format.js';
 import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
-import { DEFAULT_STALE_MS, type LockOptions, RepoLock } from './lock.js';
+import { type Leftovers, removeLeftovers } from './leftovers.js';
+import { DEFAULT_STALE_MS, describeDamagedLock, describeStaleLock, type LockOptions, RepoLock } from './lock.js';
 import { checkSelected, describeFilter, latestSnapshot, matchesFilter, type SnapshotFilter, type SnapshotSelection } from './select.js';
 import { readTar } from './tar-read.js';
 import { SnapshotWriter } from './writer.js';
@@ -64,6 +65,10 @@ export interface BeginOptions {
   parent?: SnapshotMeta;
   /** The lock the snapshot is written under; commit refuses with REPO_LOCK_LOST once it is lost. */
   lock?: RepoLock;
+  /** The snapshot's id (from newSnapshotId(time)), when the caller needs it before beginning, e.g. for its lock. */
+  id?: string;
+  /** Stops the writes: an archive being stored fails at once, and commit refuses. */
+  signal?: AbortSignal;
 }
 
 /** An entry as stored in an archive, with its content stream (consume or ignore it). */
@@ -75,9 +80,6 @@ export interface ArchiveEntry {
   /** The entry's bytes (files only); read them, or not, before asking for the next entry. */
   stream: AsyncIterable<Buffer>;
 }
-
-// A put that has not written to its temp file for a day is long dead, however slow its source.
-const TEMP_MAX_AGE_MS = 24 * 60 * 60_000;
 
 /** One archive a source's entries live in; `source` is undefined when the holder's metadata is gone or `damaged`. */
 export interface ChainLink {
@@ -387,12 +389,13 @@ export class Repository {
     const { compression } = chooseCompression(this.config.compression);
     const p = options.parent;
     for (const tag of options.tags ?? []) assertTag(tag);
-    return new SnapshotWriter(this, newSnapshotId(options.time), options.time, compression, {
+    return new SnapshotWriter(this, options.id ?? newSnapshotId(options.time), options.time, compression, {
       host: options.host ?? hostname(),
       tags: options.tags ?? [],
       toolVersion: options.toolVersion,
       ...(p ? { lineage: { parent: p.id, base: p.base ?? p.id } } : {}),
       lock: options.lock,
+      signal: options.signal,
     });
   }
 
@@ -427,16 +430,24 @@ export class Repository {
    * our write, which would bring its metadata back with its data gone. Exclusive would also
    * keep two taggers apart, but make every tag wait for running backups.
    */
-  async setTags(id: string, tags: string[]): Promise<SnapshotMeta> {
+  async setTags(id: string, tags: string[], options: { signal?: AbortSignal } = {}): Promise<SnapshotMeta> {
     for (const tag of tags) assertTag(tag);
-    const lock = await this.lock({ exclusive: false, purpose: 'tag' });
+    const lock = await this.lock({ exclusive: false, purpose: 'tag', signal: options.signal });
     try {
       const meta = await this.resolveSnapshot(id);
       const updated = { ...meta, tags: [...new Set(tags)].sort() };
+      await failpoint('tag.before-write');
+      options.signal?.throwIfAborted();
       await lock.assertHeld();
       // Tags are outside the signature: the stored form keeps it, and gets a new checksum.
       await this.store.put(KEYS.snapshot(meta.id), encodeSnapshot({ ...this.storedForm(meta), tags: updated.tags }));
       return updated;
+    } catch (cause) {
+      if (!options.signal?.aborted) throw cause;
+      throw new RepoError(RepoErrorCode.INTERRUPTED, `Tagging ${id} was interrupted before it wrote anything: its tags are as they were.`, {
+        cause,
+        hint: 'Run the tag command again.',
+      });
     } finally {
       await lock.release().catch(() => {});
     }
@@ -453,13 +464,14 @@ export class Repository {
    * killed mid-way only leaves unreferenced data that the next prune removes. Call under an
    * exclusive lock.
    *
-   * Data of ids made within the stale-lock window is kept even so: a backup whose lock was
-   * removed (`drkit unlock --all`) may still be writing it; the next prune takes it. Temp files
-   * of puts a crash interrupted (LocalStore) go once untouched for `tempMaxAgeMs` (a day).
+   * Data of ids made within the stale-lock window is kept even so (`tooRecent`): a backup whose
+   * lock was removed (`drkit unlock --all`) may still be writing it; a later prune takes it. Then the
+   * leftovers of interrupted writes go (removeLeftovers: temp files, empty data folders).
+   * `signal` stops it between two deletes.
    */
   async pruneData(
-    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; tempMaxAgeMs?: number } = {},
-  ): Promise<{ snapshots: string[]; blobs: number; bytes: number }> {
+    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; signal?: AbortSignal } = {},
+  ): Promise<{ snapshots: string[]; blobs: number; bytes: number; tooRecent: string[]; leftovers?: Leftovers }> {
     const forgotten = new Set(options.assumeForgotten);
     // Metadata that cannot be read may still describe a snapshot: its data stays until the file is repaired or removed.
     const damaged: string[] = [];
@@ -469,18 +481,28 @@ export class Repository {
     const settled = now.getTime() - (options.staleAfterMs ?? DEFAULT_STALE_MS);
     const mayBeRunning = (id: string) => (snapshotIdTime(id)?.getTime() ?? Number.NEGATIVE_INFINITY) > settled;
     const gone = new Set<string>();
+    const tooRecent = new Set<string>();
     let blobs = 0;
     let bytes = 0;
     for await (const b of this.store.list('data/')) {
       const id = b.key.split('/')[1]!;
-      if (live.has(id) || mayBeRunning(id)) continue;
+      if (live.has(id)) continue;
+      if (mayBeRunning(id)) {
+        tooRecent.add(id);
+        continue;
+      }
       gone.add(id);
       blobs++;
       bytes += b.size;
-      if (!options.dryRun) await this.store.delete(b.key);
+      if (options.dryRun) continue;
+      options.signal?.throwIfAborted();
+      await this.store.delete(b.key);
+      await failpoint('prune.after-delete-blob');
     }
-    if (!options.dryRun) await this.store.cleanupTemp?.(options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS, now);
-    return { snapshots: [...gone].sort(), blobs, bytes };
+    const result = { snapshots: [...gone].sort(), blobs, bytes, tooRecent: [...tooRecent].sort() };
+    if (options.dryRun) return result;
+    options.signal?.throwIfAborted();
+    return { ...result, leftovers: await removeLeftovers(this.store, { now, staleAfterMs: options.staleAfterMs }) };
   }
 
   lock(options: LockOptions): Promise<RepoLock> {
@@ -495,7 +517,13 @@ export class Repository {
    */
   async lockForReading(purpose: string, onWarning?: (message: string) => void): Promise<RepoLock | undefined> {
     try {
-      return await this.lock({ exclusive: false, purpose });
+      // What it cleans up on the way is said, as a writer says it.
+      return await this.lock({
+        exclusive: false,
+        purpose,
+        onStale: onWarning && ((lock, why) => onWarning(describeStaleLock(lock, why))),
+        onDamaged: onWarning && ((key, why) => onWarning(describeDamagedLock(key, why))),
+      });
     } catch (err) {
       const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
       if (!denied) throw err;

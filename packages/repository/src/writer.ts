@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { failpoint } from '@drkit/errors';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
@@ -77,13 +78,14 @@ function drained(stream: Writable): Promise<void> {
 export class SnapshotWriter {
   private readonly sources: SourceMeta[] = [];
   private readonly written: string[] = [];
+  private isCommitted = false;
 
   constructor(
     private readonly repo: Repository,
     readonly id: string,
     readonly time: Date,
     readonly compression: Compression,
-    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage; lock?: RepoLock },
+    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage; lock?: RepoLock; signal?: AbortSignal },
   ) {}
 
   /** Streams a source's entries into `<source>.tar.*` and its entry index; `onEntry` sees each index line as written. */
@@ -151,13 +153,16 @@ export class SnapshotWriter {
     // Whichever put fails first stops the other, which would otherwise wait forever.
     archiveSource.on('error', (err) => indexLines.destroy(err));
     indexLines.on('error', (err) => archiveSource.destroy(err));
+    const stop = this.stopOnAbort(archiveSource);
     const puts = [this.repo.putBlob(archiveKey, archiveSource, this.compression), this.repo.putBlob(indexKey, indexLines, this.compression)] as const;
     // The first failure is the cause; the other put settles too, so nothing is written after it is reported.
-    const [archive, index] = await Promise.all(puts).catch(async (err) => {
-      await Promise.allSettled(puts);
-      await this.discard(archiveKey, indexKey);
-      throw err;
-    });
+    const [archive, index] = await Promise.all(puts)
+      .catch(async (err) => {
+        await Promise.allSettled(puts);
+        await this.discard(archiveKey, indexKey);
+        throw err;
+      })
+      .finally(stop);
     const meta: SourceMeta = {
       name: info.name,
       type: info.type,
@@ -203,10 +208,15 @@ export class SnapshotWriter {
       for (const c of pack.add(encodeEnd(count))) yield c;
       for (const c of pack.flush()) yield c;
     }
-    const archive = await this.repo.putBlob(key, Readable.from(archiveBytes(), { objectMode: false }), this.compression).catch(async (err) => {
-      await this.discard(key);
-      throw err;
-    });
+    const body = Readable.from(archiveBytes(), { objectMode: false });
+    const stop = this.stopOnAbort(body);
+    const archive = await this.repo
+      .putBlob(key, body, this.compression)
+      .catch(async (err) => {
+        await this.discard(key);
+        throw err;
+      })
+      .finally(stop);
     const f = facts();
     const meta: SourceMeta = {
       name: info.name,
@@ -258,9 +268,18 @@ export class SnapshotWriter {
       failedSources,
       ...(this.repo.encryption ? { encryption: this.repo.encryption } : {}),
     };
+    await failpoint('commit.before-metadata');
+    this.options.signal?.throwIfAborted();
     await this.options.lock?.assertHeld();
     await this.repo.store.put(KEYS.snapshot(this.id), encodeSnapshot(meta, this.repo.signingKey));
+    this.isCommitted = true;
+    await failpoint('commit.after-metadata');
     return meta;
+  }
+
+  /** True once the metadata is stored: the snapshot exists, and abort() leaves it alone. */
+  get committed(): boolean {
+    return this.isCommitted;
   }
 
   /**
@@ -271,8 +290,19 @@ export class SnapshotWriter {
     await Promise.all(keys.map((k) => this.repo.store.delete(this.repo.blobKey(k)).catch(() => {})));
   }
 
-  /** Removes what this writer stored; the snapshot was never committed. */
+  /** Fails the blob being stored at once when the signal fires (its temp file goes with it); returns the unhook. */
+  private stopOnAbort(body: Readable): () => void {
+    const signal = this.options.signal;
+    if (!signal) return () => {};
+    signal.throwIfAborted();
+    const stop = () => body.destroy(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    return () => signal.removeEventListener('abort', stop);
+  }
+
+  /** Removes what this writer stored, unless the snapshot was committed (a failure after that must not take its data). */
   async abort(): Promise<void> {
+    if (this.isCommitted) return;
     await Promise.all(this.written.map((k) => this.repo.store.delete(k).catch(() => {})));
   }
 }

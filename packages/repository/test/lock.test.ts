@@ -1,5 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
@@ -85,5 +85,42 @@ describe('repository locks', () => {
     expect((await repo.resolveSnapshot(meta.id)).tags).toEqual(['golden']);
     expect((await readLocks(repo.store)).map((l) => l.purpose)).toEqual(['backup']);
     await backup.release();
+  });
+
+  it("removing the lock of a backup killed on this host removes its unfinished snapshot's data, never a committed one's", async () => {
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    const dead = 2 ** 22 + 9;
+    const leave = async (committed: boolean) => {
+      const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+      await w.writeSource({ name: 'files', type: 'files' }, oneFile());
+      if (committed) await w.commit();
+      const t = new Date().toISOString();
+      await repo.store.put(`locks/${w.id}.json`, Buffer.from(JSON.stringify({ id: w.id, exclusive: false, host: hostname(), pid: dead, purpose: 'backup', time: t, refreshed: t, snapshot: w.id })));
+      return w.id;
+    };
+    const unfinished = await leave(false);
+    const committed = await leave(true);
+    const seen: string[] = [];
+    const lock = await repo.lock({ exclusive: true, purpose: 'prune', onStale: (l, why) => seen.push(`${l.id}: ${why}`) });
+    await lock.release();
+    expect(seen.sort()).toEqual(
+      [`${unfinished}: process ${dead} on this host (${hostname()}) is no longer running; removed the 2 blob(s) of its unfinished snapshot ${unfinished}`, `${committed}: process ${dead} on this host (${hostname()}) is no longer running`].sort(),
+    );
+    expect(await readdir(path.join(dir, 'repo', 'data'))).toEqual([committed]);
+    expect(await readLocks(repo.store)).toEqual([]);
+  });
+
+  it('a lock file that is not a lock is removed by the next lock and by removeLocks, and told to onDamaged', async () => {
+    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+    await mkdir(path.join(dir, 'repo', 'locks'));
+    await writeFile(path.join(dir, 'repo', 'locks', 'cut.json'), '{"id":"cut","host":');
+    const damaged: string[] = [];
+    const lock = await repo.lock({ exclusive: true, purpose: 'prune', onDamaged: (key, why) => damaged.push(`${key}: ${why}`) });
+    expect(damaged).toEqual(['locks/cut.json: it is not valid JSON']);
+    await writeFile(path.join(dir, 'repo', 'locks', 'odd.json'), '{"id":"odd"}');
+    expect(await removeLocks(repo.store, { all: false, onDamaged: (key, why) => damaged.push(`${key}: ${why}`) })).toEqual([]);
+    expect(damaged[1]).toBe('locks/odd.json: it is not a drkit lock (id, host, pid and refreshed are required)');
+    expect(await readLocks(repo.store)).toEqual([lock.info]);
+    await lock.release();
   });
 });

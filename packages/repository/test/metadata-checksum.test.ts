@@ -88,14 +88,9 @@ describe('metadata checksums', () => {
     });
   });
 
-  it('treat a lock with a flipped bit as a damaged exclusive lock: others are refused naming it, its holder counts it lost, unlock --all removes it', async () => {
+  it('treat a lock with a flipped bit that keeps it a lock as a damaged exclusive lock: others are refused naming it, its holder counts it lost, unlock --all removes it', async () => {
+    // (A flip that makes it no lock at all, e.g. not JSON, leaves a file no holder can have written: lock.test.ts has it removed.)
     const repo = await Repository.init(new LocalStore(root));
-    const held = await repo.lock({ exclusive: false, purpose: 'backup' });
-    const key = KEYS.lock(held.info.id);
-    await flipBit(path.join(root, key), '"exclusive":false', 13, 1); // "false" → "fclse": not JSON any more
-    expect(await readLocks(repo.store)).toMatchObject([{ id: held.info.id, exclusive: true, damaged: expect.stringContaining(`${key} in ${root} is not a JSON object`) }]);
-    await held.release();
-
     const other = await repo.lock({ exclusive: false, purpose: 'backup' });
     await flipBit(path.join(root, KEYS.lock(other.info.id)), `"pid":${process.pid},`, 5 + String(process.pid).length, 0); // the pid's last digit: valid JSON, wrong content
     await expect(repo.lock({ exclusive: false, purpose: 'verify' })).rejects.toMatchObject({

@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { type DamagedSnapshot, KEYS, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
+import { type DamagedSnapshot, describeLeftovers, KEYS, removeLeftovers, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
 
 let dir: string;
 beforeEach(async () => {
@@ -77,20 +77,50 @@ describe('pruneData', () => {
     expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);
   });
 
-  it('removes temp files a crashed put left in a folder repository once a day old, and not on a dry run', async () => {
+  it('removes temp files of unknown writers once older than the stale-lock window (30 min), and not on a dry run', async () => {
     const root = path.join(dir, 'repo');
     const repo = await Repository.init(new LocalStore(root));
     const tmp = path.join(root, '.tmp');
     await mkdir(tmp, { recursive: true });
     await writeFile(path.join(tmp, 'crashed.part'), 'half an archive');
     await writeFile(path.join(tmp, 'writing.part'), 'a put in progress');
-    const old = (Date.now() - 25 * 60 * MIN) / 1000;
+    const old = (Date.now() - 31 * MIN) / 1000;
     await utimes(path.join(tmp, 'crashed.part'), old, old);
     await repo.pruneData({ dryRun: true });
     expect((await readdir(tmp)).sort()).toEqual(['crashed.part', 'writing.part']);
-    await repo.pruneData();
+    expect((await repo.pruneData()).leftovers?.tempFiles.map((f) => f.name)).toEqual(['crashed.part']);
     expect(await readdir(tmp)).toEqual(['writing.part']);
-    await repo.pruneData({ now: new Date(Date.now() + 25 * 60 * MIN) });
+    await repo.pruneData({ now: new Date(Date.now() + 31 * MIN) });
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('removeLeftovers: a writer gone from this host loses its temp files at once; a live one never; one elsewhere after 30 minutes without a live lock', async () => {
+    const root = path.join(dir, 'repo');
+    const repo = await Repository.init(new LocalStore(root));
+    const tmp = path.join(root, '.tmp');
+    await mkdir(tmp, { recursive: true });
+    const here = encodeURIComponent(hostname());
+    const dead = 2 ** 22 + 13;
+    const names = {
+      deadHere: `${dead}@${here}-00000000000000aa.part`,
+      liveHere: `${process.pid}@${here}-00000000000000bb.part`,
+      lockedElsewhere: `77@other-host-00000000000000cc.part`,
+      abandonedElsewhere: `78@other-host-00000000000000dd.part`,
+      freshElsewhere: `79@other-host-00000000000000ee.part`,
+    };
+    for (const n of Object.values(names)) await writeFile(path.join(tmp, n), 'x');
+    const hourAgo = (Date.now() - 60 * MIN) / 1000;
+    for (const n of [names.liveHere, names.lockedElsewhere, names.abandonedElsewhere]) await utimes(path.join(tmp, n), hourAgo, hourAgo);
+    await mkdir(path.join(root, 'locks'));
+    const t = new Date().toISOString();
+    await writeFile(path.join(root, 'locks', 'other.json'), JSON.stringify({ id: 'other', exclusive: false, host: 'other-host', pid: 77, purpose: 'backup', time: t, refreshed: t }));
+
+    const removed = await removeLeftovers(repo.store);
+    expect(removed.tempFiles.map((f) => f.name).sort()).toEqual([names.abandonedElsewhere, names.deadHere].sort());
+    expect((await readdir(tmp)).sort()).toEqual([names.freshElsewhere, names.liveHere, names.lockedElsewhere].sort());
+    const said = describeLeftovers(removed)!;
+    expect(said).toMatch(/^removed 2 temporary file\(s\) of interrupted writes \(0\.0 MiB; /);
+    expect(said).toContain('pid 78 on other-host');
+    expect(said).toContain(`pid ${dead} on ${hostname()}`);
   });
 });

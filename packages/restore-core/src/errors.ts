@@ -11,6 +11,7 @@ export const RestoreErrorCode = {
   UNSAFE_PATH: 'RESTORE_UNSAFE_PATH',
   CORRUPT: 'RESTORE_CORRUPT',
   INCOMPLETE: 'RESTORE_INCOMPLETE',
+  INTERRUPTED: 'RESTORE_INTERRUPTED',
   IO: 'RESTORE_IO',
 } as const;
 export type RestoreErrorCode = (typeof RestoreErrorCode)[keyof typeof RestoreErrorCode];

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { failpoint } from '@drkit/errors';
 import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingMetadata } from './extract.js';
@@ -6,13 +8,15 @@ import { originsOf, type SourceOrigin } from './origin.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
 import { Salvage, type SalvageReport, withSalvageHint } from './salvage.js';
-import { createStaging, type Staging } from './staging.js';
+import { createStaging, removeAbandonedStaging, type Staging } from './staging.js';
 import { inspectTarget } from './target-state.js';
 
 export interface RestoreHooks {
   onProgress?: (progress: RestoreProgress) => void;
-  /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock. */
+  /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock; and of staging folders of killed restores that were removed. */
   onWarning?: (message: string) => void;
+  /** Stops the restore at the next entry; its staging is removed (RESTORE_INTERRUPTED). */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -47,28 +51,42 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
       hint: 'Execute a plan made by planRestore.',
     });
   if ((await inspectTarget(plan.target)) !== plan.targetState) throw targetChanged(plan.target);
+  for (const left of await removeAbandonedStaging(plan.target))
+    hooks.onWarning?.(`removed ${path.join(path.dirname(plan.target), left.name)}, the staging folder of a restore that was killed (pid ${left.pid} is gone)`);
 
   const staging = await createStaging(plan.target, snapshot.id).catch((cause) => {
     throw asRestoreError(cause, `create a staging folder next to ${plan.target}`);
   });
   const progress = trackProgress(plan, hooks.onProgress);
+  const { signal } = hooks;
+  const untouched = (cause: unknown) =>
+    new RestoreError(RestoreErrorCode.INTERRUPTED, `The restore of ${snapshot.id} into ${plan.target} was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed.`, {
+      cause,
+      hint: 'Run the restore again.',
+    });
   const salvage = plan.salvage ? new Salvage() : undefined;
   let pending: PendingMetadata[];
   try {
-    pending = await extractAll(repo, snapshot, plan, staging, { ...progress, salvage });
+    pending = await extractAll(repo, snapshot, plan, staging, { ...progress, salvage, signal });
     salvage?.removeLost(staging.tree);
+    await failpoint('restore.after-extract');
+    signal?.throwIfAborted();
   } catch (cause) {
     await staging.remove().catch(() => {});
+    if (signal?.aborted) throw untouched(cause);
     const error = asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
     throw salvage ? error : withSalvageHint(error);
   }
   const changes = { count: 0 };
   try {
-    await moveIntoPlace(salvage ? { ...plan, items: plan.items.filter((item) => !salvage.isLost(item.path)) } : plan, staging, changes);
+    await moveIntoPlace(salvage ? { ...plan, items: plan.items.filter((item) => !salvage.isLost(item.path)) } : plan, staging, changes, signal);
     await applyMetadata(plan.target, pending);
   } catch (cause) {
-    if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
+    // Interrupted, staging goes either way: the restore run again takes everything from the snapshot.
+    if (changes.count > 0 && !signal?.aborted) throw incomplete(plan.target, staging.root, cause);
     await staging.remove().catch(() => {});
+    if (changes.count > 0) throw movedPartly(snapshot.id, plan.target, changes.count, cause);
+    if (signal?.aborted) throw untouched(cause);
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
@@ -88,7 +106,7 @@ async function extractAll(
   snapshot: SnapshotMeta,
   plan: RestorePlan,
   staging: Staging,
-  callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten' | 'salvage'>,
+  callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten' | 'salvage' | 'signal'>,
 ): Promise<PendingMetadata[]> {
   const planned = new Map(plan.items.map((item) => [item.path, item]));
   const pending: PendingMetadata[] = [];
@@ -97,6 +115,18 @@ async function extractAll(
     pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, ...callbacks })));
   }
   return pending;
+}
+
+function movedPartly(snapshot: string, target: string, changes: number, cause: unknown): RestoreError {
+  return new RestoreError(
+    RestoreErrorCode.INTERRUPTED,
+    `The restore of ${snapshot} into ${target} was interrupted part-way through moving files into place (${changes} change(s) made): the target holds part of the snapshot; the staging folder was removed.`,
+    {
+      cause,
+      hint: `Finish it with \`drkit restore ${snapshot} --target ${target} --overwrite if-changed\` (add the same --source and --include as before).`,
+      details: { target, changes, finish: ['--overwrite', 'if-changed'] },
+    },
+  );
 }
 
 // Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.

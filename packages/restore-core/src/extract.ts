@@ -27,6 +27,8 @@ export interface ExtractJob {
   /** Called as each chunk of a file being written arrives, for progress on large files. */
   onBytes: (item: PlanItem, bytes: number) => void;
   onWritten: (item: PlanItem) => void;
+  /** Stops the extraction at the next entry or chunk. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,6 +60,7 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
   for (const link of await repo.archiveChain(job.snapshot, source)) {
     const own = link.holder === job.snapshot.id;
     const take = async (entry: ArchiveEntry): Promise<void> => {
+      job.signal?.throwIfAborted();
       const entryPath = safeEntryPath(entry.name, source.name);
       if (!own && index.get(entryPath)?.in !== link.holder) return; // changed or deleted since
       const relPath = targetPathOf(layout.dir, entryPath);
@@ -82,7 +85,7 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
 
       if (entry.type === 'file') {
         if (entry.size !== indexed.size) throw corruptEntry(source.name, entryPath, `has ${entry.size} bytes in the archive but ${indexed.size} in the index`);
-        const content = readContent(entry, source.name, entryPath, writing && ((n) => job.onBytes(writing, n)));
+        const content = readContent(entry, source.name, entryPath, writing && ((n) => job.onBytes(writing, n)), job.signal);
         const digest = writing ? await writer.write(dest, content, indexed) : await digestContent(content);
         if (digest.size !== indexed.size || digest.sha256 !== indexed.sha256)
           throw corruptEntry(source.name, entryPath, `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`);
@@ -150,9 +153,10 @@ function matchIndex(entry: ArchiveEntry, entryPath: string, index: Map<string, I
 }
 
 // A read failure inside an entry is damage in the archive, not a local disk problem.
-async function* readContent(entry: ArchiveEntry, source: string, entryPath: string, onChunk?: (bytes: number) => void): AsyncGenerator<Buffer> {
+async function* readContent(entry: ArchiveEntry, source: string, entryPath: string, onChunk?: (bytes: number) => void, signal?: AbortSignal): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of entry.stream) {
+      signal?.throwIfAborted();
       onChunk?.((chunk as Buffer).length);
       yield chunk as Buffer;
     }

@@ -1,5 +1,6 @@
 import { chmodSync, lutimesSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
 import path from 'node:path';
+import { failpoint } from '@drkit/errors';
 import { fsPath } from '@drkit/repository';
 import { RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { PendingMetadata } from './extract.js';
@@ -17,7 +18,7 @@ const OWNER_WX = 0o300;
  * plan's actions, with blocking calls (see breather): awaited one by one, moving the reference
  * tree over a copy of itself cost ~1.5 s more CPU.
  */
-export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes: { count: number }): Promise<void> {
+export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes: { count: number }, signal?: AbortSignal): Promise<void> {
   if (plan.targetState === 'missing') {
     renameSync(staging.tree, plan.target);
     changes.count++;
@@ -26,10 +27,12 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
   const dirs = new TargetDirs(plan.target);
   const breathe = breather();
   let trashed = 0;
+  let moved = 0;
   try {
     // Items are sorted by path, so each folder is in place before what it holds.
     for (const item of plan.items) {
       if (!isWrite(item.action)) continue;
+      signal?.throwIfAborted();
       await breathe();
       const dest = path.join(plan.target, item.path);
       dirs.ensure(parentOf(item.path));
@@ -44,6 +47,7 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
       else if (!now?.isDirectory()) mkdirSync(fsPath(dest));
       else continue;
       changes.count++;
+      if (++moved === 1) await failpoint('restore.during-move');
     }
   } finally {
     dirs.relock();

@@ -1,5 +1,11 @@
 import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { ownerGone } from '@drkit/repository';
+import { parseProcessTag, processTag } from '@drkit/storage';
+
+const PREFIX = '.drkit-restore-';
+// `.drkit-restore-<snapshot>-<pid>@<host>-XXXXXX`: the name says which process stages there.
+const OWNED = /^\.drkit-restore-.+-(\d+@.+)-[A-Za-z0-9]{6}$/;
 
 export interface Staging {
   root: string;
@@ -14,7 +20,7 @@ export interface Staging {
 export async function createStaging(target: string, snapshotId: string): Promise<Staging> {
   const parent = path.dirname(target);
   await mkdir(parent, { recursive: true });
-  const root = await mkdtemp(path.join(parent, `.drkit-restore-${snapshotId}-`));
+  const root = await mkdtemp(path.join(parent, `${PREFIX}${snapshotId}-${processTag()}-`));
   const staging: Staging = {
     root,
     tree: path.join(root, 'tree'),
@@ -24,6 +30,24 @@ export async function createStaging(target: string, snapshotId: string): Promise
   await mkdir(staging.tree);
   await mkdir(staging.trash);
   return staging;
+}
+
+/**
+ * Removes the staging folders beside `target` whose restore was killed (a process of this host
+ * that no longer runs): what they hold comes back from the snapshot. Returns their names.
+ */
+export async function removeAbandonedStaging(target: string): Promise<Array<{ name: string; pid: number }>> {
+  const parent = path.dirname(target);
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const removed: Array<{ name: string; pid: number }> = [];
+  for (const name of names) {
+    const tag = name.startsWith(PREFIX) ? OWNED.exec(name)?.[1] : undefined;
+    const owner = tag ? parseProcessTag(tag) : undefined;
+    if (!owner || !ownerGone(owner)) continue;
+    await removeTree(path.join(parent, name));
+    removed.push({ name, pid: owner.pid });
+  }
+  return removed;
 }
 
 /** rm -rf that also copes with read-only folders (e.g. a replaced 0500 folder moved into the trash). */

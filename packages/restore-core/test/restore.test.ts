@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeMetadata, KEYS, Repository } from '@drkit/repository';
@@ -32,6 +32,33 @@ async function twoSourceSnapshot() {
 const leftovers = async (parent: string) => (await readdir(parent)).filter((n) => n.startsWith('.drkit-restore-'));
 
 describe('restore round trip', () => {
+  it('stops when its signal fires mid-extraction: RESTORE_INTERRUPTED, the target untouched, no staging left; the next restore removes a killed one\'s staging', async () => {
+    const { meta } = await twoSourceSnapshot();
+    const target = path.join(dir, 'restored');
+    const abort = new AbortController();
+    const plan = await planRestore(repo, { snapshot: meta.id, target });
+    let stagedWhenAborted: string[] = [];
+    const run = executeRestore(repo, plan, {
+      signal: abort.signal,
+      onProgress: () => {
+        if (abort.signal.aborted) return;
+        stagedWhenAborted = readdirSync(dir).filter((n) => n.startsWith('.drkit-restore-'));
+        abort.abort(new Error('stop'));
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: RestoreErrorCode.INTERRUPTED, message: expect.stringContaining('the target is untouched, and the staging folder was removed') });
+    expect(stagedWhenAborted).toHaveLength(1);
+    expect(await leftovers(dir)).toEqual([]);
+    expect(existsSync(target)).toBe(false);
+    // What a killed restore leaves: a staging folder named after a process that is gone.
+    const killed = path.join(dir, `.drkit-restore-${meta.id}-${2 ** 22 + 3}@${encodeURIComponent(hostname())}-AbC123`);
+    await mkdir(path.join(killed, 'tree'), { recursive: true });
+    const warnings: string[] = [];
+    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target }), { onWarning: (m) => warnings.push(m) });
+    expect(warnings).toEqual([`removed ${killed}, the staging folder of a restore that was killed (pid ${2 ** 22 + 3} is gone)`]);
+    expect(await leftovers(dir)).toEqual([]);
+  });
+
   it('holds a shared lock while it reads the archives, so a prune cannot delete them underneath, and releases it', async () => {
     const source = path.join(dir, 'src');
     await makeTree(source);

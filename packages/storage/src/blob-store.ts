@@ -1,8 +1,17 @@
 import type { Readable } from 'node:stream';
+import type { ProcessOwner } from './process-tag.js';
 
 export interface BlobInfo {
   key: string;
   size: number;
+}
+
+/** A temp file of a put that has not finished (LocalStore), with the process that writes it when its name says. */
+export interface TempFile {
+  name: string;
+  size: number;
+  mtimeMs: number;
+  owner?: ProcessOwner;
 }
 
 /** What a put accepts: a Node stream, any async iterable of bytes, or one buffer. */
@@ -24,10 +33,12 @@ export interface BlobStore {
   /** Removes the blob; removing an absent blob is not an error. */
   delete(key: string): Promise<void>;
   /**
-   * Stores that keep temp files of unfinished puts (LocalStore) remove those last written more
-   * than `olderThanMs` before `now`, i.e. left by a crash; returns how many were removed.
+   * Stores that keep temp files of unfinished puts (LocalStore) remove those `isGarbage` picks
+   * (left by a writer that is gone) and return them.
    */
-  cleanupTemp?(olderThanMs: number, now?: Date): Promise<number>;
+  cleanupTemp?(isGarbage: (file: TempFile) => boolean): Promise<TempFile[]>;
+  /** Stores with real folders (LocalStore) remove the empty ones under `prefix`, left by a delete cut short; returns their keys. */
+  removeEmptyFolders?(prefix: string): Promise<string[]>;
 }
 
 const SEGMENT = /^[^/\\\0]+$/;

@@ -4,13 +4,16 @@ import path from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { errnoCode } from '@drkit/errors';
-import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore } from './blob-store.js';
+import { errnoCode, failpoint } from '@drkit/errors';
+import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore, type TempFile } from './blob-store.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { copiedOut } from './lent.js';
+import { parseProcessTag, processTag } from './process-tag.js';
 
 // Temporary files live in their own folder so that a crash never leaves a half-written blob under a real key.
 const TMP_DIR = '.tmp';
+// A temp file's name says which process writes it (`<pid>@<host>-<random>.part`), so a cleanup can tell one whose writer is gone.
+const TEMP_NAME = /^(\d+@.+)-[0-9a-f]{16}\.part$/;
 
 /** A BlobStore in a local folder: temp file, fsync, rename, fsync the folder. */
 export class LocalStore implements BlobStore {
@@ -34,7 +37,7 @@ export class LocalStore implements BlobStore {
   async put(key: string, body: BlobBody): Promise<BlobInfo> {
     const dest = this.pathOf(key);
     const tmpDir = path.join(this.root, TMP_DIR);
-    const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
+    const tmp = path.join(tmpDir, `${processTag()}-${randomBytes(8).toString('hex')}.part`);
     let fh: FileHandle | undefined;
     let size = 0;
     try {
@@ -100,23 +103,41 @@ export class LocalStore implements BlobStore {
     }
   }
 
-  async cleanupTemp(olderThanMs: number, now = new Date()): Promise<number> {
+  async cleanupTemp(isGarbage: (file: TempFile) => boolean): Promise<TempFile[]> {
     const tmpDir = path.join(this.root, TMP_DIR);
     const names = await readdir(tmpDir).catch((cause) => {
       if (errnoCode(cause) === 'ENOENT') return [];
       throw ioError('list temp files', this.root, cause);
     });
-    let removed = 0;
+    const removed: TempFile[] = [];
     for (const name of names.filter((n) => n.endsWith('.part'))) {
       const file = path.join(tmpDir, name);
-      // A put in progress keeps writing its file; one renamed into place meanwhile is gone.
+      // One renamed into place meanwhile is gone.
       const st = await stat(file).catch(() => undefined);
-      if (!st?.isFile() || now.getTime() - st.mtimeMs <= olderThanMs) continue;
+      if (!st?.isFile()) continue;
+      const tag = TEMP_NAME.exec(name)?.[1];
+      const owner = tag ? parseProcessTag(tag) : undefined;
+      const temp: TempFile = { name, size: st.size, mtimeMs: st.mtimeMs, ...(owner ? { owner } : {}) };
+      if (!isGarbage(temp)) continue;
       await rm(file, { force: true }).catch((cause) => {
         throw ioError(`delete temp file ${name}`, this.root, cause);
       });
-      removed++;
+      removed.push(temp);
     }
+    return removed;
+  }
+
+  async removeEmptyFolders(prefix: string): Promise<string[]> {
+    const removed: string[] = [];
+    const dirKey = prefix.replace(/\/+$/, '');
+    const dir = path.join(this.root, ...dirKey.split('/'));
+    const entries = await readdir(dir, { withFileTypes: true }).catch((cause) => {
+      if (errnoCode(cause) === 'ENOENT' || errnoCode(cause) === 'ENOTDIR') return [];
+      throw ioError(`list ${prefix}`, this.root, cause);
+    });
+    // rmdir refuses a folder that is not empty, and a put that finds its folder gone makes it again.
+    for (const e of entries)
+      if (e.isDirectory() && (await rmdir(path.join(dir, e.name)).then(() => true, () => false))) removed.push(`${dirKey}/${e.name}/`);
     return removed;
   }
 
@@ -125,6 +146,7 @@ export class LocalStore implements BlobStore {
     await rm(file, { force: true }).catch((cause) => {
       throw ioError(`delete ${key}`, this.root, cause);
     });
+    await failpoint('store.before-remove-folder');
     // Folders exist only for the keys in them: a pruned snapshot leaves no empty folder behind.
     for (let dir = path.dirname(file); dir !== this.root && dir.startsWith(this.root); dir = path.dirname(dir)) {
       if (!(await rmdir(dir).then(() => true, () => false))) break;

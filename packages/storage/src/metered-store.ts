@@ -1,5 +1,5 @@
 import { pipeline, type Readable, Transform } from 'node:stream';
-import type { BlobBody, BlobInfo, BlobStore } from './blob-store.js';
+import type { BlobBody, BlobInfo, BlobStore, TempFile } from './blob-store.js';
 
 /**
  * Wraps a store and counts the bytes it takes in and hands out, as they flow: with an
@@ -56,8 +56,12 @@ export class MeteredStore implements BlobStore {
     return this.inner.delete(key);
   }
 
-  async cleanupTemp(olderThanMs: number, now?: Date): Promise<number> {
-    return (await this.inner.cleanupTemp?.(olderThanMs, now)) ?? 0;
+  async cleanupTemp(isGarbage: (file: TempFile) => boolean): Promise<TempFile[]> {
+    return (await this.inner.cleanupTemp?.(isGarbage)) ?? [];
+  }
+
+  async removeEmptyFolders(prefix: string): Promise<string[]> {
+    return (await this.inner.removeEmptyFolders?.(prefix)) ?? [];
   }
 }
 

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
-import { blobStoreContract, lend, LocalStore, MeteredStore, StorageErrorCode } from '@drkit/storage';
+import { blobStoreContract, lend, LocalStore, MeteredStore, processTag, StorageErrorCode, type TempFile } from '@drkit/storage';
 
 blobStoreContract({ describe, it, beforeEach, afterEach }, 'LocalStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
@@ -113,23 +113,43 @@ describe('LocalStore on disk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('cleanupTemp removes the temp files a crash left once older than the window, and nothing else', async () => {
+  it('names each temp file after its writer; cleanupTemp removes only the ones the caller calls garbage, and says which', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
     const store = new LocalStore(dir);
-    expect(await store.cleanupTemp(24 * 3_600_000)).toBe(0); // no temp folder yet
-    await store.put('data/x/file.bin', Buffer.from('abc'));
+    expect(await store.cleanupTemp(() => true)).toEqual([]); // no temp folder yet
     const tmp = path.join(dir, '.tmp');
-    await mkdir(tmp, { recursive: true });
-    for (const name of ['crashed.part', 'recent.part', 'not-ours.txt']) await writeFile(path.join(tmp, name), 'partial');
-    const dayAgo = (Date.now() - 25 * 3_600_000) / 1000;
-    for (const name of ['crashed.part', 'not-ours.txt']) await utimes(path.join(tmp, name), dayAgo, dayAgo);
-
-    expect(await store.cleanupTemp(24 * 3_600_000)).toBe(1);
-    expect((await readdir(tmp)).sort()).toEqual(['not-ours.txt', 'recent.part']);
-    // A day later (injected clock), the recent one is abandoned too.
-    expect(await store.cleanupTemp(24 * 3_600_000, new Date(Date.now() + 25 * 3_600_000))).toBe(1);
-    expect(await readdir(tmp)).toEqual(['not-ours.txt']);
+    // A put in progress: its temp file carries this host and pid.
+    const body = new PassThrough();
+    const putting = store.put('data/x/file.bin', body);
+    body.write('abc');
+    let names: string[] = [];
+    while (names.length === 0) names = await readdir(tmp).catch(() => []);
+    expect(names[0]).toMatch(/^\d+@.+-[0-9a-f]{16}\.part$/);
+    expect(names[0]!.startsWith(`${processTag()}-`)).toBe(true);
+    await writeFile(path.join(tmp, 'old-style.part'), 'partial');
+    await writeFile(path.join(tmp, 'not-ours.txt'), 'partial');
+    const seen: TempFile[] = [];
+    const removed = await store.cleanupTemp((f) => {
+      seen.push(f);
+      return f.owner === undefined;
+    });
+    expect(seen.map((f) => f.owner)).toEqual(expect.arrayContaining([undefined, { host: hostname(), pid: process.pid }]));
+    expect(removed).toEqual([expect.objectContaining({ name: 'old-style.part', size: 7 })]);
+    body.end('def');
+    await putting;
+    expect((await readdir(tmp)).sort()).toEqual(['not-ours.txt']);
     expect(await readdir(path.join(dir, 'data', 'x'))).toEqual(['file.bin']);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('removeEmptyFolders removes the empty folders under a prefix, and nothing else', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    const store = new LocalStore(dir);
+    await store.put('data/full/file.bin', Buffer.from('abc'));
+    await mkdir(path.join(dir, 'data', 'left-empty'));
+    expect(await store.removeEmptyFolders('data/')).toEqual(['data/left-empty/']);
+    expect(await readdir(path.join(dir, 'data'))).toEqual(['full']);
+    expect(await store.removeEmptyFolders('nothing/')).toEqual([]);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -6,6 +6,8 @@ import { hostCacheDir, loadConfig, openRepo, usage } from '../context.js';
 import { loadSigningKey } from '../keys.js';
 import { redisSourceOf } from '../redis-options.js';
 import { ExitCode } from '../exit-codes.js';
+import { stopsSafely } from '../interrupt.js';
+import { lockNotes } from '../lock-notes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
 
@@ -55,7 +57,8 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     toolVersion: `drkit ${pkg.version}`,
     waitMs: opts.wait,
     cacheDir,
-    onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
+    ...lockNotes,
+    signal: stopsSafely("this backup's lock and unfinished data: the next backup (or `drkit unlock`) on this host removes them"),
     onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
   });
   progress.done();

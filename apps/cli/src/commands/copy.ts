@@ -3,6 +3,7 @@ import { loadConfig, openRepo, storeFor, usage } from '../context.js';
 import { loadSigningKey } from '../keys.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { stopsSafely } from '../interrupt.js';
 import { transferProgress } from '../progress.js';
 import { type FilterFlags, filterOf, resolveRef } from '../selection.js';
 
@@ -27,6 +28,7 @@ export async function run([ref]: unknown[], opts: CopyFlags): Promise<ExitCode> 
     verifyArrival: opts.verify,
     onProgress: (p) => progress.update(`copying ${p.snapshot}:`, p.bytes, p.totalBytes),
     onWarning: (message) => warn(`warning: ${message}`),
+    signal: stopsSafely("the copy's locks and the unlisted blobs of the snapshot it was copying: run the same copy again to finish"),
   });
   progress.done();
   const count = (status: string) => results.filter((r) => r.status === status).length;

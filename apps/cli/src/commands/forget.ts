@@ -1,7 +1,10 @@
+import { describeLeftovers } from '@drkit/repository';
 import { forgetSnapshots, formatRetentionGroups, type RetentionPolicy, retentionPolicyFromConfig } from '@drkit/backup-core';
 import { parseDuration } from '@drkit/config/duration';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { stopsSafely } from '../interrupt.js';
+import { lockNotes } from '../lock-notes.js';
 import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 import { type FilterFlags, filterOf } from '../selection.js';
 
@@ -26,7 +29,8 @@ export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode
     prune: opts.prune,
     waitMs: opts.wait,
     filter: filterOf(opts),
-    onStaleLock: (lock, why) => warn(`note: removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`),
+    ...lockNotes,
+    signal: stopsSafely('its lock: the next drkit command on this host (or `drkit unlock`) removes it; every snapshot still listed is intact'),
   });
   if (opts.json) printJson({ dryRun: opts.dryRun === true, ...result });
   else {
@@ -34,6 +38,10 @@ export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode
     const verb = opts.dryRun ? 'would remove' : 'removed';
     say(`${verb} ${result.removed.length} of ${result.decisions.length} snapshot(s)`);
     if (result.pruned) say(`${opts.dryRun ? 'would prune' : 'pruned'} ${result.pruned.blobs} blob(s), ${bytes(result.pruned.bytes)}, of ${result.pruned.snapshots.length} snapshot(s)`);
+    const recent = result.pruned?.tooRecent ?? [];
+    if (recent.length) say(`kept the data of ${recent.length} unlisted snapshot(s) younger than 30 minutes, which a backup may still be writing (${recent.join(', ')}); a later prune removes it`);
+    const leftovers = result.pruned?.leftovers && describeLeftovers(result.pruned.leftovers);
+    if (leftovers) say(leftovers);
   }
   return ExitCode.OK;
 }

@@ -1,7 +1,7 @@
 import { displayKey, globMatcher } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { type GlobalOptions, printJson, say, shownName } from '../output.js';
+import { type GlobalOptions, outputClosed, printJson, say, shownName } from '../output.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
 
 export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterFlags & { source?: string }): Promise<ExitCode> {
@@ -16,6 +16,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterF
     if (source.redis) {
       // A Redis source lists its keys: database, type, expiry, payload size, key.
       for await (const r of repo.readRedisRecords(source)) {
+        if (outputClosed()) return ExitCode.OK;
         const key = displayKey(r.key);
         if (!match(key.replace(/^"|"$/g, ''))) continue;
         const expires = r.expireAt === -1 ? null : new Date(r.expireAt).toISOString();
@@ -25,6 +26,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterF
       continue;
     }
     for await (const e of repo.readIndex(source)) {
+      if (outputClosed()) return ExitCode.OK;
       if (!match(e.path)) continue;
       if (opts.json) out.push({ source: source.name, ...e });
       else

@@ -5,6 +5,7 @@ import { originsOf, type RedisRestoreMode, type RedisRestorePlan, restoreRedis }
 import { usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+import { stopsSafely } from '../interrupt.js';
 import { configRedisSource, redisConnectionOf } from '../redis-options.js';
 import { originLines } from '../restore-origins.js';
 
@@ -44,6 +45,7 @@ export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig 
     dryRun: opts.dryRun === true,
     onProgress: (p) => progress.update(`restoring ${named.name}: ${p.restored} of ${p.records} keys  ${p.key}`),
     onWarning: (message) => warn(`warning: ${message}`),
+    ...(opts.dryRun ? {} : { signal: stopsSafely('databases part-way restored: run the same restore again') }),
   });
   progress.done();
   const from = originsOf(snapshot, [named.name]);

@@ -1,6 +1,7 @@
 import { executeRestore, formatPlan, originsOf, planRestore, type SalvageReport } from '@drkit/restore-core';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { stopsSafely } from '../interrupt.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
 import { originLines } from '../restore-origins.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
@@ -47,6 +48,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
   const result = await executeRestore(repo, plan, {
     onProgress: (p) => progress.update(`restoring ${p.files} files, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}  ${p.path}`),
     onWarning: (message) => warn(`warning: ${message}`),
+    signal: stopsSafely('its staging folder (.drkit-restore-*) beside the target, and a target part-way restored if moving had begun: the next restore there removes the folder and finishes'),
   });
   progress.done();
   if (opts.json) printJson(result);

@@ -1,6 +1,7 @@
 import { type DamageReport, verifyRef } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { stopsSafely } from '../interrupt.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
 import { type FilterFlags, filterOf, resolveRef } from '../selection.js';
 
@@ -15,6 +16,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & 
     jsonlGlobs: config?.validation?.jsonl,
     onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries, ${bytes(p.bytes)}`),
     onWarning: (message) => warn(`warning: ${message}`),
+    signal: stopsSafely('its lock: the next drkit command on this host (or `drkit unlock`) removes it; verify changes nothing'),
   });
   progress.done();
   const ok = reports.every((r) => r.ok);

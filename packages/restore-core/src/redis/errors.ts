@@ -9,6 +9,7 @@ export const RedisRestoreErrorCode = {
   TARGET_DB_MISSING: 'RESTORE_REDIS_TARGET_DB_MISSING',
   CONFIRM_REQUIRED: 'RESTORE_REDIS_CONFIRM_REQUIRED',
   FAILED: 'RESTORE_REDIS_FAILED',
+  INTERRUPTED: 'RESTORE_REDIS_INTERRUPTED',
 } as const;
 export type RedisRestoreErrorCode = (typeof RedisRestoreErrorCode)[keyof typeof RedisRestoreErrorCode];
 

@@ -1,3 +1,4 @@
+import { failpoint } from '@drkit/errors';
 import { displayKey, type Repository, type SourceMeta } from '@drkit/repository';
 import { type RedisConnection, type RedisConnectionOptions, RedisConnection as Connection, RedisError, RedisErrorCode, redisFailure, targetRdbVersion } from '@drkit/redis-source';
 import type { Cluster, Redis } from 'ioredis';
@@ -33,6 +34,8 @@ export interface RedisRestoreOptions {
   onProgress?: (p: { restored: number; skippedExpired: number; records: number; key: string }) => void;
   /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock. */
   onWarning?: (message: string) => void;
+  /** Stops the restore after the batch in flight; the error names the databases left incomplete (RESTORE_REDIS_INTERRUPTED). */
+  signal?: AbortSignal;
 }
 
 export interface RedisRestorePlan {
@@ -194,18 +197,30 @@ async function write(
   let restored = 0;
   let skippedExpired = 0;
   let scripting = !cluster && options.script !== false;
-  const fail = (cause: unknown, key: string) => {
-    const e = redisFailure(cause, conn.label, `RESTORE key ${key}`);
+  const { signal } = options;
+  // Keys restored (or skipped as expired) per database: a stop names the databases it leaves incomplete.
+  const done = new Map<number, number>();
+  const count = (db: number, n: number) => done.set(db, (done.get(db) ?? 0) + n);
+  let flushed = false;
+  const stopped = (cause: unknown, key?: string) => {
+    const interrupted = signal?.aborted === true && key === undefined;
+    const incomplete = plan.dbs.filter((d) => (done.get(d.db) ?? 0) < d.keys);
+    const left = incomplete.length
+      ? `; databases left incomplete: ${incomplete.map((d) => `db ${d.db} (${done.get(d.db) ?? 0} of ${d.keys} keys)`).join(', ')}${flushed ? ', emptied first' : ''}`
+      : '';
     return new RedisRestoreError(
-      RedisRestoreErrorCode.FAILED,
-      `The restore into ${conn.label} stopped at key ${key} after ${restored} of ${plan.records} keys: ${e.message}`,
+      interrupted ? RedisRestoreErrorCode.INTERRUPTED : RedisRestoreErrorCode.FAILED,
+      interrupted
+        ? `The restore into ${conn.label} was interrupted after ${restored} of ${plan.records} keys${left}.`
+        : `The restore into ${conn.label} stopped at key ${key} after ${restored} of ${plan.records} keys: ${(cause as Error).message}${left}`,
       {
-        cause: e,
-        hint: `${plan.mode === 'replace' ? 'The target now holds only part of the snapshot' : 'The target now holds part of the snapshot beside its own keys'}: fix the cause and run the same restore again (it replaces what it already wrote).`,
-        details: { key, restored, records: plan.records },
+        cause,
+        hint: `${plan.mode === 'replace' ? 'The target now holds only part of the snapshot' : 'The target now holds part of the snapshot beside its own keys'}: ${interrupted ? '' : 'fix the cause and '}run the same restore again (it replaces what it already wrote).`,
+        details: { ...(key ? { key } : {}), restored, records: plan.records, incompleteDbs: incomplete.map((d) => d.db) },
       },
     );
   };
+  const fail = (cause: unknown, key: string) => stopped(redisFailure(cause, conn.label, `RESTORE key ${key}`), key);
 
   try {
     // Replace: empty each database the snapshot holds, nothing else.
@@ -213,16 +228,25 @@ async function write(
   } catch (cause) {
     throw fail(cause, '(FLUSHDB before the first key)');
   }
+  flushed = plan.flush.length > 0;
 
   const clock = await serverClock(cluster ? conn.nodes()[0]! : (conn.client as Redis));
-  let db = -1;
+  let db = cluster ? 0 : -1;
   let client: Redis | Cluster = conn.client;
   let pending: Array<{ key: Buffer; ttl: number; payload: Buffer }> = [];
   let pendingBytes = 0;
 
+  const restoredBatch = async (batchDb: number, n: number, lastKey: Buffer) => {
+    restored += n;
+    count(batchDb, n);
+    options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(lastKey) });
+    await failpoint('restore.redis.after-batch');
+  };
   const flush = async () => {
     if (pending.length === 0) return;
+    signal?.throwIfAborted();
     const batch = pending;
+    const batchDb = db;
     pending = [];
     pendingBytes = 0;
     if (scripting) {
@@ -233,15 +257,14 @@ async function write(
         const [failedAt, message] = (await (client as ScriptedClient).drkitRestoreBatch(batch.length, ...args)) as [number, string];
         if (failedAt > 0) {
           restored += failedAt - 1;
+          count(batchDb, failedAt - 1);
           throw fail(new Error(message), displayKey(batch[failedAt - 1]!.key));
         }
-        restored += batch.length;
-        options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(batch.at(-1)!.key) });
-        return;
       } catch (e) {
         if (e instanceof RedisRestoreError || CONNECTION_LOST.test((e as Error).message) || !NO_SCRIPTING.test((e as Error).message)) throw e instanceof RedisRestoreError ? e : fail(e, displayKey(batch[0]!.key));
         scripting = false;
       }
+      if (scripting) return restoredBatch(batchDb, batch.length, batch.at(-1)!.key);
     }
     let results: Array<[Error | null, unknown]>;
     if (cluster) {
@@ -254,38 +277,44 @@ async function write(
     }
     for (const [i, [err]] of results.entries()) if (err) throw fail(err, displayKey(batch[i]!.key));
     if (results.length !== batch.length) throw fail(new Error('Connection is closed.'), displayKey(batch[0]!.key));
-    restored += batch.length;
-    options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(batch.at(-1)!.key) });
+    await restoredBatch(batchDb, batch.length, batch.at(-1)!.key);
   };
 
-  for await (const r of repo.readRedisRecords(source)) {
-    if (r.expireAt !== -1 && r.expireAt <= clock()) {
-      skippedExpired++;
-      continue;
-    }
-    if (!cluster && r.db !== db) {
-      await flush();
-      db = r.db;
-      client = await conn.forDb(db);
-      if (scripting && !('drkitRestoreBatch' in client)) (client as Redis).defineCommand('drkitRestoreBatch', { lua: RESTORE_BATCH_LUA });
-    }
-    const ttl = r.expireAt === -1 ? 0 : r.expireAt;
-    if (r.payload.length >= large) {
-      await flush();
-      try {
-        await (client as Redis).sendCommand(streamingRestore(r.key, ttl, r.payload));
-      } catch (cause) {
-        throw fail(cause, displayKey(r.key));
+  try {
+    await failpoint('restore.redis.after-flush');
+    for await (const r of repo.readRedisRecords(source)) {
+      if (r.expireAt !== -1 && r.expireAt <= clock()) {
+        skippedExpired++;
+        count(r.db, 1);
+        continue;
       }
-      restored++;
-      options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(r.key) });
-      continue;
+      if (!cluster && r.db !== db) {
+        await flush();
+        db = r.db;
+        client = await conn.forDb(db);
+        if (scripting && !('drkitRestoreBatch' in client)) (client as Redis).defineCommand('drkitRestoreBatch', { lua: RESTORE_BATCH_LUA });
+      }
+      const ttl = r.expireAt === -1 ? 0 : r.expireAt;
+      if (r.payload.length >= large) {
+        await flush();
+        signal?.throwIfAborted();
+        try {
+          await (client as Redis).sendCommand(streamingRestore(r.key, ttl, r.payload));
+        } catch (cause) {
+          throw fail(cause, displayKey(r.key));
+        }
+        await restoredBatch(db, 1, r.key);
+        continue;
+      }
+      pending.push({ key: r.key, ttl, payload: r.payload });
+      pendingBytes += r.payload.length;
+      if (pending.length >= batchKeys || pendingBytes >= batchBytes) await flush();
     }
-    pending.push({ key: r.key, ttl, payload: r.payload });
-    pendingBytes += r.payload.length;
-    if (pending.length >= batchKeys || pendingBytes >= batchBytes) await flush();
+    await flush();
+  } catch (cause) {
+    if (cause instanceof RedisRestoreError || !signal?.aborted) throw cause;
+    throw stopped(cause);
   }
-  await flush();
   return { restored, skippedExpired };
 }
 
