@@ -187,6 +187,15 @@ export class RepoLock {
   }
 }
 
+/** A lock file, its checksum checked; throws SyntaxError or REPO_CHECKSUM_MISMATCH when it is damaged. */
+async function readLock(store: BlobStore, key: string): Promise<LockInfo> {
+  const json = JSON.parse((await readSmallBlob(store, key)).toString('utf8')) as unknown;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SyntaxError('not a JSON object');
+  checkMetadataChecksum(json, LOCK_FIELDS, key, store.location);
+  const { [CHECKSUM_FIELD]: _checksum, ...info } = json as LockInfo & { [CHECKSUM_FIELD]?: string };
+  return info;
+}
+
 export async function readLocks(store: BlobStore): Promise<LockInfo[]> {
   return (await readLockFiles(store)).locks;
 }
