@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { canonicalJson, KEYS, metadataChecksum, readLocks, removeLocks, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
+import { canonicalJson, KEYS, metadataChecksum, removeLocks, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
 
 let dir: string;
 let root: string;

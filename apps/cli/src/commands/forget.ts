@@ -5,7 +5,7 @@ import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
 import { lockNotes } from '../lock-notes.js';
-import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, } from '../output.js';
 import { type FilterFlags, filterOf } from '../selection.js';
 
 type CountRules = 'keepLast' | 'keepHourly' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly';
