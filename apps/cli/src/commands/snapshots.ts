@@ -1,6 +1,6 @@
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, table, warn } from '../output.js';
 
 export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
@@ -44,8 +44,3 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-export function table(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) say(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-}
