@@ -207,10 +207,10 @@ export class Outbox {
           continue;
         }
         if (result.outcome !== 'skipped') report[result.outcome]++;
-        // What comes after a message that did not go waits for it; after one that failed for good, for the next run.
+        // What comes after a message that did not go waits for it; after one that failed for good (whose
+        // report is queued now), for the next run.
         report.waiting += items.length - i - 1;
-        if (result.nextAttemptAt !== undefined) later(result.nextAttemptAt);
-        else if (i + 1 < items.length) later(clock.now());
+        later(result.nextAttemptAt ?? clock.now());
         return;
       }
     };

@@ -36,10 +36,10 @@ export async function status(_args: unknown[], opts: NotifyOptions): Promise<Exi
     return ExitCode.OK;
   }
   say(`outbox: ${s.counts.pending} pending, ${s.counts.delivered} delivered, ${s.counts.failed} failed, ${s.counts.expired} expired (finished messages are kept 7 days)`);
-  for (const h of s.holds) say(`held: ${h.channel} until ${when(h.until)} (${h.reason})`);
+  for (const h of s.holds) say(`failing: ${h.channel}, ${h.failures} failed run${h.failures === 1 ? '' : 's'}, last: ${h.reason}; next attempt from ${when(h.until)}`);
   const head = ['MESSAGE', 'CHANNEL', 'DUE BY', 'STATE', 'ATTEMPTS', 'LAST ERROR'];
   for (const [title, records] of [
-    ['missed their deadline', s.late],
+    ['missed their deadline (by more than a second)', s.late],
     ['pending', s.pending],
     ['not delivered (failed or expired)', s.undelivered],
   ] as const) {
