@@ -12,3 +12,4 @@ export {
   type TimelineEntry,
   timelineEntrySchema,
 } from './model.js';
+export * from './channels/index.js';
