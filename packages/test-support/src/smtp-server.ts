@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 /** A key and a self-signed certificate (PEM) for 127.0.0.1 and localhost; trust `cert` as a CA. */
@@ -33,6 +34,8 @@ export interface ReceivedMail {
   to: string[];
   /** The message as sent (headers and body). */
   raw: string;
+  /** The message decoded (mailparser): subject, text, html, headers. */
+  parsed: ParsedMail;
   /** Whether the session was TLS when the message came (STARTTLS happened). */
   secure: boolean;
   /** The user that logged in, if any. */
@@ -62,6 +65,8 @@ export interface SmtpTestServer {
 export interface SmtpTestServerOptions {
   /** Offer STARTTLS (default true). Without it, a client that requires TLS must refuse to send. */
   starttls?: boolean;
+  /** TLS from the first byte (smtps://, port 465 style) instead of STARTTLS. */
+  implicitTls?: boolean;
   /** Logins the server accepts; when given, AUTH is required (and only allowed after STARTTLS). */
   users?: Record<string, string>;
   certificate?: TestCertificate;
@@ -80,7 +85,7 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
   const users = options.users;
 
   const server = new SMTPServer({
-    secure: false,
+    secure: options.implicitTls === true,
     key: certificate.key,
     cert: certificate.cert,
     disabledCommands: options.starttls === false ? ['STARTTLS'] : [],
@@ -97,11 +102,13 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        const raw = Buffer.concat(chunks);
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
+          raw: raw.toString('utf8'),
+          parsed: await simpleParser(raw),
           secure: session.secure,
           ...(typeof session.user === 'string' ? { user: session.user } : {}),
         });

@@ -36,10 +36,10 @@ interface SmtpError {
 /** By SMTP's reply classes (5xx permanent, 4xx transient); without a reply: TLS and login problems are permanent, network ones retry. */
 function classify(error: SmtpError, redact: (t: string) => string): Delivery {
   const message = redact(error.message);
-  if (error.permanent !== undefined) return { ok: false, retryable: !error.permanent, error: message };
   if (CERTIFICATE_ERROR.test(`${error.originalCode ?? ''} ${error.code ?? ''}`) || /certificate/i.test(error.message))
     return { ok: false, retryable: false, error: `${message} (the server's certificate is not trusted: set ca_file to the CA that signed it)` };
   if (error.code === 'ETLS') return { ok: false, retryable: false, error: `${message} (drkit sends mail only over TLS: the server must offer STARTTLS, or use smtps://)` };
+  if (error.permanent !== undefined) return { ok: false, retryable: !error.permanent, error: message };
   if (error.code === 'EAUTH' || error.code === 'ENOAUTH' || error.code === 'ECONFIG') return { ok: false, retryable: false, error: message };
   return { ok: false, retryable: true, error: message };
 }
