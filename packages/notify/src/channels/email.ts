@@ -60,7 +60,7 @@ export function emailChannel(options: EmailChannelOptions): Channel {
   const smtp = parseSmtpUrl(options.smtpUrl);
   if (typeof smtp === 'string')
     throw new ChannelError(ChannelErrorCode.BAD_SMTP_URL, `smtp_url ${smtp}`, {
-      hint: 'Write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, the password from the environment: smtp://drkit:${SMTP_PASSWORD}@mail.example.com:587.',
+      hint: `Write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, the password from the environment: smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587.`,
     });
   const timeoutMs = options.timeoutMs ?? EMAIL_TIMEOUT_MS;
   const redact = redactor([smtp.password]);

@@ -6,3 +6,5 @@ export type { Contact, ContactLookup } from './recipients.js';
 export { type SlackChannelOptions, slackChannel, slackMessage } from './slack.js';
 export { callTwiml, smsBody, TWILIO_BASE_URL, type TwilioChannelOptions, twilioChannel } from './twilio.js';
 export { type WebhookChannelOptions, webhookBody, webhookChannel } from './webhook.js';
+export { type ChannelConfig, type ChannelDependencies, createChannel, createChannels } from './factory.js';
+export { sendTestNotification, testNotification } from './test-send.js';

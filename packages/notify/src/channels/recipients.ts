@@ -49,7 +49,8 @@ export class DeliveredLegs {
     let legs = this.done.get(key);
     if (!legs) {
       if (this.done.size >= this.limit) this.done.delete(this.done.keys().next().value!);
-      this.done.set(key, (legs = new Set()));
+      legs = new Set();
+      this.done.set(key, legs);
     }
     legs.add(leg);
   }

@@ -22,11 +22,11 @@ const INCIDENTS_MAX = 40;
 const SLACK_MIN_WAIT_MS = 1000;
 
 /** Slack's mrkdwn treats &, < and > as markup. */
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const mrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function incidentBlock(i: Incident) {
   const latest = i.timeline.filter((t) => t.visibility === 'public').at(-1);
-  const text = `*${escape(i.title)}*\n${escape(incidentFacts(i))}${latest ? `\n${escape(latest.message)}` : ''}`;
+  const text = `*${mrkdwn(i.title)}*\n${mrkdwn(incidentFacts(i))}${latest ? `\n${mrkdwn(latest.message)}` : ''}`;
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_MAX) } };
 }
 
@@ -34,12 +34,12 @@ function incidentBlock(i: Incident) {
 export function slackMessage(n: Notification): { text: string; blocks: object[] } {
   const blocks: object[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(`${n.severity} · ${n.title}`, HEADER_MAX), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: truncate(`${MARK[n.severity]} ${escape(n.text)}`, SECTION_MAX) } },
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(`${MARK[n.severity]} ${mrkdwn(n.text)}`, SECTION_MAX) } },
   ];
   for (const i of n.incidents.slice(0, INCIDENTS_MAX)) blocks.push(incidentBlock(i));
   if (n.incidents.length > INCIDENTS_MAX) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${n.incidents.length - INCIDENTS_MAX} more` }] });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `drkit · ${n.kind} · ${n.idempotencyKey}` }] });
-  return { text: truncate(`${MARK[n.severity]} ${n.severity} ${escape(plainText(n))}`, SECTION_MAX), blocks };
+  return { text: truncate(`${MARK[n.severity]} ${n.severity} ${mrkdwn(plainText(n))}`, SECTION_MAX), blocks };
 }
 
 /**
