@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { Socket } from 'node:net';
+import { listenLocally } from './local-server.js';
 
 /** One request as the receiver saw it, body complete. */
 export interface RecordedRequest {
@@ -54,7 +54,6 @@ export async function startRecordingServer(options: { answer?: AnswerRule } = {}
   const requests: RecordedRequest[] = [];
   const queued: Answer[] = [];
   const waiters: Array<{ count: number; resolve: (r: RecordedRequest[]) => void }> = [];
-  const sockets = new Set<Socket>();
   let rule = options.answer;
 
   const server = createServer((req, res) => {
@@ -95,12 +94,7 @@ export async function startRecordingServer(options: { answer?: AnswerRule } = {}
       else send();
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const { port, stop } = await listenLocally(server);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -115,9 +109,6 @@ export async function startRecordingServer(options: { answer?: AnswerRule } = {}
       if (requests.length >= count) return Promise.resolve([...requests]);
       return new Promise((resolve) => waiters.push({ count, resolve }));
     },
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
+    stop,
   };
 }

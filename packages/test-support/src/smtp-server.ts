@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { listenLocally } from './local-server.js';
 
 /** A key and a self-signed certificate (PEM) for 127.0.0.1 and localhost; trust `cert` as a CA. */
 export interface TestCertificate {
@@ -80,7 +80,6 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
   const certificate = options.certificate ?? selfSignedCertificate();
   const messages: ReceivedMail[] = [];
   const waiters: Array<{ count: number; resolve: (m: ReceivedMail[]) => void }> = [];
-  const sockets = new Set<Socket>();
   let refusal: ((address: string) => SmtpRefusal | undefined) | undefined;
   const users = options.users;
 
@@ -120,12 +119,7 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
       });
     },
   });
-  server.server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as { port: number }).port;
+  const { port, stop } = await listenLocally(server.server);
   return {
     host: '127.0.0.1',
     port,
@@ -138,9 +132,6 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
       if (messages.length >= count) return Promise.resolve([...messages]);
       return new Promise((resolve) => waiters.push({ count, resolve }));
     },
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+    stop,
   };
 }
