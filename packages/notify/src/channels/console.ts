@@ -1,5 +1,5 @@
 import type { Channel, Delivery } from '../channel.js';
-import { plainText, subjectLine } from './format.js';
+import { subjectLine } from './format.js';
 
 export interface ConsoleChannelOptions {
   name: string;
@@ -16,7 +16,7 @@ export function consoleChannel(options: ConsoleChannelOptions): Channel {
     describe: () => `console (${stream === process.stderr ? 'standard error' : stream === process.stdout ? 'standard output' : 'a stream'})`,
     send: (n) =>
       new Promise<Delivery>((resolve) => {
-        const text = `${subjectLine(n)} (${n.kind})\n${plainText(n).replace(/^/gm, '  ')}\n`;
+        const text = `${subjectLine(n)} (${n.kind})\n${n.text.replace(/^/gm, '  ')}\n`;
         stream.write(text, (error) => resolve(error ? { ok: false, retryable: false, error: `could not write: ${error.message}` } : { ok: true }));
       }),
   };

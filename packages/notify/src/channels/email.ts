@@ -1,7 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { Channel, Delivery, Notification } from '../channel.js';
 import { ChannelError, ChannelErrorCode } from './errors.js';
-import { incidentFacts, plainText, subjectLine } from './format.js';
+import { footer, subjectLine } from './format.js';
 import { CANCELLED, combineLegs, type ContactLookup, DeliveredLegs, resolveRecipients } from './recipients.js';
 import { redactor } from './secrets.js';
 import { parseSmtpUrl } from './smtp-url.js';
@@ -47,8 +47,7 @@ function classify(error: SmtpError, redact: (t: string) => string): Delivery {
 const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function html(n: Notification): string {
-  const rows = n.incidents.map((i) => `<li><strong>${escapeHtml(i.title)}</strong><br>${escapeHtml(incidentFacts(i))}</li>`).join('');
-  return `<p>${escapeHtml(n.text).replace(/\n/g, '<br>')}</p>${rows ? `<ul>${rows}</ul>` : ''}<p style="color:#666">drkit · ${n.kind} · ${escapeHtml(n.idempotencyKey)}</p>`;
+  return `<p>${escapeHtml(n.text).replace(/\n/g, '<br>')}</p><p style="color:#666">${escapeHtml(footer(n))}</p>`;
 }
 
 /**
@@ -94,7 +93,7 @@ export function emailChannel(options: EmailChannelOptions): Channel {
           from: options.from,
           to: pending,
           subject: subjectLine(n),
-          text: plainText(n),
+          text: `${n.text}\n\n-- \n${footer(n)}\n`,
           html: html(n),
           // The same Message-ID on every attempt lets mail systems drop a duplicate.
           messageId: `<${n.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}@drkit>`,

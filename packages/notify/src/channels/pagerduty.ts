@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Channel, Delivery, Notification } from '../channel.js';
 import type { Incident, Severity } from '../model.js';
-import { plainText, truncate } from './format.js';
+import { truncate } from './format.js';
 import { classifyAnswer, DEFAULT_TIMEOUT_MS, type HttpTarget, httpUrl, isAnswer, post } from './http.js';
 import { CANCELLED, combineLegs, DeliveredLegs } from './recipients.js';
 import { redactor } from './secrets.js';
@@ -49,14 +49,14 @@ export function pagerDutyEvents(n: Notification, routingKey: string, source: str
       ...head,
       client: 'drkit',
       payload: {
-        summary: truncate(`[${severity}] ${incident?.title ?? n.title}`, SUMMARY_MAX),
+        summary: truncate(`${severity} ${incident?.title ?? n.title}`, SUMMARY_MAX),
         source,
         severity: PAGERDUTY_SEVERITY[severity],
         timestamp: incident?.openedAt ?? new Date(now()).toISOString(),
         ...(incident?.components.length ? { component: incident.components.join(', ') } : {}),
         class: n.kind,
         custom_details: {
-          text: plainText(n),
+          text: n.text,
           idempotency_key: n.idempotencyKey,
           ...(incident ? { incident_id: incident.id, status: incident.status, labels: incident.labels } : {}),
         },

@@ -1,6 +1,6 @@
 import type { Channel, Delivery, Notification } from '../channel.js';
-import type { Incident, Severity } from '../model.js';
-import { incidentFacts, plainText, truncate } from './format.js';
+import type { Severity } from '../model.js';
+import { footer, truncate } from './format.js';
 import { classifyAnswer, DEFAULT_TIMEOUT_MS, type HttpTarget, httpUrl, isAnswer, post, retryAfterMs } from './http.js';
 import { maskUrlPath, redactor, urlSecrets } from './secrets.js';
 
@@ -14,32 +14,25 @@ export interface SlackChannelOptions {
 }
 
 const MARK: Record<Severity, string> = { P1: ':red_circle:', P2: ':large_orange_circle:', P3: ':large_yellow_circle:', P4: ':white_circle:' };
-// Slack's limits: header text 150 characters, section text 3,000, 50 blocks a message.
+// Slack's limits: header text 150 characters, section text 3,000.
 const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
-const INCIDENTS_MAX = 40;
 // Slack asks senders to wait after a 429; without a Retry-After, wait at least this long.
 const SLACK_MIN_WAIT_MS = 1000;
 
 /** Slack's mrkdwn treats &, < and > as markup. */
 const mrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function incidentBlock(i: Incident) {
-  const latest = i.timeline.filter((t) => t.visibility === 'public').at(-1);
-  const text = `*${mrkdwn(i.title)}*\n${mrkdwn(incidentFacts(i))}${latest ? `\n${mrkdwn(latest.message)}` : ''}`;
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_MAX) } };
-}
-
-/** `text` (the notification fallback) and blocks: a header, the text, one section per incident. */
+/** `text` (the notification's fallback) and blocks: the title as a header, the text, a footer. */
 export function slackMessage(n: Notification): { text: string; blocks: object[] } {
-  const blocks: object[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`${n.severity} · ${n.title}`, HEADER_MAX), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: truncate(`${MARK[n.severity]} ${mrkdwn(n.text)}`, SECTION_MAX) } },
-  ];
-  for (const i of n.incidents.slice(0, INCIDENTS_MAX)) blocks.push(incidentBlock(i));
-  if (n.incidents.length > INCIDENTS_MAX) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${n.incidents.length - INCIDENTS_MAX} more` }] });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `drkit · ${n.kind} · ${n.idempotencyKey}` }] });
-  return { text: truncate(`${MARK[n.severity]} ${n.severity} ${mrkdwn(plainText(n))}`, SECTION_MAX), blocks };
+  return {
+    text: truncate(`${MARK[n.severity]} ${mrkdwn(n.title)}\n${mrkdwn(n.text)}`, SECTION_MAX),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: truncate(n.title, HEADER_MAX), emoji: true } },
+      { type: 'section', text: { type: 'mrkdwn', text: truncate(`${MARK[n.severity]} ${mrkdwn(n.text)}`, SECTION_MAX) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: mrkdwn(footer(n)) }] },
+    ],
+  };
 }
 
 /**

@@ -32,9 +32,9 @@ const SMS_MAX = 1600;
 
 const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** The call's TwiML: says the severity and the title, twice. */
+/** The call's TwiML: says the title, twice. */
 export function callTwiml(n: Notification): string {
-  return `<Response><Say loop="2">drkit alert, severity ${n.severity.split('').join(' ')}. ${xml(n.title)}.</Say></Response>`;
+  return `<Response><Say loop="2">drkit alert. ${xml(n.title)}.</Say></Response>`;
 }
 
 export function smsBody(n: Notification): string {

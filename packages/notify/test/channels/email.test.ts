@@ -33,11 +33,11 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
     expect(d.ok).toBe(true);
     const [m] = server.messages;
     expect(m).toMatchObject({ from: 'drkit@example.com', to: ['ops@example.com', 'ana@example.com'], secure: true, user: 'drkit' });
-    expect(m?.parsed.subject).toBe('[drkit P1] Backups of "data" are 2 h old');
+    expect(m?.parsed.subject).toBe('[drkit] Backups of "data" are 2 h old');
     expect(m?.parsed.messageId).toBe('<msg-20261206T160000Z-ab12cd-opened-pager@drkit>');
     expect(m?.parsed.headers.get('x-drkit-idempotency-key')).toBe(n.idempotencyKey);
-    expect(m?.parsed.text).toContain(`${n.text}\n\n20261206T160000Z-ab12cd · P1 · investigating · backup, data: ${n.title}`);
-    expect(m?.parsed.html).toContain('<li><strong>Backups of &quot;data&quot; are 2 h old</strong>');
+    expect(m?.parsed.text).toBe(`${n.text}\n\n-- \ndrkit · opened · ${n.idempotencyKey}\n`);
+    expect(m?.parsed.html).toBe(`<p>The last backup of &quot;data&quot; finished 2 h ago; the RPO is 1 h.</p><p style="color:#666">drkit · opened · ${n.idempotencyKey}</p>`);
   });
 
   it('smtps:// speaks TLS from the first byte', async () => {

@@ -53,14 +53,14 @@ describe('channels from notify.channels, and the `notify test` send path', () =>
       expect({ channel: channel.name, ok: delivery.ok }).toEqual({ channel: channel.name, ok: true });
       expect(notification).toMatchObject({ kind: 'test', severity: 'P4', title: `drkit test notification for channel "${channel.name}"`, incidents: [] });
     }
-    expect(smtp.messages.map((m) => [m.to, m.parsed.subject])).toEqual([[['ana@example.com'], '[drkit P4] drkit test notification for channel "ops-email"']]);
+    expect(smtp.messages.map((m) => [m.to, m.parsed.subject])).toEqual([[['ana@example.com'], '[drkit] drkit test notification for channel "ops-email"']]);
     const byPath = (p: string) => http.requests.filter((r) => r.path.endsWith(p));
-    expect(byPath('/slack-secret')[0]?.json().blocks[0].text.text).toBe('P4 · drkit test notification for channel "ops-slack"');
+    expect(byPath('/slack-secret')[0]?.json().blocks[0].text.text).toBe('drkit test notification for channel "ops-slack"');
     expect(pagerDutyEventSchema.parse(byPath('/v2/enqueue')[0]?.json())).toMatchObject({ event_action: 'trigger', payload: { severity: 'info' } });
     expect(byPath('/Calls.json').map((r) => r.form().get('To'))).toEqual(['+15550111']);
     expect(byPath('/Messages.json')).toEqual([]);
     expect(byPath('/hook')[0]?.headers.authorization).toBe('Bearer hook-token');
-    expect(printed).toContain('[drkit P4] drkit test notification for channel "log" (test)');
+    expect(printed).toContain('[drkit] drkit test notification for channel "log" (test)');
   });
 
   it('a test that fails says why, classified, without throwing', async () => {

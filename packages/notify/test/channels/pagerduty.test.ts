@@ -35,7 +35,7 @@ describe('PagerDuty Events API v2', () => {
     expect(sent[0]).toMatchObject({
       routing_key: ROUTING_KEY,
       client: 'drkit',
-      payload: { summary: `[P1] ${open.title}`, source: 'app-1.example.com', severity: 'critical', timestamp: open.openedAt, component: 'backup, data', class: 'opened' },
+      payload: { summary: `P1 ${open.title}`, source: 'app-1.example.com', severity: 'critical', timestamp: open.openedAt, component: 'backup, data', class: 'opened' },
     });
     expect(server.requests.every((r) => r.path === '/v2/enqueue' && r.headers['content-type'] === 'application/json')).toBe(true);
   });

@@ -31,8 +31,8 @@ describe('Twilio voice call + SMS', () => {
     expect(call?.headers.authorization).toBe(`Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`);
     expect(call?.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(call?.form().get('From')).toBe('+15550100');
-    expect(call?.form().get('Twiml')).toBe('<Response><Say loop="2">drkit alert, severity P 1. Redis &lt;cache&gt; &amp; &quot;sessions&quot; down.</Say></Response>');
-    expect(sms?.form().get('Body')).toBe(`[drkit P1] Redis <cache> & "sessions" down\n${n.text}`);
+    expect(call?.form().get('Twiml')).toBe('<Response><Say loop="2">drkit alert. Redis &lt;cache&gt; &amp; &quot;sessions&quot; down.</Say></Response>');
+    expect(sms?.form().get('Body')).toBe(`[drkit] Redis <cache> & "sessions" down\n${n.text}`);
   });
 
   it('texts, without calling, for news that needs nobody woken (resolved, acknowledged, digest)', async () => {
