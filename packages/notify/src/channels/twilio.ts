@@ -26,7 +26,7 @@ export interface TwilioChannelOptions {
 }
 
 /** A call wakes someone up: only for news that needs a person now. Everything else is a text. */
-const CALL_KINDS: ReadonlySet<Notification['kind']> = new Set(['opened', 'reminder', 'test']);
+const CALL_KINDS: ReadonlySet<string> = new Set(['opened', 'reminder', 'escalated', 'test']);
 // Twilio's limit for one message body.
 const SMS_MAX = 1600;
 
