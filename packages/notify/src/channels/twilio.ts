@@ -43,7 +43,7 @@ export function smsBody(n: Notification): string {
 
 /**
  * Twilio's REST API (basic auth): a voice call that says the title and a text message to
- * each number. Each call and text is a part: a retry by this process sends only the parts
+ * each number, all at once. Each call and text is a part: a retry by this process sends only the parts
  * not yet accepted, so nobody is called twice for one notification.
  */
 export function twilioChannel(options: TwilioChannelOptions): Channel {
@@ -78,18 +78,21 @@ export function twilioChannel(options: TwilioChannelOptions): Channel {
       `twilio ${[options.call !== false && 'call', options.sms !== false && 'sms'].filter(Boolean).join(' + ')} from ${options.from} to ${options.to.join(', ')} via ${base.origin} (account ${options.accountSid}, auth token ***)`,
     async send(n, { signal }): Promise<Delivery> {
       const { addresses, unresolved } = resolveRecipients(options.to, 'phone', options.contact);
-      const results: Array<{ leg: string; delivery: Delivery }> = [];
+      const legs: Array<[string, HttpTarget, Record<string, string>]> = [];
       for (const number of addresses) {
-        const legs: Array<[string, HttpTarget, Record<string, string>]> = [];
         if (options.call !== false && CALL_KINDS.has(n.kind)) legs.push([`call ${number}`, calls, { To: number, From: options.from, Twiml: callTwiml(n) }]);
         if (options.sms !== false) legs.push([`sms ${number}`, messages, { To: number, From: options.from, Body: smsBody(n) }]);
-        for (const [leg, t, form] of legs) {
-          if (delivered.has(n.idempotencyKey, leg)) continue;
-          const delivery = signal?.aborted ? CANCELLED : await request(t, form, signal);
-          if (delivery.ok) delivered.add(n.idempotencyKey, leg);
-          results.push({ leg, delivery });
-        }
       }
+      // Everyone at once: a P1 should not wait for the first call's answer before the second.
+      const results = await Promise.all(
+        legs
+          .filter(([leg]) => !delivered.has(n.idempotencyKey, leg))
+          .map(async ([leg, t, form]) => {
+            const delivery = signal?.aborted ? CANCELLED : await request(t, form, signal);
+            if (delivery.ok) delivered.add(n.idempotencyKey, leg);
+            return { leg, delivery };
+          }),
+      );
       return combineLegs(results, unresolved);
     },
   };

@@ -11,7 +11,7 @@ const contact = (role: string) => contacts.find((c) => c.role === role);
 describe('Twilio voice call + SMS', () => {
   let server: RecordingServer;
   beforeEach(async () => {
-    server = await startRecordingServer({ answer: (r) => ({ status: 201, body: { sid: `${r.path.endsWith('Calls.json') ? 'CA' : 'SM'}${r.n}` } }) });
+    server = await startRecordingServer({ answer: (r) => ({ status: 201, body: { sid: `${r.path.endsWith('Calls.json') ? 'CA' : 'SM'}${r.form().get('To')}` } }) });
   });
   afterEach(() => server.stop());
 
@@ -20,14 +20,15 @@ describe('Twilio voice call + SMS', () => {
 
   it('calls each number with TwiML that says the title, and texts it, with basic auth', async () => {
     const n = notification({ title: 'Redis <cache> & "sessions" down' });
-    expect(await phone().send(n, {})).toEqual({ ok: true, receipt: 'CA1, SM2, CA3, SM4' });
-    expect(server.requests.map((r) => [r.path, r.form().get('To')])).toEqual([
-      [`/2010-04-01/Accounts/${SID}/Calls.json`, '+15550199'],
-      [`/2010-04-01/Accounts/${SID}/Messages.json`, '+15550199'],
+    expect(await phone().send(n, {})).toEqual({ ok: true, receipt: 'CA+15550199, SM+15550199, CA+15550111, SM+15550111' });
+    expect(server.requests.map((r) => [r.path, r.form().get('To')]).sort()).toEqual([
       [`/2010-04-01/Accounts/${SID}/Calls.json`, '+15550111'],
+      [`/2010-04-01/Accounts/${SID}/Calls.json`, '+15550199'],
       [`/2010-04-01/Accounts/${SID}/Messages.json`, '+15550111'],
+      [`/2010-04-01/Accounts/${SID}/Messages.json`, '+15550199'],
     ]);
-    const [call, sms] = server.requests;
+    const call = server.requests.find((r) => r.path.endsWith('Calls.json'));
+    const sms = server.requests.find((r) => r.path.endsWith('Messages.json'));
     expect(call?.headers.authorization).toBe(`Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`);
     expect(call?.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(call?.form().get('From')).toBe('+15550100');
