@@ -1,4 +1,6 @@
 import { isDrkitError } from '@drkit/errors';
+import { encodeName, hasEscapedBytes } from '@drkit/repository';
+import { escapeName, escapeText } from './terminal.js';
 
 export interface GlobalOptions {
   repo?: string;
@@ -14,11 +16,25 @@ export function printJson(value: unknown): void {
 }
 
 export function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  writeLine(process.stdout, line);
 }
 
 export function warn(line: string): void {
-  process.stderr.write(`${line}\n`);
+  writeLine(process.stderr, line);
+}
+
+/**
+ * A terminal gets control characters escaped; a pipe or file gets names byte-exact, as `ls`
+ * does (a name that is not UTF-8 as its own bytes, not as U+FFFD).
+ */
+function writeLine(stream: NodeJS.WriteStream, line: string): void {
+  if (stream.isTTY) stream.write(`${escapeText(line)}\n`);
+  else stream.write(hasEscapedBytes(line) ? encodeName(`${line}\n`) : `${line}\n`);
+}
+
+/** A file name in text output: escaped like `ls -b` on a terminal, exact elsewhere. */
+export function shownName(name: string): string {
+  return process.stdout.isTTY ? escapeName(name) : name;
 }
 
 /** Prints an error for people (stderr) and, with --json, for programs (stdout). */
@@ -43,7 +59,7 @@ export function progressLine(enabled: boolean): { update(text: string): void; do
       if (now - last < 100) return;
       last = now;
       shown = true;
-      process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns || 80) - 1)}`);
+      process.stderr.write(`\r\x1b[2K${escapeText(text).slice(0, (process.stderr.columns || 80) - 1)}`);
     },
     done() {
       if (tty && shown) process.stderr.write('\r\x1b[2K');

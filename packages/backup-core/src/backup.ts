@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import picomatch from 'picomatch';
-import { chooseCompression, type Finding, type LockInfo, type Repository, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
+import { chooseCompression, globMatcher, type Finding, type LockInfo, type Repository, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
 import { JsonlChecker } from '@drkit/integrity-verifier';
 import { errnoCode } from '@drkit/errors';
 import { ChangeCache } from './change-cache.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import { fileSourceItems, type OpenFile, openForBackup } from './file-source.js';
 import { chooseParent, type PreviousTree, previousTree } from './incremental.js';
+import { checkAccounted } from './walk.js';
 import { backupRedisSource } from './redis/backup-redis.js';
 import type { RedisReadTuning, RedisSource } from './redis/source.js';
 
@@ -96,7 +96,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const missing = await checkSources(options.sources, options.emergency === true);
   const clock = options.clock ?? systemClock;
   const maxFindings = options.maxFindings ?? 100;
-  const isJsonl = picomatch(options.jsonlGlobs ?? ['**/*.jsonl'], { dot: true });
+  const isJsonl = globMatcher(options.jsonlGlobs ?? ['**/*.jsonl']);
   const notes: string[] = [];
   const decision = chooseCompression(repo.config.compression);
   if (decision.note) notes.push(decision.note);
@@ -155,6 +155,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
       const root = path.resolve(source.path);
       // The root folder has no index entry; its mode and mtime go in the metadata so restores can set them.
       const rootStats = await stat(root).catch(() => undefined);
+      const tally = { seen: 0, left: 0, skipped: 0 };
       const items = fileSourceItems(
         root,
         source,
@@ -195,9 +196,11 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         },
         options.openFile ?? openForBackup,
         chain.parent ? { ...(await previousOf(chain.parent, source.name)), rehash: options.rehash } : undefined,
+        tally,
       );
       const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
-      await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));
+      const meta = await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));
+      checkAccounted(source.name, tally, meta.index?.entries ?? 0);
       findings[source.name] = { list: kept, total };
     }
     const snapshot = await writer.commit({ errors, findings });

@@ -1,10 +1,10 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { BufferPool, type Finding, type IndexEntry, lend, type SourceItem } from '@drkit/repository';
+import { BufferPool, decodeName, type Finding, fsPath, type IndexEntry, lend, type SourceItem } from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
 import type { PreviousFolder, PreviousTree } from './incremental.js';
-import { type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkEntries } from './walk.js';
+import { type EntryTally, type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkEntries } from './walk.js';
 
 const CHUNK = 1 << 20;
 
@@ -17,7 +17,7 @@ export type OpenFile = (absPath: string) => Promise<FileHandle>;
  */
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-export const openForBackup: OpenFile = (p) => open(p, READ_FLAGS);
+export const openForBackup: OpenFile = (p) => open(fsPath(p), READ_FLAGS);
 
 export interface FileSourceReport {
   /** Something the user should know; the snapshot is still complete. */
@@ -62,6 +62,7 @@ export async function* fileSourceItems(
   report: FileSourceReport,
   openFile: OpenFile = openForBackup,
   changes?: ChangeDetection,
+  tally: EntryTally = { seen: 0, left: 0, skipped: 0 },
 ): AsyncGenerator<SourceItem> {
   const problem = (path: string, error: unknown) =>
     report.error({ kind: 'unreadable', path, message: `could not read ${path}: ${describe(error)}` });
@@ -84,7 +85,7 @@ export async function* fileSourceItems(
     }
   };
   try {
-    walker = (await walkEntries(root, walk, (p) => queue.push({ problem: p }), known))[Symbol.iterator]();
+    walker = (await walkEntries(root, walk, (p) => queue.push({ problem: p }), known, tally))[Symbol.iterator]();
     for (;;) {
       fill();
       const q = queue.shift();
@@ -92,7 +93,7 @@ export async function* fileSourceItems(
       if ('problem' in q) {
         // The root itself failing to list is a failure, never a race to shrug off.
         if (q.problem.rel === '.') problem(q.problem.rel, q.problem.error);
-        else readProblem(q.problem.rel, q.problem.error);
+        else readProblem(q.problem.rel, q.problem.error, q.problem.skipped);
         continue;
       }
       const e = q.e;
@@ -100,7 +101,7 @@ export async function* fileSourceItems(
       if (e.kind === 'dir' && s) yield { path: e.rel, type: 'dir', ...owner(s), size: 0, names: e.names };
       else if (e.kind === 'symlink' && s) {
         try {
-          yield { path: e.rel, type: 'symlink', ...owner(s), size: 0, linkTarget: await readlink(e.abs) };
+          yield { path: e.rel, type: 'symlink', ...owner(s), size: 0, linkTarget: decodeName(await readlink(fsPath(e.abs), 'buffer')) };
         } catch (error) {
           readProblem(e.rel, error);
         }
@@ -172,10 +173,13 @@ export async function* fileSourceItems(
   }
 
   function specialFile(rel: string) {
+    tally.skipped++;
     report.warn({ kind: 'special-file', path: rel, message: `${rel} is a socket, FIFO or device (or became one while the backup ran); it was not backed up` });
   }
 
-  function readProblem(rel: string, error: unknown) {
+  /** `skipped`: the entry is left out (else only part of it, e.g. a folder's names, is missing). */
+  function readProblem(rel: string, error: unknown, skipped = true) {
+    if (skipped) tally.skipped++;
     // Vanished between listing and reading: a normal race on a live system, not a failure.
     if (errnoCode(error) === 'ENOENT') report.warn({ kind: 'vanished', path: rel, message: `${rel} was deleted while the backup ran` });
     else problem(rel, error);
@@ -227,7 +231,7 @@ async function prepare(openFile: OpenFile, abs: string): Promise<Prepared> {
 function readSmallSync(abs: string): Prepared | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(abs, READ_FLAGS);
+    fd = openSync(fsPath(abs), READ_FLAGS);
     const st = fstatSync(fd);
     if (!st.isFile()) return { notFile: true };
     if (st.size > SMALL_FILE) return undefined;
@@ -250,7 +254,7 @@ function readSmallSync(abs: string): Prepared | undefined {
 /** Blocking (see readSmallSync); a file that cannot be stat'ed is simply read like a new one. */
 function lstatOrUndefined(abs: string): Stats | undefined {
   try {
-    return lstatSync(abs);
+    return lstatSync(fsPath(abs));
   } catch {
     return undefined;
   }
@@ -378,5 +382,8 @@ async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: 
 function describe(error: unknown): string {
   const code = errnoCode(error);
   const msg = (error as Error)?.message ?? String(error);
-  return code === 'EACCES' || code === 'EPERM' ? `permission denied (${msg}); run drkit as a user that can read it` : msg;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${msg}); run drkit as a user that can read it`;
+  // The message would repeat the whole path, which is what is wrong.
+  if (code === 'ENAMETOOLONG') return 'its absolute path is longer than the kernel accepts (PATH_MAX, 4,096 bytes); back up a folder further down, or shorten the names above it';
+  return msg;
 }

@@ -1,8 +1,8 @@
-import picomatch from 'picomatch';
 import {
   type DamagedSnapshot,
   digestBlob,
   type Finding,
+  globMatcher,
   type IndexEntry,
   normaliseEntryPath,
   type Repository,
@@ -104,7 +104,7 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
   const problem = (kind: ProblemKind, message: string, entry?: string) => {
     report.problems.push({ kind, source: source.name, ...(entry ? { entry } : {}), message });
   };
-  const isJsonl = picomatch(options.jsonlGlobs ?? ['**/*.jsonl'], { dot: true });
+  const isJsonl = globMatcher(options.jsonlGlobs ?? ['**/*.jsonl']);
   const maxFindings = options.maxFindings ?? 100;
 
   const index = new Map<string, IndexEntry>();

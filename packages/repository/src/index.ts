@@ -28,6 +28,8 @@ export { HashingStream } from './hashing.js';
 export { BufferPool, copiedOut, lend } from './recycle.js';
 export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { type LockInfo, type LockOptions, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
+export { globMatcher } from './globs.js';
+export { decodeName, encodeName, fsPath, hasEscapedBytes } from './names.js';
 export { normaliseEntryPath } from './paths.js';
 export { type ArchiveEntry, type BeginOptions, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
 export { encodeHeader, type TarHeader, type TarType } from './tar.js';

@@ -4,6 +4,7 @@
 // stream object per entry: on an archive of small files those cost more than the files did.
 
 import { ByteReader } from './byte-reader.js';
+import { decodeName } from './names.js';
 
 const BLOCK = 512;
 
@@ -157,7 +158,7 @@ function octal(b: Buffer, offset: number, width: number): number {
 function field(b: Buffer, offset: number, width: number): string {
   let end = offset;
   while (end < offset + width && b[end] !== 0) end++;
-  return b.toString('utf8', offset, end);
+  return decodeName(b, offset, end);
 }
 
 function headerName(b: Buffer): string {
@@ -176,10 +177,10 @@ function paxRecords(body: Buffer): Record<string, string> {
     const space = body.indexOf(0x20, at);
     const len = space < 0 ? Number.NaN : Number(body.toString('latin1', at, space));
     if (!Number.isSafeInteger(len) || len <= space - at || at + len > body.length) throw new TarFormatError('bad pax header');
-    const record = body.toString('utf8', space + 1, at + len - 1);
-    const eq = record.indexOf('=');
-    if (eq < 0) throw new TarFormatError('bad pax header');
-    out[record.slice(0, eq)] = record.slice(eq + 1);
+    const eq = body.indexOf(0x3d, space + 1); // '='
+    if (eq < 0 || eq >= at + len - 1) throw new TarFormatError('bad pax header');
+    // Values are bytes: a name that is not UTF-8 (hdrcharset=BINARY) keeps them, as names.ts describes.
+    out[body.toString('utf8', space + 1, eq)] = decodeName(body, eq + 1, at + len - 1);
     at += len;
   }
   return out;
@@ -188,5 +189,5 @@ function paxRecords(body: Buffer): Record<string, string> {
 /** A GNU long name or link: the bytes up to the first NUL. */
 function cString(body: Buffer): string {
   const nul = body.indexOf(0);
-  return body.toString('utf8', 0, nul < 0 ? body.length : nul);
+  return decodeName(body, 0, nul < 0 ? body.length : nul);
 }

@@ -1,6 +1,8 @@
 // A minimal POSIX (pax) tar writer: ustar headers, with a pax extended header when a name,
 // link target or size does not fit, so that GNU tar, bsdtar and drkit all read it.
 
+import { encodeName, hasEscapedBytes } from './names.js';
+
 export type TarType = 'file' | 'dir' | 'symlink';
 
 export interface TarHeader {
@@ -33,6 +35,8 @@ export function encodeHeader(h: TarHeader): Buffer {
   const link = h.linkTarget ?? '';
   const split = splitUstarName(name);
   const pax: Record<string, string> = {};
+  // Names that are not UTF-8 go as their bytes (see names.ts), and POSIX wants them marked.
+  if ((!split && hasEscapedBytes(name)) || (!fitsUstar(link, 100) && hasEscapedBytes(link))) pax.hdrcharset = 'BINARY';
   if (!split) pax.path = name;
   if (!fitsUstar(link, 100)) pax.linkpath = link;
   if (h.size > MAX_OCTAL_SIZE) pax.size = String(h.size);
@@ -88,15 +92,16 @@ function asciiFallback(s: string, max: number): string {
 
 function encodePaxRecords(records: Record<string, string>): Buffer {
   const lines = Object.entries(records).map(([k, v]) => {
-    const body = ` ${k}=${v}\n`;
-    const bodyLen = Buffer.byteLength(body);
+    const body = Buffer.concat([Buffer.from(` ${k}=`), encodeName(v), NEWLINE]);
     // The length prefix counts its own digits.
-    let len = bodyLen + String(bodyLen).length;
-    if (String(len).length !== String(bodyLen).length) len = bodyLen + String(len).length;
-    return `${len}${body}`;
+    let len = body.length + String(body.length).length;
+    if (String(len).length !== String(body.length).length) len = body.length + String(len).length;
+    return Buffer.concat([Buffer.from(String(len)), body]);
   });
-  return Buffer.from(lines.join(''), 'utf8');
+  return Buffer.concat(lines);
 }
+
+const NEWLINE = Buffer.from('\n');
 
 interface UstarFields {
   name: string;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../src/tar.js';
 import { readTar, TarFormatError } from '../src/tar-read.js';
+import { encodeName } from '../src/names.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -79,6 +80,37 @@ describe('readTar', () => {
       ['sub/', 'dir', 0, undefined, sha(Buffer.alloc(0))],
       [`sub/${name}`, 'file', 8000, undefined, sha(Buffer.from('content\n'.repeat(1000)))],
       ['ln', 'symlink', 0, `sub/${name}`, sha(Buffer.alloc(0))],
+    ]);
+  });
+
+  it.each(['gnu', 'pax', 'ustar'])('reads names and link targets byte-exact from GNU tar in %s format, whatever their bytes', async (format) => {
+    const tree = path.join(dir, 'tree');
+    await mkdir(tree);
+    // As bytes: Node would write U+FFFD for a string's lone surrogate.
+    const names = ['new\nline', 'cr\rname', 'bad-\uDCFF', 'e\uDCE9x', 'real-\uFFFD', 'esc-\x1b[31m', ...(format === 'ustar' ? [] : [`long-${'\uDCE9'.repeat(120)}`])];
+    for (const n of names) await writeFile(Buffer.concat([Buffer.from(`${tree}/`), encodeName(n)]), encodeName(n));
+    await symlink(encodeName('bad-\uDCFF'), Buffer.concat([Buffer.from(`${tree}/`), encodeName('ln-\uDCFE')]));
+    const file = path.join(dir, 'a.tar');
+    execFileSync('tar', [`--format=${format}`, '-cf', file, '-C', tree, '.']);
+    const got = new Map((await listAll(await readFile(file), 4096)).map(([name, , , link, digest]) => [name.replace(/^\.\//, ''), { link, digest }]));
+    for (const n of names) expect(got.get(n), JSON.stringify(n)).toEqual({ link: undefined, digest: sha(encodeName(n)) });
+    expect(got.get('ln-\uDCFE')?.link).toBe('bad-\uDCFF');
+  });
+
+  it('writes names that are not UTF-8 as their bytes in pax records marked hdrcharset=BINARY, and reads them back', async () => {
+    const weird: TarHeader[] = [
+      { path: 'bad-\uDCFF', type: 'file', mode: 0o644, mtime: 1e12, size: 0 },
+      { path: 'new\nline', type: 'file', mode: 0o644, mtime: 1e12, size: 0 },
+      { path: 'ln', type: 'symlink', mode: 0o777, mtime: 1e12, size: 0, linkTarget: 'e\uDCE9x' },
+    ];
+    const archive = Buffer.concat([...weird.map((h) => encodeHeader(h)), END_OF_ARCHIVE]);
+    // Each entry's pax records, as bytes (latin1: one character per byte).
+    const records = archive.toString('latin1').match(/\d+ (hdrcharset|path|linkpath)=[\s\S]*?\n(?=\d+ |\0)/g);
+    expect(records).toEqual(['21 hdrcharset=BINARY\n', '14 path=bad-\xff\n', '17 path=new\nline\n', '21 hdrcharset=BINARY\n', '16 linkpath=e\xe9x\n']);
+    expect((await listAll(archive, 100)).map(([name, , , link]) => [name, link])).toEqual([
+      ['bad-\uDCFF', undefined],
+      ['new\nline', undefined],
+      ['ln', 'e\uDCE9x'],
     ]);
   });
 

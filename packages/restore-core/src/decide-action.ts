@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { readlink } from 'node:fs/promises';
-import type { IndexEntry } from '@drkit/repository';
+import { decodeName, fsPath, type IndexEntry } from '@drkit/repository';
 import { asRestoreError } from './errors.js';
 import type { OverwritePolicy, PlanAction } from './plan-model.js';
 import type { ExistingKind } from './target-state.js';
@@ -40,7 +40,7 @@ export async function decideAction(
  */
 async function differences(entry: Wanted, stats: Stats, absPath: string): Promise<string[]> {
   if (entry.type === 'symlink') {
-    const now = await readlink(absPath);
+    const now = decodeName(await readlink(fsPath(absPath), 'buffer'));
     return now === entry.linkTarget ? [] : [`link target ${JSON.stringify(now)} → ${JSON.stringify(entry.linkTarget)}`];
   }
   const out: string[] = [];
@@ -57,7 +57,7 @@ const isoTime = (ms: number) => new Date(ms).toISOString();
 async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(fsPath(file))) hash.update(chunk as Buffer);
   } catch (cause) {
     throw asRestoreError(cause, `read ${file} to compare it with the snapshot`);
   }

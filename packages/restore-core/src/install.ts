@@ -1,5 +1,6 @@
 import { chmodSync, lutimesSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
 import path from 'node:path';
+import { fsPath } from '@drkit/repository';
 import { RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { PendingMetadata } from './extract.js';
 import { isWrite, type RestorePlan } from './plan-model.js';
@@ -36,11 +37,11 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
       if (now && item.action === 'create' && !(now.isDirectory() && item.type === 'dir')) throw targetChanged(dest);
       // rename() cannot swap a folder for a non-folder or back, so the old one is moved aside first.
       if (now && now.isDirectory() !== (item.type === 'dir')) {
-        renameSync(dest, path.join(staging.trash, String(trashed++)));
+        renameSync(fsPath(dest), path.join(staging.trash, String(trashed++)));
         changes.count++;
       }
-      if (item.type !== 'dir') renameSync(path.join(staging.tree, item.path), dest);
-      else if (!now?.isDirectory()) mkdirSync(dest);
+      if (item.type !== 'dir') renameSync(fsPath(path.join(staging.tree, item.path)), fsPath(dest));
+      else if (!now?.isDirectory()) mkdirSync(fsPath(dest));
       else continue;
       changes.count++;
     }
@@ -60,7 +61,7 @@ export async function applyMetadata(target: string, pending: PendingMetadata[]):
   const breathe = breather();
   for (const { meta } of deepestFirst) {
     await breathe();
-    const abs = path.join(target, meta.path);
+    const abs = fsPath(path.join(target, meta.path));
     const time = seconds(meta.mtime);
     if (meta.mode === undefined) {
       lutimesSync(abs, time, time);
@@ -91,7 +92,7 @@ class TargetDirs {
     if (stats?.isSymbolicLink()) throw unsafePath(`to write into ${abs}`, 'is a symbolic link in the target', { path: abs });
     if (!stats?.isDirectory()) throw targetChanged(abs);
     if ((stats.mode & OWNER_WX) !== OWNER_WX) {
-      chmodSync(abs, (stats.mode | OWNER_WX) & 0o7777);
+      chmodSync(fsPath(abs), (stats.mode | OWNER_WX) & 0o7777);
       this.unlocked.push({ abs, mode: stats.mode & 0o7777 });
     }
     this.ready.add(relPath);
@@ -101,7 +102,7 @@ class TargetDirs {
   relock(): void {
     for (const { abs, mode } of this.unlocked.reverse()) {
       try {
-        chmodSync(abs, mode);
+        chmodSync(fsPath(abs), mode);
       } catch {
         // Best effort: the folder stays writable, which loses nothing.
       }

@@ -1,5 +1,4 @@
-import type { IndexEntry } from '@drkit/repository';
-import picomatch from 'picomatch';
+import { globMatcher, type IndexEntry } from '@drkit/repository';
 import { ancestorsOf, parentOf } from './paths.js';
 
 /**
@@ -9,7 +8,7 @@ import { ancestorsOf, parentOf } from './paths.js';
  */
 export function selectEntries(index: Map<string, IndexEntry>, include: string[] | undefined): IndexEntry[] {
   if (!include || include.length === 0) return [...index.values()];
-  const matches = picomatch(include, { dot: true });
+  const matches = globMatcher(include);
   const memo = new Map<string, boolean>();
   const chosenByGlob = (path: string): boolean => {
     let hit = memo.get(path);

@@ -1,5 +1,6 @@
 import { closeSync, fchmodSync, futimesSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { errnoCode } from '@drkit/errors';
+import { fsPath } from '@drkit/repository';
 
 /** Index mtimes are milliseconds (maybe fractional); the fs calls take seconds. */
 export function seconds(mtimeMs: number): number {
@@ -13,17 +14,18 @@ export function seconds(mtimeMs: number): number {
  * every level, needed.
  */
 export function makeDir(dir: string): void {
+  const at = fsPath(dir);
   try {
-    mkdirSync(dir);
+    mkdirSync(at);
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST' && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
-    mkdirSync(dir, { recursive: true });
+    if (errnoCode(err) === 'EEXIST' && statSync(at, { throwIfNoEntry: false })?.isDirectory()) return;
+    mkdirSync(at, { recursive: true });
   }
 }
 
 /** Writes a new small file in one go (each async call would cost more than the blocking call does). */
 export function writeSmallFile(dest: string, data: Buffer, mode: number, mtime: number): void {
-  const fd = openSync(dest, 'wx', 0o600);
+  const fd = openSync(fsPath(dest), 'wx', 0o600);
   try {
     for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
     // Explicit chmod: the mode given to open() is narrowed by the umask.

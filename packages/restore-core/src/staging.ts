@@ -31,13 +31,16 @@ async function removeTree(root: string): Promise<void> {
   try {
     await rm(root, { recursive: true, force: true });
   } catch {
-    await openUp(root);
+    await openUp(Buffer.from(root));
     await rm(root, { recursive: true, force: true });
   }
 }
 
-async function openUp(dir: string): Promise<void> {
+/** By bytes: a name that is not UTF-8 would not be found again through a decoded string. */
+async function openUp(dir: Buffer): Promise<void> {
   await chmod(dir, 0o700).catch(() => {});
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) if (e.isDirectory()) await openUp(path.join(dir, e.name));
+  const entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' }).catch(() => []);
+  for (const e of entries) if (e.isDirectory()) await openUp(Buffer.concat([dir, SLASH, e.name]));
 }
+
+const SLASH = Buffer.from('/');

@@ -3,6 +3,7 @@ import { lstatSync } from 'node:fs';
 import { opendir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '@drkit/errors';
+import { fsPath } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import type { TargetState } from './plan-model.js';
 import { parentOf } from './paths.js';
@@ -18,7 +19,7 @@ export type Existing =
 /** Blocking, like the other per-entry metadata calls of a restore (see breather). */
 export function lstatOrUndefined(file: string): Stats | undefined {
   try {
-    return lstatSync(file);
+    return lstatSync(fsPath(file));
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return undefined;
     throw asRestoreError(cause, `inspect ${file}`);

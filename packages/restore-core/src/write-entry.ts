@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { lutimes, open, symlink } from 'node:fs/promises';
-import type { IndexEntry } from '@drkit/repository';
+import { fsPath, type IndexEntry } from '@drkit/repository';
 import { parentOf } from './paths.js';
 import { makeDir, seconds } from './small-writes.js';
 import { FirstFailure, Signal } from './waits.js';
@@ -46,7 +46,7 @@ const WRITE_BEHIND = 8 * 1024 * 1024;
  */
 export class FileWriter {
   /** `create` opens a new file for writing; a port so tests can inject write failures (a full disk). */
-  constructor(private readonly create: CreateFile = (dest) => open(dest, 'wx', 0o600)) {}
+  constructor(private readonly create: CreateFile = (dest) => open(fsPath(dest), 'wx', 0o600)) {}
 
   private readonly thread = new WriteThread();
   private queued = 0;
@@ -92,8 +92,8 @@ export class FileWriter {
     this.check();
     await this.thread.drain();
     makeDir(parentOf(dest));
-    await symlink(entry.linkTarget ?? '', dest);
-    await lutimes(dest, seconds(entry.mtime), seconds(entry.mtime));
+    await symlink(fsPath(entry.linkTarget ?? ''), fsPath(dest));
+    await lutimes(fsPath(dest), seconds(entry.mtime), seconds(entry.mtime));
   }
 
   /** Waits for every queued write; throws the first that failed. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -56,6 +56,26 @@ describe('FileWriter', () => {
       const st = await stat(f.dest);
       expect({ sha256: sha256(await readFile(f.dest)), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs }).toEqual({ sha256: sha256(f.data), mode: f.mode, mtimeMs: f.mtime });
     }
+  });
+
+  it('makes names that are not UTF-8 (lone surrogates inside drkit) as their bytes, on the writer thread and off it', async () => {
+    const writer = new FileWriter();
+    const folder = path.join(dir, 'd-\uDCFE');
+    await writer.dir(folder);
+    // More entries than one batch holds, so the writer thread makes most of them.
+    for (let i = 0; i < 1500; i++) await writer.write(path.join(folder, `f-\uDCFF-${i}`), chunksOf(Buffer.from(`${i}`), 8), entryFor(Buffer.from(`${i}`), 0o644, 1e12));
+    const big = randomBytes(300_000);
+    await writer.write(path.join(dir, 'big-\uDCE9'), chunksOf(big, 65_536), entryFor(big, 0o600, 1e12));
+    await writer.symlink(path.join(dir, 'ln-\uDC80'), { path: 'ln', type: 'symlink', mode: 0o777, mtime: 1e12, linkTarget: 'd-\uDCFE' });
+    await writer.finish();
+    const bytes = (latin1: string) => Buffer.from(latin1, 'latin1');
+    const top = (await readdir(bytes(dir), { encoding: 'buffer' })).map((n) => n.toString('latin1')).sort();
+    expect(top).toEqual(['big-\xe9', 'd-\xfe', 'ln-\x80']);
+    const inner = await readdir(bytes(`${dir}/d-\xfe`), { encoding: 'buffer' });
+    expect(inner).toHaveLength(1500);
+    expect(await readFile(bytes(`${dir}/d-\xfe/f-\xff-1234`), 'utf8')).toBe('1234');
+    expect(sha256(await readFile(bytes(`${dir}/big-\xe9`)))).toBe(sha256(big));
+    expect((await readlink(bytes(`${dir}/ln-\x80`), 'buffer')).toString('latin1')).toBe('d-\xfe');
   });
 
   it('reports a failure on the writer thread (a folder where a file is) and makes nothing after it', async () => {

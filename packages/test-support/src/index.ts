@@ -40,9 +40,9 @@ export async function makeSampleTree(root: string): Promise<void> {
 
 /** Sets fixed mtimes on everything below root, deepest first so folder times stick. */
 export async function setTimes(root: string, seconds: number): Promise<void> {
-  const entries = await describeTree(root, { hash: false });
+  const entries = await describeTree(root, { hash: false, exact: true });
   for (const e of entries.reverse()) {
-    const p = path.join(root, e.path);
+    const p = Buffer.concat([Buffer.from(`${root}/`), Buffer.from(e.path, 'latin1')]); // exact: one character per byte
     if (e.type === 'symlink') await lutimes(p, seconds, seconds + 2);
     else await utimes(p, seconds, seconds + 1);
   }
@@ -58,13 +58,20 @@ export interface TreeEntry {
   linkTarget?: string;
 }
 
-/** Every entry below root, sorted, with what a user would compare: type, mode, mtime, content. */
-export async function describeTree(root: string, options: { hash?: boolean } = {}): Promise<TreeEntry[]> {
+/**
+ * Every entry below root, sorted, with what a user would compare: type, mode, mtime, content.
+ * Names are read as bytes; `exact` shows them (and link targets) one character per byte
+ * (latin1), so names that are not UTF-8 compare byte for byte, else as UTF-8 text.
+ */
+export async function describeTree(root: string, options: { hash?: boolean; exact?: boolean } = {}): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
-  async function visit(dir: string, rel: string): Promise<void> {
-    for (const name of (await readdir(dir)).sort()) {
-      const p = path.join(dir, name);
-      const r = rel ? `${rel}/${name}` : name;
+  const text = (b: Buffer) => b.toString(options.exact ? 'latin1' : 'utf8');
+  async function visit(dir: Buffer, rel: string): Promise<void> {
+    const names = (await readdir(dir, { encoding: 'buffer' })).map((name) => ({ name, shown: text(name) }));
+    names.sort((a, b) => (a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0));
+    for (const { name, shown } of names) {
+      const p = Buffer.concat([dir, Buffer.from('/'), name]);
+      const r = rel ? `${rel}/${shown}` : shown;
       const st = await lstat(p);
       const base = { path: r, mode: st.mode & 0o7777, mtimeMs: Math.round(st.mtimeMs) };
       if (st.isDirectory()) {
@@ -72,14 +79,14 @@ export async function describeTree(root: string, options: { hash?: boolean } = {
         await visit(p, r);
       } else if (st.isSymbolicLink()) {
         // Symlink modes are not portable; compare the target instead.
-        out.push({ path: r, type: 'symlink', mode: 0, mtimeMs: base.mtimeMs, linkTarget: await readlink(p) });
+        out.push({ path: r, type: 'symlink', mode: 0, mtimeMs: base.mtimeMs, linkTarget: text(await readlink(p, 'buffer')) });
       } else if (st.isFile()) {
         const sha256 = options.hash === false ? undefined : createHash('sha256').update(await readFile(p)).digest('hex');
         out.push({ ...base, type: 'file', size: st.size, ...(sha256 ? { sha256 } : {}) });
       } else out.push({ ...base, type: 'other' });
     }
   }
-  await visit(root, '');
+  await visit(Buffer.from(path.resolve(root)), '');
   return out;
 }
 

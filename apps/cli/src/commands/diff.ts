@@ -1,7 +1,7 @@
 import { diffSnapshots } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, say } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, shownName } from '../output.js';
 
 export async function run([fromRef, toRef]: unknown[], opts: GlobalOptions): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
@@ -10,9 +10,9 @@ export async function run([fromRef, toRef]: unknown[], opts: GlobalOptions): Pro
     printJson(diff);
     return ExitCode.OK;
   }
-  for (const e of diff.added) say(`+ ${e.source}/${e.path}${e.type === 'dir' ? '/' : ''}  ${bytes(e.size)}`);
-  for (const e of diff.removed) say(`- ${e.source}/${e.path}${e.type === 'dir' ? '/' : ''}  ${bytes(e.size)}`);
-  for (const e of diff.changed) say(`M ${e.source}/${e.path}  ${bytes(e.sizeBefore)} → ${bytes(e.size)}  (${e.what.join(', ')})`);
+  for (const e of diff.added) say(`+ ${e.source}/${shownName(e.path)}${e.type === 'dir' ? '/' : ''}  ${bytes(e.size)}`);
+  for (const e of diff.removed) say(`- ${e.source}/${shownName(e.path)}${e.type === 'dir' ? '/' : ''}  ${bytes(e.size)}`);
+  for (const e of diff.changed) say(`M ${e.source}/${shownName(e.path)}  ${bytes(e.sizeBefore)} → ${bytes(e.size)}  (${e.what.join(', ')})`);
   say(`${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed between ${diff.from} and ${diff.to}`);
   return ExitCode.OK;
 }

@@ -1,14 +1,13 @@
-import { displayKey } from '@drkit/repository';
-import picomatch from 'picomatch';
+import { displayKey, globMatcher } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { type GlobalOptions, printJson, say } from '../output.js';
+import { type GlobalOptions, printJson, say, shownName } from '../output.js';
 
 export async function run([ref, globs]: unknown[], opts: GlobalOptions & { source?: string }): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
   const snap = await repo.resolveSnapshot(ref as string);
   const patterns = globs as string[];
-  const match = patterns.length ? picomatch(patterns, { dot: true }) : () => true;
+  const match = patterns.length ? globMatcher(patterns) : () => true;
   const sources = opts.source ? [repo.source(snap, opts.source)] : snap.sources;
   const out: unknown[] = [];
   for (const source of sources) {
@@ -28,7 +27,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & { sourc
       if (opts.json) out.push({ source: source.name, ...e });
       else
         say(
-          `${typeChar(e.type)}${perms(e.mode)} ${String(e.size ?? 0).padStart(12)} ${new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 19)} ${source.name}/${e.path}${e.linkTarget !== undefined ? ` -> ${e.linkTarget}` : ''}`,
+          `${typeChar(e.type)}${perms(e.mode)} ${String(e.size ?? 0).padStart(12)} ${new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 19)} ${source.name}/${shownName(e.path)}${e.linkTarget !== undefined ? ` -> ${shownName(e.linkTarget)}` : ''}`,
         );
     }
   }
