@@ -1,4 +1,5 @@
-// TEMPORARY: notify-core's parseSmtpUrl in @drkit/config replaces this file once it lands on main.
+// Temporary: the same parser as notify-core's parseSmtpUrl for @drkit/config (not on main yet). When that lands,
+// this file goes and email.ts imports parseSmtpUrl from @drkit/config.
 export interface SmtpUrl {
   secure: boolean;
   host: string;
