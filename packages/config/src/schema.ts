@@ -1,19 +1,8 @@
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
 import { explain } from './explain.js';
-
-/** How errors describe a field: what it must be, what to write instead, and an example value in YAML. */
-export interface FieldHint {
-  expected: string;
-  write: string;
-  example: string;
-}
-export const fieldHints = z.registry<FieldHint>();
-
-function hinted<T extends z.ZodType>(schema: T, hint: FieldHint): T {
-  fieldHints.add(schema, hint);
-  return schema;
-}
+import { hinted } from './hints.js';
+import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
 const count = (example: number) => hinted(z.int().min(0), { expected: 'a whole number ≥ 0', write: 'a number', example: String(example) }).optional();
@@ -200,6 +189,15 @@ export const repositorySchema = z.unknown().transform((value, ctx): string | z.o
   return z.NEVER;
 });
 
+/** The state store: a folder (default ./drkit-state) or a Redis URL. */
+export const stateSchema = hinted(
+  z
+    .string()
+    .min(1)
+    .refine((text) => !URL_SCHEME.test(text) || /^rediss?:\/\//i.test(text)),
+  { expected: 'a folder path or a redis:// URL', write: 'a path or URL', example: './drkit-state' },
+);
+
 export const configSchema = z.strictObject({
   repository: repositorySchema.optional(),
   compression: z.enum(['auto', 'zstd', 'gzip']).default('auto'),
@@ -226,7 +224,10 @@ export const configSchema = z.strictObject({
     write: 'settings indented under validation',
     example: '{ jsonl: ["**/*.jsonl"] }',
   }).prefault({}),
-});
+  state: stateSchema.optional(),
+  notify: notifySchema.optional(),
+  contacts: contactsSchema.optional(),
+}).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;

@@ -1,10 +1,10 @@
+import { parseSmtpUrl } from '@drkit/config';
 import { createTransport } from 'nodemailer';
 import type { Channel, Delivery, Notification } from '../channel.js';
 import { ChannelError, ChannelErrorCode } from './errors.js';
 import { footer, subjectLine } from './format.js';
 import { CANCELLED, combineLegs, type ContactLookup, DeliveredLegs, resolveRecipients } from './recipients.js';
 import { redactor } from './secrets.js';
-import { parseSmtpUrl } from './smtp-url.js';
 
 export interface EmailChannelOptions {
   name: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDuration } from '@drkit/config';
+import { type ChannelConfig, parseDuration } from '@drkit/config';
 import { errnoCode } from '@drkit/errors';
 import type { Channel } from '../channel.js';
 import { consoleChannel } from './console.js';
@@ -12,15 +12,6 @@ import { slackChannel } from './slack.js';
 import { twilioChannel } from './twilio.js';
 import { webhookChannel } from './webhook.js';
 
-/** A `notify.channels` entry as the config gives it: `${ENV}` expanded, durations as text (`10s`). */
-export type ChannelConfig =
-  | { type: 'slack'; webhook_url: string; timeout?: string }
-  | { type: 'email'; smtp_url: string; from: string; to: string[]; ca_file?: string; timeout?: string }
-  | { type: 'pagerduty'; routing_key: string; events_url?: string; timeout?: string }
-  | { type: 'twilio'; account_sid: string; auth_token: string; from: string; to: string[]; call?: boolean; sms?: boolean; base_url?: string; timeout?: string }
-  | { type: 'webhook'; url: string; headers?: Record<string, string>; timeout?: string }
-  | { type: 'console' };
-
 export interface ChannelDependencies {
   /** Resolves `role:NAME` in a channel's `to:` from `contacts:`; asked at every send. */
   contact?: ContactLookup;
@@ -28,12 +19,11 @@ export interface ChannelDependencies {
   console?: NodeJS.WritableStream;
   /** The clock for Retry-After dates. */
   now?: () => number;
-  /** Folder a relative `ca_file` is read from (default the working folder). */
-  baseDir?: string;
 }
 
-function readCa(name: string, file: string, baseDir: string | undefined): Buffer {
-  const path = resolve(baseDir ?? process.cwd(), file);
+function readCa(name: string, file: string): Buffer {
+  // The config loader made it absolute (relative to the config file).
+  const path = resolve(file);
   try {
     return readFileSync(path);
   } catch (cause) {
@@ -59,7 +49,7 @@ export function createChannel(name: string, config: ChannelConfig, deps: Channel
           from: config.from,
           to: config.to,
           ...(deps.contact ? { contact: deps.contact } : {}),
-          ...(config.ca_file ? { ca: readCa(name, config.ca_file, deps.baseDir) } : {}),
+          ...(config.ca_file ? { ca: readCa(name, config.ca_file) } : {}),
         });
       case 'pagerduty':
         return pagerDutyChannel({ ...common, routingKey: config.routing_key, ...(config.events_url ? { eventsUrl: config.events_url } : {}) });

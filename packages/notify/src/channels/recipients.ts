@@ -1,24 +1,15 @@
+import { type ContactConfig, ROLE_REFERENCE } from '@drkit/config';
 import type { Delivery } from '../channel.js';
 
-/** A person from `contacts:` in the config. */
-export interface Contact {
-  role: string;
-  name: string;
-  phone?: string;
-  email?: string;
-}
-
-/** Finds the contact with a role; called at send time, so a roster change applies to the next message. */
-export type ContactLookup = (role: string) => Contact | undefined;
-
-const ROLE = /^role:(.+)$/;
+/** Finds the contact (from `contacts:`) with a role; called at send time, so a roster change applies to the next message. */
+export type ContactLookup = (role: string) => ContactConfig | undefined;
 
 /** `to:` entries made into addresses (`role:NAME` through the contacts), each once; roles that give none are listed. */
 export function resolveRecipients(to: readonly string[], field: 'email' | 'phone', contact: ContactLookup | undefined): { addresses: string[]; unresolved: string[] } {
   const addresses = new Set<string>();
   const unresolved: string[] = [];
   for (const entry of to) {
-    const role = ROLE.exec(entry)?.[1];
+    const role = ROLE_REFERENCE.exec(entry)?.[1];
     if (role === undefined) addresses.add(entry);
     else {
       const address = contact?.(role)?.[field];

@@ -1,4 +1,4 @@
-import type { Channel, Delivery, Notification } from '../channel.js';
+import type { Channel, Delivery, Notification, NotificationKind } from '../channel.js';
 import { subjectLine, truncate } from './format.js';
 import { classifyAnswer, DEFAULT_TIMEOUT_MS, type HttpTarget, httpUrl, isAnswer, post } from './http.js';
 import { CANCELLED, combineLegs, type ContactLookup, DeliveredLegs, resolveRecipients } from './recipients.js';
@@ -26,7 +26,7 @@ export interface TwilioChannelOptions {
 }
 
 /** A call wakes someone up: only for news that needs a person now. Everything else is a text. */
-const CALL_KINDS: ReadonlySet<string> = new Set(['opened', 'reminder', 'escalated', 'test']);
+const CALL_KINDS: ReadonlySet<NotificationKind> = new Set(['opened', 'reminder', 'escalated', 'test']);
 // Twilio's limit for one message body.
 const SMS_MAX = 1600;
 

@@ -1,12 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type SmtpTestServer, selfSignedCertificate, startSmtpServer, type TestCertificate } from '@drkit/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChannelErrorCode, type Contact, type Delivery, type EmailChannelOptions, emailChannel } from '../../src/index.js';
+import type { ContactConfig } from '@drkit/config';
+import { ChannelErrorCode, type Delivery, type EmailChannelOptions, emailChannel } from '../../src/index.js';
 import { notification } from './fixtures.js';
 
 // Characters that URL parsers trip over, to show the password is taken whole and never shown.
 const PASSWORD = 'p@ss:w/rd#42-secret';
-const contacts: Contact[] = [{ role: 'devops-lead', name: 'Ana Lima', email: 'ana@example.com' }];
+const contacts: ContactConfig[] = [{ role: 'devops-lead', name: 'Ana Lima', email: 'ana@example.com' }];
 const contact = (role: string) => contacts.find((c) => c.role === role);
 const failure = (d: Delivery) => d as Extract<Delivery, { ok: false }>;
 

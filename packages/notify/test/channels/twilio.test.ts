@@ -1,11 +1,12 @@
 import { type RecordingServer, startRecordingServer } from '@drkit/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Contact, twilioChannel, type TwilioChannelOptions } from '../../src/index.js';
+import type { ContactConfig } from '@drkit/config';
+import { twilioChannel, type TwilioChannelOptions } from '../../src/index.js';
 import { notification } from './fixtures.js';
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
 const TOKEN = 'twilio-auth-token-0123456789';
-const contacts: Contact[] = [{ role: 'devops-lead', name: 'Ana Lima', phone: '+15550111', email: 'ana@example.com' }];
+const contacts: ContactConfig[] = [{ role: 'devops-lead', name: 'Ana Lima', phone: '+15550111', email: 'ana@example.com' }];
 const contact = (role: string) => contacts.find((c) => c.role === role);
 
 describe('Twilio voice call + SMS', () => {
