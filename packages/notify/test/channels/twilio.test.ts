@@ -37,9 +37,11 @@ describe('Twilio voice call + SMS', () => {
     expect(sms?.form().get('Body')).toBe(`[drkit] Redis <cache> & "sessions" down\n${n.text}`);
   });
 
-  it('texts, without calling, for news that needs nobody woken (resolved, acknowledged, digest)', async () => {
-    for (const kind of ['resolved', 'acknowledged', 'digest'] as const) await phone({ to: ['+15550199'] }).send(notification({ kind, idempotencyKey: kind }), {});
-    expect(server.requests.map((r) => r.path.split('/').at(-1))).toEqual(['Messages.json', 'Messages.json', 'Messages.json']);
+  it('calls for what needs a person now (opened, reminder, escalated, test); only texts the rest', async () => {
+    const kinds = ['opened', 'reminder', 'escalated', 'test', 'updated', 'acknowledged', 'resolved', 'digest', 'undeliverable'] as const;
+    for (const kind of kinds) await phone({ to: ['+15550199'] }).send(notification({ kind, idempotencyKey: kind }), {});
+    expect(server.requests.filter((r) => r.path.endsWith('Calls.json')).length).toBe(4);
+    expect(server.requests.filter((r) => r.path.endsWith('Messages.json')).length).toBe(kinds.length);
   });
 
   it('a retry calls and texts only whom Twilio did not accept, so nobody is called twice', async () => {
