@@ -12,3 +12,4 @@ export {
   type TimelineEntry,
   timelineEntrySchema,
 } from './model.js';
+export * from './status-page/index.js';
