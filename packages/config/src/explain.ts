@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { type ConfigIssue, formatPath } from './errors.js';
-import { fieldHints } from './schema.js';
+import { fieldHints } from './hints.js';
 
 // Keys whose values are secrets (password, passphrase, secret_access_key, session_token…): never echoed.
 const SECRET_KEY = /pass(word|phrase)?|secret|token|access_key|api_?key|credential|auth/i;

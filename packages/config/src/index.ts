@@ -2,3 +2,4 @@ export { parseDuration } from './duration.js';
 export { ConfigError, ConfigErrorCode, type ConfigIssue } from './errors.js';
 export { parseConfigText, readConfig, type ValidateOptions, validateConfig } from './load.js';
 export { configSchema, type DrkitConfig, isLocationUrl, type RepositoryConfig, type RepositoryFieldsConfig, type FileSourceConfig, type RedisSourceConfig, type RetentionConfig, type SourceConfig } from './schema.js';
+export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';

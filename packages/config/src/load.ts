@@ -23,6 +23,8 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   if (typeof repo === 'string' && !isLocationUrl(repo)) config.repository = resolve(baseDir, repo);
   else if (typeof repo === 'object' && repo.path) repo.path = resolve(baseDir, repo.path);
   else if (typeof repo === 'object' && repo.url && !isLocationUrl(repo.url)) repo.url = resolve(baseDir, repo.url);
+  const page = config.status_page;
+  if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);
   for (const source of config.sources) {
     if (source.type === 'files') source.path = resolve(baseDir, source.path);
     else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);

@@ -1,19 +1,8 @@
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
 import { explain } from './explain.js';
-
-/** How errors describe a field: what it must be, what to write instead, and an example value in YAML. */
-export interface FieldHint {
-  expected: string;
-  write: string;
-  example: string;
-}
-export const fieldHints = z.registry<FieldHint>();
-
-function hinted<T extends z.ZodType>(schema: T, hint: FieldHint): T {
-  fieldHints.add(schema, hint);
-  return schema;
-}
+import { hinted } from './hints.js';
+import { statusPageSchema } from './status-page-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
 const count = (example: number) => hinted(z.int().min(0), { expected: 'a whole number ≥ 0', write: 'a number', example: String(example) }).optional();
@@ -226,6 +215,7 @@ export const configSchema = z.strictObject({
     write: 'settings indented under validation',
     example: '{ jsonl: ["**/*.jsonl"] }',
   }).prefault({}),
+  status_page: statusPageSchema.optional(),
 });
 
 export type DrkitConfig = z.output<typeof configSchema>;
