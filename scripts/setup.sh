@@ -15,6 +15,8 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v age >/dev/null || need+=(age)
 command -v script >/dev/null || need+=(bsdutils)
 command -v redis-server >/dev/null || need+=(redis-server)
+# chromium: the status page is tested in Debian's headless browser (driven by playwright-core, which downloads none).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
