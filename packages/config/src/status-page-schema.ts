@@ -63,7 +63,7 @@ export const statusPageSchema = hinted(
           ctx.addIssue({ code: 'custom', input: name, path: ['components', index, 'name'], message: `duplicate component name "${name}". Fix: list each component once.` });
       });
       if (names.length === 0) return;
-      page.maintenance.forEach((m, index) =>
+      page.maintenance.forEach((m, index) => {
         m.components.forEach((name, j) => {
           if (!names.includes(name))
             ctx.addIssue({
@@ -72,8 +72,8 @@ export const statusPageSchema = hinted(
               path: ['maintenance', index, 'components', j],
               message: `"${name}" is not one of status_page.components (${[...new Set(names)].join(', ')}). Fix: use one of those names, or add it to components.`,
             });
-        }),
-      );
+        });
+      });
     }),
   { expected: 'status page settings (key: value lines)', write: 'settings indented under status_page', example: '{ title: Acme, target: ./public/status }' },
 );

@@ -142,7 +142,7 @@ function staleHtml(page: StatusPage): string {
 <h2 id="stale-heading"><span aria-hidden="true">⚠ </span>This page may be out of date</h2>
 <p>During a major incident we post an update at least every ${promise} minutes, and that has not happened:</p>
 <ul>${page.stale
-    .map((s) => `<li>“${escapeHtml(s.title)}” (${s.severity}): last update ${minutesText(s.minutes)} ago, at ${time(s.lastPublicUpdateAt)}.</li>`)
+    .map((s) => `<li>“${escapeHtml(s.title)}” (${s.severity}): last update ${minutesText(Math.floor(s.ageMs / 60_000))} ago, at ${time(s.lastPublicUpdateAt)}.</li>`)
     .join('')}</ul>
 <p>The incident is still open; the situation may have changed since.</p>
 </section>`;

@@ -97,7 +97,8 @@ export interface PageStaleness {
   title: string;
   severity: Severity;
   lastPublicUpdateAt: string;
-  minutes: number;
+  /** Time since that update, ms. */
+  ageMs: number;
 }
 
 /** Everything the page shows, computed once: the HTML and summary.json are two views of it. */
@@ -169,6 +170,9 @@ function maintenanceStatus(m: Maintenance, now: number): MaintenanceStatus {
   return now < Date.parse(m.endsAt) ? 'in_progress' : 'completed';
 }
 
+/** Times as `…Z`, whatever offset they were given with: the page shows UTC. */
+const utc = (isoTime: string) => new Date(Date.parse(isoTime)).toISOString();
+
 const byNewest = (a: { openedAt: string }, b: { openedAt: string }) => Date.parse(b.openedAt) - Date.parse(a.openedAt);
 
 /** The page as data (pure: the same input gives the same page). */
@@ -180,7 +184,7 @@ export function statusPage(input: StatusPageInput): StatusPage {
   const inWindow = input.incidents.filter((i) => Date.parse(i.openedAt) <= now && (!i.resolvedAt || Date.parse(i.resolvedAt) >= windowStart));
   const open = inWindow.filter((i) => i.status !== 'resolved');
   const maintenance = (input.maintenance ?? [])
-    .map((m) => ({ ...m, status: maintenanceStatus(m, now) }))
+    .map((m) => ({ ...m, startsAt: utc(m.startsAt), endsAt: utc(m.endsAt), status: maintenanceStatus(m, now) }))
     .filter((m) => m.status !== 'completed')
     .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
 
@@ -234,7 +238,7 @@ export function statusPage(input: StatusPageInput): StatusPage {
       title: s.incident.title,
       severity: s.incident.severity,
       lastPublicUpdateAt: s.lastPublicUpdateAt,
-      minutes: Math.floor(s.ageMs / 60_000),
+      ageMs: s.ageMs,
     })),
     staleAfterMs,
     historyDays,

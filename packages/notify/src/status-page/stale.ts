@@ -1,4 +1,4 @@
-import type { Incident } from '../model.js';
+import type { Incident, Severity } from '../model.js';
 
 /** The DR plan: during a P1/P2 the status page is updated at least every 30 minutes. */
 export const DEFAULT_STALE_AFTER_MS = 30 * 60_000;
@@ -35,13 +35,15 @@ const minutes = (ms: number) => Math.floor(ms / 60_000);
  * many periods have gone by since, so each period reminds once however often this runs, and a
  * new public update starts afresh.
  */
-export function staleReminder(stale: StaleIncident, staleAfterMs = DEFAULT_STALE_AFTER_MS): { key: string; text: string } {
-  const { incident } = stale;
+export function staleReminder(
+  stale: { incidentId: string; severity: Severity; lastPublicUpdateAt: string; ageMs: number },
+  staleAfterMs = DEFAULT_STALE_AFTER_MS,
+): { key: string; text: string } {
   const periods = Math.floor(stale.ageMs / staleAfterMs);
   return {
     key: `stale-${stale.lastPublicUpdateAt.replace(/[-:]|\.\d+/g, '')}-${periods}`,
     text:
-      `The status page has had no public update on this ${incident.severity} for ${minutes(stale.ageMs)} min (last at ${stale.lastPublicUpdateAt}); ` +
-      `it promises one every ${minutes(staleAfterMs)} min and now shows itself as stale. Post one: drkit incident update ${incident.id} --message "…"`,
+      `The status page has had no public update on this ${stale.severity} for ${minutes(stale.ageMs)} min (last at ${stale.lastPublicUpdateAt}); ` +
+      `it promises one every ${minutes(staleAfterMs)} min and now shows itself as stale. Post one: drkit incident update ${stale.incidentId} --message "…"`,
   };
 }

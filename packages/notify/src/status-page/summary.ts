@@ -174,7 +174,7 @@ export function toSummary(page: StatusPage): Summary {
     drkit: {
       generated_at: page.generatedAt,
       stale_after_minutes: page.staleAfterMs / 60_000,
-      stale: page.stale.map((s) => ({ incident_id: s.incidentId, name: s.title, severity: s.severity, last_public_update_at: s.lastPublicUpdateAt, minutes_since: s.minutes })),
+      stale: page.stale.map((s) => ({ incident_id: s.incidentId, name: s.title, severity: s.severity, last_public_update_at: s.lastPublicUpdateAt, minutes_since: Math.floor(s.ageMs / 60_000) })),
       uptime: page.components.map((c) => ({
         component_id: c.id,
         days: page.uptimeDays,
