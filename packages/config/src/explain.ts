@@ -2,8 +2,9 @@ import type * as z from 'zod';
 import { type ConfigIssue, formatPath } from './errors.js';
 import { fieldHints } from './hints.js';
 
-// Keys whose values are secrets (password, passphrase, secret_access_key, session_token…): never echoed.
-const SECRET_KEY = /pass(word|phrase)?|secret|token|access_key|api_?key|credential|auth/i;
+// Keys whose values are secrets (password, passphrase, secret_access_key, session_token, a Slack
+// webhook URL, PagerDuty's routing key, webhook headers…): never echoed.
+const SECRET_KEY = /pass(word|phrase)?|secret|token|access_key|api_?key|credential|auth|routing_key|webhook_url|headers/i;
 
 /** True when the value at `path` is, or lies under, a key that holds a secret. */
 function isSecret(path: readonly PropertyKey[]): boolean {
@@ -42,7 +43,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The allowed key a misspelt one was probably meant to be (at most 2 edits, fewer for short keys). */
-function closest(key: string, allowed: readonly string[]): string | undefined {
+export function closest(key: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.min(2, Math.floor(key.length / 2)) + 1;
   for (const candidate of allowed) {

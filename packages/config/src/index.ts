@@ -2,4 +2,15 @@ export { parseDuration } from './duration.js';
 export { ConfigError, ConfigErrorCode, type ConfigIssue } from './errors.js';
 export { parseConfigText, readConfig, type ValidateOptions, validateConfig } from './load.js';
 export { configSchema, type DrkitConfig, isLocationUrl, type RepositoryConfig, type RepositoryFieldsConfig, type FileSourceConfig, type RedisSourceConfig, type RetentionConfig, type SourceConfig } from './schema.js';
+export {
+  type ChannelConfig,
+  type ContactConfig,
+  NOTIFY_NAME,
+  type NotifyConfig,
+  parseSmtpUrl,
+  ROLE_REFERENCE,
+  type RouteConfig,
+  SEVERITY_NAMES,
+  type SmtpUrl,
+} from './notify-schema.js';
 export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';

@@ -23,6 +23,8 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   if (typeof repo === 'string' && !isLocationUrl(repo)) config.repository = resolve(baseDir, repo);
   else if (typeof repo === 'object' && repo.path) repo.path = resolve(baseDir, repo.path);
   else if (typeof repo === 'object' && repo.url && !isLocationUrl(repo.url)) repo.url = resolve(baseDir, repo.url);
+  if (config.state !== undefined && !isLocationUrl(config.state)) config.state = resolve(baseDir, config.state);
+  for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
   const page = config.status_page;
   if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);
   for (const source of config.sources) {

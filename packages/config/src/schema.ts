@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
 import { explain } from './explain.js';
 import { hinted } from './hints.js';
+import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
 import { statusPageSchema } from './status-page-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
@@ -189,6 +190,15 @@ export const repositorySchema = z.unknown().transform((value, ctx): string | z.o
   return z.NEVER;
 });
 
+/** The state store: a folder (default ./drkit-state) or a Redis URL. */
+export const stateSchema = hinted(
+  z
+    .string()
+    .min(1)
+    .refine((text) => !URL_SCHEME.test(text) || /^rediss?:\/\//i.test(text)),
+  { expected: 'a folder path or a redis:// URL', write: 'a path or URL', example: './drkit-state' },
+);
+
 export const configSchema = z.strictObject({
   repository: repositorySchema.optional(),
   compression: z.enum(['auto', 'zstd', 'gzip']).default('auto'),
@@ -215,8 +225,11 @@ export const configSchema = z.strictObject({
     write: 'settings indented under validation',
     example: '{ jsonl: ["**/*.jsonl"] }',
   }).prefault({}),
+  state: stateSchema.optional(),
+  notify: notifySchema.optional(),
+  contacts: contactsSchema.optional(),
   status_page: statusPageSchema.optional(),
-});
+}).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;

@@ -1,10 +1,22 @@
 import type { Incident, Severity } from './model.js';
 
+/**
+ * What a notification is about: an incident's timeline entry (opened … resolved), a reminder
+ * (repeat until acknowledged, or the status page's stale reminder), an escalation, a digest of a
+ * window's incidents, a message that could not be delivered elsewhere, or a test.
+ */
+export const NOTIFICATION_KINDS = ['opened', 'updated', 'acknowledged', 'resolved', 'reminder', 'escalated', 'digest', 'undeliverable', 'test'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
 /** What a channel is asked to deliver: one incident event, a digest of several, a reminder or a test. */
 export interface Notification {
-  /** Stable across retries and restarts: PagerDuty's dedup_key, a webhook's idempotency key. */
+  /**
+   * Stable across retries and restarts (the outbox record's message id): a webhook's idempotency
+   * key, so a receiver can drop the one duplicate a crash can cause. PagerDuty's dedup_key is the
+   * incident id (`incidents[0].id`) instead, so trigger, acknowledge and resolve meet.
+   */
   idempotencyKey: string;
-  kind: 'opened' | 'updated' | 'acknowledged' | 'resolved' | 'reminder' | 'digest' | 'test';
+  kind: NotificationKind;
   severity: Severity;
   /** One line, for SMS, voice and subjects. */
   title: string;

@@ -1,4 +1,7 @@
-export type { Channel, Delivery, Notification } from './channel.js';
+export { type Channel, type Delivery, NOTIFICATION_KINDS, type Notification, type NotificationKind } from './channel.js';
+export { type Clock, systemClock } from './clock.js';
+export { NotifyError, NotifyErrorCode } from './errors.js';
+export { findIncident, KEYS, listIncidents, newIncidentId, type OpenState, openIncidents } from './incidents.js';
 export {
   COMPONENT_STATES,
   type ComponentState,
@@ -9,7 +12,12 @@ export {
   incidentSchema,
   SEVERITIES,
   type Severity,
+  TIMELINE_KINDS,
   type TimelineEntry,
   timelineEntrySchema,
+  type TimelineKind,
 } from './model.js';
+export { type FlushReport, Notifier, type NotifierOptions, type OutboxStatus, type ReportResult } from './notifier.js';
+export { type DeliveryReport, KEEP_FINISHED_MS, notificationSchema, OUTBOX_STATES, Outbox, type OutboxRecord, outboxRecordSchema, type OutboxState } from './outbox.js';
+export { PLAN, type Policy, policyFromConfig, type Route, routeFor } from './policy.js';
 export * from './status-page/index.js';

@@ -14,8 +14,13 @@ export type ComponentState = (typeof COMPONENT_STATES)[number];
 
 const isoTime = z.iso.datetime({ offset: true });
 
+/** What a timeline entry records; notifications are named after it. */
+export const TIMELINE_KINDS = ['opened', 'updated', 'acknowledged', 'resolved'] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
 export const timelineEntrySchema = z.object({
   at: isoTime,
+  kind: z.enum(TIMELINE_KINDS).default('updated'),
   /** Who or what wrote it: a person (`--by`), or a drkit part (`scheduler`, `failover`, `drill`). */
   by: z.string().min(1),
   message: z.string(),

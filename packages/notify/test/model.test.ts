@@ -15,7 +15,7 @@ const incident = {
 describe('incident model', () => {
   it('round-trips an incident through JSON', () => {
     const parsed = incidentSchema.parse(JSON.parse(JSON.stringify(incident)));
-    expect(parsed).toEqual({ ...incident, labels: {} });
+    expect(parsed).toEqual({ ...incident, labels: {}, timeline: [{ ...incident.timeline[0], kind: 'updated' }] });
   });
 
   it('refuses a severity outside P1–P4 and an id that is not a safe key segment', () => {

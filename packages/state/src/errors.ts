@@ -7,6 +7,8 @@ export const StateErrorCode = {
   CONFLICT: 'STATE_CONFLICT',
   /** The store cannot be reached or written (disk, permissions, Redis down). */
   UNAVAILABLE: 'STATE_UNAVAILABLE',
+  /** A value that is not a JSON document (undefined, a function): a bug in the caller. */
+  BAD_VALUE: 'STATE_BAD_VALUE',
   /** A stored document that cannot be read back (not JSON, wrong shape). */
   DAMAGED: 'STATE_DAMAGED',
   /** `state:` names a location drkit does not know how to open. */

@@ -52,5 +52,7 @@ export async function updateEntry<T>(
     } catch (err) {
       if (!(err instanceof StateError && err.code === StateErrorCode.CONFLICT) || i + 1 >= attempts) throw err;
     }
+    // Writers that collided would collide again in lockstep: spread them out a little.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** i)));
   }
 }

@@ -8,7 +8,7 @@ describe('state keys', () => {
     expect(checkPrefix('')).toBe('');
   });
 
-  it.each(['', '/abs', 'a//b', 'a/../b', '..', '.', 'a/./b', 'tail/', 'sp ace', 'nul\0', 'é', `${'x'.repeat(513)}`])('refuses %j with STATE_BAD_KEY', (key) => {
+  it.each(['', '/abs', 'a//b', 'a/../b', '..', '.', 'a/./b', 'tail/', 'sp ace', 'nul\0', 'é', 'a.json', 'a/b.tmp/c', 'x.lock', `${'x'.repeat(513)}`])('refuses %j with STATE_BAD_KEY', (key) => {
     expect(() => checkKey(key)).toThrow(expect.objectContaining({ code: StateErrorCode.BAD_KEY }));
   });
 });

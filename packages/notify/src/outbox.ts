@@ -1,0 +1,309 @@
+import { type StateEntry, StateError, StateErrorCode, type StateStore } from '@drkit/state';
+import * as z from 'zod';
+import { type Channel, type Delivery, NOTIFICATION_KINDS, type Notification } from './channel.js';
+import { type Clock, iso, ms } from './clock.js';
+import { NotifyError, NotifyErrorCode } from './errors.js';
+import { KEYS } from './incidents.js';
+import { incidentSchema, SEVERITIES } from './model.js';
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const OUTBOX_STATES = ['pending', 'delivered', 'failed', 'expired'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+export const notificationSchema = z.object({
+  idempotencyKey: z.string(),
+  kind: z.enum(NOTIFICATION_KINDS),
+  severity: z.enum(SEVERITIES),
+  title: z.string(),
+  text: z.string(),
+  incidents: z.array(incidentSchema),
+});
+
+/** One message to one channel, written before it is sent and updated after every attempt. */
+export const outboxRecordSchema = z.object({
+  id: z.string(),
+  channel: z.string(),
+  notification: notificationSchema,
+  createdAt: isoTime,
+  /** The deadline (event time + the route's `within`, or a digest window's end). */
+  dueBy: isoTime,
+  /** Given up (state `expired`) if still undelivered then. */
+  expiresAt: isoTime,
+  state: z.enum(OUTBOX_STATES),
+  attempts: z.int().min(0),
+  /** When the next attempt may start; while a process sends, when its claim runs out. */
+  nextAttemptAt: isoTime,
+  /** Set while a process is sending it (its claim). */
+  sendingSince: isoTime.optional(),
+  deliveredAt: isoTime.optional(),
+  /** When it became delivered, failed or expired. */
+  finishedAt: isoTime.optional(),
+  lastError: z.string().optional(),
+  receipt: z.string().optional(),
+  /** Where a permanent failure is reported: the route's other channels; empty: the log (console). */
+  fallback: z.array(z.string()),
+});
+export type OutboxRecord = z.infer<typeof outboxRecordSchema>;
+
+/** A channel that answered 429 (Retry-After) or kept failing: nothing is sent to it before `until`. */
+interface Hold {
+  until: string;
+  failures: number;
+  reason: string;
+}
+
+export interface DeliveryReport {
+  delivered: number;
+  /** Attempted and failed for now: tried again later. */
+  retrying: number;
+  /** Failed for good (the receiver refused it) or expired: reported on another channel. */
+  failed: number;
+  expired: number;
+  /** Still waiting: not due yet, or its channel held. */
+  waiting: number;
+  /** The earliest time something still pending may be sent (ms), if anything is pending. */
+  nextAttemptAt?: number;
+}
+
+export interface OutboxOptions {
+  store: StateStore;
+  channels: ReadonlyMap<string, Channel>;
+  clock: Clock;
+  /** Where a failure with nowhere else to go is said (the CLI: stderr). */
+  log: (line: string) => void;
+  /** Jitter's random source, in [0, 1). */
+  random?: () => number;
+  /** Messages in flight at once (each channel's messages about one incident go one at a time, in order). */
+  concurrency?: number;
+}
+
+/** Retry delays: 2 s doubling to 5 min, each between half and all of that ("equal jitter"), never before a Retry-After. */
+const BACKOFF_BASE_MS = 2_000;
+const BACKOFF_CAP_MS = 5 * 60_000;
+/** A claim lasts this long: a sender killed mid-send leaves the message to be sent again after it. */
+const CLAIM_MS = 2 * 60_000;
+/** Delivered, failed and expired records are kept this long for `notify status`, then removed. */
+export const KEEP_FINISHED_MS = 7 * 24 * 60 * 60_000;
+const SEND_TIMEOUT_MS = 60_000;
+
+export function parseRecord(entry: StateEntry): OutboxRecord {
+  const parsed = outboxRecordSchema.safeParse(entry.value);
+  if (!parsed.success)
+    throw new NotifyError(NotifyErrorCode.DAMAGED, `The outbox record ${entry.key} does not match its schema: ${parsed.error.issues[0]?.message ?? 'invalid'}.`, {
+      hint: 'Something other than drkit changed it: move it aside (the message it held is then not sent).',
+      details: { key: entry.key },
+    });
+  return parsed.data;
+}
+
+/** The durable outbox: every message is a state document before it is sent, and after each attempt says what happened. */
+export class Outbox {
+  private readonly random: () => number;
+  private readonly concurrency: number;
+
+  constructor(private readonly options: OutboxOptions) {
+    this.random = options.random ?? Math.random;
+    this.concurrency = options.concurrency ?? 16;
+  }
+
+  /** A new pending record (not yet written). */
+  record(init: { id: string; channel: string; notification: Notification; dueBy: number; expireAfterMs: number; fallback: string[] }): OutboxRecord {
+    const now = this.options.clock.now();
+    return {
+      id: init.id,
+      channel: init.channel,
+      notification: init.notification,
+      createdAt: iso(now),
+      dueBy: iso(init.dueBy),
+      expiresAt: iso(Math.max(init.dueBy, now) + init.expireAfterMs),
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: iso(now),
+      fallback: init.fallback.filter((c) => c !== init.channel),
+    };
+  }
+
+  /** Writes records that do not exist yet (an id already written is the same message: left as it is). */
+  async enqueue(records: OutboxRecord[]): Promise<void> {
+    await Promise.all(
+      records.map((r) =>
+        this.options.store.put(KEYS.outbox(r.id), r, { ifRevision: 0 }).catch((error) => {
+          if (!(error instanceof StateError && error.code === StateErrorCode.CONFLICT)) throw error;
+        }),
+      ),
+    );
+  }
+
+  async all(): Promise<{ record: OutboxRecord; revision: number }[]> {
+    const out: { record: OutboxRecord; revision: number }[] = [];
+    for await (const entry of this.options.store.list('outbox/')) out.push({ record: parseRecord(entry), revision: entry.revision });
+    return out;
+  }
+
+  private async holds(): Promise<Map<string, Hold>> {
+    const holds = new Map<string, Hold>();
+    for await (const entry of this.options.store.list<Hold>('holds/')) holds.set(entry.key.slice('holds/'.length), entry.value);
+    return holds;
+  }
+
+  /**
+   * Sends every pending message that is due, once: expired ones are given up, finished ones past
+   * their keep time removed. Messages to one channel about one incident go in order, one at a time.
+   */
+  async deliver(options: { only?: (record: OutboxRecord) => boolean } = {}): Promise<DeliveryReport> {
+    const { clock, store } = this.options;
+    const now = clock.now();
+    const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0, expired: 0, waiting: 0 };
+    const holds = await this.holds();
+    // Failures count once per run and channel: ten messages failing at once are one failure of the receiver.
+    const failuresBefore = new Map([...holds].map(([channel, hold]) => [channel, hold.failures]));
+    const groups = new Map<string, { record: OutboxRecord; revision: number }[]>();
+    const later = (at: number) => {
+      report.nextAttemptAt = Math.min(report.nextAttemptAt ?? at, at);
+    };
+    for (const item of await this.all()) {
+      const { record } = item;
+      if (options.only && !options.only(record)) continue;
+      if (record.state !== 'pending') {
+        if (record.finishedAt && ms(record.finishedAt) + KEEP_FINISHED_MS <= now) await store.delete(KEYS.outbox(record.id), { ifRevision: item.revision }).catch(() => {});
+        continue;
+      }
+      if (ms(record.expiresAt) <= now) {
+        await this.finish(item, { state: 'expired', lastError: `not delivered by ${record.expiresAt}${record.lastError ? ` (last error: ${record.lastError})` : ''}` });
+        report.expired++;
+        continue;
+      }
+      // One channel's messages about the same incidents, oldest first: a resolve never overtakes its open.
+      const group = `${record.channel}\u0000${record.notification.incidents.map((i) => i.id).join(',') || record.id}`;
+      groups.set(group, [...(groups.get(group) ?? []), item]);
+    }
+    const oldestFirst = (a: { record: OutboxRecord }, b: { record: OutboxRecord }) => a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id);
+    // Groups start oldest first, several at once; only within a group is the order kept.
+    const queue = [...groups.values()].map((items) => items.sort(oldestFirst)).sort((a, b) => oldestFirst(a[0]!, b[0]!));
+    // A channel that has been failing gets one message (a probe) until one goes through.
+    const probes = new Map<string, Promise<boolean>>();
+    const sendGroup = async (items: { record: OutboxRecord; revision: number }[]) => {
+      for (const [i, item] of items.entries()) {
+        const { channel } = item.record;
+        const probe = probes.get(channel);
+        if (probe && !(await probe)) {
+          report.waiting += items.length - i;
+          later(ms(holds.get(channel)?.until ?? item.record.nextAttemptAt));
+          return;
+        }
+        const hold = holds.get(channel);
+        const due = Math.max(ms(item.record.nextAttemptAt), hold ? ms(hold.until) : 0);
+        if (due > clock.now()) {
+          report.waiting += items.length - i;
+          later(due);
+          return;
+        }
+        const attempt = this.attempt(item, holds, failuresBefore.get(channel) ?? 0);
+        if (hold && !probes.has(channel)) probes.set(channel, attempt.then((r) => r.outcome === 'delivered' || r.outcome === 'failed'));
+        const result = await attempt;
+        if (result.outcome === 'delivered') {
+          report.delivered++;
+          continue;
+        }
+        if (result.outcome !== 'skipped') report[result.outcome]++;
+        // What comes after a message that did not go waits for it; after one that failed for good, for the next run.
+        report.waiting += items.length - i - 1;
+        if (result.nextAttemptAt !== undefined) later(result.nextAttemptAt);
+        else if (i + 1 < items.length) later(clock.now());
+        return;
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
+        for (let group = queue.shift(); group; group = queue.shift()) await sendGroup(group);
+      }),
+    );
+    return report;
+  }
+
+  /** Claims, sends and records one message; 'skipped' when another process got to it first. */
+  private async attempt(
+    item: { record: OutboxRecord; revision: number },
+    holds: Map<string, Hold>,
+    failuresBefore: number,
+  ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed' | 'skipped'; nextAttemptAt?: number }> {
+    const { clock, store, channels } = this.options;
+    const started = clock.now();
+    const claimed: OutboxRecord = { ...item.record, attempts: item.record.attempts + 1, sendingSince: iso(started), nextAttemptAt: iso(started + CLAIM_MS) };
+    let revision: number;
+    try {
+      revision = (await store.put(KEYS.outbox(claimed.id), claimed, { ifRevision: item.revision })).revision;
+    } catch (error) {
+      if (error instanceof StateError && error.code === StateErrorCode.CONFLICT) return { outcome: 'skipped' };
+      throw error;
+    }
+    const channel = channels.get(claimed.channel);
+    const delivery: Delivery = channel
+      ? await channel.send(claimed.notification, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) }).catch((error: unknown) => ({
+          ok: false as const,
+          retryable: true,
+          error: `the ${claimed.channel} adapter threw: ${error instanceof Error ? error.message : String(error)}`,
+        }))
+      : { ok: false, retryable: false, error: `no channel named "${claimed.channel}" is configured (notify.channels)` };
+    const now = clock.now();
+    const current = { record: claimed, revision };
+    if (delivery.ok) {
+      await this.finish(current, { state: 'delivered', deliveredAt: iso(now), ...(delivery.receipt ? { receipt: delivery.receipt } : {}) });
+      if (holds.has(claimed.channel)) {
+        holds.delete(claimed.channel);
+        await store.delete(KEYS.hold(claimed.channel)).catch(() => {});
+      }
+      return { outcome: 'delivered' };
+    }
+    if (!delivery.retryable) {
+      await this.finish(current, { state: 'failed', lastError: delivery.error });
+      return { outcome: 'failed' };
+    }
+    const backoff = this.backoff(claimed.attempts);
+    const waitMs = Math.max(delivery.retryAfterMs ?? 0, backoff);
+    await this.save(current, { ...claimed, sendingSince: undefined, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
+    // The whole channel waits: a receiver that said 429 or is down gets nothing else before then.
+    const failures = failuresBefore + 1;
+    const hold: Hold = { until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))), failures, reason: delivery.error };
+    holds.set(claimed.channel, hold);
+    await store.put(KEYS.hold(claimed.channel), hold);
+    return { outcome: 'retrying', nextAttemptAt: now + waitMs };
+  }
+
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 20));
+    return Math.round(ceiling / 2 + (ceiling / 2) * this.random());
+  }
+
+  /** Writes the record's next state (undefined fields are dropped); a conflict means another process took it over after this one's claim ran out, and its record wins. */
+  private async save(item: { record: OutboxRecord; revision: number }, next: OutboxRecord): Promise<void> {
+    await this.options.store.put(KEYS.outbox(next.id), next, { ifRevision: item.revision }).catch((error) => {
+      if (!(error instanceof StateError && error.code === StateErrorCode.CONFLICT)) throw error;
+    });
+  }
+
+  /** Records the end of a message; a failure or expiry is then reported on the route's other channels, else the log. */
+  private async finish(item: { record: OutboxRecord; revision: number }, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }): Promise<void> {
+    const now = this.options.clock.now();
+    await this.save(item, { ...item.record, ...change, sendingSince: undefined, finishedAt: iso(now), nextAttemptAt: item.record.nextAttemptAt });
+    if (change.state === 'delivered') return;
+    const { record } = item;
+    const why = change.lastError ?? record.lastError ?? change.state;
+    const line = `drkit notify: could not deliver "${record.notification.title}" to ${record.channel}: ${why}`;
+    const targets = record.notification.kind === 'undeliverable' ? [] : record.fallback.filter((c) => this.options.channels.has(c));
+    if (targets.length === 0) {
+      this.options.log(line);
+      return;
+    }
+    const notification: Notification = {
+      idempotencyKey: `${record.id}.failed`,
+      kind: 'undeliverable',
+      severity: record.notification.severity,
+      title: `Could not deliver to ${record.channel}: ${record.notification.title}`,
+      text: `${line}. ${change.state === 'expired' ? 'It expired undelivered.' : 'The receiver refused it for good.'}`,
+      incidents: record.notification.incidents,
+    };
+    await this.enqueue(targets.map((channel) => this.record({ id: `${record.id}.f.${channel}`, channel, notification, dueBy: now, expireAfterMs: ms(record.expiresAt) - ms(record.dueBy), fallback: [] })));
+  }
+}

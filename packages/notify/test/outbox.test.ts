@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Notifier, systemClock } from '@drkit/notify';
+import { type Bench, bench, MINUTE } from './support/setup.js';
+
+let b: Bench;
+afterEach(() => b.cleanup());
+
+const P1 = (title: string) => ({ by: 'failover', severity: 'P1' as const, title, message: title });
+
+describe('the durable outbox', () => {
+  it('retries a 429 with Retry-After: 2 after 2 s, not before, and holds the whole channel meanwhile', async () => {
+    b = await bench(`
+  routes:
+    P1: { channels: [ops-slack], within: 0s }
+`);
+    b.receiver.answer = (_, nth) => (nth === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 });
+    const t0 = b.clock.now();
+    await b.notifier.report(P1('first'));
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, retrying: 1 });
+    expect(b.receiver.refused).toHaveLength(1);
+    // Another message to the same channel may not slip in during the wait either.
+    await b.notifier.report(P1('second'));
+    b.clock.set(t0 + 1999);
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 2, nextAttemptAt: t0 + 2000 });
+    expect(b.receiver.refused).toHaveLength(1);
+    expect(b.got('ops-slack')).toEqual([]);
+    b.clock.set(t0 + 2000);
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 2 });
+    expect(b.got('ops-slack').map((m) => m.title).sort()).toEqual(['P1 opened: first', 'P1 opened: second']);
+    const first = (await b.records()).find((r) => r.notification.title === 'P1 opened: first');
+    expect(first).toMatchObject({ state: 'delivered', attempts: 2, deliveredAt: new Date(t0 + 2000).toISOString(), lastError: expect.stringContaining('HTTP 429') });
+  });
+
+  it('delivers every message once a receiver that was down for 10 minutes is back, without hammering it', async () => {
+    b = await bench(`
+  routes:
+    P1: { channels: [ops-slack, hook], within: 0s }
+`);
+    await b.receiver.down();
+    const t0 = b.clock.now();
+    const attemptsWhileDown: number[] = [];
+    const titles = ['a', 'b', 'c', 'd', 'e'];
+    for (const title of titles) await b.notifier.report(P1(title));
+    // A flush every 10 s of simulated time, as a daemon would run it.
+    for (; b.clock.now() < t0 + 10 * MINUTE; b.clock.advance(10_000)) {
+      const report = await b.notifier.deliver();
+      attemptsWhileDown.push(report.retrying);
+      expect(report.delivered).toBe(0);
+    }
+    await b.receiver.up();
+    let back = b.clock.now();
+    for (; (await b.notifier.status()).counts.pending > 0; b.clock.advance(10_000)) {
+      await b.notifier.deliver();
+      back = b.clock.now();
+    }
+    // Each exactly once (messages about different incidents may arrive in any order).
+    for (const channel of ['ops-slack', 'hook']) expect(b.got(channel).map((m) => m.title).sort()).toEqual(titles.map((t) => `P1 opened: ${t}`));
+    // Backoff doubles up to 5 minutes: at most ~5 minutes to notice the receiver is back.
+    expect(back - (t0 + 10 * MINUTE)).toBeLessThanOrEqual(5 * MINUTE + 10_000);
+    // A failing channel is probed with one message at a time, less and less often (backoff to 5 min), not flooded.
+    expect(attemptsWhileDown[0]).toBe(10);
+    expect(Math.max(...attemptsWhileDown.slice(1))).toBeLessThanOrEqual(2);
+    expect(attemptsWhileDown.slice(1).reduce((a, n) => a + n)).toBeLessThanOrEqual(2 * 9);
+    const status = await b.notifier.status();
+    expect(status.counts).toEqual({ pending: 0, delivered: 10, failed: 0, expired: 0 });
+    // Every message missed its deadline (due at once): status says so.
+    expect(status.late).toHaveLength(10);
+  });
+
+  it('reports a permanent failure on the route’s other channels, and to the log when there is none', async () => {
+    b = await bench(`
+  routes:
+    P1: { channels: [pager, ops-slack], within: 0s }
+    P2: { channels: [pager], within: 15m }
+`);
+    b.receiver.answer = (request) => (request.path === '/pager' ? { status: 400 } : { status: 200 });
+    await b.notifier.report(P1('Primary lost'));
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 1, failed: 1 });
+    await b.notifier.deliver();
+    expect(b.got('ops-slack').map((m) => [m.kind, m.title])).toEqual([
+      ['opened', 'P1 opened: Primary lost'],
+      ['undeliverable', 'Could not deliver to pager: P1 opened: Primary lost'],
+    ]);
+    await b.notifier.report({ ...P1('Backups late'), severity: 'P2' });
+    expect(await b.notifier.deliver()).toMatchObject({ failed: 1 });
+    expect(b.log).toEqual([`drkit notify: could not deliver "P2 opened: Backups late" to pager: HTTP 400 from ${b.receiver.url}/pager`]);
+    expect((await b.notifier.status()).undelivered.map((r) => r.state)).toEqual(['failed', 'failed']);
+  });
+
+  it('gives up a message past its deadline + expire_after, and reports it', async () => {
+    b = await bench(`
+  routes:
+    P2: { channels: [ops-email, ops-slack], within: 15m, expire_after: 1h }
+`);
+    b.receiver.answer = (request) => (request.path === '/ops-email' ? { status: 503 } : { status: 200 });
+    await b.notifier.report({ ...P1('Backups late'), severity: 'P2' });
+    for (let i = 0; i < 8 * 6; i++, b.clock.advance(10 * MINUTE / 6)) await b.notifier.deliver();
+    const email = (await b.records()).find((r) => r.channel === 'ops-email' && r.notification.kind === 'opened');
+    expect(email).toMatchObject({ state: 'expired', lastError: expect.stringMatching(/^not delivered by .*HTTP 503/) });
+    expect(b.got('ops-slack').map((m) => m.kind)).toEqual(['opened', 'undeliverable']);
+  });
+
+  it('keeps one incident’s messages to a channel in order: a resolve never overtakes its open', async () => {
+    b = await bench(`
+  routes:
+    P1: { channels: [ops-slack], within: 0s }
+`);
+    b.receiver.answer = (_, nth) => (nth === 0 ? { status: 500 } : { status: 200 });
+    const { incident } = await b.notifier.report(P1('Flapping'));
+    await b.notifier.deliver();
+    await b.notifier.resolve(incident!.id, { by: 'ana', message: 'It stopped' });
+    const other = await b.notifier.report(P1('Unrelated'));
+    for (let i = 0; i < 10; i++, b.clock.advance(5_000)) await b.notifier.deliver();
+    const titles = b.got('ops-slack').map((m) => m.title);
+    expect(titles.filter((t) => t.endsWith('Flapping'))).toEqual(['P1 opened: Flapping', 'P1 resolved: Flapping']);
+    expect(titles).toContain('P1 opened: Unrelated');
+    expect(other.incident).toBeDefined();
+  });
+
+  it('sends what a process before it queued (a restart loses nothing)', async () => {
+    b = await bench();
+    await b.notifier.report(P1('Queued then the process died'));
+    const next = new Notifier({ store: b.store, channels: b.notifier.channels, policy: b.notifier.policy, clock: b.clock });
+    expect(await next.deliver()).toMatchObject({ delivered: 4 });
+    expect(b.got('phone')).toHaveLength(1);
+  });
+});
+
+describe('the wiring on the real clock', () => {
+  it('sends a digest when its second-long window closes, during flush --wait', async () => {
+    b = await bench(
+      `
+  routes:
+    P3: { channels: [ops-slack], within: 1s }
+`,
+      { clock: systemClock },
+    );
+    const start = Date.now();
+    await b.notifier.report({ ...P1('a'), severity: 'P3' });
+    await b.notifier.report({ ...P1('b'), severity: 'P3' });
+    const report = await b.notifier.flush({ waitMs: 5_000 });
+    expect(report).toMatchObject({ delivered: 1, pending: 0 });
+    expect(b.got('ops-slack').map((m) => m.incidents.length)).toEqual([2]);
+    const [record] = await b.records();
+    expect(Date.parse(record!.deliveredAt!) - start).toBeGreaterThanOrEqual(1000);
+    // It returned once nothing was left to wait for, not after the whole 5 s.
+    expect(Date.now() - start).toBeLessThan(4_500);
+  });
+});

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { type Dirent, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { errnoCode } from '@drkit/errors';
+import { StateError } from './errors.js';
+import { checkKey, checkPrefix } from './keys.js';
+import { type KeyLock, lockKey, processAlive } from './key-lock.js';
+import { checkRevision, checkValue, parseStored, type StoredDocument, unavailable } from './stored.js';
+import type { StateEntry, StateStore, WriteOptions } from './store.js';
+
+const DOC = '.json';
+// Temp files carry the writer's pid, so leftovers of a killed writer can be told from live ones.
+const TEMP = /^(.*)\.json\.(\d+)-[0-9a-f]+\.tmp$/;
+
+/** One directory fsync at a time per folder; writers that arrive while one runs share the next. */
+class DirSyncs {
+  private readonly state = new Map<string, { running?: Promise<void>; queued?: Promise<void> }>();
+
+  sync(dir: string): Promise<void> {
+    const state = this.state.get(dir) ?? {};
+    this.state.set(dir, state);
+    if (state.queued) return state.queued;
+    if (!state.running) return this.start(dir, state);
+    // The sync running may have begun before this writer's rename: wait for the next one.
+    state.queued = state.running
+      .catch(() => {})
+      .then(() => {
+        state.queued = undefined;
+        return this.start(dir, state);
+      });
+    return state.queued;
+  }
+
+  private start(dir: string, state: { running?: Promise<void>; queued?: Promise<void> }): Promise<void> {
+    const running = fsyncDir(dir).finally(() => {
+      if (state.running === running) state.running = undefined;
+      if (!state.running && !state.queued) this.state.delete(dir);
+    });
+    state.running = running;
+    return running;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The state store in a folder: each key is a file `<key>.json` holding `{ revision, updatedAt,
+ * value }`, written to a temp file that is fsynced, renamed over it, and then the folder fsynced,
+ * so a kill -9 or a power cut leaves the old or the new document. Every write takes the key's
+ * lock file (see key-lock.ts), so conditional writes hold between processes on this host.
+ * Reads take no lock: a rename is atomic.
+ */
+export class FolderStateStore implements StateStore {
+  readonly location: string;
+  private readonly dirSyncs = new DirSyncs();
+  private readonly knownDirs = new Set<string>();
+
+  constructor(readonly root: string) {
+    this.location = path.resolve(root);
+  }
+
+  private file(key: string): string {
+    return path.join(this.location, `${checkKey(key)}${DOC}`);
+  }
+
+  async get<T = unknown>(key: string): Promise<StateEntry<T> | undefined> {
+    return this.read<T>(key, this.file(key));
+  }
+
+  private async read<T>(key: string, file: string): Promise<StateEntry<T> | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw unavailable(this.location, `read ${key}`, error);
+    }
+    return parseStored<T>(key, text, file);
+  }
+
+  async put<T>(key: string, value: T, options: WriteOptions = {}): Promise<StateEntry<T>> {
+    const file = this.file(key);
+    checkValue(key, value);
+    return this.locked(key, file, async () => {
+      const current = await this.read(key, file);
+      checkRevision(key, current?.revision ?? 0, options);
+      const stored: StoredDocument<T> = { revision: (current?.revision ?? 0) + 1, updatedAt: new Date().toISOString(), value };
+      await this.replace(file, `${JSON.stringify(stored)}\n`);
+      return { key, ...stored };
+    });
+  }
+
+  async delete(key: string, options: WriteOptions = {}): Promise<boolean> {
+    const file = this.file(key);
+    return this.locked(key, file, async () => {
+      const current = await this.read(key, file);
+      checkRevision(key, current?.revision ?? 0, options);
+      if (!current) return false;
+      try {
+        await fs.unlink(file);
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT') throw unavailable(this.location, `delete ${key}`, error);
+      }
+      await this.dirSyncs.sync(path.dirname(file)).catch((error) => {
+        throw unavailable(this.location, `delete ${key}`, error);
+      });
+      return true;
+    });
+  }
+
+  async *list<T = unknown>(prefix: string): AsyncIterable<StateEntry<T>> {
+    checkPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const dir = path.join(this.location, prefix.slice(0, slash + 1));
+    const keys: string[] = [];
+    await this.collect(dir, prefix.slice(0, slash + 1), prefix.slice(slash + 1), keys);
+    keys.sort();
+    // Read a few files ahead; a key deleted since the folder was read is skipped.
+    const ahead: Promise<StateEntry<T> | undefined>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (ahead.length < 32 && next < keys.length) {
+        const key = keys[next++]!;
+        ahead.push(this.read<T>(key, path.join(this.location, `${key}${DOC}`)));
+      }
+    };
+    fill();
+    while (ahead.length > 0) {
+      const entry = await ahead.shift()!;
+      fill();
+      if (entry) yield entry;
+    }
+  }
+
+  /** Keys under `dir` (whose key prefix is `base`) whose first segment there starts with `start`. */
+  private async collect(dir: string, base: string, start: string, keys: string[]): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw unavailable(this.location, `list ${base}${start}`, error);
+    }
+    for (const entry of entries) {
+      if (!entry.name.startsWith(start)) continue;
+      if (entry.isDirectory()) await this.collect(path.join(dir, entry.name), `${base}${entry.name}/`, '', keys);
+      else if (entry.name.endsWith(DOC)) keys.push(`${base}${entry.name.slice(0, -DOC.length)}`);
+      else this.removeDeadTemp(dir, entry.name);
+    }
+  }
+
+  /** A temp file whose writer is gone (killed mid-write) is garbage; removing it is best effort. */
+  private removeDeadTemp(dir: string, name: string): void {
+    const m = TEMP.exec(name);
+    if (m && !processAlive(Number(m[2]))) fs.unlink(path.join(dir, name)).catch(() => {});
+  }
+
+  async close(): Promise<void> {}
+
+  private async locked<R>(key: string, file: string, work: () => Promise<R>): Promise<R> {
+    await this.ensureDir(path.dirname(file), key);
+    let lock: KeyLock;
+    try {
+      lock = await lockKey(`${file}.lock`, key);
+    } catch (error) {
+      if (error instanceof StateError) throw error;
+      throw unavailable(this.location, `lock ${key}`, error);
+    }
+    try {
+      return await work();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Writes `text` beside `file`, fsyncs it, renames it over `file`, fsyncs the folder. */
+  private async replace(file: string, text: string): Promise<void> {
+    const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const handle = await fs.open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(text);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(temp, file);
+      await this.dirSyncs.sync(path.dirname(file));
+    } catch (error) {
+      await fs.unlink(temp).catch(() => {});
+      throw unavailable(this.location, `write ${path.relative(this.location, file)}`, error);
+    }
+  }
+
+  /** mkdir -p, then fsync the parent of every folder it made, so a new key's folder survives a crash too. */
+  private async ensureDir(dir: string, key: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    try {
+      const first = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      if (first !== undefined) {
+        for (let d = dir; ; d = path.dirname(d)) {
+          await fsyncDir(path.dirname(d));
+          if (d === first || path.dirname(d) === d) break;
+        }
+      }
+    } catch (error) {
+      throw unavailable(this.location, `create the folder for ${key}`, error);
+    }
+    this.knownDirs.add(dir);
+  }
+}
+
