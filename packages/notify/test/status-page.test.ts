@@ -91,8 +91,8 @@ describe('status page: 90-day uptime', () => {
       openedAt: '2026-03-08T23:30:00.000Z',
       resolvedAt: '2026-03-09T01:00:00.000Z',
       timeline: [
-        { at: '2026-03-08T23:30:00.000Z', by: 'x', message: '', visibility: 'public', severity: 'P3' },
-        { at: '2026-03-09T00:15:00.000Z', by: 'x', message: '', visibility: 'public', severity: 'P1' },
+        { at: '2026-03-08T23:30:00.000Z', kind: 'updated', by: 'x', message: '', visibility: 'public', severity: 'P3' },
+        { at: '2026-03-09T00:15:00.000Z', kind: 'updated', by: 'x', message: '', visibility: 'public', severity: 'P1' },
       ],
     };
     const spans = severitySpans(overnight, NOW);
@@ -149,7 +149,7 @@ describe('status page: HTML and summary.json', () => {
     const evil: Incident = {
       ...openP1,
       components: ['<b>api</b>'],
-      timeline: [{ at: at(50), by: 'x', message: '</p><img src=x onerror=alert(1)>', visibility: 'public' }],
+      timeline: [{ at: at(50), kind: 'updated', by: 'x', message: '</p><img src=x onerror=alert(1)>', visibility: 'public' }],
     };
     const html = renderStatusPage(statusPage(pageInput({ incidents: [evil], components: [{ name: 'x', description: '"><script>' }] })));
     expect(html).not.toMatch(/<script|<img|<b>|onerror=alert\(1\)>/);

@@ -1,5 +1,6 @@
 import type { ComponentState, Incident, IncidentStatus, Severity } from '../model.js';
 import { DEFAULT_STALE_AFTER_MS, lastPublicUpdateAt, staleIncidents } from './stale.js';
+import { slug } from './ids.js';
 import { SEVERITY_STATE, STATE_RANK } from './states.js';
 import { severitySpans, type StateSpan, type Uptime, uptime } from './uptime.js';
 
@@ -125,12 +126,12 @@ export interface StatusPage {
 const UPTIME_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-/** `Storage (EU)` → `storage-eu`; unique within the page. */
+/** Component ids from names, unique within the page. */
 function componentIds(names: readonly string[]): Map<string, string> {
   const ids = new Map<string, string>();
   const taken = new Set<string>();
   for (const name of names) {
-    const base = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'component';
+    const base = slug(name) || 'component';
     let id = base;
     for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
     taken.add(id);

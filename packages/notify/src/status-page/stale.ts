@@ -1,4 +1,5 @@
 import type { Incident, Severity } from '../model.js';
+import { compactTime } from './ids.js';
 
 /** The DR plan: during a P1/P2 the status page is updated at least every 30 minutes. */
 export const DEFAULT_STALE_AFTER_MS = 30 * 60_000;
@@ -41,7 +42,7 @@ export function staleReminder(
 ): { key: string; text: string } {
   const periods = Math.floor(stale.ageMs / staleAfterMs);
   return {
-    key: `stale-${stale.lastPublicUpdateAt.replace(/[-:]|\.\d+/g, '')}-${periods}`,
+    key: `stale-${compactTime(stale.lastPublicUpdateAt)}-${periods}`,
     text:
       `The status page has had no public update on this ${stale.severity} for ${minutes(stale.ageMs)} min (last at ${stale.lastPublicUpdateAt}); ` +
       `it promises one every ${minutes(staleAfterMs)} min and now shows itself as stale. Post one: drkit incident update ${stale.incidentId} --message "…"`,

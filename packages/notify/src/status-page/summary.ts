@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { COMPONENT_STATES } from '../model.js';
 import type { PageComponent, PageIncident, PageMaintenance, StatusPage } from './page.js';
+import { slug } from './ids.js';
 
 const time = z.iso.datetime({ offset: true });
 const nullableTime = time.nullable();
@@ -102,7 +103,7 @@ export type Summary = z.infer<typeof summarySchema>;
 type SummaryComponent = z.infer<typeof componentSchema>;
 
 /** The page's id in summary.json: its title as a slug. */
-const pageId = (page: StatusPage) => page.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'status';
+const pageId = (page: StatusPage) => slug(page.title) || 'status';
 
 export function toSummary(page: StatusPage): Summary {
   const page_id = pageId(page);
