@@ -27,6 +27,7 @@ const program = new Command('drkit')
   .option('--json', 'print machine-readable JSON on stdout')
   .addOption(new Option('--identity <file>', 'age identity (secret key) file, to read an encrypted repository').env('DRKIT_IDENTITY_FILE'))
   .addOption(new Option('--passphrase-file <file>', "file holding the repository's (or identity file's) passphrase; or set DRKIT_PASSPHRASE").env('DRKIT_PASSPHRASE_FILE'))
+  .addOption(new Option('--state <location>', 'state store for incident and notify: a folder or redis:// URL (default: the config\'s state, else ./drkit-state)').env('DRKIT_STATE'))
   .showHelpAfterError()
   .exitOverride();
 
@@ -146,6 +147,18 @@ redis
   .option('--db <n>', 'only this database (repeatable); alone, without --pattern: every key of it', wholeNumbers, [])
   .option('--yes', 'delete; without it, only count')
   .action(lazy(() => import('./commands/redis-revoke.js')));
+
+const statusPage = program.command('status-page').description('the static status page: components, incidents, maintenance, 90-day uptime (state store only: no repository needed)');
+statusPage
+  .command('build')
+  .description('write index.html and summary.json into a folder (a preview; sends no reminders)')
+  .requiredOption('--out <dir>', 'the folder to write them to')
+  .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).build })));
+statusPage
+  .command('publish')
+  .description("put the page at status_page.target (a folder or s3://bucket/prefix); open P1/P2 incidents without a recent public update make it say it is stale and get a reminder")
+  .option('--target <location>', "where to put it instead of the config's status_page.target")
+  .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).publish })));
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
