@@ -5,5 +5,7 @@ export const ExitCode = {
   USAGE: 2,
   PARTIAL_BACKUP: 3,
   VERIFY_FAILED: 4,
+  /** `restore --salvage` restored what it could; some paths are lost (each is listed). */
+  SALVAGED: 5,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

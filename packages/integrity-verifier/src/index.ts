@@ -1,3 +1,4 @@
+export type { DamageReport } from './damage-report.js';
 export { ContentChecker, type FileResult } from './content-check.js';
 export { JsonlChecker } from './jsonl.js';
 export { type Problem, type ProblemKind, type SourceReport, type VerifyOptions, type VerifyReport, verifyRef, verifySnapshot } from './verify.js';

@@ -13,6 +13,7 @@ import {
 } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
 import { ContentChecker, type FileResult } from './content-check.js';
+import { type DamageReport, damageReport } from './damage-report.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
 import { verifyStoredSource } from './stored.js';
 
@@ -50,6 +51,8 @@ export interface SourceReport {
   /** false when only the stored blobs' digests were checked (encrypted, no identity). */
   contentChecked?: boolean;
   note?: string;
+  /** For a damaged file source: the damaged byte ranges and what `restore --salvage` would save and lose. */
+  damage?: DamageReport;
 }
 
 export interface VerifyReport {
@@ -182,6 +185,8 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
   for (const [missing, e] of index)
     if (!brokenLinks.has(e.in ?? snapshot.id)) problem('missing-entry', `"${missing}" is in the index but missing from ${e.in ? `snapshot ${e.in}'s archive` : 'the archive'}`, missing);
   report.ok = report.problems.length === 0;
+  // Only now, and only for a damaged source: the normal read stopped at the damage, this one reads past it.
+  if (!report.ok) report.damage = await damageReport(repo, snapshot, source);
   return report;
 }
 

@@ -133,6 +133,11 @@ export class RepoKeys {
     return () => new AgeDecryptStream(ids, (e) => ageFailure(e, ref.key, recipients) as Error);
   }
 
+  /** The identities that open an encrypted blob, for salvage, which opens it chunk by chunk. */
+  identitiesFor(ref: BlobRef, recipients: readonly string[] = this.recipientTexts): Promise<AgeIdentity[]> {
+    return this.loadIdentities(ref.key, recipients);
+  }
+
   private loadIdentities(key: string, recipients: readonly string[]): Promise<AgeIdentity[]> {
     if (!this.canDecrypt) return Promise.reject(this.required(key, recipients));
     this.identities ??= this.unlock().then((ids) => {

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
-const ZSTD_MAGIC = 0xfd2fb528;
+export const ZSTD_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MAGIC = 0x184d2a50; // 0x184D2A50..5F (RFC 8878 §3.1.2)
 
 type Field = 'magic' | 'descriptor' | 'header' | 'block' | 'checksum' | 'skippable-size' | 'opaque';
@@ -9,7 +9,7 @@ type Field = 'magic' | 'descriptor' | 'header' | 'block' | 'checksum' | 'skippab
  * Where the frames of a zstd stream end, fed chunk by chunk (RFC 8878 §3.1: a stream is frames
  * back to back). Only headers are read; block contents are skipped by their sizes.
  */
-class FrameBoundaries {
+export class FrameBoundaries {
   private field: Field = 'magic';
   private need = 4;
   private readonly head = Buffer.alloc(8);

@@ -4,6 +4,7 @@ import { type ExtractJob, extractSource, type PendingMetadata } from './extract.
 import { applyMetadata, moveIntoPlace, targetChanged } from './install.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
+import { Salvage, type SalvageReport, withSalvageHint } from './salvage.js';
 import { createStaging, type Staging } from './staging.js';
 import { inspectTarget } from './target-state.js';
 
@@ -20,6 +21,8 @@ export interface RestoreResult {
   /** Entries whose content was kept and whose mtime was set from the snapshot (`set-mtime`). */
   mtimeOnly: Counts;
   skipped: Counts;
+  /** With `salvage`: the damaged blobs and what they cost. The restore is complete only when `lost` is empty. */
+  salvage?: SalvageReport;
 }
 
 /**
@@ -46,16 +49,19 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `create a staging folder next to ${plan.target}`);
   });
   const progress = trackProgress(plan, hooks.onProgress);
+  const salvage = plan.salvage ? new Salvage() : undefined;
   let pending: PendingMetadata[];
   try {
-    pending = await extractAll(repo, snapshot, plan, staging, progress);
+    pending = await extractAll(repo, snapshot, plan, staging, { ...progress, salvage });
+    salvage?.removeLost(staging.tree);
   } catch (cause) {
     await staging.remove().catch(() => {});
-    throw asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
+    const error = asRestoreError(cause, `extract snapshot ${snapshot.id} next to ${plan.target}`);
+    throw salvage ? error : withSalvageHint(error);
   }
   const changes = { count: 0 };
   try {
-    await moveIntoPlace(plan, staging, changes);
+    await moveIntoPlace(salvage ? { ...plan, items: plan.items.filter((item) => !salvage.isLost(item.path)) } : plan, staging, changes);
     await applyMetadata(plan.target, pending);
   } catch (cause) {
     if (changes.count > 0) throw incomplete(plan.target, staging.root, cause);
@@ -63,7 +69,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     throw asRestoreError(cause, `move the restored files into ${plan.target}`);
   }
   await staging.remove().catch(() => {});
-  return { snapshot: snapshot.id, target: plan.target, written: progress.written, mtimeOnly: plan.mtimeOnly, skipped: plan.skipped };
+  return { snapshot: snapshot.id, target: plan.target, written: progress.written, mtimeOnly: plan.mtimeOnly, skipped: plan.skipped, ...(salvage ? { salvage: salvage.report() } : {}) };
 }
 
 async function extractAll(
@@ -71,13 +77,13 @@ async function extractAll(
   snapshot: SnapshotMeta,
   plan: RestorePlan,
   staging: Staging,
-  callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten'>,
+  callbacks: Pick<ExtractJob, 'onBytes' | 'onWritten' | 'salvage'>,
 ): Promise<PendingMetadata[]> {
   const planned = new Map(plan.items.map((item) => [item.path, item]));
   const pending: PendingMetadata[] = [];
   for (const layout of plan.sources) {
     const source = repo.source(snapshot, layout.name);
-    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, onBytes: callbacks.onBytes, onWritten: callbacks.onWritten })));
+    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, ...callbacks })));
   }
   return pending;
 }

@@ -5,6 +5,7 @@ import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './erro
 import type { SourceLayout } from './layout.js';
 import { isWrite, type PlanItem } from './plan-model.js';
 import { ancestorsOf, entryPathOf, parentOf, safeEntryPath, targetPathOf } from './paths.js';
+import type { Salvage } from './salvage.js';
 import { digestContent, FileWriter } from './write-entry.js';
 
 /** Metadata applied once everything is in place: a folder's mode and mtime, or (no mode) an entry's mtime alone. */
@@ -21,6 +22,8 @@ export interface ExtractJob {
   /** The plan's items by target-relative path. */
   planned: Map<string, PlanItem>;
   tree: string;
+  /** Set by `--salvage`: damage is skipped and what it cost is listed there instead of failing the restore. */
+  salvage?: Salvage;
   /** Called as each chunk of a file being written arrives, for progress on large files. */
   onBytes: (item: PlanItem, bytes: number) => void;
   onWritten: (item: PlanItem) => void;
@@ -44,7 +47,7 @@ export async function extractSource(repo: Repository, job: ExtractJob): Promise<
 
 async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWriter): Promise<PendingMetadata[]> {
   const { source, layout, tree } = job;
-  const index = await loadIndex(repo, source);
+  const index = await loadIndex(repo, source, job.salvage);
   const seen = new Set<string>();
   const madeDirs = new Set<string>();
   const symlinksWritten = new Set<string>();
@@ -53,11 +56,10 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
 
   // An incremental's unchanged files live in earlier snapshots' archives: read each once.
   for (const link of await repo.archiveChain(job.snapshot, source)) {
-    if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder);
     const own = link.holder === job.snapshot.id;
-    for await (const entry of repo.readArchive(link.source)) {
+    const take = async (entry: ArchiveEntry): Promise<void> => {
       const entryPath = safeEntryPath(entry.name, source.name, 'archive');
-      if (!own && index.get(entryPath)?.in !== link.holder) continue; // changed or deleted since
+      if (!own && index.get(entryPath)?.in !== link.holder) return; // changed or deleted since
       const relPath = targetPathOf(layout.dir, entryPath);
       const indexed = matchIndex(entry, entryPath, index, source.name);
       if (own && indexed.in) throw corruptEntry(source.name, entryPath, `is in this snapshot's archive, but the index says snapshot ${indexed.in} holds it`);
@@ -101,16 +103,25 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
       }
       if (item?.action === 'set-mtime' && entry.type !== 'dir') pendingDirs.push({ path: relPath, mtime: indexed.mtime });
       if (writing) job.onWritten(writing);
+    };
+    if (job.salvage) await job.salvage.readLink(repo, { source, layout, index, own, holder: link.holder, archive: link.source, seen, planned: job.planned }, take);
+    else {
+      if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder);
+      for await (const entry of repo.readArchive(link.source)) await take(entry);
     }
   }
 
+  // Salvage makes what the index alone describes (folders, symlinks, empty files) and lists the rest as lost.
+  const missing: PlanItem[] = [];
   for (const item of job.planned.values()) {
     if (item.source !== source.name || seen.has(item.path)) continue;
     const entryPath = entryPathOf(layout.dir, item.path);
-    if (index.has(entryPath)) throw corruptEntry(source.name, entryPath, 'is in the index but missing from the archive');
+    if (index.has(entryPath) && job.salvage) missing.push(item);
+    else if (index.has(entryPath)) throw corruptEntry(source.name, entryPath, 'is in the index but missing from the archive');
     // Only folders are planned beyond the index (a source's own, or one the index leaves out).
-    if (item.type !== 'dir') throw planMismatch(item.path, 'is not in the snapshot');
+    else if (item.type !== 'dir') throw planMismatch(item.path, 'is not in the snapshot');
   }
+  await job.salvage?.fromIndex(missing, { source, layout, index }, writer, tree, pendingDirs, job.onWritten);
   return pendingDirs;
 }
 

@@ -3,6 +3,7 @@ export { executeRestore, type RestoreHooks, type RestoreResult } from './execute
 export { type FormatPlanOptions, formatPlan } from './format-plan.js';
 export { type CreateFile, FileWriter, type NewFile } from './write-entry.js';
 export { planRestore } from './plan.js';
+export type { DamagedBlob, LostEntry, SalvageReport } from './salvage.js';
 export type { RestoreProgress } from './progress.js';
 export {
   type Counts,

@@ -20,6 +20,8 @@ export const restoreOptionsSchema = z.object({
   include: z.array(z.string().min(1)).optional(),
   /** Unset: refuse a non-empty target. */
   overwrite: z.enum(OVERWRITE_POLICIES).optional(),
+  /** Read past damaged blocks: restore every entry that is still good and list what was lost (see Salvage). */
+  salvage: z.boolean().optional(),
 });
 export type RestoreOptions = z.input<typeof restoreOptionsSchema>;
 
@@ -54,6 +56,7 @@ export const restorePlanSchema = z.object({
   targetState: z.enum(['missing', 'empty', 'non-empty']),
   overwrite: z.enum(OVERWRITE_POLICIES).optional(),
   include: z.array(z.string()).optional(),
+  salvage: z.literal(true).optional(),
   /** Each selected source and the folder under the target it lands in (`''` = the target itself). */
   sources: z.array(z.object({ name: z.string(), dir: z.string() })),
   /** Sources of the snapshot that are not file trees (e.g. redis), left out of a folder restore. */

@@ -19,6 +19,7 @@ import {
 import { parentOf, targetPathOf } from './paths.js';
 import { ExistingTree, inspectTarget } from './target-state.js';
 import { breather } from './waits.js';
+import { Salvage, withSalvageHint } from './salvage.js';
 import { selectEntries } from './select.js';
 
 const CONFLICTS_SHOWN = 10;
@@ -41,7 +42,7 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     const selected: Selected[] = [];
     for (const layout of layouts) {
       const source = repo.source(snapshot, layout.name);
-      const index = await loadIndex(repo, source);
+      const index = await loadIndex(repo, source, opts.salvage ? new Salvage() : undefined);
       const entries = selectEntries(index, opts.include);
       // A source none of whose entries is selected gets no folder either.
       if (entries.length === 0 && opts.include?.length) continue;
@@ -66,6 +67,7 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
       targetState,
       ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
       ...(opts.include?.length ? { include: opts.include } : {}),
+      ...(opts.salvage ? { salvage: true as const } : {}),
       sources: layouts,
       ...(notRestored.length ? { notRestored } : {}),
       items,
@@ -80,7 +82,8 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     }
     return plan;
   } catch (cause) {
-    throw asRestoreError(cause, `plan the restore into ${target}`);
+    const error = asRestoreError(cause, `plan the restore into ${target}`);
+    throw opts.salvage ? error : withSalvageHint(error);
   }
 }
 

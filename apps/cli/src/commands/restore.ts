@@ -1,4 +1,4 @@
-import { executeRestore, formatPlan, planRestore } from '@drkit/restore-core';
+import { executeRestore, formatPlan, planRestore, type SalvageReport } from '@drkit/restore-core';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
@@ -12,6 +12,7 @@ interface RestoreFlags extends GlobalOptions {
   include: string[];
   overwrite?: 'never' | 'if-changed' | 'always';
   dryRun?: boolean;
+  salvage?: boolean;
 }
 
 export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCode> {
@@ -27,6 +28,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     ...(opts.source.length ? { sources: opts.source } : {}),
     ...(opts.include.length ? { include: opts.include } : {}),
     ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
+    ...(opts.salvage ? { salvage: true } : {}),
   });
   if (opts.dryRun) {
     if (opts.json) printJson({ dryRun: true, plan });
@@ -45,6 +47,22 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     say(`restored snapshot ${plan.snapshot} into ${plan.target}: ${w.files} files (${bytes(w.bytes)}), ${w.dirs} dirs, ${w.symlinks} symlinks`);
     if (t.files + t.dirs + t.symlinks > 0) say(`  content kept, mtime set: ${t.files} files, ${t.dirs} dirs, ${t.symlinks} symlinks`);
     if (k.files + k.dirs + k.symlinks > 0) say(`  kept as they were: ${k.files} files, ${k.dirs} dirs, ${k.symlinks} symlinks`);
+    if (result.salvage) for (const line of salvageLines(result.salvage)) say(line);
   }
-  return ExitCode.OK;
+  // A salvage that lost anything must never pass for a complete restore.
+  return result.salvage && result.salvage.lost.length + result.salvage.unverified.length > 0 ? ExitCode.SALVAGED : ExitCode.OK;
+}
+
+/** What a salvage found damaged and what it cost, for people. */
+function salvageLines(report: SalvageReport): string[] {
+  const lines: string[] = [];
+  for (const d of report.damaged) {
+    const ranges = d.spans.map((s) => `${s.start}–${s.end - 1}`).join(', ');
+    lines.push(`damaged: ${d.key} (source "${d.source}")${ranges ? `, bytes ${ranges}` : ': its sha256 does not match, but every entry read from it did'}`);
+  }
+  for (const l of report.lost) lines.push(`lost: ${l.path} (${l.type}${l.type === 'file' ? `, ${bytes(l.size)}` : ''}): ${l.reason}`);
+  for (const u of report.unverified) lines.push(`not restored: ${u.name} (source "${u.source}"): its line in the damaged index is lost, so there is nothing to check it against`);
+  const missing = report.lost.length + report.unverified.length;
+  lines.push(missing ? `salvage: ${missing} path(s) not restored; everything else was restored and checked` : report.damaged.length ? 'salvage: nothing was lost' : 'salvage: no damage found');
+  return lines;
 }

@@ -1,4 +1,4 @@
-import { verifyRef } from '@drkit/integrity-verifier';
+import { type DamageReport, verifyRef } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
@@ -32,6 +32,7 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
         if (s.contentChecked === false) say(`  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`);
         else say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
         for (const p of s.problems) warn(`    ${p.kind}${p.entry ? ` ${p.entry}` : ''}: ${p.message}`);
+        if (s.damage) for (const line of damageLines(s.damage)) warn(`    ${line}`);
         for (const f of s.findings) warn(`    finding: ${f.path}:${f.line} ${f.message}`);
         if (s.findingsTotal > s.findings.length) warn(`    … ${s.findingsTotal - s.findings.length} more findings`);
       }
@@ -41,4 +42,13 @@ export async function run([ref]: unknown[], opts: GlobalOptions & { markClean?: 
     if (opts.markClean) say(`tagged clean: ${marked.join(', ') || 'none'}`);
   }
   return ok ? ExitCode.OK : ExitCode.VERIFY_FAILED;
+}
+
+/** Which byte ranges are damaged and what `restore --salvage` would make of the source. */
+function damageLines(d: DamageReport): string[] {
+  const lines = d.blobs.map((b) => `damaged: ${b.key}${b.spans.length ? `, bytes ${b.spans.map((s) => `${s.start}–${s.end - 1}`).join(', ')}` : ' (its sha256 does not match; no entry is affected)'}`);
+  lines.push(`salvage: \`drkit restore --salvage\` would restore ${d.restorable} entries and lose ${d.lost.length + d.unverified.length}`);
+  for (const l of d.lost) lines.push(`  lost: ${l.path}: ${l.reason}`);
+  for (const u of d.unverified) lines.push(`  not restorable: ${u}: its line in the damaged index is lost, so there is nothing to check it against`);
+  return lines;
 }

@@ -16,3 +16,4 @@ export {
   type X25519Recipient,
 } from './keys.js';
 export { AgeDecryptStream, AgeEncryptStream, CHUNK, decryptBuffer, encryptBuffer } from './stream.js';
+export { type OpenedChunks, openChunks } from './salvage.js';

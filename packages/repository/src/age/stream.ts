@@ -12,7 +12,7 @@ const TAG = 16;
 const SEALED = CHUNK + TAG;
 
 // 11-byte big-endian chunk counter, then 1 for the last chunk and 0 for the others.
-function chunkNonce(counter: number, last: boolean): Buffer {
+export function chunkNonce(counter: number, last: boolean): Buffer {
   const n = Buffer.alloc(12);
   n.writeUIntBE(counter, 5, 6);
   n[11] = last ? 1 : 0;
