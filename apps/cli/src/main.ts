@@ -229,6 +229,18 @@ notify
   .argument('<channel>', 'a name under notify.channels')
   .action(notifyCommand('test'));
 
+const statusPage = program.command('status-page').description('the static status page: components, incidents, maintenance, 90-day uptime (state store only: no repository needed)');
+statusPage
+  .command('build')
+  .description('write index.html and summary.json into a folder (a preview; sends no reminders)')
+  .requiredOption('--out <dir>', 'the folder to write them to')
+  .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).build })));
+statusPage
+  .command('publish')
+  .description("put the page at status_page.target (a folder or s3://bucket/prefix); open P1/P2 incidents without a recent public update make it say it is stale and get a reminder")
+  .option('--target <location>', "where to put it instead of the config's status_page.target")
+  .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).publish })));
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

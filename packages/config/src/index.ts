@@ -13,3 +13,4 @@ export {
   SEVERITY_NAMES,
   type SmtpUrl,
 } from './notify-schema.js';
+export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';
