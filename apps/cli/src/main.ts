@@ -169,8 +169,6 @@ function signingKeyOption(description: string): Option {
 
 const SEVERITY_CHOICES = ['P1', 'P2', 'P3', 'P4'];
 const STATUS_CHOICES = ['investigating', 'identified', 'monitoring', 'resolved'];
-const incidentCommand = (name: keyof typeof import('./commands/incident.js')) => lazy(() => import('./commands/incident.js').then((m) => ({ run: m[name] })));
-const notifyCommand = (name: keyof typeof import('./commands/notify.js')) => lazy(() => import('./commands/notify.js').then((m) => ({ run: m[name] })));
 
 const incident = program.command('incident').description('incidents: open, update, acknowledge, resolve, list (state store only: no repository needed)');
 incident
@@ -181,7 +179,7 @@ incident
   .option('--component <name>', 'an affected component (repeatable)', collect, [])
   .option('--message <text>', 'the first timeline entry')
   .option('--dedup-key <key>', 'an open incident with this key is updated instead of a new one opened')
-  .action(incidentCommand('open'));
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).open })));
 incident
   .command('update')
   .description("add a timeline entry, optionally changing the status")
@@ -189,45 +187,45 @@ incident
   .requiredOption('--message <text>', 'what happened')
   .addOption(new Option('--status <status>', 'the new status').choices(STATUS_CHOICES))
   .option('--internal', 'keep the entry off the status page')
-  .action(incidentCommand('update'));
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).update })));
 incident
   .command('ack')
   .description('acknowledge: stops reminders and escalation')
   .argument('<id>', 'incident id or a unique start of one')
   .option('--by <name>', 'who takes it (default: your user name)')
-  .action(incidentCommand('ack'));
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).ack })));
 incident
   .command('resolve')
   .description('resolve it, and tell its channels')
   .argument('<id>', 'incident id or a unique start of one')
   .option('--message <text>', 'the closing timeline entry')
-  .action(incidentCommand('resolve'));
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).resolve })));
 incident
   .command('list')
   .description('open incidents, oldest first')
   .option('--all', 'resolved ones too')
-  .action(incidentCommand('list'));
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).list })));
 incident
   .command('show')
   .description('an incident and its timeline')
   .argument('<id>', 'incident id or a unique start of one')
-  .action(incidentCommand('show'));
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).show })));
 
 const notify = program.command('notify').description('the notification outbox');
 notify
   .command('flush')
   .description('send every message that is due; exit 1 if any failed for good')
   .addOption(new Option('--wait <duration>', 'keep sending retries, reminders and digests that fall due within this long (e.g. 5m)').argParser(duration))
-  .action(notifyCommand('flush'));
+  .action(lazy(async () => ({ run: (await import('./commands/notify.js')).flush })));
 notify
   .command('status')
   .description('outbox counts, messages that missed their deadline, pending and undelivered ones, held channels')
-  .action(notifyCommand('status'));
+  .action(lazy(async () => ({ run: (await import('./commands/notify.js')).status })));
 notify
   .command('test')
   .description('send a test message to one channel, through the outbox')
   .argument('<channel>', 'a name under notify.channels')
-  .action(notifyCommand('test'));
+  .action(lazy(async () => ({ run: (await import('./commands/notify.js')).test })));
 
 const statusPage = program.command('status-page').description('the static status page: components, incidents, maintenance, 90-day uptime (state store only: no repository needed)');
 statusPage
