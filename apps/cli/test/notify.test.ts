@@ -38,6 +38,8 @@ describe('drkit notify', () => {
     const opened = await run(['incident', 'open', '--severity', 'P1', '--title', 'Site down']);
     expect(opened.code, opened.stderr).toBe(0);
     expect(opened.stderr).toContain('notifications: 1 sent, 1 waiting (drkit notify flush sends them)');
+    // Due at once when opened; late once more than a second has passed, which a fast machine may not have reached yet.
+    await new Promise((r) => setTimeout(r, 1100));
     const status = await run(['notify', 'status']);
     expect(status.stdout).toMatch(/outbox: 1 pending, 1 delivered, 0 failed, 0 expired/);
     expect(status.stdout).toMatch(/failing: hook, 1 failed run, last: .*503.*; next attempt from /);
