@@ -31,6 +31,7 @@ export const FAILPOINTS = {
   'state.after-rename': 'a folder state store write renamed its temp file over the key; the folder is not fsynced, the lock still held',
   'state.after-unlink': "a folder state store delete removed the key's file; the lock is still held",
   'notify.report.after-dedup-claim': 'a report claimed its dedup key for a new incident id; the incident is not written yet',
+  'notify.report.before-fold': 'a report found the open incident holding its dedup key; its event is not folded into it yet',
   'notify.report.after-open-index': "a new incident's open index is written; the incident is not",
   'notify.incident.after-write': 'an incident was written (opened or changed); its new timeline entries are not routed yet',
   'notify.route.after-entry': "the nth timeline entry is routed (outbox records or a digest item); the incident's routed count is not advanced",

@@ -116,7 +116,13 @@ export class Notifier {
       let id = claim?.value.incidentId;
       if (claim && id) {
         const found = await getIncident(this.store, id);
-        if (found && found.incident.status !== 'resolved') return this.fold(found.incident.id, event);
+        if (found && found.incident.status !== 'resolved') {
+          await failpoint('notify.report.before-fold');
+          // Resolved meanwhile by someone else: its key is free, so this event opens a new incident.
+          const folded = await this.fold(found.incident.id, event).catch((e) => (e instanceof NotifyError && e.code === NotifyErrorCode.CLOSED ? undefined : Promise.reject(e)));
+          if (folded) return folded;
+          continue;
+        }
         if (found) {
           // Resolved, but its claim was not released (the resolver was interrupted): release it now.
           await this.store.delete(claim.key, { ifRevision: claim.revision }).catch((e) => conflict(e) || Promise.reject(e));

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
 import { type Failpoint, FAILPOINTS } from '@drkit/errors';
+import { Notifier } from '@drkit/notify';
 import { FolderStateStore } from '@drkit/state';
 import { startRecordingServer, tempDir } from '@drkit/test-support';
 
@@ -10,6 +11,7 @@ import { startRecordingServer, tempDir } from '@drkit/test-support';
 // receiver's 2xx and the outbox recording it. The duplicates per point are printed at the end.
 
 const DRIVER = fileURLToPath(new URL('./crash/driver.mjs', import.meta.url));
+const REPORTER = fileURLToPath(new URL('./crash/report.mjs', import.meta.url));
 const POINTS = (Object.keys(FAILPOINTS) as Failpoint[]).filter((p) => p.startsWith('notify.') || p.startsWith('state.'));
 /** The only point where the receiver has a message the outbox does not know it has. */
 const DUPLICATES_AT: Failpoint = 'notify.outbox.after-accepted';
@@ -30,12 +32,16 @@ interface Run {
   stderr: string;
 }
 
-function driver(dir: string, url: string, failpoints?: string): Promise<Run> {
-  const child = spawn(process.execPath, [DRIVER, dir, url], { env: { ...process.env, DRKIT_FAILPOINTS: failpoints }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a script in a fresh node with DRKIT_FAILPOINTS set; `onStderr` sees what it says as it says it. */
+function node(script: string, args: string[], failpoints?: string, onStderr?: (text: string, pid: number) => void): Promise<Run> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, DRKIT_FAILPOINTS: failpoints }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    onStderr?.(String(d), child.pid!);
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -63,13 +69,13 @@ async function lifeKilledAt(point?: Failpoint) {
   try {
     if (point) {
       const spec = `${point}:${HIT[point] ?? 1}=kill`;
-      const killed = await driver(dir, receiver.url, spec);
+      const killed = await node(DRIVER, [dir, receiver.url], spec);
       if (killed.signal !== 'SIGKILL' || !killed.stderr.includes(`drkit: failpoint ${point}: kill`))
         throw new Error(`${spec} did not kill the driver (exit ${killed.code}, ${killed.signal}):\n${killed.stderr}`);
       // Whatever the kill interrupted, every document in the store reads back whole.
       for await (const _ of new FolderStateStore(dir).list(''));
     }
-    const rerun = await driver(dir, receiver.url);
+    const rerun = await node(DRIVER, [dir, receiver.url]);
     if (rerun.code !== 0) throw new Error(`the run after ${point ?? 'no kill'} failed (exit ${rerun.code}):\n${rerun.stderr}`);
     const { a, status } = JSON.parse(rerun.stdout) as { a: string; status: { counts: Record<string, number> } };
     const accepted = (channel: string) =>
@@ -120,6 +126,31 @@ describe('a sending process killed with SIGKILL', () => {
         // With one message in flight at a time, exactly the one whose 2xx the killed process never recorded.
         expect(dups).toBe(point === DUPLICATES_AT ? 1 : 0);
       });
+  });
+});
+
+describe('a report racing a resolve', () => {
+  it('an event for an incident resolved while it was being folded in opens a new incident', async ({ expect }) => {
+    const { dir, cleanup } = await tempDir('drkit-race-');
+    try {
+      const notifier = new Notifier({ store: new FolderStateStore(dir), log: () => {} });
+      const first = (await notifier.report({ by: 'scheduler', severity: 'P2', title: 'RPO exceeded', message: 'late', dedupKey: 'rpo' })).incident!;
+      // The reporter stops once it has found the open incident; someone resolves it; then it goes on.
+      let resolving: Promise<unknown> | undefined;
+      const r = await node(REPORTER, [dir], 'notify.report.before-fold=hang', (text, pid) => {
+        if (text.includes('failpoint notify.report.before-fold: hanging'))
+          resolving = notifier.resolve(first.id, { by: 'ana', message: 'caught up' }).finally(() => process.kill(pid, 'SIGTERM'));
+      });
+      await resolving;
+      expect(r.code, r.stderr).toBe(0);
+      const { action, id } = JSON.parse(r.stdout);
+      expect(action).toBe('opened');
+      expect(id).not.toBe(first.id);
+      expect((await notifier.list()).map((i) => i.id)).toEqual([id]);
+      expect((await notifier.get(first.id)).status).toBe('resolved');
+    } finally {
+      await cleanup();
+    }
   });
 });
 

@@ -32,9 +32,12 @@ const notifier = new Notifier({
 });
 const find = async (title) => (await notifier.list({ all: true })).find((i) => i.title === title);
 
-if (!(await find('A'))) await notifier.report({ by: 'crash', severity: 'P1', title: 'A', message: 'down', dedupKey: 'a' });
-await notifier.deliver();
+const down = { by: 'crash', severity: 'P1', title: 'A', message: 'down', dedupKey: 'a' };
+if (!(await find('A'))) await notifier.report(down);
 let a = await find('A');
+// Reported again, as a scheduler would every minute: folded into the open incident, nothing sent.
+if (!a.acknowledgedAt && a.status !== 'resolved') await notifier.report(down);
+await notifier.deliver();
 if (!a.acknowledgedAt && a.status !== 'resolved') await notifier.acknowledge(a.id, { by: 'ana' });
 if (!(await find('B'))) await notifier.report({ by: 'crash', severity: 'P3', title: 'B', message: 'slow', dedupKey: 'b' });
 await notifier.deliver();
