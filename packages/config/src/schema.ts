@@ -3,6 +3,7 @@ import { DURATION_UNITS, durationMs } from './duration.js';
 import { explain } from './explain.js';
 import { hinted } from './hints.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
+import { objectivesSchema, scheduleSchema, schedulerSchema } from './schedule-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
 const count = (example: number) => hinted(z.int().min(0), { expected: 'a whole number ≥ 0', write: 'a number', example: String(example) }).optional();
@@ -237,6 +238,10 @@ export const configSchema = z.strictObject({
   state: stateSchema.optional(),
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
+  /** No `schedule:` at all: the DR plan's (see @drkit/scheduler's DEFAULT_PLAN). */
+  schedule: scheduleSchema.optional(),
+  scheduler: schedulerSchema.optional(),
+  objectives: objectivesSchema.optional(),
 }).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;
