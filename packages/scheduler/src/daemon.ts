@@ -163,7 +163,8 @@ export class Daemon {
     const m = this.metrics;
     // prom-client calls a metric's `collect` before each scrape.
     const collect = (gauge: object, fn: () => unknown) => Object.assign(gauge, { collect: fn });
-    collect(m.rpo, () => {
+    // On the first of the three (in registration order), so all three are filled before any is written out.
+    collect(m.backupLastSuccess, () => {
       for (const r of this.rpo.status()) {
         m.rpo.set({ source: r.source }, r.ageSeconds);
         if (r.lastSuccess !== undefined) m.backupLastSuccess.set({ source: r.source }, r.lastSuccess / 1000);

@@ -18,7 +18,7 @@ export function maskSecrets(text: string): string {
 }
 
 /**
- * JSON lines on stdout (pino): each job's lines carry its runId; fields named like secrets are
+ * JSON lines on stdout (pino, written synchronously: a daemon logs little, and nothing is lost at exit): each job's lines carry its runId; fields named like secrets are
  * redacted and URLs lose their credentials.
  */
 export function jsonLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
@@ -35,6 +35,6 @@ export function jsonLogger(options: { level?: string; destination?: NodeJS.Writa
         },
       },
     },
-    (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ sync: false }),
+    (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ sync: true }),
   ) as unknown as Logger;
 }
