@@ -97,7 +97,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    for (const { record } of await this.scheduler.history.list()) this.lastRun.set(record.job, record);
+    for (const { record } of await this.scheduler.history.list()) if (record.result !== 'running') this.lastRun.set(record.job, record);
     const http = await startHttp(this.options.listen ?? this.settings.listen, this.routes(), {
       token: this.settings.token,
       onError: (error) => this.log.error({ err: error }, `http: ${(error as Error).message}`),
@@ -126,9 +126,9 @@ export class Daemon {
   }
 
   private onRun(run: RunRecord): void {
-    this.lastRun.set(run.job, run);
     this.metrics.observe(run);
     if (run.result === 'running') return;
+    this.lastRun.set(run.job, run);
     const job = this.jobs.find((j) => j.name === run.job);
     if (job?.run === 'verify' && run.result === 'success') this.metrics.verifyLastSuccess.set(Date.parse(run.endedAt ?? run.slot) / 1000);
     // A job changed the repository: the RPO watch reads it again now rather than at its next refresh.
@@ -264,6 +264,6 @@ function renderStatus(incidents: Incident[], now: number): string {
   const items = summary.incidents
     .map((i) => `<article><h2>${escapeHtml(i.name)}</h2><p>Impact: ${i.impact}; status: ${escapeHtml(i.status)}</p><ul>${i.incident_updates.map((u) => `<li><time>${escapeHtml(u.created_at)}</time> ${escapeHtml(u.body)}</li>`).join('')}</ul></article>`)
     .join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Status</title></head>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>Status</title></head>
 <body><header><h1>Status: ${escapeHtml(summary.status.description)}</h1><p>Updated ${escapeHtml(summary.page.updated_at)}</p></header><main>${items || '<p>No open incidents.</p>'}</main></body></html>`;
 }

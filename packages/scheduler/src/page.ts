@@ -86,7 +86,7 @@ export function renderOperatorPage(view: OperatorView): string {
       return v === undefined ? [] : [{ at: Date.parse(r.startedAt ?? r.slot), value: v }];
     });
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>drkit scheduler</title><style>${STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>drkit scheduler</title><style>${STYLE}</style></head>
 <body><header><h1>drkit scheduler</h1><p>As of ${escapeHtml(time(view.now))}. <a href="/status">Status page</a> · <a href="/metrics">Metrics</a></p></header>
 <main>
 <section aria-labelledby="jobs"><h2 id="jobs">Jobs</h2>
