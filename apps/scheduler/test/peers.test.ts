@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators: innerText is the text as rendered, what a reader sees
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
