@@ -46,7 +46,13 @@ export const jobSchema = z
   .strictObject({
     name: jobName,
     /** 5 fields, or 6 with seconds first; in the job's (else the schedule's) time zone. */
-    cron: hinted(z.string().min(1), { expected: 'a cron expression', write: 'a quoted expression', example: '"0 * * * *"' }).optional(),
+    cron: hinted(
+      z.string().superRefine((cron, ctx) => {
+        const problem = cronProblem(cron);
+        if (problem) ctx.addIssue({ code: 'custom', input: cron, message: `"${cron}" ${problem}. Fix: write e.g. "0 3 * * *" (daily 03:00) or "*/10 * * * * *" (every 10 s).` });
+      }),
+      { expected: 'a cron expression', write: 'a quoted expression', example: '"0 * * * *"' },
+    ).optional(),
     /** Instead of cron: run after each successful run of these jobs, for the same slot. */
     after: hinted(z.array(jobName).min(1), { expected: 'a list of job names', write: 'a list', example: '[daily]' }).optional(),
     run: hinted(z.enum(JOB_COMMANDS), { expected: `one of ${JOB_COMMANDS.join(', ')}`, write: 'a command', example: 'backup' }),
@@ -60,11 +66,10 @@ export const jobSchema = z
   .superRefine((job, ctx) => {
     if ((job.cron === undefined) === (job.after === undefined))
       ctx.addIssue({ code: 'custom', input: job, path: [], message: `${job.cron === undefined ? 'says neither when (cron) nor after which job (after)' : 'gives both cron and after'}. Fix: give exactly one, e.g. cron: "0 3 * * *".` });
-    const problem = job.cron === undefined ? undefined : cronProblem(job.cron);
-    if (problem) ctx.addIssue({ code: 'custom', input: job.cron, path: ['cron'], message: `"${job.cron}" ${problem}. Fix: write e.g. "0 3 * * *" (daily 03:00) or "*/10 * * * * *" (every 10 s).` });
   });
 
 function checkJobs(schedule: { jobs?: readonly { name?: unknown; after?: unknown }[] }, ctx: z.core.$RefinementCtx): void {
+  if (!Array.isArray(schedule?.jobs)) return;
   const names = new Map<string, number>();
   schedule.jobs?.forEach((job, i) => {
     if (typeof job?.name !== 'string') return;
@@ -73,7 +78,7 @@ function checkJobs(schedule: { jobs?: readonly { name?: unknown; after?: unknown
   });
   schedule.jobs?.forEach((job, i) => {
     if (!Array.isArray(job?.after)) return;
-    job.after.forEach((name: unknown, j) => {
+    job.after.forEach((name: unknown, j: number) => {
       if (typeof name === 'string' && !names.has(name))
         ctx.addIssue({ code: 'custom', input: name, path: ['jobs', i, 'after', j], message: `no job is named "${name}". Fix: name one of ${[...names.keys()].join(', ')}.` });
     });
@@ -89,7 +94,8 @@ export const scheduleSchema = hinted(
       offsite: hinted(z.string().min(1), { expected: 'a repository location', write: 'a path or URL', example: 's3://backups/offsite' }).optional(),
       jobs: hinted(z.array(jobSchema).min(1), { expected: 'a list of jobs', write: 'a list', example: '[{ name: hourly, cron: "0 * * * *", run: backup }]' }).optional(),
     })
-    .superRefine(checkJobs),
+    // Runs beside other errors (so all show at once): checkJobs reads defensively.
+    .superRefine(checkJobs, { when: () => true }),
   { expected: 'schedule settings (timezone, jobs)', write: 'settings indented under schedule', example: '{ timezone: Europe/Berlin, jobs: [...] }' },
 );
 

@@ -87,11 +87,11 @@ export class RunHistory {
     );
   }
 
-  /** A job's runs (or every job's), oldest slot first. */
+  /** A job's runs (or every job's), oldest slot first; runs of one slot in the order they started. */
   async list(job?: string): Promise<{ key: string; record: RunRecord }[]> {
     const out: { key: string; record: RunRecord }[] = [];
     for await (const entry of this.store.list(job ? `schedule/runs/${job}/` : 'schedule/runs/')) out.push({ key: entry.key, record: parse(entry.key, entry.value) });
-    return job ? out : out.sort((a, b) => a.record.slot.localeCompare(b.record.slot) || a.key.localeCompare(b.key));
+    return job ? out : out.sort((a, b) => a.record.slot.localeCompare(b.record.slot) || (a.record.startedAt ?? '').localeCompare(b.record.startedAt ?? '') || a.key.localeCompare(b.key));
   }
 
   /** The job's newest run that is not a manual one (what catch-up counts from). */

@@ -1,5 +1,6 @@
 import { durationMs, type JobCommand, type JobConfig, type ScheduleConfig } from '@drkit/config';
 import { Cron } from 'croner';
+import { SchedulerError, SchedulerErrorCode } from './errors.js';
 
 /** A job of the plan, resolved: its time zone and catch-up rule filled in. */
 export interface Job {
@@ -85,4 +86,15 @@ export class Slots {
     return n;
   }
 
+}
+
+/** The plan's job of that name; SCHEDULER_UNKNOWN_JOB naming the others when there is none. */
+export function findJob(jobs: readonly Job[], name: string): Job {
+  const job = jobs.find((j) => j.name === name);
+  if (!job)
+    throw new SchedulerError(SchedulerErrorCode.UNKNOWN_JOB, `The plan has no job named ${JSON.stringify(name)}.`, {
+      hint: `Jobs: ${jobs.map((j) => j.name).join(', ')} (drkit schedule list shows them).`,
+      details: { job: name },
+    });
+  return job;
 }

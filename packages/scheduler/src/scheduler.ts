@@ -5,7 +5,7 @@ import { type Lease, type LeaseBackend, type StateStore, updateEntry } from '@dr
 import { SchedulerError, SchedulerErrorCode } from './errors.js';
 import { RunHistory, type RunKind, type RunRecord, runKey } from './history.js';
 import { type Logger, silentLogger } from './logger.js';
-import { type Job, Slots } from './plan.js';
+import { findJob, type Job, Slots } from './plan.js';
 
 /** What a job's drkit command came to. */
 export interface JobOutcome {
@@ -90,13 +90,7 @@ export class Scheduler {
   }
 
   job(name: string): Job {
-    const job = this.jobs.find((j) => j.name === name);
-    if (!job)
-      throw new SchedulerError(SchedulerErrorCode.UNKNOWN_JOB, `The plan has no job named ${JSON.stringify(name)}.`, {
-        hint: `Jobs: ${this.jobs.map((j) => j.name).join(', ')} (drkit schedule list shows them).`,
-        details: { job: name },
-      });
-    return job;
+    return findJob(this.jobs, name);
   }
 
   /** The next slot of each cron job after `now`. */
@@ -149,6 +143,8 @@ export class Scheduler {
   async runNow(name: string): Promise<RunRecord> {
     const job = this.job(name);
     const outcome = await this.runSlot(job, this.clock.now(), 'manual');
+    // Its after-jobs follow before the command returns.
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     if ('ran' in outcome) return outcome.ran;
     throw new SchedulerError(SchedulerErrorCode.JOB_BUSY, `Job ${name} is running already${'busy' in outcome ? ` (${outcome.busy})` : ''}.`, {
       hint: `Wait for it to finish (drkit schedule history --job ${name}), then run it again if you still need to.`,
