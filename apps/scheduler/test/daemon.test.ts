@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DRKIT_MAIN, eventually, incidents, type RunningDaemon, run, runs, startDaemon, workspace } from './daemon.js';
 
+const run_ = (args: string[]) => run(DRKIT_MAIN, args);
+
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -93,5 +95,27 @@ scheduler: { rpo_refresh: 1s }`);
       ['resolved', null],
     ]);
     expect(resolved.timeline.at(-1)!.message).toMatch(/^A fresh backup of data landed/);
+  });
+
+  it('SIGTERM while a job runs: past shutdown_grace the job is stopped cleanly (no snapshot), recorded as interrupted, exit 0', async () => {
+    const ws = await workspace(`schedule:
+  timezone: UTC
+  jobs:
+    - { name: every-second, cron: "* * * * * *", run: backup }
+scheduler: { shutdown_grace: 1s }`);
+    cleanups.push(ws.cleanup);
+    // The backup stops before its commit point and stays there until a signal comes.
+    const daemon = await startDaemon(['--config', ws.config], { DRKIT_FAILPOINTS: 'commit.before-metadata=hang' });
+    const hanging = await eventually('the backup to hang before its commit', async () => daemon.lines.find((l) => /failpoint commit.before-metadata: hanging/.test(String(l.msg))));
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    const [run] = await runs(ws.state);
+    expect(run).toMatchObject({ id: hanging.runId, result: 'interrupted', exitCode: 143, errorCode: 'BACKUP_INTERRUPTED' });
+    expect(daemon.lines.some((l) => /did not finish within the grace period/.test(String(l.msg)))).toBe(true);
+    // Only one run: no new job was started after the signal.
+    expect(await runs(ws.state)).toHaveLength(1);
+    const snapshots = await run_(['snapshots', '--json', '--config', ws.config]);
+    expect(JSON.parse(snapshots.stdout)).toEqual([]);
+    expect((await run_(['verify', 'all', '--config', ws.config])).code).toBe(0);
   });
 });

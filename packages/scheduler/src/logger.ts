@@ -27,7 +27,10 @@ export function jsonLogger(options: { level?: string; destination?: NodeJS.Writa
       level: options.level ?? 'info',
       base: { pid: process.pid },
       redact: { paths: ['token', 'password', 'secret', '*.token', '*.password', '*.secret', 'headers.authorization'], censor: '***' },
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (fields) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? maskSecrets(v) : v])),
+      },
       hooks: {
         logMethod(args, method) {
           const [first, ...rest] = args as unknown[];

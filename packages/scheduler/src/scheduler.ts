@@ -72,7 +72,7 @@ export class Scheduler {
   private readonly log: Logger;
   private readonly ttl: number;
   private readonly next = new Map<string, number>();
-  private readonly running = new Map<string, { slot: number; abort: AbortController }>();
+  private readonly running = new Map<string, { slot: number; abort: AbortController; runId: string }>();
   private readonly tasks = new Set<Promise<unknown>>();
   private readonly stopSleep = new AbortController();
   private stopping = false;
@@ -132,7 +132,7 @@ export class Scheduler {
       await Promise.race([all, this.clock.sleep(graceMs, grace.signal)]);
       grace.abort();
       for (const [name, run] of this.running) {
-        this.log.warn({ job: name }, `shutdown: ${name} did not finish within the grace period; stopping it cleanly`);
+        this.log.warn({ job: name, runId: run.runId }, `shutdown: ${name} did not finish within the grace period; stopping it cleanly`);
         run.abort.abort(new Error('shutdown'));
       }
       await all;
@@ -194,7 +194,6 @@ export class Scheduler {
       const lastSlot = Date.parse(last.slot);
       if (missed === undefined || missed <= lastSlot || now - missed > job.catchUpMaxAgeMs) continue;
       const covers = this.slots.count(job.name, lastSlot, missed);
-      this.log.info({ job: job.name, slot: iso(missed), covers }, `catch-up: ${job.name} missed ${covers} slot(s) since ${last.slot}; running it once`);
       this.track(this.runSlot(job, missed, 'catch-up', covers));
     }
   }
@@ -208,7 +207,7 @@ export class Scheduler {
     const at = iso(this.clock.now());
     const record: RunRecord = { id: this.runId(), job: job.name, slot: iso(slot), kind, result: 'skipped', reason, holder: this.holder, startedAt: at, endedAt: at };
     if (await this.history.claim(record, slot)) {
-      (reason.startsWith('overlap') ? this.log.warn : this.log.info).call(this.log, { job: job.name, slot: record.slot }, `${job.name}: slot ${record.slot} skipped: ${reason}`);
+      (reason.startsWith('overlap') ? this.log.warn : this.log.info).call(this.log, { runId: record.id, job: job.name, slot: record.slot }, `${job.name}: slot ${record.slot} skipped: ${reason}`);
       this.options.onRun?.(record);
     }
   }
@@ -226,17 +225,17 @@ export class Scheduler {
       return { busy };
     }
     const abort = new AbortController();
-    this.running.set(job.name, { slot, abort });
+    const runId = this.runId();
+    const log = this.log.child({ runId, job: job.name });
+    this.running.set(job.name, { slot, abort, runId });
     let lease: Lease | undefined;
     try {
       if (this.options.leases) {
         lease = await this.options.leases.acquire(leaseName(job.name), this.holder, this.ttl);
         // Another replica runs this job: it records the slot (run, or skipped as an overlap).
         if (!lease) return { busy: `another replica holds ${leaseName(job.name)}` };
-        await this.fence(job, lease);
+        await this.fence(job, lease, log);
       }
-      const runId = this.runId();
-      const log = this.log.child({ runId, job: job.name });
       const record: RunRecord = {
         id: runId,
         job: job.name,
@@ -254,7 +253,10 @@ export class Scheduler {
       }
       const key = runKey(job.name, slot, kind);
       if (lease) await this.options.store.put<JobState>(jobKey(job.name), { running: { key, holder: this.holder, epoch: lease.epoch } });
-      log.info({ slot: record.slot, kind, args: job.args }, `${job.name}: drkit ${job.run} started (${kind} run for ${record.slot})`);
+      log.info(
+        { slot: record.slot, kind, args: job.args, ...(covers !== undefined ? { covers } : {}) },
+        `${job.name}: drkit ${job.run} started (${kind} run for ${record.slot}${covers !== undefined ? `, standing for ${covers} slot(s) missed while no daemon ran` : ''})`,
+      );
       this.options.onRun?.(record);
       const renewal = lease ? this.keepRenewing(lease, abort, log) : undefined;
       let outcome: JobOutcome;
@@ -286,13 +288,13 @@ export class Scheduler {
   }
 
   /** With a newer epoch than the run noted for the job, that run's daemon is gone: its record says lost. */
-  private async fence(job: Job, lease: Lease): Promise<void> {
+  private async fence(job: Job, lease: Lease, log: Logger): Promise<void> {
     const state = await this.options.store.get<JobState>(jobKey(job.name));
     const running = state?.value.running;
     if (!running || running.holder === this.holder || (running.epoch ?? 0) >= lease.epoch) return;
     await this.history.markLost(running.key, `its daemon ${running.holder} stopped renewing the job's lease; ${this.holder} took the job over (epoch ${lease.epoch})`, this.clock.now());
     await this.options.store.put<JobState>(jobKey(job.name), {}, { ifRevision: state!.revision }).catch(() => {});
-    this.log.warn({ job: job.name, holder: running.holder }, `${job.name}: the run ${running.key} of ${running.holder} was lost (its lease lapsed)`);
+    log.warn({ holder: running.holder }, `${job.name}: the run ${running.key} of ${running.holder} was lost (its lease lapsed)`);
   }
 
   /** Alone (no lease backend), a run still marked running at start belongs to a daemon that is gone. */
