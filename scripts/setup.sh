@@ -15,6 +15,11 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v age >/dev/null || need+=(age)
 command -v script >/dev/null || need+=(bsdutils)
 command -v redis-server >/dev/null || need+=(redis-server)
+# The scheduler's tests: Prometheus scrapes its /metrics (promtool checks them), Alertmanager posts
+# to its webhook, and chromium (driven by playwright-core, never a browser download) renders its pages.
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
