@@ -12,7 +12,7 @@ afterEach(async () => {
 async function started(args: string[]): Promise<RunningDaemon> {
   const daemon = await startDaemon(args);
   cleanups.push(async () => {
-    if (daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
+    if (daemon.child.exitCode === null && daemon.child.signalCode === null) process.kill(-daemon.pid, 'SIGKILL');
     await daemon.exited;
   });
   return daemon;

@@ -27,6 +27,8 @@ export function startDaemon(args: string[], env: Record<string, string | undefin
   const child = spawn(process.execPath, [SCHEDULER_MAIN, '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, with its drkit children: `process.kill(-pid, 'SIGKILL')` kills them all, as a crash of the host would.
+    detached: true,
   });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
@@ -49,10 +51,10 @@ export function startDaemon(args: string[], env: Record<string, string | undefin
 }
 
 /** A folder to back up, a fresh repository (drkit init) and a config naming both, with `extra` YAML appended. */
-export async function workspace(extra: string): Promise<{ dir: string; config: string; repo: string; state: string; cleanup: () => Promise<void> }> {
+export async function workspace(extra: string, options: { state?: string } = {}): Promise<{ dir: string; config: string; repo: string; state: string; cleanup: () => Promise<void> }> {
   const { dir, cleanup } = await tempDir('drkit-scheduler-test-');
   const repo = path.join(dir, 'repo');
-  const state = path.join(dir, 'state');
+  const state = options.state ?? path.join(dir, 'state');
   await makeSampleTree(path.join(dir, 'data'));
   const config = path.join(dir, 'drkit.config.yaml');
   await writeFile(config, `repository: ${repo}\nstate: ${state}\nsources:\n  - { name: data, type: files, path: ${path.join(dir, 'data')} }\n${extra}\n`);
