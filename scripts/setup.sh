@@ -15,11 +15,14 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v age >/dev/null || need+=(age)
 command -v script >/dev/null || need+=(bsdutils)
 command -v redis-server >/dev/null || need+=(redis-server)
+# openssl: the email tests make a self-signed certificate for their SMTP server.
+command -v openssl >/dev/null || need+=(openssl)
+# chromium: the status page is tested in Debian's headless browser (driven by playwright-core, which downloads none).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 # The scheduler's tests: Prometheus scrapes its /metrics (promtool checks them), Alertmanager posts
-# to its webhook, and chromium (driven by playwright-core, never a browser download) renders its pages.
+# to its webhook (chromium, above, renders its pages).
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
-command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

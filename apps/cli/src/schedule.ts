@@ -3,7 +3,8 @@ import path from 'node:path';
 import { type DrkitConfig, durationMs, schedulerSettings } from '@drkit/config';
 import { systemClock } from '@drkit/notify';
 import { cliExecutor, planFromConfig, type RunRecord, Scheduler } from '@drkit/scheduler';
-import { openStateStore, type StateStore } from '@drkit/state';
+import type { StateStore } from '@drkit/state';
+import { openState, type StateOptions } from './state-context.js';
 import type { GlobalOptions } from './output.js';
 
 export const when = (ms: number | undefined, zone: string) =>
@@ -11,8 +12,8 @@ export const when = (ms: number | undefined, zone: string) =>
     ? '—'
     : `${new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'medium' }).format(new Date(ms))} ${zone}`;
 
-export async function withState<T>(config: DrkitConfig | undefined, use: (store: StateStore) => Promise<T>): Promise<T> {
-  const store = await openStateStore(process.env.DRKIT_STATE ?? config?.state);
+export async function withState<T>(opts: StateOptions, config: DrkitConfig | undefined, use: (store: StateStore) => Promise<T>): Promise<T> {
+  const store = await openState(opts, config);
   try {
     return await use(store);
   } finally {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readConfig } from '@drkit/config';
 import { isDrkitError } from '@drkit/errors';
+import { createChannels } from '@drkit/notify';
 import { Daemon, jsonLogger } from '@drkit/scheduler';
 import { openStateStore } from '@drkit/state';
 
@@ -44,9 +45,11 @@ async function main(): Promise<number> {
     if (!existsSync(drkit)) throw new Error(`the drkit CLI is not at ${drkit}: run pnpm build, or pass --drkit PATH`);
     const store = await openStateStore(flags.state ?? process.env.DRKIT_STATE ?? config.state);
     closeStore = () => store.close();
+    const contacts = config.contacts ?? [];
     daemon = new Daemon({
       config,
       store,
+      channels: createChannels(config.notify?.channels ?? {}, { contact: (role) => contacts.find((c) => c.role === role) }),
       drkit: { command: [process.execPath, drkit], globalArgs: ['--config', path.resolve(configFile)] },
       listen: flags.listen,
       log,

@@ -26,3 +26,4 @@ export {
   type SchedulerConfig,
 } from './schedule-schema.js';
 export { durationMs } from './duration.js';
+export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';

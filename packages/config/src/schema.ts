@@ -4,6 +4,7 @@ import { explain } from './explain.js';
 import { hinted } from './hints.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
 import { objectivesSchema, scheduleSchema, schedulerSchema } from './schedule-schema.js';
+import { statusPageSchema } from './status-page-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
 const count = (example: number) => hinted(z.int().min(0), { expected: 'a whole number ≥ 0', write: 'a number', example: String(example) }).optional();
@@ -238,7 +239,8 @@ export const configSchema = z.strictObject({
   state: stateSchema.optional(),
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
-  /** No `schedule:` at all: the DR plan's (see @drkit/scheduler's DEFAULT_PLAN). */
+  status_page: statusPageSchema.optional(),
+  /** No `schedule:` at all: the DR plan's (@drkit/scheduler's defaultJobs). */
   schedule: scheduleSchema.optional(),
   scheduler: schedulerSchema.optional(),
   objectives: objectivesSchema.optional(),

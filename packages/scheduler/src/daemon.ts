@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { type DrkitConfig, durationMs, objectives, type SchedulerConfig, schedulerSettings } from '@drkit/config';
-import { type Channel, type Clock, type Incident, Notifier, policyFromConfig, systemClock } from '@drkit/notify';
+import { type Channel, type Clock, listIncidents, Notifier, policyFromConfig, renderStatusPage, statusPage, statusPageSettings, systemClock, toSummary } from '@drkit/notify';
 import type { LeaseBackend, StateStore } from '@drkit/state';
 import { intakeAlerts, parseAlertmanager } from './alertmanager.js';
 import { type CliExecutorOptions, cliExecutor, cliSnapshotLister, type SnapshotSummary } from './executor.js';
@@ -8,7 +8,7 @@ import { startHttp } from './http.js';
 import type { RunRecord } from './history.js';
 import { type Logger, silentLogger } from './logger.js';
 import { SchedulerMetrics } from './metrics.js';
-import { escapeHtml, renderOperatorPage } from './page.js';
+import { renderOperatorPage } from './page.js';
 import { type Job, planFromConfig } from './plan.js';
 import { RpoWatch } from './rpo.js';
 import { type Executor, Scheduler } from './scheduler.js';
@@ -211,6 +211,11 @@ export class Daemon {
     };
   }
 
+  /** The status page of `@drkit/notify` (the one `drkit status-page publish` writes), live from the state store. */
+  private async statusPage() {
+    return statusPage({ ...statusPageSettings(this.options.config.status_page), incidents: await listIncidents(this.options.store, { all: true }), now: this.clock.now() });
+  }
+
   private routes() {
     return {
       healthz: async () => ({ ok: true }),
@@ -226,8 +231,8 @@ export class Daemon {
         return { contentType: this.metrics.registry.contentType, body: await this.metrics.text() };
       },
       operator: async () => renderOperatorPage(await this.view()),
-      statusJson: async () => statusSummary(await this.notifier.list(), this.clock.now()),
-      status: async () => renderStatus(await this.notifier.list(), this.clock.now()),
+      statusJson: async () => toSummary(await this.statusPage()),
+      status: async () => renderStatusPage(await this.statusPage()),
       alertmanager: async (body: string): Promise<[number, unknown]> => {
         const payload = parseAlertmanager(body);
         if (typeof payload === 'string') return [400, { error: payload }];
@@ -237,33 +242,4 @@ export class Daemon {
       },
     };
   }
-}
-
-const INDICATOR = { P1: 'critical', P2: 'major', P3: 'minor', P4: 'minor' } as const;
-
-/** Open incidents in the shape of Statuspage's summary.json (page, status, incidents). */
-export function statusSummary(incidents: Incident[], now: number) {
-  const worst = incidents.map((i) => i.severity).sort()[0];
-  return {
-    page: { name: 'drkit', updated_at: new Date(now).toISOString() },
-    status: { indicator: worst ? INDICATOR[worst] : 'none', description: worst ? `${incidents.length} open incident(s)` : 'All Systems Operational' },
-    incidents: incidents.map((i) => ({
-      id: i.id,
-      name: i.title,
-      status: i.status,
-      impact: INDICATOR[i.severity],
-      created_at: i.openedAt,
-      components: i.components,
-      incident_updates: i.timeline.filter((e) => e.visibility === 'public').map((e) => ({ body: e.message, created_at: e.at, status: e.status ?? i.status })),
-    })),
-  };
-}
-
-function renderStatus(incidents: Incident[], now: number): string {
-  const summary = statusSummary(incidents, now);
-  const items = summary.incidents
-    .map((i) => `<article><h2>${escapeHtml(i.name)}</h2><p>Impact: ${i.impact}; status: ${escapeHtml(i.status)}</p><ul>${i.incident_updates.map((u) => `<li><time>${escapeHtml(u.created_at)}</time> ${escapeHtml(u.body)}</li>`).join('')}</ul></article>`)
-    .join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>Status</title></head>
-<body><header><h1>Status: ${escapeHtml(summary.status.description)}</h1><p>Updated ${escapeHtml(summary.page.updated_at)}</p></header><main>${items || '<p>No open incidents.</p>'}</main></body></html>`;
 }

@@ -77,9 +77,15 @@ export async function startHttp(listen: string, routes: Routes, options: { token
       case '/status':
         return send(res, 200, 'text/html; charset=utf-8', await routes.status());
       case '/status.json':
+      // The status page links its machine-readable twin by this name.
+      case '/summary.json':
         return json(res, 200, await routes.statusJson());
       case '/':
         return send(res, 200, 'text/html; charset=utf-8', await routes.operator());
+      case '/favicon.ico':
+        // Browsers ask for it on every page; there is none, and "none" is not an error.
+        res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
+        return void res.end();
       default:
         return json(res, 404, { error: `no such page: ${path}; try /, /status, /status.json, /metrics, /healthz, /readyz or POST /alertmanager` });
     }

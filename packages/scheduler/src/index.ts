@@ -1,5 +1,5 @@
 export { type AlertmanagerPayload, alertSeverity, intakeAlerts, parseAlertmanager } from './alertmanager.js';
-export { Daemon, type DaemonOptions, type HostedService, statusSummary } from './daemon.js';
+export { Daemon, type DaemonOptions, type HostedService } from './daemon.js';
 export { SchedulerError, SchedulerErrorCode } from './errors.js';
 export { type CliExecutorOptions, cliExecutor, cliSnapshotLister, type SnapshotSummary } from './executor.js';
 export { RUN_KINDS, RUN_RESULTS, RunHistory, type RunKind, type RunRecord, type RunResult, runKey } from './history.js';
