@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # GNU tar + zstd (the format promise is tested with them), setpriv (permission tests as nobody),
-# GNU time (benchmarks), redis-server + redis-cli (Redis tests start their own servers).
+# GNU time (benchmarks), redis-server + redis-cli (Redis tests start their own servers), etcd.
 need=()
 command -v tar >/dev/null || need+=(tar)
 command -v zstd >/dev/null || need+=(zstd)
@@ -15,6 +15,8 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v age >/dev/null || need+=(age)
 command -v script >/dev/null || need+=(bsdutils)
 command -v redis-server >/dev/null || need+=(redis-server)
+# etcd (a lease backend): the lease tests start their own single-member servers.
+command -v etcd >/dev/null || need+=(etcd-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

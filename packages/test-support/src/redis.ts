@@ -49,7 +49,8 @@ async function freeClusterPort(): Promise<number> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (free when asked: a server that fails to bind retries). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
