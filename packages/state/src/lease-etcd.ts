@@ -1,7 +1,7 @@
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { StateError, StateErrorCode } from './errors.js';
 import { checkLeaseRequest, type Lease, type LeaseBackend, leaseLost } from './lease.js';
-import { unavailable } from './stored.js';
+import { attempt } from './stored.js';
 
 // Each lease a key bound to an etcd lease (it vanishes when that lapses) and an epoch counter key that outlives it.
 const key = (name: string) => `drkit/leases/${name}`;
@@ -18,6 +18,9 @@ interface LeaseValue {
 
 /** etcd's leases count whole seconds; a TTL rounds up, so the holder (counting `ttlMs`) gives up first. */
 const seconds = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs / 1000));
+
+const UNREACHABLE_HINT =
+  'Check that etcd is up and reachable from this host (etcdctl --endpoints … endpoint health); until it is, nobody can take or renew the lease, and a holder must stop acting when its lease runs out.';
 
 /**
  * Leases in etcd, for monitors on several machines (as Patroni does): acquiring grants an etcd
@@ -153,11 +156,7 @@ export class EtcdLeaseBackend implements LeaseBackend {
     });
   }
 
-  private async call<R>(doing: string, run: () => Promise<R>): Promise<R> {
-    try {
-      return await run();
-    } catch (error) {
-      throw unavailable(this.location, doing, error, 'Check that etcd is up and reachable from this host (etcdctl --endpoints … endpoint health); until it is, nobody can take or renew the lease, and a holder must stop acting when its lease runs out.');
-    }
+  private call<R>(doing: string, run: () => Promise<R>): Promise<R> {
+    return attempt(this.location, doing, run, UNREACHABLE_HINT);
   }
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { maskUrl } from '@drkit/redis-source';
 import { checkLeaseRequest, type Lease, type LeaseBackend, leaseLost } from './lease.js';
 import { connectRedis } from './redis-connect.js';
-import { unavailable } from './stored.js';
+import { attempt } from './stored.js';
 
 // A lease is the string `<epoch> <holder>` with a PX expiry; its epoch counter a key beside it (one hash slot).
 const key = (name: string) => `{drkit-lease:${name}}`;
@@ -39,6 +39,9 @@ interface LeaseRedis extends Redis {
   drkitLeaseRenew(lease: string, value: string, ttl: string): Promise<number>;
   drkitLeaseCurrent(lease: string): Promise<[string, number] | []>;
 }
+
+const UNREACHABLE_HINT =
+  'Check that Redis is up and reachable from this host; until it is, nobody can take or renew the lease, and a holder must stop acting when its lease runs out.';
 
 /**
  * Leases in Redis, for monitors on several hosts sharing one server: `SET NX PX` and the epoch
@@ -95,11 +98,7 @@ export class RedisLeaseBackend implements LeaseBackend {
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
-  private async call<R>(doing: string, run: () => Promise<R>): Promise<R> {
-    try {
-      return await run();
-    } catch (error) {
-      throw unavailable(this.location, doing, error, 'Check that Redis is up and reachable from this host; until it is, nobody can take or renew the lease, and a holder must stop acting when its lease runs out.');
-    }
+  private call<R>(doing: string, run: () => Promise<R>): Promise<R> {
+    return attempt(this.location, doing, run, UNREACHABLE_HINT);
   }
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { maskUrl } from '@drkit/redis-source';
 import { connectRedis } from './redis-connect.js';
 import { checkKey, checkPrefix } from './keys.js';
-import { checkRevision, checkValue, parseStored, unavailable } from './stored.js';
+import { attempt, checkRevision, checkValue, parseStored, unavailable } from './stored.js';
 import type { StateEntry, StateStore, WriteOptions } from './store.js';
 
 // One hash slot for every key (`{drkit-state}`), so the scripts may touch a document and the index together, on a cluster too.
@@ -97,11 +97,7 @@ export class RedisStateStore implements StateStore {
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
-  private async call<R>(doing: string, run: () => Promise<R>): Promise<R> {
-    try {
-      return await run();
-    } catch (error) {
-      throw unavailable(this.location, doing, error);
-    }
+  private call<R>(doing: string, run: () => Promise<R>): Promise<R> {
+    return attempt(this.location, doing, run);
   }
 }

@@ -48,3 +48,12 @@ export function checkRevision(key: string, current: number, options: WriteOption
       details: { key, revision: current, expected: options.ifRevision },
     });
 }
+
+/** Runs one call to a backend; any failure becomes STATE_UNAVAILABLE saying what was being done. */
+export async function attempt<R>(location: string, doing: string, run: () => Promise<R>, hint?: string): Promise<R> {
+  try {
+    return await run();
+  } catch (error) {
+    throw unavailable(location, doing, error, hint);
+  }
+}

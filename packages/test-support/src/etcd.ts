@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from './redis.js';
+import { freePort, stopServer } from './redis.js';
 
 export const ETCD_SERVER = process.env.ETCD_SERVER ?? '/usr/bin/etcd';
 
@@ -60,14 +60,7 @@ export async function startEtcd(): Promise<RunningEtcd> {
         kill() {
           child.kill('SIGKILL');
         },
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) {
-            const gone = new Promise((r) => child.once('exit', r));
-            child.kill('SIGTERM');
-            await gone;
-          }
-          await rm(dir, { recursive: true, force: true });
-        },
+        stop: () => stopServer(child, dir),
       };
     }
     child.kill('SIGKILL');
