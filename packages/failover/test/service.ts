@@ -47,8 +47,12 @@ export function fakeClock(start = Date.parse('2026-12-06T12:00:00Z')) {
   let now = start;
   return {
     now: () => now,
-    advance: (ms: number) => void (now += ms),
-    sleep: async (ms: number) => void (now += Math.max(0, ms)),
+    advance(ms: number) {
+      now += ms;
+    },
+    async sleep(ms: number) {
+      now += Math.max(0, ms);
+    },
   };
 }
 
