@@ -13,3 +13,4 @@ export {
   SEVERITY_NAMES,
   type SmtpUrl,
 } from './notify-schema.js';
+export { type FailoverConfig, failoverDurationMs, type ProbeConfig } from './failover-schema.js';

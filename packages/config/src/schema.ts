@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
 import { explain } from './explain.js';
 import { hinted } from './hints.js';
+import { failoverSchema } from './failover-schema.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
@@ -237,6 +238,7 @@ export const configSchema = z.strictObject({
   state: stateSchema.optional(),
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
+  failover: failoverSchema.optional(),
 }).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;

@@ -13,3 +13,8 @@ export {
   type TcpProbe,
   waitForProbes,
 } from './probes.js';
+export { Failover, type FailoverDeps, type FailoverStatus, type PlannedStep, stepName } from './failover.js';
+export { type HookContext, runHook } from './hooks.js';
+export { FAILOVER_STATES, type FailoverState, type MonitorRecord, type RunRecord, type SiteRecord, type StepRecord } from './record.js';
+export { chooseSnapshot, type RestoreChoice, type RestoreOutcome, restoreSources } from './restore-step.js';
+export { DEFAULT_STEP_TIMEOUT_MS, type FailoverSettings, type Hook, settingsFromConfig, type Step } from './settings.js';
