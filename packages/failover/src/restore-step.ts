@@ -11,12 +11,13 @@ export interface RestoreChoice {
 
 /**
  * The snapshot `ref` names among those holding every one of `sources`: `latest:clean` is the
- * newest that verifies clean now (each archive read and checked: what "verified" means here),
- * `latest` the newest, anything else an id or unique prefix.
+ * newest that `drkit verify --mark-clean` tagged clean and that still verifies clean now (every
+ * archive read and checked again: a clean tag is a past fact); `latest`, `latest:TAG`, an id or a
+ * prefix resolve as restore resolves them.
  */
 export async function chooseSnapshot(repo: Repository, sources: string[], ref: string): Promise<RestoreChoice> {
   if (ref !== 'latest:clean') return { snapshot: await repo.resolveSnapshot(ref, { filter: { sources } }), skipped: [] };
-  const all = (await repo.listSnapshots()).filter((s) => s.status === 'complete' && sources.every((name) => s.sources.some((x) => x.name === name)));
+  const all = (await repo.listSnapshots()).filter((s) => s.status === 'complete' && s.tags.includes('clean') && sources.every((name) => s.sources.some((x) => x.name === name)));
   all.sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const skipped: RestoreChoice['skipped'] = [];
   for (const snapshot of all) {
@@ -24,8 +25,8 @@ export async function chooseSnapshot(repo: Repository, sources: string[], ref: s
     if (report.ok) return { snapshot, skipped };
     skipped.push({ id: snapshot.id, why: report.damaged ?? report.sources.flatMap((s) => s.problems.map((p) => `${s.name}: ${p.kind}`)).slice(0, 3).join('; ') });
   }
-  throw new FailoverError(FailoverErrorCode.STEP_FAILED, `No snapshot holding ${sources.join(', ')} verifies clean${skipped.length ? ` (${skipped.length} checked, all damaged)` : ' (there is none)'}.`, {
-    hint: 'Run drkit verify to see what is wrong, and restore an older snapshot by id (snapshot: <id> in the restore step) if one is good.',
+  throw new FailoverError(FailoverErrorCode.STEP_FAILED, `No snapshot holding ${sources.join(', ')} is tagged clean and verifies clean${skipped.length ? ` (${skipped.length} checked, all damaged now)` : ' (none is tagged clean)'}.`, {
+    hint: 'Verify backups as they are made (drkit verify --mark-clean latest); or name a snapshot by id in the restore step (snapshot: <id>).',
     details: { skipped },
   });
 }
