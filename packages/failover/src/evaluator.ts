@@ -42,7 +42,9 @@ export interface Verdict {
 }
 
 const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`;
-const minutes = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+/** `5 min`, `1.2 s`, `4 min 59 s`. */
+export const duration = (ms: number) =>
+  ms % 60_000 === 0 ? `${ms / 60_000} min` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
 /**
  * The sliding windows over one site's probe results (every probe of the site counts), on the
@@ -79,9 +81,9 @@ export class Evaluator {
     const base = { at: now, unreachableForMs: down, errorRate: rate, samples: this.samples.length, ...(this.lastSuccessAt === undefined ? {} : { lastSuccessAt: this.lastSuccessAt }) };
 
     let trigger: string | undefined;
-    if (down >= unreachableForMs) trigger = `unreachable for ${minutes(down)} (limit ${minutes(unreachableForMs)})`;
+    if (down >= unreachableForMs) trigger = `unreachable for ${duration(down)} (limit ${duration(unreachableForMs)})`;
     else if (wholeWindow && this.samples.length >= minSamples && rate > errorRate)
-      trigger = `error rate ${percent(rate)} over ${minutes(errorWindowMs)} (${failures} of ${this.samples.length}; limit ${percent(errorRate)})`;
+      trigger = `error rate ${percent(rate)} over ${duration(errorWindowMs)} (${failures} of ${this.samples.length}; limit ${percent(errorRate)})`;
     if (trigger) {
       this.tripped = trigger;
       this.calmSince = undefined;
@@ -92,11 +94,11 @@ export class Evaluator {
       if (!calm) this.calmSince = undefined;
       else this.calmSince ??= now;
       if (this.calmSince === undefined || now - this.calmSince < recoverForMs)
-        return { ...base, health: 'failing', reason: `${this.tripped}; clears after ${minutes(recoverForMs)} below ${percent(recoverBelow)}` };
+        return { ...base, health: 'failing', reason: `${this.tripped}; clears after ${duration(recoverForMs)} below ${percent(recoverBelow)}` };
       this.tripped = undefined;
       this.calmSince = undefined;
     }
-    if (down > 0) return { ...base, health: 'degraded', reason: `no successful probe for ${minutes(down)}` };
+    if (down > 0) return { ...base, health: 'degraded', reason: `no successful probe for ${duration(down)}` };
     if (failures > 0) return { ...base, health: 'degraded', reason: `${failures} of ${this.samples.length} probes failed (${percent(rate)})` };
     return { ...base, health: 'healthy' };
   }

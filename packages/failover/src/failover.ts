@@ -3,7 +3,7 @@ import { type Clock, type DrkitEvent, type Notifier, type Severity, systemClock 
 import type { Repository } from '@drkit/repository';
 import { type Lease, type LeaseBackend, leaseHolderId, StateErrorCode, type StateStore, updateEntry } from '@drkit/state';
 import { FailoverError, FailoverErrorCode } from './errors.js';
-import { Evaluator, type Verdict } from './evaluator.js';
+import { duration as seconds, Evaluator, type Verdict } from './evaluator.js';
 import { runHook } from './hooks.js';
 import { DEFAULT_PROBE_INTERVAL_MS, type ProbeResult, runProbe, waitForProbes } from './probes.js';
 import { type FailoverState, keys, type MonitorRecord, newSite, type RunRecord, type SiteRecord, type StepRecord } from './record.js';
@@ -44,7 +44,6 @@ export interface PlannedStep {
 
 const DAY_MS = 86_400_000;
 const SEVERITY: Record<FailoverState, Severity> = { healthy: 'P4', degraded: 'P3', failing: 'P2', failing_over: 'P1', failed_over: 'P1', failing_back: 'P1' };
-const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
 export const stepName = (step: Step, i: number) => `${i + 1} ${step.kind}`;
 
 /**

@@ -1,5 +1,5 @@
 export { FailoverError, FailoverErrorCode } from './errors.js';
-export { DEFAULT_TRIGGERS, Evaluator, type MonitorVerdict, quorumAgrees, type Triggers, type Verdict } from './evaluator.js';
+export { DEFAULT_TRIGGERS, duration as formatDuration, Evaluator, type MonitorVerdict, quorumAgrees, type Triggers, type Verdict } from './evaluator.js';
 export {
   type CommandProbe,
   DEFAULT_PROBE_INTERVAL_MS,

@@ -1,6 +1,7 @@
-import type { Failover, FailoverStatus, RunRecord, StepRecord } from '@drkit/failover';
+import { type Failover, type FailoverStatus, formatDuration as ms, type RunRecord, type StepRecord } from '@drkit/failover';
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { stopsSafely } from '../interrupt.js';
 import { type GlobalOptions, printJson, say, warn } from '../output.js';
 
 interface FailoverFlags extends GlobalOptions {
@@ -9,7 +10,6 @@ interface FailoverFlags extends GlobalOptions {
   monitor?: string;
 }
 
-const ms = (n: number) => (n < 60_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.floor(n / 60_000)} min ${Math.round((n % 60_000) / 1000)} s`);
 const pct = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 
 /** Opens what failover needs from the config: its settings, the state store, the lease backend, notify, and the repository on demand. */
@@ -79,19 +79,16 @@ export async function run([action]: unknown[], opts: FailoverFlags): Promise<Exi
       else say(site.paused ? `automatic failover of site ${failover.settings.site} paused (drkit failover resume to allow it again)` : `automatic failover of site ${failover.settings.site} allowed`);
       return ExitCode.OK;
     }
-    // monitor: the loop in the foreground until SIGINT/SIGTERM.
-    const stop = new AbortController();
-    const end = () => stop.abort();
-    process.once('SIGINT', end);
-    process.once('SIGTERM', end);
+    // monitor: the loop in the foreground until SIGINT/SIGTERM (exit 130/143), after the tick (or failover) under way.
+    const stop = stopsSafely('a failover part-way: its lease lapses at its TTL and the next monitor resumes it under a higher epoch');
     say(`monitoring site ${failover.settings.site} as ${failover.monitor} (Ctrl-C to stop)`);
     let last = '';
-    await failover.monitorLoop(stop.signal, (tick) => {
-      const line = `${tick.state}: ${tick.verdict.reason ?? 'probes pass'}`;
+    await failover.monitorLoop(stop, (tick) => {
       if (opts.json) printJson({ state: tick.state, verdict: tick.verdict, ...(tick.acted ? { run: tick.acted } : {}) });
-      else if (line !== last) say(`${new Date(tick.verdict.at).toISOString()} ${line}`);
+      // A line when the state changes (the reason's figures change at every look).
+      else if (tick.state !== last) say(`${new Date(tick.verdict.at).toISOString()} ${tick.state}: ${tick.verdict.reason ?? 'probes pass'}`);
       if (tick.acted && !opts.json) printRun(tick.acted);
-      last = line;
+      last = tick.state;
     });
     return ExitCode.OK;
   } finally {
