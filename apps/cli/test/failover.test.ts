@@ -246,7 +246,8 @@ failover:
       expect((await first).signal).toBe('SIGKILL');
       const killedAt = Date.now();
       const held = await status(cfg);
-      expect(held).toMatchObject({ state: 'failing_over', epoch: 1, lease: { epoch: 1 }, run: { outcome: 'running', steps: [{ status: 'running', epoch: 1 }, { status: 'not_run' }, { status: 'not_run' }] } });
+      // (Its lease may lapse while status starts on a loaded machine: not asserted.)
+      expect(held).toMatchObject({ state: 'failing_over', epoch: 1, run: { outcome: 'running', steps: [{ status: 'running', epoch: 1 }, { status: 'not_run' }, { status: 'not_run' }] } });
 
       const second = await drkit(['--config', cfg, 'failover', 'monitor', '--monitor', 'm2'], {
         cwd: dir,
