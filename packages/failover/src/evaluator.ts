@@ -44,7 +44,7 @@ export interface Verdict {
 const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 /** `5 min`, `1.2 s`, `4 min 59 s`. */
 export const duration = (ms: number) =>
-  ms % 60_000 === 0 ? `${ms / 60_000} min` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
 /**
  * The sliding windows over one site's probe results (every probe of the site counts), on the

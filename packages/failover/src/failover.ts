@@ -96,11 +96,17 @@ export class Failover {
     const verdict = this.evaluator.evaluate(this.clock.now());
     await this.deps.store.put<MonitorRecord>(keys.monitor(this.site, this.monitor), { monitor: this.monitor, verdict, results });
     const health = await this.agreedHealth(verdict);
+    let from: FailoverState | undefined;
     let site = await this.change((s) => {
+      from = undefined;
       if (s.state !== 'healthy' && s.state !== 'degraded' && s.state !== 'failing') return undefined;
       if (s.state === health.state && (health.state === 'healthy' || s.reason === health.reason)) return undefined;
-      return { ...s, state: health.state, since: this.iso(), ...(health.reason ? { reason: health.reason } : { reason: undefined }) };
+      if (s.state !== health.state) from = s.state;
+      return { ...s, state: health.state, since: from ? this.iso() : s.since, ...(health.reason ? { reason: health.reason } : { reason: undefined }) };
     });
+    // Every transition goes to notify: degraded P3, failing P2, and back to healthy resolves.
+    if (from && site.state === 'healthy') await this.report({ severity: 'P3', message: `The primary of site ${this.site} is healthy again (was ${from}).`, resolve: true });
+    else if (from) await this.notify(site.state, `The primary of site ${this.site} is ${site.state} (was ${from}): ${site.reason}.`);
     let acted: RunRecord | undefined;
     const interrupted = site.state === 'failing_over' && site.run?.outcome === 'running';
     if ((site.state === 'failing' && !this.heldBack(site)) || interrupted) {

@@ -42,7 +42,8 @@ describe('the monitor loop on a fake clock', () => {
   it('fails over once when the primary has been down 5 minutes, hands the epoch and reason to the hook, and then holds (cooldown)', async () => {
     const clock = fakeClock();
     const store = new FolderStateStore(path.join(dir, 'state'));
-    const f = new Failover(settings(), { store, leases: await openLeaseBackend(settings().lease), clock, monitor: 'm1' });
+    const notifier = new Notifier({ store, clock });
+    const f = new Failover(settings(), { store, leases: await openLeaseBackend(settings().lease), clock, monitor: 'm1', notifier });
     const states: string[] = [];
     const tick = async () => {
       const t = await f.tick();
@@ -58,6 +59,16 @@ describe('the monitor loop on a fake clock', () => {
     expect(await activations()).toEqual([expect.stringMatching(/^1 unreachable for 5 min/)]);
     const status = await f.status();
     expect(status).toMatchObject({ state: 'failed_over', epoch: 1, run: { outcome: 'done', trigger: 'automatic', steps: [{ step: '1 activate', status: 'ok', epoch: 1 }] } });
+    // Every transition is a line on the site's one incident, raised to P1 when failing over.
+    const [incident] = await notifier.list();
+    expect(incident).toMatchObject({ severity: 'P1', title: 'Failover of site app' });
+    expect(incident!.timeline.map((e) => e.message.replace(/:.*/, ''))).toEqual([
+      'The primary of site app is degraded (was healthy)',
+      'The primary of site app is failing (was degraded)',
+      'Failing over site app (automatic',
+      'step 1 activate ok in 0.0 s',
+      'Site app failed over (epoch 1) in 0.0 s. Watch it closely for 24 hours; fail back by hand.',
+    ]);
     // Failed back by hand while the primary is still down: failing again, but the cooldown holds it.
     await f.failback('test');
     for (let i = 0; i < 3; i++) await tick();
