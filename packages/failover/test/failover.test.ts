@@ -130,6 +130,29 @@ describe('several monitors, one actor', () => {
     await Promise.all([etcd?.stop(), redis?.stop()]);
   });
 
+  it('a holder whose lease passes to another (a stalled zombie) stops at once: its step is killed and nothing after it runs', async () => {
+    const store = new FolderStateStore(path.join(dir, 'state'));
+    const lease = { backend: 'redis' as const, url: redis.url };
+    const marker = path.join(dir, 'dns-ran');
+    const f = new Failover(settings({ site: 'zombie', lease: { ...lease, ttlMs: 1_500 }, steps: [{ kind: 'activate', command: 'sleep 5' }, { kind: 'dns', command: `touch ${marker}` }] }), { store, leases: await openLeaseBackend(lease), monitor: 'm1' });
+    const running = f.failover('manual', 'drill');
+    // While its activate step runs, the lease is taken from it (as if it had stalled past its TTL).
+    const other = await openLeaseBackend(lease);
+    for (;;) {
+      const held = await other.current('failover/zombie');
+      if (held) {
+        await redis.client().del('{drkit-lease:failover/zombie}');
+        expect((await other.acquire('failover/zombie', 'm2', 10_000))!.epoch).toBe(held.epoch + 1);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await expect(running).rejects.toMatchObject({ code: 'STATE_LEASE_LOST' });
+    await expect(readFile(marker)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await f.status()).run!.steps.map((st) => st.status)).toEqual(['running', 'not_run']);
+    await other.close();
+  }, 30_000);
+
   const backends: [string, () => LeaseBackendOptions][] = [
     ['etcd', () => ({ backend: 'etcd', endpoints: [etcd.endpoint] })],
     ['Redis', () => ({ backend: 'redis', url: redis.url })],
