@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expectedKeys } from './redis-data.mjs';
+import { HOOK_PORT, hookConfig, hookStop, hookUp, openToReceipt } from './notify.mjs';
 import { S3_BUCKET, S3_ENV, S3_PORT, s3Available, s3Fresh } from './s3-server.mjs';
 
 const HERE_REDIS_DATA = fileURLToPath(new URL('./redis-data.mjs', import.meta.url));
@@ -83,6 +84,10 @@ process.on('exit', () => {
   }
 });
 const redisRate = () => ({ count: REDIS_TOTAL, unit: 'keys' });
+
+const NOTIFY_MESSAGES = Number(ENV.BENCH_NOTIFY_MESSAGES ?? 5_000);
+const NOTIFY_HELPER = fileURLToPath(new URL('./notify.mjs', import.meta.url));
+process.on('exit', hookStop);
 
 // restic: repo and cache in the scratch dir (the cache is restic's default behaviour, kept for
 // the unchanged re-backup; `check` uses a temporary cache of its own, as it does by default).
@@ -391,5 +396,31 @@ export const STEPS = [
     prepare: (c) => `${c.discard(c.file('borg-repo'), c.file('borg-home'))} && borg init -e repokey-blake2 2>/dev/null`,
     command: (c) => `cd ${c.q(c.tree)} && borg create --compression zstd,3 ::first .`,
     outputs: (c) => [c.file('borg-repo')],
+  },
+  // Notify: a local webhook receiver (bench/notify.mjs) on a fixed port, started on first use.
+  {
+    id: 'drkit-incident-open',
+    label: 'drkit incident open → P1 webhook received (target ≤ 1 s, process start included)',
+    group: 'notify',
+    available: drkitAvailable,
+    prepare: (c) => `${hookUp(c, c.file('hook.log'))} && printf '%s' ${c.q(hookConfig(c.file('notify-state')))} > ${c.q(c.file('notify.yaml'))}`,
+    // The command ends after the receiver has answered: its wall time bounds open → receipt from above.
+    command: (c) =>
+      `date +%s%3N > ${c.q(c.file('open-start'))} && ${c.q(c.node)} ${c.q(c.cli)} incident open --severity P1 --title bench --config ${c.q(c.file('notify.yaml'))} > /dev/null`,
+    check: (c) => {
+      const ms = openToReceipt(c.file('open-start'), c.file('hook.log'));
+      if (ms === undefined) return 'the webhook received no P1 message';
+      return ms > 1000 ? `incident open → webhook receipt took ${ms} ms in the last run (target ≤ 1,000)` : null;
+    },
+    collect: (c) => ({ openToReceiptMs: openToReceipt(c.file('open-start'), c.file('hook.log')) }),
+  },
+  {
+    id: 'drkit-outbox-throughput',
+    label: `drkit outbox: ${NOTIFY_MESSAGES.toLocaleString('en')} messages written, then sent to a local webhook (target ≥ 1,000/s)`,
+    group: 'notify',
+    available: drkitAvailable,
+    prepare: (c) => hookUp(c, c.file('hook.log')),
+    command: (c) => `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ${c.q(c.file('outbox-state'))}`,
+    rate: () => ({ count: NOTIFY_MESSAGES, unit: 'messages' }),
   },
 ];

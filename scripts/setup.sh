@@ -17,6 +17,10 @@ command -v script >/dev/null || need+=(bsdutils)
 command -v redis-server >/dev/null || need+=(redis-server)
 # etcd (a lease backend): the lease tests start their own single-member servers.
 command -v etcd >/dev/null || need+=(etcd-server)
+# openssl: the email tests make a self-signed certificate for their SMTP server.
+command -v openssl >/dev/null || need+=(openssl)
+# chromium: the status page is tested in Debian's headless browser (driven by playwright-core, which downloads none).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

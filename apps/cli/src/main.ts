@@ -33,6 +33,7 @@ const program = new Command('drkit')
       .env('DRKIT_TRUST_KEY')
       .argParser((value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)]),
   )
+  .addOption(new Option('--state <location>', 'state store for incident and notify: a folder or redis:// URL (default: the config\'s state, else ./drkit-state)').env('DRKIT_STATE'))
   .showHelpAfterError()
   .addHelpText('after', EXIT_CODES_HELP)
   .exitOverride();
@@ -173,6 +174,78 @@ function filters(command: Command, withSource?: 'source'): Command {
 function signingKeyOption(description: string): Option {
   return new Option('--signing-key <file>', description).env('DRKIT_SIGNING_KEY_FILE');
 }
+
+const SEVERITY_CHOICES = ['P1', 'P2', 'P3', 'P4'];
+const STATUS_CHOICES = ['investigating', 'identified', 'monitoring', 'resolved'];
+
+const incident = program.command('incident').description('incidents: open, update, acknowledge, resolve, list (state store only: no repository needed)');
+incident
+  .command('open')
+  .description('open an incident and notify its route at once; prints its id (with --dedup-key, updates the open one that has it)')
+  .addOption(new Option('--severity <P1|P2|P3|P4>', 'how bad: P1 critical … P4 low').choices(SEVERITY_CHOICES).makeOptionMandatory())
+  .requiredOption('--title <text>', 'one line: what is wrong')
+  .option('--component <name>', 'an affected component (repeatable)', collect, [])
+  .option('--message <text>', 'the first timeline entry')
+  .option('--dedup-key <key>', 'an open incident with this key is updated instead of a new one opened')
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).open })));
+incident
+  .command('update')
+  .description("add a timeline entry, optionally changing the status")
+  .argument('<id>', 'incident id or a unique start of one')
+  .requiredOption('--message <text>', 'what happened')
+  .addOption(new Option('--status <status>', 'the new status').choices(STATUS_CHOICES))
+  .option('--internal', 'keep the entry off the status page')
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).update })));
+incident
+  .command('ack')
+  .description('acknowledge: stops reminders and escalation')
+  .argument('<id>', 'incident id or a unique start of one')
+  .option('--by <name>', 'who takes it (default: your user name)')
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).ack })));
+incident
+  .command('resolve')
+  .description('resolve it, and tell its channels')
+  .argument('<id>', 'incident id or a unique start of one')
+  .option('--message <text>', 'the closing timeline entry')
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).resolve })));
+incident
+  .command('list')
+  .description('open incidents, oldest first')
+  .option('--all', 'resolved ones too')
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).list })));
+incident
+  .command('show')
+  .description('an incident and its timeline')
+  .argument('<id>', 'incident id or a unique start of one')
+  .action(lazy(async () => ({ run: (await import('./commands/incident.js')).show })));
+
+const notify = program.command('notify').description('the notification outbox');
+notify
+  .command('flush')
+  .description('send every message that is due; exit 1 if any failed for good')
+  .addOption(new Option('--wait <duration>', 'keep sending retries, reminders and digests that fall due within this long (e.g. 5m)').argParser(duration))
+  .action(lazy(async () => ({ run: (await import('./commands/notify.js')).flush })));
+notify
+  .command('status')
+  .description('outbox counts, messages that missed their deadline, pending and undelivered ones, held channels')
+  .action(lazy(async () => ({ run: (await import('./commands/notify.js')).status })));
+notify
+  .command('test')
+  .description('send a test message to one channel, through the outbox')
+  .argument('<channel>', 'a name under notify.channels')
+  .action(lazy(async () => ({ run: (await import('./commands/notify.js')).test })));
+
+const statusPage = program.command('status-page').description('the static status page: components, incidents, maintenance, 90-day uptime (state store only: no repository needed)');
+statusPage
+  .command('build')
+  .description('write index.html and summary.json into a folder (a preview; sends no reminders)')
+  .requiredOption('--out <dir>', 'the folder to write them to')
+  .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).build })));
+statusPage
+  .command('publish')
+  .description("put the page at status_page.target (a folder or s3://bucket/prefix); open P1/P2 incidents without a recent public update make it say it is stale and get a reminder")
+  .option('--target <location>', "where to put it instead of the config's status_page.target")
+  .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).publish })));
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -109,3 +109,9 @@ export function bytes(n: number): string {
   }
   return `${i === 0 ? v : v.toFixed(1)} ${UNITS[i]}`;
 }
+
+/** Columns padded to their widest cell. */
+export function table(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) say(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBackup, sourcesFromPaths } from '@drkit/backup-core';
-import { Repository, type SourceItem } from '@drkit/repository';
+import { encodeMetadata, Repository, type SourceItem } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import { drkit, useSampleWorkspace } from './cli.js';
 
@@ -21,7 +21,7 @@ const metaFile = (id: string) => path.join(repo, 'snapshots', `${id}.json`);
 const editJson = async (file: string, edit: (v: Record<string, any>) => void) => {
   const v = json(await readFile(file, 'utf8'));
   edit(v);
-  await writeFile(file, JSON.stringify(v, null, 2));
+  await writeFile(file, encodeMetadata(v)); // with its checksum updated: what a hostile writer would do
 };
 
 /** n snapshots an hour apart (fulls every 4th unless `allFull`), each changing the tree. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgetSnapshots, runBackup } from '@drkit/backup-core';
 import { isDrkitError } from '@drkit/errors';
 import { verifyRef } from '@drkit/integrity-verifier';
-import { removeLocks, Repository } from '@drkit/repository';
+import { encodeMetadata, removeLocks, Repository } from '@drkit/repository';
 import { executeRestore, planRestore } from '@drkit/restore-core';
 import { LocalStore } from '@drkit/storage';
 import { describeTree, tempDir } from '@drkit/test-support';
@@ -176,6 +176,17 @@ function flipBit(rng: Rng, b: Buffer): void {
   b[i] = b[i]! ^ (1 << rng.int(8));
 }
 
+/** Mostly recomputes the checksum of mutated metadata, so the change reaches the readers' grammar checks, not only the checksum's. */
+function withChecksum(rng: Rng, text: string): string | Buffer {
+  if (rng.next() < 0.25) return text;
+  try {
+    const v = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? encodeMetadata(v) : text;
+  } catch {
+    return text;
+  }
+}
+
 function mutateBytes(rng: Rng, bytes: Buffer): Buffer {
   const b = Buffer.from(bytes);
   if (b.length === 0) return b;
@@ -264,7 +275,7 @@ async function refreshDigest(key: string, bytes: Buffer, touched: Set<string>): 
   for (const s of meta.sources)
     for (const ref of [s.archive, s.index])
       if (ref?.key === key) Object.assign(ref, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
-  await writeFile(path.join(repoDir, metaKey), JSON.stringify(meta));
+  await writeFile(path.join(repoDir, metaKey), encodeMetadata(meta));
   touched.add(metaKey);
 }
 
@@ -289,7 +300,7 @@ async function mutate(rng: Rng): Promise<Mutation> {
     const key = rng.pick(keys.filter((k) => k.startsWith('snapshots/')));
     const text = pristine.get(key)!.toString('utf8');
     m.what += ` ${key}`;
-    await put(key, kind === 'meta' ? mutateJson(rng, text) : mutateBytes(rng, Buffer.from(text)));
+    await put(key, kind === 'meta' ? withChecksum(rng, mutateJson(rng, text)) : mutateBytes(rng, Buffer.from(text)));
   } else if (kind === 'meta-ids') {
     // The fields that name things: ids, source names, blob keys, holders.
     const key = rng.pick(keys.filter((k) => k.startsWith('snapshots/')));
@@ -312,10 +323,10 @@ async function mutate(rng: Rng): Promise<Mutation> {
     if (value === undefined) delete obj[field];
     else obj[field] = field === 'holders' || field === 'tags' ? [value] : value;
     m.what += ` ${key} ${field}=${JSON.stringify(value)}`;
-    await put(key, JSON.stringify(meta));
+    await put(key, encodeMetadata(meta)); // a hostile writer can compute checksums too: the grammar must hold on its own
   } else if (kind === 'config') {
     const text = pristine.get('config.json')!.toString('utf8');
-    await put('config.json', rng.next() < 0.7 ? mutateJson(rng, text) : mutateBytes(rng, Buffer.from(text)));
+    await put('config.json', rng.next() < 0.7 ? withChecksum(rng, mutateJson(rng, text)) : mutateBytes(rng, Buffer.from(text)));
   } else if (kind === 'index' || kind === 'tar') {
     const key = rng.pick(keys.filter((k) => k.endsWith(kind === 'index' ? '.index.jsonl.gz' : '.tar.gz')));
     const plain = gunzipSync(pristine.get(key)!);

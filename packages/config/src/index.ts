@@ -13,4 +13,5 @@ export {
   SEVERITY_NAMES,
   type SmtpUrl,
 } from './notify-schema.js';
+export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';
 export { type FailoverConfig, failoverDurationMs, type ProbeConfig } from './failover-schema.js';

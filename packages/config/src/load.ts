@@ -27,6 +27,8 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   if (config.state !== undefined && !isLocationUrl(config.state)) config.state = resolve(baseDir, config.state);
   resolveFailoverPaths(config.failover, baseDir);
   for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
+  const page = config.status_page;
+  if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);
   for (const source of config.sources) {
     if (source.type === 'files') source.path = resolve(baseDir, source.path);
     else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);

@@ -4,6 +4,7 @@ import { explain } from './explain.js';
 import { hinted } from './hints.js';
 import { failoverSchema } from './failover-schema.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
+import { statusPageSchema } from './status-page-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
 const count = (example: number) => hinted(z.int().min(0), { expected: 'a whole number ≥ 0', write: 'a number', example: String(example) }).optional();
@@ -238,6 +239,7 @@ export const configSchema = z.strictObject({
   state: stateSchema.optional(),
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
+  status_page: statusPageSchema.optional(),
   failover: failoverSchema.optional(),
 }).superRefine(checkContacts);
 

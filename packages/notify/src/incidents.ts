@@ -3,6 +3,7 @@ import { type StateEntry, type StateStore, updateEntry } from '@drkit/state';
 import { iso } from './clock.js';
 import { NotifyError, NotifyErrorCode } from './errors.js';
 import { type Incident, incidentSchema } from './model.js';
+import { lastPublicUpdateAt } from './status-page/stale.js';
 
 /** Where notify keeps things in the state store (docs/FORMAT.md describes each document). */
 export const KEYS = {
@@ -90,7 +91,7 @@ export async function listIncidents(store: StateStore, options: { all?: boolean 
 export async function openIncidents(store: StateStore): Promise<{ incident: Incident; lastPublicUpdateAt: string }[]> {
   return (await listIncidents(store)).map((incident) => ({
     incident,
-    lastPublicUpdateAt: incident.timeline.findLast((e) => e.visibility === 'public')?.at ?? incident.openedAt,
+    lastPublicUpdateAt: lastPublicUpdateAt(incident),
   }));
 }
 

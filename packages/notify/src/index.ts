@@ -17,6 +17,8 @@ export {
   timelineEntrySchema,
   type TimelineKind,
 } from './model.js';
-export { type FlushReport, Notifier, type NotifierOptions, type OutboxStatus, type ReportResult } from './notifier.js';
+export * from './channels/index.js';
+export { type FlushReport, LATE_GRACE_MS, Notifier, type NotifierOptions, type OutboxStatus, type ReportResult } from './notifier.js';
 export { type DeliveryReport, KEEP_FINISHED_MS, notificationSchema, OUTBOX_STATES, Outbox, type OutboxRecord, outboxRecordSchema, type OutboxState } from './outbox.js';
 export { PLAN, type Policy, policyFromConfig, type Route, routeFor } from './policy.js';
+export * from './status-page/index.js';

@@ -48,12 +48,13 @@ export interface FlushReport extends DeliveryReport {
 
 export interface OutboxStatus {
   counts: Record<OutboxRecord['state'], number>;
-  /** Messages past their deadline: delivered late, or not delivered and past it. */
+  /** Messages past their deadline (by more than LATE_GRACE_MS): delivered late, or not delivered and past it. */
   late: OutboxRecord[];
   pending: OutboxRecord[];
   /** Failed or expired (kept 7 days). */
   undelivered: OutboxRecord[];
-  holds: { channel: string; until: string; reason: string }[];
+  /** Channels that have been failing (until one of their messages goes through): nothing is sent to them before `until`. */
+  holds: { channel: string; until: string; failures: number; reason: string }[];
 }
 
 /** A digest window in the state store: the route's events since it opened, sent when it closes. */
@@ -70,6 +71,8 @@ interface DigestBucket {
 const conflict = (error: unknown) => error instanceof StateError && error.code === StateErrorCode.CONFLICT;
 const compact = (isoTime: string) => isoTime.replace(/[-:]|\.\d+/g, '');
 const pad = (n: number) => String(n).padStart(4, '0');
+/** "At once" (within: 0s) cannot be met to the millisecond: a message is late when it arrives more than this after its deadline. */
+export const LATE_GRACE_MS = 1_000;
 /** A creator that died between writing an incident's open index and the incident leaves the index; it is removed after this. */
 const ORPHAN_AFTER_MS = 60_000;
 
@@ -488,11 +491,11 @@ export class Notifier {
     const counts = { pending: 0, delivered: 0, failed: 0, expired: 0 };
     for (const r of records) counts[r.state]++;
     const holds: OutboxStatus['holds'] = [];
-    for await (const entry of this.store.list<{ until: string; reason: string }>('holds/'))
-      if (ms(entry.value.until) > now) holds.push({ channel: entry.key.slice('holds/'.length), until: entry.value.until, reason: entry.value.reason });
+    for await (const entry of this.store.list<{ until: string; failures: number; reason: string }>('holds/')) holds.push({ channel: entry.key.slice('holds/'.length), ...entry.value });
+    const late = (r: OutboxRecord) => (r.deliveredAt ? ms(r.deliveredAt) : now) > ms(r.dueBy) + LATE_GRACE_MS;
     return {
       counts,
-      late: records.filter((r) => (r.deliveredAt ? ms(r.deliveredAt) > ms(r.dueBy) : ms(r.dueBy) < now)),
+      late: records.filter(late),
       pending: records.filter((r) => r.state === 'pending'),
       undelivered: records.filter((r) => r.state === 'failed' || r.state === 'expired'),
       holds,

@@ -1,4 +1,5 @@
-import { type StateEntry, StateError, StateErrorCode, type StateStore } from '@drkit/state';
+import { hostname } from 'node:os';
+import { processAlive, type StateEntry, StateError, StateErrorCode, type StateStore } from '@drkit/state';
 import * as z from 'zod';
 import { type Channel, type Delivery, NOTIFICATION_KINDS, type Notification } from './channel.js';
 import { type Clock, iso, ms } from './clock.js';
@@ -36,6 +37,8 @@ export const outboxRecordSchema = z.object({
   nextAttemptAt: isoTime,
   /** Set while a process is sending it (its claim). */
   sendingSince: isoTime.optional(),
+  /** The claiming process: on its own host, a claim whose process is gone is taken over at once. */
+  claimedBy: z.object({ host: z.string(), pid: z.int() }).optional(),
   deliveredAt: isoTime.optional(),
   /** When it became delivered, failed or expired. */
   finishedAt: isoTime.optional(),
@@ -83,6 +86,7 @@ const BACKOFF_BASE_MS = 2_000;
 const BACKOFF_CAP_MS = 5 * 60_000;
 /** A claim lasts this long: a sender killed mid-send leaves the message to be sent again after it. */
 const CLAIM_MS = 2 * 60_000;
+const HOST = hostname();
 /** Delivered, failed and expired records are kept this long for `notify status`, then removed. */
 export const KEEP_FINISHED_MS = 7 * 24 * 60 * 60_000;
 const SEND_TIMEOUT_MS = 60_000;
@@ -185,7 +189,9 @@ export class Outbox {
     const probes = new Map<string, Promise<boolean>>();
     const sendGroup = async (items: { record: OutboxRecord; revision: number }[]) => {
       for (const [i, item] of items.entries()) {
-        const { channel } = item.record;
+        const { channel, claimedBy } = item.record;
+        // A sender on this host that died mid-send (kill -9, a crash): its message goes again now, not when its claim runs out.
+        if (claimedBy && claimedBy.host === HOST && claimedBy.pid !== process.pid && !processAlive(claimedBy.pid)) item.record.nextAttemptAt = iso(clock.now());
         const probe = probes.get(channel);
         if (probe && !(await probe)) {
           report.waiting += items.length - i;
@@ -207,10 +213,10 @@ export class Outbox {
           continue;
         }
         if (result.outcome !== 'skipped') report[result.outcome]++;
-        // What comes after a message that did not go waits for it; after one that failed for good, for the next run.
+        // What comes after a message that did not go waits for it; after one that failed for good (whose
+        // report is queued now), for the next run.
         report.waiting += items.length - i - 1;
-        if (result.nextAttemptAt !== undefined) later(result.nextAttemptAt);
-        else if (i + 1 < items.length) later(clock.now());
+        later(result.nextAttemptAt ?? clock.now());
         return;
       }
     };
@@ -230,7 +236,13 @@ export class Outbox {
   ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed' | 'skipped'; nextAttemptAt?: number }> {
     const { clock, store, channels } = this.options;
     const started = clock.now();
-    const claimed: OutboxRecord = { ...item.record, attempts: item.record.attempts + 1, sendingSince: iso(started), nextAttemptAt: iso(started + CLAIM_MS) };
+    const claimed: OutboxRecord = {
+      ...item.record,
+      attempts: item.record.attempts + 1,
+      sendingSince: iso(started),
+      claimedBy: { host: HOST, pid: process.pid },
+      nextAttemptAt: iso(started + CLAIM_MS),
+    };
     let revision: number;
     try {
       revision = (await store.put(KEYS.outbox(claimed.id), claimed, { ifRevision: item.revision })).revision;
@@ -262,7 +274,7 @@ export class Outbox {
     }
     const backoff = this.backoff(claimed.attempts);
     const waitMs = Math.max(delivery.retryAfterMs ?? 0, backoff);
-    await this.save(current, { ...claimed, sendingSince: undefined, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
+    await this.save(current, { ...claimed, sendingSince: undefined, claimedBy: undefined, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
     // The whole channel waits: a receiver that said 429 or is down gets nothing else before then.
     const failures = failuresBefore + 1;
     const hold: Hold = { until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))), failures, reason: delivery.error };
@@ -286,7 +298,7 @@ export class Outbox {
   /** Records the end of a message; a failure or expiry is then reported on the route's other channels, else the log. */
   private async finish(item: { record: OutboxRecord; revision: number }, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }): Promise<void> {
     const now = this.options.clock.now();
-    await this.save(item, { ...item.record, ...change, sendingSince: undefined, finishedAt: iso(now), nextAttemptAt: item.record.nextAttemptAt });
+    await this.save(item, { ...item.record, ...change, sendingSince: undefined, claimedBy: undefined, finishedAt: iso(now), nextAttemptAt: item.record.nextAttemptAt });
     if (change.state === 'delivered') return;
     const { record } = item;
     const why = change.lastError ?? record.lastError ?? change.state;

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Notifier, systemClock } from '@drkit/notify';
 import { type Bench, bench, MINUTE } from './support/setup.js';
@@ -115,6 +117,23 @@ describe('the durable outbox', () => {
     expect(titles.filter((t) => t.endsWith('Flapping'))).toEqual(['P1 opened: Flapping', 'P1 resolved: Flapping']);
     expect(titles).toContain('P1 opened: Unrelated');
     expect(other.incident).toBeDefined();
+  });
+
+  it('sends at once a message whose sender on this host died mid-send, and leaves a live sender’s claim alone', async () => {
+    b = await bench(`
+  routes:
+    P1: { channels: [ops-slack], within: 0s }
+`);
+    await b.notifier.report(P1('Claimed'));
+    const [record] = await b.records();
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const claim = (pid: number) => ({ ...record!, attempts: 1, sendingSince: record!.createdAt, claimedBy: { host: hostname(), pid }, nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString() });
+    const key = `outbox/${record!.id}`;
+    await b.store.put(key, claim(process.ppid));
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1 });
+    await b.store.put(key, claim(dead));
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
+    expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
   it('sends what a process before it queued (a restart loses nothing)', async () => {

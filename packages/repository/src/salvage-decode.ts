@@ -136,7 +136,12 @@ function zstdUnit(b: Buffer, runEnded: boolean): Unit {
   const skippable = (magic & 0xfffffff0) >>> 0 === SKIPPABLE_MAGIC;
   if (magic !== ZSTD_MAGIC && !skippable) return 'bad';
   const end = new FrameBoundaries().ends(b)[0];
-  if (end === undefined) return runEnded ? 'bad' : 'more';
+  if (end === undefined) {
+    // A frame that states its size is no longer than that plus its headers: block headers walked past it are damage, not a large frame.
+    const stated = !skippable && b.length >= 18 ? frameHeader(b)?.contentSize : undefined;
+    if (stated !== undefined && b.length > longestFrame(stated)) return 'bad';
+    return runEnded ? 'bad' : 'more';
+  }
   if (skippable) return { out: EMPTY, used: end };
   const header = frameHeader(b);
   if (!header) return 'bad';
@@ -150,6 +155,11 @@ function zstdUnit(b: Buffer, runEnded: boolean): Unit {
   // drkit's stored frames state their size; raw blocks decode whatever their bytes are, so this is their only check.
   if (header.contentSize !== undefined && out.length !== header.contentSize) return 'bad';
   return { out, used: end };
+}
+
+/** The most bytes a frame of `size` decoded bytes can take: encoders store a block raw rather than let it grow (header 18, a 3-byte header per 128 KiB block, checksum 4). */
+function longestFrame(size: number): number {
+  return 18 + size + 3 * (Math.ceil(size / 131_072) + 1) + 4;
 }
 
 /** The frame header's content size, when stated; undefined when the header is not one drkit can decode in memory. */

@@ -119,7 +119,7 @@ describe('repository locks', () => {
     expect(damaged).toEqual(['locks/cut.json: it is not valid JSON']);
     await writeFile(path.join(dir, 'repo', 'locks', 'odd.json'), '{"id":"odd"}');
     expect(await removeLocks(repo.store, { all: false, onDamaged: (key, why) => damaged.push(`${key}: ${why}`) })).toEqual([]);
-    expect(damaged[1]).toBe('locks/odd.json: it is not a drkit lock (id, host, pid and refreshed are required)');
+    expect(damaged[1]).toBe('locks/odd.json: it is not a drkit lock (exclusive, host, a pid above 0, purpose, time and refreshed are required)');
     expect(await readLocks(repo.store)).toEqual([lock.info]);
     await lock.release();
   });

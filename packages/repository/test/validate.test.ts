@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { encodedBytes, entryPathProblem, LIMITS, linkTargetProblem, readLocks, Repository, RepoErrorCode, sourceNameProblem, tagProblem } from '@drkit/repository';
+import { encodedBytes, encodeMetadata, entryPathProblem, LIMITS, linkTargetProblem, readLocks, Repository, RepoErrorCode, sourceNameProblem, tagProblem } from '@drkit/repository';
 import { decodeRedisRecords, encodeEnd, encodeMagic, encodeRecordHead } from '../src/redis-records.js';
 
 let dir: string;
@@ -79,7 +79,7 @@ describe('snapshot metadata is the key it is stored under', () => {
     const edit = async (f: (m: Record<string, any>) => void) => {
       const m = JSON.parse(await readFile(file, 'utf8'));
       f(m);
-      await writeFile(file, JSON.stringify(m));
+      await writeFile(file, encodeMetadata(m)); // with its checksum updated: the grammar must hold on its own
     };
     return { repo, meta, edit };
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { type Dirent, promises as fs } from 'node:fs';
+import fs, { type Dirent } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { errnoCode } from '@drkit/errors';
 import { StateError } from './errors.js';
 import { checkKey, checkPrefix } from './keys.js';
@@ -41,14 +42,20 @@ class DirSyncs {
   }
 }
 
+const fsync = promisify(fs.fsync);
+const fdatasync = promisify(fs.fdatasync);
+
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+  const fd = fs.openSync(dir, 'r');
   try {
-    await handle.sync();
+    await fsync(fd);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
+
+/** Yields to the event loop now and then during a long listing, so a service that embeds the store keeps answering. */
+const breather = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * The state store in a folder: each key is a file `<key>.json` holding `{ revision, updatedAt,
@@ -74,10 +81,10 @@ export class FolderStateStore implements StateStore {
     return this.read<T>(key, this.file(key));
   }
 
-  private async read<T>(key: string, file: string): Promise<StateEntry<T> | undefined> {
+  private read<T>(key: string, file: string): StateEntry<T> | undefined {
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = fs.readFileSync(file, 'utf8');
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -90,7 +97,7 @@ export class FolderStateStore implements StateStore {
     const file = this.file(key);
     checkValue(key, value);
     return this.locked(key, file, async () => {
-      const current = await this.read(key, file);
+      const current = this.read(key, file);
       checkRevision(key, current?.revision ?? 0, options);
       const stored: StoredDocument<T> = { revision: (current?.revision ?? 0) + 1, updatedAt: new Date().toISOString(), value };
       await this.replace(file, `${JSON.stringify(stored)}\n`);
@@ -101,11 +108,11 @@ export class FolderStateStore implements StateStore {
   async delete(key: string, options: WriteOptions = {}): Promise<boolean> {
     const file = this.file(key);
     return this.locked(key, file, async () => {
-      const current = await this.read(key, file);
+      const current = this.read(key, file);
       checkRevision(key, current?.revision ?? 0, options);
       if (!current) return false;
       try {
-        await fs.unlink(file);
+        fs.unlinkSync(file);
       } catch (error) {
         if (errnoCode(error) !== 'ENOENT') throw unavailable(this.location, `delete ${key}`, error);
       }
@@ -123,19 +130,10 @@ export class FolderStateStore implements StateStore {
     const keys: string[] = [];
     await this.collect(dir, prefix.slice(0, slash + 1), prefix.slice(slash + 1), keys);
     keys.sort();
-    // Read a few files ahead; a key deleted since the folder was read is skipped.
-    const ahead: Promise<StateEntry<T> | undefined>[] = [];
-    let next = 0;
-    const fill = () => {
-      while (ahead.length < 32 && next < keys.length) {
-        const key = keys[next++]!;
-        ahead.push(this.read<T>(key, path.join(this.location, `${key}${DOC}`)));
-      }
-    };
-    fill();
-    while (ahead.length > 0) {
-      const entry = await ahead.shift()!;
-      fill();
+    for (const [i, key] of keys.entries()) {
+      if (i % 256 === 255) await breather();
+      // A key deleted since the folder was read is skipped.
+      const entry = this.read<T>(key, path.join(this.location, `${key}${DOC}`));
       if (entry) yield entry;
     }
   }
@@ -144,7 +142,7 @@ export class FolderStateStore implements StateStore {
   private async collect(dir: string, base: string, start: string, keys: string[]): Promise<void> {
     let entries: Dirent[];
     try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
+      entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
@@ -161,7 +159,7 @@ export class FolderStateStore implements StateStore {
   /** A temp file whose writer is gone (killed mid-write) is garbage; removing it is best effort. */
   private removeDeadTemp(dir: string, name: string): void {
     const m = TEMP.exec(name);
-    if (m && !processAlive(Number(m[2]))) fs.unlink(path.join(dir, name)).catch(() => {});
+    if (m && !processAlive(Number(m[2]))) fs.rmSync(path.join(dir, name), { force: true });
   }
 
   async close(): Promise<void> {}
@@ -182,21 +180,26 @@ export class FolderStateStore implements StateStore {
     }
   }
 
-  /** Writes `text` beside `file`, fsyncs it, renames it over `file`, fsyncs the folder. */
+  /**
+   * Writes `text` beside `file`, fsyncs it, renames it over `file`, fsyncs the folder. Only the
+   * fsyncs go to the thread pool: each async fs call costs more main-thread work than these small
+   * calls themselves (the small-file habit of docs/ARCHITECTURE.md), and a busy thread pool made
+   * every write wait behind the others' fsyncs.
+   */
   private async replace(file: string, text: string): Promise<void> {
     const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
-      const handle = await fs.open(temp, 'wx', 0o600);
+      const fd = fs.openSync(temp, 'wx', 0o600);
       try {
-        await handle.writeFile(text);
-        await handle.datasync();
+        fs.writeSync(fd, text);
+        await fdatasync(fd);
       } finally {
-        await handle.close();
+        fs.closeSync(fd);
       }
-      await fs.rename(temp, file);
+      fs.renameSync(temp, file);
       await this.dirSyncs.sync(path.dirname(file));
     } catch (error) {
-      await fs.unlink(temp).catch(() => {});
+      fs.rmSync(temp, { force: true });
       throw unavailable(this.location, `write ${path.relative(this.location, file)}`, error);
     }
   }
@@ -205,7 +208,7 @@ export class FolderStateStore implements StateStore {
   private async ensureDir(dir: string, key: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
     try {
-      const first = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      const first = fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       if (first !== undefined) {
         for (let d = dir; ; d = path.dirname(d)) {
           await fsyncDir(path.dirname(d));

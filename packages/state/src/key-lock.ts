@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import fs from 'node:fs';
 import { errnoCode } from '@drkit/errors';
 import { StateError, StateErrorCode } from './errors.js';
 
@@ -51,7 +51,7 @@ export async function lockKey(lockPath: string, key: string): Promise<KeyLock> {
     return {
       release: async () => {
         try {
-          await fs.unlink(lockPath).catch(() => {});
+          fs.rmSync(lockPath, { force: true });
         } finally {
           releaseLocal();
         }
@@ -67,13 +67,13 @@ async function acquire(lockPath: string, token: string, key: string): Promise<vo
   const deadline = Date.now() + WAIT_MS;
   for (let attempt = 0; ; attempt++) {
     try {
-      await fs.writeFile(lockPath, token, { flag: 'wx', mode: 0o600 });
+      fs.writeFileSync(lockPath, token, { flag: 'wx', mode: 0o600 });
       return;
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
     }
-    const holder = await readLock(lockPath);
-    if (holder && isStale(holder)) await breakStale(lockPath, holder);
+    const holder = readLock(lockPath);
+    if (holder && isStale(holder)) breakStale(lockPath, holder);
     else if (Date.now() > deadline)
       throw new StateError(StateErrorCode.UNAVAILABLE, `State key "${key}" stayed locked for ${WAIT_MS / 1000} s (${lockPath}, held by pid ${holder?.pid ?? 'unknown'}).`, {
         hint: 'Another drkit process is writing it and did not finish. If no drkit runs, remove that lock file.',
@@ -90,9 +90,10 @@ interface Holder {
   ino: number;
 }
 
-async function readLock(lockPath: string): Promise<Holder | undefined> {
+function readLock(lockPath: string): Holder | undefined {
   try {
-    const [text, stat] = await Promise.all([fs.readFile(lockPath, 'utf8'), fs.stat(lockPath)]);
+    const text = fs.readFileSync(lockPath, 'utf8');
+    const stat = fs.statSync(lockPath);
     const pid = /^(\d+) \S+$/.exec(text)?.[1];
     return { text, pid: pid === undefined ? undefined : Number(pid), ageMs: Date.now() - stat.mtimeMs, ino: stat.ino };
   } catch (error) {
@@ -106,21 +107,21 @@ function isStale(holder: Holder): boolean {
   return holder.ageMs > STALE_AFTER_MS || (holder.pid !== process.pid && !processAlive(holder.pid));
 }
 
-async function breakStale(lockPath: string, stale: Holder): Promise<void> {
+function breakStale(lockPath: string, stale: Holder): void {
   const breaker = lockPath.replace(/\.lock$/, '.break.lock');
   try {
-    await fs.writeFile(breaker, `${process.pid}`, { flag: 'wx', mode: 0o600 });
+    fs.writeFileSync(breaker, `${process.pid}`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
     // Another process is breaking it; its mark outlives it only if it was killed right then.
-    const mark = await fs.stat(breaker).catch(() => undefined);
-    if (mark && Date.now() - mark.mtimeMs > HALF_WRITTEN_AFTER_MS) await fs.unlink(breaker).catch(() => {});
+    const mark = fs.statSync(breaker, { throwIfNoEntry: false });
+    if (mark && Date.now() - mark.mtimeMs > HALF_WRITTEN_AFTER_MS) fs.rmSync(breaker, { force: true });
     return;
   }
   try {
-    const now = await readLock(lockPath);
-    if (now && now.ino === stale.ino && now.text === stale.text) await fs.unlink(lockPath);
+    const now = readLock(lockPath);
+    if (now && now.ino === stale.ino && now.text === stale.text) fs.rmSync(lockPath, { force: true });
   } finally {
-    await fs.unlink(breaker).catch(() => {});
+    fs.rmSync(breaker, { force: true });
   }
 }

@@ -17,6 +17,12 @@ export interface TempFile {
 /** What a put accepts: a Node stream, any async iterable of bytes, or one buffer. */
 export type BlobBody = Readable | AsyncIterable<Uint8Array> | Uint8Array;
 
+/** How a web origin serves the blob (an S3 bucket behind a website or CDN); a folder has no such metadata and ignores it. */
+export interface PutOptions {
+  contentType?: string;
+  cacheControl?: string;
+}
+
 /**
  * A flat namespace of immutable blobs addressed by `/`-separated keys.
  * `put` is atomic: readers see the whole blob or nothing, never a prefix.
@@ -24,7 +30,7 @@ export type BlobBody = Readable | AsyncIterable<Uint8Array> | Uint8Array;
 export interface BlobStore {
   /** Where the store lives, for messages (never contains secrets). */
   readonly location: string;
-  put(key: string, body: BlobBody): Promise<BlobInfo>;
+  put(key: string, body: BlobBody, options?: PutOptions): Promise<BlobInfo>;
   /** Streams the blob; rejects with STORAGE_NOT_FOUND when absent. */
   get(key: string): Promise<Readable>;
   stat(key: string): Promise<BlobInfo | undefined>;

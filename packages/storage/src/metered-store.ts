@@ -1,5 +1,5 @@
 import { pipeline, type Readable, Transform } from 'node:stream';
-import type { BlobBody, BlobInfo, BlobStore, TempFile } from './blob-store.js';
+import type { BlobBody, BlobInfo, BlobStore, PutOptions, TempFile } from './blob-store.js';
 
 /**
  * Wraps a store and counts the bytes it takes in and hands out, as they flow: with an
@@ -18,14 +18,14 @@ export class MeteredStore implements BlobStore {
     return this.inner.location;
   }
 
-  put(key: string, body: BlobBody): Promise<BlobInfo> {
+  put(key: string, body: BlobBody, options?: PutOptions): Promise<BlobInfo> {
     if (body instanceof Uint8Array) {
       this.wrote(body.byteLength);
-      return this.inner.put(key, body);
+      return this.inner.put(key, body, options);
     }
     // A pass-through, not `for await`: a Readable's iterator joins whatever it has buffered into a
     // fresh buffer, ~40 MiB of garbage per GiB backed up.
-    return this.inner.put(key, counted(body, (n) => this.wrote(n)));
+    return this.inner.put(key, counted(body, (n) => this.wrote(n)), options);
   }
 
   async get(key: string): Promise<Readable> {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import type { GetObjectCommandOutput, HeadObjectCommandOutput, ListMultipartUploadsCommandOutput, ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore } from './blob-store.js';
+import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore, type PutOptions } from './blob-store.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 
 // The AWS SDK costs ~35 MiB and ~0.1 s to load, so only S3 repositories load it, on first use.
@@ -185,7 +185,7 @@ export class S3Store implements BlobStore {
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
-  async put(key: string, body: BlobBody): Promise<BlobInfo> {
+  async put(key: string, body: BlobBody, options: PutOptions = {}): Promise<BlobInfo> {
     const Key = this.fullKey(key);
     let size = 0;
     let failed: unknown;
@@ -205,7 +205,7 @@ export class S3Store implements BlobStore {
     if (source instanceof Buffer) size = source.length;
     const started = new Date(Date.now() - 60_000);
     // leavePartsOnError: we abort ourselves, with retries, and keep the error that caused it.
-    const upload = new (aws().storage.Upload)({ client: this.client, params: { Bucket: this.bucket, Key, Body: source }, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: true });
+    const upload = new (aws().storage.Upload)({ client: this.client, params: { Bucket: this.bucket, Key, Body: source, ContentType: options.contentType, CacheControl: options.cacheControl }, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: true });
     this.partFailed.set(Key, (err) => {
       failed ??= err;
       if (source instanceof Readable) source.destroy(err as Error);

@@ -47,6 +47,20 @@ blobStoreContract({ describe, it, beforeEach, afterEach }, 'S3Store (moto, multi
   largeSize: 2 * MIN_PART_SIZE + 1234567,
 });
 
+describe('S3Store as a web origin', () => {
+  it('stores the content type and cache control a put asks for, so a bucket served as a website shows the page', async () => {
+    const o = options(s3.endpoint);
+    const store = new S3Store(o);
+    await store.put('index.html', Buffer.from('<!doctype html>'), { contentType: 'text/html; charset=utf-8', cacheControl: 'public, max-age=60' });
+    await store.put('big.html', chunked(Buffer.alloc(MIN_PART_SIZE + 1, 'x')), { contentType: 'text/html; charset=utf-8' });
+    await store.put('plain', Buffer.from('x'));
+    const page = await s3.objectHeaders(BUCKET, `${o.prefix}/index.html`);
+    expect([page.get('content-type'), page.get('cache-control')]).toEqual(['text/html; charset=utf-8', 'public, max-age=60']);
+    expect((await s3.objectHeaders(BUCKET, `${o.prefix}/big.html`)).get('content-type')).toBe('text/html; charset=utf-8');
+    expect((await s3.objectHeaders(BUCKET, `${o.prefix}/plain`)).get('content-type')).not.toMatch(/html/);
+  });
+});
+
 describe('S3Store behind a fault-injecting proxy', () => {
   let proxy: FaultProxy;
   beforeEach(async () => {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { listenLocally } from './local-server.js';
 
 /** What the proxy does to one request instead of passing it through untouched. */
 export type Fault =
@@ -52,7 +52,6 @@ function s3Op(method: string, q: URLSearchParams): string {
  */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
-  const sockets = new Set<Socket>();
   const log: FaultProxy['log'] = [];
   let rule: ((r: ProxiedRequest) => Fault | undefined) | undefined;
   let n = 0;
@@ -127,12 +126,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         forward(req, res, fault);
     }
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const { port, stop } = await listenLocally(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
@@ -140,9 +134,6 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     setFaults(r) {
       rule = r;
     },
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
+    stop,
   };
 }

@@ -103,3 +103,5 @@ export { snapshotRedis, withRdbVersion } from './redis-snapshot.js';
 export { type Fault, type FaultProxy, type ProxiedRequest, startFaultProxy } from './fault-proxy.js';
 export { type RunningS3, S3_TEST_CREDENTIALS, startS3Server } from './s3-server.js';
 export { type RunningCluster, type RunningSentinel, startRedisCluster, startRedisSentinel } from './topologies.js';
+export { type Answer, type AnswerRule, type RecordedRequest, type RecordingServer, startRecordingServer } from './recording-server.js';
+export { type ReceivedMail, type SmtpRefusal, type SmtpTestServer, type SmtpTestServerOptions, selfSignedCertificate, startSmtpServer, type TestCertificate } from './smtp-server.js';

@@ -32,6 +32,8 @@ export interface RunningS3 {
   listKeys(bucket: string, prefix?: string): Promise<string[]>;
   /** The raw bytes of an object. */
   getObject(bucket: string, key: string): Promise<Buffer>;
+  /** The headers a GET of the object answers with (content-type, cache-control, …). */
+  objectHeaders(bucket: string, key: string): Promise<Headers>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,12 @@ export async function startS3Server(): Promise<RunningS3> {
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     return text;
   };
+  // moto does not check signatures, but serves private objects only to a request that carries one.
+  const get = async (bucket: string, key: string): Promise<Response> => {
+    const res = await fetch(`${endpoint}/${bucket}/${encodeKey(key)}`, { headers: { authorization: AUTH } });
+    if (!res.ok) throw new Error(`GET ${bucket}/${key}: HTTP ${res.status}`);
+    return res;
+  };
   return {
     endpoint,
     port,
@@ -101,10 +109,12 @@ export async function startS3Server(): Promise<RunningS3> {
       return xmlValues(await call('GET', `/${bucket}?list-type=2&prefix=${encodeURIComponent(prefix)}`), 'Key');
     },
     async getObject(bucket, key) {
-      // moto does not check signatures, but serves private objects only to a request that carries one.
-      const res = await fetch(`${endpoint}/${bucket}/${encodeKey(key)}`, { headers: { authorization: AUTH } });
-      if (!res.ok) throw new Error(`GET ${bucket}/${key}: HTTP ${res.status}`);
-      return Buffer.from(await res.arrayBuffer());
+      return Buffer.from(await (await get(bucket, key)).arrayBuffer());
+    },
+    async objectHeaders(bucket, key) {
+      const res = await get(bucket, key);
+      await res.arrayBuffer();
+      return res.headers;
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,7 +1,7 @@
 import { matchesFilter, type SnapshotMeta } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, table, warn } from '../output.js';
 import { type FilterFlags, filterOf } from '../selection.js';
 
 export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): Promise<ExitCode> {
@@ -65,8 +65,3 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 const findingsTotal = (s: SnapshotMeta) => sum(s.sources.map((x) => x.findingsTotal));
-
-export function table(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) say(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-}
