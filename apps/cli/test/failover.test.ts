@@ -143,12 +143,26 @@ failover:
 });
 
 describe('drkit failover: a step that fails, and bad config', () => {
-  it('a standby that never becomes healthy stops the sequence; trigger exits 1 and status says where it stopped', async () => {
+  it('a standby that never becomes healthy stops the sequence; trigger exits 1, P1 is paged once, and status says where it stopped', async () => {
+    // The pager: notify's webhook channel, P1 sent at once.
+    const pages: string[] = [];
+    const pager = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        pages.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => pager.listen(0, '127.0.0.1', r));
     const cfg = path.join(dir, 'drkit.config.yaml');
     await writeFile(
       cfg,
       `sources: [{ name: data, type: files, path: ./data }]
 state: ./state
+notify:
+  channels: { pager: { type: webhook, url: "http://127.0.0.1:${(pager.address() as { port: number }).port}/page" } }
+  routes: { P1: { channels: [pager], within: 0s } }
 failover:
   primary: { probes: [{ type: tcp, host: 127.0.0.1, port: 1 }] }
   standby: { probes: [{ type: tcp, host: 127.0.0.1, port: 1, timeout: 200ms }] }
@@ -172,6 +186,10 @@ failover:
     const [incident] = await new Notifier({ store: new FolderStateStore(path.join(dir, 'state')) }).list();
     expect(incident!.severity).toBe('P1');
     expect(incident!.timeline.filter((e) => e.message.includes('STOPPED'))).toHaveLength(1);
+    // Paged while it ran: the failover, each step, and the stop once.
+    expect(pages.filter((p) => p.includes('Failover of site default STOPPED at step 2 verify'))).toHaveLength(1);
+    expect(pages.some((p) => p.includes('Failing over site default (manual: drill)'))).toBe(true);
+    pager.close();
   }, 60_000);
 
   it('a bad failover: section is a config error naming the key', async () => {

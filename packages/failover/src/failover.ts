@@ -15,6 +15,8 @@ export interface FailoverDeps {
   leases: LeaseBackend;
   /** Where transitions go: failover opens a P1 incident by itself. */
   notifier?: Pick<Notifier, 'report'>;
+  /** Sends what a report queued (notify's `deliver`), so a page goes out while the steps still run. */
+  deliver?: () => Promise<void>;
   clock?: Clock;
   /** This monitor's name (one of `settings.monitors` when a quorum is set); default the host name. */
   monitor?: string;
@@ -382,6 +384,7 @@ export class Failover {
     if (!this.deps.notifier) return;
     try {
       await this.deps.notifier.report({ by: 'failover', title: `Failover of site ${this.site}`, components: [this.site], dedupKey: `failover:${this.site}`, ...event });
+      await this.deps.deliver?.();
     } catch (error) {
       this.deps.log?.(`failover: could not report to notify: ${(error as Error).message}`);
     }

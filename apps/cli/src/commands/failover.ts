@@ -21,15 +21,21 @@ async function openFailover(opts: FailoverFlags): Promise<{ failover: Failover; 
       hint: 'Add one to drkit.config.yaml (see the README section "Fail over"), or pass --config FILE.',
     });
   const { DEFAULT_STATE_LOCATION, openLeaseBackend, openStateStore } = await import('@drkit/state');
-  const { Notifier } = await import('@drkit/notify');
+  const { notifierFor } = await import('../notify-context.js');
   const settings = settingsFromConfig(config.failover);
   const store = await openStateStore(process.env.DRKIT_STATE ?? config.state ?? DEFAULT_STATE_LOCATION);
   const leases = await openLeaseBackend(settings.lease);
   const log = (line: string) => warn(line);
+  const notifier = notifierFor(config, store);
+  // Sends what a change queued (pages first); what fails waits for the next report or `drkit notify flush`.
+  const deliver = async () => {
+    if (notifier.channels.size > 0) await notifier.deliver().catch((e: Error) => warn(`notifications: ${e.message}`));
+  };
   const failover = new Failover(settings, {
     store,
     leases,
-    notifier: new Notifier({ store, log }),
+    notifier,
+    deliver,
     ...(opts.monitor ? { monitor: opts.monitor } : {}),
     openRepository: () => openRepo(opts, config),
     log,
@@ -49,51 +55,55 @@ export async function run([action]: unknown[], opts: FailoverFlags): Promise<Exi
   if (action === 'trigger' && !opts.yes) throw usage('drkit failover trigger needs --yes.', 'Run drkit failover plan to see what it would do, then add --yes.');
   const { failover, close } = await openFailover(opts);
   try {
-    if (action === 'status') return showStatus(await failover.status(), opts);
-    if (action === 'plan') {
-      const plan = await failover.plan();
-      if (opts.json) printJson({ dryRun: true, ...plan });
-      else {
-        say(`failover plan for site ${plan.status.site} (dry run: nothing changes); now ${plan.status.state}`);
-        say(`  fencing epoch: ${plan.nextEpoch}`);
-        if (plan.status.held) say(`  an automatic failover is held back: ${plan.status.held}`);
-        for (const step of plan.steps) say(`  ${step.step}: ${step.does}`);
-      }
-      return ExitCode.OK;
-    }
-    if (action === 'trigger') {
-      const run = (await failover.failover('manual', opts.reason!))!;
-      if (opts.json) printJson(run);
-      else printRun(run);
-      return run.outcome === 'done' ? ExitCode.OK : ExitCode.ERROR;
-    }
-    if (action === 'failback') {
-      const site = await failover.failback(opts.reason!);
-      if (opts.json) printJson(site);
-      else say(`site ${failover.settings.site} failed back: ${site.state}`);
-      return ExitCode.OK;
-    }
-    if (action === 'pause' || action === 'resume') {
-      const site = await failover.setPaused(action === 'pause');
-      if (opts.json) printJson({ site: failover.settings.site, paused: site.paused });
-      else say(site.paused ? `automatic failover of site ${failover.settings.site} paused (drkit failover resume to allow it again)` : `automatic failover of site ${failover.settings.site} allowed`);
-      return ExitCode.OK;
-    }
-    // monitor: the loop in the foreground until SIGINT/SIGTERM (exit 130/143), after the tick (or failover) under way.
-    const stop = stopsSafely('a failover part-way: its lease lapses at its TTL and the next monitor resumes it under a higher epoch');
-    say(`monitoring site ${failover.settings.site} as ${failover.monitor} (Ctrl-C to stop)`);
-    let last = '';
-    await failover.monitorLoop(stop, (tick) => {
-      if (opts.json) printJson({ state: tick.state, verdict: tick.verdict, ...(tick.acted ? { run: tick.acted } : {}) });
-      // A line when the state changes (the reason's figures change at every look).
-      else if (tick.state !== last) say(`${new Date(tick.verdict.at).toISOString()} ${tick.state}: ${tick.verdict.reason ?? 'probes pass'}`);
-      if (tick.acted && !opts.json) printRun(tick.acted);
-      last = tick.state;
-    });
-    return ExitCode.OK;
+    return await act(action as string, failover, opts);
   } finally {
     await close();
   }
+}
+
+async function act(action: string, failover: Failover, opts: FailoverFlags): Promise<ExitCode> {
+  if (action === 'status') return showStatus(await failover.status(), opts);
+  if (action === 'plan') {
+    const plan = await failover.plan();
+    if (opts.json) printJson({ dryRun: true, ...plan });
+    else {
+      say(`failover plan for site ${plan.status.site} (dry run: nothing changes); now ${plan.status.state}`);
+      say(`  fencing epoch: ${plan.nextEpoch}`);
+      if (plan.status.held) say(`  an automatic failover is held back: ${plan.status.held}`);
+      for (const step of plan.steps) say(`  ${step.step}: ${step.does}`);
+    }
+    return ExitCode.OK;
+  }
+  if (action === 'trigger') {
+    const run = (await failover.failover('manual', opts.reason!))!;
+    if (opts.json) printJson(run);
+    else printRun(run);
+    return run.outcome === 'done' ? ExitCode.OK : ExitCode.ERROR;
+  }
+  if (action === 'failback') {
+    const site = await failover.failback(opts.reason!);
+    if (opts.json) printJson(site);
+    else say(`site ${failover.settings.site} failed back: ${site.state}`);
+    return ExitCode.OK;
+  }
+  if (action === 'pause' || action === 'resume') {
+    const site = await failover.setPaused(action === 'pause');
+    if (opts.json) printJson({ site: failover.settings.site, paused: site.paused });
+    else say(site.paused ? `automatic failover of site ${failover.settings.site} paused (drkit failover resume to allow it again)` : `automatic failover of site ${failover.settings.site} allowed`);
+    return ExitCode.OK;
+  }
+  // monitor: the loop in the foreground until SIGINT/SIGTERM (exit 130/143), after the tick (or failover) under way.
+  const stop = stopsSafely('a failover part-way: its lease lapses at its TTL and the next monitor resumes it under a higher epoch');
+  say(`monitoring site ${failover.settings.site} as ${failover.monitor} (Ctrl-C to stop)`);
+  let last = '';
+  await failover.monitorLoop(stop, (tick) => {
+    if (opts.json) printJson({ state: tick.state, verdict: tick.verdict, ...(tick.acted ? { run: tick.acted } : {}) });
+    // A line when the state changes (the reason's figures change at every look).
+    else if (tick.state !== last) say(`${new Date(tick.verdict.at).toISOString()} ${tick.state}: ${tick.verdict.reason ?? 'probes pass'}`);
+    if (tick.acted && !opts.json) printRun(tick.acted);
+    last = tick.state;
+  });
+  return ExitCode.OK;
 }
 
 function stepLine(s: StepRecord): string {
