@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # GNU tar + zstd (the format promise is tested with them), setpriv (permission tests as nobody),
-# GNU time (benchmarks), redis-server + redis-cli (Redis tests start their own servers).
+# GNU time (benchmarks), redis-server + redis-cli (Redis tests start their own servers), etcd.
 need=()
 command -v tar >/dev/null || need+=(tar)
 command -v zstd >/dev/null || need+=(zstd)
@@ -15,6 +15,8 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v age >/dev/null || need+=(age)
 command -v script >/dev/null || need+=(bsdutils)
 command -v redis-server >/dev/null || need+=(redis-server)
+# etcd (a lease backend): the lease tests start their own single-member servers.
+command -v etcd >/dev/null || need+=(etcd-server)
 # openssl: the email tests make a self-signed certificate for their SMTP server.
 command -v openssl >/dev/null || need+=(openssl)
 # chromium: the status page is tested in Debian's headless browser (driven by playwright-core, which downloads none).

@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
 import { base } from '../../tsup.base';
 
-// contract-child is the second process of the contract suite's cross-process tests.
-export default defineConfig({ ...base, entry: ['src/index.ts', 'src/contract-child.ts'] });
+// contract-child and lease-child are the second processes of the contract suites' cross-process tests.
+export default defineConfig({ ...base, entry: ['src/index.ts', 'src/contract-child.ts', 'src/lease-child.ts'] });

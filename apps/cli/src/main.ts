@@ -1,5 +1,5 @@
 import module from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { type DrkitError, isDrkitError } from '@drkit/errors';
 import pkg from '../package.json' with { type: 'json' };
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
@@ -139,6 +139,15 @@ filters(
   .option('--no-verify', 'do not read each blob back from the destination to check it')
   .addOption(signingKeyOption('re-sign snapshots whose blobs are (re-)encrypted on the way, once their signature checked against --trust-key'))
   .action(lazy(() => import('./commands/copy.js')));
+
+program
+  .command('failover')
+  .description('watch the primary and fail over to the standby: status, monitor, plan, trigger, failback, pause, resume')
+  .addArgument(new Argument('<action>', 'what to do').choices(['status', 'monitor', 'plan', 'trigger', 'failback', 'pause', 'resume']))
+  .option('--reason <text>', 'trigger, failback: why (goes to the incident and to every hook)')
+  .option('--yes', 'trigger, failback: confirm')
+  .addOption(new Option('--monitor <name>', "this monitor's name (one of failover.monitors when a quorum is set; default the host name)").env('DRKIT_FAILOVER_MONITOR'))
+  .action(lazy(() => import('./commands/failover.js')));
 
 const schedule = program.command('schedule').description("the scheduler's plan (drkit-scheduler runs it): next runs, run history, a job now");
 schedule

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { createChannels, type DeliveryReport, Notifier, policyFromConfig } from '@drkit/notify';
-import { DEFAULT_STATE_LOCATION, openStateStore } from '@drkit/state';
+import type { DrkitConfig } from '@drkit/config';
+import { DEFAULT_STATE_LOCATION, openStateStore, type StateStore } from '@drkit/state';
 import { loadConfig } from './context.js';
 import { type GlobalOptions, warn } from './output.js';
 
@@ -25,10 +26,15 @@ export function operator(): string {
  */
 export async function openNotifier(opts: NotifyOptions): Promise<Notifier> {
   const config = await loadConfig(opts);
+  const store = await openStateStore(opts.state ?? process.env.DRKIT_STATE ?? config?.state ?? DEFAULT_STATE_LOCATION);
+  return notifierFor(config, store);
+}
+
+/** A notifier with the config's channels and routes over `store` (failover shares its state store with it). */
+export function notifierFor(config: DrkitConfig | undefined, store: StateStore): Notifier {
   const notify = config?.notify;
   const contacts = config?.contacts ?? [];
   const channels = createChannels(notify?.channels ?? {}, { contact: (role) => contacts.find((c) => c.role === role) });
-  const store = await openStateStore(opts.state ?? process.env.DRKIT_STATE ?? config?.state ?? DEFAULT_STATE_LOCATION);
   return new Notifier({ store, channels, policy: policyFromConfig(notify), log: warn });
 }
 

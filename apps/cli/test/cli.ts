@@ -26,6 +26,18 @@ export interface CliOptions {
   onSpawn?: (pid: number) => void;
   /** Called with each line the process writes to stderr, as it comes (e.g. a failpoint saying it hangs). */
   onStderrLine?: (line: string, pid: number) => void;
+  /** Called with each line the process writes to stdout, as it comes (e.g. a monitor saying it failed over). */
+  onStdoutLine?: (line: string, pid: number) => void;
+}
+
+/** Calls `each` with every whole line of a stream, as it comes. */
+function byLine(each: (line: string) => void): (d: Buffer) => void {
+  let partial = '';
+  return (d) => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) each(line);
+  };
 }
 
 /** Runs the built CLI as a user would, without a TTY. */
@@ -43,14 +55,9 @@ export function drkit(args: string[], options: CliOptions = {}): Promise<CliResu
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
-  let partial = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    if (!options.onStderrLine) return;
-    const lines = (partial + d).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) options.onStderrLine(line, child.pid!);
-  });
+  child.stderr.on('data', (d) => (stderr += d));
+  if (options.onStdoutLine) child.stdout.on('data', byLine((line) => options.onStdoutLine!(line, child.pid!)));
+  if (options.onStderrLine) child.stderr.on('data', byLine((line) => options.onStderrLine!(line, child.pid!)));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));

@@ -27,3 +27,4 @@ export {
 } from './schedule-schema.js';
 export { durationMs } from './duration.js';
 export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';
+export { type FailoverConfig, failoverDurationMs, type ProbeConfig } from './failover-schema.js';

@@ -25,6 +25,7 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   else if (typeof repo === 'object' && repo.url && !isLocationUrl(repo.url)) repo.url = resolve(baseDir, repo.url);
   if (config.signing_key) config.signing_key = resolve(baseDir, config.signing_key);
   if (config.state !== undefined && !isLocationUrl(config.state)) config.state = resolve(baseDir, config.state);
+  resolveFailoverPaths(config.failover, baseDir);
   for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
   const page = config.status_page;
   if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);
@@ -33,6 +34,15 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
     else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);
   }
   return config;
+}
+
+/** The failover lease folder and restore targets that are folders, relative to the config file. */
+function resolveFailoverPaths(failover: DrkitConfig['failover'], baseDir: string): void {
+  if (failover?.lease.backend === 'file') failover.lease.path = resolve(baseDir, failover.lease.path);
+  for (const step of failover?.steps ?? []) {
+    const target = (step as { restore?: { target?: Record<string, string> } }).restore?.target ?? {};
+    for (const [name, where] of Object.entries(target)) if (!isLocationUrl(where)) target[name] = resolve(baseDir, where);
+  }
 }
 
 // `${VAR}` or `${VAR:-default}`; the default also applies when VAR is set but empty, as in shells.

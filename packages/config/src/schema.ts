@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
 import { explain } from './explain.js';
 import { hinted } from './hints.js';
+import { failoverSchema } from './failover-schema.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
 import { objectivesSchema, scheduleSchema, schedulerSchema } from './schedule-schema.js';
 import { statusPageSchema } from './status-page-schema.js';
@@ -240,6 +241,7 @@ export const configSchema = z.strictObject({
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
   status_page: statusPageSchema.optional(),
+  failover: failoverSchema.optional(),
   /** No `schedule:` at all: the DR plan's (@drkit/scheduler's defaultJobs). */
   schedule: scheduleSchema.optional(),
   scheduler: schedulerSchema.optional(),

@@ -1,17 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { codeOf, runChild, type StateContractRunner } from './contract-tools.js';
 import { StateErrorCode } from './errors.js';
 import { type StateEntry, type StateStore, updateEntry } from './store.js';
 
-/** The test functions the contract needs; pass vitest's (or any compatible runner's). */
-export interface StateContractRunner {
-  describe(name: string, fn: () => void): void;
-  it(name: string, fn: () => Promise<void>, timeout?: number): void;
-  beforeEach(fn: () => Promise<void>): void;
-  afterEach(fn: () => Promise<void>): void;
-}
+export type { StateContractRunner } from './contract-tools.js';
 
 export interface StateContractOptions {
   /** Conditional increments per process in the two-process test. */
@@ -23,15 +16,6 @@ function check(cond: boolean, what: string): void {
   if (!cond) throw new Error(`StateStore contract: ${what}`);
 }
 
-async function codeOf(run: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await run();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
-
 async function keysOf(store: StateStore, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   for await (const entry of store.list(prefix)) keys.push(entry.key);
@@ -41,16 +25,7 @@ async function keysOf(store: StateStore, prefix: string): Promise<string[]> {
 const CHILD = fileURLToPath(new URL('./contract-child.js', import.meta.url));
 
 /** Runs contract-child.js; `onLine` sees each line it prints and may kill it. */
-function child(args: string[], onLine: (line: string, kill: () => void) => void = () => {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += d));
-  createInterface({ input: proc.stdout }).on('line', (line) => onLine(line, () => proc.kill('SIGKILL')));
-  return new Promise((resolve, reject) => {
-    proc.on('error', reject);
-    proc.on('close', (code, signal) => resolve({ code, signal, stderr }));
-  });
-}
+const child = (args: string[], onLine?: (line: string, kill: () => void) => void) => runChild(CHILD, args, onLine);
 
 /**
  * The behaviour every StateStore adapter must have. `make` gives a fresh, empty store and its

@@ -7,3 +7,8 @@ export { DEFAULT_STATE_LOCATION, openStateStore } from './open.js';
 export { RedisStateStore } from './redis-store.js';
 export { type StateEntry, type StateStore, updateEntry, type WriteOptions } from './store.js';
 export type { Lease, LeaseBackend } from './lease.js';
+export { checkLeaseRequest, type LeaseBackendOptions, leaseHolderId, leaseLost } from './lease.js';
+export { FileLeaseBackend } from './lease-file.js';
+export { RedisLeaseBackend } from './lease-redis.js';
+export { openLeaseBackend } from './open-lease.js';
+export { type LeaseContractOptions, leaseBackendContract } from './lease-contract.js';

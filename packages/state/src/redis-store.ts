@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
-import { loadIoredis, maskUrl, parseRedisUrl } from '@drkit/redis-source';
+import { maskUrl } from '@drkit/redis-source';
+import { connectRedis } from './redis-connect.js';
 import { checkKey, checkPrefix } from './keys.js';
-import { checkRevision, checkValue, parseStored, unavailable } from './stored.js';
+import { attempt, checkRevision, checkValue, parseStored, unavailable } from './stored.js';
 import type { StateEntry, StateStore, WriteOptions } from './store.js';
 
 // One hash slot for every key (`{drkit-state}`), so the scripts may touch a document and the index together, on a cluster too.
@@ -43,32 +44,10 @@ export class RedisStateStore implements StateStore {
 
   static async open(url: string): Promise<RedisStateStore> {
     const location = maskUrl(url);
-    let client: ScriptedRedis;
-    try {
-      const parsed = parseRedisUrl(url);
-      client = new (loadIoredis().Redis)({
-        host: parsed.host,
-        port: parsed.port,
-        username: parsed.username,
-        password: parsed.password,
-        db: parsed.db ?? 0,
-        ...(parsed.tls ? { tls: {} } : {}),
-        lazyConnect: true,
-        connectTimeout: 5_000,
-        maxRetriesPerRequest: 2,
-      }) as ScriptedRedis;
-    } catch (error) {
-      throw unavailable(location, 'open', error);
-    }
-    client.on('error', () => {}); // each command reports its own failure
-    client.defineCommand('drkitStatePut', { numberOfKeys: 2, lua: PUT });
-    client.defineCommand('drkitStateDelete', { numberOfKeys: 2, lua: DELETE });
-    try {
-      await client.connect();
-    } catch (error) {
-      client.disconnect();
-      throw unavailable(location, 'connect', error);
-    }
+    const client = await connectRedis<ScriptedRedis>(url, location, (c) => {
+      c.defineCommand('drkitStatePut', { numberOfKeys: 2, lua: PUT });
+      c.defineCommand('drkitStateDelete', { numberOfKeys: 2, lua: DELETE });
+    });
     return new RedisStateStore(client, location);
   }
 
@@ -118,11 +97,7 @@ export class RedisStateStore implements StateStore {
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
-  private async call<R>(doing: string, run: () => Promise<R>): Promise<R> {
-    try {
-      return await run();
-    } catch (error) {
-      throw unavailable(this.location, doing, error);
-    }
+  private call<R>(doing: string, run: () => Promise<R>): Promise<R> {
+    return attempt(this.location, doing, run);
   }
 }

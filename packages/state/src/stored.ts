@@ -25,11 +25,11 @@ export function parseStored<T>(key: string, text: string, where: string): StateE
 }
 
 /** The store could not be reached, read or written: says where and what was being done. */
-export function unavailable(location: string, doing: string, cause: unknown): StateError {
+export function unavailable(location: string, doing: string, cause: unknown, hint = 'Check that the folder is writable and the disk not full (or that Redis is up and reachable), then run the command again.'): StateError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new StateError(StateErrorCode.UNAVAILABLE, `The state store ${location} failed to ${doing}: ${reason}`, {
     cause,
-    hint: 'Check that the folder is writable and the disk not full (or that Redis is up and reachable), then run the command again.',
+    hint,
     details: { location },
   });
 }
@@ -47,4 +47,13 @@ export function checkRevision(key: string, current: number, options: WriteOption
       hint: 'Read it again and retry (updateEntry does this).',
       details: { key, revision: current, expected: options.ifRevision },
     });
+}
+
+/** Runs one call to a backend; any failure becomes STATE_UNAVAILABLE saying what was being done. */
+export async function attempt<R>(location: string, doing: string, run: () => Promise<R>, hint?: string): Promise<R> {
+  try {
+    return await run();
+  } catch (error) {
+    throw unavailable(location, doing, error, hint);
+  }
 }

@@ -96,7 +96,8 @@ export async function tempDir(prefix = 'drkit-test-'): Promise<{ dir: string; cl
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 export { snapshotTree } from './snapshot-tree.js';
-export { type RunningRedis, startRedis, type StartRedisOptions } from './redis.js';
+export { type RunningRedis, freePort, startRedis, type StartRedisOptions } from './redis.js';
+export { type RunningEtcd, startEtcd } from './etcd.js';
 export { BINARY_KEY, BINARY_VALUE, type RedisKeyState, redisContents, sameRedisContents, seedRedis } from './redis-data.js';
 export { snapshotRedis, withRdbVersion } from './redis-snapshot.js';
 export { type Fault, type FaultProxy, type ProxiedRequest, startFaultProxy } from './fault-proxy.js';

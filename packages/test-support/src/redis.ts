@@ -49,7 +49,18 @@ async function freeClusterPort(): Promise<number> {
   }
 }
 
-function freePort(): Promise<number> {
+/** Ends a server this suite started (SIGTERM, waiting for it) and removes its folder. */
+export async function stopServer(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked: a server that fails to bind retries). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -132,12 +143,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
         },
         async stop() {
           for (const c of clients) c.disconnect();
-          if (child.exitCode === null && child.signalCode === null) {
-            const gone = new Promise((r) => child.once('exit', r));
-            child.kill('SIGTERM');
-            await gone;
-          }
-          await rm(dir, { recursive: true, force: true });
+          await stopServer(child, dir);
         },
       };
     }
