@@ -53,7 +53,8 @@ scheduler: { lease: ${lease} }`,
     // One record per slot (count them: the store's key is the slot), never two runs at once.
     const slots = records.map((r) => r.slot);
     expect(new Set(slots).size).toBe(slots.length);
-    expect(slots.length).toBeGreaterThanOrEqual(seconds - 3);
+    // Most seconds have one (a loop delayed past several slots by a loaded machine runs the newest only).
+    expect(slots.length).toBeGreaterThanOrEqual(seconds / 2);
     expect(overlapping(records)).toEqual([]);
     const ran = records.filter((r) => r.result === 'success');
     expect(ran.length).toBeGreaterThanOrEqual(5);
