@@ -9,7 +9,7 @@ export interface SourceRpo {
   /** The newest such snapshot that verified clean (tagged `clean` by verify --mark-clean). */
   lastClean?: number;
   bytes?: number;
-  /** Seconds since lastSuccess (since the watch started, when there is none). */
+  /** Seconds since lastSuccess (since the watch first read the repository, when there is none). */
   ageSeconds: number;
   /** undefined: within the objective; P2 past it; P1 past twice it. */
   breach?: Severity;
@@ -32,7 +32,8 @@ export interface RpoWatchOptions {
  * the clock in between, so check() costs no I/O.
  */
 export class RpoWatch {
-  private readonly since: number;
+  /** A source without snapshots counts from here: the first time the watch could see the repository. */
+  private since: number;
   private newest = new Map<string, { success?: number; clean?: number; bytes?: number }>();
   private readonly level = new Map<string, Severity | undefined>();
   private refreshed: number | undefined;
@@ -63,6 +64,7 @@ export class RpoWatch {
       }
     }
     this.newest = newest;
+    if (this.refreshed === undefined) this.since = this.options.clock.now();
     this.refreshed = this.options.clock.now();
   }
 
