@@ -102,7 +102,7 @@ describe('a year of the DR plan', () => {
       expect(superseded.every((r) => /^superseded by (daily|weekly-full)$/.test(r.reason ?? ''))).toBe(true);
       // Monthly verification: the 1st at 04:00, twelve times.
       expect(by('verify-monthly').map((r) => localParts(Date.parse(r.slot), zone)).map((d) => `${d.day.slice(8)} ${d.time}`)).toEqual(Array(12).fill('01 04:00'));
-    });
+        }, 180_000); // ≈ 10 s alone; a year of slots on a machine busy with other suites takes longer
   }
 
   it('a repeated hour runs a fixed-time job once (02:30 on the last Sunday of October, Berlin)', async () => {
