@@ -1,11 +1,10 @@
 // Shared by the `drkit schedule` commands.
 import path from 'node:path';
-import { type DrkitConfig, durationMs, schedulerSettings } from '@drkit/config';
+import { type DrkitConfig, schedulerSettings } from '@drkit/config';
 import { systemClock } from '@drkit/notify';
-import { cliExecutor, planFromConfig, type RunRecord, Scheduler } from '@drkit/scheduler';
-import type { StateStore } from '@drkit/state';
+import { cliExecutor, leaseSettings, planFromConfig, type RunRecord, Scheduler } from '@drkit/scheduler';
+import { DEFAULT_STATE_LOCATION, openLeaseBackend, type StateStore } from '@drkit/state';
 import { openState, type StateOptions } from './state-context.js';
-import type { GlobalOptions } from './output.js';
 
 export const when = (ms: number | undefined, zone: string) =>
   ms === undefined || !Number.isFinite(ms)
@@ -21,16 +20,28 @@ export async function withState<T>(opts: StateOptions, config: DrkitConfig | und
   }
 }
 
-export function scheduler(config: DrkitConfig | undefined, store: StateStore, opts: GlobalOptions): Scheduler {
-  // A run by hand goes through this same drkit, with the same config and repository flags.
-  const global = [...(opts.config ? ['--config', path.resolve(opts.config)] : []), ...(opts.repo ? ['--repo', opts.repo] : [])];
-  return new Scheduler({
-    jobs: planFromConfig(config?.schedule),
-    store,
-    clock: systemClock,
-    executor: cliExecutor({ command: [process.execPath, process.argv[1]!], globalArgs: global }),
-    leaseTtlMs: config ? durationMs(schedulerSettings(config).lease_ttl) : undefined,
-  });
+/** Runs `use` with a Scheduler over the state store and the daemon's lease backend, closing both after. */
+export async function withScheduler<T>(opts: StateOptions, config: DrkitConfig | undefined, use: (scheduler: Scheduler) => Promise<T>): Promise<T> {
+  const location = opts.state ?? config?.state ?? DEFAULT_STATE_LOCATION;
+  const lease = leaseSettings(schedulerSettings(config ?? {}), location);
+  const leases = await openLeaseBackend(lease.options);
+  try {
+    return await withState(opts, config, (store) => {
+      // A run by hand goes through this same drkit, with the same config and repository flags.
+      const global = [...(opts.config ? ['--config', path.resolve(opts.config)] : []), ...(opts.repo ? ['--repo', opts.repo] : [])];
+      const scheduler = new Scheduler({
+        jobs: planFromConfig(config?.schedule),
+        store,
+        clock: systemClock,
+        executor: cliExecutor({ command: [process.execPath, process.argv[1]!], globalArgs: global }),
+        leases,
+        leaseTtlMs: lease.ttlMs,
+      });
+      return use(scheduler);
+    });
+  } finally {
+    await leases.close();
+  }
 }
 
 export function line(r: RunRecord): string {

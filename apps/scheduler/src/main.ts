@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readConfig } from '@drkit/config';
+import { readConfig, schedulerSettings } from '@drkit/config';
 import { isDrkitError } from '@drkit/errors';
 import { createChannels } from '@drkit/notify';
-import { Daemon, jsonLogger } from '@drkit/scheduler';
-import { openStateStore } from '@drkit/state';
+import { Daemon, jsonLogger, leaseSettings } from '@drkit/scheduler';
+import { DEFAULT_STATE_LOCATION, openLeaseBackend, openStateStore } from '@drkit/state';
 
 const USAGE = `Usage: drkit-scheduler [--config FILE] [--listen HOST:PORT] [--state LOCATION] [--drkit PATH] [--log-level LEVEL]
 
@@ -43,14 +43,22 @@ async function main(): Promise<number> {
     const config = await readConfig(configFile);
     const drkit = drkitMain(flags.drkit ?? process.env.DRKIT_BIN);
     if (!existsSync(drkit)) throw new Error(`the drkit CLI is not at ${drkit}: run pnpm build, or pass --drkit PATH`);
-    const store = await openStateStore(flags.state ?? process.env.DRKIT_STATE ?? config.state);
-    closeStore = () => store.close();
+    const stateLocation = flags.state ?? process.env.DRKIT_STATE ?? config.state ?? DEFAULT_STATE_LOCATION;
+    const store = await openStateStore(stateLocation);
+    const lease = leaseSettings(schedulerSettings(config), stateLocation);
+    const leases = await openLeaseBackend(lease.options);
+    closeStore = async () => {
+      await leases.close();
+      await store.close();
+    };
     const contacts = config.contacts ?? [];
     daemon = new Daemon({
       config,
       store,
       channels: createChannels(config.notify?.channels ?? {}, { contact: (role) => contacts.find((c) => c.role === role) }),
       drkit: { command: [process.execPath, drkit], globalArgs: ['--config', path.resolve(configFile)] },
+      leases,
+      leaseTtlMs: lease.ttlMs,
       listen: flags.listen,
       log,
     });

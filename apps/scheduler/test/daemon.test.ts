@@ -9,8 +9,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function started(args: string[]): Promise<RunningDaemon> {
-  const daemon = await startDaemon(args);
+async function started(args: string[], env: Record<string, string> = {}): Promise<RunningDaemon> {
+  const daemon = await startDaemon(args, env);
   cleanups.push(async () => {
     if (daemon.child.exitCode === null && daemon.child.signalCode === null) process.kill(-daemon.pid, 'SIGKILL');
     await daemon.exited;
@@ -114,5 +114,21 @@ scheduler: { shutdown_grace: 1s }`);
     const snapshots = await run_(['snapshots', '--json', '--config', ws.config]);
     expect(JSON.parse(snapshots.stdout)).toEqual([]);
     expect((await run_(['verify', 'all', '--config', ws.config])).code).toBe(0);
+  });
+
+  it('drkit schedule run NAME while the daemon runs that job: refused (the job lease), nothing started twice', async () => {
+    const ws = await workspace(`schedule:
+  timezone: UTC
+  jobs:
+    - { name: every-second, cron: "* * * * * *", run: backup }
+`);
+    cleanups.push(ws.cleanup);
+    // The daemon's backups hang before their commit point until a signal: it holds the job.
+    const hanging = await started(['--config', ws.config], { DRKIT_FAILPOINTS: 'commit.before-metadata=hang' });
+    await eventually('a backup hanging in the daemon', async () => hanging.lines.find((l) => /failpoint commit.before-metadata: hanging/.test(String(l.msg))));
+    const byHand = await run_(['schedule', 'run', 'every-second', '--json', '--config', ws.config]);
+    expect(byHand.code).toBe(1);
+    expect(JSON.parse(byHand.stdout).error).toMatchObject({ code: 'SCHEDULER_JOB_BUSY', message: expect.stringMatching(/^Job every-second is running already \(another replica holds schedule-every-second\)\.$/) });
+    expect((await runs(ws.state)).filter((r) => r.kind === 'manual')).toEqual([]);
   });
 });

@@ -3,8 +3,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '@drkit/test-support';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, incidents, type RunningDaemon, runs, startDaemon, workspace } from './daemon.js';
@@ -15,17 +15,6 @@ const TOKEN = 'test-token-0123456789abcdef';
 let ws: Awaited<ReturnType<typeof workspace>>;
 let daemon: RunningDaemon;
 const peers: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startPeer(bin: string, args: string[]): Promise<void> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: bash scripts/setup.sh installs it.`);

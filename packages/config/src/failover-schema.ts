@@ -85,7 +85,8 @@ const stepSchema = z.unknown().superRefine((value, ctx) => {
   if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', input: undefined, path: [kind, ...issue.path], message: issue.message } as never);
 });
 
-const leaseSchema = hinted(
+/** Where leases live (failover's, and the scheduler's job leases). */
+export const leaseSchema = hinted(
   z.discriminatedUnion('backend', [
     z.strictObject({ backend: z.literal('file'), path: text('a folder for the lease files', './drkit-state/leases'), ttl: duration('15s').default('15s') }),
     z.strictObject({ backend: z.literal('redis'), url: hinted(z.string().regex(/^rediss?:\/\//i), { expected: 'a redis:// URL', write: 'a URL', example: '"redis://127.0.0.1:6379"' }), ttl: duration('15s').default('15s') }),

@@ -26,6 +26,7 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   if (config.signing_key) config.signing_key = resolve(baseDir, config.signing_key);
   if (config.state !== undefined && !isLocationUrl(config.state)) config.state = resolve(baseDir, config.state);
   resolveFailoverPaths(config.failover, baseDir);
+  if (config.scheduler?.lease?.backend === 'file') config.scheduler.lease.path = resolve(baseDir, config.scheduler.lease.path);
   for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
   const page = config.status_page;
   if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);

@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
+import { leaseSchema } from './failover-schema.js';
 import { hinted } from './hints.js';
 
 /** The drkit commands a job may run (`drill` joins when drkit has the command: #10). */
@@ -107,10 +108,12 @@ export const schedulerSchema = hinted(
     token: hinted(z.string().min(16), { expected: 'a token of at least 16 characters', write: 'an environment reference', example: `"\${DRKIT_HTTP_TOKEN}"` }).optional(),
     /** On SIGTERM: how long a running job may finish before it is stopped (cleanly). */
     shutdown_grace: duration('5m').default('5m'),
-    /** A daemon that stops renewing loses its job's lease after this; another daemon then takes the next slot. */
-    lease_ttl: duration('30s').default('30s'),
-    /** etcd endpoint(s) for leases (etcd://host:2379); default: the state store (Redis, or a file per lease for a folder). */
-    leases: hinted(z.string().regex(/^etcd:\/\/\S+$/i), { expected: 'an etcd://host:port URL', write: 'a URL', example: 'etcd://127.0.0.1:2379' }).optional(),
+    /**
+     * Where replicas take each job's lease (backend file, redis or etcd, and its ttl: a daemon that
+     * stops renewing loses the job after it). Default: beside the state store (its Redis, or
+     * <state>/leases for a folder), ttl 30s.
+     */
+    lease: leaseSchema.optional(),
     /** How often the RPO watch re-reads the repository's snapshot list (besides after each job). */
     rpo_refresh: duration('5m').default('5m'),
   }),

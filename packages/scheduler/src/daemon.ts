@@ -31,6 +31,7 @@ export interface DaemonOptions {
   /** How jobs run drkit. */
   drkit: CliExecutorOptions;
   leases?: LeaseBackend;
+  leaseTtlMs?: number;
   /** Overrides scheduler.listen (the --listen flag). */
   listen?: string;
   clock?: Clock;
@@ -88,7 +89,7 @@ export class Daemon {
       executor: options.executor ?? cliExecutor(options.drkit),
       clock: this.clock,
       leases: options.leases,
-      leaseTtlMs: durationMs(this.settings.lease_ttl),
+      leaseTtlMs: options.leaseTtlMs,
       notifier: this.notifier,
       log: this.log,
       onRun: (run) => this.onRun(run),

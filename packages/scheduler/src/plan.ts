@@ -1,4 +1,6 @@
-import { durationMs, type JobCommand, type JobConfig, type ScheduleConfig } from '@drkit/config';
+import path from 'node:path';
+import { durationMs, type JobCommand, type JobConfig, type ScheduleConfig, type SchedulerConfig } from '@drkit/config';
+import type { LeaseBackendOptions } from '@drkit/state';
 import { Cron } from 'croner';
 import { SchedulerError, SchedulerErrorCode } from './errors.js';
 
@@ -97,4 +99,21 @@ export function findJob(jobs: readonly Job[], name: string): Job {
       details: { job: name },
     });
   return job;
+}
+
+/** Job leases' default TTL when `scheduler.lease` does not say. */
+export const DEFAULT_LEASE_TTL = '30s';
+
+/**
+ * Where the scheduler takes job leases: `scheduler.lease` when given, else beside the state
+ * store (the same Redis, or `<state>/leases` for a folder: a file lock per lease, for one host).
+ */
+export function leaseSettings(settings: SchedulerConfig, stateLocation: string): { options: LeaseBackendOptions; ttlMs: number } {
+  const lease = settings.lease;
+  if (lease) {
+    const { ttl, ...options } = lease;
+    return { options: options as LeaseBackendOptions, ttlMs: durationMs(ttl)! };
+  }
+  const options: LeaseBackendOptions = /^rediss?:\/\//i.test(stateLocation) ? { backend: 'redis', url: stateLocation } : { backend: 'file', path: path.join(stateLocation, 'leases') };
+  return { options, ttlMs: durationMs(DEFAULT_LEASE_TTL)! };
 }

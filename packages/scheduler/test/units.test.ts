@@ -46,3 +46,18 @@ describe('operator page', () => {
     expect(html).toContain('no backup runs yet');
   });
 });
+
+describe('job leases', () => {
+  it('live beside the state store unless scheduler.lease says: its Redis, or <state>/leases; ttl 30s', async () => {
+    const { parseConfigText, schedulerSettings } = await import('@drkit/config');
+    const { leaseSettings } = await import('../src/index.js');
+    const settings = (yaml: string) => schedulerSettings(parseConfigText(`sources: [{ name: d, type: files, path: . }]\n${yaml}`, '/etc/drkit/drkit.config.yaml', {}));
+    expect(leaseSettings(settings(''), 'redis://:pw@cache:6379/2')).toEqual({ options: { backend: 'redis', url: 'redis://:pw@cache:6379/2' }, ttlMs: 30_000 });
+    expect(leaseSettings(settings(''), '/var/lib/drkit/state')).toEqual({ options: { backend: 'file', path: '/var/lib/drkit/state/leases' }, ttlMs: 30_000 });
+    expect(leaseSettings(settings('scheduler: { lease: { backend: etcd, endpoints: ["10.0.0.5:2379"], ttl: 10s } }'), '/x')).toEqual({
+      options: { backend: 'etcd', endpoints: ['10.0.0.5:2379'] },
+      ttlMs: 10_000,
+    });
+    expect(leaseSettings(settings('scheduler: { lease: { backend: file, path: leases } }'), '/x').options).toEqual({ backend: 'file', path: '/etc/drkit/leases' });
+  });
+});
