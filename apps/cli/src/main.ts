@@ -239,6 +239,23 @@ statusPage
   .option('--target <location>', "where to put it instead of the config's status_page.target")
   .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).publish })));
 
+const drill = program
+  .command('drill')
+  .description('a recovery drill: restore a snapshot into a sandbox (folders, a scratch Redis), check every file and key, start the service there, measure RTO and RPO; exit 1 if anything failed')
+  .option('--snapshot <id>', 'id, unique prefix, latest or latest:TAG', 'latest')
+  .addOption(new Option('--scenario <name>', 'restore: the snapshot; full: every source of the chain from the last full, plus a runbook in dry-run').choices(['restore', 'full']).default('restore'))
+  .option('--keep-sandbox', 'leave the sandbox (restored data, service log) in place for a look')
+  .action(lazy(() => import('./commands/drill.js')));
+drill
+  .command('history')
+  .description('every drill, oldest first: result, RTO, RPO (state store only)')
+  .action(lazy(async () => ({ run: (await import('./commands/drill.js')).history })));
+drill
+  .command('show')
+  .description("one drill's report")
+  .argument('<id>', 'drill id or a unique start of one')
+  .action(lazy(async () => ({ run: (await import('./commands/drill.js')).show })));
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

@@ -14,3 +14,4 @@ export {
   type SmtpUrl,
 } from './notify-schema.js';
 export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';
+export { type DrillConfig, drillSchema, type ObjectivesConfig, objectives, objectivesSchema } from './drill-schema.js';

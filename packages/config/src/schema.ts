@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
+import { drillSchema, objectivesSchema } from './drill-schema.js';
 import { explain } from './explain.js';
 import { hinted } from './hints.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
@@ -239,6 +240,8 @@ export const configSchema = z.strictObject({
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
   status_page: statusPageSchema.optional(),
+  objectives: objectivesSchema.optional(),
+  drill: drillSchema.optional(),
 }).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;

@@ -1,0 +1,93 @@
+import { objectives, parseDuration } from '@drkit/config';
+import { type DrillReport, drillHistory, drillMarkdown, findDrill, formatSeconds, runDrill, saveDrill } from '@drkit/runbooks';
+import { loadConfig, openRepo } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { type NotifyOptions, openNotifier, sayDelivery } from '../notify-context.js';
+import { printJson, say, table, warn } from '../output.js';
+import { resolveRef } from '../selection.js';
+import { openState } from '../state-context.js';
+
+interface DrillFlags extends NotifyOptions {
+  snapshot: string;
+  scenario: 'restore' | 'full';
+  keepSandbox?: boolean;
+}
+
+/** `drkit drill`: restore into a sandbox, check, start the service, measure; exit 1 when anything failed. */
+export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode> {
+  const config = await loadConfig(opts);
+  const repo = await openRepo(opts, config);
+  const snapshot = await resolveRef(repo, opts.snapshot, {}, config);
+  const goals = objectives(config ?? {});
+  const notifier = await openNotifier(opts);
+  try {
+    const report = await runDrill({
+      repo,
+      snapshot,
+      scenario: opts.scenario,
+      objectives: { rpoMs: parseDuration(goals.rpo), rtoMs: parseDuration(goals.rto) },
+      ...(config?.drill?.sandbox ? { sandboxParent: config.drill.sandbox } : {}),
+      ...(config?.drill?.redis ? { redisUrl: config.drill.redis } : {}),
+      redisServer: config?.drill?.redis_server ?? 'redis-server',
+      keepSandbox: opts.keepSandbox === true,
+      jsonlGlobs: config?.validation.jsonl ?? ['**/*.jsonl'],
+      report: (event) => notifier.report(event),
+      onPhase: (phase) => (opts.json ? undefined : warn(`drill: ${phase}…`)),
+      onWarning: (message) => warn(`warning: ${message}`),
+    });
+    await saveDrill(notifier.store, report);
+    const delivery = await notifier.deliver();
+    if (opts.json) printJson(report);
+    else say(drillMarkdown(report));
+    if (report.incident) sayDelivery(notifier, delivery);
+    return report.passed ? ExitCode.OK : ExitCode.ERROR;
+  } finally {
+    await notifier.store.close();
+  }
+}
+
+/** `drkit drill history`: RTO and RPO of every drill, oldest first. */
+export async function history(_args: unknown[], opts: NotifyOptions): Promise<ExitCode> {
+  const store = await openState(opts, await loadConfig(opts));
+  try {
+    const drills = await drillHistory(store);
+    if (opts.json) printJson(drills.map(trend));
+    else if (drills.length === 0) say('no drills recorded yet: run drkit drill');
+    else
+      table(
+        ['ID', 'RESULT', 'SNAPSHOT', 'RTO', 'RPO', 'FAILED PHASES'],
+        drills.map((d) => [d.id, d.passed ? 'passed' : 'FAILED', d.snapshot.id, formatSeconds(d.rto_seconds), formatSeconds(d.rpo_seconds), d.phases.filter((p) => !p.ok).map((p) => p.name).join(', ')]),
+      );
+    return ExitCode.OK;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `drkit drill show ID`: one drill's report. */
+export async function show([id]: unknown[], opts: NotifyOptions): Promise<ExitCode> {
+  const store = await openState(opts, await loadConfig(opts));
+  try {
+    const found = await findDrill(store, String(id));
+    if (opts.json) printJson(found.report);
+    else say(found.markdown);
+    return ExitCode.OK;
+  } finally {
+    await store.close();
+  }
+}
+
+function trend(d: DrillReport) {
+  return {
+    id: d.id,
+    started_at: d.started_at,
+    scenario: d.scenario,
+    passed: d.passed,
+    snapshot: d.snapshot.id,
+    rto_seconds: d.rto_seconds,
+    rpo_seconds: d.rpo_seconds,
+    objectives: d.objectives,
+    phases: d.phases.map((p) => ({ name: p.name, ok: p.ok, seconds: p.seconds })),
+    ...(d.incident ? { incident: d.incident } : {}),
+  };
+}

@@ -1,0 +1,7 @@
+export { type DrillOptions, runDrill, sourceEnvName } from './drill.js';
+export { RunbookError, RunbookErrorCode } from './errors.js';
+export { DRILL_PREFIX, drillHistory, findDrill, saveDrill } from './history.js';
+export type { DrillProblem, FileSourceCheck, RedisSourceCheck, SourceCheck } from './read-back.js';
+export { type DrillReport, drillMarkdown, formatSeconds, PHASES, type PhaseName, type PhaseReport } from './report.js';
+export { type ScratchRedis, startScratchRedis } from './scratch-redis.js';
+export { runCommand, type ServiceSpec } from './service.js';
