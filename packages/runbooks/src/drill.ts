@@ -30,7 +30,8 @@ export interface DrillOptions {
   /** Where a failed drill is reported (P3; P2 when an objective is missed) and a passing one resolves it. */
   report?: (event: DrkitEvent) => Promise<{ incident?: { id: string } | undefined }>;
   now?: () => number;
-  onPhase?: (phase: PhaseName) => void;
+  /** Told as each phase begins (awaited). */
+  onPhase?: (phase: PhaseName) => void | Promise<void>;
   onWarning?: (message: string) => void;
 }
 
@@ -65,7 +66,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 
   /** Runs a phase; false when it failed (its error is a problem of that phase). */
   const phase = async (name: PhaseName, work: (problem: (p: Omit<DrillProblem, 'phase'>) => void) => Promise<string | undefined>): Promise<boolean> => {
-    options.onPhase?.(name);
+    await options.onPhase?.(name);
     const t0 = now();
     const before = problemsTotal;
     const problem = (p: Omit<DrillProblem, 'phase'>) => {

@@ -154,7 +154,10 @@ export async function checkRestoredRedis(repo: Repository, source: SourceMeta, c
           return;
         }
         const name = displayKey(r.key);
-        if (type === 'none') return problem({ source: source.name, path: `db${db} ${name}`, message: `key ${name} of db ${db} is missing from the scratch Redis` });
+        if (type === 'none') {
+          problem({ source: source.name, path: `db${db} ${name}`, message: `key ${name} of db ${db} is missing from the scratch Redis` });
+          return;
+        }
         if (type !== r.type) problem({ source: source.name, path: `db${db} ${name}`, message: `key ${name} of db ${db} is a ${type}, its record a ${r.type}` });
         if ((r.expireAt === -1) !== (pttl === -1))
           problem({ source: source.name, path: `db${db} ${name}`, message: `key ${name} of db ${db} ${pttl === -1 ? 'has no expiry, its record has one' : 'has an expiry, its record has none'}` });

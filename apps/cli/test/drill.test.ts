@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { makeSampleTree, type RunningRedis, seedRedis, startRedis, tempDir } from '@drkit/test-support';
+import { drkit } from './cli.js';
+
+let redis: RunningRedis;
+let dir: string;
+let cleanup: () => Promise<void>;
+
+const run = (args: string[]) => drkit(args, { cwd: dir });
+const json = <T = any>(r: { stdout: string }): T => JSON.parse(r.stdout);
+
+beforeAll(async () => {
+  redis = await startRedis();
+  await seedRedis(redis.client());
+});
+afterAll(() => redis.stop());
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir('drkit-drill-'));
+  await makeSampleTree(path.join(dir, 'data'));
+  await writeFile(
+    path.join(dir, 'drkit.config.yaml'),
+    `repository: ./repo
+state: ./state
+sources:
+  - { name: data, type: files, path: ./data }
+  - { name: cache, type: redis, url: "${redis.url}", dbs: all }
+drill: { sandbox: ./sandboxes }
+`,
+  );
+  expect((await run(['init'])).code).toBe(0);
+  const backup = await run(['backup']);
+  expect(backup.code, backup.stderr).toBe(0);
+});
+afterEach(() => cleanup());
+
+describe('drkit drill', () => {
+  it('restores files and Redis into a sandbox, reads every file and key back, reports RTO/RPO and keeps the report', async () => {
+    const r = await run(['drill', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = json(r);
+    expect(report).toMatchObject({ passed: true, scenario: 'restore', objectives: { rto_seconds: 14_400, rpo_seconds: 3_600, rto_met: true, rpo_met: true }, problems: [] });
+    expect(report.rto_seconds).toBeGreaterThan(0);
+    expect(report.rpo_seconds).toBeGreaterThanOrEqual(0);
+    expect(report.phases.map((p: { name: string }) => p.name)).toEqual(['select', 'restore-files', 'restore-redis', 'verify']);
+    const files = report.sources.find((s: { name: string }) => s.name === 'data');
+    // makeSampleTree: 9 files, two of them JSONL with 3 lines in all.
+    expect(files).toMatchObject({ type: 'files', files: 9, symlinks: 2, jsonl: { files: 2, lines: 3, invalid_lines: 0 } });
+    const cache = report.sources.find((s: { name: string }) => s.name === 'cache');
+    expect(cache.dbs.map((d: { db: number }) => d.db)).toEqual([0, 1, 3]);
+    expect(cache.dbs[0].types).toMatchObject({ stream: 1, zset: 1, list: 1, hash: 2 });
+    expect(cache.keys).toBe(Number(await redis.client().dbsize()) + 4 + 2);
+    // The sandbox and its scratch redis-server are gone.
+    expect(await readdir(path.join(dir, 'sandboxes'))).toEqual([]);
+
+    const history = await run(['drill', 'history', '--json']);
+    expect(json(history)).toMatchObject([{ id: report.id, passed: true, rto_seconds: report.rto_seconds, rpo_seconds: report.rpo_seconds }]);
+    const shown = await run(['drill', 'show', report.id.slice(0, 17)]);
+    expect(shown.stdout).toContain(`# Recovery drill ${report.id}: PASSED`);
+    expect(shown.stdout).toMatch(/\| restore-redis \| ok \|/);
+  });
+
+  it('fails with exit 1, names the damaged file and opens a P3 incident when a byte of the repository is flipped', async () => {
+    const data = path.join(dir, 'repo', 'data');
+    const [snap] = await readdir(data);
+    const archive = (await readdir(path.join(data, snap!))).find((f) => f.startsWith('data.tar'))!;
+    const blob = await readFile(path.join(data, snap!, archive));
+    blob[Math.floor(blob.length / 2)]! ^= 0x01;
+    await writeFile(path.join(data, snap!, archive), blob);
+
+    const r = await run(['drill', '--json']);
+    expect(r.code).toBe(1);
+    const report = json(r);
+    expect(report.passed).toBe(false);
+    expect(report.rto_seconds).toBeNull();
+    expect(report.phases.at(-1)).toMatchObject({ name: 'restore-files', ok: false });
+    expect(report.problems[0].message).toContain('media/blob.bin');
+    const incidents = json(await run(['incident', 'list', '--json']));
+    expect(incidents).toMatchObject([{ id: report.incident, severity: 'P3', title: 'Recovery drill failed' }]);
+    expect(json(await run(['drill', 'history', '--json']))).toMatchObject([{ passed: false, incident: report.incident }]);
+
+    // A later drill that passes resolves it.
+    const good = await run(['backup', '--full']);
+    expect(good.code, good.stderr).toBe(0);
+    expect((await run(['drill'])).code).toBe(0);
+    expect(json(await run(['incident', 'list', '--json']))).toEqual([]);
+  });
+
+  it('fails with the repository\'s error, and makes no sandbox, when there is no repository', async () => {
+    const r = await drkit(['drill', '--json', '--repo', path.join(dir, 'empty')], { cwd: path.join(dir, 'data') });
+    expect(r.code).toBe(1);
+    expect(json(r).error.code).toMatch(/^REPO_/);
+    expect(existsSync(path.join(dir, 'sandboxes'))).toBe(false);
+  });
+});
