@@ -28,6 +28,7 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
   const page = config.status_page;
   if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);
+  if (config.drill?.sandbox !== undefined) config.drill.sandbox = resolve(baseDir, config.drill.sandbox);
   for (const source of config.sources) {
     if (source.type === 'files') source.path = resolve(baseDir, source.path);
     else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);
