@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, objectives, parseConfigText } from '@drkit/config';
 
@@ -40,5 +41,13 @@ drill:
       expect.stringMatching(/^\/etc\/drkit\/drkit.config.yaml: drill.service.command: /),
       expect.stringMatching(/^\/etc\/drkit\/drkit.config.yaml: drill.service.ready_within: expected a positive duration like 60s, got "soon"/),
     ]);
+  });
+
+  it('the README\'s "Prove you can recover" config works as pasted', async () => {
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Prove you can recover'));
+    const config = parse(/```yaml\n([\s\S]*?)```/.exec(section)![1]!);
+    expect(objectives(config)).toEqual({ rpo: '1h', rto: '4h' });
+    expect(config.drill).toMatchObject({ sandbox: '/var/tmp/drkit-drills', redis: 'redis://127.0.0.1:6390' });
   });
 });
