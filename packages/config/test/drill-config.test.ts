@@ -1,19 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, objectives, parseConfigText } from '@drkit/config';
-
-const SOURCES = 'sources: [{ name: data, type: files, path: ./data }]\n';
-const parse = (yaml: string) => parseConfigText(`${SOURCES}${yaml}`, '/etc/drkit/drkit.config.yaml', {});
-
-function issues(yaml: string): string[] {
-  try {
-    parse(yaml);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message.split('\n');
-  }
-  throw new Error('expected a ConfigError');
-}
+import { objectives } from '@drkit/config';
+import { issues, parse } from './section-support.js';
 
 describe('drill and objectives config', () => {
   it('reads the sandbox (against the config folder), the scratch Redis and the service; objectives default to the plan', () => {
