@@ -256,6 +256,26 @@ drill
   .argument('<id>', 'drill id or a unique start of one')
   .action(lazy(async () => ({ run: (await import('./commands/drill.js')).show })));
 
+const runbook = program.command('runbook').description("runbooks as code: the DR plan's scenarios (server-failure, database-corruption, data-loss, security-breach, cloud-outage) and the config's own");
+runbook
+  .command('list')
+  .description('every runbook: built in, or from the config')
+  .action(lazy(async () => ({ run: (await import('./commands/runbook.js')).list })));
+runbook
+  .command('show')
+  .description("a runbook's steps and what each would run")
+  .argument('<name>', 'the runbook')
+  .action(lazy(async () => ({ run: (await import('./commands/runbook.js')).show })));
+runbook
+  .command('run')
+  .description('run a runbook step by step, recording each on its incident (opened when --incident is not given); stops at the first failing step')
+  .argument('<name>', 'the runbook')
+  .option('--dry-run', 'say what each step would do; do nothing, record nothing')
+  .option('--yes', 'answer yes to every confirm step (only after reading the runbook)')
+  .option('--from <step>', 'start at this step (resume a failed or killed run)')
+  .option('--incident <id>', 'record on this incident instead of opening one')
+  .action(lazy(async () => ({ run: (await import('./commands/runbook.js')).run })));
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

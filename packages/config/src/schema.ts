@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
 import { drillSchema, objectivesSchema } from './drill-schema.js';
 import { explain } from './explain.js';
+import { runbooksSchema } from './runbook-schema.js';
 import { hinted } from './hints.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
 import { statusPageSchema } from './status-page-schema.js';
@@ -242,6 +243,8 @@ export const configSchema = z.strictObject({
   status_page: statusPageSchema.optional(),
   objectives: objectivesSchema.optional(),
   drill: drillSchema.optional(),
+  /** Runbooks of this service: they override built-in ones of the same name. */
+  runbooks: runbooksSchema.optional(),
 }).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;

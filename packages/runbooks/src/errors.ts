@@ -7,6 +7,14 @@ export const RunbookErrorCode = {
   SCRATCH_REDIS: 'DRILL_SCRATCH_REDIS',
   /** A stored drill report that does not match its schema. */
   DAMAGED: 'DRILL_DAMAGED',
+  /** A runbook name that is neither built in nor in the config's runbooks. */
+  NO_SUCH_RUNBOOK: 'RUNBOOK_NOT_FOUND',
+  /** `--from` names a step the runbook does not have. */
+  NO_SUCH_STEP: 'RUNBOOK_NO_SUCH_STEP',
+  /** A confirm step was answered no, or could not be asked (no terminal and no --yes). */
+  NOT_CONFIRMED: 'RUNBOOK_NOT_CONFIRMED',
+  /** A probe step without probes to run. */
+  NO_PROBES: 'RUNBOOK_NO_PROBES',
   /** No drill has that id. */
   NOT_FOUND: 'DRILL_NOT_FOUND',
 } as const;

@@ -5,3 +5,18 @@ export type { DrillProblem, FileSourceCheck, RedisSourceCheck, SourceCheck } fro
 export { type DrillReport, drillMarkdown, formatSeconds, PHASES, type PhaseName, type PhaseReport } from './report.js';
 export { type ScratchRedis, startScratchRedis } from './scratch-redis.js';
 export { runCommand, type ServiceSpec } from './service.js';
+export { allRunbooks, BUILTIN_RUNBOOKS, findRunbook, type NamedRunbook } from './builtin.js';
+export {
+  type CommandResult,
+  planStep,
+  resumeCommand,
+  RUN_PREFIX,
+  type RunbookDeps,
+  type RunOptions,
+  type RunRecord,
+  runRunbook,
+  shellLine,
+  type SourceRef,
+  type StepPlan,
+  type StepRecord,
+} from './runner.js';
