@@ -276,6 +276,23 @@ runbook
   .option('--incident <id>', 'record on this incident instead of opening one')
   .action(lazy(async () => ({ run: (await import('./commands/runbook.js')).run })));
 
+program
+  .command('secrets')
+  .description('incident response: secrets in env files')
+  .command('rotate')
+  .description('give keys of an env file new random values; the old file is kept beside it (mode 0600); values are never printed')
+  .requiredOption('--env-file <file>', 'the env file (KEY=value lines)')
+  .requiredOption('--keys <A,B>', 'the keys to rotate, comma-separated')
+  .action(lazy(async () => ({ run: (await import('./commands/incident-tools.js')).rotate })));
+program
+  .command('logs')
+  .description('incident response: logs')
+  .command('scan')
+  .description('count lines matching patterns (default suspicious|error|unauthorized) in log files, gzip too: first/last seen, top IPs and users')
+  .option('--glob <glob>', "log files, e.g. 'logs/**/*.log' (repeatable)", collect, [])
+  .option('--pattern <regex>', 'a case-insensitive regular expression (repeatable)', collect, [])
+  .action(lazy(async () => ({ run: (await import('./commands/incident-tools.js')).scan })));
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

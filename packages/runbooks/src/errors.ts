@@ -15,6 +15,10 @@ export const RunbookErrorCode = {
   NOT_CONFIRMED: 'RUNBOOK_NOT_CONFIRMED',
   /** A probe step without probes to run. */
   NO_PROBES: 'RUNBOOK_NO_PROBES',
+  /** An env file that cannot be read, or lacks a key to rotate. */
+  SECRETS: 'SECRETS_ROTATE',
+  /** A log scan whose glob or pattern is not usable. */
+  LOG_SCAN: 'LOG_SCAN',
   /** No drill has that id. */
   NOT_FOUND: 'DRILL_NOT_FOUND',
 } as const;

@@ -20,3 +20,5 @@ export {
   type StepPlan,
   type StepRecord,
 } from './runner.js';
+export { DEFAULT_LOG_PATTERNS, type LogScanReport, logFiles, type PatternMatches, scanLogs } from './log-scan.js';
+export { type RotateResult, rotateSecrets } from './secrets.js';
