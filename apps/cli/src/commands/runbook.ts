@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline/promises';
 import { type DrkitConfig, stepId } from '@drkit/config';
-import { allRunbooks, type CommandResult, findRunbook, planStep, resumeCommand, type RunbookDeps, RunbookError, RunbookErrorCode, runCommand, runRunbook, type SourceRef } from '@drkit/runbooks';
+import { allRunbooks, type CommandResult, findRunbook, planStep, resumeCommand, RunbookError, RunbookErrorCode, runCommand, runRunbook, type SourceRef } from '@drkit/runbooks';
 import { loadConfig } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type NotifyOptions, openNotifier, sayDelivery } from '../notify-context.js';
@@ -35,7 +35,7 @@ export async function show([name]: unknown[], opts: NotifyOptions): Promise<Exit
     return ExitCode.OK;
   }
   say(`${name} (${origin}, opens a ${runbook.severity}): ${runbook.description}`);
-  runbook.steps.forEach((step, i) => say(`  ${i + 1}. ${stepId(step, i)} [${step.type}] ${step.title ?? planStep(step, sourcesOf(config), String(name)).describe}`));
+  for (const [i, step] of runbook.steps.entries()) say(`  ${i + 1}. ${stepId(step, i)} [${step.type}] ${step.title ?? planStep(step, sourcesOf(config), String(name)).describe}`);
   return ExitCode.OK;
 }
 
