@@ -276,6 +276,9 @@ function summarize(args: string[], stdout: string): string {
   if (command === 'backup') return `snapshot ${out.snapshot?.id ?? out.id ?? '?'}${out.tags?.length ? ` (${out.tags.join(', ')})` : ''}`;
   if (command === 'restore') return out.restored !== undefined ? `${out.restored} keys into ${out.target}` : `${out.written?.files ?? 0} files into ${out.target} from ${out.snapshot}`;
   if (command === 'verify') return `${(Array.isArray(out) ? out : (out.snapshots ?? [out])).length} snapshot(s) verified`;
-  if (command === 'redis') return `${out.removed ?? out.deleted ?? 0} keys removed`;
+  if (command === 'redis') return `${out.total ?? 0} keys removed`;
+  if (command === 'secrets') return `rotated ${out.rotated?.join(', ')} in ${out.env_file} (the previous file: ${out.previous})`;
+  if (command === 'logs')
+    return `${out.files} file(s), ${out.lines} lines: ${(out.matches ?? []).map((m: { pattern: string; count: number; first_seen: string | null; last_seen: string | null }) => `${m.pattern} ${m.count}${m.count ? ` (${m.first_seen} … ${m.last_seen})` : ''}`).join(', ')}`;
   return JSON.stringify(out).slice(0, 200);
 }
