@@ -211,6 +211,13 @@ incident
   .argument('<id>', 'incident id or a unique start of one')
   .action(lazy(async () => ({ run: (await import('./commands/incident.js')).show })));
 
+incident
+  .command('report')
+  .description("write the post-incident review (YYYY-MM-DD-title.md), prefilled from the timeline and the runbook runs on it")
+  .argument('<id>', 'incident id or a unique start of one')
+  .option('--out <dir>', 'the folder to write it to', 'docs/incident-reports')
+  .action(lazy(() => import('./commands/incident-report.js')));
+
 const notify = program.command('notify').description('the notification outbox');
 notify
   .command('flush')

@@ -107,6 +107,24 @@ describe('drkit runbook', () => {
     expect(steps.map((e: { message: string }) => e.message.split(':')[0])).toEqual(
       ['evidence (backup)', 'revoke-tokens (revoke-tokens)', 'rotate-secrets (rotate-secrets)', 'scan-logs (log-scan)', 'confirm-restore (confirm)', 'restore-clean (restore)', 'monitoring (notify)'].map((s, i) => `Step ${i + 1}/7 ${s}`),
     );
+
+    // The report writes itself from the timeline and the run.
+    const written = await run(['incident', 'report', record.incident.slice(0, 18), '--json']);
+    expect(written.code, written.stderr).toBe(0);
+    const file = json(written).path;
+    expect(path.relative(dir, file)).toBe(`docs/incident-reports/${incident.openedAt.slice(0, 10)}-runbook-security-breach-a-security-breach-keep-evidence.md`);
+    const report = await readFile(file, 'utf8');
+    const clean = snapshots.find((s: { tags: string[] }) => s.tags.includes('clean')).id;
+    expect(report).toContain(`restore-clean restored snapshot ${clean}`);
+    expect(report).toMatch(/- Data-loss window: [\d.]+ (s|min) \(restore-clean restored snapshot/);
+    expect(report).toMatch(/- RTO achieved: [\d.]+ s \(objective 4\.0 h: met\)/);
+    expect(report).toMatch(/\| security-breach \| scan-logs \(log-scan\) \| ok \|/);
+    expect(report).toContain('- Users affected: _To be written by a person._');
+    expect(report).not.toContain('old-jwt');
+    // Never over what people may have written.
+    const again = await run(['incident', 'report', record.incident, '--json']);
+    expect(again.code).toBe(1);
+    expect(json(again).error.code).toBe('INCIDENT_REPORT_EXISTS');
   });
 
   it('a confirm step without --yes and without a terminal stops the run, says what ran and how to resume; --from finishes it', async () => {

@@ -19,6 +19,8 @@ export const RunbookErrorCode = {
   SECRETS: 'SECRETS_ROTATE',
   /** A log scan whose glob or pattern is not usable. */
   LOG_SCAN: 'LOG_SCAN',
+  /** An incident report file that exists already (people may have written in it). */
+  REPORT_EXISTS: 'INCIDENT_REPORT_EXISTS',
   /** No drill has that id. */
   NOT_FOUND: 'DRILL_NOT_FOUND',
 } as const;

@@ -22,3 +22,4 @@ export {
 } from './runner.js';
 export { DEFAULT_LOG_PATTERNS, type LogScanReport, logFiles, type PatternMatches, scanLogs } from './log-scan.js';
 export { type RotateResult, rotateSecrets } from './secrets.js';
+export { type IncidentReportOptions, incidentReport, REPORT_DUE_MS, REPORT_PREFIX, remindDueReports, writeIncidentReport } from './incident-report.js';

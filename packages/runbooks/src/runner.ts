@@ -16,6 +16,8 @@ export interface StepRecord {
   seconds?: number;
   /** One line: what it did, or why it failed. */
   summary?: string;
+  /** The snapshot a backup step made or a restore step restored (for the data-loss window). */
+  snapshot?: string;
 }
 
 export interface RunRecord {
@@ -185,8 +187,9 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
     await save();
     let failure: string | undefined;
     try {
-      const done = record.dry_run ? { summary: `would ${planStep(step, deps.sources, name).describe}` } : await runStep(step, name, record, deps);
+      const done: { summary: string; snapshot?: string } = record.dry_run ? { summary: `would ${planStep(step, deps.sources, name).describe}` } : await runStep(step, name, record, deps);
       rec.summary = done.summary;
+      if (done.snapshot) rec.snapshot = done.snapshot;
     } catch (e) {
       failure = (e as Error).message;
       rec.summary = failure;
@@ -221,18 +224,21 @@ export function resumeCommand(record: RunRecord): string {
 }
 
 /** Runs one step for real; throws with the reason when it fails. */
-async function runStep(step: RunbookStep, name: string, record: RunRecord, deps: RunbookDeps): Promise<{ summary: string }> {
+async function runStep(step: RunbookStep, name: string, record: RunRecord, deps: RunbookDeps): Promise<{ summary: string; snapshot?: string }> {
   const timeoutMs = step.timeout ? parseDuration(step.timeout) : DEFAULT_TIMEOUT_MS;
   const plan = planStep(step, deps.sources, name);
   if (plan.skip) return { summary: `nothing to do: ${plan.skip}` };
   if (plan.drkit) {
     const summaries: string[] = [];
+    let snapshot: string | undefined;
     for (const args of plan.drkit) {
       const r = await deps.drkit(args, timeoutMs);
       if (r.code !== 0) throw new Error(`drkit ${shellLine(args)} exited with ${r.code ?? 'a signal'}: ${lastLine(r.stderr) || lastLine(r.stdout)}`);
-      summaries.push(summarize(args, r.stdout));
+      const out = parsed(r.stdout);
+      summaries.push(summarize(args, out, r.stdout));
+      snapshot ??= step.type === 'backup' ? out?.id : step.type === 'restore' ? out?.snapshot : undefined;
     }
-    return { summary: summaries.join('; ') };
+    return { summary: summaries.join('; '), ...(snapshot ? { snapshot } : {}) };
   }
   switch (step.type) {
     case 'command': {
@@ -264,14 +270,17 @@ function lastLine(text: string): string {
   return text.trim().split('\n').at(-1) ?? '';
 }
 
-/** One line from a drkit command's --json output. */
-function summarize(args: string[], stdout: string): string {
-  let out: any;
+function parsed(stdout: string): any {
   try {
-    out = JSON.parse(stdout);
+    return JSON.parse(stdout);
   } catch {
-    return lastLine(stdout) || `drkit ${args[0]}: ok`;
+    return undefined;
   }
+}
+
+/** One line from a drkit command's --json output. */
+function summarize(args: string[], out: any, stdout: string): string {
+  if (out === undefined) return lastLine(stdout) || `drkit ${args[0]}: ok`;
   const [command] = args;
   if (command === 'backup') return `snapshot ${out.snapshot?.id ?? out.id ?? '?'}${out.tags?.length ? ` (${out.tags.join(', ')})` : ''}`;
   if (command === 'restore') return out.restored !== undefined ? `${out.restored} keys into ${out.target}` : `${out.written?.files ?? 0} files into ${out.target} from ${out.snapshot}`;
