@@ -10,7 +10,12 @@ const HOUR = 3_600_000;
 let dir: string;
 let cleanup: () => Promise<void>;
 let t = Date.parse('2026-12-01T10:00:00Z');
-const clock: Clock = { now: () => t, sleep: async (ms) => void (t += ms) };
+const clock: Clock = {
+  now: () => t,
+  sleep: async (ms) => {
+    t += ms;
+  },
+};
 let notifier: Notifier;
 
 beforeEach(async () => {
