@@ -85,6 +85,11 @@ process.on('exit', () => {
 });
 const redisRate = () => ({ count: REDIS_TOTAL, unit: 'keys' });
 
+// Log scan: LOG_BYTES of access-log lines (bench/logs-data.mjs), made once. Its figure is the RSS:
+// the scan must stay under 100 MiB whatever the size of the logs.
+const LOG_BYTES = Number(ENV.BENCH_LOG_BYTES ?? 1024 ** 3);
+const HERE_LOGS = fileURLToPath(new URL('./logs-data.mjs', import.meta.url));
+
 const NOTIFY_MESSAGES = Number(ENV.BENCH_NOTIFY_MESSAGES ?? 5_000);
 const NOTIFY_HELPER = fileURLToPath(new URL('./notify.mjs', import.meta.url));
 process.on('exit', hookStop);
@@ -422,5 +427,19 @@ export const STEPS = [
     prepare: (c) => hookUp(c, c.file('hook.log')),
     command: (c) => `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ${c.q(c.file('outbox-state'))}`,
     rate: () => ({ count: NOTIFY_MESSAGES, unit: 'messages' }),
+  },
+  {
+    id: 'drkit-logs-scan',
+    label: 'drkit logs scan (1 GiB of logs; RSS must stay under 100 MiB)',
+    group: 'incident',
+    available: drkitAvailable,
+    prepare: (c) => `[ -f ${c.q(c.file('logs/app.log'))} ] || { mkdir -p ${c.q(c.file('logs'))} && ${c.q(c.node)} ${c.q(HERE_LOGS)} ${LOG_BYTES} > ${c.q(c.file('logs/app.log'))}; }`,
+    command: (c) => `${c.q(c.node)} ${c.q(c.cli)} logs scan --glob ${c.q(c.file('logs/*.log'))} --json > ${c.q(c.file('drkit-logs-scan.json'))}`,
+    check: (c) => {
+      const r = c.readJson(c.file('drkit-logs-scan.json'));
+      return r.jsonError ?? (r.json.bytes === LOG_BYTES ? null : `scanned ${r.json.bytes} bytes of ${LOG_BYTES}`);
+    },
+    rate: () => ({ count: LOG_BYTES / 1024 / 1024, unit: 'MiB' }),
+    cleanup: (c) => c.discard(c.file('logs')),
   },
 ];

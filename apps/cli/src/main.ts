@@ -251,6 +251,7 @@ const drill = program
   .description('a recovery drill: restore a snapshot into a sandbox (folders, a scratch Redis), check every file and key, start the service there, measure RTO and RPO; exit 1 if anything failed')
   .option('--snapshot <id>', 'id, unique prefix, latest or latest:TAG', 'latest')
   .addOption(new Option('--scenario <name>', 'restore: the snapshot; full: every source of the chain from the last full, plus a runbook in dry-run').choices(['restore', 'full']).default('restore'))
+  .option('--runbook <name>', 'full scenario: the runbook run in dry-run alongside', 'server-failure')
   .option('--keep-sandbox', 'leave the sandbox (restored data, service log) in place for a look')
   .action(lazy(() => import('./commands/drill.js')));
 drill

@@ -89,6 +89,32 @@ describe('drkit drill', () => {
     expect(json(await run(['incident', 'list', '--json']))).toEqual([]);
   });
 
+  it('--scenario full: the chain from the last full, every source of the config, and a runbook in dry-run alongside', async () => {
+    await writeFile(path.join(dir, 'data', 'config', 'app.json'), '{"port": 3001}\n');
+    expect((await run(['backup'])).code).toBe(0);
+    const r = await run(['drill', '--scenario', 'full', '--runbook', 'database-corruption', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = json(r);
+    expect(report.scenario).toBe('full');
+    const snapshots = json(await run(['snapshots', '--json'])).map((s: { id: string }) => s.id);
+    expect(report.chain).toEqual([
+      { source: 'data', snapshots },
+      { source: 'cache', snapshots: [snapshots[1]] },
+    ]);
+    expect(report.runbook).toMatchObject({ name: 'database-corruption', status: 'ok' });
+    expect(report.runbook.steps[0].summary).toBe('would drkit backup --emergency --tag corrupted');
+    expect(report.phases.at(-1)).toMatchObject({ name: 'runbook-dry-run', ok: true, share: null });
+    // Nothing of the runbook ran: no emergency snapshot, no incident.
+    expect(json(await run(['snapshots', '--json']))).toHaveLength(2);
+
+    // A source of the config that the snapshot lacks fails a full drill.
+    const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
+    await writeFile(path.join(dir, 'drkit.config.yaml'), config.replace('sources:\n', 'sources:\n  - { name: uploads, type: files, path: ./uploads }\n'));
+    const missing = await run(['drill', '--scenario', 'full', '--snapshot', snapshots[1], '--json']);
+    expect(missing.code).toBe(1);
+    expect(json(missing).problems[0]).toMatchObject({ phase: 'select', source: 'uploads', message: expect.stringContaining('does not hold source "uploads" of the config') });
+  });
+
   it('fails with the repository\'s error, and makes no sandbox, when there is no repository', async () => {
     const r = await drkit(['drill', '--json', '--repo', path.join(dir, 'empty')], { cwd: path.join(dir, 'data') });
     expect(r.code).toBe(1);

@@ -10,6 +10,7 @@ import { executeRestore, planRestore, restoreRedis } from '@drkit/restore-core';
 import { RunbookError, RunbookErrorCode } from './errors.js';
 import { checkRestoredFiles, checkRestoredRedis, type DrillProblem, type SourceCheck } from './read-back.js';
 import type { DrillReport, PhaseName, PhaseReport } from './report.js';
+import type { RunRecord } from './runner.js';
 import { type ScratchRedis, startScratchRedis } from './scratch-redis.js';
 import { runCommand, type ServiceSpec, startService } from './service.js';
 
@@ -33,9 +34,15 @@ export interface DrillOptions {
   /** Told as each phase begins (awaited). */
   onPhase?: (phase: PhaseName) => void | Promise<void>;
   onWarning?: (message: string) => void;
+  /** Full scenario: the config's sources, each of which the snapshot must hold. */
+  expectedSources?: string[];
+  /** Full scenario: a runbook run in dry-run alongside (its record goes into the report). */
+  dryRunbook?: () => Promise<RunRecord>;
 }
 
 const MAX_PROBLEMS = 100;
+/** Phases that run after the service is healthy: not part of the RTO. */
+const AFTER_RTO = new Set<PhaseName>(['smoke', 'service-stop', 'runbook-dry-run']);
 
 /** Environment names for a source's sandbox folder: DRKIT_DRILL_<NAME>, upper case, other characters as _. */
 export function sourceEnvName(source: string): string {
@@ -63,6 +70,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const scratch = new Map<string, { server?: ScratchRedis; url: string }>();
   let service: DrillReport['service'] = null;
   let healthyAt: number | undefined;
+  const chain: DrillReport['chain'] = [];
+  let runbook: RunRecord | undefined;
 
   /** Runs a phase; false when it failed (its error is a problem of that phase). */
   const phase = async (name: PhaseName, work: (problem: (p: Omit<DrillProblem, 'phase'>) => void) => Promise<string | undefined>): Promise<boolean> => {
@@ -90,8 +99,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   let newest: DrillReport['newest'] = [];
 
   try {
-    let ok = await phase('select', async () => {
+    let ok = await phase('select', async (problem) => {
       newest = await newestPerSource(repo, snapshot, started);
+      for (const name of options.expectedSources ?? [])
+        if (!snapshot.sources.some((s) => s.name === name)) problem({ source: name, message: `snapshot ${snapshot.id} does not hold source "${name}" of the config: a full recovery would miss it` });
+      for (const s of snapshot.sources) chain.push({ source: s.name, snapshots: (await repo.archiveChain(snapshot, s)).map((l) => l.holder).reverse() });
       return `snapshot ${snapshot.id}, ${Math.round((started - Date.parse(snapshot.time)) / 1000)} s old`;
     });
     if (ok && fileSources.length)
@@ -169,12 +181,18 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   } finally {
     for (const { server } of scratch.values()) await server?.stop();
   }
+  if (options.dryRunbook)
+    await phase('runbook-dry-run', async (problem) => {
+      runbook = await options.dryRunbook!();
+      if (runbook.status !== 'ok') problem({ message: `runbook ${runbook.runbook} failed in dry-run: ${runbook.steps.find((s) => s.status === 'failed')?.summary ?? ''}` });
+      return `${runbook.runbook}: ${runbook.steps.length} steps`;
+    });
 
   const finished = now();
   const rto = healthyAt === undefined ? null : (healthyAt - started) / 1000;
   const rpo = Math.max(0, (started - Date.parse(snapshot.time)) / 1000);
   // Shares of the RTO: the phases that ran before the service was healthy.
-  for (const p of phases) if (rto && p.name !== 'smoke' && p.name !== 'service-stop') p.share = p.seconds / rto;
+  for (const p of phases) if (rto && !AFTER_RTO.has(p.name)) p.share = p.seconds / rto;
   const objectives = {
     rto_seconds: options.objectives.rtoMs / 1000,
     rpo_seconds: options.objectives.rpoMs / 1000,
@@ -195,7 +213,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     objectives,
     snapshot: { id: snapshot.id, time: snapshot.time, host: snapshot.host, kind: snapshot.kind, tags: snapshot.tags },
     newest,
+    chain,
     phases,
+    ...(runbook ? { runbook: { name: runbook.runbook, status: runbook.status, steps: runbook.steps.map((st) => ({ id: st.id, type: st.type, summary: st.summary ?? '' })) } } : {}),
     sources,
     service,
     problems,

@@ -1,6 +1,6 @@
 import type { DrillProblem, SourceCheck } from './read-back.js';
 
-export const PHASES = ['select', 'restore-files', 'restore-redis', 'verify', 'service-start', 'smoke', 'service-stop'] as const;
+export const PHASES = ['select', 'restore-files', 'restore-redis', 'verify', 'service-start', 'smoke', 'service-stop', 'runbook-dry-run'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export interface PhaseReport {
@@ -28,6 +28,10 @@ export interface DrillReport {
   snapshot: { id: string; time: string; host: string; kind: string; tags: string[] };
   /** The newest snapshot holding each source, and its age at the drill's start. */
   newest: { source: string; snapshot: string; age_seconds: number }[];
+  /** Per source, the snapshots whose archives the restore read: the last full first. */
+  chain: { source: string; snapshots: string[] }[];
+  /** Full scenario: the runbook run in dry-run alongside. */
+  runbook?: { name: string; status: string; steps: { id: string; type: string; summary: string }[] };
   phases: PhaseReport[];
   sources: SourceCheck[];
   service: { command: string; healthy: boolean; detail: string } | null;
@@ -74,7 +78,12 @@ export function drillMarkdown(r: DrillReport): string {
         : `- ${s.name}: ${s.keys} Redis keys checked (${s.expired} expired); ${s.dbs.map((d) => `db ${d.db}: ${Object.entries(d.types).map(([t, n]) => `${n} ${t}`).join(', ')}`).join('; ')}`,
     ),
     ...r.newest.map((n) => `- newest snapshot of ${n.source}: ${n.snapshot}, ${seconds(n.age_seconds)} old`),
+    ...r.chain.filter((c) => c.snapshots.length > 1).map((c) => `- ${c.source} restored through the chain ${c.snapshots.join(' → ')}`),
   ];
+  if (r.runbook) {
+    lines.push('', `## Runbook ${r.runbook.name} (dry run): ${r.runbook.status}`, '');
+    for (const st of r.runbook.steps) lines.push(`- ${st.id} (${st.type}): ${st.summary}`);
+  }
   if (r.problems.length) {
     lines.push('', `## Problems (${r.problems_total})`, '');
     for (const p of r.problems) lines.push(`- [${p.phase}]${p.source ? ` ${p.source}:` : ''} ${p.message}`);

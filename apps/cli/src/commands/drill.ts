@@ -1,17 +1,24 @@
-import { objectives, parseDuration } from '@drkit/config';
-import { type DrillReport, drillHistory, drillMarkdown, findDrill, formatSeconds, runDrill, saveDrill } from '@drkit/runbooks';
+import { type DrkitConfig, objectives, parseDuration } from '@drkit/config';
+import { type DrillOptions, type DrillReport, drillHistory, drillMarkdown, findDrill, findRunbook, formatSeconds, runDrill, runRunbook, saveDrill } from '@drkit/runbooks';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type NotifyOptions, openNotifier, sayDelivery } from '../notify-context.js';
 import { printJson, say, table, warn } from '../output.js';
 import { resolveRef } from '../selection.js';
+import { sourcesOf } from '../runbook-sources.js';
 import { openState } from '../state-context.js';
 
 interface DrillFlags extends NotifyOptions {
   snapshot: string;
   scenario: 'restore' | 'full';
+  runbook: string;
   keepSandbox?: boolean;
 }
+
+/** A dry run calls none of a runbook's effects; these say so if one ever did. */
+const NOTHING = async (): Promise<never> => {
+  throw new Error('internal: a dry run ran a step');
+};
 
 /** `drkit drill`: restore into a sandbox, check, start the service, measure; exit 1 when anything failed. */
 export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode> {
@@ -30,6 +37,7 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
       ...(config?.drill?.redis ? { redisUrl: config.drill.redis } : {}),
       redisServer: config?.drill?.redis_server ?? 'redis-server',
       keepSandbox: opts.keepSandbox === true,
+      ...(opts.scenario === 'full' ? fullScenario(config, opts.runbook) : {}),
       jsonlGlobs: config?.validation.jsonl ?? ['**/*.jsonl'],
       report: (event) => notifier.report(event),
       onPhase: (phase) => (opts.json ? undefined : warn(`drill: ${phase}…`)),
@@ -44,6 +52,16 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
   } finally {
     await notifier.store.close();
   }
+}
+
+/** The quarterly simulation: every source of the config must be in the snapshot, and a runbook runs in dry-run alongside. */
+function fullScenario(config: DrkitConfig | undefined, name: string): Pick<DrillOptions, 'expectedSources' | 'dryRunbook'> {
+  const { runbook } = findRunbook(name, config?.runbooks);
+  const sources = sourcesOf(config);
+  return {
+    expectedSources: sources.map((s) => s.name),
+    dryRunbook: () => runRunbook({ name, runbook, dryRun: true }, { drkit: NOTHING, shell: NOTHING, probes: NOTHING, confirm: NOTHING, sources }),
+  };
 }
 
 /** `drkit drill history`: RTO and RPO of every drill, oldest first. */

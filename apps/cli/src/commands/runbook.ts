@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline/promises';
-import { type DrkitConfig, stepId } from '@drkit/config';
-import { allRunbooks, type CommandResult, findRunbook, planStep, resumeCommand, RunbookError, RunbookErrorCode, runCommand, runRunbook, type SourceRef } from '@drkit/runbooks';
+import { stepId } from '@drkit/config';
+import { allRunbooks, type CommandResult, findRunbook, planStep, resumeCommand, RunbookError, RunbookErrorCode, runCommand, runRunbook } from '@drkit/runbooks';
 import { loadConfig } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type NotifyOptions, openNotifier, sayDelivery } from '../notify-context.js';
 import { printJson, say, table, warn } from '../output.js';
 import { serviceProbes } from '../probes.js';
+import { sourcesOf } from '../runbook-sources.js';
 
 interface RunFlags extends NotifyOptions {
   dryRun?: boolean;
@@ -76,10 +77,6 @@ export async function run([name]: unknown[], opts: RunFlags): Promise<ExitCode> 
   } finally {
     await notifier?.store.close();
   }
-}
-
-function sourcesOf(config: DrkitConfig | undefined): SourceRef[] {
-  return (config?.sources ?? []).map((s) => (s.type === 'files' ? { name: s.name, type: 'files', path: s.path } : { name: s.name, type: 'redis' }));
 }
 
 /** The flags a step's drkit command inherits, so that it works on the same config, repository and state. */
