@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isDrkitError } from '@drkit/errors';
@@ -131,17 +131,23 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         }
         return `${keys} keys`;
       });
+    // Where everything is, for the service and for a person looking at a kept sandbox (`. drill.env`).
+    await writeFile(path.join(sandbox, 'drill.env'), Object.entries(env).filter(([k]) => k.startsWith('DRKIT_DRILL_')).map(([k, v]) => `${k}=${v}\n`).join(''));
     if (ok)
       ok = await phase('verify', async (problem) => {
-        for (const s of fileSources) sources.push(await checkRestoredFiles(repo, s, path.join(sandbox, 'files', s.name), options.jsonlGlobs ?? ['**/*.jsonl'], problem));
-        for (const s of redisSources) {
-          const conn = await RedisConnection.open({ url: scratch.get(s.name)!.url });
-          try {
-            sources.push(await checkRestoredRedis(repo, s, conn, now, problem));
-          } finally {
-            await conn.close();
-          }
-        }
+        // Sources at once: hashing files and waiting on the scratch Redis overlap.
+        const checked = await Promise.all([
+          ...fileSources.map((s) => checkRestoredFiles(repo, s, path.join(sandbox, 'files', s.name), options.jsonlGlobs ?? ['**/*.jsonl'], problem)),
+          ...redisSources.map(async (s) => {
+            const conn = await RedisConnection.open({ url: scratch.get(s.name)!.url });
+            try {
+              return await checkRestoredRedis(repo, s, conn, now, problem);
+            } finally {
+              await conn.close();
+            }
+          }),
+        ]);
+        sources.push(...checked);
         return `${sources.length} source(s) read back`;
       });
     if (ok && !options.service) healthyAt = now();
