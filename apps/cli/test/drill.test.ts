@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,20 @@ let cleanup: () => Promise<void>;
 
 const run = (args: string[]) => drkit(args, { cwd: dir });
 const json = <T = any>(r: { stdout: string }): T => JSON.parse(r.stdout);
+
+/** Processes whose working folder is below `root` (a scratch redis-server runs in its sandbox). */
+function processesIn(root: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/cwd`).startsWith(root);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -113,6 +127,27 @@ describe('drkit drill', () => {
     const missing = await run(['drill', '--scenario', 'full', '--snapshot', snapshots[1], '--json']);
     expect(missing.code).toBe(1);
     expect(json(missing).problems[0]).toMatchObject({ phase: 'select', source: 'uploads', message: expect.stringContaining('does not hold source "uploads" of the config') });
+  });
+
+  it('SIGINT stops the drill: its scratch redis-server is stopped, the sandbox removed, nothing recorded, exit 130', async () => {
+    // It hangs in the scratch Redis's restore (the server runs, its working folder in the sandbox) until the signal.
+    let scratch: number[] = [];
+    const r = await drkit(['drill'], {
+      cwd: dir,
+      env: { DRKIT_FAILPOINTS: 'restore.redis.after-flush=hang' },
+      onStderrLine: (line, pid) => {
+        if (!line.includes('hanging')) return;
+        scratch = processesIn(path.join(dir, 'sandboxes'));
+        process.kill(pid, 'SIGINT');
+      },
+    });
+    expect(scratch).toHaveLength(1);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toContain('drkit: interrupted by SIGINT [DRILL_INTERRUPTED]: The drill was interrupted: its service and scratch Redis were stopped, its sandbox removed, and nothing was recorded.');
+    expect(await readdir(path.join(dir, 'sandboxes'))).toEqual([]);
+    // The scratch redis-server is gone.
+    expect(scratch.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(json(await run(['drill', 'history', '--json']))).toEqual([]);
   });
 
   it('fails with the repository\'s error, and makes no sandbox, when there is no repository', async () => {

@@ -34,6 +34,8 @@ export interface DrillOptions {
   /** Told as each phase begins (awaited). */
   onPhase?: (phase: PhaseName) => void | Promise<void>;
   onWarning?: (message: string) => void;
+  /** Aborts at the next phase (restores stop at their safe points); the sandbox, scratch Redis and service are cleaned up, then the abort's reason is thrown. */
+  signal?: AbortSignal;
   /** Full scenario: the config's sources, each of which the snapshot must hold. */
   expectedSources?: string[];
   /** Full scenario: a runbook run in dry-run alongside (its record goes into the report). */
@@ -75,6 +77,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 
   /** Runs a phase; false when it failed (its error is a problem of that phase). */
   const phase = async (name: PhaseName, work: (problem: (p: Omit<DrillProblem, 'phase'>) => void) => Promise<string | undefined>): Promise<boolean> => {
+    options.signal?.throwIfAborted();
     await options.onPhase?.(name);
     const t0 = now();
     const before = problemsTotal;
@@ -86,6 +89,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     try {
       detail = await work(problem);
     } catch (e) {
+      // An interruption is not a finding: it ends the drill (after the clean-up).
+      if (options.signal?.aborted) throw options.signal.reason;
       problem({ message: isDrkitError(e) ? `${e.message} [${e.code}]` : (e as Error).message });
     }
     const ok = problemsTotal === before;
@@ -110,7 +115,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       ok = await phase('restore-files', async () => {
         const target = path.join(sandbox, 'files');
         const plan = await planRestore(repo, { snapshot: snapshot.id, target });
-        const result = await executeRestore(repo, plan, { ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+        const result = await executeRestore(repo, plan, { ...(options.onWarning ? { onWarning: options.onWarning } : {}), ...(options.signal ? { signal: options.signal } : {}) });
         for (const s of fileSources) env[sourceEnvName(s.name)] = path.join(target, s.name);
         return `${result.written.files} files, ${result.written.bytes} bytes`;
       });
@@ -126,7 +131,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
           scratch.set(s.name, target);
           env[`${sourceEnvName(s.name)}_URL`] = target.url;
           env.DRKIT_DRILL_REDIS_URL ??= target.url;
-          const result = await restoreRedis(repo, { snapshot: snapshot.id, source: s.name, target: { url: target.url }, mode: 'replace', confirm: true, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+          const result = await restoreRedis(repo, { snapshot: snapshot.id, source: s.name, target: { url: target.url }, mode: 'replace', confirm: true, ...(options.onWarning ? { onWarning: options.onWarning } : {}), ...(options.signal ? { signal: options.signal } : {}) });
           keys += result.restored;
         }
         return `${keys} keys`;
@@ -137,11 +142,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       ok = await phase('verify', async (problem) => {
         // Sources at once: hashing files and waiting on the scratch Redis overlap.
         const checked = await Promise.all([
-          ...fileSources.map((s) => checkRestoredFiles(repo, s, path.join(sandbox, 'files', s.name), options.jsonlGlobs ?? ['**/*.jsonl'], problem)),
+          ...fileSources.map((s) => checkRestoredFiles(repo, s, path.join(sandbox, 'files', s.name), options.jsonlGlobs ?? ['**/*.jsonl'], problem, options.signal)),
           ...redisSources.map(async (s) => {
             const conn = await RedisConnection.open({ url: scratch.get(s.name)!.url });
             try {
-              return await checkRestoredRedis(repo, s, conn, now, problem);
+              return await checkRestoredRedis(repo, s, conn, now, problem, options.signal);
             } finally {
               await conn.close();
             }
@@ -159,11 +164,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       try {
         ok = await phase('service-start', async (problem) => {
           const stop = new AbortController();
+          options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
           const exited = running.exited.then((how) => {
             stop.abort();
             return how;
           });
           const health = await spec.waitHealthy(spec.readyWithinMs, stop.signal);
+          options.signal?.throwIfAborted();
           const early = stop.signal.aborted ? await exited : undefined;
           service!.healthy = health.ok && !early;
           service!.detail = early ? `the service ended (${early}) before it was healthy; its output is in ${log}` : health.detail;
@@ -178,12 +185,21 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
             return spec.smoke;
           });
       } finally {
-        await phase('service-stop', async () => {
-          await running.stop();
-          return undefined;
-        });
+        if (options.signal?.aborted) await running.stop();
+        else
+          await phase('service-stop', async () => {
+            await running.stop();
+            return undefined;
+          });
       }
     }
+  } catch (e) {
+    // Interrupted: nothing half-made stays behind (the scratch servers stop below).
+    if (!options.keepSandbox) await rm(sandbox, { recursive: true, force: true }).catch(() => {});
+    if (!options.signal?.aborted) throw e;
+    throw new RunbookError(RunbookErrorCode.INTERRUPTED, `The drill was interrupted: its service and scratch Redis were stopped${options.keepSandbox ? '' : ', its sandbox removed,'} and nothing was recorded.`, {
+      hint: 'Run the drill again.',
+    });
   } finally {
     for (const { server } of scratch.values()) await server?.stop();
   }

@@ -5,6 +5,8 @@ export const RunbookErrorCode = {
   SANDBOX: 'DRILL_SANDBOX',
   /** The drill could not start its scratch redis-server, or reach the configured one. */
   SCRATCH_REDIS: 'DRILL_SCRATCH_REDIS',
+  /** SIGINT or SIGTERM stopped the drill (it cleaned up first). */
+  INTERRUPTED: 'DRILL_INTERRUPTED',
   /** A stored drill report that does not match its schema. */
   DAMAGED: 'DRILL_DAMAGED',
   /** A runbook name that is neither built in nor in the config's runbooks. */

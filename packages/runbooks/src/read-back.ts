@@ -61,12 +61,20 @@ class LineCount {
  * snapshot's index: type, size, sha256, link target; then the counts against the snapshot's
  * stats, and JSONL files' lines.
  */
-export async function checkRestoredFiles(repo: Repository, source: SourceMeta, root: string, jsonlGlobs: string[], problem: (p: Omit<DrillProblem, 'phase'>) => void): Promise<FileSourceCheck> {
+export async function checkRestoredFiles(
+  repo: Repository,
+  source: SourceMeta,
+  root: string,
+  jsonlGlobs: string[],
+  problem: (p: Omit<DrillProblem, 'phase'>) => void,
+  signal?: AbortSignal,
+): Promise<FileSourceCheck> {
   const isJsonl = globMatcher(jsonlGlobs);
   const out: FileSourceCheck = { name: source.name, type: 'files', files: 0, dirs: 0, symlinks: 0, bytes: 0, jsonl: { files: 0, lines: 0, invalid_lines: 0 } };
   const recordedInvalid = new Map<string, number>();
   for (const f of source.findings) if (f.kind === 'invalid-jsonl' && f.path) recordedInvalid.set(f.path, (recordedInvalid.get(f.path) ?? 0) + 1);
   for await (const entry of repo.readIndex(source)) {
+    signal?.throwIfAborted();
     const at = fsPath(path.join(root, entry.path));
     const why = await checkEntry(entry, at, isJsonl(entry.path) ? out.jsonl : undefined);
     if (why) problem({ source: source.name, path: entry.path, message: `${entry.path}: ${why}` });
@@ -130,11 +138,19 @@ const TYPE_AND_TTL = "local r = {} for i, k in ipairs(KEYS) do r[2*i-1] = redis.
  * key exists with the record's type and has an expiry when the record has one; then each
  * database's key count against the records'. A key whose expiry has passed may be gone.
  */
-export async function checkRestoredRedis(repo: Repository, source: SourceMeta, conn: RedisConnection, now: () => number, problem: (p: Omit<DrillProblem, 'phase'>) => void): Promise<RedisSourceCheck> {
+export async function checkRestoredRedis(
+  repo: Repository,
+  source: SourceMeta,
+  conn: RedisConnection,
+  now: () => number,
+  problem: (p: Omit<DrillProblem, 'phase'>) => void,
+  signal?: AbortSignal,
+): Promise<RedisSourceCheck> {
   const out: RedisSourceCheck = { name: source.name, type: 'redis', keys: 0, expired: 0, dbs: [] };
   const dbs = new Map<number, RedisSourceCheck['dbs'][number]>();
   let batch: { db: number; key: Buffer; type: string; expireAt: number }[] = [];
   const flush = async () => {
+    signal?.throwIfAborted();
     const byDb = new Map<number, typeof batch>();
     for (const r of batch) {
       const list = byDb.get(r.db) ?? [];

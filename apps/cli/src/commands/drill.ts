@@ -2,6 +2,7 @@ import { type DrkitConfig, objectives, parseDuration } from '@drkit/config';
 import { type DrillOptions, type DrillReport, drillHistory, drillMarkdown, findDrill, findRunbook, formatSeconds, runDrill, runRunbook, saveDrill } from '@drkit/runbooks';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { stopsSafely } from '../interrupt.js';
 import { type NotifyOptions, openNotifier, sayDelivery } from '../notify-context.js';
 import { printJson, say, table, warn } from '../output.js';
 import { resolveRef } from '../selection.js';
@@ -42,6 +43,7 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
       report: (event) => notifier.report(event),
       onPhase: (phase) => (opts.json ? undefined : warn(`drill: ${phase}…`)),
       onWarning: (message) => warn(`warning: ${message}`),
+      signal: stopsSafely('the sandbox (drkit-drill-* in drill.sandbox or the temp folder), its scratch redis-server and the service, if started: stop them and remove the folder by hand'),
     });
     await saveDrill(notifier.store, report);
     const delivery = await notifier.deliver();
