@@ -100,7 +100,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 
   const fileSources = snapshot.sources.filter((s) => s.type === 'files');
   const redisSources = snapshot.sources.filter((s) => s.redis);
-  const env: NodeJS.ProcessEnv = { ...process.env, DRKIT_DRILL_SANDBOX: sandbox };
+  // This drill's own DRKIT_DRILL_* only: never ones inherited from a drill the caller runs in.
+  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DRKIT_DRILL_'))), DRKIT_DRILL_SANDBOX: sandbox };
   let newest: DrillReport['newest'] = [];
 
   try {
