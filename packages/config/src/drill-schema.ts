@@ -8,16 +8,6 @@ const duration = (example: string) =>
     { expected: `a positive duration like ${example}`, write: `whole numbers with a unit (${DURATION_UNITS})`, example },
   );
 
-export const objectivesSchema = hinted(
-  z.strictObject({
-    /** Recovery point objective: the newest good backup of each source is never older than this. */
-    rpo: duration('1h').default('1h'),
-    /** Recovery time objective (drills measure it). */
-    rto: duration('4h').default('4h'),
-  }),
-  { expected: 'objectives (rpo, rto)', write: 'settings indented under objectives', example: '{ rpo: 1h, rto: 4h }' },
-);
-
 const command = (example: string) => hinted(z.string().min(1), { expected: 'a shell command', write: 'a quoted command', example });
 
 /** `drill:`: where a drill restores to, and how it starts and checks the service there. */
@@ -46,10 +36,4 @@ export const drillSchema = hinted(
   { expected: 'drill settings (sandbox, redis, service)', write: 'settings indented under drill', example: '{ service: { command: "node server.js" } }' },
 );
 
-export type ObjectivesConfig = z.output<typeof objectivesSchema>;
 export type DrillConfig = z.output<typeof drillSchema>;
-
-/** `objectives:` with its defaults filled in (also when the section is absent). */
-export function objectives(config: { objectives?: ObjectivesConfig }): ObjectivesConfig {
-  return config.objectives ?? objectivesSchema.parse({});
-}

@@ -13,6 +13,19 @@ export {
   SEVERITY_NAMES,
   type SmtpUrl,
 } from './notify-schema.js';
+export {
+  cronProblem,
+  isTimeZone,
+  JOB_COMMANDS,
+  objectives,
+  schedulerSettings,
+  type JobCommand,
+  type JobConfig,
+  type ObjectivesConfig,
+  type ScheduleConfig,
+  type SchedulerConfig,
+} from './schedule-schema.js';
+export { durationMs } from './duration.js';
 export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';
-export { type DrillConfig, drillSchema, type ObjectivesConfig, objectives, objectivesSchema } from './drill-schema.js';
+export { type DrillConfig, drillSchema } from './drill-schema.js';
 export { RUNBOOK_STEP_TYPES, type RunbookConfig, runbookSchema, type RunbookStep, stepId } from './runbook-schema.js';

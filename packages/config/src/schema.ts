@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
-import { drillSchema, objectivesSchema } from './drill-schema.js';
+import { drillSchema } from './drill-schema.js';
 import { explain } from './explain.js';
 import { runbooksSchema } from './runbook-schema.js';
 import { hinted } from './hints.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
+import { objectivesSchema, scheduleSchema, schedulerSchema } from './schedule-schema.js';
 import { statusPageSchema } from './status-page-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
@@ -241,6 +242,9 @@ export const configSchema = z.strictObject({
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
   status_page: statusPageSchema.optional(),
+  /** No `schedule:` at all: the DR plan's (@drkit/scheduler's defaultJobs). */
+  schedule: scheduleSchema.optional(),
+  scheduler: schedulerSchema.optional(),
   objectives: objectivesSchema.optional(),
   drill: drillSchema.optional(),
   /** Runbooks of this service: they override built-in ones of the same name. */
