@@ -3,8 +3,8 @@ import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
 import { hinted } from './hints.js';
 
-/** The drkit commands a job may run (`drill` joins when drkit has the command: #10). */
-export const JOB_COMMANDS = ['backup', 'verify', 'forget', 'copy'] as const;
+/** The drkit commands a job may run (`drill` runs a recovery drill: `args: ["--scenario", "full"]` for the quarterly one). */
+export const JOB_COMMANDS = ['backup', 'verify', 'forget', 'copy', 'drill'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
 
 const duration = (example: string) =>

@@ -24,7 +24,7 @@ drill:
 
   it('says what is wrong with each bad field and what to write instead', () => {
     expect(issues('objectives: { rto: 4 }\ndrill: { redis: "localhost:6379", service: { ready_within: soon } }')).toEqual([
-      '/etc/drkit/drkit.config.yaml: objectives.rto: expected a positive duration like 4h, got 4. Fix: write whole numbers with a unit (s = seconds, m = minutes, h = hours, d = days, w = weeks, y = 365 days), e.g. rto: 4h.',
+      '/etc/drkit/drkit.config.yaml: objectives.rto: expected a duration like 4h, got 4. Fix: write whole numbers with a unit (s = seconds, m = minutes, h = hours, d = days, w = weeks, y = 365 days), e.g. rto: 4h.',
       '/etc/drkit/drkit.config.yaml: drill.redis: expected a redis:// URL of a scratch server, got "localhost:6379". Fix: write a URL, e.g. redis: "redis://127.0.0.1:6390".',
       expect.stringMatching(/^\/etc\/drkit\/drkit.config.yaml: drill.service.command: /),
       expect.stringMatching(/^\/etc\/drkit\/drkit.config.yaml: drill.service.ready_within: expected a positive duration like 60s, got "soon"/),
