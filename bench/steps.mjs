@@ -85,8 +85,11 @@ process.on('exit', () => {
 });
 const redisRate = () => ({ count: REDIS_TOTAL, unit: 'keys' });
 
-// The drill: the tree and the Redis data in one snapshot, drilled into a fresh sandbox. Target: RTO ≤ 60 s.
+// The drill: the tree and the Redis data in one snapshot, drilled into a sandbox with a small HTTP
+// service over the restored data (bench/drill-service.mjs) probed until healthy. Target: RTO ≤ 60 s.
 const DRILL_RTO_TARGET_S = 60;
+const DRILL_PORT = REDIS_SOURCE + 2;
+const HERE_DRILL_SERVICE = fileURLToPath(new URL('./drill-service.mjs', import.meta.url));
 const drillConfig = (c) => `repository: ${JSON.stringify(c.file('drill-repo'))}
 state: ${JSON.stringify(c.file('drill-state'))}
 sources:
@@ -95,6 +98,12 @@ sources:
 validation: { jsonl: [] }
 drill:
   sandbox: ${JSON.stringify(c.file('drill-sandboxes'))}
+  service:
+    command: ${JSON.stringify(`${c.q(c.node)} ${c.q(HERE_DRILL_SERVICE)}`)}
+    env: { PORT: "${DRILL_PORT}" }
+    health: [{ type: http, url: "http://127.0.0.1:${DRILL_PORT}/health" }]
+    ready_within: 2m
+    smoke: ${JSON.stringify(`${c.q(c.node)} -e "fetch('http://127.0.0.1:${DRILL_PORT}/health').then(r=>r.json()).then(j=>process.exit(j.keys===${REDIS_TOTAL}?0:1))"`)}
 `;
 const drkitWith = (c) => `${c.q(c.node)} ${c.q(c.cli)} --config ${c.q(c.file('drill.config.yaml'))}`;
 
@@ -443,7 +452,7 @@ export const STEPS = [
   },
   {
     id: 'drkit-drill',
-    label: `drkit drill (tree + ${REDIS_KEYS.toLocaleString('en')} Redis keys: sandbox restore, read-back)`,
+    label: `drkit drill (tree + ${REDIS_KEYS.toLocaleString('en')} Redis keys: sandbox restore, read-back, HTTP service probed)`,
     group: 'drill',
     tools: REDIS_TOOLS,
     install: REDIS_INSTALL,

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { makeSampleTree, type RunningRedis, seedRedis, startRedis, tempDir } from '@drkit/test-support';
@@ -24,6 +25,50 @@ function processesIn(root: string): number[] {
       }
     })
     .map(Number);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A small HTTP service over the restored data: the data folder's names, and the scratch Redis's key count. */
+async function writeService(port: number): Promise<void> {
+  await writeFile(
+    path.join(dir, 'service.mjs'),
+    `import { createServer } from 'node:http';
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+const names = readdirSync(process.env.DRKIT_DRILL_DATA + '/data');
+const url = new URL(process.env.DRKIT_DRILL_REDIS_URL);
+createServer((req, res) => {
+  if (req.url === '/health') return res.end(JSON.stringify(names));
+  const s = connect(Number(url.port), url.hostname, () => s.write('DBSIZE\\r\\n'));
+  s.once('data', (d) => { s.end(); res.end(String(d)); });
+}).listen(${port}, '127.0.0.1');
+`,
+  );
+}
+
+async function addService(port: number, o: { health: string; smoke?: string; readyWithin?: string }): Promise<void> {
+  const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
+  await writeFile(
+    path.join(dir, 'drkit.config.yaml'),
+    config.replace(
+      'drill: { sandbox: ./sandboxes }',
+      `drill:
+  sandbox: ./sandboxes
+  service:
+    command: node ${path.join(dir, 'service.mjs')}
+    health: ${o.health}
+    ready_within: ${o.readyWithin ?? '30s'}
+${o.smoke ? `    smoke: ${JSON.stringify(o.smoke)}\n` : ''}`,
+    ),
+  );
 }
 
 beforeAll(async () => {
@@ -101,6 +146,41 @@ describe('drkit drill', () => {
     expect(good.code, good.stderr).toBe(0);
     expect((await run(['drill'])).code).toBe(0);
     expect(json(await run(['incident', 'list', '--json']))).toEqual([]);
+  });
+
+  it('starts the service from the sandbox, waits for its health probe, runs the smoke test, stops it; RTO ends when it is healthy', async () => {
+    const port = await freePort();
+    await writeService(port);
+    await addService(port, { health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "feedback.jsonl" }]`, smoke: `curl -fsS http://127.0.0.1:${port}/redis` });
+    const r = await run(['drill', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = json(r);
+    expect(report.phases.map((p: { name: string }) => p.name)).toEqual(['select', 'restore-files', 'restore-redis', 'verify', 'service-start', 'smoke', 'service-stop']);
+    expect(report.service).toMatchObject({ healthy: true, detail: expect.stringMatching(/^http http:\/\/127\.0\.0\.1:\d+\/health: ok in \d+ ms$/) });
+    const start = Date.parse(report.started_at);
+    const untilHealthy = report.phases.slice(0, 5).reduce((sum: number, p: { seconds: number }) => sum + p.seconds, 0);
+    expect(report.rto_seconds).toBeGreaterThanOrEqual(untilHealthy);
+    expect(report.rto_seconds).toBeLessThan((Date.parse(report.finished_at) - start) / 1000 + 0.001);
+    expect(report.phases.find((p: { name: string }) => p.name === 'smoke').share).toBeNull();
+    // Stopped: nothing listens on its port any more.
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  });
+
+  it('a service that never becomes healthy fails the drill at its timeout, and is stopped', async () => {
+    const port = await freePort();
+    await writeService(port);
+    await addService(port, { health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "never there" }]`, readyWithin: '2s' });
+    const r = await run(['drill', '--json']);
+    expect(r.code).toBe(1);
+    const report = json(r);
+    expect(report.rto_seconds).toBeNull();
+    expect(report.phases.slice(-2)).toMatchObject([
+      { name: 'service-start', ok: false },
+      { name: 'service-stop', ok: true },
+    ]);
+    expect(report.problems[0].message).toMatch(/^the service did not become healthy within 2 s: http http:\/\/127\.0\.0\.1:\d+\/health: the body does not contain "never there"$/);
+    expect(report.phases.find((p: { name: string }) => p.name === 'service-start').seconds).toBeGreaterThanOrEqual(2);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   });
 
   it('--scenario full: the chain from the last full, every source of the config, and a runbook in dry-run alongside', async () => {

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningRedis, startRedis, tempDir } from '@drkit/test-support';
@@ -160,6 +162,54 @@ describe('drkit runbook', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(path.join(dir, 'last.txt'))).toBe(true);
     expect(r.stdout).toContain(`runbook slow: ok, incident ${incidents[0].id}`);
+  });
+
+  it('database-corruption and server-failure for real: restore, verify, and wait until the live service answers its health probe', async () => {
+    const live = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
+    await new Promise((resolve) => live.once('listening', resolve));
+    const port = (live.address() as AddressInfo).port;
+    try {
+      const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
+      await writeFile(path.join(dir, 'drkit.config.yaml'), `${config}health: [{ type: http, url: "http://127.0.0.1:${port}/", body: ok }]\n`);
+      const client = redis.client();
+      await client.set('user:1', 'Ada');
+      expect((await run(['backup'])).code).toBe(0);
+      expect((await run(['verify', 'latest', '--mark-clean'])).code).toBe(0);
+
+      // Corruption: a bad JSONL line and a changed key.
+      await writeFile(path.join(dir, 'app', 'users.jsonl'), '{"id":1}\n{"id":\n');
+      await client.set('user:1', 'garbage');
+      const corruption = await run(['runbook', 'run', 'database-corruption', '--yes', '--json']);
+      expect(corruption.code, corruption.stderr).toBe(0);
+      const record = json(corruption);
+      expect(record.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual(['evidence:ok', 'verify-clean:ok', 'confirm-restore:ok', 'restore:ok', 'wait-healthy:ok', 'monitoring:ok']);
+      expect(record.steps[4].summary).toMatch(/^http http:\/\/127\.0\.0\.1:\d+\/: ok in \d+ ms$/);
+      expect(await readFile(path.join(dir, 'app', 'users.jsonl'), 'utf8')).toBe('{"id":1}\n{"id":2}\n');
+      expect(await client.get('user:1')).toBe('Ada');
+
+      // The next scheduled backup; then the server is gone: everything comes back from latest onto this one.
+      expect((await run(['backup'])).code).toBe(0);
+      await rm(path.join(dir, 'app'), { recursive: true });
+      await client.flushall();
+      const failure = await run(['runbook', 'run', 'server-failure', '--yes', '--json']);
+      expect(failure.code, failure.stderr).toBe(0);
+      expect(json(failure).steps.every((s: { status: string }) => s.status === 'ok')).toBe(true);
+      expect(await readFile(path.join(dir, 'app', 'logs', 'api.log'), 'utf8')).toContain('unauthorized');
+      expect(await client.get('user:1')).toBe('Ada');
+    } finally {
+      live.close();
+    }
+  });
+
+  it('a wait-until-healthy step whose service never answers fails at its limit and names the probe', async () => {
+    const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
+    await writeFile(
+      path.join(dir, 'drkit.config.yaml'),
+      config.replace('runbooks:\n', 'runbooks:\n  probe-down:\n    description: waits for a closed port\n    steps:\n      - { id: wait, type: wait-until-healthy, within: 2s, probes: [{ type: tcp, host: 127.0.0.1, port: 1 }] }\n'),
+    );
+    const r = await run(['runbook', 'run', 'probe-down', '--json']);
+    expect(r.code).toBe(1);
+    expect(json(r).steps[0]).toMatchObject({ id: 'wait', status: 'failed', summary: expect.stringMatching(/^tcp 127\.0\.0\.1:1: connect ECONNREFUSED/) });
   });
 
   it('names an unknown runbook or step', async () => {

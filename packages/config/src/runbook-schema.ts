@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
+import { probeSchema } from './failover-schema.js';
 import { hinted } from './hints.js';
 
 const duration = (example: string) =>
@@ -17,8 +18,12 @@ const snapshotRef = hinted(z.string().regex(/^(latest(:[^\s]+)?|[0-9]{8}T[0-9]{6
 });
 const globList = (example: string) => hinted(z.array(z.string().min(1)).min(1), { expected: 'a list of glob patterns', write: 'a list', example: `["${example}"]` });
 
-/** Probes, or `service`: the health probes of `drill.service`. */
-const probesField = z.union([z.literal('service'), z.array(z.unknown()).min(1)]).default('service');
+/** Probes, or `service`: the config's `health:` probes of the live service. */
+const probesField = hinted(z.union([z.literal('service'), z.array(probeSchema).min(1)]), {
+  expected: 'service, or a list of probes',
+  write: 'service or a list',
+  example: '[{ type: http, url: "http://127.0.0.1:3000/health" }]',
+}).default('service');
 
 /** A step's own id (what `--from` names) and how long it may take. */
 const common = {

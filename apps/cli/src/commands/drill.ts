@@ -5,6 +5,7 @@ import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
 import { type NotifyOptions, openNotifier, sayDelivery } from '../notify-context.js';
 import { printJson, say, table, warn } from '../output.js';
+import { drillService } from '../drill-service.js';
 import { resolveRef } from '../selection.js';
 import { sourcesOf } from '../runbook-sources.js';
 import { openState } from '../state-context.js';
@@ -37,6 +38,7 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
       ...(config?.drill?.sandbox ? { sandboxParent: config.drill.sandbox } : {}),
       ...(config?.drill?.redis ? { redisUrl: config.drill.redis } : {}),
       redisServer: config?.drill?.redis_server ?? 'redis-server',
+      ...(config?.drill?.service ? { service: drillService(config.drill.service) } : {}),
       keepSandbox: opts.keepSandbox === true,
       ...(opts.scenario === 'full' ? fullScenario(config, opts.runbook) : {}),
       jsonlGlobs: config?.validation.jsonl ?? ['**/*.jsonl'],
