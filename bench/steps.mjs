@@ -85,6 +85,33 @@ process.on('exit', () => {
 });
 const redisRate = () => ({ count: REDIS_TOTAL, unit: 'keys' });
 
+// The drill: the tree and the Redis data in one snapshot, drilled into a sandbox with a small HTTP
+// service over the restored data (bench/drill-service.mjs) probed until healthy. Target: RTO ≤ 60 s.
+const DRILL_RTO_TARGET_S = 60;
+const DRILL_PORT = REDIS_SOURCE + 2;
+const HERE_DRILL_SERVICE = fileURLToPath(new URL('./drill-service.mjs', import.meta.url));
+const drillConfig = (c) => `repository: ${JSON.stringify(c.file('drill-repo'))}
+state: ${JSON.stringify(c.file('drill-state'))}
+sources:
+  - { name: tree, type: files, path: ${JSON.stringify(c.tree)} }
+  - { name: cache, type: redis, url: "redis://127.0.0.1:${REDIS_SOURCE}" }
+validation: { jsonl: [] }
+drill:
+  sandbox: ${JSON.stringify(c.file('drill-sandboxes'))}
+  service:
+    command: ${JSON.stringify(`${c.q(c.node)} ${c.q(HERE_DRILL_SERVICE)}`)}
+    env: { PORT: "${DRILL_PORT}" }
+    health: [{ type: http, url: "http://127.0.0.1:${DRILL_PORT}/health" }]
+    ready_within: 2m
+    smoke: ${JSON.stringify(`${c.q(c.node)} -e "fetch('http://127.0.0.1:${DRILL_PORT}/health').then(r=>r.json()).then(j=>process.exit(j.keys===${REDIS_TOTAL}?0:1))"`)}
+`;
+const drkitWith = (c) => `${c.q(c.node)} ${c.q(c.cli)} --config ${c.q(c.file('drill.config.yaml'))}`;
+
+// Log scan: LOG_BYTES of access-log lines (bench/logs-data.mjs), made once. Its figure is the RSS:
+// the scan must stay under 100 MiB whatever the size of the logs.
+const LOG_BYTES = Number(ENV.BENCH_LOG_BYTES ?? 1024 ** 3);
+const HERE_LOGS = fileURLToPath(new URL('./logs-data.mjs', import.meta.url));
+
 const NOTIFY_MESSAGES = Number(ENV.BENCH_NOTIFY_MESSAGES ?? 5_000);
 const NOTIFY_HELPER = fileURLToPath(new URL('./notify.mjs', import.meta.url));
 process.on('exit', hookStop);
@@ -422,5 +449,48 @@ export const STEPS = [
     prepare: (c) => hookUp(c, c.file('hook.log')),
     command: (c) => `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ${c.q(c.file('outbox-state'))}`,
     rate: () => ({ count: NOTIFY_MESSAGES, unit: 'messages' }),
+  },
+  {
+    id: 'drkit-drill',
+    label: `drkit drill (tree + ${REDIS_KEYS.toLocaleString('en')} Redis keys: sandbox restore, read-back, HTTP service probed)`,
+    group: 'drill',
+    tools: REDIS_TOOLS,
+    install: REDIS_INSTALL,
+    available: drkitAvailable,
+    // One snapshot of the tree and the Redis data, made once (untimed); each run drills it into a fresh sandbox.
+    prepare: (c) =>
+      `${redisSeeded(c)} && printf %s ${c.q(drillConfig(c))} > ${c.q(c.file('drill.config.yaml'))} && ` +
+      `{ [ -d ${c.q(c.file('drill-repo'))} ] || { ${drkitWith(c)} init > /dev/null && ${drkitWith(c)} backup > /dev/null; }; }`,
+    command: (c) => `${drkitWith(c)} drill --json > ${c.q(c.file('drkit-drill.json'))}`,
+    check: (c) => {
+      const r = c.readJson(c.file('drkit-drill.json'));
+      if (r.jsonError) return r.jsonError;
+      if (!r.json.passed) return `the drill failed: ${r.json.problems?.[0]?.message ?? 'see drkit-drill.json'}`;
+      return r.json.rto_seconds <= DRILL_RTO_TARGET_S ? null : `RTO ${r.json.rto_seconds.toFixed(1)} s, over the ${DRILL_RTO_TARGET_S} s target`;
+    },
+    // The report's RTO and each phase's share of it.
+    collect: (c) => {
+      const r = c.readJson(c.file('drkit-drill.json')).json ?? {};
+      return {
+        rto_seconds: r.rto_seconds,
+        rpo_seconds: r.rpo_seconds,
+        phases: Object.fromEntries((r.phases ?? []).map((p) => [p.name, `${p.seconds.toFixed(1)} s${p.share === null ? '' : ` (${Math.round(p.share * 100)} %)`}`])),
+      };
+    },
+    cleanup: (c) => c.discard(c.file('drill-repo'), c.file('drill-state'), c.file('drill-sandboxes')),
+  },
+  {
+    id: 'drkit-logs-scan',
+    label: 'drkit logs scan (1 GiB of logs; RSS must stay under 100 MiB)',
+    group: 'incident',
+    available: drkitAvailable,
+    prepare: (c) => `[ -f ${c.q(c.file('logs/app.log'))} ] || { mkdir -p ${c.q(c.file('logs'))} && ${c.q(c.node)} ${c.q(HERE_LOGS)} ${LOG_BYTES} > ${c.q(c.file('logs/app.log'))}; }`,
+    command: (c) => `${c.q(c.node)} ${c.q(c.cli)} logs scan --glob ${c.q(c.file('logs/*.log'))} --json > ${c.q(c.file('drkit-logs-scan.json'))}`,
+    check: (c) => {
+      const r = c.readJson(c.file('drkit-logs-scan.json'));
+      return r.jsonError ?? (r.json.bytes === LOG_BYTES ? null : `scanned ${r.json.bytes} bytes of ${LOG_BYTES}`);
+    },
+    rate: () => ({ count: LOG_BYTES / 1024 / 1024, unit: 'MiB' }),
+    cleanup: (c) => c.discard(c.file('logs')),
   },
 ];

@@ -237,6 +237,13 @@ incident
   .argument('<id>', 'incident id or a unique start of one')
   .action(lazy(async () => ({ run: (await import('./commands/incident.js')).show })));
 
+incident
+  .command('report')
+  .description("write the post-incident review (YYYY-MM-DD-title.md), prefilled from the timeline and the runbook runs on it")
+  .argument('<id>', 'incident id or a unique start of one')
+  .option('--out <dir>', 'the folder to write it to', 'docs/incident-reports')
+  .action(lazy(() => import('./commands/incident-report.js')));
+
 const notify = program.command('notify').description('the notification outbox');
 notify
   .command('flush')
@@ -264,6 +271,61 @@ statusPage
   .description("put the page at status_page.target (a folder or s3://bucket/prefix); open P1/P2 incidents without a recent public update make it say it is stale and get a reminder")
   .option('--target <location>', "where to put it instead of the config's status_page.target")
   .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).publish })));
+
+const drill = program
+  .command('drill')
+  .description('a recovery drill: restore a snapshot into a sandbox (folders, a scratch Redis), check every file and key, start the service there, measure RTO and RPO; exit 1 if anything failed')
+  .option('--snapshot <id>', 'id, unique prefix, latest or latest:TAG', 'latest')
+  .addOption(new Option('--scenario <name>', 'restore: the snapshot; full: every source of the chain from the last full, plus a runbook in dry-run').choices(['restore', 'full']).default('restore'))
+  .option('--runbook <name>', 'full scenario: the runbook run in dry-run alongside', 'server-failure')
+  .option('--keep-sandbox', 'leave the sandbox (restored data, service log) in place for a look')
+  .action(lazy(() => import('./commands/drill.js')));
+drill
+  .command('history')
+  .description('every drill, oldest first: result, RTO, RPO (state store only)')
+  .action(lazy(async () => ({ run: (await import('./commands/drill.js')).history })));
+drill
+  .command('show')
+  .description("one drill's report")
+  .argument('<id>', 'drill id or a unique start of one')
+  .action(lazy(async () => ({ run: (await import('./commands/drill.js')).show })));
+
+const runbook = program.command('runbook').description("runbooks as code: the DR plan's scenarios (server-failure, database-corruption, data-loss, security-breach, cloud-outage) and the config's own");
+runbook
+  .command('list')
+  .description('every runbook: built in, or from the config')
+  .action(lazy(async () => ({ run: (await import('./commands/runbook.js')).list })));
+runbook
+  .command('show')
+  .description("a runbook's steps and what each would run")
+  .argument('<name>', 'the runbook')
+  .action(lazy(async () => ({ run: (await import('./commands/runbook.js')).show })));
+runbook
+  .command('run')
+  .description('run a runbook step by step, recording each on its incident (opened when --incident is not given); stops at the first failing step')
+  .argument('<name>', 'the runbook')
+  .option('--dry-run', 'say what each step would do; do nothing, record nothing')
+  .option('--yes', 'answer yes to every confirm step (only after reading the runbook)')
+  .option('--from <step>', 'start at this step (resume a failed or killed run)')
+  .option('--incident <id>', 'record on this incident instead of opening one')
+  .action(lazy(async () => ({ run: (await import('./commands/runbook.js')).run })));
+
+program
+  .command('secrets')
+  .description('incident response: secrets in env files')
+  .command('rotate')
+  .description('give keys of an env file new random values; the old file is kept beside it (mode 0600); values are never printed')
+  .requiredOption('--env-file <file>', 'the env file (KEY=value lines)')
+  .requiredOption('--keys <A,B>', 'the keys to rotate, comma-separated')
+  .action(lazy(async () => ({ run: (await import('./commands/incident-tools.js')).rotate })));
+program
+  .command('logs')
+  .description('incident response: logs')
+  .command('scan')
+  .description('count lines matching patterns (default suspicious|error|unauthorized) in log files, gzip too: first/last seen, top IPs and users')
+  .option('--glob <glob>', "log files, e.g. 'logs/**/*.log' (repeatable)", collect, [])
+  .option('--pattern <regex>', 'a case-insensitive regular expression (repeatable)', collect, [])
+  .action(lazy(async () => ({ run: (await import('./commands/incident-tools.js')).scan })));
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

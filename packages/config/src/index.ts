@@ -1,6 +1,6 @@
 export { parseDuration } from './duration.js';
 export { ConfigError, ConfigErrorCode, type ConfigIssue } from './errors.js';
-export { parseConfigText, readConfig, type ValidateOptions, validateConfig } from './load.js';
+export { parseConfigText, parseRunbookText, readConfig, type ValidateOptions, validateConfig } from './load.js';
 export { configSchema, type DrkitConfig, isLocationUrl, type RepositoryConfig, type RepositoryFieldsConfig, type FileSourceConfig, type RedisSourceConfig, type RetentionConfig, type SourceConfig } from './schema.js';
 export {
   type ChannelConfig,
@@ -28,3 +28,5 @@ export {
 export { durationMs } from './duration.js';
 export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';
 export { type FailoverConfig, failoverDurationMs, type ProbeConfig } from './failover-schema.js';
+export { type DrillConfig, drillSchema } from './drill-schema.js';
+export { RUNBOOK_STEP_TYPES, type RunbookConfig, runbookSchema, type RunbookStep, stepId } from './runbook-schema.js';

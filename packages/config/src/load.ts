@@ -4,6 +4,7 @@ import { errnoCode } from '@drkit/errors';
 import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, ConfigErrorCode, type ConfigIssue, formatPath, issuesError } from './errors.js';
 import { explain, toIssues } from './explain.js';
+import { type RunbookConfig, runbookSchema } from './runbook-schema.js';
 import { configSchema, type DrkitConfig, isLocationUrl, type SourceConfig } from './schema.js';
 
 export interface ValidateOptions {
@@ -30,6 +31,7 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
   const page = config.status_page;
   if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);
+  if (config.drill?.sandbox !== undefined) config.drill.sandbox = resolve(baseDir, config.drill.sandbox);
   for (const source of config.sources) {
     if (source.type === 'files') source.path = resolve(baseDir, source.path);
     else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);
@@ -158,6 +160,15 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   }
   const expanded = interpolate(value, env);
   return validateDeferringUnset(expanded.value, expanded.unset, file);
+}
+
+/** Parses and validates one runbook (a built-in runbook file); errors as the config's, naming `file`. */
+export function parseRunbookText(text: string, file: string): RunbookConfig {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw issuesError(ConfigErrorCode.PARSE, file, doc.errors.map(syntaxIssue), SYNTAX_HINT);
+  const result = runbookSchema.safeParse(doc.toJS(), { error: explain });
+  if (!result.success) throw issuesError(ConfigErrorCode.INVALID, file, toIssues(result.error.issues));
+  return result.data;
 }
 
 /** Reads and validates a config file (YAML or JSON). Throws ConfigError. */

@@ -4,8 +4,8 @@ import { DURATION_UNITS, durationMs } from './duration.js';
 import { leaseSchema } from './failover-schema.js';
 import { hinted } from './hints.js';
 
-/** The drkit commands a job may run (`drill` joins when drkit has the command: #10). */
-export const JOB_COMMANDS = ['backup', 'verify', 'forget', 'copy'] as const;
+/** The drkit commands a job may run (`drill` runs a recovery drill: `args: ["--scenario", "full"]` for the quarterly one). */
+export const JOB_COMMANDS = ['backup', 'verify', 'forget', 'copy', 'drill'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
 
 const duration = (example: string) =>

@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import { DURATION_UNITS, durationMs } from './duration.js';
+import { drillSchema } from './drill-schema.js';
 import { explain } from './explain.js';
+import { probeSchema } from './failover-schema.js';
+import { runbooksSchema } from './runbook-schema.js';
 import { hinted } from './hints.js';
 import { failoverSchema } from './failover-schema.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
@@ -246,6 +249,11 @@ export const configSchema = z.strictObject({
   schedule: scheduleSchema.optional(),
   scheduler: schedulerSchema.optional(),
   objectives: objectivesSchema.optional(),
+  /** How to tell the live service is healthy: runbook steps with `probes: service`. */
+  health: hinted(z.array(probeSchema).min(1), { expected: 'a list of probes of the live service', write: 'a list', example: '[{ type: http, url: "http://127.0.0.1:3000/health" }]' }).optional(),
+  drill: drillSchema.optional(),
+  /** Runbooks of this service: they override built-in ones of the same name. */
+  runbooks: runbooksSchema.optional(),
 }).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;

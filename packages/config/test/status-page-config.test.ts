@@ -1,20 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ConfigErrorCode, parseConfigText } from '@drkit/config';
-
-const SOURCES = 'sources: [{ name: data, type: files, path: ./data }]\n';
-const parse = (yaml: string) => parseConfigText(`${SOURCES}${yaml}`, '/etc/drkit/drkit.config.yaml', {});
-
-function issues(yaml: string): string[] {
-  try {
-    parse(yaml);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).code).toBe(ConfigErrorCode.INVALID);
-    return (error as ConfigError).message.split('\n');
-  }
-  throw new Error('expected a ConfigError');
-}
+import { issues, parse } from './section-support.js';
 
 describe('status_page config', () => {
   it('reads title, components, target, stale_after and maintenance; a folder target resolves against the config folder', () => {

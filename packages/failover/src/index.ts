@@ -17,4 +17,4 @@ export { Failover, type FailoverDeps, type FailoverStatus, type PlannedStep, ste
 export { type HookContext, runHook } from './hooks.js';
 export { FAILOVER_STATES, type FailoverState, type MonitorRecord, type RunRecord, type SiteRecord, type StepRecord } from './record.js';
 export { chooseSnapshot, type RestoreChoice, type RestoreOutcome, restoreSources } from './restore-step.js';
-export { DEFAULT_STEP_TIMEOUT_MS, type FailoverSettings, type Hook, settingsFromConfig, type Step } from './settings.js';
+export { DEFAULT_STEP_TIMEOUT_MS, type FailoverSettings, type Hook, probeOf, settingsFromConfig, type Step } from './settings.js';

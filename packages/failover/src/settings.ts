@@ -52,7 +52,8 @@ export const DEFAULT_STEP_TIMEOUT_MS = 5 * 60_000;
 const ms = (text: string) => failoverDurationMs(text)!;
 const fraction = (text: string) => Number(text.replace('%', '')) / 100;
 
-function probeOf(p: ProbeConfig): Probe {
+/** A probe as the config writes it (`interval: 10s`, `status: "200-299"`) → a probe to run. */
+export function probeOf(p: ProbeConfig): Probe {
   const timing = { ...(p.name ? { name: p.name } : {}), ...(p.interval ? { intervalMs: ms(p.interval) } : {}), ...(p.timeout ? { timeoutMs: ms(p.timeout) } : {}) };
   if (p.type === 'http') {
     const [min, max] = (p.status ?? '200-399').split('-').map(Number);

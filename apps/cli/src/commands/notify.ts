@@ -1,4 +1,5 @@
 import type { OutboxRecord } from '@drkit/notify';
+import { remindDueReports } from '@drkit/runbooks';
 import { ExitCode } from '../exit-codes.js';
 import { type NotifyOptions, openNotifier } from '../notify-context.js';
 import { printJson, say, table, warn } from '../output.js';
@@ -12,6 +13,8 @@ export async function flush(_args: unknown[], opts: NotifyOptions & { wait?: num
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  // The plan: a resolved P1/P2 gets its review within 48 h; one still missing is a reminder.
+  await remindDueReports(notifier);
   const report = await notifier.flush({ waitMs: opts.wait ?? 0, signal: stop.signal }).finally(() => {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   });
