@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import module from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { type DrkitError, isDrkitError } from '@drkit/errors';
