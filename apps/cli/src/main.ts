@@ -98,7 +98,14 @@ program
   .option('--remove <tag>', 'remove this tag (repeatable)', collect, [])
   .action(lazy(() => import('./commands/tag.js')));
 
-filters(program.command('forget').description("remove snapshots the retention policy does not keep (flags, else the config's retention, else keep_within 30d)"), 'source')
+filters(
+  program
+    .command('forget')
+    .description("remove the snapshots named (id, unique prefix or latest), or those the retention policy does not keep (flags, else the config's retention, else keep_within 30d)")
+    .argument('[snapshots...]', 'snapshots to remove by id; refused when later snapshots need them, unless --with-dependents'),
+  'source',
+)
+  .option('--with-dependents', 'with snapshot ids: also remove every snapshot that needs them (incrementals built on them)')
   .option('--keep-last <n>', 'keep the n newest', wholeNumber)
   .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', wholeNumber)
   .option('--keep-daily <n>', 'keep the newest of each of the last n days', wholeNumber)

@@ -27,7 +27,7 @@ async function userFolder(): Promise<{ work: string; env: NodeJS.ProcessEnv }> {
   await mkdir(path.join(work, 'data'), { recursive: true });
   await writeFile(path.join(work, 'data/app.json'), '{"ok":true}\n');
   await writeFile(path.join(work, 'drkit.config.yaml'), 'repository: ./repo\nsources:\n  - { name: data, type: files, path: ./data }\n');
-  const env = { ...process.env, PATH: `${path.join(dir, 'bin')}${path.delimiter}${process.env.PATH}`, DRKIT_CACHE_DIR: path.join(dir, 'cache') };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(dir, 'bin')}${path.delimiter}${process.env.PATH}`, DRKIT_CACHE_DIR: path.join(dir, 'cache') };
   delete env.DRKIT_REPO;
   delete env.DRKIT_CONFIG;
   delete env.INIT_CWD; // as in a user's shell, not a pnpm script's
