@@ -78,6 +78,11 @@ filters(program.command('ls').description('list what a snapshot holds, with size
   .option('--source <name>', 'only this source (and latest: the newest snapshot holding it)')
   .action(lazy(() => import('./commands/ls.js')));
 
+filters(program.command('find').description('which snapshots hold a path: each match with its size and mtime, newest snapshot first'), 'source')
+  .argument('<patterns...>', "globs: one without a '/' matches a name in any folder, one with a '/' the path inside the source")
+  .option('--newest <n>', 'search only the n newest snapshots the filters select', wholeNumber)
+  .action(lazy(() => import('./commands/find.js')));
+
 filters(program.command('verify').description('read every archive and check each entry against its recorded hash'), 'source')
   .argument('[snapshot]', 'id, unique prefix, latest, latest:TAG or all', 'latest')
   .option('--mark-clean', 'tag every snapshot that passes with "clean" (restore it with latest:clean)')

@@ -4,6 +4,8 @@ import { DrkitError } from '@drkit/errors';
 export const CliErrorCode = {
   NO_REPO: 'CLI_NO_REPO',
   USAGE: 'CLI_USAGE',
+  /** `find` matched no path of the snapshots it searched. */
+  NO_MATCH: 'CLI_NO_MATCH',
 } as const;
 
 export function usage(message: string, hint: string): DrkitError {
