@@ -88,6 +88,12 @@ filters(program.command('verify').description('read every archive and check each
   .option('--mark-clean', 'tag every snapshot that passes with "clean" (restore it with latest:clean)')
   .action(lazy(() => import('./commands/verify.js')));
 
+filters(program.command('dump').description("write one file's bytes to stdout, or a folder (or a whole source) as tar"))
+  .argument('<snapshot>', 'id, unique prefix, latest or latest:TAG')
+  .argument('<path>', 'SOURCE/PATH as `drkit find` and `drkit ls` print it (or PATH inside --source); SOURCE alone: all of it')
+  .option('--source <name>', 'the source PATH is in (and latest: the newest snapshot holding it)')
+  .action(lazy(() => import('./commands/dump.js')));
+
 program
   .command('diff')
   .description('paths added, removed and changed between two snapshots, with sizes')

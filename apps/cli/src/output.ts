@@ -42,6 +42,21 @@ export function outputFlushed(): Promise<void> {
   return Promise.all([flushed(process.stdout, open.stdout), flushed(process.stderr, open.stderr)]).then(() => {});
 }
 
+/** Writes raw bytes to stdout, waiting while the pipe is full; false once its reader is gone. */
+export async function writeBytes(chunk: Buffer): Promise<boolean> {
+  if (!open.stdout) return false;
+  if (!process.stdout.write(chunk)) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        process.stdout.off('drain', done).off('error', done).off('close', done);
+        resolve();
+      };
+      process.stdout.on('drain', done).on('error', done).on('close', done);
+    });
+  }
+  return open.stdout;
+}
+
 export function printJson(value: unknown): void {
   if (open.stdout) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

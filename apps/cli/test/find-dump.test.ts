@@ -1,13 +1,17 @@
-import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { drkit, useSampleWorkspace } from './cli.js';
+import { describeTree } from '@drkit/test-support';
+import { drkit, MAIN, useSampleWorkspace } from './cli.js';
 
 // Finding a path across snapshots and getting one file (or folder) back out at 3 a.m.
 
+let dir: string;
 let repo: string;
 let tree: string;
-useSampleWorkspace((w) => ({ repo, tree } = w));
+useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 
 const json = (s: string) => JSON.parse(s);
 let first: string;
@@ -51,5 +55,43 @@ describe('drkit snapshots', () => {
     const list = json((await drkit(['snapshots', '--repo', repo, '--json'])).stdout);
     expect(list[0].ageSeconds).toBeGreaterThanOrEqual(0);
     expect(list[0].ageSeconds).toBeLessThan(600);
+  });
+});
+
+const run = promisify(execFile);
+
+/** `drkit dump … > FILE`, as a shell would run it: stdout is a file, bytes exact. */
+async function dumpTo(file: string, args: string[]): Promise<void> {
+  await run('sh', ['-c', 'out="$1"; shift; exec "$@" > "$out"', 'sh', file, process.execPath, MAIN, 'dump', ...args, '--repo', repo], {
+    env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined },
+  });
+}
+
+const contents = async (root: string) => (await describeTree(root)).map(({ path, type, size, sha256, linkTarget }) => ({ path, type, size, sha256, linkTarget }));
+
+describe('drkit dump', () => {
+  it("writes one file's bytes: the version of the snapshot named, also one an incremental keeps in an earlier archive", async () => {
+    expect((await drkit(['dump', first, 'tree/config/app.json', '--repo', repo])).stdout).toBe('{"port": 3000}\n');
+    expect((await drkit(['dump', 'latest', 'tree/config/app.json', '--repo', repo])).stdout).toBe('{"port": 4000, "debug": true}\n');
+    const unchanged = await drkit(['dump', second.slice(0, 20), 'data/feedback.jsonl', '--source', 'tree', '--repo', repo]);
+    expect(unchanged.stdout).toBe('{"id":1}\n{"id":2}\n');
+  });
+
+  it('writes a folder, or a whole source, as a tar that `tar -x` unpacks to what was backed up', async () => {
+    await dumpTo(path.join(dir, 'all.tar'), ['latest', 'tree']);
+    await mkdir(path.join(dir, 'all'));
+    await run('tar', ['-xf', path.join(dir, 'all.tar'), '-C', path.join(dir, 'all')]);
+    expect(await contents(path.join(dir, 'all'))).toEqual(await contents(tree));
+    await dumpTo(path.join(dir, 'config.tar'), ['latest', 'tree/config']);
+    const { stdout } = await run('tar', ['-tf', path.join(dir, 'config.tar')]);
+    expect(stdout.split('\n').filter(Boolean).sort()).toEqual(['config/', 'config/app.json', 'config/secret.env']);
+  });
+
+  it('a path or source the snapshot does not hold is a coded error with a hint', async () => {
+    const missing = await drkit(['dump', 'latest', 'tree/config/nope.json', '--repo', repo, '--json']);
+    expect(missing.code).toBe(1);
+    expect(json(missing.stdout).error).toMatchObject({ code: 'RESTORE_PATH_NOT_FOUND', hint: expect.stringContaining('drkit find "nope.json"') });
+    const source = json((await drkit(['dump', 'latest', 'nosuch/app.json', '--repo', repo, '--json'])).stdout).error;
+    expect(source).toMatchObject({ code: 'REPO_SOURCE_NOT_FOUND', hint: expect.stringContaining('tree') });
   });
 });
