@@ -72,6 +72,12 @@ program
 filters(program.command('snapshots').description('list snapshots, oldest first'), 'source')
   .action(lazy(() => import('./commands/snapshots.js')));
 
+program
+  .command('stats')
+  .description('repository size per source and kind, chain lengths, growth per day, and what a prune would free now')
+  .option('--window <duration>', "the growth window (default: the config's retention keep_within, else 30d)", duration)
+  .action(lazy(() => import('./commands/stats.js')));
+
 filters(program.command('ls').description('list what a snapshot holds, with sizes and modes'))
   .argument('<snapshot>', 'id, unique prefix or latest')
   .argument('[globs...]', 'only paths matching these globs')

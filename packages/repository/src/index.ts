@@ -81,3 +81,4 @@ export { canonicalJson } from './canonical-json.js';
 export { CHECKSUM_FIELD, encodeMetadata, metadataChecksum } from './metadata-checksum.js';
 export { encodeSnapshot, PUBLIC_KEY_PREFIX, parseTrustKeys, SIGNATURE_FIELD, type SnapshotSignature, SigningKey, signedPayload } from './signing.js';
 export { SnapshotTrust, type TrustOptions } from './trust.js';
+export { type RepoStats, repositoryStats, type SizeCount } from './stats.js';

@@ -67,3 +67,27 @@ describe('drkit forget ID…', () => {
     expect((await listed()).length).toBe(4);
   });
 });
+
+describe('drkit stats', () => {
+  it('sizes per kind and source, chain lengths, growth, and what a prune would free (then frees)', async () => {
+    const [full, , i2, i3] = await chain();
+    await drkit(['forget', i3!, '--repo', repo]);
+    const stats = json((await drkit(['stats', '--repo', repo, '--json'])).stdout);
+    expect(stats).toMatchObject({ snapshots: 3, oldest: expect.stringMatching(/^2026-11-20T00:00/), newest: expect.stringMatching(/^2026-11-20T02:00/) });
+    expect(stats.byKind.full).toMatchObject({ snapshots: 1 });
+    expect(stats.byKind.incremental).toMatchObject({ snapshots: 2 });
+    expect(stats.bySource.tree.snapshots).toBe(3);
+    expect(stats.bySource.tree.stored).toBe(stats.byKind.full.stored + stats.byKind.incremental.stored);
+    expect(stats.chains).toEqual({ count: 1, longest: 3, lengths: [{ base: full, length: 3 }] });
+    expect(stats.data.bytes).toBe(stats.bySource.tree.stored + stats.prunable.bytes);
+    expect(stats.prunable).toMatchObject({ snapshots: 1, blobs: 2 });
+    expect(stats.growth.windowDays).toBe(30);
+    const pruned = json((await drkit(['forget', i2!, '--prune', '--repo', repo, '--json'])).stdout).pruned;
+    expect(pruned.bytes).toBeGreaterThan(stats.prunable.bytes);
+    const human = await drkit(['stats', '--repo', repo, '--window', '7d']);
+    expect(human.stdout).toMatch(/^incremental +1 +/m);
+    expect(human.stdout).toMatch(/chains: 1, longest 2 snapshot\(s\)/);
+    expect(human.stdout).toMatch(/\(window 7d\)/);
+    expect(human.stdout).toContain('a prune would free nothing now');
+  });
+});
