@@ -47,7 +47,10 @@ export async function repositoryStats(repo: Repository, options: { now: Date; wi
     const stored = storedBytes(s);
     const bytes = s.sources.reduce((n, x) => n + x.stats.bytes, 0);
     add(byKind[s.kind], stored, bytes);
-    for (const x of s.sources) add((bySource[x.name] ??= empty()), x.archive.size + (x.index?.size ?? 0), x.stats.bytes);
+    for (const x of s.sources) {
+      bySource[x.name] ??= empty();
+      add(bySource[x.name]!, x.archive.size + (x.index?.size ?? 0), x.stats.bytes);
+    }
     const base = s.kind === 'full' ? s.id : (s.base ?? s.id);
     chainLength.set(base, (chainLength.get(base) ?? 0) + 1);
     if (Date.parse(s.time) >= since) addedInWindow += stored;
