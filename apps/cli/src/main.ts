@@ -149,6 +149,7 @@ filters(program.command('restore').description('restore a snapshot into a target
   .option('--include <glob>', 'only paths matching glob (repeatable)', collect, [])
   .addOption(new Option('--overwrite <policy>', 'when the target is not empty').choices(['never', 'if-changed', 'always']))
   .option('--dry-run', 'print the plan, write nothing')
+  .option('--delete', 'make the target match the snapshot: also remove what it holds that the snapshot does not (listed in the plan; see --dry-run)')
   .option('--salvage', 'read past damaged blocks: restore every entry that is still good, list the paths lost, exit 5 if any')
   .addOption(new Option('--redis <url>', 'Redis source: the server to restore into (default: the config source of that name)').env('DRKIT_REDIS_URL'))
   .addOption(new Option('--mode <mode>', 'Redis source: replace (FLUSHDB each restored db first) or merge').choices(['replace', 'merge']))

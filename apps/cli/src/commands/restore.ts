@@ -16,6 +16,7 @@ interface RestoreFlags extends GlobalOptions, FilterFlags {
   overwrite?: 'never' | 'if-changed' | 'always';
   dryRun?: boolean;
   salvage?: boolean;
+  delete?: boolean;
 }
 
 export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCode> {
@@ -34,6 +35,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     ...(opts.include.length ? { include: opts.include } : {}),
     ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
     ...(opts.salvage ? { salvage: true } : {}),
+    ...(opts.delete ? { delete: true } : {}),
   });
   if (opts.dryRun) {
     const from = originsOf(snapshot, plan.sources.map((l) => l.name));
@@ -58,6 +60,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     if (t.files + t.dirs + t.symlinks > 0) say(`  content kept, mtime set: ${t.files} files, ${t.dirs} dirs, ${t.symlinks} symlinks`);
     for (const line of originLines(result.from)) say(line);
     if (k.files + k.dirs + k.symlinks > 0) say(`  kept as they were: ${k.files} files, ${k.dirs} dirs, ${k.symlinks} symlinks`);
+    if (result.removed) say(`  removed ${result.removed.length} path(s) the snapshot does not hold`);
     if (result.salvage) for (const line of salvageLines(result.salvage)) say(line);
   }
   // A salvage that lost anything must never pass for a complete restore.
