@@ -146,13 +146,14 @@ filters(program.command('restore').description('restore a snapshot into a target
   .argument('<snapshot>', 'id, unique prefix or latest')
   .option('--target <dir>', 'where to restore file sources')
   .option('--source <name>', 'only this source, written straight into the target (repeatable; latest: the newest snapshot holding them)', collect, [])
-  .option('--include <glob>', 'only paths matching glob (repeatable)', collect, [])
+  .option('--include <glob>', 'only paths matching glob (repeatable); of a Redis source (merge mode), only keys matching this Redis glob, e.g. user:*', collect, [])
   .addOption(new Option('--overwrite <policy>', 'when the target is not empty').choices(['never', 'if-changed', 'always']))
   .option('--dry-run', 'print the plan, write nothing')
   .option('--delete', 'make the target match the snapshot: also remove what it holds that the snapshot does not (listed in the plan; see --dry-run)')
   .option('--salvage', 'read past damaged blocks: restore every entry that is still good, list the paths lost, exit 5 if any')
   .addOption(new Option('--redis <url>', 'Redis source: the server to restore into (default: the config source of that name)').env('DRKIT_REDIS_URL'))
   .addOption(new Option('--mode <mode>', 'Redis source: replace (FLUSHDB each restored db first) or merge').choices(['replace', 'merge']))
+  .option('--db <n>', 'Redis source: only this database (repeatable); replace empties only these', wholeNumbers, [])
   .option('--yes', 'Redis source: confirm that replace empties databases')
   .action(lazy(() => import('./commands/restore.js')));
 

@@ -13,6 +13,7 @@ interface RestoreFlags extends GlobalOptions, FilterFlags {
   yes?: boolean;
   source: string[];
   include: string[];
+  db: number[];
   overwrite?: 'never' | 'if-changed' | 'always';
   dryRun?: boolean;
   salvage?: boolean;
@@ -28,6 +29,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
   const redis = await (await import('./redis-restore.js')).restoreRedisIfAsked(repo, config, snapshot, opts);
   if (redis !== undefined) return redis;
   if (!opts.target) throw usage('--target DIR is required to restore file sources.', 'Name the folder to restore into, e.g. --target /srv/restored.');
+  if (opts.db.length) throw usage('--db is for restoring a Redis source.', 'Add --source NAME of a Redis source of this snapshot.');
   const plan = await planRestore(repo, {
     snapshot: snapshot.id,
     target: opts.target,
