@@ -137,6 +137,15 @@ filters(
   .action(lazy(() => import('./commands/forget.js')));
 
 program
+  .command('config')
+  .description('the config file')
+  .command('check')
+  .description('validate the config (every ${VAR} it needs, file sources present); with --connect also reach the repository, each Redis and S3 endpoint and each notification channel\'s host, sending nothing. Exit 0 only when all is well')
+  .option('--connect', 'also reach every server the config names')
+  .option('--timeout <duration>', 'how long to wait for each server', duration, 10_000)
+  .action(lazy(() => import('./commands/config-check.js')));
+
+program
   .command('unlock')
   .description('remove stale locks (a dead process on this host, or not refreshed for 30 minutes)')
   .option('--all', 'remove every lock: only when you are sure no drkit uses the repository')

@@ -6,6 +6,8 @@ export const CliErrorCode = {
   USAGE: 'CLI_USAGE',
   /** `find` matched no path of the snapshots it searched. */
   NO_MATCH: 'CLI_NO_MATCH',
+  /** `config check --connect`: a server the config names did not answer. */
+  UNREACHABLE: 'CLI_UNREACHABLE',
 } as const;
 
 export function usage(message: string, hint: string): DrkitError {
