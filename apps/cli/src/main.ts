@@ -140,7 +140,7 @@ program
   .command('config')
   .description('the config file')
   .command('check')
-  .description('validate the config (every ${VAR} it needs, file sources present); with --connect also reach the repository, each Redis and S3 endpoint and each notification channel\'s host, sending nothing. Exit 0 only when all is well')
+  .description('validate the config (every environment variable it needs, file sources present); with --connect also reach the repository, each Redis and S3 endpoint and each notification channel\'s host, sending nothing. Exit 0 only when all is well')
   .option('--connect', 'also reach every server the config names')
   .option('--timeout <duration>', 'how long to wait for each server', duration, 10_000)
   .action(lazy(() => import('./commands/config-check.js')));
