@@ -2,7 +2,8 @@ import { executeRestore, formatPlan, originsOf, planRestore, type SalvageReport 
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
-import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { transferProgress } from '../progress.js';
 import { originLines } from '../restore-origins.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
 
@@ -48,9 +49,9 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     }
     return ExitCode.OK;
   }
-  const progress = progressLine(!opts.json);
+  const progress = transferProgress(!opts.json);
   const result = await executeRestore(repo, plan, {
-    onProgress: (p) => progress.update(`restoring ${p.files} files, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}  ${p.path}`),
+    onProgress: (p) => progress.update(`restoring ${p.files} files,`, p.bytes, p.totalBytes, p.path),
     onWarning: (message) => warn(`warning: ${message}`),
     signal: stopsSafely('its staging folder (.drkit-restore-*) beside the target, and a target part-way restored if moving had begun: the next restore there removes the folder and finishes'),
   });
