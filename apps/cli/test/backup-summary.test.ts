@@ -36,11 +36,12 @@ describe('backup summary and progress', () => {
     expect(again.added).toBe(again.sources[0].stored);
   });
 
-  it('on a terminal, an incremental backup and a restore show a percentage of the known total', async () => {
+  it('on a terminal, an incremental backup, a verify and a restore show a percentage of the known total', async () => {
     await drkit(['init', '--repo', repo]);
     await drkit(['backup', tree, '--repo', repo]);
     await writeFile(path.join(tree, 'config/app.json'), '{"port": 4000}\n');
     expect(onTerminal(['backup', tree, '--repo', repo])).toMatch(/backing up tree: \d+ files, [\d.]+ \w+ stored; [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/);
+    expect(onTerminal(['verify', 'latest', '--repo', repo])).toMatch(/verifying tree: \d+ entries, [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/);
     expect(onTerminal(['restore', 'latest', '--target', path.join(dir, 'out'), '--repo', repo])).toMatch(/restoring \d+ files, [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/);
   });
 });
