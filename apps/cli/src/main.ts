@@ -145,6 +145,20 @@ program
   .option('--timeout <duration>', 'how long to wait for each server', duration, 10_000)
   .action(lazy(() => import('./commands/config-check.js')));
 
+const key = program.command('key').description("the age recipients (public keys) backups are encrypted to, and which ones each snapshot was written for");
+key.command('list').description("the repository's recipients, and which recipients each snapshot was written for").action(lazy(async () => ({ run: (await import('./commands/key.js')).list })));
+key
+  .command('add')
+  .description('encrypt future backups also to this recipient (a new team member, or a new key before retiring the old one)')
+  .argument('[recipients...]', 'age1… public keys')
+  .addOption(new Option('--recipients-file <file>', 'the age public keys in this file, one per line'))
+  .action(lazy(async () => ({ run: (await import('./commands/key.js')).add })));
+key
+  .command('remove')
+  .description('stop encrypting future backups to this recipient; snapshots already written stay readable by the keys they were written for')
+  .argument('<recipients...>', 'age1… public keys')
+  .action(lazy(async () => ({ run: (await import('./commands/key.js')).remove })));
+
 program
   .command('unlock')
   .description('remove stale locks (a dead process on this host, or not refreshed for 30 minutes)')

@@ -82,3 +82,4 @@ export { CHECKSUM_FIELD, encodeMetadata, metadataChecksum } from './metadata-che
 export { encodeSnapshot, PUBLIC_KEY_PREFIX, parseTrustKeys, SIGNATURE_FIELD, type SnapshotSignature, SigningKey, signedPayload } from './signing.js';
 export { SnapshotTrust, type TrustOptions } from './trust.js';
 export { type RepoStats, repositoryStats, type SizeCount } from './stats.js';
+export { changeRecipients, type RecipientChange } from './recipients.js';
