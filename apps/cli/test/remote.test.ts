@@ -306,7 +306,7 @@ describe('S3 faults through a real proxy', () => {
     expect(b.code).toBe(1);
     const err = json(b.stdout).error;
     // The request, key, bucket, endpoint, attempts and cause, not "The operation was aborted".
-    expect(err.message).toMatch(new RegExp(`S3 UploadPart \\(part 2\\) for ${p}/data/\\S+/tree\\.tar\\.gz in bucket "${BUCKET}" at ${proxy.endpoint} failed after 3 attempts: HTTP 500 InternalError`));
+    expect(err.message).toMatch(new RegExp(`S3 UploadPart \\(part 2\\) for ${p}/data/\\S+/tree\\.tar\\.(gz|zst) in bucket "${BUCKET}" at ${proxy.endpoint} failed after 3 attempts: HTTP 500 InternalError`));
     expect(err.hint).toMatch(/throttled/);
     proxy.setFaults(undefined);
     expect(json((await run(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id)).toEqual([before]);

@@ -144,7 +144,7 @@ function zstdUnit(b: Buffer, runEnded: boolean): Unit {
   }
   if (skippable) return { out: EMPTY, used: end };
   const header = frameHeader(b);
-  if (!header) return 'bad';
+  if (!header || !blocksWithinLimits(b.subarray(0, end))) return 'bad';
   let out: Buffer;
   try {
     const frame = b.subarray(0, end);
@@ -155,6 +155,26 @@ function zstdUnit(b: Buffer, runEnded: boolean): Unit {
   // drkit's stored frames state their size; raw blocks decode whatever their bytes are, so this is their only check.
   if (header.contentSize !== undefined && out.length !== header.contentSize) return 'bad';
   return { out, used: end };
+}
+
+/**
+ * Every block within zstd's limits (at most 128 KiB, no reserved type). Raw blocks decode whatever
+ * their bytes are, and a lenient decoder stops at the stated size, so a damaged block header is
+ * caught only here.
+ */
+function blocksWithinLimits(frame: Buffer): boolean {
+  const d = frame[4]!;
+  const single = (d & 0x20) !== 0;
+  let at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][d & 3]! + [single ? 1 : 0, 2, 4, 8][d >> 6]!;
+  for (;;) {
+    if (at + 3 > frame.length) return false;
+    const b = frame.readUIntLE(at, 3);
+    const type = (b >> 1) & 3;
+    const size = b >>> 3;
+    if (type === 3 || size > 131_072) return false;
+    at += 3 + (type === 1 ? 1 : size);
+    if (b & 1) return true;
+  }
 }
 
 /** The most bytes a frame of `size` decoded bytes can take: encoders store a block raw rather than let it grow (header 18, a 3-byte header per 128 KiB block, checksum 4). */
