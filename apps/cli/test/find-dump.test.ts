@@ -40,6 +40,17 @@ describe('drkit find', () => {
     expect(human.stdout).toMatch(/tree\/bin\/run\.sh\n/);
   });
 
+  it('--source searches only that source', async () => {
+    const other = path.join(dir, 'other');
+    await mkdir(path.join(other, 'config'), { recursive: true });
+    await writeFile(path.join(other, 'config/app.json'), '{}\n');
+    const both = json((await drkit(['backup', tree, other, '--repo', repo, '--json'])).stdout).id;
+    const everywhere = json((await drkit(['find', 'app.json', '--newest', '1', '--repo', repo, '--json'])).stdout);
+    expect(everywhere.map((h: { snapshot: string; source: string }) => [h.snapshot, h.source])).toEqual([[both, 'tree'], [both, 'other']]);
+    const inOther = json((await drkit(['find', 'app.json', '--source', 'other', '--repo', repo, '--json'])).stdout);
+    expect(inOther.map((h: { snapshot: string; source: string }) => [h.snapshot, h.source])).toEqual([[both, 'other']]);
+  });
+
   it('a pattern that matches nothing is a coded error with a hint', async () => {
     const r = await drkit(['find', 'nothing-like-this*', '--host', 'no-such-host', '--repo', repo, '--json']);
     expect(r.code).toBe(1);

@@ -21,11 +21,13 @@ export async function run([patterns]: unknown[], opts: FindFlags): Promise<ExitC
   const byName = matcher(globs.filter((g) => !g.includes('/')));
   const byPath = matcher(globs.filter((g) => g.includes('/')).map((g) => g.replace(/^\//, '')));
   const matches = (e: IndexEntry) => byPath(e.path) || byName(e.path.slice(e.path.lastIndexOf('/') + 1));
+  // --source also narrows the search to those sources, as on ls and restore.
+  const only = filter.sources && new Set(filter.sources);
   const hits: Array<{ snapshot: string; time: string; host: string; source: string } & IndexEntry> = [];
   for (const snap of searched) {
     let first = true;
     for (const source of snap.sources) {
-      if (!source.index) continue; // a Redis source has keys, not paths: `drkit ls ID --source NAME GLOB`
+      if (!source.index || (only && !only.has(source.name))) continue; // a Redis source has keys, not paths: `drkit ls ID --source NAME GLOB`
       for await (const e of repo.readIndex(source)) {
         if (outputClosed()) return ExitCode.OK;
         if (!matches(e)) continue;
