@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateTree, GENERATOR_VERSION } from './gen-tree.mjs';
+import { IDLE_TARGETS, measureSchedulerIdle } from './scheduler-idle.mjs';
 import { sampleRss } from './rss-sampler.mjs';
 import { STEPS } from './steps.mjs';
 
@@ -316,11 +317,13 @@ async function main() {
   const opt = parseOptions(process.argv.slice(2), process.env);
   if (opt.list) {
     for (const s of STEPS) console.log(`${s.id.padEnd(24)} ${s.label}`);
+    console.log(`${'scheduler-idle'.padEnd(24)} drkit-scheduler idle for 60 s: default plan, nothing due`);
     return;
   }
-  const unknown = opt.only.filter((id) => !STEPS.some((s) => s.id === id));
+  const unknown = opt.only.filter((id) => id !== 'scheduler-idle' && !STEPS.some((s) => s.id === id));
   if (unknown.length) die(`unknown step id(s) in --only: ${unknown.join(', ')} (see --list)`);
   const selected = opt.only.length ? STEPS.filter((s) => opt.only.includes(s.id)) : STEPS;
+  const idleWanted = !opt.only.length || opt.only.includes('scheduler-idle');
 
   const timeInfo = detectTime();
   if (!timeInfo.ok) {
@@ -615,6 +618,8 @@ async function main() {
       reused: gen.reused,
     },
     steps: rows.map(({ res }) => res),
+    // The daemon alone, after the steps (so their load does not count against it).
+    schedulerIdle: idleWanted ? await measureSchedulerIdle({ seconds: 60 }) : null,
   };
   const md = renderMarkdown(report, timeInfo);
   mkdirSync(OUT_DIR, { recursive: true });
@@ -714,6 +719,13 @@ function renderMarkdown(rep, timeInfo) {
   }
   for (const n of notes) L.push(`\n${n}`);
   L.push('');
+  if (rep.schedulerIdle) {
+    const r = rep.schedulerIdle;
+    L.push('');
+    L.push(
+      `drkit-scheduler idle (default plan, nothing due, ${r.seconds} s): peak RSS ${fmt(r.peakRssMiB, 1)} MiB (target ≤ ${IDLE_TARGETS.rssMiB}), CPU ${fmt(r.cpuSeconds, 2)} s = ${fmt(r.cpuPercent, 2)} % of one core (target ≤ ${IDLE_TARGETS.cpuPercent} %)${r.ok ? '' : ' **missed**'}`,
+    );
+  }
   return L.join('\n');
 }
 

@@ -19,6 +19,10 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v openssl >/dev/null || need+=(openssl)
 # chromium: the status page is tested in Debian's headless browser (driven by playwright-core, which downloads none).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The scheduler's tests: Prometheus scrapes its /metrics (promtool checks them), Alertmanager posts
+# to its webhook (chromium, above, renders its pages).
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

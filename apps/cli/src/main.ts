@@ -190,6 +190,23 @@ filters(
   .addOption(signingKeyOption('re-sign snapshots whose blobs are (re-)encrypted on the way, once their signature checked against --trust-key'))
   .action(lazy(() => import('./commands/copy.js')));
 
+const schedule = program.command('schedule').description("the scheduler's plan (drkit-scheduler runs it): next runs, run history, a job now");
+schedule
+  .command('list')
+  .description("the plan's jobs (the config's schedule:, else the DR plan) and their next runs")
+  .action(lazy(() => import('./commands/schedule-list.js')));
+schedule
+  .command('history')
+  .description('runs recorded in the state store, oldest first: slot, kind, result, duration, snapshot or error code')
+  .option('--job <name>', 'only this job')
+  .option('--limit <n>', 'only the newest n runs', wholeNumber)
+  .action(lazy(() => import('./commands/schedule-history.js')));
+schedule
+  .command('run')
+  .description('run a job of the plan now, by hand, under the same rules as the daemon (never twice at once)')
+  .argument('<name>', 'the job, as drkit schedule list names it')
+  .action(lazy(() => import('./commands/schedule-run.js')));
+
 const redis = program.command('redis').description('Redis operations for incident runbooks');
 redis
   .command('revoke-tokens')

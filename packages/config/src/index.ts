@@ -13,4 +13,17 @@ export {
   SEVERITY_NAMES,
   type SmtpUrl,
 } from './notify-schema.js';
+export {
+  cronProblem,
+  isTimeZone,
+  JOB_COMMANDS,
+  objectives,
+  schedulerSettings,
+  type JobCommand,
+  type JobConfig,
+  type ObjectivesConfig,
+  type ScheduleConfig,
+  type SchedulerConfig,
+} from './schedule-schema.js';
+export { durationMs } from './duration.js';
 export { type StatusPageConfig, statusPageSchema } from './status-page-schema.js';

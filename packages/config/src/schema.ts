@@ -3,6 +3,7 @@ import { DURATION_UNITS, durationMs } from './duration.js';
 import { explain } from './explain.js';
 import { hinted } from './hints.js';
 import { checkContacts, contactsSchema, notifySchema } from './notify-schema.js';
+import { objectivesSchema, scheduleSchema, schedulerSchema } from './schedule-schema.js';
 import { statusPageSchema } from './status-page-schema.js';
 
 // The example is a typical value for that rule, shown in the fix.
@@ -239,6 +240,10 @@ export const configSchema = z.strictObject({
   notify: notifySchema.optional(),
   contacts: contactsSchema.optional(),
   status_page: statusPageSchema.optional(),
+  /** No `schedule:` at all: the DR plan's (@drkit/scheduler's defaultJobs). */
+  schedule: scheduleSchema.optional(),
+  scheduler: schedulerSchema.optional(),
+  objectives: objectivesSchema.optional(),
 }).superRefine(checkContacts);
 
 export type DrkitConfig = z.output<typeof configSchema>;

@@ -233,7 +233,7 @@ describe('invalid configs', () => {
     for (const line of lines) expect(line.startsWith(`${join(dir, 'drkit.config.yaml')}: `)).toBe(true);
     expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[1].path: required but missing. Fix: add path: ./data.`);
     expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[0].type: expected one of files, redis, got "mysql". Fix: write one of those, e.g. type: files.`);
-    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, backup, validation, signing_key, trust_keys, state, notify, contacts, status_page.`);
+    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, backup, validation, signing_key, trust_keys, state, notify, contacts, status_page, schedule, scheduler, objectives.`);
   });
 
   it('explains an empty file', async () => {
