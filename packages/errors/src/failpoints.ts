@@ -5,8 +5,9 @@ import { DrkitError } from './index.js';
  * Named steps where a test can make drkit fail on purpose, as etcd's gofail and FoundationDB's
  * buggify do. Inert unless `DRKIT_FAILPOINTS` is set, e.g.
  * `DRKIT_FAILPOINTS=prune.after-delete-meta:2=kill,commit.before-metadata=hang`: `:n` fires at the
- * nth time the point is reached (default the first). The crash-matrix test runs every point
- * listed here with every action, so a new point is tested by adding it to this list.
+ * nth time the point is reached (default the first). The crash-matrix test (apps/cli) runs every
+ * point listed here with every action, and notify's crash test kills at every `notify.` and
+ * `state.` point, so a new point is tested by adding it to this list.
  */
 export const FAILPOINTS = {
   'backup.after-source': "a backup stored the nth source's archive and index",
@@ -25,6 +26,28 @@ export const FAILPOINTS = {
   'restore.during-move': 'a restore moved its first entry into the target',
   'restore.redis.after-flush': 'a Redis replace emptied the databases; no key is restored yet',
   'restore.redis.after-batch': 'a Redis restore wrote the nth batch of keys',
+  'state.after-lock': "a folder state store write holds the key's lock file; it has not read the key yet",
+  'state.after-temp': 'a folder state store write fsynced its temp file; it is not renamed over the key yet',
+  'state.after-rename': 'a folder state store write renamed its temp file over the key; the folder is not fsynced, the lock still held',
+  'state.after-unlink': "a folder state store delete removed the key's file; the lock is still held",
+  'notify.report.after-dedup-claim': 'a report claimed its dedup key for a new incident id; the incident is not written yet',
+  'notify.report.before-fold': 'a report found the open incident holding its dedup key; its event is not folded into it yet',
+  'notify.report.after-open-index': "a new incident's open index is written; the incident is not",
+  'notify.incident.after-write': 'an incident was written (opened or changed); its new timeline entries are not routed yet',
+  'notify.route.after-entry': "the nth timeline entry is routed (outbox records or a digest item); the incident's routed count is not advanced",
+  'notify.route.after-count': "an incident's routed count is advanced; a resolved one is still in the open index",
+  'notify.route.after-close': 'a resolved incident left the open index; its dedup key is not released yet',
+  'notify.digest.after-add': 'an entry was added to a digest window',
+  'notify.digest.after-queue': "a closed digest window's messages are in the outbox; the window is not removed yet",
+  'notify.outbox.after-record': 'the nth outbox record is written; the rest of its batch may not be',
+  'notify.outbox.retry': 'a message that failed before is about to be claimed again',
+  'notify.outbox.after-claim': 'a message is claimed for sending; nothing is sent yet',
+  'notify.outbox.after-accepted': 'the receiver accepted a message (2xx); the outbox does not say delivered yet: the one window where a message is sent twice',
+  'notify.outbox.after-refused': 'the receiver refused a message for good; the outbox does not say failed yet',
+  'notify.outbox.after-failure-report': "a refused message's report to the route's other channels is queued; the message is not marked failed yet",
+  'notify.outbox.after-retry-wait': "a retryable failure is recorded with the message's backoff; the channel's hold is not written yet",
+  'notify.outbox.before-release-hold': 'a message to a held channel went through and is recorded delivered; the hold is not lifted yet',
+  'notify.flush.before-sleep': 'a flush sent what was due and is about to sleep until the next retry or window',
 } as const;
 export type Failpoint = keyof typeof FAILPOINTS;
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { failpoint } from '@drkit/errors';
 import { StateError, StateErrorCode, type StateStore, updateEntry } from '@drkit/state';
 import type { Channel } from './channel.js';
 import { type Clock, iso, ms, systemClock } from './clock.js';
@@ -115,7 +116,13 @@ export class Notifier {
       let id = claim?.value.incidentId;
       if (claim && id) {
         const found = await getIncident(this.store, id);
-        if (found && found.incident.status !== 'resolved') return this.fold(found.incident.id, event);
+        if (found && found.incident.status !== 'resolved') {
+          await failpoint('notify.report.before-fold');
+          // Resolved meanwhile by someone else: its key is free, so this event opens a new incident.
+          const folded = await this.fold(found.incident.id, event).catch((e) => (e instanceof NotifyError && e.code === NotifyErrorCode.CLOSED ? undefined : Promise.reject(e)));
+          if (folded) return folded;
+          continue;
+        }
         if (found) {
           // Resolved, but its claim was not released (the resolver was interrupted): release it now.
           await this.store.delete(claim.key, { ifRevision: claim.revision }).catch((e) => conflict(e) || Promise.reject(e));
@@ -131,11 +138,13 @@ export class Notifier {
             (e) => conflict(e) || Promise.reject(e),
           );
           if (taken) continue;
+          await failpoint('notify.report.after-dedup-claim');
         }
       }
       if (event.resolve) return { incident: undefined, action: 'none' };
       const incident = await this.create(id, event);
       if (!incident) return this.fold(id, event);
+      await failpoint('notify.incident.after-write');
       await this.route(id);
       return { incident: (await getIncident(this.store, id))?.incident ?? incident, action: 'opened' };
     }
@@ -159,6 +168,7 @@ export class Notifier {
       timeline: [{ at, kind: 'opened', by: event.by, message: event.message, visibility: event.internal ? 'internal' : 'public', status: 'investigating', severity: event.severity }],
     };
     await this.store.put<OpenState>(KEYS.open(id), { routed: 0, repeats: 0, escalated: 0 }, { ifRevision: 0 }).catch((e) => conflict(e) || Promise.reject(e));
+    await failpoint('notify.report.after-open-index');
     const written = await this.store.put(KEYS.incident(id), incident, { ifRevision: 0 }).then(
       () => true,
       (e) => (conflict(e) ? false : Promise.reject(e)),
@@ -188,6 +198,7 @@ export class Notifier {
       };
     });
     if (repeated || !incident) return { incident: (await getIncident(this.store, id))?.incident, action: 'repeated' };
+    await failpoint('notify.incident.after-write');
     await this.route(id);
     return { incident, action: 'updated' };
   }
@@ -243,7 +254,10 @@ export class Notifier {
       if (current.status === 'resolved') throw this.closed(current, verb);
       return apply(current, iso(this.clock.now()));
     });
-    if (changed) await this.route(id);
+    if (changed) {
+      await failpoint('notify.incident.after-write');
+      await this.route(id);
+    }
     return changed ?? (await findIncident(this.store, id));
   }
 
@@ -285,11 +299,16 @@ export class Notifier {
     const found = await getIncident(this.store, id);
     if (!state || !found) return;
     const { incident } = found;
-    for (let index = state.value.routed; index < incident.timeline.length; index++) await this.routeEntry(incident, index, incident.timeline[index]!);
+    for (let index = state.value.routed; index < incident.timeline.length; index++) {
+      await this.routeEntry(incident, index, incident.timeline[index]!);
+      await failpoint('notify.route.after-entry');
+    }
     await updateEntry<OpenState>(this.store, KEYS.open(id), (s) => (s && s.routed < incident.timeline.length ? { ...s, routed: incident.timeline.length } : undefined));
+    await failpoint('notify.route.after-count');
     if (incident.status !== 'resolved') return;
     // Everything about it is queued: it leaves the open index, and its dedup key is free again.
     await this.store.delete(KEYS.open(id));
+    await failpoint('notify.route.after-close');
     if (incident.dedupKey !== undefined) {
       const claim = await this.store.get<DedupClaim>(KEYS.dedup(incident.dedupKey));
       if (claim?.value.incidentId === id) await this.store.delete(claim.key, { ifRevision: claim.revision }).catch((e) => conflict(e) || Promise.reject(e));
@@ -334,6 +353,7 @@ export class Notifier {
         : { severity: route.severity, route: route.index, channels: route.channels, expireAfterMs: route.expireAfterMs, openedAt: iso(at), closesAt: iso(at + route.withinMs), items: [{ incidentId, index }] };
       try {
         await this.store.put(key, bucket, { ifRevision: current?.revision ?? 0 });
+        await failpoint('notify.digest.after-add');
         return;
       } catch (error) {
         if (!conflict(error)) throw error;
@@ -364,6 +384,7 @@ export class Notifier {
           this.outbox.record({ id: `${id}.${channel}`, channel, notification, dueBy: ms(bucket.closesAt), expireAfterMs: bucket.expireAfterMs, fallback: bucket.channels }),
         ),
       );
+      await failpoint('notify.digest.after-queue');
     }
     await this.store.delete(key, { ifRevision: revision }).catch((e) => conflict(e) || Promise.reject(e));
   }
@@ -453,6 +474,7 @@ export class Notifier {
       total.expired += report.expired;
       const next = Math.min(timer ?? Infinity, report.nextAttemptAt ?? Infinity);
       if (next > deadline || options.signal?.aborted) break;
+      await failpoint('notify.flush.before-sleep');
       await this.clock.sleep(next - this.clock.now(), options.signal);
     }
     const pending = (await this.outbox.all()).filter(({ record }) => record.state === 'pending');

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { failpoint } from '@drkit/errors';
 import { processAlive, type StateEntry, StateError, StateErrorCode, type StateStore } from '@drkit/state';
 import * as z from 'zod';
 import { type Channel, type Delivery, NOTIFICATION_KINDS, type Notification } from './channel.js';
@@ -132,9 +133,12 @@ export class Outbox {
   async enqueue(records: OutboxRecord[]): Promise<void> {
     await Promise.all(
       records.map((r) =>
-        this.options.store.put(KEYS.outbox(r.id), r, { ifRevision: 0 }).catch((error) => {
-          if (!(error instanceof StateError && error.code === StateErrorCode.CONFLICT)) throw error;
-        }),
+        this.options.store.put(KEYS.outbox(r.id), r, { ifRevision: 0 }).then(
+          () => failpoint('notify.outbox.after-record'),
+          (error) => {
+            if (!(error instanceof StateError && error.code === StateErrorCode.CONFLICT)) throw error;
+          },
+        ),
       ),
     );
   }
@@ -235,6 +239,7 @@ export class Outbox {
     failuresBefore: number,
   ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed' | 'skipped'; nextAttemptAt?: number }> {
     const { clock, store, channels } = this.options;
+    if (item.record.attempts > 0) await failpoint('notify.outbox.retry');
     const started = clock.now();
     const claimed: OutboxRecord = {
       ...item.record,
@@ -250,6 +255,7 @@ export class Outbox {
       if (error instanceof StateError && error.code === StateErrorCode.CONFLICT) return { outcome: 'skipped' };
       throw error;
     }
+    await failpoint('notify.outbox.after-claim');
     const channel = channels.get(claimed.channel);
     const delivery: Delivery = channel
       ? await channel.send(claimed.notification, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) }).catch((error: unknown) => ({
@@ -261,20 +267,24 @@ export class Outbox {
     const now = clock.now();
     const current = { record: claimed, revision };
     if (delivery.ok) {
+      await failpoint('notify.outbox.after-accepted');
       await this.finish(current, { state: 'delivered', deliveredAt: iso(now), ...(delivery.receipt ? { receipt: delivery.receipt } : {}) });
       if (holds.has(claimed.channel)) {
+        await failpoint('notify.outbox.before-release-hold');
         holds.delete(claimed.channel);
         await store.delete(KEYS.hold(claimed.channel)).catch(() => {});
       }
       return { outcome: 'delivered' };
     }
     if (!delivery.retryable) {
+      await failpoint('notify.outbox.after-refused');
       await this.finish(current, { state: 'failed', lastError: delivery.error });
       return { outcome: 'failed' };
     }
     const backoff = this.backoff(claimed.attempts);
     const waitMs = Math.max(delivery.retryAfterMs ?? 0, backoff);
     await this.save(current, { ...claimed, sendingSince: undefined, claimedBy: undefined, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
+    await failpoint('notify.outbox.after-retry-wait');
     // The whole channel waits: a receiver that said 429 or is down gets nothing else before then.
     const failures = failuresBefore + 1;
     const hold: Hold = { until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))), failures, reason: delivery.error };
@@ -298,9 +308,16 @@ export class Outbox {
   /** Records the end of a message; a failure or expiry is then reported on the route's other channels, else the log. */
   private async finish(item: { record: OutboxRecord; revision: number }, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }): Promise<void> {
     const now = this.options.clock.now();
-    await this.save(item, { ...item.record, ...change, sendingSince: undefined, claimedBy: undefined, finishedAt: iso(now), nextAttemptAt: item.record.nextAttemptAt });
-    if (change.state === 'delivered') return;
-    const { record } = item;
+    const finished = () => this.save(item, { ...item.record, ...change, sendingSince: undefined, claimedBy: undefined, finishedAt: iso(now), nextAttemptAt: item.record.nextAttemptAt });
+    if (change.state === 'delivered') return finished();
+    // The report is queued first (its id makes that idempotent): killed before the record says failed, the next process reports again, not never.
+    await this.report(item.record, change, now);
+    await failpoint('notify.outbox.after-failure-report');
+    await finished();
+  }
+
+  /** Queues the report of a message that failed or expired to the route's other channels, else says it on the log. */
+  private async report(record: OutboxRecord, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }, now: number): Promise<void> {
     const why = change.lastError ?? record.lastError ?? change.state;
     const line = `drkit notify: could not deliver "${record.notification.title}" to ${record.channel}: ${why}`;
     const targets = record.notification.kind === 'undeliverable' ? [] : record.fallback.filter((c) => this.options.channels.has(c));

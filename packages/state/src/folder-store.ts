@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs, { type Dirent } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { errnoCode } from '@drkit/errors';
+import { errnoCode, failpoint } from '@drkit/errors';
 import { StateError } from './errors.js';
 import { checkKey, checkPrefix } from './keys.js';
 import { type KeyLock, lockKey, processAlive } from './key-lock.js';
@@ -116,6 +116,7 @@ export class FolderStateStore implements StateStore {
       } catch (error) {
         if (errnoCode(error) !== 'ENOENT') throw unavailable(this.location, `delete ${key}`, error);
       }
+      await failpoint('state.after-unlink');
       await this.dirSyncs.sync(path.dirname(file)).catch((error) => {
         throw unavailable(this.location, `delete ${key}`, error);
       });
@@ -174,6 +175,7 @@ export class FolderStateStore implements StateStore {
       throw unavailable(this.location, `lock ${key}`, error);
     }
     try {
+      await failpoint('state.after-lock');
       return await work();
     } finally {
       await lock.release();
@@ -196,7 +198,9 @@ export class FolderStateStore implements StateStore {
       } finally {
         fs.closeSync(fd);
       }
+      await failpoint('state.after-temp');
       fs.renameSync(temp, file);
+      await failpoint('state.after-rename');
       await this.dirSyncs.sync(path.dirname(file));
     } catch (error) {
       fs.rmSync(temp, { force: true });
