@@ -45,3 +45,6 @@ if [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then npm i -g pnpm@12.4.2; f
 export TURBO_TELEMETRY_DISABLED=1
 pnpm install --frozen-lockfile
 pnpm build
+# drkit (and every other app's command) on PATH: shims in $DRKIT_BIN_DIR, else /usr/local/bin as
+# root, else ~/.local/bin, running this checkout's build.
+node scripts/link-bins.mjs

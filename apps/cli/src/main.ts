@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import module from 'node:module';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { type DrkitError, isDrkitError } from '@drkit/errors';
@@ -71,16 +72,33 @@ program
 filters(program.command('snapshots').description('list snapshots, oldest first'), 'source')
   .action(lazy(() => import('./commands/snapshots.js')));
 
+program
+  .command('stats')
+  .description('repository size per source and kind, chain lengths, growth per day, and what a prune would free now')
+  .option('--window <duration>', "the growth window (default: the config's retention keep_within, else 30d)", duration)
+  .action(lazy(() => import('./commands/stats.js')));
+
 filters(program.command('ls').description('list what a snapshot holds, with sizes and modes'))
   .argument('<snapshot>', 'id, unique prefix or latest')
   .argument('[globs...]', 'only paths matching these globs')
   .option('--source <name>', 'only this source (and latest: the newest snapshot holding it)')
   .action(lazy(() => import('./commands/ls.js')));
 
+filters(program.command('find').description('which snapshots hold a path: each match with its size and mtime, newest snapshot first'), 'source')
+  .argument('<patterns...>', "globs: one without a '/' matches a name in any folder, one with a '/' the path inside the source")
+  .option('--newest <n>', 'search only the n newest snapshots the filters select', wholeNumber)
+  .action(lazy(() => import('./commands/find.js')));
+
 filters(program.command('verify').description('read every archive and check each entry against its recorded hash'), 'source')
   .argument('[snapshot]', 'id, unique prefix, latest, latest:TAG or all', 'latest')
   .option('--mark-clean', 'tag every snapshot that passes with "clean" (restore it with latest:clean)')
   .action(lazy(() => import('./commands/verify.js')));
+
+filters(program.command('dump').description("write one file's bytes to stdout, or a folder (or a whole source) as tar"))
+  .argument('<snapshot>', 'id, unique prefix, latest or latest:TAG')
+  .argument('<path>', 'SOURCE/PATH as `drkit find` and `drkit ls` print it (or PATH inside --source); SOURCE alone: all of it')
+  .option('--source <name>', 'the source PATH is in (and latest: the newest snapshot holding it)')
+  .action(lazy(() => import('./commands/dump.js')));
 
 program
   .command('diff')
@@ -97,7 +115,14 @@ program
   .option('--remove <tag>', 'remove this tag (repeatable)', collect, [])
   .action(lazy(() => import('./commands/tag.js')));
 
-filters(program.command('forget').description("remove snapshots the retention policy does not keep (flags, else the config's retention, else keep_within 30d)"), 'source')
+filters(
+  program
+    .command('forget')
+    .description("remove the snapshots named (id, unique prefix or latest), or those the retention policy does not keep (flags, else the config's retention, else keep_within 30d)")
+    .argument('[snapshots...]', 'snapshots to remove by id; refused when later snapshots need them, unless --with-dependents'),
+  'source',
+)
+  .option('--with-dependents', 'with snapshot ids: also remove every snapshot that needs them (incrementals built on them)')
   .option('--keep-last <n>', 'keep the n newest', wholeNumber)
   .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', wholeNumber)
   .option('--keep-daily <n>', 'keep the newest of each of the last n days', wholeNumber)
@@ -112,6 +137,29 @@ filters(program.command('forget').description("remove snapshots the retention po
   .action(lazy(() => import('./commands/forget.js')));
 
 program
+  .command('config')
+  .description('the config file')
+  .command('check')
+  .description('validate the config (every environment variable it needs, file sources present); with --connect also reach the repository, each Redis and S3 endpoint and each notification channel\'s host, sending nothing. Exit 0 only when all is well')
+  .option('--connect', 'also reach every server the config names')
+  .option('--timeout <duration>', 'how long to wait for each server', duration, 10_000)
+  .action(lazy(() => import('./commands/config-check.js')));
+
+const key = program.command('key').description("the age recipients (public keys) backups are encrypted to, and which ones each snapshot was written for");
+key.command('list').description("the repository's recipients, and which recipients each snapshot was written for").action(lazy(async () => ({ run: (await import('./commands/key.js')).list })));
+key
+  .command('add')
+  .description('encrypt future backups also to this recipient (a new team member, or a new key before retiring the old one)')
+  .argument('[recipients...]', 'age1… public keys')
+  .addOption(new Option('--recipients-file <file>', 'the age public keys in this file, one per line'))
+  .action(lazy(async () => ({ run: (await import('./commands/key.js')).add })));
+key
+  .command('remove')
+  .description('stop encrypting future backups to this recipient; snapshots already written stay readable by the keys they were written for')
+  .argument('<recipients...>', 'age1… public keys')
+  .action(lazy(async () => ({ run: (await import('./commands/key.js')).remove })));
+
+program
   .command('unlock')
   .description('remove stale locks (a dead process on this host, or not refreshed for 30 minutes)')
   .option('--all', 'remove every lock: only when you are sure no drkit uses the repository')
@@ -121,12 +169,14 @@ filters(program.command('restore').description('restore a snapshot into a target
   .argument('<snapshot>', 'id, unique prefix or latest')
   .option('--target <dir>', 'where to restore file sources')
   .option('--source <name>', 'only this source, written straight into the target (repeatable; latest: the newest snapshot holding them)', collect, [])
-  .option('--include <glob>', 'only paths matching glob (repeatable)', collect, [])
+  .option('--include <glob>', 'only paths matching glob (repeatable); of a Redis source (merge mode), only keys matching this Redis glob, e.g. user:*', collect, [])
   .addOption(new Option('--overwrite <policy>', 'when the target is not empty').choices(['never', 'if-changed', 'always']))
   .option('--dry-run', 'print the plan, write nothing')
+  .option('--delete', 'make the target match the snapshot: also remove what it holds that the snapshot does not (listed in the plan; see --dry-run)')
   .option('--salvage', 'read past damaged blocks: restore every entry that is still good, list the paths lost, exit 5 if any')
   .addOption(new Option('--redis <url>', 'Redis source: the server to restore into (default: the config source of that name)').env('DRKIT_REDIS_URL'))
   .addOption(new Option('--mode <mode>', 'Redis source: replace (FLUSHDB each restored db first) or merge').choices(['replace', 'merge']))
+  .option('--db <n>', 'Redis source: only this database (repeatable); replace empties only these', wholeNumbers, [])
   .option('--yes', 'Redis source: confirm that replace empties databases')
   .action(lazy(() => import('./commands/restore.js')));
 

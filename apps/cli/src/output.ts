@@ -42,6 +42,21 @@ export function outputFlushed(): Promise<void> {
   return Promise.all([flushed(process.stdout, open.stdout), flushed(process.stderr, open.stderr)]).then(() => {});
 }
 
+/** Writes raw bytes to stdout, waiting while the pipe is full; false once its reader is gone. */
+export async function writeBytes(chunk: Buffer): Promise<boolean> {
+  if (!open.stdout) return false;
+  if (!process.stdout.write(chunk)) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        process.stdout.off('drain', done).off('error', done).off('close', done);
+        resolve();
+      };
+      process.stdout.on('drain', done).on('error', done).on('close', done);
+    });
+  }
+  return open.stdout;
+}
+
 export function printJson(value: unknown): void {
   if (open.stdout) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -108,6 +123,15 @@ export function bytes(n: number): string {
     i++;
   }
   return `${i === 0 ? v : v.toFixed(1)} ${UNITS[i]}`;
+}
+
+/** How long ago, in its largest whole unit: `45s`, `12m`, `5h`, `3d`. */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
 }
 
 /** Columns padded to their widest cell. */

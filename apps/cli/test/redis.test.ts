@@ -210,3 +210,38 @@ describe('drkit with Redis', () => {
     expect(await server.client(1).get('token:other-db')).toBe('x');
   });
 });
+
+describe('drkit restore of selected Redis keys', () => {
+  it('--include restores only matching keys (merge), --db only that database; nothing matched and replace with --include are refused', async () => {
+    const c = server.client();
+    await seedRedis(c);
+    const before = await redisContents(c, DBS);
+    expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
+    await c.flushall();
+    const restore = (...more: string[]) => drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, ...more, '--repo', repo, '--json']);
+
+    const dry = json((await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?', '--dry-run')).stdout);
+    expect(dry.plan).toMatchObject({ records: 3, dbs: [{ db: 1, keys: 3, targetKeys: 0 }], selection: { include: ['token:*', 'user:?'] } });
+    expect(await c.dbsize()).toBe(0);
+    const some = await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?');
+    expect(some.code).toBe(0);
+    expect(json(some.stdout).restored).toBe(3);
+    const keyNames = (states: { db: number; key: string }[]) => states.map((k) => `${k.db}/${Buffer.from(k.key, 'hex').toString()}`).sort();
+    expect(keyNames(await redisContents(c, DBS))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
+    const selected = before.filter((k) => k.db === 1 && /^(token:.*|user:.)$/.test(Buffer.from(k.key, 'hex').toString()));
+    expect(sameRedisContents(await redisContents(c, DBS), selected)).toEqual([]);
+
+    const db3 = await restore('--mode', 'replace', '--yes', '--db', '3');
+    expect(json(db3.stdout)).toMatchObject({ flush: [3], dbs: [expect.objectContaining({ db: 3 })] });
+    expect(keyNames(await redisContents(c, [3]))).toEqual(keyNames(before.filter((k) => k.db === 3)));
+    expect(keyNames(await redisContents(c, [0]))).toEqual([]);
+
+    const none = json((await restore('--mode', 'merge', '--include', 'nothing:*')).stdout).error;
+    expect(none).toMatchObject({ code: 'RESTORE_REDIS_NOTHING_SELECTED', hint: expect.stringContaining('drkit ls') });
+    const noDb = json((await restore('--mode', 'merge', '--db', '7')).stdout).error;
+    expect(noDb).toMatchObject({ code: 'RESTORE_REDIS_NOTHING_SELECTED', message: expect.stringContaining('no keys in database(s) 7') });
+    const replace = json((await restore('--mode', 'replace', '--yes', '--include', 'token:*')).stdout).error;
+    expect(replace).toMatchObject({ code: 'RESTORE_REDIS_BAD_SELECTION', hint: expect.stringContaining('--mode merge') });
+    expect(keyNames(await redisContents(c, [1]))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
+  });
+});

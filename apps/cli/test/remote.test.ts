@@ -184,6 +184,28 @@ describe('drkit with an S3 repository', () => {
     expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
   });
 
+  it('find, dump, stats, forget by id and key add on an encrypted S3 repository', async () => {
+    const repo = s3url(prefix());
+    const keyFile = path.join(dir, 'key.txt');
+    await run(['init', '--repo', repo, '--generate-key', keyFile]);
+    const backup = async () => json((await run(['backup', tree, '--repo', repo, '--json', '--cache-dir', path.join(dir, 'cache')])).stdout);
+    const first = await backup();
+    await writeFile(path.join(tree, 'config/app.json'), '{"port": 4000}\n');
+    const second = await backup();
+    expect(second).toMatchObject({ kind: 'incremental', files: { new: 0, changed: 1 } });
+    const key = ['--identity', keyFile];
+    const hits = json((await run(['find', 'app.json', '--repo', repo, '--json', ...key])).stdout);
+    expect(hits.map((h: { snapshot: string; size: number }) => [h.snapshot, h.size])).toEqual([[second.id, 15], [first.id, 15]]);
+    expect((await run(['dump', first.id, 'tree/config/app.json', '--repo', repo, ...key])).stdout).toBe('{"port": 3000}\n');
+    expect((await run(['dump', second.id, 'tree/data/marker.txt', '--repo', repo, ...key])).stdout).toBe(`${MARKER}\n`.repeat(1000));
+    const stats = json((await run(['stats', '--repo', repo, '--json'])).stdout);
+    expect(stats).toMatchObject({ snapshots: 2, chains: { count: 1, longest: 2 }, prunable: { bytes: 0 } });
+    expect(json((await run(['forget', first.id, '--repo', repo, '--json'])).stdout).error.code).toBe('BACKUP_FORGET_HAS_DEPENDENTS');
+    expect(json((await run(['forget', second.id, '--prune', '--repo', repo, '--json'])).stdout).removed).toEqual([second.id]);
+    const generated = json((await run(['init', '--repo', path.join(dir, 'scratch'), '--generate-key', path.join(dir, 'key2.txt'), '--json'])).stdout).encryption.recipients[0];
+    expect(json((await run(['key', 'add', generated, '--repo', repo, '--json'])).stdout).recipients).toHaveLength(2);
+  });
+
   it('with a passphrase: backs up without it, restores with DRKIT_PASSPHRASE, asks for it otherwise', async () => {
     const repo = s3url(prefix());
     const init = await run(['init', '--repo', repo, '--passphrase', '--json'], { DRKIT_PASSPHRASE: PASSPHRASE });

@@ -47,6 +47,8 @@ export interface BackupProgress {
   files: number;
   bytes: number;
   path: string;
+  /** The bytes this source held in the parent snapshot: what a progress display can take as the total. */
+  expectedBytes?: number;
 }
 
 export interface BackupOptions {
@@ -108,6 +110,10 @@ export interface BackupResult {
   chain: string;
   /** What was actually read from disk: an unchanged incremental reads nothing. */
   read: { files: number; bytes: number };
+  /** As restic counts them: files not in the parent, read again though in it, and reused from it unread. */
+  files: { new: number; changed: number; unmodified: number };
+  /** Bytes this snapshot added to the repository: its archives and indexes, as stored. */
+  added: number;
 }
 
 /**
@@ -167,6 +173,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         })
       : previousTree(repo, parent, name);
   const read = { files: 0, bytes: 0 };
+  const files = { new: 0, changed: 0, unmodified: 0 };
   const warnings: Finding[] = [];
   const errors: Finding[] = [];
   const findings: Record<string, { list: Finding[]; total: number }> = {};
@@ -206,12 +213,14 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         total++;
         if (kept.length < maxFindings) kept.push(f);
       };
-      const progress = { source: source.name, files: 0, bytes: 0, path: '' };
+      const expectedBytes = chain.parent?.sources.find((x) => x.name === source.name)?.stats.bytes;
+      const progress = { source: source.name, files: 0, bytes: 0, path: '', ...(expectedBytes !== undefined ? { expectedBytes } : {}) };
       const checkers = new Map<string, JsonlChecker>();
       const root = path.resolve(source.path);
       // The root folder has no index entry; its mode and mtime go in the metadata so restores can set them.
       const rootStats = await stat(root).catch(() => undefined);
       const tally = { seen: 0, left: 0, skipped: 0 };
+      const previous = chain.parent ? await previousOf(chain.parent, source.name) : undefined;
       const items = fileSourceItems(
         root,
         source,
@@ -234,7 +243,9 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
             if (wasRead) {
               read.files++;
               read.bytes += bytes;
-            }
+              if (previous?.files.has(p)) files.changed++;
+              else files.new++;
+            } else files.unmodified++;
             const c = checkers.get(p);
             if (c) {
               checkers.delete(p);
@@ -251,7 +262,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           },
         },
         options.openFile ?? openForBackup,
-        chain.parent ? { ...(await previousOf(chain.parent, source.name)), rehash: options.rehash } : undefined,
+        previous && { ...previous, rehash: options.rehash },
         tally,
       );
       const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
@@ -270,7 +281,8 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
     const snapshot = await writer.commit({ errors, findings, failedSources });
     const cacheNote = await recording?.commit();
     if (cacheNote) notes.push(cacheNote);
-    return { snapshot, status: snapshot.status, warnings, errors, failedSources, notes, chain: chain.reason, read };
+    const added = snapshot.sources.reduce((n, x) => n + x.archive.size + (x.index?.size ?? 0), 0);
+    return { snapshot, status: snapshot.status, warnings, errors, failedSources, notes, chain: chain.reason, read, files, added };
   } catch (cause) {
     await recording?.abort();
     await writer.abort();

@@ -12,6 +12,8 @@ export const BackupErrorCode = {
   ENTRIES_LOST: 'BACKUP_ENTRIES_LOST',
   INTERRUPTED: 'BACKUP_INTERRUPTED',
   FORGET_INTERRUPTED: 'BACKUP_FORGET_INTERRUPTED',
+  /** `forget ID` of a snapshot later snapshots need, without --with-dependents. */
+  FORGET_HAS_DEPENDENTS: 'BACKUP_FORGET_HAS_DEPENDENTS',
 } as const;
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 

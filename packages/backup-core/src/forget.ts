@@ -1,10 +1,16 @@
 import { failpoint } from '@drkit/errors';
 import { type Leftovers, type LockInfo, matchesFilter, type Repository, type SnapshotFilter, sourceNames } from '@drkit/repository';
 import { BackupError, BackupErrorCode } from './errors.js';
+import { planForgetIds } from './forget-ids.js';
 import { planRetentionGroups, type RetentionDecision, type RetentionGroup, type RetentionPolicy } from './retention/index.js';
 
 export interface ForgetOptions {
-  policy: RetentionPolicy;
+  /** Remove what this policy does not keep, or else: */
+  policy?: RetentionPolicy;
+  /** Remove these snapshots (ids, unique prefixes, latest), refused when others need them, */
+  ids?: readonly string[];
+  /** unless this also removes every snapshot that needs them. */
+  withDependents?: boolean;
   now: Date;
   /** Print the decisions only; takes no lock and changes nothing. */
   dryRun?: boolean;
@@ -21,7 +27,7 @@ export interface ForgetOptions {
 }
 
 export interface ForgetResult {
-  /** The plan per host and source set (restic's --group-by host,paths). */
+  /** The plan per host and source set (restic's --group-by host,paths); none for `ids`. */
   groups: RetentionGroup[];
   /** Every group's decisions, in group order. */
   decisions: RetentionDecision[];
@@ -38,6 +44,8 @@ export interface ForgetResult {
  */
 export async function forgetSnapshots(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
   const plan = async () => {
+    if (options.ids) return { groups: [], decisions: await planForgetIds(repo, options.ids, options) };
+    if (!options.policy) throw new TypeError('forgetSnapshots needs a policy or ids');
     const all = await repo.listSnapshots();
     const selected = new Set(all.filter((s) => matchesFilter(s, options.filter)).map((s) => s.id));
     // A source that failed still makes up the snapshot's source set: a partial backup stays in its group.

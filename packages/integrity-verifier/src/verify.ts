@@ -103,7 +103,8 @@ export interface VerifyOptions {
   /** Files validated line by line as JSON (default all `*.jsonl`). */
   jsonlGlobs?: string[];
   maxFindings?: number;
-  onProgress?: (p: { source: string; entries: number; bytes: number }) => void;
+  /** `totalBytes`, when known: what the source's files hold, as its snapshot recorded it. */
+  onProgress?: (p: { source: string; entries: number; bytes: number; totalBytes?: number }) => void;
   /** Told when verifyRef runs without a lock because the repository cannot be written. */
   onWarning?: (message: string) => void;
   /** verifyRef: only the snapshots it selects (`all`), or among which the ref is resolved. Damaged metadata is still reported. */
@@ -201,7 +202,7 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
   const checked: Promise<void>[] = [];
   const check = (path: string, expected: IndexEntry) => (r: FileResult) => {
     report.bytes += r.size;
-    options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes });
+    options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes, totalBytes: source.stats.bytes });
     if (r.size !== expected.size || r.sha256 !== expected.sha256) problem('content-mismatch', `"${path}" does not match its recorded size and sha256; its content is damaged`, path);
     for (const f of r.findings) if (report.findings.length < maxFindings) report.findings.push(f);
     report.findingsTotal += r.findingsTotal;

@@ -30,6 +30,10 @@ export const RepoErrorCode = {
   BAD_SIGNING_KEY: 'REPO_BAD_SIGNING_KEY',
   SIGNING_KEY_REQUIRED: 'REPO_SIGNING_KEY_REQUIRED',
   INTERRUPTED: 'REPO_INTERRUPTED',
+  /** `key add|remove` on a repository that is not encrypted. */
+  NOT_ENCRYPTED: 'REPO_NOT_ENCRYPTED',
+  /** `key remove` of the only recipient: new backups could be read by nobody. */
+  LAST_RECIPIENT: 'REPO_LAST_RECIPIENT',
 } as const;
 export type RepoErrorCode = (typeof RepoErrorCode)[keyof typeof RepoErrorCode];
 

@@ -61,7 +61,7 @@ export {
 } from './validate.js';
 export { type ArchiveEntry, type BeginOptions, type ChainLink, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
 export { BlobDamage, expectedHeader, indexAlone, salvageArchive, type SalvagedEntry, salvageIndex, type Span } from './salvage.js';
-export { encodeHeader, type TarHeader, type TarType } from './tar.js';
+export { END_OF_ARCHIVE, encodeHeader, padding as tarPadding, type TarHeader, type TarType } from './tar.js';
 export { type CommitOptions, type Lineage, NOT_POINT_IN_TIME, type RedisSourceFacts, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';
 export {
   AgeDecryptStream,
@@ -81,3 +81,5 @@ export { canonicalJson } from './canonical-json.js';
 export { CHECKSUM_FIELD, encodeMetadata, metadataChecksum } from './metadata-checksum.js';
 export { encodeSnapshot, PUBLIC_KEY_PREFIX, parseTrustKeys, SIGNATURE_FIELD, type SnapshotSignature, SigningKey, signedPayload } from './signing.js';
 export { SnapshotTrust, type TrustOptions } from './trust.js';
+export { type RepoStats, repositoryStats, type SizeCount } from './stats.js';
+export { changeRecipients, type RecipientChange } from './recipients.js';

@@ -3,7 +3,7 @@ import { failpoint } from '@drkit/errors';
 import type { Repository, SnapshotMeta } from '@drkit/repository';
 import { asRestoreError, RestoreError, RestoreErrorCode } from './errors.js';
 import { type ExtractJob, extractSource, type PendingMetadata } from './extract.js';
-import { applyMetadata, moveIntoPlace, targetChanged } from './install.js';
+import { applyMetadata, moveIntoPlace, removeAbsent, targetChanged } from './install.js';
 import { originsOf, type SourceOrigin } from './origin.js';
 import { type Counts, parseOrThrow, type RestorePlan, restorePlanSchema } from './plan-model.js';
 import { type RestoreProgress, trackProgress } from './progress.js';
@@ -26,6 +26,8 @@ export interface RestoreResult {
   /** Entries whose content was kept and whose mtime was set from the snapshot (`set-mtime`). */
   mtimeOnly: Counts;
   skipped: Counts;
+  /** With `delete`: the paths removed from the target (each with all below it). */
+  removed?: string[];
   /** For each restored source: the snapshot, its time and host, and the path it was read from. */
   from: SourceOrigin[];
   /** With `salvage`: the damaged blobs and what they cost. The restore is complete only when `lost` is empty. */
@@ -80,6 +82,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   const changes = { count: 0 };
   try {
     await moveIntoPlace(salvage ? { ...plan, items: plan.items.filter((item) => !salvage.isLost(item.path)) } : plan, staging, changes, signal);
+    removeAbsent(plan, staging, changes, signal);
     await applyMetadata(plan.target, pending);
   } catch (cause) {
     // Interrupted, staging goes either way: the restore run again takes everything from the snapshot.
@@ -96,6 +99,7 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     written: progress.written,
     mtimeOnly: plan.mtimeOnly,
     skipped: plan.skipped,
+    ...(plan.remove ? { removed: plan.remove.map((r) => r.path) } : {}),
     from: originsOf(snapshot, plan.sources.map((l) => l.name)),
     ...(salvage ? { salvage: salvage.report() } : {}),
   };
@@ -123,7 +127,7 @@ function movedPartly(snapshot: string, target: string, changes: number, cause: u
     `The restore of ${snapshot} into ${target} was interrupted part-way through moving files into place (${changes} change(s) made): the target holds part of the snapshot; the staging folder was removed.`,
     {
       cause,
-      hint: `Finish it with \`drkit restore ${snapshot} --target ${target} --overwrite if-changed\` (add the same --source and --include as before).`,
+      hint: `Finish it with \`drkit restore ${snapshot} --target ${target} --overwrite if-changed\` (add the same --source, --include and --delete as before).`,
       details: { target, changes, finish: ['--overwrite', 'if-changed'] },
     },
   );

@@ -153,7 +153,7 @@ function matchIndex(entry: ArchiveEntry, entryPath: string, index: Map<string, I
 }
 
 // A read failure inside an entry is damage in the archive, not a local disk problem.
-async function* readContent(entry: ArchiveEntry, source: string, entryPath: string, onChunk?: (bytes: number) => void, signal?: AbortSignal): AsyncGenerator<Buffer> {
+export async function* readContent(entry: ArchiveEntry, source: string, entryPath: string, onChunk?: (bytes: number) => void, signal?: AbortSignal): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of entry.stream) {
       signal?.throwIfAborted();
@@ -166,7 +166,7 @@ async function* readContent(entry: ArchiveEntry, source: string, entryPath: stri
   }
 }
 
-function brokenChain(snapshot: string, source: string, holder: string, damaged: string | undefined): RestoreError {
+export function brokenChain(snapshot: string, source: string, holder: string, damaged: string | undefined): RestoreError {
   return new RestoreError(
     RestoreErrorCode.CORRUPT,
     `Snapshot ${snapshot} is an incremental: unchanged files of source "${source}" are kept in snapshot ${holder}, ${damaged ? `whose metadata is damaged (${damaged})` : 'which is missing from the repository'}.`,

@@ -26,10 +26,12 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
     lines.push(`  ${item.action.padEnd(width)}  ${item.path || '.'}${TYPE_MARK[item.type]}${size}${reason}`);
   }
   if (shown.length < plan.items.length) lines.push(`  … and ${plan.items.length - shown.length} more`);
+  for (const r of plan.remove ?? []) lines.push(`  ${'remove'.padEnd(width)}  ${r.path}${r.type === 'dir' ? '/ (and all below it)' : r.type === 'symlink' ? '@' : ''}`);
   if (plan.items.length === 0) lines.push('  (nothing selected)');
   lines.push(`Selected: ${describe(plan.totals)}`, `To write: ${describe(plan.toWrite)}`);
   if (plan.items.some((i) => i.action === 'set-mtime')) lines.push(`Content kept, mtime set: ${describe(plan.mtimeOnly)}`);
   lines.push(`Left as they are: ${describe(plan.skipped)}${skipReasons(plan)}`);
+  if (plan.remove) lines.push(`To remove (not in the snapshot): ${plan.remove.length} path(s)`);
   return lines.join('\n');
 }
 

@@ -1,3 +1,4 @@
+export { type Dump, dumpPath } from './dump.js';
 export { RestoreError, RestoreErrorCode } from './errors.js';
 export { executeRestore, type RestoreHooks, type RestoreResult } from './execute.js';
 export { type FormatPlanOptions, formatPlan } from './format-plan.js';

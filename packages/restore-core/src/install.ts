@@ -55,6 +55,22 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
 }
 
 /**
+ * Removes what `--delete` planned to remove, by moving it into the staging folder's trash (which
+ * goes with staging): one rename per entry, whatever lies below it. Before folder metadata, since
+ * removing an entry changes its folder's mtime. Something already gone is left gone.
+ */
+export function removeAbsent(plan: RestorePlan, staging: Staging, changes: { count: number }, signal?: AbortSignal): void {
+  let trashed = 0;
+  for (const { path: rel } of plan.remove ?? []) {
+    signal?.throwIfAborted();
+    const abs = path.join(plan.target, rel);
+    if (!lstatOrUndefined(abs)) continue;
+    renameSync(fsPath(abs), path.join(staging.trash, `removed-${trashed++}`));
+    changes.count++;
+  }
+}
+
+/**
  * Folder modes and mtimes go last and deepest first: moving entries in changes a folder's mtime.
  * An entry without a mode (`set-mtime` of a file or symlink) gets its mtime alone, never through
  * a symlink. Blocking calls (see breather): awaited one by one, they took ~2 s for the 20,000

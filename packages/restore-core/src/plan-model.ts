@@ -22,6 +22,8 @@ export const restoreOptionsSchema = z.object({
   overwrite: z.enum(OVERWRITE_POLICIES).optional(),
   /** Read past damaged blocks: restore every entry that is still good and list what was lost (see Salvage). */
   salvage: z.boolean().optional(),
+  /** Also remove what the target holds and the snapshot does not, so the target matches it. */
+  delete: z.boolean().optional(),
 });
 export type RestoreOptions = z.input<typeof restoreOptionsSchema>;
 
@@ -63,6 +65,8 @@ export const restorePlanSchema = z.object({
   notRestored: z.array(z.object({ name: z.string(), type: z.string() })).optional(),
   /** Sorted by path, so every folder comes before what it holds. */
   items: z.array(planItemSchema),
+  /** With `delete`: what the target holds and the snapshot does not, each removed with all below it. */
+  remove: z.array(z.object({ path: z.string(), type: z.enum(['file', 'dir', 'symlink', 'other']) })).optional(),
   /** Everything selected, then the part that will be written, the part whose mtime alone is set, and the part left as it is. */
   totals: countsSchema,
   toWrite: countsSchema,

@@ -1,5 +1,6 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { IndexEntry, Repository } from '@drkit/repository';
+import { decodeName, fsPath, type IndexEntry, type Repository } from '@drkit/repository';
 import { decideAction, type Wanted } from './decide-action.js';
 import { loadIndex } from './entry-index.js';
 import { asRestoreError, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
@@ -39,6 +40,10 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     const { layouts, notRestored } = layoutSources(repo, snapshot, opts.sources);
     const targetState = await inspectTarget(target);
     if (targetState === 'non-empty' && !opts.overwrite) throw targetNotEmpty(target);
+    if (opts.delete && opts.include?.length)
+      throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, '--delete cannot be combined with --include: everything the include globs leave out would be removed.', {
+        hint: 'Restore the whole snapshot (or whole sources with --source) with --delete, or restore selected paths without it.',
+      });
     const selected: Selected[] = [];
     for (const layout of layouts) {
       const source = repo.source(snapshot, layout.name);
@@ -71,6 +76,7 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
       sources: layouts,
       ...(notRestored.length ? { notRestored } : {}),
       items,
+      ...(opts.delete && targetState === 'non-empty' ? { remove: absentFromSnapshot(target, items) } : {}),
       totals: emptyCounts(),
       toWrite: emptyCounts(),
       mtimeOnly: emptyCounts(),
@@ -85,6 +91,26 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     const error = asRestoreError(cause, `plan the restore into ${target}`);
     throw opts.salvage ? error : withSalvageHint(error);
   }
+}
+
+/**
+ * What the target holds that the plan does not: walked from the target down through the folders
+ * the snapshot also has, never through a symlink; a folder the snapshot lacks is one entry.
+ */
+function absentFromSnapshot(target: string, items: PlanItem[]): NonNullable<RestorePlan['remove']> {
+  const planned = new Map(items.map((i) => [i.path, i.type]));
+  const found: NonNullable<RestorePlan['remove']> = [];
+  const visit = (dir: string) => {
+    for (const child of readdirSync(fsPath(path.join(target, dir)), { withFileTypes: true, encoding: 'buffer' })) {
+      const rel = dir ? `${dir}/${decodeName(child.name)}` : decodeName(child.name);
+      const type = child.isDirectory() ? 'dir' : child.isSymbolicLink() ? 'symlink' : child.isFile() ? 'file' : 'other';
+      const wanted = planned.get(rel);
+      if (wanted === undefined) found.push({ path: rel, type });
+      else if (wanted === 'dir' && type === 'dir') visit(rel);
+    }
+  };
+  visit('');
+  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Folders above selected entries that the index does not list (an archive not written by drkit may leave them out). */

@@ -59,14 +59,18 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     cacheDir,
     ...lockNotes,
     signal: stopsSafely("this backup's lock and unfinished data: the next backup (or `drkit unlock`) on this host removes them"),
-    onProgress: (p) => progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
+    // Against the parent's size when there is one (restic's estimate): a percentage and an ETA.
+    onProgress: (p) =>
+      p.expectedBytes !== undefined
+        ? progress.update(`backing up ${p.source}: ${p.files} files, ${bytes(stored)} stored;`, p.bytes, p.expectedBytes, p.path)
+        : progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
   });
   progress.done();
   const snap = result.snapshot;
   const durationMs = Date.now() - started;
   if (opts.json) {
     // failedSources is what the notify/scheduler side raises an incident from: each failed source, its code and reason.
-    printJson({ id: snap.id, time: snap.time, host: snap.host, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, origin: s.origin, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), failedSources: result.failedSources, warnings: result.warnings, errors: result.errors, notes: result.notes, signedBy: repo.signingKey?.publicKey ?? null });
+    printJson({ id: snap.id, time: snap.time, host: snap.host, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, files: result.files, added: result.added, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, origin: s.origin, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), failedSources: result.failedSources, warnings: result.warnings, errors: result.errors, notes: result.notes, signedBy: repo.signingKey?.publicKey ?? null });
   } else {
     for (const n of result.notes) warn(`note: ${n}`);
     for (const w of result.warnings.slice(0, 20)) warn(`warning: ${w.source}: ${w.message}`);
@@ -78,6 +82,8 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
       else say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`);
     if (snap.sources.some((s) => s.redis)) say('  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is not point-in-time across keys.');
     say(`  ${snap.kind}: ${result.chain}; read ${result.read.files} files, ${bytes(result.read.bytes)}`);
+    const f = result.files;
+    say(`  files: ${f.new} new, ${f.changed} changed, ${f.unmodified} unmodified; added to the repository: ${bytes(result.added)}`);
     if (repo.signingKey) say(`  signed by ${repo.signingKey.publicKey}`);
     say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${partialSummary(result)}` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
   }

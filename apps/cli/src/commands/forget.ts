@@ -1,7 +1,7 @@
 import { describeLeftovers } from '@drkit/repository';
-import { forgetSnapshots, formatRetentionGroups, type RetentionPolicy, retentionPolicyFromConfig } from '@drkit/backup-core';
+import { forgetSnapshots, formatRetention, formatRetentionGroups, type RetentionPolicy, retentionPolicyFromConfig } from '@drkit/backup-core';
 import { parseDuration } from '@drkit/config/duration';
-import { loadConfig, openRepo } from '../context.js';
+import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
 import { lockNotes } from '../lock-notes.js';
@@ -17,13 +17,18 @@ interface ForgetFlags extends GlobalOptions, FilterFlags, Pick<RetentionPolicy, 
   prune?: boolean;
   dryRun?: boolean;
   wait: number;
+  withDependents?: boolean;
 }
 
-export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode> {
+export async function run([refs]: unknown[], opts: ForgetFlags): Promise<ExitCode> {
+  const ids = refs as string[];
+  const flags = policyFlags(opts);
+  if (ids.length && flags) throw usage('Give snapshot ids or a retention policy, not both.', `Run \`drkit forget ${ids.join(' ')}\` and the policy form separately.`);
+  if (!ids.length && opts.withDependents) throw usage('--with-dependents needs snapshot ids.', 'Name the snapshots to remove: drkit forget ID… --with-dependents.');
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
   const result = await forgetSnapshots(repo, {
-    policy: policyOf(opts, config?.retention),
+    ...(ids.length ? { ids, withDependents: opts.withDependents } : { policy: flags ?? retentionPolicyFromConfig(config?.retention ?? { keep_within: '30d' }, parseDuration) }),
     now: new Date(),
     dryRun: opts.dryRun,
     prune: opts.prune,
@@ -34,7 +39,7 @@ export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode
   });
   if (opts.json) printJson({ dryRun: opts.dryRun === true, ...result });
   else {
-    say(formatRetentionGroups(result.groups));
+    say(ids.length ? formatRetention(result.decisions) : formatRetentionGroups(result.groups));
     const verb = opts.dryRun ? 'would remove' : 'removed';
     say(`${verb} ${result.removed.length} of ${result.decisions.length} snapshot(s)`);
     if (result.pruned) say(`${opts.dryRun ? 'would prune' : 'pruned'} ${result.pruned.blobs} blob(s), ${bytes(result.pruned.bytes)}, of ${result.pruned.snapshots.length} snapshot(s)`);
@@ -47,7 +52,7 @@ export async function run(_args: unknown[], opts: ForgetFlags): Promise<ExitCode
 }
 
 // Flags win over the config; with neither, the mission's default: keep 30 days.
-function policyOf(opts: ForgetFlags, fromConfig: Parameters<typeof retentionPolicyFromConfig>[0] | undefined): RetentionPolicy {
+function policyFlags(opts: ForgetFlags): RetentionPolicy | undefined {
   const flags: RetentionPolicy = {
     keepLast: opts.keepLast,
     keepHourly: opts.keepHourly,
@@ -58,6 +63,5 @@ function policyOf(opts: ForgetFlags, fromConfig: Parameters<typeof retentionPoli
     keepWithinMs: opts.keepWithin,
     keepTags: opts.keepTag.length ? opts.keepTag : undefined,
   };
-  if (Object.values(flags).some((v) => v !== undefined)) return flags;
-  return retentionPolicyFromConfig(fromConfig ?? { keep_within: '30d' }, parseDuration);
+  return Object.values(flags).some((v) => v !== undefined) ? flags : undefined;
 }

@@ -13,6 +13,7 @@ interface RedisRestoreFlags extends GlobalOptions {
   source: string[];
   target?: string;
   include: string[];
+  db: number[];
   redis?: string;
   mode?: RedisRestoreMode;
   yes?: boolean;
@@ -21,18 +22,18 @@ interface RedisRestoreFlags extends GlobalOptions {
 
 /** Restores a Redis source when `--source` names one (or Redis flags are given); undefined otherwise. */
 export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig | undefined, snapshot: SnapshotMeta, opts: RedisRestoreFlags): Promise<ExitCode | undefined> {
-  const redisFlags = opts.redis !== undefined || opts.mode !== undefined || opts.yes === true;
+  const redisFlags = opts.redis !== undefined || opts.mode !== undefined || opts.yes === true || opts.db.length > 0;
   if (opts.source.length !== 1 && !redisFlags) return undefined;
   const named = opts.source.length === 1 ? repo.source(snapshot, opts.source[0]!) : undefined;
   if (!named?.redis) {
     if (!redisFlags) return undefined;
     const redisNames = snapshot.sources.filter((s) => s.redis).map((s) => s.name);
     throw usage(
-      '--redis, --mode and --yes are for restoring one Redis source.',
+      '--redis, --mode, --db and --yes are for restoring one Redis source.',
       redisNames.length ? `Add --source ${redisNames[0]} (this snapshot's Redis sources: ${redisNames.join(', ')}).` : `Snapshot ${snapshot.id} has no Redis source.`,
     );
   }
-  if (opts.target || opts.include.length) throw usage(`Source "${named.name}" is a Redis source: --target and --include are for file sources.`, 'Use --redis URL (or the config source of that name) and --mode replace|merge.');
+  if (opts.target) throw usage(`Source "${named.name}" is a Redis source: --target is for file sources.`, 'Use --redis URL (or the config source of that name) and --mode replace|merge.');
   if (!opts.mode) throw usage(`Say how to restore Redis source "${named.name}": --mode replace or --mode merge.`, 'replace empties each restored database first (needs --yes); merge keeps keys the snapshot does not have.');
   const target = targetOf(config, named.name, opts.redis, named.origin);
   const progress = progressLine(!opts.json);
@@ -41,6 +42,8 @@ export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig 
     source: named.name,
     target,
     mode: opts.mode,
+    ...(opts.include.length ? { include: opts.include } : {}),
+    ...(opts.db.length ? { dbs: opts.db } : {}),
     confirm: opts.yes === true,
     dryRun: opts.dryRun === true,
     onProgress: (p) => progress.update(`restoring ${named.name}: ${p.restored} of ${p.records} keys  ${p.key}`),
@@ -81,13 +84,14 @@ function targetOf(config: DrkitConfig | undefined, name: string, url: string | u
 }
 
 function planOnly(r: RedisRestorePlan): RedisRestorePlan {
-  const { snapshot, source, target, mode, dryRun, records, dbs, flush, rdb, sourceServer, note } = r;
-  return { snapshot, source, target, mode, dryRun, records, dbs, flush, rdb, sourceServer, note };
+  const { snapshot, source, target, mode, dryRun, records, dbs, selection, flush, rdb, sourceServer, note } = r;
+  return { snapshot, source, target, mode, dryRun, records, dbs, ...(selection ? { selection } : {}), flush, rdb, sourceServer, note };
 }
 
 function describePlan(p: RedisRestorePlan): string {
   const lines = [
     `restore Redis source "${p.source}" of snapshot ${p.snapshot} into ${p.target} (mode ${p.mode})`,
+    ...(p.selection ? [`  only ${[p.selection.include && `keys matching ${p.selection.include.join(', ')}`, p.selection.dbs && `database(s) ${p.selection.dbs.join(', ')}`].filter(Boolean).join(' in ')}`] : []),
     `  ${p.records} keys from Redis ${p.sourceServer} (RDB ${p.rdb.snapshot ?? '–'}); target Redis ${p.rdb.targetServer} reads RDB ${p.rdb.target ?? 'unknown'} (found by ${p.rdb.how})`,
   ];
   for (const d of p.dbs)

@@ -2,7 +2,8 @@ import { executeRestore, formatPlan, originsOf, planRestore, type SalvageReport 
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
-import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { transferProgress } from '../progress.js';
 import { originLines } from '../restore-origins.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
 
@@ -13,9 +14,11 @@ interface RestoreFlags extends GlobalOptions, FilterFlags {
   yes?: boolean;
   source: string[];
   include: string[];
+  db: number[];
   overwrite?: 'never' | 'if-changed' | 'always';
   dryRun?: boolean;
   salvage?: boolean;
+  delete?: boolean;
 }
 
 export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCode> {
@@ -27,6 +30,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
   const redis = await (await import('./redis-restore.js')).restoreRedisIfAsked(repo, config, snapshot, opts);
   if (redis !== undefined) return redis;
   if (!opts.target) throw usage('--target DIR is required to restore file sources.', 'Name the folder to restore into, e.g. --target /srv/restored.');
+  if (opts.db.length) throw usage('--db is for restoring a Redis source.', 'Add --source NAME of a Redis source of this snapshot.');
   const plan = await planRestore(repo, {
     snapshot: snapshot.id,
     target: opts.target,
@@ -34,6 +38,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     ...(opts.include.length ? { include: opts.include } : {}),
     ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
     ...(opts.salvage ? { salvage: true } : {}),
+    ...(opts.delete ? { delete: true } : {}),
   });
   if (opts.dryRun) {
     const from = originsOf(snapshot, plan.sources.map((l) => l.name));
@@ -44,9 +49,9 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     }
     return ExitCode.OK;
   }
-  const progress = progressLine(!opts.json);
+  const progress = transferProgress(!opts.json);
   const result = await executeRestore(repo, plan, {
-    onProgress: (p) => progress.update(`restoring ${p.files} files, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}  ${p.path}`),
+    onProgress: (p) => progress.update(`restoring ${p.files} files,`, p.bytes, p.totalBytes, p.path),
     onWarning: (message) => warn(`warning: ${message}`),
     signal: stopsSafely('its staging folder (.drkit-restore-*) beside the target, and a target part-way restored if moving had begun: the next restore there removes the folder and finishes'),
   });
@@ -58,6 +63,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     if (t.files + t.dirs + t.symlinks > 0) say(`  content kept, mtime set: ${t.files} files, ${t.dirs} dirs, ${t.symlinks} symlinks`);
     for (const line of originLines(result.from)) say(line);
     if (k.files + k.dirs + k.symlinks > 0) say(`  kept as they were: ${k.files} files, ${k.dirs} dirs, ${k.symlinks} symlinks`);
+    if (result.removed) say(`  removed ${result.removed.length} path(s) the snapshot does not hold`);
     if (result.salvage) for (const line of salvageLines(result.salvage)) say(line);
   }
   // A salvage that lost anything must never pass for a complete restore.

@@ -1,7 +1,7 @@
 import { matchesFilter, type SnapshotMeta } from '@drkit/repository';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { bytes, type GlobalOptions, printJson, say, table, warn } from '../output.js';
+import { age, bytes, type GlobalOptions, printJson, say, table, warn } from '../output.js';
 import { type FilterFlags, filterOf } from '../selection.js';
 
 export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): Promise<ExitCode> {
@@ -10,11 +10,13 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
   const all = await repo.listSnapshots({ onDamaged: (d) => warn(`warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from another copy of the repository.`) });
   const filter = filterOf(opts);
   const snaps = all.filter((s) => matchesFilter(s, filter));
+  const now = Date.now();
   if (opts.json) {
     printJson(
       snaps.map((s) => ({
         id: s.id,
         time: s.time,
+        ageSeconds: Math.max(0, Math.floor((now - Date.parse(s.time)) / 1000)),
         host: s.host,
         kind: s.kind,
         parent: s.parent,
@@ -43,6 +45,7 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
   const rows = snaps.map((s) => [
     s.id,
     s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    age(now - Date.parse(s.time)),
     s.host,
     s.kind === 'full' ? 'full' : 'incr',
     s.status,
@@ -51,7 +54,7 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
     String(findingsTotal(s)),
     s.tags.join(','),
   ]);
-  table(['ID', 'TIME', 'HOST', 'KIND', 'STATUS', 'SOURCES', 'SIZE', 'FINDINGS', 'TAGS'], rows);
+  table(['ID', 'TIME', 'AGE', 'HOST', 'KIND', 'STATUS', 'SOURCES', 'SIZE', 'FINDINGS', 'TAGS'], rows);
   // What made each partial snapshot partial, so it is never mistaken for a whole one.
   for (const s of snaps) {
     if (s.status !== 'partial') continue;

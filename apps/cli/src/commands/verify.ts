@@ -2,19 +2,20 @@ import { type DamageReport, verifyRef } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
-import { bytes, type GlobalOptions, printJson, progressLine, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { transferProgress } from '../progress.js';
 import { type FilterFlags, filterOf, resolveRef } from '../selection.js';
 
 export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & { markClean?: boolean }): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
-  const progress = progressLine(!opts.json);
+  const progress = transferProgress(!opts.json);
   // `latest` means this config's latest (selection.ts); `all` is every snapshot the filter selects.
   const chosen = ref === 'all' ? 'all' : (await resolveRef(repo, ref as string, opts, config)).id;
   const reports = await verifyRef(repo, chosen, {
     filter: filterOf(opts),
     jsonlGlobs: config?.validation?.jsonl,
-    onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries, ${bytes(p.bytes)}`),
+    onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries,`, p.bytes, p.totalBytes),
     onWarning: (message) => warn(`warning: ${message}`),
     signal: stopsSafely('its lock: the next drkit command on this host (or `drkit unlock`) removes it; verify changes nothing'),
   });

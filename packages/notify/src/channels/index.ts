@@ -7,3 +7,4 @@ export { type SlackChannelOptions, slackChannel, slackMessage } from './slack.js
 export { callTwiml, smsBody, TWILIO_BASE_URL, type TwilioChannelOptions, twilioChannel } from './twilio.js';
 export { type WebhookChannelOptions, webhookBody, webhookChannel } from './webhook.js';
 export { type ChannelDependencies, createChannel, createChannels } from './factory.js';
+export { channelEndpoint } from './endpoint.js';

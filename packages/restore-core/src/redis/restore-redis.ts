@@ -20,6 +20,10 @@ export interface RedisRestoreOptions {
    * `merge`: keep the target's other keys; keys of the snapshot replace keys of the same name.
    */
   mode: RedisRestoreMode;
+  /** Only keys matching one of these Redis globs (`user:*`, as SCAN MATCH reads them); merge mode only. */
+  include?: string[];
+  /** Only these databases (replace empties only them). */
+  dbs?: number[];
   confirm?: boolean;
   /** Preflight and plan only: nothing is written (not even a probe key). */
   dryRun?: boolean;
@@ -45,8 +49,10 @@ export interface RedisRestorePlan {
   mode: RedisRestoreMode;
   dryRun: boolean;
   records: number;
-  /** Per database: keys in the snapshot, keys the target holds now. */
+  /** Per database restored: keys of the snapshot to restore (those selected), keys the target holds now. */
   dbs: Array<{ db: number; keys: number; targetKeys: number }>;
+  /** What `include` / `dbs` selected; records is then the count selected. */
+  selection?: { include?: string[]; dbs?: number[] };
   /** Databases that FLUSHDB empties first (replace mode). */
   flush: number[];
   rdb: { snapshot: number | null; target: number | undefined; how: string; targetServer: string };
@@ -84,9 +90,10 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
   const run = async () => {
     const conn = await Connection.open(options.target);
     try {
-      const plan = await preflight(conn, snapshot.id, source, meta, options);
+      const selected = await selectedKeys(repo, snapshot.id, source, meta, options);
+      const plan = await preflight(conn, snapshot.id, source, meta, options, selected);
       if (options.dryRun) return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started };
-      const counts = await write(repo, conn, source, plan, options);
+      const counts = await write(repo, conn, source, plan, options, selected.filter);
       return { ...plan, ...counts, durationMs: Date.now() - started };
     } finally {
       await conn.close();
@@ -102,8 +109,9 @@ async function preflight(
   source: SourceMeta,
   meta: NonNullable<SourceMeta['redis']>,
   options: RedisRestoreOptions,
+  selected: Selection,
 ): Promise<RedisRestorePlan> {
-  const dbs = meta.dbs.map((d) => d.db);
+  const dbs = selected.dbs.map((d) => d.db);
   if (conn.mode === 'cluster' && dbs.some((db) => db !== 0))
     throw new RedisRestoreError(
       RedisRestoreErrorCode.CLUSTER_DB,
@@ -138,8 +146,9 @@ async function preflight(
     target: conn.label,
     mode: options.mode,
     dryRun: options.dryRun === true,
-    records: meta.records,
-    dbs: meta.dbs.map((d) => ({ db: d.db, keys: d.keys, targetKeys: targetKeys.get(d.db) ?? 0 })),
+    records: selected.records,
+    dbs: selected.dbs.map((d) => ({ db: d.db, keys: d.keys, targetKeys: targetKeys.get(d.db) ?? 0 })),
+    ...(selected.filter ? { selection: { ...(options.include?.length ? { include: options.include } : {}), ...(options.dbs?.length ? { dbs: options.dbs } : {}) } } : {}),
     flush: options.mode === 'replace' ? dbs : [],
     rdb: { snapshot: snapRdb, target: rdb.rdbVersion, how: rdb.how, targetServer: rdb.serverVersion },
     sourceServer: meta.server.version,
@@ -189,6 +198,7 @@ async function write(
   source: SourceMeta,
   plan: RedisRestorePlan,
   options: RedisRestoreOptions,
+  filter: ((r: { db: number; key: Buffer }) => boolean) | undefined,
 ): Promise<{ restored: number; skippedExpired: number }> {
   const batchKeys = options.batchKeys ?? 512;
   const batchBytes = options.batchBytes ?? 16 << 20;
@@ -283,6 +293,7 @@ async function write(
   try {
     await failpoint('restore.redis.after-flush');
     for await (const r of repo.readRedisRecords(source)) {
+      if (filter && !filter(r)) continue;
       if (r.expireAt !== -1 && r.expireAt <= clock()) {
         skippedExpired++;
         count(r.db, 1);
@@ -317,6 +328,72 @@ async function write(
   }
   return { restored, skippedExpired };
 }
+
+interface Selection {
+  records: number;
+  dbs: Array<{ db: number; keys: number }>;
+  /** Set when include or dbs narrow the restore. */
+  filter?: (r: { db: number; key: Buffer }) => boolean;
+}
+
+/**
+ * The databases and keys a restore writes: all of the snapshot's, or those `dbs` and `include`
+ * select, counted by reading the archive once before anything is written, so a selection that
+ * matches nothing is refused up front and replace never empties a database it only partly restores.
+ */
+async function selectedKeys(repo: Repository, snapshotId: string, source: SourceMeta, meta: NonNullable<SourceMeta['redis']>, options: RedisRestoreOptions): Promise<Selection> {
+  const include = options.include?.length ? options.include : undefined;
+  const only = options.dbs?.length ? new Set(options.dbs) : undefined;
+  if (!include && !only) return { records: meta.records, dbs: meta.dbs };
+  const held = meta.dbs.map((d) => d.db);
+  if (include && options.mode === 'replace')
+    throw new RedisRestoreError(RedisRestoreErrorCode.BAD_SELECTION, 'Replace mode empties whole databases, so it cannot restore only the keys --include selects: the others would be lost. Nothing was written.', {
+      hint: 'Use --mode merge with --include (keys of the snapshot replace keys of the same name; the rest stay), or restore whole databases with --db N.',
+    });
+  const missing = [...(only ?? [])].filter((db) => !held.includes(db));
+  if (missing.length)
+    throw new RedisRestoreError(RedisRestoreErrorCode.NOTHING_SELECTED, `Snapshot ${snapshotId} holds no keys in database(s) ${missing.join(', ')} of source "${source.name}". Nothing was written.`, {
+      hint: `Its databases: ${held.join(', ') || 'none'} (\`drkit ls ${snapshotId} --source ${source.name}\` lists its keys).`,
+      details: { dbs: missing, held },
+    });
+  const patterns = include?.map(redisGlob);
+  const filter = (r: { db: number; key: Buffer }) => (!only || only.has(r.db)) && (!patterns || patterns.some((p) => p.test(r.key.toString('latin1'))));
+  const counts = new Map<number, number>();
+  for await (const r of repo.readRedisRecords(source)) if (filter(r)) counts.set(r.db, (counts.get(r.db) ?? 0) + 1);
+  const dbs = meta.dbs.filter((d) => counts.has(d.db)).map((d) => ({ db: d.db, keys: counts.get(d.db)! }));
+  if (dbs.length === 0)
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.NOTHING_SELECTED,
+      `No key of source "${source.name}" in snapshot ${snapshotId} matches ${include ? include.map((g) => JSON.stringify(g)).join(', ') : 'the selection'}${only ? ` in database(s) ${[...only].join(', ')}` : ''}. Nothing was written.`,
+      { hint: `Patterns are Redis globs over whole keys (\`user:*\`, \`session:1?\`); \`drkit ls ${snapshotId} --source ${source.name}\` lists the keys.`, details: { include, dbs: options.dbs } },
+    );
+  return { records: dbs.reduce((n, d) => n + d.keys, 0), dbs, filter };
+}
+
+/** A Redis glob (`*`, `?`, `[a-z]`, `[^x]`, `\\x`) as a regex over a key's bytes (latin1: one character per byte), as SCAN MATCH reads it. */
+function redisGlob(pattern: string): RegExp {
+  const bytes = Buffer.from(pattern, 'utf8').toString('latin1');
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else if (c === '\\' && i + 1 < bytes.length) out += escapeRegex(bytes[++i]!);
+    else if (c === '[') {
+      const end = bytes.indexOf(']', i + 2);
+      if (end < 0) out += '\\[';
+      else {
+        const body = bytes.slice(i + 1, end);
+        out += `[${body.startsWith('^') ? `^${escapeClass(body.slice(1))}` : escapeClass(body)}]`;
+        i = end;
+      }
+    } else out += escapeRegex(c);
+  }
+  return new RegExp(`^${out}$`, 's');
+}
+
+const escapeRegex = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeClass = (body: string) => body.replace(/[\]\\^]/g, '\\$&');
 
 /** RESTORE … REPLACE ABSTTL of each KEYS[i] with ARGV ttl/payload pairs; returns {0, ''} or {i, error}. */
 const RESTORE_BATCH_LUA = `
