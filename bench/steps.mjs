@@ -525,7 +525,7 @@ export const STEPS = [
     install: RESTIC_INSTALL,
     available: (c) => (Number.isInteger(STORAGE_DAYS) && STORAGE_DAYS >= 1 ? drkitAvailable(c) : `BENCH_STORAGE_DAYS is ${ENV.BENCH_STORAGE_DAYS}: expected a whole number ≥ 1`),
     runs: 1,
-    // ~5.4 s per simulated hour at scale 0.1 on the 2-core machine under load 12-17 (docs/BENCHMARKS.md);
+    // ~5.2 s per simulated hour at scale 0.1 on the 2-core machine under load 12-17 (docs/BENCHMARKS.md);
     // the first limit, 3 s, stopped that run at day 28 of 30.
     timeout: (c) => Math.max(3600, STORAGE_DAYS * 24 * (10 + 20 * c.scale)),
     env: (c) => ({
