@@ -10,7 +10,7 @@
 // get 64 KiB overwritten in place, and a few small records are created and deleted); then
 // `drkit backup --time T` (`--full` at the weekly slot, Sunday 02:00) and `restic backup --time T`
 // run on the same copy. After the daily 03:00 backup both apply the plan's retention, with prune.
-// The simulated days are the N days before today (UTC): every --time is in the past.
+// The simulated days start on the Friday on or before N days ago (UTC): every --time is in the past.
 // restic reads RESTIC_REPOSITORY, RESTIC_PASSWORD and RESTIC_CACHE_DIR from the environment.
 
 import { spawnSync } from 'node:child_process';
@@ -130,11 +130,33 @@ function main() {
   const restic = (args) => run('restic', args, { cwd: o.copy, env: { ...process.env, TZ: 'UTC' } });
   const files = listFiles(o.copy);
   const r = new Xorshift128(SEED);
-  const start = Math.floor(Date.now() / DAY) * DAY - o.days * DAY;
+  // Days in the past, starting on a Friday (the measured run's weekday), so every run of N days
+  // has its weekly fulls on the same days (Sundays: days 3, 10, 17, 24, ...).
+  const latest = Math.floor(Date.now() / DAY) * DAY - o.days * DAY;
+  const start = latest - ((new Date(latest).getUTCDay() - 5 + 7) % 7) * DAY;
   const totals = { drkitBackup: 0, resticBackup: 0, drkitForget: 0, resticForget: 0, change: 0 };
   const changes = { appended: 0, rewritten: 0, patched: 0, created: 0, deleted: 0 };
   const kinds = { full: 0, incremental: 0 };
   const days = [];
+  // Written after every day, so a run stopped by its time limit keeps what it measured (with --keep).
+  const save = () => {
+    const last = days.at(-1);
+    const result = {
+      days: o.days,
+      daysDone: days.length,
+      hours: o.days * 24,
+      first: new Date(start).toISOString(),
+      treeFiles: files.length,
+      retention: RETENTION,
+      changes,
+      drkitKinds: kinds,
+      seconds: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      final: last && { drkitBytes: last.drkitBytes, resticBytes: last.resticBytes, ratio: Math.round((last.drkitBytes / last.resticBytes) * 100) / 100 },
+      perDay: days,
+    };
+    mkdirSync(path.dirname(o.out), { recursive: true });
+    writeFileSync(o.out, `${JSON.stringify(result, null, 2)}\n`);
+  };
   for (let h = 0; h < o.days * 24; h++) {
     const t = new Date(start + h * HOUR);
     const t0 = process.hrtime.bigint();
@@ -164,24 +186,9 @@ function main() {
       };
       days.push(row);
       console.error(`[storage] day ${row.day}/${o.days}: drkit ${(row.drkitBytes / 2 ** 20).toFixed(1)} MiB (${row.drkitSnapshots} snapshots), restic ${(row.resticBytes / 2 ** 20).toFixed(1)} MiB (${row.resticSnapshots})`);
+      save();
     }
   }
-  const last = days.at(-1);
-  const result = {
-    days: o.days,
-    hours: o.days * 24,
-    first: new Date(start).toISOString(),
-    treeFilesAtEnd: files.length,
-    treeBytesAtEnd: duBytes(o.copy),
-    retention: RETENTION,
-    changes,
-    drkitKinds: kinds,
-    seconds: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Math.round(v * 10) / 10])),
-    final: last && { drkitBytes: last.drkitBytes, resticBytes: last.resticBytes, ratio: Math.round((last.drkitBytes / last.resticBytes) * 100) / 100 },
-    perDay: days,
-  };
-  mkdirSync(path.dirname(o.out), { recursive: true });
-  writeFileSync(o.out, `${JSON.stringify(result, null, 2)}\n`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) main();
