@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { type DrkitConfig, durationMs, objectives, type SchedulerConfig, schedulerSettings } from '@drkit/config';
-import { type Channel, type Clock, listIncidents, Notifier, policyFromConfig, renderStatusPage, statusPage, statusPageSettings, systemClock, toSummary } from '@drkit/notify';
+import { type Channel, type Clock, listIncidents, Notifier, policyFromConfig, remindDueReports, renderStatusPage, statusPage, statusPageSettings, systemClock, toSummary } from '@drkit/notify';
 import type { LeaseBackend, StateStore } from '@drkit/state';
 import { intakeAlerts, parseAlertmanager } from './alertmanager.js';
 import { type CliExecutorOptions, cliExecutor, cliSnapshotLister, type SnapshotSummary } from './executor.js';
@@ -47,6 +47,8 @@ export interface DaemonOptions {
 
 const HOUSEKEEPING_MAX_MS = 30_000;
 const DELIVER_EVERY_MS = 10_000;
+/** Report reminders are due by the hour (48 h after a resolution), and old runs go as slowly. */
+const HOURLY_MS = 3_600_000;
 
 /** The scheduler daemon: the plan, the RPO watch, the notifier's outbox, metrics and the HTTP endpoints. */
 export class Daemon {
@@ -136,12 +138,17 @@ export class Daemon {
     if (run.result !== 'skipped') void this.rpo.refresh().then(() => this.rpo.check());
   }
 
-  /** RPO checks each tick (no I/O), the snapshot list every rpo_refresh, the outbox every 10 s. */
+  /**
+   * RPO checks each tick (no I/O), the snapshot list every rpo_refresh, the outbox every 10 s;
+   * hourly, report reminders (as `drkit notify flush` sends them) and runs older than scheduler.history pruned.
+   */
   private async keepHouse(): Promise<void> {
     const tick = Math.max(250, Math.min(HOUSEKEEPING_MAX_MS, this.objectiveMs / 8));
     const refreshMs = durationMs(this.settings.rpo_refresh)!;
+    const historyMs = durationMs(this.settings.history)!;
     let nextRefresh = this.clock.now() + refreshMs;
     let nextDeliver = this.clock.now();
+    let nextHourly = this.clock.now();
     while (!this.stopHousekeeping.signal.aborted) {
       try {
         if (this.clock.now() >= nextRefresh) {
@@ -149,6 +156,12 @@ export class Daemon {
           await this.rpo.refresh();
         }
         await this.rpo.check();
+        if (this.clock.now() >= nextHourly) {
+          nextHourly = this.clock.now() + HOURLY_MS;
+          await remindDueReports(this.notifier);
+          const pruned = await this.scheduler.history.prune(this.clock.now() - historyMs);
+          if (pruned > 0) this.log.info({ pruned }, `pruned ${pruned} run record(s) older than ${this.settings.history}`);
+        }
         if (this.clock.now() >= nextDeliver) {
           nextDeliver = this.clock.now() + DELIVER_EVERY_MS;
           await this.notifier.deliver();
@@ -156,7 +169,8 @@ export class Daemon {
       } catch (error) {
         this.log.error({ err: error }, `housekeeping: ${(error as Error).message}`);
       }
-      await this.clock.sleep(tick, this.stopHousekeeping.signal);
+      // Not past the hourly pass (a clock that jumped while this pass ran: it runs now).
+      await this.clock.sleep(Math.max(0, Math.min(tick, nextHourly - this.clock.now())), this.stopHousekeeping.signal);
     }
   }
 
@@ -209,7 +223,18 @@ export class Daemon {
         delivered: records.filter((r) => r.state === 'delivered').length,
       },
       backups: history.map((h) => h.record).filter((r) => backupJobs.has(r.job) && r.slot >= since && (r.result === 'success' || r.result === 'partial')),
+      drills: await this.drills(now),
+      rtoObjectiveSeconds: durationMs(objectives(this.options.config).rto)! / 1000,
     };
+  }
+
+  /** The last year's drills from the state store (loaded only for the page: an idle daemon never imports @drkit/runbooks). */
+  private async drills(now: number) {
+    const { drillHistory } = await import('@drkit/runbooks');
+    const since = now - 365 * 86_400_000;
+    return (await drillHistory(this.options.store))
+      .map((d) => ({ at: Date.parse(d.started_at), rtoSeconds: d.rto_seconds, passed: d.passed }))
+      .filter((d) => d.at >= since);
   }
 
   /** The status page of `@drkit/notify` (the one `drkit status-page publish` writes), live from the state store. */
