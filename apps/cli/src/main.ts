@@ -193,11 +193,12 @@ filters(
 
 program
   .command('failover')
-  .description('watch the primary and fail over to the standby: status, monitor, plan, trigger, failback, pause, resume')
-  .addArgument(new Argument('<action>', 'what to do').choices(['status', 'monitor', 'plan', 'trigger', 'failback', 'pause', 'resume']))
+  .description('watch the primary and fail over to the standby: status, monitor, plan, trigger, failback, pause, resume, restore')
+  .addArgument(new Argument('<action>', 'what to do').choices(['status', 'monitor', 'plan', 'trigger', 'failback', 'pause', 'resume', 'restore']))
   .option('--reason <text>', 'trigger, failback: why (goes to the incident and to every hook)')
   .option('--yes', 'trigger, failback: confirm')
   .addOption(new Option('--monitor <name>', "this monitor's name (one of failover.monitors when a quorum is set; default the host name)").env('DRKIT_FAILOVER_MONITOR'))
+  .option('--step <n>', 'restore: the restore step to run (its number in failover.steps; default the first restore step)', wholeNumber)
   .action(lazy(() => import('./commands/failover.js')));
 
 const schedule = program.command('schedule').description("the scheduler's plan (drkit-scheduler runs it): next runs, run history, a job now");

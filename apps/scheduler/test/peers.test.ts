@@ -7,7 +7,7 @@ import path from 'node:path';
 import { freePort } from '@drkit/test-support';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, incidents, type RunningDaemon, runs, startDaemon, workspace } from './daemon.js';
+import { DRKIT_MAIN, eventually, incidents, type RunningDaemon, run, runs, startDaemon, workspace } from './daemon.js';
 
 // Real peers: Debian's prometheus and prometheus-alertmanager, and chromium through playwright-core
 // (scripts/setup.sh installs them), each started on a free loopback port with a generated config.
@@ -125,14 +125,18 @@ receivers:
       const errors: string[] = [];
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       page.on('pageerror', (e) => errors.push(e.message));
+      // A real drill of the daemon's newest snapshot: the page charts drill RTO once drills exist.
+      const drill = await run(DRKIT_MAIN, ['drill', '--config', ws.config, '--json']);
+      expect(drill.code, drill.stderr).toBe(0);
       expect((await page.goto(daemon.url))?.status()).toBe(200);
+      await expect(page.getByRole('img', { name: /^Drill RTO \(objective 4\.0 h\): 1 drills with an RTO in the last 365 days/ }).isVisible()).resolves.toBe(true);
       const jobs = page.getByRole('table').first();
       await expect(jobs.getByRole('rowheader', { name: 'often' }).isVisible()).resolves.toBe(true);
       // Its last run, in words (under load a slot may be skipped as an overlap), and when.
       expect(await jobs.innerText()).toMatch(/\t(success|skipped) \d{4}-\d\d-\d\d /);
       const chart = page.getByRole('img', { name: /^Backup duration: \d+ runs in the last 30 days/ });
       await expect(chart.isVisible()).resolves.toBe(true);
-      expect(await page.locator('svg path').count()).toBe(2);
+      expect(await page.locator('svg path').count()).toBe(3);
       const shots = path.resolve('.test-results');
       await mkdir(shots, { recursive: true });
       const full = await page.screenshot({ path: path.join(shots, 'operator-page.png'), fullPage: true });

@@ -116,6 +116,8 @@ export const schedulerSchema = hinted(
     lease: leaseSchema.optional(),
     /** How often the RPO watch re-reads the repository's snapshot list (besides after each job). */
     rpo_refresh: duration('5m').default('5m'),
+    /** Run records older than this are pruned as the daemon runs (each job's newest is kept: catch-up counts from it). */
+    history: duration('90d').default('90d'),
   }),
   { expected: 'scheduler settings (listen, token, shutdown_grace)', write: 'settings indented under scheduler', example: '{ listen: "127.0.0.1:9464" }' },
 );

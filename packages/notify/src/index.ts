@@ -20,5 +20,6 @@ export {
 export * from './channels/index.js';
 export { type FlushReport, LATE_GRACE_MS, Notifier, type NotifierOptions, type OutboxStatus, type ReportResult } from './notifier.js';
 export { type DeliveryReport, KEEP_FINISHED_MS, notificationSchema, OUTBOX_STATES, Outbox, type OutboxRecord, outboxRecordSchema, type OutboxState } from './outbox.js';
+export { REPORT_DUE_MS, REPORT_PREFIX, remindDueReports } from './report-reminders.js';
 export { PLAN, type Policy, policyFromConfig, type Route, routeFor } from './policy.js';
 export * from './status-page/index.js';

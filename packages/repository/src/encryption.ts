@@ -1,6 +1,7 @@
 import type { BlobStore } from '@drkit/storage';
-import { AgeDecryptStream, AgeEncryptStream, AgeError, type AgeIdentity, decryptBuffer, encryptBuffer, generateIdentity, parseIdentityFile, parseRecipient, parseRecipientsFile, type X25519Recipient } from './age/index.js';
+import { AgeDecryptStream, AgeEncryptStream, AgeError, type AgeIdentity, decryptBuffer, encryptBuffer, generateIdentity, parseIdentityFile, parseRecipient, parseRecipientsFile, type X25519Recipient } from '@drkit/age';
 import { readSmallBlob } from './blob-io.js';
+import { copiedOut } from './recycle.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { type BlobRef, KEYS, type RepoConfig } from './format.js';
 
@@ -123,7 +124,7 @@ export class RepoKeys {
   /** What `putCompressed` needs to encrypt a new blob, or undefined for a plain repository. */
   seal(): { transform: () => AgeEncryptStream; encryption: 'age' } | undefined {
     if (!this.config) return undefined;
-    return { transform: () => new AgeEncryptStream(this.recipients), encryption: 'age' };
+    return { transform: () => new AgeEncryptStream(this.recipients, copiedOut), encryption: 'age' };
   }
 
   /** A decrypting transform for an encrypted blob; rejects with IDENTITY_REQUIRED when there is no key. */

@@ -41,7 +41,7 @@ export { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 export { describeLeftovers, type Leftovers, removeLeftovers } from './leftovers.js';
 export { describeDamagedLock, describeStaleLock, type LockInfo, type LockOptions, ownerGone, readLocks, RepoLock, removeLocks, staleReason } from './lock.js';
 export { globMatcher } from './globs.js';
-export { decodeName, encodeName, fsPath, hasEscapedBytes } from './names.js';
+export { decodeName, encodeName, fsPath, hasEscapedBytes } from '@drkit/tar';
 export { normaliseEntryPath } from './paths.js';
 export {
   assertSourceName,
@@ -61,7 +61,7 @@ export {
 } from './validate.js';
 export { type ArchiveEntry, type BeginOptions, type ChainLink, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
 export { BlobDamage, expectedHeader, indexAlone, salvageArchive, type SalvagedEntry, salvageIndex, type Span } from './salvage.js';
-export { END_OF_ARCHIVE, encodeHeader, padding as tarPadding, type TarHeader, type TarType } from './tar.js';
+export { END_OF_ARCHIVE, encodeHeader, padding as tarPadding, TarErrorCode, type TarHeader, type TarType } from '@drkit/tar';
 export { type CommitOptions, type Lineage, NOT_POINT_IN_TIME, type RedisSourceFacts, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';
 export {
   AgeDecryptStream,
@@ -73,7 +73,7 @@ export {
   encryptBuffer,
   generateIdentity,
   X25519Identity,
-} from './age/index.js';
+} from '@drkit/age';
 export { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, readIdentities, readRecipients, type RepoKeys } from './encryption.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copySnapshots } from './copy.js';
 export { defaultCacheDir } from './cache-dir.js';

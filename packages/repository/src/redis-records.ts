@@ -1,4 +1,4 @@
-import { ByteReader } from './byte-reader.js';
+import { ByteReader } from '@drkit/tar';
 import type { Compression } from './codec.js';
 import { isRedisDb, LIMITS } from './validate.js';
 

@@ -26,7 +26,7 @@ import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError,
 import { type Leftovers, removeLeftovers } from './leftovers.js';
 import { DEFAULT_STALE_MS, describeDamagedLock, describeStaleLock, type LockOptions, RepoLock } from './lock.js';
 import { checkSelected, describeFilter, latestSnapshot, matchesFilter, type SnapshotFilter, type SnapshotSelection } from './select.js';
-import { readTar } from './tar-read.js';
+import { readTar } from '@drkit/tar';
 import { SnapshotWriter } from './writer.js';
 import { snapshotIdOfKey, snapshotMetaProblem } from './snapshot-check.js';
 import { assertTag } from './validate.js';

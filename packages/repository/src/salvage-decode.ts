@@ -5,17 +5,11 @@
 import zlib from 'node:zlib';
 import { decompress as pureZstd } from 'fzstd';
 import { Readable } from 'node:stream';
+import type { Piece, Span } from '@drkit/tar';
 import { type Compression, decompressor } from './codec.js';
 import { FrameBoundaries, ZSTD_MAGIC } from './zstd-frames.js';
 
-/** Byte offsets [start, end) of a stored blob. */
-export interface Span {
-  start: number;
-  end: number;
-}
-
-/** Decoded bytes of one frame or member, with where it is stored; or a stretch that could not be decoded. */
-export type Piece = { data: Buffer; from: Span } | { gap: Span };
+export type { Piece, Span } from '@drkit/tar';
 
 /** What salvageDecode reads: bytes, with stretches that are already known lost (age chunks that failed). */
 export type Input = AsyncIterable<Buffer | { gap: Span }>;

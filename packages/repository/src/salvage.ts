@@ -8,10 +8,10 @@ import { asIndexEntry, type BlobRef, type IndexEntry, type SourceMeta } from './
 import { lineBatches } from './lines.js';
 import { normaliseEntryPath } from './paths.js';
 import type { ArchiveEntry, Repository } from './repository.js';
-import { openChunks } from './age/index.js';
+import { openChunks } from '@drkit/age';
 import { ageFailure } from './encryption.js';
 import { type Piece, salvageDecode, type Span } from './salvage-decode.js';
-import { salvageTar } from './salvage-tar.js';
+import { salvageTar } from '@drkit/tar';
 
 export type { Span } from './salvage-decode.js';
 

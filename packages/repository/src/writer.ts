@@ -9,7 +9,7 @@ import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 import { ChunkPacker } from './pack.js';
 import { encodeSnapshot } from './signing.js';
-import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
+import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '@drkit/tar';
 import { assertSourceName } from './validate.js';
 
 /** One entry of a source as the backup reads it; `content` yields exactly `size` bytes. */

@@ -2,16 +2,12 @@ import { constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '@drkit/errors';
-import type { Incident, Notifier } from '@drkit/notify';
+import { type Incident, type Notifier, REPORT_PREFIX } from '@drkit/notify';
 import { snapshotIdTime } from '@drkit/repository';
 import type { StateStore } from '@drkit/state';
 import { RunbookError, RunbookErrorCode } from './errors.js';
 import { formatSeconds } from './report.js';
 import { RUN_PREFIX, type RunRecord } from './runner.js';
-
-/** Reports written, by incident: `{path, written_at}`; a resolved P1/P2 without one gets a reminder after 48 h. */
-export const REPORT_PREFIX = 'incident-reports/';
-export const REPORT_DUE_MS = 48 * 3_600_000;
 
 const PERSON = '_To be written by a person._';
 
@@ -123,23 +119,4 @@ export async function writeIncidentReport(notifier: Notifier, idOrPrefix: string
   await notifier.store.put(`${REPORT_PREFIX}${incident.id}`, { path: file, written_at: new Date(options.now?.() ?? Date.now()).toISOString() });
   await notifier.report({ by: 'incident-report', severity: 'P3', title: `Incident report due: ${incident.title}`, message: `Written: ${file}`, dedupKey: `report-due:${incident.id}`, resolve: true });
   return { path: file, incident: incident.id };
-}
-
-/** Resolved P1/P2 incidents older than 48 h without a report get a reminder (a P3 incident per report due). */
-export async function remindDueReports(notifier: Notifier, now: () => number = Date.now): Promise<string[]> {
-  const due: string[] = [];
-  for (const incident of await notifier.list({ all: true })) {
-    if (incident.status !== 'resolved' || !['P1', 'P2'].includes(incident.severity) || !incident.resolvedAt) continue;
-    if (now() - Date.parse(incident.resolvedAt) < REPORT_DUE_MS) continue;
-    if (await notifier.store.get(`${REPORT_PREFIX}${incident.id}`)) continue;
-    due.push(incident.id);
-    await notifier.report({
-      by: 'incident-report',
-      severity: 'P3',
-      title: `Incident report due: ${incident.title}`,
-      message: `${incident.severity} incident ${incident.id} was resolved ${incident.resolvedAt}; the plan asks for its review within 48 h. Write it: drkit incident report ${incident.id}`,
-      dedupKey: `report-due:${incident.id}`,
-    });
-  }
-  return due;
 }

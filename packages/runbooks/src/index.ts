@@ -22,4 +22,6 @@ export {
 } from './runner.js';
 export { DEFAULT_LOG_PATTERNS, type LogScanReport, logFiles, type PatternMatches, scanLogs } from './log-scan.js';
 export { type RotateResult, rotateSecrets } from './secrets.js';
-export { type IncidentReportOptions, incidentReport, REPORT_DUE_MS, REPORT_PREFIX, remindDueReports, writeIncidentReport } from './incident-report.js';
+export { type IncidentReportOptions, incidentReport, writeIncidentReport } from './incident-report.js';
+// Moved to @drkit/notify (the scheduler daemon calls them too); still exported here.
+export { REPORT_DUE_MS, REPORT_PREFIX, remindDueReports } from '@drkit/notify';

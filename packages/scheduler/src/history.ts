@@ -94,6 +94,28 @@ export class RunHistory {
     return job ? out : out.sort((a, b) => a.record.slot.localeCompare(b.record.slot) || (a.record.startedAt ?? '').localeCompare(b.record.startedAt ?? '') || a.key.localeCompare(b.key));
   }
 
+  /**
+   * Deletes finished runs whose slot is before `before` (ms), keeping each job's newest
+   * non-manual run: catch-up counts from it. A record changed meanwhile is left alone.
+   */
+  async prune(before: number): Promise<number> {
+    const cutoff = new Date(before).toISOString();
+    const newest = new Map<string, string>();
+    const old: { key: string; revision: number }[] = [];
+    for await (const entry of this.store.list<RunRecord>('schedule/runs/')) {
+      const record = parse(entry.key, entry.value);
+      if (record.kind !== 'manual' && (newest.get(record.job) ?? '') < entry.key) newest.set(record.job, entry.key);
+      if (record.slot < cutoff && record.result !== 'running') old.push({ key: entry.key, revision: entry.revision });
+    }
+    let pruned = 0;
+    const kept = new Set(newest.values());
+    for (const { key, revision } of old) {
+      if (kept.has(key)) continue;
+      if (await this.store.delete(key, { ifRevision: revision }).catch((error) => (conflict(error) ? false : Promise.reject(error)))) pruned++;
+    }
+    return pruned;
+  }
+
   /** The job's newest run that is not a manual one (what catch-up counts from). */
   async lastScheduled(job: string): Promise<RunRecord | undefined> {
     const runs = await this.list(job);

@@ -1,3 +1,4 @@
+import type { FailoverStatus } from '@drkit/failover';
 import type { Incident } from '@drkit/notify';
 import type { RunRecord } from './history.js';
 import type { Job } from './plan.js';
@@ -12,32 +13,37 @@ export interface OperatorView {
   outbox: { pending: number; failed: number; delivered: number };
   /** Backup runs of the last 30 days, oldest first (for the charts). */
   backups: RunRecord[];
+  /** Drills of the last year (drkit drill history), oldest first: their RTO is charted when there are any. */
+  drills?: { at: number; rtoSeconds: number | null; passed: boolean }[];
+  rtoObjectiveSeconds?: number;
+  /** The hosted failover monitor's site, when `failover:` is configured. */
+  failover?: FailoverStatus;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 const time = (ms: number | undefined) => (ms === undefined ? '—' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
 
-/** A line chart as inline SVG (no script): points over the last 30 days, axis labels as text. */
-export function lineChart(title: string, unit: string, points: { at: number; value: number }[], now: number): string {
+/** A line chart as inline SVG (no script): points over the last `days` days (30 unless said), axis labels as text. */
+export function lineChart(title: string, unit: string, points: { at: number; value: number }[], now: number, { days = 30, what = 'runs', none = 'no backup runs yet' } = {}): string {
   const width = 640;
   const height = 180;
   const pad = { left: 56, right: 12, top: 24, bottom: 28 };
-  const from = now - 30 * 86_400_000;
+  const from = now - days * 86_400_000;
   const max = Math.max(1, ...points.map((p) => p.value));
   const x = (at: number) => pad.left + ((at - from) / (now - from)) * (width - pad.left - pad.right);
   const y = (v: number) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
   const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
   const label = (v: number) => (unit === 'bytes' ? bytes(v) : humanSeconds(v));
   return `<figure class="chart"><svg role="img" aria-labelledby="${slug(title)}" viewBox="0 0 ${width} ${height}" width="100%" xmlns="http://www.w3.org/2000/svg">
-<title id="${slug(title)}">${escapeHtml(title)}: ${points.length} runs in the last 30 days, at most ${escapeHtml(label(max))}</title>
+<title id="${slug(title)}">${escapeHtml(title)}: ${points.length} ${what} in the last ${days} days, at most ${escapeHtml(label(max))}</title>
 <line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#555"/>
 <line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#555"/>
 <text x="${pad.left - 6}" y="${pad.top + 4}" text-anchor="end" font-size="11">${escapeHtml(label(max))}</text>
 <text x="${pad.left - 6}" y="${height - pad.bottom}" text-anchor="end" font-size="11">0</text>
-<text x="${pad.left}" y="${height - 8}" font-size="11">30 days ago</text>
+<text x="${pad.left}" y="${height - 8}" font-size="11">${days} days ago</text>
 <text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11">now</text>
-${points.length ? `<path d="${path}" fill="none" stroke="#1f5fa8" stroke-width="2"/>${points.map((p) => `<circle cx="${x(p.at).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="2.5" fill="#1f5fa8"/>`).join('')}` : `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="13">no backup runs yet</text>`}
+${points.length ? `<path d="${path}" fill="none" stroke="#1f5fa8" stroke-width="2"/>${points.map((p) => `<circle cx="${x(p.at).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="2.5" fill="#1f5fa8"/>`).join('')}` : `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="13">${escapeHtml(none)}</text>`}
 </svg><figcaption>${escapeHtml(title)}</figcaption></figure>`;
 }
 
@@ -59,6 +65,35 @@ function resultCell(run: RunRecord | undefined): string {
   if (!run) return '<td>never</td>';
   const cls = run.result === 'success' ? 'ok' : run.result === 'running' || run.result === 'skipped' || run.result === 'partial' ? 'warn' : 'bad';
   return `<td><span class="${cls}">${escapeHtml(run.result)}</span> ${escapeHtml(time(Date.parse(run.startedAt ?? run.slot)))}${run.errorCode ? ` <code>${escapeHtml(run.errorCode)}</code>` : ''}${run.reason ? ` (${escapeHtml(run.reason)})` : ''}</td>`;
+}
+
+/** Drill RTO over the last year (drills are monthly), with the objective and each drill's verdict in words. */
+function drillSection(view: OperatorView): string {
+  if (!view.drills?.length) return '';
+  const points = view.drills.flatMap((d) => (d.rtoSeconds === null ? [] : [{ at: d.at, value: d.rtoSeconds }]));
+  const failed = view.drills.filter((d) => !d.passed).length;
+  const objective = view.rtoObjectiveSeconds === undefined ? '' : ` (objective ${humanSeconds(view.rtoObjectiveSeconds)})`;
+  return `
+<section aria-labelledby="drills"><h2 id="drills">Drills, last year</h2>
+<p>${view.drills.length} drill(s), ${failed ? `<span class="bad">${failed} failed</span>` : '<span class="ok">all passed</span>'}; the newest ${view.drills.at(-1)!.passed ? 'passed' : 'failed'} ${escapeHtml(time(view.drills.at(-1)!.at))}.</p>
+${lineChart(`Drill RTO${objective}`, 'seconds', points, view.now, { days: 365, what: 'drills with an RTO', none: 'no drill reached its RTO' })}
+</section>`;
+}
+
+/** The failover site's state, epoch and lease, and the steps of its last run. */
+function failoverSection(status: FailoverStatus | undefined): string {
+  if (!status) return '';
+  const cls = status.state === 'healthy' ? 'ok' : status.state === 'degraded' || status.state === 'failing' ? 'warn' : 'bad';
+  const steps = status.run
+    ? `<table><thead><tr><th scope="col">step</th><th scope="col">result</th><th scope="col">took</th><th scope="col">detail</th></tr></thead><tbody>${status.run.steps
+        .map((st) => `<tr><th scope="row">${escapeHtml(st.step)}</th><td class="${st.status === 'ok' ? 'ok' : st.status === 'failed' ? 'bad' : 'warn'}">${escapeHtml(st.status)}</td><td>${st.ms === undefined ? '—' : escapeHtml(humanSeconds(st.ms / 1000))}</td><td>${escapeHtml(st.detail ?? '')}</td></tr>`)
+        .join('\n')}</tbody></table>`
+    : '';
+  return `
+<section aria-labelledby="failover"><h2 id="failover">Failover of site ${escapeHtml(status.site)}</h2>
+<p><span class="${cls}">${escapeHtml(status.state)}</span> since ${escapeHtml(time(Date.parse(status.since)))}${status.reason ? ` (${escapeHtml(status.reason)})` : ''}. Fencing epoch ${status.epoch}; lease ${status.lease ? `held by ${escapeHtml(status.lease.holder)}` : 'free'}.${status.paused ? ' <span class="warn">Automatic failover paused.</span>' : status.held ? ` Automatic failover held back: ${escapeHtml(status.held)}.` : ''}</p>
+${status.run ? `<p>Last run: epoch ${status.run.epoch}, ${escapeHtml(status.run.trigger)} (${escapeHtml(status.run.reason)}), ${escapeHtml(status.run.outcome)}.</p>${steps}` : ''}
+</section>`;
 }
 
 /** The operator page: readable without JavaScript, every colour also said in words. */
@@ -97,11 +132,12 @@ ${jobs}
 <table><thead><tr><th scope="col">source</th><th scope="col">RPO now</th><th scope="col">objective</th><th scope="col">state</th><th scope="col">newest snapshot</th><th scope="col">newest verified clean</th></tr></thead><tbody>
 ${rpo}
 </tbody></table></section>
+${failoverSection(view.failover)}
 <section aria-labelledby="incidents"><h2 id="incidents">Open incidents</h2>${incidents}</section>
 <section aria-labelledby="outbox"><h2 id="outbox">Notifications</h2><p>${view.outbox.pending} waiting, ${view.outbox.failed} failed, ${view.outbox.delivered} delivered (kept 7 days).</p></section>
 <section aria-labelledby="charts"><h2 id="charts">Backups, last 30 days</h2>
 ${lineChart('Backup duration', 'seconds', points((r) => (r.durationMs === undefined ? undefined : r.durationMs / 1000)), view.now)}
 ${lineChart('Backup size stored', 'bytes', points((r) => r.sources?.reduce((sum, s) => sum + s.bytes, 0)), view.now)}
-</section>
+</section>${drillSection(view)}
 </main></body></html>`;
 }

@@ -45,6 +45,22 @@ describe('operator page', () => {
     expect(html).toContain('P1: past twice the objective');
     expect(html).toContain('no backup runs yet');
   });
+
+  it('charts drill RTO over the last year when drills exist, and says how they went', () => {
+    const now = Date.parse('2026-12-06T12:00:00Z');
+    const view = { now, jobs: [], rpo: [], objectiveSeconds: 3600, incidents: [], outbox: { pending: 0, failed: 0, delivered: 0 }, backups: [], rtoObjectiveSeconds: 4 * 3600 };
+    expect(renderOperatorPage(view)).not.toContain('Drill RTO');
+    const html = renderOperatorPage({
+      ...view,
+      drills: [
+        { at: now - 60 * 86_400_000, rtoSeconds: 95, passed: true },
+        { at: now - 30 * 86_400_000, rtoSeconds: null, passed: false },
+        { at: now - 86_400_000, rtoSeconds: 80, passed: true },
+      ],
+    });
+    expect(html).toContain('<title id="drill-rto-objective-4-0-h-">Drill RTO (objective 4.0 h): 2 drills with an RTO in the last 365 days, at most 95 s</title>');
+    expect(html).toContain('3 drill(s), <span class="bad">1 failed</span>; the newest passed 2026-12-05 12:00:00 UTC.');
+  });
 });
 
 describe('job leases', () => {

@@ -1,5 +1,4 @@
-import type { OutboxRecord } from '@drkit/notify';
-import { remindDueReports } from '@drkit/runbooks';
+import { type OutboxRecord, remindDueReports } from '@drkit/notify';
 import { ExitCode } from '../exit-codes.js';
 import { type NotifyOptions, openNotifier } from '../notify-context.js';
 import { printJson, say, table, warn } from '../output.js';

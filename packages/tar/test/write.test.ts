@@ -1,6 +1,6 @@
 import { extract } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { encodeHeader, type TarHeader } from '../src/tar.js';
+import { encodeHeader, type TarHeader } from '../src/write.js';
 
 // Headers are read back by tar-stream, an implementation drkit does not share code with.
 async function readHeaders(headers: TarHeader[]) {

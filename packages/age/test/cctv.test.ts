@@ -6,8 +6,8 @@ import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as vectors from 'cctv-age';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgeDecryptStream, AgeError, type AgeFailure, type AgeIdentity, parseIdentity } from '../src/age/index.js';
-import { hkdf, hmacSha256 } from '../src/age/primitives.js';
+import { AgeDecryptStream, AgeError, type AgeFailure, type AgeIdentity, parseIdentity } from '../src/index.js';
+import { hkdf, hmacSha256 } from '../src/primitives.js';
 
 // The C2SP CCTV age test vectors (npm cctv-age): every vector is classified here, none is left out.
 

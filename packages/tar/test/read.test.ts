@@ -4,8 +4,9 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../src/tar.js';
-import { readTar, TarFormatError } from '../src/tar-read.js';
+import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../src/write.js';
+import { TarFormatError } from '../src/errors.js';
+import { readTar } from '../src/read.js';
 import { encodeName } from '../src/names.js';
 
 let dir: string;

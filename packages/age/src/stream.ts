@@ -1,6 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { copiedOut } from '../recycle.js';
 import { AgeError } from './errors.js';
 import { buildHeader, type ParsedHeader, parseHeader, unlockHeader } from './header.js';
 import { type AgeIdentity, type AgeRecipient, newFileKey } from './keys.js';
@@ -26,7 +25,11 @@ export class AgeEncryptStream extends Transform {
   private fill = 0;
   private counter = 0;
 
-  constructor(private readonly recipients: readonly AgeRecipient[]) {
+  constructor(
+    private readonly recipients: readonly AgeRecipient[],
+    /** Told each input chunk once its bytes are copied or sealed: a producer that lends its buffers takes them back. */
+    private readonly copiedOut: (chunk: Buffer) => void = () => {},
+  ) {
     super();
   }
 
@@ -70,7 +73,7 @@ export class AgeEncryptStream extends Transform {
       off += n;
     }
     this.pushAll(out);
-    copiedOut(chunk); // every byte of it is in this.buf or sealed
+    this.copiedOut(chunk); // every byte of it is in this.buf or sealed
     done();
   }
 

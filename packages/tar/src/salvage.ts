@@ -1,8 +1,17 @@
 // The tar side of salvage: readTar over the good stretches of a damaged archive. Where a gap or
 // a bad header breaks the stream, reading starts again at the next header the caller trusts.
 
-import type { Piece, Span } from './salvage-decode.js';
-import { readTar, type TarEntry, TarFormatError } from './tar-read.js';
+import { TarFormatError } from './errors.js';
+import { readTar, type TarEntry } from './read.js';
+
+/** Byte offsets [start, end) of a stored blob. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** Decoded bytes of one frame or member, with where it is stored; or a stretch that could not be decoded. */
+export type Piece = { data: Buffer; from: Span } | { gap: Span };
 
 export interface SalvagedTarEntry extends TarEntry {
   /** The stored bytes its header and content came from (frames), complete once its content is read. */

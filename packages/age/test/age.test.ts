@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgeError, CHUNK, decryptBuffer, encryptBuffer, generateIdentity, parseIdentityFile, parseRecipient, parseRecipientsFile } from '../src/age/index.js';
+import { AgeError, CHUNK, decryptBuffer, encryptBuffer, generateIdentity, parseIdentityFile, parseRecipient, parseRecipientsFile } from '../src/index.js';
 
 // The reference implementation: Debian's age CLI (scripts/setup.sh installs it).
 const AGE = 'age';

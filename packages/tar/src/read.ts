@@ -4,6 +4,7 @@
 // stream object per entry: on an archive of small files those cost more than the files did.
 
 import { ByteReader } from './byte-reader.js';
+import { TarFormatError } from './errors.js';
 import { decodeName } from './names.js';
 
 const BLOCK = 512;
@@ -32,9 +33,6 @@ const TYPES: Record<string, string> = {
   '5': 'dir',
   '6': 'fifo',
 };
-
-/** A header, data or end-of-archive problem; the caller names the entry it happened at. */
-export class TarFormatError extends Error {}
 
 /**
  * Reads the entries of a tar stream in order; throws TarFormatError on damage or truncation.
