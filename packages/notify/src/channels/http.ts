@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Delivery } from '../channel.js';
 import { ChannelError, ChannelErrorCode } from './errors.js';
 
@@ -14,7 +16,8 @@ export interface HttpTarget {
 /** What the receiver answered (any status). */
 export interface HttpAnswer {
   status: number;
-  headers: Headers;
+  /** A header's value (repeated headers joined), or null. */
+  header(name: string): string | null;
   body: string;
 }
 
@@ -36,7 +39,7 @@ const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/;
 
 function causeText(error: unknown): { text: string; code?: string } {
   let e = error as { message?: string; code?: string; cause?: unknown } | undefined;
-  // fetch says "fetch failed"; the reason is in the cause chain.
+  // The reason may be in the cause chain (a TLS error wraps the socket's).
   while (e?.cause && typeof e.cause === 'object') e = e.cause as typeof e;
   return { text: e?.message ?? String(error), ...(e?.code ? { code: e.code } : {}) };
 }
@@ -44,31 +47,57 @@ function causeText(error: unknown): { text: string; code?: string } {
 /**
  * POSTs once, within the target's timeout and the caller's signal. A network failure, a
  * timeout or a cancel comes back as a failed Delivery (retryable, except an untrusted
- * certificate); any HTTP answer comes back for the adapter to classify.
+ * certificate); any HTTP answer comes back for the adapter to classify. node:http, not fetch:
+ * fetch cost ~0.8 ms of CPU per request against ~0.4 ms (the outbox bench sends thousands);
+ * the global agent keeps connections alive and never follows a redirect.
  */
-export async function post(target: HttpTarget, request: { headers: Record<string, string>; body: string }, signal: AbortSignal | undefined): Promise<HttpAnswer | Delivery> {
-  const timeout = AbortSignal.timeout(target.timeoutMs);
-  try {
-    const res = await fetch(target.url, {
-      method: 'POST',
-      headers: { 'user-agent': 'drkit-notify', ...request.headers },
-      body: request.body,
-      redirect: 'manual',
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    return { status: res.status, headers: res.headers, body: await res.text() };
-  } catch (error) {
-    if (signal?.aborted) return { ok: false, retryable: true, error: `sending to ${target.label} was cancelled` };
-    if (timeout.aborted) return { ok: false, retryable: true, error: `no answer from ${target.label} within ${target.timeoutMs / 1000} s` };
-    const cause = causeText(error);
-    const certificate = CERTIFICATE_ERROR.test(cause.code ?? '');
-    return {
-      ok: false,
-      retryable: !certificate,
-      error: target.redact(`could not reach ${target.label}: ${cause.text}${certificate ? ' (the server certificate is not trusted)' : ''}`),
+export function post(target: HttpTarget, request: { headers: Record<string, string>; body: string }, signal: AbortSignal | undefined): Promise<HttpAnswer | Delivery> {
+  const { url, timeoutMs, label } = target;
+  if (signal?.aborted) return Promise.resolve(cancelled(label));
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (result: HttpAnswer | Delivery) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(result);
     };
-  }
+    const client = url.protocol === 'https:' ? https : http;
+    const req = client.request(url, { method: 'POST', headers: { 'user-agent': 'drkit-notify', 'content-length': Buffer.byteLength(request.body), ...request.headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => settle({ status: res.statusCode ?? 0, header: (name) => headerValue(res.headers[name.toLowerCase()]), body }));
+      res.on('error', (error) => settle(unreachable(target, error)));
+    });
+    const onAbort = () => {
+      settle(cancelled(label));
+      req.destroy();
+    };
+    const timer = setTimeout(() => {
+      settle({ ok: false, retryable: true, error: `no answer from ${label} within ${timeoutMs / 1000} s` });
+      req.destroy();
+    }, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (error) => settle(unreachable(target, error)));
+    req.end(request.body);
+  });
 }
+
+const cancelled = (label: string): Delivery => ({ ok: false, retryable: true, error: `sending to ${label} was cancelled` });
+
+function unreachable(target: HttpTarget, error: unknown): Delivery {
+  const cause = causeText(error);
+  const certificate = CERTIFICATE_ERROR.test(cause.code ?? '');
+  return {
+    ok: false,
+    retryable: !certificate,
+    error: target.redact(`could not reach ${target.label}: ${cause.text}${certificate ? ' (the server certificate is not trusted)' : ''}`),
+  };
+}
+
+const headerValue = (value: string | string[] | undefined): string | null => (value === undefined ? null : Array.isArray(value) ? value.join(', ') : value);
 
 /** Milliseconds to wait from a Retry-After header: delay-seconds or an HTTP date. */
 export function retryAfterMs(value: string | null, now: number): number | undefined {
@@ -97,7 +126,7 @@ export function classifyAnswer(target: HttpTarget, answer: HttpAnswer): Delivery
   const redirect = status >= 300 && status < 400 ? ' (a redirect: drkit does not follow them; set the URL the service answers at)' : '';
   const error = target.redact(`${target.label} answered ${status}${body ? `: ${body}` : ''}${redirect}`);
   if (status === 408 || status === 429 || status >= 500) {
-    const wait = retryAfterMs(answer.headers.get('retry-after'), target.now());
+    const wait = retryAfterMs(answer.header('retry-after'), target.now());
     return { ok: false, retryable: true, ...(wait !== undefined ? { retryAfterMs: wait } : {}), error };
   }
   return { ok: false, retryable: false, error };

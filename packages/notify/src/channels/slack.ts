@@ -51,7 +51,7 @@ export function slackChannel(options: SlackChannelOptions): Channel {
       const answer = await post(target, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(n)) }, signal);
       if (!isAnswer(answer)) return answer;
       const delivery = classifyAnswer(target, answer);
-      if (answer.status === 429 && !delivery.ok) return { ...delivery, retryAfterMs: retryAfterMs(answer.headers.get('retry-after'), target.now()) ?? SLACK_MIN_WAIT_MS };
+      if (answer.status === 429 && !delivery.ok) return { ...delivery, retryAfterMs: retryAfterMs(answer.header('retry-after'), target.now()) ?? SLACK_MIN_WAIT_MS };
       return delivery;
     },
   };
