@@ -7,6 +7,7 @@ import { type Clock, iso, ms } from './clock.js';
 import { NotifyError, NotifyErrorCode } from './errors.js';
 import { KEYS } from './incidents.js';
 import { incidentSchema, SEVERITIES } from './model.js';
+import { SendClaims } from './send-claims.js';
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -34,11 +35,11 @@ export const outboxRecordSchema = z.object({
   expiresAt: isoTime,
   state: z.enum(OUTBOX_STATES),
   attempts: z.int().min(0),
-  /** When the next attempt may start; while a process sends, when its claim runs out. */
+  /** When the next attempt may start. */
   nextAttemptAt: isoTime,
-  /** Set while a process is sending it (its claim). */
+  /** A claim in the record, as drkit wrote them before the `sending` document (then nextAttemptAt was its end); still honoured, no longer written. */
   sendingSince: isoTime.optional(),
-  /** The claiming process: on its own host, a claim whose process is gone is taken over at once. */
+  /** That claim's process: on its own host, a claim whose process is gone is taken over at once. */
   claimedBy: z.object({ host: z.string(), pid: z.int() }).optional(),
   deliveredAt: isoTime.optional(),
   /** When it became delivered, failed or expired. */
@@ -85,7 +86,7 @@ export interface OutboxOptions {
 /** Retry delays: 2 s doubling to 5 min, each between half and all of that ("equal jitter"), never before a Retry-After. */
 const BACKOFF_BASE_MS = 2_000;
 const BACKOFF_CAP_MS = 5 * 60_000;
-/** A claim lasts this long: a sender killed mid-send leaves the message to be sent again after it. */
+/** A claim lasts this long: a sender on another host killed mid-send leaves the message to be sent again after it. */
 const CLAIM_MS = 2 * 60_000;
 const HOST = hostname();
 /** Delivered, failed and expired records are kept this long for `notify status`, then removed. */
@@ -194,7 +195,7 @@ export class Outbox {
     const sendGroup = async (items: { record: OutboxRecord; revision: number }[]) => {
       for (const [i, item] of items.entries()) {
         const { channel, claimedBy } = item.record;
-        // A sender on this host that died mid-send (kill -9, a crash): its message goes again now, not when its claim runs out.
+        // A claim in the record itself (drkit before the `sending` document) whose sender on this host died: sent now.
         if (claimedBy && claimedBy.host === HOST && claimedBy.pid !== process.pid && !processAlive(claimedBy.pid)) item.record.nextAttemptAt = iso(clock.now());
         const probe = probes.get(channel);
         if (probe && !(await probe)) {
@@ -209,9 +210,14 @@ export class Outbox {
           later(due);
           return;
         }
-        const attempt = this.attempt(item, holds, failuresBefore.get(channel) ?? 0);
+        const attempt = this.attempt(item, holds, failuresBefore.get(channel) ?? 0, claims);
         if (hold && !probes.has(channel)) probes.set(channel, attempt.then((r) => r.outcome === 'delivered' || r.outcome === 'failed'));
         const result = await attempt;
+        if (result.outcome === 'busy') {
+          report.waiting += items.length - i;
+          later(result.nextAttemptAt!);
+          return;
+        }
         if (result.outcome === 'delivered') {
           report.delivered++;
           continue;
@@ -224,38 +230,53 @@ export class Outbox {
         return;
       }
     };
-    await Promise.all(
-      Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
-        for (let group = queue.shift(); group; group = queue.shift()) await sendGroup(group);
-      }),
-    );
+    const claims = new SendClaims(store, clock, CLAIM_MS);
+    try {
+      await Promise.all(
+        Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
+          for (let group = queue.shift(); group; group = queue.shift()) await sendGroup(group);
+        }),
+      );
+    } finally {
+      await claims.close();
+    }
     return report;
   }
 
-  /** Claims, sends and records one message; 'skipped' when another process got to it first. */
+  /**
+   * Claims, sends and records one message; 'busy' while another live sender holds its claim,
+   * 'skipped' when another process changed it since it was listed (sent it, or put it off).
+   */
   private async attempt(
     item: { record: OutboxRecord; revision: number },
     holds: Map<string, Hold>,
     failuresBefore: number,
-  ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed' | 'skipped'; nextAttemptAt?: number }> {
-    const { clock, store, channels } = this.options;
+    claims: SendClaims,
+  ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed' | 'skipped' | 'busy'; nextAttemptAt?: number }> {
+    const { clock, store } = this.options;
     if (item.record.attempts > 0) await failpoint('notify.outbox.retry');
-    const started = clock.now();
-    const claimed: OutboxRecord = {
-      ...item.record,
-      attempts: item.record.attempts + 1,
-      sendingSince: iso(started),
-      claimedBy: { host: HOST, pid: process.pid },
-      nextAttemptAt: iso(started + CLAIM_MS),
-    };
-    let revision: number;
+    const key = KEYS.outbox(item.record.id);
+    const busyUntil = await claims.claim(item.record.id);
+    if (busyUntil !== undefined) return { outcome: 'busy', nextAttemptAt: busyUntil };
     try {
-      revision = (await store.put(KEYS.outbox(claimed.id), claimed, { ifRevision: item.revision })).revision;
-    } catch (error) {
-      if (error instanceof StateError && error.code === StateErrorCode.CONFLICT) return { outcome: 'skipped' };
-      throw error;
+      // Listed before the claim: a sender that finished it in between has changed it since.
+      if ((await store.get(key))?.revision !== item.revision) return { outcome: 'skipped' };
+      await failpoint('notify.outbox.after-claim');
+      return await this.send(item, holds, failuresBefore);
+    } finally {
+      claims.release(item.record.id);
     }
-    await failpoint('notify.outbox.after-claim');
+  }
+
+  /** Sends a claimed message and records what happened. */
+  private async send(
+    item: { record: OutboxRecord; revision: number },
+    holds: Map<string, Hold>,
+    failuresBefore: number,
+  ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed'; nextAttemptAt?: number }> {
+    const { clock, store, channels } = this.options;
+    // Counted when recorded: a sender killed mid-send leaves the count as it was.
+    const claimed: OutboxRecord = { ...item.record, attempts: item.record.attempts + 1, sendingSince: undefined, claimedBy: undefined };
     const channel = channels.get(claimed.channel);
     const delivery: Delivery = channel
       ? await channel.send(claimed.notification, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) }).catch((error: unknown) => ({
@@ -265,7 +286,7 @@ export class Outbox {
         }))
       : { ok: false, retryable: false, error: `no channel named "${claimed.channel}" is configured (notify.channels)` };
     const now = clock.now();
-    const current = { record: claimed, revision };
+    const current = { record: claimed, revision: item.revision };
     if (delivery.ok) {
       await failpoint('notify.outbox.after-accepted');
       await this.finish(current, { state: 'delivered', deliveredAt: iso(now), ...(delivery.receipt ? { receipt: delivery.receipt } : {}) });
@@ -283,7 +304,7 @@ export class Outbox {
     }
     const backoff = this.backoff(claimed.attempts);
     const waitMs = Math.max(delivery.retryAfterMs ?? 0, backoff);
-    await this.save(current, { ...claimed, sendingSince: undefined, claimedBy: undefined, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
+    await this.save(current, { ...claimed, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
     await failpoint('notify.outbox.after-retry-wait');
     // The whole channel waits: a receiver that said 429 or is down gets nothing else before then.
     const failures = failuresBefore + 1;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import fs, { type Dirent } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,8 @@ import type { StateEntry, StateStore, WriteOptions } from './store.js';
 const DOC = '.json';
 // Temp files carry the writer's pid, so leftovers of a killed writer can be told from live ones.
 const TEMP = /^(.*)\.json\.(\d+)-[0-9a-f]+\.tmp$/;
+// Temp names count up from a random start: as unique as random bytes per write (a reused pid's leftovers aside), at no cost.
+let tempSerial = randomInt(2 ** 40);
 
 /** One directory fsync at a time per folder; writers that arrive while one runs share the next. */
 class DirSyncs {
@@ -250,7 +252,7 @@ export class FolderStateStore implements StateStore {
    * writer's fsync would otherwise stall every other writer's rename and open behind it.
    */
   private async replace(file: string, text: string): Promise<void> {
-    const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    const temp = `${file}.${process.pid}-${(tempSerial++).toString(16)}.tmp`;
     let fd: number | undefined;
     try {
       fd = fs.openSync(temp, 'wx', 0o600);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import { errnoCode } from '@drkit/errors';
 import { StateError, StateErrorCode } from './errors.js';
@@ -12,6 +12,9 @@ const WAIT_MS = 10_000;
 export interface KeyLock {
   release(): Promise<void>;
 }
+
+// A lock's token: unique per process and lock, counted up from a random start (a UUID per write cost more than the write's own syscalls).
+let tokenSerial = randomInt(2 ** 40);
 
 // Writers in this process queue here first, so they do not poll each other's lock file.
 const local = new Map<string, Promise<unknown>>();
@@ -46,12 +49,12 @@ export async function lockKey(lockPath: string, key: string): Promise<KeyLock> {
     if (local.get(lockPath) === chained) local.delete(lockPath);
   };
   try {
-    const token = `${process.pid} ${randomUUID()}`;
+    const token = `${process.pid} ${(tokenSerial++).toString(36)}`;
     await acquire(lockPath, token, key);
     return {
       release: async () => {
         try {
-          fs.rmSync(lockPath, { force: true });
+          unlinkIfThere(lockPath);
         } finally {
           releaseLocal();
         }
@@ -60,6 +63,14 @@ export async function lockKey(lockPath: string, key: string): Promise<KeyLock> {
   } catch (error) {
     releaseLocal();
     throw error;
+  }
+}
+
+function unlinkIfThere(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
   }
 }
 
