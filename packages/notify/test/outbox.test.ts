@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Notifier, systemClock } from '@drkit/notify';
+import { FolderStateStore } from '@drkit/state';
 import { type Bench, bench, MINUTE } from './support/setup.js';
 
 let b: Bench;
@@ -134,6 +135,42 @@ describe('the durable outbox', () => {
     await b.store.put(key, claim(dead));
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
     expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 2 });
+  });
+
+  it('leaves a message claimed in the sending document by a live sender alone, and sends at once one whose sender on this host died', async () => {
+    b = await bench(`
+  routes:
+    P1: { channels: [ops-slack], within: 0s }
+`);
+    await b.notifier.report(P1('Claimed'));
+    const [record] = await b.records();
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const claim = (pid: number) => ({ claims: { [record!.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } } });
+    await b.store.put('sending', claim(process.ppid));
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1, nextAttemptAt: b.clock.now() + 2 * MINUTE });
+    expect(b.got('ops-slack')).toHaveLength(0);
+    await b.store.put('sending', claim(dead));
+    expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
+    expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 1 });
+    // The claims of a run leave the document when it ends.
+    expect((await b.store.get('sending'))?.value).toEqual({ claims: {} });
+  });
+
+  it('two senders delivering one outbox at once send each message once', async () => {
+    b = await bench(`
+  routes:
+    P1: { channels: [ops-slack, hook], within: 0s }
+`);
+    for (let i = 0; i < 40; i++) await b.notifier.report(P1(`Incident ${i}`));
+    const other = new Notifier({ store: new FolderStateStore(b.dir), channels: b.notifier.channels, policy: b.notifier.policy, clock: b.clock, concurrency: 4 });
+    const [mine, theirs] = await Promise.all([b.notifier.deliver(), other.deliver()]);
+    expect(mine.delivered + theirs.delivered).toBe(80);
+    for (const channel of ['ops-slack', 'hook']) {
+      const keys = b.got(channel).map((m) => m.idempotencyKey);
+      expect(new Set(keys).size).toBe(40);
+      expect(keys).toHaveLength(40);
+    }
+    expect((await b.records()).every((r) => r.state === 'delivered' && r.attempts === 1)).toBe(true);
   });
 
   it('sends what a process before it queued (a restart loses nothing)', async () => {
