@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { lstat, readdir, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStateStore, openStateStore, StateErrorCode, stateStoreContract } from '@drkit/state';
@@ -65,6 +65,38 @@ describe('FolderStateStore on disk', () => {
     expect(settled).toBe('waiting');
     await import('node:fs/promises').then((fs) => fs.unlink(path.join(dir, 'k.json.lock')));
     expect((await waiting).revision).toBe(3);
+  });
+
+  it("locks a key with a symlink to its writer's pid, and takes it over the moment that writer is killed", async () => {
+    const store = new FolderStateStore(dir);
+    await store.put('k', 1);
+    // A writer in another process stops while it holds the lock.
+    const script = `
+      const { FolderStateStore } = await import(${JSON.stringify(path.resolve('dist/index.js'))});
+      await new FolderStateStore(${JSON.stringify(dir)}).put('k', 'theirs');`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-lock=hang' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => child.stderr.on('data', (d) => String(d).includes('hanging') && resolve()));
+    const lock = path.join(dir, 'k.json.lock');
+    expect((await lstat(lock)).isSymbolicLink()).toBe(true);
+    expect(await readlink(lock)).toMatch(new RegExp(`^${child.pid} \\S+$`));
+    const waiting = store.put('k', 2, { ifRevision: 1 });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect((await waiting).revision).toBe(2);
+    expect(await readdir(dir)).toEqual(['k.json']);
+  });
+
+  it('takes over a symlink lock whose writer is gone, and waits for a live one', async () => {
+    const store = new FolderStateStore(dir);
+    await symlink(`${deadPid()} dead`, path.join(dir, 'k.json.lock'));
+    expect((await store.put('k', 1, { ifRevision: 0 })).revision).toBe(1);
+    await symlink(`${process.ppid} live`, path.join(dir, 'k.json.lock'));
+    const waiting = store.put('k', 2);
+    const settled = await Promise.race([waiting.then(() => 'written'), new Promise((r) => setTimeout(() => r('waiting'), 300))]);
+    expect(settled).toBe('waiting');
+    await unlink(path.join(dir, 'k.json.lock'));
+    expect((await waiting).revision).toBe(2);
   });
 
   it('reports a file that is not a state document as STATE_DAMAGED, naming it', async () => {
