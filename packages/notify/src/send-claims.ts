@@ -19,9 +19,11 @@ export const SENDING_KEY = 'sending';
 /** CAS retries before a claim gives up: two daemons contending for one document, not a fault. */
 const CLAIM_ATTEMPTS = 100;
 
+const HOST = hostname();
+
 /** A claim is over when it ran out, or its sender was on this host and is gone (a kill -9: taken over at once). */
 function over(claim: { by: Sender; until: number }, now: number): boolean {
-  return claim.until <= now || (claim.by.host === hostname() && claim.by.pid !== process.pid && !processAlive(claim.by.pid));
+  return claim.until <= now || (claim.by.host === HOST && claim.by.pid !== process.pid && !processAlive(claim.by.pid));
 }
 
 /**
@@ -32,7 +34,7 @@ function over(claim: { by: Sender; until: number }, now: number): boolean {
  * document at the next write, or at `close()`.
  */
 export class SendClaims {
-  readonly sender: Sender = { host: hostname(), pid: process.pid, run: randomBytes(4).toString('hex') };
+  readonly sender: Sender = { host: HOST, pid: process.pid, run: randomBytes(4).toString('hex') };
   private asked: { id: string; settle: (until: number | undefined) => void; fail: (error: unknown) => void }[] = [];
   /** Claimed by this sender and in the document. */
   private readonly held = new Set<string>();
@@ -62,7 +64,10 @@ export class SendClaims {
   async close(): Promise<void> {
     await this.writing;
     for (const id of this.held) this.done.add(id);
-    if (this.done.size) await (this.writing ??= this.writeAll());
+    if (this.done.size) {
+      this.writing ??= this.writeAll();
+      await this.writing;
+    }
   }
 
   /** Writes the document until nothing is asked for or waiting to leave it. */

@@ -233,7 +233,7 @@ export class FolderStateStore implements StateStore {
     await this.ensureDir(path.dirname(file), key);
     let lock: KeyLock;
     try {
-      lock = await lockKey(`${file}.lock`, key);
+      lock = await lockKey(`${file}.lock`, key, this.location);
     } catch (error) {
       if (error instanceof StateError) throw error;
       throw unavailable(this.location, `lock ${key}`, error);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { lstat, readdir, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStateStore, openStateStore, StateErrorCode, stateStoreContract } from '@drkit/state';
@@ -57,7 +57,7 @@ describe('FolderStateStore on disk', () => {
     await store.put('k', 1);
     await writeFile(path.join(dir, 'k.json.lock'), `${deadPid()} 00000000-dead`);
     expect((await store.put('k', 2, { ifRevision: 1 })).revision).toBe(2);
-    expect(await readdir(dir)).toEqual(['k.json']);
+    expect((await readdir(dir)).filter((f) => !f.startsWith('writer.'))).toEqual(['k.json']);
     // A lock held by a live process (this one, as another writer would) is waited for, not broken.
     await writeFile(path.join(dir, 'k.json.lock'), `${process.ppid} 00000000-live`);
     const waiting = store.put('k', 3);
@@ -67,7 +67,7 @@ describe('FolderStateStore on disk', () => {
     expect((await waiting).revision).toBe(3);
   });
 
-  it("locks a key with a symlink to its writer's pid, and takes it over the moment that writer is killed", async () => {
+  it("locks a key with a hard link to its writer's file (its pid), and takes it over the moment that writer is killed", async () => {
     const store = new FolderStateStore(dir);
     await store.put('k', 1);
     // A writer in another process stops while it holds the lock.
@@ -77,26 +77,18 @@ describe('FolderStateStore on disk', () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-lock=hang' }, stdio: ['ignore', 'ignore', 'pipe'] });
     await new Promise<void>((resolve) => child.stderr.on('data', (d) => String(d).includes('hanging') && resolve()));
     const lock = path.join(dir, 'k.json.lock');
-    expect((await lstat(lock)).isSymbolicLink()).toBe(true);
-    expect(await readlink(lock)).toMatch(new RegExp(`^${child.pid} \\S+$`));
+    const writer = path.join(dir, (await readdir(dir)).find((f) => f.startsWith(`writer.${child.pid}-`))!);
+    expect((await stat(lock)).ino).toBe((await stat(writer)).ino);
+    expect(await readFile(lock, 'utf8')).toMatch(new RegExp(`^${child.pid} [0-9a-f]+$`));
     const waiting = store.put('k', 2, { ifRevision: 1 });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     child.kill('SIGKILL');
     await exited;
     expect((await waiting).revision).toBe(2);
-    expect(await readdir(dir)).toEqual(['k.json']);
-  });
-
-  it('takes over a symlink lock whose writer is gone, and waits for a live one', async () => {
-    const store = new FolderStateStore(dir);
-    await symlink(`${deadPid()} dead`, path.join(dir, 'k.json.lock'));
-    expect((await store.put('k', 1, { ifRevision: 0 })).revision).toBe(1);
-    await symlink(`${process.ppid} live`, path.join(dir, 'k.json.lock'));
-    const waiting = store.put('k', 2);
-    const settled = await Promise.race([waiting.then(() => 'written'), new Promise((r) => setTimeout(() => r('waiting'), 300))]);
-    expect(settled).toBe('waiting');
-    await unlink(path.join(dir, 'k.json.lock'));
-    expect((await waiting).revision).toBe(2);
+    expect(await readdir(dir)).not.toContain('k.json.lock');
+    // The next process to write here removes the killed writer's file, and its own when it exits: this one's is left.
+    spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("'theirs'", "'next'")]);
+    expect((await readdir(dir)).filter((f) => f.startsWith('writer.'))).toEqual([expect.stringMatching(new RegExp(`^writer\\.${process.pid}-`))]);
   });
 
   it('reports a file that is not a state document as STATE_DAMAGED, naming it', async () => {
