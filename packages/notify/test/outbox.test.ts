@@ -10,6 +10,18 @@ afterEach(() => b.cleanup());
 
 const P1 = (title: string) => ({ by: 'failover', severity: 'P1' as const, title, message: title });
 
+/** A bench with one P1 message queued to ops-slack, and the pid of a process that has exited. */
+async function oneMessage() {
+  b = await bench(`
+  routes:
+    P1: { channels: [ops-slack], within: 0s }
+`);
+  await b.notifier.report(P1('Claimed'));
+  const [record] = await b.records();
+  const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+  return { record: record!, dead };
+}
+
 describe('the durable outbox', () => {
   it('retries a 429 with Retry-After: 2 after 2 s, not before, and holds the whole channel meanwhile', async () => {
     b = await bench(`
@@ -120,16 +132,10 @@ describe('the durable outbox', () => {
     expect(other.incident).toBeDefined();
   });
 
-  it('sends at once a message whose sender on this host died mid-send, and leaves a live sender’s claim alone', async () => {
-    b = await bench(`
-  routes:
-    P1: { channels: [ops-slack], within: 0s }
-`);
-    await b.notifier.report(P1('Claimed'));
-    const [record] = await b.records();
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
-    const claim = (pid: number) => ({ ...record!, attempts: 1, sendingSince: record!.createdAt, claimedBy: { host: hostname(), pid }, nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString() });
-    const key = `outbox/${record!.id}`;
+  it('honours a claim written into the record (an older drkit): a live sender’s is left alone, a dead one’s on this host taken over at once', async () => {
+    const { record, dead } = await oneMessage();
+    const claim = (pid: number) => ({ ...record, attempts: 1, sendingSince: record.createdAt, claimedBy: { host: hostname(), pid }, nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString() });
+    const key = `outbox/${record.id}`;
     await b.store.put(key, claim(process.ppid));
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1 });
     await b.store.put(key, claim(dead));
@@ -138,14 +144,8 @@ describe('the durable outbox', () => {
   });
 
   it('leaves a message claimed in the sending document by a live sender alone, and sends at once one whose sender on this host died', async () => {
-    b = await bench(`
-  routes:
-    P1: { channels: [ops-slack], within: 0s }
-`);
-    await b.notifier.report(P1('Claimed'));
-    const [record] = await b.records();
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
-    const claim = (pid: number) => ({ claims: { [record!.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } } });
+    const { record, dead } = await oneMessage();
+    const claim = (pid: number) => ({ claims: { [record.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } } });
     await b.store.put('sending', claim(process.ppid));
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1, nextAttemptAt: b.clock.now() + 2 * MINUTE });
     expect(b.got('ops-slack')).toHaveLength(0);
