@@ -67,8 +67,9 @@ describe('drkit incident', () => {
     expect(json(ack)).toMatchObject({ acknowledgedBy: 'ana' });
     const list = await run(['incident', 'list']);
     expect(list.stdout).toMatch(new RegExp(`${id}\\s+P2\\s+identified\\s+\\S+ \\S+\\s+ana\\s+Backups late`));
-    const res = await run(['incident', 'resolve', id, '--message', 'space freed']);
+    const res = await run(['incident', 'resolve', id, '--message', 'space freed', '--json']);
     expect(res.code, res.stderr).toBe(0);
+    expect(json(res)).toMatchObject({ id, status: 'resolved', resolvedAt: expect.any(String), timeline: expect.arrayContaining([expect.objectContaining({ kind: 'resolved', message: 'space freed' })]) });
     expect(received('/ops').map((m) => m.kind)).toEqual(['opened', 'updated', 'updated', 'acknowledged', 'resolved']);
     expect((await run(['incident', 'list'])).stdout.trim()).toBe('no open incidents (--all lists resolved ones too)');
     expect(json(await run(['incident', 'list', '--all', '--json'])).map((i: { status: string }) => i.status)).toEqual(['resolved']);

@@ -42,6 +42,66 @@ class DirSyncs {
   }
 }
 
+/** A temp file written and not yet fsynced, to be renamed over `file`. */
+interface PendingWrite {
+  fd: number;
+  temp: string;
+  file: string;
+}
+
+/**
+ * Group commit: writes that arrive while a batch commits wait and go together in the next one, whose
+ * fdatasyncs are issued at once (the file system commits them in one journal transaction), then its
+ * renames, then one fsync per folder. Each write is durable when its promise resolves, as before.
+ */
+class GroupCommit {
+  private queue: { write: PendingWrite; settle: (error?: unknown) => void }[] = [];
+  private running = false;
+
+  constructor(private readonly dirSyncs: DirSyncs) {}
+
+  submit(write: PendingWrite): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.queue.push({ write, settle: (error) => (error === undefined ? resolve() : reject(error)) }));
+    if (!this.running) void this.drain();
+    return done;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    for (let batch = this.queue.splice(0); batch.length; batch = this.queue.splice(0)) {
+      const synced = await Promise.allSettled(batch.map(({ write }) => fdatasync(write.fd).finally(() => fs.closeSync(write.fd))));
+      const folders = new Map<string, Promise<void>>();
+      const settled: Promise<void>[] = [];
+      for (const [i, { write, settle }] of batch.entries()) {
+        const result = synced[i]!;
+        const error = result.status === 'rejected' ? result.reason : await this.rename(write);
+        if (error !== undefined) {
+          settle(error);
+          continue;
+        }
+        const dir = path.dirname(write.file);
+        const folder = folders.get(dir) ?? this.dirSyncs.sync(dir);
+        folders.set(dir, folder);
+        settled.push(folder.then(() => settle(), (err: unknown) => settle(err ?? new Error(`fsync ${dir} failed`))));
+      }
+      await Promise.all(settled);
+    }
+    this.running = false;
+  }
+
+  /** Renames a synced temp over its file; the error, if that failed. */
+  private async rename(write: PendingWrite): Promise<unknown> {
+    try {
+      await failpoint('state.after-temp');
+      fs.renameSync(write.temp, write.file);
+      await failpoint('state.after-rename');
+      return undefined;
+    } catch (error) {
+      return error ?? new Error(`rename ${write.temp} failed`);
+    }
+  }
+}
+
 const fsync = promisify(fs.fsync);
 const fdatasync = promisify(fs.fdatasync);
 
@@ -67,6 +127,7 @@ const breather = () => new Promise((resolve) => setImmediate(resolve));
 export class FolderStateStore implements StateStore {
   readonly location: string;
   private readonly dirSyncs = new DirSyncs();
+  private readonly commits = new GroupCommit(this.dirSyncs);
   private readonly knownDirs = new Set<string>();
 
   constructor(readonly root: string) {
@@ -183,29 +244,25 @@ export class FolderStateStore implements StateStore {
   }
 
   /**
-   * Writes `text` beside `file`, fsyncs it, renames it over `file`, fsyncs the folder. Only the
-   * fsyncs go to the thread pool: each async fs call costs more main-thread work than these small
-   * calls themselves (the small-file habit of docs/ARCHITECTURE.md), and a busy thread pool made
-   * every write wait behind the others' fsyncs.
+   * Writes `text` beside `file`, fsyncs it, renames it over `file`, fsyncs the folder. The fsyncs
+   * and renames go through the group commit (one batch at a time): a journal commit forced by one
+   * writer's fsync would otherwise stall every other writer's rename and open behind it.
    */
   private async replace(file: string, text: string): Promise<void> {
     const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    let fd: number | undefined;
     try {
-      const fd = fs.openSync(temp, 'wx', 0o600);
-      try {
-        fs.writeSync(fd, text);
-        await fdatasync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      await failpoint('state.after-temp');
-      fs.renameSync(temp, file);
-      await failpoint('state.after-rename');
-      await this.dirSyncs.sync(path.dirname(file));
+      fd = fs.openSync(temp, 'wx', 0o600);
+      fs.writeSync(fd, text);
     } catch (error) {
+      if (fd !== undefined) fs.closeSync(fd);
       fs.rmSync(temp, { force: true });
       throw unavailable(this.location, `write ${path.relative(this.location, file)}`, error);
     }
+    await this.commits.submit({ fd, temp, file }).catch((error) => {
+      fs.rmSync(temp, { force: true });
+      throw unavailable(this.location, `write ${path.relative(this.location, file)}`, error);
+    });
   }
 
   /** mkdir -p, then fsync the parent of every folder it made, so a new key's folder survives a crash too. */

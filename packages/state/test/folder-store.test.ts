@@ -34,6 +34,24 @@ describe('FolderStateStore on disk', () => {
     expect(JSON.parse(text)).toEqual({ revision: 1, updatedAt: expect.any(String), value: { title: 'x' } });
   });
 
+  it('commits concurrent writes together; one that fails in the batch fails alone, the others land', async () => {
+    // A child process, so the failpoint arms there: the 4th write to reach its rename throws.
+    const script = `
+      const { FolderStateStore } = await import(${JSON.stringify(path.resolve('dist/index.js'))});
+      const store = new FolderStateStore(${JSON.stringify(dir)});
+      const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.put('outbox/m' + i, { i })));
+      process.stdout.write(JSON.stringify(results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason.code))));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-temp:4=throw' }, encoding: 'utf8' });
+    const results = JSON.parse(run.stdout) as string[];
+    expect(results.filter((r) => r === 'ok')).toHaveLength(11);
+    const failed = results.findIndex((r) => r !== 'ok');
+    expect(results[failed]).toBe(StateErrorCode.UNAVAILABLE);
+    const store = new FolderStateStore(dir);
+    for (const [i, r] of results.entries()) expect((await store.get(`outbox/m${i}`))?.value).toEqual(r === 'ok' ? { i } : undefined);
+    // The failed write's temp file is gone too.
+    expect((await readdir(path.join(dir, 'outbox'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('takes over the lock of a writer that died holding it, and waits for a live one', async () => {
     const store = new FolderStateStore(dir);
     await store.put('k', 1);
