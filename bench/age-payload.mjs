@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AgeDecryptStream, AgeEncryptStream, generateIdentity } from '../packages/repository/dist/index.js';
+import { AgeDecryptStream, AgeEncryptStream, generateIdentity } from '../packages/age/dist/index.js';
 
 const { env: ENV } = process;
 const SIZE = Number(process.argv[2] ?? 256) * 2 ** 20;

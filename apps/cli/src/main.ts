@@ -43,9 +43,10 @@ program
   .command('init')
   .description('create a repository')
   .addOption(new Option('--compression <codec>', "archive compression (default: the config's, else auto)").choices(['auto', 'zstd', 'gzip']))
-  .option('--recipient <age1…>', 'encrypt with age for this public key (repeatable)', collect, [])
+  .option('--recipient <age1…>', 'encrypt with age for this public key, age1… or post-quantum age1pq1… (repeatable; not both kinds)', collect, [])
   .addOption(new Option('--recipients-file <file>', 'encrypt for the age public keys in this file, one per line').env('DRKIT_RECIPIENTS_FILE'))
   .option('--generate-key <file>', 'make a new age key pair: the identity goes to FILE (mode 0600), its public key becomes a recipient')
+  .option('--pq', 'make the --generate-key (or --passphrase) key post-quantum: ML-KEM-768 + X25519, age1pq1… (opening archives by hand needs age ≥ 1.3)')
   .option('--passphrase', 'also let a passphrase (DRKIT_PASSPHRASE, --passphrase-file, or asked) read the repository')
   .addOption(signingKeyOption('record the public key of this Ed25519 key: backups without a signing key are then refused'))
   .option('--generate-signing-key <file>', 'make a new Ed25519 signing key in FILE (mode 0600) and record its public key')
@@ -150,7 +151,7 @@ key.command('list').description("the repository's recipients, and which recipien
 key
   .command('add')
   .description('encrypt future backups also to this recipient (a new team member, or a new key before retiring the old one)')
-  .argument('[recipients...]', 'age1… public keys')
+  .argument('[recipients...]', 'age1… public keys (or post-quantum age1pq1… ones, in a repository of those)')
   .addOption(new Option('--recipients-file <file>', 'the age public keys in this file, one per line'))
   .action(lazy(async () => ({ run: (await import('./commands/key.js')).add })));
 key

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AgeError } from './errors.js';
 import type { AgeIdentity, AgeRecipient } from './keys.js';
+import { PQ_ENC, PQ_STANZA, pqUnwrap, pqWrap } from './pq.js';
 import { b64, hkdf, hmacSha256, open, rawPublicKey, scryptKey, seal, unb64, x25519, ZERO_NONCE } from './primitives.js';
 
 export const VERSION_LINE = 'age-encryption.org/v1';
@@ -34,6 +35,15 @@ async function wrap(fileKey: Buffer, r: AgeRecipient): Promise<Stanza> {
     const key = await scryptKey(r.passphrase, Buffer.concat([Buffer.from(SCRYPT_LABEL), salt]), logN);
     return { type: 'scrypt', args: [b64(salt), String(logN)], body: seal(key, ZERO_NONCE, fileKey) };
   }
+  if (r.type === PQ_STANZA) {
+    let wrapped: { enc: Buffer; body: Buffer };
+    try {
+      wrapped = pqWrap(fileKey, r.publicKey);
+    } catch {
+      throw new AgeError('bad-key', `${r.text.slice(0, 40)}… is not a usable post-quantum public key.`);
+    }
+    return { type: PQ_STANZA, args: [b64(wrapped.enc)], body: wrapped.body };
+  }
   const eph = generateKeyPairSync('x25519');
   const share = rawPublicKey(eph.publicKey);
   const shared = x25519(eph.privateKey, r.publicKey);
@@ -42,11 +52,23 @@ async function wrap(fileKey: Buffer, r: AgeRecipient): Promise<Stanza> {
   return { type: 'X25519', args: [b64(share)], body: seal(key, ZERO_NONCE, fileKey) };
 }
 
+/**
+ * The recipients one age file may have: a passphrase only alone, and post-quantum recipients only
+ * with each other (c2sp.org/age: an X25519 stanza beside them would leave the file open to a
+ * quantum attacker; age ≥ 1.3 refuses the mix with "can't mix post-quantum and classic recipients").
+ */
+export function checkRecipientMix(recipients: readonly AgeRecipient[]): void {
+  if (recipients.some((r) => r.type === 'scrypt') && recipients.length > 1)
+    throw new AgeError('bad-key', 'a passphrase cannot be combined with other recipients in one age file');
+  const pq = recipients.filter((r) => r.type === PQ_STANZA).length;
+  if (pq > 0 && pq < recipients.length)
+    throw new AgeError('mixed-recipients', 'post-quantum recipients (age1pq1…) cannot be mixed with classic X25519 ones (age1…) in one age file: the classic stanza would open the file to a future quantum attacker');
+}
+
 /** The full header for a new file key: version line, one stanza per recipient, MAC. */
 export async function buildHeader(fileKey: Buffer, recipients: readonly AgeRecipient[]): Promise<Buffer> {
   if (recipients.length === 0) throw new AgeError('bad-key', 'no recipients to encrypt to');
-  if (recipients.some((r) => r.type === 'scrypt') && recipients.length > 1)
-    throw new AgeError('bad-key', 'a passphrase cannot be combined with other recipients in one age file');
+  checkRecipientMix(recipients);
   let text = `${VERSION_LINE}\n`;
   for (const r of recipients) {
     const s = await wrap(fileKey, r);
@@ -121,6 +143,16 @@ async function unwrap(s: Stanza, id: AgeIdentity): Promise<Buffer | undefined> {
     // age v1: an all-zero shared secret (a low-order share) is fatal for the whole header, not "not mine".
     if (!shared) throw new AgeError('bad-header', 'not a valid age file: an X25519 stanza has a low-order share');
     return open(hkdf(shared, Buffer.concat([share, id.publicKey]), X25519_INFO), ZERO_NONCE, s.body);
+  }
+  if (id.type === PQ_STANZA && s.type === PQ_STANZA) {
+    const enc = unb64(s.args[0] ?? '');
+    if (s.args.length !== 1 || enc?.length !== PQ_ENC || s.body.length !== 32) throw new AgeError('bad-header', 'not a valid age file: malformed mlkem768x25519 stanza');
+    try {
+      return pqUnwrap(enc, s.body, id.secret.export());
+    } catch {
+      // age v1: as with X25519, an all-zero X25519 share of the hybrid KEM fails the whole header.
+      throw new AgeError('bad-header', 'not a valid age file: an mlkem768x25519 stanza has a low-order X25519 share');
+    }
   }
   if (id.type === 'scrypt' && s.type === 'scrypt') {
     const salt = unb64(s.args[0] ?? '');

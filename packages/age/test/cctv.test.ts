@@ -36,7 +36,6 @@ const one = (v: Vector, key: string) => v.headers.get(key)?.[0];
 /** Why drkit does not apply a vector, or undefined when it does. */
 function unsupported(v: Vector): string | undefined {
   if (one(v, 'armored') === 'yes') return 'ASCII armor: drkit writes and reads binary age files only';
-  if (v.headers.get('identity')?.some((i) => i.startsWith('AGE-SECRET-KEY-PQ-'))) return 'post-quantum hybrid (mlkem768x25519) identities are not implemented';
   return undefined;
 }
 

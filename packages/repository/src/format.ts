@@ -13,7 +13,7 @@ export const repoConfigSchema = z.object({
     .object({
       type: z.literal('age'),
       /** Public keys every new blob is encrypted to; backups need nothing else. */
-      recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… recipient')).min(1),
+      recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… or age1pq1… recipient')).min(1),
       /** Key of an age identity encrypted with the repository passphrase (scrypt), if there is one. */
       passphraseKey: z.string().refine((k) => k === KEYS.passphraseKey, 'not keys/passphrase.age').optional(),
     })
@@ -179,7 +179,7 @@ export const snapshotMetaSchema = z.object({
   /** Sources that could not be read at all (the snapshot is partial and holds the rest); absent in older snapshots (read as none). */
   failedSources: z.array(failedSourceSchema).optional(),
   /** The age recipients this snapshot's blobs were encrypted to (public keys only). */
-  encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… recipient')) }).optional(),
+  encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… or age1pq1… recipient')) }).optional(),
 });
 export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
 

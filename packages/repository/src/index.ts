@@ -72,9 +72,10 @@ export {
   decryptBuffer,
   encryptBuffer,
   generateIdentity,
+  PQIdentity,
   X25519Identity,
 } from '@drkit/age';
-export { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, readIdentities, readRecipients, type RepoKeys } from './encryption.js';
+export { AGE_SUFFIX, type EncryptionOptions, type KeyOptions, readIdentities, readRecipients, type RepoKeys, shortRecipient } from './encryption.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copySnapshots } from './copy.js';
 export { defaultCacheDir } from './cache-dir.js';
 export { canonicalJson } from './canonical-json.js';

@@ -1,4 +1,4 @@
-import { readRecipients } from './encryption.js';
+import { checkRecipients, readRecipients } from './encryption.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { KEYS, type RepoConfig } from './format.js';
 import type { LockOptions } from './lock.js';
@@ -36,6 +36,7 @@ export async function changeRecipients(repo: Repository, change: RecipientChange
       throw new RepoError(RepoErrorCode.LAST_RECIPIENT, 'Removing every recipient would leave new backups readable by nobody. Nothing was changed.', {
         hint: 'Add the new key first (`drkit key add age1…`), then remove the old one.',
       });
+    checkRecipients(recipients);
     await held.assertHeld();
     await repo.store.put(KEYS.config, encodeMetadata({ ...fresh, encryption: { ...fresh.encryption, recipients } }));
     return recipients;

@@ -12,8 +12,8 @@ export { SNAPSHOT_ID };
 /** `config.json` `id`: 32 lowercase hex digits, as `init` writes it; it names a folder of the host's cache. */
 export const REPO_ID = /^[0-9a-f]{32}$/;
 export const SHA256 = /^[0-9a-f]{64}$/;
-/** age X25519 recipients: bech32, lowercase. */
-export const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+/** age recipients: bech32, lowercase; X25519 (`age1…`) or hybrid post-quantum (`age1pq1…`, a 1,216-byte key). */
+export const AGE_RECIPIENT = /^age1(?:[02-9ac-hj-np-z]{58}|pq1[02-9ac-hj-np-z]{1952})$/;
 
 export const LIMITS = {
   /** A file name: what Linux file systems (ext4, xfs, btrfs) and tar's pax records hold. */

@@ -11,6 +11,7 @@ interface InitFlags extends GlobalOptions {
   recipient: string[];
   recipientsFile?: string;
   generateKey?: string;
+  pq?: boolean;
   passphrase?: boolean;
   signingKey?: string;
   generateSigningKey?: string;
@@ -22,7 +23,11 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
   const compression = opts.compression ?? config?.compression ?? 'auto';
   checkCompressionChoice(compression); // before a key is written or a passphrase asked for
   const files = opts.recipientsFile ? [{ text: await readKeyFile(opts.recipientsFile, 'recipients'), where: opts.recipientsFile }] : [];
-  const generated = opts.generateKey ? generateIdentity() : undefined;
+  if (opts.pq && !opts.generateKey && !opts.passphrase)
+    throw new DrkitError('CLI_USAGE', '--pq makes the key that --generate-key (or --passphrase) creates post-quantum, and neither was given.', {
+      hint: 'Add --generate-key FILE, or pass post-quantum public keys with --recipient age1pq1… (from `age-keygen -pq`, age ≥ 1.3) without --pq. Nothing was created.',
+    });
+  const generated = opts.generateKey ? generateIdentity({ pq: opts.pq }) : undefined;
   const recipients = readRecipients([...opts.recipient, ...(generated ? [generated.recipient] : [])], files);
   const pass = opts.passphrase ? await passphrase(opts, 'New repository passphrase: ', true) : undefined;
   if (opts.passphrase && pass === undefined)
@@ -39,7 +44,7 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
     if (opts.generateSigningKey && newSigner) await writeKeyFile(opts.generateSigningKey, newSigner.fileText, 'signing key', written);
     repo = await Repository.init(store, {
       compression,
-      ...(recipients.length || pass !== undefined ? { encryption: { recipients, passphrase: pass } } : {}),
+      ...(recipients.length || pass !== undefined ? { encryption: { recipients, passphrase: pass, pq: opts.pq } } : {}),
       ...(signingKeys.length ? { signingKeys } : {}),
     });
   } catch (err) {
@@ -61,7 +66,7 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
   else {
     say(`created drkit repository at ${store.location} (format ${repo.config.format}, compression ${compression}${enc ? `, encrypted with age for ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ', one of them unlocked by the passphrase' : ''}` : ''})`);
     if (generated) {
-      say(`wrote a new age identity to ${opts.generateKey} (mode 0600); its public key is ${generated.recipient}`);
+      say(`wrote a new ${opts.pq ? 'post-quantum ' : ''}age identity to ${opts.generateKey} (mode 0600); its public key is ${generated.recipient}`);
       warn(
         `Keep a copy of ${opts.generateKey} OFF this machine (a password manager, offline media): without it these backups cannot be restored, ` +
           'and anyone who has it can read them. Backups need only the public key, which the repository records; delete the identity from this host once it is stored safely.',
