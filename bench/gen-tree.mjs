@@ -46,7 +46,7 @@ function fmix32(h) {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-class Xorshift128 {
+export class Xorshift128 {
   constructor(seed) {
     let h = fmix32((seed >>> 0) ^ 0x9e3779b9);
     this.x = h;
@@ -125,7 +125,7 @@ function isoTime(r) {
   return `2026-${pad2(1 + r.int(12))}-${pad2(1 + r.int(28))}T${pad2(r.int(24))}:${pad2(r.int(60))}:${pad2(r.int(60))}.${String(r.int(1000)).padStart(3, '0')}Z`;
 }
 
-function jsonlRecord(r, id) {
+export function jsonlRecord(r, id) {
   return (
     `{"id":${id},"ts":"${isoTime(r)}","tenant":"t${r.int(200)}","user":"u${r.int(50000)}",` +
     `"event":"${r.pick(EVENTS)}","session":"${hex(r, 16)}","amount":${r.int(100000) / 100},` +
@@ -133,7 +133,7 @@ function jsonlRecord(r, id) {
   );
 }
 
-function logLine(r) {
+export function logLine(r) {
   return (
     `${isoTime(r)} ${r.pick(LEVELS)} [${r.pick(SERVICES)}] req=${hex(r, 12)} ` +
     `${r.pick(VOCAB)} ${r.pick(VOCAB)} status=${r.pick([200, 200, 200, 201, 204, 304, 404, 500])} ` +
@@ -164,11 +164,11 @@ const jsonPad = (n) => `{"pad":"${'x'.repeat(n - 11)}"}\n`;
 // # pad xxxx\n  is 7 bytes + the x's
 const logPad = (n) => `# pad ${'-'.repeat(n - 7)}\n`;
 
-function jsonlFile(r, size) {
+export function jsonlFile(r, size) {
   return exactText(size, (i) => jsonlRecord(r, i), jsonPad, 11);
 }
 
-function configFile(r, i) {
+export function configFile(r, i) {
   const cfg = {
     service: `svc-${i % 20}`,
     instance: i,

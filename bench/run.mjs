@@ -42,7 +42,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --work DIR       work dir for tree + scratch (env BENCH_WORK, default <repo>/.bench)
   --only a,b       run only these step ids (env BENCH_ONLY); see --list
   --cli PATH       drkit CLI entry (env BENCH_CLI, default apps/cli/dist/main.js)
-  --timeout S      per-run time limit in seconds (env BENCH_TIMEOUT, default 3600)
+  --timeout S      per-run time limit in seconds (env BENCH_TIMEOUT, default 3600, or the
+                   step's own, e.g. the storage simulation's)
   --keep           keep the scratch dir (repos, archives) afterwards (env BENCH_KEEP=1)
   --sequential     all runs of a step before the next step, instead of rounds of one run of
                    every step (env BENCH_SEQUENTIAL=1)
@@ -56,6 +57,7 @@ function parseOptions(argv, env) {
     only: env.BENCH_ONLY ?? '',
     cli: env.BENCH_CLI ?? path.join(ROOT, 'apps/cli/dist/main.js'),
     timeout: env.BENCH_TIMEOUT ?? '3600',
+    timeoutGiven: env.BENCH_TIMEOUT !== undefined,
     keep: env.BENCH_KEEP === '1' || env.BENCH_KEEP === 'true',
     sequential: env.BENCH_SEQUENTIAL === '1' || env.BENCH_SEQUENTIAL === 'true',
     list: false,
@@ -75,7 +77,7 @@ function parseOptions(argv, env) {
       case '--work': o.work = val(); break;
       case '--only': o.only = val(); break;
       case '--cli': o.cli = val(); break;
-      case '--timeout': o.timeout = val(); break;
+      case '--timeout': o.timeout = val(); o.timeoutGiven = true; break;
       case '--keep': o.keep = true; break;
       case '--sequential': o.sequential = true; break;
       case '--list': o.list = true; break;
@@ -455,6 +457,7 @@ async function main() {
   const runOnce = async (s, i, runs) => {
     const { step, res, record, env } = s;
     const tag = `${step.id}.${record ? `run${i}` : 'prereq'}`;
+    const timeout = opt.timeoutGiven ? opt.timeout : (step.timeout?.(c) ?? opt.timeout);
     if (freeBytes(scratch) < 3 * treeBytes && readdirSync(trash).length > 0) {
       log('disk space is low: emptying the trash now (the next run may create files more slowly)');
       emptied(trash);
@@ -471,7 +474,7 @@ async function main() {
     const r = await timedRun(res.command, {
       cwd: scratch,
       env,
-      timeout: opt.timeout,
+      timeout,
       useTime: timeInfo.ok,
       timeFile: path.join(logsDir, `${tag}.time`),
       outFile: path.join(logsDir, `${tag}.out`),
@@ -481,7 +484,7 @@ async function main() {
     const rss = r.peakRssKiB != null ? `, peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB` : '';
     log(`${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, exit ${r.exitCode}`);
     if (r.exitCode !== 0) {
-      const why = r.timedOut ? `timed out after ${opt.timeout} s` : `exit ${r.exitCode}`;
+      const why = r.timedOut ? `timed out after ${timeout} s` : `exit ${r.exitCode}`;
       const detail = tail(path.join(logsDir, `${tag}.err`)) || tail(path.join(logsDir, `${tag}.out`));
       return s.done('failed', `${why}${detail ? `: ${detail}` : ''}`);
     }
@@ -515,10 +518,13 @@ async function main() {
 
   const t0 = Date.now();
   const opened = [];
+  // A step may run fewer times than --runs (`runs`, e.g. a simulation whose figure is a size).
+  const runsOf = (step) => Math.min(step.runs ?? opt.runs, opt.runs);
   if (opt.sequential) {
     for (const step of selected) {
-      log(`--- ${step.id} (${opt.runs} run${opt.runs > 1 ? 's' : ''})`);
-      opened.push(await runStep(step, opt.runs, [step.id], true));
+      const runs = runsOf(step);
+      log(`--- ${step.id} (${runs} run${runs > 1 ? 's' : ''})`);
+      opened.push(await runStep(step, runs, [step.id], true));
     }
   } else {
     // Rounds: every step's first run, then every step's second run, ... A ratio of two steps'
@@ -529,8 +535,10 @@ async function main() {
       for (const [k, step] of selected.entries()) {
         if (i === 1) opened.push(await open(step, [step.id], true));
         const s = opened[k];
-        if (s.finished) continue;
-        await runOnce(s, i, opt.runs);
+        // A step with fewer runs takes the last rounds, after the other steps' runs of those rounds.
+        const late = opt.runs - runsOf(step);
+        if (s.finished || i <= late) continue;
+        await runOnce(s, i - late, runsOf(step));
         if (!s.finished && i === opt.runs) close(s);
       }
     }
@@ -718,6 +726,12 @@ function renderMarkdown(rep, timeInfo) {
     L.push(`Skipped (a tool is missing; those rows and the ratios against them are left out, drkit's own figures stand): ${list}.`);
   }
   for (const n of notes) L.push(`\n${n}`);
+  // A step's own table (collect() returning info.table: { title, header, rows }).
+  for (const r of rep.steps.filter((x) => x.status === 'ok' && x.info?.table)) {
+    const { title, header, rows } = r.info.table;
+    L.push('', title, '', `| ${header.map(cell).join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
+    for (const row of rows) L.push(`| ${row.map(cell).join(' | ')} |`);
+  }
   L.push('');
   if (rep.schedulerIdle) {
     const r = rep.schedulerIdle;

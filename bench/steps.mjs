@@ -49,6 +49,10 @@ const HERE_REDIS_DATA = fileURLToPath(new URL('./redis-data.mjs', import.meta.ur
 //               An anchor named only here is compared too.
 //   rate(c)     -> { count, unit }: what one run processes (e.g. 1,000,003 keys); the report shows
 //                 count ÷ median wall (keys/s) instead of MB/s of the tree
+//   runs        at most this many timed runs (default --runs), in the last rounds; for a step whose
+//               figure is not its time (the storage simulation: 1)
+//   timeout(c)  -> this step's per-run limit in seconds when --timeout / BENCH_TIMEOUT is not given
+//   collect() may return `table: { title, header: [..], rows: [[..], ..] }`: printed under the report
 
 const drkitAvailable = (c) => (c.cliExists ? null : `drkit CLI not built (${c.cliRel} missing; run pnpm build)`);
 
@@ -111,6 +115,23 @@ const drkitWith = (c) => `${c.q(c.node)} ${c.q(c.cli)} --config ${c.q(c.file('dr
 // the scan must stay under 100 MiB whatever the size of the logs.
 const LOG_BYTES = Number(ENV.BENCH_LOG_BYTES ?? 1024 ** 3);
 const HERE_LOGS = fileURLToPath(new URL('./logs-data.mjs', import.meta.url));
+
+// Storage over time: BENCH_STORAGE_DAYS (30) simulated days of the plan on a copy of the tree,
+// drkit (age-encrypted) and restic (always encrypted) side by side (bench/storage-sim.mjs).
+const STORAGE_DAYS = Number(ENV.BENCH_STORAGE_DAYS ?? 30);
+const HERE_STORAGE = fileURLToPath(new URL('./storage-sim.mjs', import.meta.url));
+const MiB = 1024 * 1024;
+const mib = (b) => (b / MiB).toFixed(1);
+const storagePaths = (c) => ['storage-tree', 'storage-drkit-repo', 'storage-restic-repo', 'storage-restic-cache', 'storage-drkit-cache', 'storage-age-key.txt'].map(c.file);
+function storageTable(r) {
+  const every = r.perDay.length > 31 ? 7 : 1; // a row a day, or a week for long simulations
+  const rows = r.perDay.filter((_, i) => (i + 1) % every === 0 || i === r.perDay.length - 1);
+  return {
+    title: `drkit-storage-30d: repository size (du -sb, MiB) at the end of each simulated day; ${r.days} days, ${r.hours} backups per tool; final drkit ÷ restic = ${r.final?.ratio}×; time in drkit backup ${r.seconds.drkitBackup} s, forget --prune ${r.seconds.drkitForget} s; restic backup ${r.seconds.resticBackup} s, forget --prune ${r.seconds.resticForget} s`,
+    header: ['day', 'date', 'drkit MiB', 'restic MiB', 'drkit ÷ restic', 'drkit snapshots', 'restic snapshots', 'tree files'],
+    rows: rows.map((d) => [d.day, d.date, mib(d.drkitBytes), mib(d.resticBytes), `${(d.drkitBytes / d.resticBytes).toFixed(2)}×`, d.drkitSnapshots, d.resticSnapshots, d.treeFiles]),
+  };
+}
 
 const NOTIFY_MESSAGES = Number(ENV.BENCH_NOTIFY_MESSAGES ?? 5_000);
 const NOTIFY_HELPER = fileURLToPath(new URL('./notify.mjs', import.meta.url));
@@ -492,5 +513,52 @@ export const STEPS = [
     },
     rate: () => ({ count: LOG_BYTES / 1024 / 1024, unit: 'MiB' }),
     cleanup: (c) => c.discard(c.file('logs')),
+  },
+  {
+    // The figure is the size, so one run; its wall time is the whole simulation (both tools, the
+    // changes, du). The copy and both repositories are made untimed; the sizes leave out both
+    // tools' host-side caches (drkit's file lists, restic's cache).
+    id: 'drkit-storage-30d',
+    label: `drkit vs restic: repository size after ${STORAGE_DAYS} simulated days of the plan (1 % of files changing per hour; both encrypted)`,
+    group: 'storage',
+    tools: ['restic', 'du'],
+    install: RESTIC_INSTALL,
+    available: (c) => (Number.isInteger(STORAGE_DAYS) && STORAGE_DAYS >= 1 ? drkitAvailable(c) : `BENCH_STORAGE_DAYS is ${ENV.BENCH_STORAGE_DAYS}: expected a whole number ≥ 1`),
+    runs: 1,
+    // ~5.2 s per simulated hour at scale 0.1 on the 2-core machine under load 12-17 (docs/BENCHMARKS.md);
+    // the first limit, 3 s, stopped that run at day 28 of 30.
+    timeout: (c) => Math.max(3600, STORAGE_DAYS * 24 * (10 + 20 * c.scale)),
+    env: (c) => ({
+      RESTIC_REPOSITORY: c.file('storage-restic-repo'),
+      RESTIC_PASSWORD: 'drkit-bench',
+      RESTIC_CACHE_DIR: c.file('storage-restic-cache'),
+      DRKIT_CACHE_DIR: c.file('storage-drkit-cache'),
+    }),
+    prepare: (c) => {
+      const [tree, drkitRepo, , , , key] = storagePaths(c);
+      return (
+        `${c.discard(...storagePaths(c))} && cp -a ${c.q(c.tree)} ${c.q(tree)} && ` +
+        `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(drkitRepo)} --generate-key ${c.q(key)} > /dev/null 2>&1 && restic init -q`
+      );
+    },
+    command: (c) => {
+      const [tree, drkitRepo, resticRepo] = storagePaths(c);
+      return (
+        `${c.q(c.node)} ${c.q(HERE_STORAGE)} --copy ${c.q(tree)} --drkit-repo ${c.q(drkitRepo)} --restic-repo ${c.q(resticRepo)} ` +
+        `--days ${STORAGE_DAYS} --cli ${c.q(c.cli)} --out ${c.q(c.file('storage.json'))}`
+      );
+    },
+    outputs: (c) => [c.file('storage-drkit-repo')],
+    check: (c) => {
+      const r = c.readJson(c.file('storage.json'));
+      return r.jsonError ?? (r.json.perDay?.length === STORAGE_DAYS ? null : `the simulation recorded ${r.json.perDay?.length} of ${STORAGE_DAYS} days`);
+    },
+    collect: (c) => {
+      const r = c.readJson(c.file('storage.json'));
+      return r.json ? { json: r.json, table: storageTable(r.json) } : r;
+    },
+    cleanup: (c) => c.discard(...storagePaths(c)),
+    // How much faster than real time the simulation ran.
+    rate: () => ({ count: STORAGE_DAYS * 24 * 3600, unit: 'simulated s' }),
   },
 ];

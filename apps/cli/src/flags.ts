@@ -42,6 +42,18 @@ export function duration(text: string): number {
   return ms;
 }
 
+// A zone is required: a bare local time would mean another instant on another host.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** `backup --time 2026-11-20T03:00:00Z`: an ISO 8601 time with a zone, not in the future. */
+export function pastTime(text: string): Date {
+  const time = ISO_TIME.test(text.trim()) ? new Date(text.trim()) : new Date(Number.NaN);
+  if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('Expected an ISO 8601 time with a zone, e.g. 2026-11-20T03:00:00Z.');
+  // A snapshot dated ahead would stay the newest one (for latest, incrementals and retention) until then.
+  if (time.getTime() > Date.now()) throw new InvalidArgumentError(`${time.toISOString()} is in the future; give the time the data was current, now or earlier.`);
+  return time;
+}
+
 /** `--tag T`, `--add T` (repeatable): a tag the repository can store; `` is refused. */
 export function tags(text: string, previous: string[]): string[] {
   const problem = tagProblem(text);

@@ -4,7 +4,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { type DrkitError, isDrkitError } from '@drkit/errors';
 import pkg from '../package.json' with { type: 'json' };
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
-import { duration, tags, wholeNumber, wholeNumbers } from './flags.js';
+import { duration, pastTime, tags, wholeNumber, wholeNumbers } from './flags.js';
 import { commandToFinish, exitCodeOf, interruptedBy, watchSignals } from './interrupt.js';
 import { type GlobalOptions, outputFlushed, printJson, reportError, warn, watchOutput } from './output.js';
 
@@ -62,6 +62,7 @@ program
   .option('--emergency', 'tag the snapshot "emergency"; unreadable data is reported, never fatal')
   .option('--full', 'make a full snapshot even when an incremental is possible')
   .option('--rehash', 'incrementals: hash every file instead of trusting size, mtime, ctime and inode')
+  .option('--time <iso>', "the snapshot's time instead of now, e.g. 2026-11-20T03:00:00Z (imports, simulations); not in the future", pastTime)
   .option('--cache-dir <dir>', "this host's file lists for incrementals on encrypted repositories (env DRKIT_CACHE_DIR; default ~/.cache/drkit)")
   .option('--no-cache', 'keep no file lists: every backup to an encrypted repository without the identity is a full one')
   .addOption(signingKeyOption('sign the snapshot with this Ed25519 private key (PEM)'))
@@ -193,11 +194,12 @@ filters(
 
 program
   .command('failover')
-  .description('watch the primary and fail over to the standby: status, monitor, plan, trigger, failback, pause, resume')
-  .addArgument(new Argument('<action>', 'what to do').choices(['status', 'monitor', 'plan', 'trigger', 'failback', 'pause', 'resume']))
+  .description('watch the primary and fail over to the standby: status, monitor, plan, trigger, failback, pause, resume, restore')
+  .addArgument(new Argument('<action>', 'what to do').choices(['status', 'monitor', 'plan', 'trigger', 'failback', 'pause', 'resume', 'restore']))
   .option('--reason <text>', 'trigger, failback: why (goes to the incident and to every hook)')
   .option('--yes', 'trigger, failback: confirm')
   .addOption(new Option('--monitor <name>', "this monitor's name (one of failover.monitors when a quorum is set; default the host name)").env('DRKIT_FAILOVER_MONITOR'))
+  .option('--step <n>', 'restore: the restore step to run (its number in failover.steps; default the first restore step)', wholeNumber)
   .action(lazy(() => import('./commands/failover.js')));
 
 const schedule = program.command('schedule').description("the scheduler's plan (drkit-scheduler runs it): next runs, run history, a job now");

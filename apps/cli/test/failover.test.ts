@@ -189,6 +189,15 @@ failover:
     // Paged while it ran: the failover, each step, and the stop once.
     expect(pages.filter((p) => p.includes('Failover of site default STOPPED at step 2 verify'))).toHaveLength(1);
     expect(pages.some((p) => p.includes('Failing over site default (manual: drill)'))).toBe(true);
+    // The restore step alone (what drkit-scheduler runs in a child): this config has none.
+    for (const [args, message] of [
+      [['--step', '1'], 'Step 1 of failover.steps is the activate step, not a restore step.'],
+      [[], 'failover.steps has no restore step.'],
+    ] as const) {
+      const restore = await drkit(['--config', cfg, '--json', 'failover', 'restore', ...args], { cwd: dir });
+      expect(restore.code).toBe(1);
+      expect(JSON.parse(restore.stdout).error).toMatchObject({ code: 'FAILOVER_NO_SUCH_STEP', message, hint: 'drkit failover plan lists the steps with their numbers.' });
+    }
     pager.close();
   }, 60_000);
 

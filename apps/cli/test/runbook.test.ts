@@ -201,6 +201,54 @@ describe('drkit runbook', () => {
     }
   });
 
+  it('cloud-outage for real: fails over through the failover: steps (activate, DNS hook with the epoch), waits for the standby to serve, every step on the incident', async () => {
+    const calls: { epoch: number; reason: string; step: string }[] = [];
+    const dns = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        calls.push(JSON.parse(body));
+        res.end('switched');
+      });
+    }).listen(0, '127.0.0.1');
+    const standby = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
+    await Promise.all([dns, standby].map((s) => new Promise((resolve) => s.once('listening', resolve))));
+    const url = (s: typeof dns, p: string) => `http://127.0.0.1:${(s.address() as AddressInfo).port}${p}`;
+    try {
+      const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
+      await writeFile(
+        path.join(dir, 'drkit.config.yaml'),
+        `${config}health: [{ type: http, url: "${url(standby, '/')}", body: ok }]
+failover:
+  site: app
+  primary: { probes: [{ type: http, url: "http://127.0.0.1:9/health", timeout: 200ms }] }
+  standby: { probes: [{ type: http, url: "${url(standby, '/')}" }] }
+  lease: { backend: file, path: ./leases, ttl: 2s }
+  steps:
+    - activate: { command: 'echo "$DRKIT_FAILOVER_EPOCH $DRKIT_FAILOVER_REASON" > activated' }
+    - dns: { webhook: "${url(dns, '/switch')}" }
+    - verify: { for: 500ms, timeout: 10s }
+`,
+      );
+      const r = await run(['runbook', 'run', 'cloud-outage', '--yes', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const record = json(r);
+      expect(record.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual(['announce:ok', 'confirm-failover:ok', 'failover:ok', 'wait-healthy:ok', 'monitoring:ok']);
+      expect((await readFile(path.join(dir, 'activated'), 'utf8')).trim()).toBe('1 runbook cloud-outage');
+      expect(calls).toEqual([{ epoch: 1, reason: 'runbook cloud-outage', site: 'app', step: '2 dns' }]);
+      const status = json(await run(['failover', 'status', '--json']));
+      expect(status).toMatchObject({ state: 'failed_over', epoch: 1, run: { outcome: 'done', trigger: 'manual' } });
+      const incident = json(await run(['incident', 'show', record.incident, '--json']));
+      expect(incident).toMatchObject({ severity: 'P1', status: 'monitoring' });
+      expect(incident.timeline.filter((e: { message: string }) => e.message.startsWith('Step ')).map((e: { message: string }) => e.message.split(':')[0])).toEqual(
+        ['announce (notify)', 'confirm-failover (confirm)', 'failover (failover)', 'wait-healthy (wait-until-healthy)', 'monitoring (notify)'].map((s, i) => `Step ${i + 1}/5 ${s}`),
+      );
+    } finally {
+      dns.close();
+      standby.close();
+    }
+  });
+
   it('a wait-until-healthy step whose service never answers fails at its limit and names the probe', async () => {
     const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
     await writeFile(

@@ -9,9 +9,11 @@ import { createChannels } from '@drkit/notify';
 import { Daemon, jsonLogger, leaseSettings } from '@drkit/scheduler';
 import { DEFAULT_STATE_LOCATION, openLeaseBackend, openStateStore } from '@drkit/state';
 
-const USAGE = `Usage: drkit-scheduler [--config FILE] [--listen HOST:PORT] [--state LOCATION] [--drkit PATH] [--log-level LEVEL]
+const USAGE = `Usage: drkit-scheduler [--config FILE] [--listen HOST:PORT] [--state LOCATION] [--drkit PATH] [--monitor NAME] [--log-level LEVEL]
 
-Runs the DR plan (the config's schedule:, else the plan's defaults), watches the RPO, and serves
+Runs the DR plan (the config's schedule:, else the plan's defaults), watches the RPO, runs the
+failover monitor when failover: is configured (as --monitor NAME, env DRKIT_FAILOVER_MONITOR,
+default the host name), and serves
 /metrics, /healthz, /readyz, /status, /status.json, POST /alertmanager and the operator page (/).
 SIGTERM or SIGINT: no new jobs, the running one finishes within scheduler.shutdown_grace (else it
 is stopped cleanly), then exit 0. Exit 1: it could not start (the message says why); 2: bad flags.`;
@@ -60,6 +62,7 @@ async function main(): Promise<number> {
       leases,
       leaseTtlMs: lease.ttlMs,
       listen: flags.listen,
+      monitor: flags.monitor,
       log,
     });
     await daemon.start();
@@ -100,6 +103,7 @@ function parse() {
       listen: { type: 'string' },
       state: { type: 'string' },
       drkit: { type: 'string' },
+      monitor: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

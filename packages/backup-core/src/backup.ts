@@ -68,6 +68,12 @@ export interface BackupOptions {
   toolVersion: string;
   host?: string;
   clock?: Clock;
+  /**
+   * The snapshot's time (and id) instead of the clock's: a backup imported or simulated after the
+   * fact (`drkit backup --time`). The choice of a full by `fullEveryMs` goes by it too; the lock
+   * keeps the clock's time, which other processes judge it stale by.
+   */
+  time?: Date;
   onProgress?: (p: BackupProgress) => void;
   /** Fault-injection port for tests. */
   openFile?: OpenFile;
@@ -134,7 +140,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   if (decision.note) notes.push(decision.note);
 
   repo.checkSigning(); // before the lock: nothing to release when the key is missing
-  const time = clock.now();
+  const time = options.time ?? clock.now();
   const id = newSnapshotId(time);
   const { signal } = options;
   // The lock names the snapshot, so that once this process is gone, whoever removes its lock removes the snapshot's data too.
@@ -152,7 +158,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const host = options.host ?? hostname();
   // Encrypted repositories: this host keeps its own file lists, so incrementals need no identity.
   const cache = options.cacheDir && repo.keys.encrypted ? new ChangeCache(options.cacheDir, repo.config.id) : undefined;
-  const chainOptions = { host, full: options.full, fullEveryMs: options.fullEveryMs, now: clock.now(), cached: cache && ((id: string, names: readonly string[]) => cache.has(id, names)) };
+  const chainOptions = { host, full: options.full, fullEveryMs: options.fullEveryMs, now: time, cached: cache && ((id: string, names: readonly string[]) => cache.has(id, names)) };
   const chain = await (async () => {
     const leftovers = describeLeftovers(await removeLeftovers(repo.store));
     if (leftovers) notes.push(leftovers);

@@ -7,7 +7,7 @@ import { duration as seconds, Evaluator, type Verdict } from './evaluator.js';
 import { runHook } from './hooks.js';
 import { DEFAULT_PROBE_INTERVAL_MS, type ProbeResult, runProbe, waitForProbes } from './probes.js';
 import { type FailoverState, keys, type MonitorRecord, newSite, type RunRecord, type SiteRecord, type StepRecord } from './record.js';
-import { chooseSnapshot, restoreSources } from './restore-step.js';
+import { chooseSnapshot, type RestoreOutcome, restoreSources } from './restore-step.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type FailoverSettings, type Step } from './settings.js';
 
 export interface FailoverDeps {
@@ -22,6 +22,11 @@ export interface FailoverDeps {
   monitor?: string;
   /** The repository the restore step reads (opened only when a restore runs or is planned). */
   openRepository?: () => Promise<Repository>;
+  /**
+   * Runs the restore step at `index` somewhere else (the scheduler daemon: `drkit failover restore`
+   * in a child process, which loads the repository code, not the daemon); default: in this process.
+   */
+  restore?: (index: number, signal: AbortSignal) => Promise<RestoreOutcome>;
   log?: (line: string) => void;
 }
 
@@ -88,8 +93,12 @@ export class Failover {
     return { site: this.site, state: site.state, since: site.since, ...(site.reason ? { reason: site.reason } : {}), epoch: site.epoch, paused: site.paused, ...(lease ? { lease } : {}), ...(site.run ? { run: site.run } : {}), monitors, ...(held ? { held } : {}) };
   }
 
-  /** One look: runs the primary's probes that are due, records and publishes this monitor's verdict, moves the state, and acts if it must. */
-  async tick(): Promise<{ verdict: Verdict; state: FailoverState; acted?: RunRecord }> {
+  /**
+   * One look: runs the primary's probes that are due, records and publishes this monitor's verdict,
+   * moves the state, and acts if it must. `stop` (the monitor stopping) aborts a sequence it runs:
+   * its lease is released at once and the run left for the next monitor to resume.
+   */
+  async tick(stop?: AbortSignal): Promise<{ verdict: Verdict; state: FailoverState; acted?: RunRecord }> {
     const now = this.clock.now();
     const due = this.settings.primary.probes.filter((_, i) => (this.due.get(i) ?? 0) <= now);
     for (const p of due) this.due.set(this.settings.primary.probes.indexOf(p), now + (p.intervalMs ?? DEFAULT_PROBE_INTERVAL_MS));
@@ -112,19 +121,23 @@ export class Failover {
     let acted: RunRecord | undefined;
     const interrupted = site.state === 'failing_over' && site.run?.outcome === 'running';
     if ((site.state === 'failing' && !this.heldBack(site)) || interrupted) {
-      acted = await this.failover('automatic', interrupted ? site.run!.reason : (health.reason ?? 'failing'));
+      acted = await this.failover('automatic', interrupted ? site.run!.reason : (health.reason ?? 'failing'), stop);
       site = await this.read();
     }
     return { verdict, state: site.state, ...(acted ? { acted } : {}) };
   }
 
-  /** Runs `tick` every probe interval (the shortest) until `signal` aborts. */
+  /**
+   * Runs `tick` every probe interval (the shortest) until `signal` aborts: what `drkit failover
+   * monitor` and the scheduler daemon run. A sequence under way stops at once and gives its lease
+   * back, so another monitor resumes it now rather than after the TTL.
+   */
   async monitorLoop(signal: AbortSignal, onTick?: (t: Awaited<ReturnType<Failover['tick']>>) => void): Promise<void> {
     const every = Math.min(...this.settings.primary.probes.map((p) => p.intervalMs ?? DEFAULT_PROBE_INTERVAL_MS));
     while (!signal.aborted) {
       const started = this.clock.now();
       try {
-        onTick?.(await this.tick());
+        onTick?.(await this.tick(signal));
       } catch (error) {
         this.deps.log?.(`failover: ${(error as Error).message}`);
       }
@@ -162,7 +175,7 @@ export class Failover {
    * holds the lease or there is nothing to do. Manual: FAILOVER_BUSY / FAILOVER_BAD_STATE.
    * A failed step stops the sequence (FAILOVER_STEP_FAILED for a manual run).
    */
-  async failover(trigger: RunRecord['trigger'], reason: string): Promise<RunRecord | undefined> {
+  async failover(trigger: RunRecord['trigger'], reason: string, stop?: AbortSignal): Promise<RunRecord | undefined> {
     const { leases } = this.deps;
     const lease = await leases.acquire(keys.lease(this.site), this.holder, this.settings.lease.ttlMs);
     if (!lease) {
@@ -206,15 +219,24 @@ export class Failover {
         'failing_over',
         `Failing over site ${this.site} (${run.trigger}: ${run.reason}); epoch ${lease.epoch}, by ${lease.holder}${resumed ? ', resuming an interrupted run' : ''}.`,
       );
-      return await this.runSteps(lease, started);
+      return await this.runSteps(lease, started, stop);
     } catch (error) {
       if (!run) await leases.release(lease).catch(() => {});
       throw error;
     }
   }
 
-  private async runSteps(lease: Lease, site: SiteRecord): Promise<RunRecord> {
+  private async runSteps(lease: Lease, site: SiteRecord, stop?: AbortSignal): Promise<RunRecord> {
     const lost = new AbortController();
+    const halt = stop ? AbortSignal.any([lost.signal, stop]) : lost.signal;
+    // Stopped (the monitor or its daemon shutting down): the lease goes back now and the run stays
+    // `running`, so the next monitor's look resumes it from this step under a higher epoch.
+    const stopped = async () => {
+      clearInterval(renewing);
+      await this.deps.leases.release(current).catch(() => {});
+      this.deps.log?.(`failover: stopped during the sequence of site ${this.site} (epoch ${lease.epoch}); its lease is released for the next monitor to resume`);
+      return run;
+    };
     let current = lease;
     // Renew at a third of the TTL; a lease that cannot be renewed stops the sequence (a zombie must not act).
     const renewing = setInterval(() => {
@@ -228,11 +250,13 @@ export class Failover {
       for (const [i, step] of this.settings.steps.entries()) {
         if (run.steps[i]!.status === 'ok') continue;
         if (lost.signal.aborted) throw lost.signal.reason;
+        if (stop?.aborted) return await stopped();
         run = await this.updateStep(lease, i, { status: 'running', epoch: lease.epoch, startedAt: this.iso() });
         const t0 = performance.now();
-        const outcome = await this.runStep(step, i, lease.epoch, run.reason, lost.signal);
+        const outcome = await this.runStep(step, i, lease.epoch, run.reason, halt);
         const ms = Math.round(performance.now() - t0);
         if (lost.signal.aborted) throw lost.signal.reason;
+        if (stop?.aborted) return await stopped();
         run = await this.updateStep(lease, i, { ...outcome.record, status: outcome.ok ? 'ok' : 'failed', ms });
         const line = `step ${stepName(step, i)} ${outcome.ok ? 'ok' : 'FAILED'} in ${seconds(ms)}${outcome.attempts > 1 ? ` (${outcome.attempts} tries)` : ''}: ${outcome.record.detail}`;
         if (!outcome.ok) {
@@ -282,8 +306,7 @@ export class Failover {
       if (!result.ok) throw new Error(`the standby's probes did not pass for ${seconds(step.forMs)}: ${result.results.filter((r) => !r.ok).map((r) => `${r.probe}: ${r.error}`).join('; ')}`);
       return { detail: `the standby's ${result.results.length} probe(s) passed for ${seconds(step.forMs)}` };
     }
-    const repo = await this.repository();
-    const out = await restoreSources(repo, step, () => this.clock.now());
+    const out = this.deps.restore ? await this.deps.restore(i, signal) : await restoreSources(await this.repository(), step, () => this.clock.now());
     const skipped = out.skipped.length ? ` (${out.skipped.length} newer snapshot(s) failed verification: ${out.skipped.map((s) => s.id).join(', ')})` : '';
     return {
       detail: `snapshot ${out.snapshot} of ${out.snapshotTime}, RPO ${seconds(out.rpoMs)}${skipped}: ${out.restored.map((r) => `${r.source} → ${r.target} (${r.detail})`).join('; ')}`,
@@ -314,6 +337,20 @@ export class Failover {
     }
     const nextEpoch = status.lease ? `none: ${status.lease.holder} holds the lease (epoch ${status.lease.epoch})` : `above ${status.epoch} (the lease's next grant)`;
     return { status, nextEpoch, steps };
+  }
+
+  /**
+   * The restore step (the `index`th step, else the first restore step) alone, now: no lease, no
+   * state change. `drkit failover restore` runs it, which is how the scheduler daemon runs it.
+   */
+  async restoreStep(index?: number): Promise<RestoreOutcome> {
+    const at = index ?? this.settings.steps.findIndex((s) => s.kind === 'restore');
+    const step = this.settings.steps[at];
+    if (step?.kind !== 'restore')
+      throw new FailoverError(FailoverErrorCode.NO_SUCH_STEP, index === undefined ? 'failover.steps has no restore step.' : `Step ${index + 1} of failover.steps is ${step ? `the ${step.kind} step` : 'not there'}, not a restore step.`, {
+        hint: 'drkit failover plan lists the steps with their numbers.',
+      });
+    return restoreSources(await this.repository(), step, () => this.clock.now());
   }
 
   /** By hand, after a failover: failing_back, then healthy; the incident is resolved. */

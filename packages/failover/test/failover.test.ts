@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DEFAULT_TRIGGERS, Failover, type FailoverSettings } from '@drkit/failover';
 import { Notifier } from '@drkit/notify';
 import { FolderStateStore, type LeaseBackendOptions, openLeaseBackend, type StateStore } from '@drkit/state';
-import { type RunningEtcd, type RunningRedis, startEtcd, startRedis, tempDir } from '@drkit/test-support';
+import { type RunningEtcd, type RunningRedis, startEtcd, startRecordingServer, startRedis, tempDir } from '@drkit/test-support';
 import { fakeClock, startService, type TestService } from './service.js';
 
 let dir: string;
@@ -180,4 +180,37 @@ describe('several monitors, one actor', () => {
         await writeFile(path.join(dir, 'activated'), '');
         await rm(path.join(dir, 'state'), { recursive: true, force: true });
       }, 60_000);
+});
+
+describe('a monitor stopped mid-sequence', () => {
+  it('aborts the step, releases the lease at once and leaves the run running; the next monitor resumes it under a higher epoch', async () => {
+    const hook = await startRecordingServer({ answer: { hang: true } });
+    try {
+      const clock = fakeClock();
+      const store = new FolderStateStore(path.join(dir, 'state'));
+      const s = settings({ lease: { backend: 'file', path: path.join(dir, 'leases'), ttlMs: 600_000 }, steps: [{ kind: 'dns', webhook: `${hook.url}/switch` }] });
+      const leases = await openLeaseBackend(s.lease);
+      const m1 = new Failover(s, { store, leases, clock, monitor: 'm1' });
+      for (let i = 0; i < 3; i++) await m1.tick().then(() => clock.advance(10_000));
+      primary.mode = 'down';
+      for (let i = 0; i < 30; i++) await m1.tick().then(() => clock.advance(10_000));
+      const stop = new AbortController();
+      const acting = m1.tick(stop.signal);
+      await hook.waitForRequests(1);
+      expect(await leases.current('failover/app')).toMatchObject({ epoch: 1, holder: expect.stringMatching(/^m1\//) });
+      stop.abort();
+      expect((await acting).state).toBe('failing_over');
+      // Released, not left to its 10-minute TTL; the run says which step to resume.
+      expect(await leases.current('failover/app')).toBeUndefined();
+      expect((await m1.status()).run).toMatchObject({ epoch: 1, outcome: 'running', steps: [{ step: '1 dns', status: 'running' }] });
+
+      hook.answer(undefined);
+      const m2 = new Failover(s, { store, leases, clock, monitor: 'm2' });
+      expect((await m2.tick()).acted).toMatchObject({ epoch: 2, outcome: 'done', steps: [{ step: '1 dns', status: 'ok', epoch: 2 }] });
+      expect(hook.requests.map((r) => r.json().epoch)).toEqual([1, 2]);
+      await leases.close();
+    } finally {
+      await hook.stop();
+    }
+  });
 });

@@ -144,6 +144,7 @@ interface Case {
 describe('a dry run’s plan is what the real run does', () => {
   const cases: Case[] = SOURCE_CHOICES.flatMap((sources) => INCLUDES.flatMap((include) => POLICIES.flatMap((overwrite) => TARGET_STATES.map((state) => ({ sources, include, overwrite, state })))));
 
+  // 144 restores with their fsyncs take minutes on a loaded machine; a timed-out test's workers would race the cleanup.
   it(`for ${cases.length} combinations of sources, include globs, overwrite policies and target states`, async () => {
     // Several at a time: each run's cost is mostly the lock file's fsyncs, and the cases share nothing but the repository (shared locks).
     const outcomes: string[] = [];
@@ -157,5 +158,5 @@ describe('a dry run’s plan is what the real run does', () => {
     // Refused at planning only: a non-empty target without a policy (12), and `**/*.log` in config alone (11 more).
     expect(counts).toEqual({ ran: 121, RESTORE_TARGET_NOT_EMPTY: 12, RESTORE_NOTHING_SELECTED: 11 });
     expect([...actionsSeen].sort()).toEqual([...PLAN_ACTIONS].sort());
-  });
+  }, 300_000);
 });

@@ -3,7 +3,9 @@ import { type DrkitConfig, durationMs, objectives, type SchedulerConfig, schedul
 import { type Channel, type Clock, listIncidents, Notifier, policyFromConfig, remindDueReports, renderStatusPage, statusPage, statusPageSettings, systemClock, toSummary } from '@drkit/notify';
 import type { LeaseBackend, StateStore } from '@drkit/state';
 import { intakeAlerts, parseAlertmanager } from './alertmanager.js';
+import type { FailoverStatus } from '@drkit/failover';
 import { type CliExecutorOptions, cliExecutor, cliSnapshotLister, type SnapshotSummary } from './executor.js';
+import { failoverService } from './failover-service.js';
 import { startHttp } from './http.js';
 import type { RunRecord } from './history.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -15,7 +17,7 @@ import { type Executor, Scheduler } from './scheduler.js';
 
 /**
  * Something else the daemon hosts for its lifetime: the failover monitor loop (#8) is started
- * here when `failover:` is configured, and stopped before the daemon releases its leases.
+ * here when `failover:` is configured, and stopped first when the daemon stops.
  */
 export interface HostedService {
   name: string;
@@ -23,6 +25,8 @@ export interface HostedService {
   stop(): Promise<void>;
   /** Extra metrics (the failover state and epoch) filled at scrape time. */
   collect?(metrics: SchedulerMetrics): void | Promise<void>;
+  /** For /readyz and the operator page: a problem makes the daemon not ready. */
+  status?(): Promise<{ problem?: string; failover?: FailoverStatus }>;
 }
 
 export interface DaemonOptions {
@@ -38,6 +42,8 @@ export interface DaemonOptions {
   log?: Logger;
   channels?: ReadonlyMap<string, Channel>;
   services?: HostedService[];
+  /** The failover monitor's name when `failover:` is configured (--monitor; else DRKIT_FAILOVER_MONITOR, else the host name). */
+  monitor?: string;
   /** The plan's time zone when the config names none (default: the host's). */
   hostZone?: string;
   /** Tests on a fake clock run jobs and list snapshots without a child process. */
@@ -68,6 +74,7 @@ export class Daemon {
   private readonly lastRun = new Map<string, RunRecord>();
   private readonly counted = new Set<string>();
   private started = false;
+  private readonly services: HostedService[];
 
   constructor(private readonly options: DaemonOptions) {
     const { config } = options;
@@ -96,6 +103,9 @@ export class Daemon {
       log: this.log,
       onRun: (run) => this.onRun(run),
     });
+    // The failover monitor, when configured: the loop `drkit failover monitor` runs.
+    const failover = config.failover ? [failoverService({ config, store: options.store, notifier: this.notifier, drkit: options.drkit, monitor: options.monitor, log: this.log })] : [];
+    this.services = [...(options.services ?? []), ...failover];
     this.registerCollectors();
   }
 
@@ -109,7 +119,7 @@ export class Daemon {
     this.url = http.url;
     await this.rpo.refresh();
     await this.scheduler.start();
-    for (const service of this.options.services ?? []) await service.start();
+    for (const service of this.services) await service.start();
     this.housekeeping = this.keepHouse();
     this.started = true;
     this.log.info({ url: this.url, jobs: this.jobs.map((j) => j.name), holder: this.scheduler.holder }, `drkit-scheduler listening on ${this.url}`);
@@ -119,9 +129,11 @@ export class Daemon {
   async stop(graceMs = durationMs(this.settings.shutdown_grace)!): Promise<void> {
     this.log.info({ graceMs }, 'shutting down: no new jobs');
     this.stopHousekeeping.abort();
+    // Hosted services stop at once (a failover sequence gives its lease back now), beside the job's grace.
+    const services = Promise.all(this.services.map((service) => service.stop().catch((error) => this.log.error({ err: error }, `${service.name}: ${(error as Error).message}`))));
     await this.scheduler.stop(graceMs);
     await this.housekeeping;
-    for (const service of this.options.services ?? []) await service.stop().catch((error) => this.log.error({ err: error }, `${service.name}: ${(error as Error).message}`));
+    await services;
     await this.notifier.flush({ waitMs: 5_000 }).catch((error) => this.log.error({ err: error }, `outbox flush: ${(error as Error).message}`));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
@@ -224,6 +236,7 @@ export class Daemon {
       },
       backups: history.map((h) => h.record).filter((r) => backupJobs.has(r.job) && r.slot >= since && (r.result === 'success' || r.result === 'partial')),
       drills: await this.drills(now),
+      failover: (await this.serviceStatus()).failover,
       rtoObjectiveSeconds: durationMs(objectives(this.options.config).rto)! / 1000,
     };
   }
@@ -235,6 +248,18 @@ export class Daemon {
     return (await drillHistory(this.options.store))
       .map((d) => ({ at: Date.parse(d.started_at), rtoSeconds: d.rto_seconds, passed: d.passed }))
       .filter((d) => d.at >= since);
+  }
+
+  /** What the hosted services report (the failover state), with their problems. */
+  private async serviceStatus(): Promise<{ problems: string[]; failover?: FailoverStatus }> {
+    const problems: string[] = [];
+    let failover: FailoverStatus | undefined;
+    for (const service of this.services) {
+      const status = await service.status?.().catch((error: Error) => ({ problem: `${service.name}: ${error.message}`, failover: undefined }));
+      if (status?.problem) problems.push(status.problem);
+      if (status?.failover) failover = status.failover;
+    }
+    return { problems, ...(failover ? { failover } : {}) };
   }
 
   /** The status page of `@drkit/notify` (the one `drkit status-page publish` writes), live from the state store. */
@@ -250,10 +275,13 @@ export class Daemon {
         if (!this.started) problems.push('starting');
         if (this.rpo.lastError) problems.push(`cannot list snapshots: ${this.rpo.lastError}`);
         await this.options.store.get('schedule/ready-probe').catch((error: Error) => problems.push(`state store: ${error.message}`));
-        return { ok: problems.length === 0, ...(problems.length ? { detail: problems } : {}) };
+        const services = await this.serviceStatus();
+        problems.push(...services.problems);
+        const failover = services.failover && { site: services.failover.site, state: services.failover.state, epoch: services.failover.epoch, since: services.failover.since, ...(services.failover.lease ? { lease: services.failover.lease.holder } : {}) };
+        return { ok: problems.length === 0, ...(problems.length ? { detail: problems } : {}), ...(failover ? { failover } : {}) };
       },
       metrics: async () => {
-        for (const service of this.options.services ?? []) await service.collect?.(this.metrics);
+        for (const service of this.services) await service.collect?.(this.metrics);
         return { contentType: this.metrics.registry.contentType, body: await this.metrics.text() };
       },
       operator: async () => renderOperatorPage(await this.view()),

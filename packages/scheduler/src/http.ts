@@ -5,7 +5,7 @@ import { SchedulerError, SchedulerErrorCode } from './errors.js';
 
 export interface Routes {
   healthz: () => Promise<{ ok: boolean; detail?: unknown }>;
-  readyz: () => Promise<{ ok: boolean; detail?: unknown }>;
+  readyz: () => Promise<{ ok: boolean; detail?: unknown; failover?: unknown }>;
   metrics: () => Promise<{ contentType: string; body: string }>;
   status: () => Promise<string>;
   statusJson: () => Promise<unknown>;
@@ -68,7 +68,7 @@ export async function startHttp(listen: string, routes: Routes, options: { token
       case '/healthz':
       case '/readyz': {
         const r = await (path === '/healthz' ? routes.healthz() : routes.readyz());
-        return json(res, r.ok ? 200 : 503, { ok: r.ok, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+        return json(res, r.ok ? 200 : 503, r);
       }
       case '/metrics': {
         const m = await routes.metrics();

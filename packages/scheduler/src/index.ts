@@ -1,6 +1,7 @@
 export { type AlertmanagerPayload, alertSeverity, intakeAlerts, parseAlertmanager } from './alertmanager.js';
 export { Daemon, type DaemonOptions, type HostedService } from './daemon.js';
 export { SchedulerError, SchedulerErrorCode } from './errors.js';
+export { type FailoverServiceOptions, failoverService } from './failover-service.js';
 export { type CliExecutorOptions, cliExecutor, cliSnapshotLister, type SnapshotSummary } from './executor.js';
 export { RUN_KINDS, RUN_RESULTS, RunHistory, type RunKind, type RunRecord, type RunResult, runKey } from './history.js';
 export { jsonLogger, type Logger, maskSecrets, silentLogger } from './logger.js';

@@ -1,3 +1,4 @@
+import type { FailoverStatus } from '@drkit/failover';
 import type { Incident } from '@drkit/notify';
 import type { RunRecord } from './history.js';
 import type { Job } from './plan.js';
@@ -15,6 +16,8 @@ export interface OperatorView {
   /** Drills of the last year (drkit drill history), oldest first: their RTO is charted when there are any. */
   drills?: { at: number; rtoSeconds: number | null; passed: boolean }[];
   rtoObjectiveSeconds?: number;
+  /** The hosted failover monitor's site, when `failover:` is configured. */
+  failover?: FailoverStatus;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -77,6 +80,22 @@ ${lineChart(`Drill RTO${objective}`, 'seconds', points, view.now, { days: 365, w
 </section>`;
 }
 
+/** The failover site's state, epoch and lease, and the steps of its last run. */
+function failoverSection(status: FailoverStatus | undefined): string {
+  if (!status) return '';
+  const cls = status.state === 'healthy' ? 'ok' : status.state === 'degraded' || status.state === 'failing' ? 'warn' : 'bad';
+  const steps = status.run
+    ? `<table><thead><tr><th scope="col">step</th><th scope="col">result</th><th scope="col">took</th><th scope="col">detail</th></tr></thead><tbody>${status.run.steps
+        .map((st) => `<tr><th scope="row">${escapeHtml(st.step)}</th><td class="${st.status === 'ok' ? 'ok' : st.status === 'failed' ? 'bad' : 'warn'}">${escapeHtml(st.status)}</td><td>${st.ms === undefined ? '—' : escapeHtml(humanSeconds(st.ms / 1000))}</td><td>${escapeHtml(st.detail ?? '')}</td></tr>`)
+        .join('\n')}</tbody></table>`
+    : '';
+  return `
+<section aria-labelledby="failover"><h2 id="failover">Failover of site ${escapeHtml(status.site)}</h2>
+<p><span class="${cls}">${escapeHtml(status.state)}</span> since ${escapeHtml(time(Date.parse(status.since)))}${status.reason ? ` (${escapeHtml(status.reason)})` : ''}. Fencing epoch ${status.epoch}; lease ${status.lease ? `held by ${escapeHtml(status.lease.holder)}` : 'free'}.${status.paused ? ' <span class="warn">Automatic failover paused.</span>' : status.held ? ` Automatic failover held back: ${escapeHtml(status.held)}.` : ''}</p>
+${status.run ? `<p>Last run: epoch ${status.run.epoch}, ${escapeHtml(status.run.trigger)} (${escapeHtml(status.run.reason)}), ${escapeHtml(status.run.outcome)}.</p>${steps}` : ''}
+</section>`;
+}
+
 /** The operator page: readable without JavaScript, every colour also said in words. */
 export function renderOperatorPage(view: OperatorView): string {
   const jobs = view.jobs
@@ -113,6 +132,7 @@ ${jobs}
 <table><thead><tr><th scope="col">source</th><th scope="col">RPO now</th><th scope="col">objective</th><th scope="col">state</th><th scope="col">newest snapshot</th><th scope="col">newest verified clean</th></tr></thead><tbody>
 ${rpo}
 </tbody></table></section>
+${failoverSection(view.failover)}
 <section aria-labelledby="incidents"><h2 id="incidents">Open incidents</h2>${incidents}</section>
 <section aria-labelledby="outbox"><h2 id="outbox">Notifications</h2><p>${view.outbox.pending} waiting, ${view.outbox.failed} failed, ${view.outbox.delivered} delivered (kept 7 days).</p></section>
 <section aria-labelledby="charts"><h2 id="charts">Backups, last 30 days</h2>

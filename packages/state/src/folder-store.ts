@@ -70,20 +70,21 @@ class GroupCommit {
     this.running = true;
     for (let batch = this.queue.splice(0); batch.length; batch = this.queue.splice(0)) {
       const synced = await Promise.allSettled(batch.map(({ write }) => fdatasync(write.fd).finally(() => fs.closeSync(write.fd))));
-      const folders = new Map<string, Promise<void>>();
-      const settled: Promise<void>[] = [];
-      for (const [i, { write, settle }] of batch.entries()) {
+      // Every rename of the batch before any folder fsync, so each fsync covers all of them.
+      const renamed: typeof batch = [];
+      for (const [i, item] of batch.entries()) {
         const result = synced[i]!;
-        const error = result.status === 'rejected' ? result.reason : await this.rename(write);
-        if (error !== undefined) {
-          settle(error);
-          continue;
-        }
+        const error = result.status === 'rejected' ? result.reason : await this.rename(item.write);
+        if (error === undefined) renamed.push(item);
+        else item.settle(error);
+      }
+      const folders = new Map<string, Promise<void>>();
+      const settled = renamed.map(({ write, settle }) => {
         const dir = path.dirname(write.file);
         const folder = folders.get(dir) ?? this.dirSyncs.sync(dir);
         folders.set(dir, folder);
-        settled.push(folder.then(() => settle(), (err: unknown) => settle(err ?? new Error(`fsync ${dir} failed`))));
-      }
+        return folder.then(() => settle(), (err: unknown) => settle(err ?? new Error(`fsync ${dir} failed`)));
+      });
       await Promise.all(settled);
     }
     this.running = false;

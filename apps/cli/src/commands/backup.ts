@@ -18,6 +18,8 @@ interface BackupFlags extends GlobalOptions {
   emergency?: boolean;
   full?: boolean;
   rehash?: boolean;
+  /** Parsed by flags.ts. */
+  time?: Date;
   /** ms, parsed by flags.ts. */
   wait: number;
   cacheDir?: string;
@@ -51,6 +53,7 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     tags: opts.tag,
     emergency: opts.emergency === true,
     full: opts.full === true,
+    time: opts.time,
     rehash: opts.rehash === true || config?.backup?.rehash === true,
     fullEveryMs: config?.backup?.full_every ? parseDuration(config.backup.full_every) : undefined,
     jsonlGlobs: config?.validation?.jsonl,

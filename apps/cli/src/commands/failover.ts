@@ -8,42 +8,31 @@ interface FailoverFlags extends GlobalOptions {
   reason?: string;
   yes?: boolean;
   monitor?: string;
+  step?: number;
 }
 
 const pct = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 
-/** Opens what failover needs from the config: its settings, the state store, the lease backend, notify, and the repository on demand. */
+/** Opens the config's failover (shared with the scheduler daemon: @drkit/failover's openFailover) over the state store, with notify and the repository on demand. */
 async function openFailover(opts: FailoverFlags): Promise<{ failover: Failover; close: () => Promise<void> }> {
   const config = await loadConfig(opts);
-  const { Failover, FailoverError, FailoverErrorCode, settingsFromConfig } = await import('@drkit/failover');
-  if (!config?.failover)
-    throw new FailoverError(FailoverErrorCode.NOT_CONFIGURED, 'No failover: section in the config.', {
-      hint: 'Add one to drkit.config.yaml (see the README section "Fail over"), or pass --config FILE.',
-    });
-  const { DEFAULT_STATE_LOCATION, openLeaseBackend, openStateStore } = await import('@drkit/state');
+  const { openFailover: open } = await import('@drkit/failover');
+  const { DEFAULT_STATE_LOCATION, openStateStore } = await import('@drkit/state');
   const { notifierFor } = await import('../notify-context.js');
-  const settings = settingsFromConfig(config.failover);
-  const store = await openStateStore(process.env.DRKIT_STATE ?? config.state ?? DEFAULT_STATE_LOCATION);
-  const leases = await openLeaseBackend(settings.lease);
-  const log = (line: string) => warn(line);
+  const store = await openStateStore(process.env.DRKIT_STATE ?? config?.state ?? DEFAULT_STATE_LOCATION);
   const notifier = notifierFor(config, store);
   // Sends what a change queued (pages first); what fails waits for the next report or `drkit notify flush`.
   const deliver = async () => {
     if (notifier.channels.size > 0) await notifier.deliver().catch((e: Error) => warn(`notifications: ${e.message}`));
   };
-  const failover = new Failover(settings, {
-    store,
-    leases,
-    notifier,
-    deliver,
-    ...(opts.monitor ? { monitor: opts.monitor } : {}),
-    openRepository: () => openRepo(opts, config),
-    log,
+  const opened = await open({ config, store, notifier, deliver, monitor: opts.monitor, openRepository: () => openRepo(opts, config), log: warn }).catch(async (error) => {
+    await store.close();
+    throw error;
   });
   return {
-    failover,
+    failover: opened.failover,
     close: async () => {
-      await leases.close();
+      await opened.close();
       await store.close();
     },
   };
@@ -86,14 +75,25 @@ async function act(action: string, failover: Failover, opts: FailoverFlags): Pro
     else say(`site ${failover.settings.site} failed back: ${site.state}`);
     return ExitCode.OK;
   }
+  if (action === 'restore') {
+    // The restore step alone (how the scheduler daemon runs it, in a child process): no lease, no state change.
+    const out = await failover.restoreStep(opts.step === undefined ? undefined : opts.step - 1);
+    if (opts.json) printJson(out);
+    else {
+      say(`restored snapshot ${out.snapshot} of ${out.snapshotTime} (RPO ${ms(out.rpoMs)})`);
+      for (const r of out.restored) say(`  ${r.source} → ${r.target}: ${r.detail}`);
+      for (const s of out.skipped) say(`  skipped ${s.id}: ${s.why}`);
+    }
+    return ExitCode.OK;
+  }
   if (action === 'pause' || action === 'resume') {
     const site = await failover.setPaused(action === 'pause');
     if (opts.json) printJson({ site: failover.settings.site, paused: site.paused });
     else say(site.paused ? `automatic failover of site ${failover.settings.site} paused (drkit failover resume to allow it again)` : `automatic failover of site ${failover.settings.site} allowed`);
     return ExitCode.OK;
   }
-  // monitor: the loop in the foreground until SIGINT/SIGTERM (exit 130/143), after the tick (or failover) under way.
-  const stop = stopsSafely('a failover part-way: its lease lapses at its TTL and the next monitor resumes it under a higher epoch');
+  // monitor: the loop in the foreground until SIGINT/SIGTERM (exit 130/143); a sequence under way stops at once and releases its lease.
+  const stop = stopsSafely('a failover part-way without releasing its lease: it lapses at its TTL and the next monitor resumes the run under a higher epoch');
   say(`monitoring site ${failover.settings.site} as ${failover.monitor} (Ctrl-C to stop)`);
   let last = '';
   await failover.monitorLoop(stop, (tick) => {
