@@ -61,7 +61,7 @@ export {
 } from './validate.js';
 export { type ArchiveEntry, type BeginOptions, type ChainLink, type DamagedSnapshot, type InitOptions, type OpenOptions, Repository } from './repository.js';
 export { BlobDamage, expectedHeader, indexAlone, salvageArchive, type SalvagedEntry, salvageIndex, type Span } from './salvage.js';
-export { END_OF_ARCHIVE, encodeHeader, padding as tarPadding, TarErrorCode, type TarHeader, type TarType } from '@drkit/tar';
+export { END_OF_ARCHIVE, encodeHeader, padding as tarPadding, type TarHeader, type TarType } from '@drkit/tar';
 export { type CommitOptions, type Lineage, NOT_POINT_IN_TIME, type RedisSourceFacts, type SnapshotWriter, type SourceInfo, type SourceItem } from './writer.js';
 export {
   AgeDecryptStream,

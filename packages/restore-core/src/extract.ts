@@ -1,5 +1,5 @@
 import { isDrkitError } from '@drkit/errors';
-import { type ArchiveEntry, type IndexEntry, type Repository, type SnapshotMeta, type SourceMeta, TarErrorCode } from '@drkit/repository';
+import type { ArchiveEntry, IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
 import { loadIndex } from './entry-index.js';
 import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { SourceLayout } from './layout.js';
@@ -161,8 +161,8 @@ export async function* readContent(entry: ArchiveEntry, source: string, entryPat
       yield chunk as Buffer;
     }
   } catch (cause) {
-    // A damaged tar stream (TAR_FORMAT) is this entry's corruption; other drkit errors say enough.
-    if (isDrkitError(cause) && cause.code !== TarErrorCode.FORMAT) throw cause;
+    // Drkit errors say enough; anything else (a TarFormatError too) is this entry's damage.
+    if (isDrkitError(cause)) throw cause;
     throw corruptEntry(source, entryPath, `cannot be read from the archive (${(cause as Error)?.message ?? cause})`, cause);
   }
 }
