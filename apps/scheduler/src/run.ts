@@ -56,7 +56,9 @@ async function main(): Promise<number> {
     daemon = new Daemon({
       config,
       store,
-      channels: createChannels(config.notify?.channels ?? {}, { contact: (role) => contacts.find((c) => c.role === role) }),
+      channels: createChannels(config.notify?.channels ?? {}, {
+        contact: (role) => contacts.find((c) => c.role === role),
+      }),
       drkit: { command: [process.execPath, drkit], globalArgs: ['--config', path.resolve(configFile)] },
       leases,
       leaseTtlMs: lease.ttlMs,
@@ -67,8 +69,13 @@ async function main(): Promise<number> {
     await daemon.start();
   } catch (error) {
     const e = error as Error & { code?: string; hint?: string };
-    log.error({ code: isDrkitError(error) ? e.code : undefined, hint: e.hint }, `drkit-scheduler could not start: ${e.message}`);
-    process.stderr.write(`drkit-scheduler: ${e.message}${isDrkitError(error) ? ` [${e.code}]` : ''}${e.hint ? `\n${e.hint}` : ''}\n`);
+    log.error(
+      { code: isDrkitError(error) ? e.code : undefined, hint: e.hint },
+      `drkit-scheduler could not start: ${e.message}`,
+    );
+    process.stderr.write(
+      `drkit-scheduler: ${e.message}${isDrkitError(error) ? ` [${e.code}]` : ''}${e.hint ? `\n${e.hint}` : ''}\n`,
+    );
     return 1;
   }
   return new Promise((resolve) => {

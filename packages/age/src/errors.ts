@@ -22,13 +22,25 @@ export const AgeErrorCode = {
 export type AgeErrorCode = (typeof AgeErrorCode)[keyof typeof AgeErrorCode];
 
 const CODES: Record<AgeFailure, { code: AgeErrorCode; hint: string }> = {
-  'no-identity-matched': { code: AgeErrorCode.NO_IDENTITY_MATCHED, hint: 'Use the identity (secret key) of one of the recipients the file was encrypted to.' },
-  'bad-header': { code: AgeErrorCode.BAD_HEADER, hint: 'The input is not an age v1 file, or its header is damaged: use another copy.' },
+  'no-identity-matched': {
+    code: AgeErrorCode.NO_IDENTITY_MATCHED,
+    hint: 'Use the identity (secret key) of one of the recipients the file was encrypted to.',
+  },
+  'bad-header': {
+    code: AgeErrorCode.BAD_HEADER,
+    hint: 'The input is not an age v1 file, or its header is damaged: use another copy.',
+  },
   'bad-mac': { code: AgeErrorCode.BAD_MAC, hint: 'The header was altered after it was written: use another copy.' },
   'bad-payload': { code: AgeErrorCode.BAD_PAYLOAD, hint: 'The file is truncated or damaged: use another copy.' },
-  'bad-key': { code: AgeErrorCode.BAD_KEY, hint: 'Use age keys as age-keygen writes them: age1… or age1pq1… recipients, AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… identities.' },
+  'bad-key': {
+    code: AgeErrorCode.BAD_KEY,
+    hint: 'Use age keys as age-keygen writes them: age1… or age1pq1… recipients, AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… identities.',
+  },
   'bad-passphrase': { code: AgeErrorCode.BAD_PASSPHRASE, hint: 'Check the passphrase.' },
-  'mixed-recipients': { code: AgeErrorCode.MIXED_RECIPIENTS, hint: 'Encrypt to post-quantum recipients (age1pq1…) only, or to classic ones only.' },
+  'mixed-recipients': {
+    code: AgeErrorCode.MIXED_RECIPIENTS,
+    hint: 'Encrypt to post-quantum recipients (age1pq1…) only, or to classic ones only.',
+  },
 };
 
 export class AgeError extends DrkitError<AgeErrorCode> {

@@ -101,11 +101,17 @@ export function parseRecipient(text: string): NativeRecipient {
   const lower = t === t.toLowerCase();
   if (t.startsWith(`${PQ_RECIPIENT_HRP}1`)) {
     if (d?.hrp !== PQ_RECIPIENT_HRP || d.data.length !== PQ_PUBLIC_KEY || !lower)
-      throw new AgeError('bad-key', `"${t.slice(0, 40)}…" (${t.length} characters) is not an age post-quantum recipient: a whole one is ${bech32Length(PQ_RECIPIENT_HRP, PQ_PUBLIC_KEY)} characters, lower case, with a valid bech32 checksum.`);
+      throw new AgeError(
+        'bad-key',
+        `"${t.slice(0, 40)}…" (${t.length} characters) is not an age post-quantum recipient: a whole one is ${bech32Length(PQ_RECIPIENT_HRP, PQ_PUBLIC_KEY)} characters, lower case, with a valid bech32 checksum.`,
+      );
     return { type: PQ_STANZA, publicKey: Buffer.from(d.data), text: t };
   }
   if (d?.hrp !== RECIPIENT_HRP || d.data.length !== 32 || !lower)
-    throw new AgeError('bad-key', `"${t.slice(0, 80)}" is not an age recipient (a public key that starts with age1, or age1pq1 for a post-quantum one).`);
+    throw new AgeError(
+      'bad-key',
+      `"${t.slice(0, 80)}" is not an age recipient (a public key that starts with age1, or age1pq1 for a post-quantum one).`,
+    );
   return { type: 'X25519', publicKey: Buffer.from(d.data), text: t };
 }
 
@@ -119,7 +125,10 @@ export function parseIdentity(text: string): X25519Identity | PQIdentity {
   const d = bech32Decode(text.trim());
   if (d?.hrp === PQ_IDENTITY_HRP && d.data.length === PQ_SEED) return new PQIdentity(createSecretKey(d.data));
   if (d?.hrp !== IDENTITY_HRP || d.data.length !== 32)
-    throw new AgeError('bad-key', 'not an age identity (a secret key that starts with AGE-SECRET-KEY-1, or AGE-SECRET-KEY-PQ-1 for a post-quantum one)');
+    throw new AgeError(
+      'bad-key',
+      'not an age identity (a secret key that starts with AGE-SECRET-KEY-1, or AGE-SECRET-KEY-PQ-1 for a post-quantum one)',
+    );
   return new X25519Identity(x25519PrivateKey(d.data));
 }
 
@@ -128,8 +137,17 @@ export function parseIdentity(text: string): X25519Identity | PQIdentity {
  * one `AGE-SECRET-KEY-1…` per line. `where` names the file in errors.
  */
 export function parseIdentityFile(text: string, where: string): Array<X25519Identity | PQIdentity> {
-  const out = parseLines(text, parseIdentity, (i) => `${where} line ${i} is not an age identity (AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…); the line is not shown because it may be secret.`);
-  if (out.length === 0) throw new AgeError('bad-key', `${where} holds no age identity (a line starting with AGE-SECRET-KEY-1 or AGE-SECRET-KEY-PQ-1).`);
+  const out = parseLines(
+    text,
+    parseIdentity,
+    (i) =>
+      `${where} line ${i} is not an age identity (AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…); the line is not shown because it may be secret.`,
+  );
+  if (out.length === 0)
+    throw new AgeError(
+      'bad-key',
+      `${where} holds no age identity (a line starting with AGE-SECRET-KEY-1 or AGE-SECRET-KEY-PQ-1).`,
+    );
   return out;
 }
 
@@ -159,7 +177,11 @@ function parseLines<T>(text: string, parse: (line: string) => T, why: (line: num
  * A new key pair, X25519 or (`pq`) hybrid post-quantum; `fileText` is what age-keygen (`-pq`)
  * would write, the only place the secret appears.
  */
-export function generateIdentity(options: { pq?: boolean; now?: Date } = {}): { identity: X25519Identity | PQIdentity; recipient: string; fileText: string } {
+export function generateIdentity(options: { pq?: boolean; now?: Date } = {}): {
+  identity: X25519Identity | PQIdentity;
+  recipient: string;
+  fileText: string;
+} {
   let identity: X25519Identity | PQIdentity;
   let secret: string;
   if (options.pq) {

@@ -19,8 +19,10 @@ export const PQ_PUBLIC_KEY = xwing.lengths.publicKey!;
 export const PQ_SEED = xwing.lengths.seed!;
 export const PQ_ENC = xwing.lengths.cipherText!;
 
-const hmac = (key: Uint8Array, ...data: Uint8Array[]) => data.reduce((h, d) => h.update(d), createHmac('sha256', key)).digest();
-const labeledExtract = (salt: Uint8Array, label: string, ikm: Uint8Array) => hmac(salt, HPKE_V1, SUITE_ID, Buffer.from(label), ikm);
+const hmac = (key: Uint8Array, ...data: Uint8Array[]) =>
+  data.reduce((h, d) => h.update(d), createHmac('sha256', key)).digest();
+const labeledExtract = (salt: Uint8Array, label: string, ikm: Uint8Array) =>
+  hmac(salt, HPKE_V1, SUITE_ID, Buffer.from(label), ikm);
 /** HKDF-Expand for one block (L ≤ 32), which is all the key schedule asks for. */
 function labeledExpand(prk: Uint8Array, label: string, info: Uint8Array, length: number): Buffer {
   const l = Buffer.of(length >> 8, length & 0xff);
@@ -29,7 +31,11 @@ function labeledExpand(prk: Uint8Array, label: string, info: Uint8Array, length:
 
 /** RFC 9180 KeySchedule in base mode (no PSK): the AEAD key and the nonce of the first (only) message. */
 function keySchedule(sharedSecret: Uint8Array): { key: Buffer; nonce: Buffer } {
-  const context = Buffer.concat([Buffer.of(0), labeledExtract(EMPTY, 'psk_id_hash', EMPTY), labeledExtract(EMPTY, 'info_hash', INFO)]);
+  const context = Buffer.concat([
+    Buffer.of(0),
+    labeledExtract(EMPTY, 'psk_id_hash', EMPTY),
+    labeledExtract(EMPTY, 'info_hash', INFO),
+  ]);
   const secret = labeledExtract(sharedSecret, 'secret', EMPTY);
   return { key: labeledExpand(secret, 'key', context, 32), nonce: labeledExpand(secret, 'base_nonce', context, 12) };
 }

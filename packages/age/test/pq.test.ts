@@ -1,13 +1,30 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { AgeError, decryptBuffer, encryptBuffer, generateIdentity, parseIdentityFile, parseRecipient, PQIdentity } from '../src/index.js';
+import {
+  AgeError,
+  decryptBuffer,
+  encryptBuffer,
+  generateIdentity,
+  parseIdentityFile,
+  parseRecipient,
+  PQIdentity,
+} from '../src/index.js';
 
 // Post-quantum (mlkem768x25519) recipients. Known answers come from the CCTV `hybrid*` vectors
 // (cctv.test.ts); here: what those cannot show, encryption and the rules around it.
 
 const pq = () => generateIdentity({ pq: true });
-const failure = async (p: Promise<unknown>) => (await p.then(() => undefined, (e: unknown) => e)) as AgeError;
-const stanzas = (file: Buffer) => file.subarray(0, file.indexOf('\n---')).toString('latin1').split('\n').filter((l) => l.startsWith('-> '));
+const failure = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as AgeError;
+const stanzas = (file: Buffer) =>
+  file
+    .subarray(0, file.indexOf('\n---'))
+    .toString('latin1')
+    .split('\n')
+    .filter((l) => l.startsWith('-> '));
 
 describe('post-quantum age recipients (age1pq1…)', () => {
   it('a generated key writes as age-keygen -pq does, and round-trips a file through one mlkem768x25519 stanza', async () => {
@@ -32,7 +49,9 @@ describe('post-quantum age recipients (age1pq1…)', () => {
   });
 
   it('refuses to mix post-quantum and X25519 recipients in one file, as age ≥ 1.3 does', async () => {
-    const err = await failure(encryptBuffer(Buffer.from('x'), [parseRecipient(pq().recipient), parseRecipient(generateIdentity().recipient)]));
+    const err = await failure(
+      encryptBuffer(Buffer.from('x'), [parseRecipient(pq().recipient), parseRecipient(generateIdentity().recipient)]),
+    );
     expect(err).toBeInstanceOf(AgeError);
     expect([err.reason, err.code]).toEqual(['mixed-recipients', 'AGE_MIXED_RECIPIENTS']);
     expect(err.hint).toContain('post-quantum recipients (age1pq1…) only');
@@ -42,13 +61,22 @@ describe('post-quantum age recipients (age1pq1…)', () => {
     const sealed = await encryptBuffer(Buffer.from('x'), [parseRecipient(pq().recipient)]);
     for (const other of [pq().identity, generateIdentity().identity]) {
       const err = await failure(decryptBuffer(sealed, [other]));
-      expect([err.reason, err.code, err.stanzaTypes]).toEqual(['no-identity-matched', 'AGE_NO_IDENTITY_MATCHED', ['mlkem768x25519']]);
+      expect([err.reason, err.code, err.stanzaTypes]).toEqual([
+        'no-identity-matched',
+        'AGE_NO_IDENTITY_MATCHED',
+        ['mlkem768x25519'],
+      ]);
     }
   });
 
   it('a malformed age1pq1 string is a bad key that says what a whole one looks like', () => {
     const good = pq().recipient;
-    const bad = [good.slice(0, 200), `${good.slice(0, -1)}${good.endsWith('q') ? 'p' : 'q'}`, good.toUpperCase().replace('AGE1PQ1', 'age1pq1'), `${good}qq`];
+    const bad = [
+      good.slice(0, 200),
+      `${good.slice(0, -1)}${good.endsWith('q') ? 'p' : 'q'}`,
+      good.toUpperCase().replace('AGE1PQ1', 'age1pq1'),
+      `${good}qq`,
+    ];
     for (const text of bad) {
       let err: AgeError | undefined;
       try {

@@ -95,10 +95,14 @@ const SEND_TIMEOUT_MS = 60_000;
 export function parseRecord(entry: StateEntry): OutboxRecord {
   const parsed = outboxRecordSchema.safeParse(entry.value);
   if (!parsed.success)
-    throw new NotifyError(NotifyErrorCode.DAMAGED, `The outbox record ${entry.key} does not match its schema: ${parsed.error.issues[0]?.message ?? 'invalid'}.`, {
-      hint: 'Something other than drkit changed it: move it aside (the message it held is then not sent).',
-      details: { key: entry.key },
-    });
+    throw new NotifyError(
+      NotifyErrorCode.DAMAGED,
+      `The outbox record ${entry.key} does not match its schema: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      {
+        hint: 'Something other than drkit changed it: move it aside (the message it held is then not sent).',
+        details: { key: entry.key },
+      },
+    );
   return parsed.data;
 }
 
@@ -113,7 +117,14 @@ export class Outbox {
   }
 
   /** A new pending record (not yet written). */
-  record(init: { id: string; channel: string; notification: Notification; dueBy: number; expireAfterMs: number; fallback: string[] }): OutboxRecord {
+  record(init: {
+    id: string;
+    channel: string;
+    notification: Notification;
+    dueBy: number;
+    expireAfterMs: number;
+    fallback: string[];
+  }): OutboxRecord {
     const now = this.options.clock.now();
     return {
       id: init.id,
@@ -145,13 +156,15 @@ export class Outbox {
 
   async all(): Promise<{ record: OutboxRecord; revision: number }[]> {
     const out: { record: OutboxRecord; revision: number }[] = [];
-    for await (const entry of this.options.store.list('outbox/')) out.push({ record: parseRecord(entry), revision: entry.revision });
+    for await (const entry of this.options.store.list('outbox/'))
+      out.push({ record: parseRecord(entry), revision: entry.revision });
     return out;
   }
 
   private async holds(): Promise<Map<string, Hold>> {
     const holds = new Map<string, Hold>();
-    for await (const entry of this.options.store.list<Hold>('holds/')) holds.set(entry.key.slice('holds/'.length), entry.value);
+    for await (const entry of this.options.store.list<Hold>('holds/'))
+      holds.set(entry.key.slice('holds/'.length), entry.value);
     return holds;
   }
 
@@ -174,11 +187,15 @@ export class Outbox {
       const { record } = item;
       if (options.only && !options.only(record)) continue;
       if (record.state !== 'pending') {
-        if (record.finishedAt && ms(record.finishedAt) + KEEP_FINISHED_MS <= now) await store.delete(KEYS.outbox(record.id), { ifRevision: item.revision }).catch(() => {});
+        if (record.finishedAt && ms(record.finishedAt) + KEEP_FINISHED_MS <= now)
+          await store.delete(KEYS.outbox(record.id), { ifRevision: item.revision }).catch(() => {});
         continue;
       }
       if (ms(record.expiresAt) <= now) {
-        await this.finish(item, { state: 'expired', lastError: `not delivered by ${record.expiresAt}${record.lastError ? ` (last error: ${record.lastError})` : ''}` });
+        await this.finish(item, {
+          state: 'expired',
+          lastError: `not delivered by ${record.expiresAt}${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
+        });
         report.expired++;
         continue;
       }
@@ -186,16 +203,20 @@ export class Outbox {
       const group = `${record.channel}\u0000${record.notification.incidents.map((i) => i.id).join(',') || record.id}`;
       groups.set(group, [...(groups.get(group) ?? []), item]);
     }
-    const oldestFirst = (a: { record: OutboxRecord }, b: { record: OutboxRecord }) => a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id);
+    const oldestFirst = (a: { record: OutboxRecord }, b: { record: OutboxRecord }) =>
+      a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id);
     // Groups start oldest first, several at once; only within a group is the order kept.
-    const queue = [...groups.values()].map((items) => items.sort(oldestFirst)).sort((a, b) => oldestFirst(a[0]!, b[0]!));
+    const queue = [...groups.values()]
+      .map((items) => items.sort(oldestFirst))
+      .sort((a, b) => oldestFirst(a[0]!, b[0]!));
     // A channel that has been failing gets one message (a probe) until one goes through.
     const probes = new Map<string, Promise<boolean>>();
     const sendGroup = async (items: { record: OutboxRecord; revision: number }[]) => {
       for (const [i, item] of items.entries()) {
         const { channel, claimedBy } = item.record;
         // A sender on this host that died mid-send (kill -9, a crash): its message goes again now, not when its claim runs out.
-        if (claimedBy && claimedBy.host === HOST && claimedBy.pid !== process.pid && !processAlive(claimedBy.pid)) item.record.nextAttemptAt = iso(clock.now());
+        if (claimedBy && claimedBy.host === HOST && claimedBy.pid !== process.pid && !processAlive(claimedBy.pid))
+          item.record.nextAttemptAt = iso(clock.now());
         const probe = probes.get(channel);
         if (probe && !(await probe)) {
           report.waiting += items.length - i;
@@ -210,7 +231,11 @@ export class Outbox {
           return;
         }
         const attempt = this.attempt(item, holds, failuresBefore.get(channel) ?? 0);
-        if (hold && !probes.has(channel)) probes.set(channel, attempt.then((r) => r.outcome === 'delivered' || r.outcome === 'failed'));
+        if (hold && !probes.has(channel))
+          probes.set(
+            channel,
+            attempt.then((r) => r.outcome === 'delivered' || r.outcome === 'failed'),
+          );
         const result = await attempt;
         if (result.outcome === 'delivered') {
           report.delivered++;
@@ -258,17 +283,23 @@ export class Outbox {
     await failpoint('notify.outbox.after-claim');
     const channel = channels.get(claimed.channel);
     const delivery: Delivery = channel
-      ? await channel.send(claimed.notification, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) }).catch((error: unknown) => ({
-          ok: false as const,
-          retryable: true,
-          error: `the ${claimed.channel} adapter threw: ${error instanceof Error ? error.message : String(error)}`,
-        }))
+      ? await channel
+          .send(claimed.notification, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
+          .catch((error: unknown) => ({
+            ok: false as const,
+            retryable: true,
+            error: `the ${claimed.channel} adapter threw: ${error instanceof Error ? error.message : String(error)}`,
+          }))
       : { ok: false, retryable: false, error: `no channel named "${claimed.channel}" is configured (notify.channels)` };
     const now = clock.now();
     const current = { record: claimed, revision };
     if (delivery.ok) {
       await failpoint('notify.outbox.after-accepted');
-      await this.finish(current, { state: 'delivered', deliveredAt: iso(now), ...(delivery.receipt ? { receipt: delivery.receipt } : {}) });
+      await this.finish(current, {
+        state: 'delivered',
+        deliveredAt: iso(now),
+        ...(delivery.receipt ? { receipt: delivery.receipt } : {}),
+      });
       if (holds.has(claimed.channel)) {
         await failpoint('notify.outbox.before-release-hold');
         holds.delete(claimed.channel);
@@ -283,11 +314,21 @@ export class Outbox {
     }
     const backoff = this.backoff(claimed.attempts);
     const waitMs = Math.max(delivery.retryAfterMs ?? 0, backoff);
-    await this.save(current, { ...claimed, sendingSince: undefined, claimedBy: undefined, nextAttemptAt: iso(now + waitMs), lastError: delivery.error });
+    await this.save(current, {
+      ...claimed,
+      sendingSince: undefined,
+      claimedBy: undefined,
+      nextAttemptAt: iso(now + waitMs),
+      lastError: delivery.error,
+    });
     await failpoint('notify.outbox.after-retry-wait');
     // The whole channel waits: a receiver that said 429 or is down gets nothing else before then.
     const failures = failuresBefore + 1;
-    const hold: Hold = { until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))), failures, reason: delivery.error };
+    const hold: Hold = {
+      until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))),
+      failures,
+      reason: delivery.error,
+    };
     holds.set(claimed.channel, hold);
     await store.put(KEYS.hold(claimed.channel), hold);
     return { outcome: 'retrying', nextAttemptAt: now + waitMs };
@@ -306,9 +347,20 @@ export class Outbox {
   }
 
   /** Records the end of a message; a failure or expiry is then reported on the route's other channels, else the log. */
-  private async finish(item: { record: OutboxRecord; revision: number }, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }): Promise<void> {
+  private async finish(
+    item: { record: OutboxRecord; revision: number },
+    change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> },
+  ): Promise<void> {
     const now = this.options.clock.now();
-    const finished = () => this.save(item, { ...item.record, ...change, sendingSince: undefined, claimedBy: undefined, finishedAt: iso(now), nextAttemptAt: item.record.nextAttemptAt });
+    const finished = () =>
+      this.save(item, {
+        ...item.record,
+        ...change,
+        sendingSince: undefined,
+        claimedBy: undefined,
+        finishedAt: iso(now),
+        nextAttemptAt: item.record.nextAttemptAt,
+      });
     if (change.state === 'delivered') return finished();
     // The report is queued first (its id makes that idempotent): killed before the record says failed, the next process reports again, not never.
     await this.report(item.record, change, now);
@@ -317,10 +369,15 @@ export class Outbox {
   }
 
   /** Queues the report of a message that failed or expired to the route's other channels, else says it on the log. */
-  private async report(record: OutboxRecord, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }, now: number): Promise<void> {
+  private async report(
+    record: OutboxRecord,
+    change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> },
+    now: number,
+  ): Promise<void> {
     const why = change.lastError ?? record.lastError ?? change.state;
     const line = `drkit notify: could not deliver "${record.notification.title}" to ${record.channel}: ${why}`;
-    const targets = record.notification.kind === 'undeliverable' ? [] : record.fallback.filter((c) => this.options.channels.has(c));
+    const targets =
+      record.notification.kind === 'undeliverable' ? [] : record.fallback.filter((c) => this.options.channels.has(c));
     if (targets.length === 0) {
       this.options.log(line);
       return;
@@ -333,6 +390,17 @@ export class Outbox {
       text: `${line}. ${change.state === 'expired' ? 'It expired undelivered.' : 'The receiver refused it for good.'}`,
       incidents: record.notification.incidents,
     };
-    await this.enqueue(targets.map((channel) => this.record({ id: `${record.id}.f.${channel}`, channel, notification, dueBy: now, expireAfterMs: ms(record.expiresAt) - ms(record.dueBy), fallback: [] })));
+    await this.enqueue(
+      targets.map((channel) =>
+        this.record({
+          id: `${record.id}.f.${channel}`,
+          channel,
+          notification,
+          dueBy: now,
+          expireAfterMs: ms(record.expiresAt) - ms(record.dueBy),
+          fallback: [],
+        }),
+      ),
+    );
   }
 }

@@ -28,9 +28,19 @@ describe('the durable outbox', () => {
     expect(b.got('ops-slack')).toEqual([]);
     b.clock.set(t0 + 2000);
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 2 });
-    expect(b.got('ops-slack').map((m) => m.title).sort()).toEqual(['P1 opened: first', 'P1 opened: second']);
+    expect(
+      b
+        .got('ops-slack')
+        .map((m) => m.title)
+        .sort(),
+    ).toEqual(['P1 opened: first', 'P1 opened: second']);
     const first = (await b.records()).find((r) => r.notification.title === 'P1 opened: first');
-    expect(first).toMatchObject({ state: 'delivered', attempts: 2, deliveredAt: new Date(t0 + 2000).toISOString(), lastError: expect.stringContaining('HTTP 429') });
+    expect(first).toMatchObject({
+      state: 'delivered',
+      attempts: 2,
+      deliveredAt: new Date(t0 + 2000).toISOString(),
+      lastError: expect.stringContaining('HTTP 429'),
+    });
   });
 
   it('delivers every message once a receiver that was down for 10 minutes is back, without hammering it', async () => {
@@ -56,7 +66,13 @@ describe('the durable outbox', () => {
       back = b.clock.now();
     }
     // Each exactly once (messages about different incidents may arrive in any order).
-    for (const channel of ['ops-slack', 'hook']) expect(b.got(channel).map((m) => m.title).sort()).toEqual(titles.map((t) => `P1 opened: ${t}`));
+    for (const channel of ['ops-slack', 'hook'])
+      expect(
+        b
+          .got(channel)
+          .map((m) => m.title)
+          .sort(),
+      ).toEqual(titles.map((t) => `P1 opened: ${t}`));
     // Backoff doubles up to 5 minutes: at most ~5 minutes to notice the receiver is back.
     expect(back - (t0 + 10 * MINUTE)).toBeLessThanOrEqual(5 * MINUTE + 10_000);
     // A failing channel is probed with one message at a time, less and less often (backoff to 5 min), not flooded.
@@ -85,7 +101,9 @@ describe('the durable outbox', () => {
     ]);
     await b.notifier.report({ ...P1('Backups late'), severity: 'P2' });
     expect(await b.notifier.deliver()).toMatchObject({ failed: 1 });
-    expect(b.log).toEqual([`drkit notify: could not deliver "P2 opened: Backups late" to pager: HTTP 400 from ${b.receiver.url}/pager`]);
+    expect(b.log).toEqual([
+      `drkit notify: could not deliver "P2 opened: Backups late" to pager: HTTP 400 from ${b.receiver.url}/pager`,
+    ]);
     expect((await b.notifier.status()).undelivered.map((r) => r.state)).toEqual(['failed', 'failed']);
   });
 
@@ -96,7 +114,7 @@ describe('the durable outbox', () => {
 `);
     b.receiver.answer = (request) => (request.path === '/ops-email' ? { status: 503 } : { status: 200 });
     await b.notifier.report({ ...P1('Backups late'), severity: 'P2' });
-    for (let i = 0; i < 8 * 6; i++, b.clock.advance(10 * MINUTE / 6)) await b.notifier.deliver();
+    for (let i = 0; i < 8 * 6; i++, b.clock.advance((10 * MINUTE) / 6)) await b.notifier.deliver();
     const email = (await b.records()).find((r) => r.channel === 'ops-email' && r.notification.kind === 'opened');
     expect(email).toMatchObject({ state: 'expired', lastError: expect.stringMatching(/^not delivered by .*HTTP 503/) });
     expect(b.got('ops-slack').map((m) => m.kind)).toEqual(['opened', 'undeliverable']);
@@ -126,8 +144,16 @@ describe('the durable outbox', () => {
 `);
     await b.notifier.report(P1('Claimed'));
     const [record] = await b.records();
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
-    const claim = (pid: number) => ({ ...record!, attempts: 1, sendingSince: record!.createdAt, claimedBy: { host: hostname(), pid }, nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString() });
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString(),
+    );
+    const claim = (pid: number) => ({
+      ...record!,
+      attempts: 1,
+      sendingSince: record!.createdAt,
+      claimedBy: { host: hostname(), pid },
+      nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString(),
+    });
     const key = `outbox/${record!.id}`;
     await b.store.put(key, claim(process.ppid));
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1 });
@@ -139,7 +165,12 @@ describe('the durable outbox', () => {
   it('sends what a process before it queued (a restart loses nothing)', async () => {
     b = await bench();
     await b.notifier.report(P1('Queued then the process died'));
-    const next = new Notifier({ store: b.store, channels: b.notifier.channels, policy: b.notifier.policy, clock: b.clock });
+    const next = new Notifier({
+      store: b.store,
+      channels: b.notifier.channels,
+      policy: b.notifier.policy,
+      clock: b.clock,
+    });
     expect(await next.deliver()).toMatchObject({ delivered: 4 });
     expect(b.got('phone')).toHaveLength(1);
   });

@@ -47,12 +47,18 @@ export function ageFailure(err: unknown, where: string, recipients: readonly str
   if (!(err instanceof AgeError)) return err;
   switch (err.reason) {
     case 'no-identity-matched':
-      return new RepoError(RepoErrorCode.WRONG_IDENTITY, `${where} cannot be decrypted with the identity given: it was encrypted for ${list(recipients)}.`, {
-        hint: `Pass the identity file (--identity FILE / DRKIT_IDENTITY_FILE) whose public key is one of those recipients${
-          err.stanzaTypes.includes('mlkem768x25519') ? ' (a post-quantum recipient, age1pq1…, is opened by its AGE-SECRET-KEY-PQ-1… identity)' : ''
-        }. Nothing was written.`,
-        details: { recipients },
-      });
+      return new RepoError(
+        RepoErrorCode.WRONG_IDENTITY,
+        `${where} cannot be decrypted with the identity given: it was encrypted for ${list(recipients)}.`,
+        {
+          hint: `Pass the identity file (--identity FILE / DRKIT_IDENTITY_FILE) whose public key is one of those recipients${
+            err.stanzaTypes.includes('mlkem768x25519')
+              ? ' (a post-quantum recipient, age1pq1…, is opened by its AGE-SECRET-KEY-PQ-1… identity)'
+              : ''
+          }. Nothing was written.`,
+          details: { recipients },
+        },
+      );
     case 'bad-passphrase':
       return new RepoError(RepoErrorCode.WRONG_PASSPHRASE, `The passphrase does not open ${where}.`, {
         hint: 'Check DRKIT_PASSPHRASE / --passphrase-file, or use --identity FILE instead.',
@@ -62,10 +68,14 @@ export function ageFailure(err: unknown, where: string, recipients: readonly str
         hint: 'Use age keys as age-keygen writes them: age1… public keys and AGE-SECRET-KEY-1… identities, or from `age-keygen -pq` (age ≥ 1.3) age1pq1… and AGE-SECRET-KEY-PQ-1….',
       });
     case 'mixed-recipients':
-      return new RepoError(RepoErrorCode.MIXED_RECIPIENTS, `The recipients mix post-quantum (age1pq1…) and classic (age1…) keys: ${err.message}. Nothing was changed.`, {
-        hint: 'Give every key holder a post-quantum key (`drkit init --generate-key FILE --pq`, or `age-keygen -pq`) or none. To move a classic repository to post-quantum keys, `drkit init` a new one with them and `drkit copy all --to` it: copy re-encrypts every snapshot.',
-        details: { recipients },
-      });
+      return new RepoError(
+        RepoErrorCode.MIXED_RECIPIENTS,
+        `The recipients mix post-quantum (age1pq1…) and classic (age1…) keys: ${err.message}. Nothing was changed.`,
+        {
+          hint: 'Give every key holder a post-quantum key (`drkit init --generate-key FILE --pq`, or `age-keygen -pq`) or none. To move a classic repository to post-quantum keys, `drkit init` a new one with them and `drkit copy all --to` it: copy re-encrypts every snapshot.',
+          details: { recipients },
+        },
+      );
     default:
       return new RepoError(RepoErrorCode.CORRUPT_ARCHIVE, `${where} is damaged: ${err.message}.`, {
         cause: err,
@@ -94,7 +104,10 @@ export function readIdentities(text: string, where: string): AgeIdentity[] {
 /** Parses `age1…` / `age1pq1…` strings and recipients-file text, throwing REPO_BAD_KEY. */
 export function readRecipients(values: string[], files: Array<{ text: string; where: string }> = []): string[] {
   try {
-    const out = [...values.map((v) => parseRecipient(v)), ...files.flatMap((f) => parseRecipientsFile(f.text, f.where))];
+    const out = [
+      ...values.map((v) => parseRecipient(v)),
+      ...files.flatMap((f) => parseRecipientsFile(f.text, f.where)),
+    ];
     return [...new Set(out.map((r) => r.text))];
   } catch (err) {
     throw ageFailure(err, 'recipients', []);
@@ -111,22 +124,31 @@ export function checkRecipients(recipients: readonly string[]): void {
 }
 
 /** The `encryption` block of a new repository's config.json, and the blobs it needs stored. */
-export async function prepareEncryption(options: EncryptionOptions): Promise<{ block: NonNullable<RepoConfig['encryption']>; blobs: Array<[string, Buffer]> }> {
+export async function prepareEncryption(
+  options: EncryptionOptions,
+): Promise<{ block: NonNullable<RepoConfig['encryption']>; blobs: Array<[string, Buffer]> }> {
   const recipients = readRecipients(options.recipients ?? []);
   const blobs: Array<[string, Buffer]> = [];
   let passphraseKey: string | undefined;
   if (options.passphrase !== undefined) {
     if (options.passphrase.length === 0)
-      throw new RepoError(RepoErrorCode.BAD_KEY, 'The passphrase is empty.', { hint: 'Choose a long passphrase (several words), or use age recipients instead.' });
+      throw new RepoError(RepoErrorCode.BAD_KEY, 'The passphrase is empty.', {
+        hint: 'Choose a long passphrase (several words), or use age recipients instead.',
+      });
     // Backups need only public keys: the passphrase protects a repository identity, whose public key joins the recipients
     // (a post-quantum one beside post-quantum recipients, which cannot be mixed with classic ones).
     const gen = generateIdentity({ pq: options.pq || recipients.some((r) => r.startsWith('age1pq1')) });
-    const sealed = await encryptBuffer(Buffer.from(gen.fileText), [{ type: 'scrypt', passphrase: options.passphrase, logN: options.scryptLogN }]);
+    const sealed = await encryptBuffer(Buffer.from(gen.fileText), [
+      { type: 'scrypt', passphrase: options.passphrase, logN: options.scryptLogN },
+    ]);
     blobs.push([KEYS.passphraseKey, sealed]);
     recipients.push(gen.recipient);
     passphraseKey = KEYS.passphraseKey;
   }
-  if (recipients.length === 0) throw new RepoError(RepoErrorCode.BAD_KEY, 'Encryption was asked for without a recipient or a passphrase.', { hint: 'Give at least one age1… recipient or a passphrase.' });
+  if (recipients.length === 0)
+    throw new RepoError(RepoErrorCode.BAD_KEY, 'Encryption was asked for without a recipient or a passphrase.', {
+      hint: 'Give at least one age1… recipient or a passphrase.',
+    });
   checkRecipients(recipients);
   return { block: { type: 'age', recipients, ...(passphraseKey ? { passphraseKey } : {}) }, blobs };
 }
@@ -154,7 +176,10 @@ export class RepoKeys {
 
   /** True when reading encrypted blobs may work: an identity or a passphrase was given. */
   get canDecrypt(): boolean {
-    return (this.options.identities?.length ?? 0) > 0 || (this.options.passphrase !== undefined && this.config?.passphraseKey !== undefined);
+    return (
+      (this.options.identities?.length ?? 0) > 0 ||
+      (this.options.passphrase !== undefined && this.config?.passphraseKey !== undefined)
+    );
   }
 
   get recipientTexts(): string[] {
@@ -168,7 +193,10 @@ export class RepoKeys {
   }
 
   /** A decrypting transform for an encrypted blob; rejects with IDENTITY_REQUIRED when there is no key. */
-  async unseal(ref: BlobRef, recipients: readonly string[] = this.recipientTexts): Promise<(() => AgeDecryptStream) | undefined> {
+  async unseal(
+    ref: BlobRef,
+    recipients: readonly string[] = this.recipientTexts,
+  ): Promise<(() => AgeDecryptStream) | undefined> {
     if (ref.encryption !== 'age') return undefined;
     const ids = await this.loadIdentities(ref.key, recipients);
     return () => new AgeDecryptStream(ids, (e) => ageFailure(e, ref.key, recipients) as Error);
@@ -189,10 +217,14 @@ export class RepoKeys {
   }
 
   private required(key: string, recipients: readonly string[]): RepoError {
-    return new RepoError(RepoErrorCode.IDENTITY_REQUIRED, `${key} is encrypted with age (recipients ${list(recipients)}); reading it needs a secret key.`, {
-      hint: HOW_TO_READ,
-      details: { key, recipients },
-    });
+    return new RepoError(
+      RepoErrorCode.IDENTITY_REQUIRED,
+      `${key} is encrypted with age (recipients ${list(recipients)}); reading it needs a secret key.`,
+      {
+        hint: HOW_TO_READ,
+        details: { key, recipients },
+      },
+    );
   }
 
   private async unlock(): Promise<AgeIdentity[]> {

@@ -27,7 +27,9 @@ export function httpUrl(text: string, field: string): URL {
     url = new URL(text);
   } catch {}
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-    throw new ChannelError(ChannelErrorCode.BAD_URL, `${field} is not an http:// or https:// URL`, { hint: `Set ${field} to the full URL the service gave you, e.g. from an \${ENV} reference.` });
+    throw new ChannelError(ChannelErrorCode.BAD_URL, `${field} is not an http:// or https:// URL`, {
+      hint: `Set ${field} to the full URL the service gave you, e.g. from an \${ENV} reference.`,
+    });
   return url;
 }
 
@@ -46,7 +48,11 @@ function causeText(error: unknown): { text: string; code?: string } {
  * timeout or a cancel comes back as a failed Delivery (retryable, except an untrusted
  * certificate); any HTTP answer comes back for the adapter to classify.
  */
-export async function post(target: HttpTarget, request: { headers: Record<string, string>; body: string }, signal: AbortSignal | undefined): Promise<HttpAnswer | Delivery> {
+export async function post(
+  target: HttpTarget,
+  request: { headers: Record<string, string>; body: string },
+  signal: AbortSignal | undefined,
+): Promise<HttpAnswer | Delivery> {
   const timeout = AbortSignal.timeout(target.timeoutMs);
   try {
     const res = await fetch(target.url, {
@@ -59,13 +65,20 @@ export async function post(target: HttpTarget, request: { headers: Record<string
     return { status: res.status, headers: res.headers, body: await res.text() };
   } catch (error) {
     if (signal?.aborted) return { ok: false, retryable: true, error: `sending to ${target.label} was cancelled` };
-    if (timeout.aborted) return { ok: false, retryable: true, error: `no answer from ${target.label} within ${target.timeoutMs / 1000} s` };
+    if (timeout.aborted)
+      return {
+        ok: false,
+        retryable: true,
+        error: `no answer from ${target.label} within ${target.timeoutMs / 1000} s`,
+      };
     const cause = causeText(error);
     const certificate = CERTIFICATE_ERROR.test(cause.code ?? '');
     return {
       ok: false,
       retryable: !certificate,
-      error: target.redact(`could not reach ${target.label}: ${cause.text}${certificate ? ' (the server certificate is not trusted)' : ''}`),
+      error: target.redact(
+        `could not reach ${target.label}: ${cause.text}${certificate ? ' (the server certificate is not trusted)' : ''}`,
+      ),
     };
   }
 }
@@ -94,7 +107,10 @@ export function classifyAnswer(target: HttpTarget, answer: HttpAnswer): Delivery
   if (status >= 200 && status < 300) return { ok: true };
   // Redacted before it is cut, so half a secret never shows.
   const body = snippet(target.redact(answer.body));
-  const redirect = status >= 300 && status < 400 ? ' (a redirect: drkit does not follow them; set the URL the service answers at)' : '';
+  const redirect =
+    status >= 300 && status < 400
+      ? ' (a redirect: drkit does not follow them; set the URL the service answers at)'
+      : '';
   const error = target.redact(`${target.label} answered ${status}${body ? `: ${body}` : ''}${redirect}`);
   if (status === 408 || status === 429 || status >= 500) {
     const wait = retryAfterMs(answer.headers.get('retry-after'), target.now());
