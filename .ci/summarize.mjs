@@ -25,15 +25,23 @@ for (const group of ['packages', 'apps']) {
         failures.push(`${where}: ${firstLine(suite.message)}`);
       }
       for (const a of suite.assertionResults ?? []) {
-        if (a.status === 'failed') failures.push(`${where} › ${a.fullName ?? a.title}: ${firstLine(a.failureMessages?.[0])}`);
+        if (a.status === 'failed')
+          failures.push(`${where} › ${a.fullName ?? a.title}: ${firstLine(a.failureMessages?.[0])}`);
       }
     }
   }
 }
 for (const f of failures) console.log(`FAILED ${f}`);
-console.log(`${process.argv[2] ?? 'tests'}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+console.log(
+  `${process.argv[2] ?? 'tests'}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`,
+);
 if (passed === 0 || failed > 0 || failures.length > 0) process.exit(1);
 
 function firstLine(text) {
-  return String(text ?? '').replace(ANSI, '').split('\n').find((l) => l.trim()) ?? '';
+  return (
+    String(text ?? '')
+      .replace(ANSI, '')
+      .split('\n')
+      .find((l) => l.trim()) ?? ''
+  );
 }

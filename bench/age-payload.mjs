@@ -7,24 +7,42 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AgeDecryptStream, AgeEncryptStream, generateIdentity } from '../packages/repository/dist/index.js';
+import { AgeDecryptStream, AgeEncryptStream, generateIdentity } from '../packages/age/dist/index.js';
 
 const { env: ENV } = process;
 const SIZE = Number(process.argv[2] ?? 256) * 2 ** 20;
 const data = randomBytes(SIZE);
 const rate = (ms) => `${(SIZE / 1e6 / (ms / 1000)).toFixed(0)} MB/s`;
-const chunks = (buf) => Readable.from((function* () { for (let i = 0; i < buf.length; i += 1 << 16) yield buf.subarray(i, i + (1 << 16)); })(), { objectMode: false });
-const sink = (parts) => new Writable({ write(c, _e, done) { parts?.push(c); done(); } });
+const chunks = (buf) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < buf.length; i += 1 << 16) yield buf.subarray(i, i + (1 << 16));
+    })(),
+    { objectMode: false },
+  );
+const sink = (parts) =>
+  new Writable({
+    write(c, _e, done) {
+      parts?.push(c);
+      done();
+    },
+  });
 
 const { identity, recipient } = generateIdentity();
 const parts = [];
 let t = performance.now();
-await pipeline(chunks(data), new AgeEncryptStream([{ type: 'X25519', publicKey: identity.publicKey, text: recipient }]), sink(parts));
+await pipeline(
+  chunks(data),
+  new AgeEncryptStream([{ type: 'X25519', publicKey: identity.publicKey, text: recipient }]),
+  sink(parts),
+);
 const enc = performance.now() - t;
 const sealedBytes = Buffer.concat(parts);
 t = performance.now();
 await pipeline(chunks(sealedBytes), new AgeDecryptStream([identity]), sink());
-console.log(`node ${process.version}, ${SIZE / 2 ** 20} MiB: node:crypto (drkit)      encrypt ${rate(enc)}, decrypt ${rate(performance.now() - t)}`);
+console.log(
+  `node ${process.version}, ${SIZE / 2 ** 20} MiB: node:crypto (drkit)      encrypt ${rate(enc)}, decrypt ${rate(performance.now() - t)}`,
+);
 
 try {
   const age = await import(ENV.AGE_ENCRYPTION ?? 'age-encryption');
@@ -38,7 +56,9 @@ try {
   d.addIdentity(id);
   t = performance.now();
   await d.decrypt(sealed);
-  console.log(`node ${process.version}, ${SIZE / 2 ** 20} MiB: age-encryption (pure JS) encrypt ${rate(jsEnc)}, decrypt ${rate(performance.now() - t)}`);
+  console.log(
+    `node ${process.version}, ${SIZE / 2 ** 20} MiB: age-encryption (pure JS) encrypt ${rate(jsEnc)}, decrypt ${rate(performance.now() - t)}`,
+  );
 } catch {
   console.log('age-encryption is not installed: pure-JavaScript comparison skipped');
 }

@@ -49,7 +49,9 @@ createServer((req, res) => {
   if (url.pathname === '/file') {
     const p = path.join(root, url.searchParams.get('path') ?? '');
     if (!p.startsWith(root)) return res.writeHead(400).end();
-    return createReadStream(p).on('error', () => res.writeHead(404).end()).pipe(res);
+    return createReadStream(p)
+      .on('error', () => res.writeHead(404).end())
+      .pipe(res);
   }
   res.writeHead(404).end();
 }).listen(Number(process.env.PORT), '127.0.0.1');

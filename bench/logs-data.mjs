@@ -11,7 +11,15 @@ const next = () => {
   x &= 0xffffffffffffffffn;
   return Number(x % 1000000n);
 };
-const words = ['GET /api/items 200', 'POST /api/login 200', 'GET /health 200', 'PUT /api/items/7 204', 'ERROR db timeout', 'unauthorized token', 'suspicious path /etc/passwd'];
+const words = [
+  'GET /api/items 200',
+  'POST /api/login 200',
+  'GET /health 200',
+  'PUT /api/items/7 204',
+  'ERROR db timeout',
+  'unauthorized token',
+  'suspicious path /etc/passwd',
+];
 let written = 0;
 let t = Date.parse('2026-11-01T00:00:00Z');
 const chunks = [];

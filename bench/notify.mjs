@@ -73,7 +73,14 @@ async function throughput(n, port, dir) {
     notifier.outbox.record({
       id: `bench.${i}.hook`,
       channel: 'hook',
-      notification: { idempotencyKey: `bench.${i}`, kind: 'test', severity: 'P4', title: `bench ${i}`, text: 'outbox throughput', incidents: [] },
+      notification: {
+        idempotencyKey: `bench.${i}`,
+        kind: 'test',
+        severity: 'P4',
+        title: `bench ${i}`,
+        text: 'outbox throughput',
+        incidents: [],
+      },
       dueBy: now,
       expireAfterMs: 3_600_000,
       fallback: [],

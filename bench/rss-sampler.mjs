@@ -20,7 +20,8 @@ function tree(root) {
     }
     for (const tid of tasks) {
       try {
-        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c) todo.push(Number(c));
+        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' '))
+          if (c) todo.push(Number(c));
       } catch {}
     }
   }
@@ -50,7 +51,11 @@ export function sampleRss(root) {
       const r = rssOf(pid);
       if (!r) continue;
       const p = peaks.get(pid) ?? { anon: 0, file: 0, total: 0 };
-      peaks.set(pid, { anon: Math.max(p.anon, r.anon), file: Math.max(p.file, r.file), total: Math.max(p.total, r.anon + r.file) });
+      peaks.set(pid, {
+        anon: Math.max(p.anon, r.anon),
+        file: Math.max(p.file, r.file),
+        total: Math.max(p.total, r.anon + r.file),
+      });
     }
   };
   tick();

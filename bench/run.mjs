@@ -14,7 +14,19 @@
 // bench/out/latest.json. Only node built-ins are used.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,19 +84,43 @@ function parseOptions(argv, env) {
       return argv[++i];
     };
     switch (a) {
-      case '--scale': o.scale = val(); break;
-      case '--runs': o.runs = val(); break;
-      case '--work': o.work = val(); break;
-      case '--only': o.only = val(); break;
-      case '--cli': o.cli = val(); break;
-      case '--timeout': o.timeout = val(); o.timeoutGiven = true; break;
-      case '--keep': o.keep = true; break;
-      case '--sequential': o.sequential = true; break;
-      case '--list': o.list = true; break;
+      case '--scale':
+        o.scale = val();
+        break;
+      case '--runs':
+        o.runs = val();
+        break;
+      case '--work':
+        o.work = val();
+        break;
+      case '--only':
+        o.only = val();
+        break;
+      case '--cli':
+        o.cli = val();
+        break;
+      case '--timeout':
+        o.timeout = val();
+        o.timeoutGiven = true;
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '--sequential':
+        o.sequential = true;
+        break;
+      case '--list':
+        o.list = true;
+        break;
       case '-h':
-      case '--help': console.log(USAGE); process.exit(0); break;
-      case '--': break;
-      default: die(`unknown argument: ${a}\n${USAGE}`);
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      case '--':
+        break;
+      default:
+        die(`unknown argument: ${a}\n${USAGE}`);
     }
   }
   const num = (name, s, min) => {
@@ -97,7 +133,10 @@ function parseOptions(argv, env) {
   o.timeout = num('timeout', o.timeout, 1);
   o.work = path.resolve(o.work);
   o.cli = path.resolve(o.cli);
-  o.only = o.only.split(',').map((s) => s.trim()).filter(Boolean);
+  o.only = o.only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return o;
 }
 
@@ -120,7 +159,12 @@ function sh(cmd, opts = {}) {
 const hasCommand = (name) => sh(`command -v ${q(name)}`).code === 0;
 const firstLine = (cmd) => {
   const r = sh(`${cmd} 2>&1`);
-  return r.code === 0 ? r.stdout.split('\n').find((l) => l.trim())?.trim() ?? '' : null;
+  return r.code === 0
+    ? (r.stdout
+        .split('\n')
+        .find((l) => l.trim())
+        ?.trim() ?? '')
+    : null;
 };
 
 /** Minutes since the time stored in a JSON mark file ({ at }), or null without one. */
@@ -220,7 +264,9 @@ function detectTime() {
     ok = r.status === 0 && /^\d+(\.\d+)? \d+$/m.test(readFileSync(tmp, 'utf8'));
     rmSync(tmp, { force: true });
   } catch {}
-  return ok ? { ok: true, version: firstLine(`${TIME_BIN} --version`) } : { ok: false, why: `${TIME_BIN} is not GNU time` };
+  return ok
+    ? { ok: true, version: firstLine(`${TIME_BIN} --version`) }
+    : { ok: false, why: `${TIME_BIN} is not GNU time` };
 }
 
 /**
@@ -355,7 +401,8 @@ async function main() {
     const before = free();
     rmSync(dir, { recursive: true, force: true });
     const inodes = free() - before;
-    if (inodes >= LARGE_DELETE) writeFileSync(cleanupMark, `${JSON.stringify({ at: new Date().toISOString(), inodes })}\n`);
+    if (inodes >= LARGE_DELETE)
+      writeFileSync(cleanupMark, `${JSON.stringify({ at: new Date().toISOString(), inodes })}\n`);
   };
   emptied(scratch); // what --keep or an interrupted run left
   const sinceCleanupMin = minutesSince(cleanupMark);
@@ -382,7 +429,9 @@ async function main() {
     tree: treeDir,
     treeBytes,
     discard: (...paths) =>
-      paths.map((p) => `if [ -e ${q(p)} ]; then mv ${q(p)} ${q(path.join(trash, String(++discarded)))}; fi`).join(' && '),
+      paths
+        .map((p) => `if [ -e ${q(p)} ]; then mv ${q(p)} ${q(path.join(trash, String(++discarded)))}; fi`)
+        .join(' && '),
     scale: opt.scale,
     runs: opt.runs,
     file: (name) => path.join(scratch, name),
@@ -482,7 +531,9 @@ async function main() {
     });
     res.runs.push(r);
     const rss = r.peakRssKiB != null ? `, peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB` : '';
-    log(`${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, exit ${r.exitCode}`);
+    log(
+      `${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, exit ${r.exitCode}`,
+    );
     if (r.exitCode !== 0) {
       const why = r.timedOut ? `timed out after ${timeout} s` : `exit ${r.exitCode}`;
       const detail = tail(path.join(logsDir, `${tag}.err`)) || tail(path.join(logsDir, `${tag}.out`));
@@ -612,7 +663,15 @@ async function main() {
     date: new Date().toISOString(),
     totalSeconds: round((Date.now() - t0) / 1000, 1),
     minutesSinceLastCleanup: sinceCleanupMin == null ? null : round(sinceCleanupMin, 1),
-    options: { scale: opt.scale, runs: opt.runs, order: opt.sequential ? 'sequential' : 'rounds', work: opt.work, only: opt.only, timeout: opt.timeout, cli: c.cliRel },
+    options: {
+      scale: opt.scale,
+      runs: opt.runs,
+      order: opt.sequential ? 'sequential' : 'rounds',
+      work: opt.work,
+      only: opt.only,
+      timeout: opt.timeout,
+      cli: c.cliRel,
+    },
     machine: { ...machine, gnuTime: timeInfo.ok ? timeInfo.version : null, drkitCodec: codec },
     targets: { node: TARGET_NODE, apply: Number(process.versions.node.split('.')[0]) === TARGET_NODE },
     tree: {
@@ -642,7 +701,10 @@ async function main() {
 
 const fmt = (x, d = 2) => (x == null ? '–' : x.toFixed(d));
 // Every run, in order: a median hides the spread that decides a verdict near its limit.
-const runsText = (runs) => runs.map((r) => `${fmt(r.wallSeconds)}${r.peakRssKiB == null ? '' : ` (${fmt(r.peakRssKiB / 1024, 0)})`}`).join(', ') || '–';
+const runsText = (runs) =>
+  runs
+    .map((r) => `${fmt(r.wallSeconds)}${r.peakRssKiB == null ? '' : ` (${fmt(r.peakRssKiB / 1024, 0)})`}`)
+    .join(', ') || '–';
 const split = (m) => (m.anonMiB == null ? '–' : `${fmt(m.anonMiB, 0)} + ${fmt(m.fileMiB, 0)}`);
 const cell = (s) => String(s).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -652,7 +714,9 @@ function renderMarkdown(rep, timeInfo) {
   const L = [];
   L.push('# drkit benchmark');
   L.push('');
-  L.push(`- date: ${rep.date}, commit ${m.commit}, drkit ${m.drkitVersion}${m.drkitCodec ? `, codec reported by drkit: ${m.drkitCodec}` : ''}`);
+  L.push(
+    `- date: ${rep.date}, commit ${m.commit}, drkit ${m.drkitVersion}${m.drkitCodec ? `, codec reported by drkit: ${m.drkitCodec}` : ''}`,
+  );
   L.push(`- machine: node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB RAM, ${m.platform}`);
   L.push(
     `- tools: ${Object.entries(m.tools)
@@ -664,20 +728,26 @@ function renderMarkdown(rep, timeInfo) {
       (t.reused ? ' (reused)' : `, generated in ${fmt(t.generatedSeconds, 1)} s`),
   );
   const noTime = timeInfo.ok ? '' : '; **GNU time missing (`apt-get install -y time`): no RSS figures**';
-  const order = rep.options.order === 'rounds' ? 'in rounds (one run of every step per round)' : 'one step after the other';
+  const order =
+    rep.options.order === 'rounds' ? 'in rounds (one run of every step per round)' : 'one step after the other';
   L.push(`- ${rep.options.runs} run(s) per step, ${order}, medians shown; warm page cache, no warm-up run${noTime}`);
   const since = rep.minutesSinceLastCleanup;
   if (since != null && since < SETTLE_MIN)
-    L.push(`- **started ${fmt(since, 1)} min after a bench emptied its scratch dir**: the first restores may be slower (docs/BENCHMARKS.md, "What is measured")`);
+    L.push(
+      `- **started ${fmt(since, 1)} min after a bench emptied its scratch dir**: the first restores may be slower (docs/BENCHMARKS.md, "What is measured")`,
+    );
   L.push('');
-  L.push(`| step | median wall s | runs: wall s (peak RSS MiB) | MB/s (or rate) | peak RSS MiB | of which anon + file MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`);
+  L.push(
+    `| step | median wall s | runs: wall s (peak RSS MiB) | MB/s (or rate) | peak RSS MiB | of which anon + file MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`,
+  );
   L.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |');
   const notes = [];
   const tally = { met: 0, 'not met': 0, 'n/a': 0 };
   const targetText = (r) =>
     (r.targets ?? [])
       .map((t) => {
-        const label = rep.steps.find((s) => s.id === t.anchor)?.label ?? STEPS.find((s) => s.id === t.anchor)?.label ?? t.anchor;
+        const label =
+          rep.steps.find((s) => s.id === t.anchor)?.label ?? STEPS.find((s) => s.id === t.anchor)?.label ?? t.anchor;
         const what = t.kind === 'time' ? '' : `${t.kind === 'rss' ? 'RSS' : t.kind} `;
         const verdict = t.met == null ? 'n/a' : t.met ? 'met' : 'not met';
         tally[verdict]++;
@@ -688,7 +758,9 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ') || '–';
   for (const r of rep.steps) {
     if (r.status !== 'ok') {
-      L.push(`| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | – | – | ${cell(targetText(r))} |`);
+      L.push(
+        `| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | – | – | ${cell(targetText(r))} |`,
+      );
       continue;
     }
     const ratios = (r.anchors ?? [])
@@ -705,8 +777,8 @@ function renderMarkdown(rep, timeInfo) {
   }
   L.push('');
   L.push(
-    'MB/s = tree bytes (10^6) / median wall time; steps that do not read the tree show their own rate (Redis: keys / median wall). Peak RSS = GNU time %M, the largest single process of the step\'s process tree (not a sum over a pipeline). ' +
-      'Anon + file = that process\'s peak RssAnon (its own data) and RssFile (its binary and libraries, resident), medians of /proc samples every 100 ms (bench/rss-sampler.mjs). ' +
+    "MB/s = tree bytes (10^6) / median wall time; steps that do not read the tree show their own rate (Redis: keys / median wall). Peak RSS = GNU time %M, the largest single process of the step's process tree (not a sum over a pipeline). " +
+      "Anon + file = that process's peak RssAnon (its own data) and RssFile (its binary and libraries, resident), medians of /proc samples every 100 ms (bench/rss-sampler.mjs). " +
       'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median wall (below 1 = drkit faster); size = drkit output ÷ anchor output. ' +
       'Target = the largest allowed ratio of medians (time unless it says size or RSS, RSS = peak RSS ÷ anchor peak RSS), and whether this run met it.',
   );
@@ -715,7 +787,9 @@ function renderMarkdown(rep, timeInfo) {
       ? ''
       : ` — **this run used node ${m.node}; the targets are set for Node ${rep.targets.node}, so these verdicts are informative only**`;
     L.push('');
-    L.push(`Targets: ${tally.met} met, ${tally['not met']} not met, ${tally['n/a']} n/a (a step or its anchor did not run)${applies}.`);
+    L.push(
+      `Targets: ${tally.met} met, ${tally['not met']} not met, ${tally['n/a']} n/a (a step or its anchor did not run)${applies}.`,
+    );
   }
   const skipped = rep.steps.filter((r) => r.status === 'skipped');
   if (skipped.length) {
@@ -723,13 +797,21 @@ function renderMarkdown(rep, timeInfo) {
     const byWhy = new Map();
     for (const r of skipped) byWhy.set(r.message, [...(byWhy.get(r.message) ?? []), r.id]);
     const list = [...byWhy].map(([why, ids]) => `${why} → ${ids.join(', ')}`).join('; ');
-    L.push(`Skipped (a tool is missing; those rows and the ratios against them are left out, drkit's own figures stand): ${list}.`);
+    L.push(
+      `Skipped (a tool is missing; those rows and the ratios against them are left out, drkit's own figures stand): ${list}.`,
+    );
   }
   for (const n of notes) L.push(`\n${n}`);
   // A step's own table (collect() returning info.table: { title, header, rows }).
   for (const r of rep.steps.filter((x) => x.status === 'ok' && x.info?.table)) {
     const { title, header, rows } = r.info.table;
-    L.push('', title, '', `| ${header.map(cell).join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
+    L.push(
+      '',
+      title,
+      '',
+      `| ${header.map(cell).join(' | ')} |`,
+      `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    );
     for (const row of rows) L.push(`| ${row.map(cell).join(' | ')} |`);
   }
   L.push('');

@@ -16,7 +16,9 @@ const pidFile = path.join(os.tmpdir(), `drkit-bench-s3-${S3_PORT}.pid`);
 /** null, or why the S3 steps cannot run here. */
 export function s3Available() {
   const r = spawnSync(PYTHON, ['-c', 'import moto.server'], { stdio: 'ignore' });
-  return r.status === 0 ? null : `moto's S3 server is not importable with ${PYTHON} (python3 -m pip install 'moto[server]')`;
+  return r.status === 0
+    ? null
+    : `moto's S3 server is not importable with ${PYTHON} (python3 -m pip install 'moto[server]')`;
 }
 
 /** Bash: (re)start a fresh server and create the bucket; untimed, before every run. */

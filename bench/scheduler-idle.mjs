@@ -26,7 +26,11 @@ function rssMiB(pid) {
 /** A zone whose next hourly slot is more than `seconds` + 30 s away, so the hourly job is not due in the window. */
 function quietZone(seconds) {
   const now = Date.now();
-  for (const [zone, offsetMin] of [['UTC', 0], ['Asia/Kolkata', 30], ['Asia/Kathmandu', 45]]) {
+  for (const [zone, offsetMin] of [
+    ['UTC', 0],
+    ['Asia/Kolkata', 30],
+    ['Asia/Kathmandu', 45],
+  ]) {
     const hour = 3_600_000;
     const next = Math.ceil((now + offsetMin * 60_000) / hour) * hour - offsetMin * 60_000;
     if (next - now > (seconds + 30) * 1000) return zone;
@@ -38,9 +42,14 @@ export async function measureSchedulerIdle({ seconds = 60 } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'drkit-bench-scheduler-'));
   try {
     const config = path.join(dir, 'drkit.config.yaml');
-    writeFileSync(config, `repository: ${dir}/repo\nstate: ${dir}/state\nsources: [{ name: data, type: files, path: ${ROOT}/packages/errors }]\nschedule: { timezone: ${quietZone(seconds)} }\n`);
+    writeFileSync(
+      config,
+      `repository: ${dir}/repo\nstate: ${dir}/state\nsources: [{ name: data, type: files, path: ${ROOT}/packages/errors }]\nschedule: { timezone: ${quietZone(seconds)} }\n`,
+    );
     spawnSync(process.execPath, [CLI, 'init', '--config', config], { stdio: 'ignore' });
-    const child = spawn(process.execPath, [SCHEDULER, '--config', config, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [SCHEDULER, '--config', config, '--listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     await new Promise((resolve, reject) => {
       child.stdout.on('data', (d) => {
@@ -63,8 +72,17 @@ export async function measureSchedulerIdle({ seconds = 60 } = {}) {
     const ran = out.split('\n').filter((l) => l.includes('"runId"')).length;
     child.kill('SIGTERM');
     await new Promise((resolve) => child.on('exit', resolve));
-    const result = { seconds: Math.round(wall), peakRssMiB: Math.round(peak * 10) / 10, cpuSeconds: Math.round(cpu * 1000) / 1000, cpuPercent: Math.round((cpu / wall) * 10000) / 100, jobLines: ran };
-    return { ...result, ok: result.peakRssMiB <= IDLE_TARGETS.rssMiB && result.cpuPercent <= IDLE_TARGETS.cpuPercent && ran === 0 };
+    const result = {
+      seconds: Math.round(wall),
+      peakRssMiB: Math.round(peak * 10) / 10,
+      cpuSeconds: Math.round(cpu * 1000) / 1000,
+      cpuPercent: Math.round((cpu / wall) * 10000) / 100,
+      jobLines: ran,
+    };
+    return {
+      ...result,
+      ok: result.peakRssMiB <= IDLE_TARGETS.rssMiB && result.cpuPercent <= IDLE_TARGETS.cpuPercent && ran === 0,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -73,6 +91,8 @@ export async function measureSchedulerIdle({ seconds = 60 } = {}) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--seconds');
   const r = await measureSchedulerIdle({ seconds: i > 0 ? Number(process.argv[i + 1]) : 60 });
-  console.log(`drkit-scheduler idle, default plan, nothing due, ${r.seconds} s: peak RSS ${r.peakRssMiB} MiB (target ≤ ${IDLE_TARGETS.rssMiB}), CPU ${r.cpuSeconds} s = ${r.cpuPercent} % of one core (target ≤ ${IDLE_TARGETS.cpuPercent} %)${r.ok ? '' : ' — MISSED'}`);
+  console.log(
+    `drkit-scheduler idle, default plan, nothing due, ${r.seconds} s: peak RSS ${r.peakRssMiB} MiB (target ≤ ${IDLE_TARGETS.rssMiB}), CPU ${r.cpuSeconds} s = ${r.cpuPercent} % of one core (target ≤ ${IDLE_TARGETS.cpuPercent} %)${r.ok ? '' : ' — MISSED'}`,
+  );
   process.exitCode = r.ok ? 0 : 1;
 }

@@ -65,7 +65,10 @@ const REDIS_TOTAL = expectedKeys(REDIS_KEYS);
 const REDIS_SOURCE = 20_000 + (process.pid % 20_000);
 const REDIS_TARGET = REDIS_SOURCE + 1;
 const REDIS_TOOLS = ['redis-server', 'redis-cli'];
-const REDIS_INSTALL = { 'redis-server': 'apt-get install -y redis-server', 'redis-cli': 'apt-get install -y redis-tools' };
+const REDIS_INSTALL = {
+  'redis-server': 'apt-get install -y redis-server',
+  'redis-cli': 'apt-get install -y redis-tools',
+};
 const redisPidFile = (port) => path.join(os.tmpdir(), `drkit-bench-redis-${port}.pid`);
 // Starts our own server once; refuses to touch a server on that port that we did not start.
 const redisUp = (c, port) => {
@@ -122,14 +125,40 @@ const STORAGE_DAYS = Number(ENV.BENCH_STORAGE_DAYS ?? 30);
 const HERE_STORAGE = fileURLToPath(new URL('./storage-sim.mjs', import.meta.url));
 const MiB = 1024 * 1024;
 const mib = (b) => (b / MiB).toFixed(1);
-const storagePaths = (c) => ['storage-tree', 'storage-drkit-repo', 'storage-restic-repo', 'storage-restic-cache', 'storage-drkit-cache', 'storage-age-key.txt'].map(c.file);
+const storagePaths = (c) =>
+  [
+    'storage-tree',
+    'storage-drkit-repo',
+    'storage-restic-repo',
+    'storage-restic-cache',
+    'storage-drkit-cache',
+    'storage-age-key.txt',
+  ].map(c.file);
 function storageTable(r) {
   const every = r.perDay.length > 31 ? 7 : 1; // a row a day, or a week for long simulations
   const rows = r.perDay.filter((_, i) => (i + 1) % every === 0 || i === r.perDay.length - 1);
   return {
     title: `drkit-storage-30d: repository size (du -sb, MiB) at the end of each simulated day; ${r.days} days, ${r.hours} backups per tool; final drkit ÷ restic = ${r.final?.ratio}×; time in drkit backup ${r.seconds.drkitBackup} s, forget --prune ${r.seconds.drkitForget} s; restic backup ${r.seconds.resticBackup} s, forget --prune ${r.seconds.resticForget} s`,
-    header: ['day', 'date', 'drkit MiB', 'restic MiB', 'drkit ÷ restic', 'drkit snapshots', 'restic snapshots', 'tree files'],
-    rows: rows.map((d) => [d.day, d.date, mib(d.drkitBytes), mib(d.resticBytes), `${(d.drkitBytes / d.resticBytes).toFixed(2)}×`, d.drkitSnapshots, d.resticSnapshots, d.treeFiles]),
+    header: [
+      'day',
+      'date',
+      'drkit MiB',
+      'restic MiB',
+      'drkit ÷ restic',
+      'drkit snapshots',
+      'restic snapshots',
+      'tree files',
+    ],
+    rows: rows.map((d) => [
+      d.day,
+      d.date,
+      mib(d.drkitBytes),
+      mib(d.resticBytes),
+      `${(d.drkitBytes / d.resticBytes).toFixed(2)}×`,
+      d.drkitSnapshots,
+      d.resticSnapshots,
+      d.treeFiles,
+    ]),
   };
 }
 
@@ -173,7 +202,8 @@ export const STEPS = [
     available: drkitAvailable,
     requires: ['drkit-backup'],
     // Its own copy of drkit-backup's repo (untimed), so the repo other steps read keeps one snapshot.
-    prepare: (c) => `${c.discard(c.file('drkit-incr-repo'))} && cp -a ${c.q(c.file('drkit-repo'))} ${c.q(c.file('drkit-incr-repo'))}`,
+    prepare: (c) =>
+      `${c.discard(c.file('drkit-incr-repo'))} && cp -a ${c.q(c.file('drkit-repo'))} ${c.q(c.file('drkit-incr-repo'))}`,
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-incr-repo'))} --json > ${c.q(c.file('drkit-incr-backup.json'))}`,
     check: (c) => {
@@ -247,7 +277,9 @@ export const STEPS = [
       if (r.jsonError) return r.jsonError;
       const snaps = r.json?.snapshots ?? [];
       if (!r.json?.ok || snaps.length === 0) return 'verify --json did not report ok';
-      return snaps.every((s) => s.contentChecked === true) ? null : 'verify did not check the contents (contentChecked is not true)';
+      return snaps.every((s) => s.contentChecked === true)
+        ? null
+        : 'verify did not check the contents (contentChecked is not true)';
     },
     collect: (c) => c.readJson(c.file('drkit-age-verify.json')),
     anchors: ['restic-check'],
@@ -332,7 +364,9 @@ export const STEPS = [
       `${c.q(c.node)} ${c.q(c.cli)} restore latest --source redis --redis redis://127.0.0.1:${REDIS_TARGET} --mode replace --yes ` +
       `--repo ${c.q(c.file('drkit-redis-repo'))} --json > ${c.q(c.file('drkit-redis-restore.json'))}`,
     check: () => {
-      const n = Number(spawnSync('redis-cli', ['-p', String(REDIS_TARGET), 'dbsize'], { encoding: 'utf8' }).stdout.trim());
+      const n = Number(
+        spawnSync('redis-cli', ['-p', String(REDIS_TARGET), 'dbsize'], { encoding: 'utf8' }).stdout.trim(),
+      );
       return n === REDIS_TOTAL ? null : `the target holds ${n} keys after the restore, expected ${REDIS_TOTAL}`;
     },
     collect: (c) => c.readJson(c.file('drkit-redis-restore.json')),
@@ -451,7 +485,8 @@ export const STEPS = [
     label: 'drkit incident open → P1 webhook received (target ≤ 1 s, process start included)',
     group: 'notify',
     available: drkitAvailable,
-    prepare: (c) => `${hookUp(c, c.file('hook.log'))} && printf '%s' ${c.q(hookConfig(c.file('notify-state')))} > ${c.q(c.file('notify.yaml'))}`,
+    prepare: (c) =>
+      `${hookUp(c, c.file('hook.log'))} && printf '%s' ${c.q(hookConfig(c.file('notify-state')))} > ${c.q(c.file('notify.yaml'))}`,
     // The command ends after the receiver has answered: its wall time bounds open → receipt from above.
     command: (c) =>
       `date +%s%3N > ${c.q(c.file('open-start'))} && ${c.q(c.node)} ${c.q(c.cli)} incident open --severity P1 --title bench --config ${c.q(c.file('notify.yaml'))} > /dev/null`,
@@ -468,7 +503,8 @@ export const STEPS = [
     group: 'notify',
     available: drkitAvailable,
     prepare: (c) => hookUp(c, c.file('hook.log')),
-    command: (c) => `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ${c.q(c.file('outbox-state'))}`,
+    command: (c) =>
+      `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ${c.q(c.file('outbox-state'))}`,
     rate: () => ({ count: NOTIFY_MESSAGES, unit: 'messages' }),
   },
   {
@@ -487,7 +523,9 @@ export const STEPS = [
       const r = c.readJson(c.file('drkit-drill.json'));
       if (r.jsonError) return r.jsonError;
       if (!r.json.passed) return `the drill failed: ${r.json.problems?.[0]?.message ?? 'see drkit-drill.json'}`;
-      return r.json.rto_seconds <= DRILL_RTO_TARGET_S ? null : `RTO ${r.json.rto_seconds.toFixed(1)} s, over the ${DRILL_RTO_TARGET_S} s target`;
+      return r.json.rto_seconds <= DRILL_RTO_TARGET_S
+        ? null
+        : `RTO ${r.json.rto_seconds.toFixed(1)} s, over the ${DRILL_RTO_TARGET_S} s target`;
     },
     // The report's RTO and each phase's share of it.
     collect: (c) => {
@@ -495,7 +533,12 @@ export const STEPS = [
       return {
         rto_seconds: r.rto_seconds,
         rpo_seconds: r.rpo_seconds,
-        phases: Object.fromEntries((r.phases ?? []).map((p) => [p.name, `${p.seconds.toFixed(1)} s${p.share === null ? '' : ` (${Math.round(p.share * 100)} %)`}`])),
+        phases: Object.fromEntries(
+          (r.phases ?? []).map((p) => [
+            p.name,
+            `${p.seconds.toFixed(1)} s${p.share === null ? '' : ` (${Math.round(p.share * 100)} %)`}`,
+          ]),
+        ),
       };
     },
     cleanup: (c) => c.discard(c.file('drill-repo'), c.file('drill-state'), c.file('drill-sandboxes')),
@@ -505,8 +548,10 @@ export const STEPS = [
     label: 'drkit logs scan (1 GiB of logs; RSS must stay under 100 MiB)',
     group: 'incident',
     available: drkitAvailable,
-    prepare: (c) => `[ -f ${c.q(c.file('logs/app.log'))} ] || { mkdir -p ${c.q(c.file('logs'))} && ${c.q(c.node)} ${c.q(HERE_LOGS)} ${LOG_BYTES} > ${c.q(c.file('logs/app.log'))}; }`,
-    command: (c) => `${c.q(c.node)} ${c.q(c.cli)} logs scan --glob ${c.q(c.file('logs/*.log'))} --json > ${c.q(c.file('drkit-logs-scan.json'))}`,
+    prepare: (c) =>
+      `[ -f ${c.q(c.file('logs/app.log'))} ] || { mkdir -p ${c.q(c.file('logs'))} && ${c.q(c.node)} ${c.q(HERE_LOGS)} ${LOG_BYTES} > ${c.q(c.file('logs/app.log'))}; }`,
+    command: (c) =>
+      `${c.q(c.node)} ${c.q(c.cli)} logs scan --glob ${c.q(c.file('logs/*.log'))} --json > ${c.q(c.file('drkit-logs-scan.json'))}`,
     check: (c) => {
       const r = c.readJson(c.file('drkit-logs-scan.json'));
       return r.jsonError ?? (r.json.bytes === LOG_BYTES ? null : `scanned ${r.json.bytes} bytes of ${LOG_BYTES}`);
@@ -523,7 +568,10 @@ export const STEPS = [
     group: 'storage',
     tools: ['restic', 'du'],
     install: RESTIC_INSTALL,
-    available: (c) => (Number.isInteger(STORAGE_DAYS) && STORAGE_DAYS >= 1 ? drkitAvailable(c) : `BENCH_STORAGE_DAYS is ${ENV.BENCH_STORAGE_DAYS}: expected a whole number ≥ 1`),
+    available: (c) =>
+      Number.isInteger(STORAGE_DAYS) && STORAGE_DAYS >= 1
+        ? drkitAvailable(c)
+        : `BENCH_STORAGE_DAYS is ${ENV.BENCH_STORAGE_DAYS}: expected a whole number ≥ 1`,
     runs: 1,
     // ~5.2 s per simulated hour at scale 0.1 on the 2-core machine under load 12-17 (docs/BENCHMARKS.md);
     // the first limit, 3 s, stopped that run at day 28 of 30.
@@ -551,7 +599,12 @@ export const STEPS = [
     outputs: (c) => [c.file('storage-drkit-repo')],
     check: (c) => {
       const r = c.readJson(c.file('storage.json'));
-      return r.jsonError ?? (r.json.perDay?.length === STORAGE_DAYS ? null : `the simulation recorded ${r.json.perDay?.length} of ${STORAGE_DAYS} days`);
+      return (
+        r.jsonError ??
+        (r.json.perDay?.length === STORAGE_DAYS
+          ? null
+          : `the simulation recorded ${r.json.perDay?.length} of ${STORAGE_DAYS} days`)
+      );
     },
     collect: (c) => {
       const r = c.readJson(c.file('storage.json'));

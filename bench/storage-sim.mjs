@@ -14,7 +14,17 @@
 // restic reads RESTIC_REPOSITORY, RESTIC_PASSWORD and RESTIC_CACHE_DIR from the environment.
 
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { configFile, jsonlFile, jsonlRecord, logLine, MARKER_NAME, Xorshift128 } from './gen-tree.mjs';
@@ -26,13 +36,23 @@ const CREATE_DELETE_SHARE = 0.05; // of the changed files, created and as many d
 const SEED = 22; // issue 22
 /** The plan's retention (README's example policy plus the monthly rule), for both tools. */
 const RETENTION = { within: '30d', daily: 7, weekly: 4, monthly: 12 };
-const DRKIT_RETENTION = ['--keep-within', RETENTION.within, '--keep-daily', RETENTION.daily, '--keep-weekly', RETENTION.weekly, '--keep-monthly', RETENTION.monthly].map(String);
+const DRKIT_RETENTION = [
+  '--keep-within',
+  RETENTION.within,
+  '--keep-daily',
+  RETENTION.daily,
+  '--keep-weekly',
+  RETENTION.weekly,
+  '--keep-monthly',
+  RETENTION.monthly,
+].map(String);
 const RESTIC_RETENTION = DRKIT_RETENTION; // same flags, same meaning (docs/BENCHMARKS.md: where they differ)
 
 function parseArgs(argv) {
   const o = {};
   for (let i = 0; i < argv.length; i += 2) o[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['copy', 'drkit-repo', 'restic-repo', 'days', 'cli', 'out']) if (!o[k]) throw new Error(`missing --${k}`);
+  for (const k of ['copy', 'drkit-repo', 'restic-repo', 'days', 'cli', 'out'])
+    if (!o[k]) throw new Error(`missing --${k}`);
   return { ...o, days: Number(o.days) };
 }
 
@@ -116,7 +136,10 @@ function run(cmd, args, opts) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 2).join(' ')} … exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().slice(-400)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${path.basename(cmd)} ${args.slice(0, 2).join(' ')} … exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().slice(-400)}`,
+    );
   return { stdout: r.stdout, seconds };
 }
 
@@ -151,7 +174,11 @@ function main() {
       changes,
       drkitKinds: kinds,
       seconds: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Math.round(v * 10) / 10])),
-      final: last && { drkitBytes: last.drkitBytes, resticBytes: last.resticBytes, ratio: Math.round((last.drkitBytes / last.resticBytes) * 100) / 100 },
+      final: last && {
+        drkitBytes: last.drkitBytes,
+        resticBytes: last.resticBytes,
+        ratio: Math.round((last.drkitBytes / last.resticBytes) * 100) / 100,
+      },
       perDay: days,
     };
     mkdirSync(path.dirname(o.out), { recursive: true });
@@ -185,7 +212,9 @@ function main() {
         treeFiles: files.length,
       };
       days.push(row);
-      console.error(`[storage] day ${row.day}/${o.days}: drkit ${(row.drkitBytes / 2 ** 20).toFixed(1)} MiB (${row.drkitSnapshots} snapshots), restic ${(row.resticBytes / 2 ** 20).toFixed(1)} MiB (${row.resticSnapshots})`);
+      console.error(
+        `[storage] day ${row.day}/${o.days}: drkit ${(row.drkitBytes / 2 ** 20).toFixed(1)} MiB (${row.drkitSnapshots} snapshots), restic ${(row.resticBytes / 2 ** 20).toFixed(1)} MiB (${row.resticSnapshots})`,
+      );
       save();
     }
   }

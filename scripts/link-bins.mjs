@@ -13,13 +13,19 @@ import { appBins } from './apps.mjs';
 const { values } = parseArgs({ options: { 'bin-dir': { type: 'string' } } });
 const { DRKIT_BIN_DIR } = process.env;
 const binDir = path.resolve(
-  values['bin-dir'] ?? DRKIT_BIN_DIR ?? (process.getuid?.() === 0 ? '/usr/local/bin' : path.join(os.homedir(), '.local/bin')),
+  values['bin-dir'] ??
+    DRKIT_BIN_DIR ??
+    (process.getuid?.() === 0 ? '/usr/local/bin' : path.join(os.homedir(), '.local/bin')),
 );
 const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
 mkdirSync(binDir, { recursive: true });
 for (const [name, entry] of appBins()) {
   const shim = path.join(binDir, name);
-  writeFileSync(shim, `#!/bin/sh\n# made by drkit's scripts/link-bins.mjs: runs ${name} from ${path.dirname(entry)}\nexec node ${quote(entry)} "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    shim,
+    `#!/bin/sh\n# made by drkit's scripts/link-bins.mjs: runs ${name} from ${path.dirname(entry)}\nexec node ${quote(entry)} "$@"\n`,
+    { mode: 0o755 },
+  );
   console.log(`${shim} → ${entry}`);
 }
 const onPath = (process.env.PATH ?? '').split(path.delimiter).some((p) => path.resolve(p) === binDir);

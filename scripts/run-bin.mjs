@@ -7,7 +7,9 @@ import { appBins } from './apps.mjs';
 const [name, ...args] = process.argv.slice(2);
 const entry = appBins().get(name);
 if (!entry || !existsSync(entry)) {
-  console.error(`${name}: ${entry ? `${entry} is not built; run pnpm build` : 'no app of this checkout installs this command'}`);
+  console.error(
+    `${name}: ${entry ? `${entry} is not built; run pnpm build` : 'no app of this checkout installs this command'}`,
+  );
   process.exit(2);
 }
 const { INIT_CWD } = process.env;

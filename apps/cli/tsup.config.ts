@@ -22,5 +22,7 @@ export default defineConfig({
   noExternal: [/^(?!ioredis$|etcd3$|@aws-sdk\/)/],
   external: [LAZY],
   // Bundled CommonJS modules (tar-stream, ...) call require() for Node's builtins.
-  banner: { js: "import { createRequire as __drkitRequire } from 'node:module';\nconst require = __drkitRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __drkitRequire } from 'node:module';\nconst require = __drkitRequire(import.meta.url);",
+  },
 });

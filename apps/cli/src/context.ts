@@ -62,6 +62,10 @@ export async function openRepo(
   return Repository.open(onBytes ? new MeteredStore(store, onBytes) : store, {
     ...(await keyOptions(opts)),
     signingKey: extras.signingKey,
-    trust: { keys: trustKeys(opts, config), ...(cacheDir ? { stateDir: cacheDir } : {}), onWarning: (m) => warn(`warning: ${m}`) },
+    trust: {
+      keys: trustKeys(opts, config),
+      ...(cacheDir ? { stateDir: cacheDir } : {}),
+      onWarning: (m) => warn(`warning: ${m}`),
+    },
   });
 }

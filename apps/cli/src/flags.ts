@@ -48,9 +48,13 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d
 /** `backup --time 2026-11-20T03:00:00Z`: an ISO 8601 time with a zone, not in the future. */
 export function pastTime(text: string): Date {
   const time = ISO_TIME.test(text.trim()) ? new Date(text.trim()) : new Date(Number.NaN);
-  if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('Expected an ISO 8601 time with a zone, e.g. 2026-11-20T03:00:00Z.');
+  if (Number.isNaN(time.getTime()))
+    throw new InvalidArgumentError('Expected an ISO 8601 time with a zone, e.g. 2026-11-20T03:00:00Z.');
   // A snapshot dated ahead would stay the newest one (for latest, incrementals and retention) until then.
-  if (time.getTime() > Date.now()) throw new InvalidArgumentError(`${time.toISOString()} is in the future; give the time the data was current, now or earlier.`);
+  if (time.getTime() > Date.now())
+    throw new InvalidArgumentError(
+      `${time.toISOString()} is in the future; give the time the data was current, now or earlier.`,
+    );
   return time;
 }
 

@@ -31,7 +31,8 @@ export function watchSignals(): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.on(sig, () => {
       if (received || leftBehind === undefined) {
-        const what = leftBehind === undefined ? 'stopped' : `stopped at once, without finishing the clean-up: ${leftBehind}`;
+        const what =
+          leftBehind === undefined ? 'stopped' : `stopped at once, without finishing the clean-up: ${leftBehind}`;
         writeSync(2, `drkit: ${received ? `second ${sig}` : sig}: ${what}\n`);
         process.exit(exitCodeOf(received ?? sig));
       }
@@ -50,7 +51,11 @@ export async function commandToFinish(extra: string[] = []): Promise<string> {
     if (at >= 0) args.splice(at, 2);
     args.push(extra[i]!, extra[i + 1]!);
   }
-  const masked = args.map((a) => (a.startsWith('--') && a.includes('=') ? `${a.slice(0, a.indexOf('='))}=${maskUrl(a.slice(a.indexOf('=') + 1))}` : maskUrl(a)));
+  const masked = args.map((a) =>
+    a.startsWith('--') && a.includes('=')
+      ? `${a.slice(0, a.indexOf('='))}=${maskUrl(a.slice(a.indexOf('=') + 1))}`
+      : maskUrl(a),
+  );
   return ['drkit', ...masked.map(quote)].join(' ');
 }
 

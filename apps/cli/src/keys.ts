@@ -22,10 +22,14 @@ export async function readKeyFile(file: string, what: string, binary?: true): Pr
   try {
     return binary ? await readFile(file) : await readFile(file, 'utf8');
   } catch (cause) {
-    throw new DrkitError(KeyErrorCode.KEY_FILE, `Cannot read the ${what} file ${file} (${errnoCode(cause) ?? (cause as Error).message}).`, {
-      cause,
-      hint: `Check the path given with ${FLAGS[what] ?? what}.`,
-    });
+    throw new DrkitError(
+      KeyErrorCode.KEY_FILE,
+      `Cannot read the ${what} file ${file} (${errnoCode(cause) ?? (cause as Error).message}).`,
+      {
+        cause,
+        hint: `Check the path given with ${FLAGS[what] ?? what}.`,
+      },
+    );
   }
 }
 
@@ -36,7 +40,9 @@ export async function passphrase(opts: GlobalOptions, prompt: string, confirm = 
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   const first = await askHidden(prompt);
   if (confirm && (await askHidden('Type it again: ')) !== first)
-    throw new DrkitError(KeyErrorCode.NO_PASSPHRASE, 'The two passphrases differ.', { hint: 'Run the command again and type the same passphrase twice.' });
+    throw new DrkitError(KeyErrorCode.NO_PASSPHRASE, 'The two passphrases differ.', {
+      hint: 'Run the command again and type the same passphrase twice.',
+    });
   return first;
 }
 
@@ -80,7 +86,9 @@ export async function loadIdentities(opts: GlobalOptions): Promise<AgeIdentity[]
         hint: 'Set DRKIT_PASSPHRASE or --passphrase-file, or run on a terminal to be asked.',
       });
     const text = await decryptBuffer(raw, [{ type: 'scrypt', passphrase: p }]).catch(() => {
-      throw new DrkitError(KeyErrorCode.KEY_FILE, `The passphrase does not open ${file}.`, { hint: 'Check the passphrase (DRKIT_PASSPHRASE / --passphrase-file).' });
+      throw new DrkitError(KeyErrorCode.KEY_FILE, `The passphrase does not open ${file}.`, {
+        hint: 'Check the passphrase (DRKIT_PASSPHRASE / --passphrase-file).',
+      });
     });
     return readIdentities(text.toString('utf8'), file);
   }
@@ -90,7 +98,10 @@ export async function loadIdentities(opts: GlobalOptions): Promise<AgeIdentity[]
 /** What opening a repository for reading needs: identities now, the passphrase only if asked. */
 export async function keyOptions(opts: GlobalOptions): Promise<KeyOptions> {
   const identities = await loadIdentities(opts);
-  const canAsk = opts.passphraseFile !== undefined || process.env.DRKIT_PASSPHRASE !== undefined || (process.stdin.isTTY && process.stderr.isTTY);
+  const canAsk =
+    opts.passphraseFile !== undefined ||
+    process.env.DRKIT_PASSPHRASE !== undefined ||
+    (process.stdin.isTTY && process.stderr.isTTY);
   return { identities, ...(canAsk ? { passphrase: () => passphrase(opts, 'Repository passphrase: ') } : {}) };
 }
 
@@ -100,7 +111,10 @@ export async function loadSigningKey(file: string | undefined, config?: DrkitCon
   if (!path) return undefined;
   const key = SigningKey.fromPem(await readKeyFile(path, 'signing key'), path);
   const mode = (await stat(path)).mode & 0o777;
-  if (mode & 0o077) warn(`warning: the signing key ${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): whoever reads it can sign snapshots. Run chmod 600 ${path}.`);
+  if (mode & 0o077)
+    warn(
+      `warning: the signing key ${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): whoever reads it can sign snapshots. Run chmod 600 ${path}.`,
+    );
   return key;
 }
 

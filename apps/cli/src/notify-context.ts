@@ -45,7 +45,9 @@ export function sayDelivery(notifier: Notifier, report: DeliveryReport): void {
     return;
   }
   const parts = [`${report.delivered} sent`];
-  if (report.retrying + report.waiting > 0) parts.push(`${report.retrying + report.waiting} waiting (drkit notify flush sends them)`);
-  if (report.failed + report.expired > 0) parts.push(`${report.failed + report.expired} failed for good (drkit notify status)`);
+  if (report.retrying + report.waiting > 0)
+    parts.push(`${report.retrying + report.waiting} waiting (drkit notify flush sends them)`);
+  if (report.failed + report.expired > 0)
+    parts.push(`${report.failed + report.expired} failed for good (drkit notify status)`);
   warn(`notifications: ${parts.join(', ')}`);
 }

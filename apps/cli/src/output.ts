@@ -88,7 +88,11 @@ export function shownName(name: string): string {
 export function reportError(err: unknown, json: boolean): void {
   const e = isDrkitError(err)
     ? { code: err.code, message: err.message, hint: err.hint, details: err.details }
-    : { code: 'INTERNAL', message: (err as Error)?.stack ?? String(err), hint: 'This is a bug in drkit; please report it with the command you ran.' };
+    : {
+        code: 'INTERNAL',
+        message: (err as Error)?.stack ?? String(err),
+        hint: 'This is a bug in drkit; please report it with the command you ran.',
+      };
   warn(`drkit: error [${e.code}]: ${e.message}`);
   if (e.hint) warn(`  hint: ${e.hint}`);
   if (json) printJson({ error: e });
@@ -137,5 +141,11 @@ export function age(ms: number): string {
 /** Columns padded to their widest cell. */
 export function table(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) say(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const r of [head, ...rows])
+    say(
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }

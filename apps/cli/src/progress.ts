@@ -3,7 +3,11 @@ import { bytes, progressLine } from './output.js';
 /** `1.2 GiB of 3.0 GiB (40%), 85.3 MiB/s, ETA 0:23`: what a person watching a transfer wants. */
 export function formatTransfer(done: number, total: number | undefined, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
-  const parts = [total !== undefined && total > 0 ? `${bytes(done)} of ${bytes(total)} (${Math.min(100, Math.floor((done / total) * 100))}%)` : bytes(done)];
+  const parts = [
+    total !== undefined && total > 0
+      ? `${bytes(done)} of ${bytes(total)} (${Math.min(100, Math.floor((done / total) * 100))}%)`
+      : bytes(done),
+  ];
   if (elapsedMs >= 1000 && rate > 0) {
     parts.push(`${bytes(rate)}/s`);
     if (total !== undefined && total > done) parts.push(`ETA ${clock((total - done) / rate)}`);
@@ -20,7 +24,10 @@ function clock(seconds: number): string {
 }
 
 /** A progress line (terminal only) that shows bytes, rate and ETA of a transfer. */
-export function transferProgress(enabled: boolean): { update(prefix: string, done: number, total?: number, suffix?: string): void; done(): void } {
+export function transferProgress(enabled: boolean): {
+  update(prefix: string, done: number, total?: number, suffix?: string): void;
+  done(): void;
+} {
   const line = progressLine(enabled);
   const started = Date.now();
   return {

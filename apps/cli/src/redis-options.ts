@@ -9,7 +9,10 @@ const endpoint = (text: string): RedisEndpoint => {
 
 /** The connection a config's redis source describes, in ioredis's terms. */
 export function redisConnectionOf(s: RedisSourceConfig): RedisConnectionOptions {
-  const tls = typeof s.tls === 'object' ? { caFile: s.tls.ca_file, rejectUnauthorized: s.tls.reject_unauthorized, servername: s.tls.servername } : s.tls;
+  const tls =
+    typeof s.tls === 'object'
+      ? { caFile: s.tls.ca_file, rejectUnauthorized: s.tls.reject_unauthorized, servername: s.tls.servername }
+      : s.tls;
   return {
     ...(s.url ? { url: s.url } : {}),
     ...(s.host ? { host: s.host, port: s.port ?? 6379 } : {}),
@@ -32,7 +35,13 @@ export function redisConnectionOf(s: RedisSourceConfig): RedisConnectionOptions 
 }
 
 export function redisSourceOf(s: RedisSourceConfig): RedisSource {
-  return { name: s.name, type: 'redis', connection: redisConnectionOf(s), ...(s.dbs ? { dbs: s.dbs } : {}), ...(s.pattern ? { pattern: s.pattern } : {}) };
+  return {
+    name: s.name,
+    type: 'redis',
+    connection: redisConnectionOf(s),
+    ...(s.dbs ? { dbs: s.dbs } : {}),
+    ...(s.pattern ? { pattern: s.pattern } : {}),
+  };
 }
 
 /** The config's redis source of that name, if any. */

@@ -3,5 +3,7 @@ import type { SourceRef } from '@drkit/runbooks';
 
 /** The config's sources as runbook steps address them. */
 export function sourcesOf(config: DrkitConfig | undefined): SourceRef[] {
-  return (config?.sources ?? []).map((s) => (s.type === 'files' ? { name: s.name, type: 'files', path: s.path } : { name: s.name, type: 'redis' }));
+  return (config?.sources ?? []).map((s) =>
+    s.type === 'files' ? { name: s.name, type: 'files', path: s.path } : { name: s.name, type: 'redis' },
+  );
 }

@@ -11,7 +11,11 @@ export const when = (ms: number | undefined, zone: string) =>
     ? '—'
     : `${new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'medium' }).format(new Date(ms))} ${zone}`;
 
-export async function withState<T>(opts: StateOptions, config: DrkitConfig | undefined, use: (store: StateStore) => Promise<T>): Promise<T> {
+export async function withState<T>(
+  opts: StateOptions,
+  config: DrkitConfig | undefined,
+  use: (store: StateStore) => Promise<T>,
+): Promise<T> {
   const store = await openState(opts, config);
   try {
     return await use(store);
@@ -21,14 +25,21 @@ export async function withState<T>(opts: StateOptions, config: DrkitConfig | und
 }
 
 /** Runs `use` with a Scheduler over the state store and the daemon's lease backend, closing both after. */
-export async function withScheduler<T>(opts: StateOptions, config: DrkitConfig | undefined, use: (scheduler: Scheduler) => Promise<T>): Promise<T> {
+export async function withScheduler<T>(
+  opts: StateOptions,
+  config: DrkitConfig | undefined,
+  use: (scheduler: Scheduler) => Promise<T>,
+): Promise<T> {
   const location = opts.state ?? config?.state ?? DEFAULT_STATE_LOCATION;
   const lease = leaseSettings(schedulerSettings(config ?? {}), location);
   const leases = await openLeaseBackend(lease.options);
   try {
     return await withState(opts, config, (store) => {
       // A run by hand goes through this same drkit, with the same config and repository flags.
-      const global = [...(opts.config ? ['--config', path.resolve(opts.config)] : []), ...(opts.repo ? ['--repo', opts.repo] : [])];
+      const global = [
+        ...(opts.config ? ['--config', path.resolve(opts.config)] : []),
+        ...(opts.repo ? ['--repo', opts.repo] : []),
+      ];
       const scheduler = new Scheduler({
         jobs: planFromConfig(config?.schedule),
         store,
@@ -49,4 +60,3 @@ export function line(r: RunRecord): string {
   const detail = r.snapshotId ?? (r.errorCode ? `[${r.errorCode}] ${r.message ?? ''}` : (r.reason ?? ''));
   return `${r.slot}  ${r.job.padEnd(16)} ${r.kind.padEnd(9)} ${r.result.padEnd(11)}${took.padEnd(8)} ${detail}`.trimEnd();
 }
-

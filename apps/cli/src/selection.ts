@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
 import type { DrkitConfig } from '@drkit/config';
-import { describeOrigin, type Repository, type SnapshotFilter, type SnapshotMeta, type SnapshotScope } from '@drkit/repository';
+import {
+  describeOrigin,
+  type Repository,
+  type SnapshotFilter,
+  type SnapshotMeta,
+  type SnapshotScope,
+} from '@drkit/repository';
 import { warn } from './output.js';
 
 /** `--host`, `--source`, `--path` and `--tag` as commander hands them over (`--source` is single on ls). */
@@ -38,12 +44,20 @@ function originOf(s: DrkitConfig['sources'][number]): { origin?: string } {
 }
 
 /** Resolves a snapshot ref through the filter flags and the config's scope, saying on stderr which newer snapshots `latest` passed over. */
-export function resolveRef(repo: Repository, ref: string, opts: FilterFlags, config: DrkitConfig | undefined): Promise<SnapshotMeta> {
+export function resolveRef(
+  repo: Repository,
+  ref: string,
+  opts: FilterFlags,
+  config: DrkitConfig | undefined,
+): Promise<SnapshotMeta> {
   return repo.resolveSnapshot(ref, {
     filter: filterOf(opts),
     scope: scopeOf(config),
     onHidden: (hidden, chosen) => {
-      const shown = hidden.slice(-3).reverse().map((s) => `${s.id} (${describeOrigin(s)})`);
+      const shown = hidden
+        .slice(-3)
+        .reverse()
+        .map((s) => `${s.id} (${describeOrigin(s)})`);
       warn(
         `note: ${ref} is ${chosen.id}, the newest snapshot of this config's sources on host ${chosen.host}; ${hidden.length} newer snapshot(s) of other hosts or paths were passed over: ${shown.join('; ')}${hidden.length > 3 ? '; …' : ''}. Name one by id, or pass --host / --path, to use it.`,
       );

@@ -9,10 +9,14 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export function locationOf(repo: RepositoryConfig, env: NodeJS.ProcessEnv = process.env): RepoLocation {
   if (typeof repo === 'string') return parseRepoLocation(repo, env);
   if (repo.path !== undefined) return { kind: 'local', path: repo.path };
-  const base = repo.url !== undefined ? parseRepoLocation(repo.url, env) : ({ kind: 's3', s3: { bucket: repo.bucket!, prefix: repo.prefix ?? '' } } as RepoLocation);
+  const base =
+    repo.url !== undefined
+      ? parseRepoLocation(repo.url, env)
+      : ({ kind: 's3', s3: { bucket: repo.bucket!, prefix: repo.prefix ?? '' } } as RepoLocation);
   if (base.kind === 'local') return base;
   const s3 = { ...base.s3 };
-  if (repo.bucket === undefined && repo.prefix !== undefined) s3.prefix = [s3.prefix, repo.prefix].filter(Boolean).join('/');
+  if (repo.bucket === undefined && repo.prefix !== undefined)
+    s3.prefix = [s3.prefix, repo.prefix].filter(Boolean).join('/');
   if (repo.url === undefined) {
     const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
     const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
@@ -23,7 +27,11 @@ export function locationOf(repo: RepositoryConfig, env: NodeJS.ProcessEnv = proc
   if (repo.region) s3.region = repo.region;
   if (repo.force_path_style !== undefined) s3.forcePathStyle = repo.force_path_style;
   if (repo.access_key_id && repo.secret_access_key)
-    s3.credentials = { accessKeyId: repo.access_key_id, secretAccessKey: repo.secret_access_key, ...(repo.session_token ? { sessionToken: repo.session_token } : {}) };
+    s3.credentials = {
+      accessKeyId: repo.access_key_id,
+      secretAccessKey: repo.secret_access_key,
+      ...(repo.session_token ? { sessionToken: repo.session_token } : {}),
+    };
   if (repo.part_size_mib) s3.partSize = repo.part_size_mib * MiB;
   if (repo.checksums) s3.checksums = repo.checksums;
   return { kind: 's3', s3 };

@@ -30,7 +30,9 @@ describe('backup summary and progress', () => {
     await writeFile(path.join(tree, 'config/app.json'), '{"port": 4000}\n');
     await writeFile(path.join(tree, 'data/new.jsonl'), '{"id":9}\n');
     const human = await drkit(['backup', tree, '--repo', repo]);
-    expect(human.stdout).toMatch(/^ {2}files: 1 new, 1 changed, 8 unmodified; added to the repository: [\d.]+ (B|KiB)$/m);
+    expect(human.stdout).toMatch(
+      /^ {2}files: 1 new, 1 changed, 8 unmodified; added to the repository: [\d.]+ (B|KiB)$/m,
+    );
     const again = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout);
     expect(again.files).toEqual({ new: 0, changed: 0, unmodified: 10 });
     expect(again.added).toBe(again.sources[0].stored);
@@ -40,8 +42,14 @@ describe('backup summary and progress', () => {
     await drkit(['init', '--repo', repo]);
     await drkit(['backup', tree, '--repo', repo]);
     await writeFile(path.join(tree, 'config/app.json'), '{"port": 4000}\n');
-    expect(onTerminal(['backup', tree, '--repo', repo])).toMatch(/backing up tree: \d+ files, [\d.]+ \w+ stored; [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/);
-    expect(onTerminal(['verify', 'latest', '--repo', repo])).toMatch(/verifying tree: \d+ entries, [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/);
-    expect(onTerminal(['restore', 'latest', '--target', path.join(dir, 'out'), '--repo', repo])).toMatch(/restoring \d+ files, [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/);
+    expect(onTerminal(['backup', tree, '--repo', repo])).toMatch(
+      /backing up tree: \d+ files, [\d.]+ \w+ stored; [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/,
+    );
+    expect(onTerminal(['verify', 'latest', '--repo', repo])).toMatch(
+      /verifying tree: \d+ entries, [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/,
+    );
+    expect(onTerminal(['restore', 'latest', '--target', path.join(dir, 'out'), '--repo', repo])).toMatch(
+      /restoring \d+ files, [\d.]+ \w+ of [\d.]+ \w+ \(\d+%\)/,
+    );
   });
 });

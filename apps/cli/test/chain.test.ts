@@ -14,7 +14,8 @@ let tree: string;
 useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 
 const json = (s: string) => JSON.parse(s);
-const ids = async () => json((await drkit(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id) as string[];
+const ids = async () =>
+  json((await drkit(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id) as string[];
 
 /** n snapshots an hour apart, each changing the tree, as a day of hourly backups would. */
 async function hourly(n: number): Promise<string[]> {
@@ -24,7 +25,12 @@ async function hourly(n: number): Promise<string[]> {
     await appendFile(path.join(tree, 'data/feedback.jsonl'), `{"hour":${i}}\n`);
     await writeFile(path.join(tree, `data/hour-${i}.jsonl`), `{"i":${i}}\n`);
     const time = new Date(Date.UTC(2026, 10, 20, i));
-    const res = await runBackup(r, { sources: sourcesFromPaths([tree]), toolVersion: 'test', full: i % 4 === 0, clock: { now: () => time } });
+    const res = await runBackup(r, {
+      sources: sourcesFromPaths([tree]),
+      toolVersion: 'test',
+      full: i % 4 === 0,
+      clock: { now: () => time },
+    });
     made.push(res.snapshot.id);
   }
   return made;
@@ -51,7 +57,13 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
     expect(inc).toMatchObject({ kind: 'incremental', parent: full.id, base: full.id });
 
     const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
-    expect(list[1]).toMatchObject({ id: inc.id, kind: 'incremental', parent: full.id, base: full.id, tags: ['pre-deployment'] });
+    expect(list[1]).toMatchObject({
+      id: inc.id,
+      kind: 'incremental',
+      parent: full.id,
+      base: full.id,
+      tags: ['pre-deployment'],
+    });
 
     const diff = json((await drkit(['diff', full.id, inc.id, '--repo', repo, '--json'])).stdout);
     expect(diff.added.map((e: { path: string }) => e.path)).toEqual(['data/new.jsonl']);
@@ -63,7 +75,9 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
     await drkit(['backup', tree, '--repo', repo, '--full']);
     await drkit(['tag', full.id, '--add', 'golden', '--repo', repo]);
     const target = path.join(dir, 'golden');
-    expect((await drkit(['restore', 'latest:pre-deployment', '--source', 'tree', '--target', target, '--repo', repo])).code).toBe(0);
+    expect(
+      (await drkit(['restore', 'latest:pre-deployment', '--source', 'tree', '--target', target, '--repo', repo])).code,
+    ).toBe(0);
     expect((await describeTree(target)).map((e) => e.path)).toContain('data/new.jsonl');
     const missing = await drkit(['restore', 'latest:nope', '--target', path.join(dir, 'x'), '--repo', repo]);
     expect(missing.stderr).toContain('No snapshot');
@@ -98,8 +112,15 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
   it('a prune killed (failpoints) after metadata and between blobs leaves every listed snapshot restorable; the next prune finishes', async () => {
     const made = await hourly(12);
     // Killed after its 1st and 4th metadata removal, then after its 1st and 4th blob removal.
-    for (const point of ['prune.after-delete-meta:1', 'prune.after-delete-meta:4', 'prune.after-delete-blob:1', 'prune.after-delete-blob:4']) {
-      const killed = await drkit(['forget', '--keep-last', '1', '--prune', '--repo', repo], { env: { DRKIT_FAILPOINTS: `${point}=kill` } });
+    for (const point of [
+      'prune.after-delete-meta:1',
+      'prune.after-delete-meta:4',
+      'prune.after-delete-blob:1',
+      'prune.after-delete-blob:4',
+    ]) {
+      const killed = await drkit(['forget', '--keep-last', '1', '--prune', '--repo', repo], {
+        env: { DRKIT_FAILPOINTS: `${point}=kill` },
+      });
       expect(killed.signal, `${point}: ${killed.stderr}`).toBe('SIGKILL');
       expect(json((await drkit(['verify', 'all', '--repo', repo, '--json'])).stdout).ok).toBe(true);
     }
@@ -126,7 +147,10 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
   it('backup --time dates the snapshot: retention and full_every go by it; a time without a zone or in the future is refused', async () => {
     await drkit(['init', '--repo', repo]);
     const config = path.join(dir, 'drkit.config.yaml');
-    await writeFile(config, `sources: [{ name: tree, type: files, path: ${JSON.stringify(tree)} }]\nbackup: { full_every: 7d }\n`);
+    await writeFile(
+      config,
+      `sources: [{ name: tree, type: files, path: ${JSON.stringify(tree)} }]\nbackup: { full_every: 7d }\n`,
+    );
     const at = async (time: string) => {
       await appendFile(path.join(tree, 'data/feedback.jsonl'), `{"at":"${time}"}\n`);
       const r = await drkit(['backup', '--time', time, '--repo', repo, '--config', config, '--json']);
@@ -144,10 +168,18 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
     // keep-within counts back from the newest snapshot's --time: the first chain is out.
     const forget = json((await drkit(['forget', '--keep-within', '2d', '--repo', repo, '--json'])).stdout);
     expect(forget.removed).toEqual([second.id, first.id]);
-    for (const bad of ['2026-11-01', '2026-11-01T03:00:00', 'yesterday', new Date(Date.now() + 3_600_000).toISOString()]) {
+    for (const bad of [
+      '2026-11-01',
+      '2026-11-01T03:00:00',
+      'yesterday',
+      new Date(Date.now() + 3_600_000).toISOString(),
+    ]) {
       const r = await drkit(['backup', tree, '--time', bad, '--repo', repo, '--json']);
       expect(r.code, bad).toBe(2);
-      expect(json(r.stdout).error).toMatchObject({ code: 'CLI_USAGE', message: expect.stringMatching(/--time.*(ISO 8601 time with a zone|in the future)/) });
+      expect(json(r.stdout).error).toMatchObject({
+        code: 'CLI_USAGE',
+        message: expect.stringMatching(/--time.*(ISO 8601 time with a zone|in the future)/),
+      });
     }
     expect(await ids()).toEqual([third.id]);
   });
@@ -155,7 +187,15 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
   it('unlock clears a lock left by a dead process', async () => {
     await drkit(['init', '--repo', repo]);
     await mkdir(path.join(repo, 'locks'), { recursive: true });
-    const dead = { id: 'dead', exclusive: true, host: hostname(), pid: 2 ** 22 + 11, purpose: 'forget --prune', time: 'x', refreshed: new Date().toISOString() };
+    const dead = {
+      id: 'dead',
+      exclusive: true,
+      host: hostname(),
+      pid: 2 ** 22 + 11,
+      purpose: 'forget --prune',
+      time: 'x',
+      refreshed: new Date().toISOString(),
+    };
     await writeFile(path.join(repo, 'locks', 'dead.json'), JSON.stringify(dead));
     const u = await drkit(['unlock', '--repo', repo]);
     expect(u.stdout).toContain('1 lock(s) removed');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { describeTree, } from '@drkit/test-support';
+import { describeTree } from '@drkit/test-support';
 import { drkit, initForNobody, useSampleWorkspace } from './cli.js';
 
 let dir: string;
@@ -22,7 +22,9 @@ describe('drkit CLI', () => {
     expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
 
     const list = json((await drkit(['snapshots', '--json'], { env: { DRKIT_REPO: repo } })).stdout);
-    expect(list).toEqual([expect.objectContaining({ id, tags: ['daily'], sources: ['tree'], time: expect.any(String) })]);
+    expect(list).toEqual([
+      expect.objectContaining({ id, tags: ['daily'], sources: ['tree'], time: expect.any(String) }),
+    ]);
 
     const ls = await drkit(['ls', id.slice(0, 12), 'config/**', '--repo', repo]);
     expect(ls.stdout).toContain('-rw------- ');
@@ -42,7 +44,10 @@ describe('drkit CLI', () => {
   it('restores one source straight into the target, and prints a plan without writing on --dry-run', async () => {
     await drkit(['init', '--repo', repo]);
     const cfg = path.join(dir, 'drkit.config.yaml');
-    await writeFile(cfg, `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: data, type: files, path: ./tree/data }\n`);
+    await writeFile(
+      cfg,
+      `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: data, type: files, path: ./tree/data }\n`,
+    );
     const b = await drkit(['backup', '--json'], { cwd: dir });
     expect(b.code).toBe(0);
     expect(json(b.stdout).sources.map((s: { name: string }) => s.name)).toEqual(['config', 'data']);
@@ -51,16 +56,33 @@ describe('drkit CLI', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('secret.env');
     await expect(stat(target)).rejects.toThrow();
-    expect((await drkit(['restore', 'latest', '--source', 'config', '--target', target], { env: { DRKIT_CONFIG: cfg } })).code).toBe(0);
+    expect(
+      (await drkit(['restore', 'latest', '--source', 'config', '--target', target], { env: { DRKIT_CONFIG: cfg } }))
+        .code,
+    ).toBe(0);
     expect(await describeTree(target)).toEqual(await describeTree(path.join(tree, 'config')));
   });
 
   it('restores --include across sources exactly as its --dry-run plan says, a source nothing matches included; if-changed replaces a file whose mode differs', async () => {
     await drkit(['init', '--repo', repo]);
-    await writeFile(path.join(dir, 'drkit.config.yaml'), `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: logs, type: files, path: ./tree/bin }\n`);
+    await writeFile(
+      path.join(dir, 'drkit.config.yaml'),
+      `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: logs, type: files, path: ./tree/bin }\n`,
+    );
     expect((await drkit(['backup'], { cwd: dir })).code).toBe(0);
     const target = path.join(dir, 'T');
-    const args = ['restore', 'latest', '--source', 'config', '--source', 'logs', '--include', '*.json', '--target', target];
+    const args = [
+      'restore',
+      'latest',
+      '--source',
+      'config',
+      '--source',
+      'logs',
+      '--include',
+      '*.json',
+      '--target',
+      target,
+    ];
     const dry = await drkit([...args, '--dry-run', '--json'], { cwd: dir });
     expect(dry.code).toBe(0);
     const { plan } = json(dry.stdout);
@@ -68,7 +90,9 @@ describe('drkit CLI', () => {
       ['config', 'create'],
       ['config/app.json', 'create'],
     ]);
-    expect((await drkit([...args, '--dry-run'], { cwd: dir })).stdout).toContain('source logs -> logs/: nothing selected');
+    expect((await drkit([...args, '--dry-run'], { cwd: dir })).stdout).toContain(
+      'source logs -> logs/: nothing selected',
+    );
 
     const r = await drkit([...args, '--json'], { cwd: dir });
     expect(r.stderr).toBe('');
@@ -76,15 +100,24 @@ describe('drkit CLI', () => {
     expect(json(r.stdout).written).toEqual(plan.toWrite);
     const source = await describeTree(path.join(tree, 'config'));
     const restored = await describeTree(target);
-    expect(restored.map((e) => [e.path, e.type])).toEqual(plan.items.map((i: { path: string; type: string }) => [i.path, i.type]));
-    expect(restored.find((e) => e.path === 'config/app.json')).toEqual({ ...source.find((e) => e.path === 'app.json'), path: 'config/app.json' });
-    expect((await stat(path.join(target, 'config'))).mode & 0o7777).toBe((await stat(path.join(tree, 'config'))).mode & 0o7777);
+    expect(restored.map((e) => [e.path, e.type])).toEqual(
+      plan.items.map((i: { path: string; type: string }) => [i.path, i.type]),
+    );
+    expect(restored.find((e) => e.path === 'config/app.json')).toEqual({
+      ...source.find((e) => e.path === 'app.json'),
+      path: 'config/app.json',
+    });
+    expect((await stat(path.join(target, 'config'))).mode & 0o7777).toBe(
+      (await stat(path.join(tree, 'config'))).mode & 0o7777,
+    );
     expect((await readdir(dir)).filter((n) => n.startsWith('.drkit-restore-'))).toEqual([]);
 
     // Metadata is part of "changed": same content, another mode.
     await chmod(path.join(target, 'config/app.json'), 0o600);
     const again = [...args, '--overwrite', 'if-changed'];
-    expect((await drkit([...again, '--dry-run'], { cwd: dir })).stdout).toMatch(/replace +config\/app\.json {2}15 B {2}\(mode 0600 → 0644\)/);
+    expect((await drkit([...again, '--dry-run'], { cwd: dir })).stdout).toMatch(
+      /replace +config\/app\.json {2}15 B {2}\(mode 0600 → 0644\)/,
+    );
     expect((await drkit(again, { cwd: dir })).code).toBe(0);
     expect((await stat(path.join(target, 'config/app.json'))).mode & 0o7777).toBe(0o644);
   });
@@ -117,7 +150,11 @@ describe('drkit CLI', () => {
     await chmod(secret, 0o644);
     const next = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
     expect(next.code).toBe(0);
-    expect(json(next.stdout)).toMatchObject({ kind: 'incremental', parent: json(partial.stdout).id, status: 'complete' });
+    expect(json(next.stdout)).toMatchObject({
+      kind: 'incremental',
+      parent: json(partial.stdout).id,
+      status: 'complete',
+    });
     const target = path.join(dir, 'restored');
     expect((await drkit(['restore', 'latest', '--source', 'tree', '--target', target, '--repo', repo])).code).toBe(0);
     expect(await readFile(path.join(target, 'config/secret.env'), 'utf8')).toBe('TOKEN=abc\n');
@@ -153,7 +190,10 @@ describe('drkit CLI', () => {
 
   it('backup --wait waits for a forget or prune holding the repository; --wait 0s fails at once', async () => {
     await drkit(['init', '--repo', repo]);
-    const held = await (await Repository.open(new LocalStore(repo))).lock({ exclusive: true, purpose: 'forget --prune' });
+    const held = await (await Repository.open(new LocalStore(repo))).lock({
+      exclusive: true,
+      purpose: 'forget --prune',
+    });
     try {
       const now = await drkit(['backup', tree, '--repo', repo, '--wait', '0s']);
       expect(now.code).toBe(1);
@@ -172,7 +212,9 @@ describe('drkit CLI', () => {
   it('leaves no snapshot after a backup killed with SIGKILL before its commit; earlier snapshots verify; the next backup succeeds and removes what the killed one wrote', async () => {
     await drkit(['init', '--repo', repo]);
     const first = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout).id;
-    const killed = await drkit(['backup', tree, '--repo', repo], { env: { DRKIT_FAILPOINTS: 'commit.before-metadata=kill' } });
+    const killed = await drkit(['backup', tree, '--repo', repo], {
+      env: { DRKIT_FAILPOINTS: 'commit.before-metadata=kill' },
+    });
     expect(killed.signal).toBe('SIGKILL');
     const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
     expect(list.map((s: { id: string }) => s.id)).toEqual([first]);
@@ -186,7 +228,10 @@ describe('drkit CLI', () => {
 
   it('names the file, key path and fix for a config with an unknown key or a wrong type', async () => {
     const cfg = path.join(dir, 'drkit.config.yaml');
-    await writeFile(cfg, `repository: ./repo\nsources:\n  - name: data\n    type: files\n    path: ./tree\n    exlude: ["*.tmp"]\nretention:\n  keep_daily: seven\n`);
+    await writeFile(
+      cfg,
+      `repository: ./repo\nsources:\n  - name: data\n    type: files\n    path: ./tree\n    exlude: ["*.tmp"]\nretention:\n  keep_daily: seven\n`,
+    );
     const r = await drkit(['backup', '--config', cfg]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('CONFIG_INVALID');

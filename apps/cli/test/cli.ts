@@ -7,7 +7,8 @@ import { afterEach, beforeEach } from 'vitest';
 import { makeSampleTree, tempDir } from '@drkit/test-support';
 
 // DRKIT_TEST_MAIN runs the tests against another build, e.g. main's, to see a new test fail before its fix.
-export const MAIN = process.env.DRKIT_TEST_MAIN ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
+export const MAIN =
+  process.env.DRKIT_TEST_MAIN ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 const CACHE_DIR = path.join(os.tmpdir(), `drkit-cli-test-cache-${process.pid}`);
 
 export interface CliResult {
@@ -44,7 +45,9 @@ function byLine(each: (line: string) => void): (d: Buffer) => void {
 export function drkit(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const asNobody = options.unprivileged && process.getuid?.() === 0;
   const cmd = asNobody ? 'setpriv' : process.execPath;
-  const argv = asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args] : [MAIN, ...args];
+  const argv = asNobody
+    ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args]
+    : [MAIN, ...args];
   const child = spawn(cmd, argv, {
     cwd: options.cwd,
     // The change cache goes to a throw-away folder, not the user's ~/.cache.
@@ -56,8 +59,16 @@ export function drkit(args: string[], options: CliOptions = {}): Promise<CliResu
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  if (options.onStdoutLine) child.stdout.on('data', byLine((line) => options.onStdoutLine!(line, child.pid!)));
-  if (options.onStderrLine) child.stderr.on('data', byLine((line) => options.onStderrLine!(line, child.pid!)));
+  if (options.onStdoutLine)
+    child.stdout.on(
+      'data',
+      byLine((line) => options.onStdoutLine!(line, child.pid!)),
+    );
+  if (options.onStderrLine)
+    child.stderr.on(
+      'data',
+      byLine((line) => options.onStderrLine!(line, child.pid!)),
+    );
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));

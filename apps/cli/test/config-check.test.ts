@@ -51,14 +51,28 @@ describe('drkit config check', () => {
   it('names each problem (an unset variable, an unreachable channel host) and exits 1; all well: exit 0, nothing sent', async () => {
     await drkit(['init', '--repo', repo]);
     const down = await closedPort();
-    const file = await writeConfig(`    hook: { type: webhook, url: "${hook.url}/drkit" }\n    ops-slack: { type: slack, webhook_url: "http://127.0.0.1:${down}/services/T/B/secret" }\n`);
-    const bad = await drkit(['config', 'check', '--connect', '--config', file, '--json'], { env: { CACHE_URL: undefined } });
+    const file = await writeConfig(
+      `    hook: { type: webhook, url: "${hook.url}/drkit" }\n    ops-slack: { type: slack, webhook_url: "http://127.0.0.1:${down}/services/T/B/secret" }\n`,
+    );
+    const bad = await drkit(['config', 'check', '--connect', '--config', file, '--json'], {
+      env: { CACHE_URL: undefined },
+    });
     expect(bad.code).toBe(1);
     const result = json(bad.stdout);
     expect(result.ok).toBe(false);
-    const failed = Object.fromEntries(result.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { what: string; error: { code: string; message: string } }) => [c.what, c.error]));
-    expect(failed['source cache']).toMatchObject({ code: 'CONFIG_ENV_MISSING', message: expect.stringContaining('CACHE_URL') });
-    expect(failed['connect channel ops-slack']).toMatchObject({ code: 'CLI_UNREACHABLE', message: expect.stringContaining(`127.0.0.1:${down} cannot be reached: ECONNREFUSED`) });
+    const failed = Object.fromEntries(
+      result.checks
+        .filter((c: { ok: boolean }) => !c.ok)
+        .map((c: { what: string; error: { code: string; message: string } }) => [c.what, c.error]),
+    );
+    expect(failed['source cache']).toMatchObject({
+      code: 'CONFIG_ENV_MISSING',
+      message: expect.stringContaining('CACHE_URL'),
+    });
+    expect(failed['connect channel ops-slack']).toMatchObject({
+      code: 'CLI_UNREACHABLE',
+      message: expect.stringContaining(`127.0.0.1:${down} cannot be reached: ECONNREFUSED`),
+    });
     expect(bad.stdout).not.toContain('secret');
     expect(result.checks).toContainEqual(expect.objectContaining({ what: 'connect channel hook', ok: true }));
     expect(result.checks).toContainEqual(expect.objectContaining({ what: 'connect repository', ok: true }));
@@ -76,7 +90,9 @@ describe('drkit config check', () => {
     await writeFile(file, `repository: ${repo}\nsources:\n  - { name: data, type: files, path: ./not-there }\n`);
     const r = await drkit(['config', 'check', '--config', file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^FAIL {2}source data: .*not-there cannot be read \(ENOENT\): a backup would be partial\. \[BACKUP_SOURCE_MISSING\]/m);
+    expect(r.stdout).toMatch(
+      /^FAIL {2}source data: .*not-there cannot be read \(ENOENT\): a backup would be partial\. \[BACKUP_SOURCE_MISSING\]/m,
+    );
     expect(r.stdout).not.toMatch(/connect/);
   });
 });

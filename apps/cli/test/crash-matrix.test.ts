@@ -6,7 +6,17 @@ import { FAILPOINT_ACTIONS, FAILPOINTS, type Failpoint, type FailpointAction } f
 import { verifySnapshot } from '@drkit/integrity-verifier';
 import { Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { describeTree, makeSampleTree, type RedisKeyState, redisContents, type RunningRedis, sameRedisContents, seedRedis, startRedis, tempDir } from '@drkit/test-support';
+import {
+  describeTree,
+  makeSampleTree,
+  type RedisKeyState,
+  redisContents,
+  type RunningRedis,
+  sameRedisContents,
+  seedRedis,
+  startRedis,
+  tempDir,
+} from '@drkit/test-support';
 import { drkit } from './cli.js';
 
 // Every failpoint × every action, each on a fresh copy of one prepared repository. After the
@@ -63,12 +73,25 @@ const scenarios: Record<string, Scenario> = {
   restore: {
     args: (c) => ['restore', ids.full, '--target', c.target, '--overwrite', 'if-changed', '--repo', c.repo],
     check: async (c) => {
-      for (const name of ['a', 'b'] as const) expect(await describeTree(path.join(c.target, name))).toEqual(await describeTree(trees[name]));
+      for (const name of ['a', 'b'] as const)
+        expect(await describeTree(path.join(c.target, name))).toEqual(await describeTree(trees[name]));
       expect(await readdir(c.target)).toContain('keep.txt');
     },
   },
   'restore.redis': {
-    args: (c) => ['restore', ids.redis, '--source', 'cache', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', c.repo],
+    args: (c) => [
+      'restore',
+      ids.redis,
+      '--source',
+      'cache',
+      '--redis',
+      server.url,
+      '--mode',
+      'replace',
+      '--yes',
+      '--repo',
+      c.repo,
+    ],
     check: async () => expect(sameRedisContents(await redisContents(server.client(), DBS), expectedRedis)).toEqual([]),
   },
 };
@@ -156,7 +179,9 @@ afterAll(async () => {
 });
 
 // Notify's and the state store's points are killed at by packages/notify/test/crash.test.ts, with a sending process.
-const POINTS = (Object.keys(FAILPOINTS) as Failpoint[]).filter((p) => !p.startsWith('notify.') && !p.startsWith('state.'));
+const POINTS = (Object.keys(FAILPOINTS) as Failpoint[]).filter(
+  (p) => !p.startsWith('notify.') && !p.startsWith('state.'),
+);
 
 describe(`crash matrix: ${POINTS.length} failpoints × ${FAILPOINT_ACTIONS.join(', ')}`, () => {
   let n = 0;
@@ -167,7 +192,12 @@ describe(`crash matrix: ${POINTS.length} failpoints × ${FAILPOINT_ACTIONS.join(
         const scenario = scenarioOf(point);
         const dir = path.join(base, `case-${caseNo}`);
         await cp(prepared, dir, { recursive: true });
-        const c: Case = { dir, repo: path.join(dir, 'repo'), dest: path.join(dir, 'dest'), target: path.join(dir, 'target') };
+        const c: Case = {
+          dir,
+          repo: path.join(dir, 'repo'),
+          dest: path.join(dir, 'dest'),
+          target: path.join(dir, 'target'),
+        };
         const sig = caseNo % 2 ? 'SIGINT' : 'SIGTERM';
         const hit = HIT[point] ?? 1;
 
@@ -185,7 +215,11 @@ describe(`crash matrix: ${POINTS.length} failpoints × ${FAILPOINT_ACTIONS.join(
         if (action === 'hang') {
           expect(crashed.code, said).toBe(sig === 'SIGINT' ? 130 : 143);
           // One line at the end: the state it left and the command that finishes, or that it had finished.
-          expect(crashed.stderr.trimEnd().split('\n').at(-1), said).toMatch(new RegExp(`^drkit: (interrupted by ${sig} \\[\\w+\\]: .+ To finish: drkit |${sig} arrived as the command finished)`));
+          expect(crashed.stderr.trimEnd().split('\n').at(-1), said).toMatch(
+            new RegExp(
+              `^drkit: (interrupted by ${sig} \\[\\w+\\]: .+ To finish: drkit |${sig} arrived as the command finished)`,
+            ),
+          );
         }
         await expectSound(c.repo);
         await expectSound(c.dest);

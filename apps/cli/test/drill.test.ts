@@ -101,13 +101,28 @@ describe('drkit drill', () => {
     const r = await run(['drill', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = json(r);
-    expect(report).toMatchObject({ passed: true, scenario: 'restore', objectives: { rto_seconds: 14_400, rpo_seconds: 3_600, rto_met: true, rpo_met: true }, problems: [] });
+    expect(report).toMatchObject({
+      passed: true,
+      scenario: 'restore',
+      objectives: { rto_seconds: 14_400, rpo_seconds: 3_600, rto_met: true, rpo_met: true },
+      problems: [],
+    });
     expect(report.rto_seconds).toBeGreaterThan(0);
     expect(report.rpo_seconds).toBeGreaterThanOrEqual(0);
-    expect(report.phases.map((p: { name: string }) => p.name)).toEqual(['select', 'restore-files', 'restore-redis', 'verify']);
+    expect(report.phases.map((p: { name: string }) => p.name)).toEqual([
+      'select',
+      'restore-files',
+      'restore-redis',
+      'verify',
+    ]);
     const files = report.sources.find((s: { name: string }) => s.name === 'data');
     // makeSampleTree: 9 files, two of them JSONL with 3 lines in all.
-    expect(files).toMatchObject({ type: 'files', files: 9, symlinks: 2, jsonl: { files: 2, lines: 3, invalid_lines: 0 } });
+    expect(files).toMatchObject({
+      type: 'files',
+      files: 9,
+      symlinks: 2,
+      jsonl: { files: 2, lines: 3, invalid_lines: 0 },
+    });
     const cache = report.sources.find((s: { name: string }) => s.name === 'cache');
     expect(cache.dbs.map((d: { db: number }) => d.db)).toEqual([0, 1, 3]);
     expect(cache.dbs[0].types).toMatchObject({ stream: 1, zset: 1, list: 1, hash: 2 });
@@ -116,7 +131,9 @@ describe('drkit drill', () => {
     expect(await readdir(path.join(dir, 'sandboxes'))).toEqual([]);
 
     const history = await run(['drill', 'history', '--json']);
-    expect(json(history)).toMatchObject([{ id: report.id, passed: true, rto_seconds: report.rto_seconds, rpo_seconds: report.rpo_seconds }]);
+    expect(json(history)).toMatchObject([
+      { id: report.id, passed: true, rto_seconds: report.rto_seconds, rpo_seconds: report.rpo_seconds },
+    ]);
     const shown = await run(['drill', 'show', report.id.slice(0, 17)]);
     expect(shown.stdout).toContain(`# Recovery drill ${report.id}: PASSED`);
     expect(shown.stdout).toMatch(/\| restore-redis \| ok \|/);
@@ -139,7 +156,9 @@ describe('drkit drill', () => {
     expect(report.problems[0].message).toContain('media/blob.bin');
     const incidents = json(await run(['incident', 'list', '--json']));
     expect(incidents).toMatchObject([{ id: report.incident, severity: 'P3', title: 'Recovery drill failed' }]);
-    expect(json(await run(['drill', 'history', '--json']))).toMatchObject([{ passed: false, incident: report.incident }]);
+    expect(json(await run(['drill', 'history', '--json']))).toMatchObject([
+      { passed: false, incident: report.incident },
+    ]);
 
     // A later drill that passes resolves it.
     const good = await run(['backup', '--full']);
@@ -151,12 +170,26 @@ describe('drkit drill', () => {
   it('starts the service from the sandbox, waits for its health probe, runs the smoke test, stops it; RTO ends when it is healthy', async () => {
     const port = await freePort();
     await writeService(port);
-    await addService(port, { health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "feedback.jsonl" }]`, smoke: `curl -fsS http://127.0.0.1:${port}/redis` });
+    await addService(port, {
+      health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "feedback.jsonl" }]`,
+      smoke: `curl -fsS http://127.0.0.1:${port}/redis`,
+    });
     const r = await run(['drill', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = json(r);
-    expect(report.phases.map((p: { name: string }) => p.name)).toEqual(['select', 'restore-files', 'restore-redis', 'verify', 'service-start', 'smoke', 'service-stop']);
-    expect(report.service).toMatchObject({ healthy: true, detail: expect.stringMatching(/^http http:\/\/127\.0\.0\.1:\d+\/health: ok in \d+ ms$/) });
+    expect(report.phases.map((p: { name: string }) => p.name)).toEqual([
+      'select',
+      'restore-files',
+      'restore-redis',
+      'verify',
+      'service-start',
+      'smoke',
+      'service-stop',
+    ]);
+    expect(report.service).toMatchObject({
+      healthy: true,
+      detail: expect.stringMatching(/^http http:\/\/127\.0\.0\.1:\d+\/health: ok in \d+ ms$/),
+    });
     const start = Date.parse(report.started_at);
     const untilHealthy = report.phases.slice(0, 5).reduce((sum: number, p: { seconds: number }) => sum + p.seconds, 0);
     expect(report.rto_seconds).toBeGreaterThanOrEqual(untilHealthy);
@@ -169,7 +202,10 @@ describe('drkit drill', () => {
   it('a service that never becomes healthy fails the drill at its timeout, and is stopped', async () => {
     const port = await freePort();
     await writeService(port);
-    await addService(port, { health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "never there" }]`, readyWithin: '2s' });
+    await addService(port, {
+      health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "never there" }]`,
+      readyWithin: '2s',
+    });
     const r = await run(['drill', '--json']);
     expect(r.code).toBe(1);
     const report = json(r);
@@ -178,7 +214,9 @@ describe('drkit drill', () => {
       { name: 'service-start', ok: false },
       { name: 'service-stop', ok: true },
     ]);
-    expect(report.problems[0].message).toMatch(/^the service did not become healthy within 2 s: http http:\/\/127\.0\.0\.1:\d+\/health: the body does not contain "never there"$/);
+    expect(report.problems[0].message).toMatch(
+      /^the service did not become healthy within 2 s: http http:\/\/127\.0\.0\.1:\d+\/health: the body does not contain "never there"$/,
+    );
     expect(report.phases.find((p: { name: string }) => p.name === 'service-start').seconds).toBeGreaterThanOrEqual(2);
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   });
@@ -203,10 +241,17 @@ describe('drkit drill', () => {
 
     // A source of the config that the snapshot lacks fails a full drill.
     const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
-    await writeFile(path.join(dir, 'drkit.config.yaml'), config.replace('sources:\n', 'sources:\n  - { name: uploads, type: files, path: ./uploads }\n'));
+    await writeFile(
+      path.join(dir, 'drkit.config.yaml'),
+      config.replace('sources:\n', 'sources:\n  - { name: uploads, type: files, path: ./uploads }\n'),
+    );
     const missing = await run(['drill', '--scenario', 'full', '--snapshot', snapshots[1], '--json']);
     expect(missing.code).toBe(1);
-    expect(json(missing).problems[0]).toMatchObject({ phase: 'select', source: 'uploads', message: expect.stringContaining('does not hold source "uploads" of the config') });
+    expect(json(missing).problems[0]).toMatchObject({
+      phase: 'select',
+      source: 'uploads',
+      message: expect.stringContaining('does not hold source "uploads" of the config'),
+    });
   });
 
   it('SIGINT stops the drill: its scratch redis-server is stopped, the sandbox removed, nothing recorded, exit 130', async () => {
@@ -223,14 +268,16 @@ describe('drkit drill', () => {
     });
     expect(scratch).toHaveLength(1);
     expect(r.code, r.stderr).toBe(130);
-    expect(r.stderr).toContain('drkit: interrupted by SIGINT [DRILL_INTERRUPTED]: The drill was interrupted: its service and scratch Redis were stopped, its sandbox removed, and nothing was recorded.');
+    expect(r.stderr).toContain(
+      'drkit: interrupted by SIGINT [DRILL_INTERRUPTED]: The drill was interrupted: its service and scratch Redis were stopped, its sandbox removed, and nothing was recorded.',
+    );
     expect(await readdir(path.join(dir, 'sandboxes'))).toEqual([]);
     // The scratch redis-server is gone.
     expect(scratch.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
     expect(json(await run(['drill', 'history', '--json']))).toEqual([]);
   });
 
-  it('fails with the repository\'s error, and makes no sandbox, when there is no repository', async () => {
+  it("fails with the repository's error, and makes no sandbox, when there is no repository", async () => {
     const r = await drkit(['drill', '--json', '--repo', path.join(dir, 'empty')], { cwd: path.join(dir, 'data') });
     expect(r.code).toBe(1);
     expect(json(r).error.code).toMatch(/^REPO_/);

@@ -4,11 +4,27 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Notifier } from '@drkit/notify';
 import { FolderStateStore } from '@drkit/state';
-import { describeTree, makeSampleTree, redisContents, type RunningEtcd, type RunningRedis, sameRedisContents, seedRedis, startEtcd, startRedis, tempDir } from '@drkit/test-support';
+import {
+  describeTree,
+  makeSampleTree,
+  redisContents,
+  type RunningEtcd,
+  type RunningRedis,
+  sameRedisContents,
+  seedRedis,
+  startEtcd,
+  startRedis,
+  tempDir,
+} from '@drkit/test-support';
 import { drkit } from './cli.js';
 
 /** A DNS (or activate) webhook that records each switch and refuses an epoch older than one it has seen: the fencing a real hook does. */
-async function startHook(): Promise<{ url: string; calls: { epoch: number; reason: string; step: string }[]; refused: number[]; close(): Promise<void> }> {
+async function startHook(): Promise<{
+  url: string;
+  calls: { epoch: number; reason: string; step: string }[];
+  refused: number[];
+  close(): Promise<void>;
+}> {
   const calls: { epoch: number; reason: string; step: string }[] = [];
   const refused: number[] = [];
   const server: Server = createServer((req, res) => {
@@ -26,7 +42,12 @@ async function startHook(): Promise<{ url: string; calls: { epoch: number; reaso
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/switch`, calls, refused, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/switch`,
+    calls,
+    refused,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 /** A plain HTTP service that answers 200 until closed. */
@@ -55,7 +76,8 @@ afterEach(async () => {
   await cleanup();
 });
 
-const status = async (cfg: string) => JSON.parse((await drkit(['--config', cfg, 'failover', 'status', '--json'])).stdout);
+const status = async (cfg: string) =>
+  JSON.parse((await drkit(['--config', cfg, 'failover', 'status', '--json'])).stdout);
 
 describe('drkit failover: a real sequence end to end', () => {
   let primaryRedis: RunningRedis;
@@ -123,11 +145,23 @@ failover:
     expect((await readFile(path.join(dir, 'activated'), 'utf8')).trim()).toMatch(/^1 unreachable for 1\.\d s/);
     expect(await describeTree(path.join(dir, 'standby/data'))).toEqual(await describeTree(path.join(dir, 'data')));
     expect(sameRedisContents(await redisContents(standbyRedis.client(), [0, 1, 3]), expectedRedis, 60_000)).toEqual([]);
-    expect(hook.calls).toEqual([{ epoch: 1, reason: expect.stringMatching(/^unreachable for/), site: 'app', step: '3 dns' }]);
+    expect(hook.calls).toEqual([
+      { epoch: 1, reason: expect.stringMatching(/^unreachable for/), site: 'app', step: '3 dns' },
+    ]);
 
     const s = await status(cfg);
-    expect(s).toMatchObject({ site: 'app', state: 'failed_over', epoch: 1, run: { outcome: 'done', trigger: 'automatic' } });
-    expect(s.run.steps.map((st: { step: string; status: string }) => `${st.step} ${st.status}`)).toEqual(['1 activate ok', '2 restore ok', '3 dns ok', '4 verify ok']);
+    expect(s).toMatchObject({
+      site: 'app',
+      state: 'failed_over',
+      epoch: 1,
+      run: { outcome: 'done', trigger: 'automatic' },
+    });
+    expect(s.run.steps.map((st: { step: string; status: string }) => `${st.step} ${st.status}`)).toEqual([
+      '1 activate ok',
+      '2 restore ok',
+      '3 dns ok',
+      '4 verify ok',
+    ]);
     for (const st of s.run.steps) expect(st.ms).toBeGreaterThanOrEqual(0);
     expect(s.run.steps[1].rpoMs).toBeGreaterThan(0);
     expect(s.monitors[0]).toMatchObject({ monitor: 'm1', verdict: { health: 'failing' }, results: [{ ok: false }] });
@@ -135,7 +169,8 @@ failover:
     const [incident] = await new Notifier({ store: new FolderStateStore(path.join(dir, 'state')) }).list();
     expect(incident).toMatchObject({ severity: 'P1', title: 'Failover of site app' });
     const lines = incident!.timeline.map((e) => e.message);
-    for (const step of ['1 activate', '2 restore', '3 dns', '4 verify']) expect(lines.some((l) => new RegExp(`^step ${step} ok in \\d+\\.\\d s`).test(l))).toBe(true);
+    for (const step of ['1 activate', '2 restore', '3 dns', '4 verify'])
+      expect(lines.some((l) => new RegExp(`^step ${step} ok in \\d+\\.\\d s`).test(l))).toBe(true);
     expect(lines.find((l) => l.startsWith('step 2 restore'))).toMatch(/RPO \d+\.\d s/);
     expect(lines.at(-1)).toMatch(/^Site app failed over \(epoch 1\) in .*; RPO achieved/);
     await standby.close();
@@ -173,7 +208,9 @@ failover:
     - dns: { webhook: "${hook.url}" }
 `,
     );
-    expect((await drkit(['--config', cfg, 'failover', 'trigger', '--reason', 'drill'])).stderr).toContain('needs --yes');
+    expect((await drkit(['--config', cfg, 'failover', 'trigger', '--reason', 'drill'])).stderr).toContain(
+      'needs --yes',
+    );
     const r = await drkit(['--config', cfg, 'failover', 'trigger', '--reason', 'drill', '--yes'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('failover STOPPED (epoch 1, manual: drill)');
@@ -196,7 +233,11 @@ failover:
     ] as const) {
       const restore = await drkit(['--config', cfg, '--json', 'failover', 'restore', ...args], { cwd: dir });
       expect(restore.code).toBe(1);
-      expect(JSON.parse(restore.stdout).error).toMatchObject({ code: 'FAILOVER_NO_SUCH_STEP', message, hint: 'drkit failover plan lists the steps with their numbers.' });
+      expect(JSON.parse(restore.stdout).error).toMatchObject({
+        code: 'FAILOVER_NO_SUCH_STEP',
+        message,
+        hint: 'drkit failover plan lists the steps with their numbers.',
+      });
     }
     pager.close();
   }, 60_000);
@@ -236,7 +277,10 @@ describe('drkit failover: the lease holder killed with SIGKILL mid-sequence', ()
 
   for (const backend of ['etcd', 'redis'] as const)
     it(`over ${backend}: another monitor takes over after the TTL with a higher epoch, and the hook refuses the stale epoch`, async () => {
-      const lease = backend === 'etcd' ? `{ backend: etcd, endpoints: ["${etcd.endpoint}"], ttl: 2s }` : `{ backend: redis, url: "${redis.url}", ttl: 2s }`;
+      const lease =
+        backend === 'etcd'
+          ? `{ backend: etcd, endpoints: ["${etcd.endpoint}"], ttl: 2s }`
+          : `{ backend: redis, url: "${redis.url}", ttl: 2s }`;
       const cfg = path.join(dir, 'drkit.config.yaml');
       await mkdir(path.join(dir, 'data'));
       await writeFile(
@@ -256,7 +300,8 @@ failover:
     - verify: { for: 1s }
 `,
       );
-      const activated = async () => (await readFile(path.join(dir, 'activated'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+      const activated = async () =>
+        (await readFile(path.join(dir, 'activated'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
       const first = drkit(['--config', cfg, 'failover', 'trigger', '--reason', 'drill', '--yes'], {
         cwd: dir,
         onSpawn: (pid) => {
@@ -274,7 +319,14 @@ failover:
       const killedAt = Date.now();
       const held = await status(cfg);
       // (Its lease may lapse while status starts on a loaded machine: not asserted.)
-      expect(held).toMatchObject({ state: 'failing_over', epoch: 1, run: { outcome: 'running', steps: [{ status: 'running', epoch: 1 }, { status: 'not_run' }, { status: 'not_run' }] } });
+      expect(held).toMatchObject({
+        state: 'failing_over',
+        epoch: 1,
+        run: {
+          outcome: 'running',
+          steps: [{ status: 'running', epoch: 1 }, { status: 'not_run' }, { status: 'not_run' }],
+        },
+      });
 
       const second = await drkit(['--config', cfg, 'failover', 'monitor', '--monitor', 'm2'], {
         cwd: dir,
@@ -291,7 +343,10 @@ failover:
       expect((await activated()).map((l) => Number(l.split(' ')[0]))).toEqual([1, after.epoch]);
       expect(hook.calls).toEqual([{ epoch: after.epoch, reason: 'drill', site: `kill-${backend}`, step: '2 dns' }]);
       // The killed holder's epoch, were it a zombie that woke up: refused.
-      const stale = await fetch(hook.url, { method: 'POST', body: JSON.stringify({ epoch: 1, reason: 'drill', site: `kill-${backend}`, step: '2 dns' }) });
+      const stale = await fetch(hook.url, {
+        method: 'POST',
+        body: JSON.stringify({ epoch: 1, reason: 'drill', site: `kill-${backend}`, step: '2 dns' }),
+      });
       expect(stale.status).toBe(409);
       expect(hook.refused).toEqual([1]);
     }, 90_000);

@@ -27,7 +27,13 @@ describe('drkit init', () => {
     const asJson = await drkit(['init', '--repo', path.join(dir, 'repo2'), '--json']);
     expect(json(asJson.stdout).encryption).toBeNull(); // stdout stays JSON
     expect(asJson.stderr).toMatch(UNENCRYPTED);
-    const encrypted = await drkit(['init', '--repo', path.join(dir, 'repo3'), '--generate-key', path.join(dir, 'key.txt')]);
+    const encrypted = await drkit([
+      'init',
+      '--repo',
+      path.join(dir, 'repo3'),
+      '--generate-key',
+      path.join(dir, 'key.txt'),
+    ]);
     expect(encrypted.code).toBe(0);
     expect(encrypted.stderr).not.toMatch(UNENCRYPTED);
   });
@@ -43,12 +49,17 @@ describe('drkit init', () => {
     expect(r.code).toBe(1);
     const { error } = json(r.stdout);
     expect(error.code).toBe('REPO_CODEC_UNAVAILABLE');
-    expect(error.message).toMatch(new RegExp(`writing zstd needs Node >= 22\\.15 \\(this is ${process.version}\\)\\. Nothing was created\\.`));
+    expect(error.message).toMatch(
+      new RegExp(`writing zstd needs Node >= 22\\.15 \\(this is ${process.version}\\)\\. Nothing was created\\.`),
+    );
     expect(existsSync(repo)).toBe(false);
     expect(existsSync(key)).toBe(false);
     // The hint's --compression auto works, also over a config that asks for zstd.
     expect(error.hint).toMatch(/--compression auto/);
-    await writeFile(path.join(dir, 'drkit.config.yaml'), `repository: ./repo\ncompression: zstd\nsources: [{ name: data, type: files, path: ./tree }]\n`);
+    await writeFile(
+      path.join(dir, 'drkit.config.yaml'),
+      `repository: ./repo\ncompression: zstd\nsources: [{ name: data, type: files, path: ./tree }]\n`,
+    );
     const fromConfig = await drkit(['init', '--json'], { cwd: dir });
     expect(json(fromConfig.stdout).error.code).toBe('REPO_CODEC_UNAVAILABLE');
     const auto = await drkit(['init', '--compression', 'auto', '--json'], { cwd: dir });
@@ -98,7 +109,9 @@ describe('a config with ${VAR} for a source a command does not use', () => {
     expect(all.code).toBe(1);
     const { error } = json(all.stdout);
     expect(error.code).toBe('CONFIG_ENV_MISSING');
-    expect(error.message).toMatch(/drkit\.config\.yaml: sources\[1\]\.url: environment variable DRKIT_TEST_UNSET_PASSWORD is not set/);
+    expect(error.message).toMatch(
+      /drkit\.config\.yaml: sources\[1\]\.url: environment variable DRKIT_TEST_UNSET_PASSWORD is not set/,
+    );
   });
 
   it('a missing config file is not something `drkit init` creates', async () => {

@@ -12,7 +12,8 @@ let tree: string;
 useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 
 const json = (s: string) => JSON.parse(s);
-const listed = async () => json((await drkit(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id) as string[];
+const listed = async () =>
+  json((await drkit(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id) as string[];
 
 /** A full and three incrementals, each built on the one before. */
 async function chain(): Promise<string[]> {
@@ -21,7 +22,10 @@ async function chain(): Promise<string[]> {
   for (let i = 0; i < 4; i++) {
     await appendFile(path.join(tree, 'data/feedback.jsonl'), `{"hour":${i}}\n`);
     const time = new Date(Date.UTC(2026, 10, 20, i));
-    made.push((await runBackup(r, { sources: sourcesFromPaths([tree]), toolVersion: 'test', clock: { now: () => time } })).snapshot.id);
+    made.push(
+      (await runBackup(r, { sources: sourcesFromPaths([tree]), toolVersion: 'test', clock: { now: () => time } }))
+        .snapshot.id,
+    );
   }
   return made;
 }
@@ -33,7 +37,9 @@ describe('drkit forget ID…', () => {
     expect(r.code).toBe(1);
     const { error } = json(r.stdout);
     expect(error.code).toBe('BACKUP_FORGET_HAS_DEPENDENTS');
-    expect(error.message).toContain(`${i1} is needed by 2 later snapshot(s) that would no longer restore: ${i2}, ${i3}`);
+    expect(error.message).toContain(
+      `${i1} is needed by 2 later snapshot(s) that would no longer restore: ${i2}, ${i3}`,
+    );
     expect(error.hint).toContain(`drkit forget ${i1} --with-dependents`);
     expect(await listed()).toEqual([full, i1, i2, i3]);
   });
@@ -45,7 +51,10 @@ describe('drkit forget ID…', () => {
     expect(last.stdout).toMatch(new RegExp(`remove\\s+${i3}.*named`));
     const dry = json((await drkit(['forget', i1!, '--with-dependents', '--dry-run', '--repo', repo, '--json'])).stdout);
     expect(dry).toMatchObject({ dryRun: true, removed: [i2, i1] });
-    expect(dry.decisions).toEqual([expect.objectContaining({ id: i1, reasons: ['named'] }), expect.objectContaining({ id: i2, reasons: [`needs ${i1}`] })]);
+    expect(dry.decisions).toEqual([
+      expect.objectContaining({ id: i1, reasons: ['named'] }),
+      expect.objectContaining({ id: i2, reasons: [`needs ${i1}`] }),
+    ]);
     expect(await listed()).toEqual([full, i1, i2]);
     const gone = json((await drkit(['forget', i1!, '--with-dependents', '--prune', '--repo', repo, '--json'])).stdout);
     expect(gone.removed).toEqual([i2, i1]);
@@ -57,7 +66,10 @@ describe('drkit forget ID…', () => {
   it('an unknown id, ids with a policy, and --with-dependents alone get coded errors with a hint', async () => {
     const [full] = await chain();
     const unknown = json((await drkit(['forget', '20200101T000000Z-000000', '--repo', repo, '--json'])).stdout).error;
-    expect(unknown).toMatchObject({ code: 'REPO_SNAPSHOT_NOT_FOUND', hint: expect.stringContaining('drkit snapshots') });
+    expect(unknown).toMatchObject({
+      code: 'REPO_SNAPSHOT_NOT_FOUND',
+      hint: expect.stringContaining('drkit snapshots'),
+    });
     const both = await drkit(['forget', full!, '--keep-last', '1', '--repo', repo, '--json']);
     expect(both.code).toBe(2);
     expect(json(both.stdout).error.code).toBe('CLI_USAGE');
@@ -73,7 +85,11 @@ describe('drkit stats', () => {
     const [full, , i2, i3] = await chain();
     await drkit(['forget', i3!, '--repo', repo]);
     const stats = json((await drkit(['stats', '--repo', repo, '--json'])).stdout);
-    expect(stats).toMatchObject({ snapshots: 3, oldest: expect.stringMatching(/^2026-11-20T00:00/), newest: expect.stringMatching(/^2026-11-20T02:00/) });
+    expect(stats).toMatchObject({
+      snapshots: 3,
+      oldest: expect.stringMatching(/^2026-11-20T00:00/),
+      newest: expect.stringMatching(/^2026-11-20T02:00/),
+    });
     expect(stats.byKind.full).toMatchObject({ snapshots: 1 });
     expect(stats.byKind.incremental).toMatchObject({ snapshots: 2 });
     expect(stats.bySource.tree.snapshots).toBe(3);

@@ -31,7 +31,12 @@ async function hourly(n: number, options: { allFull?: boolean; compression?: 'gz
   for (let i = 0; i < n; i++) {
     await writeFile(path.join(tree, `data/hour-${i}.jsonl`), `{"i":${i}}\n`);
     const time = new Date(Date.UTC(2026, 10, 20, i));
-    const res = await runBackup(r, { sources: sourcesFromPaths([tree]), toolVersion: 'test', full: options.allFull || i % 4 === 0, clock: { now: () => time } });
+    const res = await runBackup(r, {
+      sources: sourcesFromPaths([tree]),
+      toolVersion: 'test',
+      full: options.allFull || i % 4 === 0,
+      clock: { now: () => time },
+    });
     made.push(res.snapshot.id);
   }
   return made;
@@ -48,7 +53,16 @@ async function crafted(items: SourceItem[]): Promise<string> {
   return (await w.commit()).id;
 }
 
-const file = (p: string, text = 'x'): SourceItem => ({ path: p, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: Buffer.byteLength(text), content: async function* () { yield Buffer.from(text); } });
+const file = (p: string, text = 'x'): SourceItem => ({
+  path: p,
+  type: 'file',
+  mode: 0o644,
+  mtime: 1_700_000_000_000,
+  size: Buffer.byteLength(text),
+  content: async function* () {
+    yield Buffer.from(text);
+  },
+});
 const folder = (p: string): SourceItem => ({ path: p, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 });
 
 describe('a snapshot is the key it is stored under', () => {
@@ -65,9 +79,17 @@ describe('a snapshot is the key it is stored under', () => {
 
     const v = await drkit(['verify', 'all', '--repo', repo, '--json']);
     expect(v.code).toBe(4);
-    const reports = json(v.stdout).snapshots as Array<{ snapshot: string; ok: boolean; status: string; damaged?: string }>;
+    const reports = json(v.stdout).snapshots as Array<{
+      snapshot: string;
+      ok: boolean;
+      status: string;
+      damaged?: string;
+    }>;
     expect(reports.filter((r) => r.ok).map((r) => r.snapshot)).toEqual(made.filter((id) => id !== victim));
-    expect(reports.find((r) => r.snapshot === victim)).toMatchObject({ status: 'unreadable', damaged: expect.stringContaining('differs from its file name') });
+    expect(reports.find((r) => r.snapshot === victim)).toMatchObject({
+      status: 'unreadable',
+      damaged: expect.stringContaining('differs from its file name'),
+    });
 
     // Put the id back: nothing was lost.
     await editJson(metaFile(victim), (m) => (m.id = victim));
@@ -82,7 +104,10 @@ describe('a snapshot is the key it is stored under', () => {
     const target = path.join(dir, 'target');
     const r = await drkit(['restore', id!, '--target', target, '--repo', repo, '--json']);
     expect(r.code).toBe(1);
-    expect(json(r.stdout).error).toMatchObject({ code: 'REPO_BAD_METADATA', message: expect.stringContaining(`snapshots/${id}.json`) });
+    expect(json(r.stdout).error).toMatchObject({
+      code: 'REPO_BAD_METADATA',
+      message: expect.stringContaining(`snapshots/${id}.json`),
+    });
     expect(await readdir(path.join(dir, 'elsewhere'))).toEqual([]);
     expect(await readdir(dir)).not.toContain('target');
   });
@@ -97,7 +122,10 @@ describe('a snapshot is the key it is stored under', () => {
     await editJson(path.join(repo, 'config.json'), (c) => (c.id = '../victim'));
     const r = await drkit(['backup', tree, '--repo', repo, '--cache-dir', path.join(dir, 'cache'), '--json']);
     expect(r.code).toBe(1);
-    expect(json(r.stdout).error).toMatchObject({ code: 'REPO_BAD_METADATA', message: expect.stringContaining('id: not a repository id') });
+    expect(json(r.stdout).error).toMatchObject({
+      code: 'REPO_BAD_METADATA',
+      message: expect.stringContaining('id: not a repository id'),
+    });
     expect((await readdir(path.join(dir, 'victim'))).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
@@ -118,13 +146,21 @@ describe('verify of a chain whose full is damaged', () => {
 
     const r = await drkit(['verify', 'all', '--repo', repo, '--json']);
     expect(r.code).toBe(4);
-    const reports = json(r.stdout).snapshots as Array<{ snapshot: string; ok: boolean; status: string; unrestorableBecause?: unknown[] }>;
+    const reports = json(r.stdout).snapshots as Array<{
+      snapshot: string;
+      ok: boolean;
+      status: string;
+      unrestorableBecause?: unknown[];
+    }>;
     expect(reports.map((x) => [x.snapshot, x.ok, x.status])).toEqual([
       [inc1, false, 'complete'],
       [inc2, false, 'complete'],
       [full, false, 'unreadable'],
     ]);
-    for (const inc of reports.slice(0, 2)) expect(inc.unrestorableBecause).toEqual([{ snapshot: full, source: 'tree', state: 'damaged', reason: expect.stringContaining('not valid JSON') }]);
+    for (const inc of reports.slice(0, 2))
+      expect(inc.unrestorableBecause).toEqual([
+        { snapshot: full, source: 'tree', state: 'damaged', reason: expect.stringContaining('not valid JSON') },
+      ]);
 
     const text = await drkit(['verify', inc2!, '--repo', repo]);
     expect(text.code).toBe(4);
@@ -152,9 +188,32 @@ describe('a damaged entry index', () => {
 
 describe('verify reports what restore would refuse', () => {
   it.each([
-    ['a file indexed below a symlink', [{ path: 'a', type: 'symlink', mode: 0o777, mtime: 1_700_000_000_000, size: 0, linkTarget: '/tmp' } as SourceItem, file('a/passwd')], 'unsafe-path', 'RESTORE_UNSAFE_PATH'],
+    [
+      'a file indexed below a symlink',
+      [
+        {
+          path: 'a',
+          type: 'symlink',
+          mode: 0o777,
+          mtime: 1_700_000_000_000,
+          size: 0,
+          linkTarget: '/tmp',
+        } as SourceItem,
+        file('a/passwd'),
+      ],
+      'unsafe-path',
+      'RESTORE_UNSAFE_PATH',
+    ],
     ['a name over 255 bytes', [file('n'.repeat(300))], 'invalid-path', 'RESTORE_CORRUPT'],
-    ['a path over 4,500 bytes', [...Array.from({ length: 23 }, (_, i) => folder(Array.from({ length: i + 1 }, () => 'd'.repeat(199)).join('/'))), file(`${Array.from({ length: 23 }, () => 'd'.repeat(199)).join('/')}/f`)], 'invalid-path', 'RESTORE_CORRUPT'],
+    [
+      'a path over 4,500 bytes',
+      [
+        ...Array.from({ length: 23 }, (_, i) => folder(Array.from({ length: i + 1 }, () => 'd'.repeat(199)).join('/'))),
+        file(`${Array.from({ length: 23 }, () => 'd'.repeat(199)).join('/')}/f`),
+      ],
+      'invalid-path',
+      'RESTORE_CORRUPT',
+    ],
   ])('%s', async (_, items, kind, restoreCode) => {
     const id = await crafted(items);
     const v = await drkit(['verify', id, '--repo', repo, '--json']);
@@ -171,7 +230,10 @@ describe('verify reports what restore would refuse', () => {
     await editJson(metaFile(id!), (m) => (m.sources[0].name = '..'));
     const v = await drkit(['verify', 'all', '--repo', repo, '--json']);
     expect(v.code).toBe(4);
-    expect(json(v.stdout).snapshots[0]).toMatchObject({ status: 'unreadable', damaged: expect.stringContaining('source name ".." is not a folder name') });
+    expect(json(v.stdout).snapshots[0]).toMatchObject({
+      status: 'unreadable',
+      damaged: expect.stringContaining('source name ".." is not a folder name'),
+    });
     const r = await drkit(['restore', id!, '--target', path.join(dir, 't'), '--repo', repo, '--json']);
     expect(json(r.stdout).error.code).toBe('REPO_BAD_METADATA');
   });
@@ -179,13 +241,21 @@ describe('verify reports what restore would refuse', () => {
   it('backup never stores a path a restore could not write: it is reported, the backup partial', async () => {
     // A short root so that the kernel still lists the whole path (PATH_MAX is 4,096 bytes).
     const root = path.join('/tmp', `d${process.pid}`);
-    execFileSync('bash', ['-c', `rm -rf ${root} && mkdir ${root} && cd ${root} && for i in $(seq 16); do mkdir ${'l'.repeat(250)} && cd ${'l'.repeat(250)}; done; echo x > f`]);
+    execFileSync('bash', [
+      '-c',
+      `rm -rf ${root} && mkdir ${root} && cd ${root} && for i in $(seq 16); do mkdir ${'l'.repeat(250)} && cd ${'l'.repeat(250)}; done; echo x > f`,
+    ]);
     try {
       expect((await drkit(['init', '--repo', repo])).code).toBe(0);
       const r = await drkit(['backup', root, '--repo', repo, '--json']);
       expect(r.code).toBe(3);
       const out = json(r.stdout);
-      expect(out.errors).toEqual([expect.objectContaining({ kind: 'unreadable', message: expect.stringMatching(/is 40\d\d bytes long \(a restore can write at most 4000\)/) })]);
+      expect(out.errors).toEqual([
+        expect.objectContaining({
+          kind: 'unreadable',
+          message: expect.stringMatching(/is 40\d\d bytes long \(a restore can write at most 4000\)/),
+        }),
+      ]);
       expect((await drkit(['verify', 'latest', '--repo', repo])).code).toBe(0);
     } finally {
       execFileSync('rm', ['-rf', root]);
@@ -204,13 +274,23 @@ describe('tags and locks', () => {
     const r = await drkit([...args, '--repo', repo, '--json']);
     expect(r.code).toBe(2);
     expect(json(r.stdout).error.code).toBe('CLI_USAGE');
-    expect(json((await drkit(['snapshots', '--repo', repo, '--json'])).stdout).map((x: { tags: string[] }) => x.tags)).toEqual([[]]);
+    expect(
+      json((await drkit(['snapshots', '--repo', repo, '--json'])).stdout).map((x: { tags: string[] }) => x.tags),
+    ).toEqual([[]]);
   });
 
   it("removing a stale lock removes that lock's own file, whatever id it claims", async () => {
     expect((await drkit(['init', '--repo', repo])).code).toBe(0);
     const now = new Date().toISOString();
-    const live = { id: 'live', exclusive: false, host: hostname(), pid: process.pid, purpose: 'backup', time: now, refreshed: now };
+    const live = {
+      id: 'live',
+      exclusive: false,
+      host: hostname(),
+      pid: process.pid,
+      purpose: 'backup',
+      time: now,
+      refreshed: now,
+    };
     // A dead process's lock that claims to be the live one.
     const dead = { ...live, pid: 2 ** 22 + 11, purpose: 'forget --prune' };
     await writeFile(path.join(repo, 'locks', 'live.json'), JSON.stringify(live)).catch(async () => {

@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RecordingServer, type RunningRedis, startRecordingServer, startRedis, tempDir } from '@drkit/test-support';
+import {
+  type RecordingServer,
+  type RunningRedis,
+  startRecordingServer,
+  startRedis,
+  tempDir,
+} from '@drkit/test-support';
 import { drkit } from './cli.js';
 
 let dir: string;
@@ -25,9 +31,13 @@ ${extra}`;
 }
 
 const env = { HOOK_TOKEN: 't0ken' };
-const run = (args: string[], extra: Record<string, string | undefined> = {}) => drkit(args, { cwd: dir, env: { ...env, ...extra } });
+const run = (args: string[], extra: Record<string, string | undefined> = {}) =>
+  drkit(args, { cwd: dir, env: { ...env, ...extra } });
 const json = <T = any>(r: { stdout: string }): T => JSON.parse(r.stdout);
-const received = (p: string) => hooks.requests.filter((r) => r.path === p).map((r) => r.json<{ kind: string; title: string; idempotency_key: string }>());
+const received = (p: string) =>
+  hooks.requests
+    .filter((r) => r.path === p)
+    .map((r) => r.json<{ kind: string; title: string; idempotency_key: string }>());
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir('drkit-incident-'));
@@ -41,7 +51,18 @@ afterEach(async () => {
 
 describe('drkit incident', () => {
   it('opens a P1, prints its id, and the pager and ops hooks have it before the command ends', async () => {
-    const r = await run(['incident', 'open', '--severity', 'P1', '--title', 'Database down', '--component', 'db', '--message', 'primary gone']);
+    const r = await run([
+      'incident',
+      'open',
+      '--severity',
+      'P1',
+      '--title',
+      'Database down',
+      '--component',
+      'db',
+      '--message',
+      'primary gone',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const id = r.stdout.trim();
     expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
@@ -53,12 +74,26 @@ describe('drkit incident', () => {
     expect(existsSync(path.join(dir, 'state', 'incidents', `${id}.json`))).toBe(true);
 
     const shown = await run(['incident', 'show', id.slice(0, 18), '--json']);
-    expect(json(shown)).toMatchObject({ id, severity: 'P1', status: 'investigating', components: ['db'], timeline: [{ kind: 'opened', message: 'primary gone' }] });
+    expect(json(shown)).toMatchObject({
+      id,
+      severity: 'P1',
+      status: 'investigating',
+      components: ['db'],
+      timeline: [{ kind: 'opened', message: 'primary gone' }],
+    });
   });
 
   it('updates, acknowledges and resolves, telling the route each time; list shows open ones, --all every one', async () => {
     const id = json(await run(['incident', 'open', '--severity', 'P2', '--title', 'Backups late', '--json'])).id;
-    const up = await run(['incident', 'update', id, '--status', 'identified', '--message', 'disk full on the backup host']);
+    const up = await run([
+      'incident',
+      'update',
+      id,
+      '--status',
+      'identified',
+      '--message',
+      'disk full on the backup host',
+    ]);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toContain(`${id}: identified`);
     const note = await run(['incident', 'update', id, '--message', 'paged the storage team', '--internal', '--json']);
@@ -69,21 +104,53 @@ describe('drkit incident', () => {
     expect(list.stdout).toMatch(new RegExp(`${id}\\s+P2\\s+identified\\s+\\S+ \\S+\\s+ana\\s+Backups late`));
     const res = await run(['incident', 'resolve', id, '--message', 'space freed', '--json']);
     expect(res.code, res.stderr).toBe(0);
-    expect(json(res)).toMatchObject({ id, status: 'resolved', resolvedAt: expect.any(String), timeline: expect.arrayContaining([expect.objectContaining({ kind: 'resolved', message: 'space freed' })]) });
+    expect(json(res)).toMatchObject({
+      id,
+      status: 'resolved',
+      resolvedAt: expect.any(String),
+      timeline: expect.arrayContaining([expect.objectContaining({ kind: 'resolved', message: 'space freed' })]),
+    });
     expect(received('/ops').map((m) => m.kind)).toEqual(['opened', 'updated', 'updated', 'acknowledged', 'resolved']);
     expect((await run(['incident', 'list'])).stdout.trim()).toBe('no open incidents (--all lists resolved ones too)');
-    expect(json(await run(['incident', 'list', '--all', '--json'])).map((i: { status: string }) => i.status)).toEqual(['resolved']);
+    expect(json(await run(['incident', 'list', '--all', '--json'])).map((i: { status: string }) => i.status)).toEqual([
+      'resolved',
+    ]);
 
     const again = await run(['incident', 'update', id, '--message', 'more', '--json']);
     expect(again.code).toBe(1);
-    expect(json(again).error).toMatchObject({ code: 'NOTIFY_CLOSED', hint: expect.stringContaining('drkit incident open') });
+    expect(json(again).error).toMatchObject({
+      code: 'NOTIFY_CLOSED',
+      hint: expect.stringContaining('drkit incident open'),
+    });
     const missing = await run(['incident', 'ack', 'nope', '--json']);
     expect(json(missing).error.code).toBe('NOTIFY_NOT_FOUND');
   });
 
   it('with a dedup key, updates the open incident instead of opening another', async () => {
-    const a = await run(['incident', 'open', '--severity', 'P2', '--title', 'RPO exceeded', '--dedup-key', 'rpo:data', '--message', '2 h']);
-    const b = await run(['incident', 'open', '--severity', 'P2', '--title', 'RPO exceeded', '--dedup-key', 'rpo:data', '--message', '3 h']);
+    const a = await run([
+      'incident',
+      'open',
+      '--severity',
+      'P2',
+      '--title',
+      'RPO exceeded',
+      '--dedup-key',
+      'rpo:data',
+      '--message',
+      '2 h',
+    ]);
+    const b = await run([
+      'incident',
+      'open',
+      '--severity',
+      'P2',
+      '--title',
+      'RPO exceeded',
+      '--dedup-key',
+      'rpo:data',
+      '--message',
+      '3 h',
+    ]);
     expect(b.stdout.trim()).toBe(`${a.stdout.trim()} (already open: updated)`);
     expect(json(await run(['incident', 'list', '--json']))).toHaveLength(1);
   });
@@ -126,16 +193,31 @@ describe('drkit incident on a Redis state store', () => {
 
 describe('bad notify config', () => {
   it.each([
-    ['an unknown channel in a route', (c: string) => c.replace('channels: [pager, ops]', 'channels: [pager, pagr]'), 'notify.routes.P1.channels[1]: unknown channel "pagr". Did you mean "pager"?'],
+    [
+      'an unknown channel in a route',
+      (c: string) => c.replace('channels: [pager, ops]', 'channels: [pager, pagr]'),
+      'notify.routes.P1.channels[1]: unknown channel "pagr". Did you mean "pager"?',
+    ],
     [
       'a malformed SMTP URL',
-      (c: string) => c.replace('  routes:', '    mail: { type: email, smtp_url: "smtp//drkit:${HOOK_TOKEN}@mail:587", from: a@example.com, to: [b@example.com] }\n  routes:'),
+      (c: string) =>
+        c.replace(
+          '  routes:',
+          '    mail: { type: email, smtp_url: "smtp//drkit:${HOOK_TOKEN}@mail:587", from: a@example.com, to: [b@example.com] }\n  routes:',
+        ),
       'notify.channels.mail.smtp_url: the SMTP URL is not a URL (it must start with smtp:// or smtps://). Fix:',
     ],
-    ['a missing ${ENV}', (c: string) => c, 'notify.channels.ops.headers.Authorization: environment variable HOOK_TOKEN is not set. Fix: set it'],
+    [
+      'a missing ${ENV}',
+      (c: string) => c,
+      'notify.channels.ops.headers.Authorization: environment variable HOOK_TOKEN is not set. Fix: set it',
+    ],
   ])('%s: a config error naming the key and the fix, before anything is written or sent', async (_, edit, message) => {
     await writeFile(path.join(dir, 'drkit.config.yaml'), edit(config()));
-    const r = await run(['incident', 'open', '--severity', 'P1', '--title', 'x', '--json'], message.includes('HOOK_TOKEN is not set') ? { HOOK_TOKEN: undefined } : {});
+    const r = await run(
+      ['incident', 'open', '--severity', 'P1', '--title', 'x', '--json'],
+      message.includes('HOOK_TOKEN is not set') ? { HOOK_TOKEN: undefined } : {},
+    );
     expect(r.code).toBe(1);
     expect(json(r).error.code).toMatch(/^CONFIG_(INVALID|ENV_MISSING)$/);
     expect(json(r).error.message).toContain(message);

@@ -18,7 +18,10 @@ useSampleWorkspace((w) => ({ dir } = w));
 
 async function linkBins(binDir: string): Promise<string[]> {
   const { stdout } = await run(process.execPath, [path.join(ROOT, 'scripts/link-bins.mjs'), '--bin-dir', binDir]);
-  return stdout.trim().split('\n').map((line) => path.basename(line.split(' → ')[0]!));
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => path.basename(line.split(' → ')[0]!));
 }
 
 /** A folder away from the checkout holding a service's data and a config with relative paths. */
@@ -26,8 +29,15 @@ async function userFolder(): Promise<{ work: string; env: NodeJS.ProcessEnv }> {
   const work = path.join(dir, 'work');
   await mkdir(path.join(work, 'data'), { recursive: true });
   await writeFile(path.join(work, 'data/app.json'), '{"ok":true}\n');
-  await writeFile(path.join(work, 'drkit.config.yaml'), 'repository: ./repo\nsources:\n  - { name: data, type: files, path: ./data }\n');
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(dir, 'bin')}${path.delimiter}${process.env.PATH}`, DRKIT_CACHE_DIR: path.join(dir, 'cache') };
+  await writeFile(
+    path.join(work, 'drkit.config.yaml'),
+    'repository: ./repo\nsources:\n  - { name: data, type: files, path: ./data }\n',
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${path.join(dir, 'bin')}${path.delimiter}${process.env.PATH}`,
+    DRKIT_CACHE_DIR: path.join(dir, 'cache'),
+  };
   delete env.DRKIT_REPO;
   delete env.DRKIT_CONFIG;
   delete env.INIT_CWD; // as in a user's shell, not a pnpm script's

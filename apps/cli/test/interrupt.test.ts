@@ -36,7 +36,16 @@ async function bigSnapshot(files: number): Promise<string> {
     for (let d = 0; d < files / 100; d++) {
       yield { path: `dir-${d}`, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 };
       for (let f = 0; f < 100; f++)
-        yield { path: `dir-${d}/file-${f}.txt`, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 2, content: async function* () { yield Buffer.from('hi'); } };
+        yield {
+          path: `dir-${d}/file-${f}.txt`,
+          type: 'file',
+          mode: 0o644,
+          mtime: 1_700_000_000_000,
+          size: 2,
+          content: async function* () {
+            yield Buffer.from('hi');
+          },
+        };
     }
   }
   await w.writeSource({ name: 'big', type: 'files' }, items());
@@ -66,7 +75,9 @@ describe('output through a pipe', () => {
 describe('SIGINT and SIGTERM', () => {
   it('--help lists the exit codes, 130 and 143 among them', async () => {
     const help = await drkit(['--help']);
-    expect(help.stdout).toMatch(/Exit codes:\n {2}0 {4}success[\s\S]*\n {2}4 {4}verify[\s\S]*\n {2}130 {2}interrupted by SIGINT[\s\S]*\n {2}143 {2}interrupted by SIGTERM/);
+    expect(help.stdout).toMatch(
+      /Exit codes:\n {2}0 {4}success[\s\S]*\n {2}4 {4}verify[\s\S]*\n {2}130 {2}interrupted by SIGINT[\s\S]*\n {2}143 {2}interrupted by SIGTERM/,
+    );
   });
 
   it('a backup interrupted between sources exits 130, rolled back: no snapshot, lock, temp file or data; one line says so and how to finish', async () => {
@@ -75,7 +86,10 @@ describe('SIGINT and SIGTERM', () => {
     await mkdir(other);
     await writeFile(path.join(other, 'x.txt'), 'x');
     const args = ['backup', tree, other, '--repo', repo];
-    const r = await drkit(args, { env: { DRKIT_FAILPOINTS: 'backup.after-source=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT') });
+    const r = await drkit(args, {
+      env: { DRKIT_FAILPOINTS: 'backup.after-source=hang' },
+      onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT'),
+    });
     expect(r.code).toBe(130);
     expect(lastLine(r.stderr)).toBe(
       `drkit: interrupted by SIGINT [BACKUP_INTERRUPTED]: The backup was interrupted and rolled back: snapshot ${/snapshot (\S+) was not committed/.exec(r.stderr)?.[1]} was not committed, and what it had written, its temporary files and its lock were removed. To finish: drkit ${args.join(' ')}`,
@@ -86,18 +100,32 @@ describe('SIGINT and SIGTERM', () => {
     expect(await entries(path.join(repo, 'locks'))).toEqual([]);
     expect((await entries(path.join(repo, '.tmp'))).filter((n) => n.endsWith('.part'))).toEqual([]);
     // --json says it too, with a stable code.
-    const j = await drkit([...args, '--json'], { env: { DRKIT_FAILPOINTS: 'commit.before-metadata=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM') });
+    const j = await drkit([...args, '--json'], {
+      env: { DRKIT_FAILPOINTS: 'commit.before-metadata=hang' },
+      onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM'),
+    });
     expect(j.code).toBe(143);
-    expect(json(j.stdout).error).toMatchObject({ code: 'BACKUP_INTERRUPTED', hint: expect.stringMatching(/^To finish: drkit backup /) });
+    expect(json(j.stdout).error).toMatchObject({
+      code: 'BACKUP_INTERRUPTED',
+      hint: expect.stringMatching(/^To finish: drkit backup /),
+    });
   });
 
-  it('a backup waiting for a prune\'s lock stops when interrupted, having written nothing', async () => {
+  it("a backup waiting for a prune's lock stops when interrupted, having written nothing", async () => {
     await drkit(['init', '--repo', repo]);
-    const prune = await (await Repository.open(new LocalStore(repo))).lock({ exclusive: true, purpose: 'forget --prune' });
+    const prune = await (await Repository.open(new LocalStore(repo))).lock({
+      exclusive: true,
+      purpose: 'forget --prune',
+    });
     try {
-      const r = await drkit(['backup', tree, '--repo', repo, '--wait', '5m'], { env: { DRKIT_FAILPOINTS: 'lock.after-write=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM') });
+      const r = await drkit(['backup', tree, '--repo', repo, '--wait', '5m'], {
+        env: { DRKIT_FAILPOINTS: 'lock.after-write=hang' },
+        onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM'),
+      });
       expect(r.code).toBe(143);
-      expect(lastLine(r.stderr)).toMatch(/^drkit: interrupted by SIGTERM \[REPO_INTERRUPTED\]: Interrupted while waiting for the lock "forget --prune" holds on \S+: nothing was written\. To finish: drkit backup /);
+      expect(lastLine(r.stderr)).toMatch(
+        /^drkit: interrupted by SIGTERM \[REPO_INTERRUPTED\]: Interrupted while waiting for the lock "forget --prune" holds on \S+: nothing was written\. To finish: drkit backup /,
+      );
       expect(await entries(path.join(repo, 'locks'))).toEqual([`${prune.info.id}.json`]);
     } finally {
       await prune.release();
@@ -117,29 +145,43 @@ describe('SIGINT and SIGTERM', () => {
     });
     expect(signals).toBe(2);
     expect(r.code).toBe(130);
-    expect(lastLine(r.stderr)).toMatch(/^drkit: second SIGINT: stopped at once, without finishing the clean-up: this backup's lock and unfinished data/);
+    expect(lastLine(r.stderr)).toMatch(
+      /^drkit: second SIGINT: stopped at once, without finishing the clean-up: this backup's lock and unfinished data/,
+    );
     expect(await entries(path.join(repo, 'locks'))).toHaveLength(1);
     const next = await drkit(['backup', tree, '--repo', repo]);
     expect(next.code).toBe(0);
-    expect(next.stderr).toMatch(/note: removed a stale lock of "backup" \(pid \d+ on .*\): process \d+ on this host .* is no longer running/);
+    expect(next.stderr).toMatch(
+      /note: removed a stale lock of "backup" \(pid \d+ on .*\): process \d+ on this host .* is no longer running/,
+    );
     expect(await entries(path.join(repo, 'locks'))).toEqual([]);
-    expect((await entries(path.join(repo, 'data'))).sort()).toEqual(await entries(path.join(repo, 'snapshots')).then((s) => s.map((n) => n.replace(/\.json$/, '')).sort()));
+    expect((await entries(path.join(repo, 'data'))).sort()).toEqual(
+      await entries(path.join(repo, 'snapshots')).then((s) => s.map((n) => n.replace(/\.json$/, '')).sort()),
+    );
   });
 
   it('a restore interrupted while extracting leaves the target untouched and no staging; interrupted while moving, it says how to finish, and that command finishes', async () => {
     await drkit(['init', '--repo', repo]);
     const { id } = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout);
     const target = path.join(dir, 'restored');
-    const early = await drkit(['restore', id, '--target', target, '--repo', repo], { env: { DRKIT_FAILPOINTS: 'restore.after-extract=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM') });
+    const early = await drkit(['restore', id, '--target', target, '--repo', repo], {
+      env: { DRKIT_FAILPOINTS: 'restore.after-extract=hang' },
+      onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGTERM'),
+    });
     expect(early.code).toBe(143);
-    expect(lastLine(early.stderr)).toMatch(/^drkit: interrupted by SIGTERM \[RESTORE_INTERRUPTED\]: The restore of \S+ into \S+ was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed\. To finish: drkit restore /);
+    expect(lastLine(early.stderr)).toMatch(
+      /^drkit: interrupted by SIGTERM \[RESTORE_INTERRUPTED\]: The restore of \S+ into \S+ was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed\. To finish: drkit restore /,
+    );
     expect(await entries(dir)).not.toContain('restored');
     expect((await entries(dir)).filter((n) => n.startsWith('.drkit-restore-'))).toEqual([]);
 
     await mkdir(target);
     await writeFile(path.join(target, 'keep.txt'), 'mine');
     const args = ['restore', id, '--target', target, '--overwrite', 'never', '--repo', repo];
-    const mid = await drkit(args, { env: { DRKIT_FAILPOINTS: 'restore.during-move=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT') });
+    const mid = await drkit(args, {
+      env: { DRKIT_FAILPOINTS: 'restore.during-move=hang' },
+      onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT'),
+    });
     expect(mid.code).toBe(130);
     const finish = ['restore', id, '--target', target, '--repo', repo, '--overwrite', 'if-changed'];
     expect(lastLine(mid.stderr)).toBe(
@@ -157,15 +199,20 @@ describe('leftovers of killed runs', () => {
     const tmp = path.join(repo, '.tmp');
     // A real writer killed mid-put leaves its temp file behind.
     const storage = createRequire(import.meta.url).resolve('@drkit/storage');
-    const writer = spawn(process.execPath, ['--input-type=module', '-e', `
+    const writer = spawn(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `
       import { PassThrough } from 'node:stream';
       import { LocalStore } from ${JSON.stringify(storage)};
       const body = new PassThrough();
       new LocalStore(${JSON.stringify(repo)}).put('data/x/never.tar.zst', body);
       body.write(Buffer.alloc(1 << 20));
-      setInterval(() => {}, 1000);`]);
+      setInterval(() => {}, 1000);`,
+    ]);
     let parts: string[] = [];
-    while (parts.length === 0) parts = (await entries(tmp)).filter((n) => n.endsWith('.part') && n.startsWith(`${writer.pid}@`));
+    while (parts.length === 0)
+      parts = (await entries(tmp)).filter((n) => n.endsWith('.part') && n.startsWith(`${writer.pid}@`));
     while ((await stat(path.join(tmp, parts[0]!))).size < 1 << 20) await new Promise((r) => setImmediate(r));
     writer.kill('SIGKILL');
     await new Promise((r) => writer.on('close', r));
@@ -177,7 +224,9 @@ describe('leftovers of killed runs', () => {
 
     const b = await drkit(['backup', tree, '--repo', repo]);
     expect(b.code).toBe(0);
-    expect(b.stderr).toContain(`note: removed 1 temporary file(s) of interrupted writes (1.0 MiB; pid ${writer.pid} on ${hostname()})`);
+    expect(b.stderr).toContain(
+      `note: removed 1 temporary file(s) of interrupted writes (1.0 MiB; pid ${writer.pid} on ${hostname()})`,
+    );
     expect((await entries(tmp)).sort()).toEqual([live]);
   });
 
@@ -199,11 +248,16 @@ describe('leftovers of killed runs', () => {
     expect(await entries(path.join(repo, 'data'))).toHaveLength(1);
     await mkdir(path.join(repo, 'data', '20261101T000000Z-abcdef'));
     // Unlisted data without a lock, as a running backup's after `drkit unlock --all`: kept, and said why.
-    const running = await (await Repository.open(new LocalStore(repo))).beginSnapshot({ time: new Date(), toolVersion: 'test' });
+    const running = await (await Repository.open(new LocalStore(repo))).beginSnapshot({
+      time: new Date(),
+      toolVersion: 'test',
+    });
     await running.writeSource({ name: 'files', type: 'files' }, (async function* (): AsyncGenerator<SourceItem> {})());
     const human = await drkit(['forget', '--keep-last', '5', '--prune', '--repo', repo]);
     expect(human.stdout).toContain('removed 1 empty data folder(s) (data/20261101T000000Z-abcdef/)');
-    expect(human.stdout).toContain(`pruned 0 blob(s), 0 B, of 0 snapshot(s)\nkept the data of 1 unlisted snapshot(s) younger than 30 minutes, which a backup may still be writing (${running.id}); a later prune removes it`);
+    expect(human.stdout).toContain(
+      `pruned 0 blob(s), 0 B, of 0 snapshot(s)\nkept the data of 1 unlisted snapshot(s) younger than 30 minutes, which a backup may still be writing (${running.id}); a later prune removes it`,
+    );
   });
 
   it('a lock file that is not a lock is removed by unlock (and by the next command that locks), and named', async () => {

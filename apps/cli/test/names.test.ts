@@ -58,7 +58,9 @@ async function makeTree(root: string): Promise<void> {
 
 /** Every path the tree holds, as drkit's JSON names them. */
 function expectedPaths(): string[] {
-  const deepFolders = DEEP.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+  const deepFolders = DEEP.split('/')
+    .slice(0, -1)
+    .map((_, i, parts) => parts.slice(0, i + 1).join('/'));
   return [
     ...NAMES.map((n) => n.json),
     ...NAMES.map((_, i) => `to-${String(i).padStart(2, '0')}`),
@@ -97,10 +99,17 @@ afterAll(() => cleanup());
 describe('file names are kept byte-exact', () => {
   it('backs up every name, with nothing reported and nothing missing', async () => {
     expect(first).toMatchObject({ status: 'complete', errors: [], warnings: [] });
-    expect(first).toMatchObject({ sources: [{ name: 'src', files: NAMES.length + 2, symlinks: NAMES.length + 1, dirs: 20 }] });
-    const listed = json((await drkit(['ls', 'latest', '--repo', repo, '--json'])).stdout) as { path: string; linkTarget?: string }[];
+    expect(first).toMatchObject({
+      sources: [{ name: 'src', files: NAMES.length + 2, symlinks: NAMES.length + 1, dirs: 20 }],
+    });
+    const listed = json((await drkit(['ls', 'latest', '--repo', repo, '--json'])).stdout) as {
+      path: string;
+      linkTarget?: string;
+    }[];
     expect(listed.map((e) => e.path).sort()).toEqual(expectedPaths());
-    const links = Object.fromEntries(listed.filter((e) => e.linkTarget !== undefined).map((e) => [e.path, e.linkTarget]));
+    const links = Object.fromEntries(
+      listed.filter((e) => e.linkTarget !== undefined).map((e) => [e.path, e.linkTarget]),
+    );
     for (const [i, n] of NAMES.entries()) expect(links[`to-${String(i).padStart(2, '0')}`]).toBe(n.json);
     expect(links['to-deep']).toBe(DEEP);
   });
@@ -112,7 +121,18 @@ describe('file names are kept byte-exact', () => {
       expect(piped.includes(bytesOf(` -> ${n.bytes}\n`)), JSON.stringify(n.json)).toBe(true);
     }
     const tty = drkitOnTty(['ls', 'latest', '--repo', repo]);
-    for (const shown of ['src/new\\nline', 'src/cr\\rname', 'src/bad-\\377', 'src/lone-\\351-x', 'src/back\\\\slash', 'src/ctl-\\001\\a\\177', 'src/esc-\\033[31mred\\033[0m', 'src/nel-\\302\\205', '-> bad-\\377', 'src/dir-\\376/inner'])
+    for (const shown of [
+      'src/new\\nline',
+      'src/cr\\rname',
+      'src/bad-\\377',
+      'src/lone-\\351-x',
+      'src/back\\\\slash',
+      'src/ctl-\\001\\a\\177',
+      'src/esc-\\033[31mred\\033[0m',
+      'src/nel-\\302\\205',
+      '-> bad-\\377',
+      'src/dir-\\376/inner',
+    ])
       expect(tty).toContain(shown);
     expect(tty).toContain(Buffer.from('src/real-\uFFFD').toString('latin1')); // a real U+FFFD is a printable character
     // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may reach the terminal (script turns \n into \r\n)
@@ -121,7 +141,9 @@ describe('file names are kept byte-exact', () => {
   });
 
   it('ls globs match names with newlines and bytes that are not UTF-8', async () => {
-    const listed = json((await drkit(['ls', 'latest', 'new?line', 'bad-*', 'dir-?/*', '--repo', repo, '--json'])).stdout) as { path: string }[];
+    const listed = json(
+      (await drkit(['ls', 'latest', 'new?line', 'bad-*', 'dir-?/*', '--repo', repo, '--json'])).stdout,
+    ) as { path: string }[];
     expect(listed.map((e) => e.path)).toEqual(['bad-\uDCFF', `${BAD_DIR.json}/inner`, 'new\nline']);
   });
 
@@ -139,9 +161,41 @@ describe('file names are kept byte-exact', () => {
       ['if-changed', 'skip-unchanged'],
       ['always', 'replace'],
     ]) {
-      const plan = json((await drkit(['restore', 'latest', '--repo', repo, '--source', 'src', '--target', target, '--overwrite', policy!, '--dry-run', '--json'])).stdout);
+      const plan = json(
+        (
+          await drkit([
+            'restore',
+            'latest',
+            '--repo',
+            repo,
+            '--source',
+            'src',
+            '--target',
+            target,
+            '--overwrite',
+            policy!,
+            '--dry-run',
+            '--json',
+          ])
+        ).stdout,
+      );
       expect(new Set(plan.plan.items.map((i: { action: string }) => i.action))).toEqual(new Set([action]));
-      expect((await drkit(['restore', 'latest', '--repo', repo, '--source', 'src', '--target', target, '--overwrite', policy!])).code).toBe(0);
+      expect(
+        (
+          await drkit([
+            'restore',
+            'latest',
+            '--repo',
+            repo,
+            '--source',
+            'src',
+            '--target',
+            target,
+            '--overwrite',
+            policy!,
+          ])
+        ).code,
+      ).toBe(0);
       expect(await describeTree(target, { exact: true })).toEqual(await describeTree(src, { exact: true }));
     }
     expect((await readdir(dir)).filter((n) => n.startsWith('.drkit-restore'))).toEqual([]);
@@ -149,11 +203,34 @@ describe('file names are kept byte-exact', () => {
 
   it('restores with --include globs that match such names, and only them', async () => {
     const target = path.join(dir, 'some');
-    const globs = ['new?line', 'cr*', 'bad-*', 'lone-?-x', 'esc-*', '-dash', 'back\\\\slash', `${'n'.repeat(255)}`, 'dir-?', '00*/**/f*'];
-    const r = await drkit(['restore', 'latest', '--repo', repo, '--source', 'src', '--target', target, ...globs.flatMap((g) => [`--include=${g}`])]);
+    const globs = [
+      'new?line',
+      'cr*',
+      'bad-*',
+      'lone-?-x',
+      'esc-*',
+      '-dash',
+      'back\\\\slash',
+      `${'n'.repeat(255)}`,
+      'dir-?',
+      '00*/**/f*',
+    ];
+    const r = await drkit([
+      'restore',
+      'latest',
+      '--repo',
+      repo,
+      '--source',
+      'src',
+      '--target',
+      target,
+      ...globs.flatMap((g) => [`--include=${g}`]),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const chosen = (p: string) =>
-      ['new\n', 'cr\r', 'bad-', 'lone-', 'esc-', '-dash', 'back\\', 'nnnn', BAD_DIR.bytes, '00'].some((prefix) => p.startsWith(prefix));
+      ['new\n', 'cr\r', 'bad-', 'lone-', 'esc-', '-dash', 'back\\', 'nnnn', BAD_DIR.bytes, '00'].some((prefix) =>
+        p.startsWith(prefix),
+      );
     const whole = await describeTree(src, { exact: true });
     expect(await describeTree(target, { exact: true })).toEqual(whole.filter((e) => chosen(e.path)));
   });
@@ -164,7 +241,9 @@ describe('file names are kept byte-exact', () => {
     const data = path.join(repo, 'data', first.id);
     const [archive] = (await readdir(data)).filter((n) => /^src\.tar\.(zst|gz)$/.test(n));
     // GNU tar ignores hdrcharset (it keeps the bytes anyway) and would say so once per name.
-    execFileSync('tar', ['--warning=no-unknown-keyword', '-xpf', path.join(data, archive!), '-C', target], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('tar', ['--warning=no-unknown-keyword', '-xpf', path.join(data, archive!), '-C', target], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     expect(await describeTree(target, { exact: true })).toEqual(await describeTree(src, { exact: true }));
   });
 
@@ -191,7 +270,10 @@ describe('file names are kept byte-exact', () => {
     expect(full).toMatchObject({ kind: 'full', status: 'complete' });
     expect(inc).toMatchObject({ kind: 'incremental', status: 'complete', read: { files: 0 } });
     const target = path.join(dir, 'enc-restored');
-    expect((await drkit(['restore', 'latest', '--repo', enc, '--identity', key, '--source', 'src', '--target', target])).code).toBe(0);
+    expect(
+      (await drkit(['restore', 'latest', '--repo', enc, '--identity', key, '--source', 'src', '--target', target]))
+        .code,
+    ).toBe(0);
     expect(await describeTree(target, { exact: true })).toEqual(await describeTree(src, { exact: true }));
   });
 
@@ -200,12 +282,24 @@ describe('file names are kept byte-exact', () => {
     const segment = 's'.repeat(200);
     try {
       // One level at a time (bash: dash's cd refuses), so no single call sees the whole path.
-      execFileSync('bash', ['-ec', `mkdir "$1"; cd "$1"; echo a > shallow; for i in $(seq 21); do mkdir ${segment}; cd ${segment}; done; echo b > leaf`, 'bash', root]);
+      execFileSync('bash', [
+        '-ec',
+        `mkdir "$1"; cd "$1"; echo a > shallow; for i in $(seq 21); do mkdir ${segment}; cd ${segment}; done; echo b > leaf`,
+        'bash',
+        root,
+      ]);
       const r = await drkit(['backup', root, '--repo', repo, '--json']);
       expect(r.code, r.stderr).toBe(3);
       const out = json(r.stdout);
       expect(out).toMatchObject({ status: 'partial', sources: [{ files: 1 }] });
-      expect(out.errors).toEqual([{ kind: 'unreadable', source: 'too-long', path: expect.stringMatching(/^(s{200}\/)+s{200}$/), message: expect.stringMatching(/longer than the kernel accepts|a restore can write at most 4000/) }]);
+      expect(out.errors).toEqual([
+        {
+          kind: 'unreadable',
+          source: 'too-long',
+          path: expect.stringMatching(/^(s{200}\/)+s{200}$/),
+          message: expect.stringMatching(/longer than the kernel accepts|a restore can write at most 4000/),
+        },
+      ]);
       // drkit stores at most 4,000 bytes below the root (FORMAT.md, "What readers accept"), so it reports this path before the kernel would refuse it.
       expect(out.errors[0].path.length).toBeGreaterThan(4000);
     } finally {

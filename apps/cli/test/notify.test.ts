@@ -86,8 +86,13 @@ notify:
     const flushed = await run(['notify', 'flush', '--wait', '10s']);
     expect(flushed.code).toBe(1);
     expect(flushed.stdout).toMatch(/^delivered 1, retrying 0, failed 1, waiting 0/);
-    expect(flushed.stderr).toContain('1 message could not be delivered and was reported elsewhere: see drkit notify status');
-    expect(hooks.requests.filter((r) => r.path === '/spare').map((r) => r.json().kind)).toEqual(['opened', 'undeliverable']);
+    expect(flushed.stderr).toContain(
+      '1 message could not be delivered and was reported elsewhere: see drkit notify status',
+    );
+    expect(hooks.requests.filter((r) => r.path === '/spare').map((r) => r.json().kind)).toEqual([
+      'opened',
+      'undeliverable',
+    ]);
   });
 
   it('flush --wait sends digests when their windows close, each incident in one, none before its window ends', async () => {
@@ -117,6 +122,9 @@ notify:
     expect(refused.stdout).toContain('could not send to spare');
     const unknown = await run(['notify', 'test', 'nope', '--json']);
     expect(unknown.code).toBe(1);
-    expect(json(unknown).error).toMatchObject({ code: 'NOTIFY_UNKNOWN_CHANNEL', hint: expect.stringContaining('hook, spare') });
+    expect(json(unknown).error).toMatchObject({
+      code: 'NOTIFY_UNKNOWN_CHANNEL',
+      hint: expect.stringContaining('hook, spare'),
+    });
   });
 });

@@ -1,7 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningCluster, type RunningSentinel, startRedisCluster, startRedisSentinel, tempDir } from '@drkit/test-support';
+import {
+  type RunningCluster,
+  type RunningSentinel,
+  startRedisCluster,
+  startRedisSentinel,
+  tempDir,
+} from '@drkit/test-support';
 import { drkit } from './cli.js';
 
 let dir: string;
@@ -34,7 +40,10 @@ describe('Redis Cluster and Sentinel sources', () => {
       await client.hset('h', 'a', '1');
       const perNode = await Promise.all(cluster.masters.map((m) => m.client().dbsize()));
       expect(perNode.every((n) => n > 0)).toBe(true);
-      await writeFile(path.join(dir, 'drkit.config.yaml'), `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    cluster:\n      nodes: ["${cluster.nodes[0]}"]\n`);
+      await writeFile(
+        path.join(dir, 'drkit.config.yaml'),
+        `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    cluster:\n      nodes: ["${cluster.nodes[0]}"]\n`,
+      );
       const b = await drkit(['backup', '--json'], { cwd: dir });
       expect(b.stderr).not.toMatch(/error/);
       expect(b.code).toBe(0);
@@ -68,7 +77,9 @@ describe('Redis Cluster and Sentinel sources', () => {
     const meta = JSON.parse(await readFile(path.join(dir, 'repo', 'snapshots', `${id}.json`), 'utf8'));
     expect(meta.sources[0].redis.server).toMatchObject({ mode: 'sentinel', role: 'slave' });
     await m.flushall();
-    const r = await drkit(['restore', 'latest', '--source', 'sessions', '--mode', 'replace', '--yes', '--json'], { cwd: dir });
+    const r = await drkit(['restore', 'latest', '--source', 'sessions', '--mode', 'replace', '--yes', '--json'], {
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     expect(json(r.stdout)).toMatchObject({ restored: 3 });
     expect(await m.mget('a', 'b', 'c')).toEqual(['1', '2', '3']);

@@ -48,24 +48,62 @@ describe('drkit with Redis', () => {
     expect(b.stderr).not.toContain(PASSWORD);
     expect(b.code).toBe(0);
     const out = json(b.stdout);
-    expect(out.sources).toEqual([expect.objectContaining({ name: 'redis', keys: before.length, server: server.version, rdbVersion: server.rdbVersion, pointInTime: false })]);
+    expect(out.sources).toEqual([
+      expect.objectContaining({
+        name: 'redis',
+        keys: before.length,
+        server: server.version,
+        rdbVersion: server.rdbVersion,
+        pointInTime: false,
+      }),
+    ]);
     expect(b.stdout).not.toContain(PASSWORD);
 
     const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
     expect(list).toEqual([expect.objectContaining({ id: out.id, sources: ['redis'] })]);
     const ls = await drkit(['ls', 'latest', 'token:*', '--repo', repo]);
-    expect(ls.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^db1\s+string .* redis\/"token:[ab]"$/), expect.stringMatching(/redis\/"token:[ab]"$/)]);
+    expect(ls.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^db1\s+string .* redis\/"token:[ab]"$/),
+      expect.stringMatching(/redis\/"token:[ab]"$/),
+    ]);
     const v = await drkit(['verify', 'latest', '--repo', repo, '--json']);
     expect(v.code).toBe(0);
     expect(json(v.stdout).snapshots[0].sources[0]).toMatchObject({ name: 'redis', ok: true, entries: before.length });
 
     await c.flushall();
-    const r = await drkit(['restore', out.id, '--source', 'redis', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', repo, '--json']);
+    const r = await drkit([
+      'restore',
+      out.id,
+      '--source',
+      'redis',
+      '--redis',
+      server.url,
+      '--mode',
+      'replace',
+      '--yes',
+      '--repo',
+      repo,
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(json(r.stdout)).toMatchObject({ restored: before.length, skippedExpired: 0, mode: 'replace', target: `redis://:***@127.0.0.1:${server.port}` });
+    expect(json(r.stdout)).toMatchObject({
+      restored: before.length,
+      skippedExpired: 0,
+      mode: 'replace',
+      target: `redis://:***@127.0.0.1:${server.port}`,
+    });
     // Where the keys came from: snapshot, time, host and the (masked) server they were read from.
-    expect(json(r.stdout).from).toEqual([{ source: 'redis', type: 'redis', snapshot: out.id, time: out.time, host: hostname(), origin: `redis://:***@127.0.0.1:${server.port}` }]);
+    expect(json(r.stdout).from).toEqual([
+      {
+        source: 'redis',
+        type: 'redis',
+        snapshot: out.id,
+        time: out.time,
+        host: hostname(),
+        origin: `redis://:***@127.0.0.1:${server.port}`,
+      },
+    ]);
     expect(r.stdout).not.toContain(PASSWORD);
     expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
   });
@@ -78,9 +116,24 @@ describe('drkit with Redis', () => {
     await bulk.exec();
     const before = await redisContents(c, DBS);
     expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
-    const args = ['restore', 'latest', '--source', 'redis', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', repo];
+    const args = [
+      'restore',
+      'latest',
+      '--source',
+      'redis',
+      '--redis',
+      server.url,
+      '--mode',
+      'replace',
+      '--yes',
+      '--repo',
+      repo,
+    ];
     // Stopped after the first batch of 512 RESTOREs, in db 0.
-    const r = await drkit(args, { env: { DRKIT_FAILPOINTS: 'restore.redis.after-batch=hang' }, onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT') });
+    const r = await drkit(args, {
+      env: { DRKIT_FAILPOINTS: 'restore.redis.after-batch=hang' },
+      onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT'),
+    });
     expect(r.code).toBe(130);
     const keys = (db: number) => before.filter((k) => k.db === db).length;
     const line = r.stderr.trimEnd().split('\n').at(-1);
@@ -97,18 +150,32 @@ describe('drkit with Redis', () => {
     const c = server.client();
     await c.set('session:1', 'a');
     const cfg = path.join(dir, 'drkit.config.yaml');
-    await writeFile(cfg, `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    host: 127.0.0.1\n    port: ${server.port}\n    password: \${REDIS_PASSWORD}\n`);
+    await writeFile(
+      cfg,
+      `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    host: 127.0.0.1\n    port: ${server.port}\n    password: \${REDIS_PASSWORD}\n`,
+    );
     const env = { REDIS_PASSWORD: PASSWORD };
     const b = await drkit(['backup', '--json'], { cwd: dir, env });
     expect(b.code).toBe(0);
     await c.set('session:2', 'b');
-    const refused = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--json'], { cwd: dir, env });
+    const refused = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--json'], {
+      cwd: dir,
+      env,
+    });
     expect(refused.code).toBe(1);
-    expect(json(refused.stdout).error).toMatchObject({ code: 'RESTORE_REDIS_CONFIRM_REQUIRED', message: expect.stringContaining('2 key(s) in db 0') });
-    const dry = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--dry-run'], { cwd: dir, env });
+    expect(json(refused.stdout).error).toMatchObject({
+      code: 'RESTORE_REDIS_CONFIRM_REQUIRED',
+      message: expect.stringContaining('2 key(s) in db 0'),
+    });
+    const dry = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--dry-run'], {
+      cwd: dir,
+      env,
+    });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('db 0: 1 keys to restore; the target holds 2 now, emptied first (FLUSHDB)');
-    expect(dry.stdout).toContain(`  cache: snapshot ${json(b.stdout).id} of ${json(b.stdout).time} from host ${hostname()}, `);
+    expect(dry.stdout).toContain(
+      `  cache: snapshot ${json(b.stdout).id} of ${json(b.stdout).time} from host ${hostname()}, `,
+    );
     expect((await c.keys('*')).sort()).toEqual(['session:1', 'session:2']);
     const ok = await drkit(['restore', 'latest', '--source', 'cache', '--mode', 'replace', '--yes'], { cwd: dir, env });
     expect(ok.code).toBe(0);
@@ -119,13 +186,32 @@ describe('drkit with Redis', () => {
     const c = server.client();
     await seedRedis(c);
     await Repository.open(new LocalStore(repo)).then((r) =>
-      snapshotRedis(r, c, DBS, { tamper: (rec) => (rec.key.toString() === 'hash' ? { ...rec, payload: withRdbVersion(rec.payload, server.rdbVersion + 1) } : rec) }),
+      snapshotRedis(r, c, DBS, {
+        tamper: (rec) =>
+          rec.key.toString() === 'hash' ? { ...rec, payload: withRdbVersion(rec.payload, server.rdbVersion + 1) } : rec,
+      }),
     );
     await c.set('precious', 'x');
     const before = await redisContents(c, DBS);
-    const r = await drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, '--mode', 'replace', '--yes', '--repo', repo, '--json']);
+    const r = await drkit([
+      'restore',
+      'latest',
+      '--source',
+      'redis',
+      '--redis',
+      server.url,
+      '--mode',
+      'replace',
+      '--yes',
+      '--repo',
+      repo,
+      '--json',
+    ]);
     expect(r.code).toBe(1);
-    expect(json(r.stdout).error).toMatchObject({ code: 'RESTORE_REDIS_TARGET_TOO_OLD', message: expect.stringContaining(`reads RDB version ${server.rdbVersion} at most, but snapshot`) });
+    expect(json(r.stdout).error).toMatchObject({
+      code: 'RESTORE_REDIS_TARGET_TOO_OLD',
+      message: expect.stringContaining(`reads RDB version ${server.rdbVersion} at most, but snapshot`),
+    });
     expect(r.stderr).toContain('Nothing was changed');
     expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);
   });
@@ -134,7 +220,10 @@ describe('drkit with Redis', () => {
     const url = `redis://:${PASSWORD}@127.0.0.1:1`;
     const b = await drkit(['backup', '--redis', url, '--repo', repo, '--json']);
     expect(b.code).toBe(1);
-    expect(json(b.stdout).error).toMatchObject({ code: 'BACKUP_REDIS_FAILED', message: expect.stringContaining('redis://:***@127.0.0.1:1') });
+    expect(json(b.stdout).error).toMatchObject({
+      code: 'BACKUP_REDIS_FAILED',
+      message: expect.stringContaining('redis://:***@127.0.0.1:1'),
+    });
     expect(b.stdout + b.stderr).not.toContain(PASSWORD);
     expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toEqual([]);
   });
@@ -143,12 +232,28 @@ describe('drkit with Redis', () => {
     await seedRedis(server.client());
     const tree = path.join(dir, 'tree');
     await makeSampleTree(tree);
-    const b = await drkit(['backup', tree, path.join(dir, 'missing'), '--redis', server.url, '--emergency', '--repo', repo, '--json']);
+    const b = await drkit([
+      'backup',
+      tree,
+      path.join(dir, 'missing'),
+      '--redis',
+      server.url,
+      '--emergency',
+      '--repo',
+      repo,
+      '--json',
+    ]);
     expect(b.code).toBe(3);
     const out = json(b.stdout);
     expect(out).toMatchObject({ status: 'partial', tags: ['emergency'] });
     expect(out.errors).toEqual([]);
-    expect(out.failedSources).toEqual([expect.objectContaining({ name: 'missing', code: 'BACKUP_SOURCE_MISSING', reason: expect.stringContaining('missing does not exist') })]);
+    expect(out.failedSources).toEqual([
+      expect.objectContaining({
+        name: 'missing',
+        code: 'BACKUP_SOURCE_MISSING',
+        reason: expect.stringContaining('missing does not exist'),
+      }),
+    ]);
     expect(out.sources.map((s: { name: string }) => s.name)).toEqual(['tree', 'redis']);
     // A file restore of a mixed snapshot restores the folders and leaves Redis to its own command.
     const target = path.join(dir, 'restored');
@@ -170,11 +275,27 @@ describe('drkit with Redis', () => {
 
       for (const mode of ['replace', 'merge'])
         for (const dry of [[], ['--dry-run']]) {
-          const r = await drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, '--mode', mode, '--yes', ...dry, '--repo', repo, '--json']);
+          const r = await drkit([
+            'restore',
+            'latest',
+            '--source',
+            'redis',
+            '--redis',
+            server.url,
+            '--mode',
+            mode,
+            '--yes',
+            ...dry,
+            '--repo',
+            repo,
+            '--json',
+          ]);
           expect(r.code).toBe(1);
           expect(json(r.stdout).error).toMatchObject({
             code: 'RESTORE_REDIS_TARGET_DB_MISSING',
-            message: expect.stringMatching(/database\(s\) 99, which the target .* cannot select: it answered "ERR DB index is out of range"\. Nothing was emptied or written\./),
+            message: expect.stringMatching(
+              /database\(s\) 99, which the target .* cannot select: it answered "ERR DB index is out of range"\. Nothing was emptied or written\./,
+            ),
             hint: expect.stringContaining('at least 100 databases'),
           });
         }
@@ -184,7 +305,11 @@ describe('drkit with Redis', () => {
       // Backing up db 99 of a 16-database server is refused too, instead of reading db 0 as "db99".
       const b = await drkit(['backup', '--redis', `${server.url}/99`, '--repo', repo, '--json']);
       expect(b.code).toBe(1);
-      expect(json(b.stdout).error).toMatchObject({ code: 'BACKUP_REDIS_FAILED', message: expect.stringContaining('cannot select database 99'), hint: expect.stringContaining('databases 100') });
+      expect(json(b.stdout).error).toMatchObject({
+        code: 'BACKUP_REDIS_FAILED',
+        message: expect.stringContaining('cannot select database 99'),
+        hint: expect.stringContaining('databases 100'),
+      });
       expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toHaveLength(1);
     } finally {
       await wide.stop();
@@ -199,11 +324,31 @@ describe('drkit with Redis', () => {
     await p.exec();
     await server.client(1).set('token:other-db', 'x');
     const keysBefore = (await c.keys('*')).filter((k) => !k.startsWith('token:')).sort();
-    const dry = await drkit(['redis', 'revoke-tokens', '--redis', server.url, '--pattern', 'token:*', '--db', '0', '--json']);
+    const dry = await drkit([
+      'redis',
+      'revoke-tokens',
+      '--redis',
+      server.url,
+      '--pattern',
+      'token:*',
+      '--db',
+      '0',
+      '--json',
+    ]);
     expect(dry.code).toBe(2);
     expect(json(dry.stdout)).toMatchObject({ matched: [{ db: 0, keys: 1200 }], removed: 0, confirmed: false });
     expect(await c.dbsize()).toBe(1203);
-    const go = await drkit(['redis', 'revoke-tokens', '--redis', server.url, '--pattern', 'token:*', '--db', '0', '--yes']);
+    const go = await drkit([
+      'redis',
+      'revoke-tokens',
+      '--redis',
+      server.url,
+      '--pattern',
+      'token:*',
+      '--db',
+      '0',
+      '--yes',
+    ]);
     expect(go.code).toBe(0);
     expect(go.stdout).toContain(`removed 1200 keys matching "token:*" from redis://:***@127.0.0.1:${server.port}`);
     expect((await c.keys('*')).sort()).toEqual(keysBefore);
@@ -218,17 +363,27 @@ describe('drkit restore of selected Redis keys', () => {
     const before = await redisContents(c, DBS);
     expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
     await c.flushall();
-    const restore = (...more: string[]) => drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, ...more, '--repo', repo, '--json']);
+    const restore = (...more: string[]) =>
+      drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, ...more, '--repo', repo, '--json']);
 
-    const dry = json((await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?', '--dry-run')).stdout);
-    expect(dry.plan).toMatchObject({ records: 3, dbs: [{ db: 1, keys: 3, targetKeys: 0 }], selection: { include: ['token:*', 'user:?'] } });
+    const dry = json(
+      (await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?', '--dry-run')).stdout,
+    );
+    expect(dry.plan).toMatchObject({
+      records: 3,
+      dbs: [{ db: 1, keys: 3, targetKeys: 0 }],
+      selection: { include: ['token:*', 'user:?'] },
+    });
     expect(await c.dbsize()).toBe(0);
     const some = await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?');
     expect(some.code).toBe(0);
     expect(json(some.stdout).restored).toBe(3);
-    const keyNames = (states: { db: number; key: string }[]) => states.map((k) => `${k.db}/${Buffer.from(k.key, 'hex').toString()}`).sort();
+    const keyNames = (states: { db: number; key: string }[]) =>
+      states.map((k) => `${k.db}/${Buffer.from(k.key, 'hex').toString()}`).sort();
     expect(keyNames(await redisContents(c, DBS))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
-    const selected = before.filter((k) => k.db === 1 && /^(token:.*|user:.)$/.test(Buffer.from(k.key, 'hex').toString()));
+    const selected = before.filter(
+      (k) => k.db === 1 && /^(token:.*|user:.)$/.test(Buffer.from(k.key, 'hex').toString()),
+    );
     expect(sameRedisContents(await redisContents(c, DBS), selected)).toEqual([]);
 
     const db3 = await restore('--mode', 'replace', '--yes', '--db', '3');
@@ -239,9 +394,15 @@ describe('drkit restore of selected Redis keys', () => {
     const none = json((await restore('--mode', 'merge', '--include', 'nothing:*')).stdout).error;
     expect(none).toMatchObject({ code: 'RESTORE_REDIS_NOTHING_SELECTED', hint: expect.stringContaining('drkit ls') });
     const noDb = json((await restore('--mode', 'merge', '--db', '7')).stdout).error;
-    expect(noDb).toMatchObject({ code: 'RESTORE_REDIS_NOTHING_SELECTED', message: expect.stringContaining('no keys in database(s) 7') });
+    expect(noDb).toMatchObject({
+      code: 'RESTORE_REDIS_NOTHING_SELECTED',
+      message: expect.stringContaining('no keys in database(s) 7'),
+    });
     const replace = json((await restore('--mode', 'replace', '--yes', '--include', 'token:*')).stdout).error;
-    expect(replace).toMatchObject({ code: 'RESTORE_REDIS_BAD_SELECTION', hint: expect.stringContaining('--mode merge') });
+    expect(replace).toMatchObject({
+      code: 'RESTORE_REDIS_BAD_SELECTION',
+      hint: expect.stringContaining('--mode merge'),
+    });
     expect(keyNames(await redisContents(c, [1]))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
   });
 });

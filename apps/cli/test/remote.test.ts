@@ -4,7 +4,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { describeTree, type FaultProxy, makeSampleTree, type RunningS3, S3_TEST_CREDENTIALS, startFaultProxy, startS3Server, tempDir } from '@drkit/test-support';
+import {
+  describeTree,
+  type FaultProxy,
+  makeSampleTree,
+  type RunningS3,
+  S3_TEST_CREDENTIALS,
+  startFaultProxy,
+  startS3Server,
+  tempDir,
+} from '@drkit/test-support';
 import { type CliResult, drkit, MAIN } from './cli.js';
 import { encodeMetadata, encryptBuffer } from '@drkit/repository';
 import { formatTransfer } from '../src/progress.js';
@@ -41,7 +50,11 @@ afterEach(async () => {
   await cleanup();
 });
 
-const AWS = { AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+const AWS = {
+  AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+};
 const json = (s: string) => JSON.parse(s);
 const prefix = () => `p${++n}-${randomBytes(3).toString('hex')}`;
 /** restic-style URL of a fresh prefix on the test server. */
@@ -55,7 +68,8 @@ async function run(args: string[], env: Record<string, string | undefined> = {})
 
 async function bucketHolds(p: string, needle: string): Promise<string[]> {
   const hits: string[] = [];
-  for (const key of await s3.listKeys(BUCKET, `${p}/`)) if ((await s3.getObject(BUCKET, key)).includes(needle)) hits.push(key);
+  for (const key of await s3.listKeys(BUCKET, `${p}/`))
+    if ((await s3.getObject(BUCKET, key)).includes(needle)) hits.push(key);
   return hits;
 }
 
@@ -66,7 +80,9 @@ describe('drkit with an S3 repository', () => {
     const b = await run(['backup', tree, '--repo', repo, '--json']);
     expect(b.code, b.stderr).toBe(0);
     const { id } = json(b.stdout);
-    expect(json((await run(['snapshots', '--json'], { DRKIT_REPO: repo })).stdout).map((s: { id: string }) => s.id)).toEqual([id]);
+    expect(
+      json((await run(['snapshots', '--json'], { DRKIT_REPO: repo })).stdout).map((s: { id: string }) => s.id),
+    ).toEqual([id]);
     const v = await run(['verify', 'latest', '--repo', repo, '--json']);
     expect(v.code).toBe(0);
     expect(json(v.stdout)).toMatchObject({ ok: true, snapshots: [{ contentChecked: true }] });
@@ -111,7 +127,11 @@ describe('drkit with an S3 repository', () => {
     const target = path.join(dir, 'restored');
     const denied = await run(['restore', id, '--target', target, '--json'], env);
     expect(denied.code).toBe(1);
-    expect(json(denied.stdout).error).toMatchObject({ code: 'REPO_IDENTITY_REQUIRED', message: expect.stringContaining(recipient), hint: expect.stringContaining('--identity') });
+    expect(json(denied.stdout).error).toMatchObject({
+      code: 'REPO_IDENTITY_REQUIRED',
+      message: expect.stringContaining(recipient),
+      hint: expect.stringContaining('--identity'),
+    });
     await expect(stat(target)).rejects.toThrow();
 
     const otherKey = path.join(dir, 'other.txt');
@@ -124,7 +144,9 @@ describe('drkit with an S3 repository', () => {
     const ok = await run(['restore', id, '--target', target], { ...env, DRKIT_IDENTITY_FILE: keyFile });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
-    expect((await run(['verify', 'latest', '--json', '--identity', keyFile], env)).stdout).toContain('"contentChecked": true');
+    expect((await run(['verify', 'latest', '--json', '--identity', keyFile], env)).stdout).toContain(
+      '"contentChecked": true',
+    );
   });
 
   it("an encrypted archive decrypts with Debian's age and extracts with tar; an archive age encrypted reads back in drkit", async () => {
@@ -135,7 +157,10 @@ describe('drkit with an S3 repository', () => {
     const keyText = await readFile(keyFile, 'utf8');
     const again = await run(['init', '--repo', path.join(dir, 'other'), '--generate-key', keyFile, '--json']);
     expect(again.code).toBe(1);
-    expect(json(again.stdout).error).toMatchObject({ code: 'CLI_KEY_FILE', message: expect.stringContaining('the file exists') });
+    expect(json(again.stdout).error).toMatchObject({
+      code: 'CLI_KEY_FILE',
+      message: expect.stringContaining('the file exists'),
+    });
     expect(await readFile(keyFile, 'utf8')).toBe(keyText);
     await expect(stat(path.join(dir, 'other', 'config.json'))).rejects.toThrow();
 
@@ -146,7 +171,14 @@ describe('drkit with an S3 repository', () => {
     expect(src.archive.key).toMatch(/\.tar\.gz\.age$/);
     const out = path.join(dir, 'by-age');
     await mkdir(out);
-    execFileSync('sh', ['-c', 'age -d -i "$1" "$2" | tar -xzf - -C "$3"', 'sh', keyFile, path.join(repo, src.archive.key), out]);
+    execFileSync('sh', [
+      '-c',
+      'age -d -i "$1" "$2" | tar -xzf - -C "$3"',
+      'sh',
+      keyFile,
+      path.join(repo, src.archive.key),
+      out,
+    ]);
     expect((await describeTree(out)).filter((e) => e.type === 'file').map((e) => [e.path, e.sha256])).toEqual(
       (await describeTree(tree)).filter((e) => e.type === 'file').map((e) => [e.path, e.sha256]),
     );
@@ -172,12 +204,16 @@ describe('drkit with an S3 repository', () => {
     const keyFile = path.join(dir, 'key.txt');
     const cache = path.join(dir, 'cache');
     await run(['init', '--repo', repo, '--generate-key', keyFile]);
-    const backup = async (...extra: string[]) => json((await run(['backup', tree, '--repo', repo, '--json', '--cache-dir', cache, ...extra])).stdout);
+    const backup = async (...extra: string[]) =>
+      json((await run(['backup', tree, '--repo', repo, '--json', '--cache-dir', cache, ...extra])).stdout);
     const first = await backup();
     await writeFile(path.join(tree, 'added.txt'), 'new since the first backup');
     const second = await backup();
     expect(second).toMatchObject({ kind: 'incremental', parent: first.id, read: { files: 1 } });
-    expect(await backup('--no-cache')).toMatchObject({ kind: 'full', chain: expect.stringContaining('cache has no file list') });
+    expect(await backup('--no-cache')).toMatchObject({
+      kind: 'full',
+      chain: expect.stringContaining('cache has no file list'),
+    });
     const target = path.join(dir, 'restored');
     const r = await run(['restore', second.id, '--target', target, '--repo', repo, '--identity', keyFile]);
     expect(r.code, r.stderr).toBe(0);
@@ -188,21 +224,36 @@ describe('drkit with an S3 repository', () => {
     const repo = s3url(prefix());
     const keyFile = path.join(dir, 'key.txt');
     await run(['init', '--repo', repo, '--generate-key', keyFile]);
-    const backup = async () => json((await run(['backup', tree, '--repo', repo, '--json', '--cache-dir', path.join(dir, 'cache')])).stdout);
+    const backup = async () =>
+      json((await run(['backup', tree, '--repo', repo, '--json', '--cache-dir', path.join(dir, 'cache')])).stdout);
     const first = await backup();
     await writeFile(path.join(tree, 'config/app.json'), '{"port": 4000}\n');
     const second = await backup();
     expect(second).toMatchObject({ kind: 'incremental', files: { new: 0, changed: 1 } });
     const key = ['--identity', keyFile];
     const hits = json((await run(['find', 'app.json', '--repo', repo, '--json', ...key])).stdout);
-    expect(hits.map((h: { snapshot: string; size: number }) => [h.snapshot, h.size])).toEqual([[second.id, 15], [first.id, 15]]);
-    expect((await run(['dump', first.id, 'tree/config/app.json', '--repo', repo, ...key])).stdout).toBe('{"port": 3000}\n');
-    expect((await run(['dump', second.id, 'tree/data/marker.txt', '--repo', repo, ...key])).stdout).toBe(`${MARKER}\n`.repeat(1000));
+    expect(hits.map((h: { snapshot: string; size: number }) => [h.snapshot, h.size])).toEqual([
+      [second.id, 15],
+      [first.id, 15],
+    ]);
+    expect((await run(['dump', first.id, 'tree/config/app.json', '--repo', repo, ...key])).stdout).toBe(
+      '{"port": 3000}\n',
+    );
+    expect((await run(['dump', second.id, 'tree/data/marker.txt', '--repo', repo, ...key])).stdout).toBe(
+      `${MARKER}\n`.repeat(1000),
+    );
     const stats = json((await run(['stats', '--repo', repo, '--json'])).stdout);
     expect(stats).toMatchObject({ snapshots: 2, chains: { count: 1, longest: 2 }, prunable: { bytes: 0 } });
-    expect(json((await run(['forget', first.id, '--repo', repo, '--json'])).stdout).error.code).toBe('BACKUP_FORGET_HAS_DEPENDENTS');
-    expect(json((await run(['forget', second.id, '--prune', '--repo', repo, '--json'])).stdout).removed).toEqual([second.id]);
-    const generated = json((await run(['init', '--repo', path.join(dir, 'scratch'), '--generate-key', path.join(dir, 'key2.txt'), '--json'])).stdout).encryption.recipients[0];
+    expect(json((await run(['forget', first.id, '--repo', repo, '--json'])).stdout).error.code).toBe(
+      'BACKUP_FORGET_HAS_DEPENDENTS',
+    );
+    expect(json((await run(['forget', second.id, '--prune', '--repo', repo, '--json'])).stdout).removed).toEqual([
+      second.id,
+    ]);
+    const generated = json(
+      (await run(['init', '--repo', path.join(dir, 'scratch'), '--generate-key', path.join(dir, 'key2.txt'), '--json']))
+        .stdout,
+    ).encryption.recipients[0];
     expect(json((await run(['key', 'add', generated, '--repo', repo, '--json'])).stdout).recipients).toHaveLength(2);
   });
 
@@ -228,12 +279,17 @@ describe('drkit with an S3 repository', () => {
     await run(['init', '--repo', repo, '--generate-key', keyFile]);
     const { id } = json((await run(['backup', tree, '--repo', repo, '--json'])).stdout);
     const protectedKey = path.join(dir, 'key.txt.age');
-    await writeFile(protectedKey, await encryptBuffer(await readFile(keyFile), [{ type: 'scrypt', passphrase: PASSPHRASE, logN: 12 }]));
+    await writeFile(
+      protectedKey,
+      await encryptBuffer(await readFile(keyFile), [{ type: 'scrypt', passphrase: PASSPHRASE, logN: 12 }]),
+    );
     const target = path.join(dir, 'restored');
     const noPass = await run(['restore', id, '--target', target, '--repo', repo, '--identity', protectedKey]);
     expect(noPass.code).toBe(1);
     expect(noPass.stderr).toContain('CLI_NO_PASSPHRASE');
-    const ok = await run(['restore', id, '--target', target, '--repo', repo, '--identity', protectedKey], { DRKIT_PASSPHRASE: PASSPHRASE });
+    const ok = await run(['restore', id, '--target', target, '--repo', repo, '--identity', protectedKey], {
+      DRKIT_PASSPHRASE: PASSPHRASE,
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
   });
@@ -255,7 +311,12 @@ describe('drkit with an S3 repository', () => {
         '',
       ].join('\n'),
     );
-    const env = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, KEY_ID: S3_TEST_CREDENTIALS.accessKeyId, SECRET: S3_TEST_CREDENTIALS.secretAccessKey };
+    const env = {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
+      SECRET: S3_TEST_CREDENTIALS.secretAccessKey,
+    };
     expect((await run(['init'], env)).code).toBe(0);
     const b = await run(['backup', '--json'], env);
     expect(b.code, b.stderr).toBe(0);
@@ -290,7 +351,12 @@ describe('S3 faults through a real proxy', () => {
     });
     const b = await run(['backup', tree, '--repo', repo, '--json'], tuning);
     expect(b.code, b.stderr).toBe(0);
-    expect(proxy.log.filter((r) => r.fault).map((r) => r.fault).sort()).toEqual(['reset', 'reset-after', 'stall', 'status']);
+    expect(
+      proxy.log
+        .filter((r) => r.fault)
+        .map((r) => r.fault)
+        .sort(),
+    ).toEqual(['reset', 'reset-after', 'stall', 'status']);
     proxy.setFaults(undefined);
     expect((await run(['verify', 'latest', '--repo', repo], tuning)).code).toBe(0);
     expect(await s3.unfinishedUploads(BUCKET)).toEqual([]);
@@ -301,15 +367,23 @@ describe('S3 faults through a real proxy', () => {
     const repo = s3url(p, proxy.endpoint);
     expect((await run(['init', '--repo', repo])).code).toBe(0);
     const before = json((await run(['backup', path.join(tree, 'config'), '--repo', repo, '--json'])).stdout).id;
-    proxy.setFaults((r) => (r.op === 'UploadPart' && r.query.get('partNumber') === '2' ? { kind: 'status', status: 500 } : undefined));
+    proxy.setFaults((r) =>
+      r.op === 'UploadPart' && r.query.get('partNumber') === '2' ? { kind: 'status', status: 500 } : undefined,
+    );
     const b = await run(['backup', tree, '--repo', repo, '--json'], { ...tuning, DRKIT_S3_MAX_ATTEMPTS: '3' });
     expect(b.code).toBe(1);
     const err = json(b.stdout).error;
     // The request, key, bucket, endpoint, attempts and cause, not "The operation was aborted".
-    expect(err.message).toMatch(new RegExp(`S3 UploadPart \\(part 2\\) for ${p}/data/\\S+/tree\\.tar\\.(gz|zst) in bucket "${BUCKET}" at ${proxy.endpoint} failed after 3 attempts: HTTP 500 InternalError`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `S3 UploadPart \\(part 2\\) for ${p}/data/\\S+/tree\\.tar\\.(gz|zst) in bucket "${BUCKET}" at ${proxy.endpoint} failed after 3 attempts: HTTP 500 InternalError`,
+      ),
+    );
     expect(err.hint).toMatch(/throttled/);
     proxy.setFaults(undefined);
-    expect(json((await run(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id)).toEqual([before]);
+    expect(json((await run(['snapshots', '--json', '--repo', repo])).stdout).map((s: { id: string }) => s.id)).toEqual([
+      before,
+    ]);
     expect(await s3.unfinishedUploads(BUCKET)).toEqual([]);
     // What was uploaded before the failure was removed: only the first snapshot's blobs remain.
     expect((await s3.listKeys(BUCKET, `${p}/data/`)).every((k) => k.includes(before))).toBe(true);
@@ -383,7 +457,11 @@ describe('drkit copy', () => {
     await run(['init', '--repo', other]);
     await run(['backup', tree, '--repo', local]);
     // `script` runs drkit on a pseudo-terminal, as a person would see it.
-    const tty = spawnSync('script', ['-qec', `${process.execPath} ${MAIN} copy all --repo ${local} --to ${other}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    const tty = spawnSync(
+      'script',
+      ['-qec', `${process.execPath} ${MAIN} copy all --repo ${local} --to ${other}`, '/dev/null'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/copying \S+: [\d.]+ (B|KiB|MiB) of [\d.]+ (KiB|MiB) \(\d+%\)/);
     const piped = await run(['copy', 'all', '--repo', local, '--to', path.join(dir, 'other')]);

@@ -34,7 +34,11 @@ function prng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]! };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
+  };
 }
 type Rng = ReturnType<typeof prng>;
 
@@ -78,9 +82,17 @@ beforeAll(async () => {
     await writeFile(path.join(tree, `data/hour-${i}.jsonl`), `{"i":${i}}\n`);
     if (i === 2) await writeFile(path.join(tree, 'app/readme.txt'), 'changed\n');
     const time = new Date(Date.UTC(2026, 10, 20, i));
-    const { snapshot } = await runBackup(repo, { sources: [{ name: 'tree', type: 'files', path: tree }], toolVersion: 'fuzz', full: i === 0, clock: { now: () => time } });
+    const { snapshot } = await runBackup(repo, {
+      sources: [{ name: 'tree', type: 'files', path: tree }],
+      toolVersion: 'fuzz',
+      full: i === 0,
+      clock: { now: () => time },
+    });
     ids.push(snapshot.id);
-    expected.set(snapshot.id, new Map((await describeTree(tree)).flatMap((e) => (e.sha256 ? [[e.path, e.sha256] as const] : []))));
+    expected.set(
+      snapshot.id,
+      new Map((await describeTree(tree)).flatMap((e) => (e.sha256 ? [[e.path, e.sha256] as const] : []))),
+    );
   }
   for (const key of await listFiles(repoDir)) pristine.set(key, await readFile(path.join(repoDir, key)));
 }, 60_000);
@@ -141,7 +153,11 @@ function evilValue(rng: Rng, original: unknown): unknown {
       }
       return original;
     case 4: // a type swap
-      return typeof original === 'number' ? String(original) : typeof original === 'string' ? Number(original) || original.length : [original];
+      return typeof original === 'number'
+        ? String(original)
+        : typeof original === 'string'
+          ? Number(original) || original.length
+          : [original];
     case 5:
       return undefined; // removed
     default:
@@ -150,7 +166,10 @@ function evilValue(rng: Rng, original: unknown): unknown {
 }
 
 /** Every [container, key] in a JSON value, to mutate one of them. */
-function slots(v: unknown, out: Array<[Record<string, unknown>, string]> = []): Array<[Record<string, unknown>, string]> {
+function slots(
+  v: unknown,
+  out: Array<[Record<string, unknown>, string]> = [],
+): Array<[Record<string, unknown>, string]> {
   if (v && typeof v === 'object')
     for (const k of Object.keys(v)) {
       out.push([v as Record<string, unknown>, k]);
@@ -240,7 +259,8 @@ function mutateTar(rng: Rng, tar: Buffer): Buffer {
   const b = Buffer.from(tar);
   // Header blocks: those with "ustar" at 257.
   const headers: number[] = [];
-  for (let at = 0; at + 512 <= b.length; at += 512) if (b.toString('latin1', at + 257, at + 262) === 'ustar') headers.push(at);
+  for (let at = 0; at + 512 <= b.length; at += 512)
+    if (b.toString('latin1', at + 257, at + 262) === 'ustar') headers.push(at);
   const at = rng.pick(headers);
   const block = b.subarray(at, at + 512);
   switch (rng.int(5)) {
@@ -251,7 +271,11 @@ function mutateTar(rng: Rng, tar: Buffer): Buffer {
       break;
     }
     case 1: // size
-      block.write(rng.pick(['77777777777\0', '00000000000\0', 'zzzz', '\x80\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff']), 124, 'latin1');
+      block.write(
+        rng.pick(['77777777777\0', '00000000000\0', 'zzzz', '\x80\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff']),
+        124,
+        'latin1',
+      );
       break;
     case 2: // type flag
       block[156] = rng.pick([0x31, 0x32, 0x33, 0x36, 0x78, 0x4c, 0x67, 0x35, 0x30, 0x41]);
@@ -274,7 +298,8 @@ async function refreshDigest(key: string, bytes: Buffer, touched: Set<string>): 
   const meta = JSON.parse((await readFile(path.join(repoDir, metaKey))).toString('utf8'));
   for (const s of meta.sources)
     for (const ref of [s.archive, s.index])
-      if (ref?.key === key) Object.assign(ref, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      if (ref?.key === key)
+        Object.assign(ref, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
   await writeFile(path.join(repoDir, metaKey), encodeMetadata(meta));
   touched.add(metaKey);
 }
@@ -294,7 +319,22 @@ async function mutate(rng: Rng): Promise<Mutation> {
     await writeFile(path.join(repoDir, key), bytes);
     m.touched.add(key);
   };
-  const kind = rng.pick(['meta', 'meta-ids', 'meta-ids', 'meta-bytes', 'config', 'index', 'index', 'index', 'tar', 'tar', 'tar', 'blob', 'lock', 'delete'] as const);
+  const kind = rng.pick([
+    'meta',
+    'meta-ids',
+    'meta-ids',
+    'meta-bytes',
+    'config',
+    'index',
+    'index',
+    'index',
+    'tar',
+    'tar',
+    'tar',
+    'blob',
+    'lock',
+    'delete',
+  ] as const);
   m.what = kind;
   if (kind === 'meta' || kind === 'meta-bytes') {
     const key = rng.pick(keys.filter((k) => k.startsWith('snapshots/')));
@@ -319,18 +359,27 @@ async function mutate(rng: Rng): Promise<Mutation> {
     ]);
     // Mostly well-formed: another snapshot's id, or one character changed (a valid id of no snapshot).
     const own = typeof obj[field] === 'string' ? (obj[field] as string) : meta.id;
-    const value = rng.pick([() => rng.pick(ids), () => `${own.slice(0, -1)}${own.endsWith('0') ? '1' : '0'}`, () => evilValue(rng, obj[field])])();
+    const value = rng.pick([
+      () => rng.pick(ids),
+      () => `${own.slice(0, -1)}${own.endsWith('0') ? '1' : '0'}`,
+      () => evilValue(rng, obj[field]),
+    ])();
     if (value === undefined) delete obj[field];
     else obj[field] = field === 'holders' || field === 'tags' ? [value] : value;
     m.what += ` ${key} ${field}=${JSON.stringify(value)}`;
     await put(key, encodeMetadata(meta)); // a hostile writer can compute checksums too: the grammar must hold on its own
   } else if (kind === 'config') {
     const text = pristine.get('config.json')!.toString('utf8');
-    await put('config.json', rng.next() < 0.7 ? withChecksum(rng, mutateJson(rng, text)) : mutateBytes(rng, Buffer.from(text)));
+    await put(
+      'config.json',
+      rng.next() < 0.7 ? withChecksum(rng, mutateJson(rng, text)) : mutateBytes(rng, Buffer.from(text)),
+    );
   } else if (kind === 'index' || kind === 'tar') {
     const key = rng.pick(keys.filter((k) => k.endsWith(kind === 'index' ? '.index.jsonl.gz' : '.tar.gz')));
     const plain = gunzipSync(pristine.get(key)!);
-    const bytes = gzipSync(kind === 'index' ? Buffer.from(mutateIndex(rng, plain.toString('utf8'))) : mutateTar(rng, plain));
+    const bytes = gzipSync(
+      kind === 'index' ? Buffer.from(mutateIndex(rng, plain.toString('utf8'))) : mutateTar(rng, plain),
+    );
     m.what += ` ${key}`;
     await put(key, bytes);
     if (rng.next() < 0.85) await refreshDigest(key, bytes, m.touched);
@@ -342,7 +391,15 @@ async function mutate(rng: Rng): Promise<Mutation> {
     if (rng.next() < 0.5) await refreshDigest(key, bytes, m.touched);
   } else if (kind === 'lock') {
     const now = new Date().toISOString();
-    const lock: Record<string, unknown> = { id: 'x', exclusive: true, host: hostname(), pid: 2 ** 22 + 11, purpose: 'fuzz', time: now, refreshed: now };
+    const lock: Record<string, unknown> = {
+      id: 'x',
+      exclusive: true,
+      host: hostname(),
+      pid: 2 ** 22 + 11,
+      purpose: 'fuzz',
+      time: now,
+      refreshed: now,
+    };
     const text = mutateJson(rng, JSON.stringify(lock));
     const name = rng.pick(['fuzz', '20261120T000000000Z-0badf00d', 'x.y']);
     m.what += ` ${text}`;
@@ -365,7 +422,8 @@ async function expectCoded<T>(what: string, run: () => Promise<T>): Promise<T | 
   try {
     return await run();
   } catch (err) {
-    if (!isDrkitError(err) || err.code === 'INTERNAL') throw new Error(`${what}: an uncoded error: ${(err as Error)?.stack ?? err}`);
+    if (!isDrkitError(err) || err.code === 'INTERNAL')
+      throw new Error(`${what}: an uncoded error: ${(err as Error)?.stack ?? err}`);
     return undefined;
   }
 }
@@ -392,16 +450,21 @@ async function runReaders(rng: Rng, caseNo: number, m: Mutation): Promise<void> 
   const id = touched ?? rng.pick(ids);
   if (caseNo % 8 === 0) {
     const target = path.join(workDir, `t${caseNo}`);
-    const result = await expectCoded(`restore ${id}`, async () => executeRestore(repo, await planRestore(repo, { snapshot: id, target, sources: ['tree'] })));
+    const result = await expectCoded(`restore ${id}`, async () =>
+      executeRestore(repo, await planRestore(repo, { snapshot: id, target, sources: ['tree'] })),
+    );
     if (result) {
       // A restore that succeeds restores what was backed up.
       const want = expected.get(id)!;
-      for (const e of await describeTree(target)) if (e.type === 'file') expect(e.sha256, `${id}: ${e.path}`).toBe(want.get(e.path));
+      for (const e of await describeTree(target))
+        if (e.type === 'file') expect(e.sha256, `${id}: ${e.path}`).toBe(want.get(e.path));
     }
   }
   if (caseNo % 50 === 0) {
     await expectCoded(`verify ${id}`, () => verifyRef(repo, id));
-    await expectCoded('forget --prune', () => forgetSnapshots(repo, { policy: { keepLast: 1 }, now: new Date(), prune: true }));
+    await expectCoded('forget --prune', () =>
+      forgetSnapshots(repo, { policy: { keepLast: 1 }, now: new Date(), prune: true }),
+    );
   } else if (caseNo % 2 === 1 || m.what.startsWith('lock')) await expectCoded('prune', async () => repo.pruneData());
 }
 
@@ -411,7 +474,8 @@ async function liveDataKept(m: Mutation): Promise<void> {
   for (const key of pristine.keys()) {
     const [top, id] = key.split('/');
     if (top !== 'data' || m.deleted.has(key)) continue;
-    if (files.has(`snapshots/${id}.json`)) expect(files.has(key), `${key} was deleted though snapshots/${id}.json is there (${m.what})`).toBe(true);
+    if (files.has(`snapshots/${id}.json`))
+      expect(files.has(key), `${key} was deleted though snapshots/${id}.json is there (${m.what})`).toBe(true);
   }
 }
 
@@ -424,7 +488,10 @@ describe('repository readers under mutated input', () => {
       kinds.set(m.what.split(' ')[0]!, (kinds.get(m.what.split(' ')[0]!) ?? 0) + 1);
       let timer: NodeJS.Timeout | undefined;
       const hang = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`case ${i} (${m.what}) did not finish in ${CASE_DEADLINE_MS} ms`)), CASE_DEADLINE_MS);
+        timer = setTimeout(
+          () => reject(new Error(`case ${i} (${m.what}) did not finish in ${CASE_DEADLINE_MS} ms`)),
+          CASE_DEADLINE_MS,
+        );
       });
       try {
         await Promise.race([runReaders(rng, i, m), hang]);

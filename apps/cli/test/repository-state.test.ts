@@ -56,7 +56,9 @@ describe('drkit with a damaged or shared repository', () => {
       const out = path.join(dir, 'out');
       await mkdir(out, { mode: 0o777 });
       await chmod(out, 0o777);
-      const r = await drkit(['restore', 'latest', '--target', path.join(out, 'r'), '--repo', repo], { unprivileged: true });
+      const r = await drkit(['restore', 'latest', '--target', path.join(out, 'r'), '--repo', repo], {
+        unprivileged: true,
+      });
       expect(r.stderr).toContain('warning: the repository cannot be locked, so restore runs without a lock');
       expect(r.code).toBe(0);
       await drkit(['init', '--repo', path.join(out, 'back')], { unprivileged: true });

@@ -11,7 +11,14 @@ let tree: string;
 useSampleWorkspace((w) => ({ dir, repo, tree } = w));
 
 const json = (s: string) => JSON.parse(s);
-const contents = async (root: string) => (await describeTree(root)).map(({ path, type, size, sha256, linkTarget }) => ({ path, type, size, sha256, linkTarget }));
+const contents = async (root: string) =>
+  (await describeTree(root)).map(({ path, type, size, sha256, linkTarget }) => ({
+    path,
+    type,
+    size,
+    sha256,
+    linkTarget,
+  }));
 
 describe('drkit restore --delete', () => {
   it('lists what the snapshot does not hold in the plan first, then makes the target match the snapshot', async () => {
@@ -54,9 +61,25 @@ describe('drkit restore --delete', () => {
     const target = path.join(dir, 'target');
     await mkdir(target);
     await writeFile(path.join(target, 'keep.txt'), 'mine\n');
-    const r = await drkit(['restore', 'latest', '--target', target, '--overwrite', 'always', '--delete', '--include', 'config/**', '--repo', repo, '--json']);
+    const r = await drkit([
+      'restore',
+      'latest',
+      '--target',
+      target,
+      '--overwrite',
+      'always',
+      '--delete',
+      '--include',
+      'config/**',
+      '--repo',
+      repo,
+      '--json',
+    ]);
     expect(r.code).toBe(1);
-    expect(json(r.stdout).error).toMatchObject({ code: 'RESTORE_BAD_OPTIONS', hint: expect.stringContaining('without it') });
+    expect(json(r.stdout).error).toMatchObject({
+      code: 'RESTORE_BAD_OPTIONS',
+      hint: expect.stringContaining('without it'),
+    });
     expect(existsSync(path.join(target, 'keep.txt'))).toBe(true);
   });
 });

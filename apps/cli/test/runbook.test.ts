@@ -25,7 +25,10 @@ beforeEach(async () => {
   await redis.client().flushall();
   await mkdir(path.join(dir, 'app', 'logs'), { recursive: true });
   await writeFile(path.join(dir, 'app', 'users.jsonl'), '{"id":1}\n{"id":2}\n');
-  await writeFile(path.join(dir, 'app', 'logs', 'api.log'), '2026-12-01T10:00:00Z GET / 200\n2026-12-01T10:05:00Z unauthorized user=mallory from 203.0.113.9\n');
+  await writeFile(
+    path.join(dir, 'app', 'logs', 'api.log'),
+    '2026-12-01T10:00:00Z GET / 200\n2026-12-01T10:05:00Z unauthorized user=mallory from 203.0.113.9\n',
+  );
   await writeFile(path.join(dir, '.env'), 'JWT_SECRET=old-jwt\nAUTH_PASSWORD=old-pw\nPORT=3000\n');
   await writeFile(
     path.join(dir, 'drkit.config.yaml'),
@@ -56,7 +59,11 @@ describe('drkit runbook', () => {
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
       const record = json(r);
       expect(record).toMatchObject({ runbook: name, dry_run: true, status: 'ok', incident: null });
-      expect(record.steps.every((s: { status: string; summary: string }) => s.status === 'ok' && s.summary.startsWith('would '))).toBe(true);
+      expect(
+        record.steps.every(
+          (s: { status: string; summary: string }) => s.status === 'ok' && s.summary.startsWith('would '),
+        ),
+      ).toBe(true);
     }
     const breach = json(await run(['runbook', 'run', 'security-breach', '--dry-run', '--json']));
     expect(breach.steps.map((s: { summary: string }) => s.summary)).toEqual([
@@ -99,22 +106,38 @@ describe('drkit runbook', () => {
     const old = (await readdir(dir)).find((f) => f.startsWith('.env.') && f.endsWith('.old'))!;
     expect((await stat(path.join(dir, old))).mode & 0o777).toBe(0o600);
     expect(r.stdout + r.stderr).not.toContain('old-jwt');
-    expect(record.steps[3].summary).toBe('1 file(s), 2 lines: suspicious 0, error 0, unauthorized 1 (2026-12-01T10:05:00Z … 2026-12-01T10:05:00Z)');
+    expect(record.steps[3].summary).toBe(
+      '1 file(s), 2 lines: suspicious 0, error 0, unauthorized 1 (2026-12-01T10:05:00Z … 2026-12-01T10:05:00Z)',
+    );
     const snapshots = json(await run(['snapshots', '--json']));
     expect(snapshots.at(-1).tags).toEqual(['breach-evidence', 'emergency']);
 
     const incident = json(await run(['incident', 'show', record.incident, '--json']));
-    expect(incident).toMatchObject({ severity: 'P1', title: expect.stringContaining('Runbook security-breach'), status: 'monitoring' });
+    expect(incident).toMatchObject({
+      severity: 'P1',
+      title: expect.stringContaining('Runbook security-breach'),
+      status: 'monitoring',
+    });
     const steps = incident.timeline.filter((e: { message: string }) => e.message.startsWith('Step '));
     expect(steps.map((e: { message: string }) => e.message.split(':')[0])).toEqual(
-      ['evidence (backup)', 'revoke-tokens (revoke-tokens)', 'rotate-secrets (rotate-secrets)', 'scan-logs (log-scan)', 'confirm-restore (confirm)', 'restore-clean (restore)', 'monitoring (notify)'].map((s, i) => `Step ${i + 1}/7 ${s}`),
+      [
+        'evidence (backup)',
+        'revoke-tokens (revoke-tokens)',
+        'rotate-secrets (rotate-secrets)',
+        'scan-logs (log-scan)',
+        'confirm-restore (confirm)',
+        'restore-clean (restore)',
+        'monitoring (notify)',
+      ].map((s, i) => `Step ${i + 1}/7 ${s}`),
     );
 
     // The report writes itself from the timeline and the run.
     const written = await run(['incident', 'report', record.incident.slice(0, 18), '--json']);
     expect(written.code, written.stderr).toBe(0);
     const file = json(written).path;
-    expect(path.relative(dir, file)).toBe(`docs/incident-reports/${incident.openedAt.slice(0, 10)}-runbook-security-breach-a-security-breach-keep-evidence.md`);
+    expect(path.relative(dir, file)).toBe(
+      `docs/incident-reports/${incident.openedAt.slice(0, 10)}-runbook-security-breach-a-security-breach-keep-evidence.md`,
+    );
     const report = await readFile(file, 'utf8');
     const clean = snapshots.find((s: { tags: string[] }) => s.tags.includes('clean')).id;
     expect(report).toContain(`restore-clean restored snapshot ${clean}`);
@@ -137,14 +160,32 @@ describe('drkit runbook', () => {
     expect(r.code).toBe(1);
     const id = /incident (\S+)/.exec(r.stdout)![1]!;
     expect(r.stdout).toContain('  ran: evidence, verify-clean\n');
-    expect(r.stdout).toContain('  failed: confirm-restore: This step needs a person to confirm it, and there is no terminal to ask');
+    expect(r.stdout).toContain(
+      '  failed: confirm-restore: This step needs a person to confirm it, and there is no terminal to ask',
+    );
     expect(r.stdout).toContain('  not run: restore, monitoring\n');
     expect(r.stdout).toContain(`  to resume: drkit runbook run data-loss --from confirm-restore --incident ${id}\n`);
     expect(await readFile(path.join(dir, 'app', 'users.jsonl'), 'utf8')).toBe('');
 
-    const resumed = await run(['runbook', 'run', 'data-loss', '--from', 'confirm-restore', '--incident', id, '--yes', '--json']);
+    const resumed = await run([
+      'runbook',
+      'run',
+      'data-loss',
+      '--from',
+      'confirm-restore',
+      '--incident',
+      id,
+      '--yes',
+      '--json',
+    ]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(json(resumed).steps.map((s: { status: string }) => s.status)).toEqual(['not-run', 'not-run', 'ok', 'ok', 'ok']);
+    expect(json(resumed).steps.map((s: { status: string }) => s.status)).toEqual([
+      'not-run',
+      'not-run',
+      'ok',
+      'ok',
+      'ok',
+    ]);
     expect(await readFile(path.join(dir, 'app', 'users.jsonl'), 'utf8')).toBe('{"id":1}\n{"id":2}\n');
   });
 
@@ -170,7 +211,10 @@ describe('drkit runbook', () => {
     const port = (live.address() as AddressInfo).port;
     try {
       const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
-      await writeFile(path.join(dir, 'drkit.config.yaml'), `${config}health: [{ type: http, url: "http://127.0.0.1:${port}/", body: ok }]\n`);
+      await writeFile(
+        path.join(dir, 'drkit.config.yaml'),
+        `${config}health: [{ type: http, url: "http://127.0.0.1:${port}/", body: ok }]\n`,
+      );
       const client = redis.client();
       await client.set('user:1', 'Ada');
       expect((await run(['backup'])).code).toBe(0);
@@ -182,7 +226,14 @@ describe('drkit runbook', () => {
       const corruption = await run(['runbook', 'run', 'database-corruption', '--yes', '--json']);
       expect(corruption.code, corruption.stderr).toBe(0);
       const record = json(corruption);
-      expect(record.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual(['evidence:ok', 'verify-clean:ok', 'confirm-restore:ok', 'restore:ok', 'wait-healthy:ok', 'monitoring:ok']);
+      expect(record.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual([
+        'evidence:ok',
+        'verify-clean:ok',
+        'confirm-restore:ok',
+        'restore:ok',
+        'wait-healthy:ok',
+        'monitoring:ok',
+      ]);
       expect(record.steps[4].summary).toMatch(/^http http:\/\/127\.0\.0\.1:\d+\/: ok in \d+ ms$/);
       expect(await readFile(path.join(dir, 'app', 'users.jsonl'), 'utf8')).toBe('{"id":1}\n{"id":2}\n');
       expect(await client.get('user:1')).toBe('Ada');
@@ -233,15 +284,31 @@ failover:
       const r = await run(['runbook', 'run', 'cloud-outage', '--yes', '--json']);
       expect(r.code, r.stderr).toBe(0);
       const record = json(r);
-      expect(record.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual(['announce:ok', 'confirm-failover:ok', 'failover:ok', 'wait-healthy:ok', 'monitoring:ok']);
+      expect(record.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual([
+        'announce:ok',
+        'confirm-failover:ok',
+        'failover:ok',
+        'wait-healthy:ok',
+        'monitoring:ok',
+      ]);
       expect((await readFile(path.join(dir, 'activated'), 'utf8')).trim()).toBe('1 runbook cloud-outage');
       expect(calls).toEqual([{ epoch: 1, reason: 'runbook cloud-outage', site: 'app', step: '2 dns' }]);
       const status = json(await run(['failover', 'status', '--json']));
       expect(status).toMatchObject({ state: 'failed_over', epoch: 1, run: { outcome: 'done', trigger: 'manual' } });
       const incident = json(await run(['incident', 'show', record.incident, '--json']));
       expect(incident).toMatchObject({ severity: 'P1', status: 'monitoring' });
-      expect(incident.timeline.filter((e: { message: string }) => e.message.startsWith('Step ')).map((e: { message: string }) => e.message.split(':')[0])).toEqual(
-        ['announce (notify)', 'confirm-failover (confirm)', 'failover (failover)', 'wait-healthy (wait-until-healthy)', 'monitoring (notify)'].map((s, i) => `Step ${i + 1}/5 ${s}`),
+      expect(
+        incident.timeline
+          .filter((e: { message: string }) => e.message.startsWith('Step '))
+          .map((e: { message: string }) => e.message.split(':')[0]),
+      ).toEqual(
+        [
+          'announce (notify)',
+          'confirm-failover (confirm)',
+          'failover (failover)',
+          'wait-healthy (wait-until-healthy)',
+          'monitoring (notify)',
+        ].map((s, i) => `Step ${i + 1}/5 ${s}`),
       );
     } finally {
       dns.close();
@@ -253,11 +320,18 @@ failover:
     const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
     await writeFile(
       path.join(dir, 'drkit.config.yaml'),
-      config.replace('runbooks:\n', 'runbooks:\n  probe-down:\n    description: waits for a closed port\n    steps:\n      - { id: wait, type: wait-until-healthy, within: 2s, probes: [{ type: tcp, host: 127.0.0.1, port: 1 }] }\n'),
+      config.replace(
+        'runbooks:\n',
+        'runbooks:\n  probe-down:\n    description: waits for a closed port\n    steps:\n      - { id: wait, type: wait-until-healthy, within: 2s, probes: [{ type: tcp, host: 127.0.0.1, port: 1 }] }\n',
+      ),
     );
     const r = await run(['runbook', 'run', 'probe-down', '--json']);
     expect(r.code).toBe(1);
-    expect(json(r).steps[0]).toMatchObject({ id: 'wait', status: 'failed', summary: expect.stringMatching(/^tcp 127\.0\.0\.1:1: connect ECONNREFUSED/) });
+    expect(json(r).steps[0]).toMatchObject({
+      id: 'wait',
+      status: 'failed',
+      summary: expect.stringMatching(/^tcp 127\.0\.0\.1:1: connect ECONNREFUSED/),
+    });
   });
 
   it('names an unknown runbook or step', async () => {

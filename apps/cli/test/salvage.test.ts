@@ -56,7 +56,18 @@ describe('restore --salvage', () => {
       else expect(restored.get(p), p).toEqual(e);
     }
 
-    const j = await drkit(['restore', 'latest', '--source', 'tree', '--target', path.join(dir, 'json'), '--repo', repo, '--salvage', '--json']);
+    const j = await drkit([
+      'restore',
+      'latest',
+      '--source',
+      'tree',
+      '--target',
+      path.join(dir, 'json'),
+      '--repo',
+      repo,
+      '--salvage',
+      '--json',
+    ]);
     expect(j.code).toBe(5);
     const result = JSON.parse(j.stdout);
     expect(result.salvage.lost.map((l: { path: string }) => l.path).sort()).toEqual([...lost].sort());
@@ -65,8 +76,33 @@ describe('restore --salvage', () => {
 
   it('restores files before the damage with --include, which failed before; exit 0, since nothing selected was lost', async () => {
     await damage(await backUpTree(), 1_500_000);
-    expect((await drkit(['restore', 'latest', '--target', path.join(dir, 'a'), '--include', 'aaa-early.txt', '--repo', repo])).code).toBe(1);
-    const r = await drkit(['restore', 'latest', '--source', 'tree', '--target', path.join(dir, 'b'), '--include', 'aaa-early.txt', '--repo', repo, '--salvage']);
+    expect(
+      (
+        await drkit([
+          'restore',
+          'latest',
+          '--target',
+          path.join(dir, 'a'),
+          '--include',
+          'aaa-early.txt',
+          '--repo',
+          repo,
+        ])
+      ).code,
+    ).toBe(1);
+    const r = await drkit([
+      'restore',
+      'latest',
+      '--source',
+      'tree',
+      '--target',
+      path.join(dir, 'b'),
+      '--include',
+      'aaa-early.txt',
+      '--repo',
+      repo,
+      '--salvage',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('salvage: nothing was lost');
     expect(existsSync(path.join(dir, 'b', 'aaa-early.txt'))).toBe(true);
@@ -79,8 +115,23 @@ describe('restore --salvage', () => {
     expect(v.stderr).toMatch(/damaged: data\/\S+\/tree\.tar\.gz, bytes \d+–\d+/);
     expect(v.stderr).toMatch(/`drkit restore --salvage` would restore \d+ entries and lose [1-3]\b/);
     const lost = [...v.stderr.matchAll(/^ {6}lost: (\S+): /gm)].map((m) => m[1]!);
-    const r = await drkit(['restore', 'latest', '--source', 'tree', '--target', path.join(dir, 't'), '--repo', repo, '--salvage', '--json']);
-    expect(JSON.parse(r.stdout).salvage.lost.map((l: { path: string }) => l.path).sort()).toEqual(lost.sort());
+    const r = await drkit([
+      'restore',
+      'latest',
+      '--source',
+      'tree',
+      '--target',
+      path.join(dir, 't'),
+      '--repo',
+      repo,
+      '--salvage',
+      '--json',
+    ]);
+    expect(
+      JSON.parse(r.stdout)
+        .salvage.lost.map((l: { path: string }) => l.path)
+        .sort(),
+    ).toEqual(lost.sort());
     const j = JSON.parse((await drkit(['verify', 'latest', '--repo', repo, '--json'])).stdout);
     expect(j.snapshots[0].sources[0].damage.lost.map((l: { path: string }) => l.path).sort()).toEqual(lost.sort());
   });
@@ -92,7 +143,18 @@ describe('restore --salvage', () => {
     expect((await drkit(['backup', tree, '--repo', repo])).code).toBe(0);
     await damage(archive, 1_000_000); // in the full's last random member: r2 or r3, never r1 (now in the incremental)
     const target = path.join(dir, 'inc');
-    const r = await drkit(['restore', 'latest', '--source', 'tree', '--target', target, '--repo', repo, '--salvage', '--json']);
+    const r = await drkit([
+      'restore',
+      'latest',
+      '--source',
+      'tree',
+      '--target',
+      target,
+      '--repo',
+      repo,
+      '--salvage',
+      '--json',
+    ]);
     expect(r.code).toBe(5);
     const lost = JSON.parse(r.stdout).salvage.lost.map((l: { path: string }) => l.path);
     expect(lost.length).toBeGreaterThan(0);

@@ -29,7 +29,13 @@ describe('drkit schedule', () => {
   it('list: the jobs, their cron and time zone, and the next run', async () => {
     const r = await drkit(['schedule', 'list', '--config', config, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const jobs = JSON.parse(r.stdout) as { name: string; next: string | null; timezone: string; cron: string | null; after: string[] }[];
+    const jobs = JSON.parse(r.stdout) as {
+      name: string;
+      next: string | null;
+      timezone: string;
+      cron: string | null;
+      after: string[];
+    }[];
     expect(jobs.map((j) => [j.name, j.cron, j.after, j.timezone])).toEqual([
       ['nightly', '0 3 * * *', [], 'Europe/Berlin'],
       ['weekly-full', '0 2 * * 0', [], 'Europe/Berlin'],
@@ -38,7 +44,9 @@ describe('drkit schedule', () => {
     const next = Date.parse(jobs[0]!.next!);
     expect(next).toBeGreaterThan(Date.now());
     expect(next - Date.now()).toBeLessThanOrEqual(86_400_000);
-    expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', timeStyle: 'short' }).format(next)).toBe('03:00');
+    expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', timeStyle: 'short' }).format(next)).toBe(
+      '03:00',
+    );
     const text = await drkit(['schedule', 'list', '--config', config]);
     expect(text.stdout).toMatch(/^cleanup +drkit forget --keep-last 3 +after nightly$/m);
   });
@@ -48,7 +56,8 @@ describe('drkit schedule', () => {
     const r = await drkit(['schedule', 'list', '--config', config]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split('\n')[0]).toBe('The DR plan (no schedule: in the config):');
-    for (const job of ['hourly', 'daily', 'weekly-full', 'retention', 'verify-monthly']) expect(r.stdout).toMatch(new RegExp(`^${job} `, 'm'));
+    for (const job of ['hourly', 'daily', 'weekly-full', 'retention', 'verify-monthly'])
+      expect(r.stdout).toMatch(new RegExp(`^${job} `, 'm'));
   });
 
   it('run NAME runs the job now through drkit, records it, and its after-jobs follow; history shows both', async () => {
@@ -59,7 +68,9 @@ describe('drkit schedule', () => {
     const snapshots = JSON.parse((await drkit(['snapshots', '--config', config, '--json'])).stdout) as { id: string }[];
     expect(snapshots.map((s) => s.id)).toEqual([run.snapshotId]);
     const history = await drkit(['schedule', 'history', '--config', config, '--json']);
-    expect(JSON.parse(history.stdout).map((h: { job: string; kind: string; result: string }) => [h.job, h.kind, h.result])).toEqual([
+    expect(
+      JSON.parse(history.stdout).map((h: { job: string; kind: string; result: string }) => [h.job, h.kind, h.result]),
+    ).toEqual([
       ['nightly', 'manual', 'success'],
       ['cleanup', 'after', 'success'],
     ]);
@@ -78,7 +89,10 @@ describe('drkit schedule', () => {
   });
 
   it('an unknown job: a clear error naming the jobs, for run and history', async () => {
-    for (const args of [['run', 'nighty'], ['history', '--job', 'nighty']]) {
+    for (const args of [
+      ['run', 'nighty'],
+      ['history', '--job', 'nighty'],
+    ]) {
       const r = await drkit(['schedule', ...args, '--config', config, '--json']);
       expect(r.code).toBe(1);
       expect(JSON.parse(r.stdout).error).toMatchObject({

@@ -16,7 +16,8 @@ const json = (s: string) => JSON.parse(s);
 const metaPath = (root: string, id: string) => path.join(root, 'snapshots', `${id}.json`);
 const readMeta = async (root: string, id: string) => json(await readFile(metaPath(root, id), 'utf8'));
 /** What someone with write access does: change the file and make its checksum match again. */
-const writeMeta = (root: string, id: string, meta: object, signer?: SigningKey) => writeFile(metaPath(root, id), encodeSnapshot(meta, signer));
+const writeMeta = (root: string, id: string, meta: object, signer?: SigningKey) =>
+  writeFile(metaPath(root, id), encodeSnapshot(meta, signer));
 
 /** Flips one bit of the byte at `offset` within the first `needle` in a file, as bit rot would. */
 async function flipBit(file: string, needle: string, offset: number, bit: number): Promise<void> {
@@ -46,7 +47,14 @@ describe('signed snapshots, through the CLI', () => {
     const { key, older, newer } = await signedRepo();
     const attacker = SigningKey.generate().key;
     const future = `2099${newer.slice(4, -6)}abcdef`;
-    type Case = { name: string; tamper: (root: string) => Promise<void>; refused: string; code: string; latest: string; unpinnedVerifies?: boolean };
+    type Case = {
+      name: string;
+      tamper: (root: string) => Promise<void>;
+      refused: string;
+      code: string;
+      latest: string;
+      unpinnedVerifies?: boolean;
+    };
     const cases: Case[] = [
       {
         name: 'a field edit (root.mode of the newest)',
@@ -131,22 +139,51 @@ describe('signed snapshots, through the CLI', () => {
       await c.tamper(root);
       const v = await drkit(['verify', 'all', '--repo', root, '--trust-key', key, '--json']);
       expect(v.code, `${c.name}: verify all`).toBe(4);
-      expect(json(v.stdout).snapshots.find((r: { snapshot: string }) => r.snapshot === c.refused), c.name).toMatchObject({ ok: false, status: 'unreadable', damagedCode: c.code });
-      const r = await drkit(['restore', 'latest', '--repo', root, '--trust-key', key, '--target', path.join(root, '..', `out-${cases.indexOf(c)}`), '--json']);
+      expect(
+        json(v.stdout).snapshots.find((r: { snapshot: string }) => r.snapshot === c.refused),
+        c.name,
+      ).toMatchObject({ ok: false, status: 'unreadable', damagedCode: c.code });
+      const r = await drkit([
+        'restore',
+        'latest',
+        '--repo',
+        root,
+        '--trust-key',
+        key,
+        '--target',
+        path.join(root, '..', `out-${cases.indexOf(c)}`),
+        '--json',
+      ]);
       if (c.latest.startsWith('REPO_')) {
         expect(r.code, `${c.name}: restore latest`).toBe(1);
-        expect(json(r.stdout).error, c.name).toMatchObject({ code: c.latest, message: expect.stringContaining('latest ') });
+        expect(json(r.stdout).error, c.name).toMatchObject({
+          code: c.latest,
+          message: expect.stringContaining('latest '),
+        });
       } else {
         expect(r.code, `${c.name}: restore latest: ${r.stdout}`).toBe(0);
         expect(json(r.stdout)).toMatchObject({ snapshot: c.latest });
       }
-      if (c.unpinnedVerifies) expect((await drkit(['verify', 'all', '--repo', root])).code, `${c.name}: verify all without a key`).toBe(0);
+      if (c.unpinnedVerifies)
+        expect((await drkit(['verify', 'all', '--repo', root])).code, `${c.name}: verify all without a key`).toBe(0);
     }
     // Restoring the refused snapshot by its id is refused too; the untouched one restores.
     const root = path.join(dir, 'case-0');
-    const byId = await drkit(['restore', newer, '--repo', root, '--trust-key', key, '--target', path.join(dir, 'by-id'), '--json']);
+    const byId = await drkit([
+      'restore',
+      newer,
+      '--repo',
+      root,
+      '--trust-key',
+      key,
+      '--target',
+      path.join(dir, 'by-id'),
+      '--json',
+    ]);
     expect(json(byId.stdout).error.code).toBe('REPO_SIGNATURE_INVALID');
-    expect((await drkit(['restore', older, '--repo', root, '--trust-key', key, '--target', path.join(dir, 'older')])).code).toBe(0);
+    expect(
+      (await drkit(['restore', older, '--repo', root, '--trust-key', key, '--target', path.join(dir, 'older')])).code,
+    ).toBe(0);
     expect(await describeTree(path.join(dir, 'older', 'tree'))).toEqual(await describeTree(tree));
   });
 
@@ -162,10 +199,15 @@ describe('signed snapshots, through the CLI', () => {
     await flipBit(metaPath(repo, newer), '"mode": 493', 8, 1);
     const v = await drkit(['verify', 'all', '--repo', repo]);
     expect(v.code).toBe(4);
-    expect(v.stderr).toContain(`bad-metadata: [REPO_CHECKSUM_MISMATCH] snapshots/${newer}.json in ${repo} is damaged: its content does not match its checksum`);
+    expect(v.stderr).toContain(
+      `bad-metadata: [REPO_CHECKSUM_MISMATCH] snapshots/${newer}.json in ${repo} is damaged: its content does not match its checksum`,
+    );
     expect(v.stderr).toContain(`snapshots/${older}.json in ${repo} is damaged`);
     const r = await drkit(['restore', newer, '--repo', repo, '--target', path.join(dir, 'r2'), '--json']);
-    expect(json(r.stdout).error).toMatchObject({ code: 'REPO_CHECKSUM_MISMATCH', details: { key: `snapshots/${newer}.json` } });
+    expect(json(r.stdout).error).toMatchObject({
+      code: 'REPO_CHECKSUM_MISMATCH',
+      details: { key: `snapshots/${newer}.json` },
+    });
 
     // A lock: a held one whose pid lost a bit is damaged, so it counts as exclusive until unlock --all.
     const held = await (await Repository.open(new LocalStore(repo))).lock({ exclusive: false, purpose: 'backup' });
@@ -173,7 +215,10 @@ describe('signed snapshots, through the CLI', () => {
     await flipBit(lockFile, `"pid":${process.pid},`, 5 + String(process.pid).length, 0);
     const b = await drkit(['backup', tree, '--repo', repo, '--wait', '0s', '--json']);
     expect(b.code).toBe(1);
-    expect(json(b.stdout).error).toMatchObject({ code: 'REPO_LOCKED', message: expect.stringContaining(`locked by a damaged lock file: locks/${held.info.id}.json`) });
+    expect(json(b.stdout).error).toMatchObject({
+      code: 'REPO_LOCKED',
+      message: expect.stringContaining(`locked by a damaged lock file: locks/${held.info.id}.json`),
+    });
     expect((await drkit(['unlock', '--all', '--repo', repo])).code).toBe(0);
     await expect(stat(lockFile)).rejects.toThrow();
     await held.release().catch(() => {});
@@ -182,7 +227,10 @@ describe('signed snapshots, through the CLI', () => {
     await flipBit(path.join(repo, 'config.json'), '"created": "20', 12, 0);
     const s = await drkit(['snapshots', '--repo', repo, '--json']);
     expect(s.code).toBe(1);
-    expect(json(s.stdout).error).toMatchObject({ code: 'REPO_CHECKSUM_MISMATCH', message: expect.stringContaining(`config.json in ${repo} is damaged`) });
+    expect(json(s.stdout).error).toMatchObject({
+      code: 'REPO_CHECKSUM_MISMATCH',
+      message: expect.stringContaining(`config.json in ${repo} is damaged`),
+    });
   });
 
   it('tags change on a host without the signing key and stay valid; latest:clean names newer snapshots without the tag', async () => {
@@ -195,10 +243,14 @@ describe('signed snapshots, through the CLI', () => {
     expect((await drkit(['tag', newer, '--add', 'reviewed', '--repo', repo])).code).toBe(0);
     const v = await drkit(['verify', 'all', '--repo', repo, '--json'], { env: pin });
     expect(json(v.stdout)).toMatchObject({ ok: true, snapshots: [{ signedBy: key }, { signedBy: key }] });
-    const r = await drkit(['restore', 'latest:clean', '--repo', repo, '--target', path.join(dir, 'r'), '--json'], { env: pin });
+    const r = await drkit(['restore', 'latest:clean', '--repo', repo, '--target', path.join(dir, 'r'), '--json'], {
+      env: pin,
+    });
     expect(json(r.stdout)).toMatchObject({ snapshot: older });
     expect(r.stderr).toContain(`warning: latest:clean is ${older}`);
-    expect(r.stderr).toContain(`1 newer signed snapshot(s) are not tagged "clean", the newest ${newer}. Tags are not signed`);
+    expect(r.stderr).toContain(
+      `1 newer signed snapshot(s) are not tagged "clean", the newest ${newer}. Tags are not signed`,
+    );
   });
 
   it('init records a key made by openssl; backups without it are refused before writing; the config can hold both keys', async () => {
@@ -218,7 +270,10 @@ describe('signed snapshots, through the CLI', () => {
 
     await chmod(keyFile, 0o600);
     const cfg = path.join(dir, 'drkit.config.yaml');
-    await writeFile(cfg, `repository: ./repo\nsigning_key: ./openssl.pem\ntrust_keys: ["${key}"]\nsources:\n  - { name: tree, type: files, path: ./tree }\n`);
+    await writeFile(
+      cfg,
+      `repository: ./repo\nsigning_key: ./openssl.pem\ntrust_keys: ["${key}"]\nsources:\n  - { name: tree, type: files, path: ./tree }\n`,
+    );
     const b = await drkit(['backup', '--json'], { cwd: dir });
     expect(b.code).toBe(0);
     expect(json(b.stdout).signedBy).toBe(key);
@@ -242,7 +297,18 @@ describe('signed snapshots, through the CLI', () => {
     const refused = await drkit(['verify', older, '--repo', path.join(dir, 'enc'), '--trust-key', key, '--json']);
     expect(json(refused.stdout).error.code).toBe('REPO_SIGNATURE_MISSING');
 
-    const resigned = await drkit(['copy', older, '--repo', repo, '--to', path.join(dir, 'enc2'), '--signing-key', keyFile, '--trust-key', key]);
+    const resigned = await drkit([
+      'copy',
+      older,
+      '--repo',
+      repo,
+      '--to',
+      path.join(dir, 'enc2'),
+      '--signing-key',
+      keyFile,
+      '--trust-key',
+      key,
+    ]);
     expect(resigned.stdout).toContain('encrypted, re-signed');
     expect((await drkit(['verify', older, '--repo', path.join(dir, 'enc2'), '--trust-key', key])).code).toBe(0);
   });

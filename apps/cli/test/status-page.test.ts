@@ -38,7 +38,11 @@ status_page:
     - { name: api }
 ${target ? `  target: ${target}\n` : ''}`;
 
-const env = { AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+const env = {
+  AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+};
 const run = (args: string[]) => drkit(args, { cwd: dir, env });
 
 /** Works on the state store the CLI reads, as another drkit process would, at a chosen time. */
@@ -63,14 +67,33 @@ async function outbox(): Promise<OutboxRecord[]> {
 describe('drkit status-page', () => {
   it('publish to S3: a P1 without a public update for 45 minutes makes the page stale and queues one reminder per period to its channels; an update makes it current', async () => {
     await writeFile(path.join(dir, 'drkit.config.yaml'), config(`"s3:${s3.endpoint}/${BUCKET}/acme"`));
-    const incident = (await withNotifier(45, (n) => n.open({ title: TITLE, severity: 'P1', components: ['storage'], message: 'Uploads time out.', by: 'ana' }))).incident!;
+    const incident = (
+      await withNotifier(45, (n) =>
+        n.open({ title: TITLE, severity: 'P1', components: ['storage'], message: 'Uploads time out.', by: 'ana' }),
+      )
+    ).incident!;
 
     const first = await run(['status-page', 'publish', '--json']);
-    expect(first.stderr).toContain(`drkit: stale: ${incident.id} "${TITLE}" (P1) has had no public update for 45 min (promised every 30 min); the page says so. A reminder is queued to its channels.`);
+    expect(first.stderr).toContain(
+      `drkit: stale: ${incident.id} "${TITLE}" (P1) has had no public update for 45 min (promised every 30 min); the page says so. A reminder is queued to its channels.`,
+    );
     expect(first.code).toBe(0);
     const out = JSON.parse(first.stdout);
-    expect(out).toMatchObject({ target: `s3:${s3.endpoint}/${BUCKET}/acme`, files: ['summary.json', 'index.html'], status: { indicator: 'critical' }, open_incidents: 1 });
-    expect(out.stale).toEqual([{ incident_id: incident.id, title: TITLE, severity: 'P1', last_public_update_at: incident.openedAt, minutes_since: 45 }]);
+    expect(out).toMatchObject({
+      target: `s3:${s3.endpoint}/${BUCKET}/acme`,
+      files: ['summary.json', 'index.html'],
+      status: { indicator: 'critical' },
+      open_incidents: 1,
+    });
+    expect(out.stale).toEqual([
+      {
+        incident_id: incident.id,
+        title: TITLE,
+        severity: 'P1',
+        last_public_update_at: incident.openedAt,
+        minutes_since: 45,
+      },
+    ]);
 
     expect((await s3.listKeys(BUCKET, 'acme/')).sort()).toEqual(['acme/index.html', 'acme/summary.json']);
     expect((await s3.objectHeaders(BUCKET, 'acme/index.html')).get('content-type')).toBe('text/html; charset=utf-8');
@@ -92,7 +115,9 @@ describe('drkit status-page', () => {
     expect((await run(['status-page', 'publish'])).code).toBe(0);
     expect(await reminders()).toHaveLength(1);
 
-    await withNotifier(0, (n) => n.update(incident.id, { message: 'Failing over to the replica.', status: 'identified', by: 'ana' }));
+    await withNotifier(0, (n) =>
+      n.update(incident.id, { message: 'Failing over to the replica.', status: 'identified', by: 'ana' }),
+    );
     const fresh = await run(['status-page', 'publish', '--json']);
     expect(fresh.code).toBe(0);
     expect(fresh.stderr).not.toContain('stale');
@@ -114,7 +139,9 @@ describe('drkit status-page', () => {
     expect(built.stdout).toContain(`summary.json and index.html written to ${path.join(dir, 'preview')}`);
     expect(built.stdout).toContain('Partial System Outage: 1 open incident(s)');
     expect(built.stderr).not.toContain('reminder');
-    expect(summarySchema.parse(JSON.parse(await readFile(path.join(dir, 'preview/summary.json'), 'utf8'))).drkit.stale).toHaveLength(1);
+    expect(
+      summarySchema.parse(JSON.parse(await readFile(path.join(dir, 'preview/summary.json'), 'utf8'))).drkit.stale,
+    ).toHaveLength(1);
     expect(await outbox()).toEqual([]);
 
     expect((await run(['status-page', 'publish'])).code).toBe(0);
@@ -126,6 +153,10 @@ describe('drkit status-page', () => {
     await writeFile(path.join(dir, 'drkit.config.yaml'), config(undefined));
     const result = await run(['status-page', 'publish', '--json']);
     expect(result.code).toBe(2);
-    expect(JSON.parse(result.stdout).error).toMatchObject({ code: 'CLI_USAGE', message: expect.stringContaining('No status page target'), hint: expect.stringContaining('status_page.target') });
+    expect(JSON.parse(result.stdout).error).toMatchObject({
+      code: 'CLI_USAGE',
+      message: expect.stringContaining('No status page target'),
+      hint: expect.stringContaining('status_page.target'),
+    });
   });
 });

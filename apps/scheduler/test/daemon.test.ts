@@ -81,11 +81,15 @@ scheduler: { rpo_refresh: 1s }`);
     // No snapshot yet: the RPO counts from when the daemon first read the repository.
     const t0 = Date.now();
     await started(['--config', ws.config]);
-    const p1 = await eventually('the RPO incident, raised to P1', async () => (await incidents(ws.state)).find((i) => i.dedupKey === 'rpo:data' && i.severity === 'P1'));
+    const p1 = await eventually('the RPO incident, raised to P1', async () =>
+      (await incidents(ws.state)).find((i) => i.dedupKey === 'rpo:data' && i.severity === 'P1'),
+    );
     expect(p1.title).toBe('RPO objective missed for data');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(4_000);
     expect((await run(DRKIT_MAIN, ['backup', '--config', ws.config])).code).toBe(0);
-    const resolved = await eventually('the incident resolved', async () => (await incidents(ws.state, true)).find((i) => i.id === p1.id && i.status === 'resolved'));
+    const resolved = await eventually('the incident resolved', async () =>
+      (await incidents(ws.state, true)).find((i) => i.id === p1.id && i.status === 'resolved'),
+    );
     expect(resolved.timeline.map((e) => [e.kind, e.severity ?? null])).toEqual([
       ['opened', 'P2'],
       ['updated', 'P1'],
@@ -103,12 +107,19 @@ scheduler: { shutdown_grace: 1s }`);
     cleanups.push(ws.cleanup);
     // The backup stops before its commit point and stays there until a signal comes.
     const daemon = await startDaemon(['--config', ws.config], { DRKIT_FAILPOINTS: 'commit.before-metadata=hang' });
-    const hanging = await eventually('the backup to hang before its commit', async () => daemon.lines.find((l) => /failpoint commit.before-metadata: hanging/.test(String(l.msg))));
+    const hanging = await eventually('the backup to hang before its commit', async () =>
+      daemon.lines.find((l) => /failpoint commit.before-metadata: hanging/.test(String(l.msg))),
+    );
     const signalledAt = new Date().toISOString();
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
     const [run] = await runs(ws.state);
-    expect(run).toMatchObject({ id: hanging.runId, result: 'interrupted', exitCode: 143, errorCode: 'BACKUP_INTERRUPTED' });
+    expect(run).toMatchObject({
+      id: hanging.runId,
+      result: 'interrupted',
+      exitCode: 143,
+      errorCode: 'BACKUP_INTERRUPTED',
+    });
     expect(daemon.lines.some((l) => /did not finish within the grace period/.test(String(l.msg)))).toBe(true);
     // Only one run, and nothing recorded after the signal (a slot that came while the backup was
     // still on its way to the failpoint is an overlap, skipped before the signal).
@@ -129,10 +140,17 @@ scheduler: { shutdown_grace: 1s }`);
     cleanups.push(ws.cleanup);
     // The daemon's backups hang before their commit point until a signal: it holds the job.
     const hanging = await started(['--config', ws.config], { DRKIT_FAILPOINTS: 'commit.before-metadata=hang' });
-    await eventually('a backup hanging in the daemon', async () => hanging.lines.find((l) => /failpoint commit.before-metadata: hanging/.test(String(l.msg))));
+    await eventually('a backup hanging in the daemon', async () =>
+      hanging.lines.find((l) => /failpoint commit.before-metadata: hanging/.test(String(l.msg))),
+    );
     const byHand = await run_(['schedule', 'run', 'every-second', '--json', '--config', ws.config]);
     expect(byHand.code).toBe(1);
-    expect(JSON.parse(byHand.stdout).error).toMatchObject({ code: 'SCHEDULER_JOB_BUSY', message: expect.stringMatching(/^Job every-second is running already \(another replica holds schedule-every-second\)\.$/) });
+    expect(JSON.parse(byHand.stdout).error).toMatchObject({
+      code: 'SCHEDULER_JOB_BUSY',
+      message: expect.stringMatching(
+        /^Job every-second is running already \(another replica holds schedule-every-second\)\.$/,
+      ),
+    });
     expect((await runs(ws.state)).filter((r) => r.kind === 'manual')).toEqual([]);
   });
 });

@@ -33,7 +33,9 @@ export function startDaemon(args: string[], env: Record<string, string | undefin
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   let partial = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -51,21 +53,34 @@ export function startDaemon(args: string[], env: Record<string, string | undefin
 }
 
 /** A folder to back up, a fresh repository (drkit init) and a config naming both, with `extra` YAML appended. */
-export async function workspace(extra: string, options: { state?: string } = {}): Promise<{ dir: string; config: string; repo: string; state: string; cleanup: () => Promise<void> }> {
+export async function workspace(
+  extra: string,
+  options: { state?: string } = {},
+): Promise<{ dir: string; config: string; repo: string; state: string; cleanup: () => Promise<void> }> {
   const { dir, cleanup } = await tempDir('drkit-scheduler-test-');
   const repo = path.join(dir, 'repo');
   const state = options.state ?? path.join(dir, 'state');
   await makeSampleTree(path.join(dir, 'data'));
   const config = path.join(dir, 'drkit.config.yaml');
-  await writeFile(config, `repository: ${repo}\nstate: ${state}\nsources:\n  - { name: data, type: files, path: ${path.join(dir, 'data')} }\n${extra}\n`);
+  await writeFile(
+    config,
+    `repository: ${repo}\nstate: ${state}\nsources:\n  - { name: data, type: files, path: ${path.join(dir, 'data')} }\n${extra}\n`,
+  );
   const init = await run(DRKIT_MAIN, ['init', '--config', config]);
   if (init.code !== 0) throw new Error(`drkit init failed: ${init.stderr}`);
   return { dir, config, repo, state, cleanup };
 }
 
 /** Runs a node script to its end. */
-export function run(main: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function run(
+  main: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [main, ...args], {
+    env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

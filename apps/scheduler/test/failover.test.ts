@@ -15,7 +15,11 @@ let ws: Awaited<ReturnType<typeof workspace>>;
 const daemons: RunningDaemon[] = [];
 
 async function setUp(ttl: string, restore = ''): Promise<void> {
-  [primary, standby, hook] = await Promise.all([startRecordingServer(), startRecordingServer(), startRecordingServer()]);
+  [primary, standby, hook] = await Promise.all([
+    startRecordingServer(),
+    startRecordingServer(),
+    startRecordingServer(),
+  ]);
   ws = await workspace(`failover:
   site: app
   primary: { probes: [{ type: http, url: "${primary.url}/health", interval: 200ms, timeout: 1s }] }
@@ -35,7 +39,8 @@ afterEach(async () => {
 
 const text = (url: string) => fetch(url).then((r) => r.text());
 const has = (metrics: string, line: string) => metrics.split('\n').includes(line);
-const status = async () => JSON.parse((await run(DRKIT_MAIN, ['--config', ws.config, 'failover', 'status', '--json'])).stdout);
+const status = async () =>
+  JSON.parse((await run(DRKIT_MAIN, ['--config', ws.config, 'failover', 'status', '--json'])).stdout);
 
 async function daemon(monitor: string): Promise<RunningDaemon> {
   const d = await startDaemon(['--config', ws.config, '--monitor', monitor]);
@@ -45,13 +50,21 @@ async function daemon(monitor: string): Promise<RunningDaemon> {
 
 it('a daemon with failover: configured sees the primary die, fills the standby from the last clean snapshot, switches DNS with epoch 1, and shows failed_over in /metrics, /readyz and its page', async () => {
   await setUp('2s', '\n    - restore: { sources: [data], snapshot: latest:clean, target: { data: "@DIR@/standby" } }');
-  for (const args of [['backup'], ['verify', '--mark-clean', 'latest']]) expect((await run(DRKIT_MAIN, ['--config', ws.config, ...args])).code).toBe(0);
+  for (const args of [['backup'], ['verify', '--mark-clean', 'latest']])
+    expect((await run(DRKIT_MAIN, ['--config', ws.config, ...args])).code).toBe(0);
   const d = await daemon('m1');
-  await eventually('the monitor to see a healthy primary', async () => (has(await text(`${d.url}/metrics`), 'drkit_failover_state{site="app",state="healthy"} 1') ? true : undefined));
+  await eventually('the monitor to see a healthy primary', async () =>
+    has(await text(`${d.url}/metrics`), 'drkit_failover_state{site="app",state="healthy"} 1') ? true : undefined,
+  );
   expect(hook.requests).toEqual([]);
   await primary.stop();
   const [call] = await hook.waitForRequests(1);
-  expect(call!.json()).toEqual({ epoch: 1, reason: expect.stringMatching(/^unreachable for \d+\.\d s/), site: 'app', step: '2 dns' });
+  expect(call!.json()).toEqual({
+    epoch: 1,
+    reason: expect.stringMatching(/^unreachable for \d+\.\d s/),
+    site: 'app',
+    step: '2 dns',
+  });
   // The restore step ran as `drkit failover restore --step 1` in a child of the daemon.
   expect(await describeTree(path.join(ws.dir, 'standby'))).toEqual(await describeTree(path.join(ws.dir, 'data')));
   const metrics = await eventually('failed_over in /metrics', async () => {
@@ -68,8 +81,18 @@ it('a daemon with failover: configured sees the primary die, fills the standby f
   expect(page).toMatch(/<span class="bad">failed_over<\/span>.*Fencing epoch 1; lease free\./);
   // What `drkit failover status` shows is the daemon's doing: monitor m1, one run, done.
   const done = await status();
-  expect(done).toMatchObject({ state: 'failed_over', epoch: 1, run: { outcome: 'done', holder: expect.stringMatching(/^m1\//) }, monitors: [{ monitor: 'm1' }] });
-  expect(done.run.steps[0]).toMatchObject({ step: '1 restore', status: 'ok', rpoMs: expect.any(Number), detail: expect.stringMatching(/^snapshot \S+ of \S+, RPO \d/) });
+  expect(done).toMatchObject({
+    state: 'failed_over',
+    epoch: 1,
+    run: { outcome: 'done', holder: expect.stringMatching(/^m1\//) },
+    monitors: [{ monitor: 'm1' }],
+  });
+  expect(done.run.steps[0]).toMatchObject({
+    step: '1 restore',
+    status: 'ok',
+    rpoMs: expect.any(Number),
+    detail: expect.stringMatching(/^snapshot \S+ of \S+, RPO \d/),
+  });
   d.child.kill('SIGTERM');
   expect(await d.exited).toEqual({ code: 0, signal: null });
 }, 90_000);
@@ -78,16 +101,26 @@ it('SIGTERM mid-sequence: the daemon releases the failover lease as it exits, an
   await setUp('60s');
   hook.answer({ hang: true });
   const first = await daemon('m1');
-  await eventually('the monitor to see a healthy primary', async () => (has(await text(`${first.url}/metrics`), 'drkit_failover_state{site="app",state="healthy"} 1') ? true : undefined));
+  await eventually('the monitor to see a healthy primary', async () =>
+    has(await text(`${first.url}/metrics`), 'drkit_failover_state{site="app",state="healthy"} 1') ? true : undefined,
+  );
   await primary.stop();
   await hook.waitForRequests(1);
   const during = await status();
-  expect(during).toMatchObject({ state: 'failing_over', epoch: 1, lease: { holder: expect.stringMatching(/^m1\//), epoch: 1 }, run: { outcome: 'running' } });
+  expect(during).toMatchObject({
+    state: 'failing_over',
+    epoch: 1,
+    lease: { holder: expect.stringMatching(/^m1\//), epoch: 1 },
+    run: { outcome: 'running' },
+  });
   first.child.kill('SIGTERM');
   expect(await first.exited).toEqual({ code: 0, signal: null });
   const after = await status();
   expect(after.lease).toBeUndefined();
-  expect(after).toMatchObject({ state: 'failing_over', run: { outcome: 'running', steps: [{ step: '1 dns', status: 'running', epoch: 1 }] } });
+  expect(after).toMatchObject({
+    state: 'failing_over',
+    run: { outcome: 'running', steps: [{ step: '1 dns', status: 'running', epoch: 1 }] },
+  });
 
   hook.answer(undefined);
   const stoppedAt = Date.now();
@@ -95,8 +128,14 @@ it('SIGTERM mid-sequence: the daemon releases the failover lease as it exits, an
   const [, resumed] = await hook.waitForRequests(2);
   expect(resumed!.json()).toMatchObject({ epoch: 2, site: 'app', step: '1 dns' });
   expect(Date.now() - stoppedAt).toBeLessThan(30_000);
-  await eventually('failed_over under epoch 2', async () => ((await text(`${second.url}/metrics`)).includes('drkit_failover_epoch{site="app"} 2') ? true : undefined));
-  expect(await status()).toMatchObject({ state: 'failed_over', epoch: 2, run: { outcome: 'done', holder: expect.stringMatching(/^m2\//) } });
+  await eventually('failed_over under epoch 2', async () =>
+    (await text(`${second.url}/metrics`)).includes('drkit_failover_epoch{site="app"} 2') ? true : undefined,
+  );
+  expect(await status()).toMatchObject({
+    state: 'failed_over',
+    epoch: 2,
+    run: { outcome: 'done', holder: expect.stringMatching(/^m2\//) },
+  });
   second.child.kill('SIGTERM');
   expect(await second.exited).toEqual({ code: 0, signal: null });
 }, 90_000);

@@ -30,7 +30,9 @@ beforeAll(async () => {
     - { name: often, cron: "*/2 * * * * *", run: backup }
 scheduler: { token: "\${DRKIT_HTTP_TOKEN}" }`);
   daemon = await startDaemon(['--config', ws.config], { DRKIT_HTTP_TOKEN: TOKEN });
-  await eventually('two backups', async () => ((await runs(ws.state, 'often')).filter((r) => r.result === 'success').length >= 2 ? true : undefined));
+  await eventually('two backups', async () =>
+    (await runs(ws.state, 'often')).filter((r) => r.result === 'success').length >= 2 ? true : undefined,
+  );
 });
 
 afterAll(async () => {
@@ -49,11 +51,20 @@ describe('with real peers', () => {
       path.join(dir, 'prometheus.yml'),
       `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: drkit\n    static_configs: [{ targets: ["${new URL(daemon.url).host}"] }]\n`,
     );
-    await startPeer('/usr/bin/prometheus', [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`]);
+    await startPeer('/usr/bin/prometheus', [
+      `--config.file=${dir}/prometheus.yml`,
+      `--storage.tsdb.path=${dir}/data`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ]);
     const result = await eventually('prometheus to have drkit_rpo_seconds', async () => {
       const answer = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=drkit_rpo_seconds`).then(
         // 503 while it starts.
-        (r) => (r.ok ? (r.json() as Promise<{ data?: { result: { metric: Record<string, string>; value: [number, string] }[] } }>) : undefined),
+        (r) =>
+          r.ok
+            ? (r.json() as Promise<{
+                data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+              }>)
+            : undefined,
         () => undefined,
       );
       return answer?.data?.result.length ? answer.data.result : undefined;
@@ -77,28 +88,62 @@ receivers:
         http_config: { authorization: { credentials: ${TOKEN} } }
 `,
     );
-    await startPeer('/usr/bin/prometheus-alertmanager', [`--config.file=${dir}/alertmanager.yml`, `--storage.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=']);
+    await startPeer('/usr/bin/prometheus-alertmanager', [
+      `--config.file=${dir}/alertmanager.yml`,
+      `--storage.path=${dir}/data`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+    ]);
     const alert = (endsAt?: string) => [
-      { labels: { alertname: 'DiskAlmostFull', severity: 'critical', component: 'storage', instance: 'db-1' }, annotations: { summary: 'disk 95% full on db-1' }, ...(endsAt ? { endsAt } : {}) },
+      {
+        labels: { alertname: 'DiskAlmostFull', severity: 'critical', component: 'storage', instance: 'db-1' },
+        annotations: { summary: 'disk 95% full on db-1' },
+        ...(endsAt ? { endsAt } : {}),
+      },
     ];
-    const post = (body: unknown) => fetch(`http://127.0.0.1:${port}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(() => undefined);
+    const post = (body: unknown) =>
+      fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).catch(() => undefined);
     await eventually('alertmanager to take the alert', async () => ((await post(alert()))?.ok ? true : undefined));
-    const opened = await eventually('the incident to open', async () => (await incidents(ws.state)).find((i) => i.labels.alertname === 'DiskAlmostFull'));
-    expect(opened).toMatchObject({ severity: 'P1', title: 'DiskAlmostFull: disk 95% full on db-1', components: ['storage'], status: 'investigating' });
+    const opened = await eventually('the incident to open', async () =>
+      (await incidents(ws.state)).find((i) => i.labels.alertname === 'DiskAlmostFull'),
+    );
+    expect(opened).toMatchObject({
+      severity: 'P1',
+      title: 'DiskAlmostFull: disk 95% full on db-1',
+      components: ['storage'],
+      status: 'investigating',
+    });
     expect(opened.dedupKey).toMatch(/^alertmanager:[0-9a-f]+$/);
     expect((await post(alert(new Date(Date.now() - 1000).toISOString())))?.ok).toBe(true);
-    const resolved = await eventually('the incident to resolve', async () => (await incidents(ws.state, true)).find((i) => i.id === opened.id && i.status === 'resolved'));
+    const resolved = await eventually('the incident to resolve', async () =>
+      (await incidents(ws.state, true)).find((i) => i.id === opened.id && i.status === 'resolved'),
+    );
     expect(resolved.timeline.at(-1)!.message).toBe('Resolved in Alertmanager: disk 95% full on db-1');
   });
 
   it('POST /alertmanager: no token 401, malformed 400, both changing nothing', async () => {
     const before = (await incidents(ws.state, true)).length;
-    const payload = { version: '4', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'X' }, fingerprint: 'abc123' }] };
-    const post = (body: string, headers: Record<string, string>) => fetch(`${daemon.url}/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const payload = {
+      version: '4',
+      status: 'firing',
+      alerts: [{ status: 'firing', labels: { alertname: 'X' }, fingerprint: 'abc123' }],
+    };
+    const post = (body: string, headers: Record<string, string>) =>
+      fetch(`${daemon.url}/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
     const anonymous = await post(JSON.stringify(payload), {});
     expect(anonymous.status).toBe(401);
     expect((await anonymous.json()).error).toMatch(/bearer token is required/);
-    expect((await post(JSON.stringify(payload), { authorization: 'Bearer wrong-token-0123456789abc' })).status).toBe(401);
+    expect((await post(JSON.stringify(payload), { authorization: 'Bearer wrong-token-0123456789abc' })).status).toBe(
+      401,
+    );
     const auth = { authorization: `Bearer ${TOKEN}` };
     const notJson = await post('{"version": "4", ', auth);
     expect([notJson.status, (await notJson.json()).error]).toEqual([400, 'the body is not JSON']);
@@ -116,7 +161,15 @@ receivers:
     const context = await chromium.launchPersistentContext(path.join(ws.dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
       viewport: { width: 1000, height: 900 },
       javaScriptEnabled: false,
     });
@@ -129,7 +182,11 @@ receivers:
       const drill = await run(DRKIT_MAIN, ['drill', '--config', ws.config, '--json']);
       expect(drill.code, drill.stderr).toBe(0);
       expect((await page.goto(daemon.url))?.status()).toBe(200);
-      await expect(page.getByRole('img', { name: /^Drill RTO \(objective 4\.0 h\): 1 drills with an RTO in the last 365 days/ }).isVisible()).resolves.toBe(true);
+      await expect(
+        page
+          .getByRole('img', { name: /^Drill RTO \(objective 4\.0 h\): 1 drills with an RTO in the last 365 days/ })
+          .isVisible(),
+      ).resolves.toBe(true);
       const jobs = page.getByRole('table').first();
       await expect(jobs.getByRole('rowheader', { name: 'often' }).isVisible()).resolves.toBe(true);
       // Its last run, in words (under load a slot may be skipped as an overlap), and when.

@@ -13,7 +13,8 @@ beforeAll(async () => {
   etcd = await startEtcd();
 });
 afterAll(async () => {
-  for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) process.kill(-d.pid, 'SIGKILL');
+  for (const d of daemons)
+    if (d.child.exitCode === null && d.child.signalCode === null) process.kill(-d.pid, 'SIGKILL');
   await Promise.all(daemons.map((d) => d.exited));
   await redis?.stop();
   await etcd?.stop();
@@ -21,9 +22,13 @@ afterAll(async () => {
 
 /** No two runs of the job overlap in time, whichever daemon ran them. */
 function overlapping(records: RunRecord[]): [RunRecord, RunRecord][] {
-  const ran = records.filter((r) => r.result !== 'skipped' && r.startedAt).sort((a, b) => a.startedAt!.localeCompare(b.startedAt!));
+  const ran = records
+    .filter((r) => r.result !== 'skipped' && r.startedAt)
+    .sort((a, b) => a.startedAt!.localeCompare(b.startedAt!));
   const out: [RunRecord, RunRecord][] = [];
-  for (let i = 1; i < ran.length; i++) if (ran[i - 1]!.endedAt === undefined || ran[i]!.startedAt! < ran[i - 1]!.endedAt!) out.push([ran[i - 1]!, ran[i]!]);
+  for (let i = 1; i < ran.length; i++)
+    if (ran[i - 1]!.endedAt === undefined || ran[i]!.startedAt! < ran[i - 1]!.endedAt!)
+      out.push([ran[i - 1]!, ran[i]!]);
   return out;
 }
 
@@ -48,7 +53,11 @@ scheduler: { lease: ${lease} }`,
     const b = await startDaemon(['--config', ws.config]);
     daemons.push(a, b);
     const t0 = Date.now();
-    await eventually(`${seconds} s of slots`, async () => (Date.now() - t0 >= seconds * 1000 ? true : undefined), (seconds + 10) * 1000);
+    await eventually(
+      `${seconds} s of slots`,
+      async () => (Date.now() - t0 >= seconds * 1000 ? true : undefined),
+      (seconds + 10) * 1000,
+    );
     const records = await runs(ws.state, 'every-second');
     // One record per slot (count them: the store's key is the slot), never two runs at once.
     const slots = records.map((r) => r.slot);
@@ -61,7 +70,9 @@ scheduler: { lease: ${lease} }`,
     if (seconds >= 60) expect(new Set(ran.map((r) => r.holder)).size).toBe(2);
     // Every successful run made its own snapshot, and the repository holds exactly those. The daemons
     // keep running: a snapshot listed here may be a run that records its success a moment later.
-    const listed = (JSON.parse((await run(DRKIT_MAIN, ['snapshots', '--json', '--config', ws.config])).stdout) as { id: string }[]).map((s) => s.id);
+    const listed = (
+      JSON.parse((await run(DRKIT_MAIN, ['snapshots', '--json', '--config', ws.config])).stdout) as { id: string }[]
+    ).map((s) => s.id);
     expect(listed).toEqual(expect.arrayContaining(ran.map((r) => r.snapshotId)));
     const recorded = await eventually('every listed snapshot recorded by a successful run', async () => {
       const ids = (await runs(ws.state, 'every-second')).filter((r) => r.result === 'success').map((r) => r.snapshotId);
@@ -70,12 +81,16 @@ scheduler: { lease: ${lease} }`,
     expect(new Set(recorded).size).toBe(recorded.length);
 
     // kill -9 the daemon running the job, with its drkit child, mid-backup.
-    const victim = await eventually('a run in progress', async () => (await runs(ws.state, 'every-second')).find((r) => r.result === 'running'));
+    const victim = await eventually('a run in progress', async () =>
+      (await runs(ws.state, 'every-second')).find((r) => r.result === 'running'),
+    );
     const killed = [a, b].find((d) => victim.holder.split(':')[1] === String(d.pid))!;
     const survivor = killed === a ? b : a;
     process.kill(-killed.pid, 'SIGKILL');
     const after = await eventually('two runs by the survivor after the kill', async () => {
-      const later = (await runs(ws.state, 'every-second')).filter((r) => r.slot > victim.slot && r.result === 'success');
+      const later = (await runs(ws.state, 'every-second')).filter(
+        (r) => r.slot > victim.slot && r.result === 'success',
+      );
       return later.length >= 2 ? later : undefined;
     });
     expect(after.every((r) => r.holder.split(':')[1] === String(survivor.pid))).toBe(true);

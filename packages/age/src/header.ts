@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AgeError } from './errors.js';
 import type { AgeIdentity, AgeRecipient } from './keys.js';
+import { PQ_ENC, PQ_STANZA, pqUnwrap, pqWrap } from './pq.js';
 import { b64, hkdf, hmacSha256, open, rawPublicKey, scryptKey, seal, unb64, x25519, ZERO_NONCE } from './primitives.js';
 
 export const VERSION_LINE = 'age-encryption.org/v1';
@@ -34,6 +35,15 @@ async function wrap(fileKey: Buffer, r: AgeRecipient): Promise<Stanza> {
     const key = await scryptKey(r.passphrase, Buffer.concat([Buffer.from(SCRYPT_LABEL), salt]), logN);
     return { type: 'scrypt', args: [b64(salt), String(logN)], body: seal(key, ZERO_NONCE, fileKey) };
   }
+  if (r.type === PQ_STANZA) {
+    let wrapped: { enc: Buffer; body: Buffer };
+    try {
+      wrapped = pqWrap(fileKey, r.publicKey);
+    } catch {
+      throw new AgeError('bad-key', `${r.text.slice(0, 40)}… is not a usable post-quantum public key.`);
+    }
+    return { type: PQ_STANZA, args: [b64(wrapped.enc)], body: wrapped.body };
+  }
   const eph = generateKeyPairSync('x25519');
   const share = rawPublicKey(eph.publicKey);
   const shared = x25519(eph.privateKey, r.publicKey);
@@ -42,11 +52,26 @@ async function wrap(fileKey: Buffer, r: AgeRecipient): Promise<Stanza> {
   return { type: 'X25519', args: [b64(share)], body: seal(key, ZERO_NONCE, fileKey) };
 }
 
+/**
+ * The recipients one age file may have: a passphrase only alone, and post-quantum recipients only
+ * with each other (c2sp.org/age: an X25519 stanza beside them would leave the file open to a
+ * quantum attacker; age ≥ 1.3 refuses the mix with "can't mix post-quantum and classic recipients").
+ */
+export function checkRecipientMix(recipients: readonly AgeRecipient[]): void {
+  if (recipients.some((r) => r.type === 'scrypt') && recipients.length > 1)
+    throw new AgeError('bad-key', 'a passphrase cannot be combined with other recipients in one age file');
+  const pq = recipients.filter((r) => r.type === PQ_STANZA).length;
+  if (pq > 0 && pq < recipients.length)
+    throw new AgeError(
+      'mixed-recipients',
+      'post-quantum recipients (age1pq1…) cannot be mixed with classic X25519 ones (age1…) in one age file: the classic stanza would open the file to a future quantum attacker',
+    );
+}
+
 /** The full header for a new file key: version line, one stanza per recipient, MAC. */
 export async function buildHeader(fileKey: Buffer, recipients: readonly AgeRecipient[]): Promise<Buffer> {
   if (recipients.length === 0) throw new AgeError('bad-key', 'no recipients to encrypt to');
-  if (recipients.some((r) => r.type === 'scrypt') && recipients.length > 1)
-    throw new AgeError('bad-key', 'a passphrase cannot be combined with other recipients in one age file');
+  checkRecipientMix(recipients);
   let text = `${VERSION_LINE}\n`;
   for (const r of recipients) {
     const s = await wrap(fileKey, r);
@@ -80,7 +105,8 @@ export function parseHeader(buf: Buffer): ParsedHeader | undefined {
   };
   const first = line();
   if (first === undefined) {
-    if (buf.length >= VERSION_LINE.length && !buf.toString('latin1', 0, VERSION_LINE.length).startsWith(VERSION_LINE)) throw bad('it does not start with the age v1 version line');
+    if (buf.length >= VERSION_LINE.length && !buf.toString('latin1', 0, VERSION_LINE.length).startsWith(VERSION_LINE))
+      throw bad('it does not start with the age v1 version line');
     return undefined;
   }
   if (first !== VERSION_LINE) throw bad('it does not start with the age v1 version line');
@@ -114,7 +140,8 @@ export function parseHeader(buf: Buffer): ParsedHeader | undefined {
 
 async function unwrap(s: Stanza, id: AgeIdentity): Promise<Buffer | undefined> {
   if (id.type === 'X25519' && s.type === 'X25519') {
-    if (s.args.length !== 1 || s.body.length !== 32) throw new AgeError('bad-header', 'not a valid age file: malformed X25519 stanza');
+    if (s.args.length !== 1 || s.body.length !== 32)
+      throw new AgeError('bad-header', 'not a valid age file: malformed X25519 stanza');
     const share = unb64(s.args[0]!);
     if (share?.length !== 32) throw new AgeError('bad-header', 'not a valid age file: malformed X25519 stanza');
     const shared = x25519(id.secret, share);
@@ -122,12 +149,24 @@ async function unwrap(s: Stanza, id: AgeIdentity): Promise<Buffer | undefined> {
     if (!shared) throw new AgeError('bad-header', 'not a valid age file: an X25519 stanza has a low-order share');
     return open(hkdf(shared, Buffer.concat([share, id.publicKey]), X25519_INFO), ZERO_NONCE, s.body);
   }
+  if (id.type === PQ_STANZA && s.type === PQ_STANZA) {
+    const enc = unb64(s.args[0] ?? '');
+    if (s.args.length !== 1 || enc?.length !== PQ_ENC || s.body.length !== 32)
+      throw new AgeError('bad-header', 'not a valid age file: malformed mlkem768x25519 stanza');
+    try {
+      return pqUnwrap(enc, s.body, id.secret.export());
+    } catch {
+      // age v1: as with X25519, an all-zero X25519 share of the hybrid KEM fails the whole header.
+      throw new AgeError('bad-header', 'not a valid age file: an mlkem768x25519 stanza has a low-order X25519 share');
+    }
+  }
   if (id.type === 'scrypt' && s.type === 'scrypt') {
     const salt = unb64(s.args[0] ?? '');
     const logN = s.args[1] ?? '';
     if (s.args.length !== 2 || !salt || salt.length !== 16 || !/^[1-9][0-9]*$/.test(logN) || s.body.length !== 32)
       throw new AgeError('bad-header', 'not a valid age file: malformed scrypt stanza');
-    if (Number(logN) > MAX_SCRYPT_LOG_N) throw new AgeError('bad-header', `the passphrase work factor 2^${logN} is above the limit 2^${MAX_SCRYPT_LOG_N}`);
+    if (Number(logN) > MAX_SCRYPT_LOG_N)
+      throw new AgeError('bad-header', `the passphrase work factor 2^${logN} is above the limit 2^${MAX_SCRYPT_LOG_N}`);
     const key = await scryptKey(id.passphrase, Buffer.concat([Buffer.from(SCRYPT_LABEL), salt]), Number(logN));
     return open(key, ZERO_NONCE, s.body);
   }
@@ -137,7 +176,8 @@ async function unwrap(s: Stanza, id: AgeIdentity): Promise<Buffer | undefined> {
 /** Finds the file key with the first identity that unwraps a stanza, then checks the MAC. */
 export async function unlockHeader(header: ParsedHeader, identities: readonly AgeIdentity[]): Promise<Buffer> {
   const types = header.stanzas.map((s) => s.type);
-  if (types.includes('scrypt') && header.stanzas.length > 1) throw new AgeError('bad-header', 'not a valid age file: a scrypt stanza must be the only one');
+  if (types.includes('scrypt') && header.stanzas.length > 1)
+    throw new AgeError('bad-header', 'not a valid age file: a scrypt stanza must be the only one');
   let fileKey: Buffer | undefined;
   outer: for (const id of identities)
     for (const s of header.stanzas) {
@@ -146,9 +186,14 @@ export async function unlockHeader(header: ParsedHeader, identities: readonly Ag
     }
   if (fileKey?.length !== 16) {
     const passphrase = types.includes('scrypt') && identities.some((i) => i.type === 'scrypt');
-    throw new AgeError(passphrase ? 'bad-passphrase' : 'no-identity-matched', passphrase ? 'the passphrase does not open it' : 'none of the identities opens it', [...new Set(types)]);
+    throw new AgeError(
+      passphrase ? 'bad-passphrase' : 'no-identity-matched',
+      passphrase ? 'the passphrase does not open it' : 'none of the identities opens it',
+      [...new Set(types)],
+    );
   }
   const mac = hmacSha256(hkdf(fileKey, Buffer.alloc(0), 'header'), header.macInput);
-  if (!timingSafeEqual(mac, header.mac)) throw new AgeError('bad-mac', 'the age header was altered (its MAC does not match)');
+  if (!timingSafeEqual(mac, header.mac))
+    throw new AgeError('bad-mac', 'the age header was altered (its MAC does not match)');
   return fileKey;
 }

@@ -1,4 +1,14 @@
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject, scrypt } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  type KeyObject,
+  scrypt,
+} from 'node:crypto';
 
 // DER wrappers that turn 32 raw X25519 bytes into keys node:crypto accepts (RFC 8410).
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -66,7 +76,9 @@ export function open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Bu
 export function scryptKey(passphrase: string, salt: Uint8Array, logN: number): Promise<Buffer> {
   const N = 2 ** logN;
   return new Promise((resolve, reject) =>
-    scrypt(Buffer.from(passphrase, 'utf8'), salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 + (1 << 20) }, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(Buffer.from(passphrase, 'utf8'), salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 + (1 << 20) }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   );
 }
 

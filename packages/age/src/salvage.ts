@@ -20,7 +20,11 @@ export interface OpenedChunks {
  * A damaged header (or nonce) loses everything: it holds the only copy of the file key. A wrong
  * identity is not damage and throws, through `wrap`.
  */
-export function openChunks(raw: AsyncIterable<Buffer>, identities: readonly AgeIdentity[], wrap: (e: AgeError) => Error): OpenedChunks {
+export function openChunks(
+  raw: AsyncIterable<Buffer>,
+  identities: readonly AgeIdentity[],
+  wrap: (e: AgeError) => Error,
+): OpenedChunks {
   let payload = 0; // stored offset of the first sealed chunk
   let whole = false; // the header is damaged: offsets are the stored ones
   async function* chunks(): AsyncGenerator<Buffer | { gap: { start: number; end: number } }> {
@@ -50,7 +54,8 @@ export function openChunks(raw: AsyncIterable<Buffer>, identities: readonly AgeI
       while (buf.length < header.length + 16) if (!(await more())) return yield* unusable();
       key = hkdf(fileKey, buf.subarray(header.length, header.length + 16), 'payload');
     } catch (err) {
-      if (!(err instanceof AgeError) || err.reason === 'no-identity-matched' || err.reason === 'bad-passphrase') throw err instanceof AgeError ? wrap(err) : err;
+      if (!(err instanceof AgeError) || err.reason === 'no-identity-matched' || err.reason === 'bad-passphrase')
+        throw err instanceof AgeError ? wrap(err) : err;
       return yield* unusable();
     }
     payload = header.length + 16;

@@ -137,23 +137,26 @@ export class AgeDecryptStream extends Transform {
       }
       const header = this.header;
       const unlocking = this.fileKey ? Promise.resolve(this.fileKey) : unlockHeader(header, this.identities);
-      unlocking.then((fileKey) => {
-        this.fileKey = fileKey;
-        if (this.head.length < header.length + 16) {
-          done();
-          return;
-        }
-        const nonce = this.head.subarray(header.length, header.length + 16);
-        this.key = hkdf(fileKey, nonce, 'payload');
-        const body = this.head.subarray(header.length + 16);
-        this.head = Buffer.alloc(0);
-        try {
-          this.payload(body);
-          done();
-        } catch (err) {
-          this.fail(err, done);
-        }
-      }, (err) => this.fail(err, done));
+      unlocking.then(
+        (fileKey) => {
+          this.fileKey = fileKey;
+          if (this.head.length < header.length + 16) {
+            done();
+            return;
+          }
+          const nonce = this.head.subarray(header.length, header.length + 16);
+          this.key = hkdf(fileKey, nonce, 'payload');
+          const body = this.head.subarray(header.length + 16);
+          this.head = Buffer.alloc(0);
+          try {
+            this.payload(body);
+            done();
+          } catch (err) {
+            this.fail(err, done);
+          }
+        },
+        (err) => this.fail(err, done),
+      );
     } catch (err) {
       this.fail(err, done);
     }
@@ -162,12 +165,20 @@ export class AgeDecryptStream extends Transform {
   private open(sealed: Buffer, last: boolean): Buffer {
     const out = open(this.key!, chunkNonce(this.counter, last), sealed);
     // As age does: a full chunk that opens only with the other last-chunk flag is released, then the file is refused.
-    const other = out || sealed.length !== SEALED ? undefined : open(this.key!, chunkNonce(this.counter, !last), sealed);
+    const other =
+      out || sealed.length !== SEALED ? undefined : open(this.key!, chunkNonce(this.counter, !last), sealed);
     if (out || other) this.counter++;
     if (out) return out;
-    if (!other) throw new AgeError('bad-payload', `age payload chunk ${this.counter} failed authentication: the file was altered or truncated`);
+    if (!other)
+      throw new AgeError(
+        'bad-payload',
+        `age payload chunk ${this.counter} failed authentication: the file was altered or truncated`,
+      );
     this.push(other);
-    throw new AgeError('bad-payload', last ? 'the age file is truncated: its final chunk is missing' : 'the age file goes on after its final chunk');
+    throw new AgeError(
+      'bad-payload',
+      last ? 'the age file is truncated: its final chunk is missing' : 'the age file goes on after its final chunk',
+    );
   }
 
   // Only a sealed chunk with more bytes after it is known not to be the last one, so up to one
@@ -192,10 +203,16 @@ export class AgeDecryptStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      if (!this.key) throw new AgeError('bad-header', this.header ? 'the age file ends inside its header' : 'not a valid age file: it ends before its header does');
-      if (this.rest.length < TAG) throw new AgeError('bad-payload', 'the age file is truncated: its final chunk is missing');
+      if (!this.key)
+        throw new AgeError(
+          'bad-header',
+          this.header ? 'the age file ends inside its header' : 'not a valid age file: it ends before its header does',
+        );
+      if (this.rest.length < TAG)
+        throw new AgeError('bad-payload', 'the age file is truncated: its final chunk is missing');
       const plain = this.open(this.rest, true);
-      if (plain.length === 0 && this.counter > 1) throw new AgeError('bad-payload', 'the age file ends with an empty chunk');
+      if (plain.length === 0 && this.counter > 1)
+        throw new AgeError('bad-payload', 'the age file ends with an empty chunk');
       this.push(plain);
       done();
     } catch (err) {

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgeError, CHUNK, decryptBuffer, encryptBuffer, generateIdentity, parseIdentityFile, parseRecipient, parseRecipientsFile } from '../src/index.js';
+import {
+  AgeError,
+  CHUNK,
+  decryptBuffer,
+  encryptBuffer,
+  generateIdentity,
+  parseIdentityFile,
+  parseRecipient,
+  parseRecipientsFile,
+} from '../src/index.js';
 
 // The reference implementation: Debian's age CLI (scripts/setup.sh installs it).
 const AGE = 'age';
@@ -57,17 +66,25 @@ describe('age v1 on node:crypto, against the age CLI', () => {
     await writeFile(ours, await encryptBuffer(data, [{ type: 'scrypt', passphrase, logN: 14 }]));
     // age reads passphrases from the terminal only; `script` gives it one and types the passphrase.
     const out = path.join(dir, 'pass.out');
-    const r = spawnSync('script', ['-qec', `${AGE} -d -o ${out} ${ours}`, '/dev/null'], { input: `${passphrase}\n`, timeout: 30_000 });
+    const r = spawnSync('script', ['-qec', `${AGE} -d -o ${out} ${ours}`, '/dev/null'], {
+      input: `${passphrase}\n`,
+      timeout: 30_000,
+    });
     expect(r.status, r.stdout?.toString()).toBe(0);
     expect((await readFile(out)).equals(data)).toBe(true);
 
     const theirs = path.join(dir, 'theirs.age');
     const plain = path.join(dir, 'theirs.bin');
     await writeFile(plain, data);
-    const e = spawnSync('script', ['-qec', `${AGE} -p -o ${theirs} ${plain}`, '/dev/null'], { input: `${passphrase}\n${passphrase}\n`, timeout: 30_000 });
+    const e = spawnSync('script', ['-qec', `${AGE} -p -o ${theirs} ${plain}`, '/dev/null'], {
+      input: `${passphrase}\n${passphrase}\n`,
+      timeout: 30_000,
+    });
     expect(e.status, e.stdout?.toString()).toBe(0);
     expect((await decryptBuffer(await readFile(theirs), [{ type: 'scrypt', passphrase }])).equals(data)).toBe(true);
-    await expect(decryptBuffer(await readFile(theirs), [{ type: 'scrypt', passphrase: 'wrong' }])).rejects.toMatchObject({ reason: 'bad-passphrase' });
+    await expect(
+      decryptBuffer(await readFile(theirs), [{ type: 'scrypt', passphrase: 'wrong' }]),
+    ).rejects.toMatchObject({ reason: 'bad-passphrase' });
   });
 
   it('refuses a wrong identity, a truncated file and a flipped bit, never yielding partial plaintext silently', async () => {
@@ -75,7 +92,10 @@ describe('age v1 on node:crypto, against the age CLI', () => {
     const other = generateIdentity();
     const data = randomBytes(3 * CHUNK + 5);
     const sealed = await encryptBuffer(data, [parseRecipient(a.recipient)]);
-    await expect(decryptBuffer(sealed, [other.identity])).rejects.toMatchObject({ reason: 'no-identity-matched', stanzaTypes: ['X25519'] });
+    await expect(decryptBuffer(sealed, [other.identity])).rejects.toMatchObject({
+      reason: 'no-identity-matched',
+      stanzaTypes: ['X25519'],
+    });
     // Cut exactly at a chunk boundary: every remaining chunk authenticates, but the last-chunk flag is missing.
     const headerEnd = sealed.indexOf('\n', sealed.indexOf('--- ')) + 1 + 16;
     const cut = sealed.subarray(0, headerEnd + 2 * (CHUNK + 16));
@@ -86,7 +106,9 @@ describe('age v1 on node:crypto, against the age CLI', () => {
     const header = Buffer.from(sealed);
     header[30]! ^= 1;
     await expect(decryptBuffer(header, [a.identity])).rejects.toBeInstanceOf(AgeError);
-    await expect(decryptBuffer(Buffer.from('plain text, not age'), [a.identity])).rejects.toMatchObject({ reason: 'bad-header' });
+    await expect(decryptBuffer(Buffer.from('plain text, not age'), [a.identity])).rejects.toMatchObject({
+      reason: 'bad-header',
+    });
   });
 
   it('never shows a secret key: not in errors about a bad key file, not when an identity is printed', async () => {
@@ -105,6 +127,6 @@ describe('age v1 on node:crypto, against the age CLI', () => {
     expect(JSON.stringify({ id })).not.toContain(secretLine.slice(16, 40));
     expect(inspect(id)).toBe(`X25519Identity(${a.recipient})`);
     expect(parseRecipientsFile(`# team\n${a.recipient}\n\n`, 'r.txt').map((r) => r.text)).toEqual([a.recipient]);
-    expect(() => parseRecipient('age1notakey')).toThrow(/not an age X25519 recipient/);
+    expect(() => parseRecipient('age1notakey')).toThrow(/is not an age recipient \(a public key that starts with age1/);
   });
 });

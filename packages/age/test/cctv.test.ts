@@ -36,7 +36,6 @@ const one = (v: Vector, key: string) => v.headers.get(key)?.[0];
 /** Why drkit does not apply a vector, or undefined when it does. */
 function unsupported(v: Vector): string | undefined {
   if (one(v, 'armored') === 'yes') return 'ASCII armor: drkit writes and reads binary age files only';
-  if (v.headers.get('identity')?.some((i) => i.startsWith('AGE-SECRET-KEY-PQ-'))) return 'post-quantum hybrid (mlkem768x25519) identities are not implemented';
   return undefined;
 }
 
@@ -58,7 +57,10 @@ function expectedReasons(v: Vector): AgeFailure[] {
 }
 
 function identitiesOf(v: Vector): AgeIdentity[] {
-  return [...(v.headers.get('identity') ?? []).map((i) => parseIdentity(i)), ...(v.headers.get('passphrase') ?? []).map((passphrase) => ({ type: 'scrypt' as const, passphrase }))];
+  return [
+    ...(v.headers.get('identity') ?? []).map((i) => parseIdentity(i)),
+    ...(v.headers.get('passphrase') ?? []).map((passphrase) => ({ type: 'scrypt' as const, passphrase })),
+  ];
 }
 
 /** Decrypts as a reader would, keeping the plaintext released before any failure. */
@@ -86,7 +88,8 @@ describe(`CCTV age vectors: ${all.length} in all`, () => {
   it('each is either applied or unsupported with a reason, and every applied one has a known expectation', () => {
     expect(applied.length + skipped.length).toBe(all.length);
     expect(all.length).toBeGreaterThan(100);
-    for (const v of applied) expect(['success', 'header failure', 'HMAC failure', 'payload failure', 'no match']).toContain(one(v, 'expect'));
+    for (const v of applied)
+      expect(['success', 'header failure', 'HMAC failure', 'payload failure', 'no match']).toContain(one(v, 'expect'));
   });
 });
 
@@ -107,18 +110,21 @@ describe(`CCTV age vectors applied (${applied.length})`, () => {
 });
 
 describe(`CCTV age vectors unsupported (${skipped.length})`, () => {
-  it.each(skipped.map((v) => [`${v.name}: ${unsupported(v)}`, v] as const))('%s: refused, never decrypted', async (_label, v) => {
-    let identities: AgeIdentity[];
-    try {
-      identities = identitiesOf(v);
-    } catch (err) {
-      expect((err as AgeError).reason).toBe('bad-key'); // a hybrid identity is not an X25519 one
-      return;
-    }
-    const { released, error } = await decrypt(v.file, identities);
-    expect((error as AgeError).reason).toBe('bad-header'); // armor is not the age version line
-    expect(released.length).toBe(0);
-  });
+  it.each(skipped.map((v) => [`${v.name}: ${unsupported(v)}`, v] as const))(
+    '%s: refused, never decrypted',
+    async (_label, v) => {
+      let identities: AgeIdentity[];
+      try {
+        identities = identitiesOf(v);
+      } catch (err) {
+        expect((err as AgeError).reason).toBe('bad-key'); // a hybrid identity is not an X25519 one
+        return;
+      }
+      const { released, error } = await decrypt(v.file, identities);
+      expect((error as AgeError).reason).toBe('bad-header'); // armor is not the age version line
+      expect(released.length).toBe(0);
+    },
+  );
 });
 
 describe('a low-order X25519 stanza is fatal for the whole header', () => {
@@ -136,7 +142,9 @@ describe('a low-order X25519 stanza is fatal for the whole header', () => {
     const stanza = (f: Buffer) => f.toString('latin1').split('\n').slice(1, 3).join('\n');
     const text = `age-encryption.org/v1\n${stanza(low.file)}\n${stanza(good.file)}\n---`;
     const fileKey = Buffer.from(one(good, 'file key')!, 'hex');
-    const mac = hmacSha256(hkdf(fileKey, Buffer.alloc(0), 'header'), Buffer.from(text)).toString('base64').replace(/=+$/, '');
+    const mac = hmacSha256(hkdf(fileKey, Buffer.alloc(0), 'header'), Buffer.from(text))
+      .toString('base64')
+      .replace(/=+$/, '');
     const payload = good.file.subarray(good.file.indexOf('\n', good.file.indexOf('\n---') + 1) + 1);
     return { file: Buffer.concat([Buffer.from(`${text} ${mac}\n`), payload]), identity: one(good, 'identity')! };
   }
@@ -154,7 +162,9 @@ describe('a low-order X25519 stanza is fatal for the whole header', () => {
     await writeFile(key, `${identity}\n`, { mode: 0o600 });
     const spliced = path.join(dir, 'low-order-first.age');
     await writeFile(spliced, file);
-    expect(() => execFileSync('age', ['-d', '-i', key, spliced], { stdio: 'pipe' })).toThrow(/low order|all-zero|invalid/i);
+    expect(() => execFileSync('age', ['-d', '-i', key, spliced], { stdio: 'pipe' })).toThrow(
+      /low order|all-zero|invalid/i,
+    );
     const good = path.join(dir, 'x25519.age');
     await writeFile(good, named('x25519').file);
     expect(sha256(execFileSync('age', ['-d', '-i', key, good]))).toBe(one(named('x25519'), 'payload'));

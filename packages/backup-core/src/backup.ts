@@ -154,11 +154,18 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
     snapshot: id,
     signal,
   });
-  const tags = options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
+  const tags =
+    options.emergency && !options.tags?.includes('emergency') ? [...(options.tags ?? []), 'emergency'] : options.tags;
   const host = options.host ?? hostname();
   // Encrypted repositories: this host keeps its own file lists, so incrementals need no identity.
   const cache = options.cacheDir && repo.keys.encrypted ? new ChangeCache(options.cacheDir, repo.config.id) : undefined;
-  const chainOptions = { host, full: options.full, fullEveryMs: options.fullEveryMs, now: time, cached: cache && ((id: string, names: readonly string[]) => cache.has(id, names)) };
+  const chainOptions = {
+    host,
+    full: options.full,
+    fullEveryMs: options.fullEveryMs,
+    now: time,
+    cached: cache && ((id: string, names: readonly string[]) => cache.has(id, names)),
+  };
   const chain = await (async () => {
     const leftovers = describeLeftovers(await removeLeftovers(repo.store));
     if (leftovers) notes.push(leftovers);
@@ -167,16 +174,32 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
     await lock.release().catch(() => {});
     throw err;
   });
-  const writer = await repo.beginSnapshot({ id, time, tags, host, toolVersion: options.toolVersion, parent: chain.parent, lock, signal });
-  const recording = cache && options.sources.some((s) => s.type === 'files' && !unreadable.has(s.name)) ? cache.record(writer.id) : undefined;
+  const writer = await repo.beginSnapshot({
+    id,
+    time,
+    tags,
+    host,
+    toolVersion: options.toolVersion,
+    parent: chain.parent,
+    lock,
+    signal,
+  });
+  const recording =
+    cache && options.sources.some((s) => s.type === 'files' && !unreadable.has(s.name))
+      ? cache.record(writer.id)
+      : undefined;
   const fromCache = cache !== undefined && !repo.keys.canDecrypt;
   const previousOf = (parent: SnapshotMeta, name: string) =>
     fromCache
-      ? previousTree(repo, parent, name, (s: SourceMeta) => cache.read(parent.id, s.name)).catch((error): PreviousTree => {
-          // The cache only saves work: a damaged or vanished list means reading every file.
-          notes.push(`this host's cached file list of ${parent.id} could not be read (${(error as Error)?.message ?? error}); every file of "${name}" was read`);
-          return { files: new Map(), folders: new Map() };
-        })
+      ? previousTree(repo, parent, name, (s: SourceMeta) => cache.read(parent.id, s.name)).catch(
+          (error): PreviousTree => {
+            // The cache only saves work: a damaged or vanished list means reading every file.
+            notes.push(
+              `this host's cached file list of ${parent.id} could not be read (${(error as Error)?.message ?? error}); every file of "${name}" was read`,
+            );
+            return { files: new Map(), folders: new Map() };
+          },
+        )
       : previousTree(repo, parent, name);
   const read = { files: 0, bytes: 0 };
   const files = { new: 0, changed: 0, unmodified: 0 };
@@ -200,16 +223,18 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
       if (failures.has(source.name)) continue;
       if (source.type === 'redis') {
         const progress = { source: source.name, keys: 0, files: 0, bytes: 0, path: '' };
-        await attempt(source, () => backupRedisSource(
-          writer,
-          source,
-          {
-            warn: (f) => warnings.push({ ...f, source: source.name }),
-            error: (f) => errors.push({ ...f, source: source.name }),
-            progress: (keys, bytes, key) => options.onProgress?.(Object.assign(progress, { keys, bytes, path: key })),
-          },
-          { ...options.redis, emergency: options.emergency },
-        ));
+        await attempt(source, () =>
+          backupRedisSource(
+            writer,
+            source,
+            {
+              warn: (f) => warnings.push({ ...f, source: source.name }),
+              error: (f) => errors.push({ ...f, source: source.name }),
+              progress: (keys, bytes, key) => options.onProgress?.(Object.assign(progress, { keys, bytes, path: key })),
+            },
+            { ...options.redis, emergency: options.emergency },
+          ),
+        );
         await sourceDone();
         continue;
       }
@@ -220,7 +245,13 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         if (kept.length < maxFindings) kept.push(f);
       };
       const expectedBytes = chain.parent?.sources.find((x) => x.name === source.name)?.stats.bytes;
-      const progress = { source: source.name, files: 0, bytes: 0, path: '', ...(expectedBytes !== undefined ? { expectedBytes } : {}) };
+      const progress = {
+        source: source.name,
+        files: 0,
+        bytes: 0,
+        path: '',
+        ...(expectedBytes !== undefined ? { expectedBytes } : {}),
+      };
       const checkers = new Map<string, JsonlChecker>();
       const root = path.resolve(source.path);
       // The root folder has no index entry; its mode and mtime go in the metadata so restores can set them.
@@ -271,15 +302,22 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         previous && { ...previous, rehash: options.rehash },
         tally,
       );
-      const rootMeta = rootStats?.isDirectory() ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } } : {};
+      const rootMeta = rootStats?.isDirectory()
+        ? { root: { mode: rootStats.mode & 0o7777, mtime: rootStats.mtimeMs } }
+        : {};
       await attempt(source, async () => {
-        const meta = await writer.writeSource({ name: source.name, type: 'files', origin: root, ...rootMeta }, items, recording?.source(source.name));
+        const meta = await writer.writeSource(
+          { name: source.name, type: 'files', origin: root, ...rootMeta },
+          items,
+          recording?.source(source.name),
+        );
         checkAccounted(source.name, tally, meta.index?.entries ?? 0);
       });
       findings[source.name] = { list: kept, total };
       await sourceDone();
     }
-    if (failures.size === options.sources.length) throw nothingBackedUp(options.sources.map((s) => failures.get(s.name)!));
+    if (failures.size === options.sources.length)
+      throw nothingBackedUp(options.sources.map((s) => failures.get(s.name)!));
     const failedSources: FailedSource[] = options.sources.flatMap((s) => {
       const f = failures.get(s.name);
       return f ? [{ ...chainSource(s), code: f.code, reason: f.message }] : [];
@@ -288,25 +326,48 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
     const cacheNote = await recording?.commit();
     if (cacheNote) notes.push(cacheNote);
     const added = snapshot.sources.reduce((n, x) => n + x.archive.size + (x.index?.size ?? 0), 0);
-    return { snapshot, status: snapshot.status, warnings, errors, failedSources, notes, chain: chain.reason, read, files, added };
+    return {
+      snapshot,
+      status: snapshot.status,
+      warnings,
+      errors,
+      failedSources,
+      notes,
+      chain: chain.reason,
+      read,
+      files,
+      added,
+    };
   } catch (cause) {
     await recording?.abort();
     await writer.abort();
     if (writer.committed)
-      throw new BackupError(BackupErrorCode.FAILED, `Snapshot ${writer.id} was saved, but the backup failed right after: ${(cause as Error)?.message ?? cause}.`, {
-        cause,
-        hint: `The snapshot is complete and listed (\`drkit verify ${writer.id}\` checks it). Fix the cause before the next backup.`,
-      });
+      throw new BackupError(
+        BackupErrorCode.FAILED,
+        `Snapshot ${writer.id} was saved, but the backup failed right after: ${(cause as Error)?.message ?? cause}.`,
+        {
+          cause,
+          hint: `The snapshot is complete and listed (\`drkit verify ${writer.id}\` checks it). Fix the cause before the next backup.`,
+        },
+      );
     if (signal?.aborted)
-      throw new BackupError(BackupErrorCode.INTERRUPTED, `The backup was interrupted and rolled back: snapshot ${writer.id} was not committed, and what it had written, its temporary files and its lock were removed.`, {
-        cause,
-        hint: 'Earlier snapshots are untouched. Run the backup again.',
-      });
+      throw new BackupError(
+        BackupErrorCode.INTERRUPTED,
+        `The backup was interrupted and rolled back: snapshot ${writer.id} was not committed, and what it had written, its temporary files and its lock were removed.`,
+        {
+          cause,
+          hint: 'Earlier snapshots are untouched. Run the backup again.',
+        },
+      );
     if (cause instanceof Error && 'code' in cause && 'hint' in cause) throw cause;
-    throw new BackupError(BackupErrorCode.FAILED, `The backup failed and was rolled back: ${(cause as Error)?.message ?? cause}.`, {
-      cause,
-      hint: 'Earlier snapshots are untouched. Fix the cause and run the backup again.',
-    });
+    throw new BackupError(
+      BackupErrorCode.FAILED,
+      `The backup failed and was rolled back: ${(cause as Error)?.message ?? cause}.`,
+      {
+        cause,
+        hint: 'Earlier snapshots are untouched. Fix the cause and run the backup again.',
+      },
+    );
   } finally {
     await lock.release().catch(() => {});
   }
@@ -318,14 +379,20 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
  */
 async function checkSources(sources: Array<FileSource | RedisSource>): Promise<Map<string, BackupError>> {
   if (sources.length === 0)
-    throw new BackupError(BackupErrorCode.NO_SOURCES, 'Nothing to back up: no paths were given and the config has no sources.', {
-      hint: 'Pass paths (`drkit backup /srv/data`) or add sources to drkit.config.yaml.',
-    });
+    throw new BackupError(
+      BackupErrorCode.NO_SOURCES,
+      'Nothing to back up: no paths were given and the config has no sources.',
+      {
+        hint: 'Pass paths (`drkit backup /srv/data`) or add sources to drkit.config.yaml.',
+      },
+    );
   const seen = new Set<string>();
   const unreadable = new Map<string, BackupError>();
   for (const s of sources) {
     if (seen.has(s.name))
-      throw new BackupError(BackupErrorCode.DUPLICATE_SOURCE, `Two sources are named "${s.name}".`, { hint: 'Give every source its own name.' });
+      throw new BackupError(BackupErrorCode.DUPLICATE_SOURCE, `Two sources are named "${s.name}".`, {
+        hint: 'Give every source its own name.',
+      });
     seen.add(s.name);
     if (s.type === 'redis') continue;
     try {
@@ -334,8 +401,16 @@ async function checkSources(sources: Array<FileSource | RedisSource>): Promise<M
     } catch (cause) {
       const missing = errnoCode(cause) === 'ENOENT';
       const message = `Source "${s.name}": ${s.path} ${missing ? 'does not exist' : `cannot be read (${(cause as Error).message})`}.`;
-      const hint = 'Check the path in the config or on the command line, and that drkit runs as a user who can read it.';
-      unreadable.set(s.name, new BackupError(missing ? BackupErrorCode.SOURCE_MISSING : BackupErrorCode.SOURCE_UNREADABLE, message, { cause, hint, details: { source: s.name, path: s.path } }));
+      const hint =
+        'Check the path in the config or on the command line, and that drkit runs as a user who can read it.';
+      unreadable.set(
+        s.name,
+        new BackupError(missing ? BackupErrorCode.SOURCE_MISSING : BackupErrorCode.SOURCE_UNREADABLE, message, {
+          cause,
+          hint,
+          details: { source: s.name, path: s.path },
+        }),
+      );
     }
   }
   return unreadable;
@@ -343,16 +418,24 @@ async function checkSources(sources: Array<FileSource | RedisSource>): Promise<M
 
 /** What the snapshot records about a source, and what its parent must have read: name, type and origin (Redis without secrets). */
 function chainSource(s: FileSource | RedisSource): ChainSource {
-  return { name: s.name, type: s.type, origin: s.type === 'files' ? path.resolve(s.path) : describeRedis(s.connection) };
+  return {
+    name: s.name,
+    type: s.type,
+    origin: s.type === 'files' ? path.resolve(s.path) : describeRedis(s.connection),
+  };
 }
 
 /** Every source failed: the one failure as it is, or all of them in one error. Nothing is committed. */
 function nothingBackedUp(failures: BackupError[]): BackupError {
   if (failures.length === 1) return failures[0]!;
-  return new BackupError(BackupErrorCode.ALL_SOURCES_FAILED, `No source could be backed up, so no snapshot was made: ${failures.map((f) => f.message).join(' ')}`, {
-    hint: 'Earlier snapshots are untouched. Fix the causes above (paths, permissions, the Redis server) and run the backup again.',
-    details: { failedSources: failures.map((f) => ({ code: f.code, reason: f.message, ...f.details })) },
-  });
+  return new BackupError(
+    BackupErrorCode.ALL_SOURCES_FAILED,
+    `No source could be backed up, so no snapshot was made: ${failures.map((f) => f.message).join(' ')}`,
+    {
+      hint: 'Earlier snapshots are untouched. Fix the causes above (paths, permissions, the Redis server) and run the backup again.',
+      details: { failedSources: failures.map((f) => ({ code: f.code, reason: f.message, ...f.details })) },
+    },
+  );
 }
 
 /** Names ad-hoc paths after their last folder, made unique, as `drkit backup PATH...` does. */

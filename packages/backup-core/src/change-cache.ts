@@ -28,7 +28,14 @@ export class ChangeCache {
 
   /** Whether this host recorded every one of `sources` for that snapshot. */
   async has(snapshotId: string, sources: readonly string[]): Promise<boolean> {
-    const found = await Promise.all(sources.map((s) => access(listFile(path.join(this.base, snapshotId), s), constants.R_OK).then(() => true, () => false)));
+    const found = await Promise.all(
+      sources.map((s) =>
+        access(listFile(path.join(this.base, snapshotId), s), constants.R_OK).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     return found.every(Boolean);
   }
 

@@ -20,7 +20,11 @@ export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorC
 export class BackupError extends DrkitError<BackupErrorCode> {}
 
 /** Failures of one source: the backup records the source as failed and keeps the others. */
-const SOURCE_FAILURES: readonly string[] = [BackupErrorCode.SOURCE_MISSING, BackupErrorCode.SOURCE_UNREADABLE, BackupErrorCode.REDIS_FAILED];
+const SOURCE_FAILURES: readonly string[] = [
+  BackupErrorCode.SOURCE_MISSING,
+  BackupErrorCode.SOURCE_UNREADABLE,
+  BackupErrorCode.REDIS_FAILED,
+];
 
 export function isSourceFailure(err: unknown): err is BackupError {
   return err instanceof BackupError && SOURCE_FAILURES.includes(err.code);

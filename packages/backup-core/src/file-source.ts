@@ -1,11 +1,26 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { BufferPool, decodeName, type Finding, fsPath, type IndexEntry, lend, type SourceItem } from '@drkit/repository';
+import {
+  BufferPool,
+  decodeName,
+  type Finding,
+  fsPath,
+  type IndexEntry,
+  lend,
+  type SourceItem,
+} from '@drkit/repository';
 import { errnoCode } from '@drkit/errors';
 import { BackupError, BackupErrorCode } from './errors.js';
 import type { PreviousFolder, PreviousTree } from './incremental.js';
-import { type EntryTally, type KnownNames, type WalkEntry, type WalkOptions, type WalkProblem, walkEntries } from './walk.js';
+import {
+  type EntryTally,
+  type KnownNames,
+  type WalkEntry,
+  type WalkOptions,
+  type WalkProblem,
+  walkEntries,
+} from './walk.js';
 
 const CHUNK = 1 << 20;
 
@@ -86,7 +101,11 @@ export async function* fileSourceItems(
     }
   };
   try {
-    walker = (await walkEntries(root, walk, (p) => queue.push({ problem: p }), known, tally).catch((error) => Promise.reject(rootFailure(error))))[Symbol.iterator]();
+    walker = (
+      await walkEntries(root, walk, (p) => queue.push({ problem: p }), known, tally).catch((error) =>
+        Promise.reject(rootFailure(error)),
+      )
+    )[Symbol.iterator]();
     for (;;) {
       fill();
       const q = queue.shift();
@@ -102,7 +121,13 @@ export async function* fileSourceItems(
       if (e.kind === 'dir' && s) yield { path: e.rel, type: 'dir', ...owner(s), size: 0, names: e.names };
       else if (e.kind === 'symlink' && s) {
         try {
-          yield { path: e.rel, type: 'symlink', ...owner(s), size: 0, linkTarget: decodeName(await readlink(fsPath(e.abs), 'buffer')) };
+          yield {
+            path: e.rel,
+            type: 'symlink',
+            ...owner(s),
+            size: 0,
+            linkTarget: decodeName(await readlink(fsPath(e.abs), 'buffer')),
+          };
         } catch (error) {
           readProblem(e.rel, error);
         }
@@ -121,11 +146,23 @@ export async function* fileSourceItems(
         if ('data' in p) {
           // Read already: a failed or changing copy gets no ctime/inode, so it never passes as unchanged later.
           const sound = p.readError === undefined && !changedWhileRead(p.st, p.after, p.st.size - p.got);
-          yield { path: e.rel, type: 'file', ...owner(p.st, sound), size: p.st.size, content: () => readAhead(p, e.rel, report) };
+          yield {
+            path: e.rel,
+            type: 'file',
+            ...owner(p.st, sound),
+            size: p.st.size,
+            content: () => readAhead(p, e.rel, report),
+          };
           continue;
         }
         try {
-          yield { path: e.rel, type: 'file', ...owner(p.st), size: p.st.size, content: () => readExactly(p.fh, e.rel, p.st, report, pool) };
+          yield {
+            path: e.rel,
+            type: 'file',
+            ...owner(p.st),
+            size: p.st.size,
+            content: () => readExactly(p.fh, e.rel, p.st, report, pool),
+          };
         } finally {
           await p.fh.close().catch(() => {});
         }
@@ -136,7 +173,14 @@ export async function* fileSourceItems(
           const st = lstatOrUndefined(e.abs);
           if (st?.isFile() && unchanged(st, prev.entry)) {
             report.fileDone?.(e.rel, st.size, false);
-            yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
+            yield {
+              path: e.rel,
+              type: 'file',
+              ...owner(st),
+              size: st.size,
+              sha256: prev.entry.sha256,
+              heldBy: prev.holder,
+            };
             continue;
           }
         }
@@ -157,10 +201,23 @@ export async function* fileSourceItems(
         try {
           if (prev && changes?.rehash && (await hashOf(fh, st.size)) === prev.entry.sha256) {
             report.fileDone?.(e.rel, st.size, true);
-            yield { path: e.rel, type: 'file', ...owner(st), size: st.size, sha256: prev.entry.sha256, heldBy: prev.holder };
+            yield {
+              path: e.rel,
+              type: 'file',
+              ...owner(st),
+              size: st.size,
+              sha256: prev.entry.sha256,
+              heldBy: prev.holder,
+            };
             continue;
           }
-          yield { path: e.rel, type: 'file', ...owner(st), size: st.size, content: () => readExactly(fh, e.rel, st, report, pool) };
+          yield {
+            path: e.rel,
+            type: 'file',
+            ...owner(st),
+            size: st.size,
+            content: () => readExactly(fh, e.rel, st, report, pool),
+          };
         } finally {
           await fh.close().catch(() => {});
         }
@@ -176,23 +233,32 @@ export async function* fileSourceItems(
   // Thrown before any entry: the backup records the source as failed and keeps the others.
   function rootFailure(error: unknown): BackupError {
     const missing = errnoCode(error) === 'ENOENT';
-    return new BackupError(missing ? BackupErrorCode.SOURCE_MISSING : BackupErrorCode.SOURCE_UNREADABLE, `Source "${walk.name}": ${root} ${missing ? 'is gone' : `cannot be listed (${describe(error)})`}.`, {
-      cause: error,
-      hint: 'Check the path, and that drkit runs as a user who can read it.',
-      details: { source: walk.name, path: root },
-    });
+    return new BackupError(
+      missing ? BackupErrorCode.SOURCE_MISSING : BackupErrorCode.SOURCE_UNREADABLE,
+      `Source "${walk.name}": ${root} ${missing ? 'is gone' : `cannot be listed (${describe(error)})`}.`,
+      {
+        cause: error,
+        hint: 'Check the path, and that drkit runs as a user who can read it.',
+        details: { source: walk.name, path: root },
+      },
+    );
   }
 
   function specialFile(rel: string) {
     tally.skipped++;
-    report.warn({ kind: 'special-file', path: rel, message: `${rel} is a socket, FIFO or device (or became one while the backup ran); it was not backed up` });
+    report.warn({
+      kind: 'special-file',
+      path: rel,
+      message: `${rel} is a socket, FIFO or device (or became one while the backup ran); it was not backed up`,
+    });
   }
 
   /** `skipped`: the entry is left out (else only part of it, e.g. a folder's names, is missing). */
   function readProblem(rel: string, error: unknown, skipped = true) {
     if (skipped) tally.skipped++;
     // Vanished between listing and reading: a normal race on a live system, not a failure.
-    if (errnoCode(error) === 'ENOENT') report.warn({ kind: 'vanished', path: rel, message: `${rel} was deleted while the backup ran` });
+    if (errnoCode(error) === 'ENOENT')
+      report.warn({ kind: 'vanished', path: rel, message: `${rel} was deleted while the backup ran` });
     else problem(rel, error);
   }
 }
@@ -288,7 +354,11 @@ function closeQuietly(fd: number): void {
 }
 
 /** The content of a file read ahead, with the same reports as readExactly. */
-async function* readAhead(p: { st: Stats; data: Buffer; got: number; readError?: unknown; after: Stats }, rel: string, report: FileSourceReport): AsyncGenerator<Buffer> {
+async function* readAhead(
+  p: { st: Stats; data: Buffer; got: number; readError?: unknown; after: Stats },
+  rel: string,
+  report: FileSourceReport,
+): AsyncGenerator<Buffer> {
   const tap = report.tap?.(rel);
   const size = p.st.size;
   if (p.got > 0) {
@@ -298,7 +368,11 @@ async function* readAhead(p: { st: Stats; data: Buffer; got: number; readError?:
   }
   const shortBy = size - p.got;
   if (p.readError !== undefined)
-    report.error({ kind: 'unreadable', path: rel, message: `reading ${rel} failed after ${p.got} bytes: ${describe(p.readError)}; the archived copy is incomplete` });
+    report.error({
+      kind: 'unreadable',
+      path: rel,
+      message: `reading ${rel} failed after ${p.got} bytes: ${describe(p.readError)}; the archived copy is incomplete`,
+    });
   if (shortBy > 0) yield Buffer.alloc(shortBy);
   report.fileDone?.(rel, size, true);
   if (p.readError !== undefined) return;
@@ -317,7 +391,9 @@ function owner(s: Stats, changeDetection = true) {
 }
 
 function changedWhileRead(before: Stats, after: Stats, shortBy: number): boolean {
-  return shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs;
+  return (
+    shortBy > 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs
+  );
 }
 
 /** An unchanged folder whose last listing was settled and fully indexed (no name excluded, unreadable or special). */
@@ -349,7 +425,13 @@ async function hashOf(fh: FileHandle, size: number): Promise<string> {
  * Yields exactly the size the file had when opened, so the tar header stays true: a file that
  * shrinks is padded with zeros, one that grows is cut, and either way the user is told.
  */
-async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: FileSourceReport, pool: BufferPool): AsyncGenerator<Buffer> {
+async function* readExactly(
+  fh: FileHandle,
+  rel: string,
+  before: Stats,
+  report: FileSourceReport,
+  pool: BufferPool,
+): AsyncGenerator<Buffer> {
   const tap = report.tap?.(rel);
   let pos = 0;
   let shortBy = 0;
@@ -361,7 +443,11 @@ async function* readExactly(fh: FileHandle, rel: string, before: Stats, report: 
     try {
       ({ bytesRead: got } = await fh.read(buf, 0, want, pos));
     } catch (error) {
-      report.error({ kind: 'unreadable', path: rel, message: `reading ${rel} failed after ${pos} bytes: ${describe(error)}; the archived copy is incomplete` });
+      report.error({
+        kind: 'unreadable',
+        path: rel,
+        message: `reading ${rel} failed after ${pos} bytes: ${describe(error)}; the archived copy is incomplete`,
+      });
       got = 0;
       failed = true;
     }
@@ -395,6 +481,7 @@ function describe(error: unknown): string {
   const msg = (error as Error)?.message ?? String(error);
   if (code === 'EACCES' || code === 'EPERM') return `permission denied (${msg}); run drkit as a user that can read it`;
   // The message would repeat the whole path, which is what is wrong.
-  if (code === 'ENAMETOOLONG') return 'its absolute path is longer than the kernel accepts (PATH_MAX, 4,096 bytes); back up a folder further down, or shorten the names above it';
+  if (code === 'ENAMETOOLONG')
+    return 'its absolute path is longer than the kernel accepts (PATH_MAX, 4,096 bytes); back up a folder further down, or shorten the names above it';
   return msg;
 }

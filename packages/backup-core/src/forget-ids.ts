@@ -4,7 +4,9 @@ import type { RetentionDecision } from './retention/index.js';
 
 /** What a snapshot needs to be restored: its parent, its full base, and the holders of its unchanged files. */
 function needs(s: SnapshotMeta): string[] {
-  return [s.parent, s.base, ...s.sources.flatMap((x) => x.holders)].filter((id): id is string => id !== undefined && id !== s.id);
+  return [s.parent, s.base, ...s.sources.flatMap((x) => x.holders)].filter(
+    (id): id is string => id !== undefined && id !== s.id,
+  );
 }
 
 /**
@@ -13,7 +15,11 @@ function needs(s: SnapshotMeta): string[] {
  * a snapshot left standing needs is refused, naming those dependents, so no forget by id leaves
  * an incremental unrestorable.
  */
-export async function planForgetIds(repo: Repository, refs: readonly string[], options: { withDependents?: boolean; filter?: SnapshotFilter }): Promise<RetentionDecision[]> {
+export async function planForgetIds(
+  repo: Repository,
+  refs: readonly string[],
+  options: { withDependents?: boolean; filter?: SnapshotFilter },
+): Promise<RetentionDecision[]> {
   const named = new Set<string>();
   for (const ref of refs) named.add((await repo.resolveSnapshot(ref, { filter: options.filter })).id);
   const all = await repo.listSnapshots();
@@ -34,7 +40,10 @@ export async function planForgetIds(repo: Repository, refs: readonly string[], o
     throw new BackupError(
       BackupErrorCode.FORGET_HAS_DEPENDENTS,
       `${[...named].sort().join(', ')} ${named.size > 1 ? 'are' : 'is'} needed by ${list.length} later snapshot(s) that would no longer restore: ${list.join(', ')}. Nothing was removed.`,
-      { hint: `Forget them too: drkit forget ${refs.join(' ')} --with-dependents (or name them as well).`, details: { dependents: list } },
+      {
+        hint: `Forget them too: drkit forget ${refs.join(' ')} --with-dependents (or name them as well).`,
+        details: { dependents: list },
+      },
     );
   }
   const time = new Map(all.map((s) => [s.id, s.time]));

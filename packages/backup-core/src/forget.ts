@@ -1,8 +1,20 @@
 import { failpoint } from '@drkit/errors';
-import { type Leftovers, type LockInfo, matchesFilter, type Repository, type SnapshotFilter, sourceNames } from '@drkit/repository';
+import {
+  type Leftovers,
+  type LockInfo,
+  matchesFilter,
+  type Repository,
+  type SnapshotFilter,
+  sourceNames,
+} from '@drkit/repository';
 import { BackupError, BackupErrorCode } from './errors.js';
 import { planForgetIds } from './forget-ids.js';
-import { planRetentionGroups, type RetentionDecision, type RetentionGroup, type RetentionPolicy } from './retention/index.js';
+import {
+  planRetentionGroups,
+  type RetentionDecision,
+  type RetentionGroup,
+  type RetentionPolicy,
+} from './retention/index.js';
 
 export interface ForgetOptions {
   /** Remove what this policy does not keep, or else: */
@@ -61,7 +73,14 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
   }
   const { signal } = options;
   const purpose = options.prune ? 'forget --prune' : 'forget';
-  const lock = await repo.lock({ exclusive: true, purpose, waitMs: options.waitMs, onStale: options.onStaleLock, onDamaged: options.onDamagedLock, signal });
+  const lock = await repo.lock({
+    exclusive: true,
+    purpose,
+    waitMs: options.waitMs,
+    onStale: options.onStaleLock,
+    onDamaged: options.onDamagedLock,
+    signal,
+  });
   const removed: string[] = [];
   let toRemove = 0;
   try {
@@ -81,12 +100,20 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
   } catch (cause) {
     if (!signal?.aborted) throw cause;
     const done =
-      removed.length === 0 ? 'before it removed anything' : removed.length < toRemove ? `after removing ${removed.length} of ${toRemove} snapshot(s)` : `after removing all ${toRemove} snapshot(s), while deleting their data`;
-    throw new BackupError(BackupErrorCode.FORGET_INTERRUPTED, `The ${purpose} was interrupted ${done}; every snapshot still listed is intact.`, {
-      cause,
-      hint: `Run the same ${purpose} again to finish${options.prune ? '' : ', and `drkit forget --prune` to delete the data'}.`,
-      details: { removed },
-    });
+      removed.length === 0
+        ? 'before it removed anything'
+        : removed.length < toRemove
+          ? `after removing ${removed.length} of ${toRemove} snapshot(s)`
+          : `after removing all ${toRemove} snapshot(s), while deleting their data`;
+    throw new BackupError(
+      BackupErrorCode.FORGET_INTERRUPTED,
+      `The ${purpose} was interrupted ${done}; every snapshot still listed is intact.`,
+      {
+        cause,
+        hint: `Run the same ${purpose} again to finish${options.prune ? '' : ', and `drkit forget --prune` to delete the data'}.`,
+        details: { removed },
+      },
+    );
   } finally {
     await lock.release().catch(() => {});
   }

@@ -62,7 +62,10 @@ export function checkAccounted(source: string, tally: EntryTally, written: numbe
   throw new BackupError(
     BackupErrorCode.ENTRIES_LOST,
     `Source "${source}": the walk saw ${tally.seen} entries, but ${written} were written, ${tally.left} left out by include/exclude and ${tally.skipped} reported as not backed up (${lost > 0 ? `${lost} missing` : `${-lost} too many`}); nothing was committed.`,
-    { hint: 'This is a bug in drkit: please report it with this message. Earlier snapshots are untouched.', details: { source, ...tally, written } },
+    {
+      hint: 'This is a bug in drkit: please report it with this message. Earlier snapshots are untouched.',
+      details: { source, ...tally, written },
+    },
   );
 }
 
@@ -86,7 +89,10 @@ function listFolder(abs: string, rel: string, stats: Stats | undefined, known: K
     const listed = readdirSync(fsPath(abs), { withFileTypes: true });
     // Node decodes names as UTF-8 with U+FFFD for bad bytes: such a folder is listed again as bytes.
     const names = listed.some((d) => d.name.includes('\uFFFD'))
-      ? readdirSync(fsPath(abs), { withFileTypes: true, encoding: 'buffer' }).map((d) => ({ name: decodeName(d.name), kind: kindOf(d) }))
+      ? readdirSync(fsPath(abs), { withFileTypes: true, encoding: 'buffer' }).map((d) => ({
+          name: decodeName(d.name),
+          kind: kindOf(d),
+        }))
       : listed.map((d) => ({ name: d.name, kind: kindOf(d) }));
     names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const settled = stats !== undefined && Date.now() - Math.max(stats.mtimeMs, stats.ctimeMs) > SETTLED_MS;
@@ -101,7 +107,13 @@ function listFolder(abs: string, rel: string, stats: Stats | undefined, known: K
  * not entered; a folder is emitted when it matches `include` or before the first included entry
  * inside it, so empty folders are kept whenever the include patterns cover them.
  */
-export async function* walkTree(root: string, options: WalkOptions, onProblem: (p: WalkProblem) => void, known?: KnownNames, tally?: EntryTally): AsyncGenerator<WalkEntry> {
+export async function* walkTree(
+  root: string,
+  options: WalkOptions,
+  onProblem: (p: WalkProblem) => void,
+  known?: KnownNames,
+  tally?: EntryTally,
+): AsyncGenerator<WalkEntry> {
   yield* await walkEntries(root, options, onProblem, known, tally);
 }
 

@@ -1,6 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -46,9 +58,15 @@ describe('runBackup', () => {
         abort.abort(new Error('stop'));
       },
     });
-    await expect(run).rejects.toMatchObject({ code: BackupErrorCode.INTERRUPTED, message: expect.stringContaining('rolled back') });
+    await expect(run).rejects.toMatchObject({
+      code: BackupErrorCode.INTERRUPTED,
+      message: expect.stringContaining('rolled back'),
+    });
     expect(partsWhenAborted).toBeGreaterThan(0);
-    for (const sub of ['snapshots', 'data', 'locks']) expect(readdirSync(path.join(dir, 'repo')).includes(sub) ? readdirSync(path.join(dir, 'repo', sub)) : []).toEqual([]);
+    for (const sub of ['snapshots', 'data', 'locks'])
+      expect(readdirSync(path.join(dir, 'repo')).includes(sub) ? readdirSync(path.join(dir, 'repo', sub)) : []).toEqual(
+        [],
+      );
     expect(readdirSync(path.join(dir, 'repo', '.tmp'))).toEqual([]);
   });
 
@@ -76,7 +94,10 @@ describe('runBackup', () => {
   it('applies include and exclude globs and keeps the folders that lead to included files', async () => {
     const { tree, repo } = await setup();
     const [source] = sourcesFromPaths([tree]);
-    const result = await runBackup(repo, { sources: [{ ...source!, include: ['data/**', 'config/*.json'], exclude: ['data/shard-1'] }], toolVersion: 'test' });
+    const result = await runBackup(repo, {
+      sources: [{ ...source!, include: ['data/**', 'config/*.json'], exclude: ['data/shard-1'] }],
+      toolVersion: 'test',
+    });
     const paths = (await indexOf(repo, result.snapshot.id, 'tree')).map((e) => e.path);
     expect(paths).toEqual(['config', 'config/app.json', 'data', 'data/app-link.json', 'data/feedback.jsonl']);
   });
@@ -87,7 +108,15 @@ describe('runBackup', () => {
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
     expect(result.status).toBe('complete');
     // The message names the file and line on its own; the result also says which source it is in.
-    expect(result.warnings).toEqual([{ kind: 'invalid-jsonl', source: 'tree', path: 'data/feedback.jsonl', line: 2, message: 'data/feedback.jsonl line 2 is not valid JSON (8 bytes)' }]);
+    expect(result.warnings).toEqual([
+      {
+        kind: 'invalid-jsonl',
+        source: 'tree',
+        path: 'data/feedback.jsonl',
+        line: 2,
+        message: 'data/feedback.jsonl line 2 is not valid JSON (8 bytes)',
+      },
+    ]);
     expect(result.snapshot.sources[0]!.findings).toEqual(result.warnings.map(({ source: _, ...f }) => f));
     expect(result.snapshot.sources[0]!.findingsTotal).toBe(1);
   });
@@ -111,7 +140,13 @@ describe('runBackup', () => {
     ]);
     const out = path.join(dir, 'out');
     await mkdir(out);
-    execFileSync('tar', [canWriteZstd ? '--zstd' : '-z', '-xpf', path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key), '-C', out]);
+    execFileSync('tar', [
+      canWriteZstd ? '--zstd' : '-z',
+      '-xpf',
+      path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key),
+      '-C',
+      out,
+    ]);
     const contents = async (root: string) => (await describeTree(root)).map((e) => [e.path, e.type, e.sha256]);
     expect(await contents(out)).toEqual(await contents(tree));
   });
@@ -127,7 +162,13 @@ describe('runBackup', () => {
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', openFile });
     expect(result.status).toBe('partial');
     expect(result.snapshot.status).toBe('partial');
-    expect(result.errors).toEqual([expect.objectContaining({ kind: 'unreadable', path: 'config/secret.env', message: expect.stringContaining('permission denied') })]);
+    expect(result.errors).toEqual([
+      expect.objectContaining({
+        kind: 'unreadable',
+        path: 'config/secret.env',
+        message: expect.stringContaining('permission denied'),
+      }),
+    ]);
     const paths = (await indexOf(repo, result.snapshot.id, 'tree')).map((e) => e.path);
     expect(paths).not.toContain('config/secret.env');
     expect(paths).toContain('config/app.json');
@@ -206,7 +247,10 @@ describe('runBackup', () => {
     expect(result.status).toBe('complete');
     const index = await indexOf(repo, result.snapshot.id, 'current');
     expect(index.map((e) => e.path)).toEqual((await describeTree(tree)).map((e) => e.path));
-    expect(index.find((e) => e.path === 'data/app-link.json')).toMatchObject({ type: 'symlink', linkTarget: '../config/app.json' });
+    expect(index.find((e) => e.path === 'data/app-link.json')).toMatchObject({
+      type: 'symlink',
+      linkTarget: '../config/app.json',
+    });
     const target = path.join(dir, 'restored');
     await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target, sources: ['current'] }));
     expect(await describeTree(target)).toEqual(await describeTree(tree));
@@ -214,7 +258,9 @@ describe('runBackup', () => {
     const fileLink = path.join(dir, 'app.json');
     await symlink(path.join(tree, 'config/app.json'), fileLink);
     const single = await runBackup(repo, { sources: sourcesFromPaths([fileLink]), toolVersion: 'test' });
-    expect(await indexOf(repo, single.snapshot.id, 'app.json')).toEqual([expect.objectContaining({ path: 'app.json', type: 'file', size: 15 })]);
+    expect(await indexOf(repo, single.snapshot.id, 'app.json')).toEqual([
+      expect.objectContaining({ path: 'app.json', type: 'file', size: 15 }),
+    ]);
   });
 
   it("records the root folder's mode and mtime, and restore gives them to the folder each source lands in", async () => {
@@ -224,7 +270,10 @@ describe('runBackup', () => {
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
     expect(result.snapshot.sources[0]!.root).toEqual({ mode: 0o750, mtime: 1_600_000_000_250 });
     const straight = path.join(dir, 'straight');
-    await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target: straight, sources: ['tree'] }));
+    await executeRestore(
+      repo,
+      await planRestore(repo, { snapshot: result.snapshot.id, target: straight, sources: ['tree'] }),
+    );
     const under = path.join(dir, 'under');
     await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target: under }));
     for (const root of [straight, path.join(under, 'tree')]) {
@@ -237,7 +286,9 @@ describe('runBackup', () => {
 
   it('refuses a missing source before writing anything, when it is the only one', async () => {
     const { repo } = await setup();
-    await expect(runBackup(repo, { sources: sourcesFromPaths([path.join(dir, 'nope')]), toolVersion: 'test' })).rejects.toMatchObject({
+    await expect(
+      runBackup(repo, { sources: sourcesFromPaths([path.join(dir, 'nope')]), toolVersion: 'test' }),
+    ).rejects.toMatchObject({
       code: BackupErrorCode.SOURCE_MISSING,
     });
     expect(await repo.listSnapshots()).toEqual([]);
@@ -258,14 +309,29 @@ describe('runBackup', () => {
     };
     const result = await runBackup(repo, { sources: sourcesFromPaths([tree, doomed]), toolVersion: 'test', clock });
     expect(result.status).toBe('partial');
-    expect(result.failedSources).toEqual([expect.objectContaining({ name: 'doomed', code: BackupErrorCode.SOURCE_MISSING, reason: `Source "doomed": ${doomed} is gone.` })]);
+    expect(result.failedSources).toEqual([
+      expect.objectContaining({
+        name: 'doomed',
+        code: BackupErrorCode.SOURCE_MISSING,
+        reason: `Source "doomed": ${doomed} is gone.`,
+      }),
+    ]);
     expect(result.snapshot.sources.map((s) => s.name)).toEqual(['tree']);
     const stored = await readdir(path.join(dir, 'repo', 'data', result.snapshot.id));
-    expect(stored.sort()).toEqual(result.snapshot.sources.flatMap((s) => [s.archive.key, s.index!.key]).map((k) => path.basename(k)).sort());
+    expect(stored.sort()).toEqual(
+      result.snapshot.sources
+        .flatMap((s) => [s.archive.key, s.index!.key])
+        .map((k) => path.basename(k))
+        .sort(),
+    );
   });
 
   it('names ad-hoc sources after their folders, uniquely', () => {
-    expect(sourcesFromPaths(['/srv/data', '/other/data', './config/']).map((s) => s.name)).toEqual(['data', 'data-2', 'config']);
+    expect(sourcesFromPaths(['/srv/data', '/other/data', './config/']).map((s) => s.name)).toEqual([
+      'data',
+      'data-2',
+      'config',
+    ]);
   });
 
   it('reads files in bounded chunks: a 256 MiB file backs up without holding it in memory', async () => {
@@ -279,7 +345,13 @@ describe('runBackup', () => {
     global.gc?.();
     const before = process.memoryUsage().rss;
     let peak = before;
-    const result = await runBackup(repo, { sources: sourcesFromPaths([big]), toolVersion: 'test', onProgress: () => { peak = Math.max(peak, process.memoryUsage().rss); } });
+    const result = await runBackup(repo, {
+      sources: sourcesFromPaths([big]),
+      toolVersion: 'test',
+      onProgress: () => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      },
+    });
     expect(result.snapshot.sources[0]!.stats.bytes).toBe(256 << 20);
     expect(peak - before).toBeLessThan(128 << 20);
     expect((await readFile(path.join(big, 'blob'))).length).toBe(256 << 20);

@@ -21,7 +21,8 @@ describe('backups into an encrypted repository', () => {
     const key = generateIdentity();
     const store = new LocalStore(path.join(dir, 'repo'));
     await Repository.init(store, { encryption: { recipients: [key.recipient] } });
-    const backup = async (repo: Repository) => runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+    const backup = async (repo: Repository) =>
+      runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
 
     const first = await backup(await Repository.open(store));
     const second = await backup(await Repository.open(store));
@@ -42,7 +43,8 @@ describe('backups into an encrypted repository', () => {
     const store = new LocalStore(path.join(dir, 'repo'));
     await Repository.init(store, { encryption: { recipients: [key.recipient] } });
     const cacheDir = path.join(dir, 'cache');
-    const backup = async () => runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
+    const backup = async () =>
+      runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
 
     const first = await backup();
     await writeFile(path.join(tree, 'data/new.jsonl'), '{"n":1}\n');
@@ -76,7 +78,8 @@ describe('backups into an encrypted repository', () => {
     const key = generateIdentity();
     const store = new LocalStore(path.join(dir, 'repo'));
     await Repository.init(store, { encryption: { recipients: [key.recipient] } });
-    const backup = async (cacheDir: string) => runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
+    const backup = async (cacheDir: string) =>
+      runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
     await backup(path.join(dir, 'cache-a'));
     const second = await backup(path.join(dir, 'cache-b'));
     expect(second.snapshot.kind).toBe('full');
@@ -90,7 +93,8 @@ describe('backups into an encrypted repository', () => {
     const cacheDir = path.join(dir, 'cache');
     const trees = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, n));
     for (const t of trees) await makeSampleTree(t);
-    const backup = async (tree: string) => runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
+    const backup = async (tree: string) =>
+      runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
 
     const first = await backup(trees[0]!);
     // Three other jobs on this host do not push job a's list out of the cache.

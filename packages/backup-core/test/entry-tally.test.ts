@@ -41,14 +41,20 @@ const indexed = async (id: string) => {
 describe('every entry the walk sees is written, left out by a glob, or reported', () => {
   it('include and exclude globs match names with newlines and carriage returns', async () => {
     const [source] = sourcesFromPaths([tree]);
-    const result = await runBackup(repo, { sources: [{ ...source!, include: ['logs/**'], exclude: ['**/cr*'] }], toolVersion: 'test' });
+    const result = await runBackup(repo, {
+      sources: [{ ...source!, include: ['logs/**'], exclude: ['**/cr*'] }],
+      toolVersion: 'test',
+    });
     expect(await indexed(result.snapshot.id)).toEqual(['logs', 'logs/new\nline', 'logs/plain']);
   });
 
   it('fails the backup loudly, committing nothing, when an entry is neither written nor reported', async () => {
     fault.drop = 'logs/new\nline';
     const backup = runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
-    await expect(backup).rejects.toMatchObject({ code: 'BACKUP_ENTRIES_LOST', message: expect.stringContaining('(1 missing)') });
+    await expect(backup).rejects.toMatchObject({
+      code: 'BACKUP_ENTRIES_LOST',
+      message: expect.stringContaining('(1 missing)'),
+    });
     expect(await repo.listSnapshots()).toEqual([]);
   });
 });

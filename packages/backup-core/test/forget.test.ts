@@ -19,7 +19,15 @@ describe('forgetSnapshots', () => {
     await makeSampleTree(tree);
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
     const at = async (host: string, day: number, paths = [tree]) =>
-      (await runBackup(repo, { sources: sourcesFromPaths(paths), toolVersion: 'test', host, full: true, clock: { now: () => new Date(Date.UTC(2026, 10, day)) } })).snapshot.id;
+      (
+        await runBackup(repo, {
+          sources: sourcesFromPaths(paths),
+          toolVersion: 'test',
+          host,
+          full: true,
+          clock: { now: () => new Date(Date.UTC(2026, 10, day)) },
+        })
+      ).snapshot.id;
     const a1 = await at('app-1', 1);
     const a2 = await at('app-1', 2);
     const b3 = await at('app-2', 3);
@@ -32,8 +40,22 @@ describe('forgetSnapshots', () => {
     const dry = await forgetSnapshots(repo, { policy: { keepLast: 1 }, now, dryRun: true });
     expect(dry.groups.map((g) => [g.host, g.sources, g.decisions.map((d) => [d.id, d.keep])])).toEqual([
       ['app-1', ['config', 'tree'], [[c5, true]]],
-      ['app-1', ['tree'], [[a2, true], [a1, false]]],
-      ['app-2', ['tree'], [[b4, true], [b3, false]]],
+      [
+        'app-1',
+        ['tree'],
+        [
+          [a2, true],
+          [a1, false],
+        ],
+      ],
+      [
+        'app-2',
+        ['tree'],
+        [
+          [b4, true],
+          [b3, false],
+        ],
+      ],
     ]);
     expect(dry.removed).toEqual([b3, a1]);
     expect((await repo.listSnapshots()).map((s) => s.id)).toEqual([a1, a2, b3, b4, c5]);
@@ -50,7 +72,15 @@ describe('forgetSnapshots', () => {
     await makeSampleTree(config);
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
     const at = async (host: string, day: number) =>
-      (await runBackup(repo, { sources: sourcesFromPaths([tree, config]), toolVersion: 'test', host, full: host === 'app-2', clock: { now: () => new Date(Date.UTC(2026, 10, day)) } })).snapshot;
+      (
+        await runBackup(repo, {
+          sources: sourcesFromPaths([tree, config]),
+          toolVersion: 'test',
+          host,
+          full: host === 'app-2',
+          clock: { now: () => new Date(Date.UTC(2026, 10, day)) },
+        })
+      ).snapshot;
     const a1 = await at('app-1', 1);
     await rename(config, `${config}.away`);
     const a2 = await at('app-1', 2);
@@ -62,8 +92,22 @@ describe('forgetSnapshots', () => {
     // The partial a2 (config failed) is the newest of app-1's group, not a group of its own.
     const dry = await forgetSnapshots(repo, { policy: { keepLast: 1 }, now, dryRun: true });
     expect(dry.groups.map((g) => [g.host, g.sources, g.decisions.map((d) => [d.id, d.keep])])).toEqual([
-      ['app-1', ['config', 'tree'], [[a2.id, true], [a1.id, true]]],
-      ['app-2', ['config', 'tree'], [[b4.id, true], [b3.id, false]]],
+      [
+        'app-1',
+        ['config', 'tree'],
+        [
+          [a2.id, true],
+          [a1.id, true],
+        ],
+      ],
+      [
+        'app-2',
+        ['config', 'tree'],
+        [
+          [b4.id, true],
+          [b3.id, false],
+        ],
+      ],
     ]);
     expect(dry.decisions.find((d) => d.id === a1.id)!.reasons).toEqual([`needed by kept incremental ${a2.id}`]);
     // --host app-2: app-1's snapshots are neither planned nor touched, whatever the policy.
@@ -78,12 +122,25 @@ describe('forgetSnapshots', () => {
     await makeSampleTree(tree);
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
     const at = async (day: number, tags: string[]) =>
-      (await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', tags, clock: { now: () => new Date(Date.UTC(2026, 10, day)) } })).snapshot;
+      (
+        await runBackup(repo, {
+          sources: sourcesFromPaths([tree]),
+          toolVersion: 'test',
+          tags,
+          clock: { now: () => new Date(Date.UTC(2026, 10, day)) },
+        })
+      ).snapshot;
     const full = await at(1, ['daily']);
     const inc = await at(2, ['hourly']);
     expect(inc).toMatchObject({ kind: 'incremental', parent: full.id });
-    const done = await forgetSnapshots(repo, { policy: { keepTags: ['golden'] }, now: new Date(Date.UTC(2026, 10, 3)), filter: { tags: [['daily']] } });
+    const done = await forgetSnapshots(repo, {
+      policy: { keepTags: ['golden'] },
+      now: new Date(Date.UTC(2026, 10, 3)),
+      filter: { tags: [['daily']] },
+    });
     expect(done.removed).toEqual([]);
-    expect(done.decisions).toEqual([expect.objectContaining({ id: full.id, keep: true, reasons: [`needed by kept incremental ${inc.id}`] })]);
+    expect(done.decisions).toEqual([
+      expect.objectContaining({ id: full.id, keep: true, reasons: [`needed by kept incremental ${inc.id}`] }),
+    ]);
   });
 });

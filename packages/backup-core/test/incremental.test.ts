@@ -21,7 +21,8 @@ async function setup() {
   const tree = path.join(dir, 'tree');
   await makeSampleTree(tree);
   const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
-  const backup = (extra: Partial<Parameters<typeof runBackup>[1]> = {}) => runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', ...extra });
+  const backup = (extra: Partial<Parameters<typeof runBackup>[1]> = {}) =>
+    runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test', ...extra });
   return { tree, repo, backup };
 }
 
@@ -119,13 +120,21 @@ describe('incremental snapshots', () => {
     const [report] = await verifyRef(repo, inc.snapshot.id);
     expect(report!.ok).toBe(false);
     expect(report!.sources[0]!.problems).toContainEqual(
-      expect.objectContaining({ kind: 'missing-link', message: expect.stringContaining(`snapshot ${full.snapshot.id}`) }),
+      expect.objectContaining({
+        kind: 'missing-link',
+        message: expect.stringContaining(`snapshot ${full.snapshot.id}`),
+      }),
     );
     // And a forgotten link is named too.
     await rm(path.join(dir, 'repo', 'snapshots', `${full.snapshot.id}.json`));
     const [again] = await verifyRef(repo, inc.snapshot.id);
-    expect(again!.sources[0]!.problems).toContainEqual(expect.objectContaining({ kind: 'missing-link', message: expect.stringContaining(full.snapshot.id) }));
-    await expect(restoreTree(repo, inc.snapshot.id, 'r')).rejects.toMatchObject({ code: 'RESTORE_CORRUPT', message: expect.stringContaining(full.snapshot.id) });
+    expect(again!.sources[0]!.problems).toContainEqual(
+      expect.objectContaining({ kind: 'missing-link', message: expect.stringContaining(full.snapshot.id) }),
+    );
+    await expect(restoreTree(repo, inc.snapshot.id, 'r')).rejects.toMatchObject({
+      code: 'RESTORE_CORRUPT',
+      message: expect.stringContaining(full.snapshot.id),
+    });
   });
 
   it('makes a full when asked, and when the last full is older than full_every', async () => {
@@ -169,7 +178,10 @@ describe('incremental snapshots', () => {
     const bad = [path.join(tree, 'data/feedback.jsonl'), path.join(tree, 'media/blob.bin')];
     const first = await backup({ openFile: faultyReads(bad, 'short') });
     expect(first.status).toBe('complete');
-    expect(first.warnings.filter((w) => w.kind === 'changed').map((w) => w.path)).toEqual(['data/feedback.jsonl', 'media/blob.bin']);
+    expect(first.warnings.filter((w) => w.kind === 'changed').map((w) => w.path)).toEqual([
+      'data/feedback.jsonl',
+      'media/blob.bin',
+    ]);
     const next = await backup();
     expect(next.read.files).toBe(2);
     expect(await describeTree(await restoreTree(repo, next.snapshot.id, 'r-next'))).toEqual(await describeTree(tree));
@@ -177,7 +189,10 @@ describe('incremental snapshots', () => {
 
   it('reads a small file again that changed while read even when its finding was not kept (findings are capped)', async () => {
     const { tree, repo, backup } = await setup();
-    const first = await backup({ openFile: faultyReads([path.join(tree, 'data/feedback.jsonl')], 'short'), maxFindings: 0 });
+    const first = await backup({
+      openFile: faultyReads([path.join(tree, 'data/feedback.jsonl')], 'short'),
+      maxFindings: 0,
+    });
     expect(first.snapshot.sources[0]!.findings).toEqual([]);
     expect(first.snapshot.sources[0]!.findingsTotal).toBeGreaterThan(0);
     const next = await backup();
@@ -194,13 +209,21 @@ describe('incremental snapshots', () => {
     expect(b1.snapshot).toMatchObject({ kind: 'full', host: 'app-2' });
     expect(b1.chain).toContain('host app-2');
     // A wider source set is another group: its own full, and the narrower set keeps its chain.
-    const wide = await runBackup(repo, { sources: sourcesFromPaths([tree, other]), toolVersion: 'test', host: 'app-1' });
+    const wide = await runBackup(repo, {
+      sources: sourcesFromPaths([tree, other]),
+      toolVersion: 'test',
+      host: 'app-1',
+    });
     expect(wide.snapshot.kind).toBe('full');
     const a2 = await backup({ host: 'app-1' });
     expect(a2.snapshot).toMatchObject({ kind: 'incremental', parent: a1.snapshot.id });
     const b2 = await backup({ host: 'app-2' });
     expect(b2.snapshot).toMatchObject({ kind: 'incremental', parent: b1.snapshot.id });
-    const wide2 = await runBackup(repo, { sources: sourcesFromPaths([tree, other]), toolVersion: 'test', host: 'app-1' });
+    const wide2 = await runBackup(repo, {
+      sources: sourcesFromPaths([tree, other]),
+      toolVersion: 'test',
+      host: 'app-1',
+    });
     expect(wide2.snapshot).toMatchObject({ kind: 'incremental', parent: wide.snapshot.id });
   });
 
@@ -208,16 +231,21 @@ describe('incremental snapshots', () => {
     const { tree, repo } = await setup();
     const elsewhere = path.join(dir, 'elsewhere');
     await makeSampleTree(elsewhere);
-    const at = (p: string) => runBackup(repo, { sources: [{ name: 'data', type: 'files', path: p }], toolVersion: 'test' });
+    const at = (p: string) =>
+      runBackup(repo, { sources: [{ name: 'data', type: 'files', path: p }], toolVersion: 'test' });
     const service = await at(tree);
     const adHoc = await at(elsewhere);
     expect(adHoc.snapshot.kind).toBe('full');
-    expect(adHoc.chain).toBe(`source "data" now reads ${elsewhere}, but the newest snapshot of these sources on host ${service.snapshot.host} (${service.snapshot.id}) read ${tree}: a new chain starts`);
+    expect(adHoc.chain).toBe(
+      `source "data" now reads ${elsewhere}, but the newest snapshot of these sources on host ${service.snapshot.host} (${service.snapshot.id}) read ${tree}: a new chain starts`,
+    );
     expect(adHoc.read.files).toBeGreaterThan(0);
     const again = await at(tree);
     expect(again.snapshot).toMatchObject({ kind: 'incremental', parent: service.snapshot.id });
     expect(again.read.files).toBe(0);
-    expect(await describeTree(await restoreTree(repo, again.snapshot.id, 'r', 'data'))).toEqual(await describeTree(tree));
+    expect(await describeTree(await restoreTree(repo, again.snapshot.id, 'r', 'data'))).toEqual(
+      await describeTree(tree),
+    );
   });
 
   it('keeps the chain of the other sources when one source fails, and reads the failed one in full once it is back', async () => {
@@ -239,14 +267,19 @@ describe('incremental snapshots', () => {
     // tree's files stay where they were; other's are read again, all of them.
     expect(back.read.files).toBe(back.snapshot.sources.find((s) => s.name === 'other')!.stats.files);
     expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-tree'))).toEqual(await describeTree(tree));
-    expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-other', 'other'))).toEqual(await describeTree(other));
+    expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-other', 'other'))).toEqual(
+      await describeTree(other),
+    );
     expect((await verifyRef(repo, 'all')).map((r) => r.ok)).toEqual([true, true, true]);
   });
 
   it('waits for an exclusive lock (forget, prune) to go away when given waitMs, and fails at once without', async () => {
     const { repo, backup } = await setup();
     const held = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
-    await expect(backup()).rejects.toMatchObject({ code: 'REPO_LOCKED', message: expect.stringContaining('forget --prune') });
+    await expect(backup()).rejects.toMatchObject({
+      code: 'REPO_LOCKED',
+      message: expect.stringContaining('forget --prune'),
+    });
     const started = Date.now();
     const release = setTimeout(() => void held.release(), 1500);
     try {

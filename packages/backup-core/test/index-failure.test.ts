@@ -28,8 +28,12 @@ describe('runBackup when the index cannot be stored', () => {
     const root = path.join(dir, 'repo');
     await Repository.init(new LocalStore(root));
     const repo = await Repository.open(new IndexFailingStore(root));
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the backup is still pending after 10 s')), 10_000).unref());
-    await expect(Promise.race([runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' }), timeout])).rejects.toMatchObject({
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('the backup is still pending after 10 s')), 10_000).unref(),
+    );
+    await expect(
+      Promise.race([runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' }), timeout]),
+    ).rejects.toMatchObject({
       code: BackupErrorCode.FAILED,
       message: expect.stringContaining('injected'),
     });

@@ -31,7 +31,10 @@ describe('runBackup and its lock', () => {
         removed++;
       },
     });
-    await expect(backup).rejects.toMatchObject({ code: RepoErrorCode.LOCK_LOST, message: expect.stringContaining('nothing was committed') });
+    await expect(backup).rejects.toMatchObject({
+      code: RepoErrorCode.LOCK_LOST,
+      message: expect.stringContaining('nothing was committed'),
+    });
     expect(removed).toBeGreaterThan(0);
     expect(await repo.listSnapshots()).toEqual([]);
     expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);

@@ -5,7 +5,15 @@ import { BackupErrorCode, type RedisSource, readRedis, runBackup } from '@drkit/
 import { NOT_POINT_IN_TIME, Repository, type RedisRecord } from '@drkit/repository';
 import { RedisConnection } from '@drkit/redis-source';
 import { LocalStore } from '@drkit/storage';
-import { BINARY_KEY, BINARY_VALUE, makeSampleTree, type RunningRedis, seedRedis, startRedis, tempDir } from '@drkit/test-support';
+import {
+  BINARY_KEY,
+  BINARY_VALUE,
+  makeSampleTree,
+  type RunningRedis,
+  seedRedis,
+  startRedis,
+  tempDir,
+} from '@drkit/test-support';
 
 let server: RunningRedis;
 let dir: string;
@@ -23,7 +31,12 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const redisSource = (url: string, extra: Partial<RedisSource> = {}): RedisSource => ({ name: 'redis', type: 'redis', connection: { url }, ...extra });
+const redisSource = (url: string, extra: Partial<RedisSource> = {}): RedisSource => ({
+  name: 'redis',
+  type: 'redis',
+  connection: { url },
+  ...extra,
+});
 
 async function recordsOf(id: string, source = 'redis'): Promise<RedisRecord[]> {
   const snap = await repo.resolveSnapshot(id);
@@ -56,7 +69,10 @@ describe('Redis sources', () => {
     const c = server.client();
     const tree = path.join(dir, 'tree');
     await makeSampleTree(tree);
-    const result = await runBackup(repo, { sources: [{ name: 'files', type: 'files', path: tree }, redisSource(server.url)], toolVersion: 'test' });
+    const result = await runBackup(repo, {
+      sources: [{ name: 'files', type: 'files', path: tree }, redisSource(server.url)],
+      toolVersion: 'test',
+    });
     expect(result.status).toBe('complete');
     const src = result.snapshot.sources.find((s) => s.name === 'redis')!;
     expect(src.archive.key).toMatch(/^data\/.*\/redis\.redis\.(zst|gz)$/);
@@ -92,19 +108,32 @@ describe('Redis sources', () => {
   it('reads only the URL’s database, or the keys matching a pattern', async () => {
     const r1 = await runBackup(repo, { sources: [redisSource(`${server.url}/1`)], toolVersion: 'test' });
     expect(r1.snapshot.sources[0]!.redis!.dbs).toEqual([{ db: 1, keys: 4 }]);
-    const r2 = await runBackup(repo, { sources: [redisSource(server.url, { dbs: 'all', pattern: 'session:*' })], toolVersion: 'test' });
+    const r2 = await runBackup(repo, {
+      sources: [redisSource(server.url, { dbs: 'all', pattern: 'session:*' })],
+      toolVersion: 'test',
+    });
     expect(r2.snapshot.sources[0]!.redis).toMatchObject({ dbs: [{ db: 0, keys: 300 }], pattern: 'session:*' });
   });
 
   it('fails before reading anything when a database cannot be selected; an emergency backup reports it and reads the others', async () => {
     // The default 16 databases: 99 does not exist, and ioredis alone would have read database 0 in its place.
-    const err = await runBackup(repo, { sources: [redisSource(server.url, { dbs: [0, 99] })], toolVersion: 'test' }).catch((e) => e);
-    expect(err).toMatchObject({ code: BackupErrorCode.REDIS_FAILED, details: { keysRead: 0, cause: 'REDIS_NO_SUCH_DB' } });
+    const err = await runBackup(repo, {
+      sources: [redisSource(server.url, { dbs: [0, 99] })],
+      toolVersion: 'test',
+    }).catch((e) => e);
+    expect(err).toMatchObject({
+      code: BackupErrorCode.REDIS_FAILED,
+      details: { keysRead: 0, cause: 'REDIS_NO_SUCH_DB' },
+    });
     expect(err.message).toContain('cannot select database 99: it answered "ERR DB index is out of range"');
     expect(err.hint).toContain('databases 100');
     expect(await repo.listSnapshots()).toEqual([]);
 
-    const result = await runBackup(repo, { sources: [redisSource(server.url, { dbs: [0, 99] })], toolVersion: 'test', emergency: true });
+    const result = await runBackup(repo, {
+      sources: [redisSource(server.url, { dbs: [0, 99] })],
+      toolVersion: 'test',
+      emergency: true,
+    });
     expect(result.status).toBe('partial');
     expect(result.errors.map((e) => e.message)).toEqual([expect.stringContaining('cannot select database 99')]);
     expect(result.snapshot.sources[0]!.redis!.dbs).toEqual([{ db: 0, keys: await server.client(0).dbsize() }]);
@@ -118,7 +147,14 @@ describe('Redis sources', () => {
       const conn = await RedisConnection.open({ url });
       try {
         const out: RedisRecord[] = [];
-        for await (const r of readRedis(conn, redisSource(url), { keys: 0, bytes: 0, vanished: 0, errors: 0 }, { warn() {}, error() {} }, tuning)) out.push(r);
+        for await (const r of readRedis(
+          conn,
+          redisSource(url),
+          { keys: 0, bytes: 0, vanished: 0, errors: 0 },
+          { warn() {}, error() {} },
+          tuning,
+        ))
+          out.push(r);
         return out.sort((a, b) => key(a).localeCompare(key(b)));
       } finally {
         await conn.close();
@@ -130,7 +166,11 @@ describe('Redis sources', () => {
     expect(scripted.length).toBeGreaterThan(300);
     for (const other of [piped, alone]) {
       expect(other.map(key)).toEqual(scripted.map(key));
-      expect(other.every((r, i) => r.payload.equals(scripted[i]!.payload) && Math.abs(r.expireAt - scripted[i]!.expireAt) < 1000)).toBe(true);
+      expect(
+        other.every(
+          (r, i) => r.payload.equals(scripted[i]!.payload) && Math.abs(r.expireAt - scripted[i]!.expireAt) < 1000,
+        ),
+      ).toBe(true);
     }
   });
 
@@ -168,7 +208,11 @@ describe('Redis sources', () => {
       }).catch((e) => e);
       expect(kill.killed).toBe(true);
       expect(err.code).toBe(BackupErrorCode.REDIS_FAILED);
-      expect(err.message).toMatch(new RegExp(`The backup of Redis source "redis" \\(redis://127\\.0\\.0\\.1:${doomed.port}\\) failed after \\d+ keys: Lost or could not open the connection`));
+      expect(err.message).toMatch(
+        new RegExp(
+          `The backup of Redis source "redis" \\(redis://127\\.0\\.0\\.1:${doomed.port}\\) failed after \\d+ keys: Lost or could not open the connection`,
+        ),
+      );
       expect(err.hint).toMatch(/Nothing was saved/);
       expect(await repo.listSnapshots()).toEqual([]);
       expect(await readdir(path.join(dir, 'repo', 'data')).catch(() => [])).toEqual([]);
@@ -194,11 +238,19 @@ describe('Redis sources', () => {
       expect(result.errors).toEqual([
         expect.objectContaining({
           source: 'redis',
-          message: expect.stringMatching(/reading Redis at redis:\/\/127\.0\.0\.1:\d+ stopped after \d+ keys: .*the snapshot holds the keys read before that/),
+          message: expect.stringMatching(
+            /reading Redis at redis:\/\/127\.0\.0\.1:\d+ stopped after \d+ keys: .*the snapshot holds the keys read before that/,
+          ),
         }),
       ]);
       expect(result.failedSources).toEqual([
-        { name: 'gone', type: 'files', origin: path.join(dir, 'no-such-folder'), code: BackupErrorCode.SOURCE_MISSING, reason: expect.stringMatching(/no-such-folder does not exist/) },
+        {
+          name: 'gone',
+          type: 'files',
+          origin: path.join(dir, 'no-such-folder'),
+          code: BackupErrorCode.SOURCE_MISSING,
+          reason: expect.stringMatching(/no-such-folder does not exist/),
+        },
       ]);
       expect(result.snapshot.failedSources).toEqual(result.failedSources);
       const records = await recordsOf(result.snapshot.id);
@@ -233,13 +285,20 @@ describe('Redis sources', () => {
           type: 'redis',
           origin: `redis://127.0.0.1:${doomed.port}`,
           code: BackupErrorCode.REDIS_FAILED,
-          reason: expect.stringMatching(/^The backup of Redis source "redis" \(redis:\/\/127\.0\.0\.1:\d+\) failed after \d+ keys/),
+          reason: expect.stringMatching(
+            /^The backup of Redis source "redis" \(redis:\/\/127\.0\.0\.1:\d+\) failed after \d+ keys/,
+          ),
         },
       ]);
       expect(result.snapshot).toMatchObject({ status: 'partial', failedSources: result.failedSources, errors: [] });
       // The half-written Redis archive is gone: the snapshot's folder holds exactly what its metadata names.
       const stored = await readdir(path.join(dir, 'repo', 'data', result.snapshot.id));
-      expect(stored.sort()).toEqual(result.snapshot.sources.flatMap((s) => [s.archive.key, s.index!.key]).map((k) => path.basename(k)).sort());
+      expect(stored.sort()).toEqual(
+        result.snapshot.sources
+          .flatMap((s) => [s.archive.key, s.index!.key])
+          .map((k) => path.basename(k))
+          .sort(),
+      );
     } finally {
       await doomed.stop();
     }
@@ -248,11 +307,17 @@ describe('Redis sources', () => {
   it('builds an incremental only on a snapshot that read the same Redis target', async () => {
     const tree = path.join(dir, 'tree');
     await makeSampleTree(tree);
-    const backup = (url: string) => runBackup(repo, { sources: [{ name: 'files', type: 'files', path: tree }, redisSource(url, { dbs: [0] })], toolVersion: 'test' });
+    const backup = (url: string) =>
+      runBackup(repo, {
+        sources: [{ name: 'files', type: 'files', path: tree }, redisSource(url, { dbs: [0] })],
+        toolVersion: 'test',
+      });
     const first = await backup(server.url);
     const moved = await backup(`${server.url}/1`);
     expect(moved.snapshot.kind).toBe('full');
-    expect(moved.chain).toContain(`source "redis" now reads redis://127.0.0.1:${server.port}/1, but the newest snapshot of these sources`);
+    expect(moved.chain).toContain(
+      `source "redis" now reads redis://127.0.0.1:${server.port}/1, but the newest snapshot of these sources`,
+    );
     expect(moved.chain).toContain(`(${first.snapshot.id}) read redis://127.0.0.1:${server.port}: a new chain starts`);
     const again = await backup(`${server.url}/1`);
     expect(again.snapshot).toMatchObject({ kind: 'incremental', parent: moved.snapshot.id });
@@ -262,12 +327,27 @@ describe('Redis sources', () => {
     const tree = path.join(dir, 'tree');
     await makeSampleTree(tree);
     const dead = redisSource('redis://:hunter2@127.0.0.1:1');
-    const result = await runBackup(repo, { sources: [{ name: 'files', type: 'files', path: tree }, dead], toolVersion: 'test' });
+    const result = await runBackup(repo, {
+      sources: [{ name: 'files', type: 'files', path: tree }, dead],
+      toolVersion: 'test',
+    });
     expect(result.status).toBe('partial');
-    expect(result.failedSources).toEqual([expect.objectContaining({ name: 'redis', origin: 'redis://:***@127.0.0.1:1', code: BackupErrorCode.REDIS_FAILED })]);
+    expect(result.failedSources).toEqual([
+      expect.objectContaining({
+        name: 'redis',
+        origin: 'redis://:***@127.0.0.1:1',
+        code: BackupErrorCode.REDIS_FAILED,
+      }),
+    ]);
     expect(JSON.stringify(result.snapshot)).not.toContain('hunter2');
-    const none = await runBackup(repo, { sources: [dead, { name: 'gone', type: 'files', path: path.join(dir, 'nope') }], toolVersion: 'test' }).catch((e) => e);
-    expect(none).toMatchObject({ code: BackupErrorCode.ALL_SOURCES_FAILED, message: expect.stringContaining('No source could be backed up') });
+    const none = await runBackup(repo, {
+      sources: [dead, { name: 'gone', type: 'files', path: path.join(dir, 'nope') }],
+      toolVersion: 'test',
+    }).catch((e) => e);
+    expect(none).toMatchObject({
+      code: BackupErrorCode.ALL_SOURCES_FAILED,
+      message: expect.stringContaining('No source could be backed up'),
+    });
     expect(none.message).toMatch(/Redis source "redis"[\s\S]*nope does not exist/);
     expect((await repo.listSnapshots()).map((s) => s.id)).toEqual([result.snapshot.id]);
     expect(await readdir(path.join(dir, 'repo', 'data'))).toEqual([result.snapshot.id]);

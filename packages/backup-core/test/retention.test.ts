@@ -22,7 +22,10 @@ const DAY = 24 * HOUR;
 
 /** `20261120T140000Z-000000`, the repository's id shape, deterministic. */
 function idAt(time: string, n = 0): string {
-  return `${new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${n.toString(16).padStart(6, '0')}`;
+  return `${new Date(time)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}-${n.toString(16).padStart(6, '0')}`;
 }
 
 function snap(time: string, extra: Partial<RetentionSnapshot> = {}): RetentionSnapshot {
@@ -31,7 +34,8 @@ function snap(time: string, extra: Partial<RetentionSnapshot> = {}): RetentionSn
 }
 
 const keptTimes = (decisions: RetentionDecision[]) => decisions.filter((d) => d.keep).map((d) => d.time.slice(0, 16));
-const reasonsOf = (decisions: RetentionDecision[], time: string) => decisions.find((d) => d.time === new Date(time).toISOString())!.reasons;
+const reasonsOf = (decisions: RetentionDecision[], time: string) =>
+  decisions.find((d) => d.time === new Date(time).toISOString())!.reasons;
 
 /** Toy stand-in for @drkit/config's parseDuration (backup-core does not depend on config). */
 function parseDays(text: string): number {
@@ -45,7 +49,10 @@ describe('planRetention: empty policy', () => {
 
   it.each<[string, RetentionPolicy]>([
     ['no rule', {}],
-    ['all counts 0', { keepLast: 0, keepHourly: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0, keepWithinMs: 0 }],
+    [
+      'all counts 0',
+      { keepLast: 0, keepHourly: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0, keepWithinMs: 0 },
+    ],
     ['no tags', { keepTags: [] }],
   ])('keeps every snapshot with "no policy given" (%s) rather than planning to remove them all', (_, policy) => {
     const decisions = planRetention(snapshots, policy, NOW);
@@ -64,8 +71,18 @@ describe('planRetention: empty policy', () => {
 
 describe('planRetention: each rule alone', () => {
   it('keep_last keeps the N newest, ranks them, sorts newest first whatever the input order', () => {
-    const times = ['2026-11-03T00:00Z', '2026-11-01T00:00Z', '2026-11-05T00:00Z', '2026-11-02T00:00Z', '2026-11-04T00:00Z'];
-    const decisions = planRetention(times.map((t) => snap(t)), { keepLast: 3 }, NOW);
+    const times = [
+      '2026-11-03T00:00Z',
+      '2026-11-01T00:00Z',
+      '2026-11-05T00:00Z',
+      '2026-11-02T00:00Z',
+      '2026-11-04T00:00Z',
+    ];
+    const decisions = planRetention(
+      times.map((t) => snap(t)),
+      { keepLast: 3 },
+      NOW,
+    );
     expect(decisions.map((d) => [d.time.slice(0, 10), d.reasons])).toEqual([
       ['2026-11-05', ['last 1']],
       ['2026-11-04', ['last 2']],
@@ -76,15 +93,28 @@ describe('planRetention: each rule alone', () => {
   });
 
   it('keep_hourly keeps the newest snapshot of each hour (restic-like busy day)', () => {
-    const day = ['10:23:03', '11:23:03', '12:23:03', '12:24:03', '12:28:03', '12:30:03', '16:23:03'].map((t) => snap(`2026-01-04T${t}Z`));
+    const day = ['10:23:03', '11:23:03', '12:23:03', '12:24:03', '12:28:03', '12:30:03', '16:23:03'].map((t) =>
+      snap(`2026-01-04T${t}Z`),
+    );
     const decisions = planRetention([snap('2026-01-03T07:02:03Z'), ...day], { keepHourly: 4 }, NOW);
-    expect(keptTimes(decisions)).toEqual(['2026-01-04T16:23', '2026-01-04T12:30', '2026-01-04T11:23', '2026-01-04T10:23']);
+    expect(keptTimes(decisions)).toEqual([
+      '2026-01-04T16:23',
+      '2026-01-04T12:30',
+      '2026-01-04T11:23',
+      '2026-01-04T10:23',
+    ]);
     expect(reasonsOf(decisions, '2026-01-04T12:30:03Z')).toEqual(['hourly 2026-01-04 12:00']);
     expect(reasonsOf(decisions, '2026-01-04T12:28:03Z')).toEqual(['no rule keeps it']);
   });
 
   it('keep_daily buckets by UTC day by default', () => {
-    const snapshots = ['2026-11-18T23:59Z', '2026-11-19T00:01Z', '2026-11-19T20:00Z', '2026-11-20T03:00Z', '2026-11-20T10:00Z'].map((t) => snap(t));
+    const snapshots = [
+      '2026-11-18T23:59Z',
+      '2026-11-19T00:01Z',
+      '2026-11-19T20:00Z',
+      '2026-11-20T03:00Z',
+      '2026-11-20T10:00Z',
+    ].map((t) => snap(t));
     const decisions = planRetention(snapshots, { keepDaily: 2 }, NOW);
     expect(keptTimes(decisions)).toEqual(['2026-11-20T10:00', '2026-11-19T20:00']);
     expect(reasonsOf(decisions, '2026-11-19T20:00Z')).toEqual(['daily 2026-11-19']);
@@ -108,7 +138,13 @@ describe('planRetention: each rule alone', () => {
   });
 
   it('keep_weekly uses ISO weeks (Monday start; the first days of January can belong to the previous year)', () => {
-    const snapshots = ['2026-12-20T12:00Z', '2026-12-28T12:00Z', '2027-01-01T12:00Z', '2027-01-03T12:00Z', '2027-01-04T12:00Z'].map((t) => snap(t));
+    const snapshots = [
+      '2026-12-20T12:00Z',
+      '2026-12-28T12:00Z',
+      '2027-01-01T12:00Z',
+      '2027-01-03T12:00Z',
+      '2027-01-04T12:00Z',
+    ].map((t) => snap(t));
     const decisions = planRetention(snapshots, { keepWeekly: 3 }, new Date('2027-02-01T00:00Z'));
     expect(decisions.filter((d) => d.keep).map((d) => [d.time.slice(0, 10), d.reasons])).toEqual([
       ['2027-01-04', ['weekly 2027-W01']],
@@ -118,7 +154,15 @@ describe('planRetention: each rule alone', () => {
   });
 
   it('keep_monthly and keep_yearly keep the newest of each month and year', () => {
-    const snapshots = ['2024-06-10', '2025-03-01', '2025-03-31', '2025-12-31', '2026-01-01', '2026-01-15', '2026-02-01'].map((d) => snap(`${d}T12:00Z`));
+    const snapshots = [
+      '2024-06-10',
+      '2025-03-01',
+      '2025-03-31',
+      '2025-12-31',
+      '2026-01-01',
+      '2026-01-15',
+      '2026-02-01',
+    ].map((d) => snap(`${d}T12:00Z`));
     const monthly = planRetention(snapshots, { keepMonthly: 3 }, NOW);
     expect(monthly.filter((d) => d.keep).map((d) => [d.time.slice(0, 10), d.reasons])).toEqual([
       ['2026-02-01', ['monthly 2026-02']],
@@ -142,12 +186,17 @@ describe('planRetention: each rule alone', () => {
       ['2026-10-01', ['oldest (monthly found 2 of 6)']],
     ]);
     // When the count is reached, the oldest gets no special treatment.
-    expect(keptTimes(planRetention(snapshots, { keepMonthly: 2 }, NOW))).toEqual(['2026-11-20T12:00', '2026-10-20T12:00']);
+    expect(keptTimes(planRetention(snapshots, { keepMonthly: 2 }, NOW))).toEqual([
+      '2026-11-20T12:00',
+      '2026-10-20T12:00',
+    ]);
   });
 
   it('keep_within is measured from the newest snapshot, not from now, so stopped backups are not aged out', () => {
     // Backups stopped on Oct 1; two months later the last good ones must still be there.
-    const snapshots = ['2026-08-15', '2026-09-01', '2026-09-02', '2026-09-20', '2026-10-01'].map((d) => snap(`${d}T00:00Z`));
+    const snapshots = ['2026-08-15', '2026-09-01', '2026-09-02', '2026-09-20', '2026-10-01'].map((d) =>
+      snap(`${d}T00:00Z`),
+    );
     const decisions = planRetention(snapshots, { keepWithinMs: 30 * DAY }, NOW);
     // Sep 1 00:00 is exactly 30 days before the newest: the window is strictly newer, as in restic.
     expect(keptTimes(decisions)).toEqual(['2026-10-01T00:00', '2026-09-20T00:00', '2026-09-02T00:00']);
@@ -193,7 +242,13 @@ describe('planRetention: combined rules', () => {
       snap('2026-11-20T08:00Z'),
       snap('2026-11-20T09:00Z', { tags: ['clean'] }),
     ];
-    const policy: RetentionPolicy = { keepLast: 2, keepHourly: 1, keepDaily: 3, keepWithinMs: DAY, keepTags: ['clean'] };
+    const policy: RetentionPolicy = {
+      keepLast: 2,
+      keepHourly: 1,
+      keepDaily: 3,
+      keepWithinMs: DAY,
+      keepTags: ['clean'],
+    };
     const decisions = planRetention(snapshots, policy, NOW);
     expect(decisions.map((d) => [d.time.slice(0, 13), d.reasons])).toEqual([
       ['2026-11-20T09', ['last 1', 'hourly 2026-11-20 09:00', 'daily 2026-11-20', 'within 1d', 'tag clean']],
@@ -205,18 +260,43 @@ describe('planRetention: combined rules', () => {
 
   it('restic-like: daily snapshots for three years under keep-daily 7, weekly 5, monthly 12, yearly 75', () => {
     const snapshots: RetentionSnapshot[] = [];
-    for (let t = Date.parse('2024-01-01T12:00Z'); t <= Date.parse('2026-11-20T12:00Z'); t += DAY) snapshots.push(snap(new Date(t).toISOString()));
+    for (let t = Date.parse('2024-01-01T12:00Z'); t <= Date.parse('2026-11-20T12:00Z'); t += DAY)
+      snapshots.push(snap(new Date(t).toISOString()));
     const decisions = planRetention(snapshots, { keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 75 }, NOW);
     expect(decisions.filter((d) => d.keep).map((d) => d.time.slice(0, 10))).toEqual([
       // 7 days, then Sundays closing ISO weeks 46, 45, 44 and 43.
-      '2026-11-20', '2026-11-19', '2026-11-18', '2026-11-17', '2026-11-16', '2026-11-15', '2026-11-14',
-      '2026-11-08', '2026-11-01', '2026-10-31', '2026-10-25',
+      '2026-11-20',
+      '2026-11-19',
+      '2026-11-18',
+      '2026-11-17',
+      '2026-11-16',
+      '2026-11-15',
+      '2026-11-14',
+      '2026-11-08',
+      '2026-11-01',
+      '2026-10-31',
+      '2026-10-25',
       // Month ends back to December 2025 (12 months), which is also 2025's yearly.
-      '2026-09-30', '2026-08-31', '2026-07-31', '2026-06-30', '2026-05-31', '2026-04-30', '2026-03-31', '2026-02-28', '2026-01-31', '2025-12-31',
+      '2026-09-30',
+      '2026-08-31',
+      '2026-07-31',
+      '2026-06-30',
+      '2026-05-31',
+      '2026-04-30',
+      '2026-03-31',
+      '2026-02-28',
+      '2026-01-31',
+      '2025-12-31',
       // Yearly for 2024, and the oldest because only 3 of 75 years exist.
-      '2024-12-31', '2024-01-01',
+      '2024-12-31',
+      '2024-01-01',
     ]);
-    expect(reasonsOf(decisions, '2026-11-20T12:00Z')).toEqual(['daily 2026-11-20', 'weekly 2026-W47', 'monthly 2026-11', 'yearly 2026']);
+    expect(reasonsOf(decisions, '2026-11-20T12:00Z')).toEqual([
+      'daily 2026-11-20',
+      'weekly 2026-W47',
+      'monthly 2026-11',
+      'yearly 2026',
+    ]);
     expect(reasonsOf(decisions, '2026-11-15T12:00Z')).toEqual(['daily 2026-11-15', 'weekly 2026-W46']);
     expect(reasonsOf(decisions, '2025-12-31T12:00Z')).toEqual(['monthly 2025-12', 'yearly 2025']);
     expect(reasonsOf(decisions, '2024-01-01T12:00Z')).toEqual(['oldest (yearly found 3 of 75)']);
@@ -224,7 +304,9 @@ describe('planRetention: combined rules', () => {
   });
 
   it('does not depend on input order and does not change its input', () => {
-    const snapshots = ['2026-11-01', '2026-11-09', '2026-11-10', '2026-11-20'].map((d) => snap(`${d}T00:00Z`, { tags: ['a'] }));
+    const snapshots = ['2026-11-01', '2026-11-09', '2026-11-10', '2026-11-20'].map((d) =>
+      snap(`${d}T00:00Z`, { tags: ['a'] }),
+    );
     const copy = structuredClone(snapshots);
     const policy: RetentionPolicy = { keepLast: 1, keepWeekly: 2 };
     const forward = planRetention(snapshots, policy, NOW);
@@ -262,7 +344,10 @@ describe('planRetention: chain safety', () => {
 
   it('adds the chain reason to snapshots a rule keeps anyway', () => {
     const decisions = planRetention([F, I1, I2, I3], { keepLast: 1, keepDaily: 4 }, NOW);
-    expect(reasonsOf(decisions, '2026-11-16T00:00Z')).toEqual(['daily 2026-11-16', `needed by kept incremental ${I3.id}`]);
+    expect(reasonsOf(decisions, '2026-11-16T00:00Z')).toEqual([
+      'daily 2026-11-16',
+      `needed by kept incremental ${I3.id}`,
+    ]);
   });
 
   it('lets a whole chain go when nothing in it is kept', () => {
@@ -335,7 +420,13 @@ function expectChainsIntact(snapshots: RetentionSnapshot[], decisions: Retention
 
 describe('planRetention: 90 days of hourly backups with a weekly full', () => {
   const snapshots = ninetyDays();
-  const policy: RetentionPolicy = { keepHourly: 24, keepDaily: 7, keepWeekly: 4, keepMonthly: 6, keepWithinMs: 30 * DAY };
+  const policy: RetentionPolicy = {
+    keepHourly: 24,
+    keepDaily: 7,
+    keepWeekly: 4,
+    keepMonthly: 6,
+    keepWithinMs: 30 * DAY,
+  };
   const decisions = planRetention(snapshots, policy, new Date('2026-08-30T00:00:00Z'));
   const at = (time: string) => decisions.find((d) => d.time === time)!;
 
@@ -346,7 +437,9 @@ describe('planRetention: 90 days of hourly backups with a weekly full', () => {
     expect(decisions).toHaveLength(2160);
     expect(decisions.filter((d) => d.keep)).toHaveLength(865);
     const expected = (time: string) =>
-      time >= '2026-07-27T00:30' || (time >= '2026-06-29T00:30' && time <= '2026-06-30T23:59') || time.startsWith('2026-06-01T00:30');
+      time >= '2026-07-27T00:30' ||
+      (time >= '2026-06-29T00:30' && time <= '2026-06-30T23:59') ||
+      time.startsWith('2026-06-01T00:30');
     expect(decisions.filter((d) => d.keep !== expected(d.time)).map((d) => d.time)).toEqual([]);
     const byRules = decisions.filter((d) => d.reasons.some((r) => !r.startsWith('needed by')) && d.keep);
     expect(byRules).toHaveLength(722);
@@ -362,13 +455,27 @@ describe('planRetention: 90 days of hourly backups with a weekly full', () => {
   });
 
   it('explains each kind of keep', () => {
-    expect(at('2026-08-29T23:30:00.000Z').reasons).toEqual(['hourly 2026-08-29 23:00', 'daily 2026-08-29', 'weekly 2026-W35', 'monthly 2026-08', 'within 30d']);
-    expect(at('2026-08-29T00:30:00.000Z').reasons).toEqual(['hourly 2026-08-29 00:00', 'within 30d', `needed by kept incremental ${at('2026-08-29T01:30:00.000Z').id}`]);
+    expect(at('2026-08-29T23:30:00.000Z').reasons).toEqual([
+      'hourly 2026-08-29 23:00',
+      'daily 2026-08-29',
+      'weekly 2026-W35',
+      'monthly 2026-08',
+      'within 30d',
+    ]);
+    expect(at('2026-08-29T00:30:00.000Z').reasons).toEqual([
+      'hourly 2026-08-29 00:00',
+      'within 30d',
+      `needed by kept incremental ${at('2026-08-29T01:30:00.000Z').id}`,
+    ]);
     expect(at('2026-06-30T23:30:00.000Z').reasons).toEqual(['monthly 2026-06']);
     expect(at('2026-06-01T00:30:00.000Z').reasons).toEqual(['oldest (monthly found 3 of 6)']);
     // Kept only for the chain: without chain safety, Jul 31 00:30 would lose its parent.
-    expect(at('2026-07-30T23:30:00.000Z').reasons).toEqual([`needed by kept incremental ${at('2026-07-31T00:30:00.000Z').id}`]);
-    expect(at('2026-07-27T00:30:00.000Z').reasons).toEqual([`needed by kept incremental ${at('2026-08-02T23:30:00.000Z').id}`]);
+    expect(at('2026-07-30T23:30:00.000Z').reasons).toEqual([
+      `needed by kept incremental ${at('2026-07-31T00:30:00.000Z').id}`,
+    ]);
+    expect(at('2026-07-27T00:30:00.000Z').reasons).toEqual([
+      `needed by kept incremental ${at('2026-08-02T23:30:00.000Z').id}`,
+    ]);
     expect(at('2026-07-26T23:30:00.000Z').reasons).toEqual(['no rule keeps it']);
   });
 });
@@ -377,10 +484,28 @@ describe('retentionPolicyFromConfig', () => {
   it('maps the restic names and converts keep_within with the injected parser', () => {
     expect(
       retentionPolicyFromConfig(
-        { keep_last: 7, keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12, keep_yearly: 1, keep_within: '30d', keep_tags: ['clean'] },
+        {
+          keep_last: 7,
+          keep_hourly: 24,
+          keep_daily: 7,
+          keep_weekly: 4,
+          keep_monthly: 12,
+          keep_yearly: 1,
+          keep_within: '30d',
+          keep_tags: ['clean'],
+        },
         parseDays,
       ),
-    ).toEqual({ keepLast: 7, keepHourly: 24, keepDaily: 7, keepWeekly: 4, keepMonthly: 12, keepYearly: 1, keepWithinMs: 30 * DAY, keepTags: ['clean'] });
+    ).toEqual({
+      keepLast: 7,
+      keepHourly: 24,
+      keepDaily: 7,
+      keepWeekly: 4,
+      keepMonthly: 12,
+      keepYearly: 1,
+      keepWithinMs: 30 * DAY,
+      keepTags: ['clean'],
+    });
   });
 
   it('leaves out rules that are not configured and lets the parser reject bad durations', () => {
@@ -430,13 +555,39 @@ describe('planRetentionGroups: one plan per host and source set', () => {
     ];
     const groups = planRetentionGroups(snapshots, { keepLast: 1, keepWithinMs: 2 * HOUR }, NOW);
     expect(groups.map((g) => [g.host, g.sources, g.decisions.map((d) => [d.time.slice(5, 13), d.keep])])).toEqual([
-      ['app-1', ['config', 'data'], [['11-04T00', true], ['11-03T00', false]]],
-      ['app-1', ['data'], [['11-02T00', true], ['11-01T00', false]]],
-      ['app-2', ['data'], [['11-20T04', true], ['11-20T03', true], ['11-20T02', false], ['11-20T01', false], ['11-20T00', false]]],
+      [
+        'app-1',
+        ['config', 'data'],
+        [
+          ['11-04T00', true],
+          ['11-03T00', false],
+        ],
+      ],
+      [
+        'app-1',
+        ['data'],
+        [
+          ['11-02T00', true],
+          ['11-01T00', false],
+        ],
+      ],
+      [
+        'app-2',
+        ['data'],
+        [
+          ['11-20T04', true],
+          ['11-20T03', true],
+          ['11-20T02', false],
+          ['11-20T01', false],
+          ['11-20T00', false],
+        ],
+      ],
     ]);
     // keep_within counts back from each group's own newest snapshot.
     expect(groups[1]!.decisions[0]!.reasons).toEqual(['last 1', 'within 2h']);
-    expect(planRetention(snapshots, { keepLast: 1, keepWithinMs: 2 * HOUR }, NOW).filter((d) => d.keep)).toHaveLength(2);
+    expect(planRetention(snapshots, { keepLast: 1, keepWithinMs: 2 * HOUR }, NOW).filter((d) => d.keep)).toHaveLength(
+      2,
+    );
   });
 
   it('keeps what a kept incremental needs even in another group (chains made before parents stayed in their group)', () => {
@@ -450,15 +601,30 @@ describe('planRetentionGroups: one plan per host and source set', () => {
   });
 
   it('keeps everything under an empty policy, and refuses bad input like planRetention', () => {
-    const groups = planRetentionGroups([on('a', ['x'], '2026-11-01T00:00Z', 1), on('b', ['x'], '2026-11-01T00:00Z', 2)], {}, NOW);
-    expect(groups.flatMap((g) => g.decisions.map((d) => d.reasons))).toEqual([['no policy given'], ['no policy given']]);
+    const groups = planRetentionGroups(
+      [on('a', ['x'], '2026-11-01T00:00Z', 1), on('b', ['x'], '2026-11-01T00:00Z', 2)],
+      {},
+      NOW,
+    );
+    expect(groups.flatMap((g) => g.decisions.map((d) => d.reasons))).toEqual([
+      ['no policy given'],
+      ['no policy given'],
+    ]);
     expect(() => planRetentionGroups([], { keepLast: -1 }, NOW)).toThrow(/keepLast/);
   });
 
   it('prints each group under a line naming its host and sources', () => {
     const text = formatRetentionGroups([
-      { host: 'app-1', sources: ['config', 'data'], decisions: [{ id: 'b2', time: '2026-11-20T00:00:00.000Z', keep: true, reasons: ['last 1'] }] },
-      { host: 'app-2', sources: ['data'], decisions: [{ id: 'c3', time: '2026-11-19T00:00:00.000Z', keep: false, reasons: ['no rule keeps it'] }] },
+      {
+        host: 'app-1',
+        sources: ['config', 'data'],
+        decisions: [{ id: 'b2', time: '2026-11-20T00:00:00.000Z', keep: true, reasons: ['last 1'] }],
+      },
+      {
+        host: 'app-2',
+        sources: ['data'],
+        decisions: [{ id: 'c3', time: '2026-11-19T00:00:00.000Z', keep: false, reasons: ['no rule keeps it'] }],
+      },
     ]);
     expect(text).toBe(
       [
@@ -491,13 +657,20 @@ describe('formatRetention', () => {
 describe('@drkit/backup-core (built package)', () => {
   it('exports the planner: config block → policy → plan → table', () => {
     const snapshots = ninetyDays();
-    const policy = policyFromPackage({ keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 6, keep_within: '30d' }, parseDays);
+    const policy = policyFromPackage(
+      { keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 6, keep_within: '30d' },
+      parseDays,
+    );
     const decisions = planFromPackage(snapshots, policy, new Date('2026-08-30T00:00:00Z'));
     expect(decisions.filter((d) => d.keep)).toHaveLength(865);
     expectChainsIntact(snapshots, decisions);
     const lines = formatFromPackage(decisions).split('\n');
     expect(lines).toHaveLength(2160);
-    expect(lines[0]).toMatch(/^keep {4}20260829T233000Z-00086f {2}2026-08-29T23:30:00\.000Z {2}hourly 2026-08-29 23:00, /);
-    expect(lines.at(-1)).toBe('keep    20260601T003000Z-000000  2026-06-01T00:30:00.000Z  oldest (monthly found 3 of 6)');
+    expect(lines[0]).toMatch(
+      /^keep {4}20260829T233000Z-00086f {2}2026-08-29T23:30:00\.000Z {2}hourly 2026-08-29 23:00, /,
+    );
+    expect(lines.at(-1)).toBe(
+      'keep    20260601T003000Z-000000  2026-06-01T00:30:00.000Z  oldest (monthly found 3 of 6)',
+    );
   });
 });

@@ -60,7 +60,8 @@ describe('unchanged folders are not listed again', () => {
     await writeFile(path.join(tree, 'data/scratch.tmp'), 'excluded at first');
     await SETTLE();
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
-    const backup = (exclude?: string[]) => runBackup(repo, { sources: sourcesFromPaths([tree]).map((s) => ({ ...s, exclude })), toolVersion: 'test' });
+    const backup = (exclude?: string[]) =>
+      runBackup(repo, { sources: sourcesFromPaths([tree]).map((s) => ({ ...s, exclude })), toolVersion: 'test' });
 
     const full = await backup(['**/*.tmp']);
     const index = await indexOf(repo, full.snapshot.id);
@@ -100,7 +101,12 @@ describe('unchanged folders are not listed again', () => {
     const key = generateIdentity();
     const store = new LocalStore(path.join(dir, 'repo'));
     await Repository.init(store, { encryption: { recipients: [key.recipient] } });
-    const backup = async () => runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir: path.join(dir, 'cache') });
+    const backup = async () =>
+      runBackup(await Repository.open(store), {
+        sources: sourcesFromPaths([tree]),
+        toolVersion: 'test',
+        cacheDir: path.join(dir, 'cache'),
+      });
 
     await backup();
     await writeFile(path.join(tree, 'config/added.json'), '{"new": true}\n');

@@ -8,7 +8,8 @@ export const DURATION_UNITS = 's = seconds, m = minutes, h = hours, d = days, w 
 export function durationMs(text: string): number | undefined {
   if (!/^(\d+[smhdwy])+$/.test(text)) return undefined;
   let ms = 0;
-  for (const [, count, unit] of text.matchAll(/(\d+)([smhdwy])/g)) ms += Number(count) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  for (const [, count, unit] of text.matchAll(/(\d+)([smhdwy])/g))
+    ms += Number(count) * UNIT_MS[unit as keyof typeof UNIT_MS];
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
@@ -16,10 +17,14 @@ export function durationMs(text: string): number | undefined {
 export function parseDuration(text: string): number {
   const ms = durationMs(text);
   if (ms === undefined) {
-    throw new ConfigError(ConfigErrorCode.INVALID, `invalid duration ${JSON.stringify(text)}: expected whole numbers with a unit (${DURATION_UNITS}).`, {
-      hint: 'Write a duration like 30d, 12h, 1w, 90m or 1d12h.',
-      details: { value: text },
-    });
+    throw new ConfigError(
+      ConfigErrorCode.INVALID,
+      `invalid duration ${JSON.stringify(text)}: expected whole numbers with a unit (${DURATION_UNITS}).`,
+      {
+        hint: 'Write a duration like 30d, 12h, 1w, 90m or 1d12h.',
+        details: { value: text },
+      },
+    );
   }
   return ms;
 }

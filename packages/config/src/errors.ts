@@ -20,11 +20,19 @@ export class ConfigError extends DrkitError<ConfigErrorCode> {}
 
 /** `sources[0].exclude` from zod's `['sources', 0, 'exclude']`. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
 }
 
 /** One line per issue, each naming the file and where in it, so users can fix everything in one pass. */
-export function issuesError(code: ConfigErrorCode, file: string | undefined, issues: ConfigIssue[], hint?: string): ConfigError {
+export function issuesError(
+  code: ConfigErrorCode,
+  file: string | undefined,
+  issues: ConfigIssue[],
+  hint?: string,
+): ConfigError {
   const lines = issues.map((issue) => {
     const where = issue.line === undefined ? file : `${file}:${issue.line}:${issue.column}`;
     return [where, issue.path, issue.message].filter(Boolean).join(': ');

@@ -4,7 +4,8 @@ import { fieldHints } from './hints.js';
 
 // Keys whose values are secrets (password, passphrase, secret_access_key, session_token, a Slack
 // webhook URL, PagerDuty's routing key, webhook headers…): never echoed.
-const SECRET_KEY = /pass(word|phrase)?|secret|token|access_key|api_?key|credential|auth|routing_key|webhook_url|headers/i;
+const SECRET_KEY =
+  /pass(word|phrase)?|secret|token|access_key|api_?key|credential|auth|routing_key|webhook_url|headers/i;
 
 /** True when the value at `path` is, or lies under, a key that holds a secret. */
 function isSecret(path: readonly PropertyKey[]): boolean {
@@ -36,7 +37,8 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = row;
   }
   return previous[b.length]!;
@@ -81,7 +83,10 @@ export function explain(issue: z.core.$ZodRawIssue): string | undefined {
       const options = issue.options as readonly unknown[] | undefined;
       if (options && issue.discriminator !== undefined) {
         const input = issue.input;
-        const value = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>)[issue.discriminator] : undefined;
+        const value =
+          input !== null && typeof input === 'object' && !Array.isArray(input)
+            ? (input as Record<string, unknown>)[issue.discriminator]
+            : undefined;
         return oneOf(options, value, path);
       }
       // Any other union (tls, dbs…): the field's hint below, else the forms its alternatives take.
@@ -102,10 +107,21 @@ export function explain(issue: z.core.$ZodRawIssue): string | undefined {
   return `expected ${hint.expected}, got ${show(issue.input, path)}. Fix: write ${hint.write}, e.g. ${exampleAt(path, hint.example)}.`;
 }
 
-const TYPE_WORDS: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+const TYPE_WORDS: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
 
 /** "expected true or false or a mapping, got "yes"" from each alternative's first complaint; undefined keeps zod's message. */
-function unionForms(errors: readonly (readonly z.core.$ZodIssue[])[] | undefined, input: unknown, path: readonly PropertyKey[]): string | undefined {
+function unionForms(
+  errors: readonly (readonly z.core.$ZodIssue[])[] | undefined,
+  input: unknown,
+  path: readonly PropertyKey[],
+): string | undefined {
   const forms = (errors ?? []).map(([first]) => {
     if (first?.code === 'invalid_type') return TYPE_WORDS[first.expected] ?? first.expected;
     if (first?.code === 'invalid_value') return first.values.map((v) => JSON.stringify(v)).join(' or ');
@@ -117,5 +133,7 @@ function unionForms(errors: readonly (readonly z.core.$ZodIssue[])[] | undefined
 
 /** Zod's final issues as config issues, one per problem. */
 export function toIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
-  return issues.flatMap((issue) => issue.message.split('\n').map((message) => ({ path: formatPath(issue.path), message })));
+  return issues.flatMap((issue) =>
+    issue.message.split('\n').map((message) => ({ path: formatPath(issue.path), message })),
+  );
 }

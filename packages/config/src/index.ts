@@ -1,7 +1,17 @@
 export { parseDuration } from './duration.js';
 export { ConfigError, ConfigErrorCode, type ConfigIssue } from './errors.js';
 export { parseConfigText, parseRunbookText, readConfig, type ValidateOptions, validateConfig } from './load.js';
-export { configSchema, type DrkitConfig, isLocationUrl, type RepositoryConfig, type RepositoryFieldsConfig, type FileSourceConfig, type RedisSourceConfig, type RetentionConfig, type SourceConfig } from './schema.js';
+export {
+  configSchema,
+  type DrkitConfig,
+  isLocationUrl,
+  type RepositoryConfig,
+  type RepositoryFieldsConfig,
+  type FileSourceConfig,
+  type RedisSourceConfig,
+  type RetentionConfig,
+  type SourceConfig,
+} from './schema.js';
 export {
   type ChannelConfig,
   type ContactConfig,

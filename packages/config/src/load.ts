@@ -27,14 +27,17 @@ export function validateConfig(value: unknown, opts: ValidateOptions = {}): Drki
   if (config.signing_key) config.signing_key = resolve(baseDir, config.signing_key);
   if (config.state !== undefined && !isLocationUrl(config.state)) config.state = resolve(baseDir, config.state);
   resolveFailoverPaths(config.failover, baseDir);
-  if (config.scheduler?.lease?.backend === 'file') config.scheduler.lease.path = resolve(baseDir, config.scheduler.lease.path);
-  for (const channel of Object.values(config.notify?.channels ?? {})) if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
+  if (config.scheduler?.lease?.backend === 'file')
+    config.scheduler.lease.path = resolve(baseDir, config.scheduler.lease.path);
+  for (const channel of Object.values(config.notify?.channels ?? {}))
+    if (channel.type === 'email' && channel.ca_file) channel.ca_file = resolve(baseDir, channel.ca_file);
   const page = config.status_page;
   if (page?.target !== undefined && !isLocationUrl(page.target)) page.target = resolve(baseDir, page.target);
   if (config.drill?.sandbox !== undefined) config.drill.sandbox = resolve(baseDir, config.drill.sandbox);
   for (const source of config.sources) {
     if (source.type === 'files') source.path = resolve(baseDir, source.path);
-    else if (typeof source.tls === 'object' && source.tls.ca_file) source.tls.ca_file = resolve(baseDir, source.tls.ca_file);
+    else if (typeof source.tls === 'object' && source.tls.ca_file)
+      source.tls.ca_file = resolve(baseDir, source.tls.ca_file);
   }
   return config;
 }
@@ -44,7 +47,8 @@ function resolveFailoverPaths(failover: DrkitConfig['failover'], baseDir: string
   if (failover?.lease.backend === 'file') failover.lease.path = resolve(baseDir, failover.lease.path);
   for (const step of failover?.steps ?? []) {
     const target = (step as { restore?: { target?: Record<string, string> } }).restore?.target ?? {};
-    for (const [name, where] of Object.entries(target)) if (!isLocationUrl(where)) target[name] = resolve(baseDir, where);
+    for (const [name, where] of Object.entries(target))
+      if (!isLocationUrl(where)) target[name] = resolve(baseDir, where);
   }
 }
 
@@ -68,13 +72,17 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; 
         if (fallback !== undefined) return fallback;
         unset.push({
           path,
-          issue: { path: formatPath(path), message: `environment variable ${name} is not set. Fix: set it (export ${name}=...) or give a default: \${${name}:-value}.` },
+          issue: {
+            path: formatPath(path),
+            message: `environment variable ${name} is not set. Fix: set it (export ${name}=...) or give a default: \${${name}:-value}.`,
+          },
         });
         return reference;
       });
     }
     if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
-    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]));
+    if (node !== null && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item, [...path, key])]));
     return node;
   };
   return { value: walk(value, []), unset };
@@ -89,8 +97,16 @@ function validateDeferringUnset(value: unknown, unset: Unset[], file: string): D
   if (unset.length === 0) return validateConfig(value, { file });
   const inSource = (u: Unset) => u.path[0] === 'sources' && typeof u.path[1] === 'number';
   // The whole file, or the whole `sources:`, from one variable: nothing can be used without it.
-  if (value === null || typeof value !== 'object' || unset.some((u) => u.path.length === 0 || (u.path[0] === 'sources' && !inSource(u))))
-    throw issuesError(ConfigErrorCode.ENV_MISSING, file, unset.map((u) => u.issue));
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    unset.some((u) => u.path.length === 0 || (u.path[0] === 'sources' && !inSource(u)))
+  )
+    throw issuesError(
+      ConfigErrorCode.ENV_MISSING,
+      file,
+      unset.map((u) => u.issue),
+    );
   const parts = new Map<string | number, Unset[]>();
   for (const u of unset) {
     const part = inSource(u) ? (u.path[1] as number) : String(u.path[0]);
@@ -109,7 +125,11 @@ function validateDeferringUnset(value: unknown, unset: Unset[], file: string): D
   if (Array.isArray(root.sources)) root.sources = sources;
   const config = validateConfig(root, { file });
   for (const [part, list] of parts) {
-    const error = issuesError(ConfigErrorCode.ENV_MISSING, file, list.map((u) => u.issue));
+    const error = issuesError(
+      ConfigErrorCode.ENV_MISSING,
+      file,
+      list.map((u) => u.issue),
+    );
     if (typeof part === 'string')
       Object.defineProperty(config, part, {
         enumerable: true,
@@ -117,14 +137,21 @@ function validateDeferringUnset(value: unknown, unset: Unset[], file: string): D
           throw error;
         },
       });
-    else config.sources[part] = unusableSource((value as { sources: Array<Record<string, unknown>> }).sources[part]!, list, error);
+    else
+      config.sources[part] = unusableSource(
+        (value as { sources: Array<Record<string, unknown>> }).sources[part]!,
+        list,
+        error,
+      );
   }
   return config;
 }
 
 /** A source that needs an unset variable: its name and type can be read (to find it), anything else throws. */
 function unusableSource(raw: Record<string, unknown>, unset: Unset[], error: ConfigError): SourceConfig {
-  const known = new Map(['name', 'type'].filter((key) => !unset.some((u) => u.path[2] === key)).map((key) => [key, raw[key]]));
+  const known = new Map(
+    ['name', 'type'].filter((key) => !unset.some((u) => u.path[2] === key)).map((key) => [key, raw[key]]),
+  );
   const fail = () => {
     throw error;
   };
@@ -145,7 +172,8 @@ function syntaxIssue(error: YAMLError): ConfigIssue {
   return { path: '', line: start?.line, column: start?.col, message: `${problem}.` };
 }
 
-const SYNTAX_HINT = 'Fix the YAML syntax where shown: check indentation (spaces, not tabs), the space after each colon, and quote values that contain ": " or " #".';
+const SYNTAX_HINT =
+  'Fix the YAML syntax where shown: check indentation (spaces, not tabs), the space after each colon, and quote values that contain ": " or " #".';
 
 /** Parses YAML (or JSON) text, expands `${VAR}` from `env`, then validates; `file` names the source in errors. */
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): DrkitConfig {
@@ -156,7 +184,12 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     value = doc.toJS();
   } catch (cause) {
     // e.g. an alias to an anchor that does not exist; yaml reports these only while converting.
-    throw issuesError(ConfigErrorCode.PARSE, file, [{ path: '', message: `${(cause as Error).message}.` }], SYNTAX_HINT);
+    throw issuesError(
+      ConfigErrorCode.PARSE,
+      file,
+      [{ path: '', message: `${(cause as Error).message}.` }],
+      SYNTAX_HINT,
+    );
   }
   const expanded = interpolate(value, env);
   return validateDeferringUnset(expanded.value, expanded.unset, file);
@@ -181,7 +214,9 @@ export async function readConfig(path: string, opts: { env?: NodeJS.ProcessEnv }
     const absent = code === 'ENOENT' || code === 'ENOTDIR';
     throw new ConfigError(
       ConfigErrorCode.NOT_FOUND,
-      absent ? `${path}: config file not found (looked for ${resolve(path)}).` : `${path}: cannot read the config file (${code ?? String(cause)}).`,
+      absent
+        ? `${path}: config file not found (looked for ${resolve(path)}).`
+        : `${path}: cannot read the config file (${code ?? String(cause)}).`,
       {
         cause,
         hint: absent

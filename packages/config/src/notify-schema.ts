@@ -24,7 +24,8 @@ function isHttpUrl(text: string): boolean {
     return false;
   }
 }
-const httpUrl = (example: string) => hinted(z.string().refine(isHttpUrl), { expected: 'an http:// or https:// URL', write: 'a URL', example });
+const httpUrl = (example: string) =>
+  hinted(z.string().refine(isHttpUrl), { expected: 'an http:// or https:// URL', write: 'a URL', example });
 
 export interface SmtpUrl {
   /** smtps:// (TLS from the start, usually port 465); smtp:// upgrades with STARTTLS. */
@@ -59,7 +60,8 @@ export function parseSmtpUrl(text: string): SmtpUrl | string {
   const m = /^(\[[0-9a-f:.]+\]|[^\s:/?#[\]]+)(?::(\d*))?$/i.exec(hostPart);
   if (!m) return hostPart === '' ? 'has no host' : 'has a host part that is not host or host:port';
   const port = m[2] === undefined ? (protocol === 'smtps' ? 465 : 587) : Number(m[2]);
-  if (m[2] === '' || !Number.isInteger(port) || port < 1 || port > 65535) return 'has a port that is not a number from 1 to 65535';
+  if (m[2] === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+    return 'has a port that is not a number from 1 to 65535';
   const colon = userinfo?.indexOf(':') ?? -1;
   return {
     secure: protocol === 'smtps',
@@ -81,35 +83,73 @@ const smtpUrl = z.string().superRefine((text, ctx) => {
 });
 
 const recipients = (one: string, many: string, example: string, ok: RegExp) =>
-  hinted(z.array(hinted(z.string().refine((t) => ok.test(t) || ROLE_REFERENCE.test(t)), { expected: `${one} or role:NAME (a contact's role)`, write: 'one of those', example })).min(1), {
-    expected: `a list of ${many} or role:NAME references`,
-    write: 'a list',
-    example: `[${example}, role:devops-lead]`,
-  });
+  hinted(
+    z
+      .array(
+        hinted(
+          z.string().refine((t) => ok.test(t) || ROLE_REFERENCE.test(t)),
+          { expected: `${one} or role:NAME (a contact's role)`, write: 'one of those', example },
+        ),
+      )
+      .min(1),
+    {
+      expected: `a list of ${many} or role:NAME references`,
+      write: 'a list',
+      example: `[${example}, role:devops-lead]`,
+    },
+  );
 
 const timeout = duration('10s').optional();
 
-export const slackChannelSchema = z.strictObject({ type: z.literal('slack'), webhook_url: httpUrl(`"\${SLACK_WEBHOOK_URL}"`), timeout });
+export const slackChannelSchema = z.strictObject({
+  type: z.literal('slack'),
+  webhook_url: httpUrl(`"\${SLACK_WEBHOOK_URL}"`),
+  timeout,
+});
 export const emailChannelSchema = z.strictObject({
   type: z.literal('email'),
   smtp_url: smtpUrl,
-  from: hinted(z.string().regex(EMAIL), { expected: 'an email address', write: 'an address', example: 'drkit@example.com' }),
+  from: hinted(z.string().regex(EMAIL), {
+    expected: 'an email address',
+    write: 'an address',
+    example: 'drkit@example.com',
+  }),
   to: recipients('an email address', 'email addresses', 'ops@example.com', EMAIL),
   /** PEM file of a private CA that signed the SMTP server's certificate. */
-  ca_file: hinted(z.string().min(1), { expected: 'a PEM file path', write: 'a path', example: '/etc/ssl/private-ca.pem' }).optional(),
+  ca_file: hinted(z.string().min(1), {
+    expected: 'a PEM file path',
+    write: 'a path',
+    example: '/etc/ssl/private-ca.pem',
+  }).optional(),
   timeout,
 });
 export const pagerdutyChannelSchema = z.strictObject({
   type: z.literal('pagerduty'),
-  routing_key: hinted(z.string().min(1), { expected: 'an Events API v2 integration key', write: 'an environment reference', example: `"\${PD_ROUTING_KEY}"` }),
+  routing_key: hinted(z.string().min(1), {
+    expected: 'an Events API v2 integration key',
+    write: 'an environment reference',
+    example: `"\${PD_ROUTING_KEY}"`,
+  }),
   events_url: httpUrl('https://events.pagerduty.com/v2/enqueue').optional(),
   timeout,
 });
 export const twilioChannelSchema = z.strictObject({
   type: z.literal('twilio'),
-  account_sid: hinted(z.string().min(1), { expected: 'a Twilio account SID', write: 'the SID', example: `"\${TWILIO_ACCOUNT_SID}"` }),
-  auth_token: hinted(z.string().min(1), { expected: 'a Twilio auth token', write: 'an environment reference', example: `"\${TWILIO_TOKEN}"` }),
-  from: hinted(z.string().regex(PHONE), { expected: 'a phone number in E.164 form', write: 'a quoted number', example: '"+15550100"' }),
+  account_sid: hinted(z.string().min(1), {
+    expected: 'a Twilio account SID',
+    write: 'the SID',
+    example: `"\${TWILIO_ACCOUNT_SID}"`,
+  }),
+  auth_token: hinted(z.string().min(1), {
+    expected: 'a Twilio auth token',
+    write: 'an environment reference',
+    example: `"\${TWILIO_TOKEN}"`,
+  }),
+  from: hinted(z.string().regex(PHONE), {
+    expected: 'a phone number in E.164 form',
+    write: 'a quoted number',
+    example: '"+15550100"',
+  }),
   to: recipients('a phone number in E.164 form', 'E.164 phone numbers', '"+15550199"', PHONE),
   /** Call, text, or both (the default). */
   call: z.boolean().default(true),
@@ -120,18 +160,37 @@ export const twilioChannelSchema = z.strictObject({
 export const webhookChannelSchema = z.strictObject({
   type: z.literal('webhook'),
   url: httpUrl('https://hooks.example.com/drkit'),
-  headers: hinted(z.record(z.string(), z.string()), { expected: 'header: value lines', write: 'a mapping', example: `{ Authorization: "Bearer \${HOOK_TOKEN}" }` }).optional(),
+  headers: hinted(z.record(z.string(), z.string()), {
+    expected: 'header: value lines',
+    write: 'a mapping',
+    example: `{ Authorization: "Bearer \${HOOK_TOKEN}" }`,
+  }).optional(),
   timeout,
 });
 export const consoleChannelSchema = z.strictObject({ type: z.literal('console') });
 
 // New channel types are added to this list; errors list the allowed `type` values from it.
 export const channelSchema = hinted(
-  z.discriminatedUnion('type', [slackChannelSchema, emailChannelSchema, pagerdutyChannelSchema, twilioChannelSchema, webhookChannelSchema, consoleChannelSchema]),
-  { expected: 'a channel with a type', write: 'a channel', example: `{ type: slack, webhook_url: "\${SLACK_WEBHOOK_URL}" }` },
+  z.discriminatedUnion('type', [
+    slackChannelSchema,
+    emailChannelSchema,
+    pagerdutyChannelSchema,
+    twilioChannelSchema,
+    webhookChannelSchema,
+    consoleChannelSchema,
+  ]),
+  {
+    expected: 'a channel with a type',
+    write: 'a channel',
+    example: `{ type: slack, webhook_url: "\${SLACK_WEBHOOK_URL}" }`,
+  },
 );
 
-const channelList = hinted(z.array(z.string()).min(1), { expected: 'a list of channel names', write: 'a list', example: '[ops-slack]' });
+const channelList = hinted(z.array(z.string()).min(1), {
+  expected: 'a list of channel names',
+  write: 'a list',
+  example: '[ops-slack]',
+});
 
 export const routeSchema = hinted(
   z.strictObject({
@@ -157,7 +216,11 @@ export const routeSchema = hinted(
     /** A message still undelivered this long after its deadline is given up (expired) and reported. */
     expire_after: duration('24h').optional(),
   }),
-  { expected: 'a route (or a list of routes, first match wins)', write: 'a mapping', example: '{ channels: [ops-slack], within: 15m }' },
+  {
+    expected: 'a route (or a list of routes, first match wins)',
+    write: 'a mapping',
+    example: '{ channels: [ops-slack], within: 15m }',
+  },
 );
 export type RouteConfig = z.output<typeof routeSchema>;
 
@@ -172,7 +235,8 @@ function routeOrList(severity: string) {
     .transform((value, ctx): RouteConfig | RouteConfig[] => {
       const parsed = (Array.isArray(value) ? many : one).safeParse({ [severity]: value }, { error: explain });
       if (parsed.success) return parsed.data[severity] as RouteConfig | RouteConfig[];
-      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', input: value, path: issue.path.slice(1), message: issue.message });
+      for (const issue of parsed.error.issues)
+        ctx.addIssue({ code: 'custom', input: value, path: issue.path.slice(1), message: issue.message });
       return z.NEVER;
     })
     .optional();
@@ -180,8 +244,17 @@ function routeOrList(severity: string) {
 
 export const SEVERITY_NAMES = ['P1', 'P2', 'P3', 'P4'] as const;
 
-function checkNotify(notify: { channels: Record<string, unknown>; routes: Partial<Record<string, RouteConfig | RouteConfig[]>> }, ctx: z.core.$RefinementCtx): void {
-  if (notify.channels === null || typeof notify.channels !== 'object' || notify.routes === null || typeof notify.routes !== 'object') return;
+function checkNotify(
+  notify: { channels: Record<string, unknown>; routes: Partial<Record<string, RouteConfig | RouteConfig[]>> },
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (
+    notify.channels === null ||
+    typeof notify.channels !== 'object' ||
+    notify.routes === null ||
+    typeof notify.routes !== 'object'
+  )
+    return;
   const names = Object.keys(notify.channels);
   for (const name of names)
     if (!NOTIFY_NAME.test(name))
@@ -213,7 +286,8 @@ function checkNotify(notify: { channels: Record<string, unknown>; routes: Partia
         for (const [j, ref] of channels.entries()) if (typeof ref === 'string') known(ref, [...where, j]);
       };
       refs(route?.channels, [...at, 'channels']);
-      if (Array.isArray(route?.escalate)) for (const [k, step] of route.escalate.entries()) refs(step?.channels, [...at, 'escalate', k, 'channels']);
+      if (Array.isArray(route?.escalate))
+        for (const [k, step] of route.escalate.entries()) refs(step?.channels, [...at, 'escalate', k, 'channels']);
     });
   }
 }
@@ -226,23 +300,42 @@ export const notifySchema = hinted(
         write: 'a mapping of name to channel',
         example: `{ ops-slack: { type: slack, webhook_url: "\${SLACK_WEBHOOK_URL}" } }`,
       }).default(() => ({})),
-      routes: hinted(z.strictObject({ P1: routeOrList('P1'), P2: routeOrList('P2'), P3: routeOrList('P3'), P4: routeOrList('P4') }), {
-        expected: 'routes by severity (P1 to P4)',
-        write: 'a mapping',
-        example: '{ P3: { channels: [ops-slack], within: 1h } }',
-      }).prefault({}),
+      routes: hinted(
+        z.strictObject({ P1: routeOrList('P1'), P2: routeOrList('P2'), P3: routeOrList('P3'), P4: routeOrList('P4') }),
+        {
+          expected: 'routes by severity (P1 to P4)',
+          write: 'a mapping',
+          example: '{ P3: { channels: [ops-slack], within: 1h } }',
+        },
+      ).prefault({}),
       /** An open P1 for a component mutes P3/P4 notifications about the same component. */
       inhibit: hinted(z.boolean(), { expected: 'true or false', write: 'a boolean', example: 'true' }).default(true),
     })
     .superRefine(checkNotify, { when: () => true }),
-  { expected: 'notify settings (channels, routes)', write: 'settings indented under notify', example: `{ channels: { ops-slack: { type: slack, webhook_url: "\${SLACK_WEBHOOK_URL}" } } }` },
+  {
+    expected: 'notify settings (channels, routes)',
+    write: 'settings indented under notify',
+    example: `{ channels: { ops-slack: { type: slack, webhook_url: "\${SLACK_WEBHOOK_URL}" } } }`,
+  },
 );
 
 export const contactSchema = z.strictObject({
-  role: hinted(z.string().regex(NOTIFY_NAME), { expected: 'a role of letters, digits, "_" or "-"', write: 'a role', example: 'devops-lead' }),
+  role: hinted(z.string().regex(NOTIFY_NAME), {
+    expected: 'a role of letters, digits, "_" or "-"',
+    write: 'a role',
+    example: 'devops-lead',
+  }),
   name: hinted(z.string().min(1), { expected: "the person's name", write: 'a name', example: 'Ana Lima' }),
-  phone: hinted(z.string().regex(PHONE), { expected: 'a phone number in E.164 form', write: 'a quoted number', example: '"+15550100"' }).optional(),
-  email: hinted(z.string().regex(EMAIL), { expected: 'an email address', write: 'an address', example: 'ana@example.com' }).optional(),
+  phone: hinted(z.string().regex(PHONE), {
+    expected: 'a phone number in E.164 form',
+    write: 'a quoted number',
+    example: '"+15550100"',
+  }).optional(),
+  email: hinted(z.string().regex(EMAIL), {
+    expected: 'an email address',
+    write: 'an address',
+    example: 'ana@example.com',
+  }).optional(),
 });
 
 export const contactsSchema = hinted(z.array(contactSchema), {
@@ -255,13 +348,21 @@ type ContactInput = { role?: unknown; phone?: unknown; email?: unknown };
 type ChannelInput = { type?: unknown; to?: unknown };
 
 /** Each role once, and every `role:NAME` in a channel's `to:` names a contact that has the address that channel needs. */
-export function checkContacts(config: { contacts?: readonly ContactInput[]; notify?: { channels?: Record<string, ChannelInput> } }, ctx: z.core.$RefinementCtx): void {
+export function checkContacts(
+  config: { contacts?: readonly ContactInput[]; notify?: { channels?: Record<string, ChannelInput> } },
+  ctx: z.core.$RefinementCtx,
+): void {
   const contacts = config.contacts ?? [];
   const byRole = new Map<string, ContactInput>();
   contacts.forEach((contact, i) => {
     if (typeof contact.role !== 'string') return;
     if (byRole.has(contact.role))
-      ctx.addIssue({ code: 'custom', input: contact.role, path: ['contacts', i, 'role'], message: `duplicate role "${contact.role}". Fix: give each contact its own role (a person may hold several).` });
+      ctx.addIssue({
+        code: 'custom',
+        input: contact.role,
+        path: ['contacts', i, 'role'],
+        message: `duplicate role "${contact.role}". Fix: give each contact its own role (a person may hold several).`,
+      });
     else byRole.set(contact.role, contact);
   });
   for (const [name, channel] of Object.entries(config.notify?.channels ?? {})) {
@@ -281,7 +382,12 @@ export function checkContacts(config: { contacts?: readonly ContactInput[]; noti
           message: `no contact has the role "${role}". ${guess ? `Did you mean "role:${guess}"? ` : ''}Fix: add it to contacts (- { role: ${role}, name: …, ${field}: … }) or use one of: ${[...byRole.keys()].join(', ') || 'none yet'}.`,
         });
       } else if (typeof contact[field] !== 'string')
-        ctx.addIssue({ code: 'custom', input: to, path, message: `the contact with role "${role}" has no ${field}, which a ${channel.type} channel needs. Fix: add ${field}: to that contact.` });
+        ctx.addIssue({
+          code: 'custom',
+          input: to,
+          path,
+          message: `the contact with role "${role}" has no ${field}, which a ${channel.type} channel needs. Fix: add ${field}: to that contact.`,
+        });
     });
   }
 }

@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDrkitError } from '@drkit/errors';
-import { ConfigError, ConfigErrorCode, configSchema, type DrkitConfig, type FileSourceConfig, parseConfigText, parseDuration, readConfig, validateConfig } from '@drkit/config';
+import {
+  ConfigError,
+  ConfigErrorCode,
+  configSchema,
+  type DrkitConfig,
+  type FileSourceConfig,
+  parseConfigText,
+  parseDuration,
+  readConfig,
+  validateConfig,
+} from '@drkit/config';
 
 const fileSource = (config: DrkitConfig, i: number) => config.sources[i] as FileSourceConfig;
 
@@ -62,22 +72,47 @@ describe('loading valid configs', () => {
     expect(config).toEqual({
       repository: '/var/backups/drkit',
       compression: 'zstd',
-      sources: [{ name: 'data', type: 'files', path: join(dir, 'data'), include: ['**/*.json', '**/*.jsonl'], exclude: ['tmp/**'] }],
-      retention: { keep_last: 7, keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12, keep_yearly: 1, keep_within: '2w', keep_tags: ['clean'] },
+      sources: [
+        {
+          name: 'data',
+          type: 'files',
+          path: join(dir, 'data'),
+          include: ['**/*.json', '**/*.jsonl'],
+          exclude: ['tmp/**'],
+        },
+      ],
+      retention: {
+        keep_last: 7,
+        keep_hourly: 24,
+        keep_daily: 7,
+        keep_weekly: 4,
+        keep_monthly: 12,
+        keep_yearly: 1,
+        keep_within: '2w',
+        keep_tags: ['clean'],
+      },
       backup: { rehash: false },
       validation: { jsonl: ['logs/*.jsonl'] },
     });
   });
 
   it('reads JSON too', async () => {
-    const json = JSON.stringify({ repository: 'file:///srv/repo', sources: [{ name: 'db', type: 'files', path: 'db', exclude: ['*.tmp'] }] }, null, '\t');
+    const json = JSON.stringify(
+      { repository: 'file:///srv/repo', sources: [{ name: 'db', type: 'files', path: 'db', exclude: ['*.tmp'] }] },
+      null,
+      '\t',
+    );
     const config = await readConfig(await write('drkit.config.json', json));
     expect(config.repository).toBe('file:///srv/repo');
-    expect(config.sources).toEqual([{ name: 'db', type: 'files', path: join(dir, 'db'), include: ['**'], exclude: ['*.tmp'] }]);
+    expect(config.sources).toEqual([
+      { name: 'db', type: 'files', path: join(dir, 'db'), include: ['**'], exclude: ['*.tmp'] },
+    ]);
   });
 
   it('fills defaults', async () => {
-    const config = await readConfig(await write('drkit.config.yaml', 'sources:\n  - { name: data, type: files, path: /data }\n'));
+    const config = await readConfig(
+      await write('drkit.config.yaml', 'sources:\n  - { name: data, type: files, path: /data }\n'),
+    );
     expect(config).toEqual({
       compression: 'auto',
       sources: [{ name: 'data', type: 'files', path: '/data', include: ['**'], exclude: [] }],
@@ -91,14 +126,20 @@ describe('loading valid configs', () => {
   });
 
   it('resolves relative paths against the config file folder, not the working directory', async () => {
-    const file = await write('etc/drkit.config.yaml', 'repository: ../repo\nsources:\n  - { name: a, type: files, path: ../data }\n  - { name: b, type: files, path: /abs }\n');
+    const file = await write(
+      'etc/drkit.config.yaml',
+      'repository: ../repo\nsources:\n  - { name: a, type: files, path: ../data }\n  - { name: b, type: files, path: /abs }\n',
+    );
     const config = await readConfig(relative(process.cwd(), file));
     expect(config.repository).toBe(join(dir, 'repo'));
     expect([fileSource(config, 0).path, fileSource(config, 1).path]).toEqual([join(dir, 'data'), '/abs']);
   });
 
   it('validateConfig is pure and takes the base folder as an option; URLs are left alone', () => {
-    const config = validateConfig({ repository: 's3://bucket/drkit', sources: [{ name: 'a', type: 'files', path: 'data' }] }, { baseDir: '/srv' });
+    const config = validateConfig(
+      { repository: 's3://bucket/drkit', sources: [{ name: 'a', type: 'files', path: 'data' }] },
+      { baseDir: '/srv' },
+    );
     expect(config.repository).toBe('s3://bucket/drkit');
     expect(fileSource(config, 0).path).toBe('/srv/data');
   });
@@ -109,7 +150,8 @@ describe('loading valid configs', () => {
 });
 
 describe('environment variables', () => {
-  const text = 'repository: ${DRKIT_REPO}\nsources:\n  - name: ${SOURCE_NAME:-data}\n    type: files\n    path: ${DATA_ROOT:-/srv}/data\n';
+  const text =
+    'repository: ${DRKIT_REPO}\nsources:\n  - name: ${SOURCE_NAME:-data}\n    type: files\n    path: ${DATA_ROOT:-/srv}/data\n';
 
   it('interpolates set variables and falls back to defaults when unset or empty', () => {
     const config = parseConfigText(text, 'drkit.config.yaml', { DRKIT_REPO: '/backups', DATA_ROOT: '' });
@@ -118,15 +160,23 @@ describe('environment variables', () => {
   });
 
   it('passes env through readConfig', async () => {
-    const config = await readConfig(await write('drkit.config.yaml', text), { env: { DRKIT_REPO: '/b', SOURCE_NAME: 'web' } });
+    const config = await readConfig(await write('drkit.config.yaml', text), {
+      env: { DRKIT_REPO: '/b', SOURCE_NAME: 'web' },
+    });
     expect(config.sources[0]!.name).toBe('web');
   });
 
   it('reports a missing variable with file, key path and name when the value that holds it is read', async () => {
-    const config = parseConfigText('repository: ${DRKIT_REPO}\nsources:\n  - { name: a, type: files, path: "${ROOT}/x", exclude: ["${SKIP}"] }\n', 'drkit.config.yaml', {});
+    const config = parseConfigText(
+      'repository: ${DRKIT_REPO}\nsources:\n  - { name: a, type: files, path: "${ROOT}/x", exclude: ["${SKIP}"] }\n',
+      'drkit.config.yaml',
+      {},
+    );
     const repo = await caught(() => config.repository);
     expect(repo.code).toBe(ConfigErrorCode.ENV_MISSING);
-    expect(repo.message).toBe('drkit.config.yaml: repository: environment variable DRKIT_REPO is not set. Fix: set it (export DRKIT_REPO=...) or give a default: ${DRKIT_REPO:-value}.');
+    expect(repo.message).toBe(
+      'drkit.config.yaml: repository: environment variable DRKIT_REPO is not set. Fix: set it (export DRKIT_REPO=...) or give a default: ${DRKIT_REPO:-value}.',
+    );
     const source = await caught(() => fileSource(config, 0).path);
     expect(source.code).toBe(ConfigErrorCode.ENV_MISSING);
     expect(source.message).toBe(
@@ -153,13 +203,27 @@ describe('environment variables', () => {
     expect(config.retention.keep_daily).toBe(3);
     expect(fileSource(config, 0).path).toBe('/srv/data');
     // Names and types stay readable, so a command can find the source it wants among them.
-    expect(config.sources.map((s) => [s.name, s.type])).toEqual([['data', 'files'], ['cache', 'redis'], ['sessions', 'redis']]);
-    expect(() => (config.sources[1] as { url?: string }).url).toThrow(/sources\[1\]\.url: environment variable REDIS_URL is not set/);
-    expect(() => (config.sources[2] as { url?: string }).url).toThrow(/sources\[2\]\.url: environment variable REDIS_PASSWORD is not set/);
+    expect(config.sources.map((s) => [s.name, s.type])).toEqual([
+      ['data', 'files'],
+      ['cache', 'redis'],
+      ['sessions', 'redis'],
+    ]);
+    expect(() => (config.sources[1] as { url?: string }).url).toThrow(
+      /sources\[1\]\.url: environment variable REDIS_URL is not set/,
+    );
+    expect(() => (config.sources[2] as { url?: string }).url).toThrow(
+      /sources\[2\]\.url: environment variable REDIS_PASSWORD is not set/,
+    );
   });
 
   it('still reports other problems at once, and duplicate names among sources that wait for a variable', async () => {
-    const dup = await caught(() => parseConfigText('sources:\n  - { name: a, type: files, path: "${X}" }\n  - { name: a, type: files, path: /y }\n', 'c.yaml', {}));
+    const dup = await caught(() =>
+      parseConfigText(
+        'sources:\n  - { name: a, type: files, path: "${X}" }\n  - { name: a, type: files, path: /y }\n',
+        'c.yaml',
+        {},
+      ),
+    );
     expect(dup.code).toBe(ConfigErrorCode.INVALID);
     expect(dup.message).toMatch(/duplicate source name "a"/);
     const whole = await caught(() => parseConfigText('sources: ${SOURCES}\n', 'c.yaml', {}));
@@ -167,7 +231,9 @@ describe('environment variables', () => {
   });
 
   it('cannot inject YAML structure through a value', () => {
-    const config = parseConfigText('repository: ${EVIL}\nsources: [{ name: a, type: files, path: x }]\n', 'c.yaml', { EVIL: '/x\ncompression: nope\nfoo: [1' });
+    const config = parseConfigText('repository: ${EVIL}\nsources: [{ name: a, type: files, path: x }]\n', 'c.yaml', {
+      EVIL: '/x\ncompression: nope\nfoo: [1',
+    });
     expect(config.repository).toMatch(/compression: nope/);
     expect(config.compression).toBe('auto');
   });
@@ -175,7 +241,10 @@ describe('environment variables', () => {
 
 describe('invalid configs', () => {
   it('suggests the key a typo was meant to be', async () => {
-    const file = await write('drkit.config.yaml', 'sources:\n  - name: data\n    type: files\n    path: ./data\n    exlude: ["*.tmp"]\n');
+    const file = await write(
+      'drkit.config.yaml',
+      'sources:\n  - name: data\n    type: files\n    path: ./data\n    exlude: ["*.tmp"]\n',
+    );
     const err = await caught(() => readConfig(relative(process.cwd(), file)));
     expect(err.code).toBe(ConfigErrorCode.INVALID);
     expect(err.message).toBe(
@@ -184,9 +253,16 @@ describe('invalid configs', () => {
   });
 
   it('explains a wrong type with the fix', async () => {
-    const err = await validateInvalid({ sources: [{ name: 'a', type: 'files', path: 'x' }], retention: { keep_daily: 'seven' } });
-    expect(err.message).toBe('drkit.config.yaml: retention.keep_daily: expected a whole number ≥ 0, got "seven". Fix: write a number, e.g. keep_daily: 7.');
-    expect(err.details?.issues).toEqual([{ path: 'retention.keep_daily', message: expect.stringContaining('got "seven"') }]);
+    const err = await validateInvalid({
+      sources: [{ name: 'a', type: 'files', path: 'x' }],
+      retention: { keep_daily: 'seven' },
+    });
+    expect(err.message).toBe(
+      'drkit.config.yaml: retention.keep_daily: expected a whole number ≥ 0, got "seven". Fix: write a number, e.g. keep_daily: 7.',
+    );
+    expect(err.details?.issues).toEqual([
+      { path: 'retention.keep_daily', message: expect.stringContaining('got "seven"') },
+    ]);
   });
 
   it('rejects duplicate source names', async () => {
@@ -198,8 +274,13 @@ describe('invalid configs', () => {
   });
 
   it('rejects a bad duration', async () => {
-    const err = await validateInvalid({ sources: [{ name: 'a', type: 'files', path: 'x' }], retention: { keep_within: '30 days' } });
-    expect(err.message).toMatch(/^drkit\.config\.yaml: retention\.keep_within: expected a duration like 30d, got "30 days"\. Fix: .*keep_within: 30d\.$/);
+    const err = await validateInvalid({
+      sources: [{ name: 'a', type: 'files', path: 'x' }],
+      retention: { keep_within: '30 days' },
+    });
+    expect(err.message).toMatch(
+      /^drkit\.config\.yaml: retention\.keep_within: expected a duration like 30d, got "30 days"\. Fix: .*keep_within: 30d\.$/,
+    );
   });
 
   it('collects every problem, one per line, in the message and in details.issues', async () => {
@@ -231,9 +312,15 @@ describe('invalid configs', () => {
     const lines = err.message.split('\n');
     expect(lines).toHaveLength(paths.length);
     for (const line of lines) expect(line.startsWith(`${join(dir, 'drkit.config.yaml')}: `)).toBe(true);
-    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[1].path: required but missing. Fix: add path: ./data.`);
-    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: sources[0].type: expected one of files, redis, got "mysql". Fix: write one of those, e.g. type: files.`);
-    expect(lines).toContain(`${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, backup, validation, signing_key, trust_keys, state, notify, contacts, status_page, failover, schedule, scheduler, objectives, health, drill, runbooks.`);
+    expect(lines).toContain(
+      `${join(dir, 'drkit.config.yaml')}: sources[1].path: required but missing. Fix: add path: ./data.`,
+    );
+    expect(lines).toContain(
+      `${join(dir, 'drkit.config.yaml')}: sources[0].type: expected one of files, redis, got "mysql". Fix: write one of those, e.g. type: files.`,
+    );
+    expect(lines).toContain(
+      `${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, backup, validation, signing_key, trust_keys, state, notify, contacts, status_page, failover, schedule, scheduler, objectives, health, drill, runbooks.`,
+    );
   });
 
   it('explains an empty file', async () => {
@@ -269,11 +356,21 @@ describe('secrets in error messages', () => {
     const err = await caught(() => parseConfigText(yaml.replace('${S3_SECRET}', '424242'), 'drkit.config.yaml', {}));
     expect(err.code).toBe(ConfigErrorCode.INVALID);
     const lines = err.message.split('\n');
-    expect(lines).toContain('drkit.config.yaml: repository.access_key_id: expected an access key id, got ***. Fix: write a value, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}.');
-    expect(lines).toContain('drkit.config.yaml: repository.secret_access_key: expected a secret access key, got ***. Fix: write a value, e.g. secret_access_key: ${AWS_SECRET_ACCESS_KEY}.');
-    expect(lines).toContain('drkit.config.yaml: repository.session_token: expected a session token, got ***. Fix: write a value, e.g. session_token: ${AWS_SESSION_TOKEN}.');
-    expect(lines).toContain('drkit.config.yaml: sources[0].password: expected a password (use ${ENV_VAR}), got ***. Fix: write an environment reference, e.g. password: ${REDIS_PASSWORD}.');
-    expect(lines).toContain('drkit.config.yaml: sources[2].sentinel.nodes[0]: expected host:port, got "***@10.0.0.5:26379". Fix: write a host and port, e.g. - "10.0.0.5:26379".');
+    expect(lines).toContain(
+      'drkit.config.yaml: repository.access_key_id: expected an access key id, got ***. Fix: write a value, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}.',
+    );
+    expect(lines).toContain(
+      'drkit.config.yaml: repository.secret_access_key: expected a secret access key, got ***. Fix: write a value, e.g. secret_access_key: ${AWS_SECRET_ACCESS_KEY}.',
+    );
+    expect(lines).toContain(
+      'drkit.config.yaml: repository.session_token: expected a session token, got ***. Fix: write a value, e.g. session_token: ${AWS_SESSION_TOKEN}.',
+    );
+    expect(lines).toContain(
+      'drkit.config.yaml: sources[0].password: expected a password (use ${ENV_VAR}), got ***. Fix: write an environment reference, e.g. password: ${REDIS_PASSWORD}.',
+    );
+    expect(lines).toContain(
+      'drkit.config.yaml: sources[2].sentinel.nodes[0]: expected host:port, got "***@10.0.0.5:26379". Fix: write a host and port, e.g. - "10.0.0.5:26379".',
+    );
     for (const secret of ['12345', '424242', '987654', 's3ntinel-pw', 'admin']) {
       expect(err.message).not.toContain(secret);
       expect(JSON.stringify(err.details)).not.toContain(secret);
@@ -281,20 +378,38 @@ describe('secrets in error messages', () => {
   });
 
   it('masks the user:password@ part of URLs, including passwords with @ and / in them', async () => {
-    const repo = await caught(() => validateConfig({ repository: 'ftp://backup:hunter2@files.example/x', sources }, { file: 'c.yaml' }));
+    const repo = await caught(() =>
+      validateConfig({ repository: 'ftp://backup:hunter2@files.example/x', sources }, { file: 'c.yaml' }),
+    );
     expect(repo.message).toContain('got "ftp://***@files.example/x"');
-    const nested = await caught(() => validateConfig({ repository: { url: 'sftp://u:p@ss/w0rd@host/repo' }, sources }, { file: 'c.yaml' }));
+    const nested = await caught(() =>
+      validateConfig({ repository: { url: 'sftp://u:p@ss/w0rd@host/repo' }, sources }, { file: 'c.yaml' }),
+    );
     expect(nested.message).toContain('got "sftp://***@host/repo"');
-    const redis = await caught(() => validateConfig({ sources: [{ name: 'r', type: 'redis', url: 'http://:topsecret@cache:6379' }] }, { file: 'c.yaml' }));
-    expect(redis.message).toContain('sources[0].url: expected a redis:// or rediss:// URL, got "http://***@cache:6379"');
-    for (const err of [repo, nested, redis]) for (const secret of ['hunter2', 'w0rd', 'topsecret']) expect(err.message).not.toContain(secret);
+    const redis = await caught(() =>
+      validateConfig(
+        { sources: [{ name: 'r', type: 'redis', url: 'http://:topsecret@cache:6379' }] },
+        { file: 'c.yaml' },
+      ),
+    );
+    expect(redis.message).toContain(
+      'sources[0].url: expected a redis:// or rediss:// URL, got "http://***@cache:6379"',
+    );
+    for (const err of [repo, nested, redis])
+      for (const secret of ['hunter2', 'w0rd', 'topsecret']) expect(err.message).not.toContain(secret);
     // Values that are not secrets are still shown, so the user can find them.
-    const plain = await caught(() => validateConfig({ repository: 'ftp://files.example/x', sources }, { file: 'c.yaml' }));
+    const plain = await caught(() =>
+      validateConfig({ repository: 'ftp://files.example/x', sources }, { file: 'c.yaml' }),
+    );
     expect(plain.message).toContain('got "ftp://files.example/x"');
   });
 
   it('explains unions other than sources[].type: by the field hint, else by the forms the alternatives take', async () => {
-    const redis = (extra: Record<string, unknown>) => validateConfig({ sources: [{ name: 'r', type: 'redis', url: 'redis://cache:6379', ...extra }] }, { file: 'c.yaml' });
+    const redis = (extra: Record<string, unknown>) =>
+      validateConfig(
+        { sources: [{ name: 'r', type: 'redis', url: 'redis://cache:6379', ...extra }] },
+        { file: 'c.yaml' },
+      );
     expect((await caught(() => redis({ dbs: 'some' }))).message).toBe(
       'c.yaml: sources[0].dbs: expected a list of database numbers, or all, got "some". Fix: write a list or all, e.g. dbs: [0, 1].',
     );
@@ -302,8 +417,12 @@ describe('secrets in error messages', () => {
       'c.yaml: sources[0].tls: expected true or false or a mapping, got "yes". Fix: write one of those forms (see the README).',
     );
     // The discriminated union with something that is not a mapping, or a type that is not text.
-    expect((await caught(() => validateConfig({ sources: [['files']] }, { file: 'c.yaml' }))).message).toMatch(/^c\.yaml: sources\[0\]: expected a source .*got a list\./);
-    expect((await caught(() => validateConfig({ sources: [{ name: 'a', type: ['files'] }] }, { file: 'c.yaml' }))).message).toBe(
+    expect((await caught(() => validateConfig({ sources: [['files']] }, { file: 'c.yaml' }))).message).toMatch(
+      /^c\.yaml: sources\[0\]: expected a source .*got a list\./,
+    );
+    expect(
+      (await caught(() => validateConfig({ sources: [{ name: 'a', type: ['files'] }] }, { file: 'c.yaml' }))).message,
+    ).toBe(
       'c.yaml: sources[0].type: expected one of files, redis, got a list. Fix: write one of those, e.g. type: files.',
     );
   });
@@ -315,7 +434,9 @@ describe('unreadable files', () => {
     const err = await caught(() => readConfig(file));
     expect(err.code).toBe(ConfigErrorCode.PARSE);
     expect(err.message).toBe(`${file}:4:1: Sequence item without - indicator.`);
-    expect(err.details?.issues).toEqual([{ path: '', line: 4, column: 1, message: 'Sequence item without - indicator.' }]);
+    expect(err.details?.issues).toEqual([
+      { path: '', line: 4, column: 1, message: 'Sequence item without - indicator.' },
+    ]);
     expect(err.hint).toMatch(/indentation/);
   });
 

@@ -24,7 +24,13 @@ notify:
 contacts:
   - { role: devops-lead, name: Ana Lima, phone: "+15550199", email: ana@example.com }
 `;
-const ENV = { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/s3cr3t', SMTP_PASSWORD: 'p@ss/w#rd', PD_ROUTING_KEY: 'R0UT1NG', TWILIO_TOKEN: 'tw1l10', HOOK_TOKEN: 'h00k' };
+const ENV = {
+  SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/s3cr3t',
+  SMTP_PASSWORD: 'p@ss/w#rd',
+  PD_ROUTING_KEY: 'R0UT1NG',
+  TWILIO_TOKEN: 'tw1l10',
+  HOOK_TOKEN: 'h00k',
+};
 
 function configError(yaml: string, env: NodeJS.ProcessEnv = ENV): ConfigError {
   try {
@@ -40,16 +46,29 @@ describe('notify, contacts and state in the config', () => {
   it("reads the issue's example, with secrets from the environment and the state folder made absolute", () => {
     const config = parseConfigText(NOTIFY_YAML, '/srv/app/drkit.config.yaml', ENV);
     expect(config.state).toBe('/srv/app/drkit-state');
-    expect(config.notify?.channels['ops-email']).toMatchObject({ type: 'email', smtp_url: 'smtp://drkit:p@ss/w#rd@mail:587', to: ['ops@example.com', 'role:devops-lead'] });
+    expect(config.notify?.channels['ops-email']).toMatchObject({
+      type: 'email',
+      smtp_url: 'smtp://drkit:p@ss/w#rd@mail:587',
+      to: ['ops@example.com', 'role:devops-lead'],
+    });
     expect(config.notify?.channels.phone).toMatchObject({ type: 'twilio', call: true, sms: true });
     expect(config.notify?.routes.P3).toHaveLength(2);
     expect(config.notify?.inhibit).toBe(true);
-    expect(config.contacts).toEqual([{ role: 'devops-lead', name: 'Ana Lima', phone: '+15550199', email: 'ana@example.com' }]);
-    expect(parseConfigText(`${SOURCES}state: redis://:pw@cache:6379/2\n`, 'c.yaml', {}).state).toBe('redis://:pw@cache:6379/2');
+    expect(config.contacts).toEqual([
+      { role: 'devops-lead', name: 'Ana Lima', phone: '+15550199', email: 'ana@example.com' },
+    ]);
+    expect(parseConfigText(`${SOURCES}state: redis://:pw@cache:6379/2\n`, 'c.yaml', {}).state).toBe(
+      'redis://:pw@cache:6379/2',
+    );
   });
 
   it('names an unknown channel in a route, with the likely one and the list to pick from', () => {
-    const err = configError(NOTIFY_YAML.replace('channels: [phone, pager,', 'channels: [phone, pagr,').replace('channels: [ops-slack], within: 1h }', 'channels: [slack], within: 1h }'));
+    const err = configError(
+      NOTIFY_YAML.replace('channels: [phone, pager,', 'channels: [phone, pagr,').replace(
+        'channels: [ops-slack], within: 1h }',
+        'channels: [slack], within: 1h }',
+      ),
+    );
     expect(err.code).toBe(ConfigErrorCode.INVALID);
     expect(err.message.split('\n')).toEqual([
       'drkit.config.yaml: notify.routes.P1.channels[1]: unknown channel "pagr". Did you mean "pager"? Fix: use a channel defined under notify.channels (ops-slack, ops-email, pager, phone, hook), or define it there.',
@@ -69,7 +88,11 @@ describe('notify, contacts and state in the config', () => {
       expect(err.message).toBe(
         `drkit.config.yaml: notify.channels.ops-email.smtp_url: the SMTP URL ${why}. Fix: write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, with the password from the environment, e.g. smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587".`.replace(
           `${why}.`,
-          why!.startsWith('has the scheme') ? `${why}, not smtp:// or smtps://.` : why === 'is not a URL' ? `${why} (it must start with smtp:// or smtps://).` : `${why}.`,
+          why!.startsWith('has the scheme')
+            ? `${why}, not smtp:// or smtps://.`
+            : why === 'is not a URL'
+              ? `${why} (it must start with smtp:// or smtps://).`
+              : `${why}.`,
         ),
       );
       expect(err.message).not.toContain('p@ss');
@@ -77,9 +100,21 @@ describe('notify, contacts and state in the config', () => {
   });
 
   it('parses SMTP URLs whose password holds @, / and #, with the default ports', () => {
-    expect(parseSmtpUrl('smtp://drkit:p@ss/w#rd@mail:2525')).toEqual({ secure: false, host: 'mail', port: 2525, user: 'drkit', password: 'p@ss/w#rd' });
+    expect(parseSmtpUrl('smtp://drkit:p@ss/w#rd@mail:2525')).toEqual({
+      secure: false,
+      host: 'mail',
+      port: 2525,
+      user: 'drkit',
+      password: 'p@ss/w#rd',
+    });
     expect(parseSmtpUrl('smtps://mail.example.com')).toEqual({ secure: true, host: 'mail.example.com', port: 465 });
-    expect(parseSmtpUrl('smtp://u:p%40ss@[::1]')).toEqual({ secure: false, host: '::1', port: 587, user: 'u', password: 'p@ss' });
+    expect(parseSmtpUrl('smtp://u:p%40ss@[::1]')).toEqual({
+      secure: false,
+      host: '::1',
+      port: 587,
+      user: 'u',
+      password: 'p@ss',
+    });
   });
 
   it('fails the notify section on a missing ${ENV}, naming the key and the variable, only when it is read', () => {
@@ -100,7 +135,9 @@ describe('notify, contacts and state in the config', () => {
 
   it('checks contacts and role references', () => {
     const err = configError(
-      NOTIFY_YAML.replace('role:devops-lead] }\n    pager', 'role:devops-laed] }\n    pager').replace('phone: "+15550199", ', '').concat('  - { role: devops-lead, name: Bo }\n'),
+      NOTIFY_YAML.replace('role:devops-lead] }\n    pager', 'role:devops-laed] }\n    pager')
+        .replace('phone: "+15550199", ', '')
+        .concat('  - { role: devops-lead, name: Bo }\n'),
     );
     expect(err.message.split('\n')).toEqual([
       'drkit.config.yaml: contacts[1].role: duplicate role "devops-lead". Fix: give each contact its own role (a person may hold several).',

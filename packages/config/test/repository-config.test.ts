@@ -6,8 +6,12 @@ const sources = [{ name: 'a', type: 'files', path: '/data' }];
 
 describe('repository: URL forms and fields', () => {
   it('keeps s3:// and restic-style s3:http:// URLs as they are, and resolves folder paths', () => {
-    expect(validateConfig({ repository: 's3:http://127.0.0.1:9000/bkt/app', sources }, { baseDir: '/srv' }).repository).toBe('s3:http://127.0.0.1:9000/bkt/app');
-    expect(validateConfig({ repository: 's3://bkt/app', sources }, { baseDir: '/srv' }).repository).toBe('s3://bkt/app');
+    expect(
+      validateConfig({ repository: 's3:http://127.0.0.1:9000/bkt/app', sources }, { baseDir: '/srv' }).repository,
+    ).toBe('s3:http://127.0.0.1:9000/bkt/app');
+    expect(validateConfig({ repository: 's3://bkt/app', sources }, { baseDir: '/srv' }).repository).toBe(
+      's3://bkt/app',
+    );
     expect(validateConfig({ repository: 'repo', sources }, { baseDir: '/srv' }).repository).toBe('/srv/repo');
   });
 
@@ -33,7 +37,9 @@ describe('repository: URL forms and fields', () => {
       secret_access_key: 'shh',
       part_size_mib: 8,
     });
-    expect(validateConfig({ repository: { path: 'repo' }, sources }, { baseDir: '/srv' }).repository).toEqual({ path: '/srv/repo' });
+    expect(validateConfig({ repository: { path: 'repo' }, sources }, { baseDir: '/srv' }).repository).toEqual({
+      path: '/srv/repo',
+    });
   });
 
   it('says what is wrong with the fields, naming the key, without echoing a secret', () => {
@@ -47,7 +53,11 @@ describe('repository: URL forms and fields', () => {
     expect(bad).toThrow(/gives url and bucket, which do not go together/);
     expect(bad).toThrow(/access_key_id and secret_access_key go together/);
     expect(bad).not.toThrow(/very-secret-value/);
-    expect(() => validateConfig({ repository: 'ftp://host/x', sources })).toThrow(/repository: expected a folder path, file:\/\/ URL, s3:\/\/bucket\/prefix/);
-    expect(() => validateConfig({ repository: { bucket: 'b', part_size_mib: 1 }, sources })).toThrow(/repository\.part_size_mib: expected a whole number of MiB from 5 to 5120, got 1/);
+    expect(() => validateConfig({ repository: 'ftp://host/x', sources })).toThrow(
+      /repository: expected a folder path, file:\/\/ URL, s3:\/\/bucket\/prefix/,
+    );
+    expect(() => validateConfig({ repository: { bucket: 'b', part_size_mib: 1 }, sources })).toThrow(
+      /repository\.part_size_mib: expected a whole number of MiB from 5 to 5120, got 1/,
+    );
   });
 });

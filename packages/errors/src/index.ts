@@ -24,7 +24,12 @@ export class DrkitError<C extends string = string> extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { code: this.code, message: this.message, hint: this.hint, ...(this.details ? { details: this.details } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 }
 
@@ -38,4 +43,11 @@ export function errnoCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export { FAILPOINT_ACTIONS, FAILPOINTS, type Failpoint, type FailpointAction, failpoint, failpointArmed } from './failpoints.js';
+export {
+  FAILPOINT_ACTIONS,
+  FAILPOINTS,
+  type Failpoint,
+  type FailpointAction,
+  failpoint,
+  failpointArmed,
+} from './failpoints.js';

@@ -44,7 +44,11 @@ export interface Verdict {
 const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 /** `5 min`, `1.2 s`, `4 min 59 s`. */
 export const duration = (ms: number) =>
-  ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  ms < 60_000
+    ? `${(ms / 1000).toFixed(1)} s`
+    : ms % 60_000 === 0
+      ? `${ms / 60_000} min`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
 /**
  * The sliding windows over one site's probe results (every probe of the site counts), on the
@@ -68,7 +72,11 @@ export class Evaluator {
     if (result.ok) {
       if (this.lastSuccessAt === undefined || result.at > this.lastSuccessAt) this.lastSuccessAt = result.at;
       if (this.firstFailureAt !== undefined && this.firstFailureAt <= result.at) this.firstFailureAt = undefined;
-    } else if (this.firstFailureAt === undefined && (this.lastSuccessAt === undefined || result.at > this.lastSuccessAt)) this.firstFailureAt = result.at;
+    } else if (
+      this.firstFailureAt === undefined &&
+      (this.lastSuccessAt === undefined || result.at > this.lastSuccessAt)
+    )
+      this.firstFailureAt = result.at;
   }
 
   evaluate(now: number): Verdict {
@@ -78,7 +86,13 @@ export class Evaluator {
     const rate = this.samples.length === 0 ? 0 : failures / this.samples.length;
     const down = this.firstFailureAt === undefined ? 0 : now - this.firstFailureAt;
     const wholeWindow = this.watchingSince !== undefined && this.watchingSince <= now - errorWindowMs;
-    const base = { at: now, unreachableForMs: down, errorRate: rate, samples: this.samples.length, ...(this.lastSuccessAt === undefined ? {} : { lastSuccessAt: this.lastSuccessAt }) };
+    const base = {
+      at: now,
+      unreachableForMs: down,
+      errorRate: rate,
+      samples: this.samples.length,
+      ...(this.lastSuccessAt === undefined ? {} : { lastSuccessAt: this.lastSuccessAt }),
+    };
 
     let trigger: string | undefined;
     if (down >= unreachableForMs) trigger = `unreachable for ${duration(down)} (limit ${duration(unreachableForMs)})`;
@@ -94,12 +108,21 @@ export class Evaluator {
       if (!calm) this.calmSince = undefined;
       else this.calmSince ??= now;
       if (this.calmSince === undefined || now - this.calmSince < recoverForMs)
-        return { ...base, health: 'failing', reason: `${this.tripped}; clears after ${duration(recoverForMs)} below ${percent(recoverBelow)}` };
+        return {
+          ...base,
+          health: 'failing',
+          reason: `${this.tripped}; clears after ${duration(recoverForMs)} below ${percent(recoverBelow)}`,
+        };
       this.tripped = undefined;
       this.calmSince = undefined;
     }
     if (down > 0) return { ...base, health: 'degraded', reason: `no successful probe for ${duration(down)}` };
-    if (failures > 0) return { ...base, health: 'degraded', reason: `${failures} of ${this.samples.length} probes failed (${percent(rate)})` };
+    if (failures > 0)
+      return {
+        ...base,
+        health: 'degraded',
+        reason: `${failures} of ${this.samples.length} probes failed (${percent(rate)})`,
+      };
     return { ...base, health: 'healthy' };
   }
 }
@@ -114,7 +137,15 @@ export interface MonitorVerdict {
  * Whether `quorum` of the listed monitors agree the site is failing, counting only verdicts
  * younger than `withinMs` (a monitor that stopped reporting does not vote).
  */
-export function quorumAgrees(verdicts: MonitorVerdict[], monitors: string[], quorum: number, now: number, withinMs: number): { agrees: boolean; failing: string[] } {
-  const failing = verdicts.filter((v) => monitors.includes(v.monitor) && v.verdict.health === 'failing' && now - v.verdict.at <= withinMs).map((v) => v.monitor);
+export function quorumAgrees(
+  verdicts: MonitorVerdict[],
+  monitors: string[],
+  quorum: number,
+  now: number,
+  withinMs: number,
+): { agrees: boolean; failing: string[] } {
+  const failing = verdicts
+    .filter((v) => monitors.includes(v.monitor) && v.verdict.health === 'failing' && now - v.verdict.at <= withinMs)
+    .map((v) => v.monitor);
   return { agrees: failing.length >= quorum, failing };
 }

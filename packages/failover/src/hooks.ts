@@ -13,7 +13,11 @@ export interface HookContext {
  * environment; killed with its children when `signal` aborts) or POSTs `{epoch, reason, site,
  * step}` to a webhook. Resolves with a short detail; rejects with why it failed.
  */
-export async function runHook(hook: { command?: string; webhook?: string }, context: HookContext, signal: AbortSignal): Promise<string> {
+export async function runHook(
+  hook: { command?: string; webhook?: string },
+  context: HookContext,
+  signal: AbortSignal,
+): Promise<string> {
   if (hook.webhook) {
     const res = await fetch(hook.webhook, {
       method: 'POST',
@@ -26,7 +30,13 @@ export async function runHook(hook: { command?: string; webhook?: string }, cont
     return `webhook answered ${res.status}`;
   }
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, DRKIT_FAILOVER_EPOCH: String(context.epoch), DRKIT_FAILOVER_REASON: context.reason, DRKIT_FAILOVER_SITE: context.site, DRKIT_FAILOVER_STEP: context.step };
+    const env = {
+      ...process.env,
+      DRKIT_FAILOVER_EPOCH: String(context.epoch),
+      DRKIT_FAILOVER_REASON: context.reason,
+      DRKIT_FAILOVER_SITE: context.site,
+      DRKIT_FAILOVER_STEP: context.step,
+    };
     const child = spawn('/bin/sh', ['-c', hook.command!], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     let output = '';
     const keep = (d: Buffer) => (output = (output + d).slice(-2000));

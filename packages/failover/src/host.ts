@@ -21,7 +21,9 @@ export interface OpenFailoverOptions extends Omit<FailoverDeps, 'leases'> {
  * `close`; the store stays the caller's). `drkit failover …` and the scheduler daemon open it
  * this way, and both run `monitorLoop` on it.
  */
-export async function openFailover(options: OpenFailoverOptions): Promise<{ failover: Failover; close: () => Promise<void> }> {
+export async function openFailover(
+  options: OpenFailoverOptions,
+): Promise<{ failover: Failover; close: () => Promise<void> }> {
   const { config, baseDir, ...deps } = options;
   if (!config?.failover)
     throw new FailoverError(FailoverErrorCode.NOT_CONFIGURED, 'No failover: section in the config.', {
@@ -29,5 +31,8 @@ export async function openFailover(options: OpenFailoverOptions): Promise<{ fail
     });
   const settings = settingsFromConfig(config.failover, baseDir);
   const leases = await openLeaseBackend(settings.lease);
-  return { failover: new Failover(settings, { ...deps, leases, monitor: monitorName(deps.monitor) }), close: () => leases.close() };
+  return {
+    failover: new Failover(settings, { ...deps, leases, monitor: monitorName(deps.monitor) }),
+    close: () => leases.close(),
+  };
 }

@@ -100,12 +100,21 @@ async function withTimeout<R>(timeoutMs: number, work: (signal: AbortSignal) => 
 /** Undefined when the probe passes, else why it failed. */
 async function check(probe: Probe, signal: AbortSignal): Promise<string | undefined> {
   if (probe.type === 'http') return checkHttp(probe, signal);
-  if (probe.type === 'tcp') return checkSocket(netConnect({ host: probe.host, port: probe.port }), signal, undefined, 'connect');
+  if (probe.type === 'tcp')
+    return checkSocket(netConnect({ host: probe.host, port: probe.port }), signal, undefined, 'connect');
   if (probe.type === 'redis') {
     const url = parseRedisUrl(probe.url);
-    const socket = url.tls ? tlsConnect({ host: url.host, port: url.port, servername: url.host }) : netConnect({ host: url.host, port: url.port });
-    const auth = url.password === undefined ? '' : command(['AUTH', ...(url.username ? [url.username] : []), url.password]);
-    return checkSocket(socket, signal, { send: `${auth}${command(['PING'])}`, expect: url.password === undefined ? 1 : 2 }, url.tls ? 'secureConnect' : 'connect');
+    const socket = url.tls
+      ? tlsConnect({ host: url.host, port: url.port, servername: url.host })
+      : netConnect({ host: url.host, port: url.port });
+    const auth =
+      url.password === undefined ? '' : command(['AUTH', ...(url.username ? [url.username] : []), url.password]);
+    return checkSocket(
+      socket,
+      signal,
+      { send: `${auth}${command(['PING'])}`, expect: url.password === undefined ? 1 : 2 },
+      url.tls ? 'secureConnect' : 'connect',
+    );
   }
   return checkCommand(probe, signal);
 }
@@ -117,8 +126,10 @@ async function checkHttp(probe: HttpProbe, signal: AbortSignal): Promise<string 
   const took = performance.now() - started;
   const { min, max } = probe.status ?? { min: 200, max: 399 };
   if (res.status < min || res.status > max) return `status ${res.status}, expected ${min}–${max}`;
-  if (probe.latencyMs !== undefined && took > probe.latencyMs) return `answered in ${Math.round(took)} ms, over the ${probe.latencyMs} ms limit`;
-  if (probe.body !== undefined && !body.includes(probe.body)) return `the body does not contain ${JSON.stringify(probe.body)}`;
+  if (probe.latencyMs !== undefined && took > probe.latencyMs)
+    return `answered in ${Math.round(took)} ms, over the ${probe.latencyMs} ms limit`;
+  if (probe.body !== undefined && !body.includes(probe.body))
+    return `the body does not contain ${JSON.stringify(probe.body)}`;
   return undefined;
 }
 
@@ -128,7 +139,12 @@ function command(args: string[]): string {
 }
 
 /** Connects; with `talk`, sends it and waits for `expect` replies, the last of which must be +PONG. */
-function checkSocket(socket: Socket, signal: AbortSignal, talk: { send: string; expect: number } | undefined, ready: 'connect' | 'secureConnect'): Promise<string | undefined> {
+function checkSocket(
+  socket: Socket,
+  signal: AbortSignal,
+  talk: { send: string; expect: number } | undefined,
+  ready: 'connect' | 'secureConnect',
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     let data = '';
     const done = (error: string | undefined) => {
@@ -146,7 +162,8 @@ function checkSocket(socket: Socket, signal: AbortSignal, talk: { send: string; 
       const lines = data.split('\r\n').filter((l) => l !== '');
       const refused = lines.find((l) => l.startsWith('-'));
       if (refused) return done(`Redis answered ${refused.slice(1)}`);
-      if (talk && lines.length >= talk.expect) done(lines[talk.expect - 1] === '+PONG' ? undefined : `Redis answered ${lines[talk.expect - 1]}`);
+      if (talk && lines.length >= talk.expect)
+        done(lines[talk.expect - 1] === '+PONG' ? undefined : `Redis answered ${lines[talk.expect - 1]}`);
     });
     socket.once('close', () => done('the connection closed before an answer'));
   });
@@ -166,7 +183,11 @@ function checkCommand(probe: CommandProbe, signal: AbortSignal): Promise<string 
     child.once('error', (e) => resolve(e.message));
     child.once('close', (code, sig) => {
       signal.removeEventListener('abort', kill);
-      resolve(code === 0 ? undefined : `exited with ${sig ?? code}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`);
+      resolve(
+        code === 0
+          ? undefined
+          : `exited with ${sig ?? code}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
+      );
     });
   });
 }
@@ -187,7 +208,10 @@ export interface WaitForProbes {
  * (then `ok`), or `withinMs` runs out (then not, with the last round's results). The drills and
  * failover's `verify` step wait for a service this way.
  */
-export async function waitForProbes(probes: Probe[], options: WaitForProbes): Promise<{ ok: boolean; results: ProbeResult[]; tookMs: number }> {
+export async function waitForProbes(
+  probes: Probe[],
+  options: WaitForProbes,
+): Promise<{ ok: boolean; results: ProbeResult[]; tookMs: number }> {
   const clock = options.clock ?? systemClock;
   const start = clock.now();
   const every = options.everyMs ?? Math.min(1_000, ...probes.map((p) => p.intervalMs ?? DEFAULT_PROBE_INTERVAL_MS));
@@ -197,7 +221,8 @@ export async function waitForProbes(probes: Probe[], options: WaitForProbes): Pr
     const now = clock.now();
     if (results.every((r) => r.ok)) passingSince ??= results[0]?.at ?? now;
     else passingSince = undefined;
-    if (passingSince !== undefined && now - passingSince >= (options.passForMs ?? 0)) return { ok: true, results, tookMs: now - start };
+    if (passingSince !== undefined && now - passingSince >= (options.passForMs ?? 0))
+      return { ok: true, results, tookMs: now - start };
     if (now - start >= options.withinMs || options.signal?.aborted) return { ok: false, results, tookMs: now - start };
     await clock.sleep(Math.min(every, start + options.withinMs - now), options.signal);
   }

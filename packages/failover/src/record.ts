@@ -2,7 +2,14 @@ import type { ProbeResult } from './probes.js';
 import type { Verdict } from './evaluator.js';
 
 /** The names of the issue, in order: automatic moves go right as far as failing_over; back only by hand. */
-export const FAILOVER_STATES = ['healthy', 'degraded', 'failing', 'failing_over', 'failed_over', 'failing_back'] as const;
+export const FAILOVER_STATES = [
+  'healthy',
+  'degraded',
+  'failing',
+  'failing_over',
+  'failed_over',
+  'failing_back',
+] as const;
 export type FailoverState = (typeof FAILOVER_STATES)[number];
 
 export interface StepRecord {
@@ -60,4 +67,10 @@ export const keys = {
   lease: (site: string) => `failover/${site}`,
 };
 
-export const newSite = (now: number): SiteRecord => ({ state: 'healthy', since: new Date(now).toISOString(), epoch: 0, paused: false, automatic: [] });
+export const newSite = (now: number): SiteRecord => ({
+  state: 'healthy',
+  since: new Date(now).toISOString(),
+  epoch: 0,
+  paused: false,
+  automatic: [],
+});

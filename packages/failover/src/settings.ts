@@ -27,7 +27,7 @@ export type Step =
       /** Per source: a folder for a file source, a redis:// URL for a Redis source. */
       target: Record<string, string>;
     })
-  | (StepBase & { kind: 'verify'; /** The standby's probes must pass this long (ms). */ forMs: number });
+  | (StepBase & { kind: 'verify' /** The standby's probes must pass this long (ms). */; forMs: number });
 
 export interface FailoverSettings {
   /** The site's name: in state keys, the lease name and the incident. Default `default`. */
@@ -54,10 +54,21 @@ const fraction = (text: string) => Number(text.replace('%', '')) / 100;
 
 /** A probe as the config writes it (`interval: 10s`, `status: "200-299"`) → a probe to run. */
 export function probeOf(p: ProbeConfig): Probe {
-  const timing = { ...(p.name ? { name: p.name } : {}), ...(p.interval ? { intervalMs: ms(p.interval) } : {}), ...(p.timeout ? { timeoutMs: ms(p.timeout) } : {}) };
+  const timing = {
+    ...(p.name ? { name: p.name } : {}),
+    ...(p.interval ? { intervalMs: ms(p.interval) } : {}),
+    ...(p.timeout ? { timeoutMs: ms(p.timeout) } : {}),
+  };
   if (p.type === 'http') {
     const [min, max] = (p.status ?? '200-399').split('-').map(Number);
-    return { type: 'http', url: p.url, status: { min: min!, max: max ?? min! }, ...(p.latency ? { latencyMs: ms(p.latency) } : {}), ...(p.body ? { body: p.body } : {}), ...timing };
+    return {
+      type: 'http',
+      url: p.url,
+      status: { min: min!, max: max ?? min! },
+      ...(p.latency ? { latencyMs: ms(p.latency) } : {}),
+      ...(p.body ? { body: p.body } : {}),
+      ...timing,
+    };
   }
   if (p.type === 'tcp') return { type: 'tcp', host: p.host, port: p.port, ...timing };
   if (p.type === 'redis') return { type: 'redis', url: p.url, ...timing };
@@ -70,13 +81,31 @@ export function settingsFromConfig(config: FailoverConfig, baseDir: string = pro
   const lease = config.lease;
   const steps: Step[] = config.steps.map((raw) => {
     const [kind, body] = Object.entries(raw as Record<string, Record<string, unknown>>)[0]!;
-    const limits = { ...(body.timeout ? { timeoutMs: ms(body.timeout as string) } : {}), ...(body.retries !== undefined ? { retries: body.retries as number } : {}) };
+    const limits = {
+      ...(body.timeout ? { timeoutMs: ms(body.timeout as string) } : {}),
+      ...(body.retries !== undefined ? { retries: body.retries as number } : {}),
+    };
     if (kind === 'verify') return { kind, forMs: ms(body.for as string), ...limits };
     if (kind === 'restore') {
-      const target = Object.fromEntries(Object.entries(body.target as Record<string, string>).map(([k, v]) => [k, /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : path.resolve(baseDir, v)]));
-      return { kind, sources: body.sources as string[], snapshot: (body.snapshot as string | undefined) ?? 'latest:clean', target, ...limits };
+      const target = Object.fromEntries(
+        Object.entries(body.target as Record<string, string>).map(([k, v]) => [
+          k,
+          /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : path.resolve(baseDir, v),
+        ]),
+      );
+      return {
+        kind,
+        sources: body.sources as string[],
+        snapshot: (body.snapshot as string | undefined) ?? 'latest:clean',
+        target,
+        ...limits,
+      };
     }
-    return { kind: kind as 'activate' | 'dns', ...(body.command ? { command: body.command as string } : { webhook: body.webhook as string }), ...limits };
+    return {
+      kind: kind as 'activate' | 'dns',
+      ...(body.command ? { command: body.command as string } : { webhook: body.webhook as string }),
+      ...limits,
+    };
   });
   return {
     site: config.site,
@@ -94,7 +123,11 @@ export function settingsFromConfig(config: FailoverConfig, baseDir: string = pro
     quorum: config.quorum,
     quorumWithinMs: ms(config.quorum_within),
     lease: {
-      ...(lease.backend === 'file' ? { backend: 'file', path: path.resolve(baseDir, lease.path) } : lease.backend === 'redis' ? { backend: 'redis', url: lease.url } : { backend: 'etcd', endpoints: lease.endpoints }),
+      ...(lease.backend === 'file'
+        ? { backend: 'file', path: path.resolve(baseDir, lease.path) }
+        : lease.backend === 'redis'
+          ? { backend: 'redis', url: lease.url }
+          : { backend: 'etcd', endpoints: lease.endpoints }),
       ttlMs: ms(lease.ttl),
     },
     cooldownMs: ms(config.cooldown),

@@ -13,7 +13,13 @@ afterEach(() => service.close());
  * evaluates at 0, `intervalMs`, … up to `forMs` inclusive, leaving the clock one interval later.
  * `during` may change the service before each probe. Returns every verdict.
  */
-async function watch(evaluator: Evaluator, clock: ReturnType<typeof fakeClock>, forMs: number, intervalMs: number, during?: (elapsed: number) => void): Promise<Verdict[]> {
+async function watch(
+  evaluator: Evaluator,
+  clock: ReturnType<typeof fakeClock>,
+  forMs: number,
+  intervalMs: number,
+  during?: (elapsed: number) => void,
+): Promise<Verdict[]> {
   const probe: Probe = { type: 'http', url: service.url, timeoutMs: 300 };
   const verdicts: Verdict[] = [];
   for (let elapsed = 0; elapsed <= forMs; elapsed += intervalMs) {
@@ -38,7 +44,11 @@ describe('unreachable_for (5 min by default)', () => {
     expect(failing(before)).toEqual([]);
     expect(before.at(-1)).toMatchObject({ health: 'degraded', unreachableForMs: 299_000 });
     evaluator.record(await runProbe({ type: 'http', url: service.url, timeoutMs: 300 }, clock.now));
-    expect(evaluator.evaluate(clock.now())).toMatchObject({ health: 'failing', unreachableForMs: 300_000, reason: expect.stringContaining('unreachable for 5 min') });
+    expect(evaluator.evaluate(clock.now())).toMatchObject({
+      health: 'failing',
+      unreachableForMs: 300_000,
+      reason: expect.stringContaining('unreachable for 5 min'),
+    });
   });
 
   it('slow answers past the probe timeout count as failures', async () => {
@@ -88,15 +98,30 @@ describe('error_rate over error_window (10 % over 10 min, min_samples 20)', () =
     const clock = fakeClock();
     const evaluator = new Evaluator();
     evaluator.record({ at: clock.now(), ok: true });
-    for (const [minute, ok] of [[2, false], [4, false], [7, false], [11, true]] as const) evaluator.record({ at: clock.now() + minute * 60_000, ok });
-    expect(evaluator.evaluate(clock.now() + 11 * 60_000)).toMatchObject({ health: 'degraded', samples: 4, errorRate: 0.75 });
+    for (const [minute, ok] of [
+      [2, false],
+      [4, false],
+      [7, false],
+      [11, true],
+    ] as const)
+      evaluator.record({ at: clock.now() + minute * 60_000, ok });
+    expect(evaluator.evaluate(clock.now() + 11 * 60_000)).toMatchObject({
+      health: 'degraded',
+      samples: 4,
+      errorRate: 0.75,
+    });
   });
 });
 
 describe('hysteresis', () => {
   it('a tripped site clears only after recover_for below recover_below', async () => {
     const clock = fakeClock();
-    const evaluator = new Evaluator({ ...DEFAULT_TRIGGERS, unreachableForMs: 60_000, errorWindowMs: 120_000, recoverForMs: 60_000 });
+    const evaluator = new Evaluator({
+      ...DEFAULT_TRIGGERS,
+      unreachableForMs: 60_000,
+      errorWindowMs: 120_000,
+      recoverForMs: 60_000,
+    });
     await watch(evaluator, clock, 120_000, 10_000);
     service.mode = 'down';
     expect(failing(await watch(evaluator, clock, 60_000, 10_000)).length).toBe(1);
@@ -104,7 +129,11 @@ describe('hysteresis', () => {
     // Passing again, but 7 of the last 13 failed: failing until the rate is below 5 %, then 1 min more.
     const after = await watch(evaluator, clock, 240_000, 10_000);
     const cleared = after.findIndex((v) => v.health !== 'failing');
-    expect(after[0]).toMatchObject({ health: 'failing', unreachableForMs: 0, reason: expect.stringContaining('clears after 1 min below 5.0 %') });
+    expect(after[0]).toMatchObject({
+      health: 'failing',
+      unreachableForMs: 0,
+      reason: expect.stringContaining('clears after 1 min below 5.0 %'),
+    });
     const calmFrom = after.findIndex((v) => v.errorRate < 0.05);
     expect(calmFrom).toBeGreaterThan(0);
     expect(cleared).toBe(calmFrom + 6);
@@ -115,9 +144,22 @@ describe('hysteresis', () => {
 describe('quorum', () => {
   it('needs N listed monitors with a fresh failing verdict', () => {
     const now = 1_000_000;
-    const v = (monitor: string, health: Verdict['health'], age: number) => ({ monitor, verdict: { at: now - age, health, unreachableForMs: 0, errorRate: 0, samples: 0 } });
+    const v = (monitor: string, health: Verdict['health'], age: number) => ({
+      monitor,
+      verdict: { at: now - age, health, unreachableForMs: 0, errorRate: 0, samples: 0 },
+    });
     const monitors = ['eu', 'us', 'ap'];
-    expect(quorumAgrees([v('eu', 'failing', 0), v('us', 'healthy', 0), v('ap', 'failing', 70_000)], monitors, 2, now, 60_000)).toEqual({ agrees: false, failing: ['eu'] });
-    expect(quorumAgrees([v('eu', 'failing', 0), v('us', 'failing', 5_000), v('xx', 'failing', 0)], monitors, 2, now, 60_000)).toEqual({ agrees: true, failing: ['eu', 'us'] });
+    expect(
+      quorumAgrees(
+        [v('eu', 'failing', 0), v('us', 'healthy', 0), v('ap', 'failing', 70_000)],
+        monitors,
+        2,
+        now,
+        60_000,
+      ),
+    ).toEqual({ agrees: false, failing: ['eu'] });
+    expect(
+      quorumAgrees([v('eu', 'failing', 0), v('us', 'failing', 5_000), v('xx', 'failing', 0)], monitors, 2, now, 60_000),
+    ).toEqual({ agrees: true, failing: ['eu', 'us'] });
   });
 });

@@ -4,7 +4,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DEFAULT_TRIGGERS, Failover, type FailoverSettings } from '@drkit/failover';
 import { Notifier } from '@drkit/notify';
 import { FolderStateStore, type LeaseBackendOptions, openLeaseBackend, type StateStore } from '@drkit/state';
-import { type RunningEtcd, type RunningRedis, startEtcd, startRecordingServer, startRedis, tempDir } from '@drkit/test-support';
+import {
+  type RunningEtcd,
+  type RunningRedis,
+  startEtcd,
+  startRecordingServer,
+  startRedis,
+  tempDir,
+} from '@drkit/test-support';
 import { fakeClock, startService, type TestService } from './service.js';
 
 let dir: string;
@@ -31,19 +38,31 @@ function settings(over: Partial<FailoverSettings> = {}): FailoverSettings {
     lease: { backend: 'file', path: path.join(dir, 'leases'), ttlMs: 5_000 },
     cooldownMs: 3_600_000,
     maxPerDay: 1,
-    steps: [{ kind: 'activate', command: `echo "$DRKIT_FAILOVER_EPOCH $DRKIT_FAILOVER_REASON" >> ${path.join(dir, 'activated')}` }],
+    steps: [
+      {
+        kind: 'activate',
+        command: `echo "$DRKIT_FAILOVER_EPOCH $DRKIT_FAILOVER_REASON" >> ${path.join(dir, 'activated')}`,
+      },
+    ],
     ...over,
   };
 }
 
-const activations = async () => (await readFile(path.join(dir, 'activated'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+const activations = async () =>
+  (await readFile(path.join(dir, 'activated'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
 
 describe('the monitor loop on a fake clock', () => {
   it('fails over once when the primary has been down 5 minutes, hands the epoch and reason to the hook, and then holds (cooldown)', async () => {
     const clock = fakeClock();
     const store = new FolderStateStore(path.join(dir, 'state'));
     const notifier = new Notifier({ store, clock });
-    const f = new Failover(settings(), { store, leases: await openLeaseBackend(settings().lease), clock, monitor: 'm1', notifier });
+    const f = new Failover(settings(), {
+      store,
+      leases: await openLeaseBackend(settings().lease),
+      clock,
+      monitor: 'm1',
+      notifier,
+    });
     const states: string[] = [];
     const tick = async () => {
       const t = await f.tick();
@@ -58,7 +77,11 @@ describe('the monitor loop on a fake clock', () => {
     expect(states).toEqual(['healthy', 'degraded', 'failed_over']);
     expect(await activations()).toEqual([expect.stringMatching(/^1 unreachable for 5 min/)]);
     const status = await f.status();
-    expect(status).toMatchObject({ state: 'failed_over', epoch: 1, run: { outcome: 'done', trigger: 'automatic', steps: [{ step: '1 activate', status: 'ok', epoch: 1 }] } });
+    expect(status).toMatchObject({
+      state: 'failed_over',
+      epoch: 1,
+      run: { outcome: 'done', trigger: 'automatic', steps: [{ step: '1 activate', status: 'ok', epoch: 1 }] },
+    });
     // Every transition is a line on the site's one incident, raised to P1 when failing over.
     const [incident] = await notifier.list();
     expect(incident).toMatchObject({ severity: 'P1', title: 'Failover of site app' });
@@ -80,14 +103,17 @@ describe('the monitor loop on a fake clock', () => {
   it('pause holds an automatic failover; resume lets it go; the daily cap holds the next', async () => {
     const clock = fakeClock();
     const store = new FolderStateStore(path.join(dir, 'state'));
-    const f = new Failover(settings({ cooldownMs: 60_000, triggers: { ...DEFAULT_TRIGGERS, unreachableForMs: 20_000 } }), { store, leases: await openLeaseBackend(settings().lease), clock, monitor: 'm1' });
+    const f = new Failover(
+      settings({ cooldownMs: 60_000, triggers: { ...DEFAULT_TRIGGERS, unreachableForMs: 20_000 } }),
+      { store, leases: await openLeaseBackend(settings().lease), clock, monitor: 'm1' },
+    );
     primary.mode = 'down';
     await f.setPaused(true);
     for (let i = 0; i < 5; i++) {
       await f.tick();
       clock.advance(10_000);
     }
-    expect((await f.status())).toMatchObject({ state: 'failing', paused: true, held: 'paused (drkit failover resume)' });
+    expect(await f.status()).toMatchObject({ state: 'failing', paused: true, held: 'paused (drkit failover resume)' });
     await f.setPaused(false);
     expect((await f.tick()).state).toBe('failed_over');
     await f.failback('test');
@@ -104,13 +130,27 @@ describe('a failed step', () => {
     const leases = await openLeaseBackend(settings().lease);
     const notifier = new Notifier({ store });
     const f = new Failover(
-      settings({ standby: { probes: [{ type: 'tcp', host: '127.0.0.1', port: primary.port, timeoutMs: 200 }] }, steps: [settings().steps[0]!, { kind: 'verify', forMs: 1_000, timeoutMs: 500 }, { kind: 'dns', command: 'true' }] }),
+      settings({
+        standby: { probes: [{ type: 'tcp', host: '127.0.0.1', port: primary.port, timeoutMs: 200 }] },
+        steps: [
+          settings().steps[0]!,
+          { kind: 'verify', forMs: 1_000, timeoutMs: 500 },
+          { kind: 'dns', command: 'true' },
+        ],
+      }),
       { store, leases, notifier, monitor: 'm1' },
     );
     await primary.close();
     const run = (await f.failover('manual', 'drill'))!;
-    expect(run).toMatchObject({ outcome: 'failed', steps: [{ status: 'ok' }, { step: '2 verify', status: 'failed', detail: expect.stringContaining('did not finish within 0.5 s') }, { step: '3 dns', status: 'not_run' }] });
-    expect((await f.status())).toMatchObject({ state: 'failing_over', lease: { epoch: 1 }, run: { outcome: 'failed' } });
+    expect(run).toMatchObject({
+      outcome: 'failed',
+      steps: [
+        { status: 'ok' },
+        { step: '2 verify', status: 'failed', detail: expect.stringContaining('did not finish within 0.5 s') },
+        { step: '3 dns', status: 'not_run' },
+      ],
+    });
+    expect(await f.status()).toMatchObject({ state: 'failing_over', lease: { epoch: 1 }, run: { outcome: 'failed' } });
     const [incident] = await notifier.list();
     expect(incident).toMatchObject({ severity: 'P1', status: expect.not.stringMatching('resolved') });
     const stopped = incident!.timeline.filter((e) => e.message.includes('STOPPED'));
@@ -134,7 +174,17 @@ describe('several monitors, one actor', () => {
     const store = new FolderStateStore(path.join(dir, 'state'));
     const lease = { backend: 'redis' as const, url: redis.url };
     const marker = path.join(dir, 'dns-ran');
-    const f = new Failover(settings({ site: 'zombie', lease: { ...lease, ttlMs: 1_500 }, steps: [{ kind: 'activate', command: 'sleep 5' }, { kind: 'dns', command: `touch ${marker}` }] }), { store, leases: await openLeaseBackend(lease), monitor: 'm1' });
+    const f = new Failover(
+      settings({
+        site: 'zombie',
+        lease: { ...lease, ttlMs: 1_500 },
+        steps: [
+          { kind: 'activate', command: 'sleep 5' },
+          { kind: 'dns', command: `touch ${marker}` },
+        ],
+      }),
+      { store, leases: await openLeaseBackend(lease), monitor: 'm1' },
+    );
     const running = f.failover('manual', 'drill');
     // While its activate step runs, the lease is taken from it (as if it had stalled past its TTL).
     const other = await openLeaseBackend(lease);
@@ -163,14 +213,30 @@ describe('several monitors, one actor', () => {
         const store: StateStore = new FolderStateStore(path.join(dir, 'state'));
         const site = `race-${count}-${name.toLowerCase()}`;
         const monitors = await Promise.all(
-          Array.from({ length: count }, async (_, i) => new Failover(settings({ site, lease: { ...backend(), ttlMs: 5_000 } }), { store, leases: await openLeaseBackend(backend()), monitor: `m${i}` })),
+          Array.from(
+            { length: count },
+            async (_, i) =>
+              new Failover(settings({ site, lease: { ...backend(), ttlMs: 5_000 } }), {
+                store,
+                leases: await openLeaseBackend(backend()),
+                monitor: `m${i}`,
+              }),
+          ),
         );
         for (let round = 1; round <= 10; round++) {
-          await store.put(`failover/${site}/site`, { state: 'failing', since: new Date().toISOString(), epoch: 0, paused: false, automatic: [] });
-          const runs = await Promise.all(monitors.map(async (m) => {
-            await new Promise((r) => setTimeout(r, Math.random() * 20));
-            return m.failover('automatic', `round ${round}`);
-          }));
+          await store.put(`failover/${site}/site`, {
+            state: 'failing',
+            since: new Date().toISOString(),
+            epoch: 0,
+            paused: false,
+            automatic: [],
+          });
+          const runs = await Promise.all(
+            monitors.map(async (m) => {
+              await new Promise((r) => setTimeout(r, Math.random() * 20));
+              return m.failover('automatic', `round ${round}`);
+            }),
+          );
           expect(runs.filter(Boolean)).toHaveLength(1);
           expect((await activations()).filter((l) => l.endsWith(`round ${round}`))).toHaveLength(1);
         }
@@ -188,7 +254,10 @@ describe('a monitor stopped mid-sequence', () => {
     try {
       const clock = fakeClock();
       const store = new FolderStateStore(path.join(dir, 'state'));
-      const s = settings({ lease: { backend: 'file', path: path.join(dir, 'leases'), ttlMs: 600_000 }, steps: [{ kind: 'dns', webhook: `${hook.url}/switch` }] });
+      const s = settings({
+        lease: { backend: 'file', path: path.join(dir, 'leases'), ttlMs: 600_000 },
+        steps: [{ kind: 'dns', webhook: `${hook.url}/switch` }],
+      });
       const leases = await openLeaseBackend(s.lease);
       const m1 = new Failover(s, { store, leases, clock, monitor: 'm1' });
       for (let i = 0; i < 3; i++) await m1.tick().then(() => clock.advance(10_000));
@@ -202,11 +271,19 @@ describe('a monitor stopped mid-sequence', () => {
       expect((await acting).state).toBe('failing_over');
       // Released, not left to its 10-minute TTL; the run says which step to resume.
       expect(await leases.current('failover/app')).toBeUndefined();
-      expect((await m1.status()).run).toMatchObject({ epoch: 1, outcome: 'running', steps: [{ step: '1 dns', status: 'running' }] });
+      expect((await m1.status()).run).toMatchObject({
+        epoch: 1,
+        outcome: 'running',
+        steps: [{ step: '1 dns', status: 'running' }],
+      });
 
       hook.answer(undefined);
       const m2 = new Failover(s, { store, leases, clock, monitor: 'm2' });
-      expect((await m2.tick()).acted).toMatchObject({ epoch: 2, outcome: 'done', steps: [{ step: '1 dns', status: 'ok', epoch: 2 }] });
+      expect((await m2.tick()).acted).toMatchObject({
+        epoch: 2,
+        outcome: 'done',
+        steps: [{ step: '1 dns', status: 'ok', epoch: 2 }],
+      });
       expect(hook.requests.map((r) => r.json().epoch)).toEqual([1, 2]);
       await leases.close();
     } finally {

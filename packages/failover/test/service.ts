@@ -57,4 +57,5 @@ export function fakeClock(start = Date.parse('2026-12-06T12:00:00Z')) {
 }
 
 /** Exactly `perHundred` of every 100 consecutive requests fail, spread evenly. */
-export const failingPerHundred = (perHundred: number) => (n: number) => Math.floor(((n + 1) * perHundred) / 100) !== Math.floor((n * perHundred) / 100);
+export const failingPerHundred = (perHundred: number) => (n: number) =>
+  Math.floor(((n + 1) * perHundred) / 100) !== Math.floor((n * perHundred) / 100);

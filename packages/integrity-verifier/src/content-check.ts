@@ -101,7 +101,9 @@ export class ContentChecker {
       this.local = undefined;
     } else {
       this.ops.push(END);
-      own = new Promise((resolve, reject) => (this.failure ? reject(this.failure) : this.waiting.push({ resolve, reject })));
+      own = new Promise((resolve, reject) =>
+        this.failure ? reject(this.failure) : this.waiting.push({ resolve, reject }),
+      );
     }
     const inOrder = this.last.then(() => own);
     this.last = inOrder;
@@ -124,7 +126,8 @@ export class ContentChecker {
   }
 
   private async send(): Promise<void> {
-    while (this.inFlight >= Math.max(1, this.inFlightLimit) && !this.failure) await new Promise<void>((r) => (this.answered = r));
+    while (this.inFlight >= Math.max(1, this.inFlightLimit) && !this.failure)
+      await new Promise<void>((r) => (this.answered = r));
     if (this.failure) throw this.failure;
     const batch: Batch = { bytes: this.buf.buffer as ArrayBuffer, ops: Int32Array.from(this.ops), paths: this.paths };
     this.worker.postMessage(batch, [batch.bytes, batch.ops.buffer as ArrayBuffer]);

@@ -31,7 +31,11 @@ export interface DamageReport {
  * ranges of which blobs are damaged and which paths they cost. Only run for a source verify
  * found damaged: the normal check stops at the first damage, and this reads on.
  */
-export async function damageReport(repo: Repository, snapshot: SnapshotMeta, source: SourceMeta): Promise<DamageReport> {
+export async function damageReport(
+  repo: Repository,
+  snapshot: SnapshotMeta,
+  source: SourceMeta,
+): Promise<DamageReport> {
   const report: DamageReport = { blobs: [], restorable: 0, lost: [], unverified: [] };
   const note = (damage: BlobDamage) => {
     if (!damage.intact || damage.spans.length > 0) report.blobs.push({ key: damage.key, spans: damage.spans });
@@ -60,7 +64,11 @@ export async function damageReport(repo: Repository, snapshot: SnapshotMeta, sou
     }
     const key = link.source.archive.key;
     why.set(holder, `its header or content lies in a damaged part of ${key}`);
-    const { entries, damage } = salvageArchive(repo, link.source, expectedHeader(index, holder, (p) => taken.has(p)));
+    const { entries, damage } = salvageArchive(
+      repo,
+      link.source,
+      expectedHeader(index, holder, (p) => taken.has(p)),
+    );
     try {
       for await (const entry of entries) {
         const norm = normaliseEntryPath(entry.name);
@@ -94,9 +102,13 @@ export async function damageReport(repo: Repository, snapshot: SnapshotMeta, sou
 }
 
 /** Why an archive entry would not be restored: it differs from its index entry, or its content runs into damage. */
-async function entryProblem(entry: { type: string; size: number; linkTarget: string | undefined; stream: AsyncIterable<Buffer> }, expected: IndexEntry): Promise<string | undefined> {
+async function entryProblem(
+  entry: { type: string; size: number; linkTarget: string | undefined; stream: AsyncIterable<Buffer> },
+  expected: IndexEntry,
+): Promise<string | undefined> {
   if (entry.type !== expected.type) return `it is a ${entry.type} in the archive but a ${expected.type} in the index`;
-  if (entry.type === 'symlink') return entry.linkTarget === expected.linkTarget ? undefined : 'its link target differs from the index';
+  if (entry.type === 'symlink')
+    return entry.linkTarget === expected.linkTarget ? undefined : 'its link target differs from the index';
   if (entry.type !== 'file') return undefined;
   const hash = createHash('sha256');
   let size = 0;
@@ -108,5 +120,7 @@ async function entryProblem(entry: { type: string; size: number; linkTarget: str
   } catch (err) {
     return (err as Error).message;
   }
-  return size === expected.size && hash.digest('hex') === expected.sha256 ? undefined : 'its content is damaged: it does not match its sha256';
+  return size === expected.size && hash.digest('hex') === expected.sha256
+    ? undefined
+    : 'its content is damaged: it does not match its sha256';
 }

@@ -55,7 +55,12 @@ export class JsonlChecker {
         this.total++;
         // Never quote the line: findings live in unencrypted metadata, and lines hold user data.
         if (this.findings.length < this.maxFindings)
-          this.findings.push({ kind: 'invalid-jsonl', path: this.path, line: this.line, message: `${this.path} line ${this.line} is not valid JSON (${end - start} bytes)` });
+          this.findings.push({
+            kind: 'invalid-jsonl',
+            path: this.path,
+            line: this.line,
+            message: `${this.path} line ${this.line} is not valid JSON (${end - start} bytes)`,
+          });
       }
       if (nl === -1) return;
       start = nl + 1;

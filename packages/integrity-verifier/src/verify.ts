@@ -114,11 +114,19 @@ export interface VerifyOptions {
 }
 
 /** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
-export async function verifySnapshot(repo: Repository, snapshot: SnapshotMeta, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifySnapshot(
+  repo: Repository,
+  snapshot: SnapshotMeta,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
   const sources: SourceReport[] = [];
   const broken: BrokenLink[] = [];
   for (const source of snapshot.sources)
-    sources.push({ ...(await verifySource(repo, snapshot, source, options, broken)), backupFindings: source.findings, backupFindingsTotal: source.findingsTotal });
+    sources.push({
+      ...(await verifySource(repo, snapshot, source, options, broken)),
+      backupFindings: source.findings,
+      backupFindingsTotal: source.findingsTotal,
+    });
   // Beside what verify checks itself, what the backup recorded: a partial or changed copy is not damage, but must not be forgotten.
   const recorded = { errors: snapshot.errors, failedSources: snapshot.failedSources ?? [] };
   const signedBy = repo.signedBy(snapshot);
@@ -142,19 +150,30 @@ export async function verifyRef(repo: Repository, ref: string, options: VerifyOp
     return await repo.withReadLock('verify', options.onWarning, () => verifyUnlocked(repo, ref, options, checked));
   } catch (cause) {
     if (!options.signal?.aborted) throw cause;
-    throw new VerifyError(VerifyErrorCode.INTERRUPTED, `Verify was interrupted after checking ${checked.length} snapshot(s) (${checked.every((r) => r.ok) ? 'all good' : 'some damaged'}); it changes nothing.`, {
-      cause,
-      hint: 'Run verify again to check the rest.',
-      details: { checked: checked.map((r) => ({ snapshot: r.snapshot, ok: r.ok })) },
-    });
+    throw new VerifyError(
+      VerifyErrorCode.INTERRUPTED,
+      `Verify was interrupted after checking ${checked.length} snapshot(s) (${checked.every((r) => r.ok) ? 'all good' : 'some damaged'}); it changes nothing.`,
+      {
+        cause,
+        hint: 'Run verify again to check the rest.',
+        details: { checked: checked.map((r) => ({ snapshot: r.snapshot, ok: r.ok })) },
+      },
+    );
   }
 }
 
-async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOptions, reports: VerifyReport[]): Promise<VerifyReport[]> {
+async function verifyUnlocked(
+  repo: Repository,
+  ref: string,
+  options: VerifyOptions,
+  reports: VerifyReport[],
+): Promise<VerifyReport[]> {
   const damaged: DamagedSnapshot[] = [];
   const snapshots =
     ref === 'all'
-      ? (await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).filter((s) => matchesFilter(s, options.filter))
+      ? (await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).filter((s) =>
+          matchesFilter(s, options.filter),
+        )
       : [await repo.resolveSnapshot(ref, { filter: options.filter })];
   for (const s of snapshots) {
     options.signal?.throwIfAborted();
@@ -162,14 +181,37 @@ async function verifyUnlocked(repo: Repository, ref: string, options: VerifyOpti
   }
   // After the readable ones: whatever damaged metadata described cannot be checked or restored.
   for (const d of damaged)
-    reports.push({ snapshot: d.id, time: snapshotIdTime(d.id)?.toISOString() ?? '', ok: false, status: 'unreadable', sources: [], contentChecked: false, damaged: d.reason, damagedCode: d.code });
+    reports.push({
+      snapshot: d.id,
+      time: snapshotIdTime(d.id)?.toISOString() ?? '',
+      ok: false,
+      status: 'unreadable',
+      sources: [],
+      contentChecked: false,
+      damaged: d.reason,
+      damagedCode: d.code,
+    });
   return reports;
 }
 
-async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: SourceMeta, options: VerifyOptions, broken: BrokenLink[]): Promise<SourceReport> {
+async function verifySource(
+  repo: Repository,
+  snapshot: SnapshotMeta,
+  source: SourceMeta,
+  options: VerifyOptions,
+  broken: BrokenLink[],
+): Promise<SourceReport> {
   if (source.archive.encryption && !repo.keys.canDecrypt) return verifyStoredSource(repo, snapshot, source, options);
   if (source.redis) return verifyRedisSource(repo, source, options);
-  const report: SourceReport = { name: source.name, ok: true, entries: 0, bytes: 0, problems: [], findings: [], findingsTotal: 0 };
+  const report: SourceReport = {
+    name: source.name,
+    ok: true,
+    entries: 0,
+    bytes: 0,
+    problems: [],
+    findings: [],
+    findingsTotal: 0,
+  };
   const problem = (kind: ProblemKind, message: string, entry?: string) => {
     report.problems.push({ kind, source: source.name, ...(entry ? { entry } : {}), message });
   };
@@ -181,18 +223,29 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
     for await (const e of repo.readIndex(source)) {
       // The predicates restore refuses with (restore-core's loadIndex): what it would refuse is reported here.
       const bad = indexEntryProblem(e);
-      if (bad) problem(bad.escapes ? 'unsafe-path' : 'invalid-path', `index entry ${JSON.stringify(e.path)} ${bad.why}; a restore would refuse it`, e.path);
-      if (index.has(e.path)) problem('bad-index', `"${e.path}" is listed twice in the index; a restore would refuse it`, e.path);
+      if (bad)
+        problem(
+          bad.escapes ? 'unsafe-path' : 'invalid-path',
+          `index entry ${JSON.stringify(e.path)} ${bad.why}; a restore would refuse it`,
+          e.path,
+        );
+      if (index.has(e.path))
+        problem('bad-index', `"${e.path}" is listed twice in the index; a restore would refuse it`, e.path);
       index.set(e.path, e);
     }
   } catch (err) {
     const key = source.index?.key ?? '(no index)';
-    if (!describeFailure(err, source, key, problem)) problem('bad-index', `the entry index ${key} cannot be read: ${(err as Error).message}`);
+    if (!describeFailure(err, source, key, problem))
+      problem('bad-index', `the entry index ${key} cannot be read: ${(err as Error).message}`);
   }
   for (const e of index.values()) {
     const below = entryPlacementProblem(e, index);
     if (below)
-      problem(below.type === 'symlink' ? 'unsafe-path' : 'bad-index', `"${e.path}" lies below the ${below.type === 'symlink' ? 'symbolic link' : 'file'} "${below.above}"; a restore would refuse it`, e.path);
+      problem(
+        below.type === 'symlink' ? 'unsafe-path' : 'bad-index',
+        `"${e.path}" lies below the ${below.type === 'symlink' ? 'symbolic link' : 'file'} "${below.above}"; a restore would refuse it`,
+        e.path,
+      );
   }
 
   // An incremental's unchanged files are checked in the earlier archives that hold them.
@@ -202,8 +255,18 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
   const checked: Promise<void>[] = [];
   const check = (path: string, expected: IndexEntry) => (r: FileResult) => {
     report.bytes += r.size;
-    options.onProgress?.({ source: source.name, entries: report.entries, bytes: report.bytes, totalBytes: source.stats.bytes });
-    if (r.size !== expected.size || r.sha256 !== expected.sha256) problem('content-mismatch', `"${path}" does not match its recorded size and sha256; its content is damaged`, path);
+    options.onProgress?.({
+      source: source.name,
+      entries: report.entries,
+      bytes: report.bytes,
+      totalBytes: source.stats.bytes,
+    });
+    if (r.size !== expected.size || r.sha256 !== expected.sha256)
+      problem(
+        'content-mismatch',
+        `"${path}" does not match its recorded size and sha256; its content is damaged`,
+        path,
+      );
     for (const f of r.findings) if (report.findings.length < maxFindings) report.findings.push(f);
     report.findingsTotal += r.findingsTotal;
   };
@@ -213,9 +276,17 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
       if (!link.source) {
         brokenLinks.add(link.holder);
         const state = link.damaged ? 'damaged' : 'missing';
-        broken.push({ snapshot: link.holder, source: source.name, state, ...(link.damaged ? { reason: link.damaged } : {}) });
+        broken.push({
+          snapshot: link.holder,
+          source: source.name,
+          state,
+          ...(link.damaged ? { reason: link.damaged } : {}),
+        });
         const why = link.damaged ? `has damaged metadata (${link.damaged})` : 'is missing from the repository';
-        problem('missing-link', `snapshot ${link.holder}, which holds unchanged files of this incremental, ${why}: this snapshot cannot be restored because of it`);
+        problem(
+          'missing-link',
+          `snapshot ${link.holder}, which holds unchanged files of this incremental, ${why}: this snapshot cannot be restored because of it`,
+        );
         continue;
       }
       const archiveKey = link.source.archive.key;
@@ -225,7 +296,11 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
           const norm = normaliseEntryPath(a.name);
           if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue; // not needed from this link
           if ('unsafe' in norm) {
-            problem(norm.escapes ? 'unsafe-path' : 'invalid-path', `archive entry ${JSON.stringify(a.name)} ${norm.unsafe}; a restore would refuse it`, a.name);
+            problem(
+              norm.escapes ? 'unsafe-path' : 'invalid-path',
+              `archive entry ${JSON.stringify(a.name)} ${norm.unsafe}; a restore would refuse it`,
+              a.name,
+            );
             continue;
           }
           const expected = index.get(norm.path);
@@ -236,11 +311,19 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
           index.delete(norm.path);
           report.entries++;
           if (expected.type !== a.type) {
-            problem('type-mismatch', `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`, norm.path);
+            problem(
+              'type-mismatch',
+              `"${norm.path}" is a ${a.type} in the archive but a ${expected.type} in the index`,
+              norm.path,
+            );
             continue;
           }
           if (a.type === 'symlink' && a.linkTarget !== expected.linkTarget)
-            problem('content-mismatch', `"${norm.path}" points to ${JSON.stringify(a.linkTarget)} in the archive but ${JSON.stringify(expected.linkTarget)} in the index`, norm.path);
+            problem(
+              'content-mismatch',
+              `"${norm.path}" points to ${JSON.stringify(a.linkTarget)} in the archive but ${JSON.stringify(expected.linkTarget)} in the index`,
+              norm.path,
+            );
           if (a.type !== 'file') continue;
           content.begin(norm.path, isJsonl(norm.path));
           for await (const chunk of a.stream) await content.push(chunk as Buffer);
@@ -252,12 +335,16 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
         brokenLinks.add(link.holder);
         const entry = (err as { details?: { entry?: string } }).details?.entry;
         const where = own ? archiveKey : `${archiveKey} (snapshot ${link.holder}, which this incremental depends on)`;
-        if (!describeFailure(err, source, where, problem, own ? 'missing-blob' : 'missing-link')) problem('corrupt-archive', (err as Error).message, entry);
+        if (!describeFailure(err, source, where, problem, own ? 'missing-blob' : 'missing-link'))
+          problem('corrupt-archive', (err as Error).message, entry);
         // A damaged stream stops early; say also whether the stored bytes still match their digest.
         if ((err as { code?: string }).code === RepoErrorCode.CORRUPT_ARCHIVE) {
           const d = await digestBlob(repo.store, archiveKey).catch(() => undefined);
           if (d && d.sha256 !== link.source.archive.sha256)
-            problem('digest-mismatch', `${archiveKey} does not match its recorded sha256: the stored archive was altered`);
+            problem(
+              'digest-mismatch',
+              `${archiveKey} does not match its recorded sha256: the stored archive was altered`,
+            );
         }
       }
     }
@@ -267,7 +354,12 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
     await content.close();
   }
   for (const [missing, e] of index)
-    if (!brokenLinks.has(e.in ?? snapshot.id)) problem('missing-entry', `"${missing}" is in the index but missing from ${e.in ? `snapshot ${e.in}'s archive` : 'the archive'}`, missing);
+    if (!brokenLinks.has(e.in ?? snapshot.id))
+      problem(
+        'missing-entry',
+        `"${missing}" is in the index but missing from ${e.in ? `snapshot ${e.in}'s archive` : 'the archive'}`,
+        missing,
+      );
   report.ok = report.problems.length === 0;
   // Only now, and only for a damaged source: the normal read stopped at the damage, this one reads past it.
   if (!report.ok) report.damage = await damageReport(repo, snapshot, source);
@@ -275,7 +367,13 @@ async function verifySource(repo: Repository, snapshot: SnapshotMeta, source: So
 }
 
 // Maps the repository's own failures to problems; returns false for anything else.
-function describeFailure(err: unknown, source: SourceMeta, key: string, problem: (k: ProblemKind, m: string) => void, missing: ProblemKind = 'missing-blob'): boolean {
+function describeFailure(
+  err: unknown,
+  source: SourceMeta,
+  key: string,
+  problem: (k: ProblemKind, m: string) => void,
+  missing: ProblemKind = 'missing-blob',
+): boolean {
   const code = (err as { code?: string }).code;
   if (code === StorageErrorCode.NOT_FOUND) {
     problem(missing, `${key} of source "${source.name}" is missing from the repository`);

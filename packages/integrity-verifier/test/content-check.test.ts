@@ -8,7 +8,9 @@ const files = Array.from({ length: 24 }, (_, i) => {
   const lines = 4000 + i * 500;
   const bad = 17 + i * 101;
   const text = jsonl
-    ? Array.from({ length: lines }, (_, n) => (n + 1 === bad ? `{"broken": ${n}` : JSON.stringify({ n, file: i, pad: 'x'.repeat(200 + (n % 50)) }))).join('\n')
+    ? Array.from({ length: lines }, (_, n) =>
+        n + 1 === bad ? `{"broken": ${n}` : JSON.stringify({ n, file: i, pad: 'x'.repeat(200 + (n % 50)) }),
+      ).join('\n')
     : 'b'.repeat(300_000 + i * 40_000);
   return { path: `f${i}.${jsonl ? 'jsonl' : 'bin'}`, jsonl, bytes: Buffer.from(text), bad: jsonl ? bad : undefined };
 });
@@ -40,10 +42,13 @@ async function checkAll(inFlight: number): Promise<FileResult[]> {
 
 describe('ContentChecker', () => {
   // 0: every file on the main thread; 1: the worker is behind after one batch, so files go both ways; 8: the default.
-  it.each([0, 1, 8])('gives each file its sha256, size and bad JSONL line, in file order, with %i batches in flight', async (inFlight) => {
-    const results = await checkAll(inFlight);
-    expect(results.map((r) => [r.sha256, r.size, r.findings.map((f) => f.line)])).toEqual(
-      files.map((f) => [createHash('sha256').update(f.bytes).digest('hex'), f.bytes.length, f.bad ? [f.bad] : []]),
-    );
-  });
+  it.each([0, 1, 8])(
+    'gives each file its sha256, size and bad JSONL line, in file order, with %i batches in flight',
+    async (inFlight) => {
+      const results = await checkAll(inFlight);
+      expect(results.map((r) => [r.sha256, r.size, r.findings.map((f) => f.line)])).toEqual(
+        files.map((f) => [createHash('sha256').update(f.bytes).digest('hex'), f.bytes.length, f.bad ? [f.bad] : []]),
+      );
+    },
+  );
 });

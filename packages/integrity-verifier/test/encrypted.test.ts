@@ -36,7 +36,11 @@ describe('verify of an encrypted repository', () => {
     const report = await verifySnapshot(await Repository.open(store), snap);
     expect(report).toMatchObject({ ok: true, contentChecked: false });
     const src = snap.sources[0]!;
-    expect(report.sources[0]).toMatchObject({ contentChecked: false, bytes: src.archive.size + src.index!.size, note: expect.stringContaining('no identity') });
+    expect(report.sources[0]).toMatchObject({
+      contentChecked: false,
+      bytes: src.archive.size + src.index!.size,
+      note: expect.stringContaining('no identity'),
+    });
   });
 
   it('without it: still finds a flipped byte and a missing blob', async () => {

@@ -54,7 +54,12 @@ describe('isJsonText agrees with JSON.parse', () => {
         const p = rand(s.length + 1);
         const c = alphabet[rand(alphabet.length)]!;
         const op = rand(3);
-        s = op === 0 ? s.slice(0, p) + c + s.slice(p) : op === 1 ? s.slice(0, p) + s.slice(p + 1) : s.slice(0, p) + c + s.slice(p + 1);
+        s =
+          op === 0
+            ? s.slice(0, p) + c + s.slice(p)
+            : op === 1
+              ? s.slice(0, p) + s.slice(p + 1)
+              : s.slice(0, p) + c + s.slice(p + 1);
       }
       if (parses(s)) valid++;
       if (accepts(s) !== parses(s)) mismatches.push(s);

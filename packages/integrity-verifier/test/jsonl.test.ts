@@ -12,7 +12,11 @@ function check(text: string | Buffer, cut: number): { lines: number[]; messages:
 describe('JsonlChecker', () => {
   const text = '{"a":1}\n\n  \nnot json\n{"é":"ü ✓"}\n{"b":\n[1,2]\r\n{"c":3}';
   it.each([1, 2, 3, 5, 7, 64, 1 << 20])('finds the same lines whatever the chunking (%i)', (cut) => {
-    expect(check(text, cut)).toEqual({ lines: [4, 6], messages: ['f.jsonl line 4 is not valid JSON (8 bytes)', 'f.jsonl line 6 is not valid JSON (5 bytes)'], total: 2 });
+    expect(check(text, cut)).toEqual({
+      lines: [4, 6],
+      messages: ['f.jsonl line 4 is not valid JSON (8 bytes)', 'f.jsonl line 6 is not valid JSON (5 bytes)'],
+      total: 2,
+    });
   });
 
   it('checks a last line without newline, counts past the kept findings, and reports raw byte lengths', () => {

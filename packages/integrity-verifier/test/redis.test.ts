@@ -42,7 +42,12 @@ describe('verifying a Redis source without a server', () => {
     const snap = await snapshotRedis(repo, server.client(), DBS);
     const report = await verifySnapshot(repo, snap);
     expect(report.ok).toBe(true);
-    expect(report.sources[0]).toMatchObject({ name: 'redis', ok: true, entries: snap.sources[0]!.redis!.records, problems: [] });
+    expect(report.sources[0]).toMatchObject({
+      name: 'redis',
+      ok: true,
+      entries: snap.sources[0]!.redis!.records,
+      problems: [],
+    });
   });
 
   it('names the key whose DUMP payload is damaged', async () => {
@@ -62,7 +67,9 @@ describe('verifying a Redis source without a server', () => {
         kind: 'corrupt-record',
         source: 'redis',
         entry: 'db0:"hash"',
-        message: expect.stringMatching(/^key "hash" in database 0: its DUMP payload fails its CRC-64 check .*the value is damaged$/),
+        message: expect.stringMatching(
+          /^key "hash" in database 0: its DUMP payload fails its CRC-64 check .*the value is damaged$/,
+        ),
       },
     ]);
   });
@@ -84,7 +91,9 @@ describe('verifying a Redis source without a server', () => {
     // in every case the stored digest is wrong and the report names a key.
     const problems = report.sources[0]!.problems;
     expect(problems).toContainEqual(expect.objectContaining({ kind: 'digest-mismatch' }));
-    expect(problems.filter((p) => p.kind !== 'digest-mismatch')).toContainEqual(expect.objectContaining({ message: expect.stringMatching(/key "[^"]+"/) }));
+    expect(problems.filter((p) => p.kind !== 'digest-mismatch')).toContainEqual(
+      expect.objectContaining({ message: expect.stringMatching(/key "[^"]+"/) }),
+    );
   });
 
   it('finds per-database counts that do not match the metadata', async () => {
@@ -95,7 +104,10 @@ describe('verifying a Redis source without a server', () => {
     await writeFile(metaPath, encodeMetadata(meta)); // an edit with its checksum updated
     const report = await verifySnapshot(repo, await repo.resolveSnapshot(snap.id));
     expect(report.sources[0]!.problems).toEqual([
-      expect.objectContaining({ kind: 'count-mismatch', message: 'database 1: the archive holds 4 keys but the metadata records 5' }),
+      expect.objectContaining({
+        kind: 'count-mismatch',
+        message: 'database 1: the archive holds 4 keys but the metadata records 5',
+      }),
     ]);
   });
 });

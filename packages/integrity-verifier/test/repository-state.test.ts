@@ -41,7 +41,8 @@ describe('verifyRef and the repository around the snapshots', () => {
     const [report] = await verifyRef(repo, snap.id, {
       onProgress: () => {
         if (held.length) return;
-        for (const f of readdirSync(path.join(root, 'locks'))) held.push(JSON.parse(readFileSync(path.join(root, 'locks', f), 'utf8')).purpose);
+        for (const f of readdirSync(path.join(root, 'locks')))
+          held.push(JSON.parse(readFileSync(path.join(root, 'locks', f), 'utf8')).purpose);
       },
     });
     expect(report!.ok).toBe(true);

@@ -30,7 +30,10 @@ describe('verifyRef interrupted', () => {
     await snapshotTree(repo, tree); // a second snapshot: the stop comes at the latest before it
     const abort = new AbortController();
     const run = verifyRef(repo, 'all', { signal: abort.signal, onProgress: () => abort.abort(new Error('stop')) });
-    await expect(run).rejects.toMatchObject({ code: VerifyErrorCode.INTERRUPTED, message: expect.stringContaining('it changes nothing') });
+    await expect(run).rejects.toMatchObject({
+      code: VerifyErrorCode.INTERRUPTED,
+      message: expect.stringContaining('it changes nothing'),
+    });
     expect(await readLocks(repo.store)).toEqual([]);
   });
 });
@@ -67,7 +70,9 @@ describe('verifySnapshot', () => {
     await rm(archive);
     const report = await verifySnapshot(repo, snap);
     expect(report.ok).toBe(false);
-    expect(report.sources[0]!.problems).toContainEqual(expect.objectContaining({ kind: 'missing-blob', message: expect.stringContaining(snap.sources[0]!.archive.key) }));
+    expect(report.sources[0]!.problems).toContainEqual(
+      expect.objectContaining({ kind: 'missing-blob', message: expect.stringContaining(snap.sources[0]!.archive.key) }),
+    );
   });
 
   it('reports invalid JSONL lines as findings with file and line, without failing integrity', async () => {
@@ -90,7 +95,10 @@ describe('verifySnapshot', () => {
     const tree = path.join(dir, 'tree');
     await mkdir(path.join(tree, 'data'), { recursive: true });
     // ~5 MiB per file of 93-byte lines, so lines straddle the 1 MiB batches the checking worker gets.
-    const lines = (n: number, bad: number) => Array.from({ length: n }, (_, i) => (i + 1 === bad ? 'x'.repeat(96) : `{"seq":"${String(i).padStart(8, '0')}","pad":"${'p'.repeat(65)}"}`)).join('\n');
+    const lines = (n: number, bad: number) =>
+      Array.from({ length: n }, (_, i) =>
+        i + 1 === bad ? 'x'.repeat(96) : `{"seq":"${String(i).padStart(8, '0')}","pad":"${'p'.repeat(65)}"}`,
+      ).join('\n');
     await writeFile(path.join(tree, 'data/a.jsonl'), lines(54_000, 30_001));
     await writeFile(path.join(tree, 'data/b.jsonl'), lines(54_000, 2));
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));

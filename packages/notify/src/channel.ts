@@ -5,7 +5,17 @@ import type { Incident, Severity } from './model.js';
  * (repeat until acknowledged, or the status page's stale reminder), an escalation, a digest of a
  * window's incidents, a message that could not be delivered elsewhere, or a test.
  */
-export const NOTIFICATION_KINDS = ['opened', 'updated', 'acknowledged', 'resolved', 'reminder', 'escalated', 'digest', 'undeliverable', 'test'] as const;
+export const NOTIFICATION_KINDS = [
+  'opened',
+  'updated',
+  'acknowledged',
+  'resolved',
+  'reminder',
+  'escalated',
+  'digest',
+  'undeliverable',
+  'test',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** What a channel is asked to deliver: one incident event, a digest of several, a reminder or a test. */

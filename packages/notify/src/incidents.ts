@@ -41,14 +41,21 @@ export function newIncidentId(now: number): string {
 export function parseIncident(entry: StateEntry): Incident {
   const parsed = incidentSchema.safeParse(entry.value);
   if (!parsed.success)
-    throw new NotifyError(NotifyErrorCode.DAMAGED, `The stored incident ${entry.key} does not match the incident model: ${parsed.error.issues[0]?.message ?? 'invalid'}.`, {
-      hint: 'Something other than drkit changed it. Restore it from a copy of the state store, or move it aside.',
-      details: { key: entry.key },
-    });
+    throw new NotifyError(
+      NotifyErrorCode.DAMAGED,
+      `The stored incident ${entry.key} does not match the incident model: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      {
+        hint: 'Something other than drkit changed it. Restore it from a copy of the state store, or move it aside.',
+        details: { key: entry.key },
+      },
+    );
   return parsed.data;
 }
 
-export async function getIncident(store: StateStore, id: string): Promise<{ incident: Incident; revision: number } | undefined> {
+export async function getIncident(
+  store: StateStore,
+  id: string,
+): Promise<{ incident: Incident; revision: number } | undefined> {
   const entry = await store.get(KEYS.incident(id));
   return entry && { incident: parseIncident(entry), revision: entry.revision };
 }
@@ -64,13 +71,18 @@ export async function findIncident(store: StateStore, idOrPrefix: string): Promi
   const exact = await getIncident(store, idOrPrefix);
   if (exact) return exact.incident;
   const found: Incident[] = [];
-  for await (const entry of store.list(KEYS.incident(idOrPrefix))) if (!entry.key.slice('incidents/'.length).includes('/')) found.push(parseIncident(entry));
+  for await (const entry of store.list(KEYS.incident(idOrPrefix)))
+    if (!entry.key.slice('incidents/'.length).includes('/')) found.push(parseIncident(entry));
   if (found.length === 1) return found[0]!;
   if (found.length === 0) throw notFound();
-  throw new NotifyError(NotifyErrorCode.AMBIGUOUS_ID, `${found.length} incidents have ids starting with ${idOrPrefix}: ${found.map((i) => i.id).join(', ')}.`, {
-    hint: 'Give more of the id.',
-    details: { id: idOrPrefix, matches: found.map((i) => i.id) },
-  });
+  throw new NotifyError(
+    NotifyErrorCode.AMBIGUOUS_ID,
+    `${found.length} incidents have ids starting with ${idOrPrefix}: ${found.map((i) => i.id).join(', ')}.`,
+    {
+      hint: 'Give more of the id.',
+      details: { id: idOrPrefix, matches: found.map((i) => i.id) },
+    },
+  );
 }
 
 /** Open incidents (through the open index), oldest first; with `all`, every incident kept in the store. */
@@ -99,10 +111,17 @@ export async function openIncidents(store: StateStore): Promise<{ incident: Inci
  * Changes an incident in one conditional write (retried on conflicts): `change` returns the new
  * incident, or undefined to leave it. Refuses a resolved incident unless `closedOk`.
  */
-export async function changeIncident(store: StateStore, id: string, change: (incident: Incident) => Incident | undefined): Promise<Incident | undefined> {
+export async function changeIncident(
+  store: StateStore,
+  id: string,
+  change: (incident: Incident) => Incident | undefined,
+): Promise<Incident | undefined> {
   let changed: Incident | undefined;
   await updateEntry<Incident>(store, KEYS.incident(id), (current) => {
-    if (current === undefined) throw new NotifyError(NotifyErrorCode.NOT_FOUND, `No incident has the id ${id}.`, { hint: 'List them with `drkit incident list --all`.' });
+    if (current === undefined)
+      throw new NotifyError(NotifyErrorCode.NOT_FOUND, `No incident has the id ${id}.`, {
+        hint: 'List them with `drkit incident list --all`.',
+      });
     changed = change(incidentSchema.parse(current));
     return changed;
   });

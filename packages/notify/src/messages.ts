@@ -5,7 +5,9 @@ import type { Incident, Severity, TimelineEntry } from './model.js';
 const TIMELINE_IN_MESSAGE = 5;
 
 export function snapshot(incident: Incident): Incident {
-  return incident.timeline.length <= TIMELINE_IN_MESSAGE ? incident : { ...incident, timeline: incident.timeline.slice(-TIMELINE_IN_MESSAGE) };
+  return incident.timeline.length <= TIMELINE_IN_MESSAGE
+    ? incident
+    : { ...incident, timeline: incident.timeline.slice(-TIMELINE_IN_MESSAGE) };
 }
 
 const components = (incident: Incident) => (incident.components.length ? ` [${incident.components.join(', ')}]` : '');
@@ -29,7 +31,12 @@ export function entryNotification(incident: Incident, entry: TimelineEntry, idem
 }
 
 /** Repeat until acknowledged, escalation, or the status page's stale reminder. */
-export function reminderNotification(incident: Incident, kind: 'reminder' | 'escalated', why: string, idempotencyKey: string): Notification {
+export function reminderNotification(
+  incident: Incident,
+  kind: 'reminder' | 'escalated',
+  why: string,
+  idempotencyKey: string,
+): Notification {
   return {
     idempotencyKey,
     kind,
@@ -41,9 +48,16 @@ export function reminderNotification(incident: Incident, kind: 'reminder' | 'esc
 }
 
 /** One message for a window's events: each incident once, with what happened to it in the window. */
-export function digestNotification(severity: Severity, windowText: string, items: { incident: Incident; entries: TimelineEntry[] }[], idempotencyKey: string): Notification {
+export function digestNotification(
+  severity: Severity,
+  windowText: string,
+  items: { incident: Incident; entries: TimelineEntry[] }[],
+  idempotencyKey: string,
+): Notification {
   const lines = items.map(({ incident, entries }) => {
-    const what = entries.map((e) => (e.kind === 'updated' ? e.message : `${e.kind}${e.message ? `: ${e.message}` : ''}`)).join('; ');
+    const what = entries
+      .map((e) => (e.kind === 'updated' ? e.message : `${e.kind}${e.message ? `: ${e.message}` : ''}`))
+      .join('; ');
     return `- ${incident.title}${components(incident)}: ${incident.status}${what ? ` (${what})` : ''} [${incident.id}]`;
   });
   return {

@@ -9,7 +9,13 @@ export const INCIDENT_STATUSES = ['investigating', 'identified', 'monitoring', '
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 /** Statuspage's component states. */
-export const COMPONENT_STATES = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance'] as const;
+export const COMPONENT_STATES = [
+  'operational',
+  'degraded_performance',
+  'partial_outage',
+  'major_outage',
+  'under_maintenance',
+] as const;
 export type ComponentState = (typeof COMPONENT_STATES)[number];
 
 const isoTime = z.iso.datetime({ offset: true });

@@ -16,7 +16,14 @@ import {
   openIncidents,
 } from './incidents.js';
 import { digestNotification, entryNotification, reminderNotification } from './messages.js';
-import { type DrkitEvent, type Incident, type IncidentStatus, SEVERITIES, type Severity, type TimelineEntry } from './model.js';
+import {
+  type DrkitEvent,
+  type Incident,
+  type IncidentStatus,
+  SEVERITIES,
+  type Severity,
+  type TimelineEntry,
+} from './model.js';
 import { type DeliveryReport, Outbox, type OutboxRecord } from './outbox.js';
 import { type Policy, policyFromConfig, type Route, routeFor } from './policy.js';
 
@@ -104,7 +111,14 @@ export class Notifier {
     this.policy = options.policy ?? policyFromConfig(undefined);
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.outbox = new Outbox({ store: this.store, channels: this.channels, clock: this.clock, log: this.log, random: options.random, concurrency: options.concurrency });
+    this.outbox = new Outbox({
+      store: this.store,
+      channels: this.channels,
+      clock: this.clock,
+      log: this.log,
+      random: options.random,
+      concurrency: options.concurrency,
+    });
   }
 
   // ---- incidents ----
@@ -112,20 +126,25 @@ export class Notifier {
   /** Opens an incident for the event, or updates (or, with `resolve`, resolves) the open one with its dedup key; then routes it. */
   async report(event: DrkitEvent): Promise<ReportResult> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const claim = event.dedupKey === undefined ? undefined : await this.store.get<DedupClaim>(KEYS.dedup(event.dedupKey));
+      const claim =
+        event.dedupKey === undefined ? undefined : await this.store.get<DedupClaim>(KEYS.dedup(event.dedupKey));
       let id = claim?.value.incidentId;
       if (claim && id) {
         const found = await getIncident(this.store, id);
         if (found && found.incident.status !== 'resolved') {
           await failpoint('notify.report.before-fold');
           // Resolved meanwhile by someone else: its key is free, so this event opens a new incident.
-          const folded = await this.fold(found.incident.id, event).catch((e) => (e instanceof NotifyError && e.code === NotifyErrorCode.CLOSED ? undefined : Promise.reject(e)));
+          const folded = await this.fold(found.incident.id, event).catch((e) =>
+            e instanceof NotifyError && e.code === NotifyErrorCode.CLOSED ? undefined : Promise.reject(e),
+          );
           if (folded) return folded;
           continue;
         }
         if (found) {
           // Resolved, but its claim was not released (the resolver was interrupted): release it now.
-          await this.store.delete(claim.key, { ifRevision: claim.revision }).catch((e) => conflict(e) || Promise.reject(e));
+          await this.store
+            .delete(claim.key, { ifRevision: claim.revision })
+            .catch((e) => conflict(e) || Promise.reject(e));
           continue;
         }
         // The claimer died (or is still at it) before writing the incident: whoever writes it first opens it.
@@ -133,10 +152,16 @@ export class Notifier {
         if (event.resolve) return { incident: undefined, action: 'none' };
         id = newIncidentId(this.clock.now());
         if (event.dedupKey !== undefined) {
-          const taken = await this.store.put<DedupClaim>(KEYS.dedup(event.dedupKey), { dedupKey: event.dedupKey, incidentId: id }, { ifRevision: 0 }).then(
-            () => false,
-            (e) => conflict(e) || Promise.reject(e),
-          );
+          const taken = await this.store
+            .put<DedupClaim>(
+              KEYS.dedup(event.dedupKey),
+              { dedupKey: event.dedupKey, incidentId: id },
+              { ifRevision: 0 },
+            )
+            .then(
+              () => false,
+              (e) => conflict(e) || Promise.reject(e),
+            );
           if (taken) continue;
           await failpoint('notify.report.after-dedup-claim');
         }
@@ -148,9 +173,13 @@ export class Notifier {
       await this.route(id);
       return { incident: (await getIncident(this.store, id))?.incident ?? incident, action: 'opened' };
     }
-    throw new NotifyError(NotifyErrorCode.DAMAGED, `Could not settle the incident for dedup key ${JSON.stringify(event.dedupKey)}: its claim kept changing.`, {
-      hint: 'Other processes report the same key very fast; try again.',
-    });
+    throw new NotifyError(
+      NotifyErrorCode.DAMAGED,
+      `Could not settle the incident for dedup key ${JSON.stringify(event.dedupKey)}: its claim kept changing.`,
+      {
+        hint: 'Other processes report the same key very fast; try again.',
+      },
+    );
   }
 
   /** Writes a new incident (its open index first); undefined if another process wrote that id first. */
@@ -165,9 +194,21 @@ export class Notifier {
       status: 'investigating',
       ...(event.dedupKey !== undefined ? { dedupKey: event.dedupKey } : {}),
       openedAt: at,
-      timeline: [{ at, kind: 'opened', by: event.by, message: event.message, visibility: event.internal ? 'internal' : 'public', status: 'investigating', severity: event.severity }],
+      timeline: [
+        {
+          at,
+          kind: 'opened',
+          by: event.by,
+          message: event.message,
+          visibility: event.internal ? 'internal' : 'public',
+          status: 'investigating',
+          severity: event.severity,
+        },
+      ],
     };
-    await this.store.put<OpenState>(KEYS.open(id), { routed: 0, repeats: 0, escalated: 0 }, { ifRevision: 0 }).catch((e) => conflict(e) || Promise.reject(e));
+    await this.store
+      .put<OpenState>(KEYS.open(id), { routed: 0, repeats: 0, escalated: 0 }, { ifRevision: 0 })
+      .catch((e) => conflict(e) || Promise.reject(e));
     await failpoint('notify.report.after-open-index');
     const written = await this.store.put(KEYS.incident(id), incident, { ifRevision: 0 }).then(
       () => true,
@@ -178,7 +219,8 @@ export class Notifier {
 
   /** An event for an open incident: a new entry (severity only ever raised), or nothing when it repeats the last one. */
   private async fold(id: string, event: DrkitEvent): Promise<ReportResult> {
-    if (event.resolve) return { incident: await this.resolve(id, { message: event.message, by: event.by }), action: 'resolved' };
+    if (event.resolve)
+      return { incident: await this.resolve(id, { message: event.message, by: event.by }), action: 'resolved' };
     let repeated = false;
     const incident = await changeIncident(this.store, id, (current) => {
       if (current.status === 'resolved') throw this.closed(current, 'update');
@@ -193,7 +235,14 @@ export class Notifier {
         labels: { ...current.labels, ...event.labels },
         timeline: [
           ...current.timeline,
-          { at: iso(this.clock.now()), kind: 'updated', by: event.by, message: event.message, visibility: event.internal ? 'internal' : 'public', ...(raise ? { severity: event.severity } : {}) },
+          {
+            at: iso(this.clock.now()),
+            kind: 'updated',
+            by: event.by,
+            message: event.message,
+            visibility: event.internal ? 'internal' : 'public',
+            ...(raise ? { severity: event.severity } : {}),
+          },
         ],
       };
     });
@@ -204,17 +253,38 @@ export class Notifier {
   }
 
   /** Opens an incident by hand (`drkit incident open`); with a dedup key, updates the open one that has it. */
-  async open(input: { title: string; severity: Severity; components?: string[]; labels?: Record<string, string>; message?: string; dedupKey?: string; by: string }): Promise<ReportResult> {
+  async open(input: {
+    title: string;
+    severity: Severity;
+    components?: string[];
+    labels?: Record<string, string>;
+    message?: string;
+    dedupKey?: string;
+    by: string;
+  }): Promise<ReportResult> {
     return this.report({ ...input, message: input.message ?? '' });
   }
 
   /** Adds a timeline entry, changing the status when given (`resolved` resolves). */
-  async update(idOrPrefix: string, input: { message: string; status?: IncidentStatus; internal?: boolean; by: string }): Promise<Incident> {
+  async update(
+    idOrPrefix: string,
+    input: { message: string; status?: IncidentStatus; internal?: boolean; by: string },
+  ): Promise<Incident> {
     if (input.status === 'resolved') return this.resolve(idOrPrefix, { message: input.message, by: input.by });
     return this.change(idOrPrefix, 'update', (current, at) => ({
       ...current,
       status: input.status ?? current.status,
-      timeline: [...current.timeline, { at, kind: 'updated', by: input.by, message: input.message, visibility: input.internal ? 'internal' : 'public', ...(input.status ? { status: input.status } : {}) }],
+      timeline: [
+        ...current.timeline,
+        {
+          at,
+          kind: 'updated',
+          by: input.by,
+          message: input.message,
+          visibility: input.internal ? 'internal' : 'public',
+          ...(input.status ? { status: input.status } : {}),
+        },
+      ],
     }));
   }
 
@@ -227,7 +297,16 @@ export class Notifier {
             ...current,
             acknowledgedBy: input.by,
             acknowledgedAt: at,
-            timeline: [...current.timeline, { at, kind: 'acknowledged', by: input.by, message: input.message ?? `Acknowledged by ${input.by}.`, visibility: 'internal' }],
+            timeline: [
+              ...current.timeline,
+              {
+                at,
+                kind: 'acknowledged',
+                by: input.by,
+                message: input.message ?? `Acknowledged by ${input.by}.`,
+                visibility: 'internal',
+              },
+            ],
           },
     );
   }
@@ -237,18 +316,36 @@ export class Notifier {
       ...current,
       status: 'resolved',
       resolvedAt: at,
-      timeline: [...current.timeline, { at, kind: 'resolved', by: input.by, message: input.message ?? 'Resolved.', visibility: 'public', status: 'resolved' }],
+      timeline: [
+        ...current.timeline,
+        {
+          at,
+          kind: 'resolved',
+          by: input.by,
+          message: input.message ?? 'Resolved.',
+          visibility: 'public',
+          status: 'resolved',
+        },
+      ],
     }));
   }
 
   private closed(incident: Incident, verb: string): NotifyError {
-    return new NotifyError(NotifyErrorCode.CLOSED, `Incident ${incident.id} ("${incident.title}") was resolved at ${incident.resolvedAt}; it cannot ${verb === 'update' ? 'be updated' : `be ${verb}d`}.`, {
-      hint: 'Open a new incident (drkit incident open) if it happens again.',
-      details: { id: incident.id },
-    });
+    return new NotifyError(
+      NotifyErrorCode.CLOSED,
+      `Incident ${incident.id} ("${incident.title}") was resolved at ${incident.resolvedAt}; it cannot ${verb === 'update' ? 'be updated' : `be ${verb}d`}.`,
+      {
+        hint: 'Open a new incident (drkit incident open) if it happens again.',
+        details: { id: incident.id },
+      },
+    );
   }
 
-  private async change(idOrPrefix: string, verb: string, apply: (current: Incident, at: string) => Incident | undefined): Promise<Incident> {
+  private async change(
+    idOrPrefix: string,
+    verb: string,
+    apply: (current: Incident, at: string) => Incident | undefined,
+  ): Promise<Incident> {
     const { id } = await findIncident(this.store, idOrPrefix);
     const changed = await changeIncident(this.store, id, (current) => {
       if (current.status === 'resolved') throw this.closed(current, verb);
@@ -285,7 +382,14 @@ export class Notifier {
     if (!route) return 0;
     const id = `${incident.id}.${input.key}`;
     const records = route.channels.map((channel) =>
-      this.outbox.record({ id: `${id}.${channel}`, channel, notification: reminderNotification(incident, 'reminder', input.text, id), dueBy: this.clock.now(), expireAfterMs: route.expireAfterMs, fallback: route.channels }),
+      this.outbox.record({
+        id: `${id}.${channel}`,
+        channel,
+        notification: reminderNotification(incident, 'reminder', input.text, id),
+        dueBy: this.clock.now(),
+        expireAfterMs: route.expireAfterMs,
+        fallback: route.channels,
+      }),
     );
     await this.outbox.enqueue(records);
     return records.length;
@@ -303,7 +407,9 @@ export class Notifier {
       await this.routeEntry(incident, index, incident.timeline[index]!);
       await failpoint('notify.route.after-entry');
     }
-    await updateEntry<OpenState>(this.store, KEYS.open(id), (s) => (s && s.routed < incident.timeline.length ? { ...s, routed: incident.timeline.length } : undefined));
+    await updateEntry<OpenState>(this.store, KEYS.open(id), (s) =>
+      s && s.routed < incident.timeline.length ? { ...s, routed: incident.timeline.length } : undefined,
+    );
     await failpoint('notify.route.after-count');
     if (incident.status !== 'resolved') return;
     // Everything about it is queued: it leaves the open index, and its dedup key is free again.
@@ -311,7 +417,10 @@ export class Notifier {
     await failpoint('notify.route.after-close');
     if (incident.dedupKey !== undefined) {
       const claim = await this.store.get<DedupClaim>(KEYS.dedup(incident.dedupKey));
-      if (claim?.value.incidentId === id) await this.store.delete(claim.key, { ifRevision: claim.revision }).catch((e) => conflict(e) || Promise.reject(e));
+      if (claim?.value.incidentId === id)
+        await this.store
+          .delete(claim.key, { ifRevision: claim.revision })
+          .catch((e) => conflict(e) || Promise.reject(e));
     }
   }
 
@@ -320,7 +429,10 @@ export class Notifier {
     if (!route || route.channels.length === 0) return;
     const muter = await this.mutedBy(incident);
     if (muter) {
-      if (index === 0) this.log(`drkit notify: ${incident.severity} incident ${incident.id} is muted by open P1 incident ${muter.id} on the same component; nothing sent.`);
+      if (index === 0)
+        this.log(
+          `drkit notify: ${incident.severity} incident ${incident.id} is muted by open P1 incident ${muter.id} on the same component; nothing sent.`,
+        );
       return;
     }
     if (route.digest) return this.addToDigest(route, incident.id, index, ms(entry.at));
@@ -328,15 +440,32 @@ export class Notifier {
     const notification = entryNotification(incident, entry, id);
     await this.outbox.enqueue(
       route.channels.map((channel) =>
-        this.outbox.record({ id: `${id}.${channel}`, channel, notification, dueBy: ms(entry.at) + route.withinMs, expireAfterMs: route.expireAfterMs, fallback: route.channels }),
+        this.outbox.record({
+          id: `${id}.${channel}`,
+          channel,
+          notification,
+          dueBy: ms(entry.at) + route.withinMs,
+          expireAfterMs: route.expireAfterMs,
+          fallback: route.channels,
+        }),
       ),
     );
   }
 
   /** Inhibition: the open P1 incident sharing a component with this P3/P4 one, if any. */
   private async mutedBy(incident: Incident): Promise<Incident | undefined> {
-    if (!this.policy.inhibit || (incident.severity !== 'P3' && incident.severity !== 'P4') || incident.components.length === 0) return undefined;
-    return (await listIncidents(this.store)).find((other) => other.severity === 'P1' && other.id !== incident.id && other.components.some((c) => incident.components.includes(c)));
+    if (
+      !this.policy.inhibit ||
+      (incident.severity !== 'P3' && incident.severity !== 'P4') ||
+      incident.components.length === 0
+    )
+      return undefined;
+    return (await listIncidents(this.store)).find(
+      (other) =>
+        other.severity === 'P1' &&
+        other.id !== incident.id &&
+        other.components.some((c) => incident.components.includes(c)),
+    );
   }
 
   private async addToDigest(route: Route, incidentId: string, index: number, at: number): Promise<void> {
@@ -350,7 +479,15 @@ export class Notifier {
       if (current?.value.items.some((i) => i.incidentId === incidentId && i.index === index)) return;
       const bucket: DigestBucket = current
         ? { ...current.value, items: [...current.value.items, { incidentId, index }] }
-        : { severity: route.severity, route: route.index, channels: route.channels, expireAfterMs: route.expireAfterMs, openedAt: iso(at), closesAt: iso(at + route.withinMs), items: [{ incidentId, index }] };
+        : {
+            severity: route.severity,
+            route: route.index,
+            channels: route.channels,
+            expireAfterMs: route.expireAfterMs,
+            openedAt: iso(at),
+            closesAt: iso(at + route.withinMs),
+            items: [{ incidentId, index }],
+          };
       try {
         await this.store.put(key, bucket, { ifRevision: current?.revision ?? 0 });
         await failpoint('notify.digest.after-add');
@@ -381,7 +518,14 @@ export class Notifier {
       const notification = digestNotification(bucket.severity, window, items, id);
       await this.outbox.enqueue(
         bucket.channels.map((channel) =>
-          this.outbox.record({ id: `${id}.${channel}`, channel, notification, dueBy: ms(bucket.closesAt), expireAfterMs: bucket.expireAfterMs, fallback: bucket.channels }),
+          this.outbox.record({
+            id: `${id}.${channel}`,
+            channel,
+            notification,
+            dueBy: ms(bucket.closesAt),
+            expireAfterMs: bucket.expireAfterMs,
+            fallback: bucket.channels,
+          }),
         ),
       );
       await failpoint('notify.digest.after-queue');
@@ -404,7 +548,8 @@ export class Notifier {
       const id = entry.key.slice('open/'.length);
       const found = await getIncident(this.store, id);
       if (!found) {
-        if (now - ms(entry.updatedAt) > ORPHAN_AFTER_MS) await this.store.delete(entry.key, { ifRevision: entry.revision }).catch(() => {});
+        if (now - ms(entry.updatedAt) > ORPHAN_AFTER_MS)
+          await this.store.delete(entry.key, { ifRevision: entry.revision }).catch(() => {});
         continue;
       }
       const { incident } = found;
@@ -423,8 +568,23 @@ export class Notifier {
           // Reminders missed while nothing ran are not all sent: one says how long it has been.
           repeats = due;
           const key = `${id}.r${pad(due)}`;
-          const notification = reminderNotification(incident, 'reminder', `Still unacknowledged after ${humanMs(now - opened)}`, key);
-          for (const channel of route.channels) queued.push(this.outbox.record({ id: `${key}.${channel}`, channel, notification, dueBy: now, expireAfterMs: route.expireAfterMs, fallback: route.channels }));
+          const notification = reminderNotification(
+            incident,
+            'reminder',
+            `Still unacknowledged after ${humanMs(now - opened)}`,
+            key,
+          );
+          for (const channel of route.channels)
+            queued.push(
+              this.outbox.record({
+                id: `${key}.${channel}`,
+                channel,
+                notification,
+                dueBy: now,
+                expireAfterMs: route.expireAfterMs,
+                fallback: route.channels,
+              }),
+            );
         }
         wake(opened + (repeats + 1) * route.repeatEveryMs);
       }
@@ -435,13 +595,30 @@ export class Notifier {
           break;
         }
         const key = `${id}.e${escalated + 1}`;
-        const notification = reminderNotification(incident, 'escalated', `Unacknowledged for ${humanMs(step.afterMs)}: escalated to ${step.channels.join(', ')}`, key);
-        for (const channel of step.channels) queued.push(this.outbox.record({ id: `${key}.${channel}`, channel, notification, dueBy: now, expireAfterMs: route.expireAfterMs, fallback: step.channels }));
+        const notification = reminderNotification(
+          incident,
+          'escalated',
+          `Unacknowledged for ${humanMs(step.afterMs)}: escalated to ${step.channels.join(', ')}`,
+          key,
+        );
+        for (const channel of step.channels)
+          queued.push(
+            this.outbox.record({
+              id: `${key}.${channel}`,
+              channel,
+              notification,
+              dueBy: now,
+              expireAfterMs: route.expireAfterMs,
+              fallback: step.channels,
+            }),
+          );
       }
       if (queued.length === 0) continue;
       await this.outbox.enqueue(queued);
       await updateEntry<OpenState>(this.store, entry.key, (s) =>
-        s && (s.repeats < repeats || s.escalated < escalated) ? { ...s, repeats: Math.max(s.repeats, repeats), escalated: Math.max(s.escalated, escalated) } : undefined,
+        s && (s.repeats < repeats || s.escalated < escalated)
+          ? { ...s, repeats: Math.max(s.repeats, repeats), escalated: Math.max(s.escalated, escalated) }
+          : undefined,
       );
     }
     for await (const entry of this.store.list<DigestBucket>('digests/')) {
@@ -496,7 +673,14 @@ export class Notifier {
     const record = this.outbox.record({
       id: `${id}.${channelName}`,
       channel: channelName,
-      notification: { idempotencyKey: id, kind: 'test', severity: 'P4', title: 'drkit test notification', text: `A test from drkit notify test ${channelName} at ${iso(now)}: this channel works.`, incidents: [] },
+      notification: {
+        idempotencyKey: id,
+        kind: 'test',
+        severity: 'P4',
+        title: 'drkit test notification',
+        text: `A test from drkit notify test ${channelName} at ${iso(now)}: this channel works.`,
+        incidents: [],
+      },
       dueBy: now,
       expireAfterMs: 60 * 60_000,
       fallback: [],
@@ -513,7 +697,8 @@ export class Notifier {
     const counts = { pending: 0, delivered: 0, failed: 0, expired: 0 };
     for (const r of records) counts[r.state]++;
     const holds: OutboxStatus['holds'] = [];
-    for await (const entry of this.store.list<{ until: string; failures: number; reason: string }>('holds/')) holds.push({ channel: entry.key.slice('holds/'.length), ...entry.value });
+    for await (const entry of this.store.list<{ until: string; failures: number; reason: string }>('holds/'))
+      holds.push({ channel: entry.key.slice('holds/'.length), ...entry.value });
     const late = (r: OutboxRecord) => (r.deliveredAt ? ms(r.deliveredAt) : now) > ms(r.dueBy) + LATE_GRACE_MS;
     return {
       counts,

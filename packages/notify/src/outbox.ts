@@ -107,10 +107,14 @@ async function sendWithin(channel: Channel, notification: Notification): Promise
 export function parseRecord(entry: StateEntry): OutboxRecord {
   const parsed = outboxRecordSchema.safeParse(entry.value);
   if (!parsed.success)
-    throw new NotifyError(NotifyErrorCode.DAMAGED, `The outbox record ${entry.key} does not match its schema: ${parsed.error.issues[0]?.message ?? 'invalid'}.`, {
-      hint: 'Something other than drkit changed it: move it aside (the message it held is then not sent).',
-      details: { key: entry.key },
-    });
+    throw new NotifyError(
+      NotifyErrorCode.DAMAGED,
+      `The outbox record ${entry.key} does not match its schema: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      {
+        hint: 'Something other than drkit changed it: move it aside (the message it held is then not sent).',
+        details: { key: entry.key },
+      },
+    );
   return parsed.data;
 }
 
@@ -125,7 +129,14 @@ export class Outbox {
   }
 
   /** A new pending record (not yet written). */
-  record(init: { id: string; channel: string; notification: Notification; dueBy: number; expireAfterMs: number; fallback: string[] }): OutboxRecord {
+  record(init: {
+    id: string;
+    channel: string;
+    notification: Notification;
+    dueBy: number;
+    expireAfterMs: number;
+    fallback: string[];
+  }): OutboxRecord {
     const now = this.options.clock.now();
     return {
       id: init.id,
@@ -157,13 +168,15 @@ export class Outbox {
 
   async all(): Promise<{ record: OutboxRecord; revision: number }[]> {
     const out: { record: OutboxRecord; revision: number }[] = [];
-    for await (const entry of this.options.store.list('outbox/')) out.push({ record: parseRecord(entry), revision: entry.revision });
+    for await (const entry of this.options.store.list('outbox/'))
+      out.push({ record: parseRecord(entry), revision: entry.revision });
     return out;
   }
 
   private async holds(): Promise<Map<string, Hold>> {
     const holds = new Map<string, Hold>();
-    for await (const entry of this.options.store.list<Hold>('holds/')) holds.set(entry.key.slice('holds/'.length), entry.value);
+    for await (const entry of this.options.store.list<Hold>('holds/'))
+      holds.set(entry.key.slice('holds/'.length), entry.value);
     return holds;
   }
 
@@ -186,11 +199,15 @@ export class Outbox {
       const { record } = item;
       if (options.only && !options.only(record)) continue;
       if (record.state !== 'pending') {
-        if (record.finishedAt && ms(record.finishedAt) + KEEP_FINISHED_MS <= now) await store.delete(KEYS.outbox(record.id), { ifRevision: item.revision }).catch(() => {});
+        if (record.finishedAt && ms(record.finishedAt) + KEEP_FINISHED_MS <= now)
+          await store.delete(KEYS.outbox(record.id), { ifRevision: item.revision }).catch(() => {});
         continue;
       }
       if (ms(record.expiresAt) <= now) {
-        await this.finish(item, { state: 'expired', lastError: `not delivered by ${record.expiresAt}${record.lastError ? ` (last error: ${record.lastError})` : ''}` });
+        await this.finish(item, {
+          state: 'expired',
+          lastError: `not delivered by ${record.expiresAt}${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
+        });
         report.expired++;
         continue;
       }
@@ -198,16 +215,20 @@ export class Outbox {
       const group = `${record.channel}\u0000${record.notification.incidents.map((i) => i.id).join(',') || record.id}`;
       groups.set(group, [...(groups.get(group) ?? []), item]);
     }
-    const oldestFirst = (a: { record: OutboxRecord }, b: { record: OutboxRecord }) => a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id);
+    const oldestFirst = (a: { record: OutboxRecord }, b: { record: OutboxRecord }) =>
+      a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id);
     // Groups start oldest first, several at once; only within a group is the order kept.
-    const queue = [...groups.values()].map((items) => items.sort(oldestFirst)).sort((a, b) => oldestFirst(a[0]!, b[0]!));
+    const queue = [...groups.values()]
+      .map((items) => items.sort(oldestFirst))
+      .sort((a, b) => oldestFirst(a[0]!, b[0]!));
     // A channel that has been failing gets one message (a probe) until one goes through.
     const probes = new Map<string, Promise<boolean>>();
     const sendGroup = async (items: { record: OutboxRecord; revision: number }[]) => {
       for (const [i, item] of items.entries()) {
         const { channel, claimedBy } = item.record;
         // A claim in the record itself (drkit before the `sending` document) whose sender on this host died: sent now.
-        if (claimedBy && claimedBy.host === HOST && claimedBy.pid !== process.pid && !processAlive(claimedBy.pid)) item.record.nextAttemptAt = iso(clock.now());
+        if (claimedBy && claimedBy.host === HOST && claimedBy.pid !== process.pid && !processAlive(claimedBy.pid))
+          item.record.nextAttemptAt = iso(clock.now());
         const probe = probes.get(channel);
         if (probe && !(await probe)) {
           report.waiting += items.length - i;
@@ -222,7 +243,11 @@ export class Outbox {
           return;
         }
         const attempt = this.attempt(item, holds, failuresBefore.get(channel) ?? 0, claims);
-        if (hold && !probes.has(channel)) probes.set(channel, attempt.then((r) => r.outcome === 'delivered' || r.outcome === 'failed'));
+        if (hold && !probes.has(channel))
+          probes.set(
+            channel,
+            attempt.then((r) => r.outcome === 'delivered' || r.outcome === 'failed'),
+          );
         const result = await attempt;
         if (result.outcome === 'busy') {
           report.waiting += items.length - i;
@@ -287,7 +312,12 @@ export class Outbox {
   ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed'; nextAttemptAt?: number }> {
     const { clock, store, channels } = this.options;
     // Counted when recorded: a sender killed mid-send leaves the count as it was.
-    const claimed: OutboxRecord = { ...item.record, attempts: item.record.attempts + 1, sendingSince: undefined, claimedBy: undefined };
+    const claimed: OutboxRecord = {
+      ...item.record,
+      attempts: item.record.attempts + 1,
+      sendingSince: undefined,
+      claimedBy: undefined,
+    };
     const channel = channels.get(claimed.channel);
     const delivery: Delivery = channel
       ? await sendWithin(channel, claimed.notification).catch((error: unknown) => ({
@@ -300,7 +330,11 @@ export class Outbox {
     const current = { record: claimed, revision: item.revision };
     if (delivery.ok) {
       await failpoint('notify.outbox.after-accepted');
-      await this.finish(current, { state: 'delivered', deliveredAt: iso(now), ...(delivery.receipt ? { receipt: delivery.receipt } : {}) });
+      await this.finish(current, {
+        state: 'delivered',
+        deliveredAt: iso(now),
+        ...(delivery.receipt ? { receipt: delivery.receipt } : {}),
+      });
       if (holds.has(claimed.channel)) {
         await failpoint('notify.outbox.before-release-hold');
         holds.delete(claimed.channel);
@@ -319,7 +353,11 @@ export class Outbox {
     await failpoint('notify.outbox.after-retry-wait');
     // The whole channel waits: a receiver that said 429 or is down gets nothing else before then.
     const failures = failuresBefore + 1;
-    const hold: Hold = { until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))), failures, reason: delivery.error };
+    const hold: Hold = {
+      until: iso(now + Math.max(delivery.retryAfterMs ?? 0, this.backoff(failures))),
+      failures,
+      reason: delivery.error,
+    };
     holds.set(claimed.channel, hold);
     await store.put(KEYS.hold(claimed.channel), hold);
     return { outcome: 'retrying', nextAttemptAt: now + waitMs };
@@ -338,9 +376,20 @@ export class Outbox {
   }
 
   /** Records the end of a message; a failure or expiry is then reported on the route's other channels, else the log. */
-  private async finish(item: { record: OutboxRecord; revision: number }, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }): Promise<void> {
+  private async finish(
+    item: { record: OutboxRecord; revision: number },
+    change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> },
+  ): Promise<void> {
     const now = this.options.clock.now();
-    const finished = () => this.save(item, { ...item.record, ...change, sendingSince: undefined, claimedBy: undefined, finishedAt: iso(now), nextAttemptAt: item.record.nextAttemptAt });
+    const finished = () =>
+      this.save(item, {
+        ...item.record,
+        ...change,
+        sendingSince: undefined,
+        claimedBy: undefined,
+        finishedAt: iso(now),
+        nextAttemptAt: item.record.nextAttemptAt,
+      });
     if (change.state === 'delivered') return finished();
     // The report is queued first (its id makes that idempotent): killed before the record says failed, the next process reports again, not never.
     await this.report(item.record, change, now);
@@ -349,10 +398,15 @@ export class Outbox {
   }
 
   /** Queues the report of a message that failed or expired to the route's other channels, else says it on the log. */
-  private async report(record: OutboxRecord, change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> }, now: number): Promise<void> {
+  private async report(
+    record: OutboxRecord,
+    change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> },
+    now: number,
+  ): Promise<void> {
     const why = change.lastError ?? record.lastError ?? change.state;
     const line = `drkit notify: could not deliver "${record.notification.title}" to ${record.channel}: ${why}`;
-    const targets = record.notification.kind === 'undeliverable' ? [] : record.fallback.filter((c) => this.options.channels.has(c));
+    const targets =
+      record.notification.kind === 'undeliverable' ? [] : record.fallback.filter((c) => this.options.channels.has(c));
     if (targets.length === 0) {
       this.options.log(line);
       return;
@@ -365,6 +419,17 @@ export class Outbox {
       text: `${line}. ${change.state === 'expired' ? 'It expired undelivered.' : 'The receiver refused it for good.'}`,
       incidents: record.notification.incidents,
     };
-    await this.enqueue(targets.map((channel) => this.record({ id: `${record.id}.f.${channel}`, channel, notification, dueBy: now, expireAfterMs: ms(record.expiresAt) - ms(record.dueBy), fallback: [] })));
+    await this.enqueue(
+      targets.map((channel) =>
+        this.record({
+          id: `${record.id}.f.${channel}`,
+          channel,
+          notification,
+          dueBy: now,
+          expireAfterMs: ms(record.expiresAt) - ms(record.dueBy),
+          fallback: [],
+        }),
+      ),
+    );
   }
 }

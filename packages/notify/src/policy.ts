@@ -32,8 +32,16 @@ export interface Policy {
 type ChannelType = Channel['type'];
 
 /** The DR plan's communication plan, used for every severity the config gives no route: P1 phone + email + Slack at once, repeated until acknowledged; P2 email + Slack ≤ 15 min; P3 Slack, hourly digest; P4 email, daily digest. Webhooks and the console hear everything. */
-export const PLAN: Record<Severity, { types: ChannelType[]; withinMs: number; digest: boolean; repeatEveryMs?: number }> = {
-  P1: { types: ['twilio', 'pagerduty', 'email', 'slack', 'webhook', 'console'], withinMs: 0, digest: false, repeatEveryMs: 15 * 60_000 },
+export const PLAN: Record<
+  Severity,
+  { types: ChannelType[]; withinMs: number; digest: boolean; repeatEveryMs?: number }
+> = {
+  P1: {
+    types: ['twilio', 'pagerduty', 'email', 'slack', 'webhook', 'console'],
+    withinMs: 0,
+    digest: false,
+    repeatEveryMs: 15 * 60_000,
+  },
   P2: { types: ['email', 'slack', 'webhook', 'console'], withinMs: 15 * 60_000, digest: false },
   P3: { types: ['slack', 'webhook', 'console'], withinMs: 60 * 60_000, digest: true },
   P4: { types: ['email', 'webhook', 'console'], withinMs: 24 * 60 * 60_000, digest: true },
@@ -46,12 +54,23 @@ function route(severity: Severity, index: number, config: RouteConfig): Route {
   return {
     severity,
     index,
-    ...(config.match ? { match: Object.fromEntries(Object.entries(config.match).map(([label, values]) => [label, typeof values === 'string' ? [values] : values])) } : {}),
+    ...(config.match
+      ? {
+          match: Object.fromEntries(
+            Object.entries(config.match).map(([label, values]) => [
+              label,
+              typeof values === 'string' ? [values] : values,
+            ]),
+          ),
+        }
+      : {}),
     channels: config.channels,
     withinMs: config.within === undefined ? plan.withinMs : parseDuration(config.within),
     digest: config.digest ?? plan.digest,
     ...(config.repeat_every !== undefined ? { repeatEveryMs: parseDuration(config.repeat_every) } : {}),
-    escalate: (config.escalate ?? []).map((step) => ({ afterMs: parseDuration(step.after), channels: step.channels })).sort((a, b) => a.afterMs - b.afterMs),
+    escalate: (config.escalate ?? [])
+      .map((step) => ({ afterMs: parseDuration(step.after), channels: step.channels }))
+      .sort((a, b) => a.afterMs - b.afterMs),
     expireAfterMs: config.expire_after === undefined ? DEFAULT_EXPIRE_AFTER_MS : parseDuration(config.expire_after),
   };
 }
@@ -70,19 +89,38 @@ export function policyFromConfig(notify: NotifyConfig | undefined): Policy {
     const names = Object.entries(channels)
       .filter(([, c]) => plan.types.includes(c.type))
       .map(([name]) => name);
-    routes[severity] = [{ severity, index: 0, channels: names, withinMs: plan.withinMs, digest: plan.digest, ...(plan.repeatEveryMs ? { repeatEveryMs: plan.repeatEveryMs } : {}), escalate: [], expireAfterMs: DEFAULT_EXPIRE_AFTER_MS }];
+    routes[severity] = [
+      {
+        severity,
+        index: 0,
+        channels: names,
+        withinMs: plan.withinMs,
+        digest: plan.digest,
+        ...(plan.repeatEveryMs ? { repeatEveryMs: plan.repeatEveryMs } : {}),
+        escalate: [],
+        expireAfterMs: DEFAULT_EXPIRE_AFTER_MS,
+      },
+    ];
   }
   return { routes, inhibit: notify?.inhibit ?? true };
 }
 
-function matches(match: Record<string, string[]> | undefined, incident: Pick<Incident, 'components' | 'labels'>): boolean {
+function matches(
+  match: Record<string, string[]> | undefined,
+  incident: Pick<Incident, 'components' | 'labels'>,
+): boolean {
   if (!match) return true;
   return Object.entries(match).every(([label, values]) =>
-    label === 'component' ? incident.components.some((c) => values.includes(c)) : incident.labels[label] !== undefined && values.includes(incident.labels[label]!),
+    label === 'component'
+      ? incident.components.some((c) => values.includes(c))
+      : incident.labels[label] !== undefined && values.includes(incident.labels[label]!),
   );
 }
 
 /** The first route of the incident's severity whose labels match; undefined when none does (nobody is told). */
-export function routeFor(policy: Policy, incident: Pick<Incident, 'severity' | 'components' | 'labels'>): Route | undefined {
+export function routeFor(
+  policy: Policy,
+  incident: Pick<Incident, 'severity' | 'components' | 'labels'>,
+): Route | undefined {
   return policy.routes[incident.severity].find((r) => matches(r.match, incident));
 }

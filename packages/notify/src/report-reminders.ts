@@ -9,7 +9,10 @@ export const REPORT_DUE_MS = 48 * 3_600_000;
  * report due, resolved when the report is written). `drkit notify flush` and the scheduler
  * daemon's housekeeping both call it; the time is the notifier's clock unless `now` says.
  */
-export async function remindDueReports(notifier: Notifier, now: () => number = () => notifier.clock.now()): Promise<string[]> {
+export async function remindDueReports(
+  notifier: Notifier,
+  now: () => number = () => notifier.clock.now(),
+): Promise<string[]> {
   const due: string[] = [];
   for (const incident of await notifier.list({ all: true })) {
     if (incident.status !== 'resolved' || !['P1', 'P2'].includes(incident.severity) || !incident.resolvedAt) continue;

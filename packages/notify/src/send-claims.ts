@@ -90,7 +90,8 @@ export class SendClaims {
         (doc) => {
           const now = this.clock.now();
           const claims: SendingDocument['claims'] = {};
-          for (const [id, claim] of Object.entries(doc?.claims ?? {})) if (!over(claim, now) && !(leaving.has(id) && this.mine(claim.by))) claims[id] = claim;
+          for (const [id, claim] of Object.entries(doc?.claims ?? {}))
+            if (!over(claim, now) && !(leaving.has(id) && this.mine(claim.by))) claims[id] = claim;
           refused.clear();
           for (const { id } of batch) {
             const other = claims[id];

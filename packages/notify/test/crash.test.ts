@@ -12,7 +12,9 @@ import { startRecordingServer, tempDir } from '@drkit/test-support';
 
 const DRIVER = fileURLToPath(new URL('./crash/driver.mjs', import.meta.url));
 const REPORTER = fileURLToPath(new URL('./crash/report.mjs', import.meta.url));
-const POINTS = (Object.keys(FAILPOINTS) as Failpoint[]).filter((p) => p.startsWith('notify.') || p.startsWith('state.'));
+const POINTS = (Object.keys(FAILPOINTS) as Failpoint[]).filter(
+  (p) => p.startsWith('notify.') || p.startsWith('state.'),
+);
 /** The only point where the receiver has a message the outbox does not know it has. */
 const DUPLICATES_AT: Failpoint = 'notify.outbox.after-accepted';
 // Where the first hit is not the interesting one: mid-batch, mid-life, the P1's resolve.
@@ -33,8 +35,16 @@ interface Run {
 }
 
 /** Runs a script in a fresh node with DRKIT_FAILPOINTS set; `onStderr` sees what it says as it says it. */
-function node(script: string, args: string[], failpoints?: string, onStderr?: (text: string, pid: number) => void): Promise<Run> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, DRKIT_FAILPOINTS: failpoints }, stdio: ['ignore', 'pipe', 'pipe'] });
+function node(
+  script: string,
+  args: string[],
+  failpoints?: string,
+  onStderr?: (text: string, pid: number) => void,
+): Promise<Run> {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, DRKIT_FAILPOINTS: failpoints },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -76,7 +86,8 @@ async function lifeKilledAt(point?: Failpoint) {
       for await (const _ of new FolderStateStore(dir).list(''));
     }
     const rerun = await node(DRIVER, [dir, receiver.url]);
-    if (rerun.code !== 0) throw new Error(`the run after ${point ?? 'no kill'} failed (exit ${rerun.code}):\n${rerun.stderr}`);
+    if (rerun.code !== 0)
+      throw new Error(`the run after ${point ?? 'no kill'} failed (exit ${rerun.code}):\n${rerun.stderr}`);
     const { a, status } = JSON.parse(rerun.stdout) as { a: string; status: { counts: Record<string, number> } };
     const accepted = (channel: string) =>
       receiver.requests
@@ -99,7 +110,7 @@ function expected(a: string) {
 const duplicates = new Map<string, number>();
 
 /** Checks the life's outcome and returns how many messages arrived twice. */
-function check(life: Awaited<ReturnType<typeof lifeKilledAt>>, expect: (typeof import('vitest'))['expect']): number {
+function check(life: Awaited<ReturnType<typeof lifeKilledAt>>, expect: typeof import('vitest')['expect']): number {
   const want = expected(life.a);
   expect([...new Set(life.hook)].sort()).toEqual(want.hook);
   expect([...new Set(life.spare)].sort()).toEqual(want.spare);
@@ -120,7 +131,9 @@ describe('a sending process killed with SIGKILL', () => {
 
   describe.concurrent('killed at a failpoint, then run again', () => {
     for (const point of POINTS)
-      it(`${point}: every message is delivered${point === DUPLICATES_AT ? ', the one accepted before the kill twice' : ', none twice'}`, async ({ expect }) => {
+      it(`${point}: every message is delivered${point === DUPLICATES_AT ? ', the one accepted before the kill twice' : ', none twice'}`, async ({
+        expect,
+      }) => {
         const dups = check(await lifeKilledAt(point), expect);
         duplicates.set(point, dups);
         // With one message in flight at a time, exactly the one whose 2xx the killed process never recorded.
@@ -134,12 +147,22 @@ describe('a report racing a resolve', () => {
     const { dir, cleanup } = await tempDir('drkit-race-');
     try {
       const notifier = new Notifier({ store: new FolderStateStore(dir), log: () => {} });
-      const first = (await notifier.report({ by: 'scheduler', severity: 'P2', title: 'RPO exceeded', message: 'late', dedupKey: 'rpo' })).incident!;
+      const first = (
+        await notifier.report({
+          by: 'scheduler',
+          severity: 'P2',
+          title: 'RPO exceeded',
+          message: 'late',
+          dedupKey: 'rpo',
+        })
+      ).incident!;
       // The reporter stops once it has found the open incident; someone resolves it; then it goes on.
       let resolving: Promise<unknown> | undefined;
       const r = await node(REPORTER, [dir], 'notify.report.before-fold=hang', (text, pid) => {
         if (text.includes('failpoint notify.report.before-fold: hanging'))
-          resolving = notifier.resolve(first.id, { by: 'ana', message: 'caught up' }).finally(() => process.kill(pid, 'SIGTERM'));
+          resolving = notifier
+            .resolve(first.id, { by: 'ana', message: 'caught up' })
+            .finally(() => process.kill(pid, 'SIGTERM'));
       });
       await resolving;
       expect(r.code, r.stderr).toBe(0);
@@ -156,5 +179,7 @@ describe('a report racing a resolve', () => {
 
 afterAll(() => {
   const rows = POINTS.map((p) => `  ${p.padEnd(40)} ${duplicates.get(p) ?? '-'}`);
-  console.log(`duplicates per kill point (sent twice because the process died between a 2xx and the outbox update):\n${rows.join('\n')}`);
+  console.log(
+    `duplicates per kill point (sent twice because the process died between a 2xx and the outbox update):\n${rows.join('\n')}`,
+  );
 });

@@ -9,7 +9,15 @@ const incident = {
   status: 'investigating',
   dedupKey: 'rpo:data',
   openedAt: '2026-12-06T16:00:00.000Z',
-  timeline: [{ at: '2026-12-06T16:00:00.000Z', by: 'scheduler', message: 'RPO 1 h exceeded', visibility: 'public', status: 'investigating' }],
+  timeline: [
+    {
+      at: '2026-12-06T16:00:00.000Z',
+      by: 'scheduler',
+      message: 'RPO 1 h exceeded',
+      visibility: 'public',
+      status: 'investigating',
+    },
+  ],
 };
 
 describe('incident model', () => {

@@ -18,7 +18,9 @@ async function oneMessage() {
 `);
   await b.notifier.report(P1('Claimed'));
   const [record] = await b.records();
-  const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+  const dead = Number(
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString(),
+  );
   return { record: record!, dead };
 }
 
@@ -41,9 +43,19 @@ describe('the durable outbox', () => {
     expect(b.got('ops-slack')).toEqual([]);
     b.clock.set(t0 + 2000);
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 2 });
-    expect(b.got('ops-slack').map((m) => m.title).sort()).toEqual(['P1 opened: first', 'P1 opened: second']);
+    expect(
+      b
+        .got('ops-slack')
+        .map((m) => m.title)
+        .sort(),
+    ).toEqual(['P1 opened: first', 'P1 opened: second']);
     const first = (await b.records()).find((r) => r.notification.title === 'P1 opened: first');
-    expect(first).toMatchObject({ state: 'delivered', attempts: 2, deliveredAt: new Date(t0 + 2000).toISOString(), lastError: expect.stringContaining('HTTP 429') });
+    expect(first).toMatchObject({
+      state: 'delivered',
+      attempts: 2,
+      deliveredAt: new Date(t0 + 2000).toISOString(),
+      lastError: expect.stringContaining('HTTP 429'),
+    });
   });
 
   it('delivers every message once a receiver that was down for 10 minutes is back, without hammering it', async () => {
@@ -69,7 +81,13 @@ describe('the durable outbox', () => {
       back = b.clock.now();
     }
     // Each exactly once (messages about different incidents may arrive in any order).
-    for (const channel of ['ops-slack', 'hook']) expect(b.got(channel).map((m) => m.title).sort()).toEqual(titles.map((t) => `P1 opened: ${t}`));
+    for (const channel of ['ops-slack', 'hook'])
+      expect(
+        b
+          .got(channel)
+          .map((m) => m.title)
+          .sort(),
+      ).toEqual(titles.map((t) => `P1 opened: ${t}`));
     // Backoff doubles up to 5 minutes: at most ~5 minutes to notice the receiver is back.
     expect(back - (t0 + 10 * MINUTE)).toBeLessThanOrEqual(5 * MINUTE + 10_000);
     // A failing channel is probed with one message at a time, less and less often (backoff to 5 min), not flooded.
@@ -98,7 +116,9 @@ describe('the durable outbox', () => {
     ]);
     await b.notifier.report({ ...P1('Backups late'), severity: 'P2' });
     expect(await b.notifier.deliver()).toMatchObject({ failed: 1 });
-    expect(b.log).toEqual([`drkit notify: could not deliver "P2 opened: Backups late" to pager: HTTP 400 from ${b.receiver.url}/pager`]);
+    expect(b.log).toEqual([
+      `drkit notify: could not deliver "P2 opened: Backups late" to pager: HTTP 400 from ${b.receiver.url}/pager`,
+    ]);
     expect((await b.notifier.status()).undelivered.map((r) => r.state)).toEqual(['failed', 'failed']);
   });
 
@@ -109,7 +129,7 @@ describe('the durable outbox', () => {
 `);
     b.receiver.answer = (request) => (request.path === '/ops-email' ? { status: 503 } : { status: 200 });
     await b.notifier.report({ ...P1('Backups late'), severity: 'P2' });
-    for (let i = 0; i < 8 * 6; i++, b.clock.advance(10 * MINUTE / 6)) await b.notifier.deliver();
+    for (let i = 0; i < 8 * 6; i++, b.clock.advance((10 * MINUTE) / 6)) await b.notifier.deliver();
     const email = (await b.records()).find((r) => r.channel === 'ops-email' && r.notification.kind === 'opened');
     expect(email).toMatchObject({ state: 'expired', lastError: expect.stringMatching(/^not delivered by .*HTTP 503/) });
     expect(b.got('ops-slack').map((m) => m.kind)).toEqual(['opened', 'undeliverable']);
@@ -134,7 +154,13 @@ describe('the durable outbox', () => {
 
   it('honours a claim written into the record (an older drkit): a live sender’s is left alone, a dead one’s on this host taken over at once', async () => {
     const { record, dead } = await oneMessage();
-    const claim = (pid: number) => ({ ...record, attempts: 1, sendingSince: record.createdAt, claimedBy: { host: hostname(), pid }, nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString() });
+    const claim = (pid: number) => ({
+      ...record,
+      attempts: 1,
+      sendingSince: record.createdAt,
+      claimedBy: { host: hostname(), pid },
+      nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString(),
+    });
     const key = `outbox/${record.id}`;
     await b.store.put(key, claim(process.ppid));
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1 });
@@ -145,9 +171,15 @@ describe('the durable outbox', () => {
 
   it('leaves a message claimed in the sending document by a live sender alone, and sends at once one whose sender on this host died', async () => {
     const { record, dead } = await oneMessage();
-    const claim = (pid: number) => ({ claims: { [record.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } } });
+    const claim = (pid: number) => ({
+      claims: { [record.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } },
+    });
     await b.store.put('sending', claim(process.ppid));
-    expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1, nextAttemptAt: b.clock.now() + 2 * MINUTE });
+    expect(await b.notifier.deliver()).toMatchObject({
+      delivered: 0,
+      waiting: 1,
+      nextAttemptAt: b.clock.now() + 2 * MINUTE,
+    });
     expect(b.got('ops-slack')).toHaveLength(0);
     await b.store.put('sending', claim(dead));
     expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
@@ -162,7 +194,13 @@ describe('the durable outbox', () => {
     P1: { channels: [ops-slack, hook], within: 0s }
 `);
     for (let i = 0; i < 40; i++) await b.notifier.report(P1(`Incident ${i}`));
-    const other = new Notifier({ store: new FolderStateStore(b.dir), channels: b.notifier.channels, policy: b.notifier.policy, clock: b.clock, concurrency: 4 });
+    const other = new Notifier({
+      store: new FolderStateStore(b.dir),
+      channels: b.notifier.channels,
+      policy: b.notifier.policy,
+      clock: b.clock,
+      concurrency: 4,
+    });
     const [mine, theirs] = await Promise.all([b.notifier.deliver(), other.deliver()]);
     expect(mine.delivered + theirs.delivered).toBe(80);
     for (const channel of ['ops-slack', 'hook']) {
@@ -176,7 +214,12 @@ describe('the durable outbox', () => {
   it('sends what a process before it queued (a restart loses nothing)', async () => {
     b = await bench();
     await b.notifier.report(P1('Queued then the process died'));
-    const next = new Notifier({ store: b.store, channels: b.notifier.channels, policy: b.notifier.policy, clock: b.clock });
+    const next = new Notifier({
+      store: b.store,
+      channels: b.notifier.channels,
+      policy: b.notifier.policy,
+      clock: b.clock,
+    });
     expect(await next.deliver()).toMatchObject({ delivered: 4 });
     expect(b.got('phone')).toHaveLength(1);
   });

@@ -4,7 +4,13 @@ import { type Bench, bench, HOUR, MINUTE } from './support/setup.js';
 let b: Bench;
 afterEach(() => b.cleanup());
 
-const event = (severity: 'P1' | 'P2' | 'P3' | 'P4', title: string, extra: Record<string, unknown> = {}) => ({ by: 'scheduler', severity, title, message: `${title}!`, ...extra });
+const event = (severity: 'P1' | 'P2' | 'P3' | 'P4', title: string, extra: Record<string, unknown> = {}) => ({
+  by: 'scheduler',
+  severity,
+  title,
+  message: `${title}!`,
+  ...extra,
+});
 
 describe('routing by severity (fake clock, real HTTP receivers)', () => {
   beforeEach(async () => {
@@ -15,9 +21,11 @@ describe('routing by severity (fake clock, real HTTP receivers)', () => {
     const { incident } = await b.notifier.report(event('P1', 'Database down', { components: ['db'] }));
     const report = await b.notifier.deliver();
     expect(report.delivered).toBe(4);
-    for (const channel of ['phone', 'pager', 'ops-email', 'ops-slack']) expect(b.got(channel).map((m) => [m.kind, m.title])).toEqual([['opened', 'P1 opened: Database down']]);
+    for (const channel of ['phone', 'pager', 'ops-email', 'ops-slack'])
+      expect(b.got(channel).map((m) => [m.kind, m.title])).toEqual([['opened', 'P1 opened: Database down']]);
     expect(b.got('hook')).toEqual([]);
-    for (const r of await b.records()) expect(r).toMatchObject({ state: 'delivered', dueBy: incident!.openedAt, deliveredAt: incident!.openedAt });
+    for (const r of await b.records())
+      expect(r).toMatchObject({ state: 'delivered', dueBy: incident!.openedAt, deliveredAt: incident!.openedAt });
   });
 
   it('P2: email and Slack, due within 15 minutes, delivered at once and on time', async () => {
@@ -42,7 +50,10 @@ describe('routing by severity (fake clock, real HTTP receivers)', () => {
     await b.notifier.deliver();
     const [digest, ...more] = b.got('ops-slack');
     expect(more).toEqual([]);
-    expect(digest).toMatchObject({ kind: 'digest', title: 'P3 digest: 2 incidents since 2026-12-06T16:00:00.000Z (1h window)' });
+    expect(digest).toMatchObject({
+      kind: 'digest',
+      title: 'P3 digest: 2 incidents since 2026-12-06T16:00:00.000Z (1h window)',
+    });
     expect(digest!.incidents.map((i) => i.title)).toEqual(['Slow restore drill', 'Cache miss rate up']);
     // The next event opens the next window.
     b.clock.advance(5 * MINUTE);
@@ -108,7 +119,10 @@ describe('routing by severity (fake clock, real HTTP receivers)', () => {
   it('folds a report into the open incident with the same dedup key, and a repeat of the last message into nothing', async () => {
     const first = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
     const again = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
-    const worse = await b.notifier.report({ ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }), message: 'Now 6 h' });
+    const worse = await b.notifier.report({
+      ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }),
+      message: 'Now 6 h',
+    });
     expect(again).toMatchObject({ action: 'repeated', incident: { id: first.incident!.id } });
     expect(worse).toMatchObject({ action: 'updated', incident: { id: first.incident!.id, severity: 'P1' } });
     expect(worse.incident!.timeline.map((e) => [e.kind, e.message, e.severity])).toEqual([
@@ -118,18 +132,29 @@ describe('routing by severity (fake clock, real HTTP receivers)', () => {
     await b.notifier.deliver();
     // Raised to P1: the update goes where P1 goes.
     expect(b.got('phone').map((m) => m.title)).toEqual(['P1 update: RPO exceeded']);
-    const resolved = await b.notifier.report({ ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }), resolve: true, message: 'Backup caught up' });
+    const resolved = await b.notifier.report({
+      ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }),
+      resolve: true,
+      message: 'Backup caught up',
+    });
     expect(resolved).toMatchObject({ action: 'resolved', incident: { status: 'resolved' } });
     expect(await b.notifier.list()).toEqual([]);
     // The key is free again: the next report opens a new incident.
     const next = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
     expect(next.action).toBe('opened');
     expect(next.incident!.id).not.toBe(first.incident!.id);
-    expect(await b.notifier.report({ ...event('P2', 'x', { dedupKey: 'nothing-open' }), resolve: true })).toEqual({ incident: undefined, action: 'none' });
+    expect(await b.notifier.report({ ...event('P2', 'x', { dedupKey: 'nothing-open' }), resolve: true })).toEqual({
+      incident: undefined,
+      action: 'none',
+    });
   });
 
   it('two notifiers reporting one dedup key at once open one incident', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => b.notifier.report({ ...event('P2', 'Job failed', { dedupKey: 'job-failed:hourly' }), message: `run ${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        b.notifier.report({ ...event('P2', 'Job failed', { dedupKey: 'job-failed:hourly' }), message: `run ${i}` }),
+      ),
+    );
     expect(new Set(results.map((r) => r.incident!.id)).size).toBe(1);
     const [incident] = await b.notifier.list();
     expect(incident!.timeline).toHaveLength(8);

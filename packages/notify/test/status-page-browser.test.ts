@@ -15,7 +15,15 @@ import { HOSTILE_TITLE, pageInput } from './support/status-page-fixture.js';
 
 // Debian's chromium (scripts/setup.sh installs it), never a browser download.
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 /** Where the test leaves its screenshot for a person to look at. */
 const SCREENSHOT = path.resolve('.test-results/status-page-phone.png');
 
@@ -36,7 +44,8 @@ describe('status page in a real browser (Debian chromium, no JavaScript, phone-s
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash scripts/setup.sh does).`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash scripts/setup.sh does).`);
     dir = await tempDir('drkit-status-page-');
     await writeStatusPage(new LocalStore(path.join(dir.dir, 'site')), statusPage(pageInput()));
     context = await browser(path.join(dir.dir, 'profile'));
@@ -63,7 +72,13 @@ describe('status page in a real browser (Debian chromium, no JavaScript, phone-s
 
   it("shows each component's state in words", async () => {
     const components = page.getByRole('region', { name: 'Components' });
-    const state = async (name: string) => (await components.getByRole('listitem').filter({ has: page.getByRole('heading', { name, exact: true }) }).innerText()).split('\n');
+    const state = async (name: string) =>
+      (
+        await components
+          .getByRole('listitem')
+          .filter({ has: page.getByRole('heading', { name, exact: true }) })
+          .innerText()
+      ).split('\n');
     expect(await state('api')).toContain('✕ Major outage since 2026-03-10 11:13 UTC');
     expect(await state('storage')).toContain('✕ Major outage since 2026-03-10 11:13 UTC');
     expect(await state('web')).toContain('⚙ Under maintenance since 2026-03-10 11:30 UTC');
@@ -97,7 +112,9 @@ describe('status page in a real browser (Debian chromium, no JavaScript, phone-s
     const low = await page.evaluate(() => {
       const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
       const lum = ([r, g, b]: number[]) =>
-        [r!, g!, b!].map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4)).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+        [r!, g!, b!]
+          .map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4))
+          .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
       const background = (el: Element | null): number[] => {
         for (let e = el; e; e = e.parentElement) {
           const c = rgb(getComputedStyle(e).backgroundColor);
@@ -111,7 +128,8 @@ describe('status page in a real browser (Debian chromium, no JavaScript, phone-s
         if (!own || (el as HTMLElement).offsetParent === null) continue;
         const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
         const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-        if (ratio < 4.5) out.push(`${el.tagName}.${el.className} "${el.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+        if (ratio < 4.5)
+          out.push(`${el.tagName}.${el.className} "${el.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
       }
       return out;
     });

@@ -75,8 +75,18 @@ describe('status page: 90-day uptime', () => {
     expect(storage.days).toHaveLength(90);
     expect(storage.days[0]!.date).toBe('2025-12-11');
     expect(storage.days.at(-1)!.date).toBe('2026-03-10');
-    expect(storage.days.find((d) => d.date === '2026-03-07')).toEqual({ date: '2026-03-07', majorMinutes: 0, partialMinutes: 90, degradedMinutes: 0 });
-    expect(storage.days.at(-1)).toEqual({ date: '2026-03-10', majorMinutes: 47, partialMinutes: 3, degradedMinutes: 0 });
+    expect(storage.days.find((d) => d.date === '2026-03-07')).toEqual({
+      date: '2026-03-07',
+      majorMinutes: 0,
+      partialMinutes: 90,
+      degradedMinutes: 0,
+    });
+    expect(storage.days.at(-1)).toEqual({
+      date: '2026-03-10',
+      majorMinutes: 47,
+      partialMinutes: 3,
+      degradedMinutes: 0,
+    });
     // 140 minutes down in 89.5 days.
     expect(storage.percent).toBe(Math.floor(10_000 * (1 - 140 / (89.5 * 1440))) / 100);
     // api: the P1's 50 minutes; the P3 overlapping it adds no downtime (degraded is not down, and it is under the P1).
@@ -110,7 +120,11 @@ describe('status page: 90-day uptime', () => {
 
   it('shows any outage below 100 % and ignores incidents older than the window', () => {
     expect(uptime([{ from: NOW - 20_000, to: NOW, state: 'partial_outage' }], NOW).percent).toBe(99.99);
-    const old: Incident = { ...resolvedP2, openedAt: '2025-01-01T00:00:00.000Z', resolvedAt: '2025-01-02T00:00:00.000Z' };
+    const old: Incident = {
+      ...resolvedP2,
+      openedAt: '2025-01-01T00:00:00.000Z',
+      resolvedAt: '2025-01-02T00:00:00.000Z',
+    };
     expect(statusPage(pageInput({ incidents: [old] })).components.every((c) => c.uptime.percent === 100)).toBe(true);
   });
 });
@@ -119,7 +133,9 @@ describe('status page: staleness', () => {
   it('marks an open P1/P2 whose last public update is older than the promise; internal entries do not count', () => {
     const stale = staleIncidents([openP1, openP3, resolvedP2], NOW);
     expect(stale.map((s) => [s.incident.id, s.lastPublicUpdateAt, s.ageMs / MIN])).toEqual([[openP1.id, at(47), 47]]);
-    expect(statusPage(pageInput()).stale).toEqual([{ incidentId: openP1.id, title: HOSTILE_TITLE, severity: 'P1', lastPublicUpdateAt: at(47), ageMs: 47 * MIN }]);
+    expect(statusPage(pageInput()).stale).toEqual([
+      { incidentId: openP1.id, title: HOSTILE_TITLE, severity: 'P1', lastPublicUpdateAt: at(47), ageMs: 47 * MIN },
+    ]);
   });
 
   it('is fresh at exactly the interval, and honours a configured one', () => {
@@ -149,9 +165,13 @@ describe('status page: HTML and summary.json', () => {
     const evil: Incident = {
       ...openP1,
       components: ['<b>api</b>'],
-      timeline: [{ at: at(50), kind: 'updated', by: 'x', message: '</p><img src=x onerror=alert(1)>', visibility: 'public' }],
+      timeline: [
+        { at: at(50), kind: 'updated', by: 'x', message: '</p><img src=x onerror=alert(1)>', visibility: 'public' },
+      ],
     };
-    const html = renderStatusPage(statusPage(pageInput({ incidents: [evil], components: [{ name: 'x', description: '"><script>' }] })));
+    const html = renderStatusPage(
+      statusPage(pageInput({ incidents: [evil], components: [{ name: 'x', description: '"><script>' }] })),
+    );
     expect(html).not.toMatch(/<script|<img|<b>|onerror=alert\(1\)>/);
     expect(html).toContain('Storage &#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#34;quotes&#34; down');
     expect(html).toContain('&#60;/p&#62;&#60;img src=x onerror=alert(1)&#62;');
@@ -165,7 +185,14 @@ describe('status page: HTML and summary.json', () => {
     expect(html).toMatch(/<footer[\s>]/);
     expect(html.match(/<h1[\s>]/g)).toHaveLength(1);
     expect(html).not.toMatch(/<script[\s>]/);
-    for (const words of ['Major outage', 'Degraded performance', 'Under maintenance', 'This page may be out of date', '99.89 % uptime', 'Incidents on 2 days: 2026-03-07 (90 min partial outage)'])
+    for (const words of [
+      'Major outage',
+      'Degraded performance',
+      'Under maintenance',
+      'This page may be out of date',
+      '99.89 % uptime',
+      'Incidents on 2 days: 2026-03-07 (90 min partial outage)',
+    ])
       expect(html).toContain(words);
   });
 
@@ -182,9 +209,13 @@ describe('status page: HTML and summary.json', () => {
       ['db-upgrade', 'in_progress', 'maintenance'],
       ['net-work', 'scheduled', 'maintenance'],
     ]);
-    expect(summary.drkit.stale).toEqual([{ incident_id: openP1.id, name: HOSTILE_TITLE, severity: 'P1', last_public_update_at: at(47), minutes_since: 47 }]);
+    expect(summary.drkit.stale).toEqual([
+      { incident_id: openP1.id, name: HOSTILE_TITLE, severity: 'P1', last_public_update_at: at(47), minutes_since: 47 },
+    ]);
     // A document that strays from the shape is refused, not passed through.
-    expect(summarySchema.safeParse({ ...summary, components: [{ ...summary.components[0], status: 'down' }] }).success).toBe(false);
+    expect(
+      summarySchema.safeParse({ ...summary, components: [{ ...summary.components[0], status: 'down' }] }).success,
+    ).toBe(false);
     expect(summarySchema.safeParse({ ...summary, extra: 1 }).success).toBe(false);
   });
 });

@@ -60,7 +60,8 @@ export interface ServerFacts {
 /** A human label for the server, without secrets: the masked URL, or the Sentinel/Cluster form. */
 export function describeRedis(options: RedisConnectionOptions): string {
   if (options.cluster) return `cluster ${options.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
-  if (options.sentinel) return `sentinel master "${options.sentinel.masterName}" via ${options.sentinel.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  if (options.sentinel)
+    return `sentinel master "${options.sentinel.masterName}" via ${options.sentinel.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
   if (options.url) return maskUrl(options.url);
   const tls = options.tls ? 'rediss' : 'redis';
   return `${tls}://${options.password ? `${options.username ?? ''}:***@` : ''}${options.host ?? '127.0.0.1'}:${options.port ?? 6379}${options.db !== undefined ? `/${options.db}` : ''}`;
@@ -107,11 +108,18 @@ export class RedisConnection {
 
   static async open(options: RedisConnectionOptions): Promise<RedisConnection> {
     const label = describeRedis(options);
-    const modes = [options.url || options.host ? 1 : 0, options.sentinel ? 1 : 0, options.cluster ? 1 : 0].reduce((a, b) => a + b, 0);
+    const modes = [options.url || options.host ? 1 : 0, options.sentinel ? 1 : 0, options.cluster ? 1 : 0].reduce(
+      (a, b) => a + b,
+      0,
+    );
     if (modes !== 1)
-      throw new RedisError(RedisErrorCode.BAD_OPTIONS, `A Redis source needs exactly one of url/host, sentinel or cluster (got ${modes}).`, {
-        hint: 'Give a redis:// URL, or host and port, or a sentinel block, or a cluster block.',
-      });
+      throw new RedisError(
+        RedisErrorCode.BAD_OPTIONS,
+        `A Redis source needs exactly one of url/host, sentinel or cluster (got ${modes}).`,
+        {
+          hint: 'Give a redis:// URL, or host and port, or a sentinel block, or a cluster block.',
+        },
+      );
     const parsed = options.url ? parseRedisUrl(options.url) : undefined;
     const tls = tlsOptions(options.tls ?? parsed?.tls);
     const base: RedisOptions = {
@@ -128,7 +136,12 @@ export class RedisConnection {
     let mode: RedisMode;
     if (options.cluster) {
       mode = 'cluster';
-      client = new (loadIoredis().Cluster)(options.cluster.nodes, { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: base, enableReadyCheck: true });
+      client = new (loadIoredis().Cluster)(options.cluster.nodes, {
+        lazyConnect: true,
+        clusterRetryStrategy: () => null,
+        redisOptions: base,
+        enableReadyCheck: true,
+      });
     } else if (options.sentinel) {
       mode = 'sentinel';
       const s = options.sentinel;
@@ -144,7 +157,12 @@ export class RedisConnection {
       });
     } else {
       mode = 'standalone';
-      client = new (loadIoredis().Redis)({ ...base, host: parsed?.host ?? options.host ?? '127.0.0.1', port: parsed?.port ?? options.port ?? 6379, db: db ?? 0 });
+      client = new (loadIoredis().Redis)({
+        ...base,
+        host: parsed?.host ?? options.host ?? '127.0.0.1',
+        port: parsed?.port ?? options.port ?? 6379,
+        db: db ?? 0,
+      });
     }
     let lastError: unknown;
     client.on('error', (e) => (lastError = e));
@@ -170,7 +188,12 @@ export class RedisConnection {
   /** A connection with `db` selected (its own socket; cluster has only db 0); REDIS_NO_SUCH_DB when the server cannot select it. */
   forDb(db: number): Promise<Redis> {
     if (this.client instanceof loadIoredis().Cluster) {
-      if (db !== 0) throw new RedisError(RedisErrorCode.BAD_OPTIONS, `Redis Cluster has only database 0; database ${db} was asked for on ${this.label}.`, { hint: 'Restore or read database 0 only on a cluster.' });
+      if (db !== 0)
+        throw new RedisError(
+          RedisErrorCode.BAD_OPTIONS,
+          `Redis Cluster has only database 0; database ${db} was asked for on ${this.label}.`,
+          { hint: 'Restore or read database 0 only on a cluster.' },
+        );
       throw new RedisError(RedisErrorCode.BAD_OPTIONS, 'internal: forDb on a cluster; use the cluster client.');
     }
     const client = this.client;

@@ -22,12 +22,19 @@ export function redisFailure(cause: unknown, label: string, doing: string): Redi
   if (cause instanceof RedisError) return cause;
   const text = (cause as Error)?.message ?? String(cause);
   if (AUTH_FAILURE.test(text))
-    return new RedisError(RedisErrorCode.AUTH, `Redis at ${label} refused the credentials while drkit tried to ${doing}: ${text}.`, {
-      cause,
-      hint: `Check the password (and username) in the URL or the config; pass secrets through \${ENV} variables in drkit.config.yaml.`,
-      details: { server: label },
-    });
-  const closed = /Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Stream isn't writeable|connect/i.test(text);
+    return new RedisError(
+      RedisErrorCode.AUTH,
+      `Redis at ${label} refused the credentials while drkit tried to ${doing}: ${text}.`,
+      {
+        cause,
+        hint: `Check the password (and username) in the URL or the config; pass secrets through \${ENV} variables in drkit.config.yaml.`,
+        details: { server: label },
+      },
+    );
+  const closed =
+    /Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Stream isn't writeable|connect/i.test(
+      text,
+    );
   return new RedisError(
     closed ? RedisErrorCode.CONNECT : RedisErrorCode.COMMAND,
     closed
@@ -48,9 +55,13 @@ export function selectFailure(cause: unknown, label: string, db: number): RedisE
   const e = redisFailure(cause, label, `select database ${db}`);
   if (e.code !== RedisErrorCode.COMMAND) return e;
   const answer = (cause as Error)?.message ?? String(cause);
-  return new RedisError(RedisErrorCode.NO_SUCH_DB, `Redis at ${label} cannot select database ${db}: it answered "${answer}".`, {
-    cause,
-    hint: `A server has as many databases as its \`databases\` setting (16 by default, numbered from 0): use one that exists, or start the server with \`databases ${db + 1}\` or more. If an ACL forbids SELECT, allow it for this user.`,
-    details: { server: label, db },
-  });
+  return new RedisError(
+    RedisErrorCode.NO_SUCH_DB,
+    `Redis at ${label} cannot select database ${db}: it answered "${answer}".`,
+    {
+      cause,
+      hint: `A server has as many databases as its \`databases\` setting (16 by default, numbered from 0): use one that exists, or start the server with \`databases ${db + 1}\` or more. If an ACL forbids SELECT, allow it for this user.`,
+      details: { server: label, db },
+    },
+  );
 }

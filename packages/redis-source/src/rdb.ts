@@ -38,7 +38,10 @@ function versionOf(payload: Buffer | null): number | undefined {
  * DUMPs a probe key created and deleted inside one MULTI (nothing else ever sees it); else it
  * maps INFO's `redis_version` to the release's RDB version, a lower bound.
  */
-export async function targetRdbVersion(conn: RedisConnection, options: { readOnly?: boolean } = {}): Promise<TargetRdbVersion> {
+export async function targetRdbVersion(
+  conn: RedisConnection,
+  options: { readOnly?: boolean } = {},
+): Promise<TargetRdbVersion> {
   const facts = await conn.facts();
   try {
     for (const node of conn.nodes()) {

@@ -48,7 +48,11 @@ export async function countKeys(conn: RedisConnection, selection: KeySelection):
  * Deletes the matching keys with UNLINK (the server frees memory in the background), one SCAN
  * reply per round trip, and returns how many the server actually removed per database.
  */
-export async function unlinkKeys(conn: RedisConnection, selection: KeySelection, onProgress?: (p: DbCount) => void): Promise<DbCount[]> {
+export async function unlinkKeys(
+  conn: RedisConnection,
+  selection: KeySelection,
+  onProgress?: (p: DbCount) => void,
+): Promise<DbCount[]> {
   const out: DbCount[] = [];
   for (const db of await dbsOf(conn, selection.dbs)) {
     let removed = 0;

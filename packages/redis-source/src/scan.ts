@@ -20,7 +20,10 @@ export async function* scanKeys(node: Redis, options: ScanOptions): AsyncGenerat
   do {
     let reply: [Buffer, Buffer[]];
     try {
-      reply = (await node.scanBuffer(cursor, 'MATCH', options.pattern ?? '*', 'COUNT', options.count ?? 1000)) as [Buffer, Buffer[]];
+      reply = (await node.scanBuffer(cursor, 'MATCH', options.pattern ?? '*', 'COUNT', options.count ?? 1000)) as [
+        Buffer,
+        Buffer[],
+      ];
     } catch (cause) {
       throw redisFailure(cause, options.label, `SCAN database ${node.options.db ?? 0}`);
     }

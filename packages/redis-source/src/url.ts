@@ -17,7 +17,9 @@ function splitUserinfo(url: string): { scheme: string; userinfo: string | undefi
   if (!m) return undefined;
   const after = url.slice(m[1]!.length);
   const at = after.lastIndexOf('@');
-  return at === -1 ? { scheme: m[1]!, userinfo: undefined, rest: after } : { scheme: m[1]!, userinfo: after.slice(0, at), rest: after.slice(at + 1) };
+  return at === -1
+    ? { scheme: m[1]!, userinfo: undefined, rest: after }
+    : { scheme: m[1]!, userinfo: after.slice(0, at), rest: after.slice(at + 1) };
 }
 
 /** Replaces a URL's password (and any `password=` query value) with `***`, for messages and --json. */
@@ -49,7 +51,8 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   const parts = splitUserinfo(url);
   if (!parts) throw bad('it is not a URL');
   const scheme = parts.scheme.toLowerCase();
-  if (scheme !== 'redis://' && scheme !== 'rediss://') throw bad(`the scheme must be redis:// or rediss://, not ${parts.scheme}`);
+  if (scheme !== 'redis://' && scheme !== 'rediss://')
+    throw bad(`the scheme must be redis:// or rediss://, not ${parts.scheme}`);
   let u: URL;
   try {
     // The credentials are taken apart above; URL parses only what follows them.

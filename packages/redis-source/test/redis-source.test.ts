@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countKeys, maskUrl, parseRedisUrl, rdbVersionOfRelease, RedisConnection, RedisErrorCode, targetRdbVersion, unlinkKeys } from '@drkit/redis-source';
+import {
+  countKeys,
+  maskUrl,
+  parseRedisUrl,
+  rdbVersionOfRelease,
+  RedisConnection,
+  RedisErrorCode,
+  targetRdbVersion,
+  unlinkKeys,
+} from '@drkit/redis-source';
 import { type RunningRedis, startRedis } from '@drkit/test-support';
 
 let server: RunningRedis;
@@ -22,19 +31,39 @@ async function caught(p: Promise<unknown>): Promise<{ code: string; message: str
 
 describe('URLs', () => {
   it('parses redis:// and rediss:// URLs and never shows a password', () => {
-    expect(parseRedisUrl('redis://:p%40ss@cache.internal:6380/2')).toEqual({ host: 'cache.internal', port: 6380, password: 'p@ss', db: 2, tls: false });
-    expect(parseRedisUrl('rediss://user:pw@h')).toEqual({ host: 'h', port: 6379, username: 'user', password: 'pw', tls: true });
+    expect(parseRedisUrl('redis://:p%40ss@cache.internal:6380/2')).toEqual({
+      host: 'cache.internal',
+      port: 6380,
+      password: 'p@ss',
+      db: 2,
+      tls: false,
+    });
+    expect(parseRedisUrl('rediss://user:pw@h')).toEqual({
+      host: 'h',
+      port: 6379,
+      username: 'user',
+      password: 'pw',
+      tls: true,
+    });
     expect(maskUrl('redis://:hunter2@h:1/0')).toBe('redis://:***@h:1/0');
     expect(maskUrl('rediss://admin:hunter2@h')).toBe('rediss://admin:***@h');
     expect(maskUrl('redis://h:1')).toBe('redis://h:1');
     // Unencoded special characters in a password (as an ${ENV} often holds) are still taken and hidden whole.
-    expect(parseRedisUrl('redis://:p@ss/w:rd@h:7/1')).toEqual({ host: 'h', port: 7, password: 'p@ss/w:rd', db: 1, tls: false });
+    expect(parseRedisUrl('redis://:p@ss/w:rd@h:7/1')).toEqual({
+      host: 'h',
+      port: 7,
+      password: 'p@ss/w:rd',
+      db: 1,
+      tls: false,
+    });
     expect(maskUrl('redis://:p@ss/w:rd@h:7/1')).toBe('redis://:***@h:7/1');
   });
 
   it('refuses what is not a Redis URL, without echoing the password', () => {
     for (const bad of ['http://:pw@h', 'redis://:pw@h/zero', 'not a url', 'redis://:pw@h:99999'])
-      expect(() => parseRedisUrl(bad)).toThrow(expect.objectContaining({ code: RedisErrorCode.BAD_URL, message: expect.not.stringContaining(':pw@') }));
+      expect(() => parseRedisUrl(bad)).toThrow(
+        expect.objectContaining({ code: RedisErrorCode.BAD_URL, message: expect.not.stringContaining(':pw@') }),
+      );
   });
 });
 
@@ -65,7 +94,11 @@ describe('databases', () => {
     const wide = await startRedis({ args: ['--databases', '128'] });
     try {
       const missing = await caught(RedisConnection.open({ url: `${server.url}/99` }));
-      expect(missing).toMatchObject({ code: RedisErrorCode.NO_SUCH_DB, message: expect.stringContaining('cannot select database 99'), hint: expect.stringContaining('databases 100') });
+      expect(missing).toMatchObject({
+        code: RedisErrorCode.NO_SUCH_DB,
+        message: expect.stringContaining('cannot select database 99'),
+        hint: expect.stringContaining('databases 100'),
+      });
       const conn = await RedisConnection.open({ url: server.url });
       try {
         expect(await caught(conn.forDb(16))).toMatchObject({ code: RedisErrorCode.NO_SUCH_DB, details: { db: 16 } });
@@ -82,7 +115,11 @@ describe('databases', () => {
       } finally {
         await deep.close();
       }
-      expect([await wide.client(99).get('in-99'), await wide.client(127).get('in-127'), await wide.client(0).dbsize()]).toEqual(['1', '1', 0]);
+      expect([
+        await wide.client(99).get('in-99'),
+        await wide.client(127).get('in-127'),
+        await wide.client(0).dbsize(),
+      ]).toEqual(['1', '1', 0]);
     } finally {
       await server.client(15).flushdb();
       await wide.stop();
@@ -96,11 +133,22 @@ describe('RDB version of a target', () => {
     await c.flushall();
     const conn = await RedisConnection.open({ url: server.url });
     try {
-      expect(await targetRdbVersion(conn, { readOnly: true })).toEqual({ rdbVersion: rdbVersionOfRelease(server.version), how: 'release', serverVersion: server.version });
-      expect(await targetRdbVersion(conn)).toEqual({ rdbVersion: server.rdbVersion, how: 'probe', serverVersion: server.version });
+      expect(await targetRdbVersion(conn, { readOnly: true })).toEqual({
+        rdbVersion: rdbVersionOfRelease(server.version),
+        how: 'release',
+        serverVersion: server.version,
+      });
+      expect(await targetRdbVersion(conn)).toEqual({
+        rdbVersion: server.rdbVersion,
+        how: 'probe',
+        serverVersion: server.version,
+      });
       expect(await c.dbsize()).toBe(0);
       await server.client(2).set('x', '1');
-      expect(await targetRdbVersion(conn, { readOnly: true })).toMatchObject({ rdbVersion: server.rdbVersion, how: 'dump' });
+      expect(await targetRdbVersion(conn, { readOnly: true })).toMatchObject({
+        rdbVersion: server.rdbVersion,
+        how: 'dump',
+      });
     } finally {
       await conn.close();
       await c.flushall();

@@ -18,13 +18,21 @@ export async function putCompressed(
   seal?: { transform: () => Transform; encryption: 'age' },
 ): Promise<BlobRef> {
   const hasher = new HashingStream();
-  const piping = seal ? pipeline(source, compressor(compression), seal.transform(), hasher) : pipeline(source, compressor(compression), hasher);
+  const piping = seal
+    ? pipeline(source, compressor(compression), seal.transform(), hasher)
+    : pipeline(source, compressor(compression), hasher);
   const putting = store.put(key, hasher);
   // Whichever side fails first must stop the other, so nothing waits forever.
   piping.catch((err) => hasher.destroy(err));
   putting.catch((err) => source.destroy(err));
   const [, info] = await Promise.all([piping, putting]);
-  return { key, size: info.size, sha256: hasher.digest(), compression, ...(seal ? { encryption: seal.encryption } : {}) };
+  return {
+    key,
+    size: info.size,
+    sha256: hasher.digest(),
+    compression,
+    ...(seal ? { encryption: seal.encryption } : {}),
+  };
 }
 
 /**

@@ -41,9 +41,13 @@ export function chooseCompression(choice: CompressionChoice = 'auto'): Compressi
 /** Refuses to create a repository that asks for zstd where it cannot be written, rather than let every backup fall back. */
 export function checkCompressionChoice(choice: CompressionChoice): void {
   if (choice === 'zstd' && !canWriteZstd)
-    throw new RepoError(RepoErrorCode.CODEC_UNAVAILABLE, `Cannot create a repository with compression zstd here: ${ZSTD_NEEDS}. Nothing was created.`, {
-      hint: 'Use --compression auto (zstd wherever drkit runs on Node 22.15 or newer, gzip here; every drkit reads both) or --compression gzip, or run drkit init on Node 22.15 or newer.',
-    });
+    throw new RepoError(
+      RepoErrorCode.CODEC_UNAVAILABLE,
+      `Cannot create a repository with compression zstd here: ${ZSTD_NEEDS}. Nothing was created.`,
+      {
+        hint: 'Use --compression auto (zstd wherever drkit runs on Node 22.15 or newer, gzip here; every drkit reads both) or --compression gzip, or run drkit init on Node 22.15 or newer.',
+      },
+    );
 }
 
 /**
@@ -66,7 +70,10 @@ const BLOCK: Record<Compression, number> = { zstd: 1 << 20, gzip: 1 << 20 };
  * Blocks compressed at once while the next one fills. The thread pool (4 threads) also serves
  * file reads, so at most two (or one per core, if fewer); memory stays bounded by a few blocks.
  */
-const IN_FLIGHT = Math.max(1, Math.min(2, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+const IN_FLIGHT = Math.max(
+  1,
+  Math.min(2, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length),
+);
 
 /** Compresses one block into one complete frame/member. */
 interface BlockCodec {
@@ -155,7 +162,11 @@ function useCodec(c: Compression, level: number): CodecUse {
   const key = `${c}:${level}`;
   let entry = sharing.get(key);
   if (!entry) {
-    entry = { codec: c === 'gzip' ? gzipCodec(level, BLOCK.gzip) : zstdCodec(level), pool: new BufferPool(BLOCK[c], IN_FLIGHT + 2), users: 0 };
+    entry = {
+      codec: c === 'gzip' ? gzipCodec(level, BLOCK.gzip) : zstdCodec(level),
+      pool: new BufferPool(BLOCK[c], IN_FLIGHT + 2),
+      users: 0,
+    };
     sharing.set(key, entry);
   }
   const shared = entry;
@@ -185,7 +196,16 @@ const LANE_CHUNK = 1 << 20;
 
 function zstdCodec(level: number): BlockCodec {
   // Ending each block with ZSTD_e_end makes it its own complete frame, which decodes without the ones before it.
-  const lanes = Array.from({ length: IN_FLIGHT }, () => new ZstdLane(z.createZstdCompress!({ params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level }, chunkSize: LANE_CHUNK })));
+  const lanes = Array.from(
+    { length: IN_FLIGHT },
+    () =>
+      new ZstdLane(
+        z.createZstdCompress!({
+          params: { [z.constants.ZSTD_c_compressionLevel ?? 100]: level },
+          chunkSize: LANE_CHUNK,
+        }),
+      ),
+  );
   let next = 0;
   return {
     compress: (block, incompressible, release) => {

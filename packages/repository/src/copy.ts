@@ -66,16 +66,28 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
  * encrypted on the way into an encrypted repository, and are re-encrypted (this needs the
  * source's identity) when the recipients differ. Decrypting into a plain repository is refused.
  */
-export async function copySnapshots(from: Repository, to: Repository, ref: string, options: CopyOptions = {}): Promise<CopyResult[]> {
+export async function copySnapshots(
+  from: Repository,
+  to: Repository,
+  ref: string,
+  options: CopyOptions = {},
+): Promise<CopyResult[]> {
   // Locked before listing, so no prune removes what is about to be copied.
   const fromLock = await from.lockForReading('copy', options.onWarning);
   let toLock: RepoLock | undefined;
   try {
     const damaged: CopyResult[] = [];
-    const all = await from.listSnapshots({ onDamaged: (d) => damaged.push({ id: d.id, status: 'unreadable', bytes: 0, reason: d.reason }) });
+    const all = await from.listSnapshots({
+      onDamaged: (d) => damaged.push({ id: d.id, status: 'unreadable', bytes: 0, reason: d.reason }),
+    });
     const byId = new Map(all.map((s) => [s.id, s]));
     // A filtered `all` still brings the earlier snapshots its incrementals point into.
-    const chosen = withHolders(byId, ref === 'all' ? all.filter((s) => matchesFilter(s, options.filter)) : [await from.resolveSnapshot(ref, { filter: options.filter })]);
+    const chosen = withHolders(
+      byId,
+      ref === 'all'
+        ? all.filter((s) => matchesFilter(s, options.filter))
+        : [await from.resolveSnapshot(ref, { filter: options.filter })],
+    );
     toLock = await to.lock({ exclusive: false, purpose: 'copy' });
     const present = new Set((await to.listSnapshots()).map((s) => s.id));
     const missing = new Map(chosen.map((s) => [s.id, missingHolder(byId, s)]));
@@ -87,7 +99,12 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
       const needs = missing.get(snap.id);
       if (needs) {
         // Copied, it would be an incremental whose unchanged files are nowhere in the destination.
-        results.push({ id: snap.id, status: 'unreadable', bytes: 0, reason: `it needs snapshot ${needs} for unchanged files, whose metadata is damaged or missing in the source` });
+        results.push({
+          id: snap.id,
+          status: 'unreadable',
+          bytes: 0,
+          reason: `it needs snapshot ${needs} for unchanged files, whose metadata is damaged or missing in the source`,
+        });
         continue;
       }
       if (present.has(snap.id)) {
@@ -104,7 +121,11 @@ export async function copySnapshots(from: Repository, to: Repository, ref: strin
         throw new RepoError(
           RepoErrorCode.INTERRUPTED,
           `The copy to ${to.store.location} was interrupted: ${copied.length ? `${copied.join(', ')} copied; ` : ''}snapshot ${snap.id} was not, and what it had written there was removed.`,
-          { cause, hint: 'Run the same copy again: it skips the snapshots already there.', details: { copied, interrupted: snap.id } },
+          {
+            cause,
+            hint: 'Run the same copy again: it skips the snapshots already there.',
+            details: { copied, interrupted: snap.id },
+          },
         );
       }
     }
@@ -132,7 +153,11 @@ function withHolders(byId: Map<string, SnapshotMeta>, targets: SnapshotMeta[]): 
 }
 
 /** The first snapshot in `snap`'s chain whose metadata the source cannot read, if any. */
-function missingHolder(byId: Map<string, SnapshotMeta>, snap: SnapshotMeta, seen = new Set<string>()): string | undefined {
+function missingHolder(
+  byId: Map<string, SnapshotMeta>,
+  snap: SnapshotMeta,
+  seen = new Set<string>(),
+): string | undefined {
   for (const h of holdersOf(snap)) {
     const holder = byId.get(h);
     if (!holder) return h;
@@ -151,9 +176,13 @@ function blobsOf(s: SnapshotMeta): BlobRef[] {
 function modeFor(from: Repository, to: Repository, snap: SnapshotMeta, blob: BlobRef): Mode {
   if (blob.encryption !== 'age') return to.encryption ? 'encrypted' : 'as-stored';
   if (!to.encryption)
-    throw new RepoError(RepoErrorCode.COPY_WOULD_DECRYPT, `Snapshot ${snap.id} is encrypted, and ${to.store.location} is not: copying would store it decrypted.`, {
-      hint: `Create the destination encrypted for the same recipients (drkit init --repo DEST --recipient ${(snap.encryption?.recipients ?? from.config.encryption?.recipients ?? ['age1…']).join(' --recipient ')}). Nothing was copied for this snapshot.`,
-    });
+    throw new RepoError(
+      RepoErrorCode.COPY_WOULD_DECRYPT,
+      `Snapshot ${snap.id} is encrypted, and ${to.store.location} is not: copying would store it decrypted.`,
+      {
+        hint: `Create the destination encrypted for the same recipients (drkit init --repo DEST --recipient ${(snap.encryption?.recipients ?? from.config.encryption?.recipients ?? ['age1…']).join(' --recipient ')}). Nothing was copied for this snapshot.`,
+      },
+    );
   const recipients = snap.encryption?.recipients ?? from.config.encryption?.recipients ?? [];
   return sameSet(recipients, to.encryption.recipients) ? 'as-stored' : 're-encrypted';
 }
@@ -189,7 +218,13 @@ async function copyOne(
       },
     });
     written.push(key);
-    const streams: Array<Readable | Transform> = [raw, read, tap, ...transforms, ...(m === 'as-stored' ? [] : [stored])];
+    const streams: Array<Readable | Transform> = [
+      raw,
+      read,
+      tap,
+      ...transforms,
+      ...(m === 'as-stored' ? [] : [stored]),
+    ];
     const last = streams.at(-1) as Transform;
     const piping = pipeline(streams as [Readable, ...Transform[]]);
     const putting = to.store.put(key, last);
@@ -204,16 +239,29 @@ async function copyOne(
       throw new RepoError(
         RepoErrorCode.DIGEST_MISMATCH,
         `${blob.key} in ${from.store.location} is damaged: expected ${blob.size} bytes with sha256 ${blob.sha256.slice(0, 12)}…, read ${read.bytes} bytes with sha256 ${read.digest().slice(0, 12)}….`,
-        { hint: `Snapshot ${snap.id} was not copied. Run \`drkit verify ${snap.id}\` on the source; copy the other snapshots by id.`, details: { key: blob.key } },
+        {
+          hint: `Snapshot ${snap.id} was not copied. Run \`drkit verify ${snap.id}\` on the source; copy the other snapshots by id.`,
+          details: { key: blob.key },
+        },
       );
-    const out: BlobRef = { key, size: stored.bytes, sha256: stored.digest(), compression: blob.compression, ...(m !== 'as-stored' || blob.encryption ? { encryption: 'age' as const } : {}) };
+    const out: BlobRef = {
+      key,
+      size: stored.bytes,
+      sha256: stored.digest(),
+      compression: blob.compression,
+      ...(m !== 'as-stored' || blob.encryption ? { encryption: 'age' as const } : {}),
+    };
     if (options.verifyArrival !== false) {
       const arrived = await digestBlob(to.store, key);
       if (arrived.size !== out.size || arrived.sha256 !== out.sha256)
-        throw new RepoError(RepoErrorCode.COPY_MISMATCH, `${key} did not arrive intact in ${to.store.location}: wrote ${out.size} bytes with sha256 ${out.sha256.slice(0, 12)}…, read back ${arrived.size} bytes with sha256 ${arrived.sha256.slice(0, 12)}….`, {
-          hint: `Snapshot ${snap.id} was not committed there. Check the destination storage and run the copy again.`,
-          details: { key },
-        });
+        throw new RepoError(
+          RepoErrorCode.COPY_MISMATCH,
+          `${key} did not arrive intact in ${to.store.location}: wrote ${out.size} bytes with sha256 ${out.sha256.slice(0, 12)}…, read back ${arrived.size} bytes with sha256 ${arrived.sha256.slice(0, 12)}….`,
+          {
+            hint: `Snapshot ${snap.id} was not committed there. Check the destination storage and run the copy again.`,
+            details: { key },
+          },
+        );
     }
     await failpoint('copy.after-blob');
     return out;
@@ -229,7 +277,8 @@ async function copyOne(
     const signed = stored[SIGNATURE_FIELD] !== undefined;
     let bytesOut: Buffer;
     let signature: CopyResult['signature'] = signed ? 'kept' : undefined;
-    if (mode === 'as-stored') bytesOut = encodeSnapshot(stored); // unchanged, so its signature still holds
+    if (mode === 'as-stored')
+      bytesOut = encodeSnapshot(stored); // unchanged, so its signature still holds
     else {
       const { encryption: _old, ...rest } = snap;
       const meta: SnapshotMeta = { ...rest, sources, ...(to.encryption ? { encryption: to.encryption } : {}) };

@@ -34,6 +34,8 @@ export const RepoErrorCode = {
   NOT_ENCRYPTED: 'REPO_NOT_ENCRYPTED',
   /** `key remove` of the only recipient: new backups could be read by nobody. */
   LAST_RECIPIENT: 'REPO_LAST_RECIPIENT',
+  /** Post-quantum (age1pq1…) and classic (age1…) recipients asked for together. */
+  MIXED_RECIPIENTS: 'REPO_MIXED_RECIPIENTS',
 } as const;
 export type RepoErrorCode = (typeof RepoErrorCode)[keyof typeof RepoErrorCode];
 

@@ -1,5 +1,18 @@
 import * as z from 'zod';
-import { AGE_RECIPIENT, isCount, isMode, isRedisDb, isIsoTime, isSnapshotId, isTimeMs, REPO_ID, SHA256, SNAPSHOT_ID, sourceNameProblem, tagProblem } from './validate.js';
+import {
+  AGE_RECIPIENT,
+  isCount,
+  isMode,
+  isRedisDb,
+  isIsoTime,
+  isSnapshotId,
+  isTimeMs,
+  REPO_ID,
+  SHA256,
+  SNAPSHOT_ID,
+  sourceNameProblem,
+  tagProblem,
+} from './validate.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -13,9 +26,12 @@ export const repoConfigSchema = z.object({
     .object({
       type: z.literal('age'),
       /** Public keys every new blob is encrypted to; backups need nothing else. */
-      recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… recipient')).min(1),
+      recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… or age1pq1… recipient')).min(1),
       /** Key of an age identity encrypted with the repository passphrase (scrypt), if there is one. */
-      passphraseKey: z.string().refine((k) => k === KEYS.passphraseKey, 'not keys/passphrase.age').optional(),
+      passphraseKey: z
+        .string()
+        .refine((k) => k === KEYS.passphraseKey, 'not keys/passphrase.age')
+        .optional(),
     })
     .optional(),
   /**
@@ -64,7 +80,9 @@ export function asIndexEntry(v: unknown): IndexEntry | undefined {
   const type = e.type;
   const ok =
     isString(e.path) &&
-    (type === 'file' ? isCount(e.size) && isSha256(e.sha256) : type === 'dir' || (type === 'symlink' && isString(e.linkTarget))) &&
+    (type === 'file'
+      ? isCount(e.size) && isSha256(e.sha256)
+      : type === 'dir' || (type === 'symlink' && isString(e.linkTarget))) &&
     isMode(e.mode) &&
     isTimeMs(e.mtime) &&
     optional(e.size, isCount) &&
@@ -156,7 +174,12 @@ export const sourceMetaSchema = z.object({
   /** Earlier snapshots whose archives hold some of this source's files (incrementals). */
   holders: z.array(snapshotId).default([]),
   /** Mode and mtime (ms) of the source's root folder, which has no index entry; absent in older snapshots. */
-  root: z.object({ mode: z.number().refine(isMode, 'not a mode (0–0o7777)'), mtime: z.number().refine(isTimeMs, 'not a time') }).optional(),
+  root: z
+    .object({
+      mode: z.number().refine(isMode, 'not a mode (0–0o7777)'),
+      mtime: z.number().refine(isTimeMs, 'not a time'),
+    })
+    .optional(),
   redis: redisMetaSchema.optional(),
 });
 export type SourceMeta = z.infer<typeof sourceMetaSchema>;
@@ -179,7 +202,12 @@ export const snapshotMetaSchema = z.object({
   /** Sources that could not be read at all (the snapshot is partial and holds the rest); absent in older snapshots (read as none). */
   failedSources: z.array(failedSourceSchema).optional(),
   /** The age recipients this snapshot's blobs were encrypted to (public keys only). */
-  encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… recipient')) }).optional(),
+  encryption: z
+    .object({
+      type: z.literal('age'),
+      recipients: z.array(z.string().regex(AGE_RECIPIENT, 'not an age1… or age1pq1… recipient')),
+    })
+    .optional(),
 });
 export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
 

@@ -30,13 +30,16 @@ export class ZstdLane {
   private frame(input: Buffer): Promise<Buffer[]> {
     return new Promise((resolve, reject) => {
       this.stream.write(input);
-      (this.stream as Transform & { flush(kind: number, cb: (err?: Error | null) => void): void }).flush(ZSTD_E_END, (err) => {
-        if (err) return reject(err);
-        while (this.stream.read() !== null); // output still buffered, if any, goes to the 'data' listener now
-        const out = this.out;
-        this.out = [];
-        resolve(out);
-      });
+      (this.stream as Transform & { flush(kind: number, cb: (err?: Error | null) => void): void }).flush(
+        ZSTD_E_END,
+        (err) => {
+          if (err) return reject(err);
+          while (this.stream.read() !== null); // output still buffered, if any, goes to the 'data' listener now
+          const out = this.out;
+          this.out = [];
+          resolve(out);
+        },
+      );
     });
   }
 }

@@ -16,7 +16,10 @@ export interface Leftovers {
  * window) while that writer holds no live lock. A temp file of a live writer is never removed.
  * Then the empty folders under data/ (a put that finds its folder gone makes it again).
  */
-export async function removeLeftovers(store: BlobStore, options: { now?: Date; staleAfterMs?: number } = {}): Promise<Leftovers> {
+export async function removeLeftovers(
+  store: BlobStore,
+  options: { now?: Date; staleAfterMs?: number } = {},
+): Promise<Leftovers> {
   const now = (options.now ?? new Date()).getTime();
   const window = options.staleAfterMs ?? DEFAULT_STALE_MS;
   const live = (await readLocks(store)).filter((l) => !staleReason(l, new Date(now), window));
@@ -38,8 +41,12 @@ export function describeLeftovers(l: Leftovers): string | undefined {
   const parts: string[] = [];
   if (l.tempFiles.length) {
     const bytes = l.tempFiles.reduce((n, f) => n + f.size, 0);
-    const writers = [...new Set(l.tempFiles.map((f) => (f.owner ? `pid ${f.owner.pid} on ${f.owner.host}` : 'an unknown writer')))];
-    parts.push(`${l.tempFiles.length} temporary file(s) of interrupted writes (${(bytes / 2 ** 20).toFixed(1)} MiB; ${writers.join(', ')})`);
+    const writers = [
+      ...new Set(l.tempFiles.map((f) => (f.owner ? `pid ${f.owner.pid} on ${f.owner.host}` : 'an unknown writer'))),
+    ];
+    parts.push(
+      `${l.tempFiles.length} temporary file(s) of interrupted writes (${(bytes / 2 ** 20).toFixed(1)} MiB; ${writers.join(', ')})`,
+    );
   }
   if (l.emptyFolders.length) parts.push(`${l.emptyFolders.length} empty data folder(s) (${l.emptyFolders.join(', ')})`);
   return parts.length ? `removed ${parts.join(' and ')}` : undefined;

@@ -25,7 +25,17 @@ export interface LockInfo {
   snapshot?: string;
 }
 
-const LOCK_FIELDS = new Set(['id', 'exclusive', 'host', 'pid', 'purpose', 'time', 'refreshed', 'snapshot', CHECKSUM_FIELD]);
+const LOCK_FIELDS = new Set([
+  'id',
+  'exclusive',
+  'host',
+  'pid',
+  'purpose',
+  'time',
+  'refreshed',
+  'snapshot',
+  CHECKSUM_FIELD,
+]);
 const lockBytes = (info: LockInfo) => encodeMetadata(info, { pretty: false });
 
 export interface LockOptions {
@@ -92,7 +102,14 @@ export class RepoLock {
           options.onStale?.(other, why);
         } else if (other.exclusive || info.exclusive) conflict ??= other;
       }
-      for (const d of damaged) if (await store.delete(d.key).then(() => true, () => false)) options.onDamaged?.(d.key, d.why);
+      for (const d of damaged)
+        if (
+          await store.delete(d.key).then(
+            () => true,
+            () => false,
+          )
+        )
+          options.onDamaged?.(d.key, d.why);
       if (!conflict) {
         const lock = new RepoLock(store, info);
         const refresh = () => {
@@ -121,10 +138,14 @@ export class RepoLock {
       // Jitter keeps two waiters that collided from colliding again in lockstep.
       if (!options.signal?.aborted) await new Promise((r) => setTimeout(r, 200 + Math.random() * 600));
       if (options.signal?.aborted)
-        throw new RepoError(RepoErrorCode.INTERRUPTED, `Interrupted while waiting for the lock "${conflict.purpose}" holds on ${store.location}: nothing was written.`, {
-          hint: 'Run the command again.',
-          cause: options.signal.reason,
-        });
+        throw new RepoError(
+          RepoErrorCode.INTERRUPTED,
+          `Interrupted while waiting for the lock "${conflict.purpose}" holds on ${store.location}: nothing was written.`,
+          {
+            hint: 'Run the command again.',
+            cause: options.signal.reason,
+          },
+        );
     }
   }
 
@@ -176,7 +197,12 @@ export class RepoLock {
       const stored = await readLock(this.store, KEYS.lock(this.info.id));
       return stored.id === this.info.id && stored.host === this.info.host && stored.pid === this.info.pid;
     } catch (err) {
-      if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND || err instanceof SyntaxError || err instanceof RepoError) return false;
+      if (
+        (err as { code?: string }).code === StorageErrorCode.NOT_FOUND ||
+        err instanceof SyntaxError ||
+        err instanceof RepoError
+      )
+        return false;
       throw err;
     }
   }
@@ -208,7 +234,9 @@ export async function readLocks(store: BlobStore): Promise<LockInfo[]> {
  * - A lock that parses but fails its checksum has a holder nobody can tell: it counts as an
  *   exclusive lock, never stale, until `unlock --all` removes it.
  */
-async function readLockFiles(store: BlobStore): Promise<{ locks: LockInfo[]; damaged: Array<{ key: string; why: string }> }> {
+async function readLockFiles(
+  store: BlobStore,
+): Promise<{ locks: LockInfo[]; damaged: Array<{ key: string; why: string }> }> {
   const locks: LockInfo[] = [];
   const damaged: Array<{ key: string; why: string }> = [];
   for await (const b of store.list(KEYS.locks)) {
@@ -224,13 +252,25 @@ async function readLockFiles(store: BlobStore): Promise<{ locks: LockInfo[]; dam
     }
     const info = asLockInfo(json);
     if (!info) {
-      damaged.push({ key: b.key, why: 'it is not a drkit lock (exclusive, host, a pid above 0, purpose, time and refreshed are required)' });
+      damaged.push({
+        key: b.key,
+        why: 'it is not a drkit lock (exclusive, host, a pid above 0, purpose, time and refreshed are required)',
+      });
       continue;
     }
     try {
       checkMetadataChecksum(json, LOCK_FIELDS, b.key, store.location);
     } catch (err) {
-      locks.push({ id, exclusive: true, host: '', pid: 0, purpose: 'damaged lock', time: '', refreshed: '', damaged: (err as Error).message.replace(/\.$/, '') });
+      locks.push({
+        id,
+        exclusive: true,
+        host: '',
+        pid: 0,
+        purpose: 'damaged lock',
+        time: '',
+        refreshed: '',
+        damaged: (err as Error).message.replace(/\.$/, ''),
+      });
       continue;
     }
     const { [CHECKSUM_FIELD]: _checksum, ...fields } = info as LockInfo & { [CHECKSUM_FIELD]?: string };
@@ -290,8 +330,7 @@ function asLockInfo(v: unknown): LockInfo | undefined {
 /** Why a lock is stale, or undefined if it may still be held. */
 export function staleReason(lock: LockInfo, now: Date, staleAfterMs: number): string | undefined {
   if (lock.damaged) return undefined;
-  if (ownerGone(lock))
-    return `process ${lock.pid} on this host (${lock.host}) is no longer running`;
+  if (ownerGone(lock)) return `process ${lock.pid} on this host (${lock.host}) is no longer running`;
   const age = now.getTime() - Date.parse(lock.refreshed);
   if (age > staleAfterMs) return `not refreshed for ${Math.round(age / 60_000)} minutes`;
   return undefined;

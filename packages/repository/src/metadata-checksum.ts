@@ -37,12 +37,23 @@ export function checkMetadataChecksum(json: unknown, known: ReadonlySet<string>,
   const recorded = object[CHECKSUM_FIELD];
   if (recorded === undefined) {
     const unknown = Object.keys(object).filter((k) => !known.has(k));
-    if (unknown.length > 0) throw mismatch(key, location, `it has no checksum but a field drkit does not know (${unknown.map((k) => JSON.stringify(k)).join(', ')}): the checksum's name is damaged`);
+    if (unknown.length > 0)
+      throw mismatch(
+        key,
+        location,
+        `it has no checksum but a field drkit does not know (${unknown.map((k) => JSON.stringify(k)).join(', ')}): the checksum's name is damaged`,
+      );
     return;
   }
-  if (typeof recorded !== 'string' || !CHECKSUM.test(recorded)) throw mismatch(key, location, `its checksum ${JSON.stringify(recorded)} is not of the form sha256:<64 hex digits>`);
+  if (typeof recorded !== 'string' || !CHECKSUM.test(recorded))
+    throw mismatch(key, location, `its checksum ${JSON.stringify(recorded)} is not of the form sha256:<64 hex digits>`);
   const computed = metadataChecksum(object);
-  if (computed !== recorded) throw mismatch(key, location, `its content does not match its checksum (recorded ${recorded.slice(0, 19)}…, computed ${computed.slice(0, 19)}…)`);
+  if (computed !== recorded)
+    throw mismatch(
+      key,
+      location,
+      `its content does not match its checksum (recorded ${recorded.slice(0, 19)}…, computed ${computed.slice(0, 19)}…)`,
+    );
 }
 
 /** For the message about a format this drkit does not read: whether its checksum (if any) still matches as version 1 computes it. */

@@ -209,7 +209,13 @@ class RecordReader extends ByteReader {
     p += 16;
     if (payloadLen > BigInt(c.length - p) || (expireAt < 0 && expireAt !== -1)) return undefined;
     const len = Number(payloadLen);
-    const record = { db, key: Buffer.from(c.subarray(keyAt, keyAt + keyLen)), type, expireAt, payload: c.subarray(p, p + len) };
+    const record = {
+      db,
+      key: Buffer.from(c.subarray(keyAt, keyAt + keyLen)),
+      type,
+      expireAt,
+      payload: c.subarray(p, p + len),
+    };
     this.pos = p + len;
     return record;
   }
@@ -261,7 +267,8 @@ export async function* decodeRedisRecords(source: AsyncIterable<Buffer>): AsyncG
       const db = fixed.readUInt32BE(0);
       const keyLen = fixed.readUInt32BE(4);
       if (!isRedisDb(db)) fail(`record ${n} names database ${db} (at most ${LIMITS.redisDbMax})`);
-      if (keyLen > LIMITS.redisKeyBytes) fail(`record ${n} has a key of ${keyLen} bytes (a server takes at most ${LIMITS.redisKeyBytes})`);
+      if (keyLen > LIMITS.redisKeyBytes)
+        fail(`record ${n} has a key of ${keyLen} bytes (a server takes at most ${LIMITS.redisKeyBytes})`);
       const key = Buffer.from(await r.read(keyLen));
       if (key.length < keyLen) fail('it is truncated in a key');
       const typeLen = (await r.read(1))[0];
@@ -271,7 +278,8 @@ export async function* decodeRedisRecords(source: AsyncIterable<Buffer>): AsyncG
       if (type.length < typeLen! || tail.length < 16) fail('it is truncated in a record header', key);
       const expireAt = Number(tail.readBigInt64BE(0));
       const payloadLen = tail.readBigUInt64BE(8);
-      if (payloadLen > BigInt(Number.MAX_SAFE_INTEGER) || (expireAt < 0 && expireAt !== -1)) fail('its record header is damaged', key);
+      if (payloadLen > BigInt(Number.MAX_SAFE_INTEGER) || (expireAt < 0 && expireAt !== -1))
+        fail('its record header is damaged', key);
       const len = Number(payloadLen);
       const payload = len === 0 ? Buffer.alloc(0) : await r.read(len);
       if (payload.length < len) fail('it is truncated in a payload', key);

@@ -22,10 +22,23 @@ import {
   type BlobRef,
 } from './format.js';
 import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
-import { decodeRedisRecords, displayKey, type RecordPosition, RedisFramingError, type RedisRecord } from './redis-records.js';
+import {
+  decodeRedisRecords,
+  displayKey,
+  type RecordPosition,
+  RedisFramingError,
+  type RedisRecord,
+} from './redis-records.js';
 import { type Leftovers, removeLeftovers } from './leftovers.js';
 import { DEFAULT_STALE_MS, describeDamagedLock, describeStaleLock, type LockOptions, RepoLock } from './lock.js';
-import { checkSelected, describeFilter, latestSnapshot, matchesFilter, type SnapshotFilter, type SnapshotSelection } from './select.js';
+import {
+  checkSelected,
+  describeFilter,
+  latestSnapshot,
+  matchesFilter,
+  type SnapshotFilter,
+  type SnapshotSelection,
+} from './select.js';
 import { readTar } from '@drkit/tar';
 import { SnapshotWriter } from './writer.js';
 import { snapshotIdOfKey, snapshotMetaProblem } from './snapshot-check.js';
@@ -129,7 +142,8 @@ export class Repository {
       created: (options.now ?? new Date()).toISOString(),
       compression: options.compression ?? 'auto',
     };
-    if (options.signingKeys?.length) config.signing = { type: 'ed25519', keys: [...parseTrustKeys(options.signingKeys).keys()] };
+    if (options.signingKeys?.length)
+      config.signing = { type: 'ed25519', keys: [...parseTrustKeys(options.signingKeys).keys()] };
     if (options.encryption) {
       const { block, blobs } = await prepareEncryption(options.encryption);
       for (const [key, bytes] of blobs) await store.put(key, bytes);
@@ -169,9 +183,13 @@ export class Repository {
   checkSigning(): void {
     const expected = this.config.signing?.keys ?? [];
     if (expected.length > 0 && !this.signingKey)
-      throw new RepoError(RepoErrorCode.SIGNING_KEY_REQUIRED, `Snapshots in ${this.store.location} are signed (by ${expected.join(', ')}), and no signing key was given.`, {
-        hint: 'Pass --signing-key FILE (or set DRKIT_SIGNING_KEY_FILE, or signing_key in the config): hosts that pin the key refuse unsigned snapshots. Nothing was written.',
-      });
+      throw new RepoError(
+        RepoErrorCode.SIGNING_KEY_REQUIRED,
+        `Snapshots in ${this.store.location} are signed (by ${expected.join(', ')}), and no signing key was given.`,
+        {
+          hint: 'Pass --signing-key FILE (or set DRKIT_SIGNING_KEY_FILE, or signing_key in the config): hosts that pin the key refuse unsigned snapshots. Nothing was written.',
+        },
+      );
   }
 
   /** The pinned key that signed `snapshot` when it was read (undefined without pins or for snapshots not read from the store). */
@@ -224,7 +242,12 @@ export class Repository {
         } catch (err) {
           if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND) return; // forgotten since it was listed
           if (!(err instanceof RepoError)) throw err;
-          damaged.push({ id: key.slice(KEYS.snapshots.length, -'.json'.length), key, code: err.code, reason: err.message });
+          damaged.push({
+            id: key.slice(KEYS.snapshots.length, -'.json'.length),
+            key,
+            code: err.code,
+            reason: err.message,
+          });
         }
       }),
     );
@@ -251,7 +274,9 @@ export class Repository {
     const damaged = refused.map((d) => d.id);
     if (ref === 'latest' || ref.startsWith('latest:')) {
       const tag = ref.slice('latest:'.length);
-      const skipped = damaged.length ? ` (${damaged.length} snapshot(s) with damaged metadata were skipped: ${damaged.join(', ')})` : '';
+      const skipped = damaged.length
+        ? ` (${damaged.length} snapshot(s) with damaged metadata were skipped: ${damaged.join(', ')})`
+        : '';
       let last: SnapshotMeta;
       try {
         last = latestSnapshot(all, tag, selection, this.store.location, skipped);
@@ -268,9 +293,13 @@ export class Repository {
     const matches = [...selected.map((s) => s.id), ...damaged].filter((id) => id.startsWith(ref));
     if (matches.length === 0) throw this.noMatch(ref, selection.filter);
     if (matches.length > 1)
-      throw new RepoError(RepoErrorCode.SNAPSHOT_AMBIGUOUS, `"${ref}" matches ${matches.length} snapshots: ${matches.join(', ')}.`, {
-        hint: 'Give more characters of the id.',
-      });
+      throw new RepoError(
+        RepoErrorCode.SNAPSHOT_AMBIGUOUS,
+        `"${ref}" matches ${matches.length} snapshots: ${matches.join(', ')}.`,
+        {
+          hint: 'Give more characters of the id.',
+        },
+      );
     return all.find((s) => s.id === matches[0]) ?? this.readSnapshotKey(KEYS.snapshot(matches[0]!));
   }
 
@@ -286,10 +315,16 @@ export class Repository {
   /** Streams a source's entry index; throws at the end if the index blob is damaged. */
   async *readIndex(source: SourceMeta): AsyncGenerator<IndexEntry> {
     if (!source.index)
-      throw new RepoError(RepoErrorCode.SOURCE_NOT_FOUND, `Source "${source.name}" is a ${source.type} source: it has no file index.`, {
-        hint: source.redis ? 'Read it with readRedisRecords, or restore it with `drkit restore ID --source NAME --redis URL`.' : 'The snapshot metadata may be damaged.',
-        details: { source: source.name },
-      });
+      throw new RepoError(
+        RepoErrorCode.SOURCE_NOT_FOUND,
+        `Source "${source.name}" is a ${source.type} source: it has no file index.`,
+        {
+          hint: source.redis
+            ? 'Read it with readRedisRecords, or restore it with `drkit restore ID --source NAME --redis URL`.'
+            : 'The snapshot metadata may be damaged.',
+          details: { source: source.name },
+        },
+      );
     const { key } = source.index;
     const { stream, check } = await this.openBlob(source.index);
     let n = 0;
@@ -309,7 +344,11 @@ export class Repository {
       throw new RepoError(
         RepoErrorCode.CORRUPT_ARCHIVE,
         `The entry index of source "${source.name}" of snapshot ${key.split('/')[1]} (${key}) cannot be read after line ${n}: ${(cause as Error)?.message ?? cause}.`,
-        { cause, hint: 'The index is damaged: restore another snapshot or from another copy of the repository; `drkit verify all` shows what else is affected.', details: { key, source: source.name } },
+        {
+          cause,
+          hint: 'The index is damaged: restore another snapshot or from another copy of the repository; `drkit verify all` shows what else is affected.',
+          details: { key, source: source.name },
+        },
       );
     } finally {
       stream.destroy();
@@ -331,7 +370,11 @@ export class Repository {
         : new RepoError(
             RepoErrorCode.CORRUPT_ARCHIVE,
             `The archive of source "${source.name}" (${source.archive.key}) cannot be read at entry "${current}": ${(cause as Error).message}.`,
-            { cause, hint: 'The archive is damaged: restore from another snapshot or another copy.', details: { source: source.name, entry: current } },
+            {
+              cause,
+              hint: 'The archive is damaged: restore from another snapshot or another copy.',
+              details: { source: source.name, entry: current },
+            },
           );
     try {
       for await (const e of readTar(stream, corrupt)) {
@@ -354,10 +397,14 @@ export class Repository {
    */
   async *readRedisRecords(source: SourceMeta): AsyncGenerator<RedisRecord> {
     if (!source.redis)
-      throw new RepoError(RepoErrorCode.SOURCE_NOT_FOUND, `Source "${source.name}" is a ${source.type} source, not a Redis source.`, {
-        hint: 'Read it with readArchive / readIndex.',
-        details: { source: source.name },
-      });
+      throw new RepoError(
+        RepoErrorCode.SOURCE_NOT_FOUND,
+        `Source "${source.name}" is a ${source.type} source, not a Redis source.`,
+        {
+          hint: 'Read it with readArchive / readIndex.',
+          details: { source: source.name },
+        },
+      );
     const { stream, check } = await this.openBlob(source.archive);
     let records = 0;
     let lastKey: Buffer | undefined;
@@ -371,12 +418,19 @@ export class Repository {
       if (cause instanceof RepoError) throw cause;
       const last: RecordPosition = { record: records, ...(lastKey ? { key: displayKey(lastKey) } : {}) };
       const at: RecordPosition = cause instanceof RedisFramingError ? cause.position : { record: records + 1 };
-      const why = cause instanceof RedisFramingError ? cause.message : `its compressed stream is damaged (${(cause as Error).message})`;
+      const why =
+        cause instanceof RedisFramingError
+          ? cause.message
+          : `its compressed stream is damaged (${(cause as Error).message})`;
       const after = at.key ? ` at key ${at.key}` : last.key ? ` after key ${last.key}` : '';
       throw new RepoError(
         RepoErrorCode.CORRUPT_ARCHIVE,
         `The archive of Redis source "${source.name}" (${source.archive.key}) cannot be read at record ${at.record}${after}: ${why}.`,
-        { cause, hint: 'The archive is damaged: restore from another snapshot or another copy.', details: { source: source.name, record: at.record, key: at.key ?? last.key } },
+        {
+          cause,
+          hint: 'The archive is damaged: restore from another snapshot or another copy.',
+          details: { source: source.name, record: at.record, key: at.key ?? last.key },
+        },
       );
     } finally {
       stream.destroy();
@@ -444,10 +498,14 @@ export class Repository {
       return updated;
     } catch (cause) {
       if (!options.signal?.aborted) throw cause;
-      throw new RepoError(RepoErrorCode.INTERRUPTED, `Tagging ${id} was interrupted before it wrote anything: its tags are as they were.`, {
-        cause,
-        hint: 'Run the tag command again.',
-      });
+      throw new RepoError(
+        RepoErrorCode.INTERRUPTED,
+        `Tagging ${id} was interrupted before it wrote anything: its tags are as they were.`,
+        {
+          cause,
+          hint: 'Run the tag command again.',
+        },
+      );
     } finally {
       await lock.release().catch(() => {});
     }
@@ -470,7 +528,13 @@ export class Repository {
    * `signal` stops it between two deletes.
    */
   async pruneData(
-    options: { dryRun?: boolean; assumeForgotten?: string[]; now?: Date; staleAfterMs?: number; signal?: AbortSignal } = {},
+    options: {
+      dryRun?: boolean;
+      assumeForgotten?: string[];
+      now?: Date;
+      staleAfterMs?: number;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<{ snapshots: string[]; blobs: number; bytes: number; tooRecent: string[]; leftovers?: Leftovers }> {
     const forgotten = new Set(options.assumeForgotten);
     // Metadata that cannot be read may still describe a snapshot: its data stays until the file is repaired or removed.
@@ -525,15 +589,23 @@ export class Repository {
         onDamaged: onWarning && ((key, why) => onWarning(describeDamagedLock(key, why))),
       });
     } catch (err) {
-      const denied = errnoCode(err) === StorageErrorCode.ACCESS_DENIED || ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
+      const denied =
+        errnoCode(err) === StorageErrorCode.ACCESS_DENIED ||
+        ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
       if (!denied) throw err;
-      onWarning?.(`the repository cannot be locked, so ${purpose} runs without a lock (a prune running now would show up as missing data): ${(err as Error).message}`);
+      onWarning?.(
+        `the repository cannot be locked, so ${purpose} runs without a lock (a prune running now would show up as missing data): ${(err as Error).message}`,
+      );
       return undefined;
     }
   }
 
   /** Runs `read` under lockForReading's lock, released however `read` ends. */
-  async withReadLock<T>(purpose: string, onWarning: ((message: string) => void) | undefined, read: () => Promise<T>): Promise<T> {
+  async withReadLock<T>(
+    purpose: string,
+    onWarning: ((message: string) => void) | undefined,
+    read: () => Promise<T>,
+  ): Promise<T> {
     const lock = await this.lockForReading(purpose, onWarning);
     try {
       return await read();
@@ -544,9 +616,13 @@ export class Repository {
 
   private noMatch(ref: string, filter?: SnapshotFilter): RepoError {
     const among = describeFilter(filter);
-    return new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `No snapshot${among ? ` of ${among}` : ''} matches "${ref}" in ${this.store.location}.`, {
-      hint: 'List them with `drkit snapshots`; use a full id, a unique prefix, or latest.',
-    });
+    return new RepoError(
+      RepoErrorCode.SNAPSHOT_NOT_FOUND,
+      `No snapshot${among ? ` of ${among}` : ''} matches "${ref}" in ${this.store.location}.`,
+      {
+        hint: 'List them with `drkit snapshots`; use a full id, a unique prefix, or latest.',
+      },
+    );
   }
 
   private async readSnapshotKey(key: string): Promise<SnapshotMeta> {
@@ -555,9 +631,13 @@ export class Repository {
     const json = parseJson(await readSmallBlob(this.store, key), key, this.store.location);
     const format = (json as { format?: unknown })?.format;
     if (format !== FORMAT_VERSION)
-      throw new RepoError(RepoErrorCode.UNSUPPORTED_FORMAT, `${key} has format version ${JSON.stringify(format)}; this drkit reads ${FORMAT_VERSION}.${damagedNote(json)}`, {
-        hint: 'Use a newer drkit to read this repository.',
-      });
+      throw new RepoError(
+        RepoErrorCode.UNSUPPORTED_FORMAT,
+        `${key} has format version ${JSON.stringify(format)}; this drkit reads ${FORMAT_VERSION}.${damagedNote(json)}`,
+        {
+          hint: 'Use a newer drkit to read this repository.',
+        },
+      );
     // Bytes first (checksum, then signature), grammar after: a damaged file is named as damaged, not as malformed.
     checkMetadataChecksum(json, SNAPSHOT_FIELDS, key, this.store.location);
     const signedBy = this.trust?.check(json as Record<string, unknown>, key);

@@ -35,7 +35,12 @@ type Unit = { out: Buffer; used: number } | 'bad' | 'more';
  * members, whose length or CRC does not match) becomes a gap up to the next unit that does.
  * Offsets are the input's; `stored` maps them to the stored blob's (identity when not encrypted).
  */
-export async function* salvageDecode(input: Input, c: Compression, stored: (offset: number) => number = (n) => n, maxUnit = MAX_UNIT): AsyncGenerator<Piece> {
+export async function* salvageDecode(
+  input: Input,
+  c: Compression,
+  stored: (offset: number) => number = (n) => n,
+  maxUnit = MAX_UNIT,
+): AsyncGenerator<Piece> {
   const w = new Window(input);
   const span = (start: number, end: number): Span => ({ start: stored(start), end: stored(end) });
   const attempt = async (at: number): Promise<{ out: Buffer; used: number } | 'large' | undefined> => {
@@ -101,7 +106,11 @@ export async function* salvageDecode(input: Input, c: Compression, stored: (offs
  * wrote blocks) is decoded as a stream to the end of the run, as a normal read would: up to the
  * damage, if any. False when it does not decode to the end.
  */
-async function* streamed(w: Window, c: Compression, span: (start: number, end: number) => Span): AsyncGenerator<Piece, boolean> {
+async function* streamed(
+  w: Window,
+  c: Compression,
+  span: (start: number, end: number) => Span,
+): AsyncGenerator<Piece, boolean> {
   async function* rest(): AsyncGenerator<Buffer> {
     while (w.length > 0) {
       const bytes = Buffer.from(w.bytes());
@@ -142,7 +151,9 @@ function zstdUnit(b: Buffer, runEnded: boolean): Unit {
   let out: Buffer;
   try {
     const frame = b.subarray(0, end);
-    out = z.zstdDecompressSync ? z.zstdDecompressSync(frame, { maxOutputLength: MAX_UNIT }) : Buffer.from(pureZstd(frame));
+    out = z.zstdDecompressSync
+      ? z.zstdDecompressSync(frame, { maxOutputLength: MAX_UNIT })
+      : Buffer.from(pureZstd(frame));
   } catch {
     return 'bad';
   }
@@ -209,7 +220,10 @@ function gzipUnit(b: Buffer, runEnded: boolean): Unit {
   if (b.length < at) return more;
   let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
-    inflated = zlib.inflateRawSync(b.subarray(at), { info: true, maxOutputLength: MAX_UNIT } as zlib.ZlibOptions) as unknown as typeof inflated;
+    inflated = zlib.inflateRawSync(b.subarray(at), {
+      info: true,
+      maxOutputLength: MAX_UNIT,
+    } as zlib.ZlibOptions) as unknown as typeof inflated;
   } catch (err) {
     return (err as { code?: string }).code === 'Z_BUF_ERROR' ? more : 'bad';
   }

@@ -57,19 +57,34 @@ export class BlobDamage {
  * index: the name it expects, its type and size). An entry's stream throws when its content
  * runs into damage; content that reads but does not match the index is the caller's to find.
  */
-export function salvageArchive(repo: Repository, source: SourceMeta, trusted: (entry: ArchiveEntry) => boolean): { entries: AsyncGenerator<SalvagedEntry>; damage: BlobDamage } {
+export function salvageArchive(
+  repo: Repository,
+  source: SourceMeta,
+  trusted: (entry: ArchiveEntry) => boolean,
+): { entries: AsyncGenerator<SalvagedEntry>; damage: BlobDamage } {
   const ref = source.archive;
   const damage = new BlobDamage(ref.key);
   async function* entries(): AsyncGenerator<SalvagedEntry> {
     const pieces = await salvagePieces(repo, ref, damage);
-    const asEntry = (e: { name: string; type: string; size: number; linkTarget: string | undefined; content: AsyncIterable<Buffer> }) => ({
+    const asEntry = (e: {
+      name: string;
+      type: string;
+      size: number;
+      linkTarget: string | undefined;
+      content: AsyncIterable<Buffer>;
+    }) => ({
       name: e.name,
       type: e.type,
       size: e.size,
       linkTarget: e.linkTarget,
       stream: e.content,
     });
-    for await (const e of salvageTar(pieces, (t) => trusted(asEntry(t)), (span) => damage.add(span))) yield { ...asEntry(e), stored: e.stored };
+    for await (const e of salvageTar(
+      pieces,
+      (t) => trusted(asEntry(t)),
+      (span) => damage.add(span),
+    ))
+      yield { ...asEntry(e), stored: e.stored };
   }
   return { entries: entries(), damage };
 }
@@ -79,7 +94,11 @@ export function salvageArchive(repo: Repository, source: SourceMeta, trusted: (e
  * (`holder`: the snapshot id an incremental's index points at, undefined for the source's own
  * archive) with the same type and size, and that was not `taken` from an archive yet.
  */
-export function expectedHeader(index: Map<string, IndexEntry>, holder: string | undefined, taken: (path: string) => boolean): (entry: ArchiveEntry) => boolean {
+export function expectedHeader(
+  index: Map<string, IndexEntry>,
+  holder: string | undefined,
+  taken: (path: string) => boolean,
+): (entry: ArchiveEntry) => boolean {
   return (e) => {
     const norm = normaliseEntryPath(e.name);
     const indexed = 'path' in norm ? index.get(norm.path) : undefined;
@@ -96,9 +115,15 @@ export function indexAlone(e: IndexEntry): boolean {
 }
 
 /** A source's index lines outside its damaged frames; a line cut by damage, or damaged itself, is left out. */
-export function salvageIndex(repo: Repository, source: SourceMeta): { entries: AsyncGenerator<IndexEntry>; damage: BlobDamage } {
+export function salvageIndex(
+  repo: Repository,
+  source: SourceMeta,
+): { entries: AsyncGenerator<IndexEntry>; damage: BlobDamage } {
   const ref = source.index;
-  if (!ref) throw new RepoError(RepoErrorCode.SOURCE_NOT_FOUND, `Source "${source.name}" has no file index.`, { details: { source: source.name } });
+  if (!ref)
+    throw new RepoError(RepoErrorCode.SOURCE_NOT_FOUND, `Source "${source.name}" has no file index.`, {
+      details: { source: source.name },
+    });
   const damage = new BlobDamage(ref.key);
   async function* entries(): AsyncGenerator<IndexEntry> {
     const pieces = await salvagePieces(repo, ref!, damage);
@@ -153,6 +178,10 @@ async function salvagePieces(repo: Repository, ref: BlobRef, damage: BlobDamage)
     damage.intact = size === ref.size && hash.digest('hex') === ref.sha256;
   }
   if (ref.encryption !== 'age') return salvageDecode(hashed(), ref.compression);
-  const opened = openChunks(hashed(), await repo.keys.identitiesFor(ref), (e) => ageFailure(e, ref.key, repo.keys.recipientTexts) as Error);
+  const opened = openChunks(
+    hashed(),
+    await repo.keys.identitiesFor(ref),
+    (e) => ageFailure(e, ref.key, repo.keys.recipientTexts) as Error,
+  );
   return salvageDecode(opened.chunks, ref.compression, opened.stored);
 }

@@ -35,7 +35,8 @@ export function sourceNames(s: SnapshotMeta): string[] {
   return [...s.sources, ...(s.failedSources ?? [])].map((x) => x.name);
 }
 
-const sameOrigin = (origin: string | undefined, wanted: string) => origin !== undefined && (origin === wanted || origin === path.resolve(wanted));
+const sameOrigin = (origin: string | undefined, wanted: string) =>
+  origin !== undefined && (origin === wanted || origin === path.resolve(wanted));
 
 export function matchesFilter(s: SnapshotMeta, f: SnapshotFilter = {}): boolean {
   if (f.hosts?.length && !f.hosts.includes(s.host)) return false;
@@ -56,7 +57,9 @@ export function inScope(s: SnapshotMeta, scope: SnapshotScope): boolean {
   const wanted = new Map(scope.sources.map((x) => [x.name, x]));
   const conflicts = (x: Described) => {
     const w = wanted.get(x.name);
-    return w !== undefined && (x.type !== w.type || (w.type === 'files' && w.origin !== undefined && x.origin !== w.origin));
+    return (
+      w !== undefined && (x.type !== w.type || (w.type === 'files' && w.origin !== undefined && x.origin !== w.origin))
+    );
   };
   return !s.sources.some(conflicts) && !s.failedSources?.some(conflicts) && s.sources.some((x) => wanted.has(x.name));
 }
@@ -91,17 +94,27 @@ function describeScope(scope: SnapshotScope): string {
 /** Throws unless a snapshot named by its full id passes the filter. */
 export function checkSelected(s: SnapshotMeta, f: SnapshotFilter = {}): SnapshotMeta {
   if (matchesFilter(s, f)) return s;
-  throw new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `Snapshot ${s.id} (${describeOrigin(s)}; tags ${s.tags.join(',') || 'none'}) does not match ${describeFilter(f)}.`, {
-    hint: 'Drop the --host/--source/--path/--tag flags that rule it out, or name another snapshot.',
-    details: { id: s.id },
-  });
+  throw new RepoError(
+    RepoErrorCode.SNAPSHOT_NOT_FOUND,
+    `Snapshot ${s.id} (${describeOrigin(s)}; tags ${s.tags.join(',') || 'none'}) does not match ${describeFilter(f)}.`,
+    {
+      hint: 'Drop the --host/--source/--path/--tag flags that rule it out, or name another snapshot.',
+      details: { id: s.id },
+    },
+  );
 }
 
 /**
  * The newest of `all` (oldest first) with `tag` that passes the selection. Throws
  * SNAPSHOT_NOT_FOUND saying what ruled the others out; `skipped` names damaged metadata.
  */
-export function latestSnapshot(all: readonly SnapshotMeta[], tag: string, selection: SnapshotSelection, where: string, skipped: string): SnapshotMeta {
+export function latestSnapshot(
+  all: readonly SnapshotMeta[],
+  tag: string,
+  selection: SnapshotSelection,
+  where: string,
+  skipped: string,
+): SnapshotMeta {
   const f = selection.filter ?? {};
   const tagged = tag ? all.filter((s) => s.tags.includes(tag)) : all;
   const candidates = tagged.filter((s) => matchesFilter(s, f));
@@ -112,11 +125,20 @@ export function latestSnapshot(all: readonly SnapshotMeta[], tag: string, select
     if (hidden.length) selection.onHidden?.(hidden, chosen);
     return chosen;
   }
-  const notFound = (message: string, hint: string) => new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `${message}${skipped}.`, { hint });
-  if (all.length === 0) throw notFound(`The repository at ${where} has no snapshots yet`, 'Make one with `drkit backup`.');
-  if (tagged.length === 0) throw notFound(`No snapshot in ${where} is tagged "${tag}"`, 'List snapshots and their tags with `drkit snapshots`.');
+  const notFound = (message: string, hint: string) =>
+    new RepoError(RepoErrorCode.SNAPSHOT_NOT_FOUND, `${message}${skipped}.`, { hint });
+  if (all.length === 0)
+    throw notFound(`The repository at ${where} has no snapshots yet`, 'Make one with `drkit backup`.');
+  if (tagged.length === 0)
+    throw notFound(
+      `No snapshot in ${where} is tagged "${tag}"`,
+      'List snapshots and their tags with `drkit snapshots`.',
+    );
   if (candidates.length === 0)
-    throw notFound(`No snapshot${tag ? ` tagged "${tag}"` : ''} in ${where} matches ${describeFilter(f)}`, 'List them with `drkit snapshots`, and loosen --host/--source/--path/--tag.');
+    throw notFound(
+      `No snapshot${tag ? ` tagged "${tag}"` : ''} in ${where} matches ${describeFilter(f)}`,
+      'List them with `drkit snapshots`, and loosen --host/--source/--path/--tag.',
+    );
   const newest = candidates.at(-1)!;
   throw notFound(
     `No snapshot${tag ? ` tagged "${tag}"` : ''} in ${where} is of ${describeScope(scope!)}; the newest other one is ${newest.id} (${describeOrigin(newest)})`,

@@ -42,9 +42,16 @@ export class SigningKey {
     try {
       key = createPrivateKey(text);
     } catch {
-      throw badKey(`${where} is not a private key in PEM form.`, 'Use a file made by `drkit init --generate-signing-key FILE` or `openssl genpkey -algorithm ed25519 -out FILE`.');
+      throw badKey(
+        `${where} is not a private key in PEM form.`,
+        'Use a file made by `drkit init --generate-signing-key FILE` or `openssl genpkey -algorithm ed25519 -out FILE`.',
+      );
     }
-    if (key.asymmetricKeyType !== 'ed25519') throw badKey(`${where} is a ${key.asymmetricKeyType} key; drkit signs with Ed25519.`, 'Make one with `openssl genpkey -algorithm ed25519 -out FILE`.');
+    if (key.asymmetricKeyType !== 'ed25519')
+      throw badKey(
+        `${where} is a ${key.asymmetricKeyType} key; drkit signs with Ed25519.`,
+        'Make one with `openssl genpkey -algorithm ed25519 -out FILE`.',
+      );
     return new SigningKey(key);
   }
 
@@ -53,7 +60,10 @@ export class SigningKey {
     const { privateKey } = generateKeyPairSync('ed25519');
     const key = new SigningKey(privateKey);
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    return { key, fileText: `# drkit snapshot signing key (Ed25519), created ${now.toISOString()}\n# public key: ${key.publicKey}\n${pem}` };
+    return {
+      key,
+      fileText: `# drkit snapshot signing key (Ed25519), created ${now.toISOString()}\n# public key: ${key.publicKey}\n${pem}`,
+    };
   }
 
   sign(payload: Buffer): string {
@@ -74,11 +84,24 @@ export function parseTrustKeys(texts: readonly string[]): Map<string, KeyObject>
   const keys = new Map<string, KeyObject>();
   for (const text of texts) {
     if (!PUBLIC_KEY.test(text))
-      throw badKey(`${JSON.stringify(text)} is not a drkit public signing key.`, `Give the key as drkit init printed it: ${PUBLIC_KEY_PREFIX} followed by 44 base64 characters.`);
+      throw badKey(
+        `${JSON.stringify(text)} is not a drkit public signing key.`,
+        `Give the key as drkit init printed it: ${PUBLIC_KEY_PREFIX} followed by 44 base64 characters.`,
+      );
     try {
-      keys.set(text, createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(text.slice(PUBLIC_KEY_PREFIX.length), 'base64')]), format: 'der', type: 'spki' }));
+      keys.set(
+        text,
+        createPublicKey({
+          key: Buffer.concat([SPKI_PREFIX, Buffer.from(text.slice(PUBLIC_KEY_PREFIX.length), 'base64')]),
+          format: 'der',
+          type: 'spki',
+        }),
+      );
     } catch {
-      throw badKey(`${text} is not a valid Ed25519 public key.`, 'Copy the key again from where drkit init printed it.');
+      throw badKey(
+        `${text} is not a valid Ed25519 public key.`,
+        'Copy the key again from where drkit init printed it.',
+      );
     }
   }
   return keys;
@@ -110,21 +133,47 @@ export function encodeSnapshot(meta: object, key?: SigningKey): Buffer {
  * altered field, a rolled-back time), and signed content found under another snapshot's name
  * (a renamed or swapped file).
  */
-export function checkSnapshotSignature(raw: Record<string, unknown>, fileId: string, key: string, location: string, pinned: ReadonlyMap<string, KeyObject>): string {
+export function checkSnapshotSignature(
+  raw: Record<string, unknown>,
+  fileId: string,
+  key: string,
+  location: string,
+  pinned: ReadonlyMap<string, KeyObject>,
+): string {
   const refuse = (code: RepoErrorCode, why: string) =>
     new RepoError(code, `${key} in ${location} is refused: ${why}.`, {
       hint: 'This host pins the keys snapshots must be signed with (--trust-key, DRKIT_TRUST_KEY, trust_keys): someone or something changed the repository. Restore another snapshot by id, or from another copy of the repository.',
       details: { key },
     });
   const sig = raw[SIGNATURE_FIELD] as Partial<SnapshotSignature> | undefined;
-  if (sig === undefined) throw refuse(RepoErrorCode.SIGNATURE_MISSING, `it is not signed, and this host accepts only snapshots signed by ${[...pinned.keys()].join(' or ')}`);
-  if (typeof sig !== 'object' || sig === null || sig.type !== 'ed25519' || typeof sig.key !== 'string' || typeof sig.value !== 'string')
+  if (sig === undefined)
+    throw refuse(
+      RepoErrorCode.SIGNATURE_MISSING,
+      `it is not signed, and this host accepts only snapshots signed by ${[...pinned.keys()].join(' or ')}`,
+    );
+  if (
+    typeof sig !== 'object' ||
+    sig === null ||
+    sig.type !== 'ed25519' ||
+    typeof sig.key !== 'string' ||
+    typeof sig.value !== 'string'
+  )
     throw refuse(RepoErrorCode.SIGNATURE_INVALID, 'its signature field is not an Ed25519 signature');
   const publicKey = pinned.get(sig.key);
-  if (!publicKey) throw refuse(RepoErrorCode.SIGNATURE_UNTRUSTED, `it is signed by ${sig.key}, which this host does not trust (pinned: ${[...pinned.keys()].join(', ')})`);
+  if (!publicKey)
+    throw refuse(
+      RepoErrorCode.SIGNATURE_UNTRUSTED,
+      `it is signed by ${sig.key}, which this host does not trust (pinned: ${[...pinned.keys()].join(', ')})`,
+    );
   if (!verify(null, signedPayload(raw), publicKey, Buffer.from(sig.value, 'base64')))
-    throw refuse(RepoErrorCode.SIGNATURE_INVALID, `its content does not match its signature by ${sig.key}: it was altered after it was signed`);
+    throw refuse(
+      RepoErrorCode.SIGNATURE_INVALID,
+      `its content does not match its signature by ${sig.key}: it was altered after it was signed`,
+    );
   if (raw.id !== fileId)
-    throw refuse(RepoErrorCode.SIGNATURE_WRONG_SNAPSHOT, `it holds the signed metadata of snapshot ${JSON.stringify(raw.id)}, not of ${fileId}: the file was renamed or swapped`);
+    throw refuse(
+      RepoErrorCode.SIGNATURE_WRONG_SNAPSHOT,
+      `it holds the signed metadata of snapshot ${JSON.stringify(raw.id)}, not of ${fileId}: the file was renamed or swapped`,
+    );
   return sig.key;
 }

@@ -22,7 +22,10 @@ export function snapshotMetaProblem(meta: SnapshotMeta, id: string): string | un
   for (const s of meta.sources) {
     if (names.has(s.name)) return `source "${s.name}" appears twice`;
     names.add(s.name);
-    const archive = blobProblem(s.archive, KEYS.archive(id, s.name, (s.redis ? REDIS_EXTENSIONS : EXTENSIONS)[s.archive.compression]));
+    const archive = blobProblem(
+      s.archive,
+      KEYS.archive(id, s.name, (s.redis ? REDIS_EXTENSIONS : EXTENSIONS)[s.archive.compression]),
+    );
     if (archive) return `the archive of source "${s.name}" ${archive}`;
     if (s.type === 'files' && !s.index) return `file source "${s.name}" has no index`;
     const index = s.index && blobProblem(s.index, KEYS.index(id, s.name, s.index.compression));

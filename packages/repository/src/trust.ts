@@ -41,13 +41,21 @@ export class SnapshotTrust {
   static create(options: TrustOptions | undefined, location: string): SnapshotTrust | undefined {
     if (!options || options.keys.length === 0) return undefined;
     // Named after the location as this host reaches it: the repository cannot rename its way out of its mark.
-    const stateFile = options.stateDir && path.join(options.stateDir, 'trust', `${createHash('sha256').update(location).digest('hex').slice(0, 32)}.json`);
+    const stateFile =
+      options.stateDir &&
+      path.join(options.stateDir, 'trust', `${createHash('sha256').update(location).digest('hex').slice(0, 32)}.json`);
     return new SnapshotTrust(parseTrustKeys(options.keys), location, stateFile, options.onWarning ?? (() => {}));
   }
 
   /** The key that signed this snapshot file; throws a REPO_SIGNATURE_* error for anything else. */
   check(raw: Record<string, unknown>, key: string): string {
-    return checkSnapshotSignature(raw, key.slice(KEYS.snapshots.length, -'.json'.length), key, this.location, this.pinned);
+    return checkSnapshotSignature(
+      raw,
+      key.slice(KEYS.snapshots.length, -'.json'.length),
+      key,
+      this.location,
+      this.pinned,
+    );
   }
 
   /**
@@ -58,7 +66,12 @@ export class SnapshotTrust {
   async reviewListing(valid: readonly SnapshotMeta[], damaged: DamagedSnapshot[]): Promise<void> {
     const mark = await this.readMark();
     const newest = valid.at(-1);
-    if (mark && !valid.some((s) => s.id === mark.id) && !damaged.some((d) => d.id === mark.id) && !(newest && !before(newest, mark))) {
+    if (
+      mark &&
+      !valid.some((s) => s.id === mark.id) &&
+      !damaged.some((d) => d.id === mark.id) &&
+      !(newest && !before(newest, mark))
+    ) {
       damaged.push({
         id: mark.id,
         key: KEYS.snapshot(mark.id),
@@ -78,12 +91,23 @@ export class SnapshotTrust {
    */
   refuseFallback(ref: string, chosen: SnapshotMeta | undefined, damaged: readonly DamagedSnapshot[]): void {
     const chosenTime = chosen && (snapshotIdTime(chosen.id)?.getTime() ?? Number.NEGATIVE_INFINITY);
-    const newer = damaged.filter((d) => d.id !== chosen?.id && (chosenTime === undefined || !((snapshotIdTime(d.id)?.getTime() ?? Number.POSITIVE_INFINITY) < chosenTime)));
+    const newer = damaged.filter(
+      (d) =>
+        d.id !== chosen?.id &&
+        (chosenTime === undefined || !((snapshotIdTime(d.id)?.getTime() ?? Number.POSITIVE_INFINITY) < chosenTime)),
+    );
     const first = newer.sort((a, b) => (a.id < b.id ? 1 : -1))[0];
     if (!first) return;
     throw new RepoError(
       first.code,
-      `${ref} ${chosen ? `would be snapshot ${chosen.id}, but a newer one is refused` : 'has no snapshot this host can trust'}: ${first.reason}${newer.length > 1 ? ` (and ${newer.length - 1} more refused: ${newer.slice(1).map((d) => d.id).join(', ')})` : ''}`,
+      `${ref} ${chosen ? `would be snapshot ${chosen.id}, but a newer one is refused` : 'has no snapshot this host can trust'}: ${first.reason}${
+        newer.length > 1
+          ? ` (and ${newer.length - 1} more refused: ${newer
+              .slice(1)
+              .map((d) => d.id)
+              .join(', ')})`
+          : ''
+      }`,
       {
         hint: `With a pinned signing key drkit does not fall back to an older snapshot silently. ${chosen ? `If ${chosen.id} is what you want, give its id. ` : ''}\`drkit verify all\` lists every refused snapshot and why.`,
         details: { refused: newer.map((d) => ({ id: d.id, code: d.code })) },
@@ -107,7 +131,10 @@ export class SnapshotTrust {
       const mark = (JSON.parse(await readFile(this.stateFile, 'utf8')) as { newest?: Mark }).newest;
       return typeof mark?.id === 'string' && typeof mark.time === 'string' ? mark : undefined;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') this.onWarning(`the high-water mark ${this.stateFile} cannot be read (${(err as Error).message}); it starts again from this listing`);
+      if ((err as { code?: string }).code !== 'ENOENT')
+        this.onWarning(
+          `the high-water mark ${this.stateFile} cannot be read (${(err as Error).message}); it starts again from this listing`,
+        );
       return undefined;
     }
   }
@@ -117,11 +144,15 @@ export class SnapshotTrust {
     if (!file) return;
     try {
       await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      await writeFile(`${file}.tmp`, `${JSON.stringify({ location: this.location, newest: mark }, null, 2)}\n`, { mode: 0o600 });
+      await writeFile(`${file}.tmp`, `${JSON.stringify({ location: this.location, newest: mark }, null, 2)}\n`, {
+        mode: 0o600,
+      });
       await rename(`${file}.tmp`, file);
     } catch (err) {
       // Remembering only adds a check; failing to must not stop a restore.
-      this.onWarning(`the high-water mark ${file} cannot be written (${(err as Error).message}): deleted snapshots will not be noticed next time`);
+      this.onWarning(
+        `the high-water mark ${file} cannot be written (${(err as Error).message}): deleted snapshots will not be noticed next time`,
+      );
     }
   }
 }

@@ -12,8 +12,8 @@ export { SNAPSHOT_ID };
 /** `config.json` `id`: 32 lowercase hex digits, as `init` writes it; it names a folder of the host's cache. */
 export const REPO_ID = /^[0-9a-f]{32}$/;
 export const SHA256 = /^[0-9a-f]{64}$/;
-/** age X25519 recipients: bech32, lowercase. */
-export const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+/** age recipients: bech32, lowercase; X25519 (`age1…`) or hybrid post-quantum (`age1pq1…`, a 1,216-byte key). */
+export const AGE_RECIPIENT = /^age1(?:[02-9ac-hj-np-z]{58}|pq1[02-9ac-hj-np-z]{1952})$/;
 
 export const LIMITS = {
   /** A file name: what Linux file systems (ext4, xfs, btrfs) and tar's pax records hold. */
@@ -83,12 +83,21 @@ export function entryPathProblem(path: string): PathProblem | undefined {
     const seg = end < 0 ? path.slice(start) : path.slice(start, end);
     if (seg === '..') return { why: 'climbs out with ".."', escapes: true };
     if (seg === '' || seg === '.') return { why: 'has an empty or "." segment', escapes: false };
-    if (!within(seg, LIMITS.segmentBytes)) return { why: `has a name of ${encodedBytes(seg)} bytes (file systems hold ${LIMITS.segmentBytes})`, escapes: false };
+    if (!within(seg, LIMITS.segmentBytes))
+      return {
+        why: `has a name of ${encodedBytes(seg)} bytes (file systems hold ${LIMITS.segmentBytes})`,
+        escapes: false,
+      };
     if (end < 0) break;
     start = end + 1;
   }
-  if (!within(path, LIMITS.pathBytes)) return { why: `is ${encodedBytes(path)} bytes long (a restore can write at most ${LIMITS.pathBytes})`, escapes: false };
-  if (!isWellFormed(path) && STRAY_SURROGATE.test(path)) return { why: 'holds a lone surrogate that stands for no byte (only U+DC80–U+DCFF do)', escapes: false };
+  if (!within(path, LIMITS.pathBytes))
+    return {
+      why: `is ${encodedBytes(path)} bytes long (a restore can write at most ${LIMITS.pathBytes})`,
+      escapes: false,
+    };
+  if (!isWellFormed(path) && STRAY_SURROGATE.test(path))
+    return { why: 'holds a lone surrogate that stands for no byte (only U+DC80–U+DCFF do)', escapes: false };
   return undefined;
 }
 
@@ -101,7 +110,8 @@ const STRAY_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])
 export function linkTargetProblem(target: string | undefined): string | undefined {
   if (target === undefined || target === '') return 'has no link target';
   if (target.includes('\0')) return 'has a link target containing a NUL byte';
-  if (!within(target, LIMITS.linkTargetBytes)) return `has a link target of ${encodedBytes(target)} bytes (at most ${LIMITS.linkTargetBytes})`;
+  if (!within(target, LIMITS.linkTargetBytes))
+    return `has a link target of ${encodedBytes(target)} bytes (at most ${LIMITS.linkTargetBytes})`;
   return undefined;
 }
 
@@ -152,12 +162,15 @@ export function assertSourceName(name: string): void {
 }
 
 export const isSnapshotId = (v: unknown): v is string => typeof v === 'string' && SNAPSHOT_ID.test(v);
-export const isMode = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.modeMax;
+export const isMode = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.modeMax;
 export const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 export const isTimeMs = (v: unknown): v is number => typeof v === 'number' && v >= -LIMITS.timeMs && v <= LIMITS.timeMs;
-export const isRedisDb = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.redisDbMax;
+export const isRedisDb = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.redisDbMax;
 /** An ISO 8601 time as drkit writes them (`toISOString`), that Date can read. */
-export const isIsoTime = (v: unknown): v is string => typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && Number.isFinite(Date.parse(v));
+export const isIsoTime = (v: unknown): v is string =>
+  typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && Number.isFinite(Date.parse(v));
 
 /** The entry types an index holds, and the least each needs; a restore cannot do without any of it. */
 export interface TreeEntry {
@@ -170,7 +183,10 @@ export interface TreeEntry {
  * it would go through the link) or below a file. Checked up to the nearest indexed folder: the
  * folders above it are checked as entries themselves.
  */
-export function entryPlacementProblem<E extends TreeEntry>(entry: E, index: ReadonlyMap<string, E>): { above: string; type: 'symlink' | 'file' } | undefined {
+export function entryPlacementProblem<E extends TreeEntry>(
+  entry: E,
+  index: ReadonlyMap<string, E>,
+): { above: string; type: 'symlink' | 'file' } | undefined {
   for (let cut = entry.path.lastIndexOf('/'); cut > 0; cut = entry.path.lastIndexOf('/', cut - 1)) {
     const above = entry.path.slice(0, cut);
     const type = index.get(above)?.type;

@@ -3,8 +3,24 @@ import { failpoint } from '@drkit/errors';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import type { Compression } from './codec.js';
 import { EXTENSIONS } from './codec.js';
-import { type FailedSource, type Finding, FORMAT_VERSION, type IndexEntry, KEYS, type RedisMeta, type SnapshotMeta, type SourceMeta } from './format.js';
-import { dumpRdbVersion, encodeEnd, encodeMagic, encodeRecordHead, REDIS_EXTENSIONS, type RedisRecord } from './redis-records.js';
+import {
+  type FailedSource,
+  type Finding,
+  FORMAT_VERSION,
+  type IndexEntry,
+  KEYS,
+  type RedisMeta,
+  type SnapshotMeta,
+  type SourceMeta,
+} from './format.js';
+import {
+  dumpRdbVersion,
+  encodeEnd,
+  encodeMagic,
+  encodeRecordHead,
+  REDIS_EXTENSIONS,
+  type RedisRecord,
+} from './redis-records.js';
 import type { RepoLock } from './lock.js';
 import type { Repository } from './repository.js';
 import { ChunkPacker } from './pack.js';
@@ -39,7 +55,8 @@ export interface SourceInfo {
 }
 
 /** What only the reader of a Redis source knows; the writer adds counts, RDB version and the note. */
-export type RedisSourceFacts = Pick<RedisMeta, 'server' | 'skippedVanished'> & Partial<Pick<RedisMeta, 'skippedErrors' | 'pattern'>>;
+export type RedisSourceFacts = Pick<RedisMeta, 'server' | 'skippedVanished'> &
+  Partial<Pick<RedisMeta, 'skippedErrors' | 'pattern'>>;
 
 /** Index lines are written in batches of this many characters: a stream write per entry costs more than the line. */
 const INDEX_BATCH = 64 * 1024;
@@ -85,11 +102,22 @@ export class SnapshotWriter {
     readonly id: string,
     readonly time: Date,
     readonly compression: Compression,
-    private readonly options: { host: string; tags: string[]; toolVersion: string; lineage?: Lineage; lock?: RepoLock; signal?: AbortSignal },
+    private readonly options: {
+      host: string;
+      tags: string[];
+      toolVersion: string;
+      lineage?: Lineage;
+      lock?: RepoLock;
+      signal?: AbortSignal;
+    },
   ) {}
 
   /** Streams a source's entries into `<source>.tar.*` and its entry index; `onEntry` sees each index line as written. */
-  async writeSource(info: SourceInfo, items: AsyncIterable<SourceItem>, onEntry?: (entry: IndexEntry) => void): Promise<SourceMeta> {
+  async writeSource(
+    info: SourceInfo,
+    items: AsyncIterable<SourceItem>,
+    onEntry?: (entry: IndexEntry) => void,
+  ): Promise<SourceMeta> {
     assertSourceName(info.name);
     const archiveKey = KEYS.archive(this.id, info.name, EXTENSIONS[this.compression]);
     const indexKey = KEYS.index(this.id, info.name, this.compression);
@@ -122,7 +150,8 @@ export class SnapshotWriter {
             seen += chunk.length;
             for (const c of pack.add(chunk)) yield c;
           }
-          if (seen !== item.size) throw new Error(`internal: ${item.path} yielded ${seen} bytes, header said ${item.size}`);
+          if (seen !== item.size)
+            throw new Error(`internal: ${item.path} yielded ${seen} bytes, header said ${item.size}`);
           for (const c of pack.add(padding(item.size))) yield c;
           entry.size = item.size;
           entry.sha256 = hash.digest('hex');
@@ -154,7 +183,10 @@ export class SnapshotWriter {
     archiveSource.on('error', (err) => indexLines.destroy(err));
     indexLines.on('error', (err) => archiveSource.destroy(err));
     const stop = this.stopOnAbort(archiveSource);
-    const puts = [this.repo.putBlob(archiveKey, archiveSource, this.compression), this.repo.putBlob(indexKey, indexLines, this.compression)] as const;
+    const puts = [
+      this.repo.putBlob(archiveKey, archiveSource, this.compression),
+      this.repo.putBlob(indexKey, indexLines, this.compression),
+    ] as const;
     // The first failure is the cause; the other put settles too, so nothing is written after it is reported.
     const [archive, index] = await Promise.all(puts)
       .catch(async (err) => {
@@ -183,7 +215,11 @@ export class SnapshotWriter {
    * Streams a Redis source's records into `<source>.redis.*` (docs/FORMAT.md). Each payload is
    * passed on as it is, never copied; `facts` is called once the records are exhausted.
    */
-  async writeRedisSource(info: SourceInfo, records: AsyncIterable<RedisRecord>, facts: () => RedisSourceFacts): Promise<SourceMeta> {
+  async writeRedisSource(
+    info: SourceInfo,
+    records: AsyncIterable<RedisRecord>,
+    facts: () => RedisSourceFacts,
+  ): Promise<SourceMeta> {
     assertSourceName(info.name);
     const key = KEYS.archive(this.id, info.name, REDIS_EXTENSIONS[this.compression]);
     this.written.push(this.repo.blobKey(key));
@@ -197,7 +233,16 @@ export class SnapshotWriter {
       const pack = new ChunkPacker();
       for (const c of pack.add(encodeMagic())) yield c;
       for await (const r of records) {
-        for (const c of pack.add(encodeRecordHead({ db: r.db, key: r.key, type: r.type, expireAt: r.expireAt, payloadLength: r.payload.length }))) yield c;
+        for (const c of pack.add(
+          encodeRecordHead({
+            db: r.db,
+            key: r.key,
+            type: r.type,
+            expireAt: r.expireAt,
+            payloadLength: r.payload.length,
+          }),
+        ))
+          yield c;
         for (const c of pack.add(r.payload)) yield c;
         count++;
         bytes += r.key.length + r.payload.length;

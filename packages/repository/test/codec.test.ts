@@ -31,7 +31,8 @@ function hasTool(name: string): boolean {
 // 11 MiB of alternating text and random bytes, in uneven chunks, so several blocks are cut mid-chunk.
 function sample(): Buffer[] {
   const parts: Buffer[] = [];
-  for (let i = 0; i < 11; i++) parts.push(i % 2 ? randomBytes(1 << 20) : Buffer.from('a line of text, compressible\n'.repeat(40000)));
+  for (let i = 0; i < 11; i++)
+    parts.push(i % 2 ? randomBytes(1 << 20) : Buffer.from('a line of text, compressible\n'.repeat(40000)));
   parts.push(Buffer.from('tail'));
   return parts.flatMap((p) => [p.subarray(0, 777), p.subarray(777)]);
 }
@@ -53,9 +54,13 @@ async function expectEveryReaderDecodes(c: Compression, packed: Buffer, input: B
   }
 }
 
-const text = (bytes: number) => Buffer.from('{"ts":"2024-05-01T12:00:00Z","level":"info","msg":"a line of text"}\n'.repeat(Math.ceil(bytes / 68))).subarray(0, bytes);
+const text = (bytes: number) =>
+  Buffer.from(
+    '{"ts":"2024-05-01T12:00:00Z","level":"info","msg":"a line of text"}\n'.repeat(Math.ceil(bytes / 68)),
+  ).subarray(0, bytes);
 // Uneven chunks, so blocks are cut mid-chunk.
-const chunked = (b: Buffer, size = 300_001) => Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+const chunked = (b: Buffer, size = 300_001) =>
+  Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
 
 describe.each(formats)('block compressor (%s)', (c) => {
   it('writes one stream (concatenated frames/members) that every reader decodes', async () => {
@@ -147,7 +152,11 @@ describe.each(formats)('block compressor (%s)', (c) => {
   });
 
   it('keeps the streams of compressors running at once apart (an archive and its index share one codec)', async () => {
-    const inputs = [Buffer.concat([text(5 << 20), randomBytes(1 << 20)]), text(300_000), Buffer.concat([randomBytes(3 << 20), text(2 << 20)])];
+    const inputs = [
+      Buffer.concat([text(5 << 20), randomBytes(1 << 20)]),
+      text(300_000),
+      Buffer.concat([randomBytes(3 << 20), text(2 << 20)]),
+    ];
     const packed = await Promise.all(inputs.map((input) => collect(chunked(input), compressor(c))));
     for (const [i, input] of inputs.entries()) await expectEveryReaderDecodes(c, packed[i]!, input);
     // And the codec still works once they have all finished and released it.
@@ -173,16 +182,26 @@ describe('incompressible blocks', () => {
     expect(looksIncompressible(randomBytes(60_000))).toBe(false); // too small to bother
   });
 
-  it.each([0, 1, 128 * 1024, 128 * 1024 + 1, (2 << 20) + 3])('are stored as a zstd frame of raw blocks that every reader decodes (%i bytes)', async (n) => {
-    const data = randomBytes(n);
-    const pieces = storedFrame(data);
-    const frame = Buffer.concat(pieces);
-    expect(frame.length).toBe(9 + 3 * Math.max(1, Math.ceil(n / (128 * 1024))) + n);
-    // The data pieces are views of the block, not copies; only the headers are new.
-    const inData = (p: Buffer) => p.buffer === data.buffer && p.byteOffset >= data.byteOffset && p.byteOffset + p.length <= data.byteOffset + data.length;
-    expect(pieces.filter((p) => !inData(p)).reduce((sum, p) => sum + p.length, 0)).toBe(frame.length - n);
-    if (canWriteZstd) await expectEveryReaderDecodes('zstd', Buffer.concat([frame, ...storedFrame(data.subarray(0, n >> 1))]), Buffer.concat([data, data.subarray(0, n >> 1)]));
-    else expect(sha(await collect([frame], decompressor('zstd')))).toBe(sha(data));
-  });
+  it.each([0, 1, 128 * 1024, 128 * 1024 + 1, (2 << 20) + 3])(
+    'are stored as a zstd frame of raw blocks that every reader decodes (%i bytes)',
+    async (n) => {
+      const data = randomBytes(n);
+      const pieces = storedFrame(data);
+      const frame = Buffer.concat(pieces);
+      expect(frame.length).toBe(9 + 3 * Math.max(1, Math.ceil(n / (128 * 1024))) + n);
+      // The data pieces are views of the block, not copies; only the headers are new.
+      const inData = (p: Buffer) =>
+        p.buffer === data.buffer &&
+        p.byteOffset >= data.byteOffset &&
+        p.byteOffset + p.length <= data.byteOffset + data.length;
+      expect(pieces.filter((p) => !inData(p)).reduce((sum, p) => sum + p.length, 0)).toBe(frame.length - n);
+      if (canWriteZstd)
+        await expectEveryReaderDecodes(
+          'zstd',
+          Buffer.concat([frame, ...storedFrame(data.subarray(0, n >> 1))]),
+          Buffer.concat([data, data.subarray(0, n >> 1)]),
+        );
+      else expect(sha(await collect([frame], decompressor('zstd')))).toBe(sha(data));
+    },
+  );
 });
-

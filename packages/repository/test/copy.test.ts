@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { copySnapshots, generateIdentity, readLocks, Repository, RepoErrorCode, type SnapshotMeta, type SourceItem } from '@drkit/repository';
+import {
+  copySnapshots,
+  generateIdentity,
+  readLocks,
+  Repository,
+  RepoErrorCode,
+  type SnapshotMeta,
+  type SourceItem,
+} from '@drkit/repository';
 
 let dir: string;
 beforeEach(async () => {
@@ -30,8 +38,17 @@ async function* from<T>(list: T[]): AsyncGenerator<T> {
   yield* list;
 }
 
-async function snapshot(repo: Repository, items: SourceItem[], parent?: SnapshotMeta, second = 0): Promise<SnapshotMeta> {
-  const w = await repo.beginSnapshot({ time: new Date(Date.UTC(2026, 0, 2, 3, 4, second)), toolVersion: 'test', ...(parent ? { parent } : {}) });
+async function snapshot(
+  repo: Repository,
+  items: SourceItem[],
+  parent?: SnapshotMeta,
+  second = 0,
+): Promise<SnapshotMeta> {
+  const w = await repo.beginSnapshot({
+    time: new Date(Date.UTC(2026, 0, 2, 3, 4, second)),
+    toolVersion: 'test',
+    ...(parent ? { parent } : {}),
+  });
   await w.writeSource({ name: 'files', type: 'files' }, from(items));
   return w.commit();
 }
@@ -72,7 +89,19 @@ describe('copySnapshots', () => {
   it('brings the earlier snapshots an incremental points into', async () => {
     const a = await plainRepo('a');
     const full = await snapshot(a, [file('big.txt', 'unchanged bytes'), file('x.txt', 'v1')], undefined, 1);
-    const inc = await snapshot(a, [file('big.txt', 'unchanged bytes', { heldBy: full.id, sha256: sha(Buffer.from('unchanged bytes')), content: undefined }), file('x.txt', 'v2')], full, 2);
+    const inc = await snapshot(
+      a,
+      [
+        file('big.txt', 'unchanged bytes', {
+          heldBy: full.id,
+          sha256: sha(Buffer.from('unchanged bytes')),
+          content: undefined,
+        }),
+        file('x.txt', 'v2'),
+      ],
+      full,
+      2,
+    );
     expect(inc.sources[0]!.holders).toEqual([full.id]);
     const b = await plainRepo('b');
     await copySnapshots(a, b, inc.id);
@@ -83,7 +112,19 @@ describe('copySnapshots', () => {
   it('reports snapshots whose metadata is damaged, and incrementals that need them, as unreadable; copies the rest', async () => {
     const a = await plainRepo('a');
     const full = await snapshot(a, [file('big.txt', 'unchanged bytes'), file('x.txt', 'v1')], undefined, 1);
-    const inc = await snapshot(a, [file('big.txt', 'unchanged bytes', { heldBy: full.id, sha256: sha(Buffer.from('unchanged bytes')), content: undefined }), file('x.txt', 'v2')], full, 2);
+    const inc = await snapshot(
+      a,
+      [
+        file('big.txt', 'unchanged bytes', {
+          heldBy: full.id,
+          sha256: sha(Buffer.from('unchanged bytes')),
+          content: undefined,
+        }),
+        file('x.txt', 'v2'),
+      ],
+      full,
+      2,
+    );
     const other = await snapshot(a, [file('y.txt', 'why')], undefined, 3);
     await writeFile(path.join(dir, 'a', 'snapshots', `${full.id}.json`), '{ damaged');
     const b = await plainRepo('b');
@@ -102,24 +143,33 @@ describe('copySnapshots', () => {
     const a = await plainRepo('a');
     const s1 = await snapshot(a, [file('secret.txt', 'MARKER-copy-plaintext')]);
     const k1 = generateIdentity();
-    const b = await Repository.init(new LocalStore(path.join(dir, 'b')), { encryption: { recipients: [k1.recipient] } });
+    const b = await Repository.init(new LocalStore(path.join(dir, 'b')), {
+      encryption: { recipients: [k1.recipient] },
+    });
     expect((await copySnapshots(a, b, 'all'))[0]!.mode).toBe('encrypted');
     const inB = await b.resolveSnapshot(s1.id);
     expect(inB.sources[0]!.archive.key).toMatch(/\.age$/);
     expect(inB.encryption).toEqual({ type: 'age', recipients: [k1.recipient] });
     for (const f of await readdir(path.join(dir, 'b'), { recursive: true, withFileTypes: true }))
-      if (f.isFile()) expect((await readFile(path.join(f.parentPath, f.name))).includes('MARKER-copy-plaintext')).toBe(false);
+      if (f.isFile())
+        expect((await readFile(path.join(f.parentPath, f.name))).includes('MARKER-copy-plaintext')).toBe(false);
     const bRead = await Repository.open(new LocalStore(path.join(dir, 'b')), { identities: [k1.identity] });
     expect(await contents(bRead, s1.id)).toEqual(await contents(a, s1.id));
 
     // Same recipients: the blobs travel as they are stored.
-    const c = await Repository.init(new LocalStore(path.join(dir, 'c')), { encryption: { recipients: [k1.recipient] } });
+    const c = await Repository.init(new LocalStore(path.join(dir, 'c')), {
+      encryption: { recipients: [k1.recipient] },
+    });
     expect((await copySnapshots(b, c, 'all'))[0]!.mode).toBe('as-stored');
-    expect(await readFile(path.join(dir, 'c', inB.sources[0]!.archive.key))).toEqual(await readFile(path.join(dir, 'b', inB.sources[0]!.archive.key)));
+    expect(await readFile(path.join(dir, 'c', inB.sources[0]!.archive.key))).toEqual(
+      await readFile(path.join(dir, 'b', inB.sources[0]!.archive.key)),
+    );
 
     // Other recipients: the source's identity is needed to re-encrypt.
     const k2 = generateIdentity();
-    const d = await Repository.init(new LocalStore(path.join(dir, 'd')), { encryption: { recipients: [k2.recipient] } });
+    const d = await Repository.init(new LocalStore(path.join(dir, 'd')), {
+      encryption: { recipients: [k2.recipient] },
+    });
     await expect(copySnapshots(b, d, 'all')).rejects.toMatchObject({ code: RepoErrorCode.IDENTITY_REQUIRED });
     expect(await d.listSnapshots()).toEqual([]);
     expect((await copySnapshots(bRead, d, 'all'))[0]!.mode).toBe('re-encrypted');
@@ -141,7 +191,10 @@ describe('copySnapshots', () => {
     bytes[bytes.length - 20]! ^= 1;
     await writeFile(blob, bytes);
     const b = await plainRepo('b');
-    await expect(copySnapshots(a, b, 'all')).rejects.toMatchObject({ code: RepoErrorCode.DIGEST_MISMATCH, message: expect.stringContaining(s1.sources[0]!.archive.key) });
+    await expect(copySnapshots(a, b, 'all')).rejects.toMatchObject({
+      code: RepoErrorCode.DIGEST_MISMATCH,
+      message: expect.stringContaining(s1.sources[0]!.archive.key),
+    });
     expect(await b.listSnapshots()).toEqual([]);
     expect(await readdir(path.join(dir, 'b', 'data')).catch(() => [])).toEqual([]);
   });

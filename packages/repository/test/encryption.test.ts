@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { canWriteZstd, generateIdentity, KEYS, readIdentities, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
+import {
+  canWriteZstd,
+  generateIdentity,
+  KEYS,
+  readIdentities,
+  Repository,
+  RepoErrorCode,
+  type SourceItem,
+} from '@drkit/repository';
 
 const MARKER = 'MARKER-7f3a9c-plaintext-must-not-leak';
 
@@ -17,7 +25,16 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 const content = Buffer.from(`${MARKER}\n`.repeat(5000));
 const items = (): SourceItem[] => [
   { path: 'd', type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 },
-  { path: 'd/secret.txt', type: 'file', mode: 0o600, mtime: 1_700_000_001_000, size: content.length, content: async function* () { yield content; } },
+  {
+    path: 'd/secret.txt',
+    type: 'file',
+    mode: 0o600,
+    mtime: 1_700_000_001_000,
+    size: content.length,
+    content: async function* () {
+      yield content;
+    },
+  },
 ];
 
 async function* from<T>(list: T[]): AsyncGenerator<T> {
@@ -32,7 +49,8 @@ async function backup(repo: Repository) {
 
 async function allFiles(root: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(path.join(e.parentPath, e.name));
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) out.push(path.join(e.parentPath, e.name));
   return out;
 }
 
@@ -59,7 +77,14 @@ describe('encrypted repositories (age)', () => {
     await writeFile(keyFile, key.fileText, { mode: 0o600 });
     const out = path.join(dir, 'out');
     await mkdir(out);
-    execFileSync('sh', ['-c', `age -d -i "$1" "$2" | tar ${canWriteZstd ? '--zstd' : '-z'} -xf - -C "$3"`, 'sh', keyFile, path.join(root, src.archive.key), out]);
+    execFileSync('sh', [
+      '-c',
+      `age -d -i "$1" "$2" | tar ${canWriteZstd ? '--zstd' : '-z'} -xf - -C "$3"`,
+      'sh',
+      keyFile,
+      path.join(root, src.archive.key),
+      out,
+    ]);
     expect((await readFile(path.join(out, 'd/secret.txt'))).equals(content)).toBe(true);
   });
 
@@ -72,17 +97,25 @@ describe('encrypted repositories (age)', () => {
 
     const noKey = await Repository.open(store);
     expect(noKey.keys.canDecrypt).toBe(false);
-    await expect(noKey.readIndex(src).next()).rejects.toMatchObject({ code: RepoErrorCode.IDENTITY_REQUIRED, message: expect.stringContaining(key.recipient), hint: expect.stringContaining('--identity') });
+    await expect(noKey.readIndex(src).next()).rejects.toMatchObject({
+      code: RepoErrorCode.IDENTITY_REQUIRED,
+      message: expect.stringContaining(key.recipient),
+      hint: expect.stringContaining('--identity'),
+    });
 
     const other = await Repository.open(store, { identities: [generateIdentity().identity] });
-    await expect(other.readIndex(src).next()).rejects.toMatchObject({ code: RepoErrorCode.WRONG_IDENTITY, message: expect.stringContaining(key.recipient) });
+    await expect(other.readIndex(src).next()).rejects.toMatchObject({
+      code: RepoErrorCode.WRONG_IDENTITY,
+      message: expect.stringContaining(key.recipient),
+    });
 
     const good = await Repository.open(store, { identities: readIdentities(key.fileText, 'key.txt') });
     const paths: string[] = [];
     for await (const e of good.readIndex(src)) paths.push(e.path);
     expect(paths).toEqual(['d', 'd/secret.txt']);
     const chunks: Buffer[] = [];
-    for await (const e of good.readArchive(src)) if (e.type === 'file') for await (const c of e.stream) chunks.push(c as Buffer);
+    for await (const e of good.readArchive(src))
+      if (e.type === 'file') for await (const c of e.stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).equals(content)).toBe(true);
   });
 
@@ -112,6 +145,9 @@ describe('encrypted repositories (age)', () => {
     const read = async () => {
       for await (const e of repo.readArchive(src)) for await (const _ of e.stream);
     };
-    await expect(read()).rejects.toMatchObject({ code: RepoErrorCode.CORRUPT_ARCHIVE, message: expect.stringContaining(src.archive.key) });
+    await expect(read()).rejects.toMatchObject({
+      code: RepoErrorCode.CORRUPT_ARCHIVE,
+      message: expect.stringContaining(src.archive.key),
+    });
   });
 });

@@ -41,7 +41,17 @@ describe('lineBatches', () => {
 });
 
 describe('asIndexEntry', () => {
-  const good: IndexEntry = { path: 'a/b', type: 'file', mode: 0o644, mtime: 1.5, size: 3, sha256: 'ab'.repeat(32), ctime: 2, ino: 7, in: '20260102T030405Z-0a1b2c' };
+  const good: IndexEntry = {
+    path: 'a/b',
+    type: 'file',
+    mode: 0o644,
+    mtime: 1.5,
+    size: 3,
+    sha256: 'ab'.repeat(32),
+    ctime: 2,
+    ino: 7,
+    in: '20260102T030405Z-0a1b2c',
+  };
 
   it('accepts every entry type with its optional fields', () => {
     expect(asIndexEntry(good)).toEqual(good);
@@ -89,17 +99,24 @@ describe('readIndex', () => {
   }
 
   it('reads CRLF line ends and a last line without a newline', async () => {
-    const { repo, source } = await withIndex(`{"path":"a","type":"dir","mode":493,"mtime":1}\r\n\r\n{"path":"a/b","type":"file","mode":420,"mtime":2,"size":0,"sha256":"${'0'.repeat(64)}"}`);
+    const { repo, source } = await withIndex(
+      `{"path":"a","type":"dir","mode":493,"mtime":1}\r\n\r\n{"path":"a/b","type":"file","mode":420,"mtime":2,"size":0,"sha256":"${'0'.repeat(64)}"}`,
+    );
     const paths: string[] = [];
     for await (const e of repo.readIndex(source)) paths.push(e.path);
     expect(paths).toEqual(['a', 'a/b']);
   });
 
   it('names the line of a damaged entry', async () => {
-    const { repo, source } = await withIndex('{"path":"a","type":"dir","mode":493,"mtime":1}\n{"path":"a/b","type":"file","mode":"rw","mtime":2}\n');
+    const { repo, source } = await withIndex(
+      '{"path":"a","type":"dir","mode":493,"mtime":1}\n{"path":"a/b","type":"file","mode":"rw","mtime":2}\n',
+    );
     const read = async () => {
       for await (const _ of repo.readIndex(source));
     };
-    await expect(read()).rejects.toMatchObject({ code: RepoErrorCode.BAD_METADATA, message: expect.stringContaining('line 2') });
+    await expect(read()).rejects.toMatchObject({
+      code: RepoErrorCode.BAD_METADATA,
+      message: expect.stringContaining('line 2'),
+    });
   });
 });

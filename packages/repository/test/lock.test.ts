@@ -15,7 +15,16 @@ afterEach(async () => {
 });
 
 async function* oneFile(): AsyncGenerator<SourceItem> {
-  yield { path: 'a.txt', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 2, content: async function* () { yield Buffer.from('hi'); } };
+  yield {
+    path: 'a.txt',
+    type: 'file',
+    mode: 0o644,
+    mtime: 1_700_000_000_000,
+    size: 2,
+    content: async function* () {
+      yield Buffer.from('hi');
+    },
+  };
 }
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
@@ -29,7 +38,10 @@ describe('repository locks', () => {
     const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test', lock });
     await w.writeSource({ name: 'files', type: 'files' }, oneFile());
     expect(await removeLocks(repo.store, { all: true })).toHaveLength(1);
-    await expect(w.commit()).rejects.toMatchObject({ code: RepoErrorCode.LOCK_LOST, message: expect.stringContaining('nothing was committed') });
+    await expect(w.commit()).rejects.toMatchObject({
+      code: RepoErrorCode.LOCK_LOST,
+      message: expect.stringContaining('nothing was committed'),
+    });
     expect(lock.lost).toBe(true);
     expect(await repo.listSnapshots()).toEqual([]);
     await w.abort();
@@ -60,7 +72,15 @@ describe('repository locks', () => {
     await Repository.init(new LocalStore(root));
     const repo = await Repository.open(new FaultyStore(root, { delete: /^locks\/dead\.json$/ }));
     await mkdir(path.join(root, 'locks'), { recursive: true });
-    const dead = { id: 'dead', exclusive: true, host: 'gone', pid: 1, purpose: 'forget --prune', time: 'x', refreshed: '2020-01-01T00:00:00.000Z' };
+    const dead = {
+      id: 'dead',
+      exclusive: true,
+      host: 'gone',
+      pid: 1,
+      purpose: 'forget --prune',
+      time: 'x',
+      refreshed: '2020-01-01T00:00:00.000Z',
+    };
     await writeFile(path.join(root, 'locks', 'dead.json'), JSON.stringify(dead));
     const seen: string[] = [];
     const lock = await repo.lock({ exclusive: true, purpose: 'prune', onStale: (l) => seen.push(l.id) });
@@ -77,7 +97,10 @@ describe('repository locks', () => {
     await w.writeSource({ name: 'files', type: 'files' }, oneFile());
     const meta = await w.commit();
     const prune = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
-    await expect(repo.setTags(meta.id, ['golden'])).rejects.toMatchObject({ code: RepoErrorCode.LOCKED, message: expect.stringContaining('"forget --prune"') });
+    await expect(repo.setTags(meta.id, ['golden'])).rejects.toMatchObject({
+      code: RepoErrorCode.LOCKED,
+      message: expect.stringContaining('"forget --prune"'),
+    });
     await prune.release();
     expect((await repo.resolveSnapshot(meta.id)).tags).toEqual([]);
     const backup = await repo.lock({ exclusive: false, purpose: 'backup' });
@@ -95,16 +118,37 @@ describe('repository locks', () => {
       await w.writeSource({ name: 'files', type: 'files' }, oneFile());
       if (committed) await w.commit();
       const t = new Date().toISOString();
-      await repo.store.put(`locks/${w.id}.json`, Buffer.from(JSON.stringify({ id: w.id, exclusive: false, host: hostname(), pid: dead, purpose: 'backup', time: t, refreshed: t, snapshot: w.id })));
+      await repo.store.put(
+        `locks/${w.id}.json`,
+        Buffer.from(
+          JSON.stringify({
+            id: w.id,
+            exclusive: false,
+            host: hostname(),
+            pid: dead,
+            purpose: 'backup',
+            time: t,
+            refreshed: t,
+            snapshot: w.id,
+          }),
+        ),
+      );
       return w.id;
     };
     const unfinished = await leave(false);
     const committed = await leave(true);
     const seen: string[] = [];
-    const lock = await repo.lock({ exclusive: true, purpose: 'prune', onStale: (l, why) => seen.push(`${l.id}: ${why}`) });
+    const lock = await repo.lock({
+      exclusive: true,
+      purpose: 'prune',
+      onStale: (l, why) => seen.push(`${l.id}: ${why}`),
+    });
     await lock.release();
     expect(seen.sort()).toEqual(
-      [`${unfinished}: process ${dead} on this host (${hostname()}) is no longer running; removed the 2 blob(s) of its unfinished snapshot ${unfinished}`, `${committed}: process ${dead} on this host (${hostname()}) is no longer running`].sort(),
+      [
+        `${unfinished}: process ${dead} on this host (${hostname()}) is no longer running; removed the 2 blob(s) of its unfinished snapshot ${unfinished}`,
+        `${committed}: process ${dead} on this host (${hostname()}) is no longer running`,
+      ].sort(),
     );
     expect(await readdir(path.join(dir, 'repo', 'data'))).toEqual([committed]);
     expect(await readLocks(repo.store)).toEqual([]);
@@ -115,11 +159,19 @@ describe('repository locks', () => {
     await mkdir(path.join(dir, 'repo', 'locks'));
     await writeFile(path.join(dir, 'repo', 'locks', 'cut.json'), '{"id":"cut","host":');
     const damaged: string[] = [];
-    const lock = await repo.lock({ exclusive: true, purpose: 'prune', onDamaged: (key, why) => damaged.push(`${key}: ${why}`) });
+    const lock = await repo.lock({
+      exclusive: true,
+      purpose: 'prune',
+      onDamaged: (key, why) => damaged.push(`${key}: ${why}`),
+    });
     expect(damaged).toEqual(['locks/cut.json: it is not valid JSON']);
     await writeFile(path.join(dir, 'repo', 'locks', 'odd.json'), '{"id":"odd"}');
-    expect(await removeLocks(repo.store, { all: false, onDamaged: (key, why) => damaged.push(`${key}: ${why}`) })).toEqual([]);
-    expect(damaged[1]).toBe('locks/odd.json: it is not a drkit lock (exclusive, host, a pid above 0, purpose, time and refreshed are required)');
+    expect(
+      await removeLocks(repo.store, { all: false, onDamaged: (key, why) => damaged.push(`${key}: ${why}`) }),
+    ).toEqual([]);
+    expect(damaged[1]).toBe(
+      'locks/odd.json: it is not a drkit lock (exclusive, host, a pid above 0, purpose, time and refreshed are required)',
+    );
     expect(await readLocks(repo.store)).toEqual([lock.info]);
     await lock.release();
   });

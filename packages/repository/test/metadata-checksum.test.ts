@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { canonicalJson, KEYS, metadataChecksum, removeLocks, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
+import {
+  canonicalJson,
+  KEYS,
+  metadataChecksum,
+  removeLocks,
+  Repository,
+  RepoErrorCode,
+  type SourceItem,
+} from '@drkit/repository';
 
 let dir: string;
 let root: string;
@@ -14,7 +22,16 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 async function* oneFile(): AsyncGenerator<SourceItem> {
-  yield { path: 'a.txt', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 2, content: async function* () { yield Buffer.from('hi'); } };
+  yield {
+    path: 'a.txt',
+    type: 'file',
+    mode: 0o644,
+    mtime: 1_700_000_000_000,
+    size: 2,
+    content: async function* () {
+      yield Buffer.from('hi');
+    },
+  };
 }
 
 async function backup(repo: Repository, second: number) {
@@ -48,7 +65,9 @@ describe('metadata checksums', () => {
     } finally {
       await lock.release();
     }
-    expect(canonicalJson({ b: [1.5, 'é\u2028', null], a: { d: true, c: 1e21 }, u: undefined })).toBe('{"a":{"c":1e+21,"d":true},"b":[1.5,"é\u2028",null]}');
+    expect(canonicalJson({ b: [1.5, 'é\u2028', null], a: { d: true, c: 1e21 }, u: undefined })).toBe(
+      '{"a":{"c":1e+21,"d":true},"b":[1.5,"é\u2028",null]}',
+    );
   });
 
   it('catch one flipped bit in a snapshot (time 2026 → 2036, root.mode 493 → 693) as REPO_CHECKSUM_MISMATCH naming the file; latest stays the newest', async () => {
@@ -59,11 +78,16 @@ describe('metadata checksums', () => {
     const damaged: Array<{ id: string; code: string; reason: string }> = [];
     expect((await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).map((s) => s.id)).toEqual([newest.id]);
     expect(damaged.map((d) => [d.id, d.code])).toEqual([[oldest.id, RepoErrorCode.CHECKSUM_MISMATCH]]);
-    expect(damaged[0]!.reason).toContain(`${KEYS.snapshot(oldest.id)} in ${root} is damaged: its content does not match its checksum`);
+    expect(damaged[0]!.reason).toContain(
+      `${KEYS.snapshot(oldest.id)} in ${root} is damaged: its content does not match its checksum`,
+    );
     expect((await repo.resolveSnapshot('latest')).id).toBe(newest.id);
 
     await flipBit(path.join(root, KEYS.snapshot(newest.id)), '"mode": 493', 8, 1); // '4' → '6'
-    await expect(repo.resolveSnapshot(newest.id)).rejects.toMatchObject({ code: RepoErrorCode.CHECKSUM_MISMATCH, details: { key: KEYS.snapshot(newest.id) } });
+    await expect(repo.resolveSnapshot(newest.id)).rejects.toMatchObject({
+      code: RepoErrorCode.CHECKSUM_MISMATCH,
+      details: { key: KEYS.snapshot(newest.id) },
+    });
   });
 
   it('catch a flipped bit in the name of the checksum field itself, and accept files written before checksums', async () => {
@@ -76,7 +100,13 @@ describe('metadata checksums', () => {
     await writeFile(path.join(root, KEYS.snapshot(b.id)), JSON.stringify(old));
     const damaged: Array<{ id: string; code: string; reason: string }> = [];
     expect((await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).map((s) => s.id)).toEqual([b.id]);
-    expect(damaged).toMatchObject([{ id: a.id, code: RepoErrorCode.CHECKSUM_MISMATCH, reason: expect.stringContaining('the checksum\'s name is damaged') }]);
+    expect(damaged).toMatchObject([
+      {
+        id: a.id,
+        code: RepoErrorCode.CHECKSUM_MISMATCH,
+        reason: expect.stringContaining("the checksum's name is damaged"),
+      },
+    ]);
   });
 
   it('catch a flipped bit in config.json before anything is read or written', async () => {
@@ -92,10 +122,17 @@ describe('metadata checksums', () => {
     // (A flip that makes it no lock at all, e.g. not JSON, leaves a file no holder can have written: lock.test.ts has it removed.)
     const repo = await Repository.init(new LocalStore(root));
     const other = await repo.lock({ exclusive: false, purpose: 'backup' });
-    await flipBit(path.join(root, KEYS.lock(other.info.id)), `"pid":${process.pid},`, 5 + String(process.pid).length, 0); // the pid's last digit: valid JSON, wrong content
+    await flipBit(
+      path.join(root, KEYS.lock(other.info.id)),
+      `"pid":${process.pid},`,
+      5 + String(process.pid).length,
+      0,
+    ); // the pid's last digit: valid JSON, wrong content
     await expect(repo.lock({ exclusive: false, purpose: 'verify' })).rejects.toMatchObject({
       code: RepoErrorCode.LOCKED,
-      message: expect.stringContaining(`locked by a damaged lock file: ${KEYS.lock(other.info.id)} in ${root} is damaged: its content does not match its checksum`),
+      message: expect.stringContaining(
+        `locked by a damaged lock file: ${KEYS.lock(other.info.id)} in ${root} is damaged: its content does not match its checksum`,
+      ),
     });
     await expect(other.assertHeld()).rejects.toMatchObject({ code: RepoErrorCode.LOCK_LOST });
     expect(await removeLocks(repo.store, { all: false })).toEqual([]);

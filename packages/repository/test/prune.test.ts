@@ -3,7 +3,15 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { type DamagedSnapshot, describeLeftovers, KEYS, removeLeftovers, Repository, RepoErrorCode, type SourceItem } from '@drkit/repository';
+import {
+  type DamagedSnapshot,
+  describeLeftovers,
+  KEYS,
+  removeLeftovers,
+  Repository,
+  RepoErrorCode,
+  type SourceItem,
+} from '@drkit/repository';
 
 let dir: string;
 beforeEach(async () => {
@@ -14,7 +22,16 @@ afterEach(async () => {
 });
 
 async function* oneFile(): AsyncGenerator<SourceItem> {
-  yield { path: 'a.txt', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 2, content: async function* () { yield Buffer.from('hi'); } };
+  yield {
+    path: 'a.txt',
+    type: 'file',
+    mode: 0o644,
+    mtime: 1_700_000_000_000,
+    size: 2,
+    content: async function* () {
+      yield Buffer.from('hi');
+    },
+  };
 }
 
 const MIN = 60_000;
@@ -29,21 +46,39 @@ describe('damaged snapshot metadata', () => {
   it('is skipped and reported by listings, resolves only by its own id or prefix, and hides no other snapshot', async () => {
     const root = path.join(dir, 'repo');
     const repo = await Repository.init(new LocalStore(root));
-    const [s1, s2, s3, s4] = [await committed(repo, 1), await committed(repo, 2), await committed(repo, 3), await committed(repo, 4)];
+    const [s1, s2, s3, s4] = [
+      await committed(repo, 1),
+      await committed(repo, 2),
+      await committed(repo, 3),
+      await committed(repo, 4),
+    ];
     await writeFile(path.join(root, KEYS.snapshot(s2.id)), '{"format": 1, "id": "cut off');
     await writeFile(path.join(root, KEYS.snapshot(s4.id)), JSON.stringify({ ...s4, format: 2 }));
     const damaged: DamagedSnapshot[] = [];
     expect((await repo.listSnapshots({ onDamaged: (d) => damaged.push(d) })).map((s) => s.id)).toEqual([s1.id, s3.id]);
     expect(damaged).toEqual([
-      { id: s2.id, key: KEYS.snapshot(s2.id), code: RepoErrorCode.BAD_METADATA, reason: expect.stringContaining('not valid JSON') },
-      { id: s4.id, key: KEYS.snapshot(s4.id), code: RepoErrorCode.UNSUPPORTED_FORMAT, reason: expect.stringContaining('format version 2') },
+      {
+        id: s2.id,
+        key: KEYS.snapshot(s2.id),
+        code: RepoErrorCode.BAD_METADATA,
+        reason: expect.stringContaining('not valid JSON'),
+      },
+      {
+        id: s4.id,
+        key: KEYS.snapshot(s4.id),
+        code: RepoErrorCode.UNSUPPORTED_FORMAT,
+        reason: expect.stringContaining('format version 2'),
+      },
     ]);
     expect((await repo.resolveSnapshot(s1.id)).id).toBe(s1.id);
     expect((await repo.resolveSnapshot(s3.id.slice(0, 15))).id).toBe(s3.id);
     expect((await repo.resolveSnapshot('latest')).id).toBe(s3.id);
     await expect(repo.resolveSnapshot(s2.id)).rejects.toMatchObject({ code: RepoErrorCode.BAD_METADATA });
     await expect(repo.resolveSnapshot(s2.id.slice(0, 15))).rejects.toMatchObject({ code: RepoErrorCode.BAD_METADATA });
-    await expect(repo.resolveSnapshot('2026')).rejects.toMatchObject({ code: RepoErrorCode.SNAPSHOT_AMBIGUOUS, message: expect.stringContaining(s2.id) });
+    await expect(repo.resolveSnapshot('2026')).rejects.toMatchObject({
+      code: RepoErrorCode.SNAPSHOT_AMBIGUOUS,
+      message: expect.stringContaining(s2.id),
+    });
   });
 
   it('keeps its data through prune', async () => {
@@ -110,10 +145,22 @@ describe('pruneData', () => {
     };
     for (const n of Object.values(names)) await writeFile(path.join(tmp, n), 'x');
     const hourAgo = (Date.now() - 60 * MIN) / 1000;
-    for (const n of [names.liveHere, names.lockedElsewhere, names.abandonedElsewhere]) await utimes(path.join(tmp, n), hourAgo, hourAgo);
+    for (const n of [names.liveHere, names.lockedElsewhere, names.abandonedElsewhere])
+      await utimes(path.join(tmp, n), hourAgo, hourAgo);
     await mkdir(path.join(root, 'locks'));
     const t = new Date().toISOString();
-    await writeFile(path.join(root, 'locks', 'other.json'), JSON.stringify({ id: 'other', exclusive: false, host: 'other-host', pid: 77, purpose: 'backup', time: t, refreshed: t }));
+    await writeFile(
+      path.join(root, 'locks', 'other.json'),
+      JSON.stringify({
+        id: 'other',
+        exclusive: false,
+        host: 'other-host',
+        pid: 77,
+        purpose: 'backup',
+        time: t,
+        refreshed: t,
+      }),
+    );
 
     const removed = await removeLeftovers(repo.store);
     expect(removed.tempFiles.map((f) => f.name).sort()).toEqual([names.abandonedElsewhere, names.deadHere].sort());

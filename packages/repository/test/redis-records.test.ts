@@ -5,7 +5,16 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { checkDumpPayload, crc64, displayKey, KEYS, type RedisRecord, Repository, RepoErrorCode, type SnapshotMeta } from '@drkit/repository';
+import {
+  checkDumpPayload,
+  crc64,
+  displayKey,
+  KEYS,
+  type RedisRecord,
+  Repository,
+  RepoErrorCode,
+  type SnapshotMeta,
+} from '@drkit/repository';
 
 let dir: string;
 beforeEach(async () => {
@@ -21,8 +30,20 @@ function payload(body: Buffer, rdb = 10): Buffer {
 }
 
 const records = (): RedisRecord[] => [
-  { db: 0, key: Buffer.from('str'), type: 'string', expireAt: -1, payload: payload(Buffer.from([0, 5, ...Buffer.from('hello')])) },
-  { db: 0, key: Buffer.from([0, 0xff, 0x0a, 0x0d]), type: 'string', expireAt: 1_900_000_000_123, payload: payload(Buffer.from([0, 1, 0xfe])) },
+  {
+    db: 0,
+    key: Buffer.from('str'),
+    type: 'string',
+    expireAt: -1,
+    payload: payload(Buffer.from([0, 5, ...Buffer.from('hello')])),
+  },
+  {
+    db: 0,
+    key: Buffer.from([0, 0xff, 0x0a, 0x0d]),
+    type: 'string',
+    expireAt: 1_900_000_000_123,
+    payload: payload(Buffer.from([0, 1, 0xfe])),
+  },
   // Bigger than any chunk, so the reader assembles it from several.
   { db: 2, key: Buffer.from('big'), type: 'string', expireAt: -1, payload: payload(Buffer.alloc(300_000, 7), 11) },
   { db: 15, key: Buffer.from('ünï'), type: 'hash', expireAt: 1, payload: payload(Buffer.from([16, 1, 2, 3])) },
@@ -43,7 +64,8 @@ async function write(repo: Repository, list: RedisRecord[]): Promise<SnapshotMet
 
 async function readAll(repo: Repository, meta: SnapshotMeta): Promise<RedisRecord[]> {
   const out: RedisRecord[] = [];
-  for await (const r of repo.readRedisRecords(repo.source(meta, 'cache'))) out.push({ ...r, payload: Buffer.from(r.payload) });
+  for await (const r of repo.readRedisRecords(repo.source(meta, 'cache')))
+    out.push({ ...r, payload: Buffer.from(r.payload) });
   return out;
 }
 
@@ -54,7 +76,10 @@ async function tamper(meta: SnapshotMeta, edit: (raw: Buffer) => Buffer): Promis
   const stored = gzipSync(edit(gunzipSync(await readFile(file))));
   await writeFile(file, stored);
   const next = structuredClone(meta);
-  Object.assign(next.sources[0]!.archive, { size: stored.length, sha256: createHash('sha256').update(stored).digest('hex') });
+  Object.assign(next.sources[0]!.archive, {
+    size: stored.length,
+    sha256: createHash('sha256').update(stored).digest('hex'),
+  });
   await writeFile(path.join(dir, 'repo', KEYS.snapshot(meta.id)), JSON.stringify(next));
   return next;
 }
@@ -66,10 +91,24 @@ describe('Redis records', () => {
     const src = meta.sources[0]!;
     expect(src.archive.key).toBe(`data/${meta.id}/cache.redis.gz`);
     expect(src.index).toBeUndefined();
-    expect(src.redis).toMatchObject({ records: 4, rdbVersion: 11, skippedVanished: 3, pointInTime: false, dbs: [{ db: 0, keys: 2 }, { db: 2, keys: 1 }, { db: 15, keys: 1 }] });
+    expect(src.redis).toMatchObject({
+      records: 4,
+      rdbVersion: 11,
+      skippedVanished: 3,
+      pointInTime: false,
+      dbs: [
+        { db: 0, keys: 2 },
+        { db: 2, keys: 1 },
+        { db: 15, keys: 1 },
+      ],
+    });
     const back = await readAll(await Repository.open(new LocalStore(path.join(dir, 'repo'))), meta);
     expect(back).toEqual(records());
-    expect(gunzipSync(await readFile(path.join(dir, 'repo', src.archive.key))).subarray(0, 14).toString()).toBe('DRKIT-REDIS 1\n');
+    expect(
+      gunzipSync(await readFile(path.join(dir, 'repo', src.archive.key)))
+        .subarray(0, 14)
+        .toString(),
+    ).toBe('DRKIT-REDIS 1\n');
   });
 
   it('checks DUMP footers with CRC-64/Jones and shows keys readably', () => {
@@ -94,7 +133,9 @@ describe('Redis records', () => {
     });
     await expect(readAll(repo, bad)).rejects.toMatchObject({
       code: RepoErrorCode.CORRUPT_ARCHIVE,
-      message: expect.stringContaining('cannot be read at record 3 after key 0x00ff0a0d: record 3 starts with byte 0x58 instead of "R"'),
+      message: expect.stringContaining(
+        'cannot be read at record 3 after key 0x00ff0a0d: record 3 starts with byte 0x58 instead of "R"',
+      ),
     });
   });
 
@@ -102,13 +143,17 @@ describe('Redis records', () => {
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')), { compression: 'gzip' });
     const meta = await write(repo, records());
     const truncated = await tamper(meta, (raw) => raw.subarray(0, raw.length - 9));
-    await expect(readAll(repo, truncated)).rejects.toMatchObject({ message: expect.stringContaining('ends without its end marker (truncated)') });
+    await expect(readAll(repo, truncated)).rejects.toMatchObject({
+      message: expect.stringContaining('ends without its end marker (truncated)'),
+    });
     const meta2 = await write(repo, records());
     const miscount = await tamper(meta2, (raw) => {
       const out = Buffer.from(raw);
       out.writeBigUInt64BE(9n, out.length - 8);
       return out;
     });
-    await expect(readAll(repo, miscount)).rejects.toMatchObject({ message: expect.stringContaining('its end marker counts 9 records but 4 were read') });
+    await expect(readAll(repo, miscount)).rejects.toMatchObject({
+      message: expect.stringContaining('its end marker counts 9 records but 4 were read'),
+    });
   });
 });

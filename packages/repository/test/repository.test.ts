@@ -19,9 +19,27 @@ afterEach(async () => {
 const longName = `${'deep-folder-name/'.repeat(6)}${'x'.repeat(60)}-файл-日本.txt`;
 const items = (): SourceItem[] => [
   { path: 'a', type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 },
-  { path: 'a/hello.txt', type: 'file', mode: 0o600, mtime: 1_700_000_001_000, size: 5, content: async function* () { yield Buffer.from('hello'); } },
+  {
+    path: 'a/hello.txt',
+    type: 'file',
+    mode: 0o600,
+    mtime: 1_700_000_001_000,
+    size: 5,
+    content: async function* () {
+      yield Buffer.from('hello');
+    },
+  },
   { path: 'a/link', type: 'symlink', mode: 0o777, mtime: 1_700_000_002_000, size: 0, linkTarget: 'hello.txt' },
-  { path: longName, type: 'file', mode: 0o644, mtime: 1_700_000_003_000, size: 3, content: async function* () { yield Buffer.from('abc'); } },
+  {
+    path: longName,
+    type: 'file',
+    mode: 0o644,
+    mtime: 1_700_000_003_000,
+    size: 3,
+    content: async function* () {
+      yield Buffer.from('abc');
+    },
+  },
 ];
 
 async function* from<T>(list: T[]): AsyncGenerator<T> {
@@ -82,7 +100,10 @@ describe('repository format v1', () => {
     await expect(Repository.init(store)).rejects.toMatchObject({ code: RepoErrorCode.ALREADY_EXISTS });
     const cfg = JSON.parse(await readFile(path.join(dir, 'repo', KEYS.config), 'utf8'));
     await writeFile(path.join(dir, 'repo', KEYS.config), JSON.stringify({ ...cfg, format: 2 }));
-    await expect(Repository.open(store)).rejects.toMatchObject({ code: RepoErrorCode.UNSUPPORTED_FORMAT, message: expect.stringContaining('format version 2') });
+    await expect(Repository.open(store)).rejects.toMatchObject({
+      code: RepoErrorCode.UNSUPPORTED_FORMAT,
+      message: expect.stringContaining('format version 2'),
+    });
   });
 
   it('leaves nothing listed when a snapshot is aborted mid-way', async () => {
@@ -105,11 +126,34 @@ describe('repository format v1', () => {
     const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
     // Enough entries to fill the index stream's buffer, and one file large enough to be mid-archive.
     async function* many(): AsyncGenerator<SourceItem> {
-      for (let i = 0; i < 3000; i++) yield { path: `f${i}`, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 3, content: async function* () { yield Buffer.from('abc'); } };
-      yield { path: 'big', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 8 << 20, content: async function* () { for (let i = 0; i < 128; i++) yield Buffer.alloc(64 << 10, i); } };
+      for (let i = 0; i < 3000; i++)
+        yield {
+          path: `f${i}`,
+          type: 'file',
+          mode: 0o644,
+          mtime: 1_700_000_000_000,
+          size: 3,
+          content: async function* () {
+            yield Buffer.from('abc');
+          },
+        };
+      yield {
+        path: 'big',
+        type: 'file',
+        mode: 0o644,
+        mtime: 1_700_000_000_000,
+        size: 8 << 20,
+        content: async function* () {
+          for (let i = 0; i < 128; i++) yield Buffer.alloc(64 << 10, i);
+        },
+      };
     }
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('writeSource still pending after 10 s')), 10_000).unref());
-    await expect(Promise.race([w.writeSource({ name: 'files', type: 'files' }, many()), timeout])).rejects.toThrow(/injected: put .*index.* failed/);
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('writeSource still pending after 10 s')), 10_000).unref(),
+    );
+    await expect(Promise.race([w.writeSource({ name: 'files', type: 'files' }, many()), timeout])).rejects.toThrow(
+      /injected: put .*index.* failed/,
+    );
     await w.abort();
     expect(await repo.listSnapshots()).toEqual([]);
     expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);
@@ -120,7 +164,10 @@ describe('repository format v1', () => {
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
     const a = await repo.lock({ exclusive: false, purpose: 'backup' });
     const b = await repo.lock({ exclusive: false, purpose: 'backup' });
-    await expect(repo.lock({ exclusive: true, purpose: 'prune' })).rejects.toMatchObject({ code: RepoErrorCode.LOCKED, message: expect.stringContaining('"backup"') });
+    await expect(repo.lock({ exclusive: true, purpose: 'prune' })).rejects.toMatchObject({
+      code: RepoErrorCode.LOCKED,
+      message: expect.stringContaining('"backup"'),
+    });
     await a.release();
     await b.release();
     // A lock left by a process that no longer exists on this host is stale.
@@ -146,8 +193,22 @@ describe('repository format v1', () => {
     for (const n of names) expect(normaliseEntryPath(n)).toEqual({ path: n });
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
     const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
-    const file = (p: string): SourceItem => ({ path: p, type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: 1, content: async function* () { yield Buffer.from('x'); } });
-    const written = [file(names[0]!), { path: names[1]!, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 } as SourceItem, file(names[2]!), file(names[3]!)];
+    const file = (p: string): SourceItem => ({
+      path: p,
+      type: 'file',
+      mode: 0o644,
+      mtime: 1_700_000_000_000,
+      size: 1,
+      content: async function* () {
+        yield Buffer.from('x');
+      },
+    });
+    const written = [
+      file(names[0]!),
+      { path: names[1]!, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 } as SourceItem,
+      file(names[2]!),
+      file(names[3]!),
+    ];
     await w.writeSource({ name: 'files', type: 'files' }, from(written));
     const meta = await w.commit();
     const source = repo.source(meta, 'files');
@@ -173,7 +234,12 @@ describe('repository format v1', () => {
       const zst = gz.replace(/\.gz$/, '.zst');
       execFileSync('sh', ['-c', 'gzip -dc "$1" | zstd -q -3 -o "$2"', 'sh', gz, zst]);
       const bytes = await readFile(zst);
-      Object.assign(ref, { key: ref.key.replace(/\.gz$/, '.zst'), compression: 'zstd', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      Object.assign(ref, {
+        key: ref.key.replace(/\.gz$/, '.zst'),
+        compression: 'zstd',
+        size: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      });
     }
     await writeFile(path.join(root, KEYS.snapshot(meta.id)), JSON.stringify(meta));
     const snap = await repo.resolveSnapshot(meta.id);

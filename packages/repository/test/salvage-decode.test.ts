@@ -6,7 +6,12 @@ import type { Compression } from '../src/codec.js';
 import { salvageDecode, type Span } from '../src/salvage-decode.js';
 import { storedFrame } from '../src/zstd-frames.js';
 
-const text = (seed: number, n: number) => Buffer.from(Array.from({ length: n / 8 }, (_, i) => `${(i * seed) % 9973}`.padStart(7, '.')).join('\n').padEnd(n, '.'));
+const text = (seed: number, n: number) =>
+  Buffer.from(
+    Array.from({ length: n / 8 }, (_, i) => `${(i * seed) % 9973}`.padStart(7, '.'))
+      .join('\n')
+      .padEnd(n, '.'),
+  );
 // Four blocks as drkit writes them: compressible ones, and a random one stored as it is.
 const blocks = [text(3, 1 << 20), randomBytes(1 << 20), text(7, 1 << 20), text(11, 300_000)];
 
@@ -41,7 +46,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 type Summary = { data: string; from: Span } | { gap: Span };
 const summary = (data: Buffer, from: Span): Summary => ({ data: sha(data), from });
 
-async function decode(input: AsyncIterable<Buffer | { gap: Span }>, c: Compression, maxUnit?: number): Promise<Summary[]> {
+async function decode(
+  input: AsyncIterable<Buffer | { gap: Span }>,
+  c: Compression,
+  maxUnit?: number,
+): Promise<Summary[]> {
   const out: Summary[] = [];
   for await (const p of salvageDecode(input, c, undefined, maxUnit)) out.push('gap' in p ? p : summary(p.data, p.from));
   return out;
@@ -63,7 +72,12 @@ describe.each(['gzip', 'zstd'] as const)('salvageDecode (%s)', (c) => {
   it('skips a damaged compressed frame and goes on with the next one', async () => {
     const third = spans[2]!;
     const pieces = await decode(chunks(damaged(blob, third.start + 200)), c);
-    expect(pieces).toEqual([summary(blocks[0]!, spans[0]!), summary(blocks[1]!, spans[1]!), { gap: third }, summary(blocks[3]!, spans[3]!)]);
+    expect(pieces).toEqual([
+      summary(blocks[0]!, spans[0]!),
+      summary(blocks[1]!, spans[1]!),
+      { gap: third },
+      summary(blocks[3]!, spans[3]!),
+    ]);
   });
 
   it('skips a frame whose header is damaged, finding the next one by its magic number', async () => {
@@ -75,13 +89,18 @@ describe.each(['gzip', 'zstd'] as const)('salvageDecode (%s)', (c) => {
   it('treats bytes lost before decoding (an age chunk) as damage to the frames they fall in', async () => {
     const lost = { start: spans[0]!.end - 10, end: spans[0]!.end + 100 };
     const pieces = await decode(chunks(blob, [lost]), c);
-    expect(pieces).toEqual([{ gap: { start: spans[0]!.start, end: spans[2]!.start } }, summary(blocks[2]!, spans[2]!), summary(blocks[3]!, spans[3]!)]);
+    expect(pieces).toEqual([
+      { gap: { start: spans[0]!.start, end: spans[2]!.start } },
+      summary(blocks[2]!, spans[2]!),
+      summary(blocks[3]!, spans[3]!),
+    ]);
   });
 
   it('decodes a frame too large to hold as a stream: all of it when intact, and says so when it is not', async () => {
     const whole = c === 'gzip' ? gzipSync(Buffer.concat(blocks)) : zstd(Buffer.concat(blocks));
     const pieces: Buffer[] = [];
-    for await (const p of salvageDecode(chunks(whole), c, undefined, 1 << 16)) pieces.push('data' in p ? p.data : Buffer.alloc(0));
+    for await (const p of salvageDecode(chunks(whole), c, undefined, 1 << 16))
+      pieces.push('data' in p ? p.data : Buffer.alloc(0));
     expect(sha(Buffer.concat(pieces))).toBe(sha(Buffer.concat(blocks)));
     const broken = await decode(chunks(damaged(whole, 200)), c, 1 << 16);
     expect(broken.at(-1)).toEqual({ gap: { start: 0, end: whole.length } });

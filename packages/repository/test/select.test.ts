@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { inScope, matchesFilter, Repository, RepoErrorCode, type SnapshotMeta, type SnapshotScope } from '@drkit/repository';
+import {
+  inScope,
+  matchesFilter,
+  Repository,
+  RepoErrorCode,
+  type SnapshotMeta,
+  type SnapshotScope,
+} from '@drkit/repository';
 
 let dir: string;
 let repo: Repository;
@@ -27,9 +34,19 @@ interface Made {
 
 /** A snapshot of empty file sources, made on `day` (November 2026) by `host`. */
 async function snapshot(m: Made): Promise<SnapshotMeta> {
-  const w = await repo.beginSnapshot({ time: new Date(Date.UTC(2026, 10, m.day)), host: m.host, tags: m.tags ?? [], toolVersion: 'test' });
+  const w = await repo.beginSnapshot({
+    time: new Date(Date.UTC(2026, 10, m.day)),
+    host: m.host,
+    tags: m.tags ?? [],
+    toolVersion: 'test',
+  });
   for (const s of m.sources) await w.writeSource({ name: s.name, type: 'files', origin: s.origin }, nothing());
-  const failedSources = (m.failed ?? []).map((f) => ({ ...f, type: 'files', code: 'BACKUP_SOURCE_MISSING', reason: `${f.origin} does not exist` }));
+  const failedSources = (m.failed ?? []).map((f) => ({
+    ...f,
+    type: 'files',
+    code: 'BACKUP_SOURCE_MISSING',
+    reason: `${f.origin} does not exist`,
+  }));
   return w.commit({ failedSources });
 }
 
@@ -69,10 +86,22 @@ describe('snapshot filters (restic semantics)', () => {
     const service = await snapshot({ host: 'app-1', day: 1, sources: [config, data] });
     const partial = await snapshot({ host: 'app-1', day: 2, sources: [config], failed: [data] });
     const adHoc = await snapshot({ host: 'app-1', day: 3, sources: [{ name: 'config', origin: '/elsewhere/config' }] });
-    const moved = await snapshot({ host: 'app-1', day: 4, sources: [config], failed: [{ name: 'data', origin: '/mnt/data' }] });
+    const moved = await snapshot({
+      host: 'app-1',
+      day: 4,
+      sources: [config],
+      failed: [{ name: 'data', origin: '/mnt/data' }],
+    });
     const other = await snapshot({ host: 'app-2', day: 5, sources: [config, data] });
     const unrelated = await snapshot({ host: 'app-1', day: 6, sources: [{ name: 'tmp', origin: '/tmp/x' }] });
-    expect([service, partial, adHoc, moved, other, unrelated].map((s) => inScope(s, scope))).toEqual([true, true, false, false, false, false]);
+    expect([service, partial, adHoc, moved, other, unrelated].map((s) => inScope(s, scope))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -83,13 +112,18 @@ describe('resolveSnapshot with a selection', () => {
     const other = await snapshot({ host: 'app-2', day: 3, sources: [config, data] });
     expect((await repo.resolveSnapshot('latest')).id).toBe(other.id);
     const hidden: string[][] = [];
-    const chosen = await repo.resolveSnapshot('latest', { scope, onHidden: (h, c) => hidden.push([c.id, ...h.map((s) => s.id)]) });
+    const chosen = await repo.resolveSnapshot('latest', {
+      scope,
+      onHidden: (h, c) => hidden.push([c.id, ...h.map((s) => s.id)]),
+    });
     expect(chosen.id).toBe(service.id);
     expect(hidden).toEqual([[service.id, adHoc.id, other.id]]);
     // --source narrows within the scope: the ad-hoc "config" still does not count.
     expect((await repo.resolveSnapshot('latest', { scope, filter: { sources: ['config'] } })).id).toBe(service.id);
     expect((await repo.resolveSnapshot('latest', { scope, filter: { hosts: ['app-2'] } })).id).toBe(other.id);
-    expect((await repo.resolveSnapshot('latest', { scope, filter: { paths: ['/elsewhere/config'] } })).id).toBe(adHoc.id);
+    expect((await repo.resolveSnapshot('latest', { scope, filter: { paths: ['/elsewhere/config'] } })).id).toBe(
+      adHoc.id,
+    );
     // An id or a prefix names its snapshot: the scope does not apply, explicit filters do.
     expect((await repo.resolveSnapshot(adHoc.id, { scope })).id).toBe(adHoc.id);
     expect((await repo.resolveSnapshot(adHoc.id.slice(0, 10), { scope })).id).toBe(adHoc.id);
@@ -116,12 +150,16 @@ describe('resolveSnapshot with a selection', () => {
     });
     await expect(repo.resolveSnapshot('latest', { scope })).rejects.toMatchObject({
       code: RepoErrorCode.SNAPSHOT_NOT_FOUND,
-      message: expect.stringContaining(`is of this config's sources (config from /srv/app/config, data from /srv/app/data) on host app-1; the newest other one is ${mine.id} (host app-1: config from /elsewhere/config)`),
+      message: expect.stringContaining(
+        `is of this config's sources (config from /srv/app/config, data from /srv/app/data) on host app-1; the newest other one is ${mine.id} (host app-1: config from /elsewhere/config)`,
+      ),
       hint: expect.stringContaining('--host'),
     });
     await expect(repo.resolveSnapshot(mine.id, { filter: { hosts: ['app-2'] } })).rejects.toMatchObject({
       code: RepoErrorCode.SNAPSHOT_NOT_FOUND,
-      message: expect.stringContaining(`Snapshot ${mine.id} (host app-1: config from /elsewhere/config; tags none) does not match host app-2`),
+      message: expect.stringContaining(
+        `Snapshot ${mine.id} (host app-1: config from /elsewhere/config; tags none) does not match host app-2`,
+      ),
     });
   });
 });

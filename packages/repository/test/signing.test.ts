@@ -26,20 +26,39 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const signer = SigningKey.generate().key;
-const pinned = (extra: Partial<NonNullable<OpenOptions['trust']>> = {}): OpenOptions => ({ trust: { keys: [signer.publicKey], stateDir: path.join(dir, 'cache'), ...extra } });
+const pinned = (extra: Partial<NonNullable<OpenOptions['trust']>> = {}): OpenOptions => ({
+  trust: { keys: [signer.publicKey], stateDir: path.join(dir, 'cache'), ...extra },
+});
 
 async function* oneFile(text: string): AsyncGenerator<SourceItem> {
-  yield { path: 'a.txt', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, size: text.length, content: async function* () { yield Buffer.from(text); } };
+  yield {
+    path: 'a.txt',
+    type: 'file',
+    mode: 0o644,
+    mtime: 1_700_000_000_000,
+    size: text.length,
+    content: async function* () {
+      yield Buffer.from(text);
+    },
+  };
 }
 
 async function backup(repo: Repository, second: number, tags: string[] = []) {
   const w = await repo.beginSnapshot({ time: new Date(Date.UTC(2026, 0, 2, 3, 4, second)), toolVersion: 'test', tags });
-  await w.writeSource({ name: 'files', type: 'files', root: { mode: 0o755, mtime: 1_796_574_967_522.4346 } }, oneFile(`v${second}`));
+  await w.writeSource(
+    { name: 'files', type: 'files', root: { mode: 0o755, mtime: 1_796_574_967_522.4346 } },
+    oneFile(`v${second}`),
+  );
   // A finding about a file whose name is not UTF-8 (a lone surrogate, see the names representation).
-  return w.commit({ findings: { files: { list: [{ kind: 'changed', path: 'bad-\udc80-name.txt', message: 'changed while read' }], total: 1 } } });
+  return w.commit({
+    findings: {
+      files: { list: [{ kind: 'changed', path: 'bad-\udc80-name.txt', message: 'changed while read' }], total: 1 },
+    },
+  });
 }
 
-const open = (name: string, options: OpenOptions = {}) => Repository.open(new LocalStore(path.join(dir, name)), options);
+const open = (name: string, options: OpenOptions = {}) =>
+  Repository.open(new LocalStore(path.join(dir, name)), options);
 const init = async (name: string, options: Parameters<typeof Repository.init>[1] = {}) => {
   await Repository.init(new LocalStore(path.join(dir, name)), options);
   return open(name, { signingKey: signer });
@@ -48,7 +67,9 @@ const metaFile = (name: string, id: string) => path.join(dir, name, KEYS.snapsho
 
 /** The fenced `lang` block of docs/FORMAT.md that contains `contains`. */
 async function docBlock(lang: string, contains: string): Promise<string> {
-  const blocks = [...(await readFile(FORMAT_MD, 'utf8')).matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!);
+  const blocks = [
+    ...(await readFile(FORMAT_MD, 'utf8')).matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g')),
+  ].map((m) => m[1]!);
   const block = blocks.find((b) => b.includes(contains));
   expect(block, `a ${lang} block with ${contains} in FORMAT.md`).toBeDefined();
   return block!;
@@ -62,10 +83,13 @@ describe('signed snapshots', () => {
     await mkdir(work);
     await writeFile(path.join(work, 'drkit_check.py'), await docBlock('python', '# python3 drkit_check.py'));
     const opensslLine = (await docBlock('sh', 'openssl pkeyutl')).split('\n').find((l) => l.startsWith('openssl '))!;
-    const check = (file: string, key?: string) => execFileSync('python3', ['drkit_check.py', file, ...(key ? [key] : [])], { cwd: work, encoding: 'utf8' });
+    const check = (file: string, key?: string) =>
+      execFileSync('python3', ['drkit_check.py', file, ...(key ? [key] : [])], { cwd: work, encoding: 'utf8' });
     const openssl = () => spawnSync('sh', ['-c', opensslLine], { cwd: work, encoding: 'utf8' });
 
-    expect(check(metaFile('repo', meta.id), signer.publicKey)).toBe(`checksum ok\nsigned by ${signer.publicKey} (pinned)\nid matches the file name\n`);
+    expect(check(metaFile('repo', meta.id), signer.publicKey)).toBe(
+      `checksum ok\nsigned by ${signer.publicKey} (pinned)\nid matches the file name\n`,
+    );
     expect(openssl()).toMatchObject({ status: 0, stdout: expect.stringContaining('Signature Verified Successfully') });
     expect(check(path.join(dir, 'repo', KEYS.config))).toBe('checksum ok\n');
 
@@ -100,7 +124,9 @@ describe('signed snapshots', () => {
     const reader = await open('repo', pinned());
     await expect(reader.resolveSnapshot('latest')).rejects.toMatchObject({
       code: RepoErrorCode.SIGNATURE_INVALID,
-      message: expect.stringContaining(`latest would be snapshot ${older.id}, but a newer one is refused: ${KEYS.snapshot(newer.id)}`),
+      message: expect.stringContaining(
+        `latest would be snapshot ${older.id}, but a newer one is refused: ${KEYS.snapshot(newer.id)}`,
+      ),
     });
     expect((await reader.resolveSnapshot(older.id)).id).toBe(older.id);
     // Without a pinned key nothing changes: the edit reads as it always did.
@@ -116,7 +142,13 @@ describe('signed snapshots', () => {
     const reader = await open('repo', pinned());
     const damaged: Array<{ id: string; code: string; reason: string }> = [];
     expect((await reader.listSnapshots({ onDamaged: (d) => damaged.push(d) })).map((s) => s.id)).toEqual([older.id]);
-    expect(damaged).toMatchObject([{ id: newest.id, code: RepoErrorCode.ROLLBACK, reason: expect.stringContaining('it is gone, and no newer signed snapshot took its place') }]);
+    expect(damaged).toMatchObject([
+      {
+        id: newest.id,
+        code: RepoErrorCode.ROLLBACK,
+        reason: expect.stringContaining('it is gone, and no newer signed snapshot took its place'),
+      },
+    ]);
     await expect(reader.resolveSnapshot('latest')).rejects.toMatchObject({ code: RepoErrorCode.ROLLBACK });
     // A later backup moves the mark on; so does deleting the mark file (named in the message).
     const later = await backup(repo, 3);
@@ -136,14 +168,22 @@ describe('signed snapshots', () => {
     const warnings: string[] = [];
     const reader = await open('repo', pinned({ onWarning: (m) => warnings.push(m) }));
     expect((await reader.resolveSnapshot('latest:clean')).id).toBe(clean.id);
-    expect(warnings).toEqual([expect.stringContaining(`latest:clean is ${clean.id} (2026-01-02T03:04:01.000Z); 2 newer signed snapshot(s) are not tagged "clean", the newest ${newest.id}`)]);
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        `latest:clean is ${clean.id} (2026-01-02T03:04:01.000Z); 2 newer signed snapshot(s) are not tagged "clean", the newest ${newest.id}`,
+      ),
+    ]);
   });
 
   it('are required by a repository whose config names a signing key: a backup without one writes nothing', async () => {
     await Repository.init(new LocalStore(path.join(dir, 'repo')), { signingKeys: [signer.publicKey] });
     const keyless = await open('repo');
-    await expect(keyless.beginSnapshot({ time: new Date(), toolVersion: 'test' })).rejects.toMatchObject({ code: RepoErrorCode.SIGNING_KEY_REQUIRED });
-    await expect(Repository.init(new LocalStore(path.join(dir, 'other')), { signingKeys: ['ed25519:nope'] })).rejects.toMatchObject({ code: RepoErrorCode.BAD_SIGNING_KEY });
+    await expect(keyless.beginSnapshot({ time: new Date(), toolVersion: 'test' })).rejects.toMatchObject({
+      code: RepoErrorCode.SIGNING_KEY_REQUIRED,
+    });
+    await expect(
+      Repository.init(new LocalStore(path.join(dir, 'other')), { signingKeys: ['ed25519:nope'] }),
+    ).rejects.toMatchObject({ code: RepoErrorCode.BAD_SIGNING_KEY });
   });
 });
 
@@ -152,7 +192,9 @@ describe('copies of signed snapshots', () => {
     const from = await init('a');
     const meta = await backup(from, 1);
     const to = await init('b');
-    expect(await copySnapshots(from, to, 'all')).toMatchObject([{ id: meta.id, status: 'copied', mode: 'as-stored', signature: 'kept' }]);
+    expect(await copySnapshots(from, to, 'all')).toMatchObject([
+      { id: meta.id, status: 'copied', mode: 'as-stored', signature: 'kept' },
+    ]);
     const copied = await (await open('b', pinned())).resolveSnapshot(meta.id);
     expect(copied.sources[0]!.archive.sha256).toBe(meta.sources[0]!.archive.sha256);
   });
@@ -162,11 +204,17 @@ describe('copies of signed snapshots', () => {
     const meta = await backup(from, 1);
     const recipient = generateIdentity().recipient;
     await Repository.init(new LocalStore(path.join(dir, 'unsigned')), { encryption: { recipients: [recipient] } });
-    expect(await copySnapshots(from, await open('unsigned', { signingKey: signer }), 'all')).toMatchObject([{ mode: 'encrypted', signature: 'dropped' }]);
-    await expect((await open('unsigned', pinned())).resolveSnapshot(meta.id)).rejects.toMatchObject({ code: RepoErrorCode.SIGNATURE_MISSING });
+    expect(await copySnapshots(from, await open('unsigned', { signingKey: signer }), 'all')).toMatchObject([
+      { mode: 'encrypted', signature: 'dropped' },
+    ]);
+    await expect((await open('unsigned', pinned())).resolveSnapshot(meta.id)).rejects.toMatchObject({
+      code: RepoErrorCode.SIGNATURE_MISSING,
+    });
 
     await Repository.init(new LocalStore(path.join(dir, 'resigned')), { encryption: { recipients: [recipient] } });
-    expect(await copySnapshots(await open('a', pinned()), await open('resigned', { signingKey: signer }), 'all')).toMatchObject([{ mode: 'encrypted', signature: 're-signed' }]);
+    expect(
+      await copySnapshots(await open('a', pinned()), await open('resigned', { signingKey: signer }), 'all'),
+    ).toMatchObject([{ mode: 'encrypted', signature: 're-signed' }]);
     const copied = await (await open('resigned', pinned())).resolveSnapshot(meta.id);
     expect(copied.sources[0]!.archive.encryption).toBe('age');
   });

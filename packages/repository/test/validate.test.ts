@@ -4,7 +4,18 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore } from '@drkit/storage';
-import { encodedBytes, encodeMetadata, entryPathProblem, LIMITS, linkTargetProblem, readLocks, Repository, RepoErrorCode, sourceNameProblem, tagProblem } from '@drkit/repository';
+import {
+  encodedBytes,
+  encodeMetadata,
+  entryPathProblem,
+  LIMITS,
+  linkTargetProblem,
+  readLocks,
+  Repository,
+  RepoErrorCode,
+  sourceNameProblem,
+  tagProblem,
+} from '@drkit/repository';
 import { decodeRedisRecords, encodeEnd, encodeMagic, encodeRecordHead } from '../src/redis-records.js';
 
 let dir: string;
@@ -63,10 +74,18 @@ describe('entry paths', () => {
 });
 
 describe('names', () => {
-  it.each(['data', 'my.source-2', '.config', 'имя'])('a source may be named %j', (n) => expect(sourceNameProblem(n)).toBeUndefined());
-  it.each(['', '.', '..', 'a/b', 'a\\b', 'tab\t', 'x'.repeat(201)])('a source may not be named %j', (n) => expect(sourceNameProblem(n)).toBeDefined());
-  it.each(['daily', 'pre-deployment', 'clean', 'with space'])('a tag may be %j', (t) => expect(tagProblem(t)).toBeUndefined());
-  it.each(['', ' daily', 'daily ', 'a\nb', 'x'.repeat(129)])('a tag may not be %j', (t) => expect(tagProblem(t)).toBeDefined());
+  it.each(['data', 'my.source-2', '.config', 'имя'])('a source may be named %j', (n) =>
+    expect(sourceNameProblem(n)).toBeUndefined(),
+  );
+  it.each(['', '.', '..', 'a/b', 'a\\b', 'tab\t', 'x'.repeat(201)])('a source may not be named %j', (n) =>
+    expect(sourceNameProblem(n)).toBeDefined(),
+  );
+  it.each(['daily', 'pre-deployment', 'clean', 'with space'])('a tag may be %j', (t) =>
+    expect(tagProblem(t)).toBeUndefined(),
+  );
+  it.each(['', ' daily', 'daily ', 'a\nb', 'x'.repeat(129)])('a tag may not be %j', (t) =>
+    expect(tagProblem(t)).toBeDefined(),
+  );
 });
 
 describe('snapshot metadata is the key it is stored under', () => {
@@ -85,14 +104,30 @@ describe('snapshot metadata is the key it is stored under', () => {
   }
 
   it.each([
-    ['an id that differs from the file name', (m: Record<string, any>) => (m.id = '20260102T030405Z-000000'), 'differs from its file name'],
-    ['an archive key of another snapshot', (m: Record<string, any>) => (m.sources[0].archive.key = 'data/20200101T000000Z-abcdef/files.tar.gz'), 'where the format puts it'],
-    ['an index key outside data/', (m: Record<string, any>) => (m.sources[0].index.key = 'config.json'), 'where the format puts it'],
+    [
+      'an id that differs from the file name',
+      (m: Record<string, any>) => (m.id = '20260102T030405Z-000000'),
+      'differs from its file name',
+    ],
+    [
+      'an archive key of another snapshot',
+      (m: Record<string, any>) => (m.sources[0].archive.key = 'data/20200101T000000Z-abcdef/files.tar.gz'),
+      'where the format puts it',
+    ],
+    [
+      'an index key outside data/',
+      (m: Record<string, any>) => (m.sources[0].index.key = 'config.json'),
+      'where the format puts it',
+    ],
     ['a holder that is not an id', (m: Record<string, any>) => (m.sources[0].holders = ['../x']), 'not a snapshot id'],
     ['a parent that is not an id', (m: Record<string, any>) => (m.parent = 'latest'), 'not a snapshot id'],
     ['two sources of one name', (m: Record<string, any>) => m.sources.push(m.sources[0]), 'appears twice'],
     ['an empty tag', (m: Record<string, any>) => (m.tags = ['']), 'tags.0: tag "" is empty'],
-    ['a root mode beyond 0o7777', (m: Record<string, any>) => (m.sources[0].root = { mode: 0o40755, mtime: 0 }), 'not a mode'],
+    [
+      'a root mode beyond 0o7777',
+      (m: Record<string, any>) => (m.sources[0].root = { mode: 0o40755, mtime: 0 }),
+      'not a mode',
+    ],
     ['a negative file count', (m: Record<string, any>) => (m.sources[0].stats.files = -1), 'stats.files'],
     ['a time that is not one', (m: Record<string, any>) => (m.time = 'yesterday'), 'not an ISO 8601 UTC time'],
   ])('%s is damaged metadata, listed as such', async (_, f, why) => {
@@ -106,18 +141,27 @@ describe('snapshot metadata is the key it is stored under', () => {
 
   it('a file in snapshots/ whose name is not an id is damaged, and prune keeps data of that name', async () => {
     const { repo, meta } = await oneSnapshot();
-    await writeFile(path.join(dir, 'repo', 'snapshots', 'notes.json'), await readFile(path.join(dir, 'repo', 'snapshots', `${meta.id}.json`)));
+    await writeFile(
+      path.join(dir, 'repo', 'snapshots', 'notes.json'),
+      await readFile(path.join(dir, 'repo', 'snapshots', `${meta.id}.json`)),
+    );
     const damaged: string[] = [];
-    expect((await repo.listSnapshots({ onDamaged: (d) => damaged.push(`${d.id}: ${d.reason}`) })).map((s) => s.id)).toEqual([meta.id]);
+    expect(
+      (await repo.listSnapshots({ onDamaged: (d) => damaged.push(`${d.id}: ${d.reason}`) })).map((s) => s.id),
+    ).toEqual([meta.id]);
     expect(damaged).toEqual([expect.stringContaining('notes: snapshots/notes.json')]);
     expect(damaged[0]).toContain('its file name is not a snapshot id');
   });
 
   it('writers refuse what readers would refuse: an empty tag, a source named ".."', async () => {
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
-    await expect(repo.beginSnapshot({ time: new Date(), toolVersion: 't', tags: [''] })).rejects.toMatchObject({ code: RepoErrorCode.INVALID_NAME });
+    await expect(repo.beginSnapshot({ time: new Date(), toolVersion: 't', tags: [''] })).rejects.toMatchObject({
+      code: RepoErrorCode.INVALID_NAME,
+    });
     const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 't' });
-    await expect(w.writeSource({ name: '..', type: 'files' }, Readable.from([]))).rejects.toMatchObject({ code: RepoErrorCode.INVALID_NAME });
+    await expect(w.writeSource({ name: '..', type: 'files' }, Readable.from([]))).rejects.toMatchObject({
+      code: RepoErrorCode.INVALID_NAME,
+    });
   });
 });
 

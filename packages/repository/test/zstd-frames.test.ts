@@ -50,9 +50,15 @@ describe('zstd reader', () => {
     const text = Buffer.from('{"id":1,"msg":"a record"}\n'.repeat(12_000));
     const random = randomBytes(300_001);
     if (canWriteZstd) {
-      const z = zlib as unknown as { zstdCompressSync: (b: Buffer, o?: object) => Buffer; constants: Record<string, number> };
+      const z = zlib as unknown as {
+        zstdCompressSync: (b: Buffer, o?: object) => Buffer;
+        constants: Record<string, number>;
+      };
       const withChecksum = { params: { [z.constants.ZSTD_c_checksumFlag!]: 1 } };
-      frames.push({ frame: z.zstdCompressSync(text), plain: text }, { frame: z.zstdCompressSync(random, withChecksum), plain: random });
+      frames.push(
+        { frame: z.zstdCompressSync(text), plain: text },
+        { frame: z.zstdCompressSync(random, withChecksum), plain: random },
+      );
     }
     frames.push(
       { frame: rawFrame(random.subarray(0, 200_003)), plain: random.subarray(0, 200_003) },
@@ -63,7 +69,8 @@ describe('zstd reader', () => {
     );
     const stream = Buffer.concat([...frames, ...frames].map((f) => f.frame));
     const expected = sha(Buffer.concat([...frames, ...frames].map((f) => f.plain)));
-    for (const piece of [stream.length, 1 << 20, 65_536, 4096, 7]) expect(sha(await decode(stream, piece)), `pieces of ${piece}`).toBe(expected);
+    for (const piece of [stream.length, 1 << 20, 65_536, 4096, 7])
+      expect(sha(await decode(stream, piece)), `pieces of ${piece}`).toBe(expected);
   });
 
   it('decodes a frame too large to hold whole as it streams in, between small ones; and rejects what is not zstd', async () => {
@@ -71,8 +78,8 @@ describe('zstd reader', () => {
     const small = Buffer.from('{"id":1}\n'.repeat(1000));
     const stream = Buffer.concat([rawFrame(small), rawFrame(big), rawFrame(small)]);
     const expected = sha(Buffer.concat([small, big, small]));
-    for (const piece of [stream.length, 1 << 20, 65_536]) expect(sha(await decode(stream, piece)), `pieces of ${piece}`).toBe(expected);
+    for (const piece of [stream.length, 1 << 20, 65_536])
+      expect(sha(await decode(stream, piece)), `pieces of ${piece}`).toBe(expected);
     await expect(decode(Buffer.from('this is not a zstd stream, but text'), 1 << 20)).rejects.toThrow();
   });
 });
-

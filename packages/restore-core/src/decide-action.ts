@@ -21,7 +21,9 @@ export async function decideAction(
   if (existing.kind === 'missing') return { action: 'create' };
   if (existing.kind !== entry.type) {
     if (policy === 'always') return { action: 'replace' };
-    return { conflict: `${absPath} is a ${existing.kind === 'dir' ? 'folder' : existing.kind} where the snapshot has a ${entry.type === 'dir' ? 'folder' : entry.type}` };
+    return {
+      conflict: `${absPath} is a ${existing.kind === 'dir' ? 'folder' : existing.kind} where the snapshot has a ${entry.type === 'dir' ? 'folder' : entry.type}`,
+    };
   }
   // A folder the snapshot knows no mode and mtime for has nothing to apply.
   if (entry.mtime === undefined || (policy !== 'always' && policy !== 'if-changed')) return { action: 'skip-existing' };
@@ -29,7 +31,8 @@ export async function decideAction(
   const changed = await differences(entry, existing.stats, absPath);
   if (changed.length > 0) return { action: 'replace', reason: changed.join(', ') };
   // Within a millisecond: restores set times to the microsecond, the index keeps the file system's.
-  if (Math.abs(existing.stats.mtimeMs - entry.mtime) >= 1) return { action: 'set-mtime', reason: `mtime ${isoTime(existing.stats.mtimeMs)} → ${isoTime(entry.mtime)}` };
+  if (Math.abs(existing.stats.mtimeMs - entry.mtime) >= 1)
+    return { action: 'set-mtime', reason: `mtime ${isoTime(existing.stats.mtimeMs)} → ${isoTime(entry.mtime)}` };
   return { action: 'skip-unchanged' };
 }
 
@@ -44,7 +47,8 @@ async function differences(entry: Wanted, stats: Stats, absPath: string): Promis
     return now === entry.linkTarget ? [] : [`link target ${JSON.stringify(now)} → ${JSON.stringify(entry.linkTarget)}`];
   }
   const out: string[] = [];
-  if (entry.mode !== undefined && (stats.mode & 0o7777) !== (entry.mode & 0o7777)) out.push(`mode ${octal(stats.mode)} → ${octal(entry.mode)}`);
+  if (entry.mode !== undefined && (stats.mode & 0o7777) !== (entry.mode & 0o7777))
+    out.push(`mode ${octal(stats.mode)} → ${octal(entry.mode)}`);
   if (entry.type !== 'file') return out;
   if (stats.size !== entry.size) out.push(`size ${stats.size} → ${entry.size} bytes`);
   else if (out.length === 0 && (await sha256OfFile(absPath)) !== entry.sha256) out.push('content differs');

@@ -31,10 +31,14 @@ export function corruptEntry(source: string, entry: string, why: string, cause?:
 
 /** An entry name or a path in the target that could make a restore write outside the target. */
 export function unsafePath(what: string, why: string, details: Record<string, unknown>): RestoreError {
-  return new RestoreError(RestoreErrorCode.UNSAFE_PATH, `Refusing ${what}: it ${why}, so the restore could write outside the target.`, {
-    hint: 'Nothing was written. If the snapshot holds this name it may have been tampered with: restore from another copy. If the target holds a symbolic link there, remove it or choose another target.',
-    details,
-  });
+  return new RestoreError(
+    RestoreErrorCode.UNSAFE_PATH,
+    `Refusing ${what}: it ${why}, so the restore could write outside the target.`,
+    {
+      hint: 'Nothing was written. If the snapshot holds this name it may have been tampered with: restore from another copy. If the target holds a symbolic link there, remove it or choose another target.',
+      details,
+    },
+  );
 }
 
 /** Keeps drkit errors as they are; wraps file system failures with what was being done. */
@@ -47,5 +51,8 @@ export function asRestoreError(cause: unknown, doing: string): DrkitError {
       : code === 'EACCES' || code === 'EPERM'
         ? 'Check that this user may write the target and the folder that holds it.'
         : 'Check the disk and the target folder, then try again.';
-  return new RestoreError(RestoreErrorCode.IO, `Could not ${doing}: ${(cause as Error)?.message ?? String(cause)}.`, { cause, hint });
+  return new RestoreError(RestoreErrorCode.IO, `Could not ${doing}: ${(cause as Error)?.message ?? String(cause)}.`, {
+    cause,
+    hint,
+  });
 }

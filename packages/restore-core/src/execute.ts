@@ -40,8 +40,17 @@ export interface RestoreResult {
  * It does what the plan's items say and nothing else: a folder the plan does not list is never
  * made, and metadata goes only to the items whose action sets it.
  */
-export async function executeRestore(repo: Repository, planInput: RestorePlan, hooks: RestoreHooks = {}): Promise<RestoreResult> {
-  const plan = parseOrThrow(restorePlanSchema, planInput, 'restore plan', 'Execute a plan made by planRestore of this version of drkit: plan the restore again.');
+export async function executeRestore(
+  repo: Repository,
+  planInput: RestorePlan,
+  hooks: RestoreHooks = {},
+): Promise<RestoreResult> {
+  const plan = parseOrThrow(
+    restorePlanSchema,
+    planInput,
+    'restore plan',
+    'Execute a plan made by planRestore of this version of drkit: plan the restore again.',
+  );
   // Shared: a prune waits until the archives are read, instead of deleting them mid-restore.
   return repo.withReadLock('restore', hooks.onWarning, () => executePlan(repo, plan, hooks));
 }
@@ -49,12 +58,18 @@ export async function executeRestore(repo: Repository, planInput: RestorePlan, h
 async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHooks): Promise<RestoreResult> {
   const snapshot = await repo.resolveSnapshot(plan.snapshot);
   if (snapshot.id !== plan.snapshot)
-    throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, `The plan names snapshot "${plan.snapshot}", which is not a full snapshot id.`, {
-      hint: 'Execute a plan made by planRestore.',
-    });
+    throw new RestoreError(
+      RestoreErrorCode.BAD_OPTIONS,
+      `The plan names snapshot "${plan.snapshot}", which is not a full snapshot id.`,
+      {
+        hint: 'Execute a plan made by planRestore.',
+      },
+    );
   if ((await inspectTarget(plan.target)) !== plan.targetState) throw targetChanged(plan.target);
   for (const left of await removeAbandonedStaging(plan.target))
-    hooks.onWarning?.(`removed ${path.join(path.dirname(plan.target), left.name)}, the staging folder of a restore that was killed (pid ${left.pid} is gone)`);
+    hooks.onWarning?.(
+      `removed ${path.join(path.dirname(plan.target), left.name)}, the staging folder of a restore that was killed (pid ${left.pid} is gone)`,
+    );
 
   const staging = await createStaging(plan.target, snapshot.id).catch((cause) => {
     throw asRestoreError(cause, `create a staging folder next to ${plan.target}`);
@@ -62,10 +77,14 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   const progress = trackProgress(plan, hooks.onProgress);
   const { signal } = hooks;
   const untouched = (cause: unknown) =>
-    new RestoreError(RestoreErrorCode.INTERRUPTED, `The restore of ${snapshot.id} into ${plan.target} was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed.`, {
-      cause,
-      hint: 'Run the restore again.',
-    });
+    new RestoreError(
+      RestoreErrorCode.INTERRUPTED,
+      `The restore of ${snapshot.id} into ${plan.target} was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed.`,
+      {
+        cause,
+        hint: 'Run the restore again.',
+      },
+    );
   const salvage = plan.salvage ? new Salvage() : undefined;
   let pending: PendingMetadata[];
   try {
@@ -81,7 +100,12 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   }
   const changes = { count: 0 };
   try {
-    await moveIntoPlace(salvage ? { ...plan, items: plan.items.filter((item) => !salvage.isLost(item.path)) } : plan, staging, changes, signal);
+    await moveIntoPlace(
+      salvage ? { ...plan, items: plan.items.filter((item) => !salvage.isLost(item.path)) } : plan,
+      staging,
+      changes,
+      signal,
+    );
     removeAbsent(plan, staging, changes, signal);
     await applyMetadata(plan.target, pending);
   } catch (cause) {
@@ -100,7 +124,10 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
     mtimeOnly: plan.mtimeOnly,
     skipped: plan.skipped,
     ...(plan.remove ? { removed: plan.remove.map((r) => r.path) } : {}),
-    from: originsOf(snapshot, plan.sources.map((l) => l.name)),
+    from: originsOf(
+      snapshot,
+      plan.sources.map((l) => l.name),
+    ),
     ...(salvage ? { salvage: salvage.report() } : {}),
   };
 }
@@ -116,7 +143,9 @@ async function extractAll(
   const pending: PendingMetadata[] = [];
   for (const layout of plan.sources) {
     const source = repo.source(snapshot, layout.name);
-    pending.push(...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, ...callbacks })));
+    pending.push(
+      ...(await extractSource(repo, { snapshot, source, layout, planned, tree: staging.tree, ...callbacks })),
+    );
   }
   return pending;
 }
@@ -136,9 +165,13 @@ function movedPartly(snapshot: string, target: string, changes: number, cause: u
 // Once the target has changed it cannot be put back; staging is kept, it holds what was not moved yet.
 function incomplete(target: string, stagingRoot: string, cause: unknown): RestoreError {
   const inner = asRestoreError(cause, `move the restored files into ${target}`);
-  return new RestoreError(RestoreErrorCode.INCOMPLETE, `The restore into ${target} stopped part-way through moving files into place: ${inner.message}`, {
-    cause: inner,
-    hint: `Fix the cause, then run the restore again with --overwrite if-changed to finish it. ${stagingRoot} holds what was not moved yet and anything moved aside; delete it afterwards.`,
-    details: { target, staging: stagingRoot, cause: inner.code },
-  });
+  return new RestoreError(
+    RestoreErrorCode.INCOMPLETE,
+    `The restore into ${target} stopped part-way through moving files into place: ${inner.message}`,
+    {
+      cause: inner,
+      hint: `Fix the cause, then run the restore again with --overwrite if-changed to finish it. ${stagingRoot} holds what was not moved yet and anything moved aside; delete it afterwards.`,
+      details: { target, staging: stagingRoot, cause: inner.code },
+    },
+  );
 }

@@ -1,5 +1,5 @@
 import { isDrkitError } from '@drkit/errors';
-import { type ArchiveEntry, type IndexEntry, type Repository, type SnapshotMeta, type SourceMeta, TarErrorCode } from '@drkit/repository';
+import type { ArchiveEntry, IndexEntry, Repository, SnapshotMeta, SourceMeta } from '@drkit/repository';
 import { loadIndex } from './entry-index.js';
 import { corruptEntry, RestoreError, RestoreErrorCode, unsafePath } from './errors.js';
 import type { SourceLayout } from './layout.js';
@@ -65,17 +65,28 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
       if (!own && index.get(entryPath)?.in !== link.holder) return; // changed or deleted since
       const relPath = targetPathOf(layout.dir, entryPath);
       const indexed = matchIndex(entry, entryPath, index, source.name);
-      if (own && indexed.in) throw corruptEntry(source.name, entryPath, `is in this snapshot's archive, but the index says snapshot ${indexed.in} holds it`);
+      if (own && indexed.in)
+        throw corruptEntry(
+          source.name,
+          entryPath,
+          `is in this snapshot's archive, but the index says snapshot ${indexed.in} holds it`,
+        );
       if (seen.has(relPath)) throw corruptEntry(source.name, entryPath, 'appears twice in the archive');
       seen.add(relPath);
       const item = job.planned.get(relPath);
-      if (item && item.type !== indexed.type) throw planMismatch(relPath, `is a ${item.type}, the snapshot's a ${indexed.type}`);
+      if (item && item.type !== indexed.type)
+        throw planMismatch(relPath, `is a ${item.type}, the snapshot's a ${indexed.type}`);
       const writing = item && isWrite(item.action) ? item : undefined;
       const dest = `${tree}/${relPath}`; // relPath is normalised (safeEntryPath)
       if (writing) {
         // Never write through a symlink this restore created, whatever the archive says.
         const through = symlinksWritten.size > 0 ? ancestorsOf(relPath).find((a) => symlinksWritten.has(a)) : undefined;
-        if (through) throw unsafePath(`archive entry "${entryPath}" of source "${source.name}"`, `lies below the symbolic link "${through}"`, { source: source.name, entry: entryPath });
+        if (through)
+          throw unsafePath(
+            `archive entry "${entryPath}" of source "${source.name}"`,
+            `lies below the symbolic link "${through}"`,
+            { source: source.name, entry: entryPath },
+          );
         const parent = parentOf(relPath);
         if (parent && !madeDirs.has(parent)) {
           await writer.dir(`${tree}/${parent}`);
@@ -84,14 +95,33 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
       }
 
       if (entry.type === 'file') {
-        if (entry.size !== indexed.size) throw corruptEntry(source.name, entryPath, `has ${entry.size} bytes in the archive but ${indexed.size} in the index`);
-        const content = readContent(entry, source.name, entryPath, writing && ((n) => job.onBytes(writing, n)), job.signal);
+        if (entry.size !== indexed.size)
+          throw corruptEntry(
+            source.name,
+            entryPath,
+            `has ${entry.size} bytes in the archive but ${indexed.size} in the index`,
+          );
+        const content = readContent(
+          entry,
+          source.name,
+          entryPath,
+          writing && ((n) => job.onBytes(writing, n)),
+          job.signal,
+        );
         const digest = writing ? await writer.write(dest, content, indexed) : await digestContent(content);
         if (digest.size !== indexed.size || digest.sha256 !== indexed.sha256)
-          throw corruptEntry(source.name, entryPath, `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`);
+          throw corruptEntry(
+            source.name,
+            entryPath,
+            `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`,
+          );
       } else if (entry.type === 'symlink') {
         if (entry.linkTarget !== indexed.linkTarget)
-          throw corruptEntry(source.name, entryPath, `points to ${JSON.stringify(entry.linkTarget)} in the archive but ${JSON.stringify(indexed.linkTarget)} in the index`);
+          throw corruptEntry(
+            source.name,
+            entryPath,
+            `points to ${JSON.stringify(entry.linkTarget)} in the archive but ${JSON.stringify(indexed.linkTarget)} in the index`,
+          );
         if (writing) {
           await writer.symlink(dest, indexed);
           symlinksWritten.add(relPath);
@@ -104,10 +134,16 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
         // Unchanged folders too: moving entries into them changes their mtime.
         pendingDirs.push({ path: relPath, mode: indexed.mode, mtime: indexed.mtime });
       }
-      if (item?.action === 'set-mtime' && entry.type !== 'dir') pendingDirs.push({ path: relPath, mtime: indexed.mtime });
+      if (item?.action === 'set-mtime' && entry.type !== 'dir')
+        pendingDirs.push({ path: relPath, mtime: indexed.mtime });
       if (writing) job.onWritten(writing);
     };
-    if (job.salvage) await job.salvage.readLink(repo, { source, layout, index, own, holder: link.holder, archive: link.source, seen, planned: job.planned }, take);
+    if (job.salvage)
+      await job.salvage.readLink(
+        repo,
+        { source, layout, index, own, holder: link.holder, archive: link.source, seen, planned: job.planned },
+        take,
+      );
     else {
       if (!link.source) throw brokenChain(job.snapshot.id, source.name, link.holder, link.damaged);
       for await (const entry of repo.readArchive(link.source)) await take(entry);
@@ -120,7 +156,8 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
     if (item.source !== source.name || seen.has(item.path)) continue;
     const entryPath = entryPathOf(layout.dir, item.path);
     if (index.has(entryPath) && job.salvage) missing.push(item);
-    else if (index.has(entryPath)) throw corruptEntry(source.name, entryPath, 'is in the index but missing from the archive');
+    else if (index.has(entryPath))
+      throw corruptEntry(source.name, entryPath, 'is in the index but missing from the archive');
     // Only folders are planned beyond the index (a source's own, or one the index leaves out).
     else if (item.type !== 'dir') throw planMismatch(item.path, 'is not in the snapshot');
   }
@@ -132,7 +169,13 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
  * The planned folders that no archive entry holds: the one the source lands in (with the
  * source's recorded root mode and mtime) and any the index leaves out above an entry.
  */
-async function makeUnlistedFolders(job: ExtractJob, index: Map<string, IndexEntry>, writer: FileWriter, madeDirs: Set<string>, pending: PendingMetadata[]): Promise<void> {
+async function makeUnlistedFolders(
+  job: ExtractJob,
+  index: Map<string, IndexEntry>,
+  writer: FileWriter,
+  madeDirs: Set<string>,
+  pending: PendingMetadata[],
+): Promise<void> {
   const { layout, source } = job;
   for (const item of job.planned.values()) {
     if (item.source !== source.name || item.type !== 'dir' || index.has(entryPathOf(layout.dir, item.path))) continue;
@@ -141,19 +184,32 @@ async function makeUnlistedFolders(job: ExtractJob, index: Map<string, IndexEntr
       madeDirs.add(item.path);
       job.onWritten(item);
     }
-    if (item.path === layout.dir && source.root && item.action !== 'skip-existing') pending.push({ path: item.path, mode: source.root.mode, mtime: source.root.mtime });
+    if (item.path === layout.dir && source.root && item.action !== 'skip-existing')
+      pending.push({ path: item.path, mode: source.root.mode, mtime: source.root.mtime });
   }
 }
 
-function matchIndex(entry: ArchiveEntry, entryPath: string, index: Map<string, IndexEntry>, source: string): IndexEntry {
+function matchIndex(
+  entry: ArchiveEntry,
+  entryPath: string,
+  index: Map<string, IndexEntry>,
+  source: string,
+): IndexEntry {
   const indexed = index.get(entryPath);
   if (!indexed) throw corruptEntry(source, entryPath, "is in the archive but not in the snapshot's index");
-  if (indexed.type !== entry.type) throw corruptEntry(source, entryPath, `is a ${entry.type} in the archive but a ${indexed.type} in the index`);
+  if (indexed.type !== entry.type)
+    throw corruptEntry(source, entryPath, `is a ${entry.type} in the archive but a ${indexed.type} in the index`);
   return indexed;
 }
 
 // A read failure inside an entry is damage in the archive, not a local disk problem.
-export async function* readContent(entry: ArchiveEntry, source: string, entryPath: string, onChunk?: (bytes: number) => void, signal?: AbortSignal): AsyncGenerator<Buffer> {
+export async function* readContent(
+  entry: ArchiveEntry,
+  source: string,
+  entryPath: string,
+  onChunk?: (bytes: number) => void,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of entry.stream) {
       signal?.throwIfAborted();
@@ -161,13 +217,23 @@ export async function* readContent(entry: ArchiveEntry, source: string, entryPat
       yield chunk as Buffer;
     }
   } catch (cause) {
-    // A damaged tar stream (TAR_FORMAT) is this entry's corruption; other drkit errors say enough.
-    if (isDrkitError(cause) && cause.code !== TarErrorCode.FORMAT) throw cause;
-    throw corruptEntry(source, entryPath, `cannot be read from the archive (${(cause as Error)?.message ?? cause})`, cause);
+    // Drkit errors say enough; anything else (a TarFormatError too) is this entry's damage.
+    if (isDrkitError(cause)) throw cause;
+    throw corruptEntry(
+      source,
+      entryPath,
+      `cannot be read from the archive (${(cause as Error)?.message ?? cause})`,
+      cause,
+    );
   }
 }
 
-export function brokenChain(snapshot: string, source: string, holder: string, damaged: string | undefined): RestoreError {
+export function brokenChain(
+  snapshot: string,
+  source: string,
+  holder: string,
+  damaged: string | undefined,
+): RestoreError {
   return new RestoreError(
     RestoreErrorCode.CORRUPT,
     `Snapshot ${snapshot} is an incremental: unchanged files of source "${source}" are kept in snapshot ${holder}, ${damaged ? `whose metadata is damaged (${damaged})` : 'which is missing from the repository'}.`,

@@ -14,9 +14,13 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
   const withItems = new Set(plan.items.map((i) => i.source));
   const lines = [
     `Restore snapshot ${plan.snapshot} into ${plan.target} (${plan.targetState === 'missing' ? 'new folder' : `${plan.targetState} folder`}, ${policy})`,
-    ...plan.sources.map((s) => `  source ${s.name} -> ${s.dir ? `${s.dir}/` : '(the target itself)'}${withItems.has(s.name) ? '' : ': nothing selected'}`),
+    ...plan.sources.map(
+      (s) =>
+        `  source ${s.name} -> ${s.dir ? `${s.dir}/` : '(the target itself)'}${withItems.has(s.name) ? '' : ': nothing selected'}`,
+    ),
   ];
-  for (const s of plan.notRestored ?? []) lines.push(`  source ${s.name} is a ${s.type} source: not restored into a folder`);
+  for (const s of plan.notRestored ?? [])
+    lines.push(`  source ${s.name} is a ${s.type} source: not restored into a folder`);
   if (plan.include) lines.push(`  include ${plan.include.join(', ')}`);
   const width = Math.max(0, ...plan.items.map((i) => i.action.length));
   const shown = plan.items.slice(0, options.maxItems ?? plan.items.length);
@@ -26,10 +30,14 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
     lines.push(`  ${item.action.padEnd(width)}  ${item.path || '.'}${TYPE_MARK[item.type]}${size}${reason}`);
   }
   if (shown.length < plan.items.length) lines.push(`  … and ${plan.items.length - shown.length} more`);
-  for (const r of plan.remove ?? []) lines.push(`  ${'remove'.padEnd(width)}  ${r.path}${r.type === 'dir' ? '/ (and all below it)' : r.type === 'symlink' ? '@' : ''}`);
+  for (const r of plan.remove ?? [])
+    lines.push(
+      `  ${'remove'.padEnd(width)}  ${r.path}${r.type === 'dir' ? '/ (and all below it)' : r.type === 'symlink' ? '@' : ''}`,
+    );
   if (plan.items.length === 0) lines.push('  (nothing selected)');
   lines.push(`Selected: ${describe(plan.totals)}`, `To write: ${describe(plan.toWrite)}`);
-  if (plan.items.some((i) => i.action === 'set-mtime')) lines.push(`Content kept, mtime set: ${describe(plan.mtimeOnly)}`);
+  if (plan.items.some((i) => i.action === 'set-mtime'))
+    lines.push(`Content kept, mtime set: ${describe(plan.mtimeOnly)}`);
   lines.push(`Left as they are: ${describe(plan.skipped)}${skipReasons(plan)}`);
   if (plan.remove) lines.push(`To remove (not in the snapshot): ${plan.remove.length} path(s)`);
   return lines.join('\n');

@@ -17,4 +17,13 @@ export {
   type RestoreOptions,
   type RestorePlan,
 } from './plan-model.js';
-export { type RedisRestoreMode, type RedisRestoreOptions, type RedisRestorePlan, type RedisRestoreResult, REDIS_RESTORE_MODES, RedisRestoreError, RedisRestoreErrorCode, restoreRedis } from './redis/index.js';
+export {
+  type RedisRestoreMode,
+  type RedisRestoreOptions,
+  type RedisRestorePlan,
+  type RedisRestoreResult,
+  REDIS_RESTORE_MODES,
+  RedisRestoreError,
+  RedisRestoreErrorCode,
+  restoreRedis,
+} from './redis/index.js';

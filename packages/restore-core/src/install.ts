@@ -18,7 +18,12 @@ const OWNER_WX = 0o300;
  * plan's actions, with blocking calls (see breather): awaited one by one, moving the reference
  * tree over a copy of itself cost ~1.5 s more CPU.
  */
-export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes: { count: number }, signal?: AbortSignal): Promise<void> {
+export async function moveIntoPlace(
+  plan: RestorePlan,
+  staging: Staging,
+  changes: { count: number },
+  signal?: AbortSignal,
+): Promise<void> {
   if (plan.targetState === 'missing') {
     renameSync(staging.tree, plan.target);
     changes.count++;
@@ -59,7 +64,12 @@ export async function moveIntoPlace(plan: RestorePlan, staging: Staging, changes
  * goes with staging): one rename per entry, whatever lies below it. Before folder metadata, since
  * removing an entry changes its folder's mtime. Something already gone is left gone.
  */
-export function removeAbsent(plan: RestorePlan, staging: Staging, changes: { count: number }, signal?: AbortSignal): void {
+export function removeAbsent(
+  plan: RestorePlan,
+  staging: Staging,
+  changes: { count: number },
+  signal?: AbortSignal,
+): void {
   let trashed = 0;
   for (const { path: rel } of plan.remove ?? []) {
     signal?.throwIfAborted();
@@ -109,7 +119,8 @@ class TargetDirs {
     if (relPath) this.ensure(parentOf(relPath));
     const abs = path.join(this.root, relPath);
     const stats = lstatOrUndefined(abs);
-    if (stats?.isSymbolicLink()) throw unsafePath(`to write into ${abs}`, 'is a symbolic link in the target', { path: abs });
+    if (stats?.isSymbolicLink())
+      throw unsafePath(`to write into ${abs}`, 'is a symbolic link in the target', { path: abs });
     if (!stats?.isDirectory()) throw targetChanged(abs);
     if ((stats.mode & OWNER_WX) !== OWNER_WX) {
       chmodSync(fsPath(abs), (stats.mode | OWNER_WX) & 0o7777);

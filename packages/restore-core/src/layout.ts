@@ -22,13 +22,19 @@ export interface SourceChoice {
  */
 export function layoutSources(repo: Repository, snapshot: SnapshotMeta, requested: string[] | undefined): SourceChoice {
   const named = requested !== undefined && requested.length > 0;
-  const chosen = named ? [...new Set(requested)].map((name) => repo.source(snapshot, name)) : snapshot.sources.filter((s) => s.type === FILES);
+  const chosen = named
+    ? [...new Set(requested)].map((name) => repo.source(snapshot, name))
+    : snapshot.sources.filter((s) => s.type === FILES);
   for (const { name, type } of chosen) {
     if (type !== FILES)
-      throw new RestoreError(RestoreErrorCode.UNSUPPORTED_SOURCE, `Source "${name}" of snapshot ${snapshot.id} is a ${type} source, not a file tree; it cannot be restored into a folder.`, {
-        hint: `Restore it with the tool for ${type} sources, and restore the file sources here without it.`,
-        details: { source: name, type },
-      });
+      throw new RestoreError(
+        RestoreErrorCode.UNSUPPORTED_SOURCE,
+        `Source "${name}" of snapshot ${snapshot.id} is a ${type} source, not a file tree; it cannot be restored into a folder.`,
+        {
+          hint: `Restore it with the tool for ${type} sources, and restore the file sources here without it.`,
+          details: { source: name, type },
+        },
+      );
     // A source name becomes a folder name: the metadata's reader checked it, and so does this API.
     const problem = sourceNameProblem(name);
     if (problem) throw unsafePath(`source name ${JSON.stringify(name)}`, problem, { source: name });
@@ -36,6 +42,8 @@ export function layoutSources(repo: Repository, snapshot: SnapshotMeta, requeste
   const straight = named && chosen.length === 1;
   return {
     layouts: chosen.map(({ name }) => ({ name, dir: straight ? '' : name })),
-    notRestored: named ? [] : snapshot.sources.filter((s) => s.type !== FILES).map(({ name, type }) => ({ name, type })),
+    notRestored: named
+      ? []
+      : snapshot.sources.filter((s) => s.type !== FILES).map(({ name, type }) => ({ name, type })),
   };
 }

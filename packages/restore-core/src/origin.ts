@@ -15,6 +15,17 @@ export interface SourceOrigin {
 export function originsOf(snapshot: SnapshotMeta, names: readonly string[]): SourceOrigin[] {
   return names.flatMap((name) => {
     const s = snapshot.sources.find((x) => x.name === name);
-    return s ? [{ source: name, type: s.type, snapshot: snapshot.id, time: snapshot.time, host: snapshot.host, ...(s.origin ? { origin: s.origin } : {}) }] : [];
+    return s
+      ? [
+          {
+            source: name,
+            type: s.type,
+            snapshot: snapshot.id,
+            time: snapshot.time,
+            host: snapshot.host,
+            ...(s.origin ? { origin: s.origin } : {}),
+          },
+        ]
+      : [];
   });
 }

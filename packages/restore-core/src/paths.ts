@@ -24,7 +24,11 @@ export function depthOf(relPath: string): number {
 export function safeEntryPath(name: string, source: string): string {
   const result = normaliseEntryPath(name);
   if ('path' in result) return result.path;
-  if (result.escapes) throw unsafePath(`archive entry ${JSON.stringify(name)} of source "${source}"`, result.unsafe, { source, entry: name });
+  if (result.escapes)
+    throw unsafePath(`archive entry ${JSON.stringify(name)} of source "${source}"`, result.unsafe, {
+      source,
+      entry: name,
+    });
   throw corruptEntry(source, name, result.unsafe);
 }
 

@@ -33,7 +33,12 @@ interface Selected {
 
 /** Works out what a restore would do, reading only the snapshot's indexes and the target; writes nothing. */
 export async function planRestore(repo: Repository, options: RestoreOptions): Promise<RestorePlan> {
-  const opts = parseOrThrow(restoreOptionsSchema, options, 'restore options', `Overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}; snapshot and target must be given.`);
+  const opts = parseOrThrow(
+    restoreOptionsSchema,
+    options,
+    'restore options',
+    `Overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}; snapshot and target must be given.`,
+  );
   const target = path.resolve(opts.target);
   try {
     const snapshot = await repo.resolveSnapshot(opts.snapshot);
@@ -41,9 +46,13 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
     const targetState = await inspectTarget(target);
     if (targetState === 'non-empty' && !opts.overwrite) throw targetNotEmpty(target);
     if (opts.delete && opts.include?.length)
-      throw new RestoreError(RestoreErrorCode.BAD_OPTIONS, '--delete cannot be combined with --include: everything the include globs leave out would be removed.', {
-        hint: 'Restore the whole snapshot (or whole sources with --source) with --delete, or restore selected paths without it.',
-      });
+      throw new RestoreError(
+        RestoreErrorCode.BAD_OPTIONS,
+        '--delete cannot be combined with --include: everything the include globs leave out would be removed.',
+        {
+          hint: 'Restore the whole snapshot (or whole sources with --source) with --delete, or restore selected paths without it.',
+        },
+      );
     const selected: Selected[] = [];
     for (const layout of layouts) {
       const source = repo.source(snapshot, layout.name);
@@ -52,15 +61,24 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
       // A source none of whose entries is selected gets no folder either.
       if (entries.length === 0 && opts.include?.length) continue;
       const folder = (entryPath: string, meta?: { mode: number; mtime: number }) =>
-        selected.push({ source: layout.name, path: targetPathOf(layout.dir, entryPath), entry: { type: 'dir', ...meta } });
+        selected.push({
+          source: layout.name,
+          path: targetPathOf(layout.dir, entryPath),
+          entry: { type: 'dir', ...meta },
+        });
       folder('', source.root);
       for (const entryPath of unlistedFolders(index, entries)) folder(entryPath);
-      for (const entry of entries) selected.push({ source: layout.name, path: targetPathOf(layout.dir, entry.path), entry });
+      for (const entry of entries)
+        selected.push({ source: layout.name, path: targetPathOf(layout.dir, entry.path), entry });
     }
     if (opts.include?.length && selected.length === 0)
-      throw new RestoreError(RestoreErrorCode.NOTHING_SELECTED, `No entry of snapshot ${snapshot.id} matches ${opts.include.map((g) => JSON.stringify(g)).join(', ')}.`, {
-        hint: 'Globs match the path inside its source, e.g. `app/*.yaml` or `**/*.jsonl`; a folder name brings everything under it.',
-      });
+      throw new RestoreError(
+        RestoreErrorCode.NOTHING_SELECTED,
+        `No entry of snapshot ${snapshot.id} matches ${opts.include.map((g) => JSON.stringify(g)).join(', ')}.`,
+        {
+          hint: 'Globs match the path inside its source, e.g. `app/*.yaml` or `**/*.jsonl`; a folder name brings everything under it.',
+        },
+      );
     // Folders before what they hold, so a replaced folder is known before its contents are decided.
     selected.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     // An empty target restored without a policy takes the snapshot's root mode and mtime, as a new one would.
@@ -117,7 +135,8 @@ function absentFromSnapshot(target: string, items: PlanItem[]): NonNullable<Rest
 function unlistedFolders(index: Map<string, IndexEntry>, entries: IndexEntry[]): Set<string> {
   const found = new Set<string>();
   for (const { path: entryPath } of entries)
-    for (let above = parentOf(entryPath); above && !index.has(above) && !found.has(above); above = parentOf(above)) found.add(above);
+    for (let above = parentOf(entryPath); above && !index.has(above) && !found.has(above); above = parentOf(above))
+      found.add(above);
   return found;
 }
 
@@ -145,7 +164,11 @@ async function decideAll(
       if (!clearedForDirs.has(found.by)) {
         if (conflicted.has(found.by)) continue;
         const blocker = path.join(target, found.by);
-        if (found.byKind === 'symlink') throw unsafePath(`to restore ${abs}`, `lies below the symbolic link ${blocker} in the target`, { path: abs, symlink: blocker });
+        if (found.byKind === 'symlink')
+          throw unsafePath(`to restore ${abs}`, `lies below the symbolic link ${blocker} in the target`, {
+            path: abs,
+            symlink: blocker,
+          });
         conflicts.push(`${blocker} is a ${found.byKind} where the snapshot needs a folder`);
         conflicted.add(found.by);
         continue;
@@ -169,17 +192,25 @@ async function decideAll(
 }
 
 function targetNotEmpty(target: string): RestoreError {
-  return new RestoreError(RestoreErrorCode.TARGET_NOT_EMPTY, `The restore target ${target} is not empty; refusing to mix the snapshot into existing files.`, {
-    hint: 'Choose an empty or new folder, or pass --overwrite never (keep existing files), if-changed (replace files that differ) or always (replace everything).',
-    details: { target },
-  });
+  return new RestoreError(
+    RestoreErrorCode.TARGET_NOT_EMPTY,
+    `The restore target ${target} is not empty; refusing to mix the snapshot into existing files.`,
+    {
+      hint: 'Choose an empty or new folder, or pass --overwrite never (keep existing files), if-changed (replace files that differ) or always (replace everything).',
+      details: { target },
+    },
+  );
 }
 
 function conflictError(target: string, conflicts: string[]): RestoreError {
   const shown = conflicts.slice(0, CONFLICTS_SHOWN).join('; ');
   const more = conflicts.length > CONFLICTS_SHOWN ? `; and ${conflicts.length - CONFLICTS_SHOWN} more` : '';
-  return new RestoreError(RestoreErrorCode.CONFLICT, `${conflicts.length} path(s) in ${target} have a different type than in the snapshot: ${shown}${more}.`, {
-    hint: 'Move those paths away, restore into another folder, or pass --overwrite always to replace them.',
-    details: { target, conflicts: conflicts.slice(0, 100), count: conflicts.length },
-  });
+  return new RestoreError(
+    RestoreErrorCode.CONFLICT,
+    `${conflicts.length} path(s) in ${target} have a different type than in the snapshot: ${shown}${more}.`,
+    {
+      hint: 'Move those paths away, restore into another folder, or pass --overwrite always to replace them.',
+      details: { target, conflicts: conflicts.slice(0, 100), count: conflicts.length },
+    },
+  );
 }

@@ -22,7 +22,11 @@ import { isWrite, type PlanItem } from './plan-model.js';
 import { targetPathOf } from './paths.js';
 import type { FileWriter } from './write-entry.js';
 
-const DAMAGE = new Set<string>([RestoreErrorCode.CORRUPT, RepoErrorCode.CORRUPT_ARCHIVE, RepoErrorCode.DIGEST_MISMATCH]);
+const DAMAGE = new Set<string>([
+  RestoreErrorCode.CORRUPT,
+  RepoErrorCode.CORRUPT_ARCHIVE,
+  RepoErrorCode.DIGEST_MISMATCH,
+]);
 
 /** A restore that failed on damage says that `--salvage` would restore the rest. */
 export function withSalvageHint(err: DrkitError): DrkitError {
@@ -106,14 +110,20 @@ export class Salvage {
     }
     const key = link.archive.archive.key;
     this.unreadable.set(why, `its header or content lies in a damaged part of ${key}`);
-    const trusted = expectedHeader(index, own ? undefined : holder, (path) => seen.has(targetPathOf(link.layout.dir, path)));
+    const trusted = expectedHeader(index, own ? undefined : holder, (path) =>
+      seen.has(targetPathOf(link.layout.dir, path)),
+    );
     const { entries, damage } = salvageArchive(repo, link.archive, trusted);
     try {
       for await (const entry of entries) {
         try {
           await take(entry);
         } catch (err) {
-          if (!isDrkitError(err) || (err.code !== RestoreErrorCode.CORRUPT && err.code !== RestoreErrorCode.UNSAFE_PATH)) throw err;
+          if (
+            !isDrkitError(err) ||
+            (err.code !== RestoreErrorCode.CORRUPT && err.code !== RestoreErrorCode.UNSAFE_PATH)
+          )
+            throw err;
           if (this.entryFailed(entry, link, err.message)) damage.explain(entry.stored);
         }
       }
@@ -183,7 +193,8 @@ export class Salvage {
     link.seen.add(path);
     const item = link.planned.get(path);
     const prefix = `Entry "${indexed.path}" of source "${link.source.name}" `;
-    if (item && isWrite(item.action)) this.lose(item, (message.startsWith(prefix) ? message.slice(prefix.length) : message).replace(/\.$/, ''));
+    if (item && isWrite(item.action))
+      this.lose(item, (message.startsWith(prefix) ? message.slice(prefix.length) : message).replace(/\.$/, ''));
     return true;
   }
 

@@ -42,10 +42,14 @@ export async function inspectTarget(target: string): Promise<TargetState> {
     });
   }
   if (!stats.isDirectory())
-    throw new RestoreError(RestoreErrorCode.TARGET_INVALID, `The restore target ${target} exists and is not a folder.`, {
-      hint: 'Choose a folder (new or empty) to restore into.',
-      details: { target },
-    });
+    throw new RestoreError(
+      RestoreErrorCode.TARGET_INVALID,
+      `The restore target ${target} exists and is not a folder.`,
+      {
+        hint: 'Choose a folder (new or empty) to restore into.',
+        details: { target },
+      },
+    );
   const dir = await opendir(target);
   try {
     return (await dir.read()) ? 'non-empty' : 'empty';

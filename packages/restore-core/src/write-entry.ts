@@ -12,7 +12,10 @@ export interface ContentDigest {
 }
 
 /** Hashes a content stream chunk by chunk, handing each chunk to `sink` (memory stays flat). */
-export async function digestContent(content: AsyncIterable<Buffer>, sink?: (chunk: Buffer) => Promise<void>): Promise<ContentDigest> {
+export async function digestContent(
+  content: AsyncIterable<Buffer>,
+  sink?: (chunk: Buffer) => Promise<void>,
+): Promise<ContentDigest> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of content) {
@@ -78,7 +81,12 @@ export class FileWriter {
         written = this.enqueue(written, fh, chunk);
       });
       // Explicit chmod: the mode given to open() is narrowed by the umask.
-      this.track(written.then(() => fh.chmod(entry.mode & 0o7777)).then(() => fh.utimes(seconds(entry.mtime), seconds(entry.mtime))).finally(() => fh.close()));
+      this.track(
+        written
+          .then(() => fh.chmod(entry.mode & 0o7777))
+          .then(() => fh.utimes(seconds(entry.mtime), seconds(entry.mtime)))
+          .finally(() => fh.close()),
+      );
       return digest;
     } catch (error) {
       await written.catch(() => {});
@@ -149,4 +157,3 @@ async function writeAll(fh: NewFile, bytes: Buffer): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += (await fh.write(bytes, offset)).bytesWritten;
 }
-

@@ -16,7 +16,14 @@ afterEach(async () => {
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const entryFor = (data: Buffer, mode: number, mtime: number): IndexEntry => ({ path: 'x', type: 'file', mode, mtime, size: data.length, sha256: sha256(data) });
+const entryFor = (data: Buffer, mode: number, mtime: number): IndexEntry => ({
+  path: 'x',
+  type: 'file',
+  mode,
+  mtime,
+  size: data.length,
+  sha256: sha256(data),
+});
 
 async function* chunksOf(data: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
@@ -25,7 +32,12 @@ async function* chunksOf(data: Buffer, size: number): AsyncGenerator<Buffer> {
 describe('FileWriter', () => {
   it('writes large files behind the extraction, more of them than it may queue at once, each complete with mode and mtime', async () => {
     const writer = new FileWriter();
-    const files = [0o640, 0o600, 0o755, 0o644].map((mode, i) => ({ dest: path.join(dir, `big-${i}`), data: randomBytes(5 * MiB + i * 777), mode, mtime: 1_600_000_000_000 + i * 1001 }));
+    const files = [0o640, 0o600, 0o755, 0o644].map((mode, i) => ({
+      dest: path.join(dir, `big-${i}`),
+      data: randomBytes(5 * MiB + i * 777),
+      mode,
+      mtime: 1_600_000_000_000 + i * 1001,
+    }));
     for (const f of files) {
       const digest = await writer.write(f.dest, chunksOf(f.data, 300_000), entryFor(f.data, f.mode, f.mtime));
       expect(digest).toEqual({ size: f.data.length, sha256: sha256(f.data) });
@@ -45,16 +57,29 @@ describe('FileWriter', () => {
       await writer.dir(path.join(dir, `d${d}`));
       for (let f = 0; f < 40; f++) {
         const data = randomBytes((d * 40 + f) % 7 === 0 ? 150_000 : f * 37);
-        const file = { dest: path.join(dir, `d${d}`, `f${f}`), data, mode: f % 2 ? 0o640 : 0o755, mtime: 1_600_000_000_000 + f * 1000 + d };
+        const file = {
+          dest: path.join(dir, `d${d}`, `f${f}`),
+          data,
+          mode: f % 2 ? 0o640 : 0o755,
+          mtime: 1_600_000_000_000 + f * 1000 + d,
+        };
         // Chunks as the archive hands them out: views, written here as two.
-        await writer.write(file.dest, chunksOf(data, Math.max(1, data.length >> 1)), entryFor(data, file.mode, file.mtime));
+        await writer.write(
+          file.dest,
+          chunksOf(data, Math.max(1, data.length >> 1)),
+          entryFor(data, file.mode, file.mtime),
+        );
         files.push(file);
       }
     }
     await writer.finish();
     for (const f of files) {
       const st = await stat(f.dest);
-      expect({ sha256: sha256(await readFile(f.dest)), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs }).toEqual({ sha256: sha256(f.data), mode: f.mode, mtimeMs: f.mtime });
+      expect({ sha256: sha256(await readFile(f.dest)), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs }).toEqual({
+        sha256: sha256(f.data),
+        mode: f.mode,
+        mtimeMs: f.mtime,
+      });
     }
   });
 
@@ -63,10 +88,21 @@ describe('FileWriter', () => {
     const folder = path.join(dir, 'd-\uDCFE');
     await writer.dir(folder);
     // More entries than one batch holds, so the writer thread makes most of them.
-    for (let i = 0; i < 1500; i++) await writer.write(path.join(folder, `f-\uDCFF-${i}`), chunksOf(Buffer.from(`${i}`), 8), entryFor(Buffer.from(`${i}`), 0o644, 1e12));
+    for (let i = 0; i < 1500; i++)
+      await writer.write(
+        path.join(folder, `f-\uDCFF-${i}`),
+        chunksOf(Buffer.from(`${i}`), 8),
+        entryFor(Buffer.from(`${i}`), 0o644, 1e12),
+      );
     const big = randomBytes(300_000);
     await writer.write(path.join(dir, 'big-\uDCE9'), chunksOf(big, 65_536), entryFor(big, 0o600, 1e12));
-    await writer.symlink(path.join(dir, 'ln-\uDC80'), { path: 'ln', type: 'symlink', mode: 0o777, mtime: 1e12, linkTarget: 'd-\uDCFE' });
+    await writer.symlink(path.join(dir, 'ln-\uDC80'), {
+      path: 'ln',
+      type: 'symlink',
+      mode: 0o777,
+      mtime: 1e12,
+      linkTarget: 'd-\uDCFE',
+    });
     await writer.finish();
     const bytes = (latin1: string) => Buffer.from(latin1, 'latin1');
     const top = (await readdir(bytes(dir), { encoding: 'buffer' })).map((n) => n.toString('latin1')).sort();
@@ -80,7 +116,12 @@ describe('FileWriter', () => {
 
   it('reports a failure on the writer thread (a folder where a file is) and makes nothing after it', async () => {
     const writer = new FileWriter();
-    const small = (i: number) => writer.write(path.join(dir, `f${i}`), chunksOf(Buffer.from(`${i}`), 8), entryFor(Buffer.from(`${i}`), 0o644, 1_600_000_000_000));
+    const small = (i: number) =>
+      writer.write(
+        path.join(dir, `f${i}`),
+        chunksOf(Buffer.from(`${i}`), 8),
+        entryFor(Buffer.from(`${i}`), 0o644, 1_600_000_000_000),
+      );
     await writeFile(path.join(dir, 'plain-file'), 'x');
     for (let i = 0; i < 1500; i++) await small(i);
     await writer.dir(path.join(dir, 'plain-file', 'below'));
@@ -115,7 +156,9 @@ describe('FileWriter', () => {
     const first = writer.write(path.join(dir, 'first'), chunksOf(data, MiB), entryFor(data, 0o644, 1_600_000_000_000));
     await first.catch(() => {}); // the failure may land before or after all chunks are queued
     await expect(writer.finish()).rejects.toMatchObject({ code: 'ENOSPC' });
-    await expect(writer.write(path.join(dir, 'second'), chunksOf(data, MiB), entryFor(data, 0o644, 1_600_000_000_000))).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(
+      writer.write(path.join(dir, 'second'), chunksOf(data, MiB), entryFor(data, 0o644, 1_600_000_000_000)),
+    ).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(closed).toEqual(['first']);
   });
 });

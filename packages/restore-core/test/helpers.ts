@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, readdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  lutimes,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
@@ -32,7 +43,8 @@ export async function* walkTree(root: string, rel = ''): AsyncGenerator<SourceIt
 
 export async function snapshotOf(repo: Repository, sources: Record<string, string>): Promise<SnapshotMeta> {
   const writer = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
-  for (const [name, dir] of Object.entries(sources)) await writer.writeSource({ name, type: 'files', origin: dir }, walkTree(dir));
+  for (const [name, dir] of Object.entries(sources))
+    await writer.writeSource({ name, type: 'files', origin: dir }, walkTree(dir));
   return writer.commit();
 }
 
@@ -67,7 +79,9 @@ export async function makeTree(root: string): Promise<void> {
 
 /** Distinct fixed mtimes, deepest first so that setting them does not disturb the folders'. */
 export async function setMtimes(root: string, start: number): Promise<void> {
-  const all = (await listing(root)).map((e) => e.path).sort((a, b) => b.split('/').length - a.split('/').length || a.localeCompare(b));
+  const all = (await listing(root))
+    .map((e) => e.path)
+    .sort((a, b) => b.split('/').length - a.split('/').length || a.localeCompare(b));
   let t = start;
   for (const rel of all) {
     const abs = path.join(root, rel);
@@ -103,7 +117,8 @@ export async function listing(root: string, rel = ''): Promise<Listed[]> {
     if (st.isDirectory()) {
       out.push({ path: relPath, type: 'dir', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs });
       out.push(...(await listing(root, relPath)));
-    } else if (st.isSymbolicLink()) out.push({ path: relPath, type: 'symlink', mtimeMs: st.mtimeMs, linkTarget: await readlink(abs) });
+    } else if (st.isSymbolicLink())
+      out.push({ path: relPath, type: 'symlink', mtimeMs: st.mtimeMs, linkTarget: await readlink(abs) });
     else
       out.push({
         path: relPath,
@@ -111,7 +126,9 @@ export async function listing(root: string, rel = ''): Promise<Listed[]> {
         mode: st.mode & 0o7777,
         mtimeMs: st.mtimeMs,
         size: st.size,
-        sha256: createHash('sha256').update(await readFile(abs)).digest('hex'),
+        sha256: createHash('sha256')
+          .update(await readFile(abs))
+          .digest('hex'),
       });
   }
   return out;
@@ -126,16 +143,31 @@ export interface CraftedEntry {
  * Stores a snapshot with a hand-made archive and index (gzip), bypassing the writer, to feed
  * the restore the archives an attacker or a broken disk could produce.
  */
-export async function craftSnapshot(repo: Repository, id: string, source: string, archive: CraftedEntry[], index: IndexEntry[]): Promise<SnapshotMeta> {
+export async function craftSnapshot(
+  repo: Repository,
+  id: string,
+  source: string,
+  archive: CraftedEntry[],
+  index: IndexEntry[],
+): Promise<SnapshotMeta> {
   const tar = Buffer.concat([
-    ...archive.flatMap(({ header, content = Buffer.alloc(0) }) => [encodeHeader(header), content, Buffer.alloc((512 - (content.length % 512)) % 512)]),
+    ...archive.flatMap(({ header, content = Buffer.alloc(0) }) => [
+      encodeHeader(header),
+      content,
+      Buffer.alloc((512 - (content.length % 512)) % 512),
+    ]),
     Buffer.alloc(1024),
   ]);
   const jsonl = Buffer.from(index.map((e) => `${JSON.stringify(e)}\n`).join(''));
   const put = async (key: string, raw: Buffer) => {
     const blob = gzipSync(raw);
     await repo.store.put(key, blob);
-    return { key, size: blob.length, sha256: createHash('sha256').update(blob).digest('hex'), compression: 'gzip' as const };
+    return {
+      key,
+      size: blob.length,
+      sha256: createHash('sha256').update(blob).digest('hex'),
+      compression: 'gzip' as const,
+    };
   };
   const meta: SnapshotMeta = {
     format: FORMAT_VERSION,
@@ -155,7 +187,7 @@ export async function craftSnapshot(repo: Repository, id: string, source: string
         stats: { files: index.filter((e) => e.type === 'file').length, dirs: 0, symlinks: 0, bytes: 0 },
         findings: [],
         findingsTotal: 0,
-      holders: [],
+        holders: [],
       },
     ],
     errors: [],

@@ -6,7 +6,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Repository, type SnapshotMeta } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
-import { executeRestore, type OverwritePolicy, PLAN_ACTIONS, type PlanItem, planRestore, type RestorePlan } from '@drkit/restore-core';
+import {
+  executeRestore,
+  type OverwritePolicy,
+  PLAN_ACTIONS,
+  type PlanItem,
+  planRestore,
+  type RestorePlan,
+} from '@drkit/restore-core';
 import { type Listed, listing, setMtimes, walkTree } from './helpers.js';
 
 const run = promisify(execFile);
@@ -27,7 +34,12 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'drkit-plan-run-'));
   repo = await Repository.init(new LocalStore(path.join(dir, 'repo')), { compression: 'gzip' });
   const files: Record<string, Record<string, [string, number]>> = {
-    config: { 'app.json': ['{"a":1}\n', 0o644], 'sub/x.json': ['{}\n', 0o644], 'sub/y.yaml': ['y: 1\n', 0o600], 'sub/deep/z.json': ['[]\n', 0o640] },
+    config: {
+      'app.json': ['{"a":1}\n', 0o644],
+      'sub/x.json': ['{}\n', 0o644],
+      'sub/y.yaml': ['y: 1\n', 0o600],
+      'sub/deep/z.json': ['[]\n', 0o640],
+    },
     logs: { 'app/a.log': ['line\n', 0o644], 'app/b.json': ['{"b":2}\n', 0o644] },
     empty: {},
   };
@@ -47,21 +59,32 @@ beforeAll(async () => {
     await utimes(root, 1_500_000_000.25, 1_500_000_000.25);
     const rootMeta = { mode: st.mode & 0o7777, mtime: 1_500_000_000_250 };
     await writer.writeSource({ name, type: 'files', origin: root, root: rootMeta }, walkTree(root));
-    trees.set(name, new Map([['', { path: '', type: 'dir', mode: rootMeta.mode, mtimeMs: rootMeta.mtime }], ...(await listing(root)).map((e) => [e.path, e] as const)]));
+    trees.set(
+      name,
+      new Map([
+        ['', { path: '', type: 'dir', mode: rootMeta.mode, mtimeMs: rootMeta.mtime }],
+        ...(await listing(root)).map((e) => [e.path, e] as const),
+      ]),
+    );
   }
   snapshot = await writer.commit();
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** A target as a restore left it some time ago, then changed: other content, modes and mtimes, a local file, a file gone. */
-async function prepareTarget(parent: string, state: (typeof TARGET_STATES)[number], sources: string[] | undefined): Promise<string> {
+async function prepareTarget(
+  parent: string,
+  state: (typeof TARGET_STATES)[number],
+  sources: string[] | undefined,
+): Promise<string> {
   await mkdir(parent, { recursive: true });
   const target = path.join(parent, 'target');
   if (state === 'missing') return target;
   await mkdir(target);
   if (state === 'empty') return target;
   const straight = sources?.length === 1;
-  for (const name of straight ? sources! : ['config', 'logs']) await run('cp', ['-a', `${path.join(dir, 'src', name)}/.`, straight ? target : path.join(target, name)]);
+  for (const name of straight ? sources! : ['config', 'logs'])
+    await run('cp', ['-a', `${path.join(dir, 'src', name)}/.`, straight ? target : path.join(target, name)]);
   const at = (rel: string) => path.join(target, straight ? '' : 'config', rel);
   await writeFile(at('app.json'), '{"a":2}\n'); // same size, other content
   await chmod(at('sub/x.json'), 0o600); // mode only
@@ -84,7 +107,12 @@ const byPath = (entries: Listed[]) => new Map(entries.map((e) => [e.path, e]));
 const withoutMtime = ({ mtimeMs: _, ...rest }: Listed) => rest;
 
 /** Compares the target after the run with the plan and with the target before it: every item as its action says, nothing else changed. */
-function expectRunMatchesPlan(plan: RestorePlan, before: Map<string, Listed>, after: Map<string, Listed>, label: string): void {
+function expectRunMatchesPlan(
+  plan: RestorePlan,
+  before: Map<string, Listed>,
+  after: Map<string, Listed>,
+  label: string,
+): void {
   const planned = new Set(plan.items.map((i) => i.path));
   for (const item of plan.items) {
     if (item.path === '') continue; // the target itself: see targetItself
@@ -94,11 +122,17 @@ function expectRunMatchesPlan(plan: RestorePlan, before: Map<string, Listed>, af
     const where = `${label}: ${item.action} ${item.path}`;
     expect(got?.type, where).toBe(item.type);
     // Left as it was (a folder's mtime moves with what is moved into it), or as the snapshot has it.
-    if (item.action === 'skip-existing') expect(item.type === 'dir' ? withoutMtime(got!) : got, where).toEqual(item.type === 'dir' ? withoutMtime(was!) : was);
+    if (item.action === 'skip-existing')
+      expect(item.type === 'dir' ? withoutMtime(got!) : got, where).toEqual(
+        item.type === 'dir' ? withoutMtime(was!) : was,
+      );
     else if (wanted) expect(got, where).toEqual({ ...wanted, path: item.path });
   }
   for (const [p, entry] of after)
-    if (!planned.has(p)) expect(entry.type === 'dir' ? withoutMtime(entry) : entry, `${label}: unplanned ${p}`).toEqual(entry.type === 'dir' ? withoutMtime(before.get(p)!) : before.get(p));
+    if (!planned.has(p))
+      expect(entry.type === 'dir' ? withoutMtime(entry) : entry, `${label}: unplanned ${p}`).toEqual(
+        entry.type === 'dir' ? withoutMtime(before.get(p)!) : before.get(p),
+      );
   for (const p of before.keys()) if (!after.has(p)) expect(planned.has(p), `${label}: gone ${p}`).toBe(true);
 }
 
@@ -114,7 +148,13 @@ async function planAndRun(n: number, { sources, include, overwrite, state }: Cas
   // Each case in a folder of its own, so that the staging folders of the others are not seen as leftovers.
   const parent = path.join(dir, 'cases', String(n));
   const target = await prepareTarget(parent, state, sources);
-  const options = { snapshot: snapshot.id, target, ...(sources ? { sources } : {}), ...(include ? { include } : {}), ...(overwrite ? { overwrite } : {}) };
+  const options = {
+    snapshot: snapshot.id,
+    target,
+    ...(sources ? { sources } : {}),
+    ...(include ? { include } : {}),
+    ...(overwrite ? { overwrite } : {}),
+  };
   const planned = await planRestore(repo, options).catch((e) => e as Error & { code: string });
   if (planned instanceof Error) return planned.code;
   const plan = JSON.parse(JSON.stringify(planned)) as RestorePlan;
@@ -125,7 +165,11 @@ async function planAndRun(n: number, { sources, include, overwrite, state }: Cas
   const after = byPath(await listing(target));
   expectRunMatchesPlan(plan, before, after, label);
   const root = plan.items.find((i) => i.path === '');
-  if (root && root.action !== 'skip-existing') expect(await targetItself(target), `${label}: the target itself`).toEqual({ ...snapshotEntry(plan, root), path: '' });
+  if (root && root.action !== 'skip-existing')
+    expect(await targetItself(target), `${label}: the target itself`).toEqual({
+      ...snapshotEntry(plan, root),
+      path: '',
+    });
   expect(result, label).toMatchObject({ written: plan.toWrite, mtimeOnly: plan.mtimeOnly, skipped: plan.skipped });
   expect(await readdir(parent), label).toEqual(['target']);
   for (const item of plan.items) actionsSeen.add(item.action);
@@ -142,7 +186,11 @@ interface Case {
 }
 
 describe('a dry run’s plan is what the real run does', () => {
-  const cases: Case[] = SOURCE_CHOICES.flatMap((sources) => INCLUDES.flatMap((include) => POLICIES.flatMap((overwrite) => TARGET_STATES.map((state) => ({ sources, include, overwrite, state })))));
+  const cases: Case[] = SOURCE_CHOICES.flatMap((sources) =>
+    INCLUDES.flatMap((include) =>
+      POLICIES.flatMap((overwrite) => TARGET_STATES.map((state) => ({ sources, include, overwrite, state }))),
+    ),
+  );
 
   // 144 restores with their fsyncs take minutes on a loaded machine; a timed-out test's workers would race the cleanup.
   it(`for ${cases.length} combinations of sources, include globs, overwrite policies and target states`, async () => {

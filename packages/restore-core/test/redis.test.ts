@@ -7,7 +7,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Repository } from '@drkit/repository';
 import { RedisRestoreErrorCode, restoreRedis } from '@drkit/restore-core';
 import { LocalStore } from '@drkit/storage';
-import { type RunningRedis, redisContents, sameRedisContents, seedRedis, snapshotRedis, startRedis, tempDir, withRdbVersion } from '@drkit/test-support';
+import {
+  type RunningRedis,
+  redisContents,
+  sameRedisContents,
+  seedRedis,
+  snapshotRedis,
+  startRedis,
+  tempDir,
+  withRdbVersion,
+} from '@drkit/test-support';
 
 const execFileP = promisify(execFile);
 const DBS = [0, 1, 3];
@@ -45,9 +54,19 @@ describe('restoreRedis', () => {
     await c.flushall();
     // A shared lock is held while the archive is read (checked as keys go in), and released after.
     const lockDir = path.join(dir, 'repo', 'locks');
-    const locks = () => (existsSync(lockDir) ? readdirSync(lockDir) : []).map((n) => JSON.parse(readFileSync(path.join(lockDir, n), 'utf8')).purpose);
+    const locks = () =>
+      (existsSync(lockDir) ? readdirSync(lockDir) : []).map(
+        (n) => JSON.parse(readFileSync(path.join(lockDir, n), 'utf8')).purpose,
+      );
     const seen: string[][] = [];
-    const result = await restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace', confirm: true, onProgress: () => seen.push(locks()) });
+    const result = await restoreRedis(repo, {
+      snapshot: snap.id,
+      source: 'redis',
+      target: { url: server.url },
+      mode: 'replace',
+      confirm: true,
+      onProgress: () => seen.push(locks()),
+    });
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((l) => l.length === 1 && l[0] === 'restore')).toBe(true);
     expect(locks()).toEqual([]);
@@ -66,7 +85,13 @@ describe('restoreRedis', () => {
     const snap = await snapshotRedis(repo, c, DBS);
     await c.flushall();
     // Every payload of 1 KiB or more takes the no-copy path.
-    await restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'merge', largePayloadBytes: 1024 });
+    await restoreRedis(repo, {
+      snapshot: snap.id,
+      source: 'redis',
+      target: { url: server.url },
+      mode: 'merge',
+      largePayloadBytes: 1024,
+    });
     expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
   });
 
@@ -95,7 +120,13 @@ describe('restoreRedis', () => {
         console.log(peak);`;
       const { stdout } = await execFileP(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
         cwd: path.resolve(import.meta.dirname, '..'),
-        env: { ...process.env, REPO: path.join(dir, 'repo'), SNAP: snap.id, URL: server.url, LARGE: String(largePayloadBytes) },
+        env: {
+          ...process.env,
+          REPO: path.join(dir, 'repo'),
+          SNAP: snap.id,
+          URL: server.url,
+          LARGE: String(largePayloadBytes),
+        },
       });
       return Number(stdout.trim());
     };
@@ -116,16 +147,36 @@ describe('restoreRedis', () => {
     const before = await redisContents(c, DBS);
     const good = await snapshotRedis(repo, c, DBS);
     await c.flushall();
-    await restoreRedis(repo, { snapshot: good.id, source: 'redis', target: { url: limited }, mode: 'replace', confirm: true });
+    await restoreRedis(repo, {
+      snapshot: good.id,
+      source: 'redis',
+      target: { url: limited },
+      mode: 'replace',
+      confirm: true,
+    });
     expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
 
     const damaged = await snapshotRedis(repo, c, [1], {
-      tamper: (r) => (r.key.toString() === 'user:1' ? { ...r, payload: Buffer.concat([r.payload.subarray(0, 3), Buffer.from([r.payload[3]! ^ 1]), r.payload.subarray(4)]) } : r),
+      tamper: (r) =>
+        r.key.toString() === 'user:1'
+          ? {
+              ...r,
+              payload: Buffer.concat([
+                r.payload.subarray(0, 3),
+                Buffer.from([r.payload[3]! ^ 1]),
+                r.payload.subarray(4),
+              ]),
+            }
+          : r,
     });
     for (const url of [server.url, limited]) {
-      const err = await caught(restoreRedis(repo, { snapshot: damaged.id, source: 'redis', target: { url }, mode: 'merge' }));
+      const err = await caught(
+        restoreRedis(repo, { snapshot: damaged.id, source: 'redis', target: { url }, mode: 'merge' }),
+      );
       expect(err.code).toBe(RedisRestoreErrorCode.FAILED);
-      expect(err.message).toMatch(/stopped at key "user:1" after \d+ of 4 keys: .*DUMP payload version or checksum are wrong/);
+      expect(err.message).toMatch(
+        /stopped at key "user:1" after \d+ of 4 keys: .*DUMP payload version or checksum are wrong/,
+      );
     }
   });
 
@@ -138,7 +189,12 @@ describe('restoreRedis', () => {
     await c.set('shared', 'changed');
     await c.set('target-only', 'stays');
     await new Promise((r) => setTimeout(r, 400));
-    const result = await restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'merge' });
+    const result = await restoreRedis(repo, {
+      snapshot: snap.id,
+      source: 'redis',
+      target: { url: server.url },
+      mode: 'merge',
+    });
     expect(result).toMatchObject({ restored: 2, skippedExpired: 1, flush: [] });
     expect(await c.mget('keep', 'shared', 'target-only', 'soon')).toEqual(['me', 'old', 'stays', null]);
   });
@@ -146,14 +202,28 @@ describe('restoreRedis', () => {
   it('refuses, before writing anything, a target older than the payloads (newer RDB version)', async () => {
     const c = server.client();
     await seedRedis(c);
-    const snap = await snapshotRedis(repo, c, DBS, { tamper: (r) => (r.key.toString() === 'str' ? { ...r, payload: withRdbVersion(r.payload, 99) } : r) });
+    const snap = await snapshotRedis(repo, c, DBS, {
+      tamper: (r) => (r.key.toString() === 'str' ? { ...r, payload: withRdbVersion(r.payload, 99) } : r),
+    });
     expect(snap.sources[0]!.redis!.rdbVersion).toBe(99);
     await c.flushall();
     await c.set('precious', 'still here');
     const before = await redisContents(c, DBS);
-    const err = await caught(restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace', confirm: true }));
+    const err = await caught(
+      restoreRedis(repo, {
+        snapshot: snap.id,
+        source: 'redis',
+        target: { url: server.url },
+        mode: 'replace',
+        confirm: true,
+      }),
+    );
     expect(err.code).toBe(RedisRestoreErrorCode.TARGET_TOO_OLD);
-    expect(err.message).toMatch(new RegExp(`reads RDB version ${server.rdbVersion} at most, but snapshot .* holds payloads of RDB version 99.*Refusing before writing anything`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `reads RDB version ${server.rdbVersion} at most, but snapshot .* holds payloads of RDB version 99.*Refusing before writing anything`,
+      ),
+    );
     expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);
   });
 
@@ -162,8 +232,13 @@ describe('restoreRedis', () => {
     await c.set('k99', 'v');
     await c.set('k2', 'v');
     // As if backed up from a server started with --databases 128; this one has the default 16.
-    const snap = await snapshotRedis(repo, c, [0], { tamper: (r) => ({ ...r, db: r.key.toString() === 'k99' ? 99 : 2 }) });
-    expect(snap.sources[0]!.redis!.dbs).toEqual([{ db: 2, keys: 1 }, { db: 99, keys: 1 }]);
+    const snap = await snapshotRedis(repo, c, [0], {
+      tamper: (r) => ({ ...r, db: r.key.toString() === 'k99' ? 99 : 2 }),
+    });
+    expect(snap.sources[0]!.redis!.dbs).toEqual([
+      { db: 2, keys: 1 },
+      { db: 99, keys: 1 },
+    ]);
     await c.flushall();
     const p = c.pipeline();
     for (let i = 0; i < 50; i++) p.set(`live:${i}`, 'x');
@@ -172,7 +247,16 @@ describe('restoreRedis', () => {
     const before = await redisContents(c, [0, 2]);
     for (const mode of ['replace', 'merge'] as const)
       for (const dryRun of [false, true]) {
-        const err = await caught(restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode, confirm: true, dryRun }));
+        const err = await caught(
+          restoreRedis(repo, {
+            snapshot: snap.id,
+            source: 'redis',
+            target: { url: server.url },
+            mode,
+            confirm: true,
+            dryRun,
+          }),
+        );
         expect(err).toMatchObject({ code: RedisRestoreErrorCode.TARGET_DB_MISSING, details: { dbs: [99] } });
         expect(err.message).toContain('database(s) 99, which the target');
       }
@@ -184,11 +268,25 @@ describe('restoreRedis', () => {
     await c.set('a', '1');
     const snap = await snapshotRedis(repo, c, [0]);
     await c.set('b', '2');
-    const err = await caught(restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace' }));
+    const err = await caught(
+      restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace' }),
+    );
     expect(err.code).toBe(RedisRestoreErrorCode.CONFIRM_REQUIRED);
     expect(err.message).toContain('2 key(s) in db 0');
-    const plan = await restoreRedis(repo, { snapshot: snap.id, source: 'redis', target: { url: server.url }, mode: 'replace', dryRun: true });
-    expect(plan).toMatchObject({ dryRun: true, restored: 0, records: 1, flush: [0], dbs: [{ db: 0, keys: 1, targetKeys: 2 }] });
+    const plan = await restoreRedis(repo, {
+      snapshot: snap.id,
+      source: 'redis',
+      target: { url: server.url },
+      mode: 'replace',
+      dryRun: true,
+    });
+    expect(plan).toMatchObject({
+      dryRun: true,
+      restored: 0,
+      records: 1,
+      flush: [0],
+      dbs: [{ db: 0, keys: 1, targetKeys: 2 }],
+    });
     expect((await c.keys('*')).sort()).toEqual(['a', 'b']);
   });
 });

@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  lutimes,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,7 +44,7 @@ async function twoSourceSnapshot() {
 const leftovers = async (parent: string) => (await readdir(parent)).filter((n) => n.startsWith('.drkit-restore-'));
 
 describe('restore round trip', () => {
-  it('stops when its signal fires mid-extraction: RESTORE_INTERRUPTED, the target untouched, no staging left; the next restore removes a killed one\'s staging', async () => {
+  it("stops when its signal fires mid-extraction: RESTORE_INTERRUPTED, the target untouched, no staging left; the next restore removes a killed one's staging", async () => {
     const { meta } = await twoSourceSnapshot();
     const target = path.join(dir, 'restored');
     const abort = new AbortController();
@@ -46,7 +58,10 @@ describe('restore round trip', () => {
         abort.abort(new Error('stop'));
       },
     });
-    await expect(run).rejects.toMatchObject({ code: RestoreErrorCode.INTERRUPTED, message: expect.stringContaining('the target is untouched, and the staging folder was removed') });
+    await expect(run).rejects.toMatchObject({
+      code: RestoreErrorCode.INTERRUPTED,
+      message: expect.stringContaining('the target is untouched, and the staging folder was removed'),
+    });
     expect(stagedWhenAborted).toHaveLength(1);
     expect(await leftovers(dir)).toEqual([]);
     expect(existsSync(target)).toBe(false);
@@ -54,8 +69,12 @@ describe('restore round trip', () => {
     const killed = path.join(dir, `.drkit-restore-${meta.id}-${2 ** 22 + 3}@${encodeURIComponent(hostname())}-AbC123`);
     await mkdir(path.join(killed, 'tree'), { recursive: true });
     const warnings: string[] = [];
-    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target }), { onWarning: (m) => warnings.push(m) });
-    expect(warnings).toEqual([`removed ${killed}, the staging folder of a restore that was killed (pid ${2 ** 22 + 3} is gone)`]);
+    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target }), {
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(warnings).toEqual([
+      `removed ${killed}, the staging folder of a restore that was killed (pid ${2 ** 22 + 3} is gone)`,
+    ]);
     expect(await leftovers(dir)).toEqual([]);
   });
 
@@ -66,7 +85,10 @@ describe('restore round trip', () => {
     const plan = await planRestore(repo, { snapshot: 'latest', target: path.join(dir, 'restored') });
     const seen: string[][] = [];
     const lockDir = path.join(dir, 'repo', 'locks');
-    const locks = () => (existsSync(lockDir) ? readdirSync(lockDir) : []).map((n) => JSON.parse(readFileSync(path.join(lockDir, n), 'utf8')).purpose);
+    const locks = () =>
+      (existsSync(lockDir) ? readdirSync(lockDir) : []).map(
+        (n) => JSON.parse(readFileSync(path.join(lockDir, n), 'utf8')).purpose,
+      );
     await executeRestore(repo, plan, { onProgress: () => seen.push(locks()) });
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((l) => l.length === 1 && l[0] === 'restore')).toBe(true);
@@ -92,7 +114,10 @@ describe('restore round trip', () => {
     expect(before.find((e) => e.path === 'app/config.yaml')).toMatchObject({ mode: 0o600 });
     expect(before.find((e) => e.path === 'app/run.sh')).toMatchObject({ mode: 0o755 });
     expect(before.find((e) => e.path === 'empty-dir')).toMatchObject({ type: 'dir', mode: 0o700 });
-    expect(before.find((e) => e.path === 'app/config-link')).toMatchObject({ type: 'symlink', linkTarget: 'config.yaml' });
+    expect(before.find((e) => e.path === 'app/config-link')).toMatchObject({
+      type: 'symlink',
+      linkTarget: 'config.yaml',
+    });
 
     // 7 folders of the tree and the one the source lands in.
     expect(result).toEqual({
@@ -101,7 +126,16 @@ describe('restore round trip', () => {
       written: { files: 6, dirs: 8, symlinks: 2, bytes: plan.totals.bytes },
       mtimeOnly: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
       skipped: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
-      from: [{ source: 'files', type: 'files', snapshot: meta.id, time: meta.time, host: meta.host, origin: meta.sources[0]!.origin }],
+      from: [
+        {
+          source: 'files',
+          type: 'files',
+          snapshot: meta.id,
+          time: meta.time,
+          host: meta.host,
+          origin: meta.sources[0]!.origin,
+        },
+      ],
     });
     expect(progress.at(-1)).toMatchObject({ files: 6, bytes: plan.toWrite.bytes, totalBytes: plan.toWrite.bytes });
     expect(await leftovers(dir)).toEqual([]);
@@ -112,7 +146,9 @@ describe('restore round trip', () => {
     await makeTree(source);
     for (let i = 0; i < 4; i++) {
       await mkdir(path.join(source, `big/${i}`), { recursive: true });
-      await writeFile(path.join(source, `big/${i}/large.bin`), randomBytes(3 * 1024 * 1024 + i * 4099), { mode: 0o640 });
+      await writeFile(path.join(source, `big/${i}/large.bin`), randomBytes(3 * 1024 * 1024 + i * 4099), {
+        mode: 0o640,
+      });
       await writeFile(path.join(source, `big/${i}/small.txt`), `small ${i}\n`);
     }
     await setMtimes(source, 1_650_000_000_000);
@@ -128,7 +164,10 @@ describe('restore round trip', () => {
     const source = path.join(dir, 'src');
     await makeTree(source);
     const writer = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
-    await writer.writeSource({ name: 'files', type: 'files', root: { mode: 0o751, mtime: 1_500_000_000_500 } }, walkTree(source));
+    await writer.writeSource(
+      { name: 'files', type: 'files', root: { mode: 0o751, mtime: 1_500_000_000_500 } },
+      walkTree(source),
+    );
     await writer.writeSource({ name: 'older', type: 'files' }, walkTree(source));
     const meta = await writer.commit();
     const modeAndTime = async (p: string) => {
@@ -148,12 +187,18 @@ describe('restore round trip', () => {
     await mkdir(existing);
     await writeFile(path.join(existing, 'local-only.txt'), 'mine');
     await chmod(existing, 0o700);
-    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target: existing, sources: ['files'], overwrite: 'never' }));
+    await executeRestore(
+      repo,
+      await planRestore(repo, { snapshot: meta.id, target: existing, sources: ['files'], overwrite: 'never' }),
+    );
     // Like any existing folder under never: its mode stays; its mtime is that of the new entries moved in.
     const after = await modeAndTime(existing);
     expect(after.mode).toBe(0o700);
     expect(after.mtimeMs).not.toBe(rooted.mtimeMs);
-    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target: existing, sources: ['files'], overwrite: 'always' }));
+    await executeRestore(
+      repo,
+      await planRestore(repo, { snapshot: meta.id, target: existing, sources: ['files'], overwrite: 'always' }),
+    );
     expect(await modeAndTime(existing)).toEqual(rooted);
     expect(await readFile(path.join(existing, 'local-only.txt'), 'utf8')).toBe('mine');
   });
@@ -161,7 +206,11 @@ describe('restore round trip', () => {
   it('restores a single named source straight into the target, and several sources into folders named after them', async () => {
     const { config, data, meta } = await twoSourceSnapshot();
 
-    const one = await planRestore(repo, { snapshot: meta.id.slice(0, 12), target: path.join(dir, 'only-config'), sources: ['config'] });
+    const one = await planRestore(repo, {
+      snapshot: meta.id.slice(0, 12),
+      target: path.join(dir, 'only-config'),
+      sources: ['config'],
+    });
     expect(one.sources).toEqual([{ name: 'config', dir: '' }]);
     await executeRestore(repo, one);
     expect(await listing(path.join(dir, 'only-config'))).toEqual(await listing(config));
@@ -175,7 +224,9 @@ describe('restore round trip', () => {
     expect(await listing(path.join(dir, 'all', 'config'))).toEqual(await listing(config));
     expect(await listing(path.join(dir, 'all', 'data'))).toEqual(await listing(data));
 
-    await expect(planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'x'), sources: ['nope'] })).rejects.toMatchObject({
+    await expect(
+      planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'x'), sources: ['nope'] }),
+    ).rejects.toMatchObject({
       code: 'REPO_SOURCE_NOT_FOUND',
     });
   });
@@ -193,7 +244,9 @@ describe('restore round trip', () => {
     expect(formatPlan(plan)).toContain('source data is a redis source: not restored into a folder');
     await executeRestore(repo, plan);
     expect(await listing(path.join(dir, 'files-only', 'config'))).toEqual(await listing(config));
-    await expect(planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'x'), sources: ['data'] })).rejects.toMatchObject({
+    await expect(
+      planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'x'), sources: ['data'] }),
+    ).rejects.toMatchObject({
       code: RestoreErrorCode.UNSUPPORTED_SOURCE,
       details: { source: 'data', type: 'redis' },
     });
@@ -213,7 +266,11 @@ describe('restore round trip', () => {
     const source = await listing(config);
     expect(await listing(target)).toEqual(source.filter((e) => e.path === 'app' || e.path === 'app/config.yaml'));
 
-    const folder = await planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'folder'), include: ['data/nested'] });
+    const folder = await planRestore(repo, {
+      snapshot: meta.id,
+      target: path.join(dir, 'folder'),
+      include: ['data/nested'],
+    });
     // Only config has a data/nested folder: data gets no folder at all.
     expect(folder.items.map((i) => i.path)).toEqual([
       'config',
@@ -223,7 +280,9 @@ describe('restore round trip', () => {
       'config/data/nested/deeper/records.jsonl',
     ]);
 
-    await expect(planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'none'), include: ['*.nothing'] })).rejects.toMatchObject({
+    await expect(
+      planRestore(repo, { snapshot: meta.id, target: path.join(dir, 'none'), include: ['*.nothing'] }),
+    ).rejects.toMatchObject({
       code: RestoreErrorCode.NOTHING_SELECTED,
     });
   });
@@ -266,7 +325,8 @@ describe('restore into a folder that already has files', () => {
     await writeFile(path.join(target, 'app/config.yaml'), 'key: VALUE\n'); // same size, other content
     await writeFile(path.join(target, 'app/run.sh'), '#!/bin/sh\necho hi\n'); // identical content
     await writeFile(path.join(target, 'local-only.txt'), 'mine');
-    const plan = (overwrite?: 'never' | 'if-changed' | 'always') => planRestore(repo, { snapshot: meta.id, target, sources: ['config'], overwrite });
+    const plan = (overwrite?: 'never' | 'if-changed' | 'always') =>
+      planRestore(repo, { snapshot: meta.id, target, sources: ['config'], overwrite });
     const actionOf = (p: Awaited<ReturnType<typeof plan>>, rel: string) => p.items.find((i) => i.path === rel)?.action;
     return { config, target, plan, actionOf };
   }
@@ -402,8 +462,12 @@ describe('restore into a folder that already has files', () => {
     await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target, sources: ['ro'] }));
     expect(await listing(target)).toEqual(await listing(source));
     // Again over the read-only tree: its folders are opened up for the moves, then get their modes back.
-    await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target, sources: ['ro'], overwrite: 'always' }));
+    await executeRestore(
+      repo,
+      await planRestore(repo, { snapshot: meta.id, target, sources: ['ro'], overwrite: 'always' }),
+    );
     expect(await listing(target)).toEqual(await listing(source));
-    for (const root of [source, target]) for (const d of ['locked', 'locked/sub']) await chmod(path.join(root, d), 0o700);
+    for (const root of [source, target])
+      for (const d of ['locked', 'locked/sub']) await chmod(path.join(root, d), 0o700);
   });
 });

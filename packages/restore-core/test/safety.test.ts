@@ -24,7 +24,10 @@ const MTIME = 1_700_000_000_000;
 function file(p: string, text: string): { entry: CraftedEntry; index: IndexEntry } {
   const content = Buffer.from(text);
   const header: TarHeader = { path: p, type: 'file', mode: 0o644, mtime: MTIME, size: content.length };
-  return { entry: { header, content }, index: { path: p, type: 'file', mode: 0o644, mtime: MTIME, size: content.length, sha256: sha256(content) } };
+  return {
+    entry: { header, content },
+    index: { path: p, type: 'file', mode: 0o644, mtime: MTIME, size: content.length, sha256: sha256(content) },
+  };
 }
 
 /** A fresh target under `dir/work` plus a sibling folder that must stay empty. */
@@ -33,7 +36,6 @@ async function sandbox() {
   await mkdir(path.join(work, 'sibling'), { recursive: true });
   return { work, target: path.join(work, 'target') };
 }
-
 
 describe('refusing unsafe and damaged snapshots', () => {
   it.each([
@@ -66,14 +68,35 @@ describe('refusing unsafe and damaged snapshots', () => {
   });
 
   // Also two folders down with no index entries between: the check must not stop at the first unindexed folder.
-  it.each(['a/passwd', 'a/b/c/passwd'])('refuses %s, below a symlink "a" of the snapshot (writing through it)', async (below) => {
-    const { work, target } = await sandbox();
-    const link: CraftedEntry = { header: { path: 'a', type: 'symlink', mode: 0o777, mtime: MTIME, size: 0, linkTarget: path.join(work, 'sibling') } };
-    const through = file(below, 'pwned');
-    await craftSnapshot(repo, ID, 'files', [link, through.entry], [{ path: 'a', type: 'symlink', mode: 0o777, mtime: MTIME, linkTarget: link.header.linkTarget }, through.index]);
-    await expect(planRestore(repo, { snapshot: ID, target })).rejects.toMatchObject({ code: RestoreErrorCode.UNSAFE_PATH, message: expect.stringContaining('symbolic link "a"') });
-    expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
-  });
+  it.each(['a/passwd', 'a/b/c/passwd'])(
+    'refuses %s, below a symlink "a" of the snapshot (writing through it)',
+    async (below) => {
+      const { work, target } = await sandbox();
+      const link: CraftedEntry = {
+        header: {
+          path: 'a',
+          type: 'symlink',
+          mode: 0o777,
+          mtime: MTIME,
+          size: 0,
+          linkTarget: path.join(work, 'sibling'),
+        },
+      };
+      const through = file(below, 'pwned');
+      await craftSnapshot(
+        repo,
+        ID,
+        'files',
+        [link, through.entry],
+        [{ path: 'a', type: 'symlink', mode: 0o777, mtime: MTIME, linkTarget: link.header.linkTarget }, through.index],
+      );
+      await expect(planRestore(repo, { snapshot: ID, target })).rejects.toMatchObject({
+        code: RestoreErrorCode.UNSAFE_PATH,
+        message: expect.stringContaining('symbolic link "a"'),
+      });
+      expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
+    },
+  );
 
   it('never writes through a symlink in the target where the snapshot has no folder entry: a conflict, or moved aside with always', async () => {
     const { work, target } = await sandbox();
@@ -81,7 +104,9 @@ describe('refusing unsafe and damaged snapshots', () => {
     await craftSnapshot(repo, ID, 'files', [inside.entry], [inside.index]);
     await mkdir(target);
     await symlink(path.join(work, 'sibling'), path.join(target, 'a'));
-    await expect(planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'if-changed' })).rejects.toMatchObject({ code: RestoreErrorCode.CONFLICT });
+    await expect(
+      planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'if-changed' }),
+    ).rejects.toMatchObject({ code: RestoreErrorCode.CONFLICT });
     // The folder the index leaves out is in the plan like any other, so always replaces the symlink with a folder.
     const plan = await planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'always' });
     expect(plan.items.map((i) => [i.path, i.type, i.action])).toEqual([
@@ -115,14 +140,36 @@ describe('refusing unsafe and damaged snapshots', () => {
     await craftSnapshot(repo, ID, 'files', [ok.entry], [ok.index]);
     const { work } = await sandbox();
     await symlink(path.join(work, 'sibling'), path.join(work, 'link'));
-    await expect(planRestore(repo, { snapshot: ID, target: path.join(work, 'link') })).rejects.toMatchObject({ code: RestoreErrorCode.TARGET_INVALID });
+    await expect(planRestore(repo, { snapshot: ID, target: path.join(work, 'link') })).rejects.toMatchObject({
+      code: RestoreErrorCode.TARGET_INVALID,
+    });
   });
 
   it.each([
-    ['an entry missing from the index', [file('ok.txt', 'fine'), file('extra.txt', 'x')], [file('ok.txt', 'fine')], 'not in the snapshot'],
-    ['an index entry missing from the archive', [file('ok.txt', 'fine')], [file('ok.txt', 'fine'), file('gone.txt', 'x')], 'missing from the archive'],
-    ['content that does not match the index', [file('ok.txt', 'evil')], [file('ok.txt', 'fine')], 'does not match the index'],
-    ['a type that differs from the index', [{ entry: { header: { path: 'ok.txt', type: 'dir', mode: 0o755, mtime: MTIME, size: 0 } } }], [file('ok.txt', 'fine')], 'is a dir in the archive'],
+    [
+      'an entry missing from the index',
+      [file('ok.txt', 'fine'), file('extra.txt', 'x')],
+      [file('ok.txt', 'fine')],
+      'not in the snapshot',
+    ],
+    [
+      'an index entry missing from the archive',
+      [file('ok.txt', 'fine')],
+      [file('ok.txt', 'fine'), file('gone.txt', 'x')],
+      'missing from the archive',
+    ],
+    [
+      'content that does not match the index',
+      [file('ok.txt', 'evil')],
+      [file('ok.txt', 'fine')],
+      'does not match the index',
+    ],
+    [
+      'a type that differs from the index',
+      [{ entry: { header: { path: 'ok.txt', type: 'dir', mode: 0o755, mtime: MTIME, size: 0 } } }],
+      [file('ok.txt', 'fine')],
+      'is a dir in the archive',
+    ],
   ] as const)('refuses %s as RESTORE_CORRUPT naming source and entry', async (_, archive, index, why) => {
     await craftSnapshot(
       repo,
@@ -168,7 +215,10 @@ describe('refusing unsafe and damaged snapshots', () => {
       await makeTree(target);
       await writeFile(path.join(target, 'app/config.yaml'), 'changed locally\n');
       const before = await listing(target);
-      const err = await executeRestore(repo, await planRestore(repo, { snapshot: meta.id, target, overwrite: 'always' })).catch((e) => e);
+      const err = await executeRestore(
+        repo,
+        await planRestore(repo, { snapshot: meta.id, target, overwrite: 'always' }),
+      ).catch((e) => e);
       expect(failure).toContain(err.code);
       expect(await listing(target)).toEqual(before);
       expect((await readdir(work)).sort()).toEqual(['sibling', 'target']);
@@ -193,16 +243,23 @@ describe('refusing unsafe and damaged snapshots', () => {
   });
 
   it('refuses a plan that is not a plan', async () => {
-    await expect(executeRestore(repo, { snapshot: ID } as never)).rejects.toMatchObject({ code: RestoreErrorCode.BAD_OPTIONS });
+    await expect(executeRestore(repo, { snapshot: ID } as never)).rejects.toMatchObject({
+      code: RestoreErrorCode.BAD_OPTIONS,
+    });
     // An item the snapshot does not have: refused before anything is moved into place.
     const ok = file('ok.txt', 'fine');
     await craftSnapshot(repo, ID, 'files', [ok.entry], [ok.index]);
     const { target } = await sandbox();
     const plan = await planRestore(repo, { snapshot: ID, target });
     plan.items.push({ source: 'files', path: 'files/extra.txt', type: 'file', size: 0, action: 'create' });
-    await expect(executeRestore(repo, plan)).rejects.toMatchObject({ code: RestoreErrorCode.BAD_OPTIONS, message: expect.stringContaining('"files/extra.txt" is not in the snapshot') });
+    await expect(executeRestore(repo, plan)).rejects.toMatchObject({
+      code: RestoreErrorCode.BAD_OPTIONS,
+      message: expect.stringContaining('"files/extra.txt" is not in the snapshot'),
+    });
     expect(await readdir(path.dirname(target))).toEqual(['sibling']);
-    await expect(planRestore(repo, { snapshot: 'latest', target: dir, overwrite: 'sometimes' as never })).rejects.toMatchObject({
+    await expect(
+      planRestore(repo, { snapshot: 'latest', target: dir, overwrite: 'sometimes' as never }),
+    ).rejects.toMatchObject({
       code: RestoreErrorCode.BAD_OPTIONS,
     });
   });

@@ -24,7 +24,8 @@ export interface NamedRunbook {
 /** Every runbook: the built-in ones, overridden or joined by the config's `runbooks:`. */
 export function allRunbooks(configured: Record<string, RunbookConfig> = {}): NamedRunbook[] {
   const out = new Map<string, NamedRunbook>();
-  for (const [name, text] of Object.entries(BUILTIN_RUNBOOKS)) out.set(name, { name, origin: 'built-in', runbook: parseRunbookText(text, `runbooks/${name}.yaml`) });
+  for (const [name, text] of Object.entries(BUILTIN_RUNBOOKS))
+    out.set(name, { name, origin: 'built-in', runbook: parseRunbookText(text, `runbooks/${name}.yaml`) });
   for (const [name, runbook] of Object.entries(configured)) out.set(name, { name, origin: 'config', runbook });
   return [...out.values()];
 }
@@ -33,5 +34,7 @@ export function findRunbook(name: string, configured: Record<string, RunbookConf
   const all = allRunbooks(configured);
   const found = all.find((r) => r.name === name);
   if (found) return found;
-  throw new RunbookError(RunbookErrorCode.NO_SUCH_RUNBOOK, `There is no runbook "${name}".`, { hint: `drkit runbook list shows them: ${all.map((r) => r.name).join(', ')}.` });
+  throw new RunbookError(RunbookErrorCode.NO_SUCH_RUNBOOK, `There is no runbook "${name}".`, {
+    hint: `drkit runbook list shows them: ${all.map((r) => r.name).join(', ')}.`,
+  });
 }

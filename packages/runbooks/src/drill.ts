@@ -76,7 +76,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   let runbook: RunRecord | undefined;
 
   /** Runs a phase; false when it failed (its error is a problem of that phase). */
-  const phase = async (name: PhaseName, work: (problem: (p: Omit<DrillProblem, 'phase'>) => void) => Promise<string | undefined>): Promise<boolean> => {
+  const phase = async (
+    name: PhaseName,
+    work: (problem: (p: Omit<DrillProblem, 'phase'>) => void) => Promise<string | undefined>,
+  ): Promise<boolean> => {
     options.signal?.throwIfAborted();
     await options.onPhase?.(name);
     const t0 = now();
@@ -101,49 +104,90 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const fileSources = snapshot.sources.filter((s) => s.type === 'files');
   const redisSources = snapshot.sources.filter((s) => s.redis);
   // This drill's own DRKIT_DRILL_* only: never ones inherited from a drill the caller runs in.
-  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DRKIT_DRILL_'))), DRKIT_DRILL_SANDBOX: sandbox };
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DRKIT_DRILL_'))),
+    DRKIT_DRILL_SANDBOX: sandbox,
+  };
   let newest: DrillReport['newest'] = [];
 
   try {
     let ok = await phase('select', async (problem) => {
       newest = await newestPerSource(repo, snapshot, started);
       for (const name of options.expectedSources ?? [])
-        if (!snapshot.sources.some((s) => s.name === name)) problem({ source: name, message: `snapshot ${snapshot.id} does not hold source "${name}" of the config: a full recovery would miss it` });
-      for (const s of snapshot.sources) chain.push({ source: s.name, snapshots: (await repo.archiveChain(snapshot, s)).map((l) => l.holder).reverse() });
+        if (!snapshot.sources.some((s) => s.name === name))
+          problem({
+            source: name,
+            message: `snapshot ${snapshot.id} does not hold source "${name}" of the config: a full recovery would miss it`,
+          });
+      for (const s of snapshot.sources)
+        chain.push({
+          source: s.name,
+          snapshots: (await repo.archiveChain(snapshot, s)).map((l) => l.holder).reverse(),
+        });
       return `snapshot ${snapshot.id}, ${Math.round((started - Date.parse(snapshot.time)) / 1000)} s old`;
     });
     if (ok && fileSources.length)
       ok = await phase('restore-files', async () => {
         const target = path.join(sandbox, 'files');
         const plan = await planRestore(repo, { snapshot: snapshot.id, target });
-        const result = await executeRestore(repo, plan, { ...(options.onWarning ? { onWarning: options.onWarning } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+        const result = await executeRestore(repo, plan, {
+          ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
         for (const s of fileSources) env[sourceEnvName(s.name)] = path.join(target, s.name);
         return `${result.written.files} files, ${result.written.bytes} bytes`;
       });
     if (ok && redisSources.length)
       ok = await phase('restore-redis', async () => {
         if (options.redisUrl && redisSources.length > 1)
-          throw new RunbookError(RunbookErrorCode.SCRATCH_REDIS, `Snapshot ${snapshot.id} has ${redisSources.length} Redis sources; one scratch Redis (drill.redis) can hold only one.`, {
-            hint: 'Leave drill.redis unset: the drill then starts a redis-server per Redis source.',
-          });
+          throw new RunbookError(
+            RunbookErrorCode.SCRATCH_REDIS,
+            `Snapshot ${snapshot.id} has ${redisSources.length} Redis sources; one scratch Redis (drill.redis) can hold only one.`,
+            {
+              hint: 'Leave drill.redis unset: the drill then starts a redis-server per Redis source.',
+            },
+          );
         let keys = 0;
         for (const s of redisSources) {
           const target = await scratchFor(s);
           scratch.set(s.name, target);
           env[`${sourceEnvName(s.name)}_URL`] = target.url;
           env.DRKIT_DRILL_REDIS_URL ??= target.url;
-          const result = await restoreRedis(repo, { snapshot: snapshot.id, source: s.name, target: { url: target.url }, mode: 'replace', confirm: true, ...(options.onWarning ? { onWarning: options.onWarning } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+          const result = await restoreRedis(repo, {
+            snapshot: snapshot.id,
+            source: s.name,
+            target: { url: target.url },
+            mode: 'replace',
+            confirm: true,
+            ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
           keys += result.restored;
         }
         return `${keys} keys`;
       });
     // Where everything is, for the service and for a person looking at a kept sandbox (`. drill.env`).
-    await writeFile(path.join(sandbox, 'drill.env'), Object.entries(env).filter(([k]) => k.startsWith('DRKIT_DRILL_')).map(([k, v]) => `${k}=${v}\n`).join(''));
+    await writeFile(
+      path.join(sandbox, 'drill.env'),
+      Object.entries(env)
+        .filter(([k]) => k.startsWith('DRKIT_DRILL_'))
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
     if (ok)
       ok = await phase('verify', async (problem) => {
         // Sources at once: hashing files and waiting on the scratch Redis overlap.
         const checked = await Promise.all([
-          ...fileSources.map((s) => checkRestoredFiles(repo, s, path.join(sandbox, 'files', s.name), options.jsonlGlobs ?? ['**/*.jsonl'], problem, options.signal)),
+          ...fileSources.map((s) =>
+            checkRestoredFiles(
+              repo,
+              s,
+              path.join(sandbox, 'files', s.name),
+              options.jsonlGlobs ?? ['**/*.jsonl'],
+              problem,
+              options.signal,
+            ),
+          ),
           ...redisSources.map(async (s) => {
             const conn = await RedisConnection.open({ url: scratch.get(s.name)!.url });
             try {
@@ -174,15 +218,29 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
           options.signal?.throwIfAborted();
           const early = stop.signal.aborted ? await exited : undefined;
           service!.healthy = health.ok && !early;
-          service!.detail = early ? `the service ended (${early}) before it was healthy; its output is in ${log}` : health.detail;
-          if (!service!.healthy) problem({ message: `the service did not become healthy within ${Math.round(spec.readyWithinMs / 1000)} s: ${service!.detail}` });
+          service!.detail = early
+            ? `the service ended (${early}) before it was healthy; its output is in ${log}`
+            : health.detail;
+          if (!service!.healthy)
+            problem({
+              message: `the service did not become healthy within ${Math.round(spec.readyWithinMs / 1000)} s: ${service!.detail}`,
+            });
           else healthyAt = now();
           return service!.detail;
         });
         if (ok && spec.smoke)
           ok = await phase('smoke', async (problem) => {
-            const why = await runCommand(spec.smoke!, sandbox, { ...env, ...spec.env }, path.join(sandbox, 'smoke.log'), spec.smokeTimeoutMs);
-            if (why) problem({ message: `the smoke test failed: ${why}; its output is in ${path.join(sandbox, 'smoke.log')}` });
+            const why = await runCommand(
+              spec.smoke!,
+              sandbox,
+              { ...env, ...spec.env },
+              path.join(sandbox, 'smoke.log'),
+              spec.smokeTimeoutMs,
+            );
+            if (why)
+              problem({
+                message: `the smoke test failed: ${why}; its output is in ${path.join(sandbox, 'smoke.log')}`,
+              });
             return spec.smoke;
           });
       } finally {
@@ -198,16 +256,23 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     // Interrupted: nothing half-made stays behind (the scratch servers stop below).
     if (!options.keepSandbox) await rm(sandbox, { recursive: true, force: true }).catch(() => {});
     if (!options.signal?.aborted) throw e;
-    throw new RunbookError(RunbookErrorCode.INTERRUPTED, `The drill was interrupted: its service and scratch Redis were stopped${options.keepSandbox ? '' : ', its sandbox removed,'} and nothing was recorded.`, {
-      hint: 'Run the drill again.',
-    });
+    throw new RunbookError(
+      RunbookErrorCode.INTERRUPTED,
+      `The drill was interrupted: its service and scratch Redis were stopped${options.keepSandbox ? '' : ', its sandbox removed,'} and nothing was recorded.`,
+      {
+        hint: 'Run the drill again.',
+      },
+    );
   } finally {
     for (const { server } of scratch.values()) await server?.stop();
   }
   if (options.dryRunbook)
     await phase('runbook-dry-run', async (problem) => {
       runbook = await options.dryRunbook!();
-      if (runbook.status !== 'ok') problem({ message: `runbook ${runbook.runbook} failed in dry-run: ${runbook.steps.find((s) => s.status === 'failed')?.summary ?? ''}` });
+      if (runbook.status !== 'ok')
+        problem({
+          message: `runbook ${runbook.runbook} failed in dry-run: ${runbook.steps.find((s) => s.status === 'failed')?.summary ?? ''}`,
+        });
       return `${runbook.runbook}: ${runbook.steps.length} steps`;
     });
 
@@ -238,7 +303,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     newest,
     chain,
     phases,
-    ...(runbook ? { runbook: { name: runbook.runbook, status: runbook.status, steps: runbook.steps.map((st) => ({ id: st.id, type: st.type, summary: st.summary ?? '' })) } } : {}),
+    ...(runbook
+      ? {
+          runbook: {
+            name: runbook.runbook,
+            status: runbook.status,
+            steps: runbook.steps.map((st) => ({ id: st.id, type: st.type, summary: st.summary ?? '' })),
+          },
+        }
+      : {}),
     sources,
     service,
     problems,
@@ -267,10 +340,14 @@ async function makeSandbox(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if ((await readdir(dir)).length) throw new Error('it is not empty');
   } catch (e) {
-    throw new RunbookError(RunbookErrorCode.SANDBOX, `The drill could not make its sandbox ${dir}: ${(e as Error).message}.`, {
-      hint: 'Point drill.sandbox at a writable folder with room for a full restore.',
-      cause: e,
-    });
+    throw new RunbookError(
+      RunbookErrorCode.SANDBOX,
+      `The drill could not make its sandbox ${dir}: ${(e as Error).message}.`,
+      {
+        hint: 'Point drill.sandbox at a writable folder with room for a full restore.',
+        cause: e,
+      },
+    );
   }
 }
 
@@ -286,13 +363,17 @@ async function newestPerSource(repo: Repository, snapshot: SnapshotMeta, at: num
 /** What the drill tells notify: a failure opens (or updates) the drill incident, a pass resolves it. */
 function drillEvent(r: DrillReport): DrkitEvent {
   // An RTO never reached is a failed drill (P3); one reached too late, like an old snapshot, misses an objective (P2).
-  const missed = [r.rto_seconds !== null && !r.objectives.rto_met && 'RTO', !r.objectives.rpo_met && 'RPO'].filter(Boolean);
+  const missed = [r.rto_seconds !== null && !r.objectives.rto_met && 'RTO', !r.objectives.rpo_met && 'RPO'].filter(
+    Boolean,
+  );
   const failed = r.phases.filter((p) => !p.ok).map((p) => p.name);
   const first = r.problems[0]?.message;
   return {
     by: 'drill',
     severity: missed.length ? 'P2' : 'P3',
-    title: r.passed ? 'Recovery drill passed' : `Recovery drill failed${missed.length ? `: ${missed.join(' and ')} objective missed` : ''}`,
+    title: r.passed
+      ? 'Recovery drill passed'
+      : `Recovery drill failed${missed.length ? `: ${missed.join(' and ')} objective missed` : ''}`,
     message: r.passed
       ? `Drill ${r.id} of snapshot ${r.snapshot.id} passed: RTO ${r.rto_seconds?.toFixed(1)} s, RPO ${r.rpo_seconds.toFixed(0)} s.`
       : `Drill ${r.id} of snapshot ${r.snapshot.id} failed${failed.length ? ` in ${failed.join(', ')}` : ''}${first ? `: ${first}` : ''}. RTO ${r.rto_seconds === null ? 'not reached' : `${r.rto_seconds.toFixed(1)} s`} (objective ${r.objectives.rto_seconds} s), RPO ${r.rpo_seconds.toFixed(0)} s (objective ${r.objectives.rpo_seconds} s). See drkit drill show ${r.id}.`,

@@ -12,7 +12,13 @@ interface StoredDrill {
 
 function isStored(value: unknown): value is StoredDrill {
   const v = value as StoredDrill | null;
-  return typeof v === 'object' && v !== null && typeof v.markdown === 'string' && typeof v.report?.id === 'string' && Array.isArray(v.report.phases);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.markdown === 'string' &&
+    typeof v.report?.id === 'string' &&
+    Array.isArray(v.report.phases)
+  );
 }
 
 /** Keeps a drill's report (JSON and markdown) in the state store. */
@@ -25,7 +31,11 @@ export async function drillHistory(store: StateStore): Promise<DrillReport[]> {
   const out: DrillReport[] = [];
   for await (const entry of store.list(DRILL_PREFIX)) {
     if (!isStored(entry.value))
-      throw new RunbookError(RunbookErrorCode.DAMAGED, `The drill report ${entry.key} in ${store.location} is damaged.`, { hint: `Delete it from the state store; later drills are not affected.` });
+      throw new RunbookError(
+        RunbookErrorCode.DAMAGED,
+        `The drill report ${entry.key} in ${store.location} is damaged.`,
+        { hint: `Delete it from the state store; later drills are not affected.` },
+      );
     out.push(entry.value.report);
   }
   return out;
@@ -36,7 +46,11 @@ export async function findDrill(store: StateStore, id: string): Promise<StoredDr
   const found: StoredDrill[] = [];
   for await (const entry of store.list(`${DRILL_PREFIX}${id}`)) if (isStored(entry.value)) found.push(entry.value);
   if (found.length === 1) return found[0]!;
-  throw new RunbookError(RunbookErrorCode.NOT_FOUND, found.length ? `${found.length} drills start with "${id}".` : `No drill has the id "${id}" in ${store.location}.`, {
-    hint: 'drkit drill history lists the drills and their ids.',
-  });
+  throw new RunbookError(
+    RunbookErrorCode.NOT_FOUND,
+    found.length ? `${found.length} drills start with "${id}".` : `No drill has the id "${id}" in ${store.location}.`,
+    {
+      hint: 'drkit drill history lists the drills and their ids.',
+    },
+  );
 }

@@ -13,7 +13,11 @@ const PERSON = '_To be written by a person._';
 
 /** The title in file-name form: lower-case words joined by "-", whole words up to 60 characters. */
 function slug(title: string): string {
-  const words = title.toLowerCase().normalize('NFKD').split(/[^a-z0-9]+/).filter(Boolean);
+  const words = title
+    .toLowerCase()
+    .normalize('NFKD')
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
   let out = '';
   for (const w of words) {
     if ((out ? out.length + 1 : 0) + w.length > 60) break;
@@ -79,7 +83,9 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
     '## Root cause',
     '',
     PERSON,
-    ...incident.timeline.filter((e) => e.status === 'identified').map((e) => `- Noted when identified (${e.at}): ${e.message}`),
+    ...incident.timeline
+      .filter((e) => e.status === 'identified')
+      .map((e) => `- Noted when identified (${e.at}): ${e.message}`),
     '',
     '## Response evaluation',
     '',
@@ -88,16 +94,31 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
     '',
     '| time | after | by | entry |',
     '|---|---|---|---|',
-    ...incident.timeline.map((e) => `| ${e.at} | ${formatSeconds(seconds(opened, e.at))} | ${e.by} | ${e.visibility === 'internal' ? '(internal) ' : ''}${e.status ? `[${e.status}] ` : ''}${e.message.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`),
+    ...incident.timeline.map(
+      (e) =>
+        `| ${e.at} | ${formatSeconds(seconds(opened, e.at))} | ${e.by} | ${e.visibility === 'internal' ? '(internal) ' : ''}${e.status ? `[${e.status}] ` : ''}${e.message.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+    ),
   ];
   if (steps.length) {
-    lines.push('', '### Runbook steps', '', '| runbook | step | result | started | took | summary |', '|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      '### Runbook steps',
+      '',
+      '| runbook | step | result | started | took | summary |',
+      '|---|---|---|---|---|---|',
+    );
     for (const { run, step } of steps)
-      lines.push(`| ${run.runbook} | ${step.id} (${step.type}) | ${step.status} | ${step.started_at} | ${step.seconds === undefined ? '—' : formatSeconds(step.seconds)} | ${(step.summary ?? '').replace(/\|/g, '\\|')} |`);
+      lines.push(
+        `| ${run.runbook} | ${step.id} (${step.type}) | ${step.status} | ${step.started_at} | ${step.seconds === undefined ? '—' : formatSeconds(step.seconds)} | ${(step.summary ?? '').replace(/\|/g, '\\|')} |`,
+      );
   }
   lines.push('', '## Action items', '', `- ${PERSON}`);
-  for (const { run, step } of steps.filter(({ step }) => step.status === 'failed')) lines.push(`- Runbook ${run.runbook}, step ${step.id} failed: ${step.summary ?? ''} Fix the cause or the runbook.`);
-  if (rto !== null && rto * 1000 > options.rtoMs) lines.push(`- Recovery took ${formatSeconds(rto)}, over the ${formatSeconds(options.rtoMs / 1000)} objective: find what took longest above.`);
+  for (const { run, step } of steps.filter(({ step }) => step.status === 'failed'))
+    lines.push(`- Runbook ${run.runbook}, step ${step.id} failed: ${step.summary ?? ''} Fix the cause or the runbook.`);
+  if (rto !== null && rto * 1000 > options.rtoMs)
+    lines.push(
+      `- Recovery took ${formatSeconds(rto)}, over the ${formatSeconds(options.rtoMs / 1000)} objective: find what took longest above.`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -105,7 +126,12 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
  * Writes `<dir>/YYYY-MM-DD-<slug>.md` (the incident's opening date and title) and marks the
  * incident as reported; refuses to overwrite a report a person may have completed.
  */
-export async function writeIncidentReport(notifier: Notifier, idOrPrefix: string, dir: string, options: IncidentReportOptions): Promise<{ path: string; incident: string }> {
+export async function writeIncidentReport(
+  notifier: Notifier,
+  idOrPrefix: string,
+  dir: string,
+  options: IncidentReportOptions,
+): Promise<{ path: string; incident: string }> {
   const incident = await notifier.get(idOrPrefix);
   const file = path.resolve(dir, `${incident.openedAt.slice(0, 10)}-${slug(incident.title)}.md`);
   const text = incidentReport(incident, await runsOf(notifier.store, incident.id), options);
@@ -114,9 +140,21 @@ export async function writeIncidentReport(notifier: Notifier, idOrPrefix: string
     await writeFile(file, text, { flag: constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY });
   } catch (e) {
     if (errnoCode(e) !== 'EEXIST') throw e;
-    throw new RunbookError(RunbookErrorCode.REPORT_EXISTS, `${file} exists already: it was not overwritten.`, { hint: 'It may hold what people wrote: edit it, or move it away and write the report again.' });
+    throw new RunbookError(RunbookErrorCode.REPORT_EXISTS, `${file} exists already: it was not overwritten.`, {
+      hint: 'It may hold what people wrote: edit it, or move it away and write the report again.',
+    });
   }
-  await notifier.store.put(`${REPORT_PREFIX}${incident.id}`, { path: file, written_at: new Date(options.now?.() ?? Date.now()).toISOString() });
-  await notifier.report({ by: 'incident-report', severity: 'P3', title: `Incident report due: ${incident.title}`, message: `Written: ${file}`, dedupKey: `report-due:${incident.id}`, resolve: true });
+  await notifier.store.put(`${REPORT_PREFIX}${incident.id}`, {
+    path: file,
+    written_at: new Date(options.now?.() ?? Date.now()).toISOString(),
+  });
+  await notifier.report({
+    by: 'incident-report',
+    severity: 'P3',
+    title: `Incident report due: ${incident.title}`,
+    message: `Written: ${file}`,
+    dedupKey: `report-due:${incident.id}`,
+    resolve: true,
+  });
   return { path: file, incident: incident.id };
 }

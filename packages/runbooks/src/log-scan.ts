@@ -88,16 +88,29 @@ export async function logFiles(globs: string[], cwd: string): Promise<string[]> 
  * (a case-insensitive regex), the matching lines, first and last time seen, and the IPs and users
  * on them most often.
  */
-export async function scanLogs(globs: string[], patterns: string[] = DEFAULT_LOG_PATTERNS, cwd = process.cwd()): Promise<LogScanReport> {
+export async function scanLogs(
+  globs: string[],
+  patterns: string[] = DEFAULT_LOG_PATTERNS,
+  cwd = process.cwd(),
+): Promise<LogScanReport> {
   const regexes = patterns.map((p) => {
     try {
       return new RegExp(p, 'i');
     } catch (e) {
-      throw new RunbookError(RunbookErrorCode.LOG_SCAN, `--pattern ${JSON.stringify(p)} is not a regular expression: ${(e as Error).message}.`, { hint: 'Give a JavaScript regular expression, e.g. --pattern "failed login".' });
+      throw new RunbookError(
+        RunbookErrorCode.LOG_SCAN,
+        `--pattern ${JSON.stringify(p)} is not a regular expression: ${(e as Error).message}.`,
+        { hint: 'Give a JavaScript regular expression, e.g. --pattern "failed login".' },
+      );
     }
   });
   const files = await logFiles(globs, cwd);
-  if (!files.length) throw new RunbookError(RunbookErrorCode.LOG_SCAN, `No file matches ${globs.map((g) => JSON.stringify(g)).join(', ')}.`, { hint: "Quote the glob so the shell leaves it alone: --glob 'logs/**/*.log'." });
+  if (!files.length)
+    throw new RunbookError(
+      RunbookErrorCode.LOG_SCAN,
+      `No file matches ${globs.map((g) => JSON.stringify(g)).join(', ')}.`,
+      { hint: "Quote the glob so the shell leaves it alone: --glob 'logs/**/*.log'." },
+    );
   const tallies = patterns.map(() => new Tally());
   const report: LogScanReport = { files: files.length, lines: 0, bytes: 0, matches: [] };
   for (const file of files) {

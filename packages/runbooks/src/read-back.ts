@@ -70,9 +70,18 @@ export async function checkRestoredFiles(
   signal?: AbortSignal,
 ): Promise<FileSourceCheck> {
   const isJsonl = globMatcher(jsonlGlobs);
-  const out: FileSourceCheck = { name: source.name, type: 'files', files: 0, dirs: 0, symlinks: 0, bytes: 0, jsonl: { files: 0, lines: 0, invalid_lines: 0 } };
+  const out: FileSourceCheck = {
+    name: source.name,
+    type: 'files',
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    bytes: 0,
+    jsonl: { files: 0, lines: 0, invalid_lines: 0 },
+  };
   const recordedInvalid = new Map<string, number>();
-  for (const f of source.findings) if (f.kind === 'invalid-jsonl' && f.path) recordedInvalid.set(f.path, (recordedInvalid.get(f.path) ?? 0) + 1);
+  for (const f of source.findings)
+    if (f.kind === 'invalid-jsonl' && f.path) recordedInvalid.set(f.path, (recordedInvalid.get(f.path) ?? 0) + 1);
   for await (const entry of repo.readIndex(source)) {
     signal?.throwIfAborted();
     const at = fsPath(path.join(root, entry.path));
@@ -86,14 +95,25 @@ export async function checkRestoredFiles(
   }
   const { stats } = source;
   for (const kind of ['files', 'dirs', 'symlinks', 'bytes'] as const)
-    if (out[kind] !== stats[kind]) problem({ source: source.name, message: `the index of source "${source.name}" lists ${out[kind]} ${kind}, its metadata says ${stats[kind]}` });
+    if (out[kind] !== stats[kind])
+      problem({
+        source: source.name,
+        message: `the index of source "${source.name}" lists ${out[kind]} ${kind}, its metadata says ${stats[kind]}`,
+      });
   // The backup recorded the invalid lines it saw (up to its cap); more now means the data changed.
   if (out.jsonl.invalid_lines > source.findingsTotal)
-    problem({ source: source.name, message: `${out.jsonl.invalid_lines} JSONL line(s) of source "${source.name}" are not valid JSON; the backup recorded ${source.findingsTotal} finding(s)` });
+    problem({
+      source: source.name,
+      message: `${out.jsonl.invalid_lines} JSONL line(s) of source "${source.name}" are not valid JSON; the backup recorded ${source.findingsTotal} finding(s)`,
+    });
   return out;
 }
 
-async function checkEntry(entry: IndexEntry, at: string | Buffer, jsonl: FileSourceCheck['jsonl'] | undefined): Promise<string | undefined> {
+async function checkEntry(
+  entry: IndexEntry,
+  at: string | Buffer,
+  jsonl: FileSourceCheck['jsonl'] | undefined,
+): Promise<string | undefined> {
   let stat: ReturnType<typeof lstatSync>;
   try {
     stat = lstatSync(at);
@@ -104,7 +124,9 @@ async function checkEntry(entry: IndexEntry, at: string | Buffer, jsonl: FileSou
   if (entry.type === 'symlink') {
     if (!stat.isSymbolicLink()) return 'should be a symlink';
     const target = readlinkSync(at, 'buffer');
-    return entry.linkTarget === undefined || target.equals(Buffer.from(fsPath(entry.linkTarget))) ? undefined : 'its link target differs from the snapshot';
+    return entry.linkTarget === undefined || target.equals(Buffer.from(fsPath(entry.linkTarget)))
+      ? undefined
+      : 'its link target differs from the snapshot';
   }
   if (entry.type !== 'file') return undefined;
   if (!stat.isFile()) return 'should be a file';
@@ -127,11 +149,14 @@ async function checkEntry(entry: IndexEntry, at: string | Buffer, jsonl: FileSou
     jsonl.invalid_lines += invalid;
   }
   const digest = hash.digest('hex');
-  return entry.sha256 === undefined || digest === entry.sha256 ? undefined : `its sha256 ${digest.slice(0, 12)}… differs from the snapshot's ${entry.sha256.slice(0, 12)}…`;
+  return entry.sha256 === undefined || digest === entry.sha256
+    ? undefined
+    : `its sha256 ${digest.slice(0, 12)}… differs from the snapshot's ${entry.sha256.slice(0, 12)}…`;
 }
 
 const BATCH = 1_000;
-const TYPE_AND_TTL = "local r = {} for i, k in ipairs(KEYS) do r[2*i-1] = redis.call('TYPE', k).ok; r[2*i] = redis.call('PTTL', k) end return r";
+const TYPE_AND_TTL =
+  "local r = {} for i, k in ipairs(KEYS) do r[2*i-1] = redis.call('TYPE', k).ok; r[2*i] = redis.call('PTTL', k) end return r";
 
 /**
  * Checks every record of a Redis source against the scratch server it was restored into: the
@@ -161,7 +186,10 @@ export async function checkRestoredRedis(
       const client = await conn.forDb(db);
       // One script call per batch answers TYPE and PTTL of every key: a reply per key cost
       // the client more than the server's work (1M keys: ~2× slower as 2M pipelined commands).
-      const answers = (await client.call('EVAL', TYPE_AND_TTL, records.length, ...records.map((r) => r.key))) as (string | number)[];
+      const answers = (await client.call('EVAL', TYPE_AND_TTL, records.length, ...records.map((r) => r.key))) as (
+        | string
+        | number
+      )[];
       const at = now();
       records.forEach((r, i) => {
         const type = String(answers[2 * i]);
@@ -173,12 +201,25 @@ export async function checkRestoredRedis(
         }
         const name = type === r.type && (r.expireAt === -1) === (pttl === -1) ? '' : displayKey(r.key);
         if (type === 'none') {
-          problem({ source: source.name, path: `db${db} ${name}`, message: `key ${name} of db ${db} is missing from the scratch Redis` });
+          problem({
+            source: source.name,
+            path: `db${db} ${name}`,
+            message: `key ${name} of db ${db} is missing from the scratch Redis`,
+          });
           return;
         }
-        if (type !== r.type) problem({ source: source.name, path: `db${db} ${name}`, message: `key ${name} of db ${db} is a ${type}, its record a ${r.type}` });
+        if (type !== r.type)
+          problem({
+            source: source.name,
+            path: `db${db} ${name}`,
+            message: `key ${name} of db ${db} is a ${type}, its record a ${r.type}`,
+          });
         if ((r.expireAt === -1) !== (pttl === -1))
-          problem({ source: source.name, path: `db${db} ${name}`, message: `key ${name} of db ${db} ${pttl === -1 ? 'has no expiry, its record has one' : 'has an expiry, its record has none'}` });
+          problem({
+            source: source.name,
+            path: `db${db} ${name}`,
+            message: `key ${name} of db ${db} ${pttl === -1 ? 'has no expiry, its record has one' : 'has an expiry, its record has none'}`,
+          });
         const tally = dbs.get(db) ?? { db, keys: 0, types: {} };
         dbs.set(db, tally);
         tally.keys++;
@@ -197,7 +238,11 @@ export async function checkRestoredRedis(
   for (const d of out.dbs) {
     const size = await (await conn.forDb(d.db)).dbsize();
     // Keys that expire between the check and DBSIZE only make the count smaller.
-    if (size > d.keys) problem({ source: source.name, message: `db ${d.db} of the scratch Redis holds ${size} keys, the snapshot's records ${d.keys}` });
+    if (size > d.keys)
+      problem({
+        source: source.name,
+        message: `db ${d.db} of the scratch Redis holds ${size} keys, the snapshot's records ${d.keys}`,
+      });
   }
   return out;
 }

@@ -1,6 +1,15 @@
 import type { DrillProblem, SourceCheck } from './read-back.js';
 
-export const PHASES = ['select', 'restore-files', 'restore-redis', 'verify', 'service-start', 'smoke', 'service-stop', 'runbook-dry-run'] as const;
+export const PHASES = [
+  'select',
+  'restore-files',
+  'restore-redis',
+  'verify',
+  'service-start',
+  'smoke',
+  'service-stop',
+  'runbook-dry-run',
+] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export interface PhaseReport {
@@ -68,17 +77,29 @@ export function drillMarkdown(r: DrillReport): string {
     '',
     '| phase | result | time | share of RTO | detail |',
     '|---|---|---|---|---|',
-    ...r.phases.map((p) => `| ${p.name} | ${p.ok ? 'ok' : 'FAILED'} | ${seconds(p.seconds)} | ${p.share === null ? '—' : `${Math.round(p.share * 100)} %`} | ${(p.detail ?? '').replace(/\|/g, '\\|')} |`),
+    ...r.phases.map(
+      (p) =>
+        `| ${p.name} | ${p.ok ? 'ok' : 'FAILED'} | ${seconds(p.seconds)} | ${p.share === null ? '—' : `${Math.round(p.share * 100)} %`} | ${(p.detail ?? '').replace(/\|/g, '\\|')} |`,
+    ),
     '',
     '## Data',
     '',
     ...r.sources.map((s) =>
       s.type === 'files'
         ? `- ${s.name}: ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${s.bytes} bytes read back and checked; JSONL: ${s.jsonl.files} files, ${s.jsonl.lines} lines, ${s.jsonl.invalid_lines} invalid`
-        : `- ${s.name}: ${s.keys} Redis keys checked (${s.expired} expired); ${s.dbs.map((d) => `db ${d.db}: ${Object.entries(d.types).map(([t, n]) => `${n} ${t}`).join(', ')}`).join('; ')}`,
+        : `- ${s.name}: ${s.keys} Redis keys checked (${s.expired} expired); ${s.dbs
+            .map(
+              (d) =>
+                `db ${d.db}: ${Object.entries(d.types)
+                  .map(([t, n]) => `${n} ${t}`)
+                  .join(', ')}`,
+            )
+            .join('; ')}`,
     ),
     ...r.newest.map((n) => `- newest snapshot of ${n.source}: ${n.snapshot}, ${seconds(n.age_seconds)} old`),
-    ...r.chain.filter((c) => c.snapshots.length > 1).map((c) => `- ${c.source} restored through the chain ${c.snapshots.join(' → ')}`),
+    ...r.chain
+      .filter((c) => c.snapshots.length > 1)
+      .map((c) => `- ${c.source} restored through the chain ${c.snapshots.join(' → ')}`),
   ];
   if (r.runbook) {
     lines.push('', `## Runbook ${r.runbook.name} (dry run): ${r.runbook.status}`, '');

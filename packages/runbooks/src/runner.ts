@@ -81,20 +81,35 @@ export const shellLine = (args: string[]) => args.map(q).join(' ');
 /** The drkit commands a step maps to, for this config's sources. */
 export function planStep(step: RunbookStep, sources: SourceRef[], runbook: string): StepPlan {
   const firstRedis = sources.find((s) => s.type === 'redis');
-  const withCommands = (drkit: string[][]) => ({ drkit, describe: drkit.map((a) => `drkit ${shellLine(a)}`).join('; ') });
+  const withCommands = (drkit: string[][]) => ({
+    drkit,
+    describe: drkit.map((a) => `drkit ${shellLine(a)}`).join('; '),
+  });
   switch (step.type) {
     case 'backup':
-      return withCommands([['backup', ...(step.emergency ? ['--emergency'] : []), ...step.tags.flatMap((t) => ['--tag', t])]]);
+      return withCommands([
+        ['backup', ...(step.emergency ? ['--emergency'] : []), ...step.tags.flatMap((t) => ['--tag', t])],
+      ]);
     case 'restore': {
       const chosen = step.sources ? sources.filter((s) => step.sources!.includes(s.name)) : sources;
       const missing = (step.sources ?? []).filter((n) => !sources.some((s) => s.name === n));
-      if (missing.length) return { skip: `the config has no source ${missing.map((n) => `"${n}"`).join(', ')}`, describe: 'restore' };
+      if (missing.length)
+        return { skip: `the config has no source ${missing.map((n) => `"${n}"`).join(', ')}`, describe: 'restore' };
       if (!chosen.length) return { skip: 'the config has no sources', describe: 'restore every source of the config' };
       return withCommands(
         chosen.map((s) =>
           s.type === 'redis'
             ? ['restore', step.snapshot, '--source', s.name, '--mode', 'replace', '--yes']
-            : ['restore', step.snapshot, '--source', s.name, '--target', step.target ? path.join(step.target, s.name) : s.path!, '--overwrite', 'if-changed'],
+            : [
+                'restore',
+                step.snapshot,
+                '--source',
+                s.name,
+                '--target',
+                step.target ? path.join(step.target, s.name) : s.path!,
+                '--overwrite',
+                'if-changed',
+              ],
         ),
       );
     }
@@ -110,16 +125,27 @@ export function planStep(step: RunbookStep, sources: SourceRef[], runbook: strin
     case 'log-scan': {
       const globs = step.glob ?? sources.filter((s) => s.type === 'files').map((s) => path.join(s.path!, '**/*.log'));
       if (!globs.length) return { skip: 'no glob given and the config has no file source', describe: 'scan logs' };
-      return withCommands([['logs', 'scan', ...globs.flatMap((g) => ['--glob', g]), ...(step.patterns ?? []).flatMap((p) => ['--pattern', p])]]);
+      return withCommands([
+        [
+          'logs',
+          'scan',
+          ...globs.flatMap((g) => ['--glob', g]),
+          ...(step.patterns ?? []).flatMap((p) => ['--pattern', p]),
+        ],
+      ]);
     }
     case 'failover':
       return withCommands([['failover', step.action, '--reason', `runbook ${runbook}`, '--yes']]);
     case 'command':
       return { describe: `run: ${step.run}` };
     case 'probe':
-      return { describe: `probe ${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} once` };
+      return {
+        describe: `probe ${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} once`,
+      };
     case 'wait-until-healthy':
-      return { describe: `wait up to ${step.within} until ${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} pass` };
+      return {
+        describe: `wait up to ${step.within} until ${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} pass`,
+      };
     case 'notify':
       return { describe: `incident update${step.status ? ` (${step.status})` : ''}: ${step.message}` };
     case 'confirm':
@@ -148,7 +174,9 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
   const ids = runbook.steps.map((s, i) => stepId(s, i));
   const start = options.from === undefined ? 0 : ids.indexOf(options.from);
   if (start < 0)
-    throw new RunbookError(RunbookErrorCode.NO_SUCH_STEP, `Runbook "${name}" has no step "${options.from}".`, { hint: `Its steps: ${ids.join(', ')}.` });
+    throw new RunbookError(RunbookErrorCode.NO_SUCH_STEP, `Runbook "${name}" has no step "${options.from}".`, {
+      hint: `Its steps: ${ids.join(', ')}.`,
+    });
   const started = now();
   const record: RunRecord = {
     id: `${new Date(started).toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`,
@@ -158,9 +186,18 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
     started_at: new Date(started).toISOString(),
     ...(options.from ? { from: options.from } : {}),
     status: 'running',
-    steps: runbook.steps.map((s, i) => ({ id: ids[i]!, type: s.type, title: s.title ?? planStep(s, deps.sources, name).describe, status: i < start ? 'not-run' : 'pending' })),
+    steps: runbook.steps.map((s, i) => ({
+      id: ids[i]!,
+      type: s.type,
+      title: s.title ?? planStep(s, deps.sources, name).describe,
+      status: i < start ? 'not-run' : 'pending',
+    })),
   };
-  const say = async (message: string, status?: 'identified' | 'monitoring' | 'resolved' | 'investigating', internal = true) => {
+  const say = async (
+    message: string,
+    status?: 'identified' | 'monitoring' | 'resolved' | 'investigating',
+    internal = true,
+  ) => {
     if (record.dry_run || !deps.notifier || !record.incident) return;
     await deps.notifier.update(record.incident, { message, by: 'runbook', internal, ...(status ? { status } : {}) });
   };
@@ -174,7 +211,8 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
       internal: true,
     });
     record.incident = opened.incident?.id ?? null;
-  } else if (options.from) await say(`Runbook ${name} resumed from step ${options.from} (steps before it were not run again).`);
+  } else if (options.from)
+    await say(`Runbook ${name} resumed from step ${options.from} (steps before it were not run again).`);
   const save = () => (record.dry_run ? undefined : deps.store?.put(`${RUN_PREFIX}${record.id}`, record));
   await save();
   for (let i = start; i < runbook.steps.length; i++) {
@@ -187,7 +225,9 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
     await save();
     let failure: string | undefined;
     try {
-      const done: { summary: string; snapshot?: string } = record.dry_run ? { summary: `would ${planStep(step, deps.sources, name).describe}` } : await runStep(step, name, record, deps);
+      const done: { summary: string; snapshot?: string } = record.dry_run
+        ? { summary: `would ${planStep(step, deps.sources, name).describe}` }
+        : await runStep(step, name, record, deps);
       rec.summary = done.summary;
       if (done.snapshot) rec.snapshot = done.snapshot;
     } catch (e) {
@@ -200,7 +240,9 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
     rec.seconds = (t1 - t0) / 1000;
     deps.onStep?.(rec, i, runbook.steps.length);
     await save();
-    await say(`Step ${i + 1}/${runbook.steps.length} ${rec.id} (${rec.type}): ${rec.status} in ${rec.seconds.toFixed(1)} s (${rec.started_at} → ${rec.ended_at}): ${rec.summary ?? ''}`);
+    await say(
+      `Step ${i + 1}/${runbook.steps.length} ${rec.id} (${rec.type}): ${rec.status} in ${rec.seconds.toFixed(1)} s (${rec.started_at} → ${rec.ended_at}): ${rec.summary ?? ''}`,
+    );
     if (failure !== undefined) {
       for (const later of record.steps.slice(i + 1)) later.status = 'not-run';
       record.status = 'failed';
@@ -224,7 +266,12 @@ export function resumeCommand(record: RunRecord): string {
 }
 
 /** Runs one step for real; throws with the reason when it fails. */
-async function runStep(step: RunbookStep, name: string, record: RunRecord, deps: RunbookDeps): Promise<{ summary: string; snapshot?: string }> {
+async function runStep(
+  step: RunbookStep,
+  name: string,
+  record: RunRecord,
+  deps: RunbookDeps,
+): Promise<{ summary: string; snapshot?: string }> {
   const timeoutMs = step.timeout ? parseDuration(step.timeout) : DEFAULT_TIMEOUT_MS;
   const plan = planStep(step, deps.sources, name);
   if (plan.skip) return { summary: `nothing to do: ${plan.skip}` };
@@ -233,7 +280,10 @@ async function runStep(step: RunbookStep, name: string, record: RunRecord, deps:
     let snapshot: string | undefined;
     for (const args of plan.drkit) {
       const r = await deps.drkit(args, timeoutMs);
-      if (r.code !== 0) throw new Error(`drkit ${shellLine(args)} exited with ${r.code ?? 'a signal'}: ${lastLine(r.stderr) || lastLine(r.stdout)}`);
+      if (r.code !== 0)
+        throw new Error(
+          `drkit ${shellLine(args)} exited with ${r.code ?? 'a signal'}: ${lastLine(r.stderr) || lastLine(r.stdout)}`,
+        );
       const out = parsed(r.stdout);
       summaries.push(summarize(args, out, r.stdout));
       snapshot ??= step.type === 'backup' ? out?.id : step.type === 'restore' ? out?.snapshot : undefined;
@@ -248,17 +298,26 @@ async function runStep(step: RunbookStep, name: string, record: RunRecord, deps:
     }
     case 'probe':
     case 'wait-until-healthy': {
-      const result = await deps.probes(step.probes === 'service' ? [] : step.probes, step.type === 'probe' ? 0 : parseDuration(step.within));
+      const result = await deps.probes(
+        step.probes === 'service' ? [] : step.probes,
+        step.type === 'probe' ? 0 : parseDuration(step.within),
+      );
       if (!result.ok) throw new Error(result.detail);
       return { summary: result.detail };
     }
     case 'notify': {
       if (!deps.notifier || !record.incident) return { summary: 'no incident to update' };
-      await deps.notifier.update(record.incident, { message: step.message, by: 'runbook', internal: step.internal, ...(step.status ? { status: step.status } : {}) });
+      await deps.notifier.update(record.incident, {
+        message: step.message,
+        by: 'runbook',
+        internal: step.internal,
+        ...(step.status ? { status: step.status } : {}),
+      });
       return { summary: `incident ${record.incident}${step.status ? ` now ${step.status}` : ''}` };
     }
     case 'confirm': {
-      if (!(await deps.confirm(step.message))) throw new RunbookError(RunbookErrorCode.NOT_CONFIRMED, `Not confirmed: ${step.message}`);
+      if (!(await deps.confirm(step.message)))
+        throw new RunbookError(RunbookErrorCode.NOT_CONFIRMED, `Not confirmed: ${step.message}`);
       return { summary: `confirmed: ${step.message}` };
     }
     default:
@@ -282,11 +341,17 @@ function parsed(stdout: string): any {
 function summarize(args: string[], out: any, stdout: string): string {
   if (out === undefined) return lastLine(stdout) || `drkit ${args[0]}: ok`;
   const [command] = args;
-  if (command === 'backup') return `snapshot ${out.snapshot?.id ?? out.id ?? '?'}${out.tags?.length ? ` (${out.tags.join(', ')})` : ''}`;
-  if (command === 'restore') return out.restored !== undefined ? `${out.restored} keys into ${out.target}` : `${out.written?.files ?? 0} files into ${out.target} from ${out.snapshot}`;
-  if (command === 'verify') return `${(Array.isArray(out) ? out : (out.snapshots ?? [out])).length} snapshot(s) verified`;
+  if (command === 'backup')
+    return `snapshot ${out.snapshot?.id ?? out.id ?? '?'}${out.tags?.length ? ` (${out.tags.join(', ')})` : ''}`;
+  if (command === 'restore')
+    return out.restored !== undefined
+      ? `${out.restored} keys into ${out.target}`
+      : `${out.written?.files ?? 0} files into ${out.target} from ${out.snapshot}`;
+  if (command === 'verify')
+    return `${(Array.isArray(out) ? out : (out.snapshots ?? [out])).length} snapshot(s) verified`;
   if (command === 'redis') return `${out.total ?? 0} keys removed`;
-  if (command === 'secrets') return `rotated ${out.rotated?.join(', ')} in ${out.env_file} (the previous file: ${out.previous})`;
+  if (command === 'secrets')
+    return `rotated ${out.rotated?.join(', ')} in ${out.env_file} (the previous file: ${out.previous})`;
   if (command === 'logs')
     return `${out.files} file(s), ${out.lines} lines: ${(out.matches ?? []).map((m: { pattern: string; count: number; first_seen: string | null; last_seen: string | null }) => `${m.pattern} ${m.count}${m.count ? ` (${m.first_seen} … ${m.last_seen})` : ''}`).join(', ')}`;
   return JSON.stringify(out).slice(0, 200);

@@ -28,7 +28,20 @@ function freePort(): Promise<number> {
  */
 export async function startScratchRedis(binary: string, dir: string, databases: number): Promise<ScratchRedis> {
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--databases', String(Math.max(16, databases))];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--databases',
+    String(Math.max(16, databases)),
+  ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (d: Buffer) => (log = (log + d).slice(-2000));
@@ -36,7 +49,9 @@ export async function startScratchRedis(binary: string, dir: string, databases: 
   child.stderr.on('data', keep);
   const exited = new Promise<string>((resolve) => {
     child.once('error', (e) => resolve(errnoCode(e) === 'ENOENT' ? `${binary} was not found` : e.message));
-    child.once('exit', (code, signal) => resolve(`it exited with ${signal ?? code}: ${log.trim().split('\n').slice(-3).join(' | ')}`));
+    child.once('exit', (code, signal) =>
+      resolve(`it exited with ${signal ?? code}: ${log.trim().split('\n').slice(-3).join(' | ')}`),
+    );
   });
   const url = `redis://127.0.0.1:${port}`;
   const stop = async () => {
@@ -57,7 +72,11 @@ export async function startScratchRedis(binary: string, dir: string, databases: 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await stop();
-  throw new RunbookError(RunbookErrorCode.SCRATCH_REDIS, `The drill could not start a scratch redis-server (${binary}) on 127.0.0.1:${port}: ${gone ?? `no answer within ${STARTUP_MS / 1000} s`}.`, {
-    hint: 'Install redis-server, set drill.redis_server to its path, or give drill.redis: the URL of a scratch server the drill may empty.',
-  });
+  throw new RunbookError(
+    RunbookErrorCode.SCRATCH_REDIS,
+    `The drill could not start a scratch redis-server (${binary}) on 127.0.0.1:${port}: ${gone ?? `no answer within ${STARTUP_MS / 1000} s`}.`,
+    {
+      hint: 'Install redis-server, set drill.redis_server to its path, or give drill.redis: the URL of a scratch server the drill may empty.',
+    },
+  );
 }

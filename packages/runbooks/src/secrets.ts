@@ -19,14 +19,22 @@ const LINE = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)(.*)$/;
  * kept beside it (`F.<time>.old`, mode 0600) and the new one replaces it whole (same mode).
  * Values are never returned or printed.
  */
-export async function rotateSecrets(envFile: string, keys: string[], now: () => number = Date.now): Promise<RotateResult> {
+export async function rotateSecrets(
+  envFile: string,
+  keys: string[],
+  now: () => number = Date.now,
+): Promise<RotateResult> {
   let text: string;
   let mode: number;
   try {
     text = await readFile(envFile, 'utf8');
     mode = (await stat(envFile)).mode & 0o7777;
   } catch (e) {
-    throw new RunbookError(RunbookErrorCode.SECRETS, `Cannot read the env file ${envFile} (${errnoCode(e) ?? (e as Error).message}).`, { hint: 'Give the path of the env file the service reads its secrets from: --env-file FILE.' });
+    throw new RunbookError(
+      RunbookErrorCode.SECRETS,
+      `Cannot read the env file ${envFile} (${errnoCode(e) ?? (e as Error).message}).`,
+      { hint: 'Give the path of the env file the service reads its secrets from: --env-file FILE.' },
+    );
   }
   const wanted = new Set(keys);
   const seen = new Set<string>();
@@ -38,7 +46,9 @@ export async function rotateSecrets(envFile: string, keys: string[], now: () => 
   });
   const missing = keys.filter((k) => !seen.has(k));
   if (missing.length)
-    throw new RunbookError(RunbookErrorCode.SECRETS, `${envFile} has no ${missing.join(', ')}: nothing was changed.`, { hint: 'Name only keys the file defines (KEY=value lines), or add them to it first.' });
+    throw new RunbookError(RunbookErrorCode.SECRETS, `${envFile} has no ${missing.join(', ')}: nothing was changed.`, {
+      hint: 'Name only keys the file defines (KEY=value lines), or add them to it first.',
+    });
   const previous = `${envFile}.${new Date(now()).toISOString().replace(/[-:]|\.\d+/g, '')}.old`;
   await copyFile(envFile, previous);
   await chmod(previous, 0o600);

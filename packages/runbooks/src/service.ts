@@ -24,7 +24,12 @@ export interface RunningService {
 const STOP_GRACE_MS = 10_000;
 
 /** Runs `sh -c command` in its own process group, its output appended to `logFile` (else to stderr). */
-export function startProcess(command: string, cwd: string, env: NodeJS.ProcessEnv, logFile: string | undefined): { child: ChildProcess; exited: Promise<string> } {
+export function startProcess(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string | undefined,
+): { child: ChildProcess; exited: Promise<string> } {
   const log = logFile === undefined ? process.stderr : createWriteStream(logFile, { flags: 'a' });
   const child = spawn('/bin/sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log, { end: false });
@@ -65,7 +70,13 @@ export function startService(spec: ServiceSpec, cwd: string, env: NodeJS.Process
 }
 
 /** Runs a command to its end, or kills its process group at the timeout; undefined when it exits 0, else why not. */
-export async function runCommand(command: string, cwd: string, env: NodeJS.ProcessEnv, logFile: string | undefined, timeoutMs: number): Promise<string | undefined> {
+export async function runCommand(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string | undefined,
+  timeoutMs: number,
+): Promise<string | undefined> {
   const { child, exited } = startProcess(command, cwd, env, logFile);
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -5,7 +5,15 @@ import { Notifier } from '@drkit/notify';
 import { Repository } from '@drkit/repository';
 import { FolderStateStore } from '@drkit/state';
 import { LocalStore } from '@drkit/storage';
-import { BINARY_KEY, makeSampleTree, seedRedis, snapshotRedis, snapshotTree, startRedis, tempDir } from '@drkit/test-support';
+import {
+  BINARY_KEY,
+  makeSampleTree,
+  seedRedis,
+  snapshotRedis,
+  snapshotTree,
+  startRedis,
+  tempDir,
+} from '@drkit/test-support';
 import { Redis } from 'ioredis';
 import { drillHistory, runDrill, saveDrill } from '../src/index.js';
 
@@ -56,7 +64,11 @@ describe('runDrill', () => {
     expect(report.rpo_seconds).toBeGreaterThan(7_000);
     expect(report.phases.every((p) => p.ok)).toBe(true);
     const incident = await notifier.get(report.incident!);
-    expect(incident).toMatchObject({ severity: 'P2', title: 'Recovery drill failed: RPO objective missed', status: 'investigating' });
+    expect(incident).toMatchObject({
+      severity: 'P2',
+      title: 'Recovery drill failed: RPO objective missed',
+      status: 'investigating',
+    });
   });
 
   it('reads the restored files back: one changed after the restore is named', async () => {
@@ -64,7 +76,10 @@ describe('runDrill', () => {
       onPhase: async (phase) => {
         if (phase !== 'verify') return;
         const [sandbox] = await readdir(path.join(dir, 'sandboxes'));
-        await appendFile(path.join(dir, 'sandboxes', sandbox!, 'files', 'data', 'data', 'feedback.jsonl'), 'not json\n');
+        await appendFile(
+          path.join(dir, 'sandboxes', sandbox!, 'files', 'data', 'data', 'feedback.jsonl'),
+          'not json\n',
+        );
       },
     });
     expect(report.passed).toBe(false);
@@ -87,7 +102,9 @@ describe('runDrill', () => {
           if (phase !== 'verify') return;
           // The scratch server the drill started, as its drill.env says.
           const [sandbox] = await readdir(path.join(dir, 'sandboxes'));
-          scratch = /^DRKIT_DRILL_REDIS_URL=(.*)$/m.exec(await readFile(path.join(dir, 'sandboxes', sandbox!, 'drill.env'), 'utf8'))![1]!;
+          scratch = /^DRKIT_DRILL_REDIS_URL=(.*)$/m.exec(
+            await readFile(path.join(dir, 'sandboxes', sandbox!, 'drill.env'), 'utf8'),
+          )![1]!;
           const c = new Redis(scratch, { db: 1 });
           await c.del('token:b');
           await c.select(0);
@@ -96,7 +113,10 @@ describe('runDrill', () => {
         },
       });
       expect(report.passed).toBe(false);
-      expect(report.problems.map((p) => p.message).sort()).toEqual(['key "token:b" of db 1 is missing from the scratch Redis', 'key 0x00ff0d0a807f20c3 of db 0 is missing from the scratch Redis']);
+      expect(report.problems.map((p) => p.message).sort()).toEqual([
+        'key "token:b" of db 1 is missing from the scratch Redis',
+        'key 0x00ff0d0a807f20c3 of db 0 is missing from the scratch Redis',
+      ]);
       const cache = report.sources.find((s) => s.name === 'cache')!;
       expect(cache.type === 'redis' && cache.dbs.map((d) => d.db)).toEqual([0, 1, 3]);
       const gone = new Redis(scratch, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });

@@ -50,7 +50,10 @@ export function parseAlertmanager(body: string): AlertmanagerPayload | string {
  * One incident per alert fingerprint: opened while firing (updated when its text changes), resolved
  * when Alertmanager says resolved. Returns what happened to each alert.
  */
-export async function intakeAlerts(notifier: Notifier, payload: AlertmanagerPayload): Promise<{ fingerprint: string; action: string }[]> {
+export async function intakeAlerts(
+  notifier: Notifier,
+  payload: AlertmanagerPayload,
+): Promise<{ fingerprint: string; action: string }[]> {
   const out: { fingerprint: string; action: string }[] = [];
   for (const alert of payload.alerts) {
     const name = alert.labels.alertname ?? 'alert';
@@ -61,7 +64,13 @@ export async function intakeAlerts(notifier: Notifier, payload: AlertmanagerPayl
       title: alert.annotations.summary ? `${name}: ${alert.annotations.summary}` : name,
       message: alert.status === 'resolved' ? `Resolved in Alertmanager: ${text}` : text,
       dedupKey: `alertmanager:${alert.fingerprint}`,
-      labels: { alertname: name, fingerprint: alert.fingerprint, ...Object.fromEntries(Object.entries(alert.labels).filter(([k]) => k === 'component' || k === 'instance' || k === 'job')) },
+      labels: {
+        alertname: name,
+        fingerprint: alert.fingerprint,
+        ...Object.fromEntries(
+          Object.entries(alert.labels).filter(([k]) => k === 'component' || k === 'instance' || k === 'job'),
+        ),
+      },
       components: alert.labels.component ? [alert.labels.component] : [],
       resolve: alert.status === 'resolved',
     });

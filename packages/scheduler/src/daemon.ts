@@ -1,6 +1,18 @@
 import type { Server } from 'node:http';
 import { type DrkitConfig, durationMs, objectives, type SchedulerConfig, schedulerSettings } from '@drkit/config';
-import { type Channel, type Clock, listIncidents, Notifier, policyFromConfig, remindDueReports, renderStatusPage, statusPage, statusPageSettings, systemClock, toSummary } from '@drkit/notify';
+import {
+  type Channel,
+  type Clock,
+  listIncidents,
+  Notifier,
+  policyFromConfig,
+  remindDueReports,
+  renderStatusPage,
+  statusPage,
+  statusPageSettings,
+  systemClock,
+  toSummary,
+} from '@drkit/notify';
 import type { LeaseBackend, StateStore } from '@drkit/state';
 import { intakeAlerts, parseAlertmanager } from './alertmanager.js';
 import type { FailoverStatus } from '@drkit/failover';
@@ -83,7 +95,13 @@ export class Daemon {
     this.settings = schedulerSettings(config);
     this.objectiveMs = durationMs(objectives(config).rpo)!;
     this.jobs = planFromConfig(config.schedule, options.hostZone);
-    this.notifier = new Notifier({ store: options.store, channels: options.channels, policy: policyFromConfig(config.notify), clock: this.clock, log: (line) => this.log.warn({}, line) });
+    this.notifier = new Notifier({
+      store: options.store,
+      channels: options.channels,
+      policy: policyFromConfig(config.notify),
+      clock: this.clock,
+      log: (line) => this.log.warn({}, line),
+    });
     this.rpo = new RpoWatch({
       sources: config.sources.map((s) => s.name),
       objectiveMs: this.objectiveMs,
@@ -104,13 +122,25 @@ export class Daemon {
       onRun: (run) => this.onRun(run),
     });
     // The failover monitor, when configured: the loop `drkit failover monitor` runs.
-    const failover = config.failover ? [failoverService({ config, store: options.store, notifier: this.notifier, drkit: options.drkit, monitor: options.monitor, log: this.log })] : [];
+    const failover = config.failover
+      ? [
+          failoverService({
+            config,
+            store: options.store,
+            notifier: this.notifier,
+            drkit: options.drkit,
+            monitor: options.monitor,
+            log: this.log,
+          }),
+        ]
+      : [];
     this.services = [...(options.services ?? []), ...failover];
     this.registerCollectors();
   }
 
   async start(): Promise<void> {
-    for (const { record } of await this.scheduler.history.list()) if (record.result !== 'running') this.lastRun.set(record.job, record);
+    for (const { record } of await this.scheduler.history.list())
+      if (record.result !== 'running') this.lastRun.set(record.job, record);
     const http = await startHttp(this.options.listen ?? this.settings.listen, this.routes(), {
       token: this.settings.token,
       onError: (error) => this.log.error({ err: error }, `http: ${(error as Error).message}`),
@@ -122,7 +152,10 @@ export class Daemon {
     for (const service of this.services) await service.start();
     this.housekeeping = this.keepHouse();
     this.started = true;
-    this.log.info({ url: this.url, jobs: this.jobs.map((j) => j.name), holder: this.scheduler.holder }, `drkit-scheduler listening on ${this.url}`);
+    this.log.info(
+      { url: this.url, jobs: this.jobs.map((j) => j.name), holder: this.scheduler.holder },
+      `drkit-scheduler listening on ${this.url}`,
+    );
   }
 
   /** SIGTERM/SIGINT: no new jobs, the running one finishes within the grace (else stops cleanly), leases released, outbox flushed. */
@@ -130,11 +163,17 @@ export class Daemon {
     this.log.info({ graceMs }, 'shutting down: no new jobs');
     this.stopHousekeeping.abort();
     // Hosted services stop at once (a failover sequence gives its lease back now), beside the job's grace.
-    const services = Promise.all(this.services.map((service) => service.stop().catch((error) => this.log.error({ err: error }, `${service.name}: ${(error as Error).message}`))));
+    const services = Promise.all(
+      this.services.map((service) =>
+        service.stop().catch((error) => this.log.error({ err: error }, `${service.name}: ${(error as Error).message}`)),
+      ),
+    );
     await this.scheduler.stop(graceMs);
     await this.housekeeping;
     await services;
-    await this.notifier.flush({ waitMs: 5_000 }).catch((error) => this.log.error({ err: error }, `outbox flush: ${(error as Error).message}`));
+    await this.notifier
+      .flush({ waitMs: 5_000 })
+      .catch((error) => this.log.error({ err: error }, `outbox flush: ${(error as Error).message}`));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
     this.log.info({}, 'stopped');
@@ -145,7 +184,8 @@ export class Daemon {
     if (run.result === 'running') return;
     this.lastRun.set(run.job, run);
     const job = this.jobs.find((j) => j.name === run.job);
-    if (job?.run === 'verify' && run.result === 'success') this.metrics.verifyLastSuccess.set(Date.parse(run.endedAt ?? run.slot) / 1000);
+    if (job?.run === 'verify' && run.result === 'success')
+      this.metrics.verifyLastSuccess.set(Date.parse(run.endedAt ?? run.slot) / 1000);
     // A job changed the repository: the RPO watch reads it again now rather than at its next refresh.
     if (run.result !== 'skipped') void this.rpo.refresh().then(() => this.rpo.check());
   }
@@ -172,7 +212,8 @@ export class Daemon {
           nextHourly = this.clock.now() + HOURLY_MS;
           await remindDueReports(this.notifier);
           const pruned = await this.scheduler.history.prune(this.clock.now() - historyMs);
-          if (pruned > 0) this.log.info({ pruned }, `pruned ${pruned} run record(s) older than ${this.settings.history}`);
+          if (pruned > 0)
+            this.log.info({ pruned }, `pruned ${pruned} run record(s) older than ${this.settings.history}`);
         }
         if (this.clock.now() >= nextDeliver) {
           nextDeliver = this.clock.now() + DELIVER_EVERY_MS;
@@ -199,11 +240,13 @@ export class Daemon {
       }
     });
     collect(m.nextRun, () => {
-      for (const { job, at } of this.scheduler.nextRuns()) if (at !== undefined && Number.isFinite(at)) m.nextRun.set({ job: job.name }, at / 1000);
+      for (const { job, at } of this.scheduler.nextRuns())
+        if (at !== undefined && Number.isFinite(at)) m.nextRun.set({ job: job.name }, at / 1000);
     });
     collect(m.incidentsOpen, async () => {
       const open = await this.notifier.list();
-      for (const severity of ['P1', 'P2', 'P3', 'P4'] as const) m.incidentsOpen.set({ severity }, open.filter((i) => i.severity === severity).length);
+      for (const severity of ['P1', 'P2', 'P3', 'P4'] as const)
+        m.incidentsOpen.set({ severity }, open.filter((i) => i.severity === severity).length);
     });
     collect(m.outboxPending, async () => {
       const records = (await this.notifier.outbox.all()).map((r) => r.record);
@@ -225,7 +268,9 @@ export class Daemon {
     const records = (await this.notifier.outbox.all()).map((r) => r.record);
     return {
       now,
-      jobs: this.scheduler.nextRuns(now).map(({ job, at }) => ({ job, last: this.lastRun.get(job.name), next: at, running: running.has(job.name) })),
+      jobs: this.scheduler
+        .nextRuns(now)
+        .map(({ job, at }) => ({ job, last: this.lastRun.get(job.name), next: at, running: running.has(job.name) })),
       rpo: this.rpo.status(),
       objectiveSeconds: this.objectiveMs / 1000,
       incidents: await this.notifier.list(),
@@ -234,7 +279,9 @@ export class Daemon {
         failed: records.filter((r) => r.state === 'failed' || r.state === 'expired').length,
         delivered: records.filter((r) => r.state === 'delivered').length,
       },
-      backups: history.map((h) => h.record).filter((r) => backupJobs.has(r.job) && r.slot >= since && (r.result === 'success' || r.result === 'partial')),
+      backups: history
+        .map((h) => h.record)
+        .filter((r) => backupJobs.has(r.job) && r.slot >= since && (r.result === 'success' || r.result === 'partial')),
       drills: await this.drills(now),
       failover: (await this.serviceStatus()).failover,
       rtoObjectiveSeconds: durationMs(objectives(this.options.config).rto)! / 1000,
@@ -255,7 +302,9 @@ export class Daemon {
     const problems: string[] = [];
     let failover: FailoverStatus | undefined;
     for (const service of this.services) {
-      const status = await service.status?.().catch((error: Error) => ({ problem: `${service.name}: ${error.message}`, failover: undefined }));
+      const status = await service
+        .status?.()
+        .catch((error: Error) => ({ problem: `${service.name}: ${error.message}`, failover: undefined }));
       if (status?.problem) problems.push(status.problem);
       if (status?.failover) failover = status.failover;
     }
@@ -264,7 +313,11 @@ export class Daemon {
 
   /** The status page of `@drkit/notify` (the one `drkit status-page publish` writes), live from the state store. */
   private async statusPage() {
-    return statusPage({ ...statusPageSettings(this.options.config.status_page), incidents: await listIncidents(this.options.store, { all: true }), now: this.clock.now() });
+    return statusPage({
+      ...statusPageSettings(this.options.config.status_page),
+      incidents: await listIncidents(this.options.store, { all: true }),
+      now: this.clock.now(),
+    });
   }
 
   private routes() {
@@ -274,11 +327,23 @@ export class Daemon {
         const problems: string[] = [];
         if (!this.started) problems.push('starting');
         if (this.rpo.lastError) problems.push(`cannot list snapshots: ${this.rpo.lastError}`);
-        await this.options.store.get('schedule/ready-probe').catch((error: Error) => problems.push(`state store: ${error.message}`));
+        await this.options.store
+          .get('schedule/ready-probe')
+          .catch((error: Error) => problems.push(`state store: ${error.message}`));
         const services = await this.serviceStatus();
         problems.push(...services.problems);
-        const failover = services.failover && { site: services.failover.site, state: services.failover.state, epoch: services.failover.epoch, since: services.failover.since, ...(services.failover.lease ? { lease: services.failover.lease.holder } : {}) };
-        return { ok: problems.length === 0, ...(problems.length ? { detail: problems } : {}), ...(failover ? { failover } : {}) };
+        const failover = services.failover && {
+          site: services.failover.site,
+          state: services.failover.state,
+          epoch: services.failover.epoch,
+          since: services.failover.since,
+          ...(services.failover.lease ? { lease: services.failover.lease.holder } : {}),
+        };
+        return {
+          ok: problems.length === 0,
+          ...(problems.length ? { detail: problems } : {}),
+          ...(failover ? { failover } : {}),
+        };
       },
       metrics: async () => {
         for (const service of this.services) await service.collect?.(this.metrics);

@@ -51,7 +51,12 @@ export function cliExecutor(options: CliExecutorOptions): Executor {
       signal.addEventListener('abort', stop, { once: true });
       child.on('error', (error) => {
         signal.removeEventListener('abort', stop);
-        resolve({ result: 'failed', errorCode: SchedulerErrorCode.JOB_CRASHED, message: `could not start ${bin}: ${error.message}`, hint: 'Check the drkit command the daemon runs (--drkit).' });
+        resolve({
+          result: 'failed',
+          errorCode: SchedulerErrorCode.JOB_CRASHED,
+          message: `could not start ${bin}: ${error.message}`,
+          hint: 'Check the drkit command the daemon runs (--drkit).',
+        });
       });
       child.on('close', (code, sig) => {
         signal.removeEventListener('abort', stop);
@@ -66,14 +71,17 @@ export function cliExecutor(options: CliExecutorOptions): Executor {
         const outcome: JobOutcome = { result, ...(code !== null ? { exitCode: code } : {}) };
         if (job.run === 'backup' && typeof json?.id === 'string') {
           outcome.snapshotId = json.id;
-          outcome.sources = (json.sources ?? []).flatMap((s) => (typeof s.name === 'string' ? [{ name: s.name, bytes: s.stored ?? 0 }] : []));
+          outcome.sources = (json.sources ?? []).flatMap((s) =>
+            typeof s.name === 'string' ? [{ name: s.name, bytes: s.stored ?? 0 }] : [],
+          );
         }
-        if (json?.error) Object.assign(outcome, { errorCode: json.error.code, message: json.error.message, hint: json.error.hint });
+        if (json?.error)
+          Object.assign(outcome, { errorCode: json.error.code, message: json.error.message, hint: json.error.hint });
         else if (result === 'failed' && !json)
           Object.assign(outcome, {
             errorCode: SchedulerErrorCode.JOB_CRASHED,
             message: `drkit ${job.run} ended with ${sig ? `signal ${sig}` : `exit code ${code}`} and no JSON result.`,
-            hint: 'See the run\'s log lines (its stderr) for what happened.',
+            hint: "See the run's log lines (its stderr) for what happened.",
           });
         resolve(outcome);
       });
@@ -85,7 +93,10 @@ export function cliSnapshotLister(options: CliExecutorOptions): () => Promise<Sn
   return () =>
     new Promise((resolve, reject) => {
       const [bin, ...pre] = options.command;
-      const child = spawn(bin!, [...pre, ...(options.globalArgs ?? []), 'snapshots', '--json'], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(bin!, [...pre, ...(options.globalArgs ?? []), 'snapshots', '--json'], {
+        env: { ...process.env, ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -96,7 +107,13 @@ export function cliSnapshotLister(options: CliExecutorOptions): () => Promise<Sn
           const parsed = JSON.parse(stdout) as unknown;
           if (code === 0 && Array.isArray(parsed)) return resolve(parsed as SnapshotSummary[]);
           const error = (parsed as CliJson | undefined)?.error;
-          reject(new Error(error ? `[${error.code}] ${error.message}` : `drkit snapshots exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+          reject(
+            new Error(
+              error
+                ? `[${error.code}] ${error.message}`
+                : `drkit snapshots exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`,
+            ),
+          );
         } catch {
           reject(new Error(`drkit snapshots exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
         }

@@ -52,12 +52,23 @@ export function failoverService(options: FailoverServiceOptions): HostedService 
         },
       });
       const { failover } = opened;
-      log.info({ site: failover.settings.site, monitor: failover.monitor }, `failover: monitoring site ${failover.settings.site} as ${failover.monitor}`);
+      log.info(
+        { site: failover.settings.site, monitor: failover.monitor },
+        `failover: monitoring site ${failover.settings.site} as ${failover.monitor}`,
+      );
       let last = '';
       loop = failover.monitorLoop(stop.signal, (tick) => {
         lastError = undefined;
-        if (tick.state !== last) log.info({ site: failover.settings.site, state: tick.state, reason: tick.verdict.reason }, `failover: site ${failover.settings.site} is ${tick.state}${tick.verdict.reason ? `: ${tick.verdict.reason}` : ''}`);
-        if (tick.acted) log.warn({ site: failover.settings.site, run: tick.acted }, `failover: the sequence of epoch ${tick.acted.epoch} is ${tick.acted.outcome}`);
+        if (tick.state !== last)
+          log.info(
+            { site: failover.settings.site, state: tick.state, reason: tick.verdict.reason },
+            `failover: site ${failover.settings.site} is ${tick.state}${tick.verdict.reason ? `: ${tick.verdict.reason}` : ''}`,
+          );
+        if (tick.acted)
+          log.warn(
+            { site: failover.settings.site, run: tick.acted },
+            `failover: the sequence of epoch ${tick.acted.epoch} is ${tick.acted.outcome}`,
+          );
         last = tick.state;
       });
     },
@@ -69,7 +80,8 @@ export function failoverService(options: FailoverServiceOptions): HostedService 
     async collect(metrics: SchedulerMetrics) {
       if (!opened) return;
       const status = await opened.failover.status();
-      for (const state of states) metrics.failoverState.set({ site: status.site, state }, status.state === state ? 1 : 0);
+      for (const state of states)
+        metrics.failoverState.set({ site: status.site, state }, status.state === state ? 1 : 0);
       metrics.failoverEpoch.set({ site: status.site }, status.epoch);
     },
     async status() {
@@ -81,12 +93,21 @@ export function failoverService(options: FailoverServiceOptions): HostedService 
 }
 
 /** `drkit failover restore --step N --json` in a child process: its JSON is the outcome; an abort stops it with SIGTERM. */
-function restoreInChild(drkit: CliExecutorOptions, index: number, signal: AbortSignal, log: Logger): Promise<RestoreOutcome> {
+function restoreInChild(
+  drkit: CliExecutorOptions,
+  index: number,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<RestoreOutcome> {
   const [bin, ...pre] = drkit.command;
-  const child = spawn(bin!, [...pre, ...(drkit.globalArgs ?? []), 'failover', 'restore', '--step', String(index + 1), '--json'], {
-    env: { ...process.env, ...drkit.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    bin!,
+    [...pre, ...(drkit.globalArgs ?? []), 'failover', 'restore', '--step', String(index + 1), '--json'],
+    {
+      env: { ...process.env, ...drkit.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -103,7 +124,14 @@ function restoreInChild(drkit: CliExecutorOptions, index: number, signal: AbortS
         json = JSON.parse(stdout);
       } catch {}
       if (code === 0 && json?.snapshot) resolve(json);
-      else reject(new Error(json?.error?.message ? `${json.error.message}${json.error.code ? ` [${json.error.code}]` : ''}` : `drkit failover restore exited ${code}`));
+      else
+        reject(
+          new Error(
+            json?.error?.message
+              ? `${json.error.message}${json.error.code ? ` [${json.error.code}]` : ''}`
+              : `drkit failover restore exited ${code}`,
+          ),
+        );
     });
   });
 }

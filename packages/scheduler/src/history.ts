@@ -47,10 +47,14 @@ export function runKey(job: string, slotMs: number, kind: RunKind): string {
 function parse(key: string, value: unknown): RunRecord {
   const parsed = runRecordSchema.safeParse(value);
   if (!parsed.success)
-    throw new SchedulerError(SchedulerErrorCode.DAMAGED, `The run record ${key} does not match the run model: ${parsed.error.issues[0]?.message ?? 'invalid'}.`, {
-      hint: 'Something other than drkit changed it: move it aside (or delete it); the job runs again at its next slot.',
-      details: { key },
-    });
+    throw new SchedulerError(
+      SchedulerErrorCode.DAMAGED,
+      `The run record ${key} does not match the run model: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      {
+        hint: 'Something other than drkit changed it: move it aside (or delete it); the job runs again at its next slot.',
+        details: { key },
+      },
+    );
   return parsed.data;
 }
 
@@ -83,15 +87,25 @@ export class RunHistory {
   /** Marks a run whose holder is gone (its lease lapsed, a newer epoch took over) as lost. */
   async markLost(key: string, reason: string, at: number): Promise<void> {
     await updateEntry<RunRecord>(this.store, key, (current) =>
-      current?.result === 'running' ? { ...current, result: 'lost', reason, endedAt: new Date(at).toISOString() } : undefined,
+      current?.result === 'running'
+        ? { ...current, result: 'lost', reason, endedAt: new Date(at).toISOString() }
+        : undefined,
     );
   }
 
   /** A job's runs (or every job's), oldest slot first; runs of one slot in the order they started. */
   async list(job?: string): Promise<{ key: string; record: RunRecord }[]> {
     const out: { key: string; record: RunRecord }[] = [];
-    for await (const entry of this.store.list(job ? `schedule/runs/${job}/` : 'schedule/runs/')) out.push({ key: entry.key, record: parse(entry.key, entry.value) });
-    return job ? out : out.sort((a, b) => a.record.slot.localeCompare(b.record.slot) || (a.record.startedAt ?? '').localeCompare(b.record.startedAt ?? '') || a.key.localeCompare(b.key));
+    for await (const entry of this.store.list(job ? `schedule/runs/${job}/` : 'schedule/runs/'))
+      out.push({ key: entry.key, record: parse(entry.key, entry.value) });
+    return job
+      ? out
+      : out.sort(
+          (a, b) =>
+            a.record.slot.localeCompare(b.record.slot) ||
+            (a.record.startedAt ?? '').localeCompare(b.record.startedAt ?? '') ||
+            a.key.localeCompare(b.key),
+        );
   }
 
   /**
@@ -111,7 +125,12 @@ export class RunHistory {
     const kept = new Set(newest.values());
     for (const { key, revision } of old) {
       if (kept.has(key)) continue;
-      if (await this.store.delete(key, { ifRevision: revision }).catch((error) => (conflict(error) ? false : Promise.reject(error)))) pruned++;
+      if (
+        await this.store
+          .delete(key, { ifRevision: revision })
+          .catch((error) => (conflict(error) ? false : Promise.reject(error)))
+      )
+        pruned++;
     }
     return pruned;
   }

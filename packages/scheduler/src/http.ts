@@ -16,11 +16,18 @@ export interface Routes {
 
 const MAX_BODY = 1 << 20;
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });
   res.end(body);
 }
-const json = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>) => send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, headers);
+const json = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>) =>
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, headers);
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(/^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '');
@@ -43,7 +50,11 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
  * One port for everything: health, readiness, metrics, the status page, the operator page and
  * Alertmanager's webhook. With a token, POST /alertmanager needs `Authorization: Bearer TOKEN`.
  */
-export async function startHttp(listen: string, routes: Routes, options: { token?: string; onError: (error: unknown) => void }): Promise<{ server: Server; url: string }> {
+export async function startHttp(
+  listen: string,
+  routes: Routes,
+  options: { token?: string; onError: (error: unknown) => void },
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
       options.onError(error);
@@ -54,16 +65,27 @@ export async function startHttp(listen: string, routes: Routes, options: { token
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/alertmanager') {
-      if (req.method !== 'POST') return json(res, 405, { error: 'POST Alertmanager webhook payloads here' }, { allow: 'POST' });
+      if (req.method !== 'POST')
+        return json(res, 405, { error: 'POST Alertmanager webhook payloads here' }, { allow: 'POST' });
       if (options.token !== undefined && !tokenMatches(req.headers.authorization, options.token))
-        return json(res, 401, { error: 'a bearer token is required: set http_config.authorization.credentials in the Alertmanager receiver to scheduler.token' }, { 'www-authenticate': 'Bearer' });
-      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return json(res, 415, { error: 'the body must be application/json' });
+        return json(
+          res,
+          401,
+          {
+            error:
+              'a bearer token is required: set http_config.authorization.credentials in the Alertmanager receiver to scheduler.token',
+          },
+          { 'www-authenticate': 'Bearer' },
+        );
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+        return json(res, 415, { error: 'the body must be application/json' });
       const body = await readBody(req);
       if (body === undefined) return json(res, 413, { error: `the body is larger than ${MAX_BODY} bytes` });
       const [status, answer] = await routes.alertmanager(body);
       return json(res, status, answer);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'only GET here' }, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return json(res, 405, { error: 'only GET here' }, { allow: 'GET, HEAD' });
     switch (path) {
       case '/healthz':
       case '/readyz': {
@@ -87,7 +109,9 @@ export async function startHttp(listen: string, routes: Routes, options: { token
         res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
         return void res.end();
       default:
-        return json(res, 404, { error: `no such page: ${path}; try /, /status, /status.json, /metrics, /healthz, /readyz or POST /alertmanager` });
+        return json(res, 404, {
+          error: `no such page: ${path}; try /, /status, /status.json, /metrics, /healthz, /readyz or POST /alertmanager`,
+        });
     }
   }
   const match = /^(.*):(\d+)$/.exec(listen)!;
@@ -95,15 +119,22 @@ export async function startHttp(listen: string, routes: Routes, options: { token
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
-        new SchedulerError(SchedulerErrorCode.LISTEN_FAILED, `Cannot listen on ${listen}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}.`, {
-          cause: error,
-          hint: 'Stop what uses the port, or pass --listen HOST:PORT (scheduler.listen in the config).',
-          details: { listen },
-        }),
+        new SchedulerError(
+          SchedulerErrorCode.LISTEN_FAILED,
+          `Cannot listen on ${listen}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}.`,
+          {
+            cause: error,
+            hint: 'Stop what uses the port, or pass --listen HOST:PORT (scheduler.listen in the config).',
+            details: { listen },
+          },
+        ),
       ),
     );
     server.listen(Number(match[2]), host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  return { server, url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` };
+  return {
+    server,
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+  };
 }

@@ -7,6 +7,22 @@ export { RUN_KINDS, RUN_RESULTS, RunHistory, type RunKind, type RunRecord, type 
 export { jsonLogger, type Logger, maskSecrets, silentLogger } from './logger.js';
 export { SchedulerMetrics } from './metrics.js';
 export { escapeHtml, type OperatorView, renderOperatorPage } from './page.js';
-export { DEFAULT_LEASE_TTL, defaultJobs, findJob, hostTimeZone, type Job, leaseSettings, planFromConfig, Slots } from './plan.js';
+export {
+  DEFAULT_LEASE_TTL,
+  defaultJobs,
+  findJob,
+  hostTimeZone,
+  type Job,
+  leaseSettings,
+  planFromConfig,
+  Slots,
+} from './plan.js';
 export { humanSeconds, RpoWatch, type SourceRpo } from './rpo.js';
-export { type Executor, type JobContext, type JobOutcome, Scheduler, type SchedulerOptions, type SlotOutcome } from './scheduler.js';
+export {
+  type Executor,
+  type JobContext,
+  type JobOutcome,
+  Scheduler,
+  type SchedulerOptions,
+  type SlotOutcome,
+} from './scheduler.js';

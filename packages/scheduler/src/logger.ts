@@ -14,7 +14,9 @@ export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error
 
 /** Masks the secrets a URL or an argument may carry (`redis://:pw@`, `token=…`). */
 export function maskSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@').replace(/((?:token|password|secret|passphrase)[=:]\s*)\S+/gi, '$1***');
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@')
+    .replace(/((?:token|password|secret|passphrase)[=:]\s*)\S+/gi, '$1***');
 }
 
 /**
@@ -26,15 +28,21 @@ export function jsonLogger(options: { level?: string; destination?: NodeJS.Writa
     {
       level: options.level ?? 'info',
       base: { pid: process.pid },
-      redact: { paths: ['token', 'password', 'secret', '*.token', '*.password', '*.secret', 'headers.authorization'], censor: '***' },
+      redact: {
+        paths: ['token', 'password', 'secret', '*.token', '*.password', '*.secret', 'headers.authorization'],
+        censor: '***',
+      },
       formatters: {
         level: (label) => ({ level: label }),
-        log: (fields) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? maskSecrets(v) : v])),
+        log: (fields) =>
+          Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? maskSecrets(v) : v])),
       },
       hooks: {
         logMethod(args, method) {
           const [first, ...rest] = args as unknown[];
-          method.apply(this, [first, ...rest.map((a) => (typeof a === 'string' ? maskSecrets(a) : a))] as Parameters<typeof method>);
+          method.apply(this, [first, ...rest.map((a) => (typeof a === 'string' ? maskSecrets(a) : a))] as Parameters<
+            typeof method
+          >);
         },
       },
     },

@@ -22,10 +22,22 @@ export interface OperatorView {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-const time = (ms: number | undefined) => (ms === undefined ? '—' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+const time = (ms: number | undefined) =>
+  ms === undefined
+    ? '—'
+    : new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
 
 /** A line chart as inline SVG (no script): points over the last `days` days (30 unless said), axis labels as text. */
-export function lineChart(title: string, unit: string, points: { at: number; value: number }[], now: number, { days = 30, what = 'runs', none = 'no backup runs yet' } = {}): string {
+export function lineChart(
+  title: string,
+  unit: string,
+  points: { at: number; value: number }[],
+  now: number,
+  { days = 30, what = 'runs', none = 'no backup runs yet' } = {},
+): string {
   const width = 640;
   const height = 180;
   const pad = { left: 56, right: 12, top: 24, bottom: 28 };
@@ -63,7 +75,12 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{text-align
 
 function resultCell(run: RunRecord | undefined): string {
   if (!run) return '<td>never</td>';
-  const cls = run.result === 'success' ? 'ok' : run.result === 'running' || run.result === 'skipped' || run.result === 'partial' ? 'warn' : 'bad';
+  const cls =
+    run.result === 'success'
+      ? 'ok'
+      : run.result === 'running' || run.result === 'skipped' || run.result === 'partial'
+        ? 'warn'
+        : 'bad';
   return `<td><span class="${cls}">${escapeHtml(run.result)}</span> ${escapeHtml(time(Date.parse(run.startedAt ?? run.slot)))}${run.errorCode ? ` <code>${escapeHtml(run.errorCode)}</code>` : ''}${run.reason ? ` (${escapeHtml(run.reason)})` : ''}</td>`;
 }
 
@@ -72,7 +89,8 @@ function drillSection(view: OperatorView): string {
   if (!view.drills?.length) return '';
   const points = view.drills.flatMap((d) => (d.rtoSeconds === null ? [] : [{ at: d.at, value: d.rtoSeconds }]));
   const failed = view.drills.filter((d) => !d.passed).length;
-  const objective = view.rtoObjectiveSeconds === undefined ? '' : ` (objective ${humanSeconds(view.rtoObjectiveSeconds)})`;
+  const objective =
+    view.rtoObjectiveSeconds === undefined ? '' : ` (objective ${humanSeconds(view.rtoObjectiveSeconds)})`;
   return `
 <section aria-labelledby="drills"><h2 id="drills">Drills, last year</h2>
 <p>${view.drills.length} drill(s), ${failed ? `<span class="bad">${failed} failed</span>` : '<span class="ok">all passed</span>'}; the newest ${view.drills.at(-1)!.passed ? 'passed' : 'failed'} ${escapeHtml(time(view.drills.at(-1)!.at))}.</p>
@@ -83,10 +101,14 @@ ${lineChart(`Drill RTO${objective}`, 'seconds', points, view.now, { days: 365, w
 /** The failover site's state, epoch and lease, and the steps of its last run. */
 function failoverSection(status: FailoverStatus | undefined): string {
   if (!status) return '';
-  const cls = status.state === 'healthy' ? 'ok' : status.state === 'degraded' || status.state === 'failing' ? 'warn' : 'bad';
+  const cls =
+    status.state === 'healthy' ? 'ok' : status.state === 'degraded' || status.state === 'failing' ? 'warn' : 'bad';
   const steps = status.run
     ? `<table><thead><tr><th scope="col">step</th><th scope="col">result</th><th scope="col">took</th><th scope="col">detail</th></tr></thead><tbody>${status.run.steps
-        .map((st) => `<tr><th scope="row">${escapeHtml(st.step)}</th><td class="${st.status === 'ok' ? 'ok' : st.status === 'failed' ? 'bad' : 'warn'}">${escapeHtml(st.status)}</td><td>${st.ms === undefined ? '—' : escapeHtml(humanSeconds(st.ms / 1000))}</td><td>${escapeHtml(st.detail ?? '')}</td></tr>`)
+        .map(
+          (st) =>
+            `<tr><th scope="row">${escapeHtml(st.step)}</th><td class="${st.status === 'ok' ? 'ok' : st.status === 'failed' ? 'bad' : 'warn'}">${escapeHtml(st.status)}</td><td>${st.ms === undefined ? '—' : escapeHtml(humanSeconds(st.ms / 1000))}</td><td>${escapeHtml(st.detail ?? '')}</td></tr>`,
+        )
         .join('\n')}</tbody></table>`
     : '';
   return `
@@ -106,13 +128,18 @@ export function renderOperatorPage(view: OperatorView): string {
     .join('\n');
   const rpo = view.rpo
     .map((r) => {
-      const state = r.breach ? `<span class="bad">${r.breach}: past ${r.breach === 'P1' ? 'twice ' : ''}the objective</span>` : '<span class="ok">within the objective</span>';
+      const state = r.breach
+        ? `<span class="bad">${r.breach}: past ${r.breach === 'P1' ? 'twice ' : ''}the objective</span>`
+        : '<span class="ok">within the objective</span>';
       return `<tr><th scope="row">${escapeHtml(r.source)}</th><td>${escapeHtml(humanSeconds(r.ageSeconds))}</td><td>${escapeHtml(humanSeconds(view.objectiveSeconds))}</td><td>${state}</td><td>${escapeHtml(time(r.lastSuccess))}</td><td>${escapeHtml(time(r.lastClean))}</td></tr>`;
     })
     .join('\n');
   const incidents = view.incidents.length
     ? `<table><thead><tr><th scope="col">severity</th><th scope="col">incident</th><th scope="col">opened</th><th scope="col">last update</th></tr></thead><tbody>${view.incidents
-        .map((i) => `<tr><td class="${i.severity === 'P1' || i.severity === 'P2' ? 'bad' : 'warn'}">${i.severity}</td><td>${escapeHtml(i.title)} <small>${escapeHtml(i.id)}</small></td><td>${escapeHtml(time(Date.parse(i.openedAt)))}</td><td>${escapeHtml(i.timeline.at(-1)?.message ?? '')}</td></tr>`)
+        .map(
+          (i) =>
+            `<tr><td class="${i.severity === 'P1' || i.severity === 'P2' ? 'bad' : 'warn'}">${i.severity}</td><td>${escapeHtml(i.title)} <small>${escapeHtml(i.id)}</small></td><td>${escapeHtml(time(Date.parse(i.openedAt)))}</td><td>${escapeHtml(i.timeline.at(-1)?.message ?? '')}</td></tr>`,
+        )
         .join('\n')}</tbody></table>`
     : '<p class="ok">No open incidents.</p>';
   const points = (value: (r: RunRecord) => number | undefined) =>
@@ -136,8 +163,18 @@ ${failoverSection(view.failover)}
 <section aria-labelledby="incidents"><h2 id="incidents">Open incidents</h2>${incidents}</section>
 <section aria-labelledby="outbox"><h2 id="outbox">Notifications</h2><p>${view.outbox.pending} waiting, ${view.outbox.failed} failed, ${view.outbox.delivered} delivered (kept 7 days).</p></section>
 <section aria-labelledby="charts"><h2 id="charts">Backups, last 30 days</h2>
-${lineChart('Backup duration', 'seconds', points((r) => (r.durationMs === undefined ? undefined : r.durationMs / 1000)), view.now)}
-${lineChart('Backup size stored', 'bytes', points((r) => r.sources?.reduce((sum, s) => sum + s.bytes, 0)), view.now)}
+${lineChart(
+  'Backup duration',
+  'seconds',
+  points((r) => (r.durationMs === undefined ? undefined : r.durationMs / 1000)),
+  view.now,
+)}
+${lineChart(
+  'Backup size stored',
+  'bytes',
+  points((r) => r.sources?.reduce((sum, s) => sum + s.bytes, 0)),
+  view.now,
+)}
 </section>${drillSection(view)}
 </main></body></html>`;
 }

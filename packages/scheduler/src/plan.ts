@@ -34,7 +34,13 @@ export function defaultJobs(offsite?: string): JobConfig[] {
     { name: 'retention', after: ['daily'], run: 'forget', args: ['--prune'] },
     { name: 'verify-monthly', cron: '0 4 1 * *', run: 'verify', args: ['all', '--mark-clean'] },
   ];
-  if (offsite) jobs.push({ name: 'offsite-copy', after: ['hourly', 'daily', 'weekly-full'], run: 'copy', args: ['latest', '--to', offsite] });
+  if (offsite)
+    jobs.push({
+      name: 'offsite-copy',
+      after: ['hourly', 'daily', 'weekly-full'],
+      run: 'copy',
+      args: ['latest', '--to', offsite],
+    });
   return jobs;
 }
 
@@ -68,7 +74,8 @@ export class Slots {
   private readonly crons = new Map<string, Cron>();
 
   constructor(jobs: readonly Job[]) {
-    for (const job of jobs) if (job.cron) this.crons.set(job.name, new Cron(job.cron, { timezone: job.timezone, paused: true }));
+    for (const job of jobs)
+      if (job.cron) this.crons.set(job.name, new Cron(job.cron, { timezone: job.timezone, paused: true }));
   }
 
   /** The first slot strictly after `after` (ms), if any. */
@@ -78,7 +85,10 @@ export class Slots {
 
   /** The newest slot at or before `atOrBefore`, if any. */
   previous(job: string, atOrBefore: number): number | undefined {
-    return this.crons.get(job)?.previousRuns(1, new Date(atOrBefore + 1))[0]?.getTime();
+    return this.crons
+      .get(job)
+      ?.previousRuns(1, new Date(atOrBefore + 1))[0]
+      ?.getTime();
   }
 
   /** Slots in (from, to], at most `limit` of them (counted, for catch-up's report). */
@@ -87,7 +97,6 @@ export class Slots {
     for (let t = this.next(job, from); t !== undefined && t <= to && n < limit; t = this.next(job, t)) n++;
     return n;
   }
-
 }
 
 /** The plan's job of that name; SCHEDULER_UNKNOWN_JOB naming the others when there is none. */
@@ -108,12 +117,17 @@ export const DEFAULT_LEASE_TTL = '30s';
  * Where the scheduler takes job leases: `scheduler.lease` when given, else beside the state
  * store (the same Redis, or `<state>/leases` for a folder: a file lock per lease, for one host).
  */
-export function leaseSettings(settings: SchedulerConfig, stateLocation: string): { options: LeaseBackendOptions; ttlMs: number } {
+export function leaseSettings(
+  settings: SchedulerConfig,
+  stateLocation: string,
+): { options: LeaseBackendOptions; ttlMs: number } {
   const lease = settings.lease;
   if (lease) {
     const { ttl, ...options } = lease;
     return { options: options as LeaseBackendOptions, ttlMs: durationMs(ttl)! };
   }
-  const options: LeaseBackendOptions = /^rediss?:\/\//i.test(stateLocation) ? { backend: 'redis', url: stateLocation } : { backend: 'file', path: path.join(stateLocation, 'leases') };
+  const options: LeaseBackendOptions = /^rediss?:\/\//i.test(stateLocation)
+    ? { backend: 'redis', url: stateLocation }
+    : { backend: 'file', path: path.join(stateLocation, 'leases') };
   return { options, ttlMs: durationMs(DEFAULT_LEASE_TTL)! };
 }

@@ -78,7 +78,14 @@ export class RpoWatch {
       const seen = this.newest.get(source);
       const ageMs = now - (seen?.success ?? this.since);
       const breach = ageMs > 2 * this.options.objectiveMs ? 'P1' : ageMs > this.options.objectiveMs ? 'P2' : undefined;
-      return { source, lastSuccess: seen?.success, lastClean: seen?.clean, bytes: seen?.bytes, ageSeconds: Math.max(0, ageMs / 1000), breach };
+      return {
+        source,
+        lastSuccess: seen?.success,
+        lastClean: seen?.clean,
+        bytes: seen?.bytes,
+        ageSeconds: Math.max(0, ageMs / 1000),
+        breach,
+      };
     });
   }
 
@@ -91,19 +98,36 @@ export class RpoWatch {
       const before = this.level.get(rpo.source);
       this.level.set(rpo.source, rpo.breach);
       const dedupKey = `rpo:${rpo.source}`;
-      const last = rpo.lastSuccess === undefined ? 'no snapshot holds it yet' : `its newest snapshot is from ${new Date(rpo.lastSuccess).toISOString()}`;
+      const last =
+        rpo.lastSuccess === undefined
+          ? 'no snapshot holds it yet'
+          : `its newest snapshot is from ${new Date(rpo.lastSuccess).toISOString()}`;
       const message = rpo.breach
         ? `RPO of ${rpo.source} is ${humanSeconds(rpo.ageSeconds)}, past ${rpo.breach === 'P1' ? 'twice ' : ''}the objective of ${objective}: ${last}.`
         : `A fresh backup of ${rpo.source} landed: RPO ${humanSeconds(rpo.ageSeconds)}, within the objective of ${objective}.`;
-      (rpo.breach ? this.options.log.warn : this.options.log.info).call(this.options.log, { source: rpo.source, rpoSeconds: rpo.ageSeconds }, message);
+      (rpo.breach ? this.options.log.warn : this.options.log.info).call(
+        this.options.log,
+        { source: rpo.source, rpoSeconds: rpo.ageSeconds },
+        message,
+      );
       if (!this.options.notifier || (!rpo.breach && before === undefined)) continue;
       await this.options.notifier
         .report(
           rpo.breach
-            ? { by: 'scheduler', severity: rpo.breach, title: `RPO objective missed for ${rpo.source}`, message, dedupKey, components: ['backups'], labels: { source: rpo.source } }
+            ? {
+                by: 'scheduler',
+                severity: rpo.breach,
+                title: `RPO objective missed for ${rpo.source}`,
+                message,
+                dedupKey,
+                components: ['backups'],
+                labels: { source: rpo.source },
+              }
             : { by: 'scheduler', severity: 'P4', title: '', message, dedupKey, resolve: true },
         )
-        .catch((error) => this.options.log.error({ err: error }, `RPO watch: could not report: ${(error as Error).message}`));
+        .catch((error) =>
+          this.options.log.error({ err: error }, `RPO watch: could not report: ${(error as Error).message}`),
+        );
     }
   }
 }

@@ -95,7 +95,10 @@ export class Scheduler {
 
   /** The next slot of each cron job after `now`. */
   nextRuns(now = this.clock.now()): { job: Job; at: number | undefined }[] {
-    return this.jobs.map((job) => ({ job, at: job.cron ? (this.next.get(job.name) ?? this.slots.next(job.name, now)) : undefined }));
+    return this.jobs.map((job) => ({
+      job,
+      at: job.cron ? (this.next.get(job.name) ?? this.slots.next(job.name, now)) : undefined,
+    }));
   }
 
   /** Names of the jobs running in this daemon. */
@@ -107,7 +110,8 @@ export class Scheduler {
   async start(): Promise<void> {
     const now = this.clock.now();
     if (!this.options.leases) await this.markOwnLost();
-    for (const job of this.jobs) if (job.cron) this.next.set(job.name, this.slots.next(job.name, now) ?? Number.POSITIVE_INFINITY);
+    for (const job of this.jobs)
+      if (job.cron) this.next.set(job.name, this.slots.next(job.name, now) ?? Number.POSITIVE_INFINITY);
     await this.catchUp(now);
     this.loopDone = this.loop();
   }
@@ -132,7 +136,10 @@ export class Scheduler {
       await Promise.race([all, this.clock.sleep(graceMs, grace.signal)]);
       grace.abort();
       for (const [name, run] of this.running) {
-        this.log.warn({ job: name, runId: run.runId }, `shutdown: ${name} did not finish within the grace period; stopping it cleanly`);
+        this.log.warn(
+          { job: name, runId: run.runId },
+          `shutdown: ${name} did not finish within the grace period; stopping it cleanly`,
+        );
         run.abort.abort(new Error('shutdown'));
       }
       await all;
@@ -146,10 +153,14 @@ export class Scheduler {
     // Its after-jobs follow before the command returns.
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     if ('ran' in outcome) return outcome.ran;
-    throw new SchedulerError(SchedulerErrorCode.JOB_BUSY, `Job ${name} is running already${'busy' in outcome ? ` (${outcome.busy})` : ''}.`, {
-      hint: `Wait for it to finish (drkit schedule history --job ${name}), then run it again if you still need to.`,
-      details: { job: name },
-    });
+    throw new SchedulerError(
+      SchedulerErrorCode.JOB_BUSY,
+      `Job ${name} is running already${'busy' in outcome ? ` (${outcome.busy})` : ''}.`,
+      {
+        hint: `Wait for it to finish (drkit schedule history --job ${name}), then run it again if you still need to.`,
+        details: { job: name },
+      },
+    );
   }
 
   private async loop(): Promise<void> {
@@ -180,7 +191,11 @@ export class Scheduler {
     for (const [i, { job, slot }] of due.entries()) {
       // Two jobs of one command at one instant (hourly and daily at 03:00): the later in the plan runs.
       const winner = due.slice(i + 1).find((other) => other.job.run === job.run && other.slot === slot)?.job;
-      this.track(winner ? this.skip(job, slot, 'scheduled', `superseded by ${winner.name}`) : this.runSlot(job, slot, 'scheduled'));
+      this.track(
+        winner
+          ? this.skip(job, slot, 'scheduled', `superseded by ${winner.name}`)
+          : this.runSlot(job, slot, 'scheduled'),
+      );
     }
   }
 
@@ -199,15 +214,31 @@ export class Scheduler {
   }
 
   private track(task: Promise<unknown>): void {
-    const tracked = task.catch((error) => this.log.error({ err: error }, `scheduler: ${(error as Error).message}`)).finally(() => this.tasks.delete(tracked));
+    const tracked = task
+      .catch((error) => this.log.error({ err: error }, `scheduler: ${(error as Error).message}`))
+      .finally(() => this.tasks.delete(tracked));
     this.tasks.add(tracked);
   }
 
   private async skip(job: Job, slot: number, kind: RunKind, reason: string): Promise<void> {
     const at = iso(this.clock.now());
-    const record: RunRecord = { id: this.runId(), job: job.name, slot: iso(slot), kind, result: 'skipped', reason, holder: this.holder, startedAt: at, endedAt: at };
+    const record: RunRecord = {
+      id: this.runId(),
+      job: job.name,
+      slot: iso(slot),
+      kind,
+      result: 'skipped',
+      reason,
+      holder: this.holder,
+      startedAt: at,
+      endedAt: at,
+    };
     if (await this.history.claim(record, slot)) {
-      (reason.startsWith('overlap') ? this.log.warn : this.log.info).call(this.log, { runId: record.id, job: job.name, slot: record.slot }, `${job.name}: slot ${record.slot} skipped: ${reason}`);
+      (reason.startsWith('overlap') ? this.log.warn : this.log.info).call(
+        this.log,
+        { runId: record.id, job: job.name, slot: record.slot },
+        `${job.name}: slot ${record.slot} skipped: ${reason}`,
+      );
       this.options.onRun?.(record);
     }
   }
@@ -252,7 +283,10 @@ export class Scheduler {
         return { taken: true };
       }
       const key = runKey(job.name, slot, kind);
-      if (lease) await this.options.store.put<JobState>(jobKey(job.name), { running: { key, holder: this.holder, epoch: lease.epoch } });
+      if (lease)
+        await this.options.store.put<JobState>(jobKey(job.name), {
+          running: { key, holder: this.holder, epoch: lease.epoch },
+        });
       log.info(
         { slot: record.slot, kind, args: job.args, ...(covers !== undefined ? { covers } : {}) },
         `${job.name}: drkit ${job.run} started (${kind} run for ${record.slot}${covers !== undefined ? `, standing for ${covers} slot(s) missed while no daemon ran` : ''})`,
@@ -266,24 +300,45 @@ export class Scheduler {
         outcome = { result: 'failed', errorCode: SchedulerErrorCode.JOB_CRASHED, message: (error as Error).message };
       }
       const lost = await renewal?.stop();
-      if (lost) outcome = { ...outcome, result: 'interrupted', errorCode: SchedulerErrorCode.LEASE_LOST, message: lost };
+      if (lost)
+        outcome = { ...outcome, result: 'interrupted', errorCode: SchedulerErrorCode.LEASE_LOST, message: lost };
       const endedAt = this.clock.now();
       const final = await this.history.finish(record, slot, {
         ...outcome,
         endedAt: iso(endedAt),
         durationMs: endedAt - Date.parse(record.startedAt!),
       });
-      if (lease) await updateEntry<JobState>(this.options.store, jobKey(job.name), (s) => (s?.running?.key === key && s.running.holder === this.holder ? {} : undefined));
+      if (lease)
+        await updateEntry<JobState>(this.options.store, jobKey(job.name), (s) =>
+          s?.running?.key === key && s.running.holder === this.holder ? {} : undefined,
+        );
       const done = final ?? { ...record, ...outcome, result: 'lost' as const };
-      (outcome.result === 'success' ? log.info : log.warn).call(log, { result: outcome.result, exitCode: outcome.exitCode, snapshotId: outcome.snapshotId, errorCode: outcome.errorCode, durationMs: done.durationMs }, `${job.name}: ${outcome.result}${outcome.errorCode ? ` [${outcome.errorCode}] ${outcome.message ?? ''}` : ''}`);
+      (outcome.result === 'success' ? log.info : log.warn).call(
+        log,
+        {
+          result: outcome.result,
+          exitCode: outcome.exitCode,
+          snapshotId: outcome.snapshotId,
+          errorCode: outcome.errorCode,
+          durationMs: done.durationMs,
+        },
+        `${job.name}: ${outcome.result}${outcome.errorCode ? ` [${outcome.errorCode}] ${outcome.message ?? ''}` : ''}`,
+      );
       this.options.onRun?.(done);
-      await this.report(job, done).catch((error) => log.error({ err: error }, `could not report the run to notify: ${(error as Error).message}`));
+      await this.report(job, done).catch((error) =>
+        log.error({ err: error }, `could not report the run to notify: ${(error as Error).message}`),
+      );
       if (!this.stopping && (outcome.result === 'success' || outcome.result === 'partial'))
         for (const next of this.jobs) if (next.after.includes(job.name)) this.track(this.runSlot(next, slot, 'after'));
       return { ran: done };
     } finally {
       this.running.delete(job.name);
-      if (lease) await this.options.leases!.release(lease).catch((error) => this.log.warn({ err: error }, `could not release ${lease!.name}: ${(error as Error).message}`));
+      if (lease)
+        await this.options
+          .leases!.release(lease)
+          .catch((error) =>
+            this.log.warn({ err: error }, `could not release ${lease!.name}: ${(error as Error).message}`),
+          );
     }
   }
 
@@ -292,20 +347,36 @@ export class Scheduler {
     const state = await this.options.store.get<JobState>(jobKey(job.name));
     const running = state?.value.running;
     if (!running || running.holder === this.holder || (running.epoch ?? 0) >= lease.epoch) return;
-    await this.history.markLost(running.key, `its daemon ${running.holder} stopped renewing the job's lease; ${this.holder} took the job over (epoch ${lease.epoch})`, this.clock.now());
+    await this.history.markLost(
+      running.key,
+      `its daemon ${running.holder} stopped renewing the job's lease; ${this.holder} took the job over (epoch ${lease.epoch})`,
+      this.clock.now(),
+    );
     await this.options.store.put<JobState>(jobKey(job.name), {}, { ifRevision: state!.revision }).catch(() => {});
-    log.warn({ holder: running.holder }, `${job.name}: the run ${running.key} of ${running.holder} was lost (its lease lapsed)`);
+    log.warn(
+      { holder: running.holder },
+      `${job.name}: the run ${running.key} of ${running.holder} was lost (its lease lapsed)`,
+    );
   }
 
   /** Alone (no lease backend), a run still marked running at start belongs to a daemon that is gone. */
   private async markOwnLost(): Promise<void> {
     for (const job of this.jobs)
       for (const { key, record } of await this.history.list(job.name))
-        if (record.result === 'running') await this.history.markLost(key, `its daemon ${record.holder} stopped before the run ended`, this.clock.now());
+        if (record.result === 'running')
+          await this.history.markLost(
+            key,
+            `its daemon ${record.holder} stopped before the run ended`,
+            this.clock.now(),
+          );
   }
 
   /** Renews the lease every third of its TTL; when it is lost, aborts the run. */
-  private keepRenewing(initial: Lease, abort: AbortController, log: Logger): { stop: () => Promise<string | undefined> } {
+  private keepRenewing(
+    initial: Lease,
+    abort: AbortController,
+    log: Logger,
+  ): { stop: () => Promise<string | undefined> } {
     const stopped = new AbortController();
     let lease = initial;
     let lost: string | undefined;
@@ -340,7 +411,14 @@ export class Scheduler {
     if (!notifier || run.kind === 'manual') return;
     const dedupKey = `job-failed:${job.name}`;
     if (run.result === 'success')
-      await notifier.report({ by: 'scheduler', severity: 'P4', title: '', message: `${job.name} succeeded (run ${run.id}).`, dedupKey, resolve: true });
+      await notifier.report({
+        by: 'scheduler',
+        severity: 'P4',
+        title: '',
+        message: `${job.name} succeeded (run ${run.id}).`,
+        dedupKey,
+        resolve: true,
+      });
     else if (run.result === 'failed' || run.result === 'lost' || run.result === 'interrupted')
       await notifier.report({
         by: 'scheduler',

@@ -28,10 +28,17 @@ it('the daemon prunes runs older than scheduler.history (90d) and sends report r
   const history = new RunHistory(store);
   const seed = async (job: string, slot: number, kind: RunRecord['kind'] = 'scheduled') => {
     const iso = new Date(slot).toISOString();
-    await history.claim({ id: `r-${job}-${slot}`, job, slot: iso, kind, result: 'success', holder: 'test', startedAt: iso, endedAt: iso }, slot);
+    await history.claim(
+      { id: `r-${job}-${slot}`, job, slot: iso, kind, result: 'success', holder: 'test', startedAt: iso, endedAt: iso },
+      slot,
+    );
     return runKey(job, slot, kind);
   };
-  const old = [await seed('hourly', t0 - 100 * DAY), await seed('hourly', t0 - 95 * DAY), await seed('hourly', t0 - 200 * DAY, 'manual')];
+  const old = [
+    await seed('hourly', t0 - 100 * DAY),
+    await seed('hourly', t0 - 95 * DAY),
+    await seed('hourly', t0 - 200 * DAY, 'manual'),
+  ];
   const nextHour = await seed('hourly', t0 - 90 * DAY + HOUR / 2);
   const recent = await seed('hourly', t0 - 10 * DAY);
   // A job's newest run stays however old: catch-up counts from it.
@@ -51,7 +58,14 @@ it('the daemon prunes runs older than scheduler.history (90d) and sends report r
     'drkit.config.yaml',
     {},
   );
-  const daemon = new Daemon({ config, store, clock, drkit: { command: ['false'] }, executor: async () => ({ result: 'success' }), listSnapshots: async () => [] });
+  const daemon = new Daemon({
+    config,
+    store,
+    clock,
+    drkit: { command: ['false'] },
+    executor: async () => ({ result: 'success' }),
+    listSnapshots: async () => [],
+  });
   const keys = async () => (await history.list()).map((r) => r.key).sort();
   const reminders = async () => (await notifier.list()).filter((i) => i.title === 'Incident report due: Database down');
   try {
@@ -64,7 +78,11 @@ it('the daemon prunes runs older than scheduler.history (90d) and sends report r
     // An hour later (the hourly slot runs too): the run now past 90 days goes, and the report is due.
     clock.set(t0 + HOUR);
     await until(async () => !(await keys()).includes(nextHour) && (await reminders()).length === 1);
-    expect((await history.list()).map((r) => r.record.slot)).toEqual([new Date(t0 - 120 * DAY).toISOString(), new Date(t0 - 10 * DAY).toISOString(), '2026-12-20T11:00:00.000Z']);
+    expect((await history.list()).map((r) => r.record.slot)).toEqual([
+      new Date(t0 - 120 * DAY).toISOString(),
+      new Date(t0 - 10 * DAY).toISOString(),
+      '2026-12-20T11:00:00.000Z',
+    ]);
     expect((await reminders())[0]).toMatchObject({ severity: 'P3', status: 'investigating' });
   } finally {
     await daemon.stop(0);

@@ -25,19 +25,39 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setImmediate(resolve));
 }
 
-const config = (schedule: string) => parseConfigText(`sources: [{ name: data, type: files, path: . }]\n${schedule}`, 'drkit.config.yaml', {});
+const config = (schedule: string) =>
+  parseConfigText(`sources: [{ name: data, type: files, path: . }]\n${schedule}`, 'drkit.config.yaml', {});
 
 function localParts(ms: number, zone: string) {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', weekday: 'short', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      weekday: 'short',
+      hourCycle: 'h23',
+    })
       .formatToParts(new Date(ms))
       .map((p) => [p.type, p.value]),
   );
-  return { day: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}`, weekday: parts.weekday as string };
+  return {
+    day: `${parts.year}-${parts.month}-${parts.day}`,
+    time: `${parts.hour}:${parts.minute}`,
+    weekday: parts.weekday as string,
+  };
 }
 
 /** Runs the scheduler from `from` to `to`, jumping from slot to slot; returns every record written. */
-async function simulate(jobs: Job[], store: StateStore, clock: FakeClock, to: number, executor: Executor = async () => ({ result: 'success' })): Promise<RunRecord[]> {
+async function simulate(
+  jobs: Job[],
+  store: StateStore,
+  clock: FakeClock,
+  to: number,
+  executor: Executor = async () => ({ result: 'success' }),
+): Promise<RunRecord[]> {
   const scheduler = new Scheduler({ jobs, store, executor, clock });
   await scheduler.start();
   for (;;) {
@@ -73,9 +93,13 @@ describe('a year of the DR plan', () => {
       expect(days.every((d) => d.time === '03:00')).toBe(true);
       // The spring-forward Sunday: the weekly full moves from 02:00 to 03:00 and takes the daily's place.
       const notRun = daily.filter((r) => r.result !== 'success');
-      expect(notRun.map((r) => [localParts(Date.parse(r.slot), zone).weekday, r.result, r.reason])).toEqual([['Sun', 'skipped', 'superseded by weekly-full']]);
+      expect(notRun.map((r) => [localParts(Date.parse(r.slot), zone).weekday, r.result, r.reason])).toEqual([
+        ['Sun', 'skipped', 'superseded by weekly-full'],
+      ]);
       // Retention follows each daily backup, for its slot.
-      expect(by('retention').map((r) => r.slot)).toEqual(daily.filter((r) => r.result === 'success').map((r) => r.slot));
+      expect(by('retention').map((r) => r.slot)).toEqual(
+        daily.filter((r) => r.result === 'success').map((r) => r.slot),
+      );
 
       // Weekly full, Sunday 02:00: 52 or 53, one per week, on Sundays; on the spring-forward Sunday
       // 02:00 does not exist and it runs at the first instant after (03:00), once.
@@ -86,7 +110,9 @@ describe('a year of the DR plan', () => {
       expect(new Set(weeklyLocal.map((d) => d.day)).size).toBe(weekly.length);
       for (let i = 1; i < weekly.length; i++) {
         const gap = Date.parse(weekly[i]!.slot) - Date.parse(weekly[i - 1]!.slot);
-        expect(gap, `between ${weekly[i - 1]!.slot} and ${weekly[i]!.slot}`).toBeGreaterThanOrEqual(7 * 86_400_000 - 3_600_000);
+        expect(gap, `between ${weekly[i - 1]!.slot} and ${weekly[i]!.slot}`).toBeGreaterThanOrEqual(
+          7 * 86_400_000 - 3_600_000,
+        );
         expect(gap).toBeLessThanOrEqual(7 * 86_400_000 + 3_600_000);
       }
       const skipped = weeklyLocal.filter((d) => d.time !== '02:00');
@@ -96,22 +122,34 @@ describe('a year of the DR plan', () => {
       // daily or weekly backup are recorded as superseded by them, not run twice.
       const hourly = by('hourly');
       expect(hourly.length).toBe((to - from) / 3_600_000);
-      for (let i = 1; i < hourly.length; i++) expect(Date.parse(hourly[i]!.slot) - Date.parse(hourly[i - 1]!.slot)).toBe(3_600_000);
+      for (let i = 1; i < hourly.length; i++)
+        expect(Date.parse(hourly[i]!.slot) - Date.parse(hourly[i - 1]!.slot)).toBe(3_600_000);
       const superseded = hourly.filter((r) => r.result === 'skipped');
       expect(superseded.length).toBe(daily.length + weekly.filter((r) => !daily.some((d) => d.slot === r.slot)).length);
       expect(superseded.every((r) => /^superseded by (daily|weekly-full)$/.test(r.reason ?? ''))).toBe(true);
       // Monthly verification: the 1st at 04:00, twelve times.
-      expect(by('verify-monthly').map((r) => localParts(Date.parse(r.slot), zone)).map((d) => `${d.day.slice(8)} ${d.time}`)).toEqual(Array(12).fill('01 04:00'));
-        }, 180_000); // ≈ 10 s alone; a year of slots on a machine busy with other suites takes longer
+      expect(
+        by('verify-monthly')
+          .map((r) => localParts(Date.parse(r.slot), zone))
+          .map((d) => `${d.day.slice(8)} ${d.time}`),
+      ).toEqual(Array(12).fill('01 04:00'));
+    }, 180_000); // ≈ 10 s alone; a year of slots on a machine busy with other suites takes longer
   }
 
   it('a repeated hour runs a fixed-time job once (02:30 on the last Sunday of October, Berlin)', async () => {
     const store = await freshStore();
     const clock = new FakeClock(Date.parse('2026-10-24T00:00:00Z'));
-    const jobs = planFromConfig(config('schedule: { timezone: Europe/Berlin, jobs: [{ name: at-0230, cron: "30 2 * * *", run: verify }] }').schedule);
+    const jobs = planFromConfig(
+      config('schedule: { timezone: Europe/Berlin, jobs: [{ name: at-0230, cron: "30 2 * * *", run: verify }] }')
+        .schedule,
+    );
     const records = await simulate(jobs, store, clock, Date.parse('2026-10-27T00:00:00Z'));
     await store.close();
-    expect(records.map((r) => r.slot)).toEqual(['2026-10-24T00:30:00.000Z', '2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z']);
+    expect(records.map((r) => r.slot)).toEqual([
+      '2026-10-24T00:30:00.000Z',
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+    ]);
   });
 });
 
@@ -119,7 +157,9 @@ describe('overlap and catch-up', () => {
   it('a job still running at its next slot is not started twice: the slot is recorded as skipped', async () => {
     const store = await freshStore();
     const clock = new FakeClock(Date.parse('2026-12-06T10:00:30Z'));
-    const jobs = planFromConfig(config('schedule: { timezone: UTC, jobs: [{ name: every-minute, cron: "* * * * *", run: backup }] }').schedule);
+    const jobs = planFromConfig(
+      config('schedule: { timezone: UTC, jobs: [{ name: every-minute, cron: "* * * * *", run: backup }] }').schedule,
+    );
     let finish: (outcome: JobOutcome) => void = () => {};
     let started = 0;
     const scheduler = new Scheduler({
@@ -164,7 +204,9 @@ describe('overlap and catch-up', () => {
     const clock = new FakeClock(Date.parse('2026-11-30T00:00:00Z'));
     const jobs = planFromConfig(config('schedule: { timezone: Europe/Berlin }').schedule);
     await simulate(jobs, store, clock, Date.parse('2026-12-02T12:30:00Z'));
-    const before = (await new Scheduler({ jobs, store, clock, executor: async () => ({ result: 'success' }) }).history.list()).length;
+    const before = (
+      await new Scheduler({ jobs, store, clock, executor: async () => ({ result: 'success' }) }).history.list()
+    ).length;
     // Down for three days: 72 hourly slots, 3 daily ones, the monthly verification of Dec 1 already ran.
     clock.set(Date.parse('2026-12-05T12:30:00Z'));
     const ran: string[] = [];

@@ -8,9 +8,18 @@ describe('logs', () => {
     let text = '';
     out.on('data', (d) => (text += d));
     const log = jsonLogger({ destination: out }).child({ runId: 'r-1', job: 'hourly' });
-    log.info({ token: 'abcdefabcdefabcdef', url: 'redis://:hunter2@cache:6379' }, 'connecting to redis://:hunter2@cache:6379 with token=abcdefabcdef');
+    log.info(
+      { token: 'abcdefabcdefabcdef', url: 'redis://:hunter2@cache:6379' },
+      'connecting to redis://:hunter2@cache:6379 with token=abcdefabcdef',
+    );
     const line = JSON.parse(text.trim());
-    expect(line).toMatchObject({ level: 'info', runId: 'r-1', job: 'hourly', token: '***', msg: 'connecting to redis://***@cache:6379 with token=***' });
+    expect(line).toMatchObject({
+      level: 'info',
+      runId: 'r-1',
+      job: 'hourly',
+      token: '***',
+      msg: 'connecting to redis://***@cache:6379 with token=***',
+    });
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('abcdefabcdef');
   });
@@ -18,14 +27,28 @@ describe('logs', () => {
 
 describe('alertmanager intake', () => {
   it('maps severity labels (critical P1, error P2, warning P3, info P4) unless drkit_priority says', () => {
-    expect(['critical', 'error', 'warning', 'info', 'other'].map((severity) => alertSeverity({ severity }))).toEqual(['P1', 'P2', 'P3', 'P4', 'P3']);
+    expect(['critical', 'error', 'warning', 'info', 'other'].map((severity) => alertSeverity({ severity }))).toEqual([
+      'P1',
+      'P2',
+      'P3',
+      'P4',
+      'P3',
+    ]);
     expect(alertSeverity({ severity: 'info', drkit_priority: 'p1' })).toBe('P1');
   });
 
   it('refuses anything but a version 4 payload with fingerprints, saying where', () => {
     expect(parseAlertmanager('[]')).toMatch(/^the payload: /);
     expect(parseAlertmanager(JSON.stringify({ version: '4', status: 'firing', alerts: [] }))).toMatch(/^alerts: /);
-    expect(parseAlertmanager(JSON.stringify({ version: '4', status: 'firing', alerts: [{ status: 'firing', labels: {}, fingerprint: '../x' }] }))).toMatch(/^alerts\.0\.fingerprint: /);
+    expect(
+      parseAlertmanager(
+        JSON.stringify({
+          version: '4',
+          status: 'firing',
+          alerts: [{ status: 'firing', labels: {}, fingerprint: '../x' }],
+        }),
+      ),
+    ).toMatch(/^alerts\.0\.fingerprint: /);
   });
 });
 
@@ -36,7 +59,18 @@ describe('operator page', () => {
       jobs: [],
       rpo: [{ source: 'data', ageSeconds: 7300, breach: 'P1' }],
       objectiveSeconds: 3600,
-      incidents: [{ id: 'i-1', title: '<script>alert(1)</script>', severity: 'P1', components: [], labels: {}, status: 'investigating', openedAt: '2026-12-06T11:00:00Z', timeline: [] }],
+      incidents: [
+        {
+          id: 'i-1',
+          title: '<script>alert(1)</script>',
+          severity: 'P1',
+          components: [],
+          labels: {},
+          status: 'investigating',
+          openedAt: '2026-12-06T11:00:00Z',
+          timeline: [],
+        },
+      ],
       outbox: { pending: 0, failed: 0, delivered: 0 },
       backups: [],
     });
@@ -48,7 +82,16 @@ describe('operator page', () => {
 
   it('charts drill RTO over the last year when drills exist, and says how they went', () => {
     const now = Date.parse('2026-12-06T12:00:00Z');
-    const view = { now, jobs: [], rpo: [], objectiveSeconds: 3600, incidents: [], outbox: { pending: 0, failed: 0, delivered: 0 }, backups: [], rtoObjectiveSeconds: 4 * 3600 };
+    const view = {
+      now,
+      jobs: [],
+      rpo: [],
+      objectiveSeconds: 3600,
+      incidents: [],
+      outbox: { pending: 0, failed: 0, delivered: 0 },
+      backups: [],
+      rtoObjectiveSeconds: 4 * 3600,
+    };
     expect(renderOperatorPage(view)).not.toContain('Drill RTO');
     const html = renderOperatorPage({
       ...view,
@@ -58,7 +101,9 @@ describe('operator page', () => {
         { at: now - 86_400_000, rtoSeconds: 80, passed: true },
       ],
     });
-    expect(html).toContain('<title id="drill-rto-objective-4-0-h-">Drill RTO (objective 4.0 h): 2 drills with an RTO in the last 365 days, at most 95 s</title>');
+    expect(html).toContain(
+      '<title id="drill-rto-objective-4-0-h-">Drill RTO (objective 4.0 h): 2 drills with an RTO in the last 365 days, at most 95 s</title>',
+    );
     expect(html).toContain('3 drill(s), <span class="bad">1 failed</span>; the newest passed 2026-12-05 12:00:00 UTC.');
   });
 });
@@ -67,13 +112,27 @@ describe('job leases', () => {
   it('live beside the state store unless scheduler.lease says: its Redis, or <state>/leases; ttl 30s', async () => {
     const { parseConfigText, schedulerSettings } = await import('@drkit/config');
     const { leaseSettings } = await import('../src/index.js');
-    const settings = (yaml: string) => schedulerSettings(parseConfigText(`sources: [{ name: d, type: files, path: . }]\n${yaml}`, '/etc/drkit/drkit.config.yaml', {}));
-    expect(leaseSettings(settings(''), 'redis://:pw@cache:6379/2')).toEqual({ options: { backend: 'redis', url: 'redis://:pw@cache:6379/2' }, ttlMs: 30_000 });
-    expect(leaseSettings(settings(''), '/var/lib/drkit/state')).toEqual({ options: { backend: 'file', path: '/var/lib/drkit/state/leases' }, ttlMs: 30_000 });
-    expect(leaseSettings(settings('scheduler: { lease: { backend: etcd, endpoints: ["10.0.0.5:2379"], ttl: 10s } }'), '/x')).toEqual({
+    const settings = (yaml: string) =>
+      schedulerSettings(
+        parseConfigText(`sources: [{ name: d, type: files, path: . }]\n${yaml}`, '/etc/drkit/drkit.config.yaml', {}),
+      );
+    expect(leaseSettings(settings(''), 'redis://:pw@cache:6379/2')).toEqual({
+      options: { backend: 'redis', url: 'redis://:pw@cache:6379/2' },
+      ttlMs: 30_000,
+    });
+    expect(leaseSettings(settings(''), '/var/lib/drkit/state')).toEqual({
+      options: { backend: 'file', path: '/var/lib/drkit/state/leases' },
+      ttlMs: 30_000,
+    });
+    expect(
+      leaseSettings(settings('scheduler: { lease: { backend: etcd, endpoints: ["10.0.0.5:2379"], ttl: 10s } }'), '/x'),
+    ).toEqual({
       options: { backend: 'etcd', endpoints: ['10.0.0.5:2379'] },
       ttlMs: 10_000,
     });
-    expect(leaseSettings(settings('scheduler: { lease: { backend: file, path: leases } }'), '/x').options).toEqual({ backend: 'file', path: '/etc/drkit/leases' });
+    expect(leaseSettings(settings('scheduler: { lease: { backend: file, path: leases } }'), '/x').options).toEqual({
+      backend: 'file',
+      path: '/etc/drkit/leases',
+    });
   });
 });

@@ -13,7 +13,13 @@ interface Counter {
 const [mode, location, key, count] = process.argv.slice(2);
 const store = await openStateStore(location!);
 if (mode === 'increment') {
-  for (let i = 0; i < Number(count); i++) await updateEntry<Counter>(store, key!, (c) => ({ n: (c?.n ?? 0) + 1, by: [...(c?.by ?? []), `${process.pid}:${i}`] }), 1000);
+  for (let i = 0; i < Number(count); i++)
+    await updateEntry<Counter>(
+      store,
+      key!,
+      (c) => ({ n: (c?.n ?? 0) + 1, by: [...(c?.by ?? []), `${process.pid}:${i}`] }),
+      1000,
+    );
   await store.close();
   process.stdout.write('done\n');
 } else if (mode === 'churn') {

@@ -20,7 +20,11 @@ export async function codeOf(run: () => Promise<unknown>): Promise<string | unde
 }
 
 /** Runs a built script of this package in a child Node; `onLine` sees each line it prints and may kill it. */
-export function runChild(script: string, args: string[], onLine: (line: string, kill: () => void) => void = () => {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+export function runChild(
+  script: string,
+  args: string[],
+  onLine: (line: string, kill: () => void) => void = () => {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));

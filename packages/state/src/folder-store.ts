@@ -63,7 +63,9 @@ class GroupCommit {
   constructor(private readonly dirSyncs: DirSyncs) {}
 
   submit(write: PendingWrite): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => this.queue.push({ write, settle: (error) => (error === undefined ? resolve() : reject(error)) }));
+    const done = new Promise<void>((resolve, reject) =>
+      this.queue.push({ write, settle: (error) => (error === undefined ? resolve() : reject(error)) }),
+    );
     if (!this.running) void this.drain();
     return done;
   }
@@ -71,7 +73,9 @@ class GroupCommit {
   private async drain(): Promise<void> {
     this.running = true;
     for (let batch = this.queue.splice(0); batch.length; batch = this.queue.splice(0)) {
-      const synced = await Promise.allSettled(batch.map(({ write }) => fdatasync(write.fd).finally(() => fs.closeSync(write.fd))));
+      const synced = await Promise.allSettled(
+        batch.map(({ write }) => fdatasync(write.fd).finally(() => fs.closeSync(write.fd))),
+      );
       // Every rename of the batch before any folder fsync, so each fsync covers all of them.
       const renamed: typeof batch = [];
       for (const [i, item] of batch.entries()) {
@@ -85,7 +89,10 @@ class GroupCommit {
         const dir = path.dirname(write.file);
         const folder = folders.get(dir) ?? this.dirSyncs.sync(dir);
         folders.set(dir, folder);
-        return folder.then(() => settle(), (err: unknown) => settle(err ?? new Error(`fsync ${dir} failed`)));
+        return folder.then(
+          () => settle(),
+          (err: unknown) => settle(err ?? new Error(`fsync ${dir} failed`)),
+        );
       });
       await Promise.all(settled);
     }
@@ -163,7 +170,11 @@ export class FolderStateStore implements StateStore {
     return this.locked(key, file, async () => {
       const current = this.read(key, file);
       checkRevision(key, current?.revision ?? 0, options);
-      const stored: StoredDocument<T> = { revision: (current?.revision ?? 0) + 1, updatedAt: new Date().toISOString(), value };
+      const stored: StoredDocument<T> = {
+        revision: (current?.revision ?? 0) + 1,
+        updatedAt: new Date().toISOString(),
+        value,
+      };
       await this.replace(file, `${JSON.stringify(stored)}\n`);
       return { key, ...stored };
     });
@@ -285,4 +296,3 @@ export class FolderStateStore implements StateStore {
     this.knownDirs.add(dir);
   }
 }
-

@@ -138,10 +138,14 @@ async function acquire(lockPath: string, key: string, root: string): Promise<voi
     const holder = readLock(lockPath);
     if (holder && isStale(holder)) breakStale(lockPath, holder);
     else if (Date.now() > deadline)
-      throw new StateError(StateErrorCode.UNAVAILABLE, `State key "${key}" stayed locked for ${WAIT_MS / 1000} s (${lockPath}, held by pid ${holder?.pid ?? 'unknown'}).`, {
-        hint: 'Another drkit process is writing it and did not finish. If no drkit runs, remove that lock file.',
-        details: { key, lockPath, pid: holder?.pid },
-      });
+      throw new StateError(
+        StateErrorCode.UNAVAILABLE,
+        `State key "${key}" stayed locked for ${WAIT_MS / 1000} s (${lockPath}, held by pid ${holder?.pid ?? 'unknown'}).`,
+        {
+          hint: 'Another drkit process is writing it and did not finish. If no drkit runs, remove that lock file.',
+          details: { key, lockPath, pid: holder?.pid },
+        },
+      );
     else await sleep(Math.min(20, 1 + attempt) * (0.5 + Math.random()));
   }
 }

@@ -37,8 +37,14 @@ export class EtcdLeaseBackend implements LeaseBackend {
     const hosts = endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
     this.location = `etcd ${hosts.join(',')}`;
     if (hosts.length === 0)
-      throw new StateError(StateErrorCode.BAD_LOCATION, 'An etcd lease backend needs at least one endpoint.', { hint: 'List the etcd members, e.g. endpoints: ["127.0.0.1:2379"].' });
-    this.client = new Etcd3({ hosts, dialTimeout: CALL_MS, defaultCallOptions: (c) => (c.isStream ? {} : { deadline: Date.now() + CALL_MS }) });
+      throw new StateError(StateErrorCode.BAD_LOCATION, 'An etcd lease backend needs at least one endpoint.', {
+        hint: 'List the etcd members, e.g. endpoints: ["127.0.0.1:2379"].',
+      });
+    this.client = new Etcd3({
+      hosts,
+      dialTimeout: CALL_MS,
+      defaultCallOptions: (c) => (c.isStream ? {} : { deadline: Date.now() + CALL_MS }),
+    });
   }
 
   async acquire(name: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
@@ -58,7 +64,10 @@ export class EtcdLeaseBackend implements LeaseBackend {
         this.client
           .if(key(name), 'Create', '==', 0)
           .and(epochKey(name), 'Mod', '==', counter.kvs[0]?.mod_revision ?? 0)
-          .then(this.client.put(key(name)).value(JSON.stringify(value)).lease(id), this.client.put(epochKey(name)).value(String(epoch)))
+          .then(
+            this.client.put(key(name)).value(JSON.stringify(value)).lease(id),
+            this.client.put(epochKey(name)).value(String(epoch)),
+          )
           .commit(),
       );
       if (txn.succeeded) return { name, holder, epoch, expiresAt: start + ttlMs };
@@ -71,7 +80,8 @@ export class EtcdLeaseBackend implements LeaseBackend {
     checkLeaseRequest(lease.name, ttlMs);
     const start = Date.now();
     const held = await this.read(lease.name);
-    if (!held || held.value.holder !== lease.holder || held.value.epoch !== lease.epoch) throw leaseLost(lease, this.location, 'lapsed or passed to another holder');
+    if (!held || held.value.holder !== lease.holder || held.value.epoch !== lease.epoch)
+      throw leaseLost(lease, this.location, 'lapsed or passed to another holder');
     if (held.value.ttl === seconds(ttlMs)) {
       if (!(await this.keepAlive(held.kv.lease, lease.name))) throw leaseLost(lease, this.location, 'lapsed');
     } else {
@@ -80,7 +90,12 @@ export class EtcdLeaseBackend implements LeaseBackend {
       const txn = await this.call(`renew the lease ${lease.name}`, () =>
         this.client
           .if(key(lease.name), 'Mod', '==', held.kv.mod_revision)
-          .then(this.client.put(key(lease.name)).value(JSON.stringify({ ...held.value, ttl: seconds(ttlMs) })).lease(id))
+          .then(
+            this.client
+              .put(key(lease.name))
+              .value(JSON.stringify({ ...held.value, ttl: seconds(ttlMs) }))
+              .lease(id),
+          )
           .commit(),
       );
       if (!txn.succeeded) {
@@ -95,7 +110,8 @@ export class EtcdLeaseBackend implements LeaseBackend {
   async release(lease: Lease): Promise<void> {
     const held = await this.read(lease.name);
     // Revoking the holder's own etcd lease deletes its key; a successor's key is bound to another lease.
-    if (held && held.value.holder === lease.holder && held.value.epoch === lease.epoch) await this.revoke(held.kv.lease);
+    if (held && held.value.holder === lease.holder && held.value.epoch === lease.epoch)
+      await this.revoke(held.kv.lease);
   }
 
   async current(name: string): Promise<Lease | undefined> {
@@ -103,10 +119,14 @@ export class EtcdLeaseBackend implements LeaseBackend {
     const start = Date.now();
     const held = await this.read(name);
     if (!held) return undefined;
-    const ttl = await this.call(`read the lease ${name}`, () => this.client.leaseClient.leaseTimeToLive({ ID: held.kv.lease }));
+    const ttl = await this.call(`read the lease ${name}`, () =>
+      this.client.leaseClient.leaseTimeToLive({ ID: held.kv.lease }),
+    );
     // Whole seconds left, rounded down (0: under a second); -1 once it has lapsed.
     const left = Number(ttl.TTL);
-    return left >= 0 ? { name, holder: held.value.holder, epoch: held.value.epoch, expiresAt: start + left * 1000 } : undefined;
+    return left >= 0
+      ? { name, holder: held.value.holder, epoch: held.value.epoch, expiresAt: start + left * 1000 }
+      : undefined;
   }
 
   async close(): Promise<void> {
@@ -124,15 +144,21 @@ export class EtcdLeaseBackend implements LeaseBackend {
       value = { holder: '', epoch: 0, ttl: 0 };
     }
     if (typeof value?.holder !== 'string' || !Number.isSafeInteger(value.epoch))
-      throw new StateError(StateErrorCode.DAMAGED, `The etcd key ${key(name)} (${this.location}) does not hold a drkit lease.`, {
-        hint: 'Something other than drkit wrote it. Delete it (etcdctl del) once no drkit process acts on that lease.',
-        details: { key: key(name) },
-      });
+      throw new StateError(
+        StateErrorCode.DAMAGED,
+        `The etcd key ${key(name)} (${this.location}) does not hold a drkit lease.`,
+        {
+          hint: 'Something other than drkit wrote it. Delete it (etcdctl del) once no drkit process acts on that lease.',
+          details: { key: key(name) },
+        },
+      );
     return { kv, value };
   }
 
   private async grant(name: string, ttlMs: number): Promise<string> {
-    return (await this.call(`grant a lease for ${name}`, () => this.client.leaseClient.leaseGrant({ TTL: seconds(ttlMs) }))).ID;
+    return (
+      await this.call(`grant a lease for ${name}`, () => this.client.leaseClient.leaseGrant({ TTL: seconds(ttlMs) }))
+    ).ID;
   }
 
   private async revoke(id: string): Promise<void> {

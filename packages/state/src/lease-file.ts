@@ -39,7 +39,9 @@ export class FileLeaseBackend implements LeaseBackend {
 
   async renew(lease: Lease, ttlMs: number): Promise<Lease> {
     checkLeaseRequest(lease.name, ttlMs);
-    const renewed = await this.change(lease.name, (doc, now) => (held(doc, lease, now) ? { ...doc!, expiresAt: now + ttlMs } : undefined));
+    const renewed = await this.change(lease.name, (doc, now) =>
+      held(doc, lease, now) ? { ...doc!, expiresAt: now + ttlMs } : undefined,
+    );
     if (!renewed) throw leaseLost(lease, this.location, 'lapsed or passed to another holder');
     return renewed;
   }
@@ -56,7 +58,10 @@ export class FileLeaseBackend implements LeaseBackend {
   async close(): Promise<void> {}
 
   /** Writes what `decide` makes of the document (undefined: leave it), retrying when another writer came first. */
-  private async change(name: string, decide: (doc: LeaseDocument | undefined, now: number) => LeaseDocument | undefined): Promise<Lease | undefined> {
+  private async change(
+    name: string,
+    decide: (doc: LeaseDocument | undefined, now: number) => LeaseDocument | undefined,
+  ): Promise<Lease | undefined> {
     for (;;) {
       const entry: StateEntry<LeaseDocument> | undefined = await this.store.get<LeaseDocument>(name);
       const next = decide(entry?.value, Date.now());

@@ -35,7 +35,12 @@ if not v then return {} end
 return {v, redis.call('PTTL', KEYS[1])}`;
 
 interface LeaseRedis extends Redis {
-  drkitLeaseAcquire(lease: string, epoch: string, holder: string, ttl: string): Promise<[number, number, string, number]>;
+  drkitLeaseAcquire(
+    lease: string,
+    epoch: string,
+    holder: string,
+    ttl: string,
+  ): Promise<[number, number, string, number]>;
   drkitLeaseRenew(lease: string, value: string, ttl: string): Promise<number>;
   drkitLeaseCurrent(lease: string): Promise<[string, number] | []>;
 }
@@ -68,20 +73,26 @@ export class RedisLeaseBackend implements LeaseBackend {
   async acquire(name: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
     checkLeaseRequest(name, ttlMs);
     const start = Date.now();
-    const [granted, epoch] = await this.call(`acquire the lease ${name}`, () => this.client.drkitLeaseAcquire(key(name), epochKey(name), holder, String(ttlMs)));
+    const [granted, epoch] = await this.call(`acquire the lease ${name}`, () =>
+      this.client.drkitLeaseAcquire(key(name), epochKey(name), holder, String(ttlMs)),
+    );
     return granted ? { name, holder, epoch, expiresAt: start + ttlMs } : undefined;
   }
 
   async renew(lease: Lease, ttlMs: number): Promise<Lease> {
     checkLeaseRequest(lease.name, ttlMs);
     const start = Date.now();
-    const renewed = await this.call(`renew the lease ${lease.name}`, () => this.client.drkitLeaseRenew(key(lease.name), `${lease.epoch} ${lease.holder}`, String(ttlMs)));
+    const renewed = await this.call(`renew the lease ${lease.name}`, () =>
+      this.client.drkitLeaseRenew(key(lease.name), `${lease.epoch} ${lease.holder}`, String(ttlMs)),
+    );
     if (!renewed) throw leaseLost(lease, this.location, 'lapsed or passed to another holder');
     return { ...lease, expiresAt: start + ttlMs };
   }
 
   async release(lease: Lease): Promise<void> {
-    await this.call(`release the lease ${lease.name}`, () => this.client.drkitLeaseRenew(key(lease.name), `${lease.epoch} ${lease.holder}`, ''));
+    await this.call(`release the lease ${lease.name}`, () =>
+      this.client.drkitLeaseRenew(key(lease.name), `${lease.epoch} ${lease.holder}`, ''),
+    );
   }
 
   async current(name: string): Promise<Lease | undefined> {

@@ -39,9 +39,9 @@ export interface LeaseBackend {
 
 /** Where a lease backend lives: what `openLeaseBackend` takes (and what `failover.lease` and the scheduler's config give). */
 export type LeaseBackendOptions =
-  | { backend: 'file'; /** A folder on this host. */ path: string }
+  | { backend: 'file' /** A folder on this host. */; path: string }
   | { backend: 'redis'; url: string }
-  | { backend: 'etcd'; /** `host:port` or `http(s)://host:port`. */ endpoints: string[] };
+  | { backend: 'etcd' /** `host:port` or `http(s)://host:port`. */; endpoints: string[] };
 
 /** A holder name unique to this process and call: `host:pid:random`. */
 export function leaseHolderId(): string {
@@ -52,15 +52,23 @@ export function leaseHolderId(): string {
 export function checkLeaseRequest(name: string, ttlMs: number): void {
   checkKey(name);
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > 86_400_000)
-    throw new StateError(StateErrorCode.BAD_LEASE, `A lease TTL of ${ttlMs} ms for "${name}" is not whole milliseconds from 1 ms to a day.`, {
-      hint: 'This is a bug in the caller: pass the TTL in milliseconds.',
-    });
+    throw new StateError(
+      StateErrorCode.BAD_LEASE,
+      `A lease TTL of ${ttlMs} ms for "${name}" is not whole milliseconds from 1 ms to a day.`,
+      {
+        hint: 'This is a bug in the caller: pass the TTL in milliseconds.',
+      },
+    );
 }
 
 /** STATE_LEASE_LOST: the holder must stop acting at once. */
 export function leaseLost(lease: Lease, location: string, now: string): StateError {
-  return new StateError(StateErrorCode.LEASE_LOST, `The lease "${lease.name}" (epoch ${lease.epoch}, held by ${lease.holder}) at ${location} ${now}.`, {
-    hint: 'Another process may act now: stop what this lease guarded. It lapsed because it was not renewed within its TTL (a stalled process, a slow or unreachable backend); acquire it again to go on.',
-    details: { name: lease.name, epoch: lease.epoch, holder: lease.holder, location },
-  });
+  return new StateError(
+    StateErrorCode.LEASE_LOST,
+    `The lease "${lease.name}" (epoch ${lease.epoch}, held by ${lease.holder}) at ${location} ${now}.`,
+    {
+      hint: 'Another process may act now: stop what this lease guarded. It lapsed because it was not renewed within its TTL (a stalled process, a slow or unreachable backend); acquire it again to go on.',
+      details: { name: lease.name, epoch: lease.epoch, holder: lease.holder, location },
+    },
+  );
 }

@@ -8,7 +8,11 @@ export async function openLeaseBackend(options: LeaseBackendOptions): Promise<Le
   if (options.backend === 'file') return new FileLeaseBackend(options.path);
   if (options.backend === 'redis') return RedisLeaseBackend.open(options.url);
   if (options.backend === 'etcd') return new (await import('./lease-etcd.js')).EtcdLeaseBackend(options.endpoints);
-  throw new StateError(StateErrorCode.BAD_LOCATION, `"${(options as { backend?: unknown }).backend}" is not a lease backend.`, {
-    hint: 'Use backend: file (one host), redis (url) or etcd (endpoints).',
-  });
+  throw new StateError(
+    StateErrorCode.BAD_LOCATION,
+    `"${(options as { backend?: unknown }).backend}" is not a lease backend.`,
+    {
+      hint: 'Use backend: file (one host), redis (url) or etcd (endpoints).',
+    },
+  );
 }

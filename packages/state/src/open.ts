@@ -12,8 +12,12 @@ export async function openStateStore(location: string = DEFAULT_STATE_LOCATION):
   if (/^rediss?:\/\//i.test(location)) return RedisStateStore.open(location);
   if (/^file:\/\//i.test(location)) return new FolderStateStore(new URL(location).pathname);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location))
-    throw new StateError(StateErrorCode.BAD_LOCATION, `The state store ${location.replace(/\/\/[^@/]*@/, '//***@')} is neither a folder nor a redis:// URL.`, {
-      hint: 'Set `state:` in drkit.config.yaml (or DRKIT_STATE) to a folder path such as ./drkit-state, or to redis://[:password@]host:6379[/db].',
-    });
+    throw new StateError(
+      StateErrorCode.BAD_LOCATION,
+      `The state store ${location.replace(/\/\/[^@/]*@/, '//***@')} is neither a folder nor a redis:// URL.`,
+      {
+        hint: 'Set `state:` in drkit.config.yaml (or DRKIT_STATE) to a folder path such as ./drkit-state, or to redis://[:password@]host:6379[/db].',
+      },
+    );
   return new FolderStateStore(location);
 }

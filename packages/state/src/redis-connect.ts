@@ -6,7 +6,11 @@ import { unavailable } from './stored.js';
  * A connected ioredis client for the state store and the lease backend: `define` adds their Lua
  * scripts before connecting. STATE_UNAVAILABLE (naming `location`, the masked URL) when it cannot connect.
  */
-export async function connectRedis<R extends Redis>(url: string, location: string, define: (client: R) => void): Promise<R> {
+export async function connectRedis<R extends Redis>(
+  url: string,
+  location: string,
+  define: (client: R) => void,
+): Promise<R> {
   let client: R;
   try {
     const parsed = parseRedisUrl(url);

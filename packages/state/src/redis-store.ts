@@ -53,8 +53,12 @@ export class RedisStateStore implements StateStore {
 
   async get<T = unknown>(key: string): Promise<StateEntry<T> | undefined> {
     checkKey(key);
-    const [revision, doc] = (await this.call(`read ${key}`, () => this.client.hmget(DOC_PREFIX + key, 'revision', 'doc'))) as [string | null, string | null];
-    return revision === null || doc === null ? undefined : parseStored<T>(key, `{"revision":${revision},${doc.slice(1)}`, this.location);
+    const [revision, doc] = (await this.call(`read ${key}`, () =>
+      this.client.hmget(DOC_PREFIX + key, 'revision', 'doc'),
+    )) as [string | null, string | null];
+    return revision === null || doc === null
+      ? undefined
+      : parseStored<T>(key, `{"revision":${revision},${doc.slice(1)}`, this.location);
   }
 
   async put<T>(key: string, value: T, options: WriteOptions = {}): Promise<StateEntry<T>> {
@@ -62,14 +66,18 @@ export class RedisStateStore implements StateStore {
     checkValue(key, value);
     const updatedAt = new Date().toISOString();
     const stored = JSON.stringify({ updatedAt, value });
-    const [written, revision] = await this.call(`write ${key}`, () => this.client.drkitStatePut(DOC_PREFIX + key, INDEX, String(options.ifRevision ?? ''), stored, key));
+    const [written, revision] = await this.call(`write ${key}`, () =>
+      this.client.drkitStatePut(DOC_PREFIX + key, INDEX, String(options.ifRevision ?? ''), stored, key),
+    );
     if (!written) checkRevision(key, revision, options);
     return { key, value, revision, updatedAt };
   }
 
   async delete(key: string, options: WriteOptions = {}): Promise<boolean> {
     checkKey(key);
-    const [deleted, revision] = await this.call(`delete ${key}`, () => this.client.drkitStateDelete(DOC_PREFIX + key, INDEX, String(options.ifRevision ?? ''), key));
+    const [deleted, revision] = await this.call(`delete ${key}`, () =>
+      this.client.drkitStateDelete(DOC_PREFIX + key, INDEX, String(options.ifRevision ?? ''), key),
+    );
     if (!deleted) checkRevision(key, revision, options);
     return revision > 0;
   }
@@ -77,7 +85,11 @@ export class RedisStateStore implements StateStore {
   async *list<T = unknown>(prefix: string): AsyncIterable<StateEntry<T>> {
     checkPrefix(prefix);
     // Keys are ASCII, so every key that starts with the prefix sorts before prefix + U+00FF.
-    const keys = await this.call(`list ${prefix}`, () => (prefix === '' ? this.client.zrangebylex(INDEX, '-', '+') : this.client.zrangebylex(INDEX, `[${prefix}`, `[${prefix}\u00ff`)));
+    const keys = await this.call(`list ${prefix}`, () =>
+      prefix === ''
+        ? this.client.zrangebylex(INDEX, '-', '+')
+        : this.client.zrangebylex(INDEX, `[${prefix}`, `[${prefix}\u00ff`),
+    );
     for (let i = 0; i < keys.length; i += 256) {
       const batch = keys.slice(i, i + 256);
       const pipeline = this.client.pipeline();
@@ -88,7 +100,8 @@ export class RedisStateStore implements StateStore {
         if (error) throw unavailable(this.location, `list ${prefix}`, error);
         const [revision, doc] = reply as [string | null, string | null];
         // Deleted since the index was read.
-        if (revision !== null && doc !== null) yield parseStored<T>(key, `{"revision":${revision},${doc.slice(1)}`, this.location);
+        if (revision !== null && doc !== null)
+          yield parseStored<T>(key, `{"revision":${revision},${doc.slice(1)}`, this.location);
       }
     }
   }

@@ -16,16 +16,32 @@ export function parseStored<T>(key: string, text: string, where: string): StateE
   } catch {
     doc = undefined;
   }
-  if (!doc || typeof doc !== 'object' || !Number.isSafeInteger(doc.revision) || (doc.revision as number) < 1 || typeof doc.updatedAt !== 'string' || !('value' in doc))
-    throw new StateError(StateErrorCode.DAMAGED, `State key "${key}" (${where}) does not hold a drkit state document.`, {
-      hint: 'Something other than drkit wrote it. Move it aside (or delete it) and run the command again; see docs/FORMAT.md for the layout.',
-      details: { key, where },
-    });
+  if (
+    !doc ||
+    typeof doc !== 'object' ||
+    !Number.isSafeInteger(doc.revision) ||
+    (doc.revision as number) < 1 ||
+    typeof doc.updatedAt !== 'string' ||
+    !('value' in doc)
+  )
+    throw new StateError(
+      StateErrorCode.DAMAGED,
+      `State key "${key}" (${where}) does not hold a drkit state document.`,
+      {
+        hint: 'Something other than drkit wrote it. Move it aside (or delete it) and run the command again; see docs/FORMAT.md for the layout.',
+        details: { key, where },
+      },
+    );
   return { key, value: doc.value as T, revision: doc.revision as number, updatedAt: doc.updatedAt };
 }
 
 /** The store could not be reached, read or written: says where and what was being done. */
-export function unavailable(location: string, doing: string, cause: unknown, hint = 'Check that the folder is writable and the disk not full (or that Redis is up and reachable), then run the command again.'): StateError {
+export function unavailable(
+  location: string,
+  doing: string,
+  cause: unknown,
+  hint = 'Check that the folder is writable and the disk not full (or that Redis is up and reachable), then run the command again.',
+): StateError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new StateError(StateErrorCode.UNAVAILABLE, `The state store ${location} failed to ${doing}: ${reason}`, {
     cause,
@@ -43,10 +59,14 @@ export function checkValue(key: string, value: unknown): void {
 
 export function checkRevision(key: string, current: number, options: WriteOptions): void {
   if (options.ifRevision !== undefined && options.ifRevision !== current)
-    throw new StateError(StateErrorCode.CONFLICT, `State key "${key}" is at revision ${current}, not ${options.ifRevision}: another writer changed it first.`, {
-      hint: 'Read it again and retry (updateEntry does this).',
-      details: { key, revision: current, expected: options.ifRevision },
-    });
+    throw new StateError(
+      StateErrorCode.CONFLICT,
+      `State key "${key}" is at revision ${current}, not ${options.ifRevision}: another writer changed it first.`,
+      {
+        hint: 'Read it again and retry (updateEntry does this).',
+        details: { key, revision: current, expected: options.ifRevision },
+      },
+    );
 }
 
 /** Runs one call to a backend; any failure becomes STATE_UNAVAILABLE saying what was being done. */

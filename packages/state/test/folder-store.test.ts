@@ -29,7 +29,10 @@ describe('FolderStateStore on disk', () => {
     const store = new FolderStateStore(dir);
     await store.put('incidents/20261206T160000Z-ab12cd', { title: 'x' });
     await store.put('incidents/20261206T160000Z-ab12cd/notes', { n: 1 });
-    expect((await readdir(path.join(dir, 'incidents'))).sort()).toEqual(['20261206T160000Z-ab12cd', '20261206T160000Z-ab12cd.json']);
+    expect((await readdir(path.join(dir, 'incidents'))).sort()).toEqual([
+      '20261206T160000Z-ab12cd',
+      '20261206T160000Z-ab12cd.json',
+    ]);
     const text = await readFile(path.join(dir, 'incidents', '20261206T160000Z-ab12cd.json'), 'utf8');
     expect(JSON.parse(text)).toEqual({ revision: 1, updatedAt: expect.any(String), value: { title: 'x' } });
   });
@@ -41,13 +44,17 @@ describe('FolderStateStore on disk', () => {
       const store = new FolderStateStore(${JSON.stringify(dir)});
       const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.put('outbox/m' + i, { i })));
       process.stdout.write(JSON.stringify(results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason.code))));`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-temp:4=throw' }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-temp:4=throw' },
+      encoding: 'utf8',
+    });
     const results = JSON.parse(run.stdout) as string[];
     expect(results.filter((r) => r === 'ok')).toHaveLength(11);
     const failed = results.findIndex((r) => r !== 'ok');
     expect(results[failed]).toBe(StateErrorCode.UNAVAILABLE);
     const store = new FolderStateStore(dir);
-    for (const [i, r] of results.entries()) expect((await store.get(`outbox/m${i}`))?.value).toEqual(r === 'ok' ? { i } : undefined);
+    for (const [i, r] of results.entries())
+      expect((await store.get(`outbox/m${i}`))?.value).toEqual(r === 'ok' ? { i } : undefined);
     // The failed write's temp file is gone too.
     expect((await readdir(path.join(dir, 'outbox'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -61,7 +68,10 @@ describe('FolderStateStore on disk', () => {
     // A lock held by a live process (this one, as another writer would) is waited for, not broken.
     await writeFile(path.join(dir, 'k.json.lock'), `${process.ppid} 00000000-live`);
     const waiting = store.put('k', 3);
-    const settled = await Promise.race([waiting.then(() => 'written'), new Promise((r) => setTimeout(() => r('waiting'), 300))]);
+    const settled = await Promise.race([
+      waiting.then(() => 'written'),
+      new Promise((r) => setTimeout(() => r('waiting'), 300)),
+    ]);
     expect(settled).toBe('waiting');
     await import('node:fs/promises').then((fs) => fs.unlink(path.join(dir, 'k.json.lock')));
     expect((await waiting).revision).toBe(3);
@@ -74,7 +84,10 @@ describe('FolderStateStore on disk', () => {
     const script = `
       const { FolderStateStore } = await import(${JSON.stringify(path.resolve('dist/index.js'))});
       await new FolderStateStore(${JSON.stringify(dir)}).put('k', 'theirs');`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-lock=hang' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-lock=hang' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     await new Promise<void>((resolve) => child.stderr.on('data', (d) => String(d).includes('hanging') && resolve()));
     const lock = path.join(dir, 'k.json.lock');
     const writer = path.join(dir, (await readdir(dir)).find((f) => f.startsWith(`writer.${child.pid}-`))!);
@@ -88,13 +101,18 @@ describe('FolderStateStore on disk', () => {
     expect(await readdir(dir)).not.toContain('k.json.lock');
     // The next process to write here removes the killed writer's file, and its own when it exits: this one's is left.
     spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("'theirs'", "'next'")]);
-    expect((await readdir(dir)).filter((f) => f.startsWith('writer.'))).toEqual([expect.stringMatching(new RegExp(`^writer\\.${process.pid}-`))]);
+    expect((await readdir(dir)).filter((f) => f.startsWith('writer.'))).toEqual([
+      expect.stringMatching(new RegExp(`^writer\\.${process.pid}-`)),
+    ]);
   });
 
   it('reports a file that is not a state document as STATE_DAMAGED, naming it', async () => {
     const store = new FolderStateStore(dir);
     await writeFile(path.join(dir, 'bad.json'), '{"revision": 1, "value": ');
-    await expect(store.get('bad')).rejects.toMatchObject({ code: StateErrorCode.DAMAGED, message: expect.stringContaining(path.join(dir, 'bad.json')) });
+    await expect(store.get('bad')).rejects.toMatchObject({
+      code: StateErrorCode.DAMAGED,
+      message: expect.stringContaining(path.join(dir, 'bad.json')),
+    });
   });
 
   it('removes temp files of dead writers when it lists, and keeps those of live ones', async () => {

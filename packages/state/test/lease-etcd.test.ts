@@ -13,7 +13,10 @@ leaseBackendContract({ describe, it, beforeEach, afterEach }, 'EtcdLeaseBackend'
   const backend = await openLeaseBackend(options);
   // A fresh keyspace per test: drkit's lease keys all start with drkit/.
   const cleanup = async () => {
-    await fetch(`${etcd.url}/v3/kv/deleterange`, { method: 'POST', body: JSON.stringify({ key: btoa('drkit/'), range_end: btoa('drkit0') }) });
+    await fetch(`${etcd.url}/v3/kv/deleterange`, {
+      method: 'POST',
+      body: JSON.stringify({ key: btoa('drkit/'), range_end: btoa('drkit0') }),
+    });
   };
   await cleanup();
   return { backend, options, cleanup };

@@ -19,7 +19,11 @@ describe('FileLeaseBackend on disk', () => {
       const doc = JSON.parse(await readFile(path.join(dir, 'failover', 'site.json'), 'utf8'));
       expect(doc.value).toEqual({ holder: 'host:1:ab', epoch: 1, expiresAt: lease.expiresAt });
       await leases.release(lease);
-      expect(JSON.parse(await readFile(path.join(dir, 'failover', 'site.json'), 'utf8')).value).toEqual({ holder: 'host:1:ab', epoch: 1, expiresAt: 0 });
+      expect(JSON.parse(await readFile(path.join(dir, 'failover', 'site.json'), 'utf8')).value).toEqual({
+        holder: 'host:1:ab',
+        epoch: 1,
+        expiresAt: 0,
+      });
     } finally {
       await cleanup();
     }

@@ -13,7 +13,7 @@ afterAll(() => redis?.stop());
 stateStoreContract({ describe, it, beforeEach, afterEach }, 'RedisStateStore', async () => {
   const location = `${redis.url}/${db++ % 16}`;
   const store = await openStateStore(location);
-  await redis.client(db - 1 % 16).flushdb();
+  await redis.client(db - (1 % 16)).flushdb();
   return { store, location };
 });
 

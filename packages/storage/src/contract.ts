@@ -61,17 +61,21 @@ export function blobStoreContract(
       check((await store.stat('a/b/c.bin'))?.size === 5, 'stat size');
     });
 
-    t.it('streams a large body in and out without changing a byte', async () => {
-      const data = randomBytes(largeSize);
-      const chunks = function* () {
-        for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
-      };
-      await store.put('big/blob', Readable.from(chunks()));
-      const got = await readAll(await store.get('big/blob'));
-      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-      check(got.length === data.length && sha(got) === sha(data), 'large blob round trip');
-      check((await store.stat('big/blob'))?.size === largeSize, 'large blob stat');
-    }, 120_000);
+    t.it(
+      'streams a large body in and out without changing a byte',
+      async () => {
+        const data = randomBytes(largeSize);
+        const chunks = function* () {
+          for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
+        };
+        await store.put('big/blob', Readable.from(chunks()));
+        const got = await readAll(await store.get('big/blob'));
+        const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+        check(got.length === data.length && sha(got) === sha(data), 'large blob round trip');
+        check((await store.stat('big/blob'))?.size === largeSize, 'large blob stat');
+      },
+      120_000,
+    );
 
     t.it('puts an empty blob', async () => {
       await store.put('empty', Buffer.alloc(0));
@@ -97,7 +101,10 @@ export function blobStoreContract(
     t.it('lists by prefix, including nested keys, and nothing else', async () => {
       for (const k of ['snapshots/1.json', 'snapshots/2.json', 'snap', 'data/1/x.tar', 'data/10/y.tar', 'data/2/z'])
         await store.put(k, Buffer.from(k));
-      check((await collect(store.list('snapshots/'))).join() === 'snapshots/1.json,snapshots/2.json', 'list snapshots/');
+      check(
+        (await collect(store.list('snapshots/'))).join() === 'snapshots/1.json,snapshots/2.json',
+        'list snapshots/',
+      );
       check((await collect(store.list('data/1'))).join() === 'data/1/x.tar,data/10/y.tar', 'list data/1');
       check((await collect(store.list(''))).length === 6, 'list everything');
       check((await collect(store.list('missing/'))).length === 0, 'list of an absent prefix');

@@ -1,4 +1,11 @@
-export { assertValidKey, type BlobBody, type BlobInfo, type BlobStore, type PutOptions, type TempFile } from './blob-store.js';
+export {
+  assertValidKey,
+  type BlobBody,
+  type BlobInfo,
+  type BlobStore,
+  type PutOptions,
+  type TempFile,
+} from './blob-store.js';
 export { blobStoreContract, type ContractOptions, type ContractRunner } from './contract.js';
 export { StorageError, StorageErrorCode } from './errors.js';
 export { copiedOut, lend } from './lent.js';

@@ -137,7 +137,14 @@ export class LocalStore implements BlobStore {
     });
     // rmdir refuses a folder that is not empty, and a put that finds its folder gone makes it again.
     for (const e of entries)
-      if (e.isDirectory() && (await rmdir(path.join(dir, e.name)).then(() => true, () => false))) removed.push(`${dirKey}/${e.name}/`);
+      if (
+        e.isDirectory() &&
+        (await rmdir(path.join(dir, e.name)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        removed.push(`${dirKey}/${e.name}/`);
     return removed;
   }
 
@@ -149,7 +156,13 @@ export class LocalStore implements BlobStore {
     await failpoint('store.before-remove-folder');
     // Folders exist only for the keys in them: a pruned snapshot leaves no empty folder behind.
     for (let dir = path.dirname(file); dir !== this.root && dir.startsWith(this.root); dir = path.dirname(dir)) {
-      if (!(await rmdir(dir).then(() => true, () => false))) break;
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
     }
   }
 }
@@ -191,7 +204,11 @@ async function writeBody(fh: FileHandle, body: BlobBody): Promise<number> {
   const sink = new Writable({
     highWaterMark: SINK_BUFFER,
     write: (chunk: Buffer, _enc, done) => put([chunk], done),
-    writev: (queued, done) => put(queued.map((q) => q.chunk as Buffer), done),
+    writev: (queued, done) =>
+      put(
+        queued.map((q) => q.chunk as Buffer),
+        done,
+      ),
   });
   await pipeline(body, sink);
   return size;

@@ -56,10 +56,14 @@ export function parseRepoLocation(input: string, env: NodeJS.ProcessEnv = proces
     if (!host) throw bad(input, 'names no host');
     const { bucket, prefix } = bucketAndPrefix(input, tail.join('/'));
     const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
-    return { kind: 's3', s3: { bucket, prefix, endpoint: `${scheme}://${host}`, forcePathStyle: true, ...(region ? { region } : {}) } };
+    return {
+      kind: 's3',
+      s3: { bucket, prefix, endpoint: `${scheme}://${host}`, forcePathStyle: true, ...(region ? { region } : {}) },
+    };
   }
   // Anything else with a scheme is a mistake, not a folder named "sftp:…" (drive letters excepted).
-  if (/^[a-z][a-z0-9+.-]*:/i.test(input) && !/^[A-Za-z]:[\\/]/.test(input)) throw bad(input, 'uses a scheme drkit does not support');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(input) && !/^[A-Za-z]:[\\/]/.test(input))
+    throw bad(input, 'uses a scheme drkit does not support');
   return { kind: 'local', path: path.resolve(input) };
 }
 

@@ -25,7 +25,11 @@ export class MeteredStore implements BlobStore {
     }
     // A pass-through, not `for await`: a Readable's iterator joins whatever it has buffered into a
     // fresh buffer, ~40 MiB of garbage per GiB backed up.
-    return this.inner.put(key, counted(body, (n) => this.wrote(n)), options);
+    return this.inner.put(
+      key,
+      counted(body, (n) => this.wrote(n)),
+      options,
+    );
   }
 
   async get(key: string): Promise<Readable> {

@@ -1,7 +1,14 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
-import type { GetObjectCommandOutput, HeadObjectCommandOutput, ListMultipartUploadsCommandOutput, ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type {
+  GetObjectCommandOutput,
+  HeadObjectCommandOutput,
+  ListMultipartUploadsCommandOutput,
+  ListObjectsV2CommandOutput,
+  S3Client,
+  S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { assertValidKey, type BlobBody, type BlobInfo, type BlobStore, type PutOptions } from './blob-store.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 
@@ -82,22 +89,39 @@ function describeCause(cause: unknown, socketTimeoutMs: number): { why: string; 
   const message = e?.message ?? String(e);
   if (status !== undefined) {
     const code = e?.name && e.name !== 'Unknown' && e.name !== 'UnknownError' ? ` ${e.name}` : '';
-    return { why: `HTTP ${status}${code}${message && message !== e?.name && message !== 'UnknownError' ? `: ${message}` : ''}`, kind: status >= 500 || status === 429 ? 'server' : 'other' };
+    return {
+      why: `HTTP ${status}${code}${message && message !== e?.name && message !== 'UnknownError' ? `: ${message}` : ''}`,
+      kind: status >= 500 || status === 429 ? 'server' : 'other',
+    };
   }
   const code = e?.code ?? '';
   if (code === 'ECONNRESET' || code === 'EPIPE') return { why: `the connection was reset (${code})`, kind: 'network' };
   if (code === 'ECONNREFUSED') return { why: `the connection was refused (${code})`, kind: 'network' };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { why: `the host name does not resolve (${code})`, kind: 'network' };
-  if (/without establishing a connection/i.test(message)) return { why: `no connection could be made (${message.match(/within \d+ ?ms/)?.[0] ?? 'timeout'})`, kind: 'network' };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return { why: `the host name does not resolve (${code})`, kind: 'network' };
+  if (/without establishing a connection/i.test(message))
+    return {
+      why: `no connection could be made (${message.match(/within \d+ ?ms/)?.[0] ?? 'timeout'})`,
+      kind: 'network',
+    };
   if (e?.name === 'TimeoutError' || /timed out/i.test(message))
-    return { why: `no data moved for ${message.match(/after (\d+) ?ms/)?.[1] ?? socketTimeoutMs} ms (socket timeout, DRKIT_S3_SOCKET_TIMEOUT_MS)`, kind: 'network' };
+    return {
+      why: `no data moved for ${message.match(/after (\d+) ?ms/)?.[1] ?? socketTimeoutMs} ms (socket timeout, DRKIT_S3_SOCKET_TIMEOUT_MS)`,
+      kind: 'network',
+    };
   if (e?.name === 'TruncatedResponse') return { why: message, kind: 'network' };
   if (e?.name === 'AbortError') return { why: 'the request was aborted before S3 answered', kind: 'network' };
   return { why: `${e?.name ?? 'Error'}${code ? ` ${code}` : ''}: ${message}`, kind: 'other' };
 }
 
 /** S3 error codes that mean the credentials themselves are wrong, not their permissions. */
-const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
+const CREDENTIAL_ERRORS = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+]);
 
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
@@ -145,7 +169,10 @@ export class S3Store implements BlobStore {
     this.socketTimeoutMs = options.socketTimeoutMs ?? 60_000;
     this.target = `bucket "${this.bucket}" at ${endpointText(options.endpoint, options.region)}`;
     const custom = options.endpoint !== undefined;
-    const checksums = (options.checksums ?? (custom ? 'when_required' : 'when_supported')) === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    const checksums =
+      (options.checksums ?? (custom ? 'when_required' : 'when_supported')) === 'when_required'
+        ? 'WHEN_REQUIRED'
+        : 'WHEN_SUPPORTED';
     const config: S3ClientConfig = {
       region: options.region ?? (custom ? 'us-east-1' : undefined),
       endpoint: options.endpoint,
@@ -168,7 +195,9 @@ export class S3Store implements BlobStore {
           if (context.commandName === 'UploadPartCommand') this.partFailed.get(input.Key ?? '')?.(err);
           // Which request finally failed (after the SDK's retries), for the error message.
           if (err !== null && typeof err === 'object' && !(OPERATION in err))
-            Object.defineProperty(err, OPERATION, { value: `${(context.commandName ?? 'request').replace(/Command$/, '')}${input.PartNumber ? ` (part ${input.PartNumber})` : ''}` });
+            Object.defineProperty(err, OPERATION, {
+              value: `${(context.commandName ?? 'request').replace(/Command$/, '')}${input.PartNumber ? ` (part ${input.PartNumber})` : ''}`,
+            });
           throw err;
         }
       },
@@ -205,7 +234,19 @@ export class S3Store implements BlobStore {
     if (source instanceof Buffer) size = source.length;
     const started = new Date(Date.now() - 60_000);
     // leavePartsOnError: we abort ourselves, with retries, and keep the error that caused it.
-    const upload = new (aws().storage.Upload)({ client: this.client, params: { Bucket: this.bucket, Key, Body: source, ContentType: options.contentType, CacheControl: options.cacheControl }, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: true });
+    const upload = new (aws().storage.Upload)({
+      client: this.client,
+      params: {
+        Bucket: this.bucket,
+        Key,
+        Body: source,
+        ContentType: options.contentType,
+        CacheControl: options.cacheControl,
+      },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: true,
+    });
     this.partFailed.set(Key, (err) => {
       failed ??= err;
       if (source instanceof Readable) source.destroy(err as Error);
@@ -227,8 +268,11 @@ export class S3Store implements BlobStore {
   private async abortUploads(Key: string, uploadId: string | undefined, since: Date): Promise<unknown> {
     const ids = new Set<string>(uploadId ? [uploadId] : []);
     try {
-      const listed: ListMultipartUploadsCommandOutput = await this.client.send(new (aws().s3.ListMultipartUploadsCommand)({ Bucket: this.bucket, Prefix: Key }));
-      for (const u of listed.Uploads ?? []) if (u.Key === Key && u.UploadId && (!u.Initiated || u.Initiated >= since)) ids.add(u.UploadId);
+      const listed: ListMultipartUploadsCommandOutput = await this.client.send(
+        new (aws().s3.ListMultipartUploadsCommand)({ Bucket: this.bucket, Prefix: Key }),
+      );
+      for (const u of listed.Uploads ?? [])
+        if (u.Key === Key && u.UploadId && (!u.Initiated || u.Initiated >= since)) ids.add(u.UploadId);
     } catch {
       // Some S3-compatible servers cannot list uploads; the id we know is enough.
     }
@@ -275,14 +319,25 @@ export class S3Store implements BlobStore {
               attempt = 0;
               yield chunk as Buffer;
             }
-            if (total !== undefined && offset < total) throw Object.assign(new Error(`the response ended after ${offset} of ${total} bytes`), { name: 'TruncatedResponse' });
+            if (total !== undefined && offset < total)
+              throw Object.assign(new Error(`the response ended after ${offset} of ${total} bytes`), {
+                name: 'TruncatedResponse',
+              });
             return;
           } catch (err) {
             (res.Body as Readable | undefined)?.destroy();
-            if (++attempt >= self.maxAttempts || !isTransient(err)) throw self.error(`read ${key}`, key, err, { op: 'GetObject (reading the body)', attempts: attempt });
+            if (++attempt >= self.maxAttempts || !isTransient(err))
+              throw self.error(`read ${key}`, key, err, { op: 'GetObject (reading the body)', attempts: attempt });
             await sleep(backoffMs(attempt));
             try {
-              res = await self.client.send(new (aws().s3.GetObjectCommand)({ Bucket: self.bucket, Key, Range: `bytes=${offset}-`, ...(etag ? { IfMatch: etag } : {}) }));
+              res = await self.client.send(
+                new (aws().s3.GetObjectCommand)({
+                  Bucket: self.bucket,
+                  Key,
+                  Range: `bytes=${offset}-`,
+                  ...(etag ? { IfMatch: etag } : {}),
+                }),
+              );
             } catch (again) {
               throw self.error(`read ${key}`, key, again, { op: 'GetObject' });
             }
@@ -298,7 +353,9 @@ export class S3Store implements BlobStore {
   async stat(key: string): Promise<BlobInfo | undefined> {
     const Key = this.fullKey(key);
     try {
-      const head: HeadObjectCommandOutput = await this.client.send(new (aws().s3.HeadObjectCommand)({ Bucket: this.bucket, Key }));
+      const head: HeadObjectCommandOutput = await this.client.send(
+        new (aws().s3.HeadObjectCommand)({ Bucket: this.bucket, Key }),
+      );
       return { key, size: head.ContentLength ?? 0 };
     } catch (err) {
       if (statusOf(err) === 404 && (err as Error).name !== 'NoSuchBucket') return undefined;
@@ -312,7 +369,14 @@ export class S3Store implements BlobStore {
     do {
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.client.send(new (aws().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token, MaxKeys: this.listPageSize }));
+        page = await this.client.send(
+          new (aws().s3.ListObjectsV2Command)({
+            Bucket: this.bucket,
+            Prefix: base + prefix,
+            ContinuationToken: token,
+            MaxKeys: this.listPageSize,
+          }),
+        );
       } catch (err) {
         throw this.error(`list ${prefix || '(everything)'}`, prefix, err, { op: 'ListObjectsV2' });
       }
@@ -339,7 +403,12 @@ export class S3Store implements BlobStore {
    * A StorageError that says what failed (the S3 request, key, bucket and endpoint), after how
    * many attempts, why, and what to do; never carries credentials.
    */
-  private error(what: string, key: string, cause: unknown, more: { leftover?: unknown; op?: string; attempts?: number } = {}): StorageError {
+  private error(
+    what: string,
+    key: string,
+    cause: unknown,
+    more: { leftover?: unknown; op?: string; attempts?: number } = {},
+  ): StorageError {
     if (cause instanceof StorageError) return cause;
     const e = cause as { name?: string; message?: string; $metadata?: { attempts?: number } } | null;
     const name = e?.name ?? 'Error';
@@ -348,7 +417,12 @@ export class S3Store implements BlobStore {
     const attempts = e?.$metadata?.attempts ?? more.attempts;
     const fullKey = this.prefix ? `${this.prefix}/${key}` : key;
     const request = `S3 ${op ? `${op} ` : ''}for ${fullKey || '(the bucket root)'} in ${this.target}`;
-    const details = { key, ...(op ? { operation: op } : {}), ...(attempts ? { attempts } : {}), ...(status ? { status } : {}) };
+    const details = {
+      key,
+      ...(op ? { operation: op } : {}),
+      ...(attempts ? { attempts } : {}),
+      ...(status ? { status } : {}),
+    };
     const orphan = more.leftover
       ? ` An unfinished multipart upload for ${key} may remain (aborting it failed: ${(more.leftover as Error).message}); a bucket lifecycle rule "AbortIncompleteMultipartUpload" removes such leftovers.`
       : '';
@@ -364,24 +438,39 @@ export class S3Store implements BlobStore {
         hint: `Create it first (e.g. \`aws s3 mb s3://${this.bucket}\`), or check the bucket name and endpoint in the repository URL.`,
         details,
       });
-    if (name === 'CredentialsProviderError' || (/Could not load credentials|credential/i.test(e?.message ?? '') && status === undefined))
-      return new StorageError(StorageErrorCode.NO_CREDENTIALS, `No AWS credentials were found to ${what} (${request}).`, {
-        cause,
-        hint: 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or access_key_id / secret_access_key in the config).',
-        details,
-      });
+    if (
+      name === 'CredentialsProviderError' ||
+      (/Could not load credentials|credential/i.test(e?.message ?? '') && status === undefined)
+    )
+      return new StorageError(
+        StorageErrorCode.NO_CREDENTIALS,
+        `No AWS credentials were found to ${what} (${request}).`,
+        {
+          cause,
+          hint: 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or access_key_id / secret_access_key in the config).',
+          details,
+        },
+      );
     if (CREDENTIAL_ERRORS.has(name))
-      return new StorageError(StorageErrorCode.ACCESS_DENIED, `The credentials were refused: ${request} answered HTTP ${status ?? 403} ${name}.${orphan}`, {
-        cause,
-        hint: 'Check the access key and secret (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the config), and that a session token has not expired.',
-        details,
-      });
+      return new StorageError(
+        StorageErrorCode.ACCESS_DENIED,
+        `The credentials were refused: ${request} answered HTTP ${status ?? 403} ${name}.${orphan}`,
+        {
+          cause,
+          hint: 'Check the access key and secret (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the config), and that a session token has not expired.',
+          details,
+        },
+      );
     if (status === 403 || name === 'AccessDenied')
-      return new StorageError(StorageErrorCode.ACCESS_DENIED, `Access denied: could not ${what}: ${request} answered HTTP 403${name === 'AccessDenied' ? ' AccessDenied' : ''}.${orphan}`, {
-        cause,
-        hint: `The credentials were accepted but may not do this: allow s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on bucket ${this.bucket}${this.prefix ? ` under ${this.prefix}/` : ''}.`,
-        details,
-      });
+      return new StorageError(
+        StorageErrorCode.ACCESS_DENIED,
+        `Access denied: could not ${what}: ${request} answered HTTP 403${name === 'AccessDenied' ? ' AccessDenied' : ''}.${orphan}`,
+        {
+          cause,
+          hint: `The credentials were accepted but may not do this: allow s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on bucket ${this.bucket}${this.prefix ? ` under ${this.prefix}/` : ''}.`,
+          details,
+        },
+      );
     if (/Region is missing/i.test(e?.message ?? ''))
       return new StorageError(StorageErrorCode.BAD_LOCATION, `No AWS region is configured for ${this.location}.`, {
         cause,
@@ -396,6 +485,10 @@ export class S3Store implements BlobStore {
         : kind === 'server'
           ? `The server failed or throttled the request: wait a while, or raise DRKIT_S3_MAX_ATTEMPTS, ${again}`
           : `Check the endpoint and the bucket, ${again}`;
-    return new StorageError(StorageErrorCode.IO, `Could not ${what}: ${request} failed${tries}: ${why}.${orphan}`, { cause, hint, details });
+    return new StorageError(StorageErrorCode.IO, `Could not ${what}: ${request} failed${tries}: ${why}.${orphan}`, {
+      cause,
+      hint,
+      details,
+    });
   }
 }

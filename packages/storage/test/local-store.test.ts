@@ -4,7 +4,15 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PassThrough, Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
-import { blobStoreContract, lend, LocalStore, MeteredStore, processTag, StorageErrorCode, type TempFile } from '@drkit/storage';
+import {
+  blobStoreContract,
+  lend,
+  LocalStore,
+  MeteredStore,
+  processTag,
+  StorageErrorCode,
+  type TempFile,
+} from '@drkit/storage';
 
 blobStoreContract({ describe, it, beforeEach, afterEach }, 'LocalStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
@@ -133,7 +141,9 @@ describe('LocalStore on disk', () => {
       seen.push(f);
       return f.owner === undefined;
     });
-    expect(seen.map((f) => f.owner)).toEqual(expect.arrayContaining([undefined, { host: hostname(), pid: process.pid }]));
+    expect(seen.map((f) => f.owner)).toEqual(
+      expect.arrayContaining([undefined, { host: hostname(), pid: process.pid }]),
+    );
     expect(removed).toEqual([expect.objectContaining({ name: 'old-style.part', size: 7 })]);
     body.end('def');
     await putting;

@@ -1,13 +1,18 @@
-import { DrkitError } from '@drkit/errors';
-
 export const TarErrorCode = {
   FORMAT: 'TAR_FORMAT',
 } as const;
 export type TarErrorCode = (typeof TarErrorCode)[keyof typeof TarErrorCode];
 
-/** A header, data or end-of-archive problem; the caller names the entry it happened at. */
-export class TarFormatError extends DrkitError<TarErrorCode> {
+/**
+ * A header, data or end-of-archive problem. Not a DrkitError on purpose: it is damage at a place in
+ * a stream, which the caller turns into its own error naming the archive and the entry (restore and
+ * salvage pass DrkitErrors through as they are, and wrap every other error as a damaged entry).
+ */
+export class TarFormatError extends Error {
+  readonly code = TarErrorCode.FORMAT;
+
   constructor(message: string) {
-    super(TarErrorCode.FORMAT, message, { hint: 'The tar stream is damaged or truncated: read another copy.' });
+    super(message);
+    this.name = 'TarFormatError';
   }
 }

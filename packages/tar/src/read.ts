@@ -38,7 +38,10 @@ const TYPES: Record<string, string> = {
  * Reads the entries of a tar stream in order; throws TarFormatError on damage or truncation.
  * `wrap` turns what an entry's content throws (damage, or the source's own error) into the caller's error.
  */
-export async function* readTar(input: AsyncIterable<Buffer>, wrap: (error: unknown) => unknown = (e) => e): AsyncGenerator<TarEntry> {
+export async function* readTar(
+  input: AsyncIterable<Buffer>,
+  wrap: (error: unknown) => unknown = (e) => e,
+): AsyncGenerator<TarEntry> {
   const bytes = new ByteReader(input);
   const exactly = async (n: number) => {
     const b = await bytes.read(n);
@@ -66,7 +69,8 @@ export async function* readTar(input: AsyncIterable<Buffer>, wrap: (error: unkno
     const padding = (BLOCK - (size % BLOCK)) % BLOCK;
     if (describesNext) {
       // These are read whole: a damaged size must not become one huge allocation.
-      if (size > MAX_EXTENDED_HEADER) throw new TarFormatError(`an extended header of ${size} bytes (at most ${MAX_EXTENDED_HEADER})`);
+      if (size > MAX_EXTENDED_HEADER)
+        throw new TarFormatError(`an extended header of ${size} bytes (at most ${MAX_EXTENDED_HEADER})`);
       const body = await exactly(size);
       if (flag === 'x') pax = { ...pax, ...paxRecords(body) };
       else if (flag === 'L') longName = cString(body);
@@ -125,7 +129,8 @@ function checksum(b: Buffer): number {
 function headerSize(b: Buffer, paxSize: string | undefined): number {
   if (paxSize !== undefined) {
     const n = Number(paxSize);
-    if (!Number.isSafeInteger(n) || n < 0) throw new TarFormatError(`bad size ${JSON.stringify(paxSize)} in a pax header`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new TarFormatError(`bad size ${JSON.stringify(paxSize)} in a pax header`);
     return n;
   }
   // GNU base-256: high bit of the first byte set, then a big-endian number.
@@ -178,7 +183,8 @@ function paxRecords(body: Buffer): Record<string, string> {
   while (at < body.length && body[at] !== 0) {
     const space = body.indexOf(0x20, at);
     const len = space < 0 ? Number.NaN : Number(body.toString('latin1', at, space));
-    if (!Number.isSafeInteger(len) || len <= space - at || at + len > body.length) throw new TarFormatError('bad pax header');
+    if (!Number.isSafeInteger(len) || len <= space - at || at + len > body.length)
+      throw new TarFormatError('bad pax header');
     const eq = body.indexOf(0x3d, space + 1); // '='
     if (eq < 0 || eq >= at + len - 1) throw new TarFormatError('bad pax header');
     // Values are bytes: a name that is not UTF-8 (hdrcharset=BINARY) keeps them, as names.ts describes.

@@ -34,7 +34,11 @@ type Data = { data: Buffer; from: Span };
  * An entry's content throws TarFormatError when it runs into a gap. `onDamage` is told each
  * stretch found damaged: gaps, and the frame a bad header was read from.
  */
-export async function* salvageTar(pieces: AsyncIterable<Piece>, trusted: Trusted, onDamage: (span: Span) => void): AsyncGenerator<SalvagedTarEntry> {
+export async function* salvageTar(
+  pieces: AsyncIterable<Piece>,
+  trusted: Trusted,
+  onDamage: (span: Span) => void,
+): AsyncGenerator<SalvagedTarEntry> {
   const runs = new Runs(pieces, onDamage);
   for (let first = true; ; first = false) {
     if (!first && !(await findHeader(runs, trusted))) return;

@@ -35,7 +35,8 @@ function samples(): Buffer[] {
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
   for (let n = 0; n < 2000; n++) {
     const parts: number[] = [];
-    for (let k = next() % 8; k >= 0; k--) parts.push(...(next() % 3 === 0 ? [next() % 256] : pieces[next() % pieces.length]!));
+    for (let k = next() % 8; k >= 0; k--)
+      parts.push(...(next() % 3 === 0 ? [next() % 256] : pieces[next() % pieces.length]!));
     out.push(Buffer.from(parts));
   }
   return out;
@@ -44,8 +45,14 @@ function samples(): Buffer[] {
 describe('file names that are not UTF-8 (surrogateescape)', () => {
   it("decodes exactly as Python's surrogateescape does, and encodes back to the same bytes", () => {
     const inputs = samples();
-    const script = 'import sys\nfor line in sys.stdin:\n    print(bytes.fromhex(line.strip()).decode("utf-8", "surrogateescape").encode("utf-16-be", "surrogatepass").hex())';
-    const python = execFileSync('python3', ['-c', script], { input: inputs.map((b) => b.toString('hex')).join('\n'), encoding: 'utf8' }).trim().split('\n');
+    const script =
+      'import sys\nfor line in sys.stdin:\n    print(bytes.fromhex(line.strip()).decode("utf-8", "surrogateescape").encode("utf-16-be", "surrogatepass").hex())';
+    const python = execFileSync('python3', ['-c', script], {
+      input: inputs.map((b) => b.toString('hex')).join('\n'),
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
     inputs.forEach((bytes, i) => {
       const name = decodeName(bytes);
       expect(Buffer.from(name, 'utf16le').swap16().toString('hex'), bytes.toString('hex')).toBe(python[i]);

@@ -64,13 +64,21 @@ function withField(archive: Buffer, header: number, offset: number, value: strin
 describe('readTar', () => {
   it("reads drkit's archives (ustar and pax headers) whatever the chunk sizes", async () => {
     const archive = drkitArchive();
-    const expected = entries.map((e) => [e.type === 'dir' ? `${e.path}/` : e.path, e.type, e.type === 'file' ? e.size : 0, e.linkTarget, sha(e.data ?? Buffer.alloc(0))]);
-    for (const size of [1, 7, 511, 512, 513, 65_536, archive.length]) expect(await listAll(archive, size)).toEqual(expected);
+    const expected = entries.map((e) => [
+      e.type === 'dir' ? `${e.path}/` : e.path,
+      e.type,
+      e.type === 'file' ? e.size : 0,
+      e.linkTarget,
+      sha(e.data ?? Buffer.alloc(0)),
+    ]);
+    for (const size of [1, 7, 511, 512, 513, 65_536, archive.length])
+      expect(await listAll(archive, size)).toEqual(expected);
   });
 
   it.each(['gnu', 'pax', 'ustar', 'v7'])('reads what GNU tar writes in %s format', async (format) => {
     const tree = path.join(dir, 'tree');
-    const name = format === 'ustar' || format === 'v7' ? 'short-name.txt' : `${'n'.repeat(120)}-${'日本'.repeat(10)}.txt`;
+    const name =
+      format === 'ustar' || format === 'v7' ? 'short-name.txt' : `${'n'.repeat(120)}-${'日本'.repeat(10)}.txt`;
     await mkdir(path.join(tree, 'sub'), { recursive: true });
     await writeFile(path.join(tree, 'sub', name), 'content\n'.repeat(1000));
     await symlink(`sub/${name}`, path.join(tree, 'ln'));
@@ -84,19 +92,36 @@ describe('readTar', () => {
     ]);
   });
 
-  it.each(['gnu', 'pax', 'ustar'])('reads names and link targets byte-exact from GNU tar in %s format, whatever their bytes', async (format) => {
-    const tree = path.join(dir, 'tree');
-    await mkdir(tree);
-    // As bytes: Node would write U+FFFD for a string's lone surrogate.
-    const names = ['new\nline', 'cr\rname', 'bad-\uDCFF', 'e\uDCE9x', 'real-\uFFFD', 'esc-\x1b[31m', ...(format === 'ustar' ? [] : [`long-${'\uDCE9'.repeat(120)}`])];
-    for (const n of names) await writeFile(Buffer.concat([Buffer.from(`${tree}/`), encodeName(n)]), encodeName(n));
-    await symlink(encodeName('bad-\uDCFF'), Buffer.concat([Buffer.from(`${tree}/`), encodeName('ln-\uDCFE')]));
-    const file = path.join(dir, 'a.tar');
-    execFileSync('tar', [`--format=${format}`, '-cf', file, '-C', tree, '.']);
-    const got = new Map((await listAll(await readFile(file), 4096)).map(([name, , , link, digest]) => [name.replace(/^\.\//, ''), { link, digest }]));
-    for (const n of names) expect(got.get(n), JSON.stringify(n)).toEqual({ link: undefined, digest: sha(encodeName(n)) });
-    expect(got.get('ln-\uDCFE')?.link).toBe('bad-\uDCFF');
-  });
+  it.each(['gnu', 'pax', 'ustar'])(
+    'reads names and link targets byte-exact from GNU tar in %s format, whatever their bytes',
+    async (format) => {
+      const tree = path.join(dir, 'tree');
+      await mkdir(tree);
+      // As bytes: Node would write U+FFFD for a string's lone surrogate.
+      const names = [
+        'new\nline',
+        'cr\rname',
+        'bad-\uDCFF',
+        'e\uDCE9x',
+        'real-\uFFFD',
+        'esc-\x1b[31m',
+        ...(format === 'ustar' ? [] : [`long-${'\uDCE9'.repeat(120)}`]),
+      ];
+      for (const n of names) await writeFile(Buffer.concat([Buffer.from(`${tree}/`), encodeName(n)]), encodeName(n));
+      await symlink(encodeName('bad-\uDCFF'), Buffer.concat([Buffer.from(`${tree}/`), encodeName('ln-\uDCFE')]));
+      const file = path.join(dir, 'a.tar');
+      execFileSync('tar', [`--format=${format}`, '-cf', file, '-C', tree, '.']);
+      const got = new Map(
+        (await listAll(await readFile(file), 4096)).map(([name, , , link, digest]) => [
+          name.replace(/^\.\//, ''),
+          { link, digest },
+        ]),
+      );
+      for (const n of names)
+        expect(got.get(n), JSON.stringify(n)).toEqual({ link: undefined, digest: sha(encodeName(n)) });
+      expect(got.get('ln-\uDCFE')?.link).toBe('bad-\uDCFF');
+    },
+  );
 
   it('writes names that are not UTF-8 as their bytes in pax records marked hdrcharset=BINARY, and reads them back', async () => {
     const weird: TarHeader[] = [
@@ -107,7 +132,13 @@ describe('readTar', () => {
     const archive = Buffer.concat([...weird.map((h) => encodeHeader(h)), END_OF_ARCHIVE]);
     // Each entry's pax records, as bytes (latin1: one character per byte).
     const records = archive.toString('latin1').match(/\d+ (hdrcharset|path|linkpath)=[\s\S]*?\n(?=\d+ |\0)/g);
-    expect(records).toEqual(['21 hdrcharset=BINARY\n', '14 path=bad-\xff\n', '17 path=new\nline\n', '21 hdrcharset=BINARY\n', '16 linkpath=e\xe9x\n']);
+    expect(records).toEqual([
+      '21 hdrcharset=BINARY\n',
+      '14 path=bad-\xff\n',
+      '17 path=new\nline\n',
+      '21 hdrcharset=BINARY\n',
+      '16 linkpath=e\xe9x\n',
+    ]);
     expect((await listAll(archive, 100)).map(([name, , , link]) => [name, link])).toEqual([
       ['bad-\uDCFF', undefined],
       ['new\nline', undefined],
@@ -130,10 +161,18 @@ describe('readTar', () => {
   });
 
   it.each([
-    ['a changed header byte', (a: Buffer) => Buffer.concat([a.subarray(0, 1024 + 10), Buffer.from('Q'), a.subarray(1024 + 11)]), /bad header checksum/],
+    [
+      'a changed header byte',
+      (a: Buffer) => Buffer.concat([a.subarray(0, 1024 + 10), Buffer.from('Q'), a.subarray(1024 + 11)]),
+      /bad header checksum/,
+    ],
     ['a cut in the middle of a file', (a: Buffer) => a.subarray(0, 3000), /unexpected end of archive/],
     ['no end-of-archive marker', (a: Buffer) => a.subarray(0, a.length - 1024), /no end-of-archive marker/],
-    ['a size field that is no number (checksum right)', (a: Buffer) => withField(a, 1024, 124, 'zzzzzzzzzzz\0'), /bad size field/],
+    [
+      'a size field that is no number (checksum right)',
+      (a: Buffer) => withField(a, 1024, 124, 'zzzzzzzzzzz\0'),
+      /bad size field/,
+    ],
   ])('fails on %s', async (_, damage, message) => {
     await expect(listAll(damage(drkitArchive()), 4096)).rejects.toThrow(TarFormatError);
     await expect(listAll(damage(drkitArchive()), 4096)).rejects.toThrow(message);

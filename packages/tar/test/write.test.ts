@@ -5,7 +5,15 @@ import { encodeHeader, type TarHeader } from '../src/write.js';
 // Headers are read back by tar-stream, an implementation drkit does not share code with.
 async function readHeaders(headers: TarHeader[]) {
   const ex = extract();
-  const seen: { name: string; type: string; mode?: number; uid?: number; size?: number; mtime?: Date; linkname?: string | null }[] = [];
+  const seen: {
+    name: string;
+    type: string;
+    mode?: number;
+    uid?: number;
+    size?: number;
+    mtime?: Date;
+    linkname?: string | null;
+  }[] = [];
   const done = (async () => {
     for await (const e of ex) {
       seen.push(e.header);

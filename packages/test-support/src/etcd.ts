@@ -39,8 +39,28 @@ export async function startEtcd(): Promise<RunningEtcd> {
     const [port, peer] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
     const peerUrl = `http://127.0.0.1:${peer}`;
-    const args = ['--name', 'test', '--data-dir', path.join(dir, `data-${attempt}`), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `test=${peerUrl}`, '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'warn'];
+    const args = [
+      '--name',
+      'test',
+      '--data-dir',
+      path.join(dir, `data-${attempt}`),
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `test=${peerUrl}`,
+      '--heartbeat-interval',
+      '50',
+      '--election-timeout',
+      '500',
+      '--log-level',
+      'warn',
+    ];
     const child = spawn(ETCD_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout!.on('data', (d) => (log = (log + d).slice(-4000)));
@@ -66,7 +86,9 @@ export async function startEtcd(): Promise<RunningEtcd> {
     child.kill('SIGKILL');
     if (attempt >= 3) {
       await rm(dir, { recursive: true, force: true });
-      throw new Error(`etcd did not start on port ${port}: ${log.trim().split('\n').slice(-5).join(' | ')} (install Debian's etcd-server, or set ETCD_SERVER)`);
+      throw new Error(
+        `etcd did not start on port ${port}: ${log.trim().split('\n').slice(-5).join(' | ')} (install Debian's etcd-server, or set ETCD_SERVER)`,
+      );
     }
   }
 }

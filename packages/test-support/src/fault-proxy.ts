@@ -38,10 +38,18 @@ export interface FaultProxy {
 
 function s3Op(method: string, q: URLSearchParams): string {
   if (method === 'PUT') return q.has('partNumber') ? 'UploadPart' : 'PutObject';
-  if (method === 'POST') return q.has('uploads') ? 'CreateMultipartUpload' : q.has('uploadId') ? 'CompleteMultipartUpload' : q.has('delete') ? 'DeleteObjects' : 'Post';
+  if (method === 'POST')
+    return q.has('uploads')
+      ? 'CreateMultipartUpload'
+      : q.has('uploadId')
+        ? 'CompleteMultipartUpload'
+        : q.has('delete')
+          ? 'DeleteObjects'
+          : 'Post';
   if (method === 'DELETE') return q.has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
   if (method === 'HEAD') return 'HeadObject';
-  if (method === 'GET') return q.has('uploads') ? 'ListMultipartUploads' : q.get('list-type') === '2' ? 'ListObjectsV2' : 'GetObject';
+  if (method === 'GET')
+    return q.has('uploads') ? 'ListMultipartUploads' : q.get('list-type') === '2' ? 'ListObjectsV2' : 'GetObject';
   return method;
 }
 
@@ -98,7 +106,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
-    const info: ProxiedRequest = { n: ++n, method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), query: url.searchParams, op: s3Op(req.method ?? 'GET', url.searchParams) };
+    const info: ProxiedRequest = {
+      n: ++n,
+      method: req.method ?? 'GET',
+      path: decodeURIComponent(url.pathname),
+      query: url.searchParams,
+      op: s3Op(req.method ?? 'GET', url.searchParams),
+    };
     const fault = rule?.(info);
     log.push({ ...info, ...(fault ? { fault: fault.kind } : {}) });
     switch (fault?.kind) {
@@ -110,7 +124,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         req.resume();
         req.on('end', () => {
           res.writeHead(fault.status, { 'content-type': 'application/xml' });
-          res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the fault proxy</Message><RequestId>fault-${info.n}</RequestId></Error>`);
+          res.end(
+            `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the fault proxy</Message><RequestId>fault-${info.n}</RequestId></Error>`,
+          );
         });
         return;
       }

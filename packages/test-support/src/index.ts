@@ -1,5 +1,18 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, lutimes, writeFile, chmod } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  utimes,
+  lutimes,
+  writeFile,
+  chmod,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -63,7 +76,10 @@ export interface TreeEntry {
  * Names are read as bytes; `exact` shows them (and link targets) one character per byte
  * (latin1), so names that are not UTF-8 compare byte for byte, else as UTF-8 text.
  */
-export async function describeTree(root: string, options: { hash?: boolean; exact?: boolean } = {}): Promise<TreeEntry[]> {
+export async function describeTree(
+  root: string,
+  options: { hash?: boolean; exact?: boolean } = {},
+): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   const text = (b: Buffer) => b.toString(options.exact ? 'latin1' : 'utf8');
   async function visit(dir: Buffer, rel: string): Promise<void> {
@@ -79,9 +95,20 @@ export async function describeTree(root: string, options: { hash?: boolean; exac
         await visit(p, r);
       } else if (st.isSymbolicLink()) {
         // Symlink modes are not portable; compare the target instead.
-        out.push({ path: r, type: 'symlink', mode: 0, mtimeMs: base.mtimeMs, linkTarget: text(await readlink(p, 'buffer')) });
+        out.push({
+          path: r,
+          type: 'symlink',
+          mode: 0,
+          mtimeMs: base.mtimeMs,
+          linkTarget: text(await readlink(p, 'buffer')),
+        });
       } else if (st.isFile()) {
-        const sha256 = options.hash === false ? undefined : createHash('sha256').update(await readFile(p)).digest('hex');
+        const sha256 =
+          options.hash === false
+            ? undefined
+            : createHash('sha256')
+                .update(await readFile(p))
+                .digest('hex');
         out.push({ ...base, type: 'file', size: st.size, ...(sha256 ? { sha256 } : {}) });
       } else out.push({ ...base, type: 'other' });
     }
@@ -98,10 +125,31 @@ export async function tempDir(prefix = 'drkit-test-'): Promise<{ dir: string; cl
 export { snapshotTree } from './snapshot-tree.js';
 export { type RunningRedis, freePort, startRedis, type StartRedisOptions } from './redis.js';
 export { type RunningEtcd, startEtcd } from './etcd.js';
-export { BINARY_KEY, BINARY_VALUE, type RedisKeyState, redisContents, sameRedisContents, seedRedis } from './redis-data.js';
+export {
+  BINARY_KEY,
+  BINARY_VALUE,
+  type RedisKeyState,
+  redisContents,
+  sameRedisContents,
+  seedRedis,
+} from './redis-data.js';
 export { snapshotRedis, withRdbVersion } from './redis-snapshot.js';
 export { type Fault, type FaultProxy, type ProxiedRequest, startFaultProxy } from './fault-proxy.js';
 export { type RunningS3, S3_TEST_CREDENTIALS, startS3Server } from './s3-server.js';
 export { type RunningCluster, type RunningSentinel, startRedisCluster, startRedisSentinel } from './topologies.js';
-export { type Answer, type AnswerRule, type RecordedRequest, type RecordingServer, startRecordingServer } from './recording-server.js';
-export { type ReceivedMail, type SmtpRefusal, type SmtpTestServer, type SmtpTestServerOptions, selfSignedCertificate, startSmtpServer, type TestCertificate } from './smtp-server.js';
+export {
+  type Answer,
+  type AnswerRule,
+  type RecordedRequest,
+  type RecordingServer,
+  startRecordingServer,
+} from './recording-server.js';
+export {
+  type ReceivedMail,
+  type SmtpRefusal,
+  type SmtpTestServer,
+  type SmtpTestServerOptions,
+  selfSignedCertificate,
+  startSmtpServer,
+  type TestCertificate,
+} from './smtp-server.js';

@@ -87,7 +87,10 @@ export async function startRecordingServer(options: { answer?: AnswerRule } = {}
       const send = () => {
         const json = answer.body !== undefined && typeof answer.body !== 'string';
         const text = json ? JSON.stringify(answer.body) : ((answer.body as string | undefined) ?? 'ok');
-        res.writeHead(answer.status ?? 200, { 'content-type': json ? 'application/json' : 'text/plain', ...answer.headers });
+        res.writeHead(answer.status ?? 200, {
+          'content-type': json ? 'application/json' : 'text/plain',
+          ...answer.headers,
+        });
         res.end(text);
       };
       if (answer.delayMs) setTimeout(send, answer.delayMs);

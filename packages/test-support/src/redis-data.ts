@@ -17,8 +17,11 @@ export async function seedRedis(client: Redis): Promise<void> {
     await client.set('str:ttl', 'expires', 'PX', 3_600_000);
     await client.set(BINARY_KEY, BINARY_VALUE);
     await client.set('int', '12345');
-    await client.hset('hash', { a: '1', b: 'two', 'ünï': 'cödé' });
-    await client.hset('hash:big', Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`field-${i}`, `value-${i}-${'x'.repeat(i % 50)}`])));
+    await client.hset('hash', { a: '1', b: 'two', ünï: 'cödé' });
+    await client.hset(
+      'hash:big',
+      Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`field-${i}`, `value-${i}-${'x'.repeat(i % 50)}`])),
+    );
     await client.rpush('list', 'a', 'b', 'c', Buffer.from([0, 1, 2]));
     await client.sadd('set', 'x', 'y', 'z');
     await client.sadd('set:ints', 1, 2, 3, 42);
@@ -71,7 +74,12 @@ export async function redisContents(client: Redis, dbs: number[]): Promise<Redis
           const type = await c.type(key);
           let value: unknown;
           if (type === 'string') value = hex((await c.getBuffer(key))!);
-          else if (type === 'hash') value = Object.fromEntries(Object.entries(await c.hgetallBuffer(key)).map(([k, v]) => [k, hex(v)]).sort());
+          else if (type === 'hash')
+            value = Object.fromEntries(
+              Object.entries(await c.hgetallBuffer(key))
+                .map(([k, v]) => [k, hex(v)])
+                .sort(),
+            );
           else if (type === 'list') value = (await c.lrangeBuffer(key, 0, -1)).map(hex);
           else if (type === 'set') value = (await c.smembersBuffer(key)).map(hex).sort();
           else if (type === 'zset') value = await c.zrange(key, '0', '-1', 'WITHSCORES');

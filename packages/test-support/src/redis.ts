@@ -101,7 +101,20 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
     await options.sentinel?.(dir);
     const args = options.sentinel
       ? [path.join(dir, 'sentinel.conf'), '--sentinel', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir]
-      : ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.password ? ['--requirepass', options.password] : []), ...(options.args ?? [])];
+      : [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          ...(options.password ? ['--requirepass', options.password] : []),
+          ...(options.args ?? []),
+        ];
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout!.on('data', (d) => (log = (log + d).slice(-4000)));
@@ -109,7 +122,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
     let exited = false;
     child.once('exit', () => (exited = true));
     const deadline = Date.now() + 10_000;
-    while (!exited && Date.now() < deadline && !(await ping(port, options.password))) await new Promise((r) => setTimeout(r, 50));
+    while (!exited && Date.now() < deadline && !(await ping(port, options.password)))
+      await new Promise((r) => setTimeout(r, 50));
     if (!exited && Date.now() < deadline) {
       const clients: Redis[] = [];
       const probe = new Redis({ host: '127.0.0.1', port, password: options.password });
@@ -133,7 +147,14 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
         rdbVersion,
         process: child,
         client(db = 0) {
-          const c = new Redis({ host: '127.0.0.1', port, db, password: options.password, lazyConnect: false, maxRetriesPerRequest: 1 });
+          const c = new Redis({
+            host: '127.0.0.1',
+            port,
+            db,
+            password: options.password,
+            lazyConnect: false,
+            maxRetriesPerRequest: 1,
+          });
           c.on('error', () => {});
           clients.push(c);
           return c;

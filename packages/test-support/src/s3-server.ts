@@ -17,7 +17,10 @@ server.stop()
 `;
 
 /** Test credentials: moto accepts any; tests check that the secret never shows in output. */
-export const S3_TEST_CREDENTIALS = { accessKeyId: 'AKIADRKITTEST0000001', secretAccessKey: `drkit-test-secret-${randomBytes(6).toString('hex')}` };
+export const S3_TEST_CREDENTIALS = {
+  accessKeyId: 'AKIADRKITTEST0000001',
+  secretAccessKey: `drkit-test-secret-${randomBytes(6).toString('hex')}`,
+};
 
 export interface RunningS3 {
   /** http://127.0.0.1:PORT */
@@ -42,7 +45,12 @@ function xmlValues(xml: string, tag: string): string[] {
 }
 
 function decodeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 const AUTH = `AWS4-HMAC-SHA256 Credential=${S3_TEST_CREDENTIALS.accessKeyId}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;

@@ -31,7 +31,20 @@ export interface RunningCluster {
 export async function startRedisCluster(n = 3): Promise<RunningCluster> {
   const masters: RunningRedis[] = [];
   try {
-    for (let i = 0; i < n; i++) masters.push(await startRedis({ clusterPort: true, args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '5000'] }));
+    for (let i = 0; i < n; i++)
+      masters.push(
+        await startRedis({
+          clusterPort: true,
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${i}.conf`,
+            '--cluster-node-timeout',
+            '5000',
+          ],
+        }),
+      );
     const nodes = masters.map((m) => `127.0.0.1:${m.port}`);
     await run(REDIS_CLI, ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
     await until('cluster_state:ok on every node', async () => {
@@ -78,8 +91,16 @@ export async function startRedisSentinel(masterName = 'drkit-test'): Promise<Run
     started.push(master);
     const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
     started.push(replica);
-    await until('the replica to sync', async () => (await replica.client().info('replication')).includes('master_link_status:up'));
-    const sentinel = await startRedis({ sentinel: (dir) => writeFile(path.join(dir, 'sentinel.conf'), `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${masterName} 60000\n`) });
+    await until('the replica to sync', async () =>
+      (await replica.client().info('replication')).includes('master_link_status:up'),
+    );
+    const sentinel = await startRedis({
+      sentinel: (dir) =>
+        writeFile(
+          path.join(dir, 'sentinel.conf'),
+          `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${masterName} 60000\n`,
+        ),
+    });
     started.push(sentinel);
     await until('Sentinel to see the replica', async () => {
       const c = new Redis({ host: '127.0.0.1', port: sentinel.port, lazyConnect: true });

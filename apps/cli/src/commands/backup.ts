@@ -40,12 +40,23 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
   // --redis is an ad-hoc source like a path: either replaces the config's sources.
   const sources: Array<FileSource | RedisSource> =
     adHoc.length || opts.redis
-      ? [...sourcesFromPaths(adHoc).map((s) => ({ ...s, exclude: opts.exclude })), ...(opts.redis ? [adHocRedis(opts.redis)] : [])]
-      : (config?.sources ?? []).map((s) => (s.type === 'redis' ? redisSourceOf(s) : { name: s.name, type: 'files', path: s.path, include: s.include, exclude: s.exclude }));
-  if (sources.length === 0) throw usage('Nothing to back up.', 'Pass paths (`drkit backup /srv/data`) or list sources in drkit.config.yaml.');
+      ? [
+          ...sourcesFromPaths(adHoc).map((s) => ({ ...s, exclude: opts.exclude })),
+          ...(opts.redis ? [adHocRedis(opts.redis)] : []),
+        ]
+      : (config?.sources ?? []).map((s) =>
+          s.type === 'redis'
+            ? redisSourceOf(s)
+            : { name: s.name, type: 'files', path: s.path, include: s.include, exclude: s.exclude },
+        );
+  if (sources.length === 0)
+    throw usage('Nothing to back up.', 'Pass paths (`drkit backup /srv/data`) or list sources in drkit.config.yaml.');
   let stored = 0;
   const cacheDir = opts.cache ? (opts.cacheDir ?? hostCacheDir()) : undefined;
-  const repo = await openRepo(opts, config, (m) => (stored = m.written), { signingKey: await loadSigningKey(opts.signingKey, config), cacheDir: cacheDir ?? null });
+  const repo = await openRepo(opts, config, (m) => (stored = m.written), {
+    signingKey: await loadSigningKey(opts.signingKey, config),
+    cacheDir: cacheDir ?? null,
+  });
   const started = Date.now();
   const progress = transferProgress(!opts.json);
   const result = await runBackup(repo, {
@@ -61,19 +72,59 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     waitMs: opts.wait,
     cacheDir,
     ...lockNotes,
-    signal: stopsSafely("this backup's lock and unfinished data: the next backup (or `drkit unlock`) on this host removes them"),
+    signal: stopsSafely(
+      "this backup's lock and unfinished data: the next backup (or `drkit unlock`) on this host removes them",
+    ),
     // Against the parent's size when there is one (restic's estimate): a percentage and an ETA.
     onProgress: (p) =>
       p.expectedBytes !== undefined
-        ? progress.update(`backing up ${p.source}: ${p.files} files, ${bytes(stored)} stored;`, p.bytes, p.expectedBytes, p.path)
-        : progress.update(`backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`, stored, undefined, p.path),
+        ? progress.update(
+            `backing up ${p.source}: ${p.files} files, ${bytes(stored)} stored;`,
+            p.bytes,
+            p.expectedBytes,
+            p.path,
+          )
+        : progress.update(
+            `backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`,
+            stored,
+            undefined,
+            p.path,
+          ),
   });
   progress.done();
   const snap = result.snapshot;
   const durationMs = Date.now() - started;
   if (opts.json) {
     // failedSources is what the notify/scheduler side raises an incident from: each failed source, its code and reason.
-    printJson({ id: snap.id, time: snap.time, host: snap.host, kind: snap.kind, parent: snap.parent, base: snap.base, chain: result.chain, read: result.read, files: result.files, added: result.added, status: result.status, tags: snap.tags, durationMs, sources: snap.sources.map((s) => ({ name: s.name, origin: s.origin, ...s.stats, stored: s.archive.size + (s.index?.size ?? 0), compression: s.archive.compression, findings: s.findingsTotal, ...redisSummary(s) })), failedSources: result.failedSources, warnings: result.warnings, errors: result.errors, notes: result.notes, signedBy: repo.signingKey?.publicKey ?? null });
+    printJson({
+      id: snap.id,
+      time: snap.time,
+      host: snap.host,
+      kind: snap.kind,
+      parent: snap.parent,
+      base: snap.base,
+      chain: result.chain,
+      read: result.read,
+      files: result.files,
+      added: result.added,
+      status: result.status,
+      tags: snap.tags,
+      durationMs,
+      sources: snap.sources.map((s) => ({
+        name: s.name,
+        origin: s.origin,
+        ...s.stats,
+        stored: s.archive.size + (s.index?.size ?? 0),
+        compression: s.archive.compression,
+        findings: s.findingsTotal,
+        ...redisSummary(s),
+      })),
+      failedSources: result.failedSources,
+      warnings: result.warnings,
+      errors: result.errors,
+      notes: result.notes,
+      signedBy: repo.signingKey?.publicKey ?? null,
+    });
   } else {
     for (const n of result.notes) warn(`note: ${n}`);
     for (const w of result.warnings.slice(0, 20)) warn(`warning: ${w.source}: ${w.message}`);
@@ -82,19 +133,31 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
     for (const e of result.errors) warn(`error: ${e.source}: ${e.message}`);
     for (const s of snap.sources)
       if (s.redis) say(`  ${s.name}: ${redisLine(s)} → ${bytes(s.archive.size)} stored (${s.archive.compression})`);
-      else say(`  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`);
-    if (snap.sources.some((s) => s.redis)) say('  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is not point-in-time across keys.');
+      else
+        say(
+          `  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`,
+        );
+    if (snap.sources.some((s) => s.redis))
+      say(
+        '  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is not point-in-time across keys.',
+      );
     say(`  ${snap.kind}: ${result.chain}; read ${result.read.files} files, ${bytes(result.read.bytes)}`);
     const f = result.files;
-    say(`  files: ${f.new} new, ${f.changed} changed, ${f.unmodified} unmodified; added to the repository: ${bytes(result.added)}`);
+    say(
+      `  files: ${f.new} new, ${f.changed} changed, ${f.unmodified} unmodified; added to the repository: ${bytes(result.added)}`,
+    );
     if (repo.signingKey) say(`  signed by ${repo.signingKey.publicKey}`);
-    say(`snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${partialSummary(result)}` : ''} in ${(durationMs / 1000).toFixed(1)}s`);
+    say(
+      `snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${partialSummary(result)}` : ''} in ${(durationMs / 1000).toFixed(1)}s`,
+    );
   }
   return result.status === 'partial' ? ExitCode.PARTIAL_BACKUP : ExitCode.OK;
 }
 
 function partialSummary(r: BackupResult): string {
-  const failed = r.failedSources.length ? [`${r.failedSources.length} source(s) failed (${r.failedSources.map((f) => f.name).join(', ')})`] : [];
+  const failed = r.failedSources.length
+    ? [`${r.failedSources.length} source(s) failed (${r.failedSources.map((f) => f.name).join(', ')})`]
+    : [];
   const unread = r.errors.length ? [`${r.errors.length} path(s) or key(s) could not be read`] : [];
   return [...failed, ...unread].join(', ');
 }
@@ -106,7 +169,16 @@ function adHocRedis(url: string): RedisSource {
 type SourceMeta = BackupResult['snapshot']['sources'][number];
 
 function redisSummary(s: SourceMeta) {
-  return s.redis ? { keys: s.redis.records, dbs: s.redis.dbs, skippedVanished: s.redis.skippedVanished, server: s.redis.server.version, rdbVersion: s.redis.rdbVersion, pointInTime: false } : {};
+  return s.redis
+    ? {
+        keys: s.redis.records,
+        dbs: s.redis.dbs,
+        skippedVanished: s.redis.skippedVanished,
+        server: s.redis.server.version,
+        rdbVersion: s.redis.rdbVersion,
+        pointInTime: false,
+      }
+    : {};
 }
 
 function redisLine(s: SourceMeta): string {

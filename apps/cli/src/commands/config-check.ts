@@ -16,9 +16,16 @@ interface Check {
   error?: { code: string; message: string; hint?: string };
 }
 
-export async function run(_args: unknown[], opts: GlobalOptions & { connect?: boolean; timeout: number }): Promise<ExitCode> {
+export async function run(
+  _args: unknown[],
+  opts: GlobalOptions & { connect?: boolean; timeout: number },
+): Promise<ExitCode> {
   const config = await loadConfig(opts); // a file that does not parse or validate fails here, with every problem named
-  if (!config) throw usage('There is no config to check.', 'Pass --config FILE, set DRKIT_CONFIG, or run it in the folder of drkit.config.yaml.');
+  if (!config)
+    throw usage(
+      'There is no config to check.',
+      'Pass --config FILE, set DRKIT_CONFIG, or run it in the folder of drkit.config.yaml.',
+    );
   const checks: Check[] = [];
   const check = async (what: string, probe: () => unknown) => {
     try {
@@ -26,17 +33,29 @@ export async function run(_args: unknown[], opts: GlobalOptions & { connect?: bo
       checks.push({ what, ok: true, ...(typeof detail === 'string' ? { detail } : {}) });
     } catch (err) {
       const e = err as { code?: string; message: string; hint?: string };
-      checks.push({ what, ok: false, error: { code: isDrkitError(err) ? err.code : (e.code ?? 'ERROR'), message: e.message, ...(e.hint ? { hint: e.hint } : {}) } });
+      checks.push({
+        what,
+        ok: false,
+        error: {
+          code: isDrkitError(err) ? err.code : (e.code ?? 'ERROR'),
+          message: e.message,
+          ...(e.hint ? { hint: e.hint } : {}),
+        },
+      });
     }
   };
   // A part that needs an unset ${VAR} throws when read: read every part, as some command would.
-  for (const key of Object.keys(config).filter((k) => k !== 'sources')) await check(key, () => void JSON.stringify((config as Record<string, unknown>)[key]));
+  for (const key of Object.keys(config).filter((k) => k !== 'sources'))
+    await check(key, () => void JSON.stringify((config as Record<string, unknown>)[key]));
   for (const [i, source] of config.sources.entries()) {
     await check(`source ${source.name ?? i}`, async () => {
       JSON.stringify(source);
       if (source.type !== 'files') return undefined;
       await access(source.path, constants.R_OK).catch((cause) => {
-        throw Object.assign(new Error(`${source.path} cannot be read (${cause.code}): a backup would be partial.`), { code: 'BACKUP_SOURCE_MISSING', hint: 'Fix the path, or create it.' });
+        throw Object.assign(new Error(`${source.path} cannot be read (${cause.code}): a backup would be partial.`), {
+          code: 'BACKUP_SOURCE_MISSING',
+          hint: 'Fix the path, or create it.',
+        });
       });
       return source.path;
     });
@@ -45,13 +64,24 @@ export async function run(_args: unknown[], opts: GlobalOptions & { connect?: bo
   const failed = checks.filter((c) => !c.ok);
   if (opts.json) printJson({ ok: failed.length === 0, connect: opts.connect === true, checks });
   else {
-    for (const c of checks) say(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}${c.detail ? `: ${c.detail}` : ''}${c.error ? `: ${c.error.message} [${c.error.code}]${c.error.hint ? ` ${c.error.hint}` : ''}` : ''}`);
-    say(failed.length ? `${failed.length} of ${checks.length} check(s) failed` : `all ${checks.length} checks passed${opts.connect ? '' : ' (add --connect to reach the servers)'}`);
+    for (const c of checks)
+      say(
+        `${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}${c.detail ? `: ${c.detail}` : ''}${c.error ? `: ${c.error.message} [${c.error.code}]${c.error.hint ? ` ${c.error.hint}` : ''}` : ''}`,
+      );
+    say(
+      failed.length
+        ? `${failed.length} of ${checks.length} check(s) failed`
+        : `all ${checks.length} checks passed${opts.connect ? '' : ' (add --connect to reach the servers)'}`,
+    );
   }
   return failed.length ? ExitCode.ERROR : ExitCode.OK;
 }
 
-async function connectChecks(config: DrkitConfig, opts: GlobalOptions & { timeout: number }, check: (what: string, probe: () => unknown) => Promise<void>): Promise<void> {
+async function connectChecks(
+  config: DrkitConfig,
+  opts: GlobalOptions & { timeout: number },
+  check: (what: string, probe: () => unknown) => Promise<void>,
+): Promise<void> {
   await check('connect repository', async () => {
     const repo = await openRepo(opts, config);
     return `${repo.store.location} (format ${repo.config.format})`;
@@ -78,7 +108,10 @@ async function connectChecks(config: DrkitConfig, opts: GlobalOptions & { timeou
   const { channelEndpoint } = await import('@drkit/notify');
   for (const [name, channel] of Object.entries(config.notify?.channels ?? {})) {
     const at = channelEndpoint(channel);
-    if (at) await check(`connect channel ${name}`, () => reach(at.host, at.port, opts.timeout).then(() => `${at.host}:${at.port} (nothing sent)`));
+    if (at)
+      await check(`connect channel ${name}`, () =>
+        reach(at.host, at.port, opts.timeout).then(() => `${at.host}:${at.port} (nothing sent)`),
+      );
   }
 }
 
@@ -88,7 +121,12 @@ function reach(host: string, port: number, timeoutMs: number): Promise<void> {
     const socket = connect({ host, port, timeout: timeoutMs });
     const fail = (why: string) => {
       socket.destroy();
-      reject(Object.assign(new Error(`${host}:${port} cannot be reached: ${why}.`), { code: CliErrorCode.UNREACHABLE, hint: 'Check the host name, the network path (firewall, proxy) and that the service is up.' }));
+      reject(
+        Object.assign(new Error(`${host}:${port} cannot be reached: ${why}.`), {
+          code: CliErrorCode.UNREACHABLE,
+          hint: 'Check the host name, the network path (firewall, proxy) and that the service is up.',
+        }),
+      );
     };
     socket.once('connect', () => {
       socket.end();

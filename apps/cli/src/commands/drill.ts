@@ -1,5 +1,16 @@
 import { type DrkitConfig, objectives, parseDuration } from '@drkit/config';
-import { type DrillOptions, type DrillReport, drillHistory, drillMarkdown, findDrill, findRunbook, formatSeconds, runDrill, runRunbook, saveDrill } from '@drkit/runbooks';
+import {
+  type DrillOptions,
+  type DrillReport,
+  drillHistory,
+  drillMarkdown,
+  findDrill,
+  findRunbook,
+  formatSeconds,
+  runDrill,
+  runRunbook,
+  saveDrill,
+} from '@drkit/runbooks';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
@@ -45,7 +56,9 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
       report: (event) => notifier.report(event),
       onPhase: (phase) => (opts.json ? undefined : warn(`drill: ${phase}…`)),
       onWarning: (message) => warn(`warning: ${message}`),
-      signal: stopsSafely('the sandbox (drkit-drill-* in drill.sandbox or the temp folder), its scratch redis-server and the service, if started: stop them and remove the folder by hand'),
+      signal: stopsSafely(
+        'the sandbox (drkit-drill-* in drill.sandbox or the temp folder), its scratch redis-server and the service, if started: stop them and remove the folder by hand',
+      ),
     });
     await saveDrill(notifier.store, report);
     const delivery = await notifier.deliver();
@@ -59,12 +72,19 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
 }
 
 /** The quarterly simulation: every source of the config must be in the snapshot, and a runbook runs in dry-run alongside. */
-function fullScenario(config: DrkitConfig | undefined, name: string): Pick<DrillOptions, 'expectedSources' | 'dryRunbook'> {
+function fullScenario(
+  config: DrkitConfig | undefined,
+  name: string,
+): Pick<DrillOptions, 'expectedSources' | 'dryRunbook'> {
   const { runbook } = findRunbook(name, config?.runbooks);
   const sources = sourcesOf(config);
   return {
     expectedSources: sources.map((s) => s.name),
-    dryRunbook: () => runRunbook({ name, runbook, dryRun: true }, { drkit: NOTHING, shell: NOTHING, probes: NOTHING, confirm: NOTHING, sources }),
+    dryRunbook: () =>
+      runRunbook(
+        { name, runbook, dryRun: true },
+        { drkit: NOTHING, shell: NOTHING, probes: NOTHING, confirm: NOTHING, sources },
+      ),
   };
 }
 
@@ -78,7 +98,17 @@ export async function history(_args: unknown[], opts: NotifyOptions): Promise<Ex
     else
       table(
         ['ID', 'RESULT', 'SNAPSHOT', 'RTO', 'RPO', 'FAILED PHASES'],
-        drills.map((d) => [d.id, d.passed ? 'passed' : 'FAILED', d.snapshot.id, formatSeconds(d.rto_seconds), formatSeconds(d.rpo_seconds), d.phases.filter((p) => !p.ok).map((p) => p.name).join(', ')]),
+        drills.map((d) => [
+          d.id,
+          d.passed ? 'passed' : 'FAILED',
+          d.snapshot.id,
+          formatSeconds(d.rto_seconds),
+          formatSeconds(d.rpo_seconds),
+          d.phases
+            .filter((p) => !p.ok)
+            .map((p) => p.name)
+            .join(', '),
+        ]),
       );
     return ExitCode.OK;
   } finally {

@@ -4,7 +4,10 @@ import { ExitCode } from '../exit-codes.js';
 import { type GlobalOptions, warn, writeBytes } from '../output.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
 
-export async function run([ref, path]: unknown[], opts: GlobalOptions & FilterFlags & { source?: string }): Promise<ExitCode> {
+export async function run(
+  [ref, path]: unknown[],
+  opts: GlobalOptions & FilterFlags & { source?: string },
+): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
   const snap = await resolveRef(repo, ref as string, opts, config);

@@ -10,7 +10,9 @@ export async function run([id]: unknown[], opts: NotifyOptions & { out: string }
   const config = await loadConfig(opts);
   const notifier = await openNotifier(opts);
   try {
-    const written = await writeIncidentReport(notifier, String(id), opts.out, { rtoMs: parseDuration(objectives(config ?? {}).rto) });
+    const written = await writeIncidentReport(notifier, String(id), opts.out, {
+      rtoMs: parseDuration(objectives(config ?? {}).rto),
+    });
     await notifier.deliver();
     if (opts.json) printJson(written);
     else say(`wrote ${written.path}: complete the parts marked "To be written by a person"`);

@@ -11,6 +11,7 @@ interface InitFlags extends GlobalOptions {
   recipient: string[];
   recipientsFile?: string;
   generateKey?: string;
+  pq?: boolean;
   passphrase?: boolean;
   signingKey?: string;
   generateSigningKey?: string;
@@ -21,14 +22,28 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
   const store = storeFor(repoLocation(opts, config));
   const compression = opts.compression ?? config?.compression ?? 'auto';
   checkCompressionChoice(compression); // before a key is written or a passphrase asked for
-  const files = opts.recipientsFile ? [{ text: await readKeyFile(opts.recipientsFile, 'recipients'), where: opts.recipientsFile }] : [];
-  const generated = opts.generateKey ? generateIdentity() : undefined;
+  const files = opts.recipientsFile
+    ? [{ text: await readKeyFile(opts.recipientsFile, 'recipients'), where: opts.recipientsFile }]
+    : [];
+  if (opts.pq && !opts.generateKey && !opts.passphrase)
+    throw new DrkitError(
+      'CLI_USAGE',
+      '--pq makes the key that --generate-key (or --passphrase) creates post-quantum, and neither was given.',
+      {
+        hint: 'Add --generate-key FILE, or pass post-quantum public keys with --recipient age1pq1… (from `age-keygen -pq`, age ≥ 1.3) without --pq. Nothing was created.',
+      },
+    );
+  const generated = opts.generateKey ? generateIdentity({ pq: opts.pq }) : undefined;
   const recipients = readRecipients([...opts.recipient, ...(generated ? [generated.recipient] : [])], files);
   const pass = opts.passphrase ? await passphrase(opts, 'New repository passphrase: ', true) : undefined;
   if (opts.passphrase && pass === undefined)
-    throw new DrkitError(KeyErrorCode.NO_PASSPHRASE, '--passphrase was given, but no passphrase: there is no terminal to ask on.', {
-      hint: 'Set DRKIT_PASSPHRASE or pass --passphrase-file FILE. Nothing was created.',
-    });
+    throw new DrkitError(
+      KeyErrorCode.NO_PASSPHRASE,
+      '--passphrase was given, but no passphrase: there is no terminal to ask on.',
+      {
+        hint: 'Set DRKIT_PASSPHRASE or pass --passphrase-file FILE. Nothing was created.',
+      },
+    );
   const given = await loadSigningKey(opts.signingKey, config);
   const newSigner = opts.generateSigningKey ? SigningKey.generate() : undefined;
   const signingKeys = [given, newSigner?.key].flatMap((k) => (k ? [k.publicKey] : []));
@@ -36,10 +51,11 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
   let repo: Repository;
   try {
     if (opts.generateKey && generated) await writeKeyFile(opts.generateKey, generated.fileText, 'identity', written);
-    if (opts.generateSigningKey && newSigner) await writeKeyFile(opts.generateSigningKey, newSigner.fileText, 'signing key', written);
+    if (opts.generateSigningKey && newSigner)
+      await writeKeyFile(opts.generateSigningKey, newSigner.fileText, 'signing key', written);
     repo = await Repository.init(store, {
       compression,
-      ...(recipients.length || pass !== undefined ? { encryption: { recipients, passphrase: pass } } : {}),
+      ...(recipients.length || pass !== undefined ? { encryption: { recipients, passphrase: pass, pq: opts.pq } } : {}),
       ...(signingKeys.length ? { signingKeys } : {}),
     });
   } catch (err) {
@@ -54,25 +70,43 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
       id: repo.config.id,
       format: repo.config.format,
       compression,
-      encryption: enc ? { type: enc.type, recipients: enc.recipients, passphrase: enc.passphraseKey !== undefined } : null,
+      encryption: enc
+        ? { type: enc.type, recipients: enc.recipients, passphrase: enc.passphraseKey !== undefined }
+        : null,
       ...(generated ? { identityFile: opts.generateKey, recipient: generated.recipient } : {}),
-      ...(signingKeys.length ? { signing: { keys: signingKeys, ...(newSigner ? { keyFile: opts.generateSigningKey } : {}) } } : {}),
+      ...(signingKeys.length
+        ? { signing: { keys: signingKeys, ...(newSigner ? { keyFile: opts.generateSigningKey } : {}) } }
+        : {}),
     });
   else {
-    say(`created drkit repository at ${store.location} (format ${repo.config.format}, compression ${compression}${enc ? `, encrypted with age for ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ', one of them unlocked by the passphrase' : ''}` : ''})`);
+    say(
+      `created drkit repository at ${store.location} (format ${repo.config.format}, compression ${compression}${enc ? `, encrypted with age for ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ', one of them unlocked by the passphrase' : ''}` : ''})`,
+    );
     if (generated) {
-      say(`wrote a new age identity to ${opts.generateKey} (mode 0600); its public key is ${generated.recipient}`);
+      say(
+        `wrote a new ${opts.pq ? 'post-quantum ' : ''}age identity to ${opts.generateKey} (mode 0600); its public key is ${generated.recipient}`,
+      );
       warn(
         `Keep a copy of ${opts.generateKey} OFF this machine (a password manager, offline media): without it these backups cannot be restored, ` +
           'and anyone who has it can read them. Backups need only the public key, which the repository records; delete the identity from this host once it is stored safely.',
       );
     }
-    if (newSigner) say(`wrote a new signing key to ${opts.generateSigningKey} (mode 0600); its public key is ${newSigner.key.publicKey}`);
+    if (newSigner)
+      say(
+        `wrote a new signing key to ${opts.generateSigningKey} (mode 0600); its public key is ${newSigner.key.publicKey}`,
+      );
     if (signingKeys.length) {
-      say(`backups into this repository must be signed (--signing-key FILE, DRKIT_SIGNING_KEY_FILE or signing_key in the config) with ${signingKeys.join(' or ')}`);
-      say(`on restore and verify hosts, pin it: --trust-key ${signingKeys[0]} (or DRKIT_TRUST_KEY, or trust_keys in the config); keep this key in your own records, not only in the repository`);
+      say(
+        `backups into this repository must be signed (--signing-key FILE, DRKIT_SIGNING_KEY_FILE or signing_key in the config) with ${signingKeys.join(' or ')}`,
+      );
+      say(
+        `on restore and verify hosts, pin it: --trust-key ${signingKeys[0]} (or DRKIT_TRUST_KEY, or trust_keys in the config); keep this key in your own records, not only in the repository`,
+      );
     }
-    if (enc?.passphraseKey) warn('The passphrase cannot be recovered: without it (or another recipient\'s identity) the backups cannot be restored.');
+    if (enc?.passphraseKey)
+      warn(
+        "The passphrase cannot be recovered: without it (or another recipient's identity) the backups cannot be restored.",
+      );
   }
   if (!enc) warn(UNENCRYPTED_NOTE);
   return ExitCode.OK;
@@ -95,9 +129,13 @@ async function writeKeyFile(file: string, text: string, what: string, written: s
       await fh.close();
     }
   } catch (cause) {
-    throw new DrkitError(KeyErrorCode.KEY_FILE, `Cannot write the new ${what} to ${file}${errnoCode(cause) === 'EEXIST' ? ': the file exists' : ` (${errnoCode(cause) ?? (cause as Error).message})`}.`, {
-      cause,
-      hint: 'Choose a path that does not exist yet; drkit never overwrites a key file. Nothing was created.',
-    });
+    throw new DrkitError(
+      KeyErrorCode.KEY_FILE,
+      `Cannot write the new ${what} to ${file}${errnoCode(cause) === 'EEXIST' ? ': the file exists' : ` (${errnoCode(cause) ?? (cause as Error).message})`}.`,
+      {
+        cause,
+        hint: 'Choose a path that does not exist yet; drkit never overwrites a key file. Nothing was created.',
+      },
+    );
   }
 }

@@ -10,7 +10,9 @@ const LOCK_NOTES = { onStale: lockNotes.onStaleLock, onDamaged: lockNotes.onDama
 export async function list(_args: unknown[], opts: GlobalOptions): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
   const enc = repo.config.encryption;
-  const snapshots = await repo.listSnapshots({ onDamaged: (d) => warn(`warning: snapshot ${d.id} is not listed: ${d.reason}`) });
+  const snapshots = await repo.listSnapshots({
+    onDamaged: (d) => warn(`warning: snapshot ${d.id} is not listed: ${d.reason}`),
+  });
   if (opts.json) {
     printJson({
       recipients: enc?.recipients ?? [],
@@ -21,7 +23,9 @@ export async function list(_args: unknown[], opts: GlobalOptions): Promise<ExitC
   }
   if (!enc) say(`the repository at ${repo.store.location} is not encrypted`);
   else {
-    say(`new backups are encrypted to ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ' (one of them unlocked by the passphrase)' : ''}:`);
+    say(
+      `new backups are encrypted to ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ' (one of them unlocked by the passphrase)' : ''}:`,
+    );
     for (const r of enc.recipients) say(`  ${r}`);
   }
   // Snapshots by the recipients they were written for: only those keys open them.
@@ -31,16 +35,24 @@ export async function list(_args: unknown[], opts: GlobalOptions): Promise<ExitC
     groups.set(set, [...(groups.get(set) ?? []), s]);
   }
   for (const [set, group] of groups)
-    say(`${group.length} snapshot(s), ${group[0]!.id} … ${group.at(-1)!.id}: ${set ? `written for ${set}` : 'not encrypted'}`);
+    say(
+      `${group.length} snapshot(s), ${group[0]!.id} … ${group.at(-1)!.id}: ${set ? `written for ${set}` : 'not encrypted'}`,
+    );
   return ExitCode.OK;
 }
 
 export async function add([given]: unknown[], opts: GlobalOptions & { recipientsFile?: string }): Promise<ExitCode> {
-  const files = opts.recipientsFile ? [{ text: await readKeyFile(opts.recipientsFile, 'recipients'), where: opts.recipientsFile }] : [];
+  const files = opts.recipientsFile
+    ? [{ text: await readKeyFile(opts.recipientsFile, 'recipients'), where: opts.recipientsFile }]
+    : [];
   const added = readRecipients(given as string[], files);
   const repo = await openRepo(opts, await loadConfig(opts));
   const recipients = await changeRecipients(repo, { add: added }, LOCK_NOTES);
-  report(opts, recipients, `added ${added.join(', ')}: new backups are encrypted to it as well; snapshots already written stay readable only by the keys they were written for (\`drkit key list\`)`);
+  report(
+    opts,
+    recipients,
+    `added ${added.join(', ')}: new backups are encrypted to it as well; snapshots already written stay readable only by the keys they were written for (\`drkit key list\`)`,
+  );
   return ExitCode.OK;
 }
 

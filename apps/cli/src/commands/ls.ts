@@ -4,7 +4,10 @@ import { ExitCode } from '../exit-codes.js';
 import { type GlobalOptions, outputClosed, printJson, say, shownName } from '../output.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
 
-export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterFlags & { source?: string }): Promise<ExitCode> {
+export async function run(
+  [ref, globs]: unknown[],
+  opts: GlobalOptions & FilterFlags & { source?: string },
+): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
   const snap = await resolveRef(repo, ref as string, opts, config);
@@ -20,8 +23,12 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterF
         const key = displayKey(r.key);
         if (!match(key.replace(/^"|"$/g, ''))) continue;
         const expires = r.expireAt === -1 ? null : new Date(r.expireAt).toISOString();
-        if (opts.json) out.push({ source: source.name, db: r.db, key, type: r.type, expireAt: expires, size: r.payload.length });
-        else say(`db${String(r.db).padEnd(3)} ${r.type.padEnd(7)} ${String(r.payload.length).padStart(12)} ${(expires ?? 'no expiry').replace('T', ' ').slice(0, 19).padEnd(19)} ${source.name}/${key}`);
+        if (opts.json)
+          out.push({ source: source.name, db: r.db, key, type: r.type, expireAt: expires, size: r.payload.length });
+        else
+          say(
+            `db${String(r.db).padEnd(3)} ${r.type.padEnd(7)} ${String(r.payload.length).padStart(12)} ${(expires ?? 'no expiry').replace('T', ' ').slice(0, 19).padEnd(19)} ${source.name}/${key}`,
+          );
       }
       continue;
     }
@@ -42,5 +49,7 @@ export async function run([ref, globs]: unknown[], opts: GlobalOptions & FilterF
 const typeChar = (t: string) => (t === 'dir' ? 'd' : t === 'symlink' ? 'l' : '-');
 
 function perms(mode: number): string {
-  return [6, 3, 0].map((s) => ((mode >> s) & 4 ? 'r' : '-') + ((mode >> s) & 2 ? 'w' : '-') + ((mode >> s) & 1 ? 'x' : '-')).join('');
+  return [6, 3, 0]
+    .map((s) => ((mode >> s) & 4 ? 'r' : '-') + ((mode >> s) & 2 ? 'w' : '-') + ((mode >> s) & 1 ? 'x' : '-'))
+    .join('');
 }

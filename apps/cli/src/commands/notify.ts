@@ -21,13 +21,25 @@ export async function flush(_args: unknown[], opts: NotifyOptions & { wait?: num
   const undelivered = report.failed + report.expired;
   if (opts.json) printJson(report);
   else {
-    say(`delivered ${report.delivered}, retrying ${report.retrying}, failed ${report.failed}${report.expired ? `, expired ${report.expired}` : ''}, waiting ${report.waiting}`);
-    if (undelivered > 0) warn(`${undelivered} message${undelivered === 1 ? '' : 's'} could not be delivered and ${undelivered === 1 ? 'was' : 'were'} reported elsewhere: see drkit notify status`);
+    say(
+      `delivered ${report.delivered}, retrying ${report.retrying}, failed ${report.failed}${report.expired ? `, expired ${report.expired}` : ''}, waiting ${report.waiting}`,
+    );
+    if (undelivered > 0)
+      warn(
+        `${undelivered} message${undelivered === 1 ? '' : 's'} could not be delivered and ${undelivered === 1 ? 'was' : 'were'} reported elsewhere: see drkit notify status`,
+      );
   }
   return undelivered > 0 ? ExitCode.ERROR : ExitCode.OK;
 }
 
-const row = (r: OutboxRecord) => [r.id, r.channel, when(r.dueBy), r.deliveredAt ? `delivered ${when(r.deliveredAt)}` : r.state, String(r.attempts), r.lastError ?? ''];
+const row = (r: OutboxRecord) => [
+  r.id,
+  r.channel,
+  when(r.dueBy),
+  r.deliveredAt ? `delivered ${when(r.deliveredAt)}` : r.state,
+  String(r.attempts),
+  r.lastError ?? '',
+];
 
 export async function status(_args: unknown[], opts: NotifyOptions): Promise<ExitCode> {
   const notifier = await openNotifier(opts);
@@ -37,8 +49,13 @@ export async function status(_args: unknown[], opts: NotifyOptions): Promise<Exi
     printJson(s);
     return ExitCode.OK;
   }
-  say(`outbox: ${s.counts.pending} pending, ${s.counts.delivered} delivered, ${s.counts.failed} failed, ${s.counts.expired} expired (finished messages are kept 7 days)`);
-  for (const h of s.holds) say(`failing: ${h.channel}, ${h.failures} failed run${h.failures === 1 ? '' : 's'}, last: ${h.reason}; next attempt from ${when(h.until)}`);
+  say(
+    `outbox: ${s.counts.pending} pending, ${s.counts.delivered} delivered, ${s.counts.failed} failed, ${s.counts.expired} expired (finished messages are kept 7 days)`,
+  );
+  for (const h of s.holds)
+    say(
+      `failing: ${h.channel}, ${h.failures} failed run${h.failures === 1 ? '' : 's'}, last: ${h.reason}; next attempt from ${when(h.until)}`,
+    );
   const head = ['MESSAGE', 'CHANNEL', 'DUE BY', 'STATE', 'ATTEMPTS', 'LAST ERROR'];
   for (const [title, records] of [
     ['missed their deadline (by more than a second)', s.late],
@@ -58,7 +75,11 @@ export async function test(args: unknown[], opts: NotifyOptions): Promise<ExitCo
   const { record } = await notifier.test(name);
   await notifier.store.close();
   if (opts.json) printJson(record);
-  else if (record.state === 'delivered') say(`sent a test message to ${name} (${notifier.channels.get(name)?.describe()})`);
-  else say(`could not send to ${name} (${notifier.channels.get(name)?.describe()}): ${record.lastError}${record.state === 'pending' ? ' (retryable; drkit notify flush tries again)' : ''}`);
+  else if (record.state === 'delivered')
+    say(`sent a test message to ${name} (${notifier.channels.get(name)?.describe()})`);
+  else
+    say(
+      `could not send to ${name} (${notifier.channels.get(name)?.describe()}): ${record.lastError}${record.state === 'pending' ? ' (retryable; drkit notify flush tries again)' : ''}`,
+    );
   return record.state === 'delivered' ? ExitCode.OK : ExitCode.ERROR;
 }

@@ -21,7 +21,12 @@ interface RedisRestoreFlags extends GlobalOptions {
 }
 
 /** Restores a Redis source when `--source` names one (or Redis flags are given); undefined otherwise. */
-export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig | undefined, snapshot: SnapshotMeta, opts: RedisRestoreFlags): Promise<ExitCode | undefined> {
+export async function restoreRedisIfAsked(
+  repo: Repository,
+  config: DrkitConfig | undefined,
+  snapshot: SnapshotMeta,
+  opts: RedisRestoreFlags,
+): Promise<ExitCode | undefined> {
   const redisFlags = opts.redis !== undefined || opts.mode !== undefined || opts.yes === true || opts.db.length > 0;
   if (opts.source.length !== 1 && !redisFlags) return undefined;
   const named = opts.source.length === 1 ? repo.source(snapshot, opts.source[0]!) : undefined;
@@ -30,11 +35,21 @@ export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig 
     const redisNames = snapshot.sources.filter((s) => s.redis).map((s) => s.name);
     throw usage(
       '--redis, --mode, --db and --yes are for restoring one Redis source.',
-      redisNames.length ? `Add --source ${redisNames[0]} (this snapshot's Redis sources: ${redisNames.join(', ')}).` : `Snapshot ${snapshot.id} has no Redis source.`,
+      redisNames.length
+        ? `Add --source ${redisNames[0]} (this snapshot's Redis sources: ${redisNames.join(', ')}).`
+        : `Snapshot ${snapshot.id} has no Redis source.`,
     );
   }
-  if (opts.target) throw usage(`Source "${named.name}" is a Redis source: --target is for file sources.`, 'Use --redis URL (or the config source of that name) and --mode replace|merge.');
-  if (!opts.mode) throw usage(`Say how to restore Redis source "${named.name}": --mode replace or --mode merge.`, 'replace empties each restored database first (needs --yes); merge keeps keys the snapshot does not have.');
+  if (opts.target)
+    throw usage(
+      `Source "${named.name}" is a Redis source: --target is for file sources.`,
+      'Use --redis URL (or the config source of that name) and --mode replace|merge.',
+    );
+  if (!opts.mode)
+    throw usage(
+      `Say how to restore Redis source "${named.name}": --mode replace or --mode merge.`,
+      'replace empties each restored database first (needs --yes); merge keeps keys the snapshot does not have.',
+    );
   const target = targetOf(config, named.name, opts.redis, named.origin);
   const progress = progressLine(!opts.json);
   const result = await restoreRedis(repo, {
@@ -63,13 +78,20 @@ export async function restoreRedisIfAsked(repo: Repository, config: DrkitConfig 
     return ExitCode.OK;
   }
   say(describePlan(result));
-  say(`restored ${result.restored} keys of snapshot ${result.snapshot} into ${result.target} in ${(result.durationMs / 1000).toFixed(1)}s`);
+  say(
+    `restored ${result.restored} keys of snapshot ${result.snapshot} into ${result.target} in ${(result.durationMs / 1000).toFixed(1)}s`,
+  );
   if (result.skippedExpired) say(`  skipped ${result.skippedExpired} key(s) whose expiry had already passed`);
   warn(`note: ${result.note}`);
   return ExitCode.OK;
 }
 
-function targetOf(config: DrkitConfig | undefined, name: string, url: string | undefined, origin: string | undefined): RedisConnectionOptions {
+function targetOf(
+  config: DrkitConfig | undefined,
+  name: string,
+  url: string | undefined,
+  origin: string | undefined,
+): RedisConnectionOptions {
   if (url) return { url };
   const configured = configRedisSource(config, name);
   if (!configured)
@@ -85,16 +107,35 @@ function targetOf(config: DrkitConfig | undefined, name: string, url: string | u
 
 function planOnly(r: RedisRestorePlan): RedisRestorePlan {
   const { snapshot, source, target, mode, dryRun, records, dbs, selection, flush, rdb, sourceServer, note } = r;
-  return { snapshot, source, target, mode, dryRun, records, dbs, ...(selection ? { selection } : {}), flush, rdb, sourceServer, note };
+  return {
+    snapshot,
+    source,
+    target,
+    mode,
+    dryRun,
+    records,
+    dbs,
+    ...(selection ? { selection } : {}),
+    flush,
+    rdb,
+    sourceServer,
+    note,
+  };
 }
 
 function describePlan(p: RedisRestorePlan): string {
   const lines = [
     `restore Redis source "${p.source}" of snapshot ${p.snapshot} into ${p.target} (mode ${p.mode})`,
-    ...(p.selection ? [`  only ${[p.selection.include && `keys matching ${p.selection.include.join(', ')}`, p.selection.dbs && `database(s) ${p.selection.dbs.join(', ')}`].filter(Boolean).join(' in ')}`] : []),
+    ...(p.selection
+      ? [
+          `  only ${[p.selection.include && `keys matching ${p.selection.include.join(', ')}`, p.selection.dbs && `database(s) ${p.selection.dbs.join(', ')}`].filter(Boolean).join(' in ')}`,
+        ]
+      : []),
     `  ${p.records} keys from Redis ${p.sourceServer} (RDB ${p.rdb.snapshot ?? '–'}); target Redis ${p.rdb.targetServer} reads RDB ${p.rdb.target ?? 'unknown'} (found by ${p.rdb.how})`,
   ];
   for (const d of p.dbs)
-    lines.push(`  db ${d.db}: ${d.keys} keys to restore; the target holds ${d.targetKeys} now${p.flush.includes(d.db) ? ', emptied first (FLUSHDB)' : ''}`);
+    lines.push(
+      `  db ${d.db}: ${d.keys} keys to restore; the target holds ${d.targetKeys} now${p.flush.includes(d.db) ? ', emptied first (FLUSHDB)' : ''}`,
+    );
   return lines.join('\n');
 }

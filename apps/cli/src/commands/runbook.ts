@@ -1,7 +1,17 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline/promises';
 import { stepId } from '@drkit/config';
-import { allRunbooks, type CommandResult, findRunbook, planStep, resumeCommand, RunbookError, RunbookErrorCode, runCommand, runRunbook } from '@drkit/runbooks';
+import {
+  allRunbooks,
+  type CommandResult,
+  findRunbook,
+  planStep,
+  resumeCommand,
+  RunbookError,
+  RunbookErrorCode,
+  runCommand,
+  runRunbook,
+} from '@drkit/runbooks';
 import { loadConfig } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { type NotifyOptions, openNotifier, sayDelivery } from '../notify-context.js';
@@ -23,8 +33,21 @@ interface RunFlags extends NotifyOptions {
 export async function list(_args: unknown[], opts: NotifyOptions): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const books = allRunbooks(config?.runbooks);
-  if (opts.json) printJson(books.map((b) => ({ name: b.name, origin: b.origin, description: b.runbook.description, severity: b.runbook.severity, steps: b.runbook.steps.length })));
-  else table(['NAME', 'FROM', 'STEPS', 'DESCRIPTION'], books.map((b) => [b.name, b.origin, String(b.runbook.steps.length), b.runbook.description]));
+  if (opts.json)
+    printJson(
+      books.map((b) => ({
+        name: b.name,
+        origin: b.origin,
+        description: b.runbook.description,
+        severity: b.runbook.severity,
+        steps: b.runbook.steps.length,
+      })),
+    );
+  else
+    table(
+      ['NAME', 'FROM', 'STEPS', 'DESCRIPTION'],
+      books.map((b) => [b.name, b.origin, String(b.runbook.steps.length), b.runbook.description]),
+    );
   return ExitCode.OK;
 }
 
@@ -36,7 +59,10 @@ export async function show([name]: unknown[], opts: NotifyOptions): Promise<Exit
     return ExitCode.OK;
   }
   say(`${name} (${origin}, opens a ${runbook.severity}): ${runbook.description}`);
-  for (const [i, step] of runbook.steps.entries()) say(`  ${i + 1}. ${stepId(step, i)} [${step.type}] ${step.title ?? planStep(step, sourcesOf(config), String(name)).describe}`);
+  for (const [i, step] of runbook.steps.entries())
+    say(
+      `  ${i + 1}. ${stepId(step, i)} [${step.type}] ${step.title ?? planStep(step, sourcesOf(config), String(name)).describe}`,
+    );
   return ExitCode.OK;
 }
 
@@ -46,7 +72,13 @@ export async function run([name]: unknown[], opts: RunFlags): Promise<ExitCode> 
   const notifier = opts.dryRun ? undefined : await openNotifier(opts);
   try {
     const record = await runRunbook(
-      { name: String(name), runbook, dryRun: opts.dryRun === true, ...(opts.from ? { from: opts.from } : {}), ...(opts.incident ? { incident: opts.incident } : {}) },
+      {
+        name: String(name),
+        runbook,
+        dryRun: opts.dryRun === true,
+        ...(opts.from ? { from: opts.from } : {}),
+        ...(opts.incident ? { incident: opts.incident } : {}),
+      },
       {
         drkit: (args, timeoutMs) => drkitChild([...globalFlags(opts), ...args, '--json'], timeoutMs),
         shell: (command, timeoutMs) => runCommand(command, process.cwd(), process.env, undefined, timeoutMs),
@@ -57,14 +89,19 @@ export async function run([name]: unknown[], opts: RunFlags): Promise<ExitCode> 
         onStep: (step, i, total) => {
           if (opts.json) return;
           if (step.status === 'running') warn(`[${i + 1}/${total}] ${step.id} (${step.type})…`);
-          else warn(`[${i + 1}/${total}] ${step.id}: ${step.status}${step.seconds === undefined ? '' : ` in ${step.seconds.toFixed(1)} s`}${step.summary ? `: ${step.summary}` : ''}`);
+          else
+            warn(
+              `[${i + 1}/${total}] ${step.id}: ${step.status}${step.seconds === undefined ? '' : ` in ${step.seconds.toFixed(1)} s`}${step.summary ? `: ${step.summary}` : ''}`,
+            );
         },
       },
     );
     if (opts.json) printJson(record);
     else {
       const by = (status: string) => record.steps.filter((s) => s.status === status).map((s) => s.id);
-      say(`runbook ${name}${record.dry_run ? ' (dry run: nothing was done)' : ''}: ${record.status}${record.incident ? `, incident ${record.incident}` : ''}`);
+      say(
+        `runbook ${name}${record.dry_run ? ' (dry run: nothing was done)' : ''}: ${record.status}${record.incident ? `, incident ${record.incident}` : ''}`,
+      );
       if (record.status === 'failed') {
         say(`  ran: ${by('ok').join(', ') || 'nothing'}`);
         say(`  failed: ${by('failed').join(', ')}: ${record.steps.find((s) => s.status === 'failed')?.summary ?? ''}`);
@@ -112,9 +149,13 @@ function drkitChild(args: string[], timeoutMs: number): Promise<CommandResult> {
 async function confirm(message: string, yes: boolean): Promise<boolean> {
   if (yes) return true;
   if (!process.stdin.isTTY)
-    throw new RunbookError(RunbookErrorCode.NOT_CONFIRMED, `This step needs a person to confirm it, and there is no terminal to ask: ${message}`, {
-      hint: 'Run it on a terminal to answer the question, or pass --yes if you have read the runbook (drkit runbook show NAME) and mean every step.',
-    });
+    throw new RunbookError(
+      RunbookErrorCode.NOT_CONFIRMED,
+      `This step needs a person to confirm it, and there is no terminal to ask: ${message}`,
+      {
+        hint: 'Run it on a terminal to answer the question, or pass --yes if you have read the runbook (drkit runbook show NAME) and mean every step.',
+      },
+    );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^(y|yes)$/i.test((await rl.question(`${message} [y/N] `)).trim());

@@ -11,5 +11,7 @@ export async function run(args: unknown[], opts: StateOptions): Promise<ExitCode
   if (opts.json) printJson(record);
   else say(line(record));
   if (record.result === 'success') return ExitCode.OK;
-  return record.result === 'partial' ? ExitCode.PARTIAL_BACKUP : ((record.exitCode as ExitCode | undefined) ?? ExitCode.ERROR);
+  return record.result === 'partial'
+    ? ExitCode.PARTIAL_BACKUP
+    : ((record.exitCode as ExitCode | undefined) ?? ExitCode.ERROR);
 }

@@ -7,7 +7,12 @@ import { type FilterFlags, filterOf } from '../selection.js';
 export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): Promise<ExitCode> {
   const repo = await openRepo(opts, await loadConfig(opts));
   // On stderr, also with --json: stdout stays the list scripts read.
-  const all = await repo.listSnapshots({ onDamaged: (d) => warn(`warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from another copy of the repository.`) });
+  const all = await repo.listSnapshots({
+    onDamaged: (d) =>
+      warn(
+        `warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from another copy of the repository.`,
+      ),
+  });
   const filter = filterOf(opts);
   const snaps = all.filter((s) => matchesFilter(s, filter));
   const now = Date.now();
@@ -60,7 +65,9 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
     if (s.status !== 'partial') continue;
     const failed = (s.failedSources ?? []).map((f) => `source ${f.name} failed (${f.code})`);
     const unread = s.errors.length ? [`${s.errors.length} path(s) or key(s) could not be read`] : [];
-    say(`${s.id} is partial: ${[...failed, ...unread].join('; ')} (details: drkit snapshots --json, drkit verify ${s.id})`);
+    say(
+      `${s.id} is partial: ${[...failed, ...unread].join('; ')} (details: drkit snapshots --json, drkit verify ${s.id})`,
+    );
   }
   return ExitCode.OK;
 }

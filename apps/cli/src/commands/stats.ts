@@ -14,16 +14,28 @@ export async function run(_args: unknown[], opts: GlobalOptions & { window?: num
     printJson(stats);
     return ExitCode.OK;
   }
-  say(`repository ${stats.location}: ${bytes(stats.data.bytes)} in ${stats.data.blobs} blob(s), ${stats.snapshots} snapshot(s)`);
+  say(
+    `repository ${stats.location}: ${bytes(stats.data.bytes)} in ${stats.data.blobs} blob(s), ${stats.snapshots} snapshot(s)`,
+  );
   if (stats.oldest) say(`oldest ${stats.oldest}, newest ${stats.newest}`);
   const row = (name: string, c: SizeCount) => [name, String(c.snapshots), bytes(c.stored), bytes(c.bytes)];
   table(
     ['', 'SNAPSHOTS', 'STORED', 'HOLDS'],
-    [row('full', stats.byKind.full), row('incremental', stats.byKind.incremental), ...Object.entries(stats.bySource).map(([name, c]) => row(`source ${name}`, c))],
+    [
+      row('full', stats.byKind.full),
+      row('incremental', stats.byKind.incremental),
+      ...Object.entries(stats.bySource).map(([name, c]) => row(`source ${name}`, c)),
+    ],
   );
   say(`chains: ${stats.chains.count}, longest ${stats.chains.longest} snapshot(s) (a full and its incrementals)`);
-  say(`growth: ${bytes(stats.growth.storedPerDay)} stored per day over the last ${stats.growth.days} day(s) (window ${stats.growth.windowDays}d)`);
+  say(
+    `growth: ${bytes(stats.growth.storedPerDay)} stored per day over the last ${stats.growth.days} day(s) (window ${stats.growth.windowDays}d)`,
+  );
   const p = stats.prunable;
-  say(p.blobs ? `a prune would free ${bytes(p.bytes)} now: ${p.blobs} blob(s) of ${p.snapshots} snapshot(s) no longer listed (drkit forget --prune)` : 'a prune would free nothing now');
+  say(
+    p.blobs
+      ? `a prune would free ${bytes(p.bytes)} now: ${p.blobs} blob(s) of ${p.snapshots} snapshot(s) no longer listed (drkit forget --prune)`
+      : 'a prune would free nothing now',
+  );
   return ExitCode.OK;
 }

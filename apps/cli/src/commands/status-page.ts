@@ -1,5 +1,14 @@
 import type { DrkitConfig } from '@drkit/config';
-import { listIncidents, Notifier, policyFromConfig, type StatusPage, staleReminder, statusPage, statusPageSettings, writeStatusPage } from '@drkit/notify';
+import {
+  listIncidents,
+  Notifier,
+  policyFromConfig,
+  type StatusPage,
+  staleReminder,
+  statusPage,
+  statusPageSettings,
+  writeStatusPage,
+} from '@drkit/notify';
 import type { StateStore } from '@drkit/state';
 import { type BlobStore, LocalStore } from '@drkit/storage';
 import { loadConfig, usage } from '../context.js';
@@ -10,11 +19,21 @@ import { storeForLocation } from '../stores.js';
 
 /** The page as of now, from every incident in the state store and the config's `status_page`. */
 async function currentPage(store: StateStore, config: DrkitConfig | undefined): Promise<StatusPage> {
-  return statusPage({ ...statusPageSettings(config?.status_page), incidents: await listIncidents(store, { all: true }), now: Date.now() });
+  return statusPage({
+    ...statusPageSettings(config?.status_page),
+    incidents: await listIncidents(store, { all: true }),
+    now: Date.now(),
+  });
 }
 
 /** Writes the page and says what it shows; stale incidents are named on stderr too, since the page now says it is out of date. */
-async function write(page: StatusPage, store: BlobStore, where: string, opts: StateOptions, reminded: boolean): Promise<ExitCode> {
+async function write(
+  page: StatusPage,
+  store: BlobStore,
+  where: string,
+  opts: StateOptions,
+  reminded: boolean,
+): Promise<ExitCode> {
   const files = await writeStatusPage(store, page);
   const minutes = (ms: number) => Math.floor(ms / 60_000);
   if (opts.json)
@@ -24,11 +43,19 @@ async function write(page: StatusPage, store: BlobStore, where: string, opts: St
       status: { indicator: page.indicator, description: page.description },
       open_incidents: page.incidents.length,
       maintenance: page.maintenance.length,
-      stale: page.stale.map((s) => ({ incident_id: s.incidentId, title: s.title, severity: s.severity, last_public_update_at: s.lastPublicUpdateAt, minutes_since: minutes(s.ageMs) })),
+      stale: page.stale.map((s) => ({
+        incident_id: s.incidentId,
+        title: s.title,
+        severity: s.severity,
+        last_public_update_at: s.lastPublicUpdateAt,
+        minutes_since: minutes(s.ageMs),
+      })),
     });
   else {
     say(`${files.map((f) => f.key).join(' and ')} written to ${where}`);
-    say(`${page.description}: ${page.incidents.length} open incident(s), ${page.maintenance.length} scheduled or running maintenance(s)`);
+    say(
+      `${page.description}: ${page.incidents.length} open incident(s), ${page.maintenance.length} scheduled or running maintenance(s)`,
+    );
   }
   for (const s of page.stale)
     warn(

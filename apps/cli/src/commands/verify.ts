@@ -6,7 +6,10 @@ import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
 import { type FilterFlags, filterOf, resolveRef } from '../selection.js';
 
-export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & { markClean?: boolean }): Promise<ExitCode> {
+export async function run(
+  [ref]: unknown[],
+  opts: GlobalOptions & FilterFlags & { markClean?: boolean },
+): Promise<ExitCode> {
   const config = await loadConfig(opts);
   const repo = await openRepo(opts, config);
   const progress = transferProgress(!opts.json);
@@ -17,7 +20,9 @@ export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & 
     jsonlGlobs: config?.validation?.jsonl,
     onProgress: (p) => progress.update(`verifying ${p.source}: ${p.entries} entries,`, p.bytes, p.totalBytes),
     onWarning: (message) => warn(`warning: ${message}`),
-    signal: stopsSafely('its lock: the next drkit command on this host (or `drkit unlock`) removes it; verify changes nothing'),
+    signal: stopsSafely(
+      'its lock: the next drkit command on this host (or `drkit unlock`) removes it; verify changes nothing',
+    ),
   });
   progress.done();
   const ok = reports.every((r) => r.ok);
@@ -33,16 +38,27 @@ export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & 
   if (opts.json) printJson({ ok, snapshots: reports, ...(opts.markClean ? { markedClean: marked } : {}) });
   else {
     for (const r of reports) {
-      say(`${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : r.status === 'unreadable' ? ' (metadata unreadable)' : ''}`);
+      say(
+        `${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : r.status === 'unreadable' ? ' (metadata unreadable)' : ''}`,
+      );
       if (r.damaged) warn(`    bad-metadata: [${r.damagedCode}] ${r.damaged}`);
       for (const b of r.unrestorableBecause ?? [])
-        warn(`    unrestorable: source "${b.source}" needs snapshot ${b.snapshot}, whose metadata is ${b.state === 'damaged' ? `damaged (${b.reason})` : 'missing'}`);
+        warn(
+          `    unrestorable: source "${b.source}" needs snapshot ${b.snapshot}, whose metadata is ${b.state === 'damaged' ? `damaged (${b.reason})` : 'missing'}`,
+        );
       for (const f of r.failedSources ?? []) warn(`    not in this snapshot: ${f.reason}`);
-      for (const e of r.errors ?? []) warn(`    not read at backup time: ${e.source ? `${e.source}: ` : ''}${e.message}`);
+      for (const e of r.errors ?? [])
+        warn(`    not read at backup time: ${e.source ? `${e.source}: ` : ''}${e.message}`);
       if (r.signedBy) say(`  signed by ${r.signedBy} (a pinned key)`);
       for (const s of r.sources) {
-        if (s.contentChecked === false) say(`  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`);
-        else say(`  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`);
+        if (s.contentChecked === false)
+          say(
+            `  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`,
+          );
+        else
+          say(
+            `  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`,
+          );
         for (const p of s.problems) warn(`    ${p.kind}${p.entry ? ` ${p.entry}` : ''}: ${p.message}`);
         if (s.damage) for (const line of damageLines(s.damage)) warn(`    ${line}`);
         for (const f of s.findings) warn(`    finding: ${f.message}`);
@@ -56,7 +72,8 @@ export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & 
       }
     }
     if (reports.length === 0) say('no snapshots to verify');
-    if (reports.some((r) => !r.contentChecked && r.status !== 'unreadable')) say('note: pass --identity FILE (or DRKIT_IDENTITY_FILE) to check the contents of encrypted snapshots too.');
+    if (reports.some((r) => !r.contentChecked && r.status !== 'unreadable'))
+      say('note: pass --identity FILE (or DRKIT_IDENTITY_FILE) to check the contents of encrypted snapshots too.');
     if (opts.markClean) say(`tagged clean: ${marked.join(', ') || 'none'}`);
   }
   return ok ? ExitCode.OK : ExitCode.VERIFY_FAILED;
@@ -64,9 +81,17 @@ export async function run([ref]: unknown[], opts: GlobalOptions & FilterFlags & 
 
 /** Which byte ranges are damaged and what `restore --salvage` would make of the source. */
 function damageLines(d: DamageReport): string[] {
-  const lines = d.blobs.map((b) => `damaged: ${b.key}${b.spans.length ? `, bytes ${b.spans.map((s) => `${s.start}–${s.end - 1}`).join(', ')}` : ' (its sha256 does not match; no entry is affected)'}`);
-  lines.push(`salvage: \`drkit restore --salvage\` would restore ${d.restorable} entries and lose ${d.lost.length + d.unverified.length}`);
+  const lines = d.blobs.map(
+    (b) =>
+      `damaged: ${b.key}${b.spans.length ? `, bytes ${b.spans.map((s) => `${s.start}–${s.end - 1}`).join(', ')}` : ' (its sha256 does not match; no entry is affected)'}`,
+  );
+  lines.push(
+    `salvage: \`drkit restore --salvage\` would restore ${d.restorable} entries and lose ${d.lost.length + d.unverified.length}`,
+  );
   for (const l of d.lost) lines.push(`  lost: ${l.path}: ${l.reason}`);
-  for (const u of d.unverified) lines.push(`  not restorable: ${u}: its line in the damaged index is lost, so there is nothing to check it against`);
+  for (const u of d.unverified)
+    lines.push(
+      `  not restorable: ${u}: its line in the damaged index is lost, so there is nothing to check it against`,
+    );
   return lines;
 }

@@ -1,6 +1,13 @@
 import type { Finding, RedisRecord } from '@drkit/repository';
 import { displayKey, rdbTypeName } from '@drkit/repository';
-import { type RedisConnection, type RedisConnectionOptions, type RedisError, RedisErrorCode, redisFailure, scanKeys } from '@drkit/redis-source';
+import {
+  type RedisConnection,
+  type RedisConnectionOptions,
+  type RedisError,
+  RedisErrorCode,
+  redisFailure,
+  scanKeys,
+} from '@drkit/redis-source';
 import type { Redis } from 'ioredis';
 
 /** A Redis deployment backed up as one source: every key of the chosen databases, DUMPed. */
@@ -80,7 +87,8 @@ out[3] = n
 return out`;
 
 // Scripting can be off (ACL, renamed EVAL, old servers): then pipelines do the same work.
-const NO_SCRIPTING = /unknown command|NOSCRIPT|NOPERM|no permission|not allowed|disabled|Lua|script|CROSSSLOT|non.local key/i;
+const NO_SCRIPTING =
+  /unknown command|NOSCRIPT|NOPERM|no permission|not allowed|disabled|Lua|script|CROSSSLOT|non.local key/i;
 
 interface ScriptedClient extends Redis {
   drkitDumpBatchBuffer(numKeys: number, ...args: Array<Buffer | string | number>): Promise<unknown[]>;
@@ -127,20 +135,31 @@ export async function* readRedis(
         }
       }
       for (const [db, client] of clients) {
-        if (scripting && !('drkitDumpBatchBuffer' in client)) client.defineCommand('drkitDumpBatch', { lua: DUMP_BATCH_LUA });
+        if (scripting && !('drkitDumpBatchBuffer' in client))
+          client.defineCommand('drkitDumpBatch', { lua: DUMP_BATCH_LUA });
         const failed = (key: Buffer, message: string) => {
-          if (!options.emergency) throw redisFailure(new Error(message), conn.label, `DUMP key ${displayKey(key)} of database ${db}${where}`);
+          if (!options.emergency)
+            throw redisFailure(new Error(message), conn.label, `DUMP key ${displayKey(key)} of database ${db}${where}`);
           problem(db, key, `key ${displayKey(key)} of database ${db} could not be read: ${message}`);
         };
         let memoryUsage = true;
-        for await (const keys of scanKeys(client, { pattern: source.pattern, count: options.scanCount ?? 1000, label: conn.label })) {
+        for await (const keys of scanKeys(client, {
+          pattern: source.pattern,
+          count: options.scanCount ?? 1000,
+          label: conn.label,
+        })) {
           let start = 0;
           while (start < keys.length) {
             const slice = keys.slice(start, start + batchKeys);
             if (scripting) {
               let reply: unknown[] | undefined;
               try {
-                reply = await (client as ScriptedClient).drkitDumpBatchBuffer(slice.length, ...slice, batchBytes, large);
+                reply = await (client as ScriptedClient).drkitDumpBatchBuffer(
+                  slice.length,
+                  ...slice,
+                  batchBytes,
+                  large,
+                );
               } catch (e) {
                 if (CONNECTION_LOST.test((e as Error).message) || !NO_SCRIPTING.test((e as Error).message)) throw e;
                 scripting = false;
@@ -182,11 +201,21 @@ export async function* readRedis(
   } catch (cause) {
     if (!options.emergency) throw redisFailure(cause, conn.label, `read keys (after ${state.keys} keys)`);
     // Emergency: keep what was read; say plainly where reading stopped.
-    problem(0, undefined, `reading Redis at ${conn.label} stopped after ${state.keys} keys: ${(cause as Error)?.message ?? cause}; the snapshot holds the keys read before that`);
+    problem(
+      0,
+      undefined,
+      `reading Redis at ${conn.label} stopped after ${state.keys} keys: ${(cause as Error)?.message ?? cause}; the snapshot holds the keys read before that`,
+    );
   }
 }
 
-function* scriptedRecords(reply: unknown[], keys: Buffer[], db: number, state: RedisReadState, failed: (key: Buffer, message: string) => void): Generator<RedisRecord> {
+function* scriptedRecords(
+  reply: unknown[],
+  keys: Buffer[],
+  db: number,
+  state: RedisReadState,
+  failed: (key: Buffer, message: string) => void,
+): Generator<RedisRecord> {
   const now = Number(String(reply[0])) * 1000 + Math.floor(Number(String(reply[1])) / 1000);
   const n = Number(reply[2]);
   for (let i = 0; i < n; i++) {
@@ -202,7 +231,14 @@ function* scriptedRecords(reply: unknown[], keys: Buffer[], db: number, state: R
   }
 }
 
-function* record(db: number, key: Buffer, payload: Buffer | null, ttl: number, now: number, state: RedisReadState): Generator<RedisRecord> {
+function* record(
+  db: number,
+  key: Buffer,
+  payload: Buffer | null,
+  ttl: number,
+  now: number,
+  state: RedisReadState,
+): Generator<RedisRecord> {
   if (payload === null || ttl === -2) {
     state.vanished++;
     return;

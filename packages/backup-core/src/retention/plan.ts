@@ -76,7 +76,10 @@ export function planRetention(
   // Without any rule, planning removals would delete everything: keep all instead.
   if (isEmptyPolicy(policy)) return entries.map(({ snapshot }) => decision(snapshot, ['no policy given']));
   const reasons = ruleReasons(entries, policy, now, options);
-  keepDependencies(entries.map((e) => e.snapshot), reasons);
+  keepDependencies(
+    entries.map((e) => e.snapshot),
+    reasons,
+  );
   return entries.map(({ snapshot }, i) => decision(snapshot, reasons[i]!));
 }
 
@@ -115,10 +118,18 @@ export function planRetentionGroups(
   const reasons: string[][] = entries.map(({ snapshot }) => (selected(snapshot) ? [] : ['not selected']));
   if (!empty) {
     for (const { members } of groups.values()) {
-      const own = ruleReasons(members.map((i) => entries[i]!), policy, now, options);
+      const own = ruleReasons(
+        members.map((i) => entries[i]!),
+        policy,
+        now,
+        options,
+      );
       for (const [k, i] of members.entries()) reasons[i] = own[k]!;
     }
-    keepDependencies(entries.map((e) => e.snapshot), reasons);
+    keepDependencies(
+      entries.map((e) => e.snapshot),
+      reasons,
+    );
   }
   return [...groups.values()]
     .sort((a, b) => cmp(a.host, b.host) || cmp(a.sources.join('\0'), b.sources.join('\0')))
@@ -142,9 +153,23 @@ function checkInput(policy: RetentionPolicy, now: Date): void {
 function ruleReasons(entries: Entry[], policy: RetentionPolicy, now: Date, options: RetentionOptions): string[][] {
   const zone = options.timeZone ?? 'UTC';
   const reasons: string[][] = entries.map(() => []);
-  keepCounted(entries, reasons, 'last', policy.keepLast, (e) => e.snapshot.id, (_, rank) => `last ${rank}`);
+  keepCounted(
+    entries,
+    reasons,
+    'last',
+    policy.keepLast,
+    (e) => e.snapshot.id,
+    (_, rank) => `last ${rank}`,
+  );
   for (const [rule, field] of BUCKET_RULES) {
-    keepCounted(entries, reasons, rule, policy[field], (e) => bucketOf(rule, new Date(e.ms), zone), (key) => `${rule} ${key}`);
+    keepCounted(
+      entries,
+      reasons,
+      rule,
+      policy[field],
+      (e) => bucketOf(rule, new Date(e.ms), zone),
+      (key) => `${rule} ${key}`,
+    );
   }
   keepWithin(entries, reasons, policy.keepWithinMs, now);
   keepTagged(entries, reasons, policy.keepTags);
@@ -161,14 +186,22 @@ function newestFirst(snapshots: readonly RetentionSnapshot[]): Entry[] {
   const entries = snapshots.map((snapshot) => {
     const ms = ISO_TIME.test(snapshot.time) ? Date.parse(snapshot.time) : Number.NaN;
     if (Number.isNaN(ms)) {
-      throw invalidRetention(`snapshot ${snapshot.id} has time ${JSON.stringify(snapshot.time)}: expected an ISO 8601 time with a zone.`, 'Check the snapshot metadata; nothing was planned.', {
-        id: snapshot.id,
-        time: snapshot.time,
-      });
+      throw invalidRetention(
+        `snapshot ${snapshot.id} has time ${JSON.stringify(snapshot.time)}: expected an ISO 8601 time with a zone.`,
+        'Check the snapshot metadata; nothing was planned.',
+        {
+          id: snapshot.id,
+          time: snapshot.time,
+        },
+      );
     }
     // Duplicate ids would make "keep X" ambiguous, so refuse rather than guess.
     if (seen.has(snapshot.id)) {
-      throw invalidRetention(`snapshot id ${snapshot.id} appears twice.`, 'List each snapshot once; nothing was planned.', { id: snapshot.id });
+      throw invalidRetention(
+        `snapshot id ${snapshot.id} appears twice.`,
+        'List each snapshot once; nothing was planned.',
+        { id: snapshot.id },
+      );
     }
     seen.add(snapshot.id);
     return { snapshot, ms };
@@ -199,7 +232,8 @@ function keepCounted(
   }
   // As restic ≥ 0.17: a rule that found fewer buckets than it wants also keeps the oldest snapshot, so history reaches back as far as it can.
   const oldest = entries.length - 1;
-  if (seen.size < count && oldest >= 0 && lastKept !== oldest) reasons[oldest]!.push(`oldest (${rule} found ${seen.size} of ${count})`);
+  if (seen.size < count && oldest >= 0 && lastKept !== oldest)
+    reasons[oldest]!.push(`oldest (${rule} found ${seen.size} of ${count})`);
 }
 
 /** Everything newer than (newest snapshot − duration); snapshots dated after `now` do not move the anchor. */

@@ -33,7 +33,10 @@ export type CountRule = (typeof COUNT_RULES)[number];
  * Maps the config block to a policy. `parseDuration` is injected (pass `parseDuration` from
  * @drkit/config) so the duration grammar has one owner.
  */
-export function retentionPolicyFromConfig(cfg: RetentionConfigInput, parseDuration: (text: string) => number): RetentionPolicy {
+export function retentionPolicyFromConfig(
+  cfg: RetentionConfigInput,
+  parseDuration: (text: string) => number,
+): RetentionPolicy {
   const policy: RetentionPolicy = {};
   if (cfg.keep_last !== undefined) policy.keepLast = cfg.keep_last;
   if (cfg.keep_hourly !== undefined) policy.keepHourly = cfg.keep_hourly;
@@ -51,24 +54,36 @@ export function checkPolicy(policy: RetentionPolicy): void {
   for (const rule of COUNT_RULES) {
     const value = policy[rule];
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
-      throw invalidRetention(`retention rule ${rule} is ${String(value)}: expected a whole number ≥ 0.`, 'Give each keep rule a whole number, or leave it out.', {
-        rule,
-        value,
-      });
+      throw invalidRetention(
+        `retention rule ${rule} is ${String(value)}: expected a whole number ≥ 0.`,
+        'Give each keep rule a whole number, or leave it out.',
+        {
+          rule,
+          value,
+        },
+      );
     }
   }
   const within = policy.keepWithinMs;
   if (within !== undefined && !(Number.isSafeInteger(within) && within >= 0)) {
-    throw invalidRetention(`retention rule keepWithinMs is ${String(within)}: expected whole milliseconds ≥ 0.`, 'Pass a duration such as 30d through parseDuration.', {
-      rule: 'keepWithinMs',
-      value: within,
-    });
+    throw invalidRetention(
+      `retention rule keepWithinMs is ${String(within)}: expected whole milliseconds ≥ 0.`,
+      'Pass a duration such as 30d through parseDuration.',
+      {
+        rule: 'keepWithinMs',
+        value: within,
+      },
+    );
   }
   if (policy.keepTags !== undefined && !policy.keepTags.every((tag) => typeof tag === 'string' && tag !== '')) {
-    throw invalidRetention('retention rule keepTags must be a list of non-empty tags.', 'Remove empty or non-text tags from keep_tags.', {
-      rule: 'keepTags',
-      value: policy.keepTags,
-    });
+    throw invalidRetention(
+      'retention rule keepTags must be a list of non-empty tags.',
+      'Remove empty or non-text tags from keep_tags.',
+      {
+        rule: 'keepTags',
+        value: policy.keepTags,
+      },
+    );
   }
 }
 

@@ -13,11 +13,14 @@ export function consoleChannel(options: ConsoleChannelOptions): Channel {
   return {
     name: options.name,
     type: 'console',
-    describe: () => `console (${stream === process.stderr ? 'standard error' : stream === process.stdout ? 'standard output' : 'a stream'})`,
+    describe: () =>
+      `console (${stream === process.stderr ? 'standard error' : stream === process.stdout ? 'standard output' : 'a stream'})`,
     send: (n) =>
       new Promise<Delivery>((resolve) => {
         const text = `${subjectLine(n)} (${n.kind})\n${n.text.replace(/^/gm, '  ')}\n`;
-        stream.write(text, (error) => resolve(error ? { ok: false, retryable: false, error: `could not write: ${error.message}` } : { ok: true }));
+        stream.write(text, (error) =>
+          resolve(error ? { ok: false, retryable: false, error: `could not write: ${error.message}` } : { ok: true }),
+        );
       }),
   };
 }

@@ -37,14 +37,25 @@ interface SmtpError {
 function classify(error: SmtpError, redact: (t: string) => string): Delivery {
   const message = redact(error.message);
   if (CERTIFICATE_ERROR.test(`${error.originalCode ?? ''} ${error.code ?? ''}`) || /certificate/i.test(error.message))
-    return { ok: false, retryable: false, error: `${message} (the server's certificate is not trusted: set ca_file to the CA that signed it)` };
-  if (error.code === 'ETLS') return { ok: false, retryable: false, error: `${message} (drkit sends mail only over TLS: the server must offer STARTTLS, or use smtps://)` };
+    return {
+      ok: false,
+      retryable: false,
+      error: `${message} (the server's certificate is not trusted: set ca_file to the CA that signed it)`,
+    };
+  if (error.code === 'ETLS')
+    return {
+      ok: false,
+      retryable: false,
+      error: `${message} (drkit sends mail only over TLS: the server must offer STARTTLS, or use smtps://)`,
+    };
   if (error.permanent !== undefined) return { ok: false, retryable: !error.permanent, error: message };
-  if (error.code === 'EAUTH' || error.code === 'ENOAUTH' || error.code === 'ECONFIG') return { ok: false, retryable: false, error: message };
+  if (error.code === 'EAUTH' || error.code === 'ENOAUTH' || error.code === 'ECONFIG')
+    return { ok: false, retryable: false, error: message };
   return { ok: false, retryable: true, error: message };
 }
 
-const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function html(n: Notification): string {
   return `<p>${escapeHtml(n.text).replace(/\n/g, '<br>')}</p><p style="color:#666">${escapeHtml(footer(n))}</p>`;
@@ -81,7 +92,8 @@ export function emailChannel(options: EmailChannelOptions): Channel {
   return {
     name: options.name,
     type: 'email',
-    describe: () => `email ${server} (${smtp.secure ? 'TLS' : 'STARTTLS'}) from ${options.from} to ${options.to.join(', ')}`,
+    describe: () =>
+      `email ${server} (${smtp.secure ? 'TLS' : 'STARTTLS'}) from ${options.from} to ${options.to.join(', ')}`,
     async send(n, { signal }): Promise<Delivery> {
       const { addresses, unresolved } = resolveRecipients(options.to, 'email', options.contact);
       const pending = addresses.filter((a) => !delivered.has(n.idempotencyKey, a));
@@ -106,13 +118,20 @@ export function emailChannel(options: EmailChannelOptions): Channel {
           const error = refused.get(leg);
           return { leg, delivery: error ? classify(error, redact) : ({ ok: true } as Delivery) };
         });
-        return results.every((r) => r.delivery.ok) && unresolved.length === 0 ? { ok: true, receipt: `${info.messageId} ${redact(info.response)}` } : combineLegs(results, unresolved);
+        return results.every((r) => r.delivery.ok) && unresolved.length === 0
+          ? { ok: true, receipt: `${info.messageId} ${redact(info.response)}` }
+          : combineLegs(results, unresolved);
       } catch (caught) {
         const error = caught as SmtpError;
         if (signal?.aborted) return { ok: false, retryable: true, error: `sending to ${server} was cancelled` };
-        if (timeout.aborted) return { ok: false, retryable: true, error: `no answer from ${server} within ${timeoutMs / 1000} s` };
+        if (timeout.aborted)
+          return { ok: false, retryable: true, error: `no answer from ${server} within ${timeoutMs / 1000} s` };
         // Every recipient refused: say it per recipient.
-        if (error.rejectedErrors?.length) return combineLegs(error.rejectedErrors.map((e) => ({ leg: e.recipient ?? '?', delivery: classify(e, redact) })), unresolved);
+        if (error.rejectedErrors?.length)
+          return combineLegs(
+            error.rejectedErrors.map((e) => ({ leg: e.recipient ?? '?', delivery: classify(e, redact) })),
+            unresolved,
+          );
         const failed = classify(error, redact);
         return { ...failed, error: `${server}: ${(failed as { error: string }).error}` } as Delivery;
       }

@@ -20,5 +20,8 @@ export function channelEndpoint(config: ChannelConfig): { host: string; port: nu
               : undefined;
   if (url === undefined) return undefined;
   const parsed = new URL(url);
-  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) || DEFAULT_PORTS[parsed.protocol] || 443 };
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(parsed.port) || DEFAULT_PORTS[parsed.protocol] || 443,
+  };
 }

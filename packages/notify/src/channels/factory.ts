@@ -27,17 +27,25 @@ function readCa(name: string, file: string): Buffer {
   try {
     return readFileSync(path);
   } catch (cause) {
-    throw new ChannelError(ChannelErrorCode.CA_FILE, `notify.channels.${name}.ca_file: cannot read ${path} (${errnoCode(cause) ?? String(cause)})`, {
-      cause,
-      hint: 'Point ca_file at the PEM file of the CA that signed the SMTP server certificate, or remove it to trust the public CAs only.',
-      details: { channel: name, file: path },
-    });
+    throw new ChannelError(
+      ChannelErrorCode.CA_FILE,
+      `notify.channels.${name}.ca_file: cannot read ${path} (${errnoCode(cause) ?? String(cause)})`,
+      {
+        cause,
+        hint: 'Point ca_file at the PEM file of the CA that signed the SMTP server certificate, or remove it to trust the public CAs only.',
+        details: { channel: name, file: path },
+      },
+    );
   }
 }
 
 /** Builds the adapter a `notify.channels` entry describes; errors name the entry. */
 export function createChannel(name: string, config: ChannelConfig, deps: ChannelDependencies = {}): Channel {
-  const common = { name, ...(deps.now ? { now: deps.now } : {}), ...('timeout' in config && config.timeout ? { timeoutMs: parseDuration(config.timeout) } : {}) };
+  const common = {
+    name,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...('timeout' in config && config.timeout ? { timeoutMs: parseDuration(config.timeout) } : {}),
+  };
   try {
     switch (config.type) {
       case 'slack':
@@ -52,7 +60,11 @@ export function createChannel(name: string, config: ChannelConfig, deps: Channel
           ...(config.ca_file ? { ca: readCa(name, config.ca_file) } : {}),
         });
       case 'pagerduty':
-        return pagerDutyChannel({ ...common, routingKey: config.routing_key, ...(config.events_url ? { eventsUrl: config.events_url } : {}) });
+        return pagerDutyChannel({
+          ...common,
+          routingKey: config.routing_key,
+          ...(config.events_url ? { eventsUrl: config.events_url } : {}),
+        });
       case 'twilio':
         return twilioChannel({
           ...common,
@@ -72,12 +84,19 @@ export function createChannel(name: string, config: ChannelConfig, deps: Channel
     }
   } catch (error) {
     if (error instanceof ChannelError && error.code !== ChannelErrorCode.CA_FILE)
-      throw new ChannelError(error.code, `notify.channels.${name}: ${error.message}`, { cause: error, ...(error.hint ? { hint: error.hint } : {}), details: { channel: name } });
+      throw new ChannelError(error.code, `notify.channels.${name}: ${error.message}`, {
+        cause: error,
+        ...(error.hint ? { hint: error.hint } : {}),
+        details: { channel: name },
+      });
     throw error;
   }
 }
 
 /** Every configured channel by name, built before anything is sent so a bad entry fails first. */
-export function createChannels(channels: Readonly<Record<string, ChannelConfig>>, deps: ChannelDependencies = {}): Map<string, Channel> {
+export function createChannels(
+  channels: Readonly<Record<string, ChannelConfig>>,
+  deps: ChannelDependencies = {},
+): Map<string, Channel> {
   return new Map(Object.entries(channels).map(([name, config]) => [name, createChannel(name, config, deps)]));
 }

@@ -30,7 +30,9 @@ export function httpUrl(text: string, field: string): URL {
     url = new URL(text);
   } catch {}
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-    throw new ChannelError(ChannelErrorCode.BAD_URL, `${field} is not an http:// or https:// URL`, { hint: `Set ${field} to the full URL the service gave you, e.g. from an \${ENV} reference.` });
+    throw new ChannelError(ChannelErrorCode.BAD_URL, `${field} is not an http:// or https:// URL`, {
+      hint: `Set ${field} to the full URL the service gave you, e.g. from an \${ENV} reference.`,
+    });
   return url;
 }
 
@@ -51,7 +53,11 @@ function causeText(error: unknown): { text: string; code?: string } {
  * fetch cost ~0.8 ms of CPU per request against ~0.4 ms (the outbox bench sends thousands);
  * the global agent keeps connections alive and never follows a redirect.
  */
-export function post(target: HttpTarget, request: { headers: Record<string, string>; body: string }, signal: AbortSignal | undefined): Promise<HttpAnswer | Delivery> {
+export function post(
+  target: HttpTarget,
+  request: { headers: Record<string, string>; body: string },
+  signal: AbortSignal | undefined,
+): Promise<HttpAnswer | Delivery> {
   const { url, timeoutMs, label } = target;
   if (signal?.aborted) return Promise.resolve(cancelled(label));
   return new Promise((resolve) => {
@@ -64,13 +70,26 @@ export function post(target: HttpTarget, request: { headers: Record<string, stri
       resolve(result);
     };
     const client = url.protocol === 'https:' ? https : http;
-    const req = client.request(url, { method: 'POST', headers: { 'user-agent': 'drkit-notify', 'content-length': Buffer.byteLength(request.body), ...request.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => settle({ status: res.statusCode ?? 0, header: (name) => headerValue(res.headers[name.toLowerCase()]), body }));
-      res.on('error', (error) => settle(unreachable(target, error)));
-    });
+    const req = client.request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'user-agent': 'drkit-notify',
+          'content-length': Buffer.byteLength(request.body),
+          ...request.headers,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          settle({ status: res.statusCode ?? 0, header: (name) => headerValue(res.headers[name.toLowerCase()]), body }),
+        );
+        res.on('error', (error) => settle(unreachable(target, error)));
+      },
+    );
     const onAbort = () => {
       settle(cancelled(label));
       req.destroy();
@@ -85,7 +104,11 @@ export function post(target: HttpTarget, request: { headers: Record<string, stri
   });
 }
 
-const cancelled = (label: string): Delivery => ({ ok: false, retryable: true, error: `sending to ${label} was cancelled` });
+const cancelled = (label: string): Delivery => ({
+  ok: false,
+  retryable: true,
+  error: `sending to ${label} was cancelled`,
+});
 
 function unreachable(target: HttpTarget, error: unknown): Delivery {
   const cause = causeText(error);
@@ -93,11 +116,14 @@ function unreachable(target: HttpTarget, error: unknown): Delivery {
   return {
     ok: false,
     retryable: !certificate,
-    error: target.redact(`could not reach ${target.label}: ${cause.text}${certificate ? ' (the server certificate is not trusted)' : ''}`),
+    error: target.redact(
+      `could not reach ${target.label}: ${cause.text}${certificate ? ' (the server certificate is not trusted)' : ''}`,
+    ),
   };
 }
 
-const headerValue = (value: string | string[] | undefined): string | null => (value === undefined ? null : Array.isArray(value) ? value.join(', ') : value);
+const headerValue = (value: string | string[] | undefined): string | null =>
+  value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
 
 /** Milliseconds to wait from a Retry-After header: delay-seconds or an HTTP date. */
 export function retryAfterMs(value: string | null, now: number): number | undefined {
@@ -123,7 +149,10 @@ export function classifyAnswer(target: HttpTarget, answer: HttpAnswer): Delivery
   if (status >= 200 && status < 300) return { ok: true };
   // Redacted before it is cut, so half a secret never shows.
   const body = snippet(target.redact(answer.body));
-  const redirect = status >= 300 && status < 400 ? ' (a redirect: drkit does not follow them; set the URL the service answers at)' : '';
+  const redirect =
+    status >= 300 && status < 400
+      ? ' (a redirect: drkit does not follow them; set the URL the service answers at)'
+      : '';
   const error = target.redact(`${target.label} answered ${status}${body ? `: ${body}` : ''}${redirect}`);
   if (status === 408 || status === 429 || status >= 500) {
     const wait = retryAfterMs(answer.header('retry-after'), target.now());

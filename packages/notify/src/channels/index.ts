@@ -1,7 +1,13 @@
 export { consoleChannel, type ConsoleChannelOptions } from './console.js';
 export { EMAIL_TIMEOUT_MS, type EmailChannelOptions, emailChannel } from './email.js';
 export { ChannelError, ChannelErrorCode } from './errors.js';
-export { PAGERDUTY_EVENTS_URL, PAGERDUTY_SEVERITY, type PagerDutyChannelOptions, pagerDutyChannel, pagerDutyEvents } from './pagerduty.js';
+export {
+  PAGERDUTY_EVENTS_URL,
+  PAGERDUTY_SEVERITY,
+  type PagerDutyChannelOptions,
+  pagerDutyChannel,
+  pagerDutyEvents,
+} from './pagerduty.js';
 export type { ContactLookup } from './recipients.js';
 export { type SlackChannelOptions, slackChannel, slackMessage } from './slack.js';
 export { callTwiml, smsBody, TWILIO_BASE_URL, type TwilioChannelOptions, twilioChannel } from './twilio.js';

@@ -21,7 +21,12 @@ export interface PagerDutyChannelOptions {
 }
 
 /** The plan's severities in PagerDuty's words. */
-export const PAGERDUTY_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = { P1: 'critical', P2: 'error', P3: 'warning', P4: 'info' };
+export const PAGERDUTY_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = {
+  P1: 'critical',
+  P2: 'error',
+  P3: 'warning',
+  P4: 'info',
+};
 
 // PagerDuty's limits: summary 1,024 characters, dedup_key 255.
 const SUMMARY_MAX = 1024;
@@ -71,7 +76,13 @@ export function pagerDutyEvents(n: Notification, routingKey: string, source: str
  */
 export function pagerDutyChannel(options: PagerDutyChannelOptions): Channel {
   const url = httpUrl(options.eventsUrl ?? PAGERDUTY_EVENTS_URL, 'events_url');
-  const target: HttpTarget = { url, label: url.href, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, redact: redactor([options.routingKey]), now: options.now ?? Date.now };
+  const target: HttpTarget = {
+    url,
+    label: url.href,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    redact: redactor([options.routingKey]),
+    now: options.now ?? Date.now,
+  };
   const source = options.source ?? hostname();
   const delivered = new DeliveredLegs();
   return {
@@ -83,7 +94,13 @@ export function pagerDutyChannel(options: PagerDutyChannelOptions): Channel {
       for (const event of pagerDutyEvents(n, options.routingKey, source, target.now)) {
         const leg = `${event.event_action} ${event.dedup_key}`;
         if (delivered.has(n.idempotencyKey, leg)) continue;
-        const answer = signal?.aborted ? CANCELLED : await post(target, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) }, signal);
+        const answer = signal?.aborted
+          ? CANCELLED
+          : await post(
+              target,
+              { headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) },
+              signal,
+            );
         let delivery = isAnswer(answer) ? classifyAnswer(target, answer) : answer;
         if (delivery.ok) {
           delivered.add(n.idempotencyKey, leg);

@@ -5,7 +5,11 @@ import type { Delivery } from '../channel.js';
 export type ContactLookup = (role: string) => ContactConfig | undefined;
 
 /** `to:` entries made into addresses (`role:NAME` through the contacts), each once; roles that give none are listed. */
-export function resolveRecipients(to: readonly string[], field: 'email' | 'phone', contact: ContactLookup | undefined): { addresses: string[]; unresolved: string[] } {
+export function resolveRecipients(
+  to: readonly string[],
+  field: 'email' | 'phone',
+  contact: ContactLookup | undefined,
+): { addresses: string[]; unresolved: string[] } {
   const addresses = new Set<string>();
   const unresolved: string[] = [];
   for (const entry of to) {
@@ -52,14 +56,23 @@ export class DeliveredLegs {
  * resolved); else retryable when a failed part is (waiting as long as the longest Retry-After),
  * permanent otherwise. The message names what failed and what got through.
  */
-export function combineLegs(results: ReadonlyArray<{ leg: string; delivery: Delivery }>, unresolved: readonly string[] = []): Delivery {
+export function combineLegs(
+  results: ReadonlyArray<{ leg: string; delivery: Delivery }>,
+  unresolved: readonly string[] = [],
+): Delivery {
   const failed = results.filter((r) => !r.delivery.ok);
   const receipts = results.flatMap((r) => (r.delivery.ok && r.delivery.receipt ? [r.delivery.receipt] : []));
-  if (failed.length === 0 && unresolved.length === 0) return { ok: true, ...(receipts.length ? { receipt: receipts.join(', ') } : {}) };
-  const errors = [...failed.map((r) => `${r.leg}: ${(r.delivery as { error: string }).error}`), ...unresolved.map((u) => `${u}: not sent`)];
+  if (failed.length === 0 && unresolved.length === 0)
+    return { ok: true, ...(receipts.length ? { receipt: receipts.join(', ') } : {}) };
+  const errors = [
+    ...failed.map((r) => `${r.leg}: ${(r.delivery as { error: string }).error}`),
+    ...unresolved.map((u) => `${u}: not sent`),
+  ];
   const reached = results.filter((r) => r.delivery.ok).map((r) => r.leg);
   const retryable = failed.some((r) => !r.delivery.ok && r.delivery.retryable);
-  const waits = failed.flatMap((r) => (!r.delivery.ok && r.delivery.retryable && r.delivery.retryAfterMs !== undefined ? [r.delivery.retryAfterMs] : []));
+  const waits = failed.flatMap((r) =>
+    !r.delivery.ok && r.delivery.retryable && r.delivery.retryAfterMs !== undefined ? [r.delivery.retryAfterMs] : [],
+  );
   return {
     ok: false,
     retryable,

@@ -13,7 +13,12 @@ export interface SlackChannelOptions {
   now?: () => number;
 }
 
-const MARK: Record<Severity, string> = { P1: ':red_circle:', P2: ':large_orange_circle:', P3: ':large_yellow_circle:', P4: ':white_circle:' };
+const MARK: Record<Severity, string> = {
+  P1: ':red_circle:',
+  P2: ':large_orange_circle:',
+  P3: ':large_yellow_circle:',
+  P4: ':white_circle:',
+};
 // Slack's limits: header text 150 characters, section text 3,000.
 const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
@@ -29,7 +34,10 @@ export function slackMessage(n: Notification): { text: string; blocks: object[] 
     text: truncate(`${MARK[n.severity]} ${mrkdwn(n.title)}\n${mrkdwn(n.text)}`, SECTION_MAX),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(n.title, HEADER_MAX), emoji: true } },
-      { type: 'section', text: { type: 'mrkdwn', text: truncate(`${MARK[n.severity]} ${mrkdwn(n.text)}`, SECTION_MAX) } },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: truncate(`${MARK[n.severity]} ${mrkdwn(n.text)}`, SECTION_MAX) },
+      },
       { type: 'context', elements: [{ type: 'mrkdwn', text: mrkdwn(footer(n)) }] },
     ],
   };
@@ -42,16 +50,30 @@ export function slackMessage(n: Notification): { text: string; blocks: object[] 
 export function slackChannel(options: SlackChannelOptions): Channel {
   const url = httpUrl(options.webhookUrl, 'webhook_url');
   const label = maskUrlPath(url);
-  const target: HttpTarget = { url, label, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, redact: redactor(urlSecrets(url)), now: options.now ?? Date.now };
+  const target: HttpTarget = {
+    url,
+    label,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    redact: redactor(urlSecrets(url)),
+    now: options.now ?? Date.now,
+  };
   return {
     name: options.name,
     type: 'slack',
     describe: () => `slack webhook ${label}`,
     async send(n, { signal }): Promise<Delivery> {
-      const answer = await post(target, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(n)) }, signal);
+      const answer = await post(
+        target,
+        { headers: { 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(n)) },
+        signal,
+      );
       if (!isAnswer(answer)) return answer;
       const delivery = classifyAnswer(target, answer);
-      if (answer.status === 429 && !delivery.ok) return { ...delivery, retryAfterMs: retryAfterMs(answer.header('retry-after'), target.now()) ?? SLACK_MIN_WAIT_MS };
+      if (answer.status === 429 && !delivery.ok)
+        return {
+          ...delivery,
+          retryAfterMs: retryAfterMs(answer.header('retry-after'), target.now()) ?? SLACK_MIN_WAIT_MS,
+        };
       return delivery;
     },
   };

@@ -30,7 +30,8 @@ const CALL_KINDS: ReadonlySet<NotificationKind> = new Set(['opened', 'reminder',
 // Twilio's limit for one message body.
 const SMS_MAX = 1600;
 
-const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The call's TwiML: says the title, twice. */
 export function callTwiml(n: Notification): string {
@@ -48,19 +49,39 @@ export function smsBody(n: Notification): string {
  */
 export function twilioChannel(options: TwilioChannelOptions): Channel {
   const base = httpUrl(options.baseUrl ?? TWILIO_BASE_URL, 'base_url');
-  const account = new URL(`2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/`, base.href.endsWith('/') ? base.href : `${base.href}/`);
+  const account = new URL(
+    `2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/`,
+    base.href.endsWith('/') ? base.href : `${base.href}/`,
+  );
   const credentials = Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64');
   const authorization = `Basic ${credentials}`;
   const target = (resource: 'Calls' | 'Messages'): HttpTarget => {
     const url = new URL(`${resource}.json`, account);
-    return { url, label: url.href, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, redact: redactor([options.authToken, credentials]), now: options.now ?? Date.now };
+    return {
+      url,
+      label: url.href,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      redact: redactor([options.authToken, credentials]),
+      now: options.now ?? Date.now,
+    };
   };
   const calls = target('Calls');
   const messages = target('Messages');
   const delivered = new DeliveredLegs();
 
-  const request = async (t: HttpTarget, form: Record<string, string>, signal: AbortSignal | undefined): Promise<Delivery> => {
-    const answer = await post(t, { headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() }, signal);
+  const request = async (
+    t: HttpTarget,
+    form: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<Delivery> => {
+    const answer = await post(
+      t,
+      {
+        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form).toString(),
+      },
+      signal,
+    );
     if (!isAnswer(answer)) return answer;
     const delivery = classifyAnswer(t, answer);
     if (!delivery.ok) return delivery;
@@ -80,8 +101,10 @@ export function twilioChannel(options: TwilioChannelOptions): Channel {
       const { addresses, unresolved } = resolveRecipients(options.to, 'phone', options.contact);
       const legs: Array<[string, HttpTarget, Record<string, string>]> = [];
       for (const number of addresses) {
-        if (options.call !== false && CALL_KINDS.has(n.kind)) legs.push([`call ${number}`, calls, { To: number, From: options.from, Twiml: callTwiml(n) }]);
-        if (options.sms !== false) legs.push([`sms ${number}`, messages, { To: number, From: options.from, Body: smsBody(n) }]);
+        if (options.call !== false && CALL_KINDS.has(n.kind))
+          legs.push([`call ${number}`, calls, { To: number, From: options.from, Twiml: callTwiml(n) }]);
+        if (options.sms !== false)
+          legs.push([`sms ${number}`, messages, { To: number, From: options.from, Body: smsBody(n) }]);
       }
       // Everyone at once: a P1 should not wait for the first call's answer before the second.
       const results = await Promise.all(

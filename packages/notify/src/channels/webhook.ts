@@ -16,7 +16,14 @@ export interface WebhookChannelOptions {
  * duplicate by `idempotency_key` (also sent as the Idempotency-Key header).
  */
 export function webhookBody(n: Notification) {
-  return { idempotency_key: n.idempotencyKey, kind: n.kind, severity: n.severity, title: n.title, text: n.text, incidents: n.incidents };
+  return {
+    idempotency_key: n.idempotencyKey,
+    kind: n.kind,
+    severity: n.severity,
+    title: n.title,
+    text: n.text,
+    incidents: n.incidents,
+  };
 }
 
 /** A generic JSON webhook: 2xx delivered; 4xx permanent except 408 and 429; 5xx retryable. */
@@ -37,7 +44,14 @@ export function webhookChannel(options: WebhookChannelOptions): Channel {
     type: 'webhook',
     describe: () => `webhook ${label}${names.length ? ` (headers ${names.map((h) => `${h}: ***`).join(', ')})` : ''}`,
     async send(n, { signal }): Promise<Delivery> {
-      const answer = await post(target, { headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': n.idempotencyKey }, body: JSON.stringify(webhookBody(n)) }, signal);
+      const answer = await post(
+        target,
+        {
+          headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': n.idempotencyKey },
+          body: JSON.stringify(webhookBody(n)),
+        },
+        signal,
+      );
       if (!isAnswer(answer)) return answer;
       const delivery = classifyAnswer(target, answer);
       return delivery.ok ? { ok: true, receipt: `HTTP ${answer.status}` } : delivery;

@@ -15,7 +15,11 @@ export const STATUS_PAGE_CACHE_CONTROL = 'public, max-age=60';
 /** The page's two views: index.html for people, summary.json for programs. */
 export function statusPageFiles(page: StatusPage): StatusPageFile[] {
   return [
-    { key: 'summary.json', body: `${JSON.stringify(toSummary(page), null, 2)}\n`, contentType: 'application/json; charset=utf-8' },
+    {
+      key: 'summary.json',
+      body: `${JSON.stringify(toSummary(page), null, 2)}\n`,
+      contentType: 'application/json; charset=utf-8',
+    },
     { key: 'index.html', body: renderStatusPage(page), contentType: 'text/html; charset=utf-8' },
   ];
 }
@@ -26,6 +30,10 @@ export function statusPageFiles(page: StatusPage): StatusPageFile[] {
  */
 export async function writeStatusPage(store: BlobStore, page: StatusPage): Promise<StatusPageFile[]> {
   const files = statusPageFiles(page);
-  for (const file of files) await store.put(file.key, Buffer.from(file.body), { contentType: file.contentType, cacheControl: STATUS_PAGE_CACHE_CONTROL });
+  for (const file of files)
+    await store.put(file.key, Buffer.from(file.body), {
+      contentType: file.contentType,
+      cacheControl: STATUS_PAGE_CACHE_CONTROL,
+    });
   return files;
 }

@@ -111,7 +111,10 @@ ${c.description ? `<p class="muted">${escapeHtml(c.description)}</p>` : ''}
 function updatesHtml(updates: PageIncident['updates']): string {
   if (updates.length === 0) return '';
   return `<ol class="updates" aria-label="Updates, newest first">${updates
-    .map((u) => `<li><p><strong>${STATUS_LABEL[u.status]}</strong> · ${time(u.at)}</p>${u.message ? `<p class="message">${escapeHtml(u.message)}</p>` : ''}</li>`)
+    .map(
+      (u) =>
+        `<li><p><strong>${STATUS_LABEL[u.status]}</strong> · ${time(u.at)}</p>${u.message ? `<p class="message">${escapeHtml(u.message)}</p>` : ''}</li>`,
+    )
     .join('')}</ol>`;
 }
 
@@ -142,7 +145,10 @@ function staleHtml(page: StatusPage): string {
 <h2 id="stale-heading"><span aria-hidden="true">⚠ </span>This page may be out of date</h2>
 <p>During a major incident we post an update at least every ${promise} minutes, and that has not happened:</p>
 <ul>${page.stale
-    .map((s) => `<li>“${escapeHtml(s.title)}” (${s.severity}): last update ${minutesText(Math.floor(s.ageMs / 60_000))} ago, at ${time(s.lastPublicUpdateAt)}.</li>`)
+    .map(
+      (s) =>
+        `<li>“${escapeHtml(s.title)}” (${s.severity}): last update ${minutesText(Math.floor(s.ageMs / 60_000))} ago, at ${time(s.lastPublicUpdateAt)}.</li>`,
+    )
     .join('')}</ul>
 <p>The incident is still open; the situation may have changed since.</p>
 </section>`;
@@ -159,12 +165,22 @@ export function renderStatusPage(page: StatusPage): string {
   const body = [
     staleHtml(page),
     page.incidents.length ? section('incidents', 'Current incidents', page.incidents.map(incidentHtml).join('\n')) : '',
-    page.maintenance.length ? section('maintenance', 'Scheduled maintenance', page.maintenance.map(maintenanceHtml).join('\n')) : '',
-    section('components', 'Components', page.components.length ? `<p class="muted">Uptime counts the minutes of partial or major outage as down; each bar is one day (UTC), oldest first.</p><ul>${page.components.map((c) => componentHtml(c, page.uptimeDays)).join('\n')}</ul>` : '<p>No components are configured.</p>'),
+    page.maintenance.length
+      ? section('maintenance', 'Scheduled maintenance', page.maintenance.map(maintenanceHtml).join('\n'))
+      : '',
+    section(
+      'components',
+      'Components',
+      page.components.length
+        ? `<p class="muted">Uptime counts the minutes of partial or major outage as down; each bar is one day (UTC), oldest first.</p><ul>${page.components.map((c) => componentHtml(c, page.uptimeDays)).join('\n')}</ul>`
+        : '<p>No components are configured.</p>',
+    ),
     section(
       'history',
       `Past incidents (last ${page.historyDays} days)`,
-      page.history.length ? page.history.map(incidentHtml).join('\n') : `<p>No incidents in the last ${page.historyDays} days.</p>`,
+      page.history.length
+        ? page.history.map(incidentHtml).join('\n')
+        : `<p>No incidents in the last ${page.historyDays} days.</p>`,
     ),
   ]
     .filter(Boolean)

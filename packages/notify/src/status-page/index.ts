@@ -15,7 +15,13 @@ export {
   type StatusPageInput,
   statusPage,
 } from './page.js';
-export { DEFAULT_STALE_AFTER_MS, lastPublicUpdateAt, type StaleIncident, staleIncidents, staleReminder } from './stale.js';
+export {
+  DEFAULT_STALE_AFTER_MS,
+  lastPublicUpdateAt,
+  type StaleIncident,
+  staleIncidents,
+  staleReminder,
+} from './stale.js';
 export { statusPageSettings } from './settings.js';
 export { type Summary, summarySchema, toSummary } from './summary.js';
 export { severitySpans, type StateSpan, type Uptime, type UptimeDay, uptime } from './uptime.js';

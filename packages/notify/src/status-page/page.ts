@@ -145,7 +145,8 @@ function pageIncident(incident: Incident, now: number): PageIncident {
   const updates: PublicUpdate[] = [];
   incident.timeline.forEach((entry, index) => {
     status = entry.status ?? status;
-    if (entry.visibility === 'public') updates.push({ id: `${incident.id}-${index}`, at: entry.at, status, message: entry.message });
+    if (entry.visibility === 'public')
+      updates.push({ id: `${incident.id}-${index}`, at: entry.at, status, message: entry.message });
   });
   const spans = severitySpans(incident, now);
   const monitoring = updates.find((u) => u.status === 'monitoring');
@@ -182,21 +183,31 @@ export function statusPage(input: StatusPageInput): StatusPage {
   const staleAfterMs = input.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const historyDays = input.historyDays ?? 14;
   const windowStart = Math.floor(now / DAY_MS) * DAY_MS - (UPTIME_DAYS - 1) * DAY_MS;
-  const inWindow = input.incidents.filter((i) => Date.parse(i.openedAt) <= now && (!i.resolvedAt || Date.parse(i.resolvedAt) >= windowStart));
+  const inWindow = input.incidents.filter(
+    (i) => Date.parse(i.openedAt) <= now && (!i.resolvedAt || Date.parse(i.resolvedAt) >= windowStart),
+  );
   const open = inWindow.filter((i) => i.status !== 'resolved');
   const maintenance = (input.maintenance ?? [])
     .map((m) => ({ ...m, startsAt: utc(m.startsAt), endsAt: utc(m.endsAt), status: maintenanceStatus(m, now) }))
     .filter((m) => m.status !== 'completed')
     .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
 
-  const names = [...new Set([...input.components.map((c) => c.name), ...inWindow.flatMap((i) => i.components), ...maintenance.flatMap((m) => m.components)])];
+  const names = [
+    ...new Set([
+      ...input.components.map((c) => c.name),
+      ...inWindow.flatMap((i) => i.components),
+      ...maintenance.flatMap((m) => m.components),
+    ]),
+  ];
   const ids = componentIds(names);
   const spansOf = new Map<string, StateSpan[]>(names.map((n) => [n, []]));
   for (const incident of inWindow) {
     const spans = severitySpans(incident, now);
     for (const name of incident.components) spansOf.get(name)!.push(...spans);
   }
-  const incidents = open.map((i) => pageIncident(i, now)).sort((a, b) => STATE_RANK[b.state] - STATE_RANK[a.state] || byNewest(a, b));
+  const incidents = open
+    .map((i) => pageIncident(i, now))
+    .sort((a, b) => STATE_RANK[b.state] - STATE_RANK[a.state] || byNewest(a, b));
 
   const components = names.map((name): PageComponent => {
     let state: ComponentState = 'operational';
@@ -206,7 +217,8 @@ export function statusPage(input: StatusPageInput): StatusPage {
       else if (s === state && since !== undefined && Date.parse(from) < Date.parse(since)) since = from;
     };
     for (const i of incidents) if (i.components.includes(name)) consider(i.state, i.stateSince);
-    for (const m of maintenance) if (m.status === 'in_progress' && m.components.includes(name)) consider('under_maintenance', m.startsAt);
+    for (const m of maintenance)
+      if (m.status === 'in_progress' && m.components.includes(name)) consider('under_maintenance', m.startsAt);
     const description = input.components.find((c) => c.name === name)?.description;
     return {
       id: ids.get(name)!,
@@ -218,8 +230,12 @@ export function statusPage(input: StatusPageInput): StatusPage {
     };
   });
 
-  const worstImpact = incidents.reduce<Impact>((w, i) => (IMPACT_RANK[i.impact] > IMPACT_RANK[w] ? i.impact : w), 'none');
-  const indicator: Indicator = worstImpact === 'none' && maintenance.some((m) => m.status === 'in_progress') ? 'maintenance' : worstImpact;
+  const worstImpact = incidents.reduce<Impact>(
+    (w, i) => (IMPACT_RANK[i.impact] > IMPACT_RANK[w] ? i.impact : w),
+    'none',
+  );
+  const indicator: Indicator =
+    worstImpact === 'none' && maintenance.some((m) => m.status === 'in_progress') ? 'maintenance' : worstImpact;
 
   return {
     title: input.title,

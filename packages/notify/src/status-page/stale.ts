@@ -18,7 +18,11 @@ export function lastPublicUpdateAt(incident: Incident): string {
 }
 
 /** The open P1/P2 incidents that owe the public an update, oldest update first. */
-export function staleIncidents(incidents: readonly Incident[], now: number, staleAfterMs = DEFAULT_STALE_AFTER_MS): StaleIncident[] {
+export function staleIncidents(
+  incidents: readonly Incident[],
+  now: number,
+  staleAfterMs = DEFAULT_STALE_AFTER_MS,
+): StaleIncident[] {
   return incidents
     .filter((i) => i.status !== 'resolved' && (i.severity === 'P1' || i.severity === 'P2'))
     .map((incident) => {

@@ -29,11 +29,25 @@ const componentSchema = z.strictObject({
   page_id: z.string(),
 });
 
-const affectedSchema = z.strictObject({ code: z.string(), name: z.string(), old_status: z.enum(COMPONENT_STATES), new_status: z.enum(COMPONENT_STATES) });
+const affectedSchema = z.strictObject({
+  code: z.string(),
+  name: z.string(),
+  old_status: z.enum(COMPONENT_STATES),
+  new_status: z.enum(COMPONENT_STATES),
+});
 
 const updateSchema = z.strictObject({
   id: z.string(),
-  status: z.enum(['investigating', 'identified', 'monitoring', 'resolved', 'scheduled', 'in_progress', 'verifying', 'completed']),
+  status: z.enum([
+    'investigating',
+    'identified',
+    'monitoring',
+    'resolved',
+    'scheduled',
+    'in_progress',
+    'verifying',
+    'completed',
+  ]),
   body: z.string(),
   incident_id: z.string(),
   created_at: time,
@@ -75,14 +89,29 @@ const drkitSchema = z.strictObject({
   generated_at: time,
   stale_after_minutes: z.number().positive(),
   /** Open P1/P2 incidents past the promised update interval; empty when the page is current. */
-  stale: z.array(z.strictObject({ incident_id: z.string(), name: z.string(), severity: z.enum(['P1', 'P2', 'P3', 'P4']), last_public_update_at: time, minutes_since: z.int().min(0) })),
+  stale: z.array(
+    z.strictObject({
+      incident_id: z.string(),
+      name: z.string(),
+      severity: z.enum(['P1', 'P2', 'P3', 'P4']),
+      last_public_update_at: time,
+      minutes_since: z.int().min(0),
+    }),
+  ),
   uptime: z.array(
     z.strictObject({
       component_id: z.string(),
       days: z.int().min(1),
       percent: z.number().min(0).max(100),
       /** Only the days with an outage or degradation. */
-      outage_days: z.array(z.strictObject({ date: z.iso.date(), major_minutes: z.int().min(0), partial_minutes: z.int().min(0), degraded_minutes: z.int().min(0) })),
+      outage_days: z.array(
+        z.strictObject({
+          date: z.iso.date(),
+          major_minutes: z.int().min(0),
+          partial_minutes: z.int().min(0),
+          degraded_minutes: z.int().min(0),
+        }),
+      ),
     }),
   ),
 });
@@ -96,7 +125,10 @@ export const summarySchema = z.strictObject({
   components: z.array(componentSchema),
   incidents: z.array(incidentSchema),
   scheduled_maintenances: z.array(maintenanceSchema),
-  status: z.strictObject({ indicator: z.enum(['none', 'minor', 'major', 'critical', 'maintenance']), description: z.string() }),
+  status: z.strictObject({
+    indicator: z.enum(['none', 'minor', 'major', 'critical', 'maintenance']),
+    description: z.string(),
+  }),
   drkit: drkitSchema,
 });
 export type Summary = z.infer<typeof summarySchema>;
@@ -124,7 +156,13 @@ export function toSummary(page: StatusPage): Summary {
   );
   const named = (names: readonly string[]) => components.filter((c) => names.includes(c.name));
   const link = (id: string) => (page.url ? `${page.url.replace(/#.*$/, '')}#incident-${id}` : null);
-  const common = (i: PageIncident | PageMaintenance) => ({ id: i.id, name: i.title, page_id, shortlink: link(i.id), components: named(i.components) });
+  const common = (i: PageIncident | PageMaintenance) => ({
+    id: i.id,
+    name: i.title,
+    page_id,
+    shortlink: link(i.id),
+    components: named(i.components),
+  });
   const incidents = page.incidents.map((i) => ({
     ...common(i),
     status: i.status,
@@ -144,7 +182,14 @@ export function toSummary(page: StatusPage): Summary {
       display_at: u.at,
       // The first update names the components and the state the incident put them in.
       affected_components:
-        index === i.updates.length - 1 ? named(i.components).map((c) => ({ code: c.id, name: c.name, old_status: 'operational' as const, new_status: i.state })) : null,
+        index === i.updates.length - 1
+          ? named(i.components).map((c) => ({
+              code: c.id,
+              name: c.name,
+              old_status: 'operational' as const,
+              new_status: i.state,
+            }))
+          : null,
     })),
   }));
   const scheduled_maintenances = page.maintenance.map((m) => {
@@ -162,7 +207,18 @@ export function toSummary(page: StatusPage): Summary {
       scheduled_for: m.startsAt,
       scheduled_until: m.endsAt,
       incident_updates: m.message
-        ? [{ id: `${m.id}-0`, status: m.status, body: m.message, incident_id: m.id, created_at: changed, updated_at: changed, display_at: changed, affected_components: null }]
+        ? [
+            {
+              id: `${m.id}-0`,
+              status: m.status,
+              body: m.message,
+              incident_id: m.id,
+              created_at: changed,
+              updated_at: changed,
+              display_at: changed,
+              affected_components: null,
+            },
+          ]
         : [],
     };
   });
@@ -175,14 +231,25 @@ export function toSummary(page: StatusPage): Summary {
     drkit: {
       generated_at: page.generatedAt,
       stale_after_minutes: page.staleAfterMs / 60_000,
-      stale: page.stale.map((s) => ({ incident_id: s.incidentId, name: s.title, severity: s.severity, last_public_update_at: s.lastPublicUpdateAt, minutes_since: Math.floor(s.ageMs / 60_000) })),
+      stale: page.stale.map((s) => ({
+        incident_id: s.incidentId,
+        name: s.title,
+        severity: s.severity,
+        last_public_update_at: s.lastPublicUpdateAt,
+        minutes_since: Math.floor(s.ageMs / 60_000),
+      })),
       uptime: page.components.map((c) => ({
         component_id: c.id,
         days: page.uptimeDays,
         percent: c.uptime.percent,
         outage_days: c.uptime.days
           .filter((d) => d.majorMinutes + d.partialMinutes + d.degradedMinutes > 0)
-          .map((d) => ({ date: d.date, major_minutes: d.majorMinutes, partial_minutes: d.partialMinutes, degraded_minutes: d.degradedMinutes })),
+          .map((d) => ({
+            date: d.date,
+            major_minutes: d.majorMinutes,
+            partial_minutes: d.partialMinutes,
+            degraded_minutes: d.degradedMinutes,
+          })),
       })),
     },
   };

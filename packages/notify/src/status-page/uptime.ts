@@ -58,13 +58,24 @@ export function uptime(spans: readonly StateSpan[], now: number, days = 90): Upt
     const dayEnd = Math.min(day + DAY_MS, now);
     const inDay = spans.filter((s) => s.to > day && s.from < dayEnd);
     // Cut the day where any span starts or ends; each piece is in the worst state covering it.
-    const cuts = [...new Set([day, dayEnd, ...inDay.flatMap((s) => [s.from, s.to]).filter((t) => t > day && t < dayEnd)])].sort((a, b) => a - b);
-    const ms: Record<ComponentState, number> = { operational: 0, under_maintenance: 0, degraded_performance: 0, partial_outage: 0, major_outage: 0 };
+    const cuts = [
+      ...new Set([day, dayEnd, ...inDay.flatMap((s) => [s.from, s.to]).filter((t) => t > day && t < dayEnd)]),
+    ].sort((a, b) => a - b);
+    const ms: Record<ComponentState, number> = {
+      operational: 0,
+      under_maintenance: 0,
+      degraded_performance: 0,
+      partial_outage: 0,
+      major_outage: 0,
+    };
     for (let i = 0; i + 1 < cuts.length; i++) {
       const [a, b] = [cuts[i]!, cuts[i + 1]!];
       const covering = inDay.filter((s) => s.from <= a && s.to >= b);
       if (covering.length === 0) continue;
-      const state = covering.reduce<ComponentState>((w, s) => (STATE_RANK[s.state] > STATE_RANK[w] ? s.state : w), 'operational');
+      const state = covering.reduce<ComponentState>(
+        (w, s) => (STATE_RANK[s.state] > STATE_RANK[w] ? s.state : w),
+        'operational',
+      );
       ms[state] += b - a;
     }
     downMs += ms.major_outage + ms.partial_outage;

@@ -9,12 +9,17 @@ describe('console', () => {
     let out = '';
     stream.on('data', (c) => (out += c));
     expect(await consoleChannel({ name: 'log', stream }).send(notification(), {})).toEqual({ ok: true });
-    expect(out).toBe('[drkit] Backups of "data" are 2 h old (opened)\n  The last backup of "data" finished 2 h ago; the RPO is 1 h.\n');
+    expect(out).toBe(
+      '[drkit] Backups of "data" are 2 h old (opened)\n  The last backup of "data" finished 2 h ago; the RPO is 1 h.\n',
+    );
   });
 
   it('a stream that fails is a permanent failure, not a throw', async () => {
     const stream = new PassThrough();
     stream.destroy();
-    expect(await consoleChannel({ name: 'log', stream }).send(notification(), {})).toMatchObject({ ok: false, retryable: false });
+    expect(await consoleChannel({ name: 'log', stream }).send(notification(), {})).toMatchObject({
+      ok: false,
+      retryable: false,
+    });
   });
 });

@@ -26,19 +26,34 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
 
   const url = (s: { port: number } = server, password = PASSWORD) => `smtp://drkit:${password}@127.0.0.1:${s.port}`;
   const mail = (o: Partial<EmailChannelOptions> = {}) =>
-    emailChannel({ name: 'ops-email', smtpUrl: url(), from: 'drkit@example.com', to: ['ops@example.com', 'role:devops-lead'], contact, ca: certificate.cert, ...o });
+    emailChannel({
+      name: 'ops-email',
+      smtpUrl: url(),
+      from: 'drkit@example.com',
+      to: ['ops@example.com', 'role:devops-lead'],
+      contact,
+      ca: certificate.cert,
+      ...o,
+    });
 
   it('upgrades with STARTTLS, logs in, and delivers to the addresses and the roles', async () => {
     const n = notification();
     const d = await mail().send(n, {});
     expect(d.ok).toBe(true);
     const [m] = server.messages;
-    expect(m).toMatchObject({ from: 'drkit@example.com', to: ['ops@example.com', 'ana@example.com'], secure: true, user: 'drkit' });
+    expect(m).toMatchObject({
+      from: 'drkit@example.com',
+      to: ['ops@example.com', 'ana@example.com'],
+      secure: true,
+      user: 'drkit',
+    });
     expect(m?.parsed.subject).toBe('[drkit] Backups of "data" are 2 h old');
     expect(m?.parsed.messageId).toBe('<msg-20261206T160000Z-ab12cd-opened-pager@drkit>');
     expect(m?.parsed.headers.get('x-drkit-idempotency-key')).toBe(n.idempotencyKey);
     expect(m?.parsed.text).toBe(`${n.text}\n\n-- \ndrkit · opened · ${n.idempotencyKey}\n`);
-    expect(m?.parsed.html).toBe(`<p>The last backup of &quot;data&quot; finished 2 h ago; the RPO is 1 h.</p><p style="color:#666">drkit · opened · ${n.idempotencyKey}</p>`);
+    expect(m?.parsed.html).toBe(
+      `<p>The last backup of &quot;data&quot; finished 2 h ago; the RPO is 1 h.</p><p style="color:#666">drkit · opened · ${n.idempotencyKey}</p>`,
+    );
   });
 
   it('smtps:// speaks TLS from the first byte', async () => {
@@ -77,7 +92,9 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
     expect(d.retryable).toBe(false);
     expect(d.error).toContain('535');
     expect(d.error).not.toContain('wrong-password-123');
-    expect(mail().describe()).toBe(`email smtp://drkit:***@127.0.0.1:${server.port} (STARTTLS) from drkit@example.com to ops@example.com, role:devops-lead`);
+    expect(mail().describe()).toBe(
+      `email smtp://drkit:***@127.0.0.1:${server.port} (STARTTLS) from drkit@example.com to ops@example.com, role:devops-lead`,
+    );
   });
 
   it('a recipient refused with 550 is permanent; the others get the mail', async () => {
@@ -95,7 +112,10 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
     server.refuseRecipients(undefined);
     expect((await channel.send(notification(), {})).ok).toBe(true);
     expect(server.messages.map((m) => m.to)).toEqual([['ops@example.com'], ['ana@example.com']]);
-    expect(server.messages.map((m) => m.parsed.messageId)).toEqual(['<msg-20261206T160000Z-ab12cd-opened-pager@drkit>', '<msg-20261206T160000Z-ab12cd-opened-pager@drkit>']);
+    expect(server.messages.map((m) => m.parsed.messageId)).toEqual([
+      '<msg-20261206T160000Z-ab12cd-opened-pager@drkit>',
+      '<msg-20261206T160000Z-ab12cd-opened-pager@drkit>',
+    ]);
   });
 
   it('every recipient refused: said per recipient', async () => {
@@ -118,13 +138,17 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
     });
 
     it('is retryable after the timeout', async () => {
-      const d = failure(await mail({ smtpUrl: url(silent.address() as { port: number }), timeoutMs: 300 }).send(notification(), {}));
+      const d = failure(
+        await mail({ smtpUrl: url(silent.address() as { port: number }), timeoutMs: 300 }).send(notification(), {}),
+      );
       expect(d.retryable).toBe(true);
     });
 
     it("stops at once on the caller's AbortSignal", async () => {
       const controller = new AbortController();
-      const sending = mail({ smtpUrl: url(silent.address() as { port: number }) }).send(notification(), { signal: controller.signal });
+      const sending = mail({ smtpUrl: url(silent.address() as { port: number }) }).send(notification(), {
+        signal: controller.signal,
+      });
       controller.abort();
       expect(await sending).toMatchObject({ ok: false, retryable: true, error: expect.stringContaining('cancelled') });
     });
@@ -151,7 +175,11 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
       mail({ smtpUrl });
       expect.unreachable();
     } catch (error) {
-      expect(error).toMatchObject({ code: ChannelErrorCode.BAD_SMTP_URL, message: expect.stringContaining(says), hint: expect.stringContaining('smtp://USER:PASSWORD@HOST:587') });
+      expect(error).toMatchObject({
+        code: ChannelErrorCode.BAD_SMTP_URL,
+        message: expect.stringContaining(says),
+        hint: expect.stringContaining('smtp://USER:PASSWORD@HOST:587'),
+      });
       expect(JSON.stringify(error)).not.toContain(PASSWORD);
     }
   });

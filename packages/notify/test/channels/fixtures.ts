@@ -10,7 +10,16 @@ export function incident(overrides: Partial<Incident> = {}): Incident {
     status: 'investigating',
     dedupKey: 'rpo:data',
     openedAt: '2026-12-06T16:00:00.000Z',
-    timeline: [{ at: '2026-12-06T16:00:00.000Z', kind: 'opened', by: 'scheduler', message: 'RPO 1 h exceeded <by 1 h>', visibility: 'public', status: 'investigating' }],
+    timeline: [
+      {
+        at: '2026-12-06T16:00:00.000Z',
+        kind: 'opened',
+        by: 'scheduler',
+        message: 'RPO 1 h exceeded <by 1 h>',
+        visibility: 'public',
+        status: 'investigating',
+      },
+    ],
     ...overrides,
   };
 }

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { type RecordingServer, startRecordingServer } from '@drkit/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Channel, type Delivery, pagerDutyChannel, slackChannel, twilioChannel, webhookChannel } from '../../src/index.js';
+import {
+  type Channel,
+  type Delivery,
+  pagerDutyChannel,
+  slackChannel,
+  twilioChannel,
+  webhookChannel,
+} from '../../src/index.js';
 import { notification } from './fixtures.js';
 
 // Each test makes its own secret, so a leak cannot be hidden by an earlier test's masking.
@@ -20,18 +27,45 @@ interface Adapter {
 
 // The four HTTP receivers share one rule set: 2xx delivered; 408, 429, 5xx retryable; other 4xx permanent.
 const adapters: Adapter[] = [
-  { type: 'slack', okStatus: 200, make: (url, s, o) => slackChannel({ name: 'ops-slack', webhookUrl: `${url}/services/T0DRKIT/B0DRKIT/${s}`, now: () => NOW, ...o }) },
-  { type: 'pagerduty', okStatus: 202, make: (url, s, o) => pagerDutyChannel({ name: 'pager', routingKey: s, eventsUrl: `${url}/v2/enqueue`, now: () => NOW, ...o }) },
+  {
+    type: 'slack',
+    okStatus: 200,
+    make: (url, s, o) =>
+      slackChannel({ name: 'ops-slack', webhookUrl: `${url}/services/T0DRKIT/B0DRKIT/${s}`, now: () => NOW, ...o }),
+  },
+  {
+    type: 'pagerduty',
+    okStatus: 202,
+    make: (url, s, o) =>
+      pagerDutyChannel({ name: 'pager', routingKey: s, eventsUrl: `${url}/v2/enqueue`, now: () => NOW, ...o }),
+  },
   {
     type: 'twilio',
     okStatus: 201,
-    make: (url, s, o) => twilioChannel({ name: 'phone', accountSid: SID, authToken: s, from: '+15550100', to: ['+15550199'], baseUrl: url, now: () => NOW, ...o }),
+    make: (url, s, o) =>
+      twilioChannel({
+        name: 'phone',
+        accountSid: SID,
+        authToken: s,
+        from: '+15550100',
+        to: ['+15550199'],
+        baseUrl: url,
+        now: () => NOW,
+        ...o,
+      }),
     forms: (s) => [Buffer.from(`${SID}:${s}`).toString('base64')],
   },
   {
     type: 'webhook',
     okStatus: 200,
-    make: (url, s, o) => webhookChannel({ name: 'hook', url: `${url}/hooks/${s}?token=${s}`, headers: { authorization: `Bearer ${s}` }, now: () => NOW, ...o }),
+    make: (url, s, o) =>
+      webhookChannel({
+        name: 'hook',
+        url: `${url}/hooks/${s}?token=${s}`,
+        headers: { authorization: `Bearer ${s}` },
+        now: () => NOW,
+        ...o,
+      }),
   },
 ];
 
@@ -53,7 +87,9 @@ describe.each(adapters)('$type over HTTP', (adapter) => {
   let server: RecordingServer;
   let key: string;
   beforeEach(async () => {
-    server = await startRecordingServer({ answer: { status: adapter.okStatus, body: { sid: 'SM0001', status: 'success', dedup_key: 'x' } } });
+    server = await startRecordingServer({
+      answer: { status: adapter.okStatus, body: { sid: 'SM0001', status: 'success', dedup_key: 'x' } },
+    });
     key = secret();
   });
   afterEach(() => server.stop());
@@ -73,20 +109,30 @@ describe.each(adapters)('$type over HTTP', (adapter) => {
   });
 
   it.each([400, 401, 403, 404, 410, 301])('%i is permanent, and says what the receiver answered', async (status) => {
-    server.answer({ status, body: `refused with ${status}`, headers: status === 301 ? { location: `${server.url}/elsewhere` } : {} });
+    server.answer({
+      status,
+      body: `refused with ${status}`,
+      headers: status === 301 ? { location: `${server.url}/elsewhere` } : {},
+    });
     const f = failure(await adapter.make(server.url, key).send(notification(), {}));
     expect(f.retryable).toBe(false);
     expect(f.error).toContain(`answered ${status}: refused with ${status}`);
     expect(server.requests.every((r) => r.path !== '/elsewhere')).toBe(true);
   });
 
-  it.each([408, 429, 500, 502, 503])('%i is retryable, after Retry-After when the receiver sends one', async (status) => {
-    server.answer({ status, headers: { 'retry-after': '7' } });
-    const f = failure(await adapter.make(server.url, key).send(notification(), {}));
-    expect(f).toMatchObject({ retryable: true, retryAfterMs: 7000 });
-    server.answer({ status, headers: { 'retry-after': new Date(NOW + 5000).toUTCString() } });
-    expect(failure(await adapter.make(server.url, key).send(notification(), {}))).toMatchObject({ retryable: true, retryAfterMs: 5000 });
-  });
+  it.each([408, 429, 500, 502, 503])(
+    '%i is retryable, after Retry-After when the receiver sends one',
+    async (status) => {
+      server.answer({ status, headers: { 'retry-after': '7' } });
+      const f = failure(await adapter.make(server.url, key).send(notification(), {}));
+      expect(f).toMatchObject({ retryable: true, retryAfterMs: 7000 });
+      server.answer({ status, headers: { 'retry-after': new Date(NOW + 5000).toUTCString() } });
+      expect(failure(await adapter.make(server.url, key).send(notification(), {}))).toMatchObject({
+        retryable: true,
+        retryAfterMs: 5000,
+      });
+    },
+  );
 
   it('a connection reset before the answer is retryable', async () => {
     server.answer({ reset: true });
@@ -121,7 +167,10 @@ describe.each(adapters)('$type over HTTP', (adapter) => {
   });
 
   it('never shows a secret, even when the receiver echoes the whole request in its error', async () => {
-    server.answer((r) => ({ status: 400, body: `${r.method} ${r.path}${r.query.size ? `?${r.query}` : ''} ${JSON.stringify(r.headers)} ${r.body}` }));
+    server.answer((r) => ({
+      status: 400,
+      body: `${r.method} ${r.path}${r.query.size ? `?${r.query}` : ''} ${JSON.stringify(r.headers)} ${r.body}`,
+    }));
     const channel = adapter.make(server.url, key);
     const f = failure(await channel.send(notification(), {}));
     expect(f.error).toContain('***');

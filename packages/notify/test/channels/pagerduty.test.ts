@@ -14,7 +14,13 @@ describe('PagerDuty Events API v2', () => {
   });
   afterEach(() => server.stop());
 
-  const pager = () => pagerDutyChannel({ name: 'pager', routingKey: ROUTING_KEY, eventsUrl: `${server.url}/v2/enqueue`, source: 'app-1.example.com' });
+  const pager = () =>
+    pagerDutyChannel({
+      name: 'pager',
+      routingKey: ROUTING_KEY,
+      eventsUrl: `${server.url}/v2/enqueue`,
+      source: 'app-1.example.com',
+    });
   const events = () => server.requests.map((r) => pagerDutyEventSchema.parse(r.json()));
 
   it('sends trigger, acknowledge and resolve with dedup_key = the incident id, each valid against the Events v2 schema', async () => {
@@ -25,7 +31,9 @@ describe('PagerDuty Events API v2', () => {
       ['acknowledged', 'investigating'],
       ['resolved', 'resolved'],
     ] as const)
-      expect(await channel.send(notification({ kind, idempotencyKey: `k-${kind}`, incidents: [{ ...open, status }] }), {})).toEqual({ ok: true, receipt: `dedup_key ${open.id}` });
+      expect(
+        await channel.send(notification({ kind, idempotencyKey: `k-${kind}`, incidents: [{ ...open, status }] }), {}),
+      ).toEqual({ ok: true, receipt: `dedup_key ${open.id}` });
     const sent = events();
     expect(sent.map((e) => [e.event_action, e.dedup_key])).toEqual([
       ['trigger', open.id],
@@ -35,15 +43,30 @@ describe('PagerDuty Events API v2', () => {
     expect(sent[0]).toMatchObject({
       routing_key: ROUTING_KEY,
       client: 'drkit',
-      payload: { summary: `P1 ${open.title}`, source: 'app-1.example.com', severity: 'critical', timestamp: open.openedAt, component: 'backup, data', class: 'opened' },
+      payload: {
+        summary: `P1 ${open.title}`,
+        source: 'app-1.example.com',
+        severity: 'critical',
+        timestamp: open.openedAt,
+        component: 'backup, data',
+        class: 'opened',
+      },
     });
-    expect(server.requests.every((r) => r.path === '/v2/enqueue' && r.headers['content-type'] === 'application/json')).toBe(true);
+    expect(
+      server.requests.every((r) => r.path === '/v2/enqueue' && r.headers['content-type'] === 'application/json'),
+    ).toBe(true);
   });
 
   it('maps P1–P4 to critical, error, warning, info', async () => {
     const channel = pager();
-    for (const severity of SEVERITIES) await channel.send(notification({ severity, incidents: [incident({ id: `inc-${severity}`, severity })] }), {});
-    expect(events().map((e) => (e.event_action === 'trigger' ? e.payload.severity : undefined))).toEqual(['critical', 'error', 'warning', 'info']);
+    for (const severity of SEVERITIES)
+      await channel.send(notification({ severity, incidents: [incident({ id: `inc-${severity}`, severity })] }), {});
+    expect(events().map((e) => (e.event_action === 'trigger' ? e.payload.severity : undefined))).toEqual([
+      'critical',
+      'error',
+      'warning',
+      'info',
+    ]);
   });
 
   it('a digest sends one event per incident; a retry sends only those PagerDuty did not accept', async () => {
@@ -51,7 +74,11 @@ describe('PagerDuty Events API v2', () => {
       kind: 'digest',
       severity: 'P3',
       title: '3 incidents',
-      incidents: [incident({ id: 'a', severity: 'P3' }), incident({ id: 'b', severity: 'P3', status: 'resolved' }), incident({ id: 'c', severity: 'P3' })],
+      incidents: [
+        incident({ id: 'a', severity: 'P3' }),
+        incident({ id: 'b', severity: 'P3', status: 'resolved' }),
+        incident({ id: 'c', severity: 'P3' }),
+      ],
     });
     server.answer((r) => (r.json().dedup_key === 'c' ? { status: 503, headers: { 'retry-after': '3' } } : accepted));
     const channel = pager();
@@ -74,12 +101,27 @@ describe('PagerDuty Events API v2', () => {
   });
 
   it('a test notification (no incident) triggers with its own key at info severity', async () => {
-    await pager().send(notification({ kind: 'test', severity: 'P4', title: 'drkit test notification for channel "pager"', incidents: [] }), {});
-    expect(events()[0]).toMatchObject({ event_action: 'trigger', dedup_key: 'msg-20261206T160000Z-ab12cd-opened-pager', payload: { severity: 'info' } });
+    await pager().send(
+      notification({
+        kind: 'test',
+        severity: 'P4',
+        title: 'drkit test notification for channel "pager"',
+        incidents: [],
+      }),
+      {},
+    );
+    expect(events()[0]).toMatchObject({
+      event_action: 'trigger',
+      dedup_key: 'msg-20261206T160000Z-ab12cd-opened-pager',
+      payload: { severity: 'info' },
+    });
   });
 
   it('a 400 with PagerDuty errors is permanent and says them', async () => {
-    server.answer({ status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors: ["'payload.summary' is missing"] } });
+    server.answer({
+      status: 400,
+      body: { status: 'invalid event', message: 'Event object is invalid', errors: ["'payload.summary' is missing"] },
+    });
     const d = await pager().send(notification(), {});
     expect(d).toMatchObject({ ok: false, retryable: false });
     expect((d as { error: string }).error).toContain("'payload.summary' is missing");

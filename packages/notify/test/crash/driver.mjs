@@ -39,7 +39,8 @@ let a = await find('A');
 if (!a.acknowledgedAt && a.status !== 'resolved') await notifier.report(down);
 await notifier.deliver();
 if (!a.acknowledgedAt && a.status !== 'resolved') await notifier.acknowledge(a.id, { by: 'ana' });
-if (!(await find('B'))) await notifier.report({ by: 'crash', severity: 'P3', title: 'B', message: 'slow', dedupKey: 'b' });
+if (!(await find('B')))
+  await notifier.report({ by: 'crash', severity: 'P3', title: 'B', message: 'slow', dedupKey: 'b' });
 await notifier.deliver();
 a = await find('A');
 if (a.status !== 'resolved') await notifier.resolve(a.id, { by: 'ana', message: 'fixed' });

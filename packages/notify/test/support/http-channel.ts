@@ -28,11 +28,20 @@ export class HttpChannel implements Channel {
       });
       await response.arrayBuffer();
     } catch (error) {
-      return { ok: false, retryable: true, error: `${this.url}: ${(error as Error).cause ?? (error as Error).message}` };
+      return {
+        ok: false,
+        retryable: true,
+        error: `${this.url}: ${(error as Error).cause ?? (error as Error).message}`,
+      };
     }
     if (response.ok) return { ok: true };
     const retryAfter = Number(response.headers.get('retry-after'));
     const retryable = response.status === 429 || response.status >= 500;
-    return { ok: false, retryable, ...(retryable && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}), error: `HTTP ${response.status} from ${this.url}` };
+    return {
+      ok: false,
+      retryable,
+      ...(retryable && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+      error: `HTTP ${response.status} from ${this.url}`,
+    };
   }
 }

@@ -37,11 +37,25 @@ export async function bench(routes = ISSUE_ROUTES, options: Partial<NotifierOpti
   const receiver = await Receiver.start();
   const clock = new FakeClock();
   const store = new FolderStateStore(dir);
-  const channelYaml = CHANNELS.map((name) => `    ${name}: { type: webhook, url: "http://127.0.0.1/${name}" }`).join('\n');
-  const config = parseConfigText(`sources: [{ name: a, type: files, path: /a }]\nnotify:\n  channels:\n${channelYaml}\n${routes}`, 'drkit.config.yaml', {});
+  const channelYaml = CHANNELS.map((name) => `    ${name}: { type: webhook, url: "http://127.0.0.1/${name}" }`).join(
+    '\n',
+  );
+  const config = parseConfigText(
+    `sources: [{ name: a, type: files, path: /a }]\nnotify:\n  channels:\n${channelYaml}\n${routes}`,
+    'drkit.config.yaml',
+    {},
+  );
   const channels = new Map(CHANNELS.map((name) => [name, new HttpChannel(name, `${receiver.url}/${name}`)]));
   const log: string[] = [];
-  const notifier = new Notifier({ store, channels, policy: policyFromConfig(config.notify), clock, log: (line) => log.push(line), random: () => 1, ...options });
+  const notifier = new Notifier({
+    store,
+    channels,
+    policy: policyFromConfig(config.notify),
+    clock,
+    log: (line) => log.push(line),
+    random: () => 1,
+    ...options,
+  });
   return {
     notifier,
     clock,

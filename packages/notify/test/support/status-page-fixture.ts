@@ -18,9 +18,31 @@ export const openP1: Incident = {
   status: 'identified',
   openedAt: at(50),
   timeline: [
-    { at: at(50), kind: 'opened', by: 'scheduler', message: 'Uploads to the bucket fail.', visibility: 'public', status: 'investigating', severity: 'P2' },
-    { at: at(47), kind: 'updated', by: 'alice', message: 'The storage node lost its disk; failing over.', visibility: 'public', status: 'identified', severity: 'P1' },
-    { at: at(5), kind: 'updated', by: 'alice', message: 'Replica catching up (internal only).', visibility: 'internal' },
+    {
+      at: at(50),
+      kind: 'opened',
+      by: 'scheduler',
+      message: 'Uploads to the bucket fail.',
+      visibility: 'public',
+      status: 'investigating',
+      severity: 'P2',
+    },
+    {
+      at: at(47),
+      kind: 'updated',
+      by: 'alice',
+      message: 'The storage node lost its disk; failing over.',
+      visibility: 'public',
+      status: 'identified',
+      severity: 'P1',
+    },
+    {
+      at: at(5),
+      kind: 'updated',
+      by: 'alice',
+      message: 'Replica catching up (internal only).',
+      visibility: 'internal',
+    },
   ],
 };
 
@@ -34,8 +56,23 @@ export const openP3: Incident = {
   status: 'monitoring',
   openedAt: at(10),
   timeline: [
-    { at: at(10), kind: 'opened', by: 'bob', message: 'p99 latency doubled.', visibility: 'public', status: 'investigating', severity: 'P3' },
-    { at: at(2), kind: 'updated', by: 'bob', message: 'A fix is deployed; watching.', visibility: 'public', status: 'monitoring' },
+    {
+      at: at(10),
+      kind: 'opened',
+      by: 'bob',
+      message: 'p99 latency doubled.',
+      visibility: 'public',
+      status: 'investigating',
+      severity: 'P3',
+    },
+    {
+      at: at(2),
+      kind: 'updated',
+      by: 'bob',
+      message: 'A fix is deployed; watching.',
+      visibility: 'public',
+      status: 'monitoring',
+    },
   ],
 };
 
@@ -50,8 +87,23 @@ export const resolvedP2: Incident = {
   openedAt: '2026-03-07T10:00:00.000Z',
   resolvedAt: '2026-03-07T11:30:00.000Z',
   timeline: [
-    { at: '2026-03-07T10:00:00.000Z', kind: 'opened', by: 'scheduler', message: 'The hourly backup missed its window.', visibility: 'public', status: 'investigating', severity: 'P2' },
-    { at: '2026-03-07T11:30:00.000Z', kind: 'resolved', by: 'carol', message: 'Backups caught up.', visibility: 'public', status: 'resolved' },
+    {
+      at: '2026-03-07T10:00:00.000Z',
+      kind: 'opened',
+      by: 'scheduler',
+      message: 'The hourly backup missed its window.',
+      visibility: 'public',
+      status: 'investigating',
+      severity: 'P2',
+    },
+    {
+      at: '2026-03-07T11:30:00.000Z',
+      kind: 'resolved',
+      by: 'carol',
+      message: 'Backups caught up.',
+      visibility: 'public',
+      status: 'resolved',
+    },
   ],
 };
 
@@ -74,7 +126,14 @@ export function pageInput(overrides: Partial<StatusPageInput> = {}): StatusPageI
         endsAt: at(-30),
         message: 'The web app is read-only while the database is upgraded.',
       },
-      { id: 'net-work', title: 'Network maintenance', components: ['api'], startsAt: at(-24 * 60), endsAt: at(-25 * 60), message: 'Short interruptions possible.' },
+      {
+        id: 'net-work',
+        title: 'Network maintenance',
+        components: ['api'],
+        startsAt: at(-24 * 60),
+        endsAt: at(-25 * 60),
+        message: 'Short interruptions possible.',
+      },
     ],
     now: NOW,
     ...overrides,

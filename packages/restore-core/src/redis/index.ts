@@ -1,2 +1,9 @@
 export { RedisRestoreError, RedisRestoreErrorCode } from './errors.js';
-export { REDIS_RESTORE_MODES, type RedisRestoreMode, type RedisRestoreOptions, type RedisRestorePlan, type RedisRestoreResult, restoreRedis } from './restore-redis.js';
+export {
+  REDIS_RESTORE_MODES,
+  type RedisRestoreMode,
+  type RedisRestoreOptions,
+  type RedisRestorePlan,
+  type RedisRestoreResult,
+  restoreRedis,
+} from './restore-redis.js';

@@ -1,6 +1,14 @@
 import { failpoint } from '@drkit/errors';
 import { displayKey, type Repository, type SourceMeta } from '@drkit/repository';
-import { type RedisConnection, type RedisConnectionOptions, RedisConnection as Connection, RedisError, RedisErrorCode, redisFailure, targetRdbVersion } from '@drkit/redis-source';
+import {
+  type RedisConnection,
+  type RedisConnectionOptions,
+  RedisConnection as Connection,
+  RedisError,
+  RedisErrorCode,
+  redisFailure,
+  targetRdbVersion,
+} from '@drkit/redis-source';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisRestoreError, RedisRestoreErrorCode } from './errors.js';
 import { streamingRestore } from './streaming-restore.js';
@@ -68,10 +76,14 @@ export interface RedisRestoreResult extends RedisRestorePlan {
 
 function redisSourceOf(source: SourceMeta): NonNullable<SourceMeta['redis']> {
   if (!source.redis)
-    throw new RedisRestoreError(RedisRestoreErrorCode.NOT_REDIS, `Source "${source.name}" is a ${source.type} source, not a Redis source.`, {
-      hint: 'Restore file sources into a folder with --target DIR.',
-      details: { source: source.name },
-    });
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.NOT_REDIS,
+      `Source "${source.name}" is a ${source.type} source, not a Redis source.`,
+      {
+        hint: 'Restore file sources into a folder with --target DIR.',
+        details: { source: source.name },
+      },
+    );
   return source.redis;
 }
 
@@ -129,17 +141,25 @@ async function preflight(
       `The target ${conn.label} (Redis ${rdb.serverVersion}) reads RDB version ${rdb.rdbVersion} at most, but snapshot ${snapshotId} holds payloads of RDB version ${snapRdb} (from Redis ${meta.server.version}). Refusing before writing anything.`,
       {
         hint: `Restore into a Redis at least as new as ${meta.server.version}, or upgrade the target first. Nothing was changed on ${conn.label}.`,
-        details: { snapshotRdbVersion: snapRdb, targetRdbVersion: rdb.rdbVersion, targetServer: rdb.serverVersion, how: rdb.how },
+        details: {
+          snapshotRdbVersion: snapRdb,
+          targetRdbVersion: rdb.rdbVersion,
+          targetServer: rdb.serverVersion,
+          how: rdb.how,
+        },
       },
     );
   if (snapRdb !== null && rdb.rdbVersion === undefined && options.mode === 'replace' && !options.dryRun)
     throw new RedisRestoreError(
       RedisRestoreErrorCode.TARGET_UNKNOWN_VERSION,
       `Cannot tell which RDB version the target ${conn.label} (Redis ${rdb.serverVersion}) reads, so a replace (which empties databases first) is refused. Nothing was written.`,
-      { hint: 'Use --mode merge (the server itself rejects payloads it cannot read, without emptying anything), or let drkit run DUMP on the target.' },
+      {
+        hint: 'Use --mode merge (the server itself rejects payloads it cannot read, without emptying anything), or let drkit run DUMP on the target.',
+      },
     );
   const targetKeys = new Map<number, number>();
-  for (const node of conn.nodes()) for (const [db, n] of await conn.keyspace(node)) targetKeys.set(db, (targetKeys.get(db) ?? 0) + n);
+  for (const node of conn.nodes())
+    for (const [db, n] of await conn.keyspace(node)) targetKeys.set(db, (targetKeys.get(db) ?? 0) + n);
   const plan: RedisRestorePlan = {
     snapshot: snapshotId,
     source: source.name,
@@ -148,7 +168,14 @@ async function preflight(
     dryRun: options.dryRun === true,
     records: selected.records,
     dbs: selected.dbs.map((d) => ({ db: d.db, keys: d.keys, targetKeys: targetKeys.get(d.db) ?? 0 })),
-    ...(selected.filter ? { selection: { ...(options.include?.length ? { include: options.include } : {}), ...(options.dbs?.length ? { dbs: options.dbs } : {}) } } : {}),
+    ...(selected.filter
+      ? {
+          selection: {
+            ...(options.include?.length ? { include: options.include } : {}),
+            ...(options.dbs?.length ? { dbs: options.dbs } : {}),
+          },
+        }
+      : {}),
     flush: options.mode === 'replace' ? dbs : [],
     rdb: { snapshot: snapRdb, target: rdb.rdbVersion, how: rdb.how, targetServer: rdb.serverVersion },
     sourceServer: meta.server.version,
@@ -159,7 +186,10 @@ async function preflight(
     throw new RedisRestoreError(
       RedisRestoreErrorCode.CONFIRM_REQUIRED,
       `Replace mode empties database(s) ${dbs.join(', ')} of ${conn.label} before restoring${lost.length ? `; they hold ${lost.map((d) => `${d.targetKeys} key(s) in db ${d.db}`).join(', ')} now, which would be lost` : ''}. Nothing was written.`,
-      { hint: 'Add --yes to confirm, or use --mode merge to keep the keys the snapshot does not have. --dry-run shows the plan.', details: { flush: dbs, targetKeys: Object.fromEntries(targetKeys) } },
+      {
+        hint: 'Add --yes to confirm, or use --mode merge to keep the keys the snapshot does not have. --dry-run shows the plan.',
+        details: { flush: dbs, targetKeys: Object.fromEntries(targetKeys) },
+      },
     );
   return plan;
 }
@@ -226,7 +256,12 @@ async function write(
       {
         cause,
         hint: `${plan.mode === 'replace' ? 'The target now holds only part of the snapshot' : 'The target now holds part of the snapshot beside its own keys'}: ${interrupted ? '' : 'fix the cause and '}run the same restore again (it replaces what it already wrote).`,
-        details: { ...(key ? { key } : {}), restored, records: plan.records, incompleteDbs: incomplete.map((d) => d.db) },
+        details: {
+          ...(key ? { key } : {}),
+          restored,
+          records: plan.records,
+          incompleteDbs: incomplete.map((d) => d.db),
+        },
       },
     );
   };
@@ -234,7 +269,8 @@ async function write(
 
   try {
     // Replace: empty each database the snapshot holds, nothing else.
-    for (const db of plan.flush) for (const node of cluster ? conn.nodes() : [await conn.forDb(db)]) await node.flushdb();
+    for (const db of plan.flush)
+      for (const node of cluster ? conn.nodes() : [await conn.forDb(db)]) await node.flushdb();
   } catch (cause) {
     throw fail(cause, '(FLUSHDB before the first key)');
   }
@@ -264,14 +300,22 @@ async function write(
       const args: Array<Buffer | string> = batch.map((r) => r.key);
       for (const r of batch) args.push(String(r.ttl), r.payload);
       try {
-        const [failedAt, message] = (await (client as ScriptedClient).drkitRestoreBatch(batch.length, ...args)) as [number, string];
+        const [failedAt, message] = (await (client as ScriptedClient).drkitRestoreBatch(batch.length, ...args)) as [
+          number,
+          string,
+        ];
         if (failedAt > 0) {
           restored += failedAt - 1;
           count(batchDb, failedAt - 1);
           throw fail(new Error(message), displayKey(batch[failedAt - 1]!.key));
         }
       } catch (e) {
-        if (e instanceof RedisRestoreError || CONNECTION_LOST.test((e as Error).message) || !NO_SCRIPTING.test((e as Error).message)) throw e instanceof RedisRestoreError ? e : fail(e, displayKey(batch[0]!.key));
+        if (
+          e instanceof RedisRestoreError ||
+          CONNECTION_LOST.test((e as Error).message) ||
+          !NO_SCRIPTING.test((e as Error).message)
+        )
+          throw e instanceof RedisRestoreError ? e : fail(e, displayKey(batch[0]!.key));
         scripting = false;
       }
       if (scripting) return restoredBatch(batchDb, batch.length, batch.at(-1)!.key);
@@ -279,7 +323,14 @@ async function write(
     let results: Array<[Error | null, unknown]>;
     if (cluster) {
       // A cluster pipeline must stay on one node; concurrent single commands are routed per key.
-      results = await Promise.all(batch.map((r) => (client as Cluster).restore(r.key, r.ttl, r.payload, 'REPLACE', 'ABSTTL').then((v) => [null, v] as [null, unknown], (e: Error) => [e, null] as [Error, null])));
+      results = await Promise.all(
+        batch.map((r) =>
+          (client as Cluster).restore(r.key, r.ttl, r.payload, 'REPLACE', 'ABSTTL').then(
+            (v) => [null, v] as [null, unknown],
+            (e: Error) => [e, null] as [Error, null],
+          ),
+        ),
+      );
     } else {
       const p = (client as Redis).pipeline();
       for (const r of batch) p.restore(r.key, r.ttl, r.payload, 'REPLACE', 'ABSTTL');
@@ -303,7 +354,8 @@ async function write(
         await flush();
         db = r.db;
         client = await conn.forDb(db);
-        if (scripting && !('drkitRestoreBatch' in client)) (client as Redis).defineCommand('drkitRestoreBatch', { lua: RESTORE_BATCH_LUA });
+        if (scripting && !('drkitRestoreBatch' in client))
+          (client as Redis).defineCommand('drkitRestoreBatch', { lua: RESTORE_BATCH_LUA });
       }
       const ttl = r.expireAt === -1 ? 0 : r.expireAt;
       if (r.payload.length >= large) {
@@ -341,23 +393,38 @@ interface Selection {
  * select, counted by reading the archive once before anything is written, so a selection that
  * matches nothing is refused up front and replace never empties a database it only partly restores.
  */
-async function selectedKeys(repo: Repository, snapshotId: string, source: SourceMeta, meta: NonNullable<SourceMeta['redis']>, options: RedisRestoreOptions): Promise<Selection> {
+async function selectedKeys(
+  repo: Repository,
+  snapshotId: string,
+  source: SourceMeta,
+  meta: NonNullable<SourceMeta['redis']>,
+  options: RedisRestoreOptions,
+): Promise<Selection> {
   const include = options.include?.length ? options.include : undefined;
   const only = options.dbs?.length ? new Set(options.dbs) : undefined;
   if (!include && !only) return { records: meta.records, dbs: meta.dbs };
   const held = meta.dbs.map((d) => d.db);
   if (include && options.mode === 'replace')
-    throw new RedisRestoreError(RedisRestoreErrorCode.BAD_SELECTION, 'Replace mode empties whole databases, so it cannot restore only the keys --include selects: the others would be lost. Nothing was written.', {
-      hint: 'Use --mode merge with --include (keys of the snapshot replace keys of the same name; the rest stay), or restore whole databases with --db N.',
-    });
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.BAD_SELECTION,
+      'Replace mode empties whole databases, so it cannot restore only the keys --include selects: the others would be lost. Nothing was written.',
+      {
+        hint: 'Use --mode merge with --include (keys of the snapshot replace keys of the same name; the rest stay), or restore whole databases with --db N.',
+      },
+    );
   const missing = [...(only ?? [])].filter((db) => !held.includes(db));
   if (missing.length)
-    throw new RedisRestoreError(RedisRestoreErrorCode.NOTHING_SELECTED, `Snapshot ${snapshotId} holds no keys in database(s) ${missing.join(', ')} of source "${source.name}". Nothing was written.`, {
-      hint: `Its databases: ${held.join(', ') || 'none'} (\`drkit ls ${snapshotId} --source ${source.name}\` lists its keys).`,
-      details: { dbs: missing, held },
-    });
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.NOTHING_SELECTED,
+      `Snapshot ${snapshotId} holds no keys in database(s) ${missing.join(', ')} of source "${source.name}". Nothing was written.`,
+      {
+        hint: `Its databases: ${held.join(', ') || 'none'} (\`drkit ls ${snapshotId} --source ${source.name}\` lists its keys).`,
+        details: { dbs: missing, held },
+      },
+    );
   const patterns = include?.map(redisGlob);
-  const filter = (r: { db: number; key: Buffer }) => (!only || only.has(r.db)) && (!patterns || patterns.some((p) => p.test(r.key.toString('latin1'))));
+  const filter = (r: { db: number; key: Buffer }) =>
+    (!only || only.has(r.db)) && (!patterns || patterns.some((p) => p.test(r.key.toString('latin1'))));
   const counts = new Map<number, number>();
   for await (const r of repo.readRedisRecords(source)) if (filter(r)) counts.set(r.db, (counts.get(r.db) ?? 0) + 1);
   const dbs = meta.dbs.filter((d) => counts.has(d.db)).map((d) => ({ db: d.db, keys: counts.get(d.db)! }));
@@ -365,7 +432,10 @@ async function selectedKeys(repo: Repository, snapshotId: string, source: Source
     throw new RedisRestoreError(
       RedisRestoreErrorCode.NOTHING_SELECTED,
       `No key of source "${source.name}" in snapshot ${snapshotId} matches ${include ? include.map((g) => JSON.stringify(g)).join(', ') : 'the selection'}${only ? ` in database(s) ${[...only].join(', ')}` : ''}. Nothing was written.`,
-      { hint: `Patterns are Redis globs over whole keys (\`user:*\`, \`session:1?\`); \`drkit ls ${snapshotId} --source ${source.name}\` lists the keys.`, details: { include, dbs: options.dbs } },
+      {
+        hint: `Patterns are Redis globs over whole keys (\`user:*\`, \`session:1?\`); \`drkit ls ${snapshotId} --source ${source.name}\` lists the keys.`,
+        details: { include, dbs: options.dbs },
+      },
     );
   return { records: dbs.reduce((n, d) => n + d.keys, 0), dbs, filter };
 }
@@ -405,7 +475,8 @@ return {0, ''}`;
 
 const CONNECTION_LOST = /Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|Stream isn't writeable/i;
 // Scripting can be off (ACL, renamed EVAL, old servers): then pipelines do the same work.
-const NO_SCRIPTING = /unknown command|NOSCRIPT|NOPERM|no permission|not allowed|disabled|Lua|script|CROSSSLOT|non.local key/i;
+const NO_SCRIPTING =
+  /unknown command|NOSCRIPT|NOPERM|no permission|not allowed|disabled|Lua|script|CROSSSLOT|non.local key/i;
 
 interface ScriptedClient extends Redis {
   drkitRestoreBatch(numKeys: number, ...args: Array<Buffer | string>): Promise<unknown>;
