@@ -77,7 +77,8 @@ export async function post(
       ok: false,
       retryable: !certificate,
       error: target.redact(
-        `could not reach ${target.label}: ${cause.text}${certificate ? ' (the server certificate is not trusted)' : ''}`,
+        `could not reach ${target.label}: ${cause.text}` +
+          `${certificate ? ' (the server certificate is not trusted)' : ''}`,
       ),
     };
   }

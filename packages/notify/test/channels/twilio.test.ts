@@ -114,7 +114,8 @@ describe('Twilio voice call + SMS', () => {
 
   it('describes where it sends, the token masked', () => {
     expect(phone().describe()).toBe(
-      `twilio call + sms from +15550100 to +15550199, role:devops-lead via ${server.url} (account ${SID}, auth token ***)`,
+      `twilio call + sms from +15550100 to +15550199, role:devops-lead via ${server.url} (account ${SID}, ` +
+        `auth token ***)`,
     );
   });
 });
