@@ -96,6 +96,7 @@ describe('drkit config check', () => {
     const r = await drkit(['config', 'check', '--config', file]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
+      // long-line: a regex over the whole message, as the user reads it
       /^FAIL {2}source data: .*not-there cannot be read \(ENOENT\): a backup would be partial\. \[BACKUP_SOURCE_MISSING\]/m,
     );
     expect(r.stdout).not.toMatch(/connect/);

@@ -227,6 +227,7 @@ describe('drkit drill', () => {
       { name: 'service-stop', ok: true },
     ]);
     expect(report.problems[0].message).toMatch(
+      // long-line: a regex over the whole message, as the user reads it
       /^the service did not become healthy within 2 s: http http:\/\/127\.0\.0\.1:\d+\/health: the body does not contain "never there"$/,
     );
     expect(report.phases.find((p: { name: string }) => p.name === 'service-start').seconds).toBeGreaterThanOrEqual(2);

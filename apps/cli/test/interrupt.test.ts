@@ -80,6 +80,7 @@ describe('SIGINT and SIGTERM', () => {
   it('--help lists the exit codes, 130 and 143 among them', async () => {
     const help = await drkit(['--help']);
     expect(help.stdout).toMatch(
+      // long-line: a regex over the whole message, as the user reads it
       /Exit codes:\n {2}0 {4}success[\s\S]*\n {2}4 {4}verify[\s\S]*\n {2}130 {2}interrupted by SIGINT[\s\S]*\n {2}143 {2}interrupted by SIGTERM/,
     );
   });
@@ -134,6 +135,7 @@ describe('SIGINT and SIGTERM', () => {
       });
       expect(r.code).toBe(143);
       expect(lastLine(r.stderr)).toMatch(
+        // long-line: a regex over the whole message, as the user reads it
         /^drkit: interrupted by SIGTERM \[REPO_INTERRUPTED\]: Interrupted while waiting for the lock "forget --prune" holds on \S+: nothing was written\. To finish: drkit backup /,
       );
       expect(await entries(path.join(repo, 'locks'))).toEqual([`${prune.info.id}.json`]);
@@ -158,6 +160,7 @@ describe('SIGINT and SIGTERM', () => {
       expect(signals).toBe(2);
       expect(r.code).toBe(130);
       expect(lastLine(r.stderr)).toMatch(
+        // long-line: a regex over the whole message, as the user reads it
         /^drkit: second SIGINT: stopped at once, without finishing the clean-up: this backup's lock and unfinished data/,
       );
       expect(await entries(path.join(repo, 'locks'))).toHaveLength(1);
@@ -186,6 +189,7 @@ describe('SIGINT and SIGTERM', () => {
       });
       expect(early.code).toBe(143);
       expect(lastLine(early.stderr)).toMatch(
+        // long-line: a regex over the whole message, as the user reads it
         /^drkit: interrupted by SIGTERM \[RESTORE_INTERRUPTED\]: The restore of \S+ into \S+ was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed\. To finish: drkit restore /,
       );
       expect(await entries(dir)).not.toContain('restored');

@@ -140,7 +140,8 @@ describe('file names are kept byte-exact', () => {
     ])
       expect(tty).toContain(shown);
     expect(tty).toContain(Buffer.from('src/real-\uFFFD').toString('latin1')); // a real U+FFFD is a printable character
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may reach the terminal (script turns \n into \r\n)
+    // No raw control character may reach the terminal (script turns \n into \r\n):
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for those characters
     expect(tty).not.toMatch(/[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/);
     expect(tty).not.toContain('\xff');
   });

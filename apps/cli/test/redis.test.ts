@@ -306,6 +306,7 @@ describe('drkit with Redis', () => {
             expect(json(r.stdout).error).toMatchObject({
               code: 'RESTORE_REDIS_TARGET_DB_MISSING',
               message: expect.stringMatching(
+                // long-line: a regex over the whole message, as the user reads it
                 /database\(s\) 99, which the target .* cannot select: it answered "ERR DB index is out of range"\. Nothing was emptied or written\./,
               ),
               hint: expect.stringContaining('at least 100 databases'),

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
-// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators: innerText is the text as rendered, what a reader sees
+// Playwright locators: innerText is the text as rendered, what a reader sees.
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators, see above
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -253,6 +253,7 @@ describe('Redis sources', () => {
           expect.objectContaining({
             source: 'redis',
             message: expect.stringMatching(
+              // long-line: a regex over the whole message, as the user reads it
               /reading Redis at redis:\/\/127\.0\.0\.1:\d+ stopped after \d+ keys: .*the snapshot holds the keys read before that/,
             ),
           }),

@@ -66,7 +66,9 @@ export const jobSchema = z
             code: 'custom',
             input: cron,
             message:
-              `"${cron}" ${problem}. Fix: write e.g. "0 3 * * *" (daily 03:00) or "*/10 * * * * *" (every 10 ` + `s).`,
+              `"${cron}" ${problem}. ` +
+              `Fix: write e.g. "0 3 * * *" (daily 03:00) ` +
+              `or "*/10 * * * * *" (every 10 s).`,
           });
       }),
       { expected: 'a cron expression', write: 'a quoted expression', example: '"0 * * * *"' },

@@ -125,7 +125,9 @@ export const redisSourceSchema = z
         code: 'custom',
         input: source,
         path: [],
-        message: `${forms.length === 0 ? 'says nowhere where Redis is' : `gives ${forms.join(' and ')}, which do not go together`}. Fix: give exactly one of url, host (with port), sentinel or cluster, e.g. url: redis://cache:6379/0.`,
+        message: `${
+          forms.length === 0 ? 'says nowhere where Redis is' : `gives ${forms.join(' and ')}, which do not go together`
+        }. Fix: give exactly one of url, host (with port), sentinel or cluster, e.g. url: redis://cache:6379/0.`,
       });
     if (source.cluster && Array.isArray(source.dbs) && source.dbs.some((d) => d !== 0))
       ctx.addIssue({

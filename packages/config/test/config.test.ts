@@ -290,6 +290,7 @@ describe('invalid configs', () => {
       retention: { keep_within: '30 days' },
     });
     expect(err.message).toMatch(
+      // long-line: a regex over the whole message, as the user reads it
       /^drkit\.config\.yaml: retention\.keep_within: expected a duration like 30d, got "30 days"\. Fix: .*keep_within: 30d\.$/,
     );
   });

@@ -49,6 +49,7 @@ health: [{ type: tcp, host: 127.0.0.1, port: 3000 }]
       expect.stringMatching(/^\/etc\/drkit\/drkit.config.yaml: drill.service.command: /),
       expect.stringMatching(/^\/etc\/drkit\/drkit.config.yaml: drill.service.health: /),
       expect.stringMatching(
+        // long-line: a regex over the whole message, as the user reads it
         /^\/etc\/drkit\/drkit.config.yaml: drill.service.ready_within: expected a positive duration like 60s, got "soon"/,
       ),
     ]);

@@ -78,15 +78,18 @@ status_page:
       expect.arrayContaining([
         expect.stringMatching(/status_page: unknown key "titel". Did you mean "title"\?/),
         expect.stringMatching(
+          // long-line: a regex over the whole message, as the user reads it
           /status_page.target: expected a folder path, file:\/\/ URL, s3:\/\/bucket\/prefix or s3:http:\/\/host:port\/bucket\/prefix, got "ftp:\/\/host\/status"\. Fix: write a path or URL, e.g\. target: s3:\/\/status-example-com\/status\./,
         ),
         expect.stringMatching(
           /status_page.stale_after: expected a duration like 30m, got 30\. Fix: write whole numbers with a unit/,
         ),
         expect.stringMatching(
+          // long-line: a regex over the whole message, as the user reads it
           /status_page.maintenance\[0\]\.starts: expected a date and time in ISO 8601 with a time zone, got "tomorrow"\. Fix: write a quoted time, e\.g\. starts: "2026-03-10T22:00:00Z"\./,
         ),
         expect.stringMatching(
+          // long-line: a regex over the whole message, as the user reads it
           /status_page.maintenance\[1\]\.ends: ends \(2026-03-10T22:00:00Z\) is not after starts \(2026-03-10T23:00:00Z\)\. Fix:/,
         ),
       ]),

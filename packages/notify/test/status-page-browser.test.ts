@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 // DOM types for the functions that run inside the page (page.evaluate).
-// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText is the text as rendered, what a reader sees
+// These are Playwright locators, whose innerText is the text as rendered, what a reader sees.
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators, see above
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';

@@ -34,6 +34,7 @@ export function redisFailure(cause: unknown, label: string, doing: string): Redi
       },
     );
   const closed =
+    // long-line: one regex of the connection errors, like the others
     /Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Stream isn't writeable|connect/i.test(
       text,
     );

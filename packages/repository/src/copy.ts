@@ -180,17 +180,18 @@ function blobsOf(s: SnapshotMeta): BlobRef[] {
 
 function modeFor(from: Repository, to: Repository, snap: SnapshotMeta, blob: BlobRef): Mode {
   if (blob.encryption !== 'age') return to.encryption ? 'encrypted' : 'as-stored';
-  if (!to.encryption)
+  if (!to.encryption) {
+    const recipients = snap.encryption?.recipients ?? from.config.encryption?.recipients ?? ['age1…'];
     throw new RepoError(
       RepoErrorCode.COPY_WOULD_DECRYPT,
       `Snapshot ${snap.id} is encrypted, and ${to.store.location} is not: copying would store it decrypted.`,
       {
         hint:
           `Create the destination encrypted for the same recipients (drkit init --repo DEST ` +
-          `--recipient ` +
-          `${(snap.encryption?.recipients ?? from.config.encryption?.recipients ?? ['age1…']).join(' --recipient ')}). Nothing was copied for this snapshot.`,
+          `--recipient ${recipients.join(' --recipient ')}). Nothing was copied for this snapshot.`,
       },
     );
+  }
   const recipients = snap.encryption?.recipients ?? from.config.encryption?.recipients ?? [];
   return sameSet(recipients, to.encryption.recipients) ? 'as-stored' : 're-encrypted';
 }

@@ -93,10 +93,8 @@ export function describeOrigin(s: SnapshotMeta): string {
 }
 
 function describeScope(scope: SnapshotScope): string {
-  return (
-    `this config's sources (` +
-    `${scope.sources.map((x) => `${x.name}${x.type === 'files' && x.origin ? ` from ${x.origin}` : ''}`).join(', ')}) on host ${scope.host}`
-  );
+  const sources = scope.sources.map((x) => `${x.name}${x.type === 'files' && x.origin ? ` from ${x.origin}` : ''}`);
+  return `this config's sources (${sources.join(', ')}) on host ${scope.host}`;
 }
 
 /** Throws unless a snapshot named by its full id passes the filter. */

@@ -150,7 +150,8 @@ async function targetItself(target: string): Promise<Listed | undefined> {
 
 /** Plans, runs the plan as `--dry-run --json` printed it, and checks the target against it; returns the outcome. */
 async function planAndRun(n: number, { sources, include, overwrite, state }: Case): Promise<string> {
-  const label = `sources ${sources ?? 'all'}, include ${include ?? '-'}, overwrite ${overwrite ?? '-'}, ${state} target`;
+  const label =
+    `sources ${sources ?? 'all'}, include ${include ?? '-'}, ` + `overwrite ${overwrite ?? '-'}, ${state} target`;
   // Each case in a folder of its own, so that the staging folders of the others are not seen as leftovers.
   const parent = path.join(dir, 'cases', String(n));
   const target = await prepareTarget(parent, state, sources);

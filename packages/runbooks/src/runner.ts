@@ -140,7 +140,9 @@ export function planStep(step: RunbookStep, sources: SourceRef[], runbook: strin
       return { describe: `run: ${step.run}` };
     case 'probe':
       return {
-        describe: `probe ${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} once`,
+        describe: `probe ${
+          step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`
+        } once`,
       };
     case 'wait-until-healthy':
       return {

@@ -60,7 +60,10 @@ export function lineChart(
 <text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11">now</text>
 ${
   points.length
-    ? `<path d="${path}" fill="none" stroke="#1f5fa8" stroke-width="2"/>${points.map((p) => `<circle cx="${x(p.at).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="2.5" fill="#1f5fa8"/>`).join('')}`
+    ? `<path d="${path}" fill="none" stroke="#1f5fa8" stroke-width="2"/>` +
+      points
+        .map((p) => `<circle cx="${x(p.at).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="2.5" fill="#1f5fa8"/>`)
+        .join('')
     : `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="13">${escapeHtml(none)}</text>`
 }
 </svg><figcaption>${escapeHtml(title)}</figcaption></figure>`
@@ -78,10 +81,10 @@ export function bytes(n: number): string {
 
 const STYLE =
   `body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:980px;padding:1rem;color:#111;background:#fff}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{text-align:left;padding:.3rem ` +
-  `.5rem;border-bottom:1px solid #ccc;vertical-align:top}
-.ok{color:#0b6b2b}.bad{color:#a10d0d;font-weight:600}.warn{color:#8a5200;font-weight:600}figure{margin:0 0 ` +
-  `1.5rem}figcaption{font-size:.9rem;color:#333}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}` +
+  `th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}
+.ok{color:#0b6b2b}.bad{color:#a10d0d;font-weight:600}.warn{color:#8a5200;font-weight:600}` +
+  `figure{margin:0 0 1.5rem}figcaption{font-size:.9rem;color:#333}
 @media (max-width:640px){td,th{padding:.25rem}}`;
 
 function resultCell(run: RunRecord | undefined): string {
@@ -113,7 +116,11 @@ function drillSection(view: OperatorView): string {
 <p>${view.drills.length} drill(s), ` +
     `${failed ? `<span class="bad">${failed} failed</span>` : '<span class="ok">all passed</span>'}; the ` +
     `newest ${view.drills.at(-1)!.passed ? 'passed' : 'failed'} ${escapeHtml(time(view.drills.at(-1)!.at))}.</p>
-${lineChart(`Drill RTO${objective}`, 'seconds', points, view.now, { days: 365, what: 'drills with an RTO', none: 'no drill reached its RTO' })}
+${lineChart(`Drill RTO${objective}`, 'seconds', points, view.now, {
+  days: 365,
+  what: 'drills with an RTO',
+  none: 'no drill reached its RTO',
+})}
 </section>`
   );
 }
@@ -124,8 +131,8 @@ function failoverSection(status: FailoverStatus | undefined): string {
   const cls =
     status.state === 'healthy' ? 'ok' : status.state === 'degraded' || status.state === 'failing' ? 'warn' : 'bad';
   const steps = status.run
-    ? `<table><thead><tr><th scope="col">step</th><th scope="col">result</th><th scope="col">took</th><th ` +
-      `scope="col">detail</th></tr></thead><tbody>${status.run.steps
+    ? `<table><thead><tr><th scope="col">step</th><th scope="col">result</th><th scope="col">took</th>` +
+      `<th scope="col">detail</th></tr></thead><tbody>${status.run.steps
         .map(
           (st) =>
             `<tr><th scope="row">${escapeHtml(st.step)}</th><td class="` +
@@ -162,7 +169,12 @@ export function renderOperatorPage(view: OperatorView): string {
   const jobs = view.jobs
     .map(
       ({ job, last, next, running }) =>
-        `<tr><th scope="row">${escapeHtml(job.name)}</th><td><code>drkit ${escapeHtml([job.run, ...job.args].join(' '))}</code></td><td>${job.cron ? `<code>${escapeHtml(job.cron)}</code> ${escapeHtml(job.timezone)}` : `after ${escapeHtml(job.after.join(', '))}`}</td>${resultCell(last)}<td>${
+        `<tr><th scope="row">${escapeHtml(job.name)}</th>` +
+        `<td><code>drkit ${escapeHtml([job.run, ...job.args].join(' '))}</code></td><td>${
+          job.cron
+            ? `<code>${escapeHtml(job.cron)}</code> ${escapeHtml(job.timezone)}`
+            : `after ${escapeHtml(job.after.join(', '))}`
+        }</td>${resultCell(last)}<td>${
           running ? '<span class="warn">running now</span>' : escapeHtml(time(next))
         }</td></tr>`,
     )
@@ -204,17 +216,21 @@ export function renderOperatorPage(view: OperatorView): string {
     `<a href="/metrics">Metrics</a></p></header>
 <main>
 <section aria-labelledby="jobs"><h2 id="jobs">Jobs</h2>
-<table><thead><tr><th scope="col">job</th><th scope="col">runs</th><th scope="col">when</th><th scope="col">last ` +
-    `run</th><th scope="col">next run</th></tr></thead><tbody>
+<table><thead><tr><th scope="col">job</th><th scope="col">runs</th><th scope="col">when</th>` +
+    `<th scope="col">last run</th><th scope="col">next run</th></tr></thead><tbody>
 ${jobs}
 </tbody></table></section>
 <section aria-labelledby="rpo"><h2 id="rpo">Recovery point per source</h2>
-<table><thead><tr><th scope="col">source</th><th scope="col">RPO now</th><th scope="col">objective</th><th scope="col">state</th><th scope="col">newest snapshot</th><th scope="col">newest verified clean</th></tr></thead><tbody>
+<table><thead><tr><th scope="col">source</th><th scope="col">RPO now</th><th scope="col">objective</th>` +
+    `<th scope="col">state</th><th scope="col">newest snapshot</th><th scope="col">newest verified clean</th>` +
+    `</tr></thead><tbody>
 ${rpo}
 </tbody></table></section>
 ${failoverSection(view.failover)}
 <section aria-labelledby="incidents"><h2 id="incidents">Open incidents</h2>${incidents}</section>
-<section aria-labelledby="outbox"><h2 id="outbox">Notifications</h2><p>${view.outbox.pending} waiting, ${view.outbox.failed} failed, ${view.outbox.delivered} delivered (kept 7 days).</p></section>
+<section aria-labelledby="outbox"><h2 id="outbox">Notifications</h2>` +
+    `<p>${view.outbox.pending} waiting, ${view.outbox.failed} failed, ` +
+    `${view.outbox.delivered} delivered (kept 7 days).</p></section>
 <section aria-labelledby="charts"><h2 id="charts">Backups, last 30 days</h2>
 ${lineChart(
   'Backup duration',

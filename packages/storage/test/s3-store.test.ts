@@ -205,6 +205,7 @@ describe('S3Store behind a fault-injecting proxy', () => {
         'reset multipart part 2',
         (r) => (r.op === 'UploadPart' && r.query.get('partNumber') === '2' ? { kind: 'reset' } : undefined),
         () => store.put('big', chunked(randomBytes(2 * MIN_PART_SIZE))),
+        // long-line: a regex over the whole message, as the user reads it
         /S3 UploadPart \(part 2\) for t\d+\/repo\/big .* failed after 2 attempts: the connection was reset \(E(CONNRESET|PIPE)\)/,
         /network/,
       ],

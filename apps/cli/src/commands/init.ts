@@ -144,14 +144,11 @@ async function writeKeyFile(file: string, text: string, what: string, written: s
       await fh.close();
     }
   } catch (cause) {
-    throw new DrkitError(
-      KeyErrorCode.KEY_FILE,
-      `Cannot write the new ${what} to ${file}` +
-        `${errnoCode(cause) === 'EEXIST' ? ': the file exists' : ` (${errnoCode(cause) ?? (cause as Error).message})`}.`,
-      {
-        cause,
-        hint: 'Choose a path that does not exist yet; drkit never overwrites a key file. Nothing was created.',
-      },
-    );
+    const why =
+      errnoCode(cause) === 'EEXIST' ? ': the file exists' : ` (${errnoCode(cause) ?? (cause as Error).message})`;
+    throw new DrkitError(KeyErrorCode.KEY_FILE, `Cannot write the new ${what} to ${file}${why}.`, {
+      cause,
+      hint: 'Choose a path that does not exist yet; drkit never overwrites a key file. Nothing was created.',
+    });
   }
 }

@@ -58,16 +58,23 @@ time,.muted{color:var(--muted)}
 .stale h2{margin:0 0 .25rem;border:0;padding:0}
 .stale time{color:#3b2300}
 .state{font-weight:600;white-space:nowrap}
-.state.operational{color:var(--operational)}.state.under_maintenance{color:var(--under_maintenance)}.state.degraded_performance{color:var(--degraded_performance)}.state.partial_outage{color:var(--partial_outage)}.state.major_outage{color:var(--major_outage)}
+.state.operational{color:var(--operational)}.state.under_maintenance{color:var(--under_maintenance)}` +
+  `.state.degraded_performance{color:var(--degraded_performance)}.state.partial_outage{color:var(--partial_outage)}` +
+  `.state.major_outage{color:var(--major_outage)}
 .card{border:1px solid var(--line);border-left-width:.4rem;border-radius:.5rem;padding:.75rem 1rem;margin:0 0 1rem}
-.card.operational{border-left-color:var(--operational)}.card.under_maintenance{border-left-color:var(--under_maintenance)}.card.degraded_performance{border-left-color:var(--degraded_performance)}.card.partial_outage{border-left-color:var(--partial_outage)}.card.major_outage{border-left-color:var(--major_outage)}
+.card.operational{border-left-color:var(--operational)}` +
+  `.card.under_maintenance{border-left-color:var(--under_maintenance)}` +
+  `.card.degraded_performance{border-left-color:var(--degraded_performance)}` +
+  `.card.partial_outage{border-left-color:var(--partial_outage)}` +
+  `.card.major_outage{border-left-color:var(--major_outage)}
 .updates li{border-top:1px solid var(--line);padding:.5rem 0 0;margin:.5rem 0 0}
 .message{white-space:pre-wrap;overflow-wrap:anywhere}
 .component{border-bottom:1px solid var(--line);padding:.75rem 0}
 .row{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.25rem 1rem;align-items:baseline}
 .bars{display:flex;gap:1px;height:2rem;margin:.5rem 0 .25rem}
 .bar{flex:1;border-radius:1px;background:#4ac26b}
-.bar.degraded_performance{background:#d4a72c}.bar.partial_outage{background:#e16f24}.bar.major_outage{background:#cf222e}
+.bar.degraded_performance{background:#d4a72c}.bar.partial_outage{background:#e16f24}` +
+  `.bar.major_outage{background:#cf222e}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
 footer{border-top:1px solid var(--line);margin-top:2rem;font-size:.9rem}
 `;
