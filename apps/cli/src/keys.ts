@@ -120,8 +120,8 @@ export async function loadSigningKey(file: string | undefined, config?: DrkitCon
 }
 
 /**
- * The keys this host pins: --trust-key (repeatable) or DRKIT_TRUST_KEY (comma- or space-separated), else the config's
- * trust_keys.
+ * The keys this host pins: --trust-key (repeatable) or DRKIT_TRUST_KEY
+ * (comma- or space-separated), else the config's trust_keys.
  */
 export function trustKeys(opts: GlobalOptions, config?: DrkitConfig): string[] {
   return opts.trustKey?.length ? opts.trustKey : (config?.trust_keys ?? []);

@@ -44,8 +44,8 @@ function originOf(s: DrkitConfig['sources'][number]): { origin?: string } {
 }
 
 /**
- * Resolves a snapshot ref through the filter flags and the config's scope, saying on stderr which newer snapshots
- * `latest` passed over.
+ * Resolves a snapshot ref through the filter flags and the config's
+ * scope, saying on stderr which newer snapshots `latest` passed over.
  */
 export function resolveRef(
   repo: Repository,

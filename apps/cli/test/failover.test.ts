@@ -19,8 +19,8 @@ import {
 import { drkit } from './cli.js';
 
 /**
- * A DNS (or activate) webhook that records each switch and refuses an epoch older than one it has seen: the fencing a
- * real hook does.
+ * A DNS (or activate) webhook that records each switch and refuses
+ * an epoch older than one it has seen: the fencing a real hook does.
  */
 async function startHook(): Promise<{
   url: string;

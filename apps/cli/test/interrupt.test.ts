@@ -29,8 +29,8 @@ function sh(script: string): Promise<{ code: number | null; stdout: string; stde
 }
 
 /**
- * A snapshot whose index has `files` entries (about 270 bytes each as `--json ls`), written without touching the disk
- * for each.
+ * A snapshot whose index has `files` entries (about 270 bytes each
+ * as `--json ls`), written without touching the disk for each.
  */
 async function bigSnapshot(files: number): Promise<string> {
   const r = await Repository.init(new LocalStore(repo));

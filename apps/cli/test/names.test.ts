@@ -44,8 +44,8 @@ let repo: string;
 let first: { id: string };
 
 /**
- * The tree: each name as a file holding its own bytes, a link to each, a folder whose name is not UTF-8, and the
- * 4,000-byte path.
+ * The tree: each name as a file holding its own bytes, a link to
+ * each, a folder whose name is not UTF-8, and the 4,000-byte path.
  */
 async function makeTree(root: string): Promise<void> {
   const at = (latin1: string) => Buffer.concat([Buffer.from(`${root}/`), bytesOf(latin1)]);

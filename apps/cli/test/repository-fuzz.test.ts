@@ -200,8 +200,8 @@ function flipBit(rng: Rng, b: Buffer): void {
 }
 
 /**
- * Mostly recomputes the checksum of mutated metadata, so the change reaches the readers' grammar checks, not only the
- * checksum's.
+ * Mostly recomputes the checksum of mutated metadata, so the change
+ * reaches the readers' grammar checks, not only the checksum's.
  */
 function withChecksum(rng: Rng, text: string): string | Buffer {
   if (rng.next() < 0.25) return text;

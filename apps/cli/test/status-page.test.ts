@@ -111,8 +111,8 @@ describe('drkit status-page', () => {
       expect(html).toContain('This page may be out of date');
       expect(html).toContain('&#60;b&#62;Uploads&#60;/b&#62; &#38; &#34;downloads&#34; fail');
 
-      // The reminder went through the outbox to the P1 route's channel, and a second publish in the same period adds
-      // none.
+      // The reminder went through the outbox to the P1 route's
+      // channel, and a second publish in the same period adds none.
       const reminders = async () => (await outbox()).filter((r) => r.notification.kind === 'reminder');
       expect((await reminders()).map((r) => [r.channel, r.state, r.notification.text])).toEqual([
         ['ops-hook', 'pending', expect.stringContaining(`no public update on this P1 for 45 min`)],

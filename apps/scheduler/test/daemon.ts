@@ -27,8 +27,8 @@ export function startDaemon(args: string[], env: Record<string, string | undefin
   const child = spawn(process.execPath, [SCHEDULER_MAIN, '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, with its drkit children: `process.kill(-pid, 'SIGKILL')` kills them all, as a crash of the
-    // host would.
+    // Its own process group, with its drkit children: `process.kill(-pid,
+    // 'SIGKILL')` kills them all, as a crash of the host would.
     detached: true,
   });
   const lines: Record<string, unknown>[] = [];

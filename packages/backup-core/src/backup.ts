@@ -143,8 +143,8 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const time = options.time ?? clock.now();
   const id = newSnapshotId(time);
   const { signal } = options;
-  // The lock names the snapshot, so that once this process is gone, whoever removes its lock removes the snapshot's
-  // data too.
+  // The lock names the snapshot, so that once this process is
+  // gone, whoever removes its lock removes the snapshot's data too.
   const lock = await repo.lock({
     exclusive: false,
     purpose: 'backup',
@@ -424,8 +424,8 @@ async function checkSources(sources: Array<FileSource | RedisSource>): Promise<M
 }
 
 /**
- * What the snapshot records about a source, and what its parent must have read: name, type and origin (Redis without
- * secrets).
+ * What the snapshot records about a source, and what its parent
+ * must have read: name, type and origin (Redis without secrets).
  */
 function chainSource(s: FileSource | RedisSource): ChainSource {
   return {

@@ -17,8 +17,8 @@ export interface WalkEntry {
   /** lstat of dirs and symlinks; files are stat'ed through their open handle instead. */
   stats?: Stats;
   /**
-   * A folder's name count, set when it was listed while settled, so the next walk may trust the listing (see
-   * KnownNames).
+   * A folder's name count, set when it was listed while settled,
+   * so the next walk may trust the listing (see KnownNames).
    */
   names?: number;
 }
@@ -39,8 +39,8 @@ export interface WalkProblem {
   rel: string;
   error: unknown;
   /**
-   * True when the entry itself was left out (it could not be lstat'ed); false when a folder's names could not be
-   * listed.
+   * True when the entry itself was left out (it could not be
+   * lstat'ed); false when a folder's names could not be listed.
    */
   skipped: boolean;
 }

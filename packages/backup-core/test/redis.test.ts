@@ -99,8 +99,8 @@ describe('Redis sources', () => {
       expect(bin.type).toBe('string');
       expect(bin.expireAt).toBe(-1);
       const ttlKey = records.find((r) => r.key.toString() === 'str:ttl')!;
-      // The absolute expiry is now + the remaining TTL, read at one moment (not the backup's start, which may be
-      // seconds
+      // The absolute expiry is now + the remaining TTL, read at
+      // one moment (not the backup's start, which may be seconds
       // earlier).
       const expected = Date.now() + (await c.pttl('str:ttl'));
       expect(Math.abs(ttlKey.expireAt - expected)).toBeLessThan(1000);

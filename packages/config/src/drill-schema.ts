@@ -26,8 +26,8 @@ export const drillSchema = hinted(
       example: '/var/tmp/drkit-drills',
     }).optional(),
     /**
-     * A scratch Redis to restore Redis sources into; its databases are emptied. Default: a redis-server the drill
-     * starts.
+     * A scratch Redis to restore Redis sources into; its databases
+     * are emptied. Default: a redis-server the drill starts.
      */
     redis: hinted(z.string().regex(/^rediss?:\/\//i), {
       expected: 'a redis:// URL of a scratch server',

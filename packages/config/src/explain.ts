@@ -131,8 +131,8 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 /**
- * "expected true or false or a mapping, got "yes"" from each alternative's first complaint; undefined keeps zod's
- * message.
+ * "expected true or false or a mapping, got "yes"" from each
+ * alternative's first complaint; undefined keeps zod's message.
  */
 function unionForms(
   errors: readonly (readonly z.core.$ZodIssue[])[] | undefined,

@@ -62,8 +62,8 @@ interface Unset {
 }
 
 /**
- * Expands `${VAR}` in string values only, so a variable can never add YAML structure; unset ones are listed, not
- * thrown.
+ * Expands `${VAR}` in string values only, so a variable can
+ * never add YAML structure; unset ones are listed, not thrown.
  */
 function interpolate(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; unset: Unset[] } {
   const unset: Unset[] = [];

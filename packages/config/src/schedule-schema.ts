@@ -5,8 +5,8 @@ import { leaseSchema } from './failover-schema.js';
 import { hinted } from './hints.js';
 
 /**
- * The drkit commands a job may run (`drill` runs a recovery drill: `args: ["--scenario", "full"]` for the quarterly
- * one).
+ * The drkit commands a job may run (`drill` runs a recovery
+ * drill: `args: ["--scenario", "full"]` for the quarterly one).
  */
 export const JOB_COMMANDS = ['backup', 'verify', 'forget', 'copy', 'drill'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];

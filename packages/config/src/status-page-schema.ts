@@ -107,8 +107,8 @@ export const statusPageSchema = hinted(
       }).default(() => []),
     })
     .superRefine((page, ctx) => {
-      // Components are matched by name: a repeated name or a maintenance window naming one that is not listed is a
-      // typo.
+      // Components are matched by name: a repeated name or a
+      // maintenance window naming one that is not listed is a typo.
       const names = page.components.map((c) => c.name);
       names.forEach((name, index) => {
         if (names.indexOf(name) !== index)

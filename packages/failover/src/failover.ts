@@ -206,8 +206,8 @@ export class Failover {
   }
 
   /**
-   * healthy / degraded / failing as the monitors agree: failing needs the quorum; one's own verdict when no quorum is
-   * set.
+   * healthy / degraded / failing as the monitors agree: failing
+   * needs the quorum; one's own verdict when no quorum is set.
    */
   private async agreedHealth(mine: Verdict): Promise<{ state: 'healthy' | 'degraded' | 'failing'; reason?: string }> {
     const { monitors, quorum, quorumWithinMs } = this.settings;

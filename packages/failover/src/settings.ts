@@ -76,8 +76,8 @@ export function probeOf(p: ProbeConfig): Probe {
 }
 
 /**
- * The `failover:` section of drkit.config.yaml (validated by @drkit/config) as settings; relative lease paths resolve
- * against `baseDir`.
+ * The `failover:` section of drkit.config.yaml (validated by @drkit/config)
+ * as settings; relative lease paths resolve against `baseDir`.
  */
 export function settingsFromConfig(config: FailoverConfig, baseDir: string = process.cwd()): FailoverSettings {
   const t = config.triggers;

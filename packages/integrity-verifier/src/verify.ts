@@ -61,8 +61,8 @@ export interface SourceReport {
   /** For a damaged file source: the damaged byte ranges and what `restore --salvage` would save and lose. */
   damage?: DamageReport;
   /**
-   * What the backup noted about this source's data (e.g. a file that changed while it was read), as stored in the
-   * snapshot.
+   * What the backup noted about this source's data (e.g. a file
+   * that changed while it was read), as stored in the snapshot.
    */
   backupFindings?: Finding[];
   backupFindingsTotal?: number;
@@ -82,8 +82,8 @@ export interface VerifyReport {
   /** The error code of that (e.g. REPO_CHECKSUM_MISMATCH, REPO_SIGNATURE_INVALID). */
   damagedCode?: string;
   /**
-   * The pinned public key that signed the snapshot (only when the reader pins keys: then every snapshot checked is
-   * signed).
+   * The pinned public key that signed the snapshot (only when
+   * the reader pins keys: then every snapshot checked is signed).
    */
   signedBy?: string;
   /**
@@ -92,8 +92,8 @@ export interface VerifyReport {
    */
   unrestorableBecause?: BrokenLink[];
   /**
-   * What the backup could not read: files and keys (`errors`) and whole sources (`failedSources`), as stored in the
-   * snapshot.
+   * What the backup could not read: files and keys (`errors`) and
+   * whole sources (`failedSources`), as stored in the snapshot.
    */
   errors?: Finding[];
   failedSources?: FailedSource[];
@@ -117,8 +117,8 @@ export interface VerifyOptions {
   /** Told when verifyRef runs without a lock because the repository cannot be written. */
   onWarning?: (message: string) => void;
   /**
-   * verifyRef: only the snapshots it selects (`all`), or among which the ref is resolved. Damaged metadata is still
-   * reported.
+   * verifyRef: only the snapshots it selects (`all`), or among
+   * which the ref is resolved. Damaged metadata is still reported.
    */
   filter?: SnapshotFilter;
   /** Stops at the next entry (VERIFY_INTERRUPTED); verify changes nothing either way. */
@@ -126,8 +126,8 @@ export interface VerifyOptions {
 }
 
 /**
- * Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef
- * does).
+ * Reads every archive of a snapshot and checks its digest and
+ * every entry against the index; takes no lock (verifyRef does).
  */
 export async function verifySnapshot(
   repo: Repository,
@@ -142,8 +142,8 @@ export async function verifySnapshot(
       backupFindings: source.findings,
       backupFindingsTotal: source.findingsTotal,
     });
-  // Beside what verify checks itself, what the backup recorded: a partial or changed copy is not damage, but must not
-  // be forgotten.
+  // Beside what verify checks itself, what the backup recorded: a
+  // partial or changed copy is not damage, but must not be forgotten.
   const recorded = { errors: snapshot.errors, failedSources: snapshot.failedSources ?? [] };
   const signedBy = repo.signedBy(snapshot);
   return {
@@ -269,8 +269,8 @@ async function verifySource(
   // An incremental's unchanged files are checked in the earlier archives that hold them.
   const brokenLinks = new Set<string>();
   const content = new ContentChecker();
-  // Results settle in file order (from the worker or, when it is behind, the main thread), after the main thread has
-  // moved on.
+  // Results settle in file order (from the worker or, when it is
+  // behind, the main thread), after the main thread has moved on.
   const checked: Promise<void>[] = [];
   const check = (path: string, expected: IndexEntry) => (r: FileResult) => {
     report.bytes += r.size;

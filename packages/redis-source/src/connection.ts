@@ -192,8 +192,8 @@ export class RedisConnection {
   }
 
   /**
-   * A connection with `db` selected (its own socket; cluster has only db 0); REDIS_NO_SUCH_DB when the server cannot
-   * select it.
+   * A connection with `db` selected (its own socket; cluster has
+   * only db 0); REDIS_NO_SUCH_DB when the server cannot select it.
    */
   forDb(db: number): Promise<Redis> {
     if (this.client instanceof loadIoredis().Cluster) {

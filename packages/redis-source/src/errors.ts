@@ -54,8 +54,8 @@ export function redisFailure(cause: unknown, label: string, doing: string): Redi
 }
 
 /**
- * A failed SELECT: connection and credential problems stay what they are, an error reply means the database cannot be
- * used.
+ * A failed SELECT: connection and credential problems stay what
+ * they are, an error reply means the database cannot be used.
  */
 export function selectFailure(cause: unknown, label: string, db: number): RedisError {
   const e = redisFailure(cause, label, `select database ${db}`);

@@ -31,8 +31,8 @@ export interface CompressionDecision {
 const ZSTD_NEEDS = `writing zstd needs Node >= 22.15 (this is ${process.version})`;
 
 /**
- * What a backup writes. A repository that asks for zstd gets gzip where zstd cannot be written, with a note, never a
- * failed backup.
+ * What a backup writes. A repository that asks for zstd gets gzip
+ * where zstd cannot be written, with a note, never a failed backup.
  */
 export function chooseCompression(choice: CompressionChoice = 'auto'): CompressionDecision {
   if (choice === 'gzip') return { compression: 'gzip' };

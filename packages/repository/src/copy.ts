@@ -35,8 +35,8 @@ export interface CopyOptions {
 export interface CopyResult {
   id: string;
   /**
-   * `unreadable`: its metadata in the source is damaged (or gone, for a snapshot an incremental needs); nothing of it
-   * was copied.
+   * `unreadable`: its metadata in the source is damaged (or gone,
+   * for a snapshot an incremental needs); nothing of it was copied.
    */
   status: 'copied' | 'skipped' | 'unreadable';
   /** Why it is unreadable. */
@@ -296,8 +296,8 @@ async function copyOne(
     else {
       const { encryption: _old, ...rest } = snap;
       const meta: SnapshotMeta = { ...rest, sources, ...(to.encryption ? { encryption: to.encryption } : {}) };
-      // New blob digests void the signature; re-signing vouches for the content, so only what a pinned key proved is
-      // re-signed.
+      // New blob digests void the signature; re-signing vouches for
+      // the content, so only what a pinned key proved is re-signed.
       const resign = to.signingKey && from.signedBy(snap) ? to.signingKey : undefined;
       signature = resign ? 're-signed' : signed ? 'dropped' : undefined;
       bytesOut = encodeSnapshot(meta, resign);

@@ -143,8 +143,8 @@ export async function prepareEncryption(
       throw new RepoError(RepoErrorCode.BAD_KEY, 'The passphrase is empty.', {
         hint: 'Choose a long passphrase (several words), or use age recipients instead.',
       });
-    // Backups need only public keys: the passphrase protects a repository identity, whose public key joins the
-    // recipients
+    // Backups need only public keys: the passphrase protects a
+    // repository identity, whose public key joins the recipients
     // (a post-quantum one beside post-quantum recipients, which cannot be mixed with classic ones).
     const gen = generateIdentity({ pq: options.pq || recipients.some((r) => r.startsWith('age1pq1')) });
     const sealed = await encryptBuffer(Buffer.from(gen.fileText), [

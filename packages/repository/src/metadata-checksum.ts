@@ -60,8 +60,8 @@ export function checkMetadataChecksum(json: unknown, known: ReadonlySet<string>,
 }
 
 /**
- * For the message about a format this drkit does not read: whether its checksum (if any) still matches as version 1
- * computes it.
+ * For the message about a format this drkit does not read: whether
+ * its checksum (if any) still matches as version 1 computes it.
  */
 export function damagedNote(json: unknown): string {
   const recorded = (json as Record<string, unknown> | null)?.[CHECKSUM_FIELD];

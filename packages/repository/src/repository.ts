@@ -196,16 +196,16 @@ export class Repository {
   }
 
   /**
-   * The pinned key that signed `snapshot` when it was read (undefined without pins or for snapshots not read from the
-   * store).
+   * The pinned key that signed `snapshot` when it was read (undefined
+   * without pins or for snapshots not read from the store).
    */
   signedBy(snapshot: SnapshotMeta): string | undefined {
     return storedForms.get(snapshot)?.signedBy;
   }
 
   /**
-   * `snapshot` as its file holds it: the JSON its checksum and signature cover, fields this drkit does not know
-   * included.
+   * `snapshot` as its file holds it: the JSON its checksum and
+   * signature cover, fields this drkit does not know included.
    */
   storedForm(snapshot: SnapshotMeta): Record<string, unknown> {
     return storedForms.get(snapshot)?.raw ?? JSON.parse(JSON.stringify(snapshot));
@@ -349,8 +349,8 @@ export class Repository {
       }
     } catch (cause) {
       if (cause instanceof RepoError) throw cause;
-      // The stream's own failure (e.g. zlib's "incorrect data check") is damage in the stored index, never a local
-      // problem.
+      // The stream's own failure (e.g. zlib's "incorrect data
+      // check") is damage in the stored index, never a local problem.
       throw new RepoError(
         RepoErrorCode.CORRUPT_ARCHIVE,
         `The entry index of source "${source.name}" of snapshot ${key.split('/')[1]} (${key}) cannot be ` +

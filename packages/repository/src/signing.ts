@@ -4,8 +4,8 @@ import { RepoError, RepoErrorCode } from './errors.js';
 import { CHECKSUM_FIELD, encodeMetadata } from './metadata-checksum.js';
 
 /**
- * `ed25519:` + the 32-byte public key in base64: what `--trust-key`, `trust_keys:` and config.json's `signing.keys`
- * hold.
+ * `ed25519:` + the 32-byte public key in base64: what `--trust-key`,
+ * `trust_keys:` and config.json's `signing.keys` hold.
  */
 export const PUBLIC_KEY_PREFIX = 'ed25519:';
 const PUBLIC_KEY = /^ed25519:[A-Za-z0-9+/]{43}=$/;
@@ -136,8 +136,8 @@ export function signSnapshot(raw: Record<string, unknown>, key: SigningKey): Rec
 }
 
 /**
- * The bytes of a snapshot file: signed anew when `key` is given (else any signature it has is kept), with a fresh
- * checksum.
+ * The bytes of a snapshot file: signed anew when `key` is given
+ * (else any signature it has is kept), with a fresh checksum.
  */
 export function encodeSnapshot(meta: object, key?: SigningKey): Buffer {
   const plain = JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;

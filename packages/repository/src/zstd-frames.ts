@@ -97,8 +97,8 @@ export class FrameBoundaries {
 }
 
 /**
- * Input gathered per decoder write: each write is a round trip to the thread pool, and small ones leave the decoder
- * idle.
+ * Input gathered per decoder write: each write is a round trip
+ * to the thread pool, and small ones leave the decoder idle.
  */
 const WRITE = 1 << 20;
 

@@ -133,8 +133,8 @@ describe('metadata checksums', () => {
     'treat a lock with a flipped bit that keeps it a lock as a damaged exclusive lock: others are refused ' +
       'naming it, its holder counts it lost, unlock --all removes it',
     async () => {
-      // (A flip that makes it no lock at all, e.g. not JSON, leaves a file no holder can have written: lock.test.ts has
-      // it removed.)
+      // (A flip that makes it no lock at all, e.g. not JSON, leaves a
+      // file no holder can have written: lock.test.ts has it removed.)
       const repo = await Repository.init(new LocalStore(root));
       const other = await repo.lock({ exclusive: false, purpose: 'backup' });
       await flipBit(

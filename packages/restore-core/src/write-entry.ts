@@ -112,8 +112,8 @@ export class FileWriter {
   }
 
   /**
-   * Stops the writer thread and waits for the queued large-file writes, failed or not (before what they wrote is
-   * removed).
+   * Stops the writer thread and waits for the queued large-file
+   * writes, failed or not (before what they wrote is removed).
    */
   async settle(): Promise<void> {
     await this.thread.stop();

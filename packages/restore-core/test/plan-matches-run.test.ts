@@ -72,8 +72,8 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /**
- * A target as a restore left it some time ago, then changed: other content, modes and mtimes, a local file, a file
- * gone.
+ * A target as a restore left it some time ago, then changed:
+ * other content, modes and mtimes, a local file, a file gone.
  */
 async function prepareTarget(
   parent: string,
@@ -110,8 +110,8 @@ const byPath = (entries: Listed[]) => new Map(entries.map((e) => [e.path, e]));
 const withoutMtime = ({ mtimeMs: _, ...rest }: Listed) => rest;
 
 /**
- * Compares the target after the run with the plan and with the target before it: every item as its action says, nothing
- * else changed.
+ * Compares the target after the run with the plan and with the target
+ * before it: every item as its action says, nothing else changed.
  */
 function expectRunMatchesPlan(
   plan: RestorePlan,
@@ -201,8 +201,8 @@ describe('a dry run’s plan is what the real run does', () => {
 
   // 144 restores with their fsyncs take minutes on a loaded machine; a timed-out test's workers would race the cleanup.
   it(`for ${cases.length} combinations of sources, include globs, overwrite policies and target states`, async () => {
-    // Several at a time: each run's cost is mostly the lock file's fsyncs, and the cases share nothing but the
-    // repository (shared locks).
+    // Several at a time: each run's cost is mostly the lock file's fsyncs,
+    // and the cases share nothing but the repository (shared locks).
     const outcomes: string[] = [];
     let next = 0;
     const worker = async () => {

@@ -429,8 +429,8 @@ describe('restore into a folder that already has files', () => {
       expect(await inode('app/config.yaml')).not.toBe(inodes.yaml);
       expect(await inode('data/empty.txt')).toBe(inodes.empty); // its mtime set, its content not rewritten
       expect(await readFile(at('local-only.txt'), 'utf8')).toBe('mine');
-      // Run again: everything is equal now (the target itself: this snapshot recorded no root mode and mtime to
-      // compare).
+      // Run again: everything is equal now (the target itself:
+      // this snapshot recorded no root mode and mtime to compare).
       const again = (await plan('if-changed')).items;
       expect(again[0]).toMatchObject({ path: '', action: 'skip-existing' });
       expect(new Set(again.slice(1).map((i) => i.action))).toEqual(new Set(['skip-unchanged']));

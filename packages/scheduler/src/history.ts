@@ -43,8 +43,8 @@ export type RunRecord = z.infer<typeof runRecordSchema>;
 const compact = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '');
 
 /**
- * Where a run lives: `schedule/runs/<job>/<slot>` (a manual run's slot gets `-manual`), so a job's runs list in slot
- * order.
+ * Where a run lives: `schedule/runs/<job>/<slot>` (a manual
+ * run's slot gets `-manual`), so a job's runs list in slot order.
  */
 export function runKey(job: string, slotMs: number, kind: RunKind): string {
   return `schedule/runs/${job}/${compact(slotMs)}${kind === 'manual' ? '-manual' : ''}`;

@@ -18,8 +18,8 @@ export interface TempFile {
 export type BlobBody = Readable | AsyncIterable<Uint8Array> | Uint8Array;
 
 /**
- * How a web origin serves the blob (an S3 bucket behind a website or CDN); a folder has no such metadata and ignores
- * it.
+ * How a web origin serves the blob (an S3 bucket behind a
+ * website or CDN); a folder has no such metadata and ignores it.
  */
 export interface PutOptions {
   contentType?: string;
@@ -47,8 +47,8 @@ export interface BlobStore {
    */
   cleanupTemp?(isGarbage: (file: TempFile) => boolean): Promise<TempFile[]>;
   /**
-   * Stores with real folders (LocalStore) remove the empty ones under `prefix`, left by a delete cut short; returns
-   * their keys.
+   * Stores with real folders (LocalStore) remove the empty ones
+   * under `prefix`, left by a delete cut short; returns their keys.
    */
   removeEmptyFolders?(prefix: string): Promise<string[]>;
 }

@@ -269,8 +269,8 @@ export class S3Store implements BlobStore {
   }
 
   /**
-   * Aborts our multipart upload (and any other unfinished one for this key we started); returns an error if some
-   * remain.
+   * Aborts our multipart upload (and any other unfinished one
+   * for this key we started); returns an error if some remain.
    */
   private async abortUploads(Key: string, uploadId: string | undefined, since: Date): Promise<unknown> {
     const ids = new Set<string>(uploadId ? [uploadId] : []);

@@ -73,8 +73,8 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
 }
 
 /**
- * The quarterly simulation: every source of the config must be in the snapshot, and a runbook runs in dry-run
- * alongside.
+ * The quarterly simulation: every source of the config must
+ * be in the snapshot, and a runbook runs in dry-run alongside.
  */
 function fullScenario(
   config: DrkitConfig | undefined,

@@ -127,8 +127,8 @@ async function act(action: string, failover: Failover, opts: FailoverFlags): Pro
       );
     return ExitCode.OK;
   }
-  // monitor: the loop in the foreground until SIGINT/SIGTERM (exit 130/143); a sequence under way stops at once and
-  // releases its lease.
+  // monitor: the loop in the foreground until SIGINT/SIGTERM (exit
+  // 130/143); a sequence under way stops at once and releases its lease.
   const stop = stopsSafely(
     'a failover part-way without releasing its lease: it lapses at its TTL and the next monitor resumes the ' +
       'run under a higher epoch',

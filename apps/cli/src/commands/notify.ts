@@ -6,8 +6,8 @@ import { printJson, say, table, warn } from '../output.js';
 const when = (isoTime: string | undefined) => (isoTime ? isoTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
 /**
- * Sends what is due; with --wait, keeps at retries, reminders and digests for that long. Exit 1 if anything failed for
- * good.
+ * Sends what is due; with --wait, keeps at retries, reminders
+ * and digests for that long. Exit 1 if anything failed for good.
  */
 export async function flush(_args: unknown[], opts: NotifyOptions & { wait?: number }): Promise<ExitCode> {
   const notifier = await openNotifier(opts);

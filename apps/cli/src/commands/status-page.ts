@@ -27,8 +27,8 @@ async function currentPage(store: StateStore, config: DrkitConfig | undefined): 
 }
 
 /**
- * Writes the page and says what it shows; stale incidents are named on stderr too, since the page now says it is out of
- * date.
+ * Writes the page and says what it shows; stale incidents are
+ * named on stderr too, since the page now says it is out of date.
  */
 async function write(
   page: StatusPage,

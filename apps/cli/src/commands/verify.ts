@@ -67,8 +67,8 @@ export async function run(
         if (s.damage) for (const line of damageLines(s.damage)) warn(`    ${line}`);
         for (const f of s.findings) warn(`    finding: ${f.message}`);
         if (s.findingsTotal > s.findings.length) warn(`    … ${s.findingsTotal - s.findings.length} more findings`);
-        // What the backup noted that this verify did not find again itself (e.g. a file that changed while it was
-        // read).
+        // What the backup noted that this verify did not find again
+        // itself (e.g. a file that changed while it was read).
         const found = new Set(s.findings.map((f) => `${f.kind}\0${f.path}\0${f.line}`));
         const noted = (s.backupFindings ?? []).filter((f) => !found.has(`${f.kind}\0${f.path}\0${f.line}`));
         for (const f of noted) warn(`    noted at backup time: ${f.message}`);

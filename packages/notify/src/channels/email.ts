@@ -34,8 +34,8 @@ interface SmtpError {
 }
 
 /**
- * By SMTP's reply classes (5xx permanent, 4xx transient); without a reply: TLS and login problems are permanent,
- * network ones retry.
+ * By SMTP's reply classes (5xx permanent, 4xx transient); without a
+ * reply: TLS and login problems are permanent, network ones retry.
  */
 function classify(error: SmtpError, redact: (t: string) => string): Delivery {
   const message = redact(error.message);

@@ -4,8 +4,8 @@ import type { StatusPageInput } from './page.js';
 import { compactTime, slug } from './ids.js';
 
 /**
- * The page's settings from `status_page:` (all defaults when the section is absent); incidents and the time come from
- * the caller.
+ * The page's settings from `status_page:` (all defaults when the
+ * section is absent); incidents and the time come from the caller.
  */
 export function statusPageSettings(config: StatusPageConfig | undefined): Omit<StatusPageInput, 'incidents' | 'now'> {
   return {

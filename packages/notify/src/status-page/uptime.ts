@@ -12,8 +12,8 @@ export interface StateSpan {
 }
 
 /**
- * One UTC day of a component's history: minutes in each state worse than operational (a minute counts once, in its
- * worst state).
+ * One UTC day of a component's history: minutes in each state worse
+ * than operational (a minute counts once, in its worst state).
  */
 export interface UptimeDay {
   /** YYYY-MM-DD (UTC). */
@@ -53,8 +53,8 @@ export function severitySpans(incident: Incident, now: number): StateSpan[] {
 }
 
 /**
- * `days` UTC days of history ending today (today up to `now`), from the spans of the incidents that named the
- * component.
+ * `days` UTC days of history ending today (today up to `now`),
+ * from the spans of the incidents that named the component.
  */
 export function uptime(spans: readonly StateSpan[], now: number, days = 90): Uptime {
   const start = Math.floor(now / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
