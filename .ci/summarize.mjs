@@ -3,7 +3,8 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
-// Colour codes from the reporters (built from the ESC code point: the linter refuses control characters in a regex literal).
+// Colour codes from the reporters (built from the ESC code point:
+// the linter refuses control characters in a regex literal).
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 let passed = 0;

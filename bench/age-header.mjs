@@ -19,10 +19,12 @@ for (const pq of [false, true])
     for (let i = 0; i < FILES; i++) files.push(await encryptBuffer(empty, recipients));
     const enc = performance.now() - t;
     t = performance.now();
-    for (const f of files) await decryptBuffer(f, [keys.at(-1).identity]); // the last stanza: every one before it is tried first
+    // the last stanza: every one before it is tried first
+    for (const f of files) await decryptBuffer(f, [keys.at(-1).identity]);
     const dec = performance.now() - t;
     const header = files[0].indexOf('\n', files[0].indexOf('\n---') + 1) + 1; // through the MAC line
     console.log(
-      `${pq ? 'mlkem768x25519' : 'X25519        '} × ${n}: header ${String(header).padStart(5)} bytes, write ${ms(enc)}, open ${ms(dec)} (node ${process.version}, mean of ${FILES})`,
+      `${pq ? 'mlkem768x25519' : 'X25519        '} × ${n}: header ${String(header).padStart(5)} bytes, ` +
+        `write ${ms(enc)}, open ${ms(dec)} (node ${process.version}, mean of ${FILES})`,
     );
   }

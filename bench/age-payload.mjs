@@ -41,7 +41,8 @@ const sealedBytes = Buffer.concat(parts);
 t = performance.now();
 await pipeline(chunks(sealedBytes), new AgeDecryptStream([identity]), sink());
 console.log(
-  `node ${process.version}, ${SIZE / 2 ** 20} MiB: node:crypto (drkit)      encrypt ${rate(enc)}, decrypt ${rate(performance.now() - t)}`,
+  `node ${process.version}, ${SIZE / 2 ** 20} MiB: node:crypto (drkit)      encrypt ${rate(enc)}, ` +
+    `decrypt ${rate(performance.now() - t)}`,
 );
 
 try {
@@ -57,7 +58,8 @@ try {
   t = performance.now();
   await d.decrypt(sealed);
   console.log(
-    `node ${process.version}, ${SIZE / 2 ** 20} MiB: age-encryption (pure JS) encrypt ${rate(jsEnc)}, decrypt ${rate(performance.now() - t)}`,
+    `node ${process.version}, ${SIZE / 2 ** 20} MiB: age-encryption (pure JS) encrypt ${rate(jsEnc)}, ` +
+      `decrypt ${rate(performance.now() - t)}`,
   );
 } catch {
   console.log('age-encryption is not installed: pure-JavaScript comparison skipped');

@@ -122,7 +122,10 @@ function words(r, n) {
 
 const pad2 = (n) => (n < 10 ? `0${n}` : `${n}`);
 function isoTime(r) {
-  return `2026-${pad2(1 + r.int(12))}-${pad2(1 + r.int(28))}T${pad2(r.int(24))}:${pad2(r.int(60))}:${pad2(r.int(60))}.${String(r.int(1000)).padStart(3, '0')}Z`;
+  return (
+    `2026-${pad2(1 + r.int(12))}-${pad2(1 + r.int(28))}T${pad2(r.int(24))}:${pad2(r.int(60))}:` +
+    `${pad2(r.int(60))}.${String(r.int(1000)).padStart(3, '0')}Z`
+  );
 }
 
 export function jsonlRecord(r, id) {

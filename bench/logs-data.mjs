@@ -28,7 +28,9 @@ while (written < total) {
   const r = next();
   t += r % 1000;
   const kind = r % 50 === 0 ? words[4 + (r % 3)] : words[r % 4];
-  let line = `${new Date(t).toISOString()} 10.${r % 256}.${(r >> 8) % 256}.${r % 7} user=u${r % 997} ${kind} ${'x'.repeat(r % 80)}\n`;
+  let line =
+    `${new Date(t).toISOString()} 10.${r % 256}.${(r >> 8) % 256}.${r % 7} ` +
+    `user=u${r % 997} ${kind} ${'x'.repeat(r % 80)}\n`;
   if (written + line.length > total) line = `${'x'.repeat(total - written - 1)}\n`;
   chunks.push(line);
   size += line.length;

@@ -408,7 +408,8 @@ async function main() {
   const sinceCleanupMin = minutesSince(cleanupMark);
   if (sinceCleanupMin != null && sinceCleanupMin < SETTLE_MIN)
     log(
-      `WARNING: a bench emptied its scratch dir ${sinceCleanupMin.toFixed(1)} min ago; for ~${SETTLE_MIN} min after a large delete, creating many files is slower, so the first restores will be too. ` +
+      `WARNING: a bench emptied its scratch dir ${sinceCleanupMin.toFixed(1)} min ago; for ~${SETTLE_MIN} ` +
+        `min after a large delete, creating many files is slower, so the first restores will be too. ` +
         `For figures to compare, start again in ${Math.ceil(SETTLE_MIN - sinceCleanupMin)} min.`,
     );
   mkdirSync(logsDir, { recursive: true });
@@ -532,7 +533,8 @@ async function main() {
     res.runs.push(r);
     const rss = r.peakRssKiB != null ? `, peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB` : '';
     log(
-      `${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, exit ${r.exitCode}`,
+      `${step.id} ${record ? `run ${i}/${runs}` : 'prerequisite'}: ${r.wallSeconds.toFixed(2)} s${rss}, ` +
+        `exit ${r.exitCode}`,
     );
     if (r.exitCode !== 0) {
       const why = r.timedOut ? `timed out after ${timeout} s` : `exit ${r.exitCode}`;
@@ -715,7 +717,8 @@ function renderMarkdown(rep, timeInfo) {
   L.push('# drkit benchmark');
   L.push('');
   L.push(
-    `- date: ${rep.date}, commit ${m.commit}, drkit ${m.drkitVersion}${m.drkitCodec ? `, codec reported by drkit: ${m.drkitCodec}` : ''}`,
+    `- date: ${rep.date}, commit ${m.commit}, drkit ${m.drkitVersion}` +
+      `${m.drkitCodec ? `, codec reported by drkit: ${m.drkitCodec}` : ''}`,
   );
   L.push(`- machine: node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB RAM, ${m.platform}`);
   L.push(
@@ -724,7 +727,8 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ')}`,
   );
   L.push(
-    `- tree: scale ${t.scale} (generator v${t.generatorVersion}), ${t.files} files, ${t.dirs} dirs, ${fmt(t.bytes / MiB, 1)} MiB` +
+    `- tree: scale ${t.scale} (generator v${t.generatorVersion}), ${t.files} files, ${t.dirs} ` +
+      `dirs, ${fmt(t.bytes / MiB, 1)} MiB` +
       (t.reused ? ' (reused)' : `, generated in ${fmt(t.generatedSeconds, 1)} s`),
   );
   const noTime = timeInfo.ok ? '' : '; **GNU time missing (`apt-get install -y time`): no RSS figures**';
@@ -734,11 +738,13 @@ function renderMarkdown(rep, timeInfo) {
   const since = rep.minutesSinceLastCleanup;
   if (since != null && since < SETTLE_MIN)
     L.push(
-      `- **started ${fmt(since, 1)} min after a bench emptied its scratch dir**: the first restores may be slower (docs/BENCHMARKS.md, "What is measured")`,
+      `- **started ${fmt(since, 1)} min after a bench emptied its scratch dir**: the first restores may be ` +
+        `slower (docs/BENCHMARKS.md, "What is measured")`,
     );
   L.push('');
   L.push(
-    `| step | median wall s | runs: wall s (peak RSS MiB) | MB/s (or rate) | peak RSS MiB | of which anon + file MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`,
+    `| step | median wall s | runs: wall s (peak RSS MiB) | MB/s (or rate) | peak RSS MiB | of which anon + ` +
+      `file MiB | output MiB | ratio vs anchor | target (Node ${rep.targets.node}) |`,
   );
   L.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |');
   const notes = [];
@@ -759,7 +765,8 @@ function renderMarkdown(rep, timeInfo) {
   for (const r of rep.steps) {
     if (r.status !== 'ok') {
       L.push(
-        `| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | – | – | ${cell(targetText(r))} |`,
+        `| ${cell(r.label)} | **${r.status.toUpperCase()}**: ${cell(r.message ?? '')} | – | – | – | – | – | ` +
+          `– | ${cell(targetText(r))} |`,
       );
       continue;
     }
@@ -771,24 +778,35 @@ function renderMarkdown(rep, timeInfo) {
       .join('; ');
     const label = r.warning ? `${r.label} ⚠` : r.label;
     L.push(
-      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${runsText(r.runs)} | ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)} | ${fmt(r.median.peakRssMiB, 0)} | ${split(r.median)} | ${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} | ${cell(targetText(r))} |`,
+      `| ${cell(label)} | ${fmt(r.median.wallSeconds)} | ${runsText(r.runs)} ` +
+        `| ${r.rate ? `${r.rate.perSecond?.toLocaleString('en') ?? '–'} ${r.rate.unit}/s` : fmt(r.mbPerSec, 0)}` +
+        ` | ${fmt(r.median.peakRssMiB, 0)} | ${split(r.median)} | ` +
+        `${r.outputBytes == null ? '–' : fmt(r.outputBytes / MiB, 1)} | ${cell(ratios || '–')} ` +
+        `| ${cell(targetText(r))} |`,
     );
     if (r.warning) notes.push(`⚠ ${r.label}: ${r.warning}`);
   }
   L.push('');
   L.push(
-    "MB/s = tree bytes (10^6) / median wall time; steps that do not read the tree show their own rate (Redis: keys / median wall). Peak RSS = GNU time %M, the largest single process of the step's process tree (not a sum over a pipeline). " +
-      "Anon + file = that process's peak RssAnon (its own data) and RssFile (its binary and libraries, resident), medians of /proc samples every 100 ms (bench/rss-sampler.mjs). " +
-      'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median wall (below 1 = drkit faster); size = drkit output ÷ anchor output. ' +
-      'Target = the largest allowed ratio of medians (time unless it says size or RSS, RSS = peak RSS ÷ anchor peak RSS), and whether this run met it.',
+    'MB/s = tree bytes (10^6) / median wall time; steps that do not read the tree show their own rate ' +
+      "(Redis: keys / median wall). Peak RSS = GNU time %M, the largest single process of the step's process " +
+      'tree (not a sum over a pipeline). ' +
+      "Anon + file = that process's peak RssAnon (its own data) and RssFile (its binary and libraries, " +
+      'resident), medians of /proc samples every 100 ms (bench/rss-sampler.mjs). ' +
+      'Output = `du -sb` of the repo / archive / restore target. Ratio = drkit median wall ÷ anchor median ' +
+      'wall (below 1 = drkit faster); size = drkit output ÷ anchor output. ' +
+      'Target = the largest allowed ratio of medians (time unless it says size or RSS, RSS = peak RSS ÷ ' +
+      'anchor peak RSS), and whether this run met it.',
   );
   if (tally.met + tally['not met'] + tally['n/a']) {
     const applies = rep.targets.apply
       ? ''
-      : ` — **this run used node ${m.node}; the targets are set for Node ${rep.targets.node}, so these verdicts are informative only**`;
+      : ` — **this run used node ${m.node}; the targets are set for Node ${rep.targets.node}, so these ` +
+        `verdicts are informative only**`;
     L.push('');
     L.push(
-      `Targets: ${tally.met} met, ${tally['not met']} not met, ${tally['n/a']} n/a (a step or its anchor did not run)${applies}.`,
+      `Targets: ${tally.met} met, ${tally['not met']} not met, ${tally['n/a']} n/a (a step or its anchor ` +
+        `did not run)${applies}.`,
     );
   }
   const skipped = rep.steps.filter((r) => r.status === 'skipped');
@@ -798,7 +816,8 @@ function renderMarkdown(rep, timeInfo) {
     for (const r of skipped) byWhy.set(r.message, [...(byWhy.get(r.message) ?? []), r.id]);
     const list = [...byWhy].map(([why, ids]) => `${why} → ${ids.join(', ')}`).join('; ');
     L.push(
-      `Skipped (a tool is missing; those rows and the ratios against them are left out, drkit's own figures stand): ${list}.`,
+      `Skipped (a tool is missing; those rows and the ratios against them are left out, drkit's own figures ` +
+        `stand): ${list}.`,
     );
   }
   for (const n of notes) L.push(`\n${n}`);
@@ -819,7 +838,9 @@ function renderMarkdown(rep, timeInfo) {
     const r = rep.schedulerIdle;
     L.push('');
     L.push(
-      `drkit-scheduler idle (default plan, nothing due, ${r.seconds} s): peak RSS ${fmt(r.peakRssMiB, 1)} MiB (target ≤ ${IDLE_TARGETS.rssMiB}), CPU ${fmt(r.cpuSeconds, 2)} s = ${fmt(r.cpuPercent, 2)} % of one core (target ≤ ${IDLE_TARGETS.cpuPercent} %)${r.ok ? '' : ' **missed**'}`,
+      `drkit-scheduler idle (default plan, nothing due, ${r.seconds} s): peak RSS ${fmt(r.peakRssMiB, 1)} ` +
+        `MiB (target ≤ ${IDLE_TARGETS.rssMiB}), CPU ${fmt(r.cpuSeconds, 2)} s = ${fmt(r.cpuPercent, 2)} % of ` +
+        `one core (target ≤ ${IDLE_TARGETS.cpuPercent} %)${r.ok ? '' : ' **missed**'}`,
     );
   }
   return L.join('\n');

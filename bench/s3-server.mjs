@@ -28,7 +28,8 @@ export function s3Fresh(c) {
   return (
     `{ [ -f ${pid} ] && kill "$(cat ${pid})" 2>/dev/null; rm -f ${pid}; sleep 0.2; } ; ` +
     `( ${c.q(PYTHON)} -m moto.server -H 127.0.0.1 -p ${S3_PORT} >/dev/null 2>&1 & echo $! > ${pid} ) && ` +
-    `for i in $(seq 100); do ${c.q(c.node)} -e "fetch('${url}/${S3_BUCKET}',{method:'PUT'}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" && break; sleep 0.1; done`
+    `for i in $(seq 100); do ${c.q(c.node)} -e "fetch('${url}/${S3_BUCKET}',{method:'PUT'}` +
+    `).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" && break; sleep 0.1; done`
   );
 }
 

@@ -44,7 +44,8 @@ export async function measureSchedulerIdle({ seconds = 60 } = {}) {
     const config = path.join(dir, 'drkit.config.yaml');
     writeFileSync(
       config,
-      `repository: ${dir}/repo\nstate: ${dir}/state\nsources: [{ name: data, type: files, path: ${ROOT}/packages/errors }]\nschedule: { timezone: ${quietZone(seconds)} }\n`,
+      `repository: ${dir}/repo\nstate: ${dir}/state\nsources: [{ name: data, type: files, ` +
+        `path: ${ROOT}/packages/errors }]\nschedule: { timezone: ${quietZone(seconds)} }\n`,
     );
     spawnSync(process.execPath, [CLI, 'init', '--config', config], { stdio: 'ignore' });
     const child = spawn(process.execPath, [SCHEDULER, '--config', config, '--listen', '127.0.0.1:0'], {
@@ -92,7 +93,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--seconds');
   const r = await measureSchedulerIdle({ seconds: i > 0 ? Number(process.argv[i + 1]) : 60 });
   console.log(
-    `drkit-scheduler idle, default plan, nothing due, ${r.seconds} s: peak RSS ${r.peakRssMiB} MiB (target ≤ ${IDLE_TARGETS.rssMiB}), CPU ${r.cpuSeconds} s = ${r.cpuPercent} % of one core (target ≤ ${IDLE_TARGETS.cpuPercent} %)${r.ok ? '' : ' — MISSED'}`,
+    `drkit-scheduler idle, default plan, nothing due, ${r.seconds} s: peak RSS ${r.peakRssMiB} MiB (target ` +
+      `≤ ${IDLE_TARGETS.rssMiB}), CPU ${r.cpuSeconds} s = ${r.cpuPercent} % of one core (target ` +
+      `≤ ${IDLE_TARGETS.cpuPercent} %)${r.ok ? '' : ' — MISSED'}`,
   );
   process.exitCode = r.ok ? 0 : 1;
 }

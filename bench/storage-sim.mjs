@@ -138,7 +138,8 @@ function run(cmd, args, opts) {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0)
     throw new Error(
-      `${path.basename(cmd)} ${args.slice(0, 2).join(' ')} … exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().slice(-400)}`,
+      `${path.basename(cmd)} ${args.slice(0, 2).join(' ')} … exited ${r.status ?? r.signal}: ` +
+        `${(r.stderr || r.stdout || '').trim().slice(-400)}`,
     );
   return { stdout: r.stdout, seconds };
 }
@@ -213,7 +214,9 @@ function main() {
       };
       days.push(row);
       console.error(
-        `[storage] day ${row.day}/${o.days}: drkit ${(row.drkitBytes / 2 ** 20).toFixed(1)} MiB (${row.drkitSnapshots} snapshots), restic ${(row.resticBytes / 2 ** 20).toFixed(1)} MiB (${row.resticSnapshots})`,
+        `[storage] day ${row.day}/${o.days}: drkit ${(row.drkitBytes / 2 ** 20).toFixed(1)} MiB ` +
+          `(${row.drkitSnapshots} snapshots), restic ${(row.resticBytes / 2 ** 20).toFixed(1)} MiB ` +
+          `(${row.resticSnapshots})`,
       );
       save();
     }

@@ -23,7 +23,8 @@ for (const [name, entry] of appBins()) {
   const shim = path.join(binDir, name);
   writeFileSync(
     shim,
-    `#!/bin/sh\n# made by drkit's scripts/link-bins.mjs: runs ${name} from ${path.dirname(entry)}\nexec node ${quote(entry)} "$@"\n`,
+    `#!/bin/sh\n# made by drkit's scripts/link-bins.mjs: runs ${name} from ${path.dirname(entry)}\n` +
+      `exec node ${quote(entry)} "$@"\n`,
     { mode: 0o755 },
   );
   console.log(`${shim} → ${entry}`);

@@ -23,6 +23,8 @@ export default defineConfig({
   external: [LAZY],
   // Bundled CommonJS modules (tar-stream, ...) call require() for Node's builtins.
   banner: {
-    js: "import { createRequire as __drkitRequire } from 'node:module';\nconst require = __drkitRequire(import.meta.url);",
+    js:
+      "import { createRequire as __drkitRequire } from 'node:module';\n" +
+      'const require = __drkitRequire(import.meta.url);',
   },
 });

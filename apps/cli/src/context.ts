@@ -41,7 +41,9 @@ export function hostCacheDir(): string {
   return process.env.DRKIT_CACHE_DIR || defaultCacheDir();
 }
 
-/** What a command adds when it opens a repository: a signing key, and where this host keeps its cache (null: nowhere). */
+/**
+ * What a command adds when it opens a repository: a signing key, and where this host keeps its cache (null: nowhere).
+ */
 export interface OpenExtras {
   signingKey?: SigningKey;
   cacheDir?: string | null;

@@ -113,12 +113,16 @@ export async function loadSigningKey(file: string | undefined, config?: DrkitCon
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077)
     warn(
-      `warning: the signing key ${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): whoever reads it can sign snapshots. Run chmod 600 ${path}.`,
+      `warning: the signing key ${path} can be read by other users (mode ` +
+        `${mode.toString(8).padStart(4, '0')}): whoever reads it can sign snapshots. Run chmod 600 ${path}.`,
     );
   return key;
 }
 
-/** The keys this host pins: --trust-key (repeatable) or DRKIT_TRUST_KEY (comma- or space-separated), else the config's trust_keys. */
+/**
+ * The keys this host pins: --trust-key (repeatable) or DRKIT_TRUST_KEY
+ * (comma- or space-separated), else the config's trust_keys.
+ */
 export function trustKeys(opts: GlobalOptions, config?: DrkitConfig): string[] {
   return opts.trustKey?.length ? opts.trustKey : (config?.trust_keys ?? []);
 }

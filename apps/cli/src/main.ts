@@ -90,7 +90,8 @@ program
   )
   .option(
     '--pq',
-    'make the --generate-key (or --passphrase) key post-quantum: ML-KEM-768 + X25519, age1pq1… (opening archives by hand needs age ≥ 1.3)',
+    'make the --generate-key (or --passphrase) key post-quantum: ML-KEM-768 + X25519, age1pq1… (opening ' +
+      'archives by hand needs age ≥ 1.3)',
   )
   .option('--passphrase', 'also let a passphrase (DRKIT_PASSPHRASE, --passphrase-file, or asked) read the repository')
   .addOption(
@@ -201,7 +202,8 @@ filters(
   program
     .command('forget')
     .description(
-      "remove the snapshots named (id, unique prefix or latest), or those the retention policy does not keep (flags, else the config's retention, else keep_within 30d)",
+      'remove the snapshots named (id, unique prefix or latest), or those the retention policy does not ' +
+        "keep (flags, else the config's retention, else keep_within 30d)",
     )
     .argument(
       '[snapshots...]',
@@ -235,7 +237,9 @@ program
   .description('the config file')
   .command('check')
   .description(
-    "validate the config (every environment variable it needs, file sources present); with --connect also reach the repository, each Redis and S3 endpoint and each notification channel's host, sending nothing. Exit 0 only when all is well",
+    'validate the config (every environment variable it needs, file sources present); with --connect also ' +
+      "reach the repository, each Redis and S3 endpoint and each notification channel's host, sending nothing. " +
+      'Exit 0 only when all is well',
   )
   .option('--connect', 'also reach every server the config names')
   .option('--timeout <duration>', 'how long to wait for each server', duration, 10_000)
@@ -261,7 +265,8 @@ key
 key
   .command('remove')
   .description(
-    'stop encrypting future backups to this recipient; snapshots already written stay readable by the keys they were written for',
+    'stop encrypting future backups to this recipient; snapshots already written stay readable by the keys ' +
+      'they were written for',
   )
   .argument('<recipients...>', 'age1… public keys')
   .action(lazy(async () => ({ run: (await import('./commands/key.js')).remove })));
@@ -287,7 +292,8 @@ filters(
   )
   .option(
     '--include <glob>',
-    'only paths matching glob (repeatable); of a Redis source (merge mode), only keys matching this Redis glob, e.g. user:*',
+    'only paths matching glob (repeatable); of a Redis source (merge mode), only keys matching this Redis ' +
+      'glob, e.g. user:*',
     collect,
     [],
   )
@@ -297,7 +303,8 @@ filters(
   .option('--dry-run', 'print the plan, write nothing')
   .option(
     '--delete',
-    'make the target match the snapshot: also remove what it holds that the snapshot does not (listed in the plan; see --dry-run)',
+    'make the target match the snapshot: also remove what it holds that the snapshot does not (listed in ' +
+      'the plan; see --dry-run)',
   )
   .option(
     '--salvage',
@@ -323,7 +330,8 @@ filters(
   program
     .command('copy')
     .description(
-      'copy snapshots to another repository (e.g. local → S3): skips those present, checks every hash on arrival, writes metadata last',
+      'copy snapshots to another repository (e.g. local → S3): skips those present, checks every hash on ' +
+        'arrival, writes metadata last',
     ),
   'source',
 )
@@ -507,7 +515,8 @@ notify
 const statusPage = program
   .command('status-page')
   .description(
-    'the static status page: components, incidents, maintenance, 90-day uptime (state store only: no repository needed)',
+    'the static status page: components, incidents, maintenance, 90-day uptime (state store only: no ' +
+      'repository needed)',
   );
 statusPage
   .command('build')
@@ -517,7 +526,8 @@ statusPage
 statusPage
   .command('publish')
   .description(
-    'put the page at status_page.target (a folder or s3://bucket/prefix); open P1/P2 incidents without a recent public update make it say it is stale and get a reminder',
+    'put the page at status_page.target (a folder or s3://bucket/prefix); open P1/P2 incidents without a ' +
+      'recent public update make it say it is stale and get a reminder',
   )
   .option('--target <location>', "where to put it instead of the config's status_page.target")
   .action(lazy(async () => ({ run: (await import('./commands/status-page.js')).publish })));
@@ -525,7 +535,8 @@ statusPage
 const drill = program
   .command('drill')
   .description(
-    'a recovery drill: restore a snapshot into a sandbox (folders, a scratch Redis), check every file and key, start the service there, measure RTO and RPO; exit 1 if anything failed',
+    'a recovery drill: restore a snapshot into a sandbox (folders, a scratch Redis), check every file and ' +
+      'key, start the service there, measure RTO and RPO; exit 1 if anything failed',
   )
   .option('--snapshot <id>', 'id, unique prefix, latest or latest:TAG', 'latest')
   .addOption(
@@ -552,7 +563,8 @@ drill
 const runbook = program
   .command('runbook')
   .description(
-    "runbooks as code: the DR plan's scenarios (server-failure, database-corruption, data-loss, security-breach, cloud-outage) and the config's own",
+    "runbooks as code: the DR plan's scenarios (server-failure, database-corruption, data-loss, " +
+      "security-breach, cloud-outage) and the config's own",
   );
 runbook
   .command('list')
@@ -566,7 +578,8 @@ runbook
 runbook
   .command('run')
   .description(
-    'run a runbook step by step, recording each on its incident (opened when --incident is not given); stops at the first failing step',
+    'run a runbook step by step, recording each on its incident (opened when --incident is not given); ' +
+      'stops at the first failing step',
   )
   .argument('<name>', 'the runbook')
   .option('--dry-run', 'say what each step would do; do nothing, record nothing')
@@ -590,7 +603,8 @@ program
   .description('incident response: logs')
   .command('scan')
   .description(
-    'count lines matching patterns (default suspicious|error|unauthorized) in log files, gzip too: first/last seen, top IPs and users',
+    'count lines matching patterns (default suspicious|error|unauthorized) in log files, gzip too: ' +
+      'first/last seen, top IPs and users',
   )
   .option('--glob <glob>', "log files, e.g. 'logs/**/*.log' (repeatable)", collect, [])
   .option('--pattern <regex>', 'a case-insensitive regular expression (repeatable)', collect, [])

@@ -30,7 +30,9 @@ export function serviceProbes(
       RunbookErrorCode.NO_PROBES,
       "This step waits for the service's health probes, and the config has none.",
       {
-        hint: 'Add health: [{ type: http, url: "http://127.0.0.1:3000/health" }] to drkit.config.yaml, or give the step its own probes:.',
+        hint:
+          'Add health: [{ type: http, url: "http://127.0.0.1:3000/health" }] to drkit.config.yaml, or give ' +
+          'the step its own probes:.',
       },
     );
   return waitHealthy(chosen, withinMs);

@@ -6,10 +6,11 @@ import { cliExecutor, leaseSettings, planFromConfig, type RunRecord, Scheduler }
 import { DEFAULT_STATE_LOCATION, openLeaseBackend, type StateStore } from '@drkit/state';
 import { openState, type StateOptions } from './state-context.js';
 
+const localTime = (ms: number, zone: string) =>
+  new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'medium' }).format(new Date(ms));
+
 export const when = (ms: number | undefined, zone: string) =>
-  ms === undefined || !Number.isFinite(ms)
-    ? '—'
-    : `${new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'medium' }).format(new Date(ms))} ${zone}`;
+  ms === undefined || !Number.isFinite(ms) ? '—' : `${localTime(ms, zone)} ${zone}`;
 
 export async function withState<T>(
   opts: StateOptions,
@@ -58,5 +59,6 @@ export async function withScheduler<T>(
 export function line(r: RunRecord): string {
   const took = r.durationMs === undefined ? '' : ` ${(r.durationMs / 1000).toFixed(1)}s`;
   const detail = r.snapshotId ?? (r.errorCode ? `[${r.errorCode}] ${r.message ?? ''}` : (r.reason ?? ''));
-  return `${r.slot}  ${r.job.padEnd(16)} ${r.kind.padEnd(9)} ${r.result.padEnd(11)}${took.padEnd(8)} ${detail}`.trimEnd();
+  const columns = `${r.slot}  ${r.job.padEnd(16)} ${r.kind.padEnd(9)} ${r.result.padEnd(11)}`;
+  return `${columns}${took.padEnd(8)} ${detail}`.trimEnd();
 }

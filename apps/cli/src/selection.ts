@@ -43,7 +43,10 @@ function originOf(s: DrkitConfig['sources'][number]): { origin?: string } {
   }
 }
 
-/** Resolves a snapshot ref through the filter flags and the config's scope, saying on stderr which newer snapshots `latest` passed over. */
+/**
+ * Resolves a snapshot ref through the filter flags and the config's
+ * scope, saying on stderr which newer snapshots `latest` passed over.
+ */
 export function resolveRef(
   repo: Repository,
   ref: string,
@@ -59,7 +62,10 @@ export function resolveRef(
         .reverse()
         .map((s) => `${s.id} (${describeOrigin(s)})`);
       warn(
-        `note: ${ref} is ${chosen.id}, the newest snapshot of this config's sources on host ${chosen.host}; ${hidden.length} newer snapshot(s) of other hosts or paths were passed over: ${shown.join('; ')}${hidden.length > 3 ? '; …' : ''}. Name one by id, or pass --host / --path, to use it.`,
+        `note: ${ref} is ${chosen.id}, the newest snapshot of this config's sources on ` +
+          `host ${chosen.host}; ${hidden.length} newer snapshot(s) of other hosts or paths were passed ` +
+          `over: ${shown.join('; ')}${hidden.length > 3 ? '; …' : ''}. Name one by id, or pass --host / ` +
+          `--path, to use it.`,
       );
     },
   });

@@ -91,25 +91,29 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
     expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)[0].tags).toContain('clean');
   });
 
-  it('forget --dry-run explains every decision and changes nothing; forget --prune keeps every chain restorable', async () => {
-    const made = await hourly(9);
-    const dry = await drkit(['forget', '--keep-last', '2', '--dry-run', '--repo', repo]);
-    expect(dry.code).toBe(0);
-    for (const id of made) expect(dry.stdout).toMatch(new RegExp(`(keep|remove)\\s+${id}`));
-    expect(dry.stdout).toMatch(/needed by kept incremental/);
-    // One retention group (this host, source tree), named above its decisions.
-    expect(dry.stdout.split('\n')[0]).toBe(`host ${hostname()}, sources tree:`);
-    expect(await ids()).toEqual(made);
+  it(
+    'forget --dry-run explains every decision and changes ' + 'nothing; forget --prune keeps every chain restorable',
+    async () => {
+      const made = await hourly(9);
+      const dry = await drkit(['forget', '--keep-last', '2', '--dry-run', '--repo', repo]);
+      expect(dry.code).toBe(0);
+      for (const id of made) expect(dry.stdout).toMatch(new RegExp(`(keep|remove)\\s+${id}`));
+      expect(dry.stdout).toMatch(/needed by kept incremental/);
+      // One retention group (this host, source tree), named above its decisions.
+      expect(dry.stdout.split('\n')[0]).toBe(`host ${hostname()}, sources tree:`);
+      expect(await ids()).toEqual(made);
 
-    const r = json((await drkit(['forget', '--keep-last', '2', '--prune', '--repo', repo, '--json'])).stdout);
-    // Fulls at hours 0, 4 and 8: hour 7's incremental keeps its chain back to the full of hour 4.
-    expect(r.removed).toEqual(made.slice(0, 4).reverse());
-    expect(await ids()).toEqual(made.slice(4));
-    expect((await readdir(path.join(repo, 'data'))).sort()).toEqual(made.slice(4));
-    await everyListedSnapshotRestores();
-  });
+      const r = json((await drkit(['forget', '--keep-last', '2', '--prune', '--repo', repo, '--json'])).stdout);
+      // Fulls at hours 0, 4 and 8: hour 7's incremental keeps its chain back to the full of hour 4.
+      expect(r.removed).toEqual(made.slice(0, 4).reverse());
+      expect(await ids()).toEqual(made.slice(4));
+      expect((await readdir(path.join(repo, 'data'))).sort()).toEqual(made.slice(4));
+      await everyListedSnapshotRestores();
+    },
+  );
 
-  it('a prune killed (failpoints) after metadata and between blobs leaves every listed snapshot restorable; the next prune finishes', async () => {
+  it('a prune killed (failpoints) after metadata and between blobs leaves every listed snapshot restorable; ' +
+    'the next prune finishes', async () => {
     const made = await hourly(12);
     // Killed after its 1st and 4th metadata removal, then after its 1st and 4th blob removal.
     for (const point of [
@@ -144,45 +148,52 @@ describe('drkit incremental chains, tags, diff, forget and prune', () => {
     await everyListedSnapshotRestores();
   });
 
-  it('backup --time dates the snapshot: retention and full_every go by it; a time without a zone or in the future is refused', async () => {
-    await drkit(['init', '--repo', repo]);
-    const config = path.join(dir, 'drkit.config.yaml');
-    await writeFile(
-      config,
-      `sources: [{ name: tree, type: files, path: ${JSON.stringify(tree)} }]\nbackup: { full_every: 7d }\n`,
-    );
-    const at = async (time: string) => {
-      await appendFile(path.join(tree, 'data/feedback.jsonl'), `{"at":"${time}"}\n`);
-      const r = await drkit(['backup', '--time', time, '--repo', repo, '--config', config, '--json']);
-      expect(r.code, r.stderr).toBe(0);
-      return json(r.stdout);
-    };
-    const first = await at('2026-11-01T03:00:00Z');
-    const second = await at('2026-11-02T03:00:00+01:00');
-    const third = await at('2026-11-09T03:00:00Z');
-    expect(first).toMatchObject({ time: '2026-11-01T03:00:00.000Z', kind: 'full' });
-    expect(first.id).toMatch(/^20261101T030000Z-/);
-    expect(second).toMatchObject({ time: '2026-11-02T02:00:00.000Z', kind: 'incremental', parent: first.id });
-    // 8 days after the chain's full by --time (not by the clock): full_every makes a new full.
-    expect(third).toMatchObject({ kind: 'full', chain: expect.stringContaining('older than the full_every interval') });
-    // keep-within counts back from the newest snapshot's --time: the first chain is out.
-    const forget = json((await drkit(['forget', '--keep-within', '2d', '--repo', repo, '--json'])).stdout);
-    expect(forget.removed).toEqual([second.id, first.id]);
-    for (const bad of [
-      '2026-11-01',
-      '2026-11-01T03:00:00',
-      'yesterday',
-      new Date(Date.now() + 3_600_000).toISOString(),
-    ]) {
-      const r = await drkit(['backup', tree, '--time', bad, '--repo', repo, '--json']);
-      expect(r.code, bad).toBe(2);
-      expect(json(r.stdout).error).toMatchObject({
-        code: 'CLI_USAGE',
-        message: expect.stringMatching(/--time.*(ISO 8601 time with a zone|in the future)/),
+  it(
+    'backup --time dates the snapshot: retention and full_every go by it; a time without a zone or in the ' +
+      'future is refused',
+    async () => {
+      await drkit(['init', '--repo', repo]);
+      const config = path.join(dir, 'drkit.config.yaml');
+      await writeFile(
+        config,
+        `sources: [{ name: tree, type: files, path: ${JSON.stringify(tree)} }]\nbackup: { full_every: 7d }\n`,
+      );
+      const at = async (time: string) => {
+        await appendFile(path.join(tree, 'data/feedback.jsonl'), `{"at":"${time}"}\n`);
+        const r = await drkit(['backup', '--time', time, '--repo', repo, '--config', config, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        return json(r.stdout);
+      };
+      const first = await at('2026-11-01T03:00:00Z');
+      const second = await at('2026-11-02T03:00:00+01:00');
+      const third = await at('2026-11-09T03:00:00Z');
+      expect(first).toMatchObject({ time: '2026-11-01T03:00:00.000Z', kind: 'full' });
+      expect(first.id).toMatch(/^20261101T030000Z-/);
+      expect(second).toMatchObject({ time: '2026-11-02T02:00:00.000Z', kind: 'incremental', parent: first.id });
+      // 8 days after the chain's full by --time (not by the clock): full_every makes a new full.
+      expect(third).toMatchObject({
+        kind: 'full',
+        chain: expect.stringContaining('older than the full_every interval'),
       });
-    }
-    expect(await ids()).toEqual([third.id]);
-  });
+      // keep-within counts back from the newest snapshot's --time: the first chain is out.
+      const forget = json((await drkit(['forget', '--keep-within', '2d', '--repo', repo, '--json'])).stdout);
+      expect(forget.removed).toEqual([second.id, first.id]);
+      for (const bad of [
+        '2026-11-01',
+        '2026-11-01T03:00:00',
+        'yesterday',
+        new Date(Date.now() + 3_600_000).toISOString(),
+      ]) {
+        const r = await drkit(['backup', tree, '--time', bad, '--repo', repo, '--json']);
+        expect(r.code, bad).toBe(2);
+        expect(json(r.stdout).error).toMatchObject({
+          code: 'CLI_USAGE',
+          message: expect.stringMatching(/--time.*(ISO 8601 time with a zone|in the future)/),
+        });
+      }
+      expect(await ids()).toEqual([third.id]);
+    },
+  );
 
   it('unlock clears a lock left by a dead process', async () => {
     await drkit(['init', '--repo', repo]);

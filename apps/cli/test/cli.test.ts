@@ -46,7 +46,8 @@ describe('drkit CLI', () => {
     const cfg = path.join(dir, 'drkit.config.yaml');
     await writeFile(
       cfg,
-      `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: data, type: files, path: ./tree/data }\n`,
+      `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n` +
+        `  - { name: data, type: files, path: ./tree/data }\n`,
     );
     const b = await drkit(['backup', '--json'], { cwd: dir });
     expect(b.code).toBe(0);
@@ -63,64 +64,69 @@ describe('drkit CLI', () => {
     expect(await describeTree(target)).toEqual(await describeTree(path.join(tree, 'config')));
   });
 
-  it('restores --include across sources exactly as its --dry-run plan says, a source nothing matches included; if-changed replaces a file whose mode differs', async () => {
-    await drkit(['init', '--repo', repo]);
-    await writeFile(
-      path.join(dir, 'drkit.config.yaml'),
-      `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n  - { name: logs, type: files, path: ./tree/bin }\n`,
-    );
-    expect((await drkit(['backup'], { cwd: dir })).code).toBe(0);
-    const target = path.join(dir, 'T');
-    const args = [
-      'restore',
-      'latest',
-      '--source',
-      'config',
-      '--source',
-      'logs',
-      '--include',
-      '*.json',
-      '--target',
-      target,
-    ];
-    const dry = await drkit([...args, '--dry-run', '--json'], { cwd: dir });
-    expect(dry.code).toBe(0);
-    const { plan } = json(dry.stdout);
-    expect(plan.items.map((i: { path: string; action: string }) => [i.path, i.action])).toEqual([
-      ['config', 'create'],
-      ['config/app.json', 'create'],
-    ]);
-    expect((await drkit([...args, '--dry-run'], { cwd: dir })).stdout).toContain(
-      'source logs -> logs/: nothing selected',
-    );
+  it(
+    'restores --include across sources exactly as its --dry-run plan says, a source nothing matches included; ' +
+      'if-changed replaces a file whose mode differs',
+    async () => {
+      await drkit(['init', '--repo', repo]);
+      await writeFile(
+        path.join(dir, 'drkit.config.yaml'),
+        `repository: ./repo\nsources:\n  - { name: config, type: files, path: ./tree/config }\n` +
+          `  - { name: logs, type: files, path: ./tree/bin }\n`,
+      );
+      expect((await drkit(['backup'], { cwd: dir })).code).toBe(0);
+      const target = path.join(dir, 'T');
+      const args = [
+        'restore',
+        'latest',
+        '--source',
+        'config',
+        '--source',
+        'logs',
+        '--include',
+        '*.json',
+        '--target',
+        target,
+      ];
+      const dry = await drkit([...args, '--dry-run', '--json'], { cwd: dir });
+      expect(dry.code).toBe(0);
+      const { plan } = json(dry.stdout);
+      expect(plan.items.map((i: { path: string; action: string }) => [i.path, i.action])).toEqual([
+        ['config', 'create'],
+        ['config/app.json', 'create'],
+      ]);
+      expect((await drkit([...args, '--dry-run'], { cwd: dir })).stdout).toContain(
+        'source logs -> logs/: nothing selected',
+      );
 
-    const r = await drkit([...args, '--json'], { cwd: dir });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(json(r.stdout).written).toEqual(plan.toWrite);
-    const source = await describeTree(path.join(tree, 'config'));
-    const restored = await describeTree(target);
-    expect(restored.map((e) => [e.path, e.type])).toEqual(
-      plan.items.map((i: { path: string; type: string }) => [i.path, i.type]),
-    );
-    expect(restored.find((e) => e.path === 'config/app.json')).toEqual({
-      ...source.find((e) => e.path === 'app.json'),
-      path: 'config/app.json',
-    });
-    expect((await stat(path.join(target, 'config'))).mode & 0o7777).toBe(
-      (await stat(path.join(tree, 'config'))).mode & 0o7777,
-    );
-    expect((await readdir(dir)).filter((n) => n.startsWith('.drkit-restore-'))).toEqual([]);
+      const r = await drkit([...args, '--json'], { cwd: dir });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(json(r.stdout).written).toEqual(plan.toWrite);
+      const source = await describeTree(path.join(tree, 'config'));
+      const restored = await describeTree(target);
+      expect(restored.map((e) => [e.path, e.type])).toEqual(
+        plan.items.map((i: { path: string; type: string }) => [i.path, i.type]),
+      );
+      expect(restored.find((e) => e.path === 'config/app.json')).toEqual({
+        ...source.find((e) => e.path === 'app.json'),
+        path: 'config/app.json',
+      });
+      expect((await stat(path.join(target, 'config'))).mode & 0o7777).toBe(
+        (await stat(path.join(tree, 'config'))).mode & 0o7777,
+      );
+      expect((await readdir(dir)).filter((n) => n.startsWith('.drkit-restore-'))).toEqual([]);
 
-    // Metadata is part of "changed": same content, another mode.
-    await chmod(path.join(target, 'config/app.json'), 0o600);
-    const again = [...args, '--overwrite', 'if-changed'];
-    expect((await drkit([...again, '--dry-run'], { cwd: dir })).stdout).toMatch(
-      /replace +config\/app\.json {2}15 B {2}\(mode 0600 → 0644\)/,
-    );
-    expect((await drkit(again, { cwd: dir })).code).toBe(0);
-    expect((await stat(path.join(target, 'config/app.json'))).mode & 0o7777).toBe(0o644);
-  });
+      // Metadata is part of "changed": same content, another mode.
+      await chmod(path.join(target, 'config/app.json'), 0o600);
+      const again = [...args, '--overwrite', 'if-changed'];
+      expect((await drkit([...again, '--dry-run'], { cwd: dir })).stdout).toMatch(
+        /replace +config\/app\.json {2}15 B {2}\(mode 0600 → 0644\)/,
+      );
+      expect((await drkit(again, { cwd: dir })).code).toBe(0);
+      expect((await stat(path.join(target, 'config/app.json'))).mode & 0o7777).toBe(0o644);
+    },
+  );
 
   it('exits 3 with a partial snapshot when a file cannot be read, naming the file', async () => {
     // As root every file is readable, so the backup runs as nobody with real permissions.
@@ -138,55 +144,62 @@ describe('drkit CLI', () => {
     ]);
   });
 
-  it('backs up a file again once it is readable: the incremental after a partial restores its real content', async () => {
-    await initForNobody({ dir, repo, tree });
-    await chmod(path.join(tree, 'empty-dir'), 0o755);
-    const secret = path.join(tree, 'config/secret.env');
-    await chmod(secret, 0o000);
-    await chmod(path.join(tree, 'config'), 0o777);
-    const partial = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
-    expect(partial.code).toBe(3);
-    expect(json(partial.stdout).errors).toEqual([expect.objectContaining({ path: 'config/secret.env' })]);
-    await chmod(secret, 0o644);
-    const next = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
-    expect(next.code).toBe(0);
-    expect(json(next.stdout)).toMatchObject({
-      kind: 'incremental',
-      parent: json(partial.stdout).id,
-      status: 'complete',
-    });
-    const target = path.join(dir, 'restored');
-    expect((await drkit(['restore', 'latest', '--source', 'tree', '--target', target, '--repo', repo])).code).toBe(0);
-    expect(await readFile(path.join(target, 'config/secret.env'), 'utf8')).toBe('TOKEN=abc\n');
-    expect(await describeTree(target)).toEqual(await describeTree(tree));
-  });
+  it(
+    'backs up a file again once it is readable: the ' + 'incremental after a partial restores its real content',
+    async () => {
+      await initForNobody({ dir, repo, tree });
+      await chmod(path.join(tree, 'empty-dir'), 0o755);
+      const secret = path.join(tree, 'config/secret.env');
+      await chmod(secret, 0o000);
+      await chmod(path.join(tree, 'config'), 0o777);
+      const partial = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
+      expect(partial.code).toBe(3);
+      expect(json(partial.stdout).errors).toEqual([expect.objectContaining({ path: 'config/secret.env' })]);
+      await chmod(secret, 0o644);
+      const next = await drkit(['backup', tree, '--repo', repo, '--json'], { unprivileged: true });
+      expect(next.code).toBe(0);
+      expect(json(next.stdout)).toMatchObject({
+        kind: 'incremental',
+        parent: json(partial.stdout).id,
+        status: 'complete',
+      });
+      const target = path.join(dir, 'restored');
+      expect((await drkit(['restore', 'latest', '--source', 'tree', '--target', target, '--repo', repo])).code).toBe(0);
+      expect(await readFile(path.join(target, 'config/secret.env'), 'utf8')).toBe('TOKEN=abc\n');
+      expect(await describeTree(target)).toEqual(await describeTree(tree));
+    },
+  );
 
-  it('refuses numbers and durations that are not, with exit code 2 and the flag named, before touching the repository', async () => {
-    await drkit(['init', '--repo', repo]);
-    await drkit(['backup', tree, '--repo', repo]);
-    for (const [args, flag] of [
-      [['forget', '--keep-last', 'abc'], '--keep-last'],
-      [['forget', '--keep-daily', '-1'], '--keep-daily'],
-      [['forget', '--keep-weekly', '1.5'], '--keep-weekly'],
-      [['forget', '--keep-last', '1', '--keep-within', '3 days'], '--keep-within'],
-      [['forget', '--keep-last', '1', '--wait', 'soon'], '--wait'],
-      [['backup', tree, '--wait', '5x'], '--wait'],
-      [['redis', 'revoke-tokens', '--redis', 'redis://127.0.0.1:1', '--db', 'one'], '--db'],
-    ] as const) {
-      const r = await drkit([...args, '--repo', repo]);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain(flag);
-      expect(r.stderr).toMatch(/Expected a (whole number|duration)/);
-    }
-    expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toHaveLength(1);
-    const j = await drkit(['forget', '--keep-last', 'abc', '--json', '--repo', repo]);
-    expect(j.code).toBe(2);
-    expect(json(j.stdout).error).toMatchObject({ code: 'CLI_USAGE', message: expect.stringContaining("'abc'") });
-    // Environment knobs go through the same parser.
-    const env = await drkit(['snapshots', '--repo', 's3://bucket/x'], { env: { DRKIT_S3_MAX_ATTEMPTS: 'many' } });
-    expect(env.code).toBe(2);
-    expect(env.stderr).toContain('DRKIT_S3_MAX_ATTEMPTS is "many"');
-  });
+  it(
+    'refuses numbers and durations that are not, with exit code 2 and the flag named, before touching the ' +
+      'repository',
+    async () => {
+      await drkit(['init', '--repo', repo]);
+      await drkit(['backup', tree, '--repo', repo]);
+      for (const [args, flag] of [
+        [['forget', '--keep-last', 'abc'], '--keep-last'],
+        [['forget', '--keep-daily', '-1'], '--keep-daily'],
+        [['forget', '--keep-weekly', '1.5'], '--keep-weekly'],
+        [['forget', '--keep-last', '1', '--keep-within', '3 days'], '--keep-within'],
+        [['forget', '--keep-last', '1', '--wait', 'soon'], '--wait'],
+        [['backup', tree, '--wait', '5x'], '--wait'],
+        [['redis', 'revoke-tokens', '--redis', 'redis://127.0.0.1:1', '--db', 'one'], '--db'],
+      ] as const) {
+        const r = await drkit([...args, '--repo', repo]);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toContain(flag);
+        expect(r.stderr).toMatch(/Expected a (whole number|duration)/);
+      }
+      expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toHaveLength(1);
+      const j = await drkit(['forget', '--keep-last', 'abc', '--json', '--repo', repo]);
+      expect(j.code).toBe(2);
+      expect(json(j.stdout).error).toMatchObject({ code: 'CLI_USAGE', message: expect.stringContaining("'abc'") });
+      // Environment knobs go through the same parser.
+      const env = await drkit(['snapshots', '--repo', 's3://bucket/x'], { env: { DRKIT_S3_MAX_ATTEMPTS: 'many' } });
+      expect(env.code).toBe(2);
+      expect(env.stderr).toContain('DRKIT_S3_MAX_ATTEMPTS is "many"');
+    },
+  );
 
   it('backup --wait waits for a forget or prune holding the repository; --wait 0s fails at once', async () => {
     await drkit(['init', '--repo', repo]);
@@ -209,28 +222,33 @@ describe('drkit CLI', () => {
     expect((await drkit(['backup', '--help'])).stdout).toMatch(/--wait <duration>[\s\S]*default: 5m/);
   });
 
-  it('leaves no snapshot after a backup killed with SIGKILL before its commit; earlier snapshots verify; the next backup succeeds and removes what the killed one wrote', async () => {
-    await drkit(['init', '--repo', repo]);
-    const first = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout).id;
-    const killed = await drkit(['backup', tree, '--repo', repo], {
-      env: { DRKIT_FAILPOINTS: 'commit.before-metadata=kill' },
-    });
-    expect(killed.signal).toBe('SIGKILL');
-    const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
-    expect(list.map((s: { id: string }) => s.id)).toEqual([first]);
-    expect(await readdir(path.join(repo, 'data'))).toHaveLength(2);
-    const next = await drkit(['backup', tree, '--repo', repo, '--json']);
-    expect(next.code).toBe(0);
-    expect(next.stderr).toMatch(/no longer running; removed the 2 blob\(s\) of its unfinished snapshot \S+/);
-    expect((await readdir(path.join(repo, 'data'))).sort()).toEqual([first, json(next.stdout).id].sort());
-    expect((await drkit(['verify', 'all', '--repo', repo])).code).toBe(0);
-  });
+  it(
+    'leaves no snapshot after a backup killed with SIGKILL before its commit; earlier snapshots verify; the ' +
+      'next backup succeeds and removes what the killed one wrote',
+    async () => {
+      await drkit(['init', '--repo', repo]);
+      const first = json((await drkit(['backup', tree, '--repo', repo, '--json'])).stdout).id;
+      const killed = await drkit(['backup', tree, '--repo', repo], {
+        env: { DRKIT_FAILPOINTS: 'commit.before-metadata=kill' },
+      });
+      expect(killed.signal).toBe('SIGKILL');
+      const list = json((await drkit(['snapshots', '--json', '--repo', repo])).stdout);
+      expect(list.map((s: { id: string }) => s.id)).toEqual([first]);
+      expect(await readdir(path.join(repo, 'data'))).toHaveLength(2);
+      const next = await drkit(['backup', tree, '--repo', repo, '--json']);
+      expect(next.code).toBe(0);
+      expect(next.stderr).toMatch(/no longer running; removed the 2 blob\(s\) of its unfinished snapshot \S+/);
+      expect((await readdir(path.join(repo, 'data'))).sort()).toEqual([first, json(next.stdout).id].sort());
+      expect((await drkit(['verify', 'all', '--repo', repo])).code).toBe(0);
+    },
+  );
 
   it('names the file, key path and fix for a config with an unknown key or a wrong type', async () => {
     const cfg = path.join(dir, 'drkit.config.yaml');
     await writeFile(
       cfg,
-      `repository: ./repo\nsources:\n  - name: data\n    type: files\n    path: ./tree\n    exlude: ["*.tmp"]\nretention:\n  keep_daily: seven\n`,
+      `repository: ./repo\nsources:\n  - name: data\n    type: files\n    path: ./tree\n` +
+        `    exlude: ["*.tmp"]\nretention:\n  keep_daily: seven\n`,
     );
     const r = await drkit(['backup', '--config', cfg]);
     expect(r.code).toBe(1);

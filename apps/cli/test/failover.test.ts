@@ -18,7 +18,10 @@ import {
 } from '@drkit/test-support';
 import { drkit } from './cli.js';
 
-/** A DNS (or activate) webhook that records each switch and refuses an epoch older than one it has seen: the fencing a real hook does. */
+/**
+ * A DNS (or activate) webhook that records each switch and refuses
+ * an epoch older than one it has seen: the fencing a real hook does.
+ */
 async function startHook(): Promise<{
   url: string;
   calls: { epoch: number; reason: string; step: string }[];
@@ -89,7 +92,8 @@ describe('drkit failover: a real sequence end to end', () => {
     await Promise.all([primaryRedis?.stop(), standbyRedis?.stop()]);
   });
 
-  it('the primary dies; the monitor activates, fills the standby from the last clean snapshot, switches DNS, verifies; status and the P1 incident show each step and the RPO', async () => {
+  it('the primary dies; the monitor activates, fills the standby from the last clean snapshot, switches DNS, ' +
+    'verifies; status and the P1 incident show each step and the RPO', async () => {
     const primary = await startService();
     const standby = await startService();
     await makeSampleTree(path.join(dir, 'data'));
@@ -110,7 +114,8 @@ failover:
   lease: { backend: file, path: ./leases, ttl: 2s }
   steps:
     - activate: { command: 'echo "$DRKIT_FAILOVER_EPOCH $DRKIT_FAILOVER_REASON" > activated' }
-    - restore: { sources: [data, cache], snapshot: latest:clean, target: { data: ./standby/data, cache: "${standbyRedis.url}" } }
+    - restore: { sources: [data, cache], snapshot: latest:clean, target: { data: ./standby/data, cache: ` +
+        `"${standbyRedis.url}" } }
     - dns: { webhook: "${hook.url}" }
     - verify: { for: 1s, timeout: 20s }
 `,
@@ -178,7 +183,8 @@ failover:
 });
 
 describe('drkit failover: a step that fails, and bad config', () => {
-  it('a standby that never becomes healthy stops the sequence; trigger exits 1, P1 is paged once, and status says where it stopped', async () => {
+  it('a standby that never becomes healthy stops the sequence; trigger exits 1, P1 is paged once, and status ' +
+    'says where it stopped', async () => {
     // The pager: notify's webhook channel, P1 sent at once.
     const pages: string[] = [];
     const pager = createServer((req, res) => {
@@ -276,7 +282,8 @@ describe('drkit failover: the lease holder killed with SIGKILL mid-sequence', ()
   });
 
   for (const backend of ['etcd', 'redis'] as const)
-    it(`over ${backend}: another monitor takes over after the TTL with a higher epoch, and the hook refuses the stale epoch`, async () => {
+    it(`over ${backend}: another monitor takes over after the TTL with a higher epoch, and the hook refuses ` +
+      `the stale epoch`, async () => {
       const lease =
         backend === 'etcd'
           ? `{ backend: etcd, endpoints: ["${etcd.endpoint}"], ttl: 2s }`
@@ -295,7 +302,8 @@ failover:
   lease: ${lease}
   steps:
     # The first holder (epoch 1) hangs here and is killed; the one that takes over goes on.
-    - activate: { command: 'echo "$DRKIT_FAILOVER_EPOCH $$" >> activated; [ "$DRKIT_FAILOVER_EPOCH" = 1 ] && exec sleep 60; true' }
+    - activate: { command: 'echo "$DRKIT_FAILOVER_EPOCH $$" >> activated; [ "$DRKIT_FAILOVER_EPOCH" = 1 ] && exec ` +
+          `sleep 60; true' }
     - dns: { webhook: "${hook.url}" }
     - verify: { for: 1s }
 `,

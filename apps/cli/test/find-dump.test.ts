@@ -104,22 +104,26 @@ const contents = async (root: string) =>
   }));
 
 describe('drkit dump', () => {
-  it("writes one file's bytes: the version of the snapshot named, also one an incremental keeps in an earlier archive", async () => {
-    expect((await drkit(['dump', first, 'tree/config/app.json', '--repo', repo])).stdout).toBe('{"port": 3000}\n');
-    expect((await drkit(['dump', 'latest', 'tree/config/app.json', '--repo', repo])).stdout).toBe(
-      '{"port": 4000, "debug": true}\n',
-    );
-    const unchanged = await drkit([
-      'dump',
-      second.slice(0, 20),
-      'data/feedback.jsonl',
-      '--source',
-      'tree',
-      '--repo',
-      repo,
-    ]);
-    expect(unchanged.stdout).toBe('{"id":1}\n{"id":2}\n');
-  });
+  it(
+    "writes one file's bytes: the version of the snapshot named, also one an incremental keeps in an earlier " +
+      'archive',
+    async () => {
+      expect((await drkit(['dump', first, 'tree/config/app.json', '--repo', repo])).stdout).toBe('{"port": 3000}\n');
+      expect((await drkit(['dump', 'latest', 'tree/config/app.json', '--repo', repo])).stdout).toBe(
+        '{"port": 4000, "debug": true}\n',
+      );
+      const unchanged = await drkit([
+        'dump',
+        second.slice(0, 20),
+        'data/feedback.jsonl',
+        '--source',
+        'tree',
+        '--repo',
+        repo,
+      ]);
+      expect(unchanged.stdout).toBe('{"id":1}\n{"id":2}\n');
+    },
+  );
 
   it('writes a folder, or a whole source, as a tar that `tar -x` unpacks to what was backed up', async () => {
     await dumpTo(path.join(dir, 'all.tar'), ['latest', 'tree']);

@@ -44,24 +44,31 @@ describe('drkit forget ID…', () => {
     expect(await listed()).toEqual([full, i1, i2, i3]);
   });
 
-  it('removes the newest by prefix; --with-dependents removes the chain after a snapshot, and what stays restores', async () => {
-    const [full, i1, i2, i3] = await chain();
-    const last = await drkit(['forget', i3!.slice(0, 20), '--repo', repo]);
-    expect(last.code).toBe(0);
-    expect(last.stdout).toMatch(new RegExp(`remove\\s+${i3}.*named`));
-    const dry = json((await drkit(['forget', i1!, '--with-dependents', '--dry-run', '--repo', repo, '--json'])).stdout);
-    expect(dry).toMatchObject({ dryRun: true, removed: [i2, i1] });
-    expect(dry.decisions).toEqual([
-      expect.objectContaining({ id: i1, reasons: ['named'] }),
-      expect.objectContaining({ id: i2, reasons: [`needs ${i1}`] }),
-    ]);
-    expect(await listed()).toEqual([full, i1, i2]);
-    const gone = json((await drkit(['forget', i1!, '--with-dependents', '--prune', '--repo', repo, '--json'])).stdout);
-    expect(gone.removed).toEqual([i2, i1]);
-    expect(gone.pruned.snapshots).toEqual([i1, i2, i3].sort());
-    expect(await listed()).toEqual([full]);
-    expect((await drkit(['restore', full!, '--target', path.join(dir, 'out'), '--repo', repo])).code).toBe(0);
-  });
+  it(
+    'removes the newest by prefix; --with-dependents removes ' + 'the chain after a snapshot, and what stays restores',
+    async () => {
+      const [full, i1, i2, i3] = await chain();
+      const last = await drkit(['forget', i3!.slice(0, 20), '--repo', repo]);
+      expect(last.code).toBe(0);
+      expect(last.stdout).toMatch(new RegExp(`remove\\s+${i3}.*named`));
+      const dry = json(
+        (await drkit(['forget', i1!, '--with-dependents', '--dry-run', '--repo', repo, '--json'])).stdout,
+      );
+      expect(dry).toMatchObject({ dryRun: true, removed: [i2, i1] });
+      expect(dry.decisions).toEqual([
+        expect.objectContaining({ id: i1, reasons: ['named'] }),
+        expect.objectContaining({ id: i2, reasons: [`needs ${i1}`] }),
+      ]);
+      expect(await listed()).toEqual([full, i1, i2]);
+      const gone = json(
+        (await drkit(['forget', i1!, '--with-dependents', '--prune', '--repo', repo, '--json'])).stdout,
+      );
+      expect(gone.removed).toEqual([i2, i1]);
+      expect(gone.pruned.snapshots).toEqual([i1, i2, i3].sort());
+      expect(await listed()).toEqual([full]);
+      expect((await drkit(['restore', full!, '--target', path.join(dir, 'out'), '--repo', repo])).code).toBe(0);
+    },
+  );
 
   it('an unknown id, ids with a policy, and --with-dependents alone get coded errors with a hint', async () => {
     const [full] = await chain();

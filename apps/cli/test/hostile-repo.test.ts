@@ -243,7 +243,8 @@ describe('verify reports what restore would refuse', () => {
     const root = path.join('/tmp', `d${process.pid}`);
     execFileSync('bash', [
       '-c',
-      `rm -rf ${root} && mkdir ${root} && cd ${root} && for i in $(seq 16); do mkdir ${'l'.repeat(250)} && cd ${'l'.repeat(250)}; done; echo x > f`,
+      `rm -rf ${root} && mkdir ${root} && cd ${root} && for i in $(seq 16); do mkdir ${'l'.repeat(250)} && ` +
+        `cd ${'l'.repeat(250)}; done; echo x > f`,
     ]);
     try {
       expect((await drkit(['init', '--repo', repo])).code).toBe(0);

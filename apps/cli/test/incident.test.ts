@@ -83,48 +83,51 @@ describe('drkit incident', () => {
     });
   });
 
-  it('updates, acknowledges and resolves, telling the route each time; list shows open ones, --all every one', async () => {
-    const id = json(await run(['incident', 'open', '--severity', 'P2', '--title', 'Backups late', '--json'])).id;
-    const up = await run([
-      'incident',
-      'update',
-      id,
-      '--status',
-      'identified',
-      '--message',
-      'disk full on the backup host',
-    ]);
-    expect(up.code, up.stderr).toBe(0);
-    expect(up.stdout).toContain(`${id}: identified`);
-    const note = await run(['incident', 'update', id, '--message', 'paged the storage team', '--internal', '--json']);
-    expect(json(note).timeline.at(-1)).toMatchObject({ visibility: 'internal', message: 'paged the storage team' });
-    const ack = await run(['incident', 'ack', id, '--by', 'ana', '--json']);
-    expect(json(ack)).toMatchObject({ acknowledgedBy: 'ana' });
-    const list = await run(['incident', 'list']);
-    expect(list.stdout).toMatch(new RegExp(`${id}\\s+P2\\s+identified\\s+\\S+ \\S+\\s+ana\\s+Backups late`));
-    const res = await run(['incident', 'resolve', id, '--message', 'space freed', '--json']);
-    expect(res.code, res.stderr).toBe(0);
-    expect(json(res)).toMatchObject({
-      id,
-      status: 'resolved',
-      resolvedAt: expect.any(String),
-      timeline: expect.arrayContaining([expect.objectContaining({ kind: 'resolved', message: 'space freed' })]),
-    });
-    expect(received('/ops').map((m) => m.kind)).toEqual(['opened', 'updated', 'updated', 'acknowledged', 'resolved']);
-    expect((await run(['incident', 'list'])).stdout.trim()).toBe('no open incidents (--all lists resolved ones too)');
-    expect(json(await run(['incident', 'list', '--all', '--json'])).map((i: { status: string }) => i.status)).toEqual([
-      'resolved',
-    ]);
+  it(
+    'updates, acknowledges and resolves, telling the ' + 'route each time; list shows open ones, --all every one',
+    async () => {
+      const id = json(await run(['incident', 'open', '--severity', 'P2', '--title', 'Backups late', '--json'])).id;
+      const up = await run([
+        'incident',
+        'update',
+        id,
+        '--status',
+        'identified',
+        '--message',
+        'disk full on the backup host',
+      ]);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toContain(`${id}: identified`);
+      const note = await run(['incident', 'update', id, '--message', 'paged the storage team', '--internal', '--json']);
+      expect(json(note).timeline.at(-1)).toMatchObject({ visibility: 'internal', message: 'paged the storage team' });
+      const ack = await run(['incident', 'ack', id, '--by', 'ana', '--json']);
+      expect(json(ack)).toMatchObject({ acknowledgedBy: 'ana' });
+      const list = await run(['incident', 'list']);
+      expect(list.stdout).toMatch(new RegExp(`${id}\\s+P2\\s+identified\\s+\\S+ \\S+\\s+ana\\s+Backups late`));
+      const res = await run(['incident', 'resolve', id, '--message', 'space freed', '--json']);
+      expect(res.code, res.stderr).toBe(0);
+      expect(json(res)).toMatchObject({
+        id,
+        status: 'resolved',
+        resolvedAt: expect.any(String),
+        timeline: expect.arrayContaining([expect.objectContaining({ kind: 'resolved', message: 'space freed' })]),
+      });
+      expect(received('/ops').map((m) => m.kind)).toEqual(['opened', 'updated', 'updated', 'acknowledged', 'resolved']);
+      expect((await run(['incident', 'list'])).stdout.trim()).toBe('no open incidents (--all lists resolved ones too)');
+      expect(json(await run(['incident', 'list', '--all', '--json'])).map((i: { status: string }) => i.status)).toEqual(
+        ['resolved'],
+      );
 
-    const again = await run(['incident', 'update', id, '--message', 'more', '--json']);
-    expect(again.code).toBe(1);
-    expect(json(again).error).toMatchObject({
-      code: 'NOTIFY_CLOSED',
-      hint: expect.stringContaining('drkit incident open'),
-    });
-    const missing = await run(['incident', 'ack', 'nope', '--json']);
-    expect(json(missing).error.code).toBe('NOTIFY_NOT_FOUND');
-  });
+      const again = await run(['incident', 'update', id, '--message', 'more', '--json']);
+      expect(again.code).toBe(1);
+      expect(json(again).error).toMatchObject({
+        code: 'NOTIFY_CLOSED',
+        hint: expect.stringContaining('drkit incident open'),
+      });
+      const missing = await run(['incident', 'ack', 'nope', '--json']);
+      expect(json(missing).error.code).toBe('NOTIFY_NOT_FOUND');
+    },
+  );
 
   it('with a dedup key, updates the open incident instead of opening another', async () => {
     const a = await run([
@@ -203,7 +206,8 @@ describe('bad notify config', () => {
       (c: string) =>
         c.replace(
           '  routes:',
-          '    mail: { type: email, smtp_url: "smtp//drkit:${HOOK_TOKEN}@mail:587", from: a@example.com, to: [b@example.com] }\n  routes:',
+          '    mail: { type: email, smtp_url: "smtp//drkit:${HOOK_TOKEN}@mail:587", from: a@example.com, ' +
+            'to: [b@example.com] }\n  routes:',
         ),
       'notify.channels.mail.smtp_url: the SMTP URL is not a URL (it must start with smtp:// or smtps://). Fix:',
     ],

@@ -30,7 +30,9 @@ const NAMES: Name[] = [
 ];
 const BAD_DIR: Name = { bytes: 'dir-\xfe', json: 'dir-\uDCFE' };
 /** 19 folders of 199 bytes and a file of 200: a relative path of exactly 4,000 bytes. */
-const DEEP = `${Array.from({ length: 19 }, (_, i) => `${String(i).padStart(2, '0')}${'d'.repeat(197)}`).join('/')}/${'f'.repeat(200)}`;
+const DEEP =
+  `${Array.from({ length: 19 }, (_, i) => `${String(i).padStart(2, '0')}${'d'.repeat(197)}`).join('/')}/` +
+  `${'f'.repeat(200)}`;
 
 const bytesOf = (latin1: string) => Buffer.from(latin1, 'latin1');
 const json = (s: string) => JSON.parse(s);
@@ -41,7 +43,10 @@ let src: string;
 let repo: string;
 let first: { id: string };
 
-/** The tree: each name as a file holding its own bytes, a link to each, a folder whose name is not UTF-8, and the 4,000-byte path. */
+/**
+ * The tree: each name as a file holding its own bytes, a link to
+ * each, a folder whose name is not UTF-8, and the 4,000-byte path.
+ */
 async function makeTree(root: string): Promise<void> {
   const at = (latin1: string) => Buffer.concat([Buffer.from(`${root}/`), bytesOf(latin1)]);
   await mkdir(at(BAD_DIR.bytes), { recursive: true });
@@ -135,7 +140,8 @@ describe('file names are kept byte-exact', () => {
     ])
       expect(tty).toContain(shown);
     expect(tty).toContain(Buffer.from('src/real-\uFFFD').toString('latin1')); // a real U+FFFD is a printable character
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may reach the terminal (script turns \n into \r\n)
+    // No raw control character may reach the terminal (script turns \n into \r\n):
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for those characters
     expect(tty).not.toMatch(/[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/);
     expect(tty).not.toContain('\xff');
   });
@@ -284,7 +290,8 @@ describe('file names are kept byte-exact', () => {
       // One level at a time (bash: dash's cd refuses), so no single call sees the whole path.
       execFileSync('bash', [
         '-ec',
-        `mkdir "$1"; cd "$1"; echo a > shallow; for i in $(seq 21); do mkdir ${segment}; cd ${segment}; done; echo b > leaf`,
+        `mkdir "$1"; cd "$1"; echo a > shallow; for i in $(seq 21); do mkdir ${segment}; cd ${segment}; ` +
+          `done; echo b > leaf`,
         'bash',
         root,
       ]);
@@ -300,7 +307,8 @@ describe('file names are kept byte-exact', () => {
           message: expect.stringMatching(/longer than the kernel accepts|a restore can write at most 4000/),
         },
       ]);
-      // drkit stores at most 4,000 bytes below the root (FORMAT.md, "What readers accept"), so it reports this path before the kernel would refuse it.
+      // drkit stores at most 4,000 bytes below the root (FORMAT.md, "What readers accept"), so it reports this path
+      // before the kernel would refuse it.
       expect(out.errors[0].path.length).toBeGreaterThan(4000);
     } finally {
       execFileSync('rm', ['-rf', root]); // deeper than Node's rm can reach

@@ -55,27 +55,30 @@ describe('drkit notify', () => {
     expect(after.late).toHaveLength(1);
   });
 
-  it('a Slack webhook answering 429 with Retry-After: 2 gets the message again after 2 s, not before (real time)', async () => {
-    await writeFile(
-      path.join(dir, 'drkit.config.yaml'),
-      `sources: [{ name: data, type: files, path: ./data }]
+  it(
+    'a Slack webhook answering 429 with Retry-After: 2 gets ' + 'the message again after 2 s, not before (real time)',
+    async () => {
+      await writeFile(
+        path.join(dir, 'drkit.config.yaml'),
+        `sources: [{ name: data, type: files, path: ./data }]
 notify:
   channels:
     slack: { type: slack, webhook_url: "${hooks.url}/slack" }
   routes:
     P1: { channels: [slack], within: 0s }
 `,
-    );
-    hooks.queue({ status: 429, headers: { 'retry-after': '2' }, body: 'rate_limited' });
-    const opened = await run(['incident', 'open', '--severity', 'P1', '--title', 'Site down']);
-    expect(opened.code, opened.stderr).toBe(0);
-    const flushed = await run(['notify', 'flush', '--wait', '10s', '--json']);
-    expect(flushed.code, flushed.stderr).toBe(0);
-    const [refused, accepted] = hooks.requests.filter((r) => r.path === '/slack');
-    expect(hooks.requests.filter((r) => r.path === '/slack')).toHaveLength(2);
-    expect(accepted!.receivedAt - refused!.receivedAt).toBeGreaterThanOrEqual(2000);
-    expect(accepted!.json().text).toContain('Site down');
-  });
+      );
+      hooks.queue({ status: 429, headers: { 'retry-after': '2' }, body: 'rate_limited' });
+      const opened = await run(['incident', 'open', '--severity', 'P1', '--title', 'Site down']);
+      expect(opened.code, opened.stderr).toBe(0);
+      const flushed = await run(['notify', 'flush', '--wait', '10s', '--json']);
+      expect(flushed.code, flushed.stderr).toBe(0);
+      const [refused, accepted] = hooks.requests.filter((r) => r.path === '/slack');
+      expect(hooks.requests.filter((r) => r.path === '/slack')).toHaveLength(2);
+      expect(accepted!.receivedAt - refused!.receivedAt).toBeGreaterThanOrEqual(2000);
+      expect(accepted!.json().text).toContain('Site down');
+    },
+  );
 
   it('flush exits 1 when a message failed for good, and says where it was reported', async () => {
     // Retryable when the incident is opened, refused for good when flush tries again.
@@ -95,20 +98,26 @@ notify:
     ]);
   });
 
-  it('flush --wait sends digests when their windows close, each incident in one, none before its window ends', async () => {
-    const opened: number[] = [];
-    for (const title of ['a', 'b']) {
-      opened.push(Date.now());
-      expect((await run(['incident', 'open', '--severity', 'P3', '--title', title])).code).toBe(0);
-    }
-    const flushed = await run(['notify', 'flush', '--wait', '10s']);
-    expect(flushed.code, flushed.stderr).toBe(0);
-    const digests = hooks.requests.map((r) => ({ at: r.receivedAt, body: r.json() }));
-    expect(digests.every((d) => d.body.kind === 'digest')).toBe(true);
-    expect(digests.flatMap((d) => d.body.incidents.map((i: { title: string }) => i.title)).sort()).toEqual(['a', 'b']);
-    // Whether both fell in one 2 s window depends on how fast the machine started the commands; none came early.
-    expect(digests[0]!.at - opened[0]!).toBeGreaterThanOrEqual(2_000);
-  });
+  it(
+    'flush --wait sends digests when their windows close, ' + 'each incident in one, none before its window ends',
+    async () => {
+      const opened: number[] = [];
+      for (const title of ['a', 'b']) {
+        opened.push(Date.now());
+        expect((await run(['incident', 'open', '--severity', 'P3', '--title', title])).code).toBe(0);
+      }
+      const flushed = await run(['notify', 'flush', '--wait', '10s']);
+      expect(flushed.code, flushed.stderr).toBe(0);
+      const digests = hooks.requests.map((r) => ({ at: r.receivedAt, body: r.json() }));
+      expect(digests.every((d) => d.body.kind === 'digest')).toBe(true);
+      expect(digests.flatMap((d) => d.body.incidents.map((i: { title: string }) => i.title)).sort()).toEqual([
+        'a',
+        'b',
+      ]);
+      // Whether both fell in one 2 s window depends on how fast the machine started the commands; none came early.
+      expect(digests[0]!.at - opened[0]!).toBeGreaterThanOrEqual(2_000);
+    },
+  );
 
   it('test sends through the outbox and exits 1 when it does not arrive; an unknown channel is named', async () => {
     const ok = await run(['notify', 'test', 'hook']);

@@ -42,7 +42,8 @@ describe('Redis Cluster and Sentinel sources', () => {
       expect(perNode.every((n) => n > 0)).toBe(true);
       await writeFile(
         path.join(dir, 'drkit.config.yaml'),
-        `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    cluster:\n      nodes: ["${cluster.nodes[0]}"]\n`,
+        `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    cluster:\n` +
+          `      nodes: ["${cluster.nodes[0]}"]\n`,
       );
       const b = await drkit(['backup', '--json'], { cwd: dir });
       expect(b.stderr).not.toMatch(/error/);
@@ -68,7 +69,9 @@ describe('Redis Cluster and Sentinel sources', () => {
     for (let i = 0; i < 100 && (await replicaClient.dbsize()) < 3; i++) await new Promise((r) => setTimeout(r, 50));
     await writeFile(
       path.join(dir, 'drkit.config.yaml'),
-      `repository: ./repo\nsources:\n  - name: sessions\n    type: redis\n    sentinel:\n      master_name: ${sentinel.masterName}\n      nodes: ["127.0.0.1:${sentinel.sentinel.port}"]\n      read_from: replica\n`,
+      `repository: ./repo\nsources:\n  - name: sessions\n    type: redis\n    sentinel:\n` +
+        `      master_name: ${sentinel.masterName}\n      nodes: ["127.0.0.1:${sentinel.sentinel.port}"]\n` +
+        `      read_from: replica\n`,
     );
     const b = await drkit(['backup', '--json'], { cwd: dir });
     expect(b.code).toBe(0);

@@ -108,43 +108,51 @@ describe('drkit with Redis', () => {
     expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
   });
 
-  it('a replace interrupted part-way says which databases it left incomplete, without the password; the same command finishes it', async () => {
-    const c = server.client();
-    await seedRedis(c);
-    const bulk = c.pipeline();
-    for (let i = 0; i < 700; i++) bulk.set(`bulk:${i}`, `v${i}`);
-    await bulk.exec();
-    const before = await redisContents(c, DBS);
-    expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
-    const args = [
-      'restore',
-      'latest',
-      '--source',
-      'redis',
-      '--redis',
-      server.url,
-      '--mode',
-      'replace',
-      '--yes',
-      '--repo',
-      repo,
-    ];
-    // Stopped after the first batch of 512 RESTOREs, in db 0.
-    const r = await drkit(args, {
-      env: { DRKIT_FAILPOINTS: 'restore.redis.after-batch=hang' },
-      onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT'),
-    });
-    expect(r.code).toBe(130);
-    const keys = (db: number) => before.filter((k) => k.db === db).length;
-    const line = r.stderr.trimEnd().split('\n').at(-1);
-    expect(line).toContain(
-      `drkit: interrupted by SIGINT [RESTORE_REDIS_INTERRUPTED]: The restore into redis://:***@127.0.0.1:${server.port} was interrupted after 512 of ${before.length} keys; databases left incomplete: db 0 (512 of ${keys(0)} keys), db 1 (0 of ${keys(1)} keys), db 3 (0 of ${keys(3)} keys), emptied first. To finish: drkit restore latest --source redis --redis 'redis://:***@127.0.0.1:${server.port}' --mode replace --yes`,
-    );
-    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
-    expect(await c.dbsize()).toBe(512);
-    expect((await drkit(args)).code).toBe(0);
-    expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
-  });
+  it(
+    'a replace interrupted part-way says which databases it left incomplete, without the password; the same ' +
+      'command finishes it',
+    async () => {
+      const c = server.client();
+      await seedRedis(c);
+      const bulk = c.pipeline();
+      for (let i = 0; i < 700; i++) bulk.set(`bulk:${i}`, `v${i}`);
+      await bulk.exec();
+      const before = await redisContents(c, DBS);
+      expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
+      const args = [
+        'restore',
+        'latest',
+        '--source',
+        'redis',
+        '--redis',
+        server.url,
+        '--mode',
+        'replace',
+        '--yes',
+        '--repo',
+        repo,
+      ];
+      // Stopped after the first batch of 512 RESTOREs, in db 0.
+      const r = await drkit(args, {
+        env: { DRKIT_FAILPOINTS: 'restore.redis.after-batch=hang' },
+        onStderrLine: (l, pid) => l.includes('hanging') && process.kill(pid, 'SIGINT'),
+      });
+      expect(r.code).toBe(130);
+      const keys = (db: number) => before.filter((k) => k.db === db).length;
+      const line = r.stderr.trimEnd().split('\n').at(-1);
+      expect(line).toContain(
+        `drkit: interrupted by SIGINT [RESTORE_REDIS_INTERRUPTED]: The restore into ` +
+          `redis://:***@127.0.0.1:${server.port} was interrupted after 512 of ${before.length} keys; databases ` +
+          `left incomplete: db 0 (512 of ${keys(0)} keys), db 1 (0 of ${keys(1)} keys), db 3 (0 of ${keys(3)} ` +
+          `keys), emptied first. To finish: drkit restore latest --source redis --redis ` +
+          `'redis://:***@127.0.0.1:${server.port}' --mode replace --yes`,
+      );
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+      expect(await c.dbsize()).toBe(512);
+      expect((await drkit(args)).code).toBe(0);
+      expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
+    },
+  );
 
   it('restores into the config’s server by source name; replace needs --yes and --dry-run writes nothing', async () => {
     const c = server.client();
@@ -152,7 +160,8 @@ describe('drkit with Redis', () => {
     const cfg = path.join(dir, 'drkit.config.yaml');
     await writeFile(
       cfg,
-      `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    host: 127.0.0.1\n    port: ${server.port}\n    password: \${REDIS_PASSWORD}\n`,
+      `repository: ./repo\nsources:\n  - name: cache\n    type: redis\n    host: 127.0.0.1\n` +
+        `    port: ${server.port}\n    password: \${REDIS_PASSWORD}\n`,
     );
     const env = { REDIS_PASSWORD: PASSWORD };
     const b = await drkit(['backup', '--json'], { cwd: dir, env });
@@ -262,59 +271,64 @@ describe('drkit with Redis', () => {
     expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
   });
 
-  it('refuses a database the server does not have, before reading or emptying anything (backup of /99, restore of db 99)', async () => {
-    const wide = await startRedis({ args: ['--databases', '128'] });
-    try {
-      await wide.client(99).set('k99', 'from db 99');
-      expect((await drkit(['backup', '--redis', `${wide.url}/99`, '--repo', repo, '--json'])).code).toBe(0);
-      const c = server.client();
-      const p = c.pipeline();
-      for (let i = 0; i < 50; i++) p.set(`db0:${i}`, 'live');
-      await p.exec();
-      const before = await redisContents(c, [0]);
+  it(
+    'refuses a database the server does not have, before reading or emptying anything (backup of /99, restore ' +
+      'of db 99)',
+    async () => {
+      const wide = await startRedis({ args: ['--databases', '128'] });
+      try {
+        await wide.client(99).set('k99', 'from db 99');
+        expect((await drkit(['backup', '--redis', `${wide.url}/99`, '--repo', repo, '--json'])).code).toBe(0);
+        const c = server.client();
+        const p = c.pipeline();
+        for (let i = 0; i < 50; i++) p.set(`db0:${i}`, 'live');
+        await p.exec();
+        const before = await redisContents(c, [0]);
 
-      for (const mode of ['replace', 'merge'])
-        for (const dry of [[], ['--dry-run']]) {
-          const r = await drkit([
-            'restore',
-            'latest',
-            '--source',
-            'redis',
-            '--redis',
-            server.url,
-            '--mode',
-            mode,
-            '--yes',
-            ...dry,
-            '--repo',
-            repo,
-            '--json',
-          ]);
-          expect(r.code).toBe(1);
-          expect(json(r.stdout).error).toMatchObject({
-            code: 'RESTORE_REDIS_TARGET_DB_MISSING',
-            message: expect.stringMatching(
-              /database\(s\) 99, which the target .* cannot select: it answered "ERR DB index is out of range"\. Nothing was emptied or written\./,
-            ),
-            hint: expect.stringContaining('at least 100 databases'),
-          });
-        }
-      expect(sameRedisContents(await redisContents(c, [0]), before)).toEqual([]);
-      expect(await c.exists('k99')).toBe(0);
+        for (const mode of ['replace', 'merge'])
+          for (const dry of [[], ['--dry-run']]) {
+            const r = await drkit([
+              'restore',
+              'latest',
+              '--source',
+              'redis',
+              '--redis',
+              server.url,
+              '--mode',
+              mode,
+              '--yes',
+              ...dry,
+              '--repo',
+              repo,
+              '--json',
+            ]);
+            expect(r.code).toBe(1);
+            expect(json(r.stdout).error).toMatchObject({
+              code: 'RESTORE_REDIS_TARGET_DB_MISSING',
+              message: expect.stringMatching(
+                // long-line: a regex over the whole message, as the user reads it
+                /database\(s\) 99, which the target .* cannot select: it answered "ERR DB index is out of range"\. Nothing was emptied or written\./,
+              ),
+              hint: expect.stringContaining('at least 100 databases'),
+            });
+          }
+        expect(sameRedisContents(await redisContents(c, [0]), before)).toEqual([]);
+        expect(await c.exists('k99')).toBe(0);
 
-      // Backing up db 99 of a 16-database server is refused too, instead of reading db 0 as "db99".
-      const b = await drkit(['backup', '--redis', `${server.url}/99`, '--repo', repo, '--json']);
-      expect(b.code).toBe(1);
-      expect(json(b.stdout).error).toMatchObject({
-        code: 'BACKUP_REDIS_FAILED',
-        message: expect.stringContaining('cannot select database 99'),
-        hint: expect.stringContaining('databases 100'),
-      });
-      expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toHaveLength(1);
-    } finally {
-      await wide.stop();
-    }
-  });
+        // Backing up db 99 of a 16-database server is refused too, instead of reading db 0 as "db99".
+        const b = await drkit(['backup', '--redis', `${server.url}/99`, '--repo', repo, '--json']);
+        expect(b.code).toBe(1);
+        expect(json(b.stdout).error).toMatchObject({
+          code: 'BACKUP_REDIS_FAILED',
+          message: expect.stringContaining('cannot select database 99'),
+          hint: expect.stringContaining('databases 100'),
+        });
+        expect(json((await drkit(['snapshots', '--json', '--repo', repo])).stdout)).toHaveLength(1);
+      } finally {
+        await wide.stop();
+      }
+    },
+  );
 
   it('revoke-tokens counts first, and with --yes removes exactly the matching keys', async () => {
     const c = server.client();
@@ -357,52 +371,56 @@ describe('drkit with Redis', () => {
 });
 
 describe('drkit restore of selected Redis keys', () => {
-  it('--include restores only matching keys (merge), --db only that database; nothing matched and replace with --include are refused', async () => {
-    const c = server.client();
-    await seedRedis(c);
-    const before = await redisContents(c, DBS);
-    expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
-    await c.flushall();
-    const restore = (...more: string[]) =>
-      drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, ...more, '--repo', repo, '--json']);
+  it(
+    '--include restores only matching keys (merge), --db only that database; nothing matched and replace with ' +
+      '--include are refused',
+    async () => {
+      const c = server.client();
+      await seedRedis(c);
+      const before = await redisContents(c, DBS);
+      expect((await drkit(['backup', '--redis', server.url, '--repo', repo])).code).toBe(0);
+      await c.flushall();
+      const restore = (...more: string[]) =>
+        drkit(['restore', 'latest', '--source', 'redis', '--redis', server.url, ...more, '--repo', repo, '--json']);
 
-    const dry = json(
-      (await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?', '--dry-run')).stdout,
-    );
-    expect(dry.plan).toMatchObject({
-      records: 3,
-      dbs: [{ db: 1, keys: 3, targetKeys: 0 }],
-      selection: { include: ['token:*', 'user:?'] },
-    });
-    expect(await c.dbsize()).toBe(0);
-    const some = await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?');
-    expect(some.code).toBe(0);
-    expect(json(some.stdout).restored).toBe(3);
-    const keyNames = (states: { db: number; key: string }[]) =>
-      states.map((k) => `${k.db}/${Buffer.from(k.key, 'hex').toString()}`).sort();
-    expect(keyNames(await redisContents(c, DBS))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
-    const selected = before.filter(
-      (k) => k.db === 1 && /^(token:.*|user:.)$/.test(Buffer.from(k.key, 'hex').toString()),
-    );
-    expect(sameRedisContents(await redisContents(c, DBS), selected)).toEqual([]);
+      const dry = json(
+        (await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?', '--dry-run')).stdout,
+      );
+      expect(dry.plan).toMatchObject({
+        records: 3,
+        dbs: [{ db: 1, keys: 3, targetKeys: 0 }],
+        selection: { include: ['token:*', 'user:?'] },
+      });
+      expect(await c.dbsize()).toBe(0);
+      const some = await restore('--mode', 'merge', '--include', 'token:*', '--include', 'user:?');
+      expect(some.code).toBe(0);
+      expect(json(some.stdout).restored).toBe(3);
+      const keyNames = (states: { db: number; key: string }[]) =>
+        states.map((k) => `${k.db}/${Buffer.from(k.key, 'hex').toString()}`).sort();
+      expect(keyNames(await redisContents(c, DBS))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
+      const selected = before.filter(
+        (k) => k.db === 1 && /^(token:.*|user:.)$/.test(Buffer.from(k.key, 'hex').toString()),
+      );
+      expect(sameRedisContents(await redisContents(c, DBS), selected)).toEqual([]);
 
-    const db3 = await restore('--mode', 'replace', '--yes', '--db', '3');
-    expect(json(db3.stdout)).toMatchObject({ flush: [3], dbs: [expect.objectContaining({ db: 3 })] });
-    expect(keyNames(await redisContents(c, [3]))).toEqual(keyNames(before.filter((k) => k.db === 3)));
-    expect(keyNames(await redisContents(c, [0]))).toEqual([]);
+      const db3 = await restore('--mode', 'replace', '--yes', '--db', '3');
+      expect(json(db3.stdout)).toMatchObject({ flush: [3], dbs: [expect.objectContaining({ db: 3 })] });
+      expect(keyNames(await redisContents(c, [3]))).toEqual(keyNames(before.filter((k) => k.db === 3)));
+      expect(keyNames(await redisContents(c, [0]))).toEqual([]);
 
-    const none = json((await restore('--mode', 'merge', '--include', 'nothing:*')).stdout).error;
-    expect(none).toMatchObject({ code: 'RESTORE_REDIS_NOTHING_SELECTED', hint: expect.stringContaining('drkit ls') });
-    const noDb = json((await restore('--mode', 'merge', '--db', '7')).stdout).error;
-    expect(noDb).toMatchObject({
-      code: 'RESTORE_REDIS_NOTHING_SELECTED',
-      message: expect.stringContaining('no keys in database(s) 7'),
-    });
-    const replace = json((await restore('--mode', 'replace', '--yes', '--include', 'token:*')).stdout).error;
-    expect(replace).toMatchObject({
-      code: 'RESTORE_REDIS_BAD_SELECTION',
-      hint: expect.stringContaining('--mode merge'),
-    });
-    expect(keyNames(await redisContents(c, [1]))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
-  });
+      const none = json((await restore('--mode', 'merge', '--include', 'nothing:*')).stdout).error;
+      expect(none).toMatchObject({ code: 'RESTORE_REDIS_NOTHING_SELECTED', hint: expect.stringContaining('drkit ls') });
+      const noDb = json((await restore('--mode', 'merge', '--db', '7')).stdout).error;
+      expect(noDb).toMatchObject({
+        code: 'RESTORE_REDIS_NOTHING_SELECTED',
+        message: expect.stringContaining('no keys in database(s) 7'),
+      });
+      const replace = json((await restore('--mode', 'replace', '--yes', '--include', 'token:*')).stdout).error;
+      expect(replace).toMatchObject({
+        code: 'RESTORE_REDIS_BAD_SELECTION',
+        hint: expect.stringContaining('--mode merge'),
+      });
+      expect(keyNames(await redisContents(c, [1]))).toEqual(['1/token:a', '1/token:b', '1/user:1']);
+    },
+  );
 });

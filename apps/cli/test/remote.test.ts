@@ -74,130 +74,142 @@ async function bucketHolds(p: string, needle: string): Promise<string[]> {
 }
 
 describe('drkit with an S3 repository', () => {
-  it('backs up, verifies and restores through S3 (restic-style URL, path-style), identical in content, mode and mtime', async () => {
-    const repo = s3url(prefix());
-    expect((await run(['init', '--repo', repo])).code).toBe(0);
-    const b = await run(['backup', tree, '--repo', repo, '--json']);
-    expect(b.code, b.stderr).toBe(0);
-    const { id } = json(b.stdout);
-    expect(
-      json((await run(['snapshots', '--json'], { DRKIT_REPO: repo })).stdout).map((s: { id: string }) => s.id),
-    ).toEqual([id]);
-    const v = await run(['verify', 'latest', '--repo', repo, '--json']);
-    expect(v.code).toBe(0);
-    expect(json(v.stdout)).toMatchObject({ ok: true, snapshots: [{ contentChecked: true }] });
-    const target = path.join(dir, 'restored');
-    const r = await run(['restore', id, '--target', target, '--repo', repo]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
-  });
+  it(
+    'backs up, verifies and restores through S3 (restic-style URL, path-style), identical in content, mode ' +
+      'and mtime',
+    async () => {
+      const repo = s3url(prefix());
+      expect((await run(['init', '--repo', repo])).code).toBe(0);
+      const b = await run(['backup', tree, '--repo', repo, '--json']);
+      expect(b.code, b.stderr).toBe(0);
+      const { id } = json(b.stdout);
+      expect(
+        json((await run(['snapshots', '--json'], { DRKIT_REPO: repo })).stdout).map((s: { id: string }) => s.id),
+      ).toEqual([id]);
+      const v = await run(['verify', 'latest', '--repo', repo, '--json']);
+      expect(v.code).toBe(0);
+      expect(json(v.stdout)).toMatchObject({ ok: true, snapshots: [{ contentChecked: true }] });
+      const target = path.join(dir, 'restored');
+      const r = await run(['restore', id, '--target', target, '--repo', repo]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
+    },
+  );
 
-  it('encrypted, addressed as s3://bucket/prefix with AWS_ENDPOINT_URL_S3: backup needs no key, restore needs the identity, the bucket holds no plaintext', async () => {
-    const p = prefix();
-    const env = { AWS_ENDPOINT_URL_S3: s3.endpoint, DRKIT_REPO: `s3://${BUCKET}/${p}` };
-    const keyFile = path.join(dir, 'key.txt');
-    const init = await run(['init', '--generate-key', keyFile], env);
-    expect(init.code, init.stderr).toBe(0);
-    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
-    expect(init.stderr).toMatch(/Keep a copy of .*key\.txt OFF this machine/);
-    const recipient = /public key is (age1[a-z0-9]+)/.exec(init.stdout)![1]!;
+  it(
+    'encrypted, addressed as s3://bucket/prefix with AWS_ENDPOINT_URL_S3: backup needs no key, restore needs ' +
+      'the identity, the bucket holds no plaintext',
+    async () => {
+      const p = prefix();
+      const env = { AWS_ENDPOINT_URL_S3: s3.endpoint, DRKIT_REPO: `s3://${BUCKET}/${p}` };
+      const keyFile = path.join(dir, 'key.txt');
+      const init = await run(['init', '--generate-key', keyFile], env);
+      expect(init.code, init.stderr).toBe(0);
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      expect(init.stderr).toMatch(/Keep a copy of .*key\.txt OFF this machine/);
+      const recipient = /public key is (age1[a-z0-9]+)/.exec(init.stdout)![1]!;
 
-    const b = await run(['backup', tree, '--json'], env);
-    expect(b.code, b.stderr).toBe(0);
-    const { id } = json(b.stdout);
-    expect(await bucketHolds(p, MARKER)).toEqual([]);
-    expect(await bucketHolds(p, 'marker.txt')).toEqual([]);
-    const keys = await s3.listKeys(BUCKET, `${p}/data/`);
-    expect(keys.length).toBeGreaterThan(0);
-    expect(keys.every((k) => k.endsWith('.age'))).toBe(true);
-    const meta = json((await s3.getObject(BUCKET, `${p}/snapshots/${id}.json`)).toString());
-    expect(meta.encryption).toEqual({ type: 'age', recipients: [recipient] });
-    // The next backup needs no key either: an incremental, from this host's own file list.
-    const again = await run(['backup', tree, '--json'], env);
-    expect(again.code, again.stderr).toBe(0);
-    expect(json(again.stdout)).toMatchObject({ kind: 'incremental', parent: id, read: { files: 0 } });
+      const b = await run(['backup', tree, '--json'], env);
+      expect(b.code, b.stderr).toBe(0);
+      const { id } = json(b.stdout);
+      expect(await bucketHolds(p, MARKER)).toEqual([]);
+      expect(await bucketHolds(p, 'marker.txt')).toEqual([]);
+      const keys = await s3.listKeys(BUCKET, `${p}/data/`);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.every((k) => k.endsWith('.age'))).toBe(true);
+      const meta = json((await s3.getObject(BUCKET, `${p}/snapshots/${id}.json`)).toString());
+      expect(meta.encryption).toEqual({ type: 'age', recipients: [recipient] });
+      // The next backup needs no key either: an incremental, from this host's own file list.
+      const again = await run(['backup', tree, '--json'], env);
+      expect(again.code, again.stderr).toBe(0);
+      expect(json(again.stdout)).toMatchObject({ kind: 'incremental', parent: id, read: { files: 0 } });
 
-    // Without the identity: verify proves every stored blob, and says it could not read contents.
-    const v = await run(['verify', 'latest', '--json'], env);
-    expect(v.code).toBe(0);
-    expect(json(v.stdout).snapshots[0]).toMatchObject({ ok: true, contentChecked: false });
-    const human = await run(['verify', 'latest'], env);
-    expect(human.stdout).toContain('contents not checked');
+      // Without the identity: verify proves every stored blob, and says it could not read contents.
+      const v = await run(['verify', 'latest', '--json'], env);
+      expect(v.code).toBe(0);
+      expect(json(v.stdout).snapshots[0]).toMatchObject({ ok: true, contentChecked: false });
+      const human = await run(['verify', 'latest'], env);
+      expect(human.stdout).toContain('contents not checked');
 
-    const target = path.join(dir, 'restored');
-    const denied = await run(['restore', id, '--target', target, '--json'], env);
-    expect(denied.code).toBe(1);
-    expect(json(denied.stdout).error).toMatchObject({
-      code: 'REPO_IDENTITY_REQUIRED',
-      message: expect.stringContaining(recipient),
-      hint: expect.stringContaining('--identity'),
-    });
-    await expect(stat(target)).rejects.toThrow();
+      const target = path.join(dir, 'restored');
+      const denied = await run(['restore', id, '--target', target, '--json'], env);
+      expect(denied.code).toBe(1);
+      expect(json(denied.stdout).error).toMatchObject({
+        code: 'REPO_IDENTITY_REQUIRED',
+        message: expect.stringContaining(recipient),
+        hint: expect.stringContaining('--identity'),
+      });
+      await expect(stat(target)).rejects.toThrow();
 
-    const otherKey = path.join(dir, 'other.txt');
-    execFileSync('age-keygen', ['-o', otherKey], { stdio: 'ignore' });
-    const wrong = await run(['restore', id, '--target', target, '--identity', otherKey], env);
-    expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toContain('REPO_WRONG_IDENTITY');
-    expect(wrong.stderr).toContain(recipient);
+      const otherKey = path.join(dir, 'other.txt');
+      execFileSync('age-keygen', ['-o', otherKey], { stdio: 'ignore' });
+      const wrong = await run(['restore', id, '--target', target, '--identity', otherKey], env);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('REPO_WRONG_IDENTITY');
+      expect(wrong.stderr).toContain(recipient);
 
-    const ok = await run(['restore', id, '--target', target], { ...env, DRKIT_IDENTITY_FILE: keyFile });
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
-    expect((await run(['verify', 'latest', '--json', '--identity', keyFile], env)).stdout).toContain(
-      '"contentChecked": true',
-    );
-  });
+      const ok = await run(['restore', id, '--target', target], { ...env, DRKIT_IDENTITY_FILE: keyFile });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
+      expect((await run(['verify', 'latest', '--json', '--identity', keyFile], env)).stdout).toContain(
+        '"contentChecked": true',
+      );
+    },
+  );
 
-  it("an encrypted archive decrypts with Debian's age and extracts with tar; an archive age encrypted reads back in drkit", async () => {
-    const repo = path.join(dir, 'repo');
-    const keyFile = path.join(dir, 'key.txt');
-    await run(['init', '--repo', repo, '--generate-key', keyFile, '--compression', 'gzip']);
-    // An existing key file is never overwritten, and no repository is made without its key.
-    const keyText = await readFile(keyFile, 'utf8');
-    const again = await run(['init', '--repo', path.join(dir, 'other'), '--generate-key', keyFile, '--json']);
-    expect(again.code).toBe(1);
-    expect(json(again.stdout).error).toMatchObject({
-      code: 'CLI_KEY_FILE',
-      message: expect.stringContaining('the file exists'),
-    });
-    expect(await readFile(keyFile, 'utf8')).toBe(keyText);
-    await expect(stat(path.join(dir, 'other', 'config.json'))).rejects.toThrow();
+  it(
+    "an encrypted archive decrypts with Debian's age and extracts with tar; an archive age encrypted reads " +
+      'back in drkit',
+    async () => {
+      const repo = path.join(dir, 'repo');
+      const keyFile = path.join(dir, 'key.txt');
+      await run(['init', '--repo', repo, '--generate-key', keyFile, '--compression', 'gzip']);
+      // An existing key file is never overwritten, and no repository is made without its key.
+      const keyText = await readFile(keyFile, 'utf8');
+      const again = await run(['init', '--repo', path.join(dir, 'other'), '--generate-key', keyFile, '--json']);
+      expect(again.code).toBe(1);
+      expect(json(again.stdout).error).toMatchObject({
+        code: 'CLI_KEY_FILE',
+        message: expect.stringContaining('the file exists'),
+      });
+      expect(await readFile(keyFile, 'utf8')).toBe(keyText);
+      await expect(stat(path.join(dir, 'other', 'config.json'))).rejects.toThrow();
 
-    const { id } = json((await run(['backup', tree, '--repo', repo, '--json'])).stdout);
-    const metaFile = path.join(repo, 'snapshots', `${id}.json`);
-    const meta = json(await readFile(metaFile, 'utf8'));
-    const src = meta.sources[0];
-    expect(src.archive.key).toMatch(/\.tar\.gz\.age$/);
-    const out = path.join(dir, 'by-age');
-    await mkdir(out);
-    execFileSync('sh', [
-      '-c',
-      'age -d -i "$1" "$2" | tar -xzf - -C "$3"',
-      'sh',
-      keyFile,
-      path.join(repo, src.archive.key),
-      out,
-    ]);
-    expect((await describeTree(out)).filter((e) => e.type === 'file').map((e) => [e.path, e.sha256])).toEqual(
-      (await describeTree(tree)).filter((e) => e.type === 'file').map((e) => [e.path, e.sha256]),
-    );
+      const { id } = json((await run(['backup', tree, '--repo', repo, '--json'])).stdout);
+      const metaFile = path.join(repo, 'snapshots', `${id}.json`);
+      const meta = json(await readFile(metaFile, 'utf8'));
+      const src = meta.sources[0];
+      expect(src.archive.key).toMatch(/\.tar\.gz\.age$/);
+      const out = path.join(dir, 'by-age');
+      await mkdir(out);
+      execFileSync('sh', [
+        '-c',
+        'age -d -i "$1" "$2" | tar -xzf - -C "$3"',
+        'sh',
+        keyFile,
+        path.join(repo, src.archive.key),
+        out,
+      ]);
+      expect((await describeTree(out)).filter((e) => e.type === 'file').map((e) => [e.path, e.sha256])).toEqual(
+        (await describeTree(tree)).filter((e) => e.type === 'file').map((e) => [e.path, e.sha256]),
+      );
 
-    // Re-encrypt both blobs with the age CLI, as an operator might, and point the metadata at them.
-    const recipient = json(await readFile(path.join(repo, 'config.json'), 'utf8')).encryption.recipients[0];
-    for (const ref of [src.archive, src.index]) {
-      const file = path.join(repo, ref.key);
-      const plain = execFileSync('age', ['-d', '-i', keyFile, file]);
-      const sealed = execFileSync('age', ['-r', recipient], { input: plain });
-      await writeFile(file, sealed);
-      Object.assign(ref, { size: sealed.length, sha256: createHash('sha256').update(sealed).digest('hex') });
-    }
-    await writeFile(metaFile, encodeMetadata(meta)); // an edit: its checksum updated too
-    const target = path.join(dir, 'restored');
-    const r = await run(['restore', id, '--target', target, '--repo', repo, '--identity', keyFile]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
-  });
+      // Re-encrypt both blobs with the age CLI, as an operator might, and point the metadata at them.
+      const recipient = json(await readFile(path.join(repo, 'config.json'), 'utf8')).encryption.recipients[0];
+      for (const ref of [src.archive, src.index]) {
+        const file = path.join(repo, ref.key);
+        const plain = execFileSync('age', ['-d', '-i', keyFile, file]);
+        const sealed = execFileSync('age', ['-r', recipient], { input: plain });
+        await writeFile(file, sealed);
+        Object.assign(ref, { size: sealed.length, sha256: createHash('sha256').update(sealed).digest('hex') });
+      }
+      await writeFile(metaFile, encodeMetadata(meta)); // an edit: its checksum updated too
+      const target = path.join(dir, 'restored');
+      const r = await run(['restore', id, '--target', target, '--repo', repo, '--identity', keyFile]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await describeTree(path.join(target, 'tree'))).toEqual(await describeTree(tree));
+    },
+  );
 
   it("makes incrementals on an encrypted repository without the identity, from this host's cache", async () => {
     const repo = path.join(dir, 'repo');
@@ -362,7 +374,8 @@ describe('S3 faults through a real proxy', () => {
     expect(await s3.unfinishedUploads(BUCKET)).toEqual([]);
   }, 90_000);
 
-  it('a backup whose upload keeps failing exits 1, lists no snapshot and leaves no unfinished multipart upload', async () => {
+  it('a backup whose upload keeps failing exits 1, lists ' +
+    'no snapshot and leaves no unfinished multipart upload', async () => {
     const p = prefix();
     const repo = s3url(p, proxy.endpoint);
     expect((await run(['init', '--repo', repo])).code).toBe(0);
@@ -376,7 +389,8 @@ describe('S3 faults through a real proxy', () => {
     // The request, key, bucket, endpoint, attempts and cause, not "The operation was aborted".
     expect(err.message).toMatch(
       new RegExp(
-        `S3 UploadPart \\(part 2\\) for ${p}/data/\\S+/tree\\.tar\\.(gz|zst) in bucket "${BUCKET}" at ${proxy.endpoint} failed after 3 attempts: HTTP 500 InternalError`,
+        `S3 UploadPart \\(part 2\\) for ${p}/data/\\S+/tree\\.tar\\.(gz|zst) in bucket "${BUCKET}" ` +
+          `at ${proxy.endpoint} failed after 3 attempts: HTTP 500 InternalError`,
       ),
     );
     expect(err.hint).toMatch(/throttled/);
@@ -391,38 +405,41 @@ describe('S3 faults through a real proxy', () => {
 });
 
 describe('drkit copy', () => {
-  it('copies every snapshot local → S3 → local: all verify and restore identically; a second copy skips them', async () => {
-    const local = path.join(dir, 'local');
-    const remote = s3url(prefix());
-    const back = path.join(dir, 'back');
-    for (const r of [local, remote, back]) expect((await run(['init', '--repo', r])).code).toBe(0);
-    const first = json((await run(['backup', tree, '--repo', local, '--json'])).stdout).id;
-    await writeFile(path.join(tree, 'data/new.txt'), 'added later\n');
-    const second = json((await run(['backup', tree, '--repo', local, '--json'])).stdout).id;
+  it(
+    'copies every snapshot local → S3 → local: all verify ' + 'and restore identically; a second copy skips them',
+    async () => {
+      const local = path.join(dir, 'local');
+      const remote = s3url(prefix());
+      const back = path.join(dir, 'back');
+      for (const r of [local, remote, back]) expect((await run(['init', '--repo', r])).code).toBe(0);
+      const first = json((await run(['backup', tree, '--repo', local, '--json'])).stdout).id;
+      await writeFile(path.join(tree, 'data/new.txt'), 'added later\n');
+      const second = json((await run(['backup', tree, '--repo', local, '--json'])).stdout).id;
 
-    const up = await run(['copy', 'all', '--repo', local, '--to', remote, '--json']);
-    expect(up.code, up.stderr).toBe(0);
-    expect(json(up.stdout)).toMatchObject({ copied: 2, skipped: 0 });
-    const down = await run(['copy', 'all', '--repo', remote, '--to', back, '--json']);
-    expect(down.code, down.stderr).toBe(0);
-    expect(json(down.stdout).snapshots.map((s: { id: string }) => s.id)).toEqual([first, second]);
+      const up = await run(['copy', 'all', '--repo', local, '--to', remote, '--json']);
+      expect(up.code, up.stderr).toBe(0);
+      expect(json(up.stdout)).toMatchObject({ copied: 2, skipped: 0 });
+      const down = await run(['copy', 'all', '--repo', remote, '--to', back, '--json']);
+      expect(down.code, down.stderr).toBe(0);
+      expect(json(down.stdout).snapshots.map((s: { id: string }) => s.id)).toEqual([first, second]);
 
-    for (const r of [remote, back]) {
-      const v = await run(['verify', 'all', '--repo', r, '--json']);
-      expect(v.code, v.stderr).toBe(0);
-      expect(json(v.stdout).snapshots).toHaveLength(2);
-    }
-    const fromLocal = path.join(dir, 'from-local');
-    const fromBack = path.join(dir, 'from-back');
-    await run(['restore', second, '--target', fromLocal, '--repo', local]);
-    expect((await run(['restore', second, '--target', fromBack, '--repo', back])).code).toBe(0);
-    expect(await describeTree(path.join(fromBack, 'tree'))).toEqual(await describeTree(path.join(fromLocal, 'tree')));
-    expect(await describeTree(path.join(fromBack, 'tree'))).toEqual(await describeTree(tree));
+      for (const r of [remote, back]) {
+        const v = await run(['verify', 'all', '--repo', r, '--json']);
+        expect(v.code, v.stderr).toBe(0);
+        expect(json(v.stdout).snapshots).toHaveLength(2);
+      }
+      const fromLocal = path.join(dir, 'from-local');
+      const fromBack = path.join(dir, 'from-back');
+      await run(['restore', second, '--target', fromLocal, '--repo', local]);
+      expect((await run(['restore', second, '--target', fromBack, '--repo', back])).code).toBe(0);
+      expect(await describeTree(path.join(fromBack, 'tree'))).toEqual(await describeTree(path.join(fromLocal, 'tree')));
+      expect(await describeTree(path.join(fromBack, 'tree'))).toEqual(await describeTree(tree));
 
-    const again = await run(['copy', 'all', '--repo', local, '--to', remote]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('0 snapshot(s) copied');
-  });
+      const again = await run(['copy', 'all', '--repo', local, '--to', remote]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('0 snapshot(s) copied');
+    },
+  );
 
   it('copies into an encrypted S3 repository, encrypting on the way; refuses to decrypt into a plain one', async () => {
     const local = path.join(dir, 'local');

@@ -15,7 +15,8 @@ import { describeTree, tempDir } from '@drkit/test-support';
 
 // Thousands of mutations of a real repository (snapshot metadata, config, index lines, tar
 // headers, locks, stored bytes), each run through open, list, ls, the archive reader, unlock and
-// prune, and many through restore, verify and forget --prune. Every case must end in a coded error or a correct result: never a write outside
+// prune, and many through restore, verify and forget --prune. Every case must end in a coded error or a correct result:
+// never a write outside
 // the target, a deletion of data whose metadata is still there, a hang or an uncoded error.
 
 // 500 keeps the file near half a minute of CPU in CI; FUZZ_CASES=20000 for a deep run.
@@ -149,7 +150,10 @@ function evilValue(rng: Rng, original: unknown): unknown {
     case 3: // one character changed
       if (typeof original === 'string' && original.length > 0) {
         const i = rng.int(original.length);
-        return `${original.slice(0, i)}${String.fromCharCode(original.charCodeAt(i) ^ (1 << rng.int(7)))}${original.slice(i + 1)}`;
+        return (
+          `${original.slice(0, i)}${String.fromCharCode(original.charCodeAt(i) ^ (1 << rng.int(7)))}` +
+          `${original.slice(i + 1)}`
+        );
       }
       return original;
     case 4: // a type swap
@@ -195,7 +199,10 @@ function flipBit(rng: Rng, b: Buffer): void {
   b[i] = b[i]! ^ (1 << rng.int(8));
 }
 
-/** Mostly recomputes the checksum of mutated metadata, so the change reaches the readers' grammar checks, not only the checksum's. */
+/**
+ * Mostly recomputes the checksum of mutated metadata, so the change
+ * reaches the readers' grammar checks, not only the checksum's.
+ */
 function withChecksum(rng: Rng, text: string): string | Buffer {
   if (rng.next() < 0.25) return text;
   try {
@@ -291,7 +298,9 @@ function mutateTar(rng: Rng, tar: Buffer): Buffer {
   return rng.next() < 0.1 ? b.subarray(0, rng.int(b.length)) : b;
 }
 
-/** Rewrites the metadata that names `key`, so that the blob's digest matches again and the damage reaches the reader. */
+/**
+ * Rewrites the metadata that names `key`, so that the blob's digest matches again and the damage reaches the reader.
+ */
 async function refreshDigest(key: string, bytes: Buffer, touched: Set<string>): Promise<void> {
   const id = key.split('/')[1]!;
   const metaKey = `snapshots/${id}.json`;
@@ -367,7 +376,8 @@ async function mutate(rng: Rng): Promise<Mutation> {
     if (value === undefined) delete obj[field];
     else obj[field] = field === 'holders' || field === 'tags' ? [value] : value;
     m.what += ` ${key} ${field}=${JSON.stringify(value)}`;
-    await put(key, encodeMetadata(meta)); // a hostile writer can compute checksums too: the grammar must hold on its own
+    // a hostile writer can compute checksums too: the grammar must hold on its own
+    await put(key, encodeMetadata(meta));
   } else if (kind === 'config') {
     const text = pristine.get('config.json')!.toString('utf8');
     await put(
@@ -428,7 +438,10 @@ async function expectCoded<T>(what: string, run: () => Promise<T>): Promise<T | 
   }
 }
 
-/** Cheap readers on every case, prune on every 2nd, restore on every 8th, verify and forget on every 50th (each verify starts a worker thread). */
+/**
+ * Cheap readers on every case, prune on every 2nd, restore on every 8th, verify and forget on every 50th (each verify
+ * starts a worker thread).
+ */
 async function runReaders(rng: Rng, caseNo: number, m: Mutation): Promise<void> {
   const store = new LocalStore(repoDir);
   const repo = await expectCoded('open', () => Repository.open(store));

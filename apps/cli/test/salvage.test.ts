@@ -35,78 +35,86 @@ async function damage(archive: string, fromEnd: number): Promise<void> {
 const byPath = (entries: Awaited<ReturnType<typeof describeTree>>) => new Map(entries.map((e) => [e.path, e]));
 
 describe('restore --salvage', () => {
-  it('fails a damaged restore as before, naming --salvage; with it, restores everything else, lists the lost files and exits 5', async () => {
-    await damage(await backUpTree(), 1_500_000);
-    const plain = await drkit(['restore', 'latest', '--target', path.join(dir, 'plain'), '--repo', repo]);
-    expect(plain.code).toBe(1);
-    expect(plain.stderr).toContain('drkit restore --salvage');
-    expect(existsSync(path.join(dir, 'plain'))).toBe(false);
+  it(
+    'fails a damaged restore as before, naming --salvage; with it, restores everything else, lists the lost ' +
+      'files and exits 5',
+    async () => {
+      await damage(await backUpTree(), 1_500_000);
+      const plain = await drkit(['restore', 'latest', '--target', path.join(dir, 'plain'), '--repo', repo]);
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toContain('drkit restore --salvage');
+      expect(existsSync(path.join(dir, 'plain'))).toBe(false);
 
-    const target = path.join(dir, 'salvaged');
-    const r = await drkit(['restore', 'latest', '--source', 'tree', '--target', target, '--repo', repo, '--salvage']);
-    expect(r.code, r.stderr).toBe(5);
-    const lost = [...r.stdout.matchAll(/^lost: (\S+) \(file/gm)].map((m) => m[1]!);
-    expect(lost.length).toBeGreaterThan(0);
-    expect(RANDOM).toEqual(expect.arrayContaining(lost));
-    expect(r.stdout).toMatch(/^damaged: data\/\S+\/tree\.tar\.gz \(source "tree"\), bytes \d+–\d+$/m);
-    const original = byPath(await describeTree(tree, { hash: true }));
-    const restored = byPath(await describeTree(target, { hash: true }));
-    for (const [p, e] of original) {
-      if (lost.includes(p)) expect(restored.has(p), p).toBe(false);
-      else expect(restored.get(p), p).toEqual(e);
-    }
+      const target = path.join(dir, 'salvaged');
+      const r = await drkit(['restore', 'latest', '--source', 'tree', '--target', target, '--repo', repo, '--salvage']);
+      expect(r.code, r.stderr).toBe(5);
+      const lost = [...r.stdout.matchAll(/^lost: (\S+) \(file/gm)].map((m) => m[1]!);
+      expect(lost.length).toBeGreaterThan(0);
+      expect(RANDOM).toEqual(expect.arrayContaining(lost));
+      expect(r.stdout).toMatch(/^damaged: data\/\S+\/tree\.tar\.gz \(source "tree"\), bytes \d+–\d+$/m);
+      const original = byPath(await describeTree(tree, { hash: true }));
+      const restored = byPath(await describeTree(target, { hash: true }));
+      for (const [p, e] of original) {
+        if (lost.includes(p)) expect(restored.has(p), p).toBe(false);
+        else expect(restored.get(p), p).toEqual(e);
+      }
 
-    const j = await drkit([
-      'restore',
-      'latest',
-      '--source',
-      'tree',
-      '--target',
-      path.join(dir, 'json'),
-      '--repo',
-      repo,
-      '--salvage',
-      '--json',
-    ]);
-    expect(j.code).toBe(5);
-    const result = JSON.parse(j.stdout);
-    expect(result.salvage.lost.map((l: { path: string }) => l.path).sort()).toEqual([...lost].sort());
-    expect(result.salvage.damaged[0].spans.length).toBeGreaterThan(0);
-  });
+      const j = await drkit([
+        'restore',
+        'latest',
+        '--source',
+        'tree',
+        '--target',
+        path.join(dir, 'json'),
+        '--repo',
+        repo,
+        '--salvage',
+        '--json',
+      ]);
+      expect(j.code).toBe(5);
+      const result = JSON.parse(j.stdout);
+      expect(result.salvage.lost.map((l: { path: string }) => l.path).sort()).toEqual([...lost].sort());
+      expect(result.salvage.damaged[0].spans.length).toBeGreaterThan(0);
+    },
+  );
 
-  it('restores files before the damage with --include, which failed before; exit 0, since nothing selected was lost', async () => {
-    await damage(await backUpTree(), 1_500_000);
-    expect(
-      (
-        await drkit([
-          'restore',
-          'latest',
-          '--target',
-          path.join(dir, 'a'),
-          '--include',
-          'aaa-early.txt',
-          '--repo',
-          repo,
-        ])
-      ).code,
-    ).toBe(1);
-    const r = await drkit([
-      'restore',
-      'latest',
-      '--source',
-      'tree',
-      '--target',
-      path.join(dir, 'b'),
-      '--include',
-      'aaa-early.txt',
-      '--repo',
-      repo,
-      '--salvage',
-    ]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('salvage: nothing was lost');
-    expect(existsSync(path.join(dir, 'b', 'aaa-early.txt'))).toBe(true);
-  });
+  it(
+    'restores files before the damage with --include, which ' +
+      'failed before; exit 0, since nothing selected was lost',
+    async () => {
+      await damage(await backUpTree(), 1_500_000);
+      expect(
+        (
+          await drkit([
+            'restore',
+            'latest',
+            '--target',
+            path.join(dir, 'a'),
+            '--include',
+            'aaa-early.txt',
+            '--repo',
+            repo,
+          ])
+        ).code,
+      ).toBe(1);
+      const r = await drkit([
+        'restore',
+        'latest',
+        '--source',
+        'tree',
+        '--target',
+        path.join(dir, 'b'),
+        '--include',
+        'aaa-early.txt',
+        '--repo',
+        repo,
+        '--salvage',
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('salvage: nothing was lost');
+      expect(existsSync(path.join(dir, 'b', 'aaa-early.txt'))).toBe(true);
+    },
+  );
 
   it('verify names the damaged byte ranges and the paths they cost, and still exits 4', async () => {
     await damage(await backUpTree(), 1_500_000);

@@ -44,80 +44,95 @@ function appendingOnRead(grows: string) {
 }
 
 describe('which snapshot latest means; failed sources; findings', () => {
-  it('with a config, latest is its newest snapshot on this host, passed-over snapshots are named, and restore says where each source came from', async () => {
-    await drkit(['init', '--repo', repo]);
-    await configFile([
-      '{ name: config, type: files, path: ./tree/config }',
-      '{ name: data, type: files, path: ./tree/data }',
-    ]);
-    const service = json((await drkit(['backup', '--json'], { cwd: dir })).stdout);
-    // An ad-hoc backup of another folder gets the same source name, and is newer.
-    const elsewhere = path.join(dir, 'elsewhere', 'config');
-    await mkdir(elsewhere, { recursive: true });
-    await writeFile(path.join(elsewhere, 'other.txt'), 'not the service\n');
-    const adHoc = json((await drkit(['backup', elsewhere, '--json'], { cwd: dir })).stdout);
-    expect(adHoc.sources).toEqual([expect.objectContaining({ name: 'config', origin: elsewhere })]);
-    // And another host backs up the same config, newer still.
-    const sources = sourcesFromPaths([path.join(tree, 'config'), path.join(tree, 'data')]);
-    const other = (
-      await runBackup(await Repository.open(new LocalStore(repo)), { sources, toolVersion: 'test', host: 'app-2' })
-    ).snapshot;
+  it(
+    'with a config, latest is its newest snapshot on this host, passed-over snapshots are named, and restore ' +
+      'says where each source came from',
+    async () => {
+      await drkit(['init', '--repo', repo]);
+      await configFile([
+        '{ name: config, type: files, path: ./tree/config }',
+        '{ name: data, type: files, path: ./tree/data }',
+      ]);
+      const service = json((await drkit(['backup', '--json'], { cwd: dir })).stdout);
+      // An ad-hoc backup of another folder gets the same source name, and is newer.
+      const elsewhere = path.join(dir, 'elsewhere', 'config');
+      await mkdir(elsewhere, { recursive: true });
+      await writeFile(path.join(elsewhere, 'other.txt'), 'not the service\n');
+      const adHoc = json((await drkit(['backup', elsewhere, '--json'], { cwd: dir })).stdout);
+      expect(adHoc.sources).toEqual([expect.objectContaining({ name: 'config', origin: elsewhere })]);
+      // And another host backs up the same config, newer still.
+      const sources = sourcesFromPaths([path.join(tree, 'config'), path.join(tree, 'data')]);
+      const other = (
+        await runBackup(await Repository.open(new LocalStore(repo)), { sources, toolVersion: 'test', host: 'app-2' })
+      ).snapshot;
 
-    const target = path.join(dir, 'restored');
-    const r = await drkit(['restore', 'latest', '--source', 'config', '--target', target, '--json'], { cwd: dir });
-    expect(r.code).toBe(0);
-    expect(json(r.stdout).from).toEqual([
-      {
-        source: 'config',
-        type: 'files',
-        snapshot: service.id,
-        time: service.time,
-        host: hostname(),
-        origin: path.join(tree, 'config'),
-      },
-    ]);
-    expect(r.stderr).toContain(
-      `note: latest is ${service.id}, the newest snapshot of this config's sources on host ${hostname()}; 2 newer snapshot(s) of other hosts or paths were passed over: `,
-    );
-    expect(r.stderr).toContain(
-      `${other.id} (host app-2: config from ${path.join(tree, 'config')}, data from ${path.join(tree, 'data')})`,
-    );
-    expect(r.stderr).toContain(`${adHoc.id} (host ${hostname()}: config from ${elsewhere})`);
-    expect(await describeTree(target)).toEqual(await describeTree(path.join(tree, 'config')));
+      const target = path.join(dir, 'restored');
+      const r = await drkit(['restore', 'latest', '--source', 'config', '--target', target, '--json'], { cwd: dir });
+      expect(r.code).toBe(0);
+      expect(json(r.stdout).from).toEqual([
+        {
+          source: 'config',
+          type: 'files',
+          snapshot: service.id,
+          time: service.time,
+          host: hostname(),
+          origin: path.join(tree, 'config'),
+        },
+      ]);
+      expect(r.stderr).toContain(
+        `note: latest is ${service.id}, the newest snapshot of this config's sources on host ${hostname()}; 2 ` +
+          `newer snapshot(s) of other hosts or paths were passed over: `,
+      );
+      expect(r.stderr).toContain(
+        `${other.id} (host app-2: config from ${path.join(tree, 'config')}, data from ${path.join(tree, 'data')})`,
+      );
+      expect(r.stderr).toContain(`${adHoc.id} (host ${hostname()}: config from ${elsewhere})`);
+      expect(await describeTree(target)).toEqual(await describeTree(path.join(tree, 'config')));
 
-    const text = await drkit(['restore', 'latest', '--target', path.join(dir, 'all')], { cwd: dir });
-    expect(text.stdout).toContain(
-      `  config: snapshot ${service.id} of ${service.time} from host ${hostname()}, ${path.join(tree, 'config')}\n`,
-    );
-    expect(text.stdout).toContain(
-      `  data: snapshot ${service.id} of ${service.time} from host ${hostname()}, ${path.join(tree, 'data')}\n`,
-    );
-    // --path and --host choose the others; an id is always that snapshot.
-    const byPath = await drkit(
-      ['restore', 'latest', '--source', 'config', '--path', elsewhere, '--target', path.join(dir, 'by-path'), '--json'],
-      { cwd: dir },
-    );
-    expect(json(byPath.stdout).from).toEqual([expect.objectContaining({ snapshot: adHoc.id, origin: elsewhere })]);
-    const byHost = await drkit(
-      ['restore', 'latest', '--source', 'config', '--host', 'app-2', '--target', path.join(dir, 'by-host'), '--json'],
-      { cwd: dir },
-    );
-    expect(json(byHost.stdout).from).toEqual([expect.objectContaining({ snapshot: other.id, host: 'app-2' })]);
-    // Without a config nothing narrows latest: it is the newest snapshot, and restore says whose it is.
-    const bare = await drkit([
-      'restore',
-      'latest',
-      '--source',
-      'config',
-      '--target',
-      path.join(dir, 'bare'),
-      '--repo',
-      repo,
-    ]);
-    expect(bare.stdout).toContain(
-      `  config: snapshot ${other.id} of ${other.time} from host app-2, ${path.join(tree, 'config')}`,
-    );
-  });
+      const text = await drkit(['restore', 'latest', '--target', path.join(dir, 'all')], { cwd: dir });
+      expect(text.stdout).toContain(
+        `  config: snapshot ${service.id} of ${service.time} from host ${hostname()}, ${path.join(tree, 'config')}\n`,
+      );
+      expect(text.stdout).toContain(
+        `  data: snapshot ${service.id} of ${service.time} from host ${hostname()}, ${path.join(tree, 'data')}\n`,
+      );
+      // --path and --host choose the others; an id is always that snapshot.
+      const byPath = await drkit(
+        [
+          'restore',
+          'latest',
+          '--source',
+          'config',
+          '--path',
+          elsewhere,
+          '--target',
+          path.join(dir, 'by-path'),
+          '--json',
+        ],
+        { cwd: dir },
+      );
+      expect(json(byPath.stdout).from).toEqual([expect.objectContaining({ snapshot: adHoc.id, origin: elsewhere })]);
+      const byHost = await drkit(
+        ['restore', 'latest', '--source', 'config', '--host', 'app-2', '--target', path.join(dir, 'by-host'), '--json'],
+        { cwd: dir },
+      );
+      expect(json(byHost.stdout).from).toEqual([expect.objectContaining({ snapshot: other.id, host: 'app-2' })]);
+      // Without a config nothing narrows latest: it is the newest snapshot, and restore says whose it is.
+      const bare = await drkit([
+        'restore',
+        'latest',
+        '--source',
+        'config',
+        '--target',
+        path.join(dir, 'bare'),
+        '--repo',
+        repo,
+      ]);
+      expect(bare.stdout).toContain(
+        `  config: snapshot ${other.id} of ${other.time} from host app-2, ${path.join(tree, 'config')}`,
+      );
+    },
+  );
 
   it('snapshots, ls, verify, copy and forget take --host, --source, --path and --tag, as restic does', async () => {
     await drkit(['init', '--repo', repo]);
@@ -167,69 +182,74 @@ describe('which snapshot latest means; failed sources; findings', () => {
     expect(await ids()).toEqual([a0, a1, a2, b2]);
   });
 
-  it('backs up every source it can read: a missing path and an unreachable Redis are failed sources (exit 3); when none can be read, exit 1', async () => {
-    await drkit(['init', '--repo', repo]);
-    await configFile([
-      '{ name: config, type: files, path: ./tree/config }',
-      '{ name: gone, type: files, path: ./no-such-folder }',
-      '{ name: cache, type: redis, url: "redis://:s3cret@127.0.0.1:1" }',
-    ]);
-    const b = await drkit(['backup', '--json'], { cwd: dir });
-    expect(b.code).toBe(3);
-    const out = json(b.stdout);
-    expect(out).toMatchObject({
-      status: 'partial',
-      host: hostname(),
-      sources: [expect.objectContaining({ name: 'config', origin: path.join(tree, 'config'), files: 2 })],
-      errors: [],
-    });
-    expect(out.failedSources).toEqual([
-      {
-        name: 'gone',
-        type: 'files',
-        origin: path.join(dir, 'no-such-folder'),
-        code: 'BACKUP_SOURCE_MISSING',
-        reason: `Source "gone": ${path.join(dir, 'no-such-folder')} does not exist.`,
-      },
-      {
-        name: 'cache',
-        type: 'redis',
-        origin: 'redis://:***@127.0.0.1:1',
-        code: 'BACKUP_REDIS_FAILED',
-        reason: expect.stringContaining('could not open the connection to Redis'),
-      },
-    ]);
-    expect(b.stdout + b.stderr).not.toContain('s3cret');
+  it(
+    'backs up every source it can read: a missing path and an unreachable Redis are failed sources (exit 3); ' +
+      'when none can be read, exit 1',
+    async () => {
+      await drkit(['init', '--repo', repo]);
+      await configFile([
+        '{ name: config, type: files, path: ./tree/config }',
+        '{ name: gone, type: files, path: ./no-such-folder }',
+        '{ name: cache, type: redis, url: "redis://:s3cret@127.0.0.1:1" }',
+      ]);
+      const b = await drkit(['backup', '--json'], { cwd: dir });
+      expect(b.code).toBe(3);
+      const out = json(b.stdout);
+      expect(out).toMatchObject({
+        status: 'partial',
+        host: hostname(),
+        sources: [expect.objectContaining({ name: 'config', origin: path.join(tree, 'config'), files: 2 })],
+        errors: [],
+      });
+      expect(out.failedSources).toEqual([
+        {
+          name: 'gone',
+          type: 'files',
+          origin: path.join(dir, 'no-such-folder'),
+          code: 'BACKUP_SOURCE_MISSING',
+          reason: `Source "gone": ${path.join(dir, 'no-such-folder')} does not exist.`,
+        },
+        {
+          name: 'cache',
+          type: 'redis',
+          origin: 'redis://:***@127.0.0.1:1',
+          code: 'BACKUP_REDIS_FAILED',
+          reason: expect.stringContaining('could not open the connection to Redis'),
+        },
+      ]);
+      expect(b.stdout + b.stderr).not.toContain('s3cret');
 
-    const text = await drkit(['backup'], { cwd: dir });
-    expect(text.code).toBe(3);
-    expect(text.stderr).toContain(
-      'error: source "cache" was not backed up [BACKUP_REDIS_FAILED]: The backup of Redis source "cache" (redis://:***@127.0.0.1:1) failed',
-    );
-    expect(text.stdout).toMatch(/ saved PARTIAL: 2 source\(s\) failed \(gone, cache\) in /);
-    const list = await drkit(['snapshots'], { cwd: dir });
-    expect(list.stdout).toContain(
-      `${out.id} is partial: source gone failed (BACKUP_SOURCE_MISSING); source cache failed (BACKUP_REDIS_FAILED)`,
-    );
-    const v = await drkit(['verify', out.id], { cwd: dir });
-    expect(v.code).toBe(0);
-    expect(v.stderr).toContain(
-      `    not in this snapshot: Source "gone": ${path.join(dir, 'no-such-folder')} does not exist.`,
-    );
+      const text = await drkit(['backup'], { cwd: dir });
+      expect(text.code).toBe(3);
+      expect(text.stderr).toContain(
+        'error: source "cache" was not backed up [BACKUP_REDIS_FAILED]: The backup of Redis source "cache" ' +
+          '(redis://:***@127.0.0.1:1) failed',
+      );
+      expect(text.stdout).toMatch(/ saved PARTIAL: 2 source\(s\) failed \(gone, cache\) in /);
+      const list = await drkit(['snapshots'], { cwd: dir });
+      expect(list.stdout).toContain(
+        `${out.id} is partial: source gone failed (BACKUP_SOURCE_MISSING); source cache failed (BACKUP_REDIS_FAILED)`,
+      );
+      const v = await drkit(['verify', out.id], { cwd: dir });
+      expect(v.code).toBe(0);
+      expect(v.stderr).toContain(
+        `    not in this snapshot: Source "gone": ${path.join(dir, 'no-such-folder')} does not exist.`,
+      );
 
-    await configFile([
-      '{ name: gone, type: files, path: ./no-such-folder }',
-      '{ name: cache, type: redis, url: "redis://127.0.0.1:1" }',
-    ]);
-    const none = await drkit(['backup', '--json'], { cwd: dir });
-    expect(none.code).toBe(1);
-    expect(json(none.stdout).error).toMatchObject({
-      code: 'BACKUP_ALL_SOURCES_FAILED',
-      message: expect.stringContaining('No source could be backed up, so no snapshot was made'),
-    });
-    expect(await ids()).toHaveLength(2);
-    expect((await readdir(path.join(repo, 'data'))).sort()).toEqual((await ids()).sort());
-  });
+      await configFile([
+        '{ name: gone, type: files, path: ./no-such-folder }',
+        '{ name: cache, type: redis, url: "redis://127.0.0.1:1" }',
+      ]);
+      const none = await drkit(['backup', '--json'], { cwd: dir });
+      expect(none.code).toBe(1);
+      expect(json(none.stdout).error).toMatchObject({
+        code: 'BACKUP_ALL_SOURCES_FAILED',
+        message: expect.stringContaining('No source could be backed up, so no snapshot was made'),
+      });
+      expect(await ids()).toHaveLength(2);
+      expect((await readdir(path.join(repo, 'data'))).sort()).toEqual((await ids()).sort());
+    },
+  );
 
   it('records a source folder drkit may not read as a failed source, and keeps the others', async () => {
     // As root every folder is readable, so the backup runs as nobody with real permissions.

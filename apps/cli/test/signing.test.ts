@@ -43,149 +43,153 @@ async function signedRepo(): Promise<{ key: string; keyFile: string; older: stri
 }
 
 describe('signed snapshots, through the CLI', () => {
-  it('tamper matrix: with the key pinned, verify and restore refuse each tampering with its own code; without a key nothing changes', async () => {
-    const { key, older, newer } = await signedRepo();
-    const attacker = SigningKey.generate().key;
-    const future = `2099${newer.slice(4, -6)}abcdef`;
-    type Case = {
-      name: string;
-      tamper: (root: string) => Promise<void>;
-      refused: string;
-      code: string;
-      latest: string;
-      unpinnedVerifies?: boolean;
-    };
-    const cases: Case[] = [
-      {
-        name: 'a field edit (root.mode of the newest)',
-        tamper: async (root) => {
-          const m = await readMeta(root, newer);
-          m.sources[0].root.mode = 693;
-          await writeMeta(root, newer, m);
+  it(
+    'tamper matrix: with the key pinned, verify and restore refuse each tampering with its own code; without ' +
+      'a key nothing changes',
+    async () => {
+      const { key, older, newer } = await signedRepo();
+      const attacker = SigningKey.generate().key;
+      const future = `2099${newer.slice(4, -6)}abcdef`;
+      type Case = {
+        name: string;
+        tamper: (root: string) => Promise<void>;
+        refused: string;
+        code: string;
+        latest: string;
+        unpinnedVerifies?: boolean;
+      };
+      const cases: Case[] = [
+        {
+          name: 'a field edit (root.mode of the newest)',
+          tamper: async (root) => {
+            const m = await readMeta(root, newer);
+            m.sources[0].root.mode = 693;
+            await writeMeta(root, newer, m);
+          },
+          refused: newer,
+          code: 'REPO_SIGNATURE_INVALID',
+          latest: 'REPO_SIGNATURE_INVALID',
+          unpinnedVerifies: true,
         },
-        refused: newer,
-        code: 'REPO_SIGNATURE_INVALID',
-        latest: 'REPO_SIGNATURE_INVALID',
-        unpinnedVerifies: true,
-      },
-      {
-        name: "rollback by time: the older snapshot's time moved past the newest",
-        tamper: async (root) => {
-          const m = await readMeta(root, older);
-          m.time = '2099-01-01T00:00:00.000Z';
-          await writeMeta(root, older, m);
+        {
+          name: "rollback by time: the older snapshot's time moved past the newest",
+          tamper: async (root) => {
+            const m = await readMeta(root, older);
+            m.time = '2099-01-01T00:00:00.000Z';
+            await writeMeta(root, older, m);
+          },
+          refused: older,
+          code: 'REPO_SIGNATURE_INVALID',
+          latest: newer, // the attack fails: latest is still the real newest
+          unpinnedVerifies: true,
         },
-        refused: older,
-        code: 'REPO_SIGNATURE_INVALID',
-        latest: newer, // the attack fails: latest is still the real newest
-        unpinnedVerifies: true,
-      },
-      {
-        name: 'rollback by name: the older snapshot renamed to a newer id',
-        tamper: (root) => rename(metaPath(root, older), metaPath(root, future)),
-        refused: future,
-        code: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
-        latest: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
-      },
-      {
-        name: 'swapped snapshots',
-        tamper: async (root) => {
-          const [a, b] = [await readFile(metaPath(root, older)), await readFile(metaPath(root, newer))];
-          await writeFile(metaPath(root, older), b);
-          await writeFile(metaPath(root, newer), a);
+        {
+          name: 'rollback by name: the older snapshot renamed to a newer id',
+          tamper: (root) => rename(metaPath(root, older), metaPath(root, future)),
+          refused: future,
+          code: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
+          latest: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
         },
-        refused: newer,
-        code: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
-        latest: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
-      },
-      {
-        name: 'a removed signature',
-        tamper: async (root) => {
-          const { signature: _gone, ...m } = await readMeta(root, newer);
-          await writeMeta(root, newer, m);
+        {
+          name: 'swapped snapshots',
+          tamper: async (root) => {
+            const [a, b] = [await readFile(metaPath(root, older)), await readFile(metaPath(root, newer))];
+            await writeFile(metaPath(root, older), b);
+            await writeFile(metaPath(root, newer), a);
+          },
+          refused: newer,
+          code: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
+          latest: 'REPO_SIGNATURE_WRONG_SNAPSHOT',
         },
-        refused: newer,
-        code: 'REPO_SIGNATURE_MISSING',
-        latest: 'REPO_SIGNATURE_MISSING',
-        unpinnedVerifies: true,
-      },
-      {
-        name: 'another key: edited, then re-signed',
-        tamper: async (root) => {
-          const m = await readMeta(root, newer);
-          m.host = 'attacker';
-          await writeMeta(root, newer, m, attacker);
+        {
+          name: 'a removed signature',
+          tamper: async (root) => {
+            const { signature: _gone, ...m } = await readMeta(root, newer);
+            await writeMeta(root, newer, m);
+          },
+          refused: newer,
+          code: 'REPO_SIGNATURE_MISSING',
+          latest: 'REPO_SIGNATURE_MISSING',
+          unpinnedVerifies: true,
         },
-        refused: newer,
-        code: 'REPO_SIGNATURE_UNTRUSTED',
-        latest: 'REPO_SIGNATURE_UNTRUSTED',
-        unpinnedVerifies: true,
-      },
-      {
-        name: 'the newest snapshot deleted, after this host had seen it',
-        tamper: async (root) => {
-          expect((await drkit(['snapshots', '--repo', root, '--trust-key', key])).code).toBe(0);
-          await unlink(metaPath(root, newer));
+        {
+          name: 'another key: edited, then re-signed',
+          tamper: async (root) => {
+            const m = await readMeta(root, newer);
+            m.host = 'attacker';
+            await writeMeta(root, newer, m, attacker);
+          },
+          refused: newer,
+          code: 'REPO_SIGNATURE_UNTRUSTED',
+          latest: 'REPO_SIGNATURE_UNTRUSTED',
+          unpinnedVerifies: true,
         },
-        refused: newer,
-        code: 'REPO_ROLLBACK',
-        latest: 'REPO_ROLLBACK',
-        unpinnedVerifies: true,
-      },
-    ];
-    for (const c of cases) {
-      const root = path.join(dir, `case-${cases.indexOf(c)}`);
-      await cp(repo, root, { recursive: true });
-      await c.tamper(root);
-      const v = await drkit(['verify', 'all', '--repo', root, '--trust-key', key, '--json']);
-      expect(v.code, `${c.name}: verify all`).toBe(4);
-      expect(
-        json(v.stdout).snapshots.find((r: { snapshot: string }) => r.snapshot === c.refused),
-        c.name,
-      ).toMatchObject({ ok: false, status: 'unreadable', damagedCode: c.code });
-      const r = await drkit([
+        {
+          name: 'the newest snapshot deleted, after this host had seen it',
+          tamper: async (root) => {
+            expect((await drkit(['snapshots', '--repo', root, '--trust-key', key])).code).toBe(0);
+            await unlink(metaPath(root, newer));
+          },
+          refused: newer,
+          code: 'REPO_ROLLBACK',
+          latest: 'REPO_ROLLBACK',
+          unpinnedVerifies: true,
+        },
+      ];
+      for (const c of cases) {
+        const root = path.join(dir, `case-${cases.indexOf(c)}`);
+        await cp(repo, root, { recursive: true });
+        await c.tamper(root);
+        const v = await drkit(['verify', 'all', '--repo', root, '--trust-key', key, '--json']);
+        expect(v.code, `${c.name}: verify all`).toBe(4);
+        expect(
+          json(v.stdout).snapshots.find((r: { snapshot: string }) => r.snapshot === c.refused),
+          c.name,
+        ).toMatchObject({ ok: false, status: 'unreadable', damagedCode: c.code });
+        const r = await drkit([
+          'restore',
+          'latest',
+          '--repo',
+          root,
+          '--trust-key',
+          key,
+          '--target',
+          path.join(root, '..', `out-${cases.indexOf(c)}`),
+          '--json',
+        ]);
+        if (c.latest.startsWith('REPO_')) {
+          expect(r.code, `${c.name}: restore latest`).toBe(1);
+          expect(json(r.stdout).error, c.name).toMatchObject({
+            code: c.latest,
+            message: expect.stringContaining('latest '),
+          });
+        } else {
+          expect(r.code, `${c.name}: restore latest: ${r.stdout}`).toBe(0);
+          expect(json(r.stdout)).toMatchObject({ snapshot: c.latest });
+        }
+        if (c.unpinnedVerifies)
+          expect((await drkit(['verify', 'all', '--repo', root])).code, `${c.name}: verify all without a key`).toBe(0);
+      }
+      // Restoring the refused snapshot by its id is refused too; the untouched one restores.
+      const root = path.join(dir, 'case-0');
+      const byId = await drkit([
         'restore',
-        'latest',
+        newer,
         '--repo',
         root,
         '--trust-key',
         key,
         '--target',
-        path.join(root, '..', `out-${cases.indexOf(c)}`),
+        path.join(dir, 'by-id'),
         '--json',
       ]);
-      if (c.latest.startsWith('REPO_')) {
-        expect(r.code, `${c.name}: restore latest`).toBe(1);
-        expect(json(r.stdout).error, c.name).toMatchObject({
-          code: c.latest,
-          message: expect.stringContaining('latest '),
-        });
-      } else {
-        expect(r.code, `${c.name}: restore latest: ${r.stdout}`).toBe(0);
-        expect(json(r.stdout)).toMatchObject({ snapshot: c.latest });
-      }
-      if (c.unpinnedVerifies)
-        expect((await drkit(['verify', 'all', '--repo', root])).code, `${c.name}: verify all without a key`).toBe(0);
-    }
-    // Restoring the refused snapshot by its id is refused too; the untouched one restores.
-    const root = path.join(dir, 'case-0');
-    const byId = await drkit([
-      'restore',
-      newer,
-      '--repo',
-      root,
-      '--trust-key',
-      key,
-      '--target',
-      path.join(dir, 'by-id'),
-      '--json',
-    ]);
-    expect(json(byId.stdout).error.code).toBe('REPO_SIGNATURE_INVALID');
-    expect(
-      (await drkit(['restore', older, '--repo', root, '--trust-key', key, '--target', path.join(dir, 'older')])).code,
-    ).toBe(0);
-    expect(await describeTree(path.join(dir, 'older', 'tree'))).toEqual(await describeTree(tree));
-  });
+      expect(json(byId.stdout).error.code).toBe('REPO_SIGNATURE_INVALID');
+      expect(
+        (await drkit(['restore', older, '--repo', root, '--trust-key', key, '--target', path.join(dir, 'older')])).code,
+      ).toBe(0);
+      expect(await describeTree(path.join(dir, 'older', 'tree'))).toEqual(await describeTree(tree));
+    },
+  );
 
   it('catches a flipped bit in each kind of metadata file with a coded error naming the file', async () => {
     await drkit(['init', '--repo', repo]);
@@ -200,7 +204,8 @@ describe('signed snapshots, through the CLI', () => {
     const v = await drkit(['verify', 'all', '--repo', repo]);
     expect(v.code).toBe(4);
     expect(v.stderr).toContain(
-      `bad-metadata: [REPO_CHECKSUM_MISMATCH] snapshots/${newer}.json in ${repo} is damaged: its content does not match its checksum`,
+      `bad-metadata: [REPO_CHECKSUM_MISMATCH] snapshots/${newer}.json in ${repo} is damaged: its content ` +
+        `does not match its checksum`,
     );
     expect(v.stderr).toContain(`snapshots/${older}.json in ${repo} is damaged`);
     const r = await drkit(['restore', newer, '--repo', repo, '--target', path.join(dir, 'r2'), '--json']);
@@ -233,85 +238,99 @@ describe('signed snapshots, through the CLI', () => {
     });
   });
 
-  it('tags change on a host without the signing key and stay valid; latest:clean names newer snapshots without the tag', async () => {
-    const { key, older, newer } = await signedRepo();
-    const pin = { DRKIT_TRUST_KEY: key };
-    // The verify host pins the key but does not hold it.
-    const mark = await drkit(['verify', older, '--mark-clean', '--repo', repo], { env: pin });
-    expect(mark.stdout).toContain(`signed by ${key} (a pinned key)`);
-    expect(mark.stdout).toContain(`tagged clean: ${older}`);
-    expect((await drkit(['tag', newer, '--add', 'reviewed', '--repo', repo])).code).toBe(0);
-    const v = await drkit(['verify', 'all', '--repo', repo, '--json'], { env: pin });
-    expect(json(v.stdout)).toMatchObject({ ok: true, snapshots: [{ signedBy: key }, { signedBy: key }] });
-    const r = await drkit(['restore', 'latest:clean', '--repo', repo, '--target', path.join(dir, 'r'), '--json'], {
-      env: pin,
-    });
-    expect(json(r.stdout)).toMatchObject({ snapshot: older });
-    expect(r.stderr).toContain(`warning: latest:clean is ${older}`);
-    expect(r.stderr).toContain(
-      `1 newer signed snapshot(s) are not tagged "clean", the newest ${newer}. Tags are not signed`,
-    );
-  });
+  it(
+    'tags change on a host without the signing key and stay valid; latest:clean names newer snapshots without ' +
+      'the tag',
+    async () => {
+      const { key, older, newer } = await signedRepo();
+      const pin = { DRKIT_TRUST_KEY: key };
+      // The verify host pins the key but does not hold it.
+      const mark = await drkit(['verify', older, '--mark-clean', '--repo', repo], { env: pin });
+      expect(mark.stdout).toContain(`signed by ${key} (a pinned key)`);
+      expect(mark.stdout).toContain(`tagged clean: ${older}`);
+      expect((await drkit(['tag', newer, '--add', 'reviewed', '--repo', repo])).code).toBe(0);
+      const v = await drkit(['verify', 'all', '--repo', repo, '--json'], { env: pin });
+      expect(json(v.stdout)).toMatchObject({ ok: true, snapshots: [{ signedBy: key }, { signedBy: key }] });
+      const r = await drkit(['restore', 'latest:clean', '--repo', repo, '--target', path.join(dir, 'r'), '--json'], {
+        env: pin,
+      });
+      expect(json(r.stdout)).toMatchObject({ snapshot: older });
+      expect(r.stderr).toContain(`warning: latest:clean is ${older}`);
+      expect(r.stderr).toContain(
+        `1 newer signed snapshot(s) are not tagged "clean", the newest ${newer}. Tags are not signed`,
+      );
+    },
+  );
 
-  it('init records a key made by openssl; backups without it are refused before writing; the config can hold both keys', async () => {
-    const keyFile = path.join(dir, 'openssl.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', keyFile]);
-    await chmod(keyFile, 0o644);
-    const init = await drkit(['init', '--repo', repo, '--signing-key', keyFile, '--json']);
-    expect(init.stderr).toContain(`warning: the signing key ${keyFile} can be read by other users (mode 0644)`);
-    const key = json(init.stdout).signing.keys[0];
-    const pub = execFileSync('openssl', ['pkey', '-in', keyFile, '-pubout', '-outform', 'DER']);
-    expect(key).toBe(`ed25519:${pub.subarray(12).toString('base64')}`);
+  it(
+    'init records a key made by openssl; backups without it are refused before writing; the config can hold ' +
+      'both keys',
+    async () => {
+      const keyFile = path.join(dir, 'openssl.pem');
+      execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', keyFile]);
+      await chmod(keyFile, 0o644);
+      const init = await drkit(['init', '--repo', repo, '--signing-key', keyFile, '--json']);
+      expect(init.stderr).toContain(`warning: the signing key ${keyFile} can be read by other users (mode 0644)`);
+      const key = json(init.stdout).signing.keys[0];
+      const pub = execFileSync('openssl', ['pkey', '-in', keyFile, '-pubout', '-outform', 'DER']);
+      expect(key).toBe(`ed25519:${pub.subarray(12).toString('base64')}`);
 
-    const unsigned = await drkit(['backup', tree, '--repo', repo, '--json']);
-    expect(unsigned.code).toBe(1);
-    expect(json(unsigned.stdout).error.code).toBe('REPO_SIGNING_KEY_REQUIRED');
-    expect((await readdir(repo)).filter((f) => f !== '.tmp')).toEqual(['config.json']);
+      const unsigned = await drkit(['backup', tree, '--repo', repo, '--json']);
+      expect(unsigned.code).toBe(1);
+      expect(json(unsigned.stdout).error.code).toBe('REPO_SIGNING_KEY_REQUIRED');
+      expect((await readdir(repo)).filter((f) => f !== '.tmp')).toEqual(['config.json']);
 
-    await chmod(keyFile, 0o600);
-    const cfg = path.join(dir, 'drkit.config.yaml');
-    await writeFile(
-      cfg,
-      `repository: ./repo\nsigning_key: ./openssl.pem\ntrust_keys: ["${key}"]\nsources:\n  - { name: tree, type: files, path: ./tree }\n`,
-    );
-    const b = await drkit(['backup', '--json'], { cwd: dir });
-    expect(b.code).toBe(0);
-    expect(json(b.stdout).signedBy).toBe(key);
-    const s = await drkit(['snapshots', '--json'], { cwd: dir });
-    expect(json(s.stdout)).toEqual([expect.objectContaining({ signedBy: key })]);
-  });
+      await chmod(keyFile, 0o600);
+      const cfg = path.join(dir, 'drkit.config.yaml');
+      await writeFile(
+        cfg,
+        `repository: ./repo\nsigning_key: ./openssl.pem\ntrust_keys: ["${key}"]\nsources:\n` +
+          `  - { name: tree, type: files, path: ./tree }\n`,
+      );
+      const b = await drkit(['backup', '--json'], { cwd: dir });
+      expect(b.code).toBe(0);
+      expect(json(b.stdout).signedBy).toBe(key);
+      const s = await drkit(['snapshots', '--json'], { cwd: dir });
+      expect(json(s.stdout)).toEqual([expect.objectContaining({ signedBy: key })]);
+    },
+  );
 
-  it('copy keeps signatures of blobs copied as stored; encrypting on the way leaves the copy unsigned unless re-signed after a pinned check', async () => {
-    const { key, keyFile, older } = await signedRepo();
-    const plain = path.join(dir, 'plain');
-    await drkit(['init', '--repo', plain]);
-    const kept = await drkit(['copy', older, '--repo', repo, '--to', plain]);
-    expect(kept.stdout).toContain(`copied  ${older} (`);
-    expect(kept.stdout).toContain('signature kept');
-    expect((await drkit(['verify', older, '--repo', plain, '--trust-key', key])).code).toBe(0);
+  it(
+    'copy keeps signatures of blobs copied as stored; encrypting on the way leaves the copy unsigned unless ' +
+      're-signed after a pinned check',
+    async () => {
+      const { key, keyFile, older } = await signedRepo();
+      const plain = path.join(dir, 'plain');
+      await drkit(['init', '--repo', plain]);
+      const kept = await drkit(['copy', older, '--repo', repo, '--to', plain]);
+      expect(kept.stdout).toContain(`copied  ${older} (`);
+      expect(kept.stdout).toContain('signature kept');
+      expect((await drkit(['verify', older, '--repo', plain, '--trust-key', key])).code).toBe(0);
 
-    const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
-    for (const name of ['enc', 'enc2']) await drkit(['init', '--repo', path.join(dir, name), '--recipient', recipient]);
-    const dropped = await drkit(['copy', older, '--repo', repo, '--to', path.join(dir, 'enc')]);
-    expect(dropped.stdout).toContain('encrypted, UNSIGNED: its blobs changed, so its signature no longer holds');
-    const refused = await drkit(['verify', older, '--repo', path.join(dir, 'enc'), '--trust-key', key, '--json']);
-    expect(json(refused.stdout).error.code).toBe('REPO_SIGNATURE_MISSING');
+      const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+      for (const name of ['enc', 'enc2'])
+        await drkit(['init', '--repo', path.join(dir, name), '--recipient', recipient]);
+      const dropped = await drkit(['copy', older, '--repo', repo, '--to', path.join(dir, 'enc')]);
+      expect(dropped.stdout).toContain('encrypted, UNSIGNED: its blobs changed, so its signature no longer holds');
+      const refused = await drkit(['verify', older, '--repo', path.join(dir, 'enc'), '--trust-key', key, '--json']);
+      expect(json(refused.stdout).error.code).toBe('REPO_SIGNATURE_MISSING');
 
-    const resigned = await drkit([
-      'copy',
-      older,
-      '--repo',
-      repo,
-      '--to',
-      path.join(dir, 'enc2'),
-      '--signing-key',
-      keyFile,
-      '--trust-key',
-      key,
-    ]);
-    expect(resigned.stdout).toContain('encrypted, re-signed');
-    expect((await drkit(['verify', older, '--repo', path.join(dir, 'enc2'), '--trust-key', key])).code).toBe(0);
-  });
+      const resigned = await drkit([
+        'copy',
+        older,
+        '--repo',
+        repo,
+        '--to',
+        path.join(dir, 'enc2'),
+        '--signing-key',
+        keyFile,
+        '--trust-key',
+        key,
+      ]);
+      expect(resigned.stdout).toContain('encrypted, re-signed');
+      expect((await drkit(['verify', older, '--repo', path.join(dir, 'enc2'), '--trust-key', key])).code).toBe(0);
+    },
+  );
 
   it('keeps unsigned repositories as they were: no key configured, no signature, same output', async () => {
     await drkit(['init', '--repo', repo]);

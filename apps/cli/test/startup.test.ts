@@ -27,23 +27,27 @@ describe('drkit startup', () => {
   useSampleWorkspace((ws) => (w = ws));
 
   // The YAML parser and the config schema cost ~4 MiB of a backup's peak RSS; they load only for a config file.
-  it("backup and forget without a config file do not load the YAML parser, with one they do, and never zod's translations", async () => {
-    expect((await drkit(['init', '--repo', w.repo])).code).toBe(0);
-    const backup = await whatLoads(w.dir, ['backup', w.tree, '--repo', w.repo]);
-    expect(backup.r.code, backup.r.stderr).toBe(0);
-    expect(backup.loaded).toBeGreaterThan(3);
-    expect(backup.yaml).toBe(false);
-    const forget = await whatLoads(w.dir, ['forget', '--keep-last', '1', '--repo', w.repo]);
-    expect(forget.r.code, forget.r.stderr).toBe(0);
-    expect(forget.yaml).toBe(false);
+  it(
+    "backup and forget without a config file do not load the YAML parser, with one they do, and never zod's " +
+      'translations',
+    async () => {
+      expect((await drkit(['init', '--repo', w.repo])).code).toBe(0);
+      const backup = await whatLoads(w.dir, ['backup', w.tree, '--repo', w.repo]);
+      expect(backup.r.code, backup.r.stderr).toBe(0);
+      expect(backup.loaded).toBeGreaterThan(3);
+      expect(backup.yaml).toBe(false);
+      const forget = await whatLoads(w.dir, ['forget', '--keep-last', '1', '--repo', w.repo]);
+      expect(forget.r.code, forget.r.stderr).toBe(0);
+      expect(forget.yaml).toBe(false);
 
-    await writeFile(
-      path.join(w.dir, 'drkit.config.yaml'),
-      `repository: ${w.repo}\nsources:\n  - { name: data, type: files, path: ${w.tree} }\n`,
-    );
-    const withConfig = await whatLoads(w.dir, ['backup', w.tree]);
-    expect(withConfig.r.code, withConfig.r.stderr).toBe(0);
-    expect(withConfig.yaml).toBe(true);
-    expect([backup, forget, withConfig].map((x) => x.zodLocales)).toEqual([false, false, false]);
-  });
+      await writeFile(
+        path.join(w.dir, 'drkit.config.yaml'),
+        `repository: ${w.repo}\nsources:\n  - { name: data, type: files, path: ${w.tree} }\n`,
+      );
+      const withConfig = await whatLoads(w.dir, ['backup', w.tree]);
+      expect(withConfig.r.code, withConfig.r.stderr).toBe(0);
+      expect(withConfig.yaml).toBe(true);
+      expect([backup, forget, withConfig].map((x) => x.zodLocales)).toEqual([false, false, false]);
+    },
+  );
 });

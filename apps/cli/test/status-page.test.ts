@@ -65,89 +65,98 @@ async function outbox(): Promise<OutboxRecord[]> {
 }
 
 describe('drkit status-page', () => {
-  it('publish to S3: a P1 without a public update for 45 minutes makes the page stale and queues one reminder per period to its channels; an update makes it current', async () => {
-    await writeFile(path.join(dir, 'drkit.config.yaml'), config(`"s3:${s3.endpoint}/${BUCKET}/acme"`));
-    const incident = (
-      await withNotifier(45, (n) =>
-        n.open({ title: TITLE, severity: 'P1', components: ['storage'], message: 'Uploads time out.', by: 'ana' }),
-      )
-    ).incident!;
+  it(
+    'publish to S3: a P1 without a public update for 45 minutes makes the page stale and queues one reminder ' +
+      'per period to its channels; an update makes it current',
+    async () => {
+      await writeFile(path.join(dir, 'drkit.config.yaml'), config(`"s3:${s3.endpoint}/${BUCKET}/acme"`));
+      const incident = (
+        await withNotifier(45, (n) =>
+          n.open({ title: TITLE, severity: 'P1', components: ['storage'], message: 'Uploads time out.', by: 'ana' }),
+        )
+      ).incident!;
 
-    const first = await run(['status-page', 'publish', '--json']);
-    expect(first.stderr).toContain(
-      `drkit: stale: ${incident.id} "${TITLE}" (P1) has had no public update for 45 min (promised every 30 min); the page says so. A reminder is queued to its channels.`,
-    );
-    expect(first.code).toBe(0);
-    const out = JSON.parse(first.stdout);
-    expect(out).toMatchObject({
-      target: `s3:${s3.endpoint}/${BUCKET}/acme`,
-      files: ['summary.json', 'index.html'],
-      status: { indicator: 'critical' },
-      open_incidents: 1,
-    });
-    expect(out.stale).toEqual([
-      {
-        incident_id: incident.id,
-        title: TITLE,
-        severity: 'P1',
-        last_public_update_at: incident.openedAt,
-        minutes_since: 45,
-      },
-    ]);
+      const first = await run(['status-page', 'publish', '--json']);
+      expect(first.stderr).toContain(
+        `drkit: stale: ${incident.id} "${TITLE}" (P1) has had no public update for 45 min (promised every 30 ` +
+          `min); the page says so. A reminder is queued to its channels.`,
+      );
+      expect(first.code).toBe(0);
+      const out = JSON.parse(first.stdout);
+      expect(out).toMatchObject({
+        target: `s3:${s3.endpoint}/${BUCKET}/acme`,
+        files: ['summary.json', 'index.html'],
+        status: { indicator: 'critical' },
+        open_incidents: 1,
+      });
+      expect(out.stale).toEqual([
+        {
+          incident_id: incident.id,
+          title: TITLE,
+          severity: 'P1',
+          last_public_update_at: incident.openedAt,
+          minutes_since: 45,
+        },
+      ]);
 
-    expect((await s3.listKeys(BUCKET, 'acme/')).sort()).toEqual(['acme/index.html', 'acme/summary.json']);
-    expect((await s3.objectHeaders(BUCKET, 'acme/index.html')).get('content-type')).toBe('text/html; charset=utf-8');
-    const summary = summarySchema.parse(JSON.parse((await s3.getObject(BUCKET, 'acme/summary.json')).toString()));
-    expect(summary.components.map((c) => [c.name, c.status])).toEqual([
-      ['storage', 'major_outage'],
-      ['api', 'operational'],
-    ]);
-    expect(summary.drkit.stale.map((s) => s.incident_id)).toEqual([incident.id]);
-    const html = (await s3.getObject(BUCKET, 'acme/index.html')).toString();
-    expect(html).toContain('This page may be out of date');
-    expect(html).toContain('&#60;b&#62;Uploads&#60;/b&#62; &#38; &#34;downloads&#34; fail');
+      expect((await s3.listKeys(BUCKET, 'acme/')).sort()).toEqual(['acme/index.html', 'acme/summary.json']);
+      expect((await s3.objectHeaders(BUCKET, 'acme/index.html')).get('content-type')).toBe('text/html; charset=utf-8');
+      const summary = summarySchema.parse(JSON.parse((await s3.getObject(BUCKET, 'acme/summary.json')).toString()));
+      expect(summary.components.map((c) => [c.name, c.status])).toEqual([
+        ['storage', 'major_outage'],
+        ['api', 'operational'],
+      ]);
+      expect(summary.drkit.stale.map((s) => s.incident_id)).toEqual([incident.id]);
+      const html = (await s3.getObject(BUCKET, 'acme/index.html')).toString();
+      expect(html).toContain('This page may be out of date');
+      expect(html).toContain('&#60;b&#62;Uploads&#60;/b&#62; &#38; &#34;downloads&#34; fail');
 
-    // The reminder went through the outbox to the P1 route's channel, and a second publish in the same period adds none.
-    const reminders = async () => (await outbox()).filter((r) => r.notification.kind === 'reminder');
-    expect((await reminders()).map((r) => [r.channel, r.state, r.notification.text])).toEqual([
-      ['ops-hook', 'pending', expect.stringContaining(`no public update on this P1 for 45 min`)],
-    ]);
-    expect((await run(['status-page', 'publish'])).code).toBe(0);
-    expect(await reminders()).toHaveLength(1);
+      // The reminder went through the outbox to the P1 route's
+      // channel, and a second publish in the same period adds none.
+      const reminders = async () => (await outbox()).filter((r) => r.notification.kind === 'reminder');
+      expect((await reminders()).map((r) => [r.channel, r.state, r.notification.text])).toEqual([
+        ['ops-hook', 'pending', expect.stringContaining(`no public update on this P1 for 45 min`)],
+      ]);
+      expect((await run(['status-page', 'publish'])).code).toBe(0);
+      expect(await reminders()).toHaveLength(1);
 
-    await withNotifier(0, (n) =>
-      n.update(incident.id, { message: 'Failing over to the replica.', status: 'identified', by: 'ana' }),
-    );
-    const fresh = await run(['status-page', 'publish', '--json']);
-    expect(fresh.code).toBe(0);
-    expect(fresh.stderr).not.toContain('stale');
-    expect(JSON.parse(fresh.stdout).stale).toEqual([]);
-    const after = summarySchema.parse(JSON.parse((await s3.getObject(BUCKET, 'acme/summary.json')).toString()));
-    expect(after.drkit.stale).toEqual([]);
-    expect(after.incidents[0]!.incident_updates.map((u) => [u.status, u.body])).toEqual([
-      ['identified', 'Failing over to the replica.'],
-      ['investigating', 'Uploads time out.'],
-    ]);
-    expect(await reminders()).toHaveLength(1);
-  });
+      await withNotifier(0, (n) =>
+        n.update(incident.id, { message: 'Failing over to the replica.', status: 'identified', by: 'ana' }),
+      );
+      const fresh = await run(['status-page', 'publish', '--json']);
+      expect(fresh.code).toBe(0);
+      expect(fresh.stderr).not.toContain('stale');
+      expect(JSON.parse(fresh.stdout).stale).toEqual([]);
+      const after = summarySchema.parse(JSON.parse((await s3.getObject(BUCKET, 'acme/summary.json')).toString()));
+      expect(after.drkit.stale).toEqual([]);
+      expect(after.incidents[0]!.incident_updates.map((u) => [u.status, u.body])).toEqual([
+        ['identified', 'Failing over to the replica.'],
+        ['investigating', 'Uploads time out.'],
+      ]);
+      expect(await reminders()).toHaveLength(1);
+    },
+  );
 
-  it('build --out writes the page into a folder and sends nothing; publish to a folder target works the same', async () => {
-    await writeFile(path.join(dir, 'drkit.config.yaml'), config('./public/status'));
-    await withNotifier(45, (n) => n.open({ title: TITLE, severity: 'P2', components: ['api'], by: 'ana' }));
-    const built = await run(['status-page', 'build', '--out', 'preview']);
-    expect(built.code).toBe(0);
-    expect(built.stdout).toContain(`summary.json and index.html written to ${path.join(dir, 'preview')}`);
-    expect(built.stdout).toContain('Partial System Outage: 1 open incident(s)');
-    expect(built.stderr).not.toContain('reminder');
-    expect(
-      summarySchema.parse(JSON.parse(await readFile(path.join(dir, 'preview/summary.json'), 'utf8'))).drkit.stale,
-    ).toHaveLength(1);
-    expect(await outbox()).toEqual([]);
+  it(
+    'build --out writes the page into a folder and sends ' + 'nothing; publish to a folder target works the same',
+    async () => {
+      await writeFile(path.join(dir, 'drkit.config.yaml'), config('./public/status'));
+      await withNotifier(45, (n) => n.open({ title: TITLE, severity: 'P2', components: ['api'], by: 'ana' }));
+      const built = await run(['status-page', 'build', '--out', 'preview']);
+      expect(built.code).toBe(0);
+      expect(built.stdout).toContain(`summary.json and index.html written to ${path.join(dir, 'preview')}`);
+      expect(built.stdout).toContain('Partial System Outage: 1 open incident(s)');
+      expect(built.stderr).not.toContain('reminder');
+      expect(
+        summarySchema.parse(JSON.parse(await readFile(path.join(dir, 'preview/summary.json'), 'utf8'))).drkit.stale,
+      ).toHaveLength(1);
+      expect(await outbox()).toEqual([]);
 
-    expect((await run(['status-page', 'publish'])).code).toBe(0);
-    expect(existsSync(path.join(dir, 'public/status/index.html'))).toBe(true);
-    expect(await readFile(path.join(dir, 'public/status/summary.json'), 'utf8')).toContain('"indicator": "major"');
-  });
+      expect((await run(['status-page', 'publish'])).code).toBe(0);
+      expect(existsSync(path.join(dir, 'public/status/index.html'))).toBe(true);
+      expect(await readFile(path.join(dir, 'public/status/summary.json'), 'utf8')).toContain('"indicator": "major"');
+    },
+  );
 
   it('publish without a target is a usage error that says where to set one', async () => {
     await writeFile(path.join(dir, 'drkit.config.yaml'), config(undefined));

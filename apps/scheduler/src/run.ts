@@ -8,7 +8,9 @@ import { createChannels } from '@drkit/notify';
 import { Daemon, jsonLogger, leaseSettings } from '@drkit/scheduler';
 import { DEFAULT_STATE_LOCATION, openLeaseBackend, openStateStore } from '@drkit/state';
 
-const USAGE = `Usage: drkit-scheduler [--config FILE] [--listen HOST:PORT] [--state LOCATION] [--drkit PATH] [--monitor NAME] [--log-level LEVEL]
+const USAGE =
+  `Usage: drkit-scheduler [--config FILE] [--listen HOST:PORT] [--state LOCATION] [--drkit PATH] ` +
+  `[--monitor NAME] [--log-level LEVEL]
 
 Runs the DR plan (the config's schedule:, else the plan's defaults), watches the RPO, runs the
 failover monitor when failover: is configured (as --monitor NAME, env DRKIT_FAILOVER_MONITOR,

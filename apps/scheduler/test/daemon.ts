@@ -27,7 +27,8 @@ export function startDaemon(args: string[], env: Record<string, string | undefin
   const child = spawn(process.execPath, [SCHEDULER_MAIN, '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, DRKIT_REPO: undefined, DRKIT_CONFIG: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, with its drkit children: `process.kill(-pid, 'SIGKILL')` kills them all, as a crash of the host would.
+    // Its own process group, with its drkit children: `process.kill(-pid,
+    // 'SIGKILL')` kills them all, as a crash of the host would.
     detached: true,
   });
   const lines: Record<string, unknown>[] = [];
@@ -64,7 +65,8 @@ export async function workspace(
   const config = path.join(dir, 'drkit.config.yaml');
   await writeFile(
     config,
-    `repository: ${repo}\nstate: ${state}\nsources:\n  - { name: data, type: files, path: ${path.join(dir, 'data')} }\n${extra}\n`,
+    `repository: ${repo}\nstate: ${state}\nsources:\n  - { name: data, type: files, ` +
+      `path: ${path.join(dir, 'data')} }\n${extra}\n`,
   );
   const init = await run(DRKIT_MAIN, ['init', '--config', config]);
   if (init.code !== 0) throw new Error(`drkit init failed: ${init.stderr}`);

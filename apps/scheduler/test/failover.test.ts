@@ -48,7 +48,8 @@ async function daemon(monitor: string): Promise<RunningDaemon> {
   return d;
 }
 
-it('a daemon with failover: configured sees the primary die, fills the standby from the last clean snapshot, switches DNS with epoch 1, and shows failed_over in /metrics, /readyz and its page', async () => {
+it('a daemon with failover: configured sees the primary die, fills the standby from the last clean snapshot, ' +
+  'switches DNS with epoch 1, and shows failed_over in /metrics, /readyz and its page', async () => {
   await setUp('2s', '\n    - restore: { sources: [data], snapshot: latest:clean, target: { data: "@DIR@/standby" } }');
   for (const args of [['backup'], ['verify', '--mark-clean', 'latest']])
     expect((await run(DRKIT_MAIN, ['--config', ws.config, ...args])).code).toBe(0);
@@ -97,7 +98,8 @@ it('a daemon with failover: configured sees the primary die, fills the standby f
   expect(await d.exited).toEqual({ code: 0, signal: null });
 }, 90_000);
 
-it('SIGTERM mid-sequence: the daemon releases the failover lease as it exits, and another monitor resumes at once under epoch 2, not after the 60 s TTL', async () => {
+it('SIGTERM mid-sequence: the daemon releases the failover lease as it exits, and another monitor resumes at ' +
+  'once under epoch 2, not after the 60 s TTL', async () => {
   await setUp('60s');
   hook.answer({ hang: true });
   const first = await daemon('m1');

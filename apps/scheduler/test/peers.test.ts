@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
-// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators: innerText is the text as rendered, what a reader sees
+// Playwright locators: innerText is the text as rendered, what a reader sees.
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators, see above
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -49,7 +50,8 @@ describe('with real peers', () => {
     await mkdir(dir);
     await writeFile(
       path.join(dir, 'prometheus.yml'),
-      `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: drkit\n    static_configs: [{ targets: ["${new URL(daemon.url).host}"] }]\n`,
+      `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: drkit\n` +
+        `    static_configs: [{ targets: ["${new URL(daemon.url).host}"] }]\n`,
     );
     await startPeer('/usr/bin/prometheus', [
       `--config.file=${dir}/prometheus.yml`,
@@ -73,13 +75,16 @@ describe('with real peers', () => {
     expect(Number(result[0]!.value[1])).toBeLessThan(3600);
   });
 
-  it("Debian's prometheus-alertmanager delivers a firing and then a resolved alert: the incident opens and resolves", async () => {
-    const port = await freePort();
-    const dir = path.join(ws.dir, 'alertmanager');
-    await mkdir(dir);
-    await writeFile(
-      path.join(dir, 'alertmanager.yml'),
-      `route: { receiver: drkit, group_by: [alertname], group_wait: 0s, group_interval: 1s, repeat_interval: 1h }
+  it(
+    "Debian's prometheus-alertmanager delivers a firing and " +
+      'then a resolved alert: the incident opens and resolves',
+    async () => {
+      const port = await freePort();
+      const dir = path.join(ws.dir, 'alertmanager');
+      await mkdir(dir);
+      await writeFile(
+        path.join(dir, 'alertmanager.yml'),
+        `route: { receiver: drkit, group_by: [alertname], group_wait: 0s, group_interval: 1s, repeat_interval: 1h }
 receivers:
   - name: drkit
     webhook_configs:
@@ -87,43 +92,44 @@ receivers:
         send_resolved: true
         http_config: { authorization: { credentials: ${TOKEN} } }
 `,
-    );
-    await startPeer('/usr/bin/prometheus-alertmanager', [
-      `--config.file=${dir}/alertmanager.yml`,
-      `--storage.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ]);
-    const alert = (endsAt?: string) => [
-      {
-        labels: { alertname: 'DiskAlmostFull', severity: 'critical', component: 'storage', instance: 'db-1' },
-        annotations: { summary: 'disk 95% full on db-1' },
-        ...(endsAt ? { endsAt } : {}),
-      },
-    ];
-    const post = (body: unknown) =>
-      fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }).catch(() => undefined);
-    await eventually('alertmanager to take the alert', async () => ((await post(alert()))?.ok ? true : undefined));
-    const opened = await eventually('the incident to open', async () =>
-      (await incidents(ws.state)).find((i) => i.labels.alertname === 'DiskAlmostFull'),
-    );
-    expect(opened).toMatchObject({
-      severity: 'P1',
-      title: 'DiskAlmostFull: disk 95% full on db-1',
-      components: ['storage'],
-      status: 'investigating',
-    });
-    expect(opened.dedupKey).toMatch(/^alertmanager:[0-9a-f]+$/);
-    expect((await post(alert(new Date(Date.now() - 1000).toISOString())))?.ok).toBe(true);
-    const resolved = await eventually('the incident to resolve', async () =>
-      (await incidents(ws.state, true)).find((i) => i.id === opened.id && i.status === 'resolved'),
-    );
-    expect(resolved.timeline.at(-1)!.message).toBe('Resolved in Alertmanager: disk 95% full on db-1');
-  });
+      );
+      await startPeer('/usr/bin/prometheus-alertmanager', [
+        `--config.file=${dir}/alertmanager.yml`,
+        `--storage.path=${dir}/data`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ]);
+      const alert = (endsAt?: string) => [
+        {
+          labels: { alertname: 'DiskAlmostFull', severity: 'critical', component: 'storage', instance: 'db-1' },
+          annotations: { summary: 'disk 95% full on db-1' },
+          ...(endsAt ? { endsAt } : {}),
+        },
+      ];
+      const post = (body: unknown) =>
+        fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }).catch(() => undefined);
+      await eventually('alertmanager to take the alert', async () => ((await post(alert()))?.ok ? true : undefined));
+      const opened = await eventually('the incident to open', async () =>
+        (await incidents(ws.state)).find((i) => i.labels.alertname === 'DiskAlmostFull'),
+      );
+      expect(opened).toMatchObject({
+        severity: 'P1',
+        title: 'DiskAlmostFull: disk 95% full on db-1',
+        components: ['storage'],
+        status: 'investigating',
+      });
+      expect(opened.dedupKey).toMatch(/^alertmanager:[0-9a-f]+$/);
+      expect((await post(alert(new Date(Date.now() - 1000).toISOString())))?.ok).toBe(true);
+      const resolved = await eventually('the incident to resolve', async () =>
+        (await incidents(ws.state, true)).find((i) => i.id === opened.id && i.status === 'resolved'),
+      );
+      expect(resolved.timeline.at(-1)!.message).toBe('Resolved in Alertmanager: disk 95% full on db-1');
+    },
+  );
 
   it('POST /alertmanager: no token 401, malformed 400, both changing nothing', async () => {
     const before = (await incidents(ws.state, true)).length;
@@ -155,60 +161,63 @@ receivers:
     expect((await incidents(ws.state, true)).length).toBe(before);
   });
 
-  it('the operator page and /status render in headless chromium: the job table, the charts, no console errors', async () => {
-    const CHROMIUM = '/usr/bin/chromium';
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: bash scripts/setup.sh installs it.`);
-    const context = await chromium.launchPersistentContext(path.join(ws.dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
-      viewport: { width: 1000, height: 900 },
-      javaScriptEnabled: false,
-    });
-    try {
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(e.message));
-      // A real drill of the daemon's newest snapshot: the page charts drill RTO once drills exist.
-      const drill = await run(DRKIT_MAIN, ['drill', '--config', ws.config, '--json']);
-      expect(drill.code, drill.stderr).toBe(0);
-      expect((await page.goto(daemon.url))?.status()).toBe(200);
-      await expect(
-        page
-          .getByRole('img', { name: /^Drill RTO \(objective 4\.0 h\): 1 drills with an RTO in the last 365 days/ })
-          .isVisible(),
-      ).resolves.toBe(true);
-      const jobs = page.getByRole('table').first();
-      await expect(jobs.getByRole('rowheader', { name: 'often' }).isVisible()).resolves.toBe(true);
-      // Its last run, in words (under load a slot may be skipped as an overlap), and when.
-      expect(await jobs.innerText()).toMatch(/\t(success|skipped) \d{4}-\d\d-\d\d /);
-      const chart = page.getByRole('img', { name: /^Backup duration: \d+ runs in the last 30 days/ });
-      await expect(chart.isVisible()).resolves.toBe(true);
-      expect(await page.locator('svg path').count()).toBe(3);
-      const shots = path.resolve('.test-results');
-      await mkdir(shots, { recursive: true });
-      const full = await page.screenshot({ path: path.join(shots, 'operator-page.png'), fullPage: true });
-      const table = await jobs.screenshot({ path: path.join(shots, 'operator-jobs.png') });
-      const svg = await chart.screenshot({ path: path.join(shots, 'operator-chart.png') });
-      for (const png of [full, table, svg]) expect(png.subarray(1, 4).toString()).toBe('PNG');
-      expect(svg.length).toBeGreaterThan(2000);
-      expect((await page.goto(`${daemon.url}/status`))?.status()).toBe(200);
-      // The status page of @drkit/notify (the one `drkit status-page publish` writes), served live.
-      await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Service status');
-      await expect(page.getByRole('main').isVisible()).resolves.toBe(true);
-      await page.screenshot({ path: path.join(shots, 'status.png') });
-      expect(errors).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  });
+  it(
+    'the operator page and /status render in headless ' + 'chromium: the job table, the charts, no console errors',
+    async () => {
+      const CHROMIUM = '/usr/bin/chromium';
+      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: bash scripts/setup.sh installs it.`);
+      const context = await chromium.launchPersistentContext(path.join(ws.dir, 'profile'), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+          '--disable-sync',
+        ],
+        viewport: { width: 1000, height: 900 },
+        javaScriptEnabled: false,
+      });
+      try {
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        page.on('pageerror', (e) => errors.push(e.message));
+        // A real drill of the daemon's newest snapshot: the page charts drill RTO once drills exist.
+        const drill = await run(DRKIT_MAIN, ['drill', '--config', ws.config, '--json']);
+        expect(drill.code, drill.stderr).toBe(0);
+        expect((await page.goto(daemon.url))?.status()).toBe(200);
+        await expect(
+          page
+            .getByRole('img', { name: /^Drill RTO \(objective 4\.0 h\): 1 drills with an RTO in the last 365 days/ })
+            .isVisible(),
+        ).resolves.toBe(true);
+        const jobs = page.getByRole('table').first();
+        await expect(jobs.getByRole('rowheader', { name: 'often' }).isVisible()).resolves.toBe(true);
+        // Its last run, in words (under load a slot may be skipped as an overlap), and when.
+        expect(await jobs.innerText()).toMatch(/\t(success|skipped) \d{4}-\d\d-\d\d /);
+        const chart = page.getByRole('img', { name: /^Backup duration: \d+ runs in the last 30 days/ });
+        await expect(chart.isVisible()).resolves.toBe(true);
+        expect(await page.locator('svg path').count()).toBe(3);
+        const shots = path.resolve('.test-results');
+        await mkdir(shots, { recursive: true });
+        const full = await page.screenshot({ path: path.join(shots, 'operator-page.png'), fullPage: true });
+        const table = await jobs.screenshot({ path: path.join(shots, 'operator-jobs.png') });
+        const svg = await chart.screenshot({ path: path.join(shots, 'operator-chart.png') });
+        for (const png of [full, table, svg]) expect(png.subarray(1, 4).toString()).toBe('PNG');
+        expect(svg.length).toBeGreaterThan(2000);
+        expect((await page.goto(`${daemon.url}/status`))?.status()).toBe(200);
+        // The status page of @drkit/notify (the one `drkit status-page publish` writes), served live.
+        await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Service status');
+        await expect(page.getByRole('main').isVisible()).resolves.toBe(true);
+        await page.screenshot({ path: path.join(shots, 'status.png') });
+        expect(errors).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+  );
 });

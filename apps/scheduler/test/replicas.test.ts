@@ -108,7 +108,8 @@ scheduler: { lease: ${lease} }`,
 }
 
 describe('two daemons', () => {
-  it('leases in Redis: a job every second for 60 s runs each slot exactly once across both; kill -9 of one mid-backup: the other runs the next slots, no half snapshot', async () => {
+  it('leases in Redis: a job every second for 60 s runs each slot exactly once across both; kill -9 of one ' +
+    'mid-backup: the other runs the next slots, no half snapshot', async () => {
     await twoDaemons(`{ backend: redis, url: "${redis.url}", ttl: 3s }`, 60);
   }, 150_000);
 

@@ -34,7 +34,9 @@ const CODES: Record<AgeFailure, { code: AgeErrorCode; hint: string }> = {
   'bad-payload': { code: AgeErrorCode.BAD_PAYLOAD, hint: 'The file is truncated or damaged: use another copy.' },
   'bad-key': {
     code: AgeErrorCode.BAD_KEY,
-    hint: 'Use age keys as age-keygen writes them: age1… or age1pq1… recipients, AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… identities.',
+    hint:
+      'Use age keys as age-keygen writes them: age1… or age1pq1… recipients, AGE-SECRET-KEY-1… or ' +
+      'AGE-SECRET-KEY-PQ-1… identities.',
   },
   'bad-passphrase': { code: AgeErrorCode.BAD_PASSPHRASE, hint: 'Check the passphrase.' },
   'mixed-recipients': {

@@ -64,7 +64,8 @@ export function checkRecipientMix(recipients: readonly AgeRecipient[]): void {
   if (pq > 0 && pq < recipients.length)
     throw new AgeError(
       'mixed-recipients',
-      'post-quantum recipients (age1pq1…) cannot be mixed with classic X25519 ones (age1…) in one age file: the classic stanza would open the file to a future quantum attacker',
+      'post-quantum recipients (age1pq1…) cannot be mixed with classic X25519 ones (age1…) in one age file: ' +
+        'the classic stanza would open the file to a future quantum attacker',
     );
 }
 

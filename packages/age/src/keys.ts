@@ -103,14 +103,16 @@ export function parseRecipient(text: string): NativeRecipient {
     if (d?.hrp !== PQ_RECIPIENT_HRP || d.data.length !== PQ_PUBLIC_KEY || !lower)
       throw new AgeError(
         'bad-key',
-        `"${t.slice(0, 40)}…" (${t.length} characters) is not an age post-quantum recipient: a whole one is ${bech32Length(PQ_RECIPIENT_HRP, PQ_PUBLIC_KEY)} characters, lower case, with a valid bech32 checksum.`,
+        `"${t.slice(0, 40)}…" (${t.length} characters) is not an age post-quantum recipient: a whole one ` +
+          `is ${bech32Length(PQ_RECIPIENT_HRP, PQ_PUBLIC_KEY)} characters, lower case, with a valid bech32 checksum.`,
       );
     return { type: PQ_STANZA, publicKey: Buffer.from(d.data), text: t };
   }
   if (d?.hrp !== RECIPIENT_HRP || d.data.length !== 32 || !lower)
     throw new AgeError(
       'bad-key',
-      `"${t.slice(0, 80)}" is not an age recipient (a public key that starts with age1, or age1pq1 for a post-quantum one).`,
+      `"${t.slice(0, 80)}" is not an age recipient (a public key that starts with age1, or age1pq1 for a ` +
+        `post-quantum one).`,
     );
   return { type: 'X25519', publicKey: Buffer.from(d.data), text: t };
 }
@@ -120,14 +122,17 @@ function bech32Length(hrp: string, bytes: number): number {
   return hrp.length + 1 + Math.ceil((bytes * 8) / 5) + 6;
 }
 
-/** Parses one `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…` string. Errors never repeat the text, which may be secret. */
+/**
+ * Parses one `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…` string. Errors never repeat the text, which may be secret.
+ */
 export function parseIdentity(text: string): X25519Identity | PQIdentity {
   const d = bech32Decode(text.trim());
   if (d?.hrp === PQ_IDENTITY_HRP && d.data.length === PQ_SEED) return new PQIdentity(createSecretKey(d.data));
   if (d?.hrp !== IDENTITY_HRP || d.data.length !== 32)
     throw new AgeError(
       'bad-key',
-      'not an age identity (a secret key that starts with AGE-SECRET-KEY-1, or AGE-SECRET-KEY-PQ-1 for a post-quantum one)',
+      'not an age identity (a secret key that starts with AGE-SECRET-KEY-1, or AGE-SECRET-KEY-PQ-1 for a ' +
+        'post-quantum one)',
     );
   return new X25519Identity(x25519PrivateKey(d.data));
 }
@@ -141,7 +146,8 @@ export function parseIdentityFile(text: string, where: string): Array<X25519Iden
     text,
     parseIdentity,
     (i) =>
-      `${where} line ${i} is not an age identity (AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…); the line is not shown because it may be secret.`,
+      `${where} line ${i} is not an age identity (AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…); the line is ` +
+      `not shown because it may be secret.`,
   );
   if (out.length === 0)
     throw new AgeError(

@@ -87,29 +87,32 @@ describe('age v1 on node:crypto, against the age CLI', () => {
     ).rejects.toMatchObject({ reason: 'bad-passphrase' });
   });
 
-  it('refuses a wrong identity, a truncated file and a flipped bit, never yielding partial plaintext silently', async () => {
-    const a = generateIdentity();
-    const other = generateIdentity();
-    const data = randomBytes(3 * CHUNK + 5);
-    const sealed = await encryptBuffer(data, [parseRecipient(a.recipient)]);
-    await expect(decryptBuffer(sealed, [other.identity])).rejects.toMatchObject({
-      reason: 'no-identity-matched',
-      stanzaTypes: ['X25519'],
-    });
-    // Cut exactly at a chunk boundary: every remaining chunk authenticates, but the last-chunk flag is missing.
-    const headerEnd = sealed.indexOf('\n', sealed.indexOf('--- ')) + 1 + 16;
-    const cut = sealed.subarray(0, headerEnd + 2 * (CHUNK + 16));
-    await expect(decryptBuffer(cut, [a.identity])).rejects.toMatchObject({ reason: 'bad-payload' });
-    const flipped = Buffer.from(sealed);
-    flipped[flipped.length - 100]! ^= 1;
-    await expect(decryptBuffer(flipped, [a.identity])).rejects.toMatchObject({ reason: 'bad-payload' });
-    const header = Buffer.from(sealed);
-    header[30]! ^= 1;
-    await expect(decryptBuffer(header, [a.identity])).rejects.toBeInstanceOf(AgeError);
-    await expect(decryptBuffer(Buffer.from('plain text, not age'), [a.identity])).rejects.toMatchObject({
-      reason: 'bad-header',
-    });
-  });
+  it(
+    'refuses a wrong identity, a truncated file and a ' + 'flipped bit, never yielding partial plaintext silently',
+    async () => {
+      const a = generateIdentity();
+      const other = generateIdentity();
+      const data = randomBytes(3 * CHUNK + 5);
+      const sealed = await encryptBuffer(data, [parseRecipient(a.recipient)]);
+      await expect(decryptBuffer(sealed, [other.identity])).rejects.toMatchObject({
+        reason: 'no-identity-matched',
+        stanzaTypes: ['X25519'],
+      });
+      // Cut exactly at a chunk boundary: every remaining chunk authenticates, but the last-chunk flag is missing.
+      const headerEnd = sealed.indexOf('\n', sealed.indexOf('--- ')) + 1 + 16;
+      const cut = sealed.subarray(0, headerEnd + 2 * (CHUNK + 16));
+      await expect(decryptBuffer(cut, [a.identity])).rejects.toMatchObject({ reason: 'bad-payload' });
+      const flipped = Buffer.from(sealed);
+      flipped[flipped.length - 100]! ^= 1;
+      await expect(decryptBuffer(flipped, [a.identity])).rejects.toMatchObject({ reason: 'bad-payload' });
+      const header = Buffer.from(sealed);
+      header[30]! ^= 1;
+      await expect(decryptBuffer(header, [a.identity])).rejects.toBeInstanceOf(AgeError);
+      await expect(decryptBuffer(Buffer.from('plain text, not age'), [a.identity])).rejects.toMatchObject({
+        reason: 'bad-header',
+      });
+    },
+  );
 
   it('never shows a secret key: not in errors about a bad key file, not when an identity is printed', async () => {
     const a = generateIdentity();

@@ -27,18 +27,22 @@ const stanzas = (file: Buffer) =>
     .filter((l) => l.startsWith('-> '));
 
 describe('post-quantum age recipients (age1pq1…)', () => {
-  it('a generated key writes as age-keygen -pq does, and round-trips a file through one mlkem768x25519 stanza', async () => {
-    const key = pq();
-    expect(key.recipient).toMatch(/^age1pq1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{1952}$/); // 1,959 characters, as age prints them
-    expect(key.fileText).toMatch(/^# created: \S+\n# public key: age1pq1\S+\nAGE-SECRET-KEY-PQ-1[A-Z0-9]+\n$/);
-    const [identity] = parseIdentityFile(key.fileText, 'key.txt');
-    expect(identity).toBeInstanceOf(PQIdentity);
-    expect((identity as PQIdentity).recipient).toBe(key.recipient);
-    const plain = Buffer.from('store now, decrypt later: not this one');
-    const sealed = await encryptBuffer(plain, [parseRecipient(key.recipient)]);
-    expect(stanzas(sealed).map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['-> mlkem768x25519']);
-    expect(await decryptBuffer(sealed, [identity!])).toEqual(plain);
-  });
+  it(
+    'a generated key writes as age-keygen -pq does, and ' + 'round-trips a file through one mlkem768x25519 stanza',
+    async () => {
+      const key = pq();
+      // 1,959 characters, as age prints them
+      expect(key.recipient).toMatch(/^age1pq1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{1952}$/);
+      expect(key.fileText).toMatch(/^# created: \S+\n# public key: age1pq1\S+\nAGE-SECRET-KEY-PQ-1[A-Z0-9]+\n$/);
+      const [identity] = parseIdentityFile(key.fileText, 'key.txt');
+      expect(identity).toBeInstanceOf(PQIdentity);
+      expect((identity as PQIdentity).recipient).toBe(key.recipient);
+      const plain = Buffer.from('store now, decrypt later: not this one');
+      const sealed = await encryptBuffer(plain, [parseRecipient(key.recipient)]);
+      expect(stanzas(sealed).map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['-> mlkem768x25519']);
+      expect(await decryptBuffer(sealed, [identity!])).toEqual(plain);
+    },
+  );
 
   it('several post-quantum recipients: each identity opens the file alone', async () => {
     const [a, b] = [pq(), pq()];

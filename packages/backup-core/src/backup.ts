@@ -143,7 +143,8 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
   const time = options.time ?? clock.now();
   const id = newSnapshotId(time);
   const { signal } = options;
-  // The lock names the snapshot, so that once this process is gone, whoever removes its lock removes the snapshot's data too.
+  // The lock names the snapshot, so that once this process is
+  // gone, whoever removes its lock removes the snapshot's data too.
   const lock = await repo.lock({
     exclusive: false,
     purpose: 'backup',
@@ -195,7 +196,8 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
           (error): PreviousTree => {
             // The cache only saves work: a damaged or vanished list means reading every file.
             notes.push(
-              `this host's cached file list of ${parent.id} could not be read (${(error as Error)?.message ?? error}); every file of "${name}" was read`,
+              `this host's cached file list of ${parent.id} could not be read ` +
+                `(${(error as Error)?.message ?? error}); every file of "${name}" was read`,
             );
             return { files: new Map(), folders: new Map() };
           },
@@ -347,13 +349,16 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
         `Snapshot ${writer.id} was saved, but the backup failed right after: ${(cause as Error)?.message ?? cause}.`,
         {
           cause,
-          hint: `The snapshot is complete and listed (\`drkit verify ${writer.id}\` checks it). Fix the cause before the next backup.`,
+          hint:
+            `The snapshot is complete and listed (\`drkit verify ${writer.id}\` checks it). Fix the cause ` +
+            `before the next backup.`,
         },
       );
     if (signal?.aborted)
       throw new BackupError(
         BackupErrorCode.INTERRUPTED,
-        `The backup was interrupted and rolled back: snapshot ${writer.id} was not committed, and what it had written, its temporary files and its lock were removed.`,
+        `The backup was interrupted and rolled back: snapshot ${writer.id} was not committed, and what it ` +
+          `had written, its temporary files and its lock were removed.`,
         {
           cause,
           hint: 'Earlier snapshots are untouched. Run the backup again.',
@@ -400,7 +405,9 @@ async function checkSources(sources: Array<FileSource | RedisSource>): Promise<M
       await access(s.path, st.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK);
     } catch (cause) {
       const missing = errnoCode(cause) === 'ENOENT';
-      const message = `Source "${s.name}": ${s.path} ${missing ? 'does not exist' : `cannot be read (${(cause as Error).message})`}.`;
+      const message =
+        `Source "${s.name}": ${s.path} ` +
+        `${missing ? 'does not exist' : `cannot be read (${(cause as Error).message})`}.`;
       const hint =
         'Check the path in the config or on the command line, and that drkit runs as a user who can read it.';
       unreadable.set(
@@ -416,7 +423,10 @@ async function checkSources(sources: Array<FileSource | RedisSource>): Promise<M
   return unreadable;
 }
 
-/** What the snapshot records about a source, and what its parent must have read: name, type and origin (Redis without secrets). */
+/**
+ * What the snapshot records about a source, and what its parent
+ * must have read: name, type and origin (Redis without secrets).
+ */
 function chainSource(s: FileSource | RedisSource): ChainSource {
   return {
     name: s.name,
@@ -432,7 +442,9 @@ function nothingBackedUp(failures: BackupError[]): BackupError {
     BackupErrorCode.ALL_SOURCES_FAILED,
     `No source could be backed up, so no snapshot was made: ${failures.map((f) => f.message).join(' ')}`,
     {
-      hint: 'Earlier snapshots are untouched. Fix the causes above (paths, permissions, the Redis server) and run the backup again.',
+      hint:
+        'Earlier snapshots are untouched. Fix the causes above (paths, permissions, the Redis server) and run ' +
+        'the backup again.',
       details: { failedSources: failures.map((f) => ({ code: f.code, reason: f.message, ...f.details })) },
     },
   );

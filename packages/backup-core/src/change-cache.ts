@@ -108,7 +108,11 @@ export class CacheRecording {
     await this.forgetOld().catch(() => {});
     if (this.failure === undefined) return undefined;
     await rm(this.tmp, { recursive: true, force: true }).catch(() => {});
-    return `could not keep this snapshot's file list in the cache (${(this.failure as Error)?.message ?? this.failure}); the next backup of an encrypted repository without the identity will be a full one`;
+    return (
+      `could not keep this snapshot's file list in the cache (` +
+      `${(this.failure as Error)?.message ?? this.failure}); the next backup of an encrypted repository ` +
+      `without the identity will be a full one`
+    );
   }
 
   /** The snapshot was not committed: its lists go too. */

@@ -40,7 +40,10 @@ export interface FileSourceReport {
   warn(f: Finding): void;
   /** Something was not backed up; the snapshot becomes partial. */
   error(f: Finding): void;
-  /** Each regular file's bytes as they are archived (e.g. for data validation); the chunk's memory is reused after the call, so copy what you keep. */
+  /**
+   * Each regular file's bytes as they are archived (e.g. for data validation); the chunk's memory is reused after the
+   * call, so copy what you keep.
+   */
   tap?(path: string): ((chunk: Buffer) => void) | undefined;
   /** Called once per regular file; `read` is false when an unchanged file was not read. */
   fileDone?(path: string, bytes: number, read: boolean): void;
@@ -380,7 +383,10 @@ async function* readAhead(
     report.warn({
       kind: 'changed',
       path: rel,
-      message: `${rel} changed while it was read${shortBy > 0 ? ` (it shrank; ${shortBy} bytes were padded with zeros)` : ''}; the archived copy may mix old and new content`,
+      message:
+        `${rel} changed while it was read` +
+        `${shortBy > 0 ? ` (it shrank; ${shortBy} bytes were padded with zeros)` : ''}; the archived copy may ` +
+        `mix old and new content`,
     });
 }
 
@@ -472,7 +478,10 @@ async function* readExactly(
     report.warn({
       kind: 'changed',
       path: rel,
-      message: `${rel} changed while it was read${shortBy > 0 ? ` (it shrank; ${shortBy} bytes were padded with zeros)` : ''}; the archived copy may mix old and new content`,
+      message:
+        `${rel} changed while it was read` +
+        `${shortBy > 0 ? ` (it shrank; ${shortBy} bytes were padded with zeros)` : ''}; the archived copy may ` +
+        `mix old and new content`,
     });
 }
 
@@ -482,6 +491,9 @@ function describe(error: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return `permission denied (${msg}); run drkit as a user that can read it`;
   // The message would repeat the whole path, which is what is wrong.
   if (code === 'ENAMETOOLONG')
-    return 'its absolute path is longer than the kernel accepts (PATH_MAX, 4,096 bytes); back up a folder further down, or shorten the names above it';
+    return (
+      'its absolute path is longer than the kernel accepts (PATH_MAX, 4,096 bytes); back up a folder further ' +
+      'down, or shorten the names above it'
+    );
   return msg;
 }

@@ -39,7 +39,8 @@ export async function planForgetIds(
     const list = [...reachedFrom.keys()].sort();
     throw new BackupError(
       BackupErrorCode.FORGET_HAS_DEPENDENTS,
-      `${[...named].sort().join(', ')} ${named.size > 1 ? 'are' : 'is'} needed by ${list.length} later snapshot(s) that would no longer restore: ${list.join(', ')}. Nothing was removed.`,
+      `${[...named].sort().join(', ')} ${named.size > 1 ? 'are' : 'is'} needed by ${list.length} later ` +
+        `snapshot(s) that would no longer restore: ${list.join(', ')}. Nothing was removed.`,
       {
         hint: `Forget them too: drkit forget ${refs.join(' ')} --with-dependents (or name them as well).`,
         details: { dependents: list },

@@ -110,7 +110,9 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
       `The ${purpose} was interrupted ${done}; every snapshot still listed is intact.`,
       {
         cause,
-        hint: `Run the same ${purpose} again to finish${options.prune ? '' : ', and `drkit forget --prune` to delete the data'}.`,
+        hint:
+          `Run the same ${purpose} again to finish` +
+          `${options.prune ? '' : ', and `drkit forget --prune` to delete the data'}.`,
         details: { removed },
       },
     );

@@ -77,7 +77,8 @@ export async function chooseParent(
     return {
       parent: undefined,
       reason: moved
-        ? `source "${moved.name}" now reads ${moved.now}, but the newest snapshot of these sources on host ${options.host} (${sameGroup[0]!.id}) read ${moved.was}: a new chain starts`
+        ? `source "${moved.name}" now reads ${moved.now}, but the newest snapshot of these sources on ` +
+          `host ${options.host} (${sameGroup[0]!.id}) read ${moved.was}: a new chain starts`
         : `no earlier snapshot of these sources on host ${options.host}`,
     };
   }
@@ -90,7 +91,9 @@ export async function chooseParent(
   )
     return {
       parent: undefined,
-      reason: `the repository is encrypted, no identity was given, and this host's cache has no file list of ${parent.id}, so unchanged files cannot be recognised`,
+      reason:
+        `the repository is encrypted, no identity was given, and this host's cache has no file list ` +
+        `of ${parent.id}, so unchanged files cannot be recognised`,
     };
   const baseId = parent.base ?? parent.id;
   // From the listing: a full whose metadata is damaged makes a new full, not a failed backup.
@@ -102,7 +105,9 @@ export async function chooseParent(
   const notHeld = fileSources.filter((name) => !held.includes(name));
   return {
     parent,
-    reason: `incremental on ${parent.id}${notHeld.length ? ` (${notHeld.join(', ')} failed there and is read in full)` : ''}`,
+    reason:
+      `incremental on ${parent.id}` +
+      `${notHeld.length ? ` (${notHeld.join(', ')} failed there and is read in full)` : ''}`,
   };
 }
 

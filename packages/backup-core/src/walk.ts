@@ -16,7 +16,10 @@ export interface WalkEntry {
   kind: 'file' | 'dir' | 'symlink' | 'other';
   /** lstat of dirs and symlinks; files are stat'ed through their open handle instead. */
   stats?: Stats;
-  /** A folder's name count, set when it was listed while settled, so the next walk may trust the listing (see KnownNames). */
+  /**
+   * A folder's name count, set when it was listed while settled,
+   * so the next walk may trust the listing (see KnownNames).
+   */
   names?: number;
 }
 
@@ -35,7 +38,10 @@ export type KnownNames = (rel: string, stats: Stats) => readonly KnownName[] | u
 export interface WalkProblem {
   rel: string;
   error: unknown;
-  /** True when the entry itself was left out (it could not be lstat'ed); false when a folder's names could not be listed. */
+  /**
+   * True when the entry itself was left out (it could not be
+   * lstat'ed); false when a folder's names could not be listed.
+   */
   skipped: boolean;
 }
 
@@ -61,7 +67,9 @@ export function checkAccounted(source: string, tally: EntryTally, written: numbe
   if (lost === 0) return;
   throw new BackupError(
     BackupErrorCode.ENTRIES_LOST,
-    `Source "${source}": the walk saw ${tally.seen} entries, but ${written} were written, ${tally.left} left out by include/exclude and ${tally.skipped} reported as not backed up (${lost > 0 ? `${lost} missing` : `${-lost} too many`}); nothing was committed.`,
+    `Source "${source}": the walk saw ${tally.seen} entries, but ${written} were written, ${tally.left} ` +
+      `left out by include/exclude and ${tally.skipped} reported as not backed up ` +
+      `(${lost > 0 ? `${lost} missing` : `${-lost} too many`}); nothing was committed.`,
     {
       hint: 'This is a bug in drkit: please report it with this message. Earlier snapshots are untouched.',
       details: { source, ...tally, written },
@@ -117,7 +125,10 @@ export async function* walkTree(
   yield* await walkEntries(root, options, onProblem, known, tally);
 }
 
-/** walkTree as a plain iterator once the root is resolved: below it the walk only makes blocking calls, so no entry waits on a promise. */
+/**
+ * walkTree as a plain iterator once the root is resolved: below it the walk only makes blocking calls, so no entry
+ * waits on a promise.
+ */
 export async function walkEntries(
   root: string,
   options: WalkOptions,

@@ -44,52 +44,59 @@ async function indexOf(repo: Repository, id: string, source: string) {
 }
 
 describe('runBackup', () => {
-  it('stops when its signal fires mid-archive: BACKUP_INTERRUPTED, and no snapshot, data, temp file or lock is left', async () => {
-    const { tree, repo } = await setup();
-    const abort = new AbortController();
-    let partsWhenAborted = 0;
-    const run = runBackup(repo, {
-      sources: sourcesFromPaths([tree]),
-      toolVersion: 'test',
-      signal: abort.signal,
-      onProgress: () => {
-        if (abort.signal.aborted) return;
-        partsWhenAborted = readdirSync(path.join(dir, 'repo', '.tmp')).filter((n) => n.endsWith('.part')).length;
-        abort.abort(new Error('stop'));
-      },
-    });
-    await expect(run).rejects.toMatchObject({
-      code: BackupErrorCode.INTERRUPTED,
-      message: expect.stringContaining('rolled back'),
-    });
-    expect(partsWhenAborted).toBeGreaterThan(0);
-    for (const sub of ['snapshots', 'data', 'locks'])
-      expect(readdirSync(path.join(dir, 'repo')).includes(sub) ? readdirSync(path.join(dir, 'repo', sub)) : []).toEqual(
-        [],
-      );
-    expect(readdirSync(path.join(dir, 'repo', '.tmp'))).toEqual([]);
-  });
+  it(
+    'stops when its signal fires mid-archive: BACKUP_INTERRUPTED, ' +
+      'and no snapshot, data, temp file or lock is left',
+    async () => {
+      const { tree, repo } = await setup();
+      const abort = new AbortController();
+      let partsWhenAborted = 0;
+      const run = runBackup(repo, {
+        sources: sourcesFromPaths([tree]),
+        toolVersion: 'test',
+        signal: abort.signal,
+        onProgress: () => {
+          if (abort.signal.aborted) return;
+          partsWhenAborted = readdirSync(path.join(dir, 'repo', '.tmp')).filter((n) => n.endsWith('.part')).length;
+          abort.abort(new Error('stop'));
+        },
+      });
+      await expect(run).rejects.toMatchObject({
+        code: BackupErrorCode.INTERRUPTED,
+        message: expect.stringContaining('rolled back'),
+      });
+      expect(partsWhenAborted).toBeGreaterThan(0);
+      for (const sub of ['snapshots', 'data', 'locks'])
+        expect(
+          readdirSync(path.join(dir, 'repo')).includes(sub) ? readdirSync(path.join(dir, 'repo', sub)) : [],
+        ).toEqual([]);
+      expect(readdirSync(path.join(dir, 'repo', '.tmp'))).toEqual([]);
+    },
+  );
 
-  it('records every entry of the tree with type, mode, mtime, size and hash, and GNU tar extracts it identically', async () => {
-    const { tree, repo } = await setup();
-    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
-    expect(result.status).toBe('complete');
-    expect(result.errors).toEqual([]);
-    const index = await indexOf(repo, result.snapshot.id, 'tree');
-    const expected = await describeTree(tree);
-    expect(index.map((e) => e.path)).toEqual(expected.map((e) => e.path));
-    for (const [i, e] of index.entries()) {
-      expect(e.type).toBe(expected[i]!.type);
-      if (e.type === 'file') expect(e.sha256).toBe(expected[i]!.sha256);
-      if (e.type !== 'symlink') expect(e.mode).toBe(expected[i]!.mode);
-      expect(Math.round(e.mtime)).toBe(expected[i]!.mtimeMs);
-    }
-    const out = path.join(dir, 'out');
-    await mkdir(out);
-    const archive = path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key);
-    execFileSync('tar', [canWriteZstd ? '--zstd' : '-z', '-xpf', archive, '-C', out]);
-    expect(await describeTree(out)).toEqual(expected);
-  });
+  it(
+    'records every entry of the tree with type, mode, mtime, ' + 'size and hash, and GNU tar extracts it identically',
+    async () => {
+      const { tree, repo } = await setup();
+      const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+      expect(result.status).toBe('complete');
+      expect(result.errors).toEqual([]);
+      const index = await indexOf(repo, result.snapshot.id, 'tree');
+      const expected = await describeTree(tree);
+      expect(index.map((e) => e.path)).toEqual(expected.map((e) => e.path));
+      for (const [i, e] of index.entries()) {
+        expect(e.type).toBe(expected[i]!.type);
+        if (e.type === 'file') expect(e.sha256).toBe(expected[i]!.sha256);
+        if (e.type !== 'symlink') expect(e.mode).toBe(expected[i]!.mode);
+        expect(Math.round(e.mtime)).toBe(expected[i]!.mtimeMs);
+      }
+      const out = path.join(dir, 'out');
+      await mkdir(out);
+      const archive = path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key);
+      execFileSync('tar', [canWriteZstd ? '--zstd' : '-z', '-xpf', archive, '-C', out]);
+      expect(await describeTree(out)).toEqual(expected);
+    },
+  );
 
   it('applies include and exclude globs and keeps the folders that lead to included files', async () => {
     const { tree, repo } = await setup();
@@ -121,35 +128,38 @@ describe('runBackup', () => {
     expect(result.snapshot.sources[0]!.findingsTotal).toBe(1);
   });
 
-  it('archives large files read through reused buffers intact, and checks JSONL lines that span those reads', async () => {
-    const { tree, repo } = await setup();
-    const big = path.join(tree, 'big');
-    await mkdir(big);
-    // Lines of varying length, so no read (1 MiB) ends on a line boundary; two bad lines, one across a read boundary.
-    const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(i % 97) }));
-    let crossing = 0;
-    for (let end = lines[0]!.length + 1; end <= 1 << 20; end += lines[crossing]!.length + 1) crossing++;
-    lines[crossing] = `{"broken": ${'y'.repeat(200)}`;
-    lines[50_000] = '{"also": broken}';
-    await writeFile(path.join(big, 'events.jsonl'), `${lines.join('\n')}\n`);
-    for (let i = 0; i < 3; i++) await writeFile(path.join(big, `blob-${i}.bin`), randomBytes((2 << 20) + 4321 * i));
-    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
-    expect(result.warnings.map((w) => [w.path, w.line])).toEqual([
-      ['big/events.jsonl', crossing + 1],
-      ['big/events.jsonl', 50_001],
-    ]);
-    const out = path.join(dir, 'out');
-    await mkdir(out);
-    execFileSync('tar', [
-      canWriteZstd ? '--zstd' : '-z',
-      '-xpf',
-      path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key),
-      '-C',
-      out,
-    ]);
-    const contents = async (root: string) => (await describeTree(root)).map((e) => [e.path, e.type, e.sha256]);
-    expect(await contents(out)).toEqual(await contents(tree));
-  });
+  it(
+    'archives large files read through reused buffers ' + 'intact, and checks JSONL lines that span those reads',
+    async () => {
+      const { tree, repo } = await setup();
+      const big = path.join(tree, 'big');
+      await mkdir(big);
+      // Lines of varying length, so no read (1 MiB) ends on a line boundary; two bad lines, one across a read boundary.
+      const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(i % 97) }));
+      let crossing = 0;
+      for (let end = lines[0]!.length + 1; end <= 1 << 20; end += lines[crossing]!.length + 1) crossing++;
+      lines[crossing] = `{"broken": ${'y'.repeat(200)}`;
+      lines[50_000] = '{"also": broken}';
+      await writeFile(path.join(big, 'events.jsonl'), `${lines.join('\n')}\n`);
+      for (let i = 0; i < 3; i++) await writeFile(path.join(big, `blob-${i}.bin`), randomBytes((2 << 20) + 4321 * i));
+      const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+      expect(result.warnings.map((w) => [w.path, w.line])).toEqual([
+        ['big/events.jsonl', crossing + 1],
+        ['big/events.jsonl', 50_001],
+      ]);
+      const out = path.join(dir, 'out');
+      await mkdir(out);
+      execFileSync('tar', [
+        canWriteZstd ? '--zstd' : '-z',
+        '-xpf',
+        path.join(dir, 'repo', result.snapshot.sources[0]!.archive.key),
+        '-C',
+        out,
+      ]);
+      const contents = async (root: string) => (await describeTree(root)).map((e) => [e.path, e.type, e.sha256]);
+      expect(await contents(out)).toEqual(await contents(tree));
+    },
+  );
 
   it('makes a partial snapshot naming a file it could not read, and keeps everything else', async () => {
     const { tree, repo } = await setup();
@@ -263,26 +273,29 @@ describe('runBackup', () => {
     ]);
   });
 
-  it("records the root folder's mode and mtime, and restore gives them to the folder each source lands in", async () => {
-    const { tree, repo } = await setup();
-    await chmod(tree, 0o750);
-    await utimes(tree, 1_600_000_000, 1_600_000_000.25);
-    const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
-    expect(result.snapshot.sources[0]!.root).toEqual({ mode: 0o750, mtime: 1_600_000_000_250 });
-    const straight = path.join(dir, 'straight');
-    await executeRestore(
-      repo,
-      await planRestore(repo, { snapshot: result.snapshot.id, target: straight, sources: ['tree'] }),
-    );
-    const under = path.join(dir, 'under');
-    await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target: under }));
-    for (const root of [straight, path.join(under, 'tree')]) {
-      const st = await stat(root);
-      expect(st.mode & 0o7777).toBe(0o750);
-      expect(st.mtimeMs).toBe(1_600_000_000_250);
-    }
-    expect(await describeTree(straight)).toEqual(await describeTree(tree));
-  });
+  it(
+    "records the root folder's mode and mtime, and " + 'restore gives them to the folder each source lands in',
+    async () => {
+      const { tree, repo } = await setup();
+      await chmod(tree, 0o750);
+      await utimes(tree, 1_600_000_000, 1_600_000_000.25);
+      const result = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+      expect(result.snapshot.sources[0]!.root).toEqual({ mode: 0o750, mtime: 1_600_000_000_250 });
+      const straight = path.join(dir, 'straight');
+      await executeRestore(
+        repo,
+        await planRestore(repo, { snapshot: result.snapshot.id, target: straight, sources: ['tree'] }),
+      );
+      const under = path.join(dir, 'under');
+      await executeRestore(repo, await planRestore(repo, { snapshot: result.snapshot.id, target: under }));
+      for (const root of [straight, path.join(under, 'tree')]) {
+        const st = await stat(root);
+        expect(st.mode & 0o7777).toBe(0o750);
+        expect(st.mtimeMs).toBe(1_600_000_000_250);
+      }
+      expect(await describeTree(straight)).toEqual(await describeTree(tree));
+    },
+  );
 
   it('refuses a missing source before writing anything, when it is the only one', async () => {
     const { repo } = await setup();
@@ -294,37 +307,40 @@ describe('runBackup', () => {
     expect(await repo.listSnapshots()).toEqual([]);
   });
 
-  it('records a source folder that vanishes after the check as failed, with nothing of it left in the repository', async () => {
-    const { tree, repo } = await setup();
-    const doomed = path.join(dir, 'doomed');
-    await makeSampleTree(doomed);
-    let removed = false;
-    // The clock is first read once the sources were checked: the folder goes between check and walk.
-    const clock = {
-      now: () => {
-        if (!removed) execFileSync('rm', ['-rf', doomed]);
-        removed = true;
-        return new Date();
-      },
-    };
-    const result = await runBackup(repo, { sources: sourcesFromPaths([tree, doomed]), toolVersion: 'test', clock });
-    expect(result.status).toBe('partial');
-    expect(result.failedSources).toEqual([
-      expect.objectContaining({
-        name: 'doomed',
-        code: BackupErrorCode.SOURCE_MISSING,
-        reason: `Source "doomed": ${doomed} is gone.`,
-      }),
-    ]);
-    expect(result.snapshot.sources.map((s) => s.name)).toEqual(['tree']);
-    const stored = await readdir(path.join(dir, 'repo', 'data', result.snapshot.id));
-    expect(stored.sort()).toEqual(
-      result.snapshot.sources
-        .flatMap((s) => [s.archive.key, s.index!.key])
-        .map((k) => path.basename(k))
-        .sort(),
-    );
-  });
+  it(
+    'records a source folder that vanishes after the check ' + 'as failed, with nothing of it left in the repository',
+    async () => {
+      const { tree, repo } = await setup();
+      const doomed = path.join(dir, 'doomed');
+      await makeSampleTree(doomed);
+      let removed = false;
+      // The clock is first read once the sources were checked: the folder goes between check and walk.
+      const clock = {
+        now: () => {
+          if (!removed) execFileSync('rm', ['-rf', doomed]);
+          removed = true;
+          return new Date();
+        },
+      };
+      const result = await runBackup(repo, { sources: sourcesFromPaths([tree, doomed]), toolVersion: 'test', clock });
+      expect(result.status).toBe('partial');
+      expect(result.failedSources).toEqual([
+        expect.objectContaining({
+          name: 'doomed',
+          code: BackupErrorCode.SOURCE_MISSING,
+          reason: `Source "doomed": ${doomed} is gone.`,
+        }),
+      ]);
+      expect(result.snapshot.sources.map((s) => s.name)).toEqual(['tree']);
+      const stored = await readdir(path.join(dir, 'repo', 'data', result.snapshot.id));
+      expect(stored.sort()).toEqual(
+        result.snapshot.sources
+          .flatMap((s) => [s.archive.key, s.index!.key])
+          .map((k) => path.basename(k))
+          .sort(),
+      );
+    },
+  );
 
   it('names ad-hoc sources after their folders, uniquely', () => {
     expect(sourcesFromPaths(['/srv/data', '/other/data', './config/']).map((s) => s.name)).toEqual([

@@ -15,24 +15,27 @@ beforeEach(async () => {
 afterEach(() => cleanup());
 
 describe('backups into an encrypted repository', () => {
-  it('need only the public keys: without the identity every backup is a full, with it incrementals resume', async () => {
-    const tree = path.join(dir, 'tree');
-    await makeSampleTree(tree);
-    const key = generateIdentity();
-    const store = new LocalStore(path.join(dir, 'repo'));
-    await Repository.init(store, { encryption: { recipients: [key.recipient] } });
-    const backup = async (repo: Repository) =>
-      runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+  it(
+    'need only the public keys: without the identity ' + 'every backup is a full, with it incrementals resume',
+    async () => {
+      const tree = path.join(dir, 'tree');
+      await makeSampleTree(tree);
+      const key = generateIdentity();
+      const store = new LocalStore(path.join(dir, 'repo'));
+      await Repository.init(store, { encryption: { recipients: [key.recipient] } });
+      const backup = async (repo: Repository) =>
+        runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
 
-    const first = await backup(await Repository.open(store));
-    const second = await backup(await Repository.open(store));
-    expect([first.snapshot.kind, second.snapshot.kind]).toEqual(['full', 'full']);
-    expect(second.chain).toMatch(/encrypted, no identity was given, and this host's cache has no file list/);
-    expect(second.snapshot.encryption).toEqual({ type: 'age', recipients: [key.recipient] });
+      const first = await backup(await Repository.open(store));
+      const second = await backup(await Repository.open(store));
+      expect([first.snapshot.kind, second.snapshot.kind]).toEqual(['full', 'full']);
+      expect(second.chain).toMatch(/encrypted, no identity was given, and this host's cache has no file list/);
+      expect(second.snapshot.encryption).toEqual({ type: 'age', recipients: [key.recipient] });
 
-    const third = await backup(await Repository.open(store, { identities: [key.identity] }));
-    expect(third.snapshot).toMatchObject({ kind: 'incremental', parent: second.snapshot.id });
-  });
+      const third = await backup(await Repository.open(store, { identities: [key.identity] }));
+      expect(third.snapshot).toMatchObject({ kind: 'incremental', parent: second.snapshot.id });
+    },
+  );
 
   it("make incrementals without the identity from this host's cache, which holds no file content", async () => {
     const tree = path.join(dir, 'tree');
@@ -86,31 +89,34 @@ describe('backups into an encrypted repository', () => {
     expect(second.chain).toMatch(/cache has no file list of/);
   });
 
-  it('read every file, with a note, when the cached list is damaged; and keep each backup job its own lists', async () => {
-    const key = generateIdentity();
-    const store = new LocalStore(path.join(dir, 'repo'));
-    await Repository.init(store, { encryption: { recipients: [key.recipient] } });
-    const cacheDir = path.join(dir, 'cache');
-    const trees = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, n));
-    for (const t of trees) await makeSampleTree(t);
-    const backup = async (tree: string) =>
-      runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
+  it(
+    'read every file, with a note, when the cached list ' + 'is damaged; and keep each backup job its own lists',
+    async () => {
+      const key = generateIdentity();
+      const store = new LocalStore(path.join(dir, 'repo'));
+      await Repository.init(store, { encryption: { recipients: [key.recipient] } });
+      const cacheDir = path.join(dir, 'cache');
+      const trees = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, n));
+      for (const t of trees) await makeSampleTree(t);
+      const backup = async (tree: string) =>
+        runBackup(await Repository.open(store), { sources: sourcesFromPaths([tree]), toolVersion: 'test', cacheDir });
 
-    const first = await backup(trees[0]!);
-    // Three other jobs on this host do not push job a's list out of the cache.
-    for (const t of trees.slice(1)) await backup(t);
-    const second = await backup(trees[0]!);
-    expect(second.snapshot).toMatchObject({ kind: 'incremental', parent: first.snapshot.id });
-    expect(second.read.files).toBe(0);
+      const first = await backup(trees[0]!);
+      // Three other jobs on this host do not push job a's list out of the cache.
+      for (const t of trees.slice(1)) await backup(t);
+      const second = await backup(trees[0]!);
+      expect(second.snapshot).toMatchObject({ kind: 'incremental', parent: first.snapshot.id });
+      expect(second.read.files).toBe(0);
 
-    // A list cut short (a crash, a full disk) costs a full read, never the backup.
-    const repoCache = path.join(cacheDir, (await Repository.open(store)).config.id);
-    const [list] = await readdir(path.join(repoCache, second.snapshot.id));
-    const listPath = path.join(repoCache, second.snapshot.id, list!);
-    await writeFile(listPath, (await readFile(listPath, 'utf8')).slice(0, -10));
-    const third = await backup(trees[0]!);
-    expect(third.status).toBe('complete');
-    expect(third.notes).toContainEqual(expect.stringContaining('could not be read'));
-    expect(third.read.files).toBe(first.read.files);
-  });
+      // A list cut short (a crash, a full disk) costs a full read, never the backup.
+      const repoCache = path.join(cacheDir, (await Repository.open(store)).config.id);
+      const [list] = await readdir(path.join(repoCache, second.snapshot.id));
+      const listPath = path.join(repoCache, second.snapshot.id, list!);
+      await writeFile(listPath, (await readFile(listPath, 'utf8')).slice(0, -10));
+      const third = await backup(trees[0]!);
+      expect(third.status).toBe('complete');
+      expect(third.notes).toContainEqual(expect.stringContaining('could not be read'));
+      expect(third.read.files).toBe(first.read.files);
+    },
+  );
 });

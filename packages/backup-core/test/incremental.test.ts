@@ -187,18 +187,21 @@ describe('incremental snapshots', () => {
     expect(await describeTree(await restoreTree(repo, next.snapshot.id, 'r-next'))).toEqual(await describeTree(tree));
   });
 
-  it('reads a small file again that changed while read even when its finding was not kept (findings are capped)', async () => {
-    const { tree, repo, backup } = await setup();
-    const first = await backup({
-      openFile: faultyReads([path.join(tree, 'data/feedback.jsonl')], 'short'),
-      maxFindings: 0,
-    });
-    expect(first.snapshot.sources[0]!.findings).toEqual([]);
-    expect(first.snapshot.sources[0]!.findingsTotal).toBeGreaterThan(0);
-    const next = await backup();
-    expect(next.read.files).toBe(1);
-    expect(await describeTree(await restoreTree(repo, next.snapshot.id, 'r-next'))).toEqual(await describeTree(tree));
-  });
+  it(
+    'reads a small file again that changed while read even ' + 'when its finding was not kept (findings are capped)',
+    async () => {
+      const { tree, repo, backup } = await setup();
+      const first = await backup({
+        openFile: faultyReads([path.join(tree, 'data/feedback.jsonl')], 'short'),
+        maxFindings: 0,
+      });
+      expect(first.snapshot.sources[0]!.findings).toEqual([]);
+      expect(first.snapshot.sources[0]!.findingsTotal).toBeGreaterThan(0);
+      const next = await backup();
+      expect(next.read.files).toBe(1);
+      expect(await describeTree(await restoreTree(repo, next.snapshot.id, 'r-next'))).toEqual(await describeTree(tree));
+    },
+  );
 
   it('builds on a parent of the same host and the same sources only', async () => {
     const { tree, repo, backup } = await setup();
@@ -227,70 +230,82 @@ describe('incremental snapshots', () => {
     expect(wide2.snapshot).toMatchObject({ kind: 'incremental', parent: wide.snapshot.id });
   });
 
-  it('starts a new chain when a source name now reads another folder, and the old folder keeps its own chain', async () => {
-    const { tree, repo } = await setup();
-    const elsewhere = path.join(dir, 'elsewhere');
-    await makeSampleTree(elsewhere);
-    const at = (p: string) =>
-      runBackup(repo, { sources: [{ name: 'data', type: 'files', path: p }], toolVersion: 'test' });
-    const service = await at(tree);
-    const adHoc = await at(elsewhere);
-    expect(adHoc.snapshot.kind).toBe('full');
-    expect(adHoc.chain).toBe(
-      `source "data" now reads ${elsewhere}, but the newest snapshot of these sources on host ${service.snapshot.host} (${service.snapshot.id}) read ${tree}: a new chain starts`,
-    );
-    expect(adHoc.read.files).toBeGreaterThan(0);
-    const again = await at(tree);
-    expect(again.snapshot).toMatchObject({ kind: 'incremental', parent: service.snapshot.id });
-    expect(again.read.files).toBe(0);
-    expect(await describeTree(await restoreTree(repo, again.snapshot.id, 'r', 'data'))).toEqual(
-      await describeTree(tree),
-    );
-  });
+  it(
+    'starts a new chain when a source name now reads ' + 'another folder, and the old folder keeps its own chain',
+    async () => {
+      const { tree, repo } = await setup();
+      const elsewhere = path.join(dir, 'elsewhere');
+      await makeSampleTree(elsewhere);
+      const at = (p: string) =>
+        runBackup(repo, { sources: [{ name: 'data', type: 'files', path: p }], toolVersion: 'test' });
+      const service = await at(tree);
+      const adHoc = await at(elsewhere);
+      expect(adHoc.snapshot.kind).toBe('full');
+      expect(adHoc.chain).toBe(
+        `source "data" now reads ${elsewhere}, but the newest snapshot of these sources on ` +
+          `host ${service.snapshot.host} (${service.snapshot.id}) read ${tree}: a new chain starts`,
+      );
+      expect(adHoc.read.files).toBeGreaterThan(0);
+      const again = await at(tree);
+      expect(again.snapshot).toMatchObject({ kind: 'incremental', parent: service.snapshot.id });
+      expect(again.read.files).toBe(0);
+      expect(await describeTree(await restoreTree(repo, again.snapshot.id, 'r', 'data'))).toEqual(
+        await describeTree(tree),
+      );
+    },
+  );
 
-  it('keeps the chain of the other sources when one source fails, and reads the failed one in full once it is back', async () => {
-    const { tree, repo } = await setup();
-    const other = path.join(dir, 'other');
-    await makeSampleTree(other);
-    const sources = sourcesFromPaths([tree, other]);
-    const backup = () => runBackup(repo, { sources, toolVersion: 'test' });
-    const full = await backup();
-    await rename(other, `${other}.away`);
-    const partial = await backup();
-    expect(partial.snapshot).toMatchObject({ kind: 'incremental', parent: full.snapshot.id, status: 'partial' });
-    expect(partial.failedSources).toEqual([expect.objectContaining({ name: 'other', code: 'BACKUP_SOURCE_MISSING' })]);
-    expect(partial.read.files).toBe(0);
-    await rename(`${other}.away`, other);
-    const back = await backup();
-    expect(back.snapshot).toMatchObject({ kind: 'incremental', parent: partial.snapshot.id, status: 'complete' });
-    expect(back.chain).toBe(`incremental on ${partial.snapshot.id} (other failed there and is read in full)`);
-    // tree's files stay where they were; other's are read again, all of them.
-    expect(back.read.files).toBe(back.snapshot.sources.find((s) => s.name === 'other')!.stats.files);
-    expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-tree'))).toEqual(await describeTree(tree));
-    expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-other', 'other'))).toEqual(
-      await describeTree(other),
-    );
-    expect((await verifyRef(repo, 'all')).map((r) => r.ok)).toEqual([true, true, true]);
-  });
+  it(
+    'keeps the chain of the other sources when one source ' + 'fails, and reads the failed one in full once it is back',
+    async () => {
+      const { tree, repo } = await setup();
+      const other = path.join(dir, 'other');
+      await makeSampleTree(other);
+      const sources = sourcesFromPaths([tree, other]);
+      const backup = () => runBackup(repo, { sources, toolVersion: 'test' });
+      const full = await backup();
+      await rename(other, `${other}.away`);
+      const partial = await backup();
+      expect(partial.snapshot).toMatchObject({ kind: 'incremental', parent: full.snapshot.id, status: 'partial' });
+      expect(partial.failedSources).toEqual([
+        expect.objectContaining({ name: 'other', code: 'BACKUP_SOURCE_MISSING' }),
+      ]);
+      expect(partial.read.files).toBe(0);
+      await rename(`${other}.away`, other);
+      const back = await backup();
+      expect(back.snapshot).toMatchObject({ kind: 'incremental', parent: partial.snapshot.id, status: 'complete' });
+      expect(back.chain).toBe(`incremental on ${partial.snapshot.id} (other failed there and is read in full)`);
+      // tree's files stay where they were; other's are read again, all of them.
+      expect(back.read.files).toBe(back.snapshot.sources.find((s) => s.name === 'other')!.stats.files);
+      expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-tree'))).toEqual(await describeTree(tree));
+      expect(await describeTree(await restoreTree(repo, back.snapshot.id, 'r-other', 'other'))).toEqual(
+        await describeTree(other),
+      );
+      expect((await verifyRef(repo, 'all')).map((r) => r.ok)).toEqual([true, true, true]);
+    },
+  );
 
-  it('waits for an exclusive lock (forget, prune) to go away when given waitMs, and fails at once without', async () => {
-    const { repo, backup } = await setup();
-    const held = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
-    await expect(backup()).rejects.toMatchObject({
-      code: 'REPO_LOCKED',
-      message: expect.stringContaining('forget --prune'),
-    });
-    const started = Date.now();
-    const release = setTimeout(() => void held.release(), 1500);
-    try {
-      const result = await backup({ waitMs: 30_000 });
-      expect(result.status).toBe('complete');
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
-    } finally {
-      clearTimeout(release);
-      await held.release().catch(() => {});
-    }
-  });
+  it(
+    'waits for an exclusive lock (forget, prune) to go ' + 'away when given waitMs, and fails at once without',
+    async () => {
+      const { repo, backup } = await setup();
+      const held = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
+      await expect(backup()).rejects.toMatchObject({
+        code: 'REPO_LOCKED',
+        message: expect.stringContaining('forget --prune'),
+      });
+      const started = Date.now();
+      const release = setTimeout(() => void held.release(), 1500);
+      try {
+        const result = await backup({ waitMs: 30_000 });
+        expect(result.status).toBe('complete');
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      } finally {
+        clearTimeout(release);
+        await held.release().catch(() => {});
+      }
+    },
+  );
 
   it('with rehash, a file whose mtime changed but content did not is not stored again', async () => {
     const { tree, backup } = await setup();

@@ -203,12 +203,16 @@ describe('planRetention: each rule alone', () => {
     expect(reasonsOf(decisions, '2026-09-02T00:00Z')).toEqual(['within 30d']);
   });
 
-  it('keep_within ignores snapshots dated after now when choosing the newest (a skewed clock cannot age out real ones)', () => {
-    const snapshots = ['2026-10-01', '2026-11-20', '2027-06-01'].map((d) => snap(`${d}T00:00Z`));
-    const decisions = planRetention(snapshots, { keepWithinMs: 60 * DAY }, NOW);
-    expect(keptTimes(decisions)).toEqual(['2027-06-01T00:00', '2026-11-20T00:00', '2026-10-01T00:00']);
-    expect(reasonsOf(decisions, '2026-10-01T00:00Z')).toEqual(['within 60d']);
-  });
+  it(
+    'keep_within ignores snapshots dated after now when choosing the newest (a skewed clock cannot age out ' +
+      'real ones)',
+    () => {
+      const snapshots = ['2026-10-01', '2026-11-20', '2027-06-01'].map((d) => snap(`${d}T00:00Z`));
+      const decisions = planRetention(snapshots, { keepWithinMs: 60 * DAY }, NOW);
+      expect(keptTimes(decisions)).toEqual(['2027-06-01T00:00', '2026-11-20T00:00', '2026-10-01T00:00']);
+      expect(reasonsOf(decisions, '2026-10-01T00:00Z')).toEqual(['within 60d']);
+    },
+  );
 
   it('keep_within writes odd durations in the config units', () => {
     const decisions = planRetention([snap('2026-11-20T00:00Z')], { keepWithinMs: 36 * HOUR + 30 * 60_000 }, NOW);
@@ -590,15 +594,22 @@ describe('planRetentionGroups: one plan per host and source set', () => {
     );
   });
 
-  it('keeps what a kept incremental needs even in another group (chains made before parents stayed in their group)', () => {
-    const full = on('app-1', ['config', 'data'], '2026-11-01T00:00Z', 1);
-    const inc = on('app-1', ['data'], '2026-11-02T00:00Z', 2, { kind: 'incremental', parent: full.id, base: full.id });
-    const newerFull = on('app-1', ['config', 'data'], '2026-11-03T00:00Z', 3);
-    const groups = planRetentionGroups([full, inc, newerFull], { keepLast: 1 }, NOW);
-    const byId = new Map(groups.flatMap((g) => g.decisions).map((d) => [d.id, d]));
-    expect(byId.get(full.id)).toMatchObject({ keep: true, reasons: [`needed by kept incremental ${inc.id}`] });
-    expect(byId.get(inc.id)?.keep).toBe(true);
-  });
+  it(
+    'keeps what a kept incremental needs even in another ' + 'group (chains made before parents stayed in their group)',
+    () => {
+      const full = on('app-1', ['config', 'data'], '2026-11-01T00:00Z', 1);
+      const inc = on('app-1', ['data'], '2026-11-02T00:00Z', 2, {
+        kind: 'incremental',
+        parent: full.id,
+        base: full.id,
+      });
+      const newerFull = on('app-1', ['config', 'data'], '2026-11-03T00:00Z', 3);
+      const groups = planRetentionGroups([full, inc, newerFull], { keepLast: 1 }, NOW);
+      const byId = new Map(groups.flatMap((g) => g.decisions).map((d) => [d.id, d]));
+      expect(byId.get(full.id)).toMatchObject({ keep: true, reasons: [`needed by kept incremental ${inc.id}`] });
+      expect(byId.get(inc.id)?.keep).toBe(true);
+    },
+  );
 
   it('keeps everything under an empty policy, and refuses bad input like planRetention', () => {
     const groups = planRetentionGroups(

@@ -44,15 +44,18 @@ describe('unchanged folders are not listed again', () => {
     expect(await walkPaths(root)).toEqual(['a', 'a/real.txt', 'b', 'b/real.txt']);
   });
 
-  it('does not record a name count for folders changed within the last 2 s (the next backup lists them again)', async () => {
-    const tree = path.join(dir, 'tree');
-    await makeSampleTree(tree);
-    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
-    const full = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
-    const folders = (await indexOf(repo, full.snapshot.id)).filter((e) => e.type === 'dir');
-    expect(folders.length).toBeGreaterThan(3);
-    expect(folders.every((e) => e.names === undefined)).toBe(true);
-  });
+  it(
+    'does not record a name count for folders changed ' + 'within the last 2 s (the next backup lists them again)',
+    async () => {
+      const tree = path.join(dir, 'tree');
+      await makeSampleTree(tree);
+      const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+      const full = await runBackup(repo, { sources: sourcesFromPaths([tree]), toolVersion: 'test' });
+      const folders = (await indexOf(repo, full.snapshot.id)).filter((e) => e.type === 'dir');
+      expect(folders.length).toBeGreaterThan(3);
+      expect(folders.every((e) => e.names === undefined)).toBe(true);
+    },
+  );
 
   it('settled folders: an incremental still sees every added, changed, removed and newly included entry', async () => {
     const tree = path.join(dir, 'tree');

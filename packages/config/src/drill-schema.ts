@@ -25,7 +25,10 @@ export const drillSchema = hinted(
       write: 'a path',
       example: '/var/tmp/drkit-drills',
     }).optional(),
-    /** A scratch Redis to restore Redis sources into; its databases are emptied. Default: a redis-server the drill starts. */
+    /**
+     * A scratch Redis to restore Redis sources into; its databases
+     * are emptied. Default: a redis-server the drill starts.
+     */
     redis: hinted(z.string().regex(/^rediss?:\/\//i), {
       expected: 'a redis:// URL of a scratch server',
       write: 'a URL',
@@ -39,7 +42,9 @@ export const drillSchema = hinted(
     }).default('redis-server'),
     service: hinted(
       z.strictObject({
-        /** Started with `sh -c` in the sandbox; $DRKIT_DRILL_<SOURCE> and $DRKIT_DRILL_REDIS_URL say where the data is. */
+        /**
+         * Started with `sh -c` in the sandbox; $DRKIT_DRILL_<SOURCE> and $DRKIT_DRILL_REDIS_URL say where the data is.
+         */
         command: command('"node server.js --data $DRKIT_DRILL_DATA"'),
         env: hinted(z.record(z.string(), z.string()), {
           expected: 'environment variables (NAME: value)',

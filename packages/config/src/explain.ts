@@ -12,7 +12,10 @@ function isSecret(path: readonly PropertyKey[]): boolean {
   return path.some((key) => typeof key === 'string' && SECRET_KEY.test(key));
 }
 
-/** `redis://user:pw@host` → `redis://***@host`, and a bare `user:pw@host` → `***@host`, up to the last `@` (passwords may hold `@` or `/`). */
+/**
+ * `redis://user:pw@host` → `redis://***@host`, and a bare `user:pw@host` → `***@host`, up to the last `@` (passwords
+ * may hold `@` or `/`).
+ */
 function maskCredentials(text: string): string {
   if (text.includes('://')) return text.replace(/([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, '$1***@');
   return text.replace(/^[^\s/@:]+:\S*@/, '***@');
@@ -58,7 +61,10 @@ export function closest(key: string, allowed: readonly string[]): string | undef
 function oneOf(options: readonly unknown[], value: unknown, path: readonly PropertyKey[]): string {
   const example = exampleAt(path, String(options[0]));
   if (value === undefined) return `required but missing. Fix: add ${example}.`;
-  return `expected ${options.length > 1 ? 'one of ' : ''}${options.join(', ')}, got ${show(value, path)}. Fix: write one of those, e.g. ${example}.`;
+  return (
+    `expected ${options.length > 1 ? 'one of ' : ''}${options.join(', ')}, got ${show(value, path)}. Fix: ` +
+    `write one of those, e.g. ${example}.`
+  );
 }
 
 /**
@@ -74,7 +80,10 @@ export function explain(issue: z.core.$ZodRawIssue): string | undefined {
       return issue.keys
         .map((unknown) => {
           const guess = closest(unknown, allowed);
-          return `unknown key "${unknown}". ${guess ? `Did you mean "${guess}"?` : 'Fix: remove it.'} Allowed keys: ${allowed.join(', ')}.`;
+          return (
+            `unknown key "${unknown}". ${guess ? `Did you mean "${guess}"?` : 'Fix: remove it.'} Allowed ` +
+            `keys: ${allowed.join(', ')}.`
+          );
         })
         .join('\n');
     }
@@ -98,13 +107,18 @@ export function explain(issue: z.core.$ZodRawIssue): string | undefined {
   }
   if (path.length === 0) {
     return issue.input === null || issue.input === undefined
-      ? 'the config is empty. Fix: add at least a sources list, e.g. sources: [{ name: data, type: files, path: ./data }], or run "drkit init" for a template.'
-      : `expected settings as key: value lines, got ${show(issue.input, path)}. Fix: start from "drkit init" or the README example.`;
+      ? 'the config is empty. Fix: add at least a sources list, e.g. sources: [{ name: data, type: files, ' +
+          'path: ./data }], or run "drkit init" for a template.'
+      : `expected settings as key: value lines, got ${show(issue.input, path)}. Fix: start from "drkit init" ` +
+          `or the README example.`;
   }
   const hint = fieldHints.get(issue.schema ?? (issue.inst as z.ZodType));
   if (issue.input === undefined) return `required but missing. Fix: add ${exampleAt(path, hint?.example ?? '...')}.`;
   if (!hint) return undefined;
-  return `expected ${hint.expected}, got ${show(issue.input, path)}. Fix: write ${hint.write}, e.g. ${exampleAt(path, hint.example)}.`;
+  return (
+    `expected ${hint.expected}, got ${show(issue.input, path)}. Fix: write ${hint.write}, ` +
+    `e.g. ${exampleAt(path, hint.example)}.`
+  );
 }
 
 const TYPE_WORDS: Record<string, string> = {
@@ -116,7 +130,10 @@ const TYPE_WORDS: Record<string, string> = {
   boolean: 'true or false',
 };
 
-/** "expected true or false or a mapping, got "yes"" from each alternative's first complaint; undefined keeps zod's message. */
+/**
+ * "expected true or false or a mapping, got "yes"" from each
+ * alternative's first complaint; undefined keeps zod's message.
+ */
 function unionForms(
   errors: readonly (readonly z.core.$ZodIssue[])[] | undefined,
   input: unknown,
@@ -128,7 +145,10 @@ function unionForms(
     return undefined;
   });
   if (forms.length === 0 || forms.some((f) => f === undefined)) return undefined;
-  return `expected ${[...new Set(forms)].join(' or ')}, got ${show(input, path)}. Fix: write one of those forms (see the README).`;
+  return (
+    `expected ${[...new Set(forms)].join(' or ')}, got ${show(input, path)}. Fix: write one of those forms ` +
+    `(see the README).`
+  );
 }
 
 /** Zod's final issues as config issues, one per problem. */

@@ -111,7 +111,8 @@ const hook = z
         input: h,
         path: [],
         message:
-          'needs exactly one of command or webhook. Fix: write e.g. { command: "systemctl start app@standby" } or { webhook: "https://dns-hook.internal/switch" }.',
+          'needs exactly one of command or webhook. Fix: write e.g. { command: "systemctl start ' +
+          'app@standby" } or { webhook: "https://dns-hook.internal/switch" }.',
       });
   });
 const STEP_KINDS = ['activate', 'restore', 'dns', 'verify'] as const;
@@ -137,7 +138,9 @@ const stepSchema = z.unknown().superRefine((value, ctx) => {
     ctx.addIssue({
       code: 'custom',
       input: value,
-      message: `expected a step: a mapping with one of ${STEP_KINDS.join(', ')}. Fix: write e.g. - activate: { command: "systemctl start app@standby" }.`,
+      message:
+        `expected a step: a mapping with one of ${STEP_KINDS.join(', ')}. Fix: write e.g. - activate: { ` +
+        `command: "systemctl start app@standby" }.`,
     });
     return;
   }
@@ -247,7 +250,10 @@ export const failoverSchema = hinted(
           code: 'custom',
           input: f.quorum,
           path: ['quorum'],
-          message: `quorum ${f.quorum} is more than the ${listed} monitor(s) listed${f.monitors ? '' : ' (none listed: one)'}. Fix: list the monitors (monitors: [eu-1, us-1, ap-1]) or lower the quorum.`,
+          message:
+            `quorum ${f.quorum} is more than the ${listed} monitor(s) listed` +
+            `${f.monitors ? '' : ' (none listed: one)'}. Fix: list the monitors (monitors: [eu-1, us-1, ap-1]) ` +
+            `or lower the quorum.`,
         });
     }),
   {

@@ -61,7 +61,10 @@ interface Unset {
   issue: ConfigIssue;
 }
 
-/** Expands `${VAR}` in string values only, so a variable can never add YAML structure; unset ones are listed, not thrown. */
+/**
+ * Expands `${VAR}` in string values only, so a variable can
+ * never add YAML structure; unset ones are listed, not thrown.
+ */
 function interpolate(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; unset: Unset[] } {
   const unset: Unset[] = [];
   const walk = (node: unknown, path: PropertyKey[]): unknown => {
@@ -74,7 +77,9 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; 
           path,
           issue: {
             path: formatPath(path),
-            message: `environment variable ${name} is not set. Fix: set it (export ${name}=...) or give a default: \${${name}:-value}.`,
+            message:
+              `environment variable ${name} is not set. Fix: set it (export ${name}=...) or give a default: ` +
+              `\${${name}:-value}.`,
           },
         });
         return reference;
@@ -173,7 +178,8 @@ function syntaxIssue(error: YAMLError): ConfigIssue {
 }
 
 const SYNTAX_HINT =
-  'Fix the YAML syntax where shown: check indentation (spaces, not tabs), the space after each colon, and quote values that contain ": " or " #".';
+  'Fix the YAML syntax where shown: check indentation (spaces, not tabs), the space after each colon, and ' +
+  'quote values that contain ": " or " #".';
 
 /** Parses YAML (or JSON) text, expands `${VAR}` from `env`, then validates; `file` names the source in errors. */
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): DrkitConfig {
@@ -220,7 +226,8 @@ export async function readConfig(path: string, opts: { env?: NodeJS.ProcessEnv }
       {
         cause,
         hint: absent
-          ? 'Check --config / DRKIT_CONFIG, or write the file: it names the repository and the sources (see the README; `drkit init` creates a repository, not a config).'
+          ? 'Check --config / DRKIT_CONFIG, or write the file: it names the repository and the sources (see ' +
+            'the README; `drkit init` creates a repository, not a config).'
           : 'Check that the path is a readable file, or pass --config <path>.',
         details: { file: resolve(path) },
       },

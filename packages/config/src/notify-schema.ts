@@ -78,7 +78,10 @@ const smtpUrl = z.string().superRefine((text, ctx) => {
     ctx.addIssue({
       code: 'custom',
       input: '***',
-      message: `the SMTP URL ${parsed}. Fix: write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, with the password from the environment, e.g. smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587".`,
+      message:
+        `the SMTP URL ${parsed}. Fix: write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or ` +
+        `smtps://USER:PASSWORD@HOST:465, with the password from the environment, e.g. smtp_url: ` +
+        `"smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587".`,
     });
 });
 
@@ -262,7 +265,9 @@ function checkNotify(
         code: 'custom',
         input: name,
         path: ['channels', name],
-        message: `channel name "${name}" is not usable. Fix: use letters, digits, "_" and "-" (at most 32, starting with a letter or digit), e.g. ops-slack.`,
+        message:
+          `channel name "${name}" is not usable. Fix: use letters, digits, "_" and "-" (at most 32, starting ` +
+          `with a letter or digit), e.g. ops-slack.`,
       });
   const known = (ref: string, path: PropertyKey[]) => {
     if (names.includes(ref)) return;
@@ -271,7 +276,9 @@ function checkNotify(
       code: 'custom',
       input: ref,
       path,
-      message: `unknown channel "${ref}". ${guess ? `Did you mean "${guess}"? ` : ''}Fix: use a channel defined under notify.channels (${names.length ? names.join(', ') : 'none is defined yet'}), or define it there.`,
+      message:
+        `unknown channel "${ref}". ${guess ? `Did you mean "${guess}"? ` : ''}Fix: use a channel defined ` +
+        `under notify.channels (${names.length ? names.join(', ') : 'none is defined yet'}), or define it there.`,
     });
   };
   for (const severity of SEVERITY_NAMES) {
@@ -347,7 +354,9 @@ export const contactsSchema = hinted(z.array(contactSchema), {
 type ContactInput = { role?: unknown; phone?: unknown; email?: unknown };
 type ChannelInput = { type?: unknown; to?: unknown };
 
-/** Each role once, and every `role:NAME` in a channel's `to:` names a contact that has the address that channel needs. */
+/**
+ * Each role once, and every `role:NAME` in a channel's `to:` names a contact that has the address that channel needs.
+ */
 export function checkContacts(
   config: { contacts?: readonly ContactInput[]; notify?: { channels?: Record<string, ChannelInput> } },
   ctx: z.core.$RefinementCtx,
@@ -379,14 +388,19 @@ export function checkContacts(
           code: 'custom',
           input: to,
           path,
-          message: `no contact has the role "${role}". ${guess ? `Did you mean "role:${guess}"? ` : ''}Fix: add it to contacts (- { role: ${role}, name: …, ${field}: … }) or use one of: ${[...byRole.keys()].join(', ') || 'none yet'}.`,
+          message:
+            `no contact has the role "${role}". ${guess ? `Did you mean "role:${guess}"? ` : ''}Fix: add it ` +
+            `to contacts (- { role: ${role}, name: …, ${field}: … }) or use one ` +
+            `of: ${[...byRole.keys()].join(', ') || 'none yet'}.`,
         });
       } else if (typeof contact[field] !== 'string')
         ctx.addIssue({
           code: 'custom',
           input: to,
           path,
-          message: `the contact with role "${role}" has no ${field}, which a ${channel.type} channel needs. Fix: add ${field}: to that contact.`,
+          message:
+            `the contact with role "${role}" has no ${field}, which a ${channel.type} channel needs. Fix: ` +
+            `add ${field}: to that contact.`,
         });
     });
   }

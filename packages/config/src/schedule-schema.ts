@@ -4,7 +4,10 @@ import { DURATION_UNITS, durationMs } from './duration.js';
 import { leaseSchema } from './failover-schema.js';
 import { hinted } from './hints.js';
 
-/** The drkit commands a job may run (`drill` runs a recovery drill: `args: ["--scenario", "full"]` for the quarterly one). */
+/**
+ * The drkit commands a job may run (`drill` runs a recovery
+ * drill: `args: ["--scenario", "full"]` for the quarterly one).
+ */
 export const JOB_COMMANDS = ['backup', 'verify', 'forget', 'copy', 'drill'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
 
@@ -28,7 +31,10 @@ export function isTimeZone(zone: string): boolean {
 export function cronProblem(expression: string): string | undefined {
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6)
-    return `has ${fields} field${fields === 1 ? '' : 's'}; a cron expression has 5 (minute hour day month weekday) or 6 (with seconds first)`;
+    return (
+      `has ${fields} field${fields === 1 ? '' : 's'}; a cron expression has 5 (minute hour day month weekday) ` +
+      `or 6 (with seconds first)`
+    );
   try {
     new Cron(expression, { paused: true });
     return undefined;
@@ -59,7 +65,10 @@ export const jobSchema = z
           ctx.addIssue({
             code: 'custom',
             input: cron,
-            message: `"${cron}" ${problem}. Fix: write e.g. "0 3 * * *" (daily 03:00) or "*/10 * * * * *" (every 10 s).`,
+            message:
+              `"${cron}" ${problem}. ` +
+              `Fix: write e.g. "0 3 * * *" (daily 03:00) ` +
+              `or "*/10 * * * * *" (every 10 s).`,
           });
       }),
       { expected: 'a cron expression', write: 'a quoted expression', example: '"0 * * * *"' },
@@ -92,7 +101,9 @@ export const jobSchema = z
         code: 'custom',
         input: job,
         path: [],
-        message: `${job.cron === undefined ? 'says neither when (cron) nor after which job (after)' : 'gives both cron and after'}. Fix: give exactly one, e.g. cron: "0 3 * * *".`,
+        message: `${
+          job.cron === undefined ? 'says neither when (cron) nor after which job (after)' : 'gives both cron and after'
+        }. Fix: give exactly one, e.g. cron: "0 3 * * *".`,
       });
   });
 
@@ -109,7 +120,9 @@ function checkJobs(
         code: 'custom',
         input: job.name,
         path: ['jobs', i, 'name'],
-        message: `duplicate job name "${job.name}" (already used by jobs[${names.get(job.name)}]). Fix: give each job its own name.`,
+        message:
+          `duplicate job name "${job.name}" (already used by jobs[${names.get(job.name)}]). Fix: give each ` +
+          `job its own name.`,
       });
     else names.set(job.name, i);
   });
@@ -177,7 +190,9 @@ export const schedulerSchema = hinted(
     lease: leaseSchema.optional(),
     /** How often the RPO watch re-reads the repository's snapshot list (besides after each job). */
     rpo_refresh: duration('5m').default('5m'),
-    /** Run records older than this are pruned as the daemon runs (each job's newest is kept: catch-up counts from it). */
+    /**
+     * Run records older than this are pruned as the daemon runs (each job's newest is kept: catch-up counts from it).
+     */
     history: duration('90d').default('90d'),
   }),
   {

@@ -125,7 +125,9 @@ export const redisSourceSchema = z
         code: 'custom',
         input: source,
         path: [],
-        message: `${forms.length === 0 ? 'says nowhere where Redis is' : `gives ${forms.join(' and ')}, which do not go together`}. Fix: give exactly one of url, host (with port), sentinel or cluster, e.g. url: redis://cache:6379/0.`,
+        message: `${
+          forms.length === 0 ? 'says nowhere where Redis is' : `gives ${forms.join(' and ')}, which do not go together`
+        }. Fix: give exactly one of url, host (with port), sentinel or cluster, e.g. url: redis://cache:6379/0.`,
       });
     if (source.cluster && Array.isArray(source.dbs) && source.dbs.some((d) => d !== 0))
       ctx.addIssue({
@@ -182,7 +184,9 @@ function checkUniqueNames(sources: readonly unknown[], ctx: z.core.$RefinementCt
         code: 'custom',
         input: name,
         path: [index, 'name'],
-        message: `duplicate source name "${name}" (already used by sources[${first}]). Fix: give each source a unique name.`,
+        message:
+          `duplicate source name "${name}" (already used by sources[${first}]). Fix: give each source a ` +
+          `unique name.`,
       });
   });
 }
@@ -245,14 +249,20 @@ export const repositoryFieldsSchema = z
         code: 'custom',
         input: r,
         path: [],
-        message: `${forms.length === 0 ? 'says nowhere where the repository is' : `gives ${forms.join(' and ')}, which do not go together`}. Fix: give exactly one of url, path or bucket, e.g. url: s3://backups/app-1.`,
+        message: `${
+          forms.length === 0
+            ? 'says nowhere where the repository is'
+            : `gives ${forms.join(' and ')}, which do not go together`
+        }. Fix: give exactly one of url, path or bucket, e.g. url: s3://backups/app-1.`,
       });
     if ((r.access_key_id === undefined) !== (r.secret_access_key === undefined))
       ctx.addIssue({
         code: 'custom',
         input: r,
         path: [],
-        message: `access_key_id and secret_access_key go together. Fix: give both (e.g. from \${AWS_ACCESS_KEY_ID} and \${AWS_SECRET_ACCESS_KEY}), or neither to use the AWS credential chain.`,
+        message:
+          `access_key_id and secret_access_key go together. Fix: give both (e.g. from \${AWS_ACCESS_KEY_ID} ` +
+          `and \${AWS_SECRET_ACCESS_KEY}), or neither to use the AWS credential chain.`,
       });
   });
 

@@ -102,11 +102,13 @@ export const statusPageSchema = hinted(
         expected: 'a list of maintenance windows',
         write: 'a list',
         example:
-          '[{ title: "Database upgrade", components: [web], starts: "2026-03-10T22:00:00Z", ends: "2026-03-10T23:00:00Z" }]',
+          '[{ title: "Database upgrade", components: [web], starts: "2026-03-10T22:00:00Z", ends: ' +
+          '"2026-03-10T23:00:00Z" }]',
       }).default(() => []),
     })
     .superRefine((page, ctx) => {
-      // Components are matched by name: a repeated name or a maintenance window naming one that is not listed is a typo.
+      // Components are matched by name: a repeated name or a
+      // maintenance window naming one that is not listed is a typo.
       const names = page.components.map((c) => c.name);
       names.forEach((name, index) => {
         if (names.indexOf(name) !== index)
@@ -125,7 +127,9 @@ export const statusPageSchema = hinted(
               code: 'custom',
               input: name,
               path: ['maintenance', index, 'components', j],
-              message: `"${name}" is not one of status_page.components (${[...new Set(names)].join(', ')}). Fix: use one of those names, or add it to components.`,
+              message:
+                `"${name}" is not one of status_page.components (${[...new Set(names)].join(', ')}). Fix: use ` +
+                `one of those names, or add it to components.`,
             });
         });
       });

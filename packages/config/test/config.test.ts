@@ -128,7 +128,8 @@ describe('loading valid configs', () => {
   it('resolves relative paths against the config file folder, not the working directory', async () => {
     const file = await write(
       'etc/drkit.config.yaml',
-      'repository: ../repo\nsources:\n  - { name: a, type: files, path: ../data }\n  - { name: b, type: files, path: /abs }\n',
+      'repository: ../repo\nsources:\n  - { name: a, type: files, path: ../data }\n' +
+        '  - { name: b, type: files, path: /abs }\n',
     );
     const config = await readConfig(relative(process.cwd(), file));
     expect(config.repository).toBe(join(dir, 'repo'));
@@ -151,7 +152,8 @@ describe('loading valid configs', () => {
 
 describe('environment variables', () => {
   const text =
-    'repository: ${DRKIT_REPO}\nsources:\n  - name: ${SOURCE_NAME:-data}\n    type: files\n    path: ${DATA_ROOT:-/srv}/data\n';
+    'repository: ${DRKIT_REPO}\nsources:\n  - name: ${SOURCE_NAME:-data}\n    type: files\n' +
+    '    path: ${DATA_ROOT:-/srv}/data\n';
 
   it('interpolates set variables and falls back to defaults when unset or empty', () => {
     const config = parseConfigText(text, 'drkit.config.yaml', { DRKIT_REPO: '/backups', DATA_ROOT: '' });
@@ -175,46 +177,52 @@ describe('environment variables', () => {
     const repo = await caught(() => config.repository);
     expect(repo.code).toBe(ConfigErrorCode.ENV_MISSING);
     expect(repo.message).toBe(
-      'drkit.config.yaml: repository: environment variable DRKIT_REPO is not set. Fix: set it (export DRKIT_REPO=...) or give a default: ${DRKIT_REPO:-value}.',
+      'drkit.config.yaml: repository: environment variable DRKIT_REPO is not set. Fix: set it (export ' +
+        'DRKIT_REPO=...) or give a default: ${DRKIT_REPO:-value}.',
     );
     const source = await caught(() => fileSource(config, 0).path);
     expect(source.code).toBe(ConfigErrorCode.ENV_MISSING);
     expect(source.message).toBe(
       [
-        'drkit.config.yaml: sources[0].path: environment variable ROOT is not set. Fix: set it (export ROOT=...) or give a default: ${ROOT:-value}.',
-        'drkit.config.yaml: sources[0].exclude[0]: environment variable SKIP is not set. Fix: set it (export SKIP=...) or give a default: ${SKIP:-value}.',
+        'drkit.config.yaml: sources[0].path: environment variable ROOT is not set. Fix: set it (export ' +
+          'ROOT=...) or give a default: ${ROOT:-value}.',
+        'drkit.config.yaml: sources[0].exclude[0]: environment variable SKIP is not set. Fix: set it ' +
+          '(export SKIP=...) or give a default: ${SKIP:-value}.',
       ].join('\n'),
     );
     expect(source.details?.issues).toHaveLength(2);
     expect(await caught(() => ({ ...config.sources[0] }))).toBe(source); // a copy of the source is a use of it
   });
 
-  it('fails only the part that needs an unset variable: other sources, the repository and the settings stay usable', () => {
-    const yaml = [
-      'repository: /backups',
-      'retention: { keep_daily: 3 }',
-      'sources:',
-      '  - { name: data, type: files, path: /srv/data }',
-      '  - { name: cache, type: redis, url: "${REDIS_URL}" }',
-      '  - { name: sessions, type: redis, url: "redis://:${REDIS_PASSWORD}@cache:6379" }',
-    ].join('\n');
-    const config = parseConfigText(yaml, 'drkit.config.yaml', {});
-    expect(config.repository).toBe('/backups');
-    expect(config.retention.keep_daily).toBe(3);
-    expect(fileSource(config, 0).path).toBe('/srv/data');
-    // Names and types stay readable, so a command can find the source it wants among them.
-    expect(config.sources.map((s) => [s.name, s.type])).toEqual([
-      ['data', 'files'],
-      ['cache', 'redis'],
-      ['sessions', 'redis'],
-    ]);
-    expect(() => (config.sources[1] as { url?: string }).url).toThrow(
-      /sources\[1\]\.url: environment variable REDIS_URL is not set/,
-    );
-    expect(() => (config.sources[2] as { url?: string }).url).toThrow(
-      /sources\[2\]\.url: environment variable REDIS_PASSWORD is not set/,
-    );
-  });
+  it(
+    'fails only the part that needs an unset variable: other ' + 'sources, the repository and the settings stay usable',
+    () => {
+      const yaml = [
+        'repository: /backups',
+        'retention: { keep_daily: 3 }',
+        'sources:',
+        '  - { name: data, type: files, path: /srv/data }',
+        '  - { name: cache, type: redis, url: "${REDIS_URL}" }',
+        '  - { name: sessions, type: redis, url: "redis://:${REDIS_PASSWORD}@cache:6379" }',
+      ].join('\n');
+      const config = parseConfigText(yaml, 'drkit.config.yaml', {});
+      expect(config.repository).toBe('/backups');
+      expect(config.retention.keep_daily).toBe(3);
+      expect(fileSource(config, 0).path).toBe('/srv/data');
+      // Names and types stay readable, so a command can find the source it wants among them.
+      expect(config.sources.map((s) => [s.name, s.type])).toEqual([
+        ['data', 'files'],
+        ['cache', 'redis'],
+        ['sessions', 'redis'],
+      ]);
+      expect(() => (config.sources[1] as { url?: string }).url).toThrow(
+        /sources\[1\]\.url: environment variable REDIS_URL is not set/,
+      );
+      expect(() => (config.sources[2] as { url?: string }).url).toThrow(
+        /sources\[2\]\.url: environment variable REDIS_PASSWORD is not set/,
+      );
+    },
+  );
 
   it('still reports other problems at once, and duplicate names among sources that wait for a variable', async () => {
     const dup = await caught(() =>
@@ -248,7 +256,8 @@ describe('invalid configs', () => {
     const err = await caught(() => readConfig(relative(process.cwd(), file)));
     expect(err.code).toBe(ConfigErrorCode.INVALID);
     expect(err.message).toBe(
-      `${relative(process.cwd(), file)}: sources[0]: unknown key "exlude". Did you mean "exclude"? Allowed keys: name, type, path, include, exclude.`,
+      `${relative(process.cwd(), file)}: sources[0]: unknown key "exlude". Did you mean "exclude"? Allowed ` +
+        `keys: name, type, path, include, exclude.`,
     );
   });
 
@@ -258,7 +267,8 @@ describe('invalid configs', () => {
       retention: { keep_daily: 'seven' },
     });
     expect(err.message).toBe(
-      'drkit.config.yaml: retention.keep_daily: expected a whole number ≥ 0, got "seven". Fix: write a number, e.g. keep_daily: 7.',
+      'drkit.config.yaml: retention.keep_daily: expected a whole number ≥ 0, got "seven". Fix: write a ' +
+        'number, e.g. keep_daily: 7.',
     );
     expect(err.details?.issues).toEqual([
       { path: 'retention.keep_daily', message: expect.stringContaining('got "seven"') },
@@ -269,7 +279,8 @@ describe('invalid configs', () => {
     const source = { name: 'data', type: 'files', path: 'x' };
     const err = await validateInvalid({ sources: [source, { ...source, path: 'y' }] });
     expect(err.message).toBe(
-      'drkit.config.yaml: sources[1].name: duplicate source name "data" (already used by sources[0]). Fix: give each source a unique name.',
+      'drkit.config.yaml: sources[1].name: duplicate source name "data" (already used by sources[0]). Fix: ' +
+        'give each source a unique name.',
     );
   });
 
@@ -279,6 +290,7 @@ describe('invalid configs', () => {
       retention: { keep_within: '30 days' },
     });
     expect(err.message).toMatch(
+      // long-line: a regex over the whole message, as the user reads it
       /^drkit\.config\.yaml: retention\.keep_within: expected a duration like 30d, got "30 days"\. Fix: .*keep_within: 30d\.$/,
     );
   });
@@ -316,10 +328,13 @@ describe('invalid configs', () => {
       `${join(dir, 'drkit.config.yaml')}: sources[1].path: required but missing. Fix: add path: ./data.`,
     );
     expect(lines).toContain(
-      `${join(dir, 'drkit.config.yaml')}: sources[0].type: expected one of files, redis, got "mysql". Fix: write one of those, e.g. type: files.`,
+      `${join(dir, 'drkit.config.yaml')}: sources[0].type: expected one of files, redis, got "mysql". Fix: ` +
+        `write one of those, e.g. type: files.`,
     );
     expect(lines).toContain(
-      `${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: repository, compression, sources, retention, backup, validation, signing_key, trust_keys, state, notify, contacts, status_page, failover, schedule, scheduler, objectives, health, drill, runbooks.`,
+      `${join(dir, 'drkit.config.yaml')}: unknown key "validaton". Did you mean "validation"? Allowed keys: ` +
+        `repository, compression, sources, retention, backup, validation, signing_key, trust_keys, state, ` +
+        `notify, contacts, status_page, failover, schedule, scheduler, objectives, health, drill, runbooks.`,
     );
   });
 
@@ -357,19 +372,24 @@ describe('secrets in error messages', () => {
     expect(err.code).toBe(ConfigErrorCode.INVALID);
     const lines = err.message.split('\n');
     expect(lines).toContain(
-      'drkit.config.yaml: repository.access_key_id: expected an access key id, got ***. Fix: write a value, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}.',
+      'drkit.config.yaml: repository.access_key_id: expected an access key id, got ***. Fix: write a value, ' +
+        'e.g. access_key_id: ${AWS_ACCESS_KEY_ID}.',
     );
     expect(lines).toContain(
-      'drkit.config.yaml: repository.secret_access_key: expected a secret access key, got ***. Fix: write a value, e.g. secret_access_key: ${AWS_SECRET_ACCESS_KEY}.',
+      'drkit.config.yaml: repository.secret_access_key: expected a secret access key, got ***. Fix: write a ' +
+        'value, e.g. secret_access_key: ${AWS_SECRET_ACCESS_KEY}.',
     );
     expect(lines).toContain(
-      'drkit.config.yaml: repository.session_token: expected a session token, got ***. Fix: write a value, e.g. session_token: ${AWS_SESSION_TOKEN}.',
+      'drkit.config.yaml: repository.session_token: expected a session token, got ***. Fix: write a value, ' +
+        'e.g. session_token: ${AWS_SESSION_TOKEN}.',
     );
     expect(lines).toContain(
-      'drkit.config.yaml: sources[0].password: expected a password (use ${ENV_VAR}), got ***. Fix: write an environment reference, e.g. password: ${REDIS_PASSWORD}.',
+      'drkit.config.yaml: sources[0].password: expected a password (use ${ENV_VAR}), got ***. Fix: write an ' +
+        'environment reference, e.g. password: ${REDIS_PASSWORD}.',
     );
     expect(lines).toContain(
-      'drkit.config.yaml: sources[2].sentinel.nodes[0]: expected host:port, got "***@10.0.0.5:26379". Fix: write a host and port, e.g. - "10.0.0.5:26379".',
+      'drkit.config.yaml: sources[2].sentinel.nodes[0]: expected host:port, got "***@10.0.0.5:26379". Fix: ' +
+        'write a host and port, e.g. - "10.0.0.5:26379".',
     );
     for (const secret of ['12345', '424242', '987654', 's3ntinel-pw', 'admin']) {
       expect(err.message).not.toContain(secret);
@@ -404,28 +424,33 @@ describe('secrets in error messages', () => {
     expect(plain.message).toContain('got "ftp://files.example/x"');
   });
 
-  it('explains unions other than sources[].type: by the field hint, else by the forms the alternatives take', async () => {
-    const redis = (extra: Record<string, unknown>) =>
-      validateConfig(
-        { sources: [{ name: 'r', type: 'redis', url: 'redis://cache:6379', ...extra }] },
-        { file: 'c.yaml' },
+  it(
+    'explains unions other than sources[].type: by the ' + 'field hint, else by the forms the alternatives take',
+    async () => {
+      const redis = (extra: Record<string, unknown>) =>
+        validateConfig(
+          { sources: [{ name: 'r', type: 'redis', url: 'redis://cache:6379', ...extra }] },
+          { file: 'c.yaml' },
+        );
+      expect((await caught(() => redis({ dbs: 'some' }))).message).toBe(
+        'c.yaml: sources[0].dbs: expected a list of database numbers, or all, got "some". Fix: write a list ' +
+          'or all, e.g. dbs: [0, 1].',
       );
-    expect((await caught(() => redis({ dbs: 'some' }))).message).toBe(
-      'c.yaml: sources[0].dbs: expected a list of database numbers, or all, got "some". Fix: write a list or all, e.g. dbs: [0, 1].',
-    );
-    expect((await caught(() => redis({ tls: 'yes' }))).message).toBe(
-      'c.yaml: sources[0].tls: expected true or false or a mapping, got "yes". Fix: write one of those forms (see the README).',
-    );
-    // The discriminated union with something that is not a mapping, or a type that is not text.
-    expect((await caught(() => validateConfig({ sources: [['files']] }, { file: 'c.yaml' }))).message).toMatch(
-      /^c\.yaml: sources\[0\]: expected a source .*got a list\./,
-    );
-    expect(
-      (await caught(() => validateConfig({ sources: [{ name: 'a', type: ['files'] }] }, { file: 'c.yaml' }))).message,
-    ).toBe(
-      'c.yaml: sources[0].type: expected one of files, redis, got a list. Fix: write one of those, e.g. type: files.',
-    );
-  });
+      expect((await caught(() => redis({ tls: 'yes' }))).message).toBe(
+        'c.yaml: sources[0].tls: expected true or false or a mapping, got "yes". Fix: write one of those ' +
+          'forms (see the README).',
+      );
+      // The discriminated union with something that is not a mapping, or a type that is not text.
+      expect((await caught(() => validateConfig({ sources: [['files']] }, { file: 'c.yaml' }))).message).toMatch(
+        /^c\.yaml: sources\[0\]: expected a source .*got a list\./,
+      );
+      expect(
+        (await caught(() => validateConfig({ sources: [{ name: 'a', type: ['files'] }] }, { file: 'c.yaml' }))).message,
+      ).toBe(
+        'c.yaml: sources[0].type: expected one of files, redis, got a list. Fix: write one of those, e.g. type: files.',
+      );
+    },
+  );
 });
 
 describe('unreadable files', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigErrorCode, parseConfigText } from '@drkit/config';
 
-const BASE = `
+const BASE =
+  `
 sources: [{ name: data, type: files, path: /srv/data }]
 failover:
   primary: { probes: [{ type: http, url: "http://primary:3000/health", interval: 10s, timeout: 2s }] }
@@ -11,7 +12,8 @@ failover:
   cooldown: 1h
   steps:
     - activate: { command: "systemctl start app@standby" }
-    - restore:  { sources: [data, config], snapshot: latest:clean, target: { data: /srv/standby/data, config: /srv/standby/config } }
+    - restore:  { sources: [data, config], snapshot: latest:clean, target: { data: /srv/standby/data, config: ` +
+  `/srv/standby/config } }
     - dns:      { webhook: "https://dns-hook.internal/switch" }
     - verify:   { for: 2m }
 `;

@@ -5,17 +5,22 @@ import { ConfigError, ConfigErrorCode, parseConfigText, parseSmtpUrl } from '@dr
 const SOURCES = 'sources: [{ name: data, type: files, path: /data }]\n';
 
 /** The issue's example, as a user would paste it. */
-const NOTIFY_YAML = `${SOURCES}
+const NOTIFY_YAML =
+  `${SOURCES}
 state: ./drkit-state
 notify:
   channels:
     ops-slack: { type: slack, webhook_url: "\${SLACK_WEBHOOK_URL}" }
-    ops-email: { type: email, smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@mail:587", from: drkit@example.com, to: [ops@example.com, role:devops-lead] }
+    ops-email: { type: email, smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@mail:587", from: drkit@example.com, to: ` +
+  `[ops@example.com, role:devops-lead] }
     pager:     { type: pagerduty, routing_key: "\${PD_ROUTING_KEY}" }
-    phone:     { type: twilio, account_sid: AC123, auth_token: "\${TWILIO_TOKEN}", from: "+15550100", to: ["+15550101", role:devops-lead] }
-    hook:      { type: webhook, url: "https://hooks.example.com/x", headers: { Authorization: "Bearer \${HOOK_TOKEN}" } }
+    phone:     { type: twilio, account_sid: AC123, auth_token: "\${TWILIO_TOKEN}", from: "+15550100", to: ` +
+  `["+15550101", role:devops-lead] }
+    hook:      { type: webhook, url: "https://hooks.example.com/x", headers: { Authorization: "Bearer ` +
+  `\${HOOK_TOKEN}" } }
   routes:
-    P1: { channels: [phone, pager, ops-email, ops-slack], within: 0s, repeat_every: 15m, escalate: [{ after: 30m, channels: [hook] }] }
+    P1: { channels: [phone, pager, ops-email, ops-slack], within: 0s, repeat_every: 15m, escalate: [{ after: 30m, ` +
+  `channels: [hook] }] }
     P2: { channels: [ops-email, ops-slack], within: 15m }
     P3:
       - { match: { component: database }, channels: [ops-email], within: 1h }
@@ -71,8 +76,10 @@ describe('notify, contacts and state in the config', () => {
     );
     expect(err.code).toBe(ConfigErrorCode.INVALID);
     expect(err.message.split('\n')).toEqual([
-      'drkit.config.yaml: notify.routes.P1.channels[1]: unknown channel "pagr". Did you mean "pager"? Fix: use a channel defined under notify.channels (ops-slack, ops-email, pager, phone, hook), or define it there.',
-      'drkit.config.yaml: notify.routes.P3[1].channels[0]: unknown channel "slack". Fix: use a channel defined under notify.channels (ops-slack, ops-email, pager, phone, hook), or define it there.',
+      'drkit.config.yaml: notify.routes.P1.channels[1]: unknown channel "pagr". Did you mean "pager"? Fix: ' +
+        'use a channel defined under notify.channels (ops-slack, ops-email, pager, phone, hook), or define it there.',
+      'drkit.config.yaml: notify.routes.P3[1].channels[0]: unknown channel "slack". Fix: use a channel ' +
+        'defined under notify.channels (ops-slack, ops-email, pager, phone, hook), or define it there.',
     ]);
   });
 
@@ -86,7 +93,11 @@ describe('notify, contacts and state in the config', () => {
     ]) {
       const err = configError(NOTIFY_YAML.replace('smtp://drkit:${SMTP_PASSWORD}@mail:587', url!));
       expect(err.message).toBe(
-        `drkit.config.yaml: notify.channels.ops-email.smtp_url: the SMTP URL ${why}. Fix: write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, with the password from the environment, e.g. smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587".`.replace(
+        (
+          `drkit.config.yaml: notify.channels.ops-email.smtp_url: the SMTP URL ${why}. Fix: write ` +
+          `smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, with the password from ` +
+          `the environment, e.g. smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587".`
+        ).replace(
           `${why}.`,
           why!.startsWith('has the scheme')
             ? `${why}, not smtp:// or smtps://.`
@@ -129,7 +140,8 @@ describe('notify, contacts and state in the config', () => {
     }
     expect(err?.code).toBe(ConfigErrorCode.ENV_MISSING);
     expect(err?.message).toBe(
-      'drkit.config.yaml: notify.channels.ops-slack.webhook_url: environment variable SLACK_WEBHOOK_URL is not set. Fix: set it (export SLACK_WEBHOOK_URL=...) or give a default: ${SLACK_WEBHOOK_URL:-value}.',
+      'drkit.config.yaml: notify.channels.ops-slack.webhook_url: environment variable SLACK_WEBHOOK_URL is ' +
+        'not set. Fix: set it (export SLACK_WEBHOOK_URL=...) or give a default: ${SLACK_WEBHOOK_URL:-value}.',
     );
   });
 
@@ -140,9 +152,13 @@ describe('notify, contacts and state in the config', () => {
         .concat('  - { role: devops-lead, name: Bo }\n'),
     );
     expect(err.message.split('\n')).toEqual([
-      'drkit.config.yaml: contacts[1].role: duplicate role "devops-lead". Fix: give each contact its own role (a person may hold several).',
-      'drkit.config.yaml: notify.channels.ops-email.to[1]: no contact has the role "devops-laed". Did you mean "role:devops-lead"? Fix: add it to contacts (- { role: devops-laed, name: …, email: … }) or use one of: devops-lead.',
-      'drkit.config.yaml: notify.channels.phone.to[1]: the contact with role "devops-lead" has no phone, which a twilio channel needs. Fix: add phone: to that contact.',
+      'drkit.config.yaml: contacts[1].role: duplicate role "devops-lead". Fix: give each contact its own ' +
+        'role (a person may hold several).',
+      'drkit.config.yaml: notify.channels.ops-email.to[1]: no contact has the role "devops-laed". Did you ' +
+        'mean "role:devops-lead"? Fix: add it to contacts (- { role: devops-laed, name: …, email: … }) or use ' +
+        'one of: devops-lead.',
+      'drkit.config.yaml: notify.channels.phone.to[1]: the contact with role "devops-lead" has no phone, ' +
+        'which a twilio channel needs. Fix: add phone: to that contact.',
     ]);
   });
 
@@ -161,17 +177,27 @@ describe('notify, contacts and state in the config', () => {
 `;
     const lines = configError(yaml).message.split('\n');
     expect(lines).toEqual([
-      'drkit.config.yaml: notify.channels.a.type: expected one of slack, email, pagerduty, twilio, webhook, console, got "sms". Fix: write one of those, e.g. type: slack.',
-      'drkit.config.yaml: notify.channels.b.webhook_url: expected an http:// or https:// URL, got ***. Fix: write a URL, e.g. webhook_url: "${SLACK_WEBHOOK_URL}".',
-      'drkit.config.yaml: notify.channels.c.routing_key: expected an Events API v2 integration key, got ***. Fix: write an environment reference, e.g. routing_key: "${PD_ROUTING_KEY}".',
-      'drkit.config.yaml: notify.channels.d.from: expected an email address, got "nobody". Fix: write an address, e.g. from: drkit@example.com.',
-      'drkit.config.yaml: notify.channels.d.to: expected a list of email addresses or role:NAME references, got an empty list. Fix: write a list, e.g. to: [ops@example.com, role:devops-lead].',
-      'drkit.config.yaml: notify.routes.P1.within: expected a duration like 15m, got "soon". Fix: write whole numbers with a unit (s = seconds, m = minutes, h = hours, d = days, w = weeks, y = 365 days), e.g. within: 15m.',
-      'drkit.config.yaml: notify.routes.P1.escalate: expected a list of steps with after and channels, got an empty list. Fix: write a list, e.g. escalate: [{ after: 30m, channels: [phone] }].',
+      'drkit.config.yaml: notify.channels.a.type: expected one of slack, email, pagerduty, twilio, webhook, ' +
+        'console, got "sms". Fix: write one of those, e.g. type: slack.',
+      'drkit.config.yaml: notify.channels.b.webhook_url: expected an http:// or https:// URL, got ***. Fix: ' +
+        'write a URL, e.g. webhook_url: "${SLACK_WEBHOOK_URL}".',
+      'drkit.config.yaml: notify.channels.c.routing_key: expected an Events API v2 integration key, got ' +
+        '***. Fix: write an environment reference, e.g. routing_key: "${PD_ROUTING_KEY}".',
+      'drkit.config.yaml: notify.channels.d.from: expected an email address, got "nobody". Fix: write an ' +
+        'address, e.g. from: drkit@example.com.',
+      'drkit.config.yaml: notify.channels.d.to: expected a list of email addresses or role:NAME references, ' +
+        'got an empty list. Fix: write a list, e.g. to: [ops@example.com, role:devops-lead].',
+      'drkit.config.yaml: notify.routes.P1.within: expected a duration like 15m, got "soon". Fix: write ' +
+        'whole numbers with a unit (s = seconds, m = minutes, h = hours, d = days, w = weeks, y = 365 days), ' +
+        'e.g. within: 15m.',
+      'drkit.config.yaml: notify.routes.P1.escalate: expected a list of steps with after and channels, got ' +
+        'an empty list. Fix: write a list, e.g. escalate: [{ after: 30m, channels: [phone] }].',
       'drkit.config.yaml: notify.routes.P2[0].channels: required but missing. Fix: add channels: [ops-slack].',
-      'drkit.config.yaml: notify.routes.P2[0]: unknown key "chanels". Did you mean "channels"? Allowed keys: match, channels, within, digest, repeat_every, escalate, expire_after.',
+      'drkit.config.yaml: notify.routes.P2[0]: unknown key "chanels". Did you mean "channels"? Allowed ' +
+        'keys: match, channels, within, digest, repeat_every, escalate, expire_after.',
       'drkit.config.yaml: notify.routes: unknown key "P5". Fix: remove it. Allowed keys: P1, P2, P3, P4.',
-      'drkit.config.yaml: notify.channels.bad name: channel name "bad name" is not usable. Fix: use letters, digits, "_" and "-" (at most 32, starting with a letter or digit), e.g. ops-slack.',
+      'drkit.config.yaml: notify.channels.bad name: channel name "bad name" is not usable. Fix: use ' +
+        'letters, digits, "_" and "-" (at most 32, starting with a letter or digit), e.g. ops-slack.',
     ]);
     expect(lines.join('\n')).not.toMatch(/s3cr3t|42/);
   });

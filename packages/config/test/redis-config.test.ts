@@ -17,7 +17,8 @@ function issuesOf(value: unknown): string[] {
 describe('redis sources', () => {
   it('takes a URL whose password comes from the environment, with databases and a pattern', () => {
     const source = redisOf(
-      `sources:\n  - name: cache\n    type: redis\n    url: redis://:\${REDIS_PASSWORD}@cache:6379\n    dbs: [0, 2]\n    pattern: "session:*"\n`,
+      `sources:\n  - name: cache\n    type: redis\n    url: redis://:\${REDIS_PASSWORD}@cache:6379\n` +
+        `    dbs: [0, 2]\n    pattern: "session:*"\n`,
       { REDIS_PASSWORD: 'pw' },
     );
     expect(source).toEqual({
@@ -64,7 +65,8 @@ describe('redis sources', () => {
 
   it('needs exactly one way to reach the server, and only database 0 on a cluster', () => {
     expect(issuesOf({ sources: [{ name: 'r', type: 'redis' }] })).toEqual([
-      'drkit.config.yaml: sources[0]: says nowhere where Redis is. Fix: give exactly one of url, host (with port), sentinel or cluster, e.g. url: redis://cache:6379/0.',
+      'drkit.config.yaml: sources[0]: says nowhere where Redis is. Fix: give exactly one of url, host (with ' +
+        'port), sentinel or cluster, e.g. url: redis://cache:6379/0.',
     ]);
     expect(issuesOf({ sources: [{ name: 'r', type: 'redis', url: 'redis://a', host: 'b' }] })[0]).toContain(
       'gives url and host, which do not go together',

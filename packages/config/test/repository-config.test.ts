@@ -45,7 +45,8 @@ describe('repository: URL forms and fields', () => {
   it('says what is wrong with the fields, naming the key, without echoing a secret', () => {
     const bad = () =>
       parseConfigText(
-        'repository:\n  url: s3://b/p\n  bucket: b\n  secret_access_key: ${SECRET}\n  force_path_stile: true\nsources: [{ name: a, type: files, path: /data }]\n',
+        'repository:\n  url: s3://b/p\n  bucket: b\n  secret_access_key: ${SECRET}\n' +
+          '  force_path_stile: true\nsources: [{ name: a, type: files, path: /data }]\n',
         'drkit.config.yaml',
         { SECRET: 'very-secret-value' },
       );

@@ -48,7 +48,8 @@ export const FAILPOINTS = {
   'notify.outbox.retry': 'a message that failed before is about to be claimed again',
   'notify.outbox.after-claim': 'a message is claimed for sending; nothing is sent yet',
   'notify.outbox.after-accepted':
-    'the receiver accepted a message (2xx); the outbox does not say delivered yet: the one window where a message is sent twice',
+    'the receiver accepted a message (2xx); the outbox does not say delivered yet: the one window where a ' +
+    'message is sent twice',
   'notify.outbox.after-refused': 'the receiver refused a message for good; the outbox does not say failed yet',
   'notify.outbox.after-failure-report':
     "a refused message's report to the route's other channels is queued; the message is not marked failed yet",

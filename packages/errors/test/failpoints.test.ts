@@ -73,7 +73,8 @@ describe('failpoints', () => {
     const r = await run(
       'prune.after-delete-metadata=kill',
       `
-      try { failpoint('tag.before-write'); } catch (e) { console.log(e.code, e.hint.includes('prune.after-delete-meta')); }`,
+      try { failpoint('tag.before-write'); } catch (e) { console.log(e.code, ` +
+        `e.hint.includes('prune.after-delete-meta')); }`,
     );
     expect(r.stdout).toBe('FAILPOINT_SPEC true\n');
   });

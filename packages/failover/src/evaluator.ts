@@ -10,7 +10,9 @@ export interface Triggers {
   errorWindowMs: number;
   /** Fewer attempts in the window than this never fail over by the rate. Default 20. */
   minSamples: number;
-  /** A tripped trigger clears only when the rate stays below this (and probes pass) for `recoverForMs`. Default 0.05. */
+  /**
+   * A tripped trigger clears only when the rate stays below this (and probes pass) for `recoverForMs`. Default 0.05.
+   */
   recoverBelow: number;
   /** Default 5 min. */
   recoverForMs: number;
@@ -97,7 +99,9 @@ export class Evaluator {
     let trigger: string | undefined;
     if (down >= unreachableForMs) trigger = `unreachable for ${duration(down)} (limit ${duration(unreachableForMs)})`;
     else if (wholeWindow && this.samples.length >= minSamples && rate > errorRate)
-      trigger = `error rate ${percent(rate)} over ${duration(errorWindowMs)} (${failures} of ${this.samples.length}; limit ${percent(errorRate)})`;
+      trigger =
+        `error rate ${percent(rate)} over ${duration(errorWindowMs)} (${failures} of ${this.samples.length}; ` +
+        `limit ${percent(errorRate)})`;
     if (trigger) {
       this.tripped = trigger;
       this.calmSince = undefined;

@@ -205,7 +205,10 @@ export class Failover {
     return undefined;
   }
 
-  /** healthy / degraded / failing as the monitors agree: failing needs the quorum; one's own verdict when no quorum is set. */
+  /**
+   * healthy / degraded / failing as the monitors agree: failing
+   * needs the quorum; one's own verdict when no quorum is set.
+   */
   private async agreedHealth(mine: Verdict): Promise<{ state: 'healthy' | 'degraded' | 'failing'; reason?: string }> {
     const { monitors, quorum, quorumWithinMs } = this.settings;
     if (monitors.length === 0 || quorum <= 1)
@@ -219,13 +222,17 @@ export class Failover {
     if (failing.length >= quorum)
       return {
         state: 'failing',
-        reason: `${failing.length} of ${monitors.length} monitors (${failing.map((m) => m.monitor).join(', ')}): ${failing[0]!.verdict.reason}`,
+        reason:
+          `${failing.length} of ${monitors.length} monitors (${failing.map((m) => m.monitor).join(', ')}): ` +
+          `${failing[0]!.verdict.reason}`,
       };
     const troubled = fresh.filter((m) => m.verdict.health !== 'healthy');
     if (troubled.length > 0)
       return {
         state: 'degraded',
-        reason: `${troubled.map((m) => `${m.monitor}: ${m.verdict.reason}`).join('; ')}${failing.length ? ` (${failing.length} failing, quorum ${quorum})` : ''}`,
+        reason:
+          `${troubled.map((m) => `${m.monitor}: ${m.verdict.reason}`).join('; ')}` +
+          `${failing.length ? ` (${failing.length} failing, quorum ${quorum})` : ''}`,
       };
     return { state: 'healthy' };
   }
@@ -244,9 +251,12 @@ export class Failover {
       const holder = await leases.current(keys.lease(this.site));
       throw new FailoverError(
         FailoverErrorCode.BUSY,
-        `Another monitor holds the failover lease of site "${this.site}"${holder ? ` (${holder.holder}, epoch ${holder.epoch})` : ''}: only the holder acts.`,
+        `Another monitor holds the failover lease of site "${this.site}"` +
+          `${holder ? ` (${holder.holder}, epoch ${holder.epoch})` : ''}: only the holder acts.`,
         {
-          hint: 'Wait for it (drkit failover status shows its progress); its lease lapses if it dies, and the next monitor resumes.',
+          hint:
+            'Wait for it (drkit failover status shows its progress); its lease lapses if it dies, and the ' +
+            'next monitor resumes.',
         },
       );
     }
@@ -300,7 +310,8 @@ export class Failover {
       }
       await this.notify(
         'failing_over',
-        `Failing over site ${this.site} (${run.trigger}: ${run.reason}); epoch ${lease.epoch}, by ${lease.holder}${resumed ? ', resuming an interrupted run' : ''}.`,
+        `Failing over site ${this.site} (${run.trigger}: ${run.reason}); epoch ${lease.epoch}, ` +
+          `by ${lease.holder}${resumed ? ', resuming an interrupted run' : ''}.`,
       );
       return await this.runSteps(lease, started, stop);
     } catch (error) {
@@ -318,7 +329,8 @@ export class Failover {
       clearInterval(renewing);
       await this.deps.leases.release(current).catch(() => {});
       this.deps.log?.(
-        `failover: stopped during the sequence of site ${this.site} (epoch ${lease.epoch}); its lease is released for the next monitor to resume`,
+        `failover: stopped during the sequence of site ${this.site} (epoch ${lease.epoch}); its lease is ` +
+          `released for the next monitor to resume`,
       );
       return run;
     };
@@ -346,7 +358,9 @@ export class Failover {
         if (lost.signal.aborted) throw lost.signal.reason;
         if (stop?.aborted) return await stopped();
         run = await this.updateStep(lease, i, { ...outcome.record, status: outcome.ok ? 'ok' : 'failed', ms });
-        const line = `step ${stepName(step, i)} ${outcome.ok ? 'ok' : 'FAILED'} in ${seconds(ms)}${outcome.attempts > 1 ? ` (${outcome.attempts} tries)` : ''}: ${outcome.record.detail}`;
+        const line =
+          `step ${stepName(step, i)} ${outcome.ok ? 'ok' : 'FAILED'} in ${seconds(ms)}` +
+          `${outcome.attempts > 1 ? ` (${outcome.attempts} tries)` : ''}: ${outcome.record.detail}`;
         if (!outcome.ok) {
           clearInterval(renewing);
           const done = run.steps.filter((st) => st.status === 'ok').map((st) => st.step);
@@ -354,7 +368,9 @@ export class Failover {
           run = (await this.finish(lease, 'failed', 'failing_over')).run!;
           await this.notify(
             'failing_over',
-            `Failover of site ${this.site} STOPPED at ${line}. Done: ${done.join(', ') || 'nothing'}. Not run: ${notRun.join(', ') || 'nothing'}. The lease is kept (epoch ${lease.epoch}); nothing automatic happens until a person acts (drkit failover status, trigger or failback).`,
+            `Failover of site ${this.site} STOPPED at ${line}. Done: ${done.join(', ') || 'nothing'}. Not ` +
+              `run: ${notRun.join(', ') || 'nothing'}. The lease is kept (epoch ${lease.epoch}); nothing ` +
+              `automatic happens until a person acts (drkit failover status, trigger or failback).`,
           );
           return run;
         }
@@ -365,7 +381,10 @@ export class Failover {
       const rpo = run.steps.find((st) => st.rpoMs !== undefined);
       await this.notify(
         'failed_over',
-        `Site ${this.site} failed over (epoch ${lease.epoch}) in ${seconds(Date.parse(run.finishedAt!) - Date.parse(run.startedAt))}${rpo ? `; RPO achieved ${seconds(rpo.rpoMs!)} (snapshot ${rpo.snapshot})` : ''}. Watch it closely for 24 hours; fail back by hand.`,
+        `Site ${this.site} failed over (epoch ${lease.epoch}) in ` +
+          `${seconds(Date.parse(run.finishedAt!) - Date.parse(run.startedAt))}` +
+          `${rpo ? `; RPO achieved ${seconds(rpo.rpoMs!)} (snapshot ${rpo.snapshot})` : ''}. Watch it closely ` +
+          `for 24 hours; fail back by hand.`,
       );
       await this.deps.leases.release(current).catch(() => {});
       return run;
@@ -430,7 +449,9 @@ export class Failover {
       ? ` (${out.skipped.length} newer snapshot(s) failed verification: ${out.skipped.map((s) => s.id).join(', ')})`
       : '';
     return {
-      detail: `snapshot ${out.snapshot} of ${out.snapshotTime}, RPO ${seconds(out.rpoMs)}${skipped}: ${out.restored.map((r) => `${r.source} → ${r.target} (${r.detail})`).join('; ')}`,
+      detail:
+        `snapshot ${out.snapshot} of ${out.snapshotTime}, RPO ${seconds(out.rpoMs)}${skipped}: ` +
+        `${out.restored.map((r) => `${r.source} → ${r.target} (${r.detail})`).join('; ')}`,
       snapshot: out.snapshot,
       snapshotTime: out.snapshotTime,
       rpoMs: out.rpoMs,
@@ -448,12 +469,17 @@ export class Failover {
           ? `run \`${step.command}\` with DRKIT_FAILOVER_EPOCH and DRKIT_FAILOVER_REASON set`
           : `POST {epoch, reason, site, step} to ${step.webhook}`;
       else if (step.kind === 'verify')
-        does = `wait until the standby's ${this.settings.standby.probes.length} probe(s) pass for ${seconds(step.forMs)}`;
+        does =
+          `wait until the standby's ${this.settings.standby.probes.length} probe(s) pass ` +
+          `for ${seconds(step.forMs)}`;
       else {
         const targets = step.sources.map((s) => `${s} → ${step.target[s]}`).join(', ');
         try {
           const { snapshot, skipped } = await chooseSnapshot(await this.repository(), step.sources, step.snapshot);
-          does = `restore snapshot ${snapshot.id} of ${snapshot.time} (${step.snapshot}; RPO now ${seconds(this.clock.now() - Date.parse(snapshot.time))}${skipped.length ? `; ${skipped.length} newer failed verification` : ''}): ${targets}`;
+          does =
+            `restore snapshot ${snapshot.id} of ${snapshot.time} (${step.snapshot}; RPO ` +
+            `now ${seconds(this.clock.now() - Date.parse(snapshot.time))}` +
+            `${skipped.length ? `; ${skipped.length} newer failed verification` : ''}): ${targets}`;
         } catch (error) {
           does = `restore ${step.snapshot} of ${targets}: WOULD FAIL: ${(error as Error).message}`;
         }
@@ -478,7 +504,8 @@ export class Failover {
         FailoverErrorCode.NO_SUCH_STEP,
         index === undefined
           ? 'failover.steps has no restore step.'
-          : `Step ${index + 1} of failover.steps is ${step ? `the ${step.kind} step` : 'not there'}, not a restore step.`,
+          : `Step ${index + 1} of failover.steps is ${step ? `the ${step.kind} step` : 'not there'}, not a ` +
+              `restore step.`,
         {
           hint: 'drkit failover plan lists the steps with their numbers.',
         },

@@ -41,9 +41,12 @@ export async function chooseSnapshot(repo: Repository, sources: string[], ref: s
   }
   throw new FailoverError(
     FailoverErrorCode.STEP_FAILED,
-    `No snapshot holding ${sources.join(', ')} is tagged clean and verifies clean${skipped.length ? ` (${skipped.length} checked, all damaged now)` : ' (none is tagged clean)'}.`,
+    `No snapshot holding ${sources.join(', ')} is tagged clean and verifies ` +
+      `clean${skipped.length ? ` (${skipped.length} checked, all damaged now)` : ' (none is tagged clean)'}.`,
     {
-      hint: 'Verify backups as they are made (drkit verify --mark-clean latest); or name a snapshot by id in the restore step (snapshot: <id>).',
+      hint:
+        'Verify backups as they are made (drkit verify --mark-clean latest); or name a snapshot by id in the ' +
+        'restore step (snapshot: <id>).',
       details: { skipped },
     },
   );

@@ -75,7 +75,10 @@ export function probeOf(p: ProbeConfig): Probe {
   return { type: 'command', command: p.command, ...timing };
 }
 
-/** The `failover:` section of drkit.config.yaml (validated by @drkit/config) as settings; relative lease paths resolve against `baseDir`. */
+/**
+ * The `failover:` section of drkit.config.yaml (validated by @drkit/config)
+ * as settings; relative lease paths resolve against `baseDir`.
+ */
 export function settingsFromConfig(config: FailoverConfig, baseDir: string = process.cwd()): FailoverSettings {
   const t = config.triggers;
   const lease = config.lease;

@@ -60,21 +60,24 @@ describe('unreachable_for (5 min by default)', () => {
     expect(verdicts.at(-1)).toMatchObject({ health: 'failing', samples: 3, errorRate: 1 });
   });
 
-  it('a primary that flaps up and down every 30 s is not failed over by unreachable_for, though down half the time', async () => {
-    const clock = fakeClock();
-    const evaluator = new Evaluator();
-    const flap = (elapsed: number) => {
-      service.mode = Math.floor(elapsed / 30_000) % 2 === 0 ? 'up' : 'down';
-    };
-    // 9m50s: over 4m50s down in all, never 30 s in a row; the error window is not yet whole.
-    const verdicts = await watch(evaluator, clock, 590_000, 10_000, flap);
-    expect(failing(verdicts)).toEqual([]);
-    expect(Math.max(...verdicts.map((v) => v.unreachableForMs))).toBeLessThan(30_000);
-    expect(verdicts.filter((v) => v.health === 'degraded').length).toBeGreaterThan(0);
-    // Flapping on for a whole error window is a 50 % error rate: the rate trigger (the plan's second rule) fires.
-    const more = await watch(evaluator, clock, 20_000, 10_000, (e) => flap(600_000 + e));
-    expect(failing(more)[0]?.reason).toMatch(/^error rate 5\d\.\d % over 10 min/);
-  });
+  it(
+    'a primary that flaps up and down every 30 s is not ' + 'failed over by unreachable_for, though down half the time',
+    async () => {
+      const clock = fakeClock();
+      const evaluator = new Evaluator();
+      const flap = (elapsed: number) => {
+        service.mode = Math.floor(elapsed / 30_000) % 2 === 0 ? 'up' : 'down';
+      };
+      // 9m50s: over 4m50s down in all, never 30 s in a row; the error window is not yet whole.
+      const verdicts = await watch(evaluator, clock, 590_000, 10_000, flap);
+      expect(failing(verdicts)).toEqual([]);
+      expect(Math.max(...verdicts.map((v) => v.unreachableForMs))).toBeLessThan(30_000);
+      expect(verdicts.filter((v) => v.health === 'degraded').length).toBeGreaterThan(0);
+      // Flapping on for a whole error window is a 50 % error rate: the rate trigger (the plan's second rule) fires.
+      const more = await watch(evaluator, clock, 20_000, 10_000, (e) => flap(600_000 + e));
+      expect(failing(more)[0]?.reason).toMatch(/^error rate 5\d\.\d % over 10 min/);
+    },
+  );
 });
 
 describe('error_rate over error_window (10 % over 10 min, min_samples 20)', () => {

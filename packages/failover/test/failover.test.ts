@@ -52,53 +52,57 @@ const activations = async () =>
   (await readFile(path.join(dir, 'activated'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
 
 describe('the monitor loop on a fake clock', () => {
-  it('fails over once when the primary has been down 5 minutes, hands the epoch and reason to the hook, and then holds (cooldown)', async () => {
-    const clock = fakeClock();
-    const store = new FolderStateStore(path.join(dir, 'state'));
-    const notifier = new Notifier({ store, clock });
-    const f = new Failover(settings(), {
-      store,
-      leases: await openLeaseBackend(settings().lease),
-      clock,
-      monitor: 'm1',
-      notifier,
-    });
-    const states: string[] = [];
-    const tick = async () => {
-      const t = await f.tick();
-      if (states.at(-1) !== t.state) states.push(t.state);
-      clock.advance(10_000);
-    };
-    for (let i = 0; i < 3; i++) await tick();
-    primary.mode = 'down';
-    for (let i = 0; i < 30; i++) await tick(); // 0 … 4m50s down
-    expect(await activations()).toEqual([]);
-    await tick(); // 5 min
-    expect(states).toEqual(['healthy', 'degraded', 'failed_over']);
-    expect(await activations()).toEqual([expect.stringMatching(/^1 unreachable for 5 min/)]);
-    const status = await f.status();
-    expect(status).toMatchObject({
-      state: 'failed_over',
-      epoch: 1,
-      run: { outcome: 'done', trigger: 'automatic', steps: [{ step: '1 activate', status: 'ok', epoch: 1 }] },
-    });
-    // Every transition is a line on the site's one incident, raised to P1 when failing over.
-    const [incident] = await notifier.list();
-    expect(incident).toMatchObject({ severity: 'P1', title: 'Failover of site app' });
-    expect(incident!.timeline.map((e) => e.message.replace(/:.*/, ''))).toEqual([
-      'The primary of site app is degraded (was healthy)',
-      'The primary of site app is failing (was degraded)',
-      'Failing over site app (automatic',
-      'step 1 activate ok in 0.0 s',
-      'Site app failed over (epoch 1) in 0.0 s. Watch it closely for 24 hours; fail back by hand.',
-    ]);
-    // Failed back by hand while the primary is still down: failing again, but the cooldown holds it.
-    await f.failback('test');
-    for (let i = 0; i < 3; i++) await tick();
-    expect((await f.status()).state).toBe('failing');
-    expect((await f.status()).held).toMatch(/^in cooldown until /);
-    expect(await activations()).toHaveLength(1);
-  });
+  it(
+    'fails over once when the primary has been down 5 minutes, hands the epoch and reason to the hook, and ' +
+      'then holds (cooldown)',
+    async () => {
+      const clock = fakeClock();
+      const store = new FolderStateStore(path.join(dir, 'state'));
+      const notifier = new Notifier({ store, clock });
+      const f = new Failover(settings(), {
+        store,
+        leases: await openLeaseBackend(settings().lease),
+        clock,
+        monitor: 'm1',
+        notifier,
+      });
+      const states: string[] = [];
+      const tick = async () => {
+        const t = await f.tick();
+        if (states.at(-1) !== t.state) states.push(t.state);
+        clock.advance(10_000);
+      };
+      for (let i = 0; i < 3; i++) await tick();
+      primary.mode = 'down';
+      for (let i = 0; i < 30; i++) await tick(); // 0 … 4m50s down
+      expect(await activations()).toEqual([]);
+      await tick(); // 5 min
+      expect(states).toEqual(['healthy', 'degraded', 'failed_over']);
+      expect(await activations()).toEqual([expect.stringMatching(/^1 unreachable for 5 min/)]);
+      const status = await f.status();
+      expect(status).toMatchObject({
+        state: 'failed_over',
+        epoch: 1,
+        run: { outcome: 'done', trigger: 'automatic', steps: [{ step: '1 activate', status: 'ok', epoch: 1 }] },
+      });
+      // Every transition is a line on the site's one incident, raised to P1 when failing over.
+      const [incident] = await notifier.list();
+      expect(incident).toMatchObject({ severity: 'P1', title: 'Failover of site app' });
+      expect(incident!.timeline.map((e) => e.message.replace(/:.*/, ''))).toEqual([
+        'The primary of site app is degraded (was healthy)',
+        'The primary of site app is failing (was degraded)',
+        'Failing over site app (automatic',
+        'step 1 activate ok in 0.0 s',
+        'Site app failed over (epoch 1) in 0.0 s. Watch it closely for 24 hours; fail back by hand.',
+      ]);
+      // Failed back by hand while the primary is still down: failing again, but the cooldown holds it.
+      await f.failback('test');
+      for (let i = 0; i < 3; i++) await tick();
+      expect((await f.status()).state).toBe('failing');
+      expect((await f.status()).held).toMatch(/^in cooldown until /);
+      expect(await activations()).toHaveLength(1);
+    },
+  );
 
   it('pause holds an automatic failover; resume lets it go; the daily cap holds the next', async () => {
     const clock = fakeClock();
@@ -170,7 +174,8 @@ describe('several monitors, one actor', () => {
     await Promise.all([etcd?.stop(), redis?.stop()]);
   });
 
-  it('a holder whose lease passes to another (a stalled zombie) stops at once: its step is killed and nothing after it runs', async () => {
+  it('a holder whose lease passes to another (a stalled zombie) stops at once: its step is killed and nothing ' +
+    'after it runs', async () => {
     const store = new FolderStateStore(path.join(dir, 'state'));
     const lease = { backend: 'redis' as const, url: redis.url };
     const marker = path.join(dir, 'dns-ran');
@@ -209,7 +214,8 @@ describe('several monitors, one actor', () => {
   ];
   for (const [name, backend] of backends)
     for (const count of [2, 3])
-      it(`${count} monitors over ${name} leases racing with jittered starts: exactly one activation per failover, 10 times`, async () => {
+      it(`${count} monitors over ${name} leases racing with jittered starts: exactly one activation per ` +
+        `failover, 10 times`, async () => {
         const store: StateStore = new FolderStateStore(path.join(dir, 'state'));
         const site = `race-${count}-${name.toLowerCase()}`;
         const monitors = await Promise.all(
@@ -249,45 +255,52 @@ describe('several monitors, one actor', () => {
 });
 
 describe('a monitor stopped mid-sequence', () => {
-  it('aborts the step, releases the lease at once and leaves the run running; the next monitor resumes it under a higher epoch', async () => {
-    const hook = await startRecordingServer({ answer: { hang: true } });
-    try {
-      const clock = fakeClock();
-      const store = new FolderStateStore(path.join(dir, 'state'));
-      const s = settings({
-        lease: { backend: 'file', path: path.join(dir, 'leases'), ttlMs: 600_000 },
-        steps: [{ kind: 'dns', webhook: `${hook.url}/switch` }],
-      });
-      const leases = await openLeaseBackend(s.lease);
-      const m1 = new Failover(s, { store, leases, clock, monitor: 'm1' });
-      for (let i = 0; i < 3; i++) await m1.tick().then(() => clock.advance(10_000));
-      primary.mode = 'down';
-      for (let i = 0; i < 30; i++) await m1.tick().then(() => clock.advance(10_000));
-      const stop = new AbortController();
-      const acting = m1.tick(stop.signal);
-      await hook.waitForRequests(1);
-      expect(await leases.current('failover/app')).toMatchObject({ epoch: 1, holder: expect.stringMatching(/^m1\//) });
-      stop.abort();
-      expect((await acting).state).toBe('failing_over');
-      // Released, not left to its 10-minute TTL; the run says which step to resume.
-      expect(await leases.current('failover/app')).toBeUndefined();
-      expect((await m1.status()).run).toMatchObject({
-        epoch: 1,
-        outcome: 'running',
-        steps: [{ step: '1 dns', status: 'running' }],
-      });
+  it(
+    'aborts the step, releases the lease at once and leaves the run running; the next monitor resumes it ' +
+      'under a higher epoch',
+    async () => {
+      const hook = await startRecordingServer({ answer: { hang: true } });
+      try {
+        const clock = fakeClock();
+        const store = new FolderStateStore(path.join(dir, 'state'));
+        const s = settings({
+          lease: { backend: 'file', path: path.join(dir, 'leases'), ttlMs: 600_000 },
+          steps: [{ kind: 'dns', webhook: `${hook.url}/switch` }],
+        });
+        const leases = await openLeaseBackend(s.lease);
+        const m1 = new Failover(s, { store, leases, clock, monitor: 'm1' });
+        for (let i = 0; i < 3; i++) await m1.tick().then(() => clock.advance(10_000));
+        primary.mode = 'down';
+        for (let i = 0; i < 30; i++) await m1.tick().then(() => clock.advance(10_000));
+        const stop = new AbortController();
+        const acting = m1.tick(stop.signal);
+        await hook.waitForRequests(1);
+        expect(await leases.current('failover/app')).toMatchObject({
+          epoch: 1,
+          holder: expect.stringMatching(/^m1\//),
+        });
+        stop.abort();
+        expect((await acting).state).toBe('failing_over');
+        // Released, not left to its 10-minute TTL; the run says which step to resume.
+        expect(await leases.current('failover/app')).toBeUndefined();
+        expect((await m1.status()).run).toMatchObject({
+          epoch: 1,
+          outcome: 'running',
+          steps: [{ step: '1 dns', status: 'running' }],
+        });
 
-      hook.answer(undefined);
-      const m2 = new Failover(s, { store, leases, clock, monitor: 'm2' });
-      expect((await m2.tick()).acted).toMatchObject({
-        epoch: 2,
-        outcome: 'done',
-        steps: [{ step: '1 dns', status: 'ok', epoch: 2 }],
-      });
-      expect(hook.requests.map((r) => r.json().epoch)).toEqual([1, 2]);
-      await leases.close();
-    } finally {
-      await hook.stop();
-    }
-  });
+        hook.answer(undefined);
+        const m2 = new Failover(s, { store, leases, clock, monitor: 'm2' });
+        expect((await m2.tick()).acted).toMatchObject({
+          epoch: 2,
+          outcome: 'done',
+          steps: [{ step: '1 dns', status: 'ok', epoch: 2 }],
+        });
+        expect(hook.requests.map((r) => r.json().epoch)).toEqual([1, 2]);
+        await leases.close();
+      } finally {
+        await hook.stop();
+      }
+    },
+  );
 });

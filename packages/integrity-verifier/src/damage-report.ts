@@ -16,13 +16,19 @@ import { StorageErrorCode } from '@drkit/storage';
 
 /** What `drkit restore --salvage` would make of a damaged source, found by reading it the same way. */
 export interface DamageReport {
-  /** Stored blobs found damaged, with the byte ranges that cannot be used (none: damage found by the blob's sha256 alone). */
+  /**
+   * Stored blobs found damaged, with the byte ranges that cannot
+   * be used (none: damage found by the blob's sha256 alone).
+   */
   blobs: Array<{ key: string; spans: Span[] }>;
   /** Entries salvage would restore, checked against the index. */
   restorable: number;
   /** Entries it could not, and why. */
   lost: Array<{ path: string; reason: string }>;
-  /** Archive entries whose line of a damaged index is lost: salvage leaves them out, having nothing to check them against. */
+  /**
+   * Archive entries whose line of a damaged index is lost:
+   * salvage leaves them out, having nothing to check them against.
+   */
   unverified: string[];
 }
 

@@ -3,7 +3,8 @@ import { StorageErrorCode } from '@drkit/storage';
 import type { ProblemKind, SourceReport, VerifyOptions } from './verify.js';
 
 export const NO_IDENTITY_NOTE =
-  'contents not checked: the repository is encrypted and no identity was given; every stored blob was read and matches its recorded size and sha256';
+  'contents not checked: the repository is encrypted and no identity was given; every stored blob was read ' +
+  'and matches its recorded size and sha256';
 
 /**
  * Verifies an encrypted source without its key: every blob it needs (its archive and index,
@@ -51,7 +52,8 @@ export async function verifyStoredSource(
       if (d.size !== b.size || d.sha256 !== b.sha256)
         problem(
           'digest-mismatch',
-          `${b.key} is damaged: expected ${b.size} bytes with sha256 ${b.sha256.slice(0, 12)}…, found ${d.size} bytes with sha256 ${d.sha256.slice(0, 12)}…`,
+          `${b.key} is damaged: expected ${b.size} bytes with sha256 ${b.sha256.slice(0, 12)}…, ` +
+            `found ${d.size} bytes with sha256 ${d.sha256.slice(0, 12)}…`,
         );
     } catch (err) {
       if ((err as { code?: string }).code === StorageErrorCode.NOT_FOUND)

@@ -60,7 +60,10 @@ export interface SourceReport {
   note?: string;
   /** For a damaged file source: the damaged byte ranges and what `restore --salvage` would save and lose. */
   damage?: DamageReport;
-  /** What the backup noted about this source's data (e.g. a file that changed while it was read), as stored in the snapshot. */
+  /**
+   * What the backup noted about this source's data (e.g. a file
+   * that changed while it was read), as stored in the snapshot.
+   */
   backupFindings?: Finding[];
   backupFindingsTotal?: number;
 }
@@ -78,14 +81,20 @@ export interface VerifyReport {
   damaged?: string;
   /** The error code of that (e.g. REPO_CHECKSUM_MISMATCH, REPO_SIGNATURE_INVALID). */
   damagedCode?: string;
-  /** The pinned public key that signed the snapshot (only when the reader pins keys: then every snapshot checked is signed). */
+  /**
+   * The pinned public key that signed the snapshot (only when
+   * the reader pins keys: then every snapshot checked is signed).
+   */
   signedBy?: string;
   /**
    * Earlier snapshots this incremental needs whose metadata is missing or damaged: it cannot be
    * restored because of them (each also has a `missing-link` problem in its source).
    */
   unrestorableBecause?: BrokenLink[];
-  /** What the backup could not read: files and keys (`errors`) and whole sources (`failedSources`), as stored in the snapshot. */
+  /**
+   * What the backup could not read: files and keys (`errors`) and
+   * whole sources (`failedSources`), as stored in the snapshot.
+   */
   errors?: Finding[];
   failedSources?: FailedSource[];
 }
@@ -107,13 +116,19 @@ export interface VerifyOptions {
   onProgress?: (p: { source: string; entries: number; bytes: number; totalBytes?: number }) => void;
   /** Told when verifyRef runs without a lock because the repository cannot be written. */
   onWarning?: (message: string) => void;
-  /** verifyRef: only the snapshots it selects (`all`), or among which the ref is resolved. Damaged metadata is still reported. */
+  /**
+   * verifyRef: only the snapshots it selects (`all`), or among
+   * which the ref is resolved. Damaged metadata is still reported.
+   */
   filter?: SnapshotFilter;
   /** Stops at the next entry (VERIFY_INTERRUPTED); verify changes nothing either way. */
   signal?: AbortSignal;
 }
 
-/** Reads every archive of a snapshot and checks its digest and every entry against the index; takes no lock (verifyRef does). */
+/**
+ * Reads every archive of a snapshot and checks its digest and
+ * every entry against the index; takes no lock (verifyRef does).
+ */
 export async function verifySnapshot(
   repo: Repository,
   snapshot: SnapshotMeta,
@@ -127,7 +142,8 @@ export async function verifySnapshot(
       backupFindings: source.findings,
       backupFindingsTotal: source.findingsTotal,
     });
-  // Beside what verify checks itself, what the backup recorded: a partial or changed copy is not damage, but must not be forgotten.
+  // Beside what verify checks itself, what the backup recorded: a
+  // partial or changed copy is not damage, but must not be forgotten.
   const recorded = { errors: snapshot.errors, failedSources: snapshot.failedSources ?? [] };
   const signedBy = repo.signedBy(snapshot);
   return {
@@ -152,7 +168,8 @@ export async function verifyRef(repo: Repository, ref: string, options: VerifyOp
     if (!options.signal?.aborted) throw cause;
     throw new VerifyError(
       VerifyErrorCode.INTERRUPTED,
-      `Verify was interrupted after checking ${checked.length} snapshot(s) (${checked.every((r) => r.ok) ? 'all good' : 'some damaged'}); it changes nothing.`,
+      `Verify was interrupted after checking ${checked.length} snapshot(s) ` +
+        `(${checked.every((r) => r.ok) ? 'all good' : 'some damaged'}); it changes nothing.`,
       {
         cause,
         hint: 'Run verify again to check the rest.',
@@ -243,7 +260,8 @@ async function verifySource(
     if (below)
       problem(
         below.type === 'symlink' ? 'unsafe-path' : 'bad-index',
-        `"${e.path}" lies below the ${below.type === 'symlink' ? 'symbolic link' : 'file'} "${below.above}"; a restore would refuse it`,
+        `"${e.path}" lies below the ${below.type === 'symlink' ? 'symbolic link' : 'file'} ` +
+          `"${below.above}"; a restore would refuse it`,
         e.path,
       );
   }
@@ -251,7 +269,8 @@ async function verifySource(
   // An incremental's unchanged files are checked in the earlier archives that hold them.
   const brokenLinks = new Set<string>();
   const content = new ContentChecker();
-  // Results settle in file order (from the worker or, when it is behind, the main thread), after the main thread has moved on.
+  // Results settle in file order (from the worker or, when it is
+  // behind, the main thread), after the main thread has moved on.
   const checked: Promise<void>[] = [];
   const check = (path: string, expected: IndexEntry) => (r: FileResult) => {
     report.bytes += r.size;
@@ -285,7 +304,8 @@ async function verifySource(
         const why = link.damaged ? `has damaged metadata (${link.damaged})` : 'is missing from the repository';
         problem(
           'missing-link',
-          `snapshot ${link.holder}, which holds unchanged files of this incremental, ${why}: this snapshot cannot be restored because of it`,
+          `snapshot ${link.holder}, which holds unchanged files of this incremental, ${why}: this snapshot ` +
+            `cannot be restored because of it`,
         );
         continue;
       }
@@ -294,7 +314,8 @@ async function verifySource(
         for await (const a of repo.readArchive(link.source)) {
           options.signal?.throwIfAborted();
           const norm = normaliseEntryPath(a.name);
-          if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue; // not needed from this link
+          // not needed from this link
+          if (!own && ('unsafe' in norm || index.get(norm.path)?.in !== link.holder)) continue;
           if ('unsafe' in norm) {
             problem(
               norm.escapes ? 'unsafe-path' : 'invalid-path',
@@ -321,7 +342,8 @@ async function verifySource(
           if (a.type === 'symlink' && a.linkTarget !== expected.linkTarget)
             problem(
               'content-mismatch',
-              `"${norm.path}" points to ${JSON.stringify(a.linkTarget)} in the archive but ${JSON.stringify(expected.linkTarget)} in the index`,
+              `"${norm.path}" points to ${JSON.stringify(a.linkTarget)} in the archive ` +
+                `but ${JSON.stringify(expected.linkTarget)} in the index`,
               norm.path,
             );
           if (a.type !== 'file') continue;

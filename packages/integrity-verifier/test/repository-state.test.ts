@@ -31,26 +31,30 @@ describe('verifyRef and the repository around the snapshots', () => {
     expect(reports[1]!.damaged).toContain('not valid JSON');
   });
 
-  it('holds a shared lock while it reads, so a prune cannot start; and waits for no one when a prune holds the repository', async () => {
-    const tree = path.join(dir, 'tree');
-    await makeSampleTree(tree);
-    const root = path.join(dir, 'repo');
-    const repo = await Repository.init(new LocalStore(root));
-    const snap = await snapshotTree(repo, tree);
-    const held: string[] = [];
-    const [report] = await verifyRef(repo, snap.id, {
-      onProgress: () => {
-        if (held.length) return;
-        for (const f of readdirSync(path.join(root, 'locks')))
-          held.push(JSON.parse(readFileSync(path.join(root, 'locks', f), 'utf8')).purpose);
-      },
-    });
-    expect(report!.ok).toBe(true);
-    expect(held).toEqual(['verify']);
-    expect(await readdir(path.join(root, 'locks')).catch(() => [])).toEqual([]);
+  it(
+    'holds a shared lock while it reads, so a prune cannot start; and waits for no one when a prune holds the ' +
+      'repository',
+    async () => {
+      const tree = path.join(dir, 'tree');
+      await makeSampleTree(tree);
+      const root = path.join(dir, 'repo');
+      const repo = await Repository.init(new LocalStore(root));
+      const snap = await snapshotTree(repo, tree);
+      const held: string[] = [];
+      const [report] = await verifyRef(repo, snap.id, {
+        onProgress: () => {
+          if (held.length) return;
+          for (const f of readdirSync(path.join(root, 'locks')))
+            held.push(JSON.parse(readFileSync(path.join(root, 'locks', f), 'utf8')).purpose);
+        },
+      });
+      expect(report!.ok).toBe(true);
+      expect(held).toEqual(['verify']);
+      expect(await readdir(path.join(root, 'locks')).catch(() => [])).toEqual([]);
 
-    const prune = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
-    await expect(verifyRef(repo, snap.id)).rejects.toMatchObject({ code: RepoErrorCode.LOCKED });
-    await prune.release();
-  });
+      const prune = await repo.lock({ exclusive: true, purpose: 'forget --prune' });
+      await expect(verifyRef(repo, snap.id)).rejects.toMatchObject({ code: RepoErrorCode.LOCKED });
+      await prune.release();
+    },
+  );
 });

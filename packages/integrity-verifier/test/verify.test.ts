@@ -25,17 +25,20 @@ async function setup() {
 }
 
 describe('verifyRef interrupted', () => {
-  it('stops when its signal fires: VERIFY_INTERRUPTED, reported as such (not as damage), its lock released', async () => {
-    const { repo, tree } = await setup();
-    await snapshotTree(repo, tree); // a second snapshot: the stop comes at the latest before it
-    const abort = new AbortController();
-    const run = verifyRef(repo, 'all', { signal: abort.signal, onProgress: () => abort.abort(new Error('stop')) });
-    await expect(run).rejects.toMatchObject({
-      code: VerifyErrorCode.INTERRUPTED,
-      message: expect.stringContaining('it changes nothing'),
-    });
-    expect(await readLocks(repo.store)).toEqual([]);
-  });
+  it(
+    'stops when its signal fires: VERIFY_INTERRUPTED, ' + 'reported as such (not as damage), its lock released',
+    async () => {
+      const { repo, tree } = await setup();
+      await snapshotTree(repo, tree); // a second snapshot: the stop comes at the latest before it
+      const abort = new AbortController();
+      const run = verifyRef(repo, 'all', { signal: abort.signal, onProgress: () => abort.abort(new Error('stop')) });
+      await expect(run).rejects.toMatchObject({
+        code: VerifyErrorCode.INTERRUPTED,
+        message: expect.stringContaining('it changes nothing'),
+      });
+      expect(await readLocks(repo.store)).toEqual([]);
+    },
+  );
 });
 
 describe('verifySnapshot', () => {

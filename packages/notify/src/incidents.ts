@@ -43,7 +43,8 @@ export function parseIncident(entry: StateEntry): Incident {
   if (!parsed.success)
     throw new NotifyError(
       NotifyErrorCode.DAMAGED,
-      `The stored incident ${entry.key} does not match the incident model: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      `The stored incident ${entry.key} does not match the incident ` +
+        `model: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
       {
         hint: 'Something other than drkit changed it. Restore it from a copy of the state store, or move it aside.',
         details: { key: entry.key },

@@ -42,7 +42,9 @@ export function reminderNotification(
     kind,
     severity: incident.severity,
     title: `${incident.severity} ${kind === 'escalated' ? 'escalated' : 'reminder'}: ${incident.title}`,
-    text: `${why}${components(incident)} (${incident.id}, opened ${incident.openedAt}). Acknowledge: drkit incident ack ${incident.id}`,
+    text:
+      `${why}${components(incident)} (${incident.id}, opened ${incident.openedAt}). Acknowledge: drkit ` +
+      `incident ack ${incident.id}`,
     incidents: [snapshot(incident)],
   };
 }

@@ -31,7 +31,11 @@ export interface Policy {
 
 type ChannelType = Channel['type'];
 
-/** The DR plan's communication plan, used for every severity the config gives no route: P1 phone + email + Slack at once, repeated until acknowledged; P2 email + Slack ≤ 15 min; P3 Slack, hourly digest; P4 email, daily digest. Webhooks and the console hear everything. */
+/**
+ * The DR plan's communication plan, used for every severity the config gives no route: P1 phone + email + Slack at
+ * once, repeated until acknowledged; P2 email + Slack ≤ 15 min; P3 Slack, hourly digest; P4 email, daily digest.
+ * Webhooks and the console hear everything.
+ */
 export const PLAN: Record<
   Severity,
   { types: ChannelType[]; withinMs: number; digest: boolean; repeatEveryMs?: number }
@@ -75,7 +79,10 @@ function route(severity: Severity, index: number, config: RouteConfig): Route {
   };
 }
 
-/** The routing policy of a validated `notify:` section; severities it gives no route get the plan's, over the channels of the plan's types. */
+/**
+ * The routing policy of a validated `notify:` section; severities it gives no route get the plan's, over the channels
+ * of the plan's types.
+ */
 export function policyFromConfig(notify: NotifyConfig | undefined): Policy {
   const channels: Record<string, ChannelConfig> = notify?.channels ?? {};
   const routes = {} as Record<Severity, Route[]>;

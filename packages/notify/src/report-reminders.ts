@@ -23,7 +23,9 @@ export async function remindDueReports(
       by: 'incident-report',
       severity: 'P3',
       title: `Incident report due: ${incident.title}`,
-      message: `${incident.severity} incident ${incident.id} was resolved ${incident.resolvedAt}; the plan asks for its review within 48 h. Write it: drkit incident report ${incident.id}`,
+      message:
+        `${incident.severity} incident ${incident.id} was resolved ${incident.resolvedAt}; the plan asks for ` +
+        `its review within 48 h. Write it: drkit incident report ${incident.id}`,
       dedupKey: `report-due:${incident.id}`,
     });
   }

@@ -116,38 +116,41 @@ describe('routing by severity (fake clock, real HTTP receivers)', () => {
     expect((await b.notifier.list()).map((i) => i.title)).toContain('db replica lag');
   });
 
-  it('folds a report into the open incident with the same dedup key, and a repeat of the last message into nothing', async () => {
-    const first = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
-    const again = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
-    const worse = await b.notifier.report({
-      ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }),
-      message: 'Now 6 h',
-    });
-    expect(again).toMatchObject({ action: 'repeated', incident: { id: first.incident!.id } });
-    expect(worse).toMatchObject({ action: 'updated', incident: { id: first.incident!.id, severity: 'P1' } });
-    expect(worse.incident!.timeline.map((e) => [e.kind, e.message, e.severity])).toEqual([
-      ['opened', 'RPO exceeded!', 'P2'],
-      ['updated', 'Now 6 h', 'P1'],
-    ]);
-    await b.notifier.deliver();
-    // Raised to P1: the update goes where P1 goes.
-    expect(b.got('phone').map((m) => m.title)).toEqual(['P1 update: RPO exceeded']);
-    const resolved = await b.notifier.report({
-      ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }),
-      resolve: true,
-      message: 'Backup caught up',
-    });
-    expect(resolved).toMatchObject({ action: 'resolved', incident: { status: 'resolved' } });
-    expect(await b.notifier.list()).toEqual([]);
-    // The key is free again: the next report opens a new incident.
-    const next = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
-    expect(next.action).toBe('opened');
-    expect(next.incident!.id).not.toBe(first.incident!.id);
-    expect(await b.notifier.report({ ...event('P2', 'x', { dedupKey: 'nothing-open' }), resolve: true })).toEqual({
-      incident: undefined,
-      action: 'none',
-    });
-  });
+  it(
+    'folds a report into the open incident with the same ' + 'dedup key, and a repeat of the last message into nothing',
+    async () => {
+      const first = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
+      const again = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
+      const worse = await b.notifier.report({
+        ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }),
+        message: 'Now 6 h',
+      });
+      expect(again).toMatchObject({ action: 'repeated', incident: { id: first.incident!.id } });
+      expect(worse).toMatchObject({ action: 'updated', incident: { id: first.incident!.id, severity: 'P1' } });
+      expect(worse.incident!.timeline.map((e) => [e.kind, e.message, e.severity])).toEqual([
+        ['opened', 'RPO exceeded!', 'P2'],
+        ['updated', 'Now 6 h', 'P1'],
+      ]);
+      await b.notifier.deliver();
+      // Raised to P1: the update goes where P1 goes.
+      expect(b.got('phone').map((m) => m.title)).toEqual(['P1 update: RPO exceeded']);
+      const resolved = await b.notifier.report({
+        ...event('P1', 'RPO exceeded', { dedupKey: 'rpo:data' }),
+        resolve: true,
+        message: 'Backup caught up',
+      });
+      expect(resolved).toMatchObject({ action: 'resolved', incident: { status: 'resolved' } });
+      expect(await b.notifier.list()).toEqual([]);
+      // The key is free again: the next report opens a new incident.
+      const next = await b.notifier.report(event('P2', 'RPO exceeded', { dedupKey: 'rpo:data' }));
+      expect(next.action).toBe('opened');
+      expect(next.incident!.id).not.toBe(first.incident!.id);
+      expect(await b.notifier.report({ ...event('P2', 'x', { dedupKey: 'nothing-open' }), resolve: true })).toEqual({
+        incident: undefined,
+        action: 'none',
+      });
+    },
+  );
 
   it('two notifiers reporting one dedup key at once open one incident', async () => {
     const results = await Promise.all(
@@ -163,14 +166,17 @@ describe('routing by severity (fake clock, real HTTP receivers)', () => {
 
 describe('routes with label matchers and escalation', () => {
   beforeEach(async () => {
-    b = await bench(`
+    b = await bench(
+      `
   routes:
-    P1: { channels: [ops-slack], within: 0s, escalate: [{ after: 30m, channels: [phone] }, { after: 1h, channels: [hook] }] }
+    P1: { channels: [ops-slack], within: 0s, escalate: [{ after: 30m, channels: [phone] }, { after: 1h, channels: ` +
+        `[hook] }] }
     P2:
       - { match: { component: database }, channels: [dba-email], within: 15m }
       - { match: { source: drill }, channels: [hook], within: 15m }
       - { channels: [ops-email], within: 15m }
-`);
+`,
+    );
   });
 
   it('sends each incident to the first route whose labels match', async () => {

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 // DOM types for the functions that run inside the page (page.evaluate).
-// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText is the text as rendered, what a reader sees
+// These are Playwright locators, whose innerText is the text as rendered, what a reader sees.
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators, see above
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -94,45 +95,49 @@ describe('status page in a real browser (Debian chromium, no JavaScript, phone-s
     expect(await page.title()).toMatch(/^Out of date: /);
   });
 
-  it('has landmarks and headings, fits a phone without sideways scrolling, and 4.5:1 contrast for all text; screenshot for a person', async () => {
-    for (const role of ['banner', 'main', 'contentinfo'] as const) expect(await page.getByRole(role).count()).toBe(1);
-    expect(await page.getByRole('heading', { level: 1 }).allInnerTexts()).toEqual(['Acme status']);
-    expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual([
-      '⚠ This page may be out of date',
-      'Current incidents',
-      'Scheduled maintenance',
-      'Components',
-      'Past incidents (last 14 days)',
-    ]);
-    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    // Page scripts are off; Playwright's own evaluate still measures.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    // Every piece of text has at least 4.5:1 contrast with what is behind it (WCAG AA).
-    const low = await page.evaluate(() => {
-      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-      const lum = ([r, g, b]: number[]) =>
-        [r!, g!, b!]
-          .map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4))
-          .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
-      const background = (el: Element | null): number[] => {
-        for (let e = el; e; e = e.parentElement) {
-          const c = rgb(getComputedStyle(e).backgroundColor);
-          if (c.length === 3 || c[3] !== 0) return c;
+  it(
+    'has landmarks and headings, fits a phone without sideways scrolling, and 4.5:1 contrast for all text; ' +
+      'screenshot for a person',
+    async () => {
+      for (const role of ['banner', 'main', 'contentinfo'] as const) expect(await page.getByRole(role).count()).toBe(1);
+      expect(await page.getByRole('heading', { level: 1 }).allInnerTexts()).toEqual(['Acme status']);
+      expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual([
+        '⚠ This page may be out of date',
+        'Current incidents',
+        'Scheduled maintenance',
+        'Components',
+        'Past incidents (last 14 days)',
+      ]);
+      await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      // Page scripts are off; Playwright's own evaluate still measures.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      // Every piece of text has at least 4.5:1 contrast with what is behind it (WCAG AA).
+      const low = await page.evaluate(() => {
+        const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+        const lum = ([r, g, b]: number[]) =>
+          [r!, g!, b!]
+            .map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4))
+            .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+        const background = (el: Element | null): number[] => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length === 3 || c[3] !== 0) return c;
+          }
+          return [255, 255, 255];
+        };
+        const out: string[] = [];
+        for (const el of document.body.querySelectorAll('*')) {
+          const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '');
+          if (!own || (el as HTMLElement).offsetParent === null) continue;
+          const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+          const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+          if (ratio < 4.5)
+            out.push(`${el.tagName}.${el.className} "${el.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
         }
-        return [255, 255, 255];
-      };
-      const out: string[] = [];
-      for (const el of document.body.querySelectorAll('*')) {
-        const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '');
-        if (!own || (el as HTMLElement).offsetParent === null) continue;
-        const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
-        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-        if (ratio < 4.5)
-          out.push(`${el.tagName}.${el.className} "${el.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
-      }
-      return out;
-    });
-    expect(low).toEqual([]);
-  });
+        return out;
+      });
+      expect(low).toEqual([]);
+    },
+  );
 });

@@ -18,15 +18,18 @@ describe('status page: component states and the overall indicator', () => {
   const page = statusPage(pageInput());
   const state = (name: string) => page.components.find((c) => c.name === name)?.state;
 
-  it('puts each component in the worst state of the open incidents naming it; maintenance in progress otherwise', () => {
-    expect(state('api')).toBe('major_outage'); // P1 beats the P3 on it
-    expect(state('storage')).toBe('major_outage');
-    expect(state('web')).toBe('under_maintenance');
-    expect(page.indicator).toBe('critical');
-    expect(page.description).toBe('Major Service Outage');
-    // Since the P1 was raised from P2, not since it opened.
-    expect(page.components.find((c) => c.name === 'api')?.since).toBe(at(47));
-  });
+  it(
+    'puts each component in the worst state of the open ' + 'incidents naming it; maintenance in progress otherwise',
+    () => {
+      expect(state('api')).toBe('major_outage'); // P1 beats the P3 on it
+      expect(state('storage')).toBe('major_outage');
+      expect(state('web')).toBe('under_maintenance');
+      expect(page.indicator).toBe('critical');
+      expect(page.description).toBe('Major Service Outage');
+      // Since the P1 was raised from P2, not since it opened.
+      expect(page.components.find((c) => c.name === 'api')?.since).toBe(at(47));
+    },
+  );
 
   it('is operational with nothing open, in maintenance when only maintenance runs', () => {
     expect(statusPage(pageInput({ incidents: [resolvedP2], maintenance: [] })).indicator).toBe('none');

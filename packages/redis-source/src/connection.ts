@@ -61,10 +61,16 @@ export interface ServerFacts {
 export function describeRedis(options: RedisConnectionOptions): string {
   if (options.cluster) return `cluster ${options.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
   if (options.sentinel)
-    return `sentinel master "${options.sentinel.masterName}" via ${options.sentinel.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+    return (
+      `sentinel master "${options.sentinel.masterName}" via ` +
+      `${options.sentinel.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+    );
   if (options.url) return maskUrl(options.url);
   const tls = options.tls ? 'rediss' : 'redis';
-  return `${tls}://${options.password ? `${options.username ?? ''}:***@` : ''}${options.host ?? '127.0.0.1'}:${options.port ?? 6379}${options.db !== undefined ? `/${options.db}` : ''}`;
+  return (
+    `${tls}://${options.password ? `${options.username ?? ''}:***@` : ''}${options.host ?? '127.0.0.1'}:` +
+    `${options.port ?? 6379}${options.db !== undefined ? `/${options.db}` : ''}`
+  );
 }
 
 function tlsOptions(tls: RedisConnectionOptions['tls']): RedisOptions['tls'] {
@@ -185,7 +191,10 @@ export class RedisConnection {
     return this.client instanceof loadIoredis().Cluster ? this.client.nodes('master') : [this.client];
   }
 
-  /** A connection with `db` selected (its own socket; cluster has only db 0); REDIS_NO_SUCH_DB when the server cannot select it. */
+  /**
+   * A connection with `db` selected (its own socket; cluster has
+   * only db 0); REDIS_NO_SUCH_DB when the server cannot select it.
+   */
   forDb(db: number): Promise<Redis> {
     if (this.client instanceof loadIoredis().Cluster) {
       if (db !== 0)

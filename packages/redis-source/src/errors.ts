@@ -27,11 +27,14 @@ export function redisFailure(cause: unknown, label: string, doing: string): Redi
       `Redis at ${label} refused the credentials while drkit tried to ${doing}: ${text}.`,
       {
         cause,
-        hint: `Check the password (and username) in the URL or the config; pass secrets through \${ENV} variables in drkit.config.yaml.`,
+        hint:
+          `Check the password (and username) in the URL or the config; pass secrets through \${ENV} variables ` +
+          `in drkit.config.yaml.`,
         details: { server: label },
       },
     );
   const closed =
+    // long-line: one regex of the connection errors, like the others
     /Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Stream isn't writeable|connect/i.test(
       text,
     );
@@ -50,7 +53,10 @@ export function redisFailure(cause: unknown, label: string, doing: string): Redi
   );
 }
 
-/** A failed SELECT: connection and credential problems stay what they are, an error reply means the database cannot be used. */
+/**
+ * A failed SELECT: connection and credential problems stay what
+ * they are, an error reply means the database cannot be used.
+ */
 export function selectFailure(cause: unknown, label: string, db: number): RedisError {
   const e = redisFailure(cause, label, `select database ${db}`);
   if (e.code !== RedisErrorCode.COMMAND) return e;
@@ -60,7 +66,10 @@ export function selectFailure(cause: unknown, label: string, db: number): RedisE
     `Redis at ${label} cannot select database ${db}: it answered "${answer}".`,
     {
       cause,
-      hint: `A server has as many databases as its \`databases\` setting (16 by default, numbered from 0): use one that exists, or start the server with \`databases ${db + 1}\` or more. If an ACL forbids SELECT, allow it for this user.`,
+      hint:
+        `A server has as many databases as its \`databases\` setting (16 by default, numbered from 0): use ` +
+        `one that exists, or start the server with \`databases ${db + 1}\` or more. If an ACL forbids SELECT, ` +
+        `allow it for this user.`,
       details: { server: label, db },
     },
   );

@@ -23,7 +23,9 @@ export function rdbVersionOfRelease(version: string): number | undefined {
 
 export interface TargetRdbVersion {
   rdbVersion: number | undefined;
-  /** How it was found: `dump` (of an existing key), `probe` (a key created and removed in one MULTI), `release` (INFO). */
+  /**
+   * How it was found: `dump` (of an existing key), `probe` (a key created and removed in one MULTI), `release` (INFO).
+   */
   how: 'dump' | 'probe' | 'release' | 'unknown';
   serverVersion: string;
 }

@@ -90,70 +90,76 @@ describe('connections', () => {
 });
 
 describe('databases', () => {
-  it('refuses a database number the server does not have, at connect and per database, instead of using database 0', async () => {
-    const wide = await startRedis({ args: ['--databases', '128'] });
-    try {
-      const missing = await caught(RedisConnection.open({ url: `${server.url}/99` }));
-      expect(missing).toMatchObject({
-        code: RedisErrorCode.NO_SUCH_DB,
-        message: expect.stringContaining('cannot select database 99'),
-        hint: expect.stringContaining('databases 100'),
-      });
-      const conn = await RedisConnection.open({ url: server.url });
+  it(
+    'refuses a database number the server does not have, at ' + 'connect and per database, instead of using database 0',
+    async () => {
+      const wide = await startRedis({ args: ['--databases', '128'] });
       try {
-        expect(await caught(conn.forDb(16))).toMatchObject({ code: RedisErrorCode.NO_SUCH_DB, details: { db: 16 } });
-        expect(await (await conn.forDb(15)).set('in-15', '1')).toBe('OK');
+        const missing = await caught(RedisConnection.open({ url: `${server.url}/99` }));
+        expect(missing).toMatchObject({
+          code: RedisErrorCode.NO_SUCH_DB,
+          message: expect.stringContaining('cannot select database 99'),
+          hint: expect.stringContaining('databases 100'),
+        });
+        const conn = await RedisConnection.open({ url: server.url });
+        try {
+          expect(await caught(conn.forDb(16))).toMatchObject({ code: RedisErrorCode.NO_SUCH_DB, details: { db: 16 } });
+          expect(await (await conn.forDb(15)).set('in-15', '1')).toBe('OK');
+        } finally {
+          await conn.close();
+        }
+        expect(await server.client(15).get('in-15')).toBe('1');
+        expect(await server.client(0).exists('in-15')).toBe(0);
+        const deep = await RedisConnection.open({ url: `${wide.url}/99` });
+        try {
+          await deep.nodes()[0]!.set('in-99', '1');
+          await (await deep.forDb(127)).set('in-127', '1');
+        } finally {
+          await deep.close();
+        }
+        expect([
+          await wide.client(99).get('in-99'),
+          await wide.client(127).get('in-127'),
+          await wide.client(0).dbsize(),
+        ]).toEqual(['1', '1', 0]);
       } finally {
-        await conn.close();
+        await server.client(15).flushdb();
+        await wide.stop();
       }
-      expect(await server.client(15).get('in-15')).toBe('1');
-      expect(await server.client(0).exists('in-15')).toBe(0);
-      const deep = await RedisConnection.open({ url: `${wide.url}/99` });
-      try {
-        await deep.nodes()[0]!.set('in-99', '1');
-        await (await deep.forDb(127)).set('in-127', '1');
-      } finally {
-        await deep.close();
-      }
-      expect([
-        await wide.client(99).get('in-99'),
-        await wide.client(127).get('in-127'),
-        await wide.client(0).dbsize(),
-      ]).toEqual(['1', '1', 0]);
-    } finally {
-      await server.client(15).flushdb();
-      await wide.stop();
-    }
-  });
+    },
+  );
 });
 
 describe('RDB version of a target', () => {
-  it('comes from the server itself, read-only when it holds a key, else from a probe that leaves nothing behind', async () => {
-    const c = server.client();
-    await c.flushall();
-    const conn = await RedisConnection.open({ url: server.url });
-    try {
-      expect(await targetRdbVersion(conn, { readOnly: true })).toEqual({
-        rdbVersion: rdbVersionOfRelease(server.version),
-        how: 'release',
-        serverVersion: server.version,
-      });
-      expect(await targetRdbVersion(conn)).toEqual({
-        rdbVersion: server.rdbVersion,
-        how: 'probe',
-        serverVersion: server.version,
-      });
-      expect(await c.dbsize()).toBe(0);
-      await server.client(2).set('x', '1');
-      expect(await targetRdbVersion(conn, { readOnly: true })).toMatchObject({
-        rdbVersion: server.rdbVersion,
-        how: 'dump',
-      });
-    } finally {
-      await conn.close();
+  it(
+    'comes from the server itself, read-only when it holds ' + 'a key, else from a probe that leaves nothing behind',
+    async () => {
+      const c = server.client();
       await c.flushall();
-    }
-  });
+      const conn = await RedisConnection.open({ url: server.url });
+      try {
+        expect(await targetRdbVersion(conn, { readOnly: true })).toEqual({
+          rdbVersion: rdbVersionOfRelease(server.version),
+          how: 'release',
+          serverVersion: server.version,
+        });
+        expect(await targetRdbVersion(conn)).toEqual({
+          rdbVersion: server.rdbVersion,
+          how: 'probe',
+          serverVersion: server.version,
+        });
+        expect(await c.dbsize()).toBe(0);
+        await server.client(2).set('x', '1');
+        expect(await targetRdbVersion(conn, { readOnly: true })).toMatchObject({
+          rdbVersion: server.rdbVersion,
+          how: 'dump',
+        });
+      } finally {
+        await conn.close();
+        await c.flushall();
+      }
+    },
+  );
 
   it('maps release lines to their RDB versions, erring low', () => {
     expect(rdbVersionOfRelease('6.2.14')).toBe(9);

@@ -63,7 +63,8 @@ export async function getDecompressed(
     if (hasher.bytes !== ref.size || hasher.digest() !== ref.sha256)
       throw new RepoError(
         RepoErrorCode.DIGEST_MISMATCH,
-        `${ref.key} is damaged: expected ${ref.size} bytes with sha256 ${ref.sha256.slice(0, 12)}…, found ${hasher.bytes} bytes with sha256 ${hasher.digest().slice(0, 12)}….`,
+        `${ref.key} is damaged: expected ${ref.size} bytes with sha256 ${ref.sha256.slice(0, 12)}…, ` +
+          `found ${hasher.bytes} bytes with sha256 ${hasher.digest().slice(0, 12)}….`,
         { hint: 'Restore from another snapshot or another copy of the repository.', details: { key: ref.key } },
       );
   };

@@ -30,7 +30,10 @@ export interface CompressionDecision {
 
 const ZSTD_NEEDS = `writing zstd needs Node >= 22.15 (this is ${process.version})`;
 
-/** What a backup writes. A repository that asks for zstd gets gzip where zstd cannot be written, with a note, never a failed backup. */
+/**
+ * What a backup writes. A repository that asks for zstd gets gzip
+ * where zstd cannot be written, with a note, never a failed backup.
+ */
 export function chooseCompression(choice: CompressionChoice = 'auto'): CompressionDecision {
   if (choice === 'gzip') return { compression: 'gzip' };
   if (canWriteZstd) return { compression: 'zstd' };
@@ -38,14 +41,18 @@ export function chooseCompression(choice: CompressionChoice = 'auto'): Compressi
   return { compression: 'gzip', note: `${asked}${ZSTD_NEEDS}: writing gzip instead. Every drkit reads both.` };
 }
 
-/** Refuses to create a repository that asks for zstd where it cannot be written, rather than let every backup fall back. */
+/**
+ * Refuses to create a repository that asks for zstd where it cannot be written, rather than let every backup fall back.
+ */
 export function checkCompressionChoice(choice: CompressionChoice): void {
   if (choice === 'zstd' && !canWriteZstd)
     throw new RepoError(
       RepoErrorCode.CODEC_UNAVAILABLE,
       `Cannot create a repository with compression zstd here: ${ZSTD_NEEDS}. Nothing was created.`,
       {
-        hint: 'Use --compression auto (zstd wherever drkit runs on Node 22.15 or newer, gzip here; every drkit reads both) or --compression gzip, or run drkit init on Node 22.15 or newer.',
+        hint:
+          'Use --compression auto (zstd wherever drkit runs on Node 22.15 or newer, gzip here; every drkit ' +
+          'reads both) or --compression gzip, or run drkit init on Node 22.15 or newer.',
       },
     );
 }
@@ -145,7 +152,10 @@ class BlockCompress extends Transform {
 /** A compressor's use of its process's shared codec and block pool. */
 interface CodecUse {
   compress(block: Buffer, incompressible: boolean, release: () => void): Promise<Buffer[]>;
-  /** Block buffers (a filling one per compressor, plus those being compressed or written as stored frames): fresh 1 MiB buffers would be churn glibc keeps as RSS. */
+  /**
+   * Block buffers (a filling one per compressor, plus those being compressed or written as stored frames): fresh 1 MiB
+   * buffers would be churn glibc keeps as RSS.
+   */
   pool: BufferPool;
   /** Idempotent; the last user's release closes the codec. */
   release(): void;

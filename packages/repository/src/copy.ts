@@ -34,7 +34,10 @@ export interface CopyOptions {
 
 export interface CopyResult {
   id: string;
-  /** `unreadable`: its metadata in the source is damaged (or gone, for a snapshot an incremental needs); nothing of it was copied. */
+  /**
+   * `unreadable`: its metadata in the source is damaged (or gone,
+   * for a snapshot an incremental needs); nothing of it was copied.
+   */
   status: 'copied' | 'skipped' | 'unreadable';
   /** Why it is unreadable. */
   reason?: string;
@@ -120,7 +123,9 @@ export async function copySnapshots(
         const copied = results.filter((r) => r.status === 'copied').map((r) => r.id);
         throw new RepoError(
           RepoErrorCode.INTERRUPTED,
-          `The copy to ${to.store.location} was interrupted: ${copied.length ? `${copied.join(', ')} copied; ` : ''}snapshot ${snap.id} was not, and what it had written there was removed.`,
+          `The copy to ${to.store.location} was interrupted: ` +
+            `${copied.length ? `${copied.join(', ')} copied; ` : ''}snapshot ${snap.id} was not, and what it ` +
+            `had written there was removed.`,
           {
             cause,
             hint: 'Run the same copy again: it skips the snapshots already there.',
@@ -175,14 +180,18 @@ function blobsOf(s: SnapshotMeta): BlobRef[] {
 
 function modeFor(from: Repository, to: Repository, snap: SnapshotMeta, blob: BlobRef): Mode {
   if (blob.encryption !== 'age') return to.encryption ? 'encrypted' : 'as-stored';
-  if (!to.encryption)
+  if (!to.encryption) {
+    const recipients = snap.encryption?.recipients ?? from.config.encryption?.recipients ?? ['age1…'];
     throw new RepoError(
       RepoErrorCode.COPY_WOULD_DECRYPT,
       `Snapshot ${snap.id} is encrypted, and ${to.store.location} is not: copying would store it decrypted.`,
       {
-        hint: `Create the destination encrypted for the same recipients (drkit init --repo DEST --recipient ${(snap.encryption?.recipients ?? from.config.encryption?.recipients ?? ['age1…']).join(' --recipient ')}). Nothing was copied for this snapshot.`,
+        hint:
+          `Create the destination encrypted for the same recipients (drkit init --repo DEST ` +
+          `--recipient ${recipients.join(' --recipient ')}). Nothing was copied for this snapshot.`,
       },
     );
+  }
   const recipients = snap.encryption?.recipients ?? from.config.encryption?.recipients ?? [];
   return sameSet(recipients, to.encryption.recipients) ? 'as-stored' : 're-encrypted';
 }
@@ -238,9 +247,12 @@ async function copyOne(
     if (read.bytes !== blob.size || read.digest() !== blob.sha256)
       throw new RepoError(
         RepoErrorCode.DIGEST_MISMATCH,
-        `${blob.key} in ${from.store.location} is damaged: expected ${blob.size} bytes with sha256 ${blob.sha256.slice(0, 12)}…, read ${read.bytes} bytes with sha256 ${read.digest().slice(0, 12)}….`,
+        `${blob.key} in ${from.store.location} is damaged: expected ${blob.size} bytes with ` +
+          `sha256 ${blob.sha256.slice(0, 12)}…, read ${read.bytes} bytes with sha256 ${read.digest().slice(0, 12)}….`,
         {
-          hint: `Snapshot ${snap.id} was not copied. Run \`drkit verify ${snap.id}\` on the source; copy the other snapshots by id.`,
+          hint:
+            `Snapshot ${snap.id} was not copied. Run \`drkit verify ${snap.id}\` on the source; copy the ` +
+            `other snapshots by id.`,
           details: { key: blob.key },
         },
       );
@@ -256,7 +268,9 @@ async function copyOne(
       if (arrived.size !== out.size || arrived.sha256 !== out.sha256)
         throw new RepoError(
           RepoErrorCode.COPY_MISMATCH,
-          `${key} did not arrive intact in ${to.store.location}: wrote ${out.size} bytes with sha256 ${out.sha256.slice(0, 12)}…, read back ${arrived.size} bytes with sha256 ${arrived.sha256.slice(0, 12)}….`,
+          `${key} did not arrive intact in ${to.store.location}: wrote ${out.size} bytes with ` +
+            `sha256 ${out.sha256.slice(0, 12)}…, read back ${arrived.size} bytes with ` +
+            `sha256 ${arrived.sha256.slice(0, 12)}….`,
           {
             hint: `Snapshot ${snap.id} was not committed there. Check the destination storage and run the copy again.`,
             details: { key },
@@ -282,7 +296,8 @@ async function copyOne(
     else {
       const { encryption: _old, ...rest } = snap;
       const meta: SnapshotMeta = { ...rest, sources, ...(to.encryption ? { encryption: to.encryption } : {}) };
-      // New blob digests void the signature; re-signing vouches for the content, so only what a pinned key proved is re-signed.
+      // New blob digests void the signature; re-signing vouches for
+      // the content, so only what a pinned key proved is re-signed.
       const resign = to.signingKey && from.signedBy(snap) ? to.signingKey : undefined;
       signature = resign ? 're-signed' : signed ? 'dropped' : undefined;
       bytesOut = encodeSnapshot(meta, resign);

@@ -40,7 +40,8 @@ export interface KeyOptions {
 }
 
 const HOW_TO_READ =
-  'Pass --identity FILE (or set DRKIT_IDENTITY_FILE) with the secret key of one of its recipients, or set DRKIT_PASSPHRASE / --passphrase-file if the repository was created with a passphrase.';
+  'Pass --identity FILE (or set DRKIT_IDENTITY_FILE) with the secret key of one of its recipients, or set ' +
+  'DRKIT_PASSPHRASE / --passphrase-file if the repository was created with a passphrase.';
 
 /** Turns a failure of the age module into a RepoError that says what it needs. */
 export function ageFailure(err: unknown, where: string, recipients: readonly string[]): unknown {
@@ -51,11 +52,13 @@ export function ageFailure(err: unknown, where: string, recipients: readonly str
         RepoErrorCode.WRONG_IDENTITY,
         `${where} cannot be decrypted with the identity given: it was encrypted for ${list(recipients)}.`,
         {
-          hint: `Pass the identity file (--identity FILE / DRKIT_IDENTITY_FILE) whose public key is one of those recipients${
-            err.stanzaTypes.includes('mlkem768x25519')
-              ? ' (a post-quantum recipient, age1pq1…, is opened by its AGE-SECRET-KEY-PQ-1… identity)'
-              : ''
-          }. Nothing was written.`,
+          hint:
+            `Pass the identity file (--identity FILE / DRKIT_IDENTITY_FILE) whose public key is one of those ` +
+            `recipients${
+              err.stanzaTypes.includes('mlkem768x25519')
+                ? ' (a post-quantum recipient, age1pq1…, is opened by its AGE-SECRET-KEY-PQ-1… identity)'
+                : ''
+            }. Nothing was written.`,
           details: { recipients },
         },
       );
@@ -65,14 +68,19 @@ export function ageFailure(err: unknown, where: string, recipients: readonly str
       });
     case 'bad-key':
       return new RepoError(RepoErrorCode.BAD_KEY, `${err.message}`, {
-        hint: 'Use age keys as age-keygen writes them: age1… public keys and AGE-SECRET-KEY-1… identities, or from `age-keygen -pq` (age ≥ 1.3) age1pq1… and AGE-SECRET-KEY-PQ-1….',
+        hint:
+          'Use age keys as age-keygen writes them: age1… public keys and AGE-SECRET-KEY-1… identities, or ' +
+          'from `age-keygen -pq` (age ≥ 1.3) age1pq1… and AGE-SECRET-KEY-PQ-1….',
       });
     case 'mixed-recipients':
       return new RepoError(
         RepoErrorCode.MIXED_RECIPIENTS,
         `The recipients mix post-quantum (age1pq1…) and classic (age1…) keys: ${err.message}. Nothing was changed.`,
         {
-          hint: 'Give every key holder a post-quantum key (`drkit init --generate-key FILE --pq`, or `age-keygen -pq`) or none. To move a classic repository to post-quantum keys, `drkit init` a new one with them and `drkit copy all --to` it: copy re-encrypts every snapshot.',
+          hint:
+            'Give every key holder a post-quantum key (`drkit init --generate-key FILE --pq`, or `age-keygen ' +
+            '-pq`) or none. To move a classic repository to post-quantum keys, `drkit init` a new one with ' +
+            'them and `drkit copy all --to` it: copy re-encrypts every snapshot.',
           details: { recipients },
         },
       );
@@ -135,7 +143,8 @@ export async function prepareEncryption(
       throw new RepoError(RepoErrorCode.BAD_KEY, 'The passphrase is empty.', {
         hint: 'Choose a long passphrase (several words), or use age recipients instead.',
       });
-    // Backups need only public keys: the passphrase protects a repository identity, whose public key joins the recipients
+    // Backups need only public keys: the passphrase protects a
+    // repository identity, whose public key joins the recipients
     // (a post-quantum one beside post-quantum recipients, which cannot be mixed with classic ones).
     const gen = generateIdentity({ pq: options.pq || recipients.some((r) => r.startsWith('age1pq1')) });
     const sealed = await encryptBuffer(Buffer.from(gen.fileText), [

@@ -56,7 +56,10 @@ export interface IndexEntry {
   /** Change detection for the next incremental: unchanged size, mtime, ctime and inode mean unchanged content. */
   ctime?: number;
   ino?: number;
-  /** A folder's name count when it was listed while settled: with unchanged times, the next incremental reuses the indexed names. */
+  /**
+   * A folder's name count when it was listed while settled: with
+   * unchanged times, the next incremental reuses the indexed names.
+   */
   names?: number;
   /** Set when the bytes live in an earlier snapshot's archive (an unchanged file in an incremental). */
   in?: string;
@@ -199,7 +202,10 @@ export const snapshotMetaSchema = z.object({
   sources: z.array(sourceMetaSchema),
   /** Files that could not be read make a snapshot partial; each is listed here. */
   errors: z.array(findingSchema).default([]),
-  /** Sources that could not be read at all (the snapshot is partial and holds the rest); absent in older snapshots (read as none). */
+  /**
+   * Sources that could not be read at all (the snapshot is partial
+   * and holds the rest); absent in older snapshots (read as none).
+   */
   failedSources: z.array(failedSourceSchema).optional(),
   /** The age recipients this snapshot's blobs were encrypted to (public keys only). */
   encryption: z

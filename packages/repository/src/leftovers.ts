@@ -45,7 +45,8 @@ export function describeLeftovers(l: Leftovers): string | undefined {
       ...new Set(l.tempFiles.map((f) => (f.owner ? `pid ${f.owner.pid} on ${f.owner.host}` : 'an unknown writer'))),
     ];
     parts.push(
-      `${l.tempFiles.length} temporary file(s) of interrupted writes (${(bytes / 2 ** 20).toFixed(1)} MiB; ${writers.join(', ')})`,
+      `${l.tempFiles.length} temporary file(s) of interrupted writes (${(bytes / 2 ** 20).toFixed(1)} ` +
+        `MiB; ${writers.join(', ')})`,
     );
   }
   if (l.emptyFolders.length) parts.push(`${l.emptyFolders.length} empty data folder(s) (${l.emptyFolders.join(', ')})`);

@@ -126,12 +126,16 @@ export class RepoLock {
         throw new RepoError(
           RepoErrorCode.LOCKED,
           conflict.damaged
-            ? `The repository at ${store.location} is locked by a damaged lock file: ${conflict.damaged}. Who holds it cannot be told, so it counts as an exclusive lock.`
-            : `The repository at ${store.location} is locked${conflict.exclusive ? ' exclusively' : ''} by "${conflict.purpose}" (pid ${conflict.pid} on ${conflict.host}, since ${conflict.time}).`,
+            ? `The repository at ${store.location} is locked by a damaged lock file: ${conflict.damaged}. Who ` +
+                `holds it cannot be told, so it counts as an exclusive lock.`
+            : `The repository at ${store.location} is locked${conflict.exclusive ? ' exclusively' : ''} by ` +
+                `"${conflict.purpose}" (pid ${conflict.pid} on ${conflict.host}, since ${conflict.time}).`,
           {
             hint: conflict.damaged
-              ? 'If no drkit is using the repository now, remove it with `drkit unlock --all`; a holder still running stops at its next refresh or commit, since its lock no longer reads as its own.'
-              : 'Wait for it to finish and try again. If that process is gone (e.g. a crashed machine), run `drkit unlock`.',
+              ? 'If no drkit is using the repository now, remove it with `drkit unlock --all`; a holder still ' +
+                'running stops at its next refresh or commit, since its lock no longer reads as its own.'
+              : 'Wait for it to finish and try again. If that process is gone (e.g. a crashed machine), run ' +
+                '`drkit unlock`.',
             details: { lock: conflict },
           },
         );
@@ -140,7 +144,8 @@ export class RepoLock {
       if (options.signal?.aborted)
         throw new RepoError(
           RepoErrorCode.INTERRUPTED,
-          `Interrupted while waiting for the lock "${conflict.purpose}" holds on ${store.location}: nothing was written.`,
+          `Interrupted while waiting for the lock "${conflict.purpose}" holds on ${store.location}: nothing ` +
+            `was written.`,
           {
             hint: 'Run the command again.',
             cause: options.signal.reason,
@@ -176,9 +181,12 @@ export class RepoLock {
     if (this.lost)
       throw new RepoError(
         RepoErrorCode.LOCK_LOST,
-        `The repository lock of "${this.info.purpose}" was removed while it ran (by \`drkit unlock --all\`, or by another process that took it for stale); nothing was committed.`,
+        `The repository lock of "${this.info.purpose}" was removed while it ran (by \`drkit unlock --all\`, ` +
+          `or by another process that took it for stale); nothing was committed.`,
         {
-          hint: `Run the ${this.info.purpose} again. Remove only stale locks (\`drkit unlock\` without --all) while drkit may be running.`,
+          hint:
+            `Run the ${this.info.purpose} again. Remove only stale locks (\`drkit unlock\` without --all) ` +
+            `while drkit may be running.`,
           details: { lock: this.info },
         },
       );

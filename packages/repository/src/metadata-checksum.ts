@@ -32,7 +32,8 @@ export function encodeMetadata(object: object, options: { pretty?: boolean } = {
  * rot; a pinned signing key catches that for snapshots.
  */
 export function checkMetadataChecksum(json: unknown, known: ReadonlySet<string>, key: string, location: string): void {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return; // not metadata at all: the schema says so
+  // not metadata at all: the schema says so
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return;
   const object = json as Record<string, unknown>;
   const recorded = object[CHECKSUM_FIELD];
   if (recorded === undefined) {
@@ -41,7 +42,8 @@ export function checkMetadataChecksum(json: unknown, known: ReadonlySet<string>,
       throw mismatch(
         key,
         location,
-        `it has no checksum but a field drkit does not know (${unknown.map((k) => JSON.stringify(k)).join(', ')}): the checksum's name is damaged`,
+        `it has no checksum but a field drkit does not know (` +
+          `${unknown.map((k) => JSON.stringify(k)).join(', ')}): the checksum's name is damaged`,
       );
     return;
   }
@@ -52,11 +54,15 @@ export function checkMetadataChecksum(json: unknown, known: ReadonlySet<string>,
     throw mismatch(
       key,
       location,
-      `its content does not match its checksum (recorded ${recorded.slice(0, 19)}…, computed ${computed.slice(0, 19)}…)`,
+      `its content does not match its checksum (recorded ${recorded.slice(0, 19)}…, ` +
+        `computed ${computed.slice(0, 19)}…)`,
     );
 }
 
-/** For the message about a format this drkit does not read: whether its checksum (if any) still matches as version 1 computes it. */
+/**
+ * For the message about a format this drkit does not read: whether
+ * its checksum (if any) still matches as version 1 computes it.
+ */
 export function damagedNote(json: unknown): string {
   const recorded = (json as Record<string, unknown> | null)?.[CHECKSUM_FIELD];
   if (typeof recorded !== 'string' || recorded === metadataChecksum(json as Record<string, unknown>)) return '';
@@ -65,7 +71,10 @@ export function damagedNote(json: unknown): string {
 
 function mismatch(key: string, location: string, why: string): RepoError {
   return new RepoError(RepoErrorCode.CHECKSUM_MISMATCH, `${key} in ${location} is damaged: ${why}.`, {
-    hint: 'The file changed after drkit wrote it (bit rot, or an edit). Restore it from another copy of the repository; `drkit verify all` shows what else is affected. docs/FORMAT.md shows how to recompute a checksum after a deliberate edit.',
+    hint:
+      'The file changed after drkit wrote it (bit rot, or an edit). Restore it from another copy of the ' +
+      'repository; `drkit verify all` shows what else is affected. docs/FORMAT.md shows how to recompute a ' +
+      'checksum after a deliberate edit.',
     details: { key },
   });
 }

@@ -25,7 +25,9 @@ export async function changeRecipients(
       RepoErrorCode.NOT_ENCRYPTED,
       `The repository at ${repo.store.location} is not encrypted, so it has no recipients to change.`,
       {
-        hint: 'An existing repository cannot be encrypted in place: create one with `drkit init --recipient age1…` and `drkit copy all --to` it.',
+        hint:
+          'An existing repository cannot be encrypted in place: create one with `drkit init --recipient ' +
+          'age1…` and `drkit copy all --to` it.',
       },
     );
   const added = readRecipients(change.add ?? []);

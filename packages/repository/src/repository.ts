@@ -167,7 +167,8 @@ export class Repository {
     if (format !== FORMAT_VERSION)
       throw new RepoError(
         RepoErrorCode.UNSUPPORTED_FORMAT,
-        `The repository at ${store.location} has format version ${JSON.stringify(format)}; this drkit reads version ${FORMAT_VERSION}.${damagedNote(json)}`,
+        `The repository at ${store.location} has format version ${JSON.stringify(format)}; this drkit reads ` +
+          `version ${FORMAT_VERSION}.${damagedNote(json)}`,
         { hint: 'Use the drkit release that wrote it, or a newer one. Nothing was changed.' },
       );
     checkMetadataChecksum(json, CONFIG_FIELDS, KEYS.config, store.location);
@@ -187,17 +188,25 @@ export class Repository {
         RepoErrorCode.SIGNING_KEY_REQUIRED,
         `Snapshots in ${this.store.location} are signed (by ${expected.join(', ')}), and no signing key was given.`,
         {
-          hint: 'Pass --signing-key FILE (or set DRKIT_SIGNING_KEY_FILE, or signing_key in the config): hosts that pin the key refuse unsigned snapshots. Nothing was written.',
+          hint:
+            'Pass --signing-key FILE (or set DRKIT_SIGNING_KEY_FILE, or signing_key in the config): hosts ' +
+            'that pin the key refuse unsigned snapshots. Nothing was written.',
         },
       );
   }
 
-  /** The pinned key that signed `snapshot` when it was read (undefined without pins or for snapshots not read from the store). */
+  /**
+   * The pinned key that signed `snapshot` when it was read (undefined
+   * without pins or for snapshots not read from the store).
+   */
   signedBy(snapshot: SnapshotMeta): string | undefined {
     return storedForms.get(snapshot)?.signedBy;
   }
 
-  /** `snapshot` as its file holds it: the JSON its checksum and signature cover, fields this drkit does not know included. */
+  /**
+   * `snapshot` as its file holds it: the JSON its checksum and
+   * signature cover, fields this drkit does not know included.
+   */
   storedForm(snapshot: SnapshotMeta): Record<string, unknown> {
     return storedForms.get(snapshot)?.raw ?? JSON.parse(JSON.stringify(snapshot));
   }
@@ -340,13 +349,17 @@ export class Repository {
       }
     } catch (cause) {
       if (cause instanceof RepoError) throw cause;
-      // The stream's own failure (e.g. zlib's "incorrect data check") is damage in the stored index, never a local problem.
+      // The stream's own failure (e.g. zlib's "incorrect data
+      // check") is damage in the stored index, never a local problem.
       throw new RepoError(
         RepoErrorCode.CORRUPT_ARCHIVE,
-        `The entry index of source "${source.name}" of snapshot ${key.split('/')[1]} (${key}) cannot be read after line ${n}: ${(cause as Error)?.message ?? cause}.`,
+        `The entry index of source "${source.name}" of snapshot ${key.split('/')[1]} (${key}) cannot be ` +
+          `read after line ${n}: ${(cause as Error)?.message ?? cause}.`,
         {
           cause,
-          hint: 'The index is damaged: restore another snapshot or from another copy of the repository; `drkit verify all` shows what else is affected.',
+          hint:
+            'The index is damaged: restore another snapshot or from another copy of the repository; `drkit ' +
+            'verify all` shows what else is affected.',
           details: { key, source: source.name },
         },
       );
@@ -369,7 +382,8 @@ export class Repository {
         ? cause
         : new RepoError(
             RepoErrorCode.CORRUPT_ARCHIVE,
-            `The archive of source "${source.name}" (${source.archive.key}) cannot be read at entry "${current}": ${(cause as Error).message}.`,
+            `The archive of source "${source.name}" (${source.archive.key}) cannot be read at entry ` +
+              `"${current}": ${(cause as Error).message}.`,
             {
               cause,
               hint: 'The archive is damaged: restore from another snapshot or another copy.',
@@ -425,7 +439,8 @@ export class Repository {
       const after = at.key ? ` at key ${at.key}` : last.key ? ` after key ${last.key}` : '';
       throw new RepoError(
         RepoErrorCode.CORRUPT_ARCHIVE,
-        `The archive of Redis source "${source.name}" (${source.archive.key}) cannot be read at record ${at.record}${after}: ${why}.`,
+        `The archive of Redis source "${source.name}" (${source.archive.key}) cannot be read at ` +
+          `record ${at.record}${after}: ${why}.`,
         {
           cause,
           hint: 'The archive is damaged: restore from another snapshot or another copy.',
@@ -594,7 +609,8 @@ export class Repository {
         ['EACCES', 'EPERM', 'EROFS'].includes(errnoCode((err as Error).cause) ?? '');
       if (!denied) throw err;
       onWarning?.(
-        `the repository cannot be locked, so ${purpose} runs without a lock (a prune running now would show up as missing data): ${(err as Error).message}`,
+        `the repository cannot be locked, so ${purpose} runs without a lock (a prune running now would show ` +
+          `up as missing data): ${(err as Error).message}`,
       );
       return undefined;
     }

@@ -140,7 +140,8 @@ function zstdUnit(b: Buffer, runEnded: boolean): Unit {
   if (magic !== ZSTD_MAGIC && !skippable) return 'bad';
   const end = new FrameBoundaries().ends(b)[0];
   if (end === undefined) {
-    // A frame that states its size is no longer than that plus its headers: block headers walked past it are damage, not a large frame.
+    // A frame that states its size is no longer than that plus its headers: block headers walked past it are damage,
+    // not a large frame.
     const stated = !skippable && b.length >= 18 ? frameHeader(b)?.contentSize : undefined;
     if (stated !== undefined && b.length > longestFrame(stated)) return 'bad';
     return runEnded ? 'bad' : 'more';
@@ -182,7 +183,10 @@ function blocksWithinLimits(frame: Buffer): boolean {
   }
 }
 
-/** The most bytes a frame of `size` decoded bytes can take: encoders store a block raw rather than let it grow (header 18, a 3-byte header per 128 KiB block, checksum 4). */
+/**
+ * The most bytes a frame of `size` decoded bytes can take: encoders store a block raw rather than let it grow (header
+ * 18, a 3-byte header per 128 KiB block, checksum 4).
+ */
 function longestFrame(size: number): number {
   return 18 + size + 3 * (Math.ceil(size / 131_072) + 1) + 4;
 }
@@ -191,7 +195,8 @@ function longestFrame(size: number): number {
 function frameHeader(b: Buffer): { contentSize: number | undefined } | undefined {
   const d = b[4]!;
   const single = (d & 0x20) !== 0;
-  if (!single && 10 + (b[5]! >> 3) > 27) return undefined; // a window beyond zstd's default limit: damage, or not drkit's
+  // a window beyond zstd's default limit: damage, or not drkit's
+  if (!single && 10 + (b[5]! >> 3) > 27) return undefined;
   const fcsBytes = [single ? 1 : 0, 2, 4, 8][d >> 6]!;
   if (fcsBytes === 0) return { contentSize: undefined };
   const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][d & 3]!;

@@ -35,7 +35,9 @@ export class BlobDamage {
     if (!this.spans.some((s) => s.start <= span.end && span.start <= s.end)) this.add(span);
   }
 
-  /** Records a damaged stretch: a gap, a bad header's frame, or the frames of an entry that does not match the index. */
+  /**
+   * Records a damaged stretch: a gap, a bad header's frame, or the frames of an entry that does not match the index.
+   */
   add(span: Span): void {
     const spans = this.spans;
     let i = spans.findIndex((s) => s.end >= span.start);
@@ -109,7 +111,10 @@ export function expectedHeader(
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** Folders, symlinks and empty files: their index entry holds all there is to them, so salvage makes them from it when their header is lost. */
+/**
+ * Folders, symlinks and empty files: their index entry holds all there is to them, so salvage makes them from it when
+ * their header is lost.
+ */
 export function indexAlone(e: IndexEntry): boolean {
   return e.type === 'dir' || e.type === 'symlink' || (e.size === 0 && e.sha256 === EMPTY_SHA256);
 }

@@ -22,7 +22,9 @@ export interface SnapshotScope {
 
 export interface SnapshotSelection {
   filter?: SnapshotFilter;
-  /** Applies to `latest` and `latest:TAG` only (an id or prefix names its snapshot), and not with `hosts` or `paths`. */
+  /**
+   * Applies to `latest` and `latest:TAG` only (an id or prefix names its snapshot), and not with `hosts` or `paths`.
+   */
   scope?: SnapshotScope;
   /** Told about newer snapshots the scope left out of `latest` (oldest first), so nothing is chosen silently. */
   onHidden?: (hidden: SnapshotMeta[], chosen: SnapshotMeta) => void;
@@ -84,11 +86,15 @@ export function describeFilter(f: SnapshotFilter = {}): string {
 /** `host app-1: config from /srv/app/config, cache from redis://:***@cache:6379` */
 export function describeOrigin(s: SnapshotMeta): string {
   const list = (xs: Described[]) => xs.map((x) => `${x.name}${x.origin ? ` from ${x.origin}` : ''}`).join(', ');
-  return `host ${s.host}: ${list(s.sources) || 'no sources'}${s.failedSources?.length ? ` (failed: ${s.failedSources.map((x) => x.name).join(', ')})` : ''}`;
+  return (
+    `host ${s.host}: ${list(s.sources) || 'no sources'}` +
+    `${s.failedSources?.length ? ` (failed: ${s.failedSources.map((x) => x.name).join(', ')})` : ''}`
+  );
 }
 
 function describeScope(scope: SnapshotScope): string {
-  return `this config's sources (${scope.sources.map((x) => `${x.name}${x.type === 'files' && x.origin ? ` from ${x.origin}` : ''}`).join(', ')}) on host ${scope.host}`;
+  const sources = scope.sources.map((x) => `${x.name}${x.type === 'files' && x.origin ? ` from ${x.origin}` : ''}`);
+  return `this config's sources (${sources.join(', ')}) on host ${scope.host}`;
 }
 
 /** Throws unless a snapshot named by its full id passes the filter. */
@@ -141,7 +147,8 @@ export function latestSnapshot(
     );
   const newest = candidates.at(-1)!;
   throw notFound(
-    `No snapshot${tag ? ` tagged "${tag}"` : ''} in ${where} is of ${describeScope(scope!)}; the newest other one is ${newest.id} (${describeOrigin(newest)})`,
+    `No snapshot${tag ? ` tagged "${tag}"` : ''} in ${where} is of ${describeScope(scope!)}; the newest ` +
+      `other one is ${newest.id} (${describeOrigin(newest)})`,
     'Back up with this config (`drkit backup`), or choose a snapshot by id or with --host HOST / --path PATH.',
   );
 }

@@ -3,14 +3,20 @@ import { canonicalJson } from './canonical-json.js';
 import { RepoError, RepoErrorCode } from './errors.js';
 import { CHECKSUM_FIELD, encodeMetadata } from './metadata-checksum.js';
 
-/** `ed25519:` + the 32-byte public key in base64: what `--trust-key`, `trust_keys:` and config.json's `signing.keys` hold. */
+/**
+ * `ed25519:` + the 32-byte public key in base64: what `--trust-key`,
+ * `trust_keys:` and config.json's `signing.keys` hold.
+ */
 export const PUBLIC_KEY_PREFIX = 'ed25519:';
 const PUBLIC_KEY = /^ed25519:[A-Za-z0-9+/]{43}=$/;
 // An Ed25519 SubjectPublicKeyInfo is this DER prefix and the raw key (RFC 8410).
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export const SIGNATURE_FIELD = 'signature';
-/** Fields a snapshot signature does not cover: the checksum, the signature itself, and tags (changed after the backup, by hosts without the key). */
+/**
+ * Fields a snapshot signature does not cover: the checksum, the signature itself, and tags (changed after the backup,
+ * by hosts without the key).
+ */
 const UNSIGNED_FIELDS = [CHECKSUM_FIELD, SIGNATURE_FIELD, 'tags'];
 
 /** A snapshot's detached signature (docs/FORMAT.md, "Signatures"). */
@@ -25,7 +31,10 @@ export interface SnapshotSignature {
 const badKey = (message: string, hint: string) => new RepoError(RepoErrorCode.BAD_SIGNING_KEY, message, { hint });
 
 function publicKeyText(key: KeyObject): string {
-  return `${PUBLIC_KEY_PREFIX}${key.export({ type: 'spki', format: 'der' }).subarray(SPKI_PREFIX.length).toString('base64')}`;
+  return (
+    `${PUBLIC_KEY_PREFIX}` +
+    `${key.export({ type: 'spki', format: 'der' }).subarray(SPKI_PREFIX.length).toString('base64')}`
+  );
 }
 
 /** The secret half, held by backup hosts: signs snapshot metadata. Never printed; it prints as its public key. */
@@ -36,7 +45,10 @@ export class SigningKey {
     this.publicKey = publicKeyText(createPublicKey(key));
   }
 
-  /** A PKCS#8 PEM private key (`openssl genpkey -algorithm ed25519`, or `drkit init --generate-signing-key`); lines before it are comments. */
+  /**
+   * A PKCS#8 PEM private key (`openssl genpkey -algorithm ed25519`, or `drkit init --generate-signing-key`); lines
+   * before it are comments.
+   */
   static fromPem(text: string, where: string): SigningKey {
     let key: KeyObject;
     try {
@@ -44,7 +56,8 @@ export class SigningKey {
     } catch {
       throw badKey(
         `${where} is not a private key in PEM form.`,
-        'Use a file made by `drkit init --generate-signing-key FILE` or `openssl genpkey -algorithm ed25519 -out FILE`.',
+        'Use a file made by `drkit init --generate-signing-key FILE` or `openssl genpkey -algorithm ed25519 ' +
+          '-out FILE`.',
       );
     }
     if (key.asymmetricKeyType !== 'ed25519')
@@ -62,7 +75,9 @@ export class SigningKey {
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     return {
       key,
-      fileText: `# drkit snapshot signing key (Ed25519), created ${now.toISOString()}\n# public key: ${key.publicKey}\n${pem}`,
+      fileText:
+        `# drkit snapshot signing key (Ed25519), created ${now.toISOString()}\n` +
+        `# public key: ${key.publicKey}\n${pem}`,
     };
   }
 
@@ -120,7 +135,10 @@ export function signSnapshot(raw: Record<string, unknown>, key: SigningKey): Rec
   return { ...raw, [SIGNATURE_FIELD]: signature };
 }
 
-/** The bytes of a snapshot file: signed anew when `key` is given (else any signature it has is kept), with a fresh checksum. */
+/**
+ * The bytes of a snapshot file: signed anew when `key` is given
+ * (else any signature it has is kept), with a fresh checksum.
+ */
 export function encodeSnapshot(meta: object, key?: SigningKey): Buffer {
   const plain = JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;
   return encodeMetadata(key ? signSnapshot(plain, key) : plain);
@@ -142,7 +160,10 @@ export function checkSnapshotSignature(
 ): string {
   const refuse = (code: RepoErrorCode, why: string) =>
     new RepoError(code, `${key} in ${location} is refused: ${why}.`, {
-      hint: 'This host pins the keys snapshots must be signed with (--trust-key, DRKIT_TRUST_KEY, trust_keys): someone or something changed the repository. Restore another snapshot by id, or from another copy of the repository.',
+      hint:
+        'This host pins the keys snapshots must be signed with (--trust-key, DRKIT_TRUST_KEY, trust_keys): ' +
+        'someone or something changed the repository. Restore another snapshot by id, or from another copy of ' +
+        'the repository.',
       details: { key },
     });
   const sig = raw[SIGNATURE_FIELD] as Partial<SnapshotSignature> | undefined;
@@ -173,7 +194,8 @@ export function checkSnapshotSignature(
   if (raw.id !== fileId)
     throw refuse(
       RepoErrorCode.SIGNATURE_WRONG_SNAPSHOT,
-      `it holds the signed metadata of snapshot ${JSON.stringify(raw.id)}, not of ${fileId}: the file was renamed or swapped`,
+      `it holds the signed metadata of snapshot ${JSON.stringify(raw.id)}, not of ${fileId}: the file was ` +
+        `renamed or swapped`,
     );
   return sig.key;
 }

@@ -22,7 +22,10 @@ export interface RepoStats {
   byKind: { full: SizeCount; incremental: SizeCount };
   /** Snapshots per full backup: its incrementals and itself. */
   chains: { count: number; longest: number; lengths: Array<{ base: string; length: number }> };
-  /** Stored bytes the snapshots of the window added, per day: over the window, or since the oldest snapshot when that is later (at least a day). */
+  /**
+   * Stored bytes the snapshots of the window added, per day: over the window, or since the oldest snapshot when that is
+   * later (at least a day).
+   */
   growth: { windowDays: number; days: number; storedPerDay: number };
   /** What `forget --prune` would delete now: data no listed snapshot needs. */
   prunable: { snapshots: number; blobs: number; bytes: number };

@@ -9,9 +9,13 @@ import { checkSnapshotSignature, parseTrustKeys } from './signing.js';
 
 /** What a reading host trusts. Without keys, signatures are not checked and nothing here applies. */
 export interface TrustOptions {
-  /** Public keys (`ed25519:…`) every snapshot must be signed with; from the reader's side, never from the repository. */
+  /**
+   * Public keys (`ed25519:…`) every snapshot must be signed with; from the reader's side, never from the repository.
+   */
   keys: readonly string[];
-  /** A folder on this host (e.g. the cache dir) where the newest snapshot accepted from each repository is remembered. */
+  /**
+   * A folder on this host (e.g. the cache dir) where the newest snapshot accepted from each repository is remembered.
+   */
   stateDir?: string;
   /** Told what a person should know, e.g. that `latest:TAG` passed over newer untagged snapshots. */
   onWarning?: (message: string) => void;
@@ -77,8 +81,10 @@ export class SnapshotTrust {
         key: KEYS.snapshot(mark.id),
         code: RepoErrorCode.ROLLBACK,
         reason:
-          `Snapshot ${mark.id} (${mark.time}) was the newest signed snapshot when this host last read ${this.location}; it is gone, and no newer signed snapshot took its place: ` +
-          `the newest snapshots were deleted, or the repository was rolled back. If they were forgotten on purpose, delete ${this.stateFile} to accept the repository as it is now.`,
+          `Snapshot ${mark.id} (${mark.time}) was the newest signed snapshot when this host last ` +
+          `read ${this.location}; it is gone, and no newer signed snapshot took its place: ` +
+          `the newest snapshots were deleted, or the repository was rolled back. If they were forgotten on ` +
+          `purpose, delete ${this.stateFile} to accept the repository as it is now.`,
       });
       return;
     }
@@ -100,7 +106,9 @@ export class SnapshotTrust {
     if (!first) return;
     throw new RepoError(
       first.code,
-      `${ref} ${chosen ? `would be snapshot ${chosen.id}, but a newer one is refused` : 'has no snapshot this host can trust'}: ${first.reason}${
+      `${ref} ${
+        chosen ? `would be snapshot ${chosen.id}, but a newer one is refused` : 'has no snapshot this host can trust'
+      }: ${first.reason}${
         newer.length > 1
           ? ` (and ${newer.length - 1} more refused: ${newer
               .slice(1)
@@ -109,7 +117,10 @@ export class SnapshotTrust {
           : ''
       }`,
       {
-        hint: `With a pinned signing key drkit does not fall back to an older snapshot silently. ${chosen ? `If ${chosen.id} is what you want, give its id. ` : ''}\`drkit verify all\` lists every refused snapshot and why.`,
+        hint:
+          `With a pinned signing key drkit does not fall back to an older snapshot ` +
+          `silently. ${chosen ? `If ${chosen.id} is what you want, give its id. ` : ''}\`drkit verify all\` ` +
+          `lists every refused snapshot and why.`,
         details: { refused: newer.map((d) => ({ id: d.id, code: d.code })) },
       },
     );
@@ -120,7 +131,8 @@ export class SnapshotTrust {
     const newer = all.filter((s) => before(chosen, s) && !s.tags.includes(tag));
     if (newer.length === 0) return;
     this.onWarning(
-      `latest:${tag} is ${chosen.id} (${chosen.time}); ${newer.length} newer signed snapshot(s) are not tagged "${tag}", the newest ${newer.at(-1)!.id}. ` +
+      `latest:${tag} is ${chosen.id} (${chosen.time}); ${newer.length} newer signed snapshot(s) are not ` +
+        `tagged "${tag}", the newest ${newer.at(-1)!.id}. ` +
         'Tags are not signed: if one of them should carry the tag, it was taken away.',
     );
   }
@@ -133,7 +145,8 @@ export class SnapshotTrust {
     } catch (err) {
       if ((err as { code?: string }).code !== 'ENOENT')
         this.onWarning(
-          `the high-water mark ${this.stateFile} cannot be read (${(err as Error).message}); it starts again from this listing`,
+          `the high-water mark ${this.stateFile} cannot be read (${(err as Error).message}); it starts ` +
+            `again from this listing`,
         );
       return undefined;
     }
@@ -151,7 +164,8 @@ export class SnapshotTrust {
     } catch (err) {
       // Remembering only adds a check; failing to must not stop a restore.
       this.onWarning(
-        `the high-water mark ${file} cannot be written (${(err as Error).message}): deleted snapshots will not be noticed next time`,
+        `the high-water mark ${file} cannot be written (${(err as Error).message}): deleted snapshots will ` +
+          `not be noticed next time`,
       );
     }
   }

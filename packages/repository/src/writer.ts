@@ -63,7 +63,8 @@ const INDEX_BATCH = 64 * 1024;
 
 export const NOT_POINT_IN_TIME =
   'Keys were read in batches while the server kept serving writes: each key is as it was when it was read, ' +
-  'but the snapshot is not a point-in-time image across keys (a key written during the backup may be missing, or newer than its neighbours).';
+  'but the snapshot is not a point-in-time image across keys (a key written during the backup may be ' +
+  'missing, or newer than its neighbours).';
 
 export interface CommitOptions {
   errors?: Finding[];
@@ -112,7 +113,9 @@ export class SnapshotWriter {
     },
   ) {}
 
-  /** Streams a source's entries into `<source>.tar.*` and its entry index; `onEntry` sees each index line as written. */
+  /**
+   * Streams a source's entries into `<source>.tar.*` and its entry index; `onEntry` sees each index line as written.
+   */
   async writeSource(
     info: SourceInfo,
     items: AsyncIterable<SourceItem>,
@@ -345,7 +348,9 @@ export class SnapshotWriter {
     return () => signal.removeEventListener('abort', stop);
   }
 
-  /** Removes what this writer stored, unless the snapshot was committed (a failure after that must not take its data). */
+  /**
+   * Removes what this writer stored, unless the snapshot was committed (a failure after that must not take its data).
+   */
   async abort(): Promise<void> {
     if (this.isCommitted) return;
     await Promise.all(this.written.map((k) => this.repo.store.delete(k).catch(() => {})));

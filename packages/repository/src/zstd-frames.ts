@@ -96,7 +96,10 @@ export class FrameBoundaries {
   }
 }
 
-/** Input gathered per decoder write: each write is a round trip to the thread pool, and small ones leave the decoder idle. */
+/**
+ * Input gathered per decoder write: each write is a round trip
+ * to the thread pool, and small ones leave the decoder idle.
+ */
 const WRITE = 1 << 20;
 
 /**
@@ -184,7 +187,8 @@ export function storedFrame(data: Buffer): Buffer[] {
       head.writeUInt32LE(data.length, 5);
       at = 9;
     }
-    head.writeUIntLE((piece.length << 3) | (i === blocks - 1 ? 1 : 0), at, 3); // Block_Type 0: raw; the last one says so
+    // Block_Type 0: raw; the last one says so
+    head.writeUIntLE((piece.length << 3) | (i === blocks - 1 ? 1 : 0), at, 3);
     pieces.push(head);
     if (piece.length > 0) pieces.push(piece);
   }

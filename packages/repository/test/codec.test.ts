@@ -39,7 +39,9 @@ function sample(): Buffer[] {
 
 const formats: Compression[] = canWriteZstd ? ['gzip', 'zstd'] : ['gzip'];
 
-/** What a user checks: drkit's reader, the system tool and (zstd) the pure-JavaScript fallback all give the input back. */
+/**
+ * What a user checks: drkit's reader, the system tool and (zstd) the pure-JavaScript fallback all give the input back.
+ */
 async function expectEveryReaderDecodes(c: Compression, packed: Buffer, input: Buffer): Promise<void> {
   expect(sha(await collect([packed], decompressor(c)))).toBe(sha(input));
   const tool = c === 'zstd' ? 'zstd' : 'gzip';
@@ -172,15 +174,18 @@ describe.each(formats)('block compressor (%s)', (c) => {
 });
 
 describe('incompressible blocks', () => {
-  it('are recognised by sampling: random bytes are, text, JSONL, base64 and a block with one text stretch are not', () => {
-    expect(looksIncompressible(randomBytes(2 << 20))).toBe(true);
-    expect(looksIncompressible(text(2 << 20))).toBe(false);
-    expect(looksIncompressible(Buffer.from(randomBytes(3 << 19).toString('base64')))).toBe(false);
-    const mixed = randomBytes(2 << 20);
-    text(300_000).copy(mixed, 1 << 20);
-    expect(looksIncompressible(mixed)).toBe(false);
-    expect(looksIncompressible(randomBytes(60_000))).toBe(false); // too small to bother
-  });
+  it(
+    'are recognised by sampling: random bytes are, text, ' + 'JSONL, base64 and a block with one text stretch are not',
+    () => {
+      expect(looksIncompressible(randomBytes(2 << 20))).toBe(true);
+      expect(looksIncompressible(text(2 << 20))).toBe(false);
+      expect(looksIncompressible(Buffer.from(randomBytes(3 << 19).toString('base64')))).toBe(false);
+      const mixed = randomBytes(2 << 20);
+      text(300_000).copy(mixed, 1 << 20);
+      expect(looksIncompressible(mixed)).toBe(false);
+      expect(looksIncompressible(randomBytes(60_000))).toBe(false); // too small to bother
+    },
+  );
 
   it.each([0, 1, 128 * 1024, 128 * 1024 + 1, (2 << 20) + 3])(
     'are stored as a zstd frame of raw blocks that every reader decodes (%i bytes)',

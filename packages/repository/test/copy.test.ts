@@ -109,35 +109,38 @@ describe('copySnapshots', () => {
     expect(await contents(b, inc.id)).toEqual(await contents(a, inc.id));
   });
 
-  it('reports snapshots whose metadata is damaged, and incrementals that need them, as unreadable; copies the rest', async () => {
-    const a = await plainRepo('a');
-    const full = await snapshot(a, [file('big.txt', 'unchanged bytes'), file('x.txt', 'v1')], undefined, 1);
-    const inc = await snapshot(
-      a,
-      [
-        file('big.txt', 'unchanged bytes', {
-          heldBy: full.id,
-          sha256: sha(Buffer.from('unchanged bytes')),
-          content: undefined,
-        }),
-        file('x.txt', 'v2'),
-      ],
-      full,
-      2,
-    );
-    const other = await snapshot(a, [file('y.txt', 'why')], undefined, 3);
-    await writeFile(path.join(dir, 'a', 'snapshots', `${full.id}.json`), '{ damaged');
-    const b = await plainRepo('b');
-    const results = await copySnapshots(a, b, 'all');
-    expect(results.map((r) => [r.id, r.status])).toEqual([
-      [inc.id, 'unreadable'],
-      [other.id, 'copied'],
-      [full.id, 'unreadable'],
-    ]);
-    expect(results[0]!.reason).toContain(full.id);
-    expect((await b.listSnapshots()).map((s) => s.id)).toEqual([other.id]);
-    expect((await copySnapshots(a, b, inc.id)).map((r) => [r.id, r.status])).toEqual([[inc.id, 'unreadable']]);
-  });
+  it(
+    'reports snapshots whose metadata is damaged, and ' + 'incrementals that need them, as unreadable; copies the rest',
+    async () => {
+      const a = await plainRepo('a');
+      const full = await snapshot(a, [file('big.txt', 'unchanged bytes'), file('x.txt', 'v1')], undefined, 1);
+      const inc = await snapshot(
+        a,
+        [
+          file('big.txt', 'unchanged bytes', {
+            heldBy: full.id,
+            sha256: sha(Buffer.from('unchanged bytes')),
+            content: undefined,
+          }),
+          file('x.txt', 'v2'),
+        ],
+        full,
+        2,
+      );
+      const other = await snapshot(a, [file('y.txt', 'why')], undefined, 3);
+      await writeFile(path.join(dir, 'a', 'snapshots', `${full.id}.json`), '{ damaged');
+      const b = await plainRepo('b');
+      const results = await copySnapshots(a, b, 'all');
+      expect(results.map((r) => [r.id, r.status])).toEqual([
+        [inc.id, 'unreadable'],
+        [other.id, 'copied'],
+        [full.id, 'unreadable'],
+      ]);
+      expect(results[0]!.reason).toContain(full.id);
+      expect((await b.listSnapshots()).map((s) => s.id)).toEqual([other.id]);
+      expect((await copySnapshots(a, b, inc.id)).map((r) => [r.id, r.status])).toEqual([[inc.id, 'unreadable']]);
+    },
+  );
 
   it('encrypts into an encrypted repository, and re-encrypts between recipients only with the identity', async () => {
     const a = await plainRepo('a');

@@ -100,7 +100,8 @@ describe('readIndex', () => {
 
   it('reads CRLF line ends and a last line without a newline', async () => {
     const { repo, source } = await withIndex(
-      `{"path":"a","type":"dir","mode":493,"mtime":1}\r\n\r\n{"path":"a/b","type":"file","mode":420,"mtime":2,"size":0,"sha256":"${'0'.repeat(64)}"}`,
+      `{"path":"a","type":"dir","mode":493,"mtime":1}\r\n\r\n{"path":"a/b","type":"file","mode":420,` +
+        `"mtime":2,"size":0,"sha256":"${'0'.repeat(64)}"}`,
     );
     const paths: string[] = [];
     for await (const e of repo.readIndex(source)) paths.push(e.path);

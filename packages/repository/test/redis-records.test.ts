@@ -85,31 +85,34 @@ async function tamper(meta: SnapshotMeta, edit: (raw: Buffer) => Buffer): Promis
 }
 
 describe('Redis records', () => {
-  it('round-trips binary keys, expiries and large payloads, and records counts and the highest RDB version', async () => {
-    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')), { compression: 'gzip' });
-    const meta = await write(repo, records());
-    const src = meta.sources[0]!;
-    expect(src.archive.key).toBe(`data/${meta.id}/cache.redis.gz`);
-    expect(src.index).toBeUndefined();
-    expect(src.redis).toMatchObject({
-      records: 4,
-      rdbVersion: 11,
-      skippedVanished: 3,
-      pointInTime: false,
-      dbs: [
-        { db: 0, keys: 2 },
-        { db: 2, keys: 1 },
-        { db: 15, keys: 1 },
-      ],
-    });
-    const back = await readAll(await Repository.open(new LocalStore(path.join(dir, 'repo'))), meta);
-    expect(back).toEqual(records());
-    expect(
-      gunzipSync(await readFile(path.join(dir, 'repo', src.archive.key)))
-        .subarray(0, 14)
-        .toString(),
-    ).toBe('DRKIT-REDIS 1\n');
-  });
+  it(
+    'round-trips binary keys, expiries and large payloads, ' + 'and records counts and the highest RDB version',
+    async () => {
+      const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')), { compression: 'gzip' });
+      const meta = await write(repo, records());
+      const src = meta.sources[0]!;
+      expect(src.archive.key).toBe(`data/${meta.id}/cache.redis.gz`);
+      expect(src.index).toBeUndefined();
+      expect(src.redis).toMatchObject({
+        records: 4,
+        rdbVersion: 11,
+        skippedVanished: 3,
+        pointInTime: false,
+        dbs: [
+          { db: 0, keys: 2 },
+          { db: 2, keys: 1 },
+          { db: 15, keys: 1 },
+        ],
+      });
+      const back = await readAll(await Repository.open(new LocalStore(path.join(dir, 'repo'))), meta);
+      expect(back).toEqual(records());
+      expect(
+        gunzipSync(await readFile(path.join(dir, 'repo', src.archive.key)))
+          .subarray(0, 14)
+          .toString(),
+      ).toBe('DRKIT-REDIS 1\n');
+    },
+  );
 
   it('checks DUMP footers with CRC-64/Jones and shows keys readably', () => {
     expect(crc64(Buffer.from('123456789')).toString(16)).toBe('e9c6d914c4b8d9ca');

@@ -119,46 +119,50 @@ describe('repository format v1', () => {
     expect(await readdir(path.join(dir, 'repo', 'data', w.id)).catch(() => [])).toEqual([]);
   });
 
-  it('fails the source, without hanging, when the index put fails while the archive is written, and leaves no blob or temp file', async () => {
-    const root = path.join(dir, 'repo');
-    await Repository.init(new LocalStore(root));
-    const repo = await Repository.open(new FaultyStore(root, { put: /\.index\.jsonl\./ }));
-    const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
-    // Enough entries to fill the index stream's buffer, and one file large enough to be mid-archive.
-    async function* many(): AsyncGenerator<SourceItem> {
-      for (let i = 0; i < 3000; i++)
+  it(
+    'fails the source, without hanging, when the index put fails while the archive is written, and leaves no ' +
+      'blob or temp file',
+    async () => {
+      const root = path.join(dir, 'repo');
+      await Repository.init(new LocalStore(root));
+      const repo = await Repository.open(new FaultyStore(root, { put: /\.index\.jsonl\./ }));
+      const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+      // Enough entries to fill the index stream's buffer, and one file large enough to be mid-archive.
+      async function* many(): AsyncGenerator<SourceItem> {
+        for (let i = 0; i < 3000; i++)
+          yield {
+            path: `f${i}`,
+            type: 'file',
+            mode: 0o644,
+            mtime: 1_700_000_000_000,
+            size: 3,
+            content: async function* () {
+              yield Buffer.from('abc');
+            },
+          };
         yield {
-          path: `f${i}`,
+          path: 'big',
           type: 'file',
           mode: 0o644,
           mtime: 1_700_000_000_000,
-          size: 3,
+          size: 8 << 20,
           content: async function* () {
-            yield Buffer.from('abc');
+            for (let i = 0; i < 128; i++) yield Buffer.alloc(64 << 10, i);
           },
         };
-      yield {
-        path: 'big',
-        type: 'file',
-        mode: 0o644,
-        mtime: 1_700_000_000_000,
-        size: 8 << 20,
-        content: async function* () {
-          for (let i = 0; i < 128; i++) yield Buffer.alloc(64 << 10, i);
-        },
-      };
-    }
-    const timeout = new Promise((_, reject) =>
-      setTimeout(() => reject(new Error('writeSource still pending after 10 s')), 10_000).unref(),
-    );
-    await expect(Promise.race([w.writeSource({ name: 'files', type: 'files' }, many()), timeout])).rejects.toThrow(
-      /injected: put .*index.* failed/,
-    );
-    await w.abort();
-    expect(await repo.listSnapshots()).toEqual([]);
-    expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);
-    expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
-  });
+      }
+      const timeout = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('writeSource still pending after 10 s')), 10_000).unref(),
+      );
+      await expect(Promise.race([w.writeSource({ name: 'files', type: 'files' }, many()), timeout])).rejects.toThrow(
+        /injected: put .*index.* failed/,
+      );
+      await w.abort();
+      expect(await repo.listSnapshots()).toEqual([]);
+      expect(await readdir(path.join(root, 'data')).catch(() => [])).toEqual([]);
+      expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
+    },
+  );
 
   it('lets shared locks coexist, refuses an exclusive one while held, and clears a dead process lock', async () => {
     const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
@@ -187,67 +191,73 @@ describe('repository format v1', () => {
     expect(normaliseEntryPath('/etc/passwd')).toHaveProperty('unsafe');
   });
 
-  it('keeps backslashes as part of POSIX file names, through the writer, the index, the archive and normalisation', async () => {
-    // On POSIX these are plain names: none of them is a folder, an absolute path or a way out.
-    const names = ['back\\slash.txt', 'dir\\name', 'dir\\name/..\\x', 'C:\\y'];
-    for (const n of names) expect(normaliseEntryPath(n)).toEqual({ path: n });
-    const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
-    const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
-    const file = (p: string): SourceItem => ({
-      path: p,
-      type: 'file',
-      mode: 0o644,
-      mtime: 1_700_000_000_000,
-      size: 1,
-      content: async function* () {
-        yield Buffer.from('x');
-      },
-    });
-    const written = [
-      file(names[0]!),
-      { path: names[1]!, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 } as SourceItem,
-      file(names[2]!),
-      file(names[3]!),
-    ];
-    await w.writeSource({ name: 'files', type: 'files' }, from(written));
-    const meta = await w.commit();
-    const source = repo.source(meta, 'files');
-    const indexed: string[] = [];
-    for await (const e of repo.readIndex(source)) indexed.push(e.path);
-    const archived: string[] = [];
-    for await (const e of repo.readArchive(source)) {
-      const n = normaliseEntryPath(e.name);
-      archived.push('path' in n ? n.path : `unsafe: ${n.unsafe}`);
-    }
-    expect(indexed).toEqual(names);
-    expect(archived).toEqual(names);
-  });
-
-  it('reads zstd archives on any Node: a snapshot recompressed with the zstd CLI reads back entry for entry', async () => {
-    const root = path.join(dir, 'repo');
-    const repo = await Repository.init(new LocalStore(root), { compression: 'gzip' });
-    const meta = await backupOne(repo);
-    const src = meta.sources[0]!;
-    // Turn the gzip blobs into zstd blobs with the reference tool, then point the metadata at them.
-    for (const ref of [src.archive, src.index!]) {
-      const gz = path.join(root, ref.key);
-      const zst = gz.replace(/\.gz$/, '.zst');
-      execFileSync('sh', ['-c', 'gzip -dc "$1" | zstd -q -3 -o "$2"', 'sh', gz, zst]);
-      const bytes = await readFile(zst);
-      Object.assign(ref, {
-        key: ref.key.replace(/\.gz$/, '.zst'),
-        compression: 'zstd',
-        size: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
+  it(
+    'keeps backslashes as part of POSIX file names, through ' + 'the writer, the index, the archive and normalisation',
+    async () => {
+      // On POSIX these are plain names: none of them is a folder, an absolute path or a way out.
+      const names = ['back\\slash.txt', 'dir\\name', 'dir\\name/..\\x', 'C:\\y'];
+      for (const n of names) expect(normaliseEntryPath(n)).toEqual({ path: n });
+      const repo = await Repository.init(new LocalStore(path.join(dir, 'repo')));
+      const w = await repo.beginSnapshot({ time: new Date(), toolVersion: 'test' });
+      const file = (p: string): SourceItem => ({
+        path: p,
+        type: 'file',
+        mode: 0o644,
+        mtime: 1_700_000_000_000,
+        size: 1,
+        content: async function* () {
+          yield Buffer.from('x');
+        },
       });
-    }
-    await writeFile(path.join(root, KEYS.snapshot(meta.id)), JSON.stringify(meta));
-    const snap = await repo.resolveSnapshot(meta.id);
-    const index = [];
-    for await (const e of repo.readIndex(snap.sources[0]!)) index.push(e.path);
-    const names = [];
-    for await (const e of repo.readArchive(snap.sources[0]!)) names.push(e.name);
-    expect(index).toEqual(['a', 'a/hello.txt', 'a/link', longName]);
-    expect(names).toEqual(['a/', 'a/hello.txt', 'a/link', longName]);
-  });
+      const written = [
+        file(names[0]!),
+        { path: names[1]!, type: 'dir', mode: 0o755, mtime: 1_700_000_000_000, size: 0 } as SourceItem,
+        file(names[2]!),
+        file(names[3]!),
+      ];
+      await w.writeSource({ name: 'files', type: 'files' }, from(written));
+      const meta = await w.commit();
+      const source = repo.source(meta, 'files');
+      const indexed: string[] = [];
+      for await (const e of repo.readIndex(source)) indexed.push(e.path);
+      const archived: string[] = [];
+      for await (const e of repo.readArchive(source)) {
+        const n = normaliseEntryPath(e.name);
+        archived.push('path' in n ? n.path : `unsafe: ${n.unsafe}`);
+      }
+      expect(indexed).toEqual(names);
+      expect(archived).toEqual(names);
+    },
+  );
+
+  it(
+    'reads zstd archives on any Node: a snapshot ' + 'recompressed with the zstd CLI reads back entry for entry',
+    async () => {
+      const root = path.join(dir, 'repo');
+      const repo = await Repository.init(new LocalStore(root), { compression: 'gzip' });
+      const meta = await backupOne(repo);
+      const src = meta.sources[0]!;
+      // Turn the gzip blobs into zstd blobs with the reference tool, then point the metadata at them.
+      for (const ref of [src.archive, src.index!]) {
+        const gz = path.join(root, ref.key);
+        const zst = gz.replace(/\.gz$/, '.zst');
+        execFileSync('sh', ['-c', 'gzip -dc "$1" | zstd -q -3 -o "$2"', 'sh', gz, zst]);
+        const bytes = await readFile(zst);
+        Object.assign(ref, {
+          key: ref.key.replace(/\.gz$/, '.zst'),
+          compression: 'zstd',
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        });
+      }
+      await writeFile(path.join(root, KEYS.snapshot(meta.id)), JSON.stringify(meta));
+      const snap = await repo.resolveSnapshot(meta.id);
+      const index = [];
+      for await (const e of repo.readIndex(snap.sources[0]!)) index.push(e.path);
+      const names = [];
+      for await (const e of repo.readArchive(snap.sources[0]!)) names.push(e.name);
+      expect(index).toEqual(['a', 'a/hello.txt', 'a/link', longName]);
+      expect(names).toEqual(['a/', 'a/hello.txt', 'a/link', longName]);
+    },
+  );
 });

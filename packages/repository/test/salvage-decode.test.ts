@@ -107,8 +107,11 @@ describe.each(['gzip', 'zstd'] as const)('salvageDecode (%s)', (c) => {
   });
 });
 
-it('salvageDecode (zstd): a stored frame whose block header is damaged fails its stated size and is skipped', async () => {
-  const { blob, spans } = encode('zstd');
-  const pieces = await decode(chunks(damaged(blob, spans[1]!.start + 10)), 'zstd');
-  expect(pieces.map((p) => 'gap' in p)).toEqual([false, true, false, false]);
-});
+it(
+  'salvageDecode (zstd): a stored frame whose block ' + 'header is damaged fails its stated size and is skipped',
+  async () => {
+    const { blob, spans } = encode('zstd');
+    const pieces = await decode(chunks(damaged(blob, spans[1]!.start + 10)), 'zstd');
+    expect(pieces.map((p) => 'gap' in p)).toEqual([false, true, false, false]);
+  },
+);

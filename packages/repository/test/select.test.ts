@@ -82,52 +82,68 @@ describe('snapshot filters (restic semantics)', () => {
     }
   });
 
-  it("a config's scope: this host, its sources from their own paths; a partial snapshot counts, unless its failed source was elsewhere", async () => {
-    const service = await snapshot({ host: 'app-1', day: 1, sources: [config, data] });
-    const partial = await snapshot({ host: 'app-1', day: 2, sources: [config], failed: [data] });
-    const adHoc = await snapshot({ host: 'app-1', day: 3, sources: [{ name: 'config', origin: '/elsewhere/config' }] });
-    const moved = await snapshot({
-      host: 'app-1',
-      day: 4,
-      sources: [config],
-      failed: [{ name: 'data', origin: '/mnt/data' }],
-    });
-    const other = await snapshot({ host: 'app-2', day: 5, sources: [config, data] });
-    const unrelated = await snapshot({ host: 'app-1', day: 6, sources: [{ name: 'tmp', origin: '/tmp/x' }] });
-    expect([service, partial, adHoc, moved, other, unrelated].map((s) => inScope(s, scope))).toEqual([
-      true,
-      true,
-      false,
-      false,
-      false,
-      false,
-    ]);
-  });
+  it(
+    "a config's scope: this host, its sources from their own paths; a partial snapshot counts, unless its " +
+      'failed source was elsewhere',
+    async () => {
+      const service = await snapshot({ host: 'app-1', day: 1, sources: [config, data] });
+      const partial = await snapshot({ host: 'app-1', day: 2, sources: [config], failed: [data] });
+      const adHoc = await snapshot({
+        host: 'app-1',
+        day: 3,
+        sources: [{ name: 'config', origin: '/elsewhere/config' }],
+      });
+      const moved = await snapshot({
+        host: 'app-1',
+        day: 4,
+        sources: [config],
+        failed: [{ name: 'data', origin: '/mnt/data' }],
+      });
+      const other = await snapshot({ host: 'app-2', day: 5, sources: [config, data] });
+      const unrelated = await snapshot({ host: 'app-1', day: 6, sources: [{ name: 'tmp', origin: '/tmp/x' }] });
+      expect([service, partial, adHoc, moved, other, unrelated].map((s) => inScope(s, scope))).toEqual([
+        true,
+        true,
+        false,
+        false,
+        false,
+        false,
+      ]);
+    },
+  );
 });
 
 describe('resolveSnapshot with a selection', () => {
-  it('resolves latest among this config’s snapshots, tells which newer ones it passed over, and lets --host/--path override', async () => {
-    const service = await snapshot({ host: 'app-1', day: 1, sources: [config, data] });
-    const adHoc = await snapshot({ host: 'app-1', day: 2, sources: [{ name: 'config', origin: '/elsewhere/config' }] });
-    const other = await snapshot({ host: 'app-2', day: 3, sources: [config, data] });
-    expect((await repo.resolveSnapshot('latest')).id).toBe(other.id);
-    const hidden: string[][] = [];
-    const chosen = await repo.resolveSnapshot('latest', {
-      scope,
-      onHidden: (h, c) => hidden.push([c.id, ...h.map((s) => s.id)]),
-    });
-    expect(chosen.id).toBe(service.id);
-    expect(hidden).toEqual([[service.id, adHoc.id, other.id]]);
-    // --source narrows within the scope: the ad-hoc "config" still does not count.
-    expect((await repo.resolveSnapshot('latest', { scope, filter: { sources: ['config'] } })).id).toBe(service.id);
-    expect((await repo.resolveSnapshot('latest', { scope, filter: { hosts: ['app-2'] } })).id).toBe(other.id);
-    expect((await repo.resolveSnapshot('latest', { scope, filter: { paths: ['/elsewhere/config'] } })).id).toBe(
-      adHoc.id,
-    );
-    // An id or a prefix names its snapshot: the scope does not apply, explicit filters do.
-    expect((await repo.resolveSnapshot(adHoc.id, { scope })).id).toBe(adHoc.id);
-    expect((await repo.resolveSnapshot(adHoc.id.slice(0, 10), { scope })).id).toBe(adHoc.id);
-  });
+  it(
+    'resolves latest among this config’s snapshots, tells which newer ones it passed over, and lets ' +
+      '--host/--path override',
+    async () => {
+      const service = await snapshot({ host: 'app-1', day: 1, sources: [config, data] });
+      const adHoc = await snapshot({
+        host: 'app-1',
+        day: 2,
+        sources: [{ name: 'config', origin: '/elsewhere/config' }],
+      });
+      const other = await snapshot({ host: 'app-2', day: 3, sources: [config, data] });
+      expect((await repo.resolveSnapshot('latest')).id).toBe(other.id);
+      const hidden: string[][] = [];
+      const chosen = await repo.resolveSnapshot('latest', {
+        scope,
+        onHidden: (h, c) => hidden.push([c.id, ...h.map((s) => s.id)]),
+      });
+      expect(chosen.id).toBe(service.id);
+      expect(hidden).toEqual([[service.id, adHoc.id, other.id]]);
+      // --source narrows within the scope: the ad-hoc "config" still does not count.
+      expect((await repo.resolveSnapshot('latest', { scope, filter: { sources: ['config'] } })).id).toBe(service.id);
+      expect((await repo.resolveSnapshot('latest', { scope, filter: { hosts: ['app-2'] } })).id).toBe(other.id);
+      expect((await repo.resolveSnapshot('latest', { scope, filter: { paths: ['/elsewhere/config'] } })).id).toBe(
+        adHoc.id,
+      );
+      // An id or a prefix names its snapshot: the scope does not apply, explicit filters do.
+      expect((await repo.resolveSnapshot(adHoc.id, { scope })).id).toBe(adHoc.id);
+      expect((await repo.resolveSnapshot(adHoc.id.slice(0, 10), { scope })).id).toBe(adHoc.id);
+    },
+  );
 
   it('resolves a prefix and latest:TAG among the filtered snapshots only', async () => {
     const a = await snapshot({ host: 'app-1', day: 1, sources: [config], tags: ['pre-deployment'] });
@@ -151,7 +167,8 @@ describe('resolveSnapshot with a selection', () => {
     await expect(repo.resolveSnapshot('latest', { scope })).rejects.toMatchObject({
       code: RepoErrorCode.SNAPSHOT_NOT_FOUND,
       message: expect.stringContaining(
-        `is of this config's sources (config from /srv/app/config, data from /srv/app/data) on host app-1; the newest other one is ${mine.id} (host app-1: config from /elsewhere/config)`,
+        `is of this config's sources (config from /srv/app/config, data from /srv/app/data) on host app-1; ` +
+          `the newest other one is ${mine.id} (host app-1: config from /elsewhere/config)`,
       ),
       hint: expect.stringContaining('--host'),
     });

@@ -76,29 +76,36 @@ async function docBlock(lang: string, contains: string): Promise<string> {
 }
 
 describe('signed snapshots', () => {
-  it("are checked by docs/FORMAT.md's Python script and openssl command, byte for byte as drkit canonicalises (non-UTF-8 names, fractional times)", async () => {
-    const repo = await init('repo');
-    const meta = await backup(repo, 1);
-    const work = path.join(dir, 'work');
-    await mkdir(work);
-    await writeFile(path.join(work, 'drkit_check.py'), await docBlock('python', '# python3 drkit_check.py'));
-    const opensslLine = (await docBlock('sh', 'openssl pkeyutl')).split('\n').find((l) => l.startsWith('openssl '))!;
-    const check = (file: string, key?: string) =>
-      execFileSync('python3', ['drkit_check.py', file, ...(key ? [key] : [])], { cwd: work, encoding: 'utf8' });
-    const openssl = () => spawnSync('sh', ['-c', opensslLine], { cwd: work, encoding: 'utf8' });
+  it(
+    "are checked by docs/FORMAT.md's Python script and openssl command, byte for byte as drkit canonicalises " +
+      '(non-UTF-8 names, fractional times)',
+    async () => {
+      const repo = await init('repo');
+      const meta = await backup(repo, 1);
+      const work = path.join(dir, 'work');
+      await mkdir(work);
+      await writeFile(path.join(work, 'drkit_check.py'), await docBlock('python', '# python3 drkit_check.py'));
+      const opensslLine = (await docBlock('sh', 'openssl pkeyutl')).split('\n').find((l) => l.startsWith('openssl '))!;
+      const check = (file: string, key?: string) =>
+        execFileSync('python3', ['drkit_check.py', file, ...(key ? [key] : [])], { cwd: work, encoding: 'utf8' });
+      const openssl = () => spawnSync('sh', ['-c', opensslLine], { cwd: work, encoding: 'utf8' });
 
-    expect(check(metaFile('repo', meta.id), signer.publicKey)).toBe(
-      `checksum ok\nsigned by ${signer.publicKey} (pinned)\nid matches the file name\n`,
-    );
-    expect(openssl()).toMatchObject({ status: 0, stdout: expect.stringContaining('Signature Verified Successfully') });
-    expect(check(path.join(dir, 'repo', KEYS.config))).toBe('checksum ok\n');
+      expect(check(metaFile('repo', meta.id), signer.publicKey)).toBe(
+        `checksum ok\nsigned by ${signer.publicKey} (pinned)\nid matches the file name\n`,
+      );
+      expect(openssl()).toMatchObject({
+        status: 0,
+        stdout: expect.stringContaining('Signature Verified Successfully'),
+      });
+      expect(check(path.join(dir, 'repo', KEYS.config))).toBe('checksum ok\n');
 
-    // One changed value: both the checksum and the signature say so.
-    const text = await readFile(metaFile('repo', meta.id), 'utf8');
-    await writeFile(metaFile('repo', meta.id), text.replace('"mode": 493', '"mode": 511'));
-    expect(check(metaFile('repo', meta.id), signer.publicKey)).toMatch(/^checksum MISMATCH\n/);
-    expect(openssl()).toMatchObject({ status: 1, stdout: expect.stringContaining('Signature Verification Failure') });
-  });
+      // One changed value: both the checksum and the signature say so.
+      const text = await readFile(metaFile('repo', meta.id), 'utf8');
+      await writeFile(metaFile('repo', meta.id), text.replace('"mode": 493', '"mode": 511'));
+      expect(check(metaFile('repo', meta.id), signer.publicKey)).toMatch(/^checksum MISMATCH\n/);
+      expect(openssl()).toMatchObject({ status: 1, stdout: expect.stringContaining('Signature Verification Failure') });
+    },
+  );
 
   it('are read under a pinned key; tags change without the key and the signature still holds', async () => {
     const repo = await init('repo');
@@ -113,52 +120,59 @@ describe('signed snapshots', () => {
     expect((await reader.resolveSnapshot('latest:clean')).id).toBe(meta.id);
   });
 
-  it('are refused when altered, and `latest` then does not fall back to an older one; an explicit id still reads', async () => {
-    const repo = await init('repo');
-    const older = await backup(repo, 1);
-    const newer = await backup(repo, 2);
-    const stored = JSON.parse(await readFile(metaFile('repo', newer.id), 'utf8'));
-    stored.host = 'elsewhere';
-    stored.checksum = metadataChecksum(stored);
-    await writeFile(metaFile('repo', newer.id), JSON.stringify(stored));
-    const reader = await open('repo', pinned());
-    await expect(reader.resolveSnapshot('latest')).rejects.toMatchObject({
-      code: RepoErrorCode.SIGNATURE_INVALID,
-      message: expect.stringContaining(
-        `latest would be snapshot ${older.id}, but a newer one is refused: ${KEYS.snapshot(newer.id)}`,
-      ),
-    });
-    expect((await reader.resolveSnapshot(older.id)).id).toBe(older.id);
-    // Without a pinned key nothing changes: the edit reads as it always did.
-    expect((await (await open('repo')).resolveSnapshot('latest')).host).toBe('elsewhere');
-  });
+  it(
+    'are refused when altered, and `latest` then does not ' + 'fall back to an older one; an explicit id still reads',
+    async () => {
+      const repo = await init('repo');
+      const older = await backup(repo, 1);
+      const newer = await backup(repo, 2);
+      const stored = JSON.parse(await readFile(metaFile('repo', newer.id), 'utf8'));
+      stored.host = 'elsewhere';
+      stored.checksum = metadataChecksum(stored);
+      await writeFile(metaFile('repo', newer.id), JSON.stringify(stored));
+      const reader = await open('repo', pinned());
+      await expect(reader.resolveSnapshot('latest')).rejects.toMatchObject({
+        code: RepoErrorCode.SIGNATURE_INVALID,
+        message: expect.stringContaining(
+          `latest would be snapshot ${older.id}, but a newer one is refused: ${KEYS.snapshot(newer.id)}`,
+        ),
+      });
+      expect((await reader.resolveSnapshot(older.id)).id).toBe(older.id);
+      // Without a pinned key nothing changes: the edit reads as it always did.
+      expect((await (await open('repo')).resolveSnapshot('latest')).host).toBe('elsewhere');
+    },
+  );
 
-  it('notice, through the high-water mark, that the newest snapshot was deleted; forgetting the mark accepts the repository as it is', async () => {
-    const repo = await init('repo');
-    const older = await backup(repo, 1);
-    const newest = await backup(repo, 2);
-    expect((await (await open('repo', pinned())).resolveSnapshot('latest')).id).toBe(newest.id);
-    await unlink(metaFile('repo', newest.id));
-    const reader = await open('repo', pinned());
-    const damaged: Array<{ id: string; code: string; reason: string }> = [];
-    expect((await reader.listSnapshots({ onDamaged: (d) => damaged.push(d) })).map((s) => s.id)).toEqual([older.id]);
-    expect(damaged).toMatchObject([
-      {
-        id: newest.id,
-        code: RepoErrorCode.ROLLBACK,
-        reason: expect.stringContaining('it is gone, and no newer signed snapshot took its place'),
-      },
-    ]);
-    await expect(reader.resolveSnapshot('latest')).rejects.toMatchObject({ code: RepoErrorCode.ROLLBACK });
-    // A later backup moves the mark on; so does deleting the mark file (named in the message).
-    const later = await backup(repo, 3);
-    expect((await reader.resolveSnapshot('latest')).id).toBe(later.id);
-    await unlink(metaFile('repo', later.id));
-    const again: Array<{ reason: string }> = [];
-    await reader.listSnapshots({ onDamaged: (d) => again.push(d) });
-    await unlink(again[0]!.reason.match(/delete (\S+) to accept/)![1]!);
-    expect((await reader.resolveSnapshot('latest')).id).toBe(older.id);
-  });
+  it(
+    'notice, through the high-water mark, that the newest snapshot was deleted; forgetting the mark accepts ' +
+      'the repository as it is',
+    async () => {
+      const repo = await init('repo');
+      const older = await backup(repo, 1);
+      const newest = await backup(repo, 2);
+      expect((await (await open('repo', pinned())).resolveSnapshot('latest')).id).toBe(newest.id);
+      await unlink(metaFile('repo', newest.id));
+      const reader = await open('repo', pinned());
+      const damaged: Array<{ id: string; code: string; reason: string }> = [];
+      expect((await reader.listSnapshots({ onDamaged: (d) => damaged.push(d) })).map((s) => s.id)).toEqual([older.id]);
+      expect(damaged).toMatchObject([
+        {
+          id: newest.id,
+          code: RepoErrorCode.ROLLBACK,
+          reason: expect.stringContaining('it is gone, and no newer signed snapshot took its place'),
+        },
+      ]);
+      await expect(reader.resolveSnapshot('latest')).rejects.toMatchObject({ code: RepoErrorCode.ROLLBACK });
+      // A later backup moves the mark on; so does deleting the mark file (named in the message).
+      const later = await backup(repo, 3);
+      expect((await reader.resolveSnapshot('latest')).id).toBe(later.id);
+      await unlink(metaFile('repo', later.id));
+      const again: Array<{ reason: string }> = [];
+      await reader.listSnapshots({ onDamaged: (d) => again.push(d) });
+      await unlink(again[0]!.reason.match(/delete (\S+) to accept/)![1]!);
+      expect((await reader.resolveSnapshot('latest')).id).toBe(older.id);
+    },
+  );
 
   it('say when latest:TAG passes over newer signed snapshots that lack the tag (tags are not signed)', async () => {
     const repo = await init('repo');
@@ -170,7 +184,8 @@ describe('signed snapshots', () => {
     expect((await reader.resolveSnapshot('latest:clean')).id).toBe(clean.id);
     expect(warnings).toEqual([
       expect.stringContaining(
-        `latest:clean is ${clean.id} (2026-01-02T03:04:01.000Z); 2 newer signed snapshot(s) are not tagged "clean", the newest ${newest.id}`,
+        `latest:clean is ${clean.id} (2026-01-02T03:04:01.000Z); 2 newer signed snapshot(s) are not tagged ` +
+          `"clean", the newest ${newest.id}`,
       ),
     ]);
   });
@@ -199,23 +214,27 @@ describe('copies of signed snapshots', () => {
     expect(copied.sources[0]!.archive.sha256).toBe(meta.sources[0]!.archive.sha256);
   });
 
-  it('encrypted on the way: re-signed only by a destination key, after a pinned key checked the source; otherwise unsigned and said so', async () => {
-    const from = await init('a');
-    const meta = await backup(from, 1);
-    const recipient = generateIdentity().recipient;
-    await Repository.init(new LocalStore(path.join(dir, 'unsigned')), { encryption: { recipients: [recipient] } });
-    expect(await copySnapshots(from, await open('unsigned', { signingKey: signer }), 'all')).toMatchObject([
-      { mode: 'encrypted', signature: 'dropped' },
-    ]);
-    await expect((await open('unsigned', pinned())).resolveSnapshot(meta.id)).rejects.toMatchObject({
-      code: RepoErrorCode.SIGNATURE_MISSING,
-    });
+  it(
+    'encrypted on the way: re-signed only by a destination key, after a pinned key checked the source; ' +
+      'otherwise unsigned and said so',
+    async () => {
+      const from = await init('a');
+      const meta = await backup(from, 1);
+      const recipient = generateIdentity().recipient;
+      await Repository.init(new LocalStore(path.join(dir, 'unsigned')), { encryption: { recipients: [recipient] } });
+      expect(await copySnapshots(from, await open('unsigned', { signingKey: signer }), 'all')).toMatchObject([
+        { mode: 'encrypted', signature: 'dropped' },
+      ]);
+      await expect((await open('unsigned', pinned())).resolveSnapshot(meta.id)).rejects.toMatchObject({
+        code: RepoErrorCode.SIGNATURE_MISSING,
+      });
 
-    await Repository.init(new LocalStore(path.join(dir, 'resigned')), { encryption: { recipients: [recipient] } });
-    expect(
-      await copySnapshots(await open('a', pinned()), await open('resigned', { signingKey: signer }), 'all'),
-    ).toMatchObject([{ mode: 'encrypted', signature: 're-signed' }]);
-    const copied = await (await open('resigned', pinned())).resolveSnapshot(meta.id);
-    expect(copied.sources[0]!.archive.encryption).toBe('age');
-  });
+      await Repository.init(new LocalStore(path.join(dir, 'resigned')), { encryption: { recipients: [recipient] } });
+      expect(
+        await copySnapshots(await open('a', pinned()), await open('resigned', { signingKey: signer }), 'all'),
+      ).toMatchObject([{ mode: 'encrypted', signature: 're-signed' }]);
+      const copied = await (await open('resigned', pinned())).resolveSnapshot(meta.id);
+      expect(copied.sources[0]!.archive.encryption).toBe('age');
+    },
+  );
 });

@@ -73,13 +73,16 @@ describe('zstd reader', () => {
       expect(sha(await decode(stream, piece)), `pieces of ${piece}`).toBe(expected);
   });
 
-  it('decodes a frame too large to hold whole as it streams in, between small ones; and rejects what is not zstd', async () => {
-    const big = randomBytes(20 << 20);
-    const small = Buffer.from('{"id":1}\n'.repeat(1000));
-    const stream = Buffer.concat([rawFrame(small), rawFrame(big), rawFrame(small)]);
-    const expected = sha(Buffer.concat([small, big, small]));
-    for (const piece of [stream.length, 1 << 20, 65_536])
-      expect(sha(await decode(stream, piece)), `pieces of ${piece}`).toBe(expected);
-    await expect(decode(Buffer.from('this is not a zstd stream, but text'), 1 << 20)).rejects.toThrow();
-  });
+  it(
+    'decodes a frame too large to hold whole as it streams ' + 'in, between small ones; and rejects what is not zstd',
+    async () => {
+      const big = randomBytes(20 << 20);
+      const small = Buffer.from('{"id":1}\n'.repeat(1000));
+      const stream = Buffer.concat([rawFrame(small), rawFrame(big), rawFrame(small)]);
+      const expected = sha(Buffer.concat([small, big, small]));
+      for (const piece of [stream.length, 1 << 20, 65_536])
+        expect(sha(await decode(stream, piece)), `pieces of ${piece}`).toBe(expected);
+      await expect(decode(Buffer.from('this is not a zstd stream, but text'), 1 << 20)).rejects.toThrow();
+    },
+  );
 });

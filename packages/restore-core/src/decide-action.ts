@@ -22,7 +22,9 @@ export async function decideAction(
   if (existing.kind !== entry.type) {
     if (policy === 'always') return { action: 'replace' };
     return {
-      conflict: `${absPath} is a ${existing.kind === 'dir' ? 'folder' : existing.kind} where the snapshot has a ${entry.type === 'dir' ? 'folder' : entry.type}`,
+      conflict:
+        `${absPath} is a ${existing.kind === 'dir' ? 'folder' : existing.kind} where the snapshot has ` +
+        `a ${entry.type === 'dir' ? 'folder' : entry.type}`,
     };
   }
   // A folder the snapshot knows no mode and mtime for has nothing to apply.

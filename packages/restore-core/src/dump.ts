@@ -36,7 +36,9 @@ export async function dumpPath(
       RestoreErrorCode.UNSUPPORTED_SOURCE,
       `Source "${source.name}" is a Redis source: it has keys, not files to dump.`,
       {
-        hint: `List its keys with \`drkit ls ${snapshot.id} --source ${source.name}\`, or restore them with \`drkit restore ${snapshot.id} --source ${source.name} --redis URL\`.`,
+        hint:
+          `List its keys with \`drkit ls ${snapshot.id} --source ${source.name}\`, or restore them with ` +
+          `\`drkit restore ${snapshot.id} --source ${source.name} --redis URL\`.`,
       },
     );
   const wanted = path.replace(/^\/+|\/+$/g, '');
@@ -47,7 +49,9 @@ export async function dumpPath(
       RestoreErrorCode.PATH_NOT_FOUND,
       `Snapshot ${snapshot.id} has no "${wanted}" in source "${source.name}".`,
       {
-        hint: `\`drkit find ${JSON.stringify(wanted.slice(wanted.lastIndexOf('/') + 1))}\` shows which snapshots hold it; \`drkit ls ${snapshot.id}\` lists this one.`,
+        hint:
+          `\`drkit find ${JSON.stringify(wanted.slice(wanted.lastIndexOf('/') + 1))}\` shows which snapshots ` +
+          `hold it; \`drkit ls ${snapshot.id}\` lists this one.`,
         details: { source: source.name, path: wanted },
       },
     );
@@ -131,6 +135,7 @@ async function* checked(content: AsyncGenerator<Buffer>, entry: IndexEntry, sour
     throw corruptEntry(
       source,
       entry.path,
-      `does not match the index: sha256 ${sha256.slice(0, 12)}… (${size} bytes), expected ${entry.sha256?.slice(0, 12)}… (${entry.size} bytes)`,
+      `does not match the index: sha256 ${sha256.slice(0, 12)}… (${size} bytes), ` +
+        `expected ${entry.sha256?.slice(0, 12)}… (${entry.size} bytes)`,
     );
 }

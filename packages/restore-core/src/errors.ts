@@ -24,7 +24,9 @@ export class RestoreError extends DrkitError<RestoreErrorCode> {}
 export function corruptEntry(source: string, entry: string, why: string, cause?: unknown): RestoreError {
   return new RestoreError(RestoreErrorCode.CORRUPT, `Entry "${entry}" of source "${source}" ${why}.`, {
     cause,
-    hint: 'The snapshot is damaged: run `drkit verify` on it and restore from another snapshot or another copy. The target was not changed.',
+    hint:
+      'The snapshot is damaged: run `drkit verify` on it and restore from another snapshot or another copy. ' +
+      'The target was not changed.',
     details: { source, entry },
   });
 }
@@ -35,7 +37,9 @@ export function unsafePath(what: string, why: string, details: Record<string, un
     RestoreErrorCode.UNSAFE_PATH,
     `Refusing ${what}: it ${why}, so the restore could write outside the target.`,
     {
-      hint: 'Nothing was written. If the snapshot holds this name it may have been tampered with: restore from another copy. If the target holds a symbolic link there, remove it or choose another target.',
+      hint:
+        'Nothing was written. If the snapshot holds this name it may have been tampered with: restore from ' +
+        'another copy. If the target holds a symbolic link there, remove it or choose another target.',
       details,
     },
   );

@@ -13,7 +13,10 @@ import { inspectTarget } from './target-state.js';
 
 export interface RestoreHooks {
   onProgress?: (progress: RestoreProgress) => void;
-  /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock; and of staging folders of killed restores that were removed. */
+  /**
+   * Told when the repository cannot be locked (it is read-only), so the restore runs without a lock; and of staging
+   * folders of killed restores that were removed.
+   */
   onWarning?: (message: string) => void;
   /** Stops the restore at the next entry; its staging is removed (RESTORE_INTERRUPTED). */
   signal?: AbortSignal;
@@ -68,7 +71,8 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   if ((await inspectTarget(plan.target)) !== plan.targetState) throw targetChanged(plan.target);
   for (const left of await removeAbandonedStaging(plan.target))
     hooks.onWarning?.(
-      `removed ${path.join(path.dirname(plan.target), left.name)}, the staging folder of a restore that was killed (pid ${left.pid} is gone)`,
+      `removed ${path.join(path.dirname(plan.target), left.name)}, the staging folder of a restore that was ` +
+        `killed (pid ${left.pid} is gone)`,
     );
 
   const staging = await createStaging(plan.target, snapshot.id).catch((cause) => {
@@ -79,7 +83,8 @@ async function executePlan(repo: Repository, plan: RestorePlan, hooks: RestoreHo
   const untouched = (cause: unknown) =>
     new RestoreError(
       RestoreErrorCode.INTERRUPTED,
-      `The restore of ${snapshot.id} into ${plan.target} was interrupted before anything was moved into place: the target is untouched, and the staging folder was removed.`,
+      `The restore of ${snapshot.id} into ${plan.target} was interrupted before anything was moved into ` +
+        `place: the target is untouched, and the staging folder was removed.`,
       {
         cause,
         hint: 'Run the restore again.',
@@ -153,10 +158,13 @@ async function extractAll(
 function movedPartly(snapshot: string, target: string, changes: number, cause: unknown): RestoreError {
   return new RestoreError(
     RestoreErrorCode.INTERRUPTED,
-    `The restore of ${snapshot} into ${target} was interrupted part-way through moving files into place (${changes} change(s) made): the target holds part of the snapshot; the staging folder was removed.`,
+    `The restore of ${snapshot} into ${target} was interrupted part-way through moving files into place ` +
+      `(${changes} change(s) made): the target holds part of the snapshot; the staging folder was removed.`,
     {
       cause,
-      hint: `Finish it with \`drkit restore ${snapshot} --target ${target} --overwrite if-changed\` (add the same --source, --include and --delete as before).`,
+      hint:
+        `Finish it with \`drkit restore ${snapshot} --target ${target} --overwrite if-changed\` (add the same ` +
+        `--source, --include and --delete as before).`,
       details: { target, changes, finish: ['--overwrite', 'if-changed'] },
     },
   );
@@ -170,7 +178,9 @@ function incomplete(target: string, stagingRoot: string, cause: unknown): Restor
     `The restore into ${target} stopped part-way through moving files into place: ${inner.message}`,
     {
       cause: inner,
-      hint: `Fix the cause, then run the restore again with --overwrite if-changed to finish it. ${stagingRoot} holds what was not moved yet and anything moved aside; delete it afterwards.`,
+      hint:
+        `Fix the cause, then run the restore again with --overwrite if-changed to finish it. ${stagingRoot} ` +
+        `holds what was not moved yet and anything moved aside; delete it afterwards.`,
       details: { target, staging: stagingRoot, cause: inner.code },
     },
   );

@@ -113,14 +113,16 @@ async function extractEntries(repo: Repository, job: ExtractJob, writer: FileWri
           throw corruptEntry(
             source.name,
             entryPath,
-            `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`,
+            `does not match the index: sha256 ${digest.sha256.slice(0, 12)}… (${digest.size} bytes), ` +
+              `expected ${indexed.sha256?.slice(0, 12)}… (${indexed.size} bytes)`,
           );
       } else if (entry.type === 'symlink') {
         if (entry.linkTarget !== indexed.linkTarget)
           throw corruptEntry(
             source.name,
             entryPath,
-            `points to ${JSON.stringify(entry.linkTarget)} in the archive but ${JSON.stringify(indexed.linkTarget)} in the index`,
+            `points to ${JSON.stringify(entry.linkTarget)} in the archive ` +
+              `but ${JSON.stringify(indexed.linkTarget)} in the index`,
           );
         if (writing) {
           await writer.symlink(dest, indexed);
@@ -236,9 +238,12 @@ export function brokenChain(
 ): RestoreError {
   return new RestoreError(
     RestoreErrorCode.CORRUPT,
-    `Snapshot ${snapshot} is an incremental: unchanged files of source "${source}" are kept in snapshot ${holder}, ${damaged ? `whose metadata is damaged (${damaged})` : 'which is missing from the repository'}.`,
+    `Snapshot ${snapshot} is an incremental: unchanged files of source "${source}" are kept in snapshot ${holder}, ` +
+      `${damaged ? `whose metadata is damaged (${damaged})` : 'which is missing from the repository'}.`,
     {
-      hint: 'Restore an older full snapshot or another incremental whose chain is complete (`drkit verify all` shows which), or copy the missing snapshot back from another repository.',
+      hint:
+        'Restore an older full snapshot or another incremental whose chain is complete (`drkit verify all` ' +
+        'shows which), or copy the missing snapshot back from another repository.',
       details: { snapshot, source, missing: holder },
     },
   );

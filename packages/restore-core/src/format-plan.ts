@@ -13,10 +13,12 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
   const policy = plan.overwrite ? `overwrite: ${plan.overwrite}` : 'no overwrite';
   const withItems = new Set(plan.items.map((i) => i.source));
   const lines = [
-    `Restore snapshot ${plan.snapshot} into ${plan.target} (${plan.targetState === 'missing' ? 'new folder' : `${plan.targetState} folder`}, ${policy})`,
+    `Restore snapshot ${plan.snapshot} into ${plan.target} (` +
+      `${plan.targetState === 'missing' ? 'new folder' : `${plan.targetState} folder`}, ${policy})`,
     ...plan.sources.map(
       (s) =>
-        `  source ${s.name} -> ${s.dir ? `${s.dir}/` : '(the target itself)'}${withItems.has(s.name) ? '' : ': nothing selected'}`,
+        `  source ${s.name} -> ${s.dir ? `${s.dir}/` : '(the target itself)'}` +
+        `${withItems.has(s.name) ? '' : ': nothing selected'}`,
     ),
   ];
   for (const s of plan.notRestored ?? [])
@@ -32,7 +34,8 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
   if (shown.length < plan.items.length) lines.push(`  … and ${plan.items.length - shown.length} more`);
   for (const r of plan.remove ?? [])
     lines.push(
-      `  ${'remove'.padEnd(width)}  ${r.path}${r.type === 'dir' ? '/ (and all below it)' : r.type === 'symlink' ? '@' : ''}`,
+      `  ${'remove'.padEnd(width)}  ${r.path}` +
+        `${r.type === 'dir' ? '/ (and all below it)' : r.type === 'symlink' ? '@' : ''}`,
     );
   if (plan.items.length === 0) lines.push('  (nothing selected)');
   lines.push(`Selected: ${describe(plan.totals)}`, `To write: ${describe(plan.toWrite)}`);

@@ -29,7 +29,8 @@ export function layoutSources(repo: Repository, snapshot: SnapshotMeta, requeste
     if (type !== FILES)
       throw new RestoreError(
         RestoreErrorCode.UNSUPPORTED_SOURCE,
-        `Source "${name}" of snapshot ${snapshot.id} is a ${type} source, not a file tree; it cannot be restored into a folder.`,
+        `Source "${name}" of snapshot ${snapshot.id} is a ${type} source, not a file tree; it cannot be ` +
+          `restored into a folder.`,
         {
           hint: `Restore it with the tool for ${type} sources, and restore the file sources here without it.`,
           details: { source: name, type },

@@ -20,7 +20,10 @@ export function depthOf(relPath: string): number {
   return depth;
 }
 
-/** An archive entry's normalised path; UNSAFE_PATH when the name could escape the target, CORRUPT when no file system holds it. */
+/**
+ * An archive entry's normalised path; UNSAFE_PATH when the name
+ * could escape the target, CORRUPT when no file system holds it.
+ */
 export function safeEntryPath(name: string, source: string): string {
   const result = normaliseEntryPath(name);
   if ('path' in result) return result.path;

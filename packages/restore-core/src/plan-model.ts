@@ -67,7 +67,10 @@ export const restorePlanSchema = z.object({
   items: z.array(planItemSchema),
   /** With `delete`: what the target holds and the snapshot does not, each removed with all below it. */
   remove: z.array(z.object({ path: z.string(), type: z.enum(['file', 'dir', 'symlink', 'other']) })).optional(),
-  /** Everything selected, then the part that will be written, the part whose mtime alone is set, and the part left as it is. */
+  /**
+   * Everything selected, then the part that will be written, the
+   * part whose mtime alone is set, and the part left as it is.
+   */
   totals: countsSchema,
   toWrite: countsSchema,
   mtimeOnly: countsSchema,

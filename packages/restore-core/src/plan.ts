@@ -50,7 +50,9 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
         RestoreErrorCode.BAD_OPTIONS,
         '--delete cannot be combined with --include: everything the include globs leave out would be removed.',
         {
-          hint: 'Restore the whole snapshot (or whole sources with --source) with --delete, or restore selected paths without it.',
+          hint:
+            'Restore the whole snapshot (or whole sources with --source) with --delete, or restore selected ' +
+            'paths without it.',
         },
       );
     const selected: Selected[] = [];
@@ -76,7 +78,9 @@ export async function planRestore(repo: Repository, options: RestoreOptions): Pr
         RestoreErrorCode.NOTHING_SELECTED,
         `No entry of snapshot ${snapshot.id} matches ${opts.include.map((g) => JSON.stringify(g)).join(', ')}.`,
         {
-          hint: 'Globs match the path inside its source, e.g. `app/*.yaml` or `**/*.jsonl`; a folder name brings everything under it.',
+          hint:
+            'Globs match the path inside its source, e.g. `app/*.yaml` or `**/*.jsonl`; a folder name brings ' +
+            'everything under it.',
         },
       );
     // Folders before what they hold, so a replaced folder is known before its contents are decided.
@@ -196,7 +200,9 @@ function targetNotEmpty(target: string): RestoreError {
     RestoreErrorCode.TARGET_NOT_EMPTY,
     `The restore target ${target} is not empty; refusing to mix the snapshot into existing files.`,
     {
-      hint: 'Choose an empty or new folder, or pass --overwrite never (keep existing files), if-changed (replace files that differ) or always (replace everything).',
+      hint:
+        'Choose an empty or new folder, or pass --overwrite never (keep existing files), if-changed (replace ' +
+        'files that differ) or always (replace everything).',
       details: { target },
     },
   );

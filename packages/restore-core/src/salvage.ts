@@ -34,7 +34,10 @@ export function withSalvageHint(err: DrkitError): DrkitError {
   return new RestoreError(err.code as RestoreErrorCode, err.message, {
     cause: err,
     details: err.details,
-    hint: `${err.hint ?? ''} Or restore everything outside the damaged part with \`drkit restore --salvage\` (a salvaged restore lists each path it lost and exits with code 5).`.trim(),
+    hint: (
+      `${err.hint ?? ''} Or restore everything outside the damaged part with \`drkit restore --salvage\` (a ` +
+      `salvaged restore lists each path it lost and exits with code 5).`
+    ).trim(),
   });
 }
 

@@ -111,7 +111,10 @@ export class FileWriter {
     this.check();
   }
 
-  /** Stops the writer thread and waits for the queued large-file writes, failed or not (before what they wrote is removed). */
+  /**
+   * Stops the writer thread and waits for the queued large-file
+   * writes, failed or not (before what they wrote is removed).
+   */
   async settle(): Promise<void> {
     await this.thread.stop();
     await this.largeFilesWritten();

@@ -26,7 +26,10 @@ const BATCH_ENTRIES = 1024;
 /** Batches sent and not yet answered: the thread always has the next one waiting. */
 const IN_FLIGHT = 3;
 
-/** Makes a batch's folders and files, in order; stops at the first failure. Runs on the writer thread (or, for a restore too small to need one, on the main thread). */
+/**
+ * Makes a batch's folders and files, in order; stops at the first failure. Runs on the writer thread (or, for a restore
+ * too small to need one, on the main thread).
+ */
 export function applyBatch({ bytes, ops, paths }: WriteBatch): WriteAnswer['error'] {
   const data = Buffer.from(bytes);
   try {

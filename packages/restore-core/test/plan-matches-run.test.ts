@@ -71,7 +71,10 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** A target as a restore left it some time ago, then changed: other content, modes and mtimes, a local file, a file gone. */
+/**
+ * A target as a restore left it some time ago, then changed:
+ * other content, modes and mtimes, a local file, a file gone.
+ */
 async function prepareTarget(
   parent: string,
   state: (typeof TARGET_STATES)[number],
@@ -106,7 +109,10 @@ function snapshotEntry(plan: RestorePlan, item: PlanItem): Listed | undefined {
 const byPath = (entries: Listed[]) => new Map(entries.map((e) => [e.path, e]));
 const withoutMtime = ({ mtimeMs: _, ...rest }: Listed) => rest;
 
-/** Compares the target after the run with the plan and with the target before it: every item as its action says, nothing else changed. */
+/**
+ * Compares the target after the run with the plan and with the target
+ * before it: every item as its action says, nothing else changed.
+ */
 function expectRunMatchesPlan(
   plan: RestorePlan,
   before: Map<string, Listed>,
@@ -144,7 +150,8 @@ async function targetItself(target: string): Promise<Listed | undefined> {
 
 /** Plans, runs the plan as `--dry-run --json` printed it, and checks the target against it; returns the outcome. */
 async function planAndRun(n: number, { sources, include, overwrite, state }: Case): Promise<string> {
-  const label = `sources ${sources ?? 'all'}, include ${include ?? '-'}, overwrite ${overwrite ?? '-'}, ${state} target`;
+  const label =
+    `sources ${sources ?? 'all'}, include ${include ?? '-'}, ` + `overwrite ${overwrite ?? '-'}, ${state} target`;
   // Each case in a folder of its own, so that the staging folders of the others are not seen as leftovers.
   const parent = path.join(dir, 'cases', String(n));
   const target = await prepareTarget(parent, state, sources);
@@ -194,7 +201,8 @@ describe('a dry run’s plan is what the real run does', () => {
 
   // 144 restores with their fsyncs take minutes on a loaded machine; a timed-out test's workers would race the cleanup.
   it(`for ${cases.length} combinations of sources, include globs, overwrite policies and target states`, async () => {
-    // Several at a time: each run's cost is mostly the lock file's fsyncs, and the cases share nothing but the repository (shared locks).
+    // Several at a time: each run's cost is mostly the lock file's fsyncs,
+    // and the cases share nothing but the repository (shared locks).
     const outcomes: string[] = [];
     let next = 0;
     const worker = async () => {

@@ -104,7 +104,8 @@ describe('restoreRedis', () => {
     await c.flushall();
     // Measured in a fresh process that collects garbage before every sample, so only live buffers count.
     const peakOf = async (largePayloadBytes: number) => {
-      const script = `
+      const script =
+        `
         const { Repository } = await import('@drkit/repository');
         const { LocalStore } = await import('@drkit/storage');
         const { restoreRedis } = await import('@drkit/restore-core');
@@ -115,7 +116,8 @@ describe('restoreRedis', () => {
         // A full GC before each sample: what is measured is live memory, not garbage chunks.
         const sample = () => { globalThis.gc(); peak = Math.max(peak, process.memoryUsage().arrayBuffers - base); };
         const timer = setInterval(sample, 10);
-        await restoreRedis(repo, { snapshot: process.env.SNAP, source: 'redis', target: { url: process.env.URL }, mode: 'merge', largePayloadBytes: Number(process.env.LARGE) });
+        await restoreRedis(repo, { snapshot: process.env.SNAP, source: 'redis', target: { url: process.env.URL }, ` +
+        `mode: 'merge', largePayloadBytes: Number(process.env.LARGE) });
         clearInterval(timer);
         console.log(peak);`;
       const { stdout } = await execFileP(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
@@ -139,46 +141,50 @@ describe('restoreRedis', () => {
     expect(streamed).toBeLessThan(size * 1.5);
   });
 
-  it('restores through pipelines for a user without scripting; a payload the server refuses stops the restore naming the key', async () => {
-    const c = server.client();
-    await c.call('ACL', 'SETUSER', 'noscript', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
-    const limited = server.url.replace('redis://', 'redis://noscript:pw@');
-    await seedRedis(c);
-    const before = await redisContents(c, DBS);
-    const good = await snapshotRedis(repo, c, DBS);
-    await c.flushall();
-    await restoreRedis(repo, {
-      snapshot: good.id,
-      source: 'redis',
-      target: { url: limited },
-      mode: 'replace',
-      confirm: true,
-    });
-    expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
+  it(
+    'restores through pipelines for a user without scripting; a payload the server refuses stops the restore ' +
+      'naming the key',
+    async () => {
+      const c = server.client();
+      await c.call('ACL', 'SETUSER', 'noscript', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
+      const limited = server.url.replace('redis://', 'redis://noscript:pw@');
+      await seedRedis(c);
+      const before = await redisContents(c, DBS);
+      const good = await snapshotRedis(repo, c, DBS);
+      await c.flushall();
+      await restoreRedis(repo, {
+        snapshot: good.id,
+        source: 'redis',
+        target: { url: limited },
+        mode: 'replace',
+        confirm: true,
+      });
+      expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
 
-    const damaged = await snapshotRedis(repo, c, [1], {
-      tamper: (r) =>
-        r.key.toString() === 'user:1'
-          ? {
-              ...r,
-              payload: Buffer.concat([
-                r.payload.subarray(0, 3),
-                Buffer.from([r.payload[3]! ^ 1]),
-                r.payload.subarray(4),
-              ]),
-            }
-          : r,
-    });
-    for (const url of [server.url, limited]) {
-      const err = await caught(
-        restoreRedis(repo, { snapshot: damaged.id, source: 'redis', target: { url }, mode: 'merge' }),
-      );
-      expect(err.code).toBe(RedisRestoreErrorCode.FAILED);
-      expect(err.message).toMatch(
-        /stopped at key "user:1" after \d+ of 4 keys: .*DUMP payload version or checksum are wrong/,
-      );
-    }
-  });
+      const damaged = await snapshotRedis(repo, c, [1], {
+        tamper: (r) =>
+          r.key.toString() === 'user:1'
+            ? {
+                ...r,
+                payload: Buffer.concat([
+                  r.payload.subarray(0, 3),
+                  Buffer.from([r.payload[3]! ^ 1]),
+                  r.payload.subarray(4),
+                ]),
+              }
+            : r,
+      });
+      for (const url of [server.url, limited]) {
+        const err = await caught(
+          restoreRedis(repo, { snapshot: damaged.id, source: 'redis', target: { url }, mode: 'merge' }),
+        );
+        expect(err.code).toBe(RedisRestoreErrorCode.FAILED);
+        expect(err.message).toMatch(
+          /stopped at key "user:1" after \d+ of 4 keys: .*DUMP payload version or checksum are wrong/,
+        );
+      }
+    },
+  );
 
   it('merge keeps the target’s other keys; records already expired are skipped and counted', async () => {
     const c = server.client();
@@ -221,7 +227,8 @@ describe('restoreRedis', () => {
     expect(err.code).toBe(RedisRestoreErrorCode.TARGET_TOO_OLD);
     expect(err.message).toMatch(
       new RegExp(
-        `reads RDB version ${server.rdbVersion} at most, but snapshot .* holds payloads of RDB version 99.*Refusing before writing anything`,
+        `reads RDB version ${server.rdbVersion} at most, but snapshot .* holds payloads of RDB version ` +
+          `99.*Refusing before writing anything`,
       ),
     );
     expect(sameRedisContents(await redisContents(c, DBS), before, 50)).toEqual([]);

@@ -98,27 +98,31 @@ describe('refusing unsafe and damaged snapshots', () => {
     },
   );
 
-  it('never writes through a symlink in the target where the snapshot has no folder entry: a conflict, or moved aside with always', async () => {
-    const { work, target } = await sandbox();
-    const inside = file('a/x.txt', 'data');
-    await craftSnapshot(repo, ID, 'files', [inside.entry], [inside.index]);
-    await mkdir(target);
-    await symlink(path.join(work, 'sibling'), path.join(target, 'a'));
-    await expect(
-      planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'if-changed' }),
-    ).rejects.toMatchObject({ code: RestoreErrorCode.CONFLICT });
-    // The folder the index leaves out is in the plan like any other, so always replaces the symlink with a folder.
-    const plan = await planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'always' });
-    expect(plan.items.map((i) => [i.path, i.type, i.action])).toEqual([
-      ['', 'dir', 'skip-existing'],
-      ['a', 'dir', 'replace'],
-      ['a/x.txt', 'file', 'create'],
-    ]);
-    await executeRestore(repo, plan);
-    expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
-    expect((await lstat(path.join(target, 'a'))).isDirectory()).toBe(true);
-    expect(await readFile(path.join(target, 'a/x.txt'), 'utf8')).toBe('data');
-  });
+  it(
+    'never writes through a symlink in the target where the snapshot has no folder entry: a conflict, or ' +
+      'moved aside with always',
+    async () => {
+      const { work, target } = await sandbox();
+      const inside = file('a/x.txt', 'data');
+      await craftSnapshot(repo, ID, 'files', [inside.entry], [inside.index]);
+      await mkdir(target);
+      await symlink(path.join(work, 'sibling'), path.join(target, 'a'));
+      await expect(
+        planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'if-changed' }),
+      ).rejects.toMatchObject({ code: RestoreErrorCode.CONFLICT });
+      // The folder the index leaves out is in the plan like any other, so always replaces the symlink with a folder.
+      const plan = await planRestore(repo, { snapshot: ID, target, sources: ['files'], overwrite: 'always' });
+      expect(plan.items.map((i) => [i.path, i.type, i.action])).toEqual([
+        ['', 'dir', 'skip-existing'],
+        ['a', 'dir', 'replace'],
+        ['a/x.txt', 'file', 'create'],
+      ]);
+      await executeRestore(repo, plan);
+      expect(await readdir(path.join(work, 'sibling'))).toEqual([]);
+      expect((await lstat(path.join(target, 'a'))).isDirectory()).toBe(true);
+      expect(await readFile(path.join(target, 'a/x.txt'), 'utf8')).toBe('data');
+    },
+  );
 
   it('refuses a symlink swapped into the target after planning, before writing anything through it', async () => {
     const source = path.join(dir, 'src');
@@ -225,22 +229,26 @@ describe('refusing unsafe and damaged snapshots', () => {
     });
   });
 
-  it('fails on the archive digest checked at its end, even when every entry looked right, and leaves the target as it was', async () => {
-    const source = path.join(dir, 'src');
-    await makeTree(source);
-    const meta = await snapshotOf(repo, { files: source });
-    const metaFile = path.join(dir, 'repo', ...KEYS.snapshot(meta.id).split('/'));
-    const json = JSON.parse(await readFile(metaFile, 'utf8'));
-    json.sources[0].archive.sha256 = '0'.repeat(64);
-    await writeFile(metaFile, encodeMetadata(json)); // an edit with its checksum updated
-    const { work, target } = await sandbox();
-    await makeTree(target);
-    const before = await listing(work);
+  it(
+    'fails on the archive digest checked at its end, even when every entry looked right, and leaves the ' +
+      'target as it was',
+    async () => {
+      const source = path.join(dir, 'src');
+      await makeTree(source);
+      const meta = await snapshotOf(repo, { files: source });
+      const metaFile = path.join(dir, 'repo', ...KEYS.snapshot(meta.id).split('/'));
+      const json = JSON.parse(await readFile(metaFile, 'utf8'));
+      json.sources[0].archive.sha256 = '0'.repeat(64);
+      await writeFile(metaFile, encodeMetadata(json)); // an edit with its checksum updated
+      const { work, target } = await sandbox();
+      await makeTree(target);
+      const before = await listing(work);
 
-    const plan = await planRestore(repo, { snapshot: meta.id, target, overwrite: 'always' });
-    await expect(executeRestore(repo, plan)).rejects.toMatchObject({ code: RepoErrorCode.DIGEST_MISMATCH });
-    expect(await listing(work)).toEqual(before);
-  });
+      const plan = await planRestore(repo, { snapshot: meta.id, target, overwrite: 'always' });
+      await expect(executeRestore(repo, plan)).rejects.toMatchObject({ code: RepoErrorCode.DIGEST_MISMATCH });
+      expect(await listing(work)).toEqual(before);
+    },
+  );
 
   it('refuses a plan that is not a plan', async () => {
     await expect(executeRestore(repo, { snapshot: ID } as never)).rejects.toMatchObject({

@@ -248,7 +248,8 @@ describe.each(formats)('restore --salvage of a %s archive', (compression) => {
     expect(f.extents.length).toBe(f.index.size);
   });
 
-  it('restores every entry outside the damaged frame byte-exact and lists exactly the files it lost, at 100 seeded offsets', {
+  it('restores every entry outside the damaged frame byte-exact and lists exactly the files it lost, at 100 ' +
+    'seeded offsets', {
     timeout: 180_000,
   }, async () => {
     const rand = seeded(compression === 'gzip' ? 20_261 : 20_262);
@@ -319,16 +320,20 @@ describe('restore --salvage of an encrypted archive', () => {
     await writeFile(f.archivePath, f.original);
   });
 
-  it('loses every file, and makes the folders and symlinks from the index, when the age header is damaged', async () => {
-    await damageAt(f.archivePath, f.original, seeded(1), f.original.indexOf('\n---') + 6); // in the header's MAC
-    const all = new Set(f.extents.map((e) => e.path));
-    await checkSalvage(f.repo, f.snap, f.index, path.join(f.dir, 'header'), all, true, 'age header');
-    await writeFile(f.archivePath, f.original);
-  });
+  it(
+    'loses every file, and makes the folders and symlinks ' + 'from the index, when the age header is damaged',
+    async () => {
+      await damageAt(f.archivePath, f.original, seeded(1), f.original.indexOf('\n---') + 6); // in the header's MAC
+      const all = new Set(f.extents.map((e) => e.path));
+      await checkSalvage(f.repo, f.snap, f.index, path.join(f.dir, 'header'), all, true, 'age header');
+      await writeFile(f.archivePath, f.original);
+    },
+  );
 });
 
 describe('restore --salvage with a damaged entry index', () => {
-  it('restores the entries whose index lines survive and lists the others by their tar headers, restoring none of them unchecked', {
+  it('restores the entries whose index lines survive and lists the others by their tar headers, restoring none ' +
+    'of them unchecked', {
     timeout: 60_000,
   }, async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'drkit-salvage-index-'));

@@ -34,7 +34,10 @@ export interface DrillOptions {
   /** Told as each phase begins (awaited). */
   onPhase?: (phase: PhaseName) => void | Promise<void>;
   onWarning?: (message: string) => void;
-  /** Aborts at the next phase (restores stop at their safe points); the sandbox, scratch Redis and service are cleaned up, then the abort's reason is thrown. */
+  /**
+   * Aborts at the next phase (restores stop at their safe points); the sandbox, scratch Redis and service are cleaned
+   * up, then the abort's reason is thrown.
+   */
   signal?: AbortSignal;
   /** Full scenario: the config's sources, each of which the snapshot must hold. */
   expectedSources?: string[];
@@ -117,7 +120,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         if (!snapshot.sources.some((s) => s.name === name))
           problem({
             source: name,
-            message: `snapshot ${snapshot.id} does not hold source "${name}" of the config: a full recovery would miss it`,
+            message:
+              `snapshot ${snapshot.id} does not hold source "${name}" of the config: a full recovery would ` +
+              `miss it`,
           });
       for (const s of snapshot.sources)
         chain.push({
@@ -142,7 +147,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         if (options.redisUrl && redisSources.length > 1)
           throw new RunbookError(
             RunbookErrorCode.SCRATCH_REDIS,
-            `Snapshot ${snapshot.id} has ${redisSources.length} Redis sources; one scratch Redis (drill.redis) can hold only one.`,
+            `Snapshot ${snapshot.id} has ${redisSources.length} Redis sources; one scratch Redis ` +
+              `(drill.redis) can hold only one.`,
             {
               hint: 'Leave drill.redis unset: the drill then starts a redis-server per Redis source.',
             },
@@ -223,7 +229,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
             : health.detail;
           if (!service!.healthy)
             problem({
-              message: `the service did not become healthy within ${Math.round(spec.readyWithinMs / 1000)} s: ${service!.detail}`,
+              message:
+                `the service did not become healthy within ${Math.round(spec.readyWithinMs / 1000)} ` +
+                `s: ${service!.detail}`,
             });
           else healthyAt = now();
           return service!.detail;
@@ -258,7 +266,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     if (!options.signal?.aborted) throw e;
     throw new RunbookError(
       RunbookErrorCode.INTERRUPTED,
-      `The drill was interrupted: its service and scratch Redis were stopped${options.keepSandbox ? '' : ', its sandbox removed,'} and nothing was recorded.`,
+      `The drill was interrupted: its service and scratch Redis were ` +
+        `stopped${options.keepSandbox ? '' : ', its sandbox removed,'} and nothing was recorded.`,
       {
         hint: 'Run the drill again.',
       },
@@ -271,7 +280,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       runbook = await options.dryRunbook!();
       if (runbook.status !== 'ok')
         problem({
-          message: `runbook ${runbook.runbook} failed in dry-run: ${runbook.steps.find((s) => s.status === 'failed')?.summary ?? ''}`,
+          message:
+            `runbook ${runbook.runbook} failed in dry-run: ` +
+            `${runbook.steps.find((s) => s.status === 'failed')?.summary ?? ''}`,
         });
       return `${runbook.runbook}: ${runbook.steps.length} steps`;
     });
@@ -375,8 +386,13 @@ function drillEvent(r: DrillReport): DrkitEvent {
       ? 'Recovery drill passed'
       : `Recovery drill failed${missed.length ? `: ${missed.join(' and ')} objective missed` : ''}`,
     message: r.passed
-      ? `Drill ${r.id} of snapshot ${r.snapshot.id} passed: RTO ${r.rto_seconds?.toFixed(1)} s, RPO ${r.rpo_seconds.toFixed(0)} s.`
-      : `Drill ${r.id} of snapshot ${r.snapshot.id} failed${failed.length ? ` in ${failed.join(', ')}` : ''}${first ? `: ${first}` : ''}. RTO ${r.rto_seconds === null ? 'not reached' : `${r.rto_seconds.toFixed(1)} s`} (objective ${r.objectives.rto_seconds} s), RPO ${r.rpo_seconds.toFixed(0)} s (objective ${r.objectives.rpo_seconds} s). See drkit drill show ${r.id}.`,
+      ? `Drill ${r.id} of snapshot ${r.snapshot.id} passed: RTO ${r.rto_seconds?.toFixed(1)} s, ` +
+        `RPO ${r.rpo_seconds.toFixed(0)} s.`
+      : `Drill ${r.id} of snapshot ${r.snapshot.id} failed${failed.length ? ` in ${failed.join(', ')}` : ''}` +
+        `${first ? `: ${first}` : ''}. RTO ` +
+        `${r.rto_seconds === null ? 'not reached' : `${r.rto_seconds.toFixed(1)} s`} ` +
+        `(objective ${r.objectives.rto_seconds} s), RPO ${r.rpo_seconds.toFixed(0)} s ` +
+        `(objective ${r.objectives.rpo_seconds} s). See drkit drill show ${r.id}.`,
     components: ['backup'],
     dedupKey: 'drill',
     ...(r.passed ? { resolve: true } : {}),

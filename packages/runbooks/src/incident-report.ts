@@ -66,7 +66,10 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
     '## Summary',
     '',
     `- What: ${incident.title}. ${incident.timeline[0]?.message ?? ''}`.trim(),
-    `- When: opened ${opened}${incident.acknowledgedAt ? `, acknowledged ${incident.acknowledgedAt} by ${incident.acknowledgedBy}` : ''}${recovered ? `, recovered ${recovered}` : ''}${incident.resolvedAt ? `, resolved ${incident.resolvedAt}` : ', not resolved yet'}`,
+    `- When: opened ${opened}${
+      incident.acknowledgedAt ? `, acknowledged ${incident.acknowledgedAt} by ${incident.acknowledgedBy}` : ''
+    }${recovered ? `, recovered ${recovered}` : ''}` +
+      `${incident.resolvedAt ? `, resolved ${incident.resolvedAt}` : ', not resolved yet'}`,
     `- How long: ${formatSeconds(seconds(opened, end))}${incident.resolvedAt ? '' : ' so far'}`,
     '',
     '## Impact',
@@ -76,7 +79,11 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
       ? restores.map(({ step }) => {
           const taken = snapshotIdTime(step.snapshot!);
           const window = taken ? seconds(taken.toISOString(), step.started_at!) : null;
-          return `- Data-loss window: ${window === null ? 'unknown' : formatSeconds(window)} (${step.id} restored snapshot ${step.snapshot}, taken ${taken?.toISOString() ?? '?'}: changes made after it and before ${step.started_at} are lost unless recovered by hand)`;
+          return (
+            `- Data-loss window: ${window === null ? 'unknown' : formatSeconds(window)} (${step.id} restored ` +
+            `snapshot ${step.snapshot}, taken ${taken?.toISOString() ?? '?'}: changes made after it and ` +
+            `before ${step.started_at} are lost unless recovered by hand)`
+          );
         })
       : ['- Data-loss window: no restore was recorded on this incident.']),
     '',
@@ -89,14 +96,18 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
     '',
     '## Response evaluation',
     '',
-    `- RTO achieved: ${rto === null ? 'not recovered yet' : formatSeconds(rto)} (objective ${formatSeconds(options.rtoMs / 1000)}: ${rto === null ? 'open' : rto * 1000 <= options.rtoMs ? 'met' : 'MISSED'})`,
+    `- RTO achieved: ${rto === null ? 'not recovered yet' : formatSeconds(rto)} ` +
+      `(objective ${formatSeconds(options.rtoMs / 1000)}: ` +
+      `${rto === null ? 'open' : rto * 1000 <= options.rtoMs ? 'met' : 'MISSED'})`,
     `- What went well, what did not: ${PERSON}`,
     '',
     '| time | after | by | entry |',
     '|---|---|---|---|',
     ...incident.timeline.map(
       (e) =>
-        `| ${e.at} | ${formatSeconds(seconds(opened, e.at))} | ${e.by} | ${e.visibility === 'internal' ? '(internal) ' : ''}${e.status ? `[${e.status}] ` : ''}${e.message.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+        `| ${e.at} | ${formatSeconds(seconds(opened, e.at))} | ${e.by} ` +
+        `| ${e.visibility === 'internal' ? '(internal) ' : ''}${e.status ? `[${e.status}] ` : ''}` +
+        `${e.message.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
     ),
   ];
   if (steps.length) {
@@ -109,7 +120,9 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
     );
     for (const { run, step } of steps)
       lines.push(
-        `| ${run.runbook} | ${step.id} (${step.type}) | ${step.status} | ${step.started_at} | ${step.seconds === undefined ? '—' : formatSeconds(step.seconds)} | ${(step.summary ?? '').replace(/\|/g, '\\|')} |`,
+        `| ${run.runbook} | ${step.id} (${step.type}) | ${step.status} | ${step.started_at} ` +
+          `| ${step.seconds === undefined ? '—' : formatSeconds(step.seconds)} ` +
+          `| ${(step.summary ?? '').replace(/\|/g, '\\|')} |`,
       );
   }
   lines.push('', '## Action items', '', `- ${PERSON}`);
@@ -117,7 +130,8 @@ export function incidentReport(incident: Incident, runs: RunRecord[], options: I
     lines.push(`- Runbook ${run.runbook}, step ${step.id} failed: ${step.summary ?? ''} Fix the cause or the runbook.`);
   if (rto !== null && rto * 1000 > options.rtoMs)
     lines.push(
-      `- Recovery took ${formatSeconds(rto)}, over the ${formatSeconds(options.rtoMs / 1000)} objective: find what took longest above.`,
+      `- Recovery took ${formatSeconds(rto)}, over the ${formatSeconds(options.rtoMs / 1000)} objective: ` +
+        `find what took longest above.`,
     );
   return `${lines.join('\n')}\n`;
 }

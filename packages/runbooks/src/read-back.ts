@@ -104,7 +104,9 @@ export async function checkRestoredFiles(
   if (out.jsonl.invalid_lines > source.findingsTotal)
     problem({
       source: source.name,
-      message: `${out.jsonl.invalid_lines} JSONL line(s) of source "${source.name}" are not valid JSON; the backup recorded ${source.findingsTotal} finding(s)`,
+      message:
+        `${out.jsonl.invalid_lines} JSONL line(s) of source "${source.name}" are not valid JSON; the backup ` +
+        `recorded ${source.findingsTotal} finding(s)`,
     });
   return out;
 }
@@ -156,7 +158,8 @@ async function checkEntry(
 
 const BATCH = 1_000;
 const TYPE_AND_TTL =
-  "local r = {} for i, k in ipairs(KEYS) do r[2*i-1] = redis.call('TYPE', k).ok; r[2*i] = redis.call('PTTL', k) end return r";
+  "local r = {} for i, k in ipairs(KEYS) do r[2*i-1] = redis.call('TYPE', k).ok; r[2*i] = " +
+  "redis.call('PTTL', k) end return r";
 
 /**
  * Checks every record of a Redis source against the scratch server it was restored into: the
@@ -218,7 +221,9 @@ export async function checkRestoredRedis(
           problem({
             source: source.name,
             path: `db${db} ${name}`,
-            message: `key ${name} of db ${db} ${pttl === -1 ? 'has no expiry, its record has one' : 'has an expiry, its record has none'}`,
+            message:
+              `key ${name} of db ${db} ` +
+              `${pttl === -1 ? 'has no expiry, its record has one' : 'has an expiry, its record has none'}`,
           });
         const tally = dbs.get(db) ?? { db, keys: 0, types: {} };
         dbs.set(db, tally);

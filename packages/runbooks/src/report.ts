@@ -68,9 +68,12 @@ export function drillMarkdown(r: DrillReport): string {
     `# Recovery drill ${r.id}: ${r.passed ? 'PASSED' : 'FAILED'}`,
     '',
     `- Scenario: ${r.scenario}; started ${r.started_at}, finished ${r.finished_at}`,
-    `- Snapshot: ${r.snapshot.id} (${r.snapshot.kind}, ${r.snapshot.time}, host ${r.snapshot.host}${r.snapshot.tags.length ? `, tags ${r.snapshot.tags.join(', ')}` : ''})`,
-    `- RTO: ${seconds(r.rto_seconds)} (objective ${seconds(r.objectives.rto_seconds)}: ${r.objectives.rto_met ? 'met' : 'MISSED'})`,
-    `- RPO: ${seconds(r.rpo_seconds)} (objective ${seconds(r.objectives.rpo_seconds)}: ${r.objectives.rpo_met ? 'met' : 'MISSED'})`,
+    `- Snapshot: ${r.snapshot.id} (${r.snapshot.kind}, ${r.snapshot.time}, ` +
+      `host ${r.snapshot.host}${r.snapshot.tags.length ? `, tags ${r.snapshot.tags.join(', ')}` : ''})`,
+    `- RTO: ${seconds(r.rto_seconds)} (objective ${seconds(r.objectives.rto_seconds)}: ` +
+      `${r.objectives.rto_met ? 'met' : 'MISSED'})`,
+    `- RPO: ${seconds(r.rpo_seconds)} (objective ${seconds(r.objectives.rpo_seconds)}: ` +
+      `${r.objectives.rpo_met ? 'met' : 'MISSED'})`,
     ...(r.incident ? [`- Incident: ${r.incident}`] : []),
     '',
     '## Phases',
@@ -79,14 +82,16 @@ export function drillMarkdown(r: DrillReport): string {
     '|---|---|---|---|---|',
     ...r.phases.map(
       (p) =>
-        `| ${p.name} | ${p.ok ? 'ok' : 'FAILED'} | ${seconds(p.seconds)} | ${p.share === null ? '—' : `${Math.round(p.share * 100)} %`} | ${(p.detail ?? '').replace(/\|/g, '\\|')} |`,
+        `| ${p.name} | ${p.ok ? 'ok' : 'FAILED'} | ${seconds(p.seconds)} ` +
+        `| ${p.share === null ? '—' : `${Math.round(p.share * 100)} %`} | ${(p.detail ?? '').replace(/\|/g, '\\|')} |`,
     ),
     '',
     '## Data',
     '',
     ...r.sources.map((s) =>
       s.type === 'files'
-        ? `- ${s.name}: ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${s.bytes} bytes read back and checked; JSONL: ${s.jsonl.files} files, ${s.jsonl.lines} lines, ${s.jsonl.invalid_lines} invalid`
+        ? `- ${s.name}: ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks, ${s.bytes} bytes read ` +
+          `back and checked; JSONL: ${s.jsonl.files} files, ${s.jsonl.lines} lines, ${s.jsonl.invalid_lines} invalid`
         : `- ${s.name}: ${s.keys} Redis keys checked (${s.expired} expired); ${s.dbs
             .map(
               (d) =>

@@ -140,11 +140,15 @@ export function planStep(step: RunbookStep, sources: SourceRef[], runbook: strin
       return { describe: `run: ${step.run}` };
     case 'probe':
       return {
-        describe: `probe ${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} once`,
+        describe: `probe ${
+          step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`
+        } once`,
       };
     case 'wait-until-healthy':
       return {
-        describe: `wait up to ${step.within} until ${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} pass`,
+        describe:
+          `wait up to ${step.within} until ` +
+          `${step.probes === 'service' ? "the service's health probes" : `${step.probes.length} probe(s)`} pass`,
       };
     case 'notify':
       return { describe: `incident update${step.status ? ` (${step.status})` : ''}: ${step.message}` };
@@ -241,7 +245,8 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
     deps.onStep?.(rec, i, runbook.steps.length);
     await save();
     await say(
-      `Step ${i + 1}/${runbook.steps.length} ${rec.id} (${rec.type}): ${rec.status} in ${rec.seconds.toFixed(1)} s (${rec.started_at} → ${rec.ended_at}): ${rec.summary ?? ''}`,
+      `Step ${i + 1}/${runbook.steps.length} ${rec.id} (${rec.type}): ${rec.status} ` +
+        `in ${rec.seconds.toFixed(1)} s (${rec.started_at} → ${rec.ended_at}): ${rec.summary ?? ''}`,
     );
     if (failure !== undefined) {
       for (const later of record.steps.slice(i + 1)) later.status = 'not-run';
@@ -262,7 +267,10 @@ export async function runRunbook(options: RunOptions, deps: RunbookDeps): Promis
 /** The command that resumes a failed run at its failed step. */
 export function resumeCommand(record: RunRecord): string {
   const failed = record.steps.find((s) => s.status === 'failed' || s.status === 'running');
-  return `drkit runbook run ${record.runbook}${failed ? ` --from ${failed.id}` : ''}${record.incident ? ` --incident ${record.incident}` : ''}`;
+  return (
+    `drkit runbook run ${record.runbook}${failed ? ` --from ${failed.id}` : ''}` +
+    `${record.incident ? ` --incident ${record.incident}` : ''}`
+  );
 }
 
 /** Runs one step for real; throws with the reason when it fails. */
@@ -353,6 +361,11 @@ function summarize(args: string[], out: any, stdout: string): string {
   if (command === 'secrets')
     return `rotated ${out.rotated?.join(', ')} in ${out.env_file} (the previous file: ${out.previous})`;
   if (command === 'logs')
-    return `${out.files} file(s), ${out.lines} lines: ${(out.matches ?? []).map((m: { pattern: string; count: number; first_seen: string | null; last_seen: string | null }) => `${m.pattern} ${m.count}${m.count ? ` (${m.first_seen} … ${m.last_seen})` : ''}`).join(', ')}`;
+    return `${out.files} file(s), ${out.lines} lines: ${(out.matches ?? [])
+      .map(
+        (m: { pattern: string; count: number; first_seen: string | null; last_seen: string | null }) =>
+          `${m.pattern} ${m.count}${m.count ? ` (${m.first_seen} … ${m.last_seen})` : ''}`,
+      )
+      .join(', ')}`;
   return JSON.stringify(out).slice(0, 200);
 }

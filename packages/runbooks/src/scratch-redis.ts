@@ -74,9 +74,12 @@ export async function startScratchRedis(binary: string, dir: string, databases: 
   await stop();
   throw new RunbookError(
     RunbookErrorCode.SCRATCH_REDIS,
-    `The drill could not start a scratch redis-server (${binary}) on 127.0.0.1:${port}: ${gone ?? `no answer within ${STARTUP_MS / 1000} s`}.`,
+    `The drill could not start a scratch redis-server (${binary}) on ` +
+      `127.0.0.1:${port}: ${gone ?? `no answer within ${STARTUP_MS / 1000} s`}.`,
     {
-      hint: 'Install redis-server, set drill.redis_server to its path, or give drill.redis: the URL of a scratch server the drill may empty.',
+      hint:
+        'Install redis-server, set drill.redis_server to its path, or give drill.redis: the URL of a scratch ' +
+        'server the drill may empty.',
     },
   );
 }

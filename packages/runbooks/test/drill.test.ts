@@ -87,43 +87,47 @@ describe('runDrill', () => {
     expect(report.problems[0]!.message).toMatch(/^data\/feedback\.jsonl: \d+ bytes, the snapshot says 18$/);
   });
 
-  it('reads every Redis key back from the scratch server: one gone after the restore is named, and the server is stopped', async () => {
-    const live = await startRedis();
-    try {
-      await seedRedis(live.client());
-      const snapshot = await snapshotRedis(repo, live.client(), [0, 1, 3], { source: 'cache' });
-      let scratch = '';
-      const report = await runDrill({
-        repo,
-        snapshot,
-        objectives: { rpoMs: HOUR, rtoMs: 4 * HOUR },
-        sandboxParent: path.join(dir, 'sandboxes'),
-        onPhase: async (phase) => {
-          if (phase !== 'verify') return;
-          // The scratch server the drill started, as its drill.env says.
-          const [sandbox] = await readdir(path.join(dir, 'sandboxes'));
-          scratch = /^DRKIT_DRILL_REDIS_URL=(.*)$/m.exec(
-            await readFile(path.join(dir, 'sandboxes', sandbox!, 'drill.env'), 'utf8'),
-          )![1]!;
-          const c = new Redis(scratch, { db: 1 });
-          await c.del('token:b');
-          await c.select(0);
-          await c.del(BINARY_KEY);
-          c.disconnect();
-        },
-      });
-      expect(report.passed).toBe(false);
-      expect(report.problems.map((p) => p.message).sort()).toEqual([
-        'key "token:b" of db 1 is missing from the scratch Redis',
-        'key 0x00ff0d0a807f20c3 of db 0 is missing from the scratch Redis',
-      ]);
-      const cache = report.sources.find((s) => s.name === 'cache')!;
-      expect(cache.type === 'redis' && cache.dbs.map((d) => d.db)).toEqual([0, 1, 3]);
-      const gone = new Redis(scratch, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      gone.on('error', () => {});
-      await expect(gone.connect()).rejects.toThrow();
-    } finally {
-      await live.stop();
-    }
-  });
+  it(
+    'reads every Redis key back from the scratch server: one gone after the restore is named, and the server ' +
+      'is stopped',
+    async () => {
+      const live = await startRedis();
+      try {
+        await seedRedis(live.client());
+        const snapshot = await snapshotRedis(repo, live.client(), [0, 1, 3], { source: 'cache' });
+        let scratch = '';
+        const report = await runDrill({
+          repo,
+          snapshot,
+          objectives: { rpoMs: HOUR, rtoMs: 4 * HOUR },
+          sandboxParent: path.join(dir, 'sandboxes'),
+          onPhase: async (phase) => {
+            if (phase !== 'verify') return;
+            // The scratch server the drill started, as its drill.env says.
+            const [sandbox] = await readdir(path.join(dir, 'sandboxes'));
+            scratch = /^DRKIT_DRILL_REDIS_URL=(.*)$/m.exec(
+              await readFile(path.join(dir, 'sandboxes', sandbox!, 'drill.env'), 'utf8'),
+            )![1]!;
+            const c = new Redis(scratch, { db: 1 });
+            await c.del('token:b');
+            await c.select(0);
+            await c.del(BINARY_KEY);
+            c.disconnect();
+          },
+        });
+        expect(report.passed).toBe(false);
+        expect(report.problems.map((p) => p.message).sort()).toEqual([
+          'key "token:b" of db 1 is missing from the scratch Redis',
+          'key 0x00ff0d0a807f20c3 of db 0 is missing from the scratch Redis',
+        ]);
+        const cache = report.sources.find((s) => s.name === 'cache')!;
+        expect(cache.type === 'redis' && cache.dbs.map((d) => d.db)).toEqual([0, 1, 3]);
+        const gone = new Redis(scratch, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+        gone.on('error', () => {});
+        await expect(gone.connect()).rejects.toThrow();
+      } finally {
+        await live.stop();
+      }
+    },
+  );
 });

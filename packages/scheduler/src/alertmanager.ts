@@ -43,7 +43,10 @@ export function parseAlertmanager(body: string): AlertmanagerPayload | string {
   const parsed = alertmanagerPayloadSchema.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  return `${issue.path.join('.') || 'the payload'}: ${issue.message} (expected Alertmanager's webhook payload, version 4)`;
+  return (
+    `${issue.path.join('.') || 'the payload'}: ${issue.message} (expected Alertmanager's webhook payload, ` +
+    `version 4)`
+  );
 }
 
 /**

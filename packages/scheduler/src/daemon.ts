@@ -54,7 +54,10 @@ export interface DaemonOptions {
   log?: Logger;
   channels?: ReadonlyMap<string, Channel>;
   services?: HostedService[];
-  /** The failover monitor's name when `failover:` is configured (--monitor; else DRKIT_FAILOVER_MONITOR, else the host name). */
+  /**
+   * The failover monitor's name when `failover:` is configured
+   * (--monitor; else DRKIT_FAILOVER_MONITOR, else the host name).
+   */
   monitor?: string;
   /** The plan's time zone when the config names none (default: the host's). */
   hostZone?: string;
@@ -158,7 +161,10 @@ export class Daemon {
     );
   }
 
-  /** SIGTERM/SIGINT: no new jobs, the running one finishes within the grace (else stops cleanly), leases released, outbox flushed. */
+  /**
+   * SIGTERM/SIGINT: no new jobs, the running one finishes within
+   * the grace (else stops cleanly), leases released, outbox flushed.
+   */
   async stop(graceMs = durationMs(this.settings.shutdown_grace)!): Promise<void> {
     this.log.info({ graceMs }, 'shutting down: no new jobs');
     this.stopHousekeeping.abort();
@@ -288,7 +294,10 @@ export class Daemon {
     };
   }
 
-  /** The last year's drills from the state store (loaded only for the page: an idle daemon never imports @drkit/runbooks). */
+  /**
+   * The last year's drills from the state store (loaded only
+   * for the page: an idle daemon never imports @drkit/runbooks).
+   */
   private async drills(now: number) {
     const { drillHistory } = await import('@drkit/runbooks');
     const since = now - 365 * 86_400_000;

@@ -62,7 +62,8 @@ export function failoverService(options: FailoverServiceOptions): HostedService 
         if (tick.state !== last)
           log.info(
             { site: failover.settings.site, state: tick.state, reason: tick.verdict.reason },
-            `failover: site ${failover.settings.site} is ${tick.state}${tick.verdict.reason ? `: ${tick.verdict.reason}` : ''}`,
+            `failover: site ${failover.settings.site} is ${tick.state}` +
+              `${tick.verdict.reason ? `: ${tick.verdict.reason}` : ''}`,
           );
         if (tick.acted)
           log.warn(
@@ -92,7 +93,9 @@ export function failoverService(options: FailoverServiceOptions): HostedService 
   };
 }
 
-/** `drkit failover restore --step N --json` in a child process: its JSON is the outcome; an abort stops it with SIGTERM. */
+/**
+ * `drkit failover restore --step N --json` in a child process: its JSON is the outcome; an abort stops it with SIGTERM.
+ */
 function restoreInChild(
   drkit: CliExecutorOptions,
   index: number,

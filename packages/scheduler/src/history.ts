@@ -4,7 +4,10 @@ import { SchedulerError, SchedulerErrorCode } from './errors.js';
 
 export const RUN_RESULTS = ['running', 'success', 'partial', 'failed', 'interrupted', 'skipped', 'lost'] as const;
 export type RunResult = (typeof RUN_RESULTS)[number];
-/** scheduled: its slot came; catch-up: the newest of slots missed while no daemon ran; after: another job's success; manual: `drkit schedule run`. */
+/**
+ * scheduled: its slot came; catch-up: the newest of slots missed while no daemon ran; after: another job's success;
+ * manual: `drkit schedule run`.
+ */
 export const RUN_KINDS = ['scheduled', 'catch-up', 'after', 'manual'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
@@ -39,7 +42,10 @@ export type RunRecord = z.infer<typeof runRecordSchema>;
 
 const compact = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '');
 
-/** Where a run lives: `schedule/runs/<job>/<slot>` (a manual run's slot gets `-manual`), so a job's runs list in slot order. */
+/**
+ * Where a run lives: `schedule/runs/<job>/<slot>` (a manual
+ * run's slot gets `-manual`), so a job's runs list in slot order.
+ */
 export function runKey(job: string, slotMs: number, kind: RunKind): string {
   return `schedule/runs/${job}/${compact(slotMs)}${kind === 'manual' ? '-manual' : ''}`;
 }
@@ -51,7 +57,9 @@ function parse(key: string, value: unknown): RunRecord {
       SchedulerErrorCode.DAMAGED,
       `The run record ${key} does not match the run model: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
       {
-        hint: 'Something other than drkit changed it: move it aside (or delete it); the job runs again at its next slot.',
+        hint:
+          'Something other than drkit changed it: move it aside (or delete it); the job runs again at its ' +
+          'next slot.',
         details: { key },
       },
     );

@@ -73,7 +73,8 @@ export async function startHttp(
           401,
           {
             error:
-              'a bearer token is required: set http_config.authorization.credentials in the Alertmanager receiver to scheduler.token',
+              'a bearer token is required: set http_config.authorization.credentials in the Alertmanager ' +
+              'receiver to scheduler.token',
           },
           { 'www-authenticate': 'Bearer' },
         );
@@ -110,7 +111,9 @@ export async function startHttp(
         return void res.end();
       default:
         return json(res, 404, {
-          error: `no such page: ${path}; try /, /status, /status.json, /metrics, /healthz, /readyz or POST /alertmanager`,
+          error:
+            `no such page: ${path}; try /, /status, /status.json, /metrics, /healthz, /readyz or POST ` +
+            `/alertmanager`,
         });
     }
   }

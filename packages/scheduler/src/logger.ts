@@ -20,7 +20,8 @@ export function maskSecrets(text: string): string {
 }
 
 /**
- * JSON lines on stdout (pino, written synchronously: a daemon logs little, and nothing is lost at exit): each job's lines carry its runId; fields named like secrets are
+ * JSON lines on stdout (pino, written synchronously: a daemon logs little, and nothing is lost at exit): each job's
+ * lines carry its runId; fields named like secrets are
  * redacted and URLs lose their credentials.
  */
 export function jsonLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {

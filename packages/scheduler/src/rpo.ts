@@ -103,8 +103,10 @@ export class RpoWatch {
           ? 'no snapshot holds it yet'
           : `its newest snapshot is from ${new Date(rpo.lastSuccess).toISOString()}`;
       const message = rpo.breach
-        ? `RPO of ${rpo.source} is ${humanSeconds(rpo.ageSeconds)}, past ${rpo.breach === 'P1' ? 'twice ' : ''}the objective of ${objective}: ${last}.`
-        : `A fresh backup of ${rpo.source} landed: RPO ${humanSeconds(rpo.ageSeconds)}, within the objective of ${objective}.`;
+        ? `RPO of ${rpo.source} is ${humanSeconds(rpo.ageSeconds)}, past ` +
+          `${rpo.breach === 'P1' ? 'twice ' : ''}the objective of ${objective}: ${last}.`
+        : `A fresh backup of ${rpo.source} landed: RPO ${humanSeconds(rpo.ageSeconds)}, within the objective ` +
+          `of ${objective}.`;
       (rpo.breach ? this.options.log.warn : this.options.log.info).call(
         this.options.log,
         { source: rpo.source, rpoSeconds: rpo.ageSeconds },

@@ -289,7 +289,8 @@ export class Scheduler {
         });
       log.info(
         { slot: record.slot, kind, args: job.args, ...(covers !== undefined ? { covers } : {}) },
-        `${job.name}: drkit ${job.run} started (${kind} run for ${record.slot}${covers !== undefined ? `, standing for ${covers} slot(s) missed while no daemon ran` : ''})`,
+        `${job.name}: drkit ${job.run} started (${kind} run for ${record.slot}` +
+          `${covers !== undefined ? `, standing for ${covers} slot(s) missed while no daemon ran` : ''})`,
       );
       this.options.onRun?.(record);
       const renewal = lease ? this.keepRenewing(lease, abort, log) : undefined;
@@ -349,7 +350,8 @@ export class Scheduler {
     if (!running || running.holder === this.holder || (running.epoch ?? 0) >= lease.epoch) return;
     await this.history.markLost(
       running.key,
-      `its daemon ${running.holder} stopped renewing the job's lease; ${this.holder} took the job over (epoch ${lease.epoch})`,
+      `its daemon ${running.holder} stopped renewing the job's lease; ${this.holder} took the job over ` +
+        `(epoch ${lease.epoch})`,
       this.clock.now(),
     );
     await this.options.store.put<JobState>(jobKey(job.name), {}, { ifRevision: state!.revision }).catch(() => {});
@@ -387,7 +389,9 @@ export class Scheduler {
         try {
           lease = await this.options.leases!.renew(lease, this.ttl);
         } catch (error) {
-          lost = `the job's lease was lost while it ran (${(error as Error).message}); it was stopped so that another replica's run is the only one`;
+          lost =
+            `the job's lease was lost while it ran (${(error as Error).message}); it was stopped so that ` +
+            `another replica's run is the only one`;
           log.error({ err: error }, lost);
           abort.abort(new Error(lost));
           return;
@@ -425,7 +429,9 @@ export class Scheduler {
         // A verification that fails means backups are damaged: that is an emergency, a failed backup is not yet.
         severity: job.run === 'verify' && run.exitCode === 4 ? 'P1' : 'P2',
         title: `Scheduled job ${job.name} (drkit ${job.run}) failed`,
-        message: `${job.name} ${run.result} for slot ${run.slot}${run.errorCode ? ` [${run.errorCode}]` : ''}: ${run.message ?? run.reason ?? 'no message'}${run.hint ? ` Hint: ${run.hint}` : ''}`,
+        message:
+          `${job.name} ${run.result} for slot ${run.slot}${run.errorCode ? ` [${run.errorCode}]` : ''}: ` +
+          `${run.message ?? run.reason ?? 'no message'}${run.hint ? ` Hint: ${run.hint}` : ''}`,
         dedupKey,
         components: ['backups'],
         labels: { job: job.name, ...(run.errorCode ? { error_code: run.errorCode } : {}) },

@@ -72,7 +72,8 @@ async function simulate(
 
 describe('a year of the DR plan', () => {
   for (const zone of ['Europe/Berlin', 'America/New_York']) {
-    it(`in ${zone}: every daily slot once, 52 or 53 weekly fulls, hourly every elapsed hour, no duplicate, no gap`, async () => {
+    it(`in ${zone}: every daily slot once, 52 or 53 weekly ` +
+      `fulls, hourly every elapsed hour, no duplicate, no gap`, async () => {
       const store = await freshStore();
       const from = Date.parse('2026-01-01T00:00:00Z');
       const to = Date.parse('2027-01-01T00:00:00Z');
@@ -226,25 +227,28 @@ describe('overlap and catch-up', () => {
     expect(catchUps).toHaveLength(2);
   });
 
-  it('a slot missed longer ago than catch_up_max_age is not caught up; jobs with catch_up: false never are', async () => {
-    const store = await freshStore();
-    const clock = new FakeClock(Date.parse('2026-12-01T00:00:00Z'));
-    const jobs = planFromConfig(
-      config(`schedule:
+  it(
+    'a slot missed longer ago than catch_up_max_age is ' + 'not caught up; jobs with catch_up: false never are',
+    async () => {
+      const store = await freshStore();
+      const clock = new FakeClock(Date.parse('2026-12-01T00:00:00Z'));
+      const jobs = planFromConfig(
+        config(`schedule:
   timezone: UTC
   jobs:
     - { name: nightly, cron: "0 1 * * *", run: backup, catch_up_max_age: 12h }
     - { name: prune, cron: "0 1 * * *", run: forget, args: [--prune] }
     - { name: check, cron: "0 1 * * *", run: verify, catch_up: false }`).schedule,
-    );
-    await simulate(jobs, store, clock, Date.parse('2026-12-01T02:00:00Z'));
-    clock.set(Date.parse('2026-12-03T23:00:00Z'));
-    const ran: string[] = [];
-    await simulate(jobs, store, clock, Date.parse('2026-12-03T23:00:00Z'), async (job) => {
-      ran.push(job.name);
-      return { result: 'success' };
-    });
-    await store.close();
-    expect(ran).toEqual([]);
-  });
+      );
+      await simulate(jobs, store, clock, Date.parse('2026-12-01T02:00:00Z'));
+      clock.set(Date.parse('2026-12-03T23:00:00Z'));
+      const ran: string[] = [];
+      await simulate(jobs, store, clock, Date.parse('2026-12-03T23:00:00Z'), async (job) => {
+        ran.push(job.name);
+        return { result: 'success' };
+      });
+      await store.close();
+      expect(ran).toEqual([]);
+    },
+  );
 });

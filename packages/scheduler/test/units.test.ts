@@ -102,7 +102,8 @@ describe('operator page', () => {
       ],
     });
     expect(html).toContain(
-      '<title id="drill-rto-objective-4-0-h-">Drill RTO (objective 4.0 h): 2 drills with an RTO in the last 365 days, at most 95 s</title>',
+      '<title id="drill-rto-objective-4-0-h-">Drill RTO (objective 4.0 h): 2 drills with an RTO in the last ' +
+        '365 days, at most 95 s</title>',
     );
     expect(html).toContain('3 drill(s), <span class="bad">1 failed</span>; the newest passed 2026-12-05 12:00:00 UTC.');
   });

@@ -17,7 +17,10 @@ export interface TempFile {
 /** What a put accepts: a Node stream, any async iterable of bytes, or one buffer. */
 export type BlobBody = Readable | AsyncIterable<Uint8Array> | Uint8Array;
 
-/** How a web origin serves the blob (an S3 bucket behind a website or CDN); a folder has no such metadata and ignores it. */
+/**
+ * How a web origin serves the blob (an S3 bucket behind a
+ * website or CDN); a folder has no such metadata and ignores it.
+ */
 export interface PutOptions {
   contentType?: string;
   cacheControl?: string;
@@ -43,7 +46,10 @@ export interface BlobStore {
    * (left by a writer that is gone) and return them.
    */
   cleanupTemp?(isGarbage: (file: TempFile) => boolean): Promise<TempFile[]>;
-  /** Stores with real folders (LocalStore) remove the empty ones under `prefix`, left by a delete cut short; returns their keys. */
+  /**
+   * Stores with real folders (LocalStore) remove the empty ones
+   * under `prefix`, left by a delete cut short; returns their keys.
+   */
   removeEmptyFolders?(prefix: string): Promise<string[]>;
 }
 

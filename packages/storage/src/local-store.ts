@@ -12,7 +12,8 @@ import { parseProcessTag, processTag } from './process-tag.js';
 
 // Temporary files live in their own folder so that a crash never leaves a half-written blob under a real key.
 const TMP_DIR = '.tmp';
-// A temp file's name says which process writes it (`<pid>@<host>-<random>.part`), so a cleanup can tell one whose writer is gone.
+// A temp file's name says which process writes it
+// (`<pid>@<host>-<random>.part`), so a cleanup can tell one whose writer is gone.
 const TEMP_NAME = /^(\d+@.+)-[0-9a-f]{16}\.part$/;
 
 /** A BlobStore in a local folder: temp file, fsync, rename, fsync the folder. */

@@ -106,7 +106,9 @@ function describeCause(cause: unknown, socketTimeoutMs: number): { why: string; 
     };
   if (e?.name === 'TimeoutError' || /timed out/i.test(message))
     return {
-      why: `no data moved for ${message.match(/after (\d+) ?ms/)?.[1] ?? socketTimeoutMs} ms (socket timeout, DRKIT_S3_SOCKET_TIMEOUT_MS)`,
+      why:
+        `no data moved for ${message.match(/after (\d+) ?ms/)?.[1] ?? socketTimeoutMs} ms (socket timeout, ` +
+        `DRKIT_S3_SOCKET_TIMEOUT_MS)`,
       kind: 'network',
     };
   if (e?.name === 'TruncatedResponse') return { why: message, kind: 'network' };
@@ -196,7 +198,9 @@ export class S3Store implements BlobStore {
           // Which request finally failed (after the SDK's retries), for the error message.
           if (err !== null && typeof err === 'object' && !(OPERATION in err))
             Object.defineProperty(err, OPERATION, {
-              value: `${(context.commandName ?? 'request').replace(/Command$/, '')}${input.PartNumber ? ` (part ${input.PartNumber})` : ''}`,
+              value:
+                `${(context.commandName ?? 'request').replace(/Command$/, '')}` +
+                `${input.PartNumber ? ` (part ${input.PartNumber})` : ''}`,
             });
           throw err;
         }
@@ -264,7 +268,10 @@ export class S3Store implements BlobStore {
     }
   }
 
-  /** Aborts our multipart upload (and any other unfinished one for this key we started); returns an error if some remain. */
+  /**
+   * Aborts our multipart upload (and any other unfinished one
+   * for this key we started); returns an error if some remain.
+   */
   private async abortUploads(Key: string, uploadId: string | undefined, since: Date): Promise<unknown> {
     const ids = new Set<string>(uploadId ? [uploadId] : []);
     try {
@@ -424,7 +431,9 @@ export class S3Store implements BlobStore {
       ...(status ? { status } : {}),
     };
     const orphan = more.leftover
-      ? ` An unfinished multipart upload for ${key} may remain (aborting it failed: ${(more.leftover as Error).message}); a bucket lifecycle rule "AbortIncompleteMultipartUpload" removes such leftovers.`
+      ? ` An unfinished multipart upload for ${key} may remain (aborting it ` +
+        `failed: ${(more.leftover as Error).message}); a bucket lifecycle rule ` +
+        `"AbortIncompleteMultipartUpload" removes such leftovers.`
       : '';
     if (name === 'NoSuchKey' || (status === 404 && name !== 'NoSuchBucket' && what.startsWith('read')))
       return new StorageError(StorageErrorCode.NOT_FOUND, `${key} does not exist in ${this.location}.`, {
@@ -435,7 +444,9 @@ export class S3Store implements BlobStore {
     if (name === 'NoSuchBucket')
       return new StorageError(StorageErrorCode.NO_BUCKET, `The bucket "${this.bucket}" does not exist (${request}).`, {
         cause,
-        hint: `Create it first (e.g. \`aws s3 mb s3://${this.bucket}\`), or check the bucket name and endpoint in the repository URL.`,
+        hint:
+          `Create it first (e.g. \`aws s3 mb s3://${this.bucket}\`), or check the bucket name and endpoint in ` +
+          `the repository URL.`,
         details,
       });
     if (
@@ -447,7 +458,9 @@ export class S3Store implements BlobStore {
         `No AWS credentials were found to ${what} (${request}).`,
         {
           cause,
-          hint: 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or access_key_id / secret_access_key in the config).',
+          hint:
+            'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or access_key_id / ' +
+            'secret_access_key in the config).',
           details,
         },
       );
@@ -457,17 +470,23 @@ export class S3Store implements BlobStore {
         `The credentials were refused: ${request} answered HTTP ${status ?? 403} ${name}.${orphan}`,
         {
           cause,
-          hint: 'Check the access key and secret (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the config), and that a session token has not expired.',
+          hint:
+            'Check the access key and secret (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the ' +
+            'config), and that a session token has not expired.',
           details,
         },
       );
     if (status === 403 || name === 'AccessDenied')
       return new StorageError(
         StorageErrorCode.ACCESS_DENIED,
-        `Access denied: could not ${what}: ${request} answered HTTP 403${name === 'AccessDenied' ? ' AccessDenied' : ''}.${orphan}`,
+        `Access denied: could not ${what}: ${request} answered HTTP ` +
+          `403${name === 'AccessDenied' ? ' AccessDenied' : ''}.${orphan}`,
         {
           cause,
-          hint: `The credentials were accepted but may not do this: allow s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on bucket ${this.bucket}${this.prefix ? ` under ${this.prefix}/` : ''}.`,
+          hint:
+            `The credentials were accepted but may not do this: allow s3:GetObject, s3:PutObject, ` +
+            `s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on ` +
+            `bucket ${this.bucket}${this.prefix ? ` under ${this.prefix}/` : ''}.`,
           details,
         },
       );
@@ -481,7 +500,8 @@ export class S3Store implements BlobStore {
     const again = 'then run the command again; nothing was committed by the failed step.';
     const hint =
       kind === 'network'
-        ? `Check the network path to the endpoint (DNS, firewall, proxy) and that the server is up, ${again} On a slow link, raise DRKIT_S3_SOCKET_TIMEOUT_MS (now ${this.socketTimeoutMs}) or DRKIT_S3_MAX_ATTEMPTS.`
+        ? `Check the network path to the endpoint (DNS, firewall, proxy) and that the server is up, ${again} ` +
+          `On a slow link, raise DRKIT_S3_SOCKET_TIMEOUT_MS (now ${this.socketTimeoutMs}) or DRKIT_S3_MAX_ATTEMPTS.`
         : kind === 'server'
           ? `The server failed or throttled the request: wait a while, or raise DRKIT_S3_MAX_ATTEMPTS, ${again}`
           : `Check the endpoint and the bucket, ${again}`;

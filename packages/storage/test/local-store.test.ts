@@ -121,36 +121,40 @@ describe('LocalStore on disk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('names each temp file after its writer; cleanupTemp removes only the ones the caller calls garbage, and says which', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
-    const store = new LocalStore(dir);
-    expect(await store.cleanupTemp(() => true)).toEqual([]); // no temp folder yet
-    const tmp = path.join(dir, '.tmp');
-    // A put in progress: its temp file carries this host and pid.
-    const body = new PassThrough();
-    const putting = store.put('data/x/file.bin', body);
-    body.write('abc');
-    let names: string[] = [];
-    while (names.length === 0) names = await readdir(tmp).catch(() => []);
-    expect(names[0]).toMatch(/^\d+@.+-[0-9a-f]{16}\.part$/);
-    expect(names[0]!.startsWith(`${processTag()}-`)).toBe(true);
-    await writeFile(path.join(tmp, 'old-style.part'), 'partial');
-    await writeFile(path.join(tmp, 'not-ours.txt'), 'partial');
-    const seen: TempFile[] = [];
-    const removed = await store.cleanupTemp((f) => {
-      seen.push(f);
-      return f.owner === undefined;
-    });
-    expect(seen.map((f) => f.owner)).toEqual(
-      expect.arrayContaining([undefined, { host: hostname(), pid: process.pid }]),
-    );
-    expect(removed).toEqual([expect.objectContaining({ name: 'old-style.part', size: 7 })]);
-    body.end('def');
-    await putting;
-    expect((await readdir(tmp)).sort()).toEqual(['not-ours.txt']);
-    expect(await readdir(path.join(dir, 'data', 'x'))).toEqual(['file.bin']);
-    await rm(dir, { recursive: true, force: true });
-  });
+  it(
+    'names each temp file after its writer; cleanupTemp removes only the ones the caller calls garbage, and ' +
+      'says which',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+      const store = new LocalStore(dir);
+      expect(await store.cleanupTemp(() => true)).toEqual([]); // no temp folder yet
+      const tmp = path.join(dir, '.tmp');
+      // A put in progress: its temp file carries this host and pid.
+      const body = new PassThrough();
+      const putting = store.put('data/x/file.bin', body);
+      body.write('abc');
+      let names: string[] = [];
+      while (names.length === 0) names = await readdir(tmp).catch(() => []);
+      expect(names[0]).toMatch(/^\d+@.+-[0-9a-f]{16}\.part$/);
+      expect(names[0]!.startsWith(`${processTag()}-`)).toBe(true);
+      await writeFile(path.join(tmp, 'old-style.part'), 'partial');
+      await writeFile(path.join(tmp, 'not-ours.txt'), 'partial');
+      const seen: TempFile[] = [];
+      const removed = await store.cleanupTemp((f) => {
+        seen.push(f);
+        return f.owner === undefined;
+      });
+      expect(seen.map((f) => f.owner)).toEqual(
+        expect.arrayContaining([undefined, { host: hostname(), pid: process.pid }]),
+      );
+      expect(removed).toEqual([expect.objectContaining({ name: 'old-style.part', size: 7 })]);
+      body.end('def');
+      await putting;
+      expect((await readdir(tmp)).sort()).toEqual(['not-ours.txt']);
+      expect(await readdir(path.join(dir, 'data', 'x'))).toEqual(['file.bin']);
+      await rm(dir, { recursive: true, force: true });
+    },
+  );
 
   it('removeEmptyFolders removes the empty folders under a prefix, and nothing else', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));

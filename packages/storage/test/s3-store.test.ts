@@ -60,27 +60,30 @@ blobStoreContract(
 );
 
 describe('S3Store as a web origin', () => {
-  it('stores the content type and cache control a put asks for, so a bucket served as a website shows the page', async () => {
-    const o = options(s3.endpoint);
-    const store = new S3Store(o);
-    await store.put('index.html', Buffer.from('<!doctype html>'), {
-      contentType: 'text/html; charset=utf-8',
-      cacheControl: 'public, max-age=60',
-    });
-    await store.put('big.html', chunked(Buffer.alloc(MIN_PART_SIZE + 1, 'x')), {
-      contentType: 'text/html; charset=utf-8',
-    });
-    await store.put('plain', Buffer.from('x'));
-    const page = await s3.objectHeaders(BUCKET, `${o.prefix}/index.html`);
-    expect([page.get('content-type'), page.get('cache-control')]).toEqual([
-      'text/html; charset=utf-8',
-      'public, max-age=60',
-    ]);
-    expect((await s3.objectHeaders(BUCKET, `${o.prefix}/big.html`)).get('content-type')).toBe(
-      'text/html; charset=utf-8',
-    );
-    expect((await s3.objectHeaders(BUCKET, `${o.prefix}/plain`)).get('content-type')).not.toMatch(/html/);
-  });
+  it(
+    'stores the content type and cache control a put asks ' + 'for, so a bucket served as a website shows the page',
+    async () => {
+      const o = options(s3.endpoint);
+      const store = new S3Store(o);
+      await store.put('index.html', Buffer.from('<!doctype html>'), {
+        contentType: 'text/html; charset=utf-8',
+        cacheControl: 'public, max-age=60',
+      });
+      await store.put('big.html', chunked(Buffer.alloc(MIN_PART_SIZE + 1, 'x')), {
+        contentType: 'text/html; charset=utf-8',
+      });
+      await store.put('plain', Buffer.from('x'));
+      const page = await s3.objectHeaders(BUCKET, `${o.prefix}/index.html`);
+      expect([page.get('content-type'), page.get('cache-control')]).toEqual([
+        'text/html; charset=utf-8',
+        'public, max-age=60',
+      ]);
+      expect((await s3.objectHeaders(BUCKET, `${o.prefix}/big.html`)).get('content-type')).toBe(
+        'text/html; charset=utf-8',
+      );
+      expect((await s3.objectHeaders(BUCKET, `${o.prefix}/plain`)).get('content-type')).not.toMatch(/html/);
+    },
+  );
 });
 
 describe('S3Store behind a fault-injecting proxy', () => {
@@ -145,7 +148,8 @@ describe('S3Store behind a fault-injecting proxy', () => {
     expect(gets).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
-  it('after the last attempt fails: the put rejects, no object is visible and no multipart upload is left', async () => {
+  it('after the last attempt fails: the put rejects, no ' +
+    'object is visible and no multipart upload is left', async () => {
     const store = new S3Store(options(proxy.endpoint, { maxAttempts: 3 }));
     let aborts = 0;
     proxy.setFaults((r) => {
@@ -181,7 +185,8 @@ describe('S3Store behind a fault-injecting proxy', () => {
       (e: unknown) => e as { code: string; message: string; hint: string; details: Record<string, unknown> },
     );
 
-  it('a failure names the S3 request, key, bucket, endpoint, attempts and the cause in words, with a hint for its kind', async () => {
+  it('a failure names the S3 request, key, bucket, endpoint, attempts and the cause in words, with a hint for ' +
+    'its kind', async () => {
     const o = options(proxy.endpoint, { socketTimeoutMs: 400, maxAttempts: 2 });
     const store = new S3Store(o);
     const where = `in bucket "${BUCKET}" at ${proxy.endpoint}`;
@@ -200,6 +205,7 @@ describe('S3Store behind a fault-injecting proxy', () => {
         'reset multipart part 2',
         (r) => (r.op === 'UploadPart' && r.query.get('partNumber') === '2' ? { kind: 'reset' } : undefined),
         () => store.put('big', chunked(randomBytes(2 * MIN_PART_SIZE))),
+        // long-line: a regex over the whole message, as the user reads it
         /S3 UploadPart \(part 2\) for t\d+\/repo\/big .* failed after 2 attempts: the connection was reset \(E(CONNRESET|PIPE)\)/,
         /network/,
       ],

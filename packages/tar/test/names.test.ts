@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { decodeName, encodeName, fsPath, hasEscapedBytes } from '../src/names.js';
 
-/** Byte strings that stress the decoder: valid sequences of every length, cut ones, overlongs, surrogates, stray bytes. */
+/**
+ * Byte strings that stress the decoder: valid sequences of every length, cut ones, overlongs, surrogates, stray bytes.
+ */
 function samples(): Buffer[] {
   const pieces = [
     [0x61],
@@ -46,7 +48,8 @@ describe('file names that are not UTF-8 (surrogateescape)', () => {
   it("decodes exactly as Python's surrogateescape does, and encodes back to the same bytes", () => {
     const inputs = samples();
     const script =
-      'import sys\nfor line in sys.stdin:\n    print(bytes.fromhex(line.strip()).decode("utf-8", "surrogateescape").encode("utf-16-be", "surrogatepass").hex())';
+      'import sys\nfor line in sys.stdin:\n    print(bytes.fromhex(line.strip()).decode("utf-8", ' +
+      '"surrogateescape").encode("utf-16-be", "surrogatepass").hex())';
     const python = execFileSync('python3', ['-c', script], {
       input: inputs.map((b) => b.toString('hex')).join('\n'),
       encoding: 'utf8',

@@ -123,28 +123,31 @@ describe('readTar', () => {
     },
   );
 
-  it('writes names that are not UTF-8 as their bytes in pax records marked hdrcharset=BINARY, and reads them back', async () => {
-    const weird: TarHeader[] = [
-      { path: 'bad-\uDCFF', type: 'file', mode: 0o644, mtime: 1e12, size: 0 },
-      { path: 'new\nline', type: 'file', mode: 0o644, mtime: 1e12, size: 0 },
-      { path: 'ln', type: 'symlink', mode: 0o777, mtime: 1e12, size: 0, linkTarget: 'e\uDCE9x' },
-    ];
-    const archive = Buffer.concat([...weird.map((h) => encodeHeader(h)), END_OF_ARCHIVE]);
-    // Each entry's pax records, as bytes (latin1: one character per byte).
-    const records = archive.toString('latin1').match(/\d+ (hdrcharset|path|linkpath)=[\s\S]*?\n(?=\d+ |\0)/g);
-    expect(records).toEqual([
-      '21 hdrcharset=BINARY\n',
-      '14 path=bad-\xff\n',
-      '17 path=new\nline\n',
-      '21 hdrcharset=BINARY\n',
-      '16 linkpath=e\xe9x\n',
-    ]);
-    expect((await listAll(archive, 100)).map(([name, , , link]) => [name, link])).toEqual([
-      ['bad-\uDCFF', undefined],
-      ['new\nline', undefined],
-      ['ln', 'e\uDCE9x'],
-    ]);
-  });
+  it(
+    'writes names that are not UTF-8 as their bytes in pax ' + 'records marked hdrcharset=BINARY, and reads them back',
+    async () => {
+      const weird: TarHeader[] = [
+        { path: 'bad-\uDCFF', type: 'file', mode: 0o644, mtime: 1e12, size: 0 },
+        { path: 'new\nline', type: 'file', mode: 0o644, mtime: 1e12, size: 0 },
+        { path: 'ln', type: 'symlink', mode: 0o777, mtime: 1e12, size: 0, linkTarget: 'e\uDCE9x' },
+      ];
+      const archive = Buffer.concat([...weird.map((h) => encodeHeader(h)), END_OF_ARCHIVE]);
+      // Each entry's pax records, as bytes (latin1: one character per byte).
+      const records = archive.toString('latin1').match(/\d+ (hdrcharset|path|linkpath)=[\s\S]*?\n(?=\d+ |\0)/g);
+      expect(records).toEqual([
+        '21 hdrcharset=BINARY\n',
+        '14 path=bad-\xff\n',
+        '17 path=new\nline\n',
+        '21 hdrcharset=BINARY\n',
+        '16 linkpath=e\xe9x\n',
+      ]);
+      expect((await listAll(archive, 100)).map(([name, , , link]) => [name, link])).toEqual([
+        ['bad-\uDCFF', undefined],
+        ['new\nline', undefined],
+        ['ln', 'e\uDCE9x'],
+      ]);
+    },
+  );
 
   it('skips what a reader leaves unread, or reads only in part', async () => {
     const names: string[] = [];

@@ -87,7 +87,8 @@ export async function startEtcd(): Promise<RunningEtcd> {
     if (attempt >= 3) {
       await rm(dir, { recursive: true, force: true });
       throw new Error(
-        `etcd did not start on port ${port}: ${log.trim().split('\n').slice(-5).join(' | ')} (install Debian's etcd-server, or set ETCD_SERVER)`,
+        `etcd did not start on port ${port}: ${log.trim().split('\n').slice(-5).join(' | ')} (install ` +
+          `Debian's etcd-server, or set ETCD_SERVER)`,
       );
     }
   }

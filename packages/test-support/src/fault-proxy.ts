@@ -125,7 +125,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         req.on('end', () => {
           res.writeHead(fault.status, { 'content-type': 'application/xml' });
           res.end(
-            `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the fault proxy</Message><RequestId>fault-${info.n}</RequestId></Error>`,
+            `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the ` +
+              `fault proxy</Message><RequestId>fault-${info.n}</RequestId></Error>`,
           );
         });
         return;

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** A path of more than 150 characters with non-ASCII parts, as the round-trip tests require. */
-export const LONG_PATH = `deeply/${'nested-folder-with-a-long-name/'.repeat(4)}${'long-file-name-'.repeat(3)}ünïcödé-日本語.txt`;
+export const LONG_PATH =
+  `deeply/${'nested-folder-with-a-long-name/'.repeat(4)}` + `${'long-file-name-'.repeat(3)}ünïcödé-日本語.txt`;
 
 const T0 = 1_700_000_000; // seconds; fixed mtimes make listings comparable
 

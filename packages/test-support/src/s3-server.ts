@@ -53,7 +53,9 @@ function decodeXml(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
-const AUTH = `AWS4-HMAC-SHA256 Credential=${S3_TEST_CREDENTIALS.accessKeyId}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;
+const AUTH =
+  `AWS4-HMAC-SHA256 Credential=${S3_TEST_CREDENTIALS.accessKeyId}/20260101/us-east-1/s3/aws4_request, ` +
+  `SignedHeaders=host, Signature=${'0'.repeat(64)}`;
 
 const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
 
@@ -73,8 +75,10 @@ export async function startS3Server(): Promise<RunningS3> {
       child.kill('SIGKILL');
       reject(
         new Error(
-          `The S3 test server (moto) did not start with "${S3_PYTHON}": ${err.message}. ${log.trim().split('\n').slice(-3).join(' | ')}\n` +
-            "The S3 tests need moto's server: `python3 -m pip install 'moto[server]'` (or point DRKIT_TEST_PYTHON at a Python that has it).",
+          `The S3 test server (moto) did not start with "${S3_PYTHON}": ${err.message}. ` +
+            `${log.trim().split('\n').slice(-3).join(' | ')}\n` +
+            "The S3 tests need moto's server: `python3 -m pip install 'moto[server]'` (or point " +
+            'DRKIT_TEST_PYTHON at a Python that has it).',
         ),
       );
     };

@@ -98,7 +98,8 @@ export async function startRedisSentinel(masterName = 'drkit-test'): Promise<Run
       sentinel: (dir) =>
         writeFile(
           path.join(dir, 'sentinel.conf'),
-          `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${masterName} 60000\n`,
+          `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\n` +
+            `sentinel down-after-milliseconds ${masterName} 60000\n`,
         ),
     });
     started.push(sentinel);

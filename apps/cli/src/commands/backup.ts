@@ -85,7 +85,8 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
             p.path,
           )
         : progress.update(
-            `backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ${bytes(p.bytes)} read; stored`,
+            `backing up ${p.source}: ${p.keys !== undefined ? `${p.keys} keys` : `${p.files} files`}, ` +
+              `${bytes(p.bytes)} read; stored`,
             stored,
             undefined,
             p.path,
@@ -135,20 +136,25 @@ export async function run([paths]: unknown[], opts: BackupFlags): Promise<ExitCo
       if (s.redis) say(`  ${s.name}: ${redisLine(s)} → ${bytes(s.archive.size)} stored (${s.archive.compression})`);
       else
         say(
-          `  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored (${s.archive.compression})`,
+          `  ${s.name}: ${s.stats.files} files, ${s.stats.dirs} dirs, ${s.stats.symlinks} ` +
+            `symlinks, ${bytes(s.stats.bytes)} → ${bytes(s.archive.size + (s.index?.size ?? 0))} stored ` +
+            `(${s.archive.compression})`,
         );
     if (snap.sources.some((s) => s.redis))
       say(
-        '  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is not point-in-time across keys.',
+        '  note: Redis keys were read one batch at a time while the server kept serving; the snapshot is ' +
+          'not point-in-time across keys.',
       );
     say(`  ${snap.kind}: ${result.chain}; read ${result.read.files} files, ${bytes(result.read.bytes)}`);
     const f = result.files;
     say(
-      `  files: ${f.new} new, ${f.changed} changed, ${f.unmodified} unmodified; added to the repository: ${bytes(result.added)}`,
+      `  files: ${f.new} new, ${f.changed} changed, ${f.unmodified} unmodified; added to the ` +
+        `repository: ${bytes(result.added)}`,
     );
     if (repo.signingKey) say(`  signed by ${repo.signingKey.publicKey}`);
     say(
-      `snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${partialSummary(result)}` : ''} in ${(durationMs / 1000).toFixed(1)}s`,
+      `snapshot ${snap.id} saved${result.status === 'partial' ? ` PARTIAL: ${partialSummary(result)}` : ''} ` +
+        `in ${(durationMs / 1000).toFixed(1)}s`,
     );
   }
   return result.status === 'partial' ? ExitCode.PARTIAL_BACKUP : ExitCode.OK;
@@ -184,5 +190,8 @@ function redisSummary(s: SourceMeta) {
 function redisLine(s: SourceMeta): string {
   const r = s.redis!;
   const vanished = r.skippedVanished ? `, ${r.skippedVanished} vanished while read` : '';
-  return `${r.records} keys (${r.dbs.map((d) => `db${d.db} ${d.keys}`).join(', ') || 'no keys'}) from Redis ${r.server.version}${vanished}, ${bytes(s.stats.bytes)}`;
+  return (
+    `${r.records} keys (${r.dbs.map((d) => `db${d.db} ${d.keys}`).join(', ') || 'no keys'}) from ` +
+    `Redis ${r.server.version}${vanished}, ${bytes(s.stats.bytes)}`
+  );
 }

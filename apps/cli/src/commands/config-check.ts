@@ -66,7 +66,8 @@ export async function run(
   else {
     for (const c of checks)
       say(
-        `${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}${c.detail ? `: ${c.detail}` : ''}${c.error ? `: ${c.error.message} [${c.error.code}]${c.error.hint ? ` ${c.error.hint}` : ''}` : ''}`,
+        `${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}${c.detail ? `: ${c.detail}` : ''}` +
+          `${c.error ? `: ${c.error.message} [${c.error.code}]${c.error.hint ? ` ${c.error.hint}` : ''}` : ''}`,
       );
     say(
       failed.length

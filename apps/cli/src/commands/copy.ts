@@ -51,16 +51,19 @@ export async function run([ref]: unknown[], opts: CopyFlags): Promise<ExitCode> 
     for (const r of results)
       if (r.status === 'copied')
         say(
-          `copied  ${r.id} (${bytes(r.bytes)}${r.mode === 'as-stored' ? '' : `, ${r.mode}`}${SIGNATURE_NOTES[r.signature ?? 'none']})`,
+          `copied  ${r.id} (${bytes(r.bytes)}${r.mode === 'as-stored' ? '' : `, ${r.mode}`}` +
+            `${SIGNATURE_NOTES[r.signature ?? 'none']})`,
         );
       else if (r.status === 'skipped') say(`skipped ${r.id} (already in ${to.store.location})`);
       else warn(`not copied: ${r.id}: ${r.reason}`);
     say(
-      `${count('copied')} snapshot(s) copied to ${to.store.location}, ${count('skipped')} already there${opts.verify ? '; every blob was read back and matches its sha256' : ''}`,
+      `${count('copied')} snapshot(s) copied to ${to.store.location}, ${count('skipped')} already ` +
+        `there${opts.verify ? '; every blob was read back and matches its sha256' : ''}`,
     );
     if (unreadable > 0)
       warn(
-        `${unreadable} snapshot(s) could not be copied: run \`drkit verify all\` on ${from.store.location} to see what is damaged`,
+        `${unreadable} snapshot(s) could not be copied: run \`drkit verify all\` on ${from.store.location} ` +
+          `to see what is damaged`,
       );
   }
   // Whatever could be copied was; the exit code says the copy is not complete.
@@ -72,5 +75,6 @@ const SIGNATURE_NOTES: Record<string, string> = {
   kept: ', signature kept',
   're-signed': ', re-signed',
   dropped:
-    ', UNSIGNED: its blobs changed, so its signature no longer holds (to re-sign, pass --signing-key and pin the source key with --trust-key)',
+    ', UNSIGNED: its blobs changed, so its signature no longer holds (to re-sign, pass --signing-key and ' +
+    'pin the source key with --trust-key)',
 };

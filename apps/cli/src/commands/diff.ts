@@ -22,7 +22,8 @@ export async function run([fromRef, toRef]: unknown[], opts: GlobalOptions): Pro
   for (const e of diff.changed)
     say(`M ${e.source}/${shownName(e.path)}  ${bytes(e.sizeBefore)} → ${bytes(e.size)}  (${e.what.join(', ')})`);
   say(
-    `${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed between ${diff.from} and ${diff.to}`,
+    `${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed ` +
+      `between ${diff.from} and ${diff.to}`,
   );
   return ExitCode.OK;
 }

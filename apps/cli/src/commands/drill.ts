@@ -57,7 +57,8 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
       onPhase: (phase) => (opts.json ? undefined : warn(`drill: ${phase}…`)),
       onWarning: (message) => warn(`warning: ${message}`),
       signal: stopsSafely(
-        'the sandbox (drkit-drill-* in drill.sandbox or the temp folder), its scratch redis-server and the service, if started: stop them and remove the folder by hand',
+        'the sandbox (drkit-drill-* in drill.sandbox or the temp folder), its scratch redis-server and the ' +
+          'service, if started: stop them and remove the folder by hand',
       ),
     });
     await saveDrill(notifier.store, report);
@@ -71,7 +72,10 @@ export async function run(_args: unknown[], opts: DrillFlags): Promise<ExitCode>
   }
 }
 
-/** The quarterly simulation: every source of the config must be in the snapshot, and a runbook runs in dry-run alongside. */
+/**
+ * The quarterly simulation: every source of the config must
+ * be in the snapshot, and a runbook runs in dry-run alongside.
+ */
 function fullScenario(
   config: DrkitConfig | undefined,
   name: string,

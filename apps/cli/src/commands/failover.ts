@@ -19,7 +19,10 @@ interface FailoverFlags extends GlobalOptions {
 
 const pct = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 
-/** Opens the config's failover (shared with the scheduler daemon: @drkit/failover's openFailover) over the state store, with notify and the repository on demand. */
+/**
+ * Opens the config's failover (shared with the scheduler daemon: @drkit/failover's openFailover) over the state store,
+ * with notify and the repository on demand.
+ */
 async function openFailover(opts: FailoverFlags): Promise<{ failover: Failover; close: () => Promise<void> }> {
   const config = await loadConfig(opts);
   const { openFailover: open } = await import('@drkit/failover');
@@ -61,7 +64,8 @@ export async function run([action]: unknown[], opts: FailoverFlags): Promise<Exi
   if (action === 'failback' && !opts.yes)
     throw usage(
       'drkit failover failback needs --yes.',
-      'Failing back moves traffic to the primary again: check it is healthy first (drkit failover status), then add --yes.',
+      'Failing back moves traffic to the primary again: check it is healthy first (drkit failover status), ' +
+        'then add --yes.',
     );
   if (action === 'trigger' && !opts.yes)
     throw usage(
@@ -123,9 +127,11 @@ async function act(action: string, failover: Failover, opts: FailoverFlags): Pro
       );
     return ExitCode.OK;
   }
-  // monitor: the loop in the foreground until SIGINT/SIGTERM (exit 130/143); a sequence under way stops at once and releases its lease.
+  // monitor: the loop in the foreground until SIGINT/SIGTERM (exit
+  // 130/143); a sequence under way stops at once and releases its lease.
   const stop = stopsSafely(
-    'a failover part-way without releasing its lease: it lapses at its TTL and the next monitor resumes the run under a higher epoch',
+    'a failover part-way without releasing its lease: it lapses at its TTL and the next monitor resumes the ' +
+      'run under a higher epoch',
   );
   say(`monitoring site ${failover.settings.site} as ${failover.monitor} (Ctrl-C to stop)`);
   let last = '';
@@ -142,12 +148,16 @@ async function act(action: string, failover: Failover, opts: FailoverFlags): Pro
 
 function stepLine(s: StepRecord): string {
   const took = s.ms === undefined ? '' : ` in ${ms(s.ms)}`;
-  return `  ${s.step.padEnd(11)} ${s.status}${took}${s.epoch ? ` (epoch ${s.epoch})` : ''}${s.detail ? `: ${s.detail}` : ''}`;
+  return (
+    `  ${s.step.padEnd(11)} ${s.status}${took}${s.epoch ? ` (epoch ${s.epoch})` : ''}` +
+    `${s.detail ? `: ${s.detail}` : ''}`
+  );
 }
 
 function printRun(run: RunRecord): void {
   say(
-    `failover ${run.outcome === 'done' ? 'done' : run.outcome === 'failed' ? 'STOPPED' : 'running'} (epoch ${run.epoch}, ${run.trigger}: ${run.reason})`,
+    `failover ${run.outcome === 'done' ? 'done' : run.outcome === 'failed' ? 'STOPPED' : 'running'} ` +
+      `(epoch ${run.epoch}, ${run.trigger}: ${run.reason})`,
   );
   for (const s of run.steps) say(stepLine(s));
   const rpo = run.steps.find((s) => s.rpoMs !== undefined);
@@ -155,7 +165,8 @@ function printRun(run: RunRecord): void {
   if (run.outcome === 'failed') {
     const at = run.steps.find((s) => s.status === 'failed');
     say(
-      `  stopped at step ${at?.step}; the lease is kept until its TTL, and nothing automatic happens until a person acts (trigger again or failback)`,
+      `  stopped at step ${at?.step}; the lease is kept until its TTL, and nothing automatic happens until ` +
+        `a person acts (trigger again or failback)`,
     );
   }
 }
@@ -167,14 +178,20 @@ function showStatus(status: FailoverStatus, opts: FailoverFlags): ExitCode {
   }
   say(`site ${status.site}: ${status.state} since ${status.since}${status.reason ? ` (${status.reason})` : ''}`);
   say(
-    `  epoch ${status.epoch}; lease ${status.lease ? `held by ${status.lease.holder} (epoch ${status.lease.epoch}) until ${new Date(status.lease.expiresAt).toISOString()}` : 'free'}`,
+    `  epoch ${status.epoch}; lease ${
+      status.lease
+        ? `held by ${status.lease.holder} (epoch ${status.lease.epoch}) until ` +
+          `${new Date(status.lease.expiresAt).toISOString()}`
+        : 'free'
+    }`,
   );
   if (status.paused) say('  automatic failover PAUSED (drkit failover resume)');
   else if (status.held) say(`  automatic failover held back: ${status.held}`);
   for (const m of status.monitors) {
     const v = m.verdict;
     say(
-      `  monitor ${m.monitor} at ${new Date(v.at).toISOString()}: ${v.health}; error rate ${pct(v.errorRate)} of ${v.samples}, unreachable for ${ms(v.unreachableForMs)}`,
+      `  monitor ${m.monitor} at ${new Date(v.at).toISOString()}: ${v.health}; error ` +
+        `rate ${pct(v.errorRate)} of ${v.samples}, unreachable for ${ms(v.unreachableForMs)}`,
     );
     for (const r of m.results)
       say(`    ${r.ok ? 'ok  ' : 'FAIL'} ${r.probe} (${r.ms} ms)${r.error ? `: ${r.error}` : ''}`);

@@ -29,7 +29,8 @@ export async function run([patterns]: unknown[], opts: FindFlags): Promise<ExitC
   for (const snap of searched) {
     let first = true;
     for (const source of snap.sources) {
-      if (!source.index || (only && !only.has(source.name))) continue; // a Redis source has keys, not paths: `drkit ls ID --source NAME GLOB`
+      // a Redis source has keys, not paths: `drkit ls ID --source NAME GLOB`
+      if (!source.index || (only && !only.has(source.name))) continue;
       for await (const e of repo.readIndex(source)) {
         if (outputClosed()) return ExitCode.OK;
         if (!matches(e)) continue;
@@ -50,12 +51,14 @@ export async function run([patterns]: unknown[], opts: FindFlags): Promise<ExitC
         if (opts.json) continue;
         if (first)
           say(
-            `${hits.length > 1 ? '\n' : ''}snapshot ${snap.id} of ${snap.time.replace('T', ' ').slice(0, 19)} on ${snap.host}:`,
+            `${hits.length > 1 ? '\n' : ''}snapshot ${snap.id} of ` +
+              `${snap.time.replace('T', ' ').slice(0, 19)} on ${snap.host}:`,
           );
         first = false;
         const shownSize = type === 'file' ? bytes(size ?? 0) : type;
         say(
-          `  ${shownSize.padStart(10)}  ${new Date(mtime).toISOString().replace('T', ' ').slice(0, 19)}  ${source.name}/${shownName(path)}`,
+          `  ${shownSize.padStart(10)}  ${new Date(mtime).toISOString().replace('T', ' ').slice(0, 19)}  ` +
+            `${source.name}/${shownName(path)}`,
         );
       }
     }
@@ -64,9 +67,12 @@ export async function run([patterns]: unknown[], opts: FindFlags): Promise<ExitC
     const among = describeFilter(filter);
     throw new DrkitError(
       CliErrorCode.NO_MATCH,
-      `No path in ${searched.length} snapshot(s)${among ? ` of ${among}` : ''} matches ${globs.map((g) => JSON.stringify(g)).join(', ')}.`,
+      `No path in ${searched.length} snapshot(s)${among ? ` of ${among}` : ''} ` +
+        `matches ${globs.map((g) => JSON.stringify(g)).join(', ')}.`,
       {
-        hint: "A pattern without '/' matches a file or folder name (`app.json`, `*.jsonl`); one with '/' the whole path inside its source (`config/**`). `drkit ls latest` shows the paths.",
+        hint:
+          "A pattern without '/' matches a file or folder name (`app.json`, `*.jsonl`); one with '/' the " +
+          'whole path inside its source (`config/**`). `drkit ls latest` shows the paths.',
       },
     );
   }

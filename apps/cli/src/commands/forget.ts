@@ -52,7 +52,8 @@ export async function run([refs]: unknown[], opts: ForgetFlags): Promise<ExitCod
     filter: filterOf(opts),
     ...lockNotes,
     signal: stopsSafely(
-      'its lock: the next drkit command on this host (or `drkit unlock`) removes it; every snapshot still listed is intact',
+      'its lock: the next drkit command on this host (or `drkit unlock`) removes it; every snapshot still ' +
+        'listed is intact',
     ),
   });
   if (opts.json) printJson({ dryRun: opts.dryRun === true, ...result });
@@ -62,12 +63,14 @@ export async function run([refs]: unknown[], opts: ForgetFlags): Promise<ExitCod
     say(`${verb} ${result.removed.length} of ${result.decisions.length} snapshot(s)`);
     if (result.pruned)
       say(
-        `${opts.dryRun ? 'would prune' : 'pruned'} ${result.pruned.blobs} blob(s), ${bytes(result.pruned.bytes)}, of ${result.pruned.snapshots.length} snapshot(s)`,
+        `${opts.dryRun ? 'would prune' : 'pruned'} ${result.pruned.blobs} ` +
+          `blob(s), ${bytes(result.pruned.bytes)}, of ${result.pruned.snapshots.length} snapshot(s)`,
       );
     const recent = result.pruned?.tooRecent ?? [];
     if (recent.length)
       say(
-        `kept the data of ${recent.length} unlisted snapshot(s) younger than 30 minutes, which a backup may still be writing (${recent.join(', ')}); a later prune removes it`,
+        `kept the data of ${recent.length} unlisted snapshot(s) younger than 30 minutes, which a backup may ` +
+          `still be writing (${recent.join(', ')}); a later prune removes it`,
       );
     const leftovers = result.pruned?.leftovers && describeLeftovers(result.pruned.leftovers);
     if (leftovers) say(leftovers);

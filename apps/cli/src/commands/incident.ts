@@ -38,7 +38,11 @@ export async function open(
     notifier,
     incident,
     opts,
-    `${incident!.id}${action === 'opened' ? '' : ` (${action === 'repeated' ? 'already open with that message' : 'already open: updated'})`}`,
+    `${incident!.id}${
+      action === 'opened'
+        ? ''
+        : ` (${action === 'repeated' ? 'already open with that message' : 'already open: updated'})`
+    }`,
   );
 }
 
@@ -110,12 +114,15 @@ export async function show(args: unknown[], opts: NotifyOptions): Promise<ExitCo
   if (labels.length) say(`labels: ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   if (i.dedupKey !== undefined) say(`dedup key: ${i.dedupKey}`);
   say(
-    `opened ${when(i.openedAt)}${i.acknowledgedAt ? `, acknowledged by ${i.acknowledgedBy} ${when(i.acknowledgedAt)}` : ''}${i.resolvedAt ? `, resolved ${when(i.resolvedAt)}` : ''}`,
+    `opened ${when(i.openedAt)}` +
+      `${i.acknowledgedAt ? `, acknowledged by ${i.acknowledgedBy} ${when(i.acknowledgedAt)}` : ''}` +
+      `${i.resolvedAt ? `, resolved ${when(i.resolvedAt)}` : ''}`,
   );
   say('timeline:');
   for (const e of i.timeline)
     say(
-      `  ${when(e.at)}  ${e.kind.padEnd(12)}  ${e.by}  ${e.visibility === 'internal' ? '(internal) ' : ''}${e.status ? `[${e.status}] ` : ''}${e.severity && e.kind !== 'opened' ? `[${e.severity}] ` : ''}${e.message}`,
+      `  ${when(e.at)}  ${e.kind.padEnd(12)}  ${e.by}  ${e.visibility === 'internal' ? '(internal) ' : ''}` +
+        `${e.status ? `[${e.status}] ` : ''}${e.severity && e.kind !== 'opened' ? `[${e.severity}] ` : ''}${e.message}`,
     );
   return ExitCode.OK;
 }

@@ -30,7 +30,9 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
       'CLI_USAGE',
       '--pq makes the key that --generate-key (or --passphrase) creates post-quantum, and neither was given.',
       {
-        hint: 'Add --generate-key FILE, or pass post-quantum public keys with --recipient age1pq1… (from `age-keygen -pq`, age ≥ 1.3) without --pq. Nothing was created.',
+        hint:
+          'Add --generate-key FILE, or pass post-quantum public keys with --recipient age1pq1… (from ' +
+          '`age-keygen -pq`, age ≥ 1.3) without --pq. Nothing was created.',
       },
     );
   const generated = opts.generateKey ? generateIdentity({ pq: opts.pq }) : undefined;
@@ -80,32 +82,44 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
     });
   else {
     say(
-      `created drkit repository at ${store.location} (format ${repo.config.format}, compression ${compression}${enc ? `, encrypted with age for ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ', one of them unlocked by the passphrase' : ''}` : ''})`,
+      `created drkit repository at ${store.location} (format ${repo.config.format}, compression ${compression}${
+        enc
+          ? `, encrypted with age for ${enc.recipients.length} recipient(s)` +
+            `${enc.passphraseKey ? ', one of them unlocked by the passphrase' : ''}`
+          : ''
+      })`,
     );
     if (generated) {
       say(
-        `wrote a new ${opts.pq ? 'post-quantum ' : ''}age identity to ${opts.generateKey} (mode 0600); its public key is ${generated.recipient}`,
+        `wrote a new ${opts.pq ? 'post-quantum ' : ''}age identity to ${opts.generateKey} (mode 0600); its ` +
+          `public key is ${generated.recipient}`,
       );
       warn(
-        `Keep a copy of ${opts.generateKey} OFF this machine (a password manager, offline media): without it these backups cannot be restored, ` +
-          'and anyone who has it can read them. Backups need only the public key, which the repository records; delete the identity from this host once it is stored safely.',
+        `Keep a copy of ${opts.generateKey} OFF this machine (a password manager, offline media): without ` +
+          `it these backups cannot be restored, ` +
+          'and anyone who has it can read them. Backups need only the public key, which the repository ' +
+          'records; delete the identity from this host once it is stored safely.',
       );
     }
     if (newSigner)
       say(
-        `wrote a new signing key to ${opts.generateSigningKey} (mode 0600); its public key is ${newSigner.key.publicKey}`,
+        `wrote a new signing key to ${opts.generateSigningKey} (mode 0600); its public key ` +
+          `is ${newSigner.key.publicKey}`,
       );
     if (signingKeys.length) {
       say(
-        `backups into this repository must be signed (--signing-key FILE, DRKIT_SIGNING_KEY_FILE or signing_key in the config) with ${signingKeys.join(' or ')}`,
+        `backups into this repository must be signed (--signing-key FILE, DRKIT_SIGNING_KEY_FILE or ` +
+          `signing_key in the config) with ${signingKeys.join(' or ')}`,
       );
       say(
-        `on restore and verify hosts, pin it: --trust-key ${signingKeys[0]} (or DRKIT_TRUST_KEY, or trust_keys in the config); keep this key in your own records, not only in the repository`,
+        `on restore and verify hosts, pin it: --trust-key ${signingKeys[0]} (or DRKIT_TRUST_KEY, or ` +
+          `trust_keys in the config); keep this key in your own records, not only in the repository`,
       );
     }
     if (enc?.passphraseKey)
       warn(
-        "The passphrase cannot be recovered: without it (or another recipient's identity) the backups cannot be restored.",
+        "The passphrase cannot be recovered: without it (or another recipient's identity) the backups " +
+          'cannot be restored.',
       );
   }
   if (!enc) warn(UNENCRYPTED_NOTE);
@@ -113,7 +127,8 @@ export async function run(_args: unknown[], opts: InitFlags): Promise<ExitCode> 
 }
 
 const UNENCRYPTED_NOTE =
-  'note: this repository is not encrypted: anyone who can read it (the folder or bucket, or a copy of it) can read the backups. ' +
+  'note: this repository is not encrypted: anyone who can read it (the folder or bucket, or a copy of it) ' +
+  'can read the backups. ' +
   'To encrypt, create it with --recipient age1… (or --recipients-file FILE, --generate-key FILE, --passphrase). ' +
   'An existing repository cannot be encrypted in place: create an encrypted one and `drkit copy all --to` it.';
 
@@ -129,13 +144,11 @@ async function writeKeyFile(file: string, text: string, what: string, written: s
       await fh.close();
     }
   } catch (cause) {
-    throw new DrkitError(
-      KeyErrorCode.KEY_FILE,
-      `Cannot write the new ${what} to ${file}${errnoCode(cause) === 'EEXIST' ? ': the file exists' : ` (${errnoCode(cause) ?? (cause as Error).message})`}.`,
-      {
-        cause,
-        hint: 'Choose a path that does not exist yet; drkit never overwrites a key file. Nothing was created.',
-      },
-    );
+    const why =
+      errnoCode(cause) === 'EEXIST' ? ': the file exists' : ` (${errnoCode(cause) ?? (cause as Error).message})`;
+    throw new DrkitError(KeyErrorCode.KEY_FILE, `Cannot write the new ${what} to ${file}${why}.`, {
+      cause,
+      hint: 'Choose a path that does not exist yet; drkit never overwrites a key file. Nothing was created.',
+    });
   }
 }

@@ -24,7 +24,8 @@ export async function list(_args: unknown[], opts: GlobalOptions): Promise<ExitC
   if (!enc) say(`the repository at ${repo.store.location} is not encrypted`);
   else {
     say(
-      `new backups are encrypted to ${enc.recipients.length} recipient(s)${enc.passphraseKey ? ' (one of them unlocked by the passphrase)' : ''}:`,
+      `new backups are encrypted to ${enc.recipients.length} recipient(s)` +
+        `${enc.passphraseKey ? ' (one of them unlocked by the passphrase)' : ''}:`,
     );
     for (const r of enc.recipients) say(`  ${r}`);
   }
@@ -36,7 +37,8 @@ export async function list(_args: unknown[], opts: GlobalOptions): Promise<ExitC
   }
   for (const [set, group] of groups)
     say(
-      `${group.length} snapshot(s), ${group[0]!.id} … ${group.at(-1)!.id}: ${set ? `written for ${set}` : 'not encrypted'}`,
+      `${group.length} snapshot(s), ${group[0]!.id} … ${group.at(-1)!.id}: ` +
+        `${set ? `written for ${set}` : 'not encrypted'}`,
     );
   return ExitCode.OK;
 }
@@ -51,7 +53,8 @@ export async function add([given]: unknown[], opts: GlobalOptions & { recipients
   report(
     opts,
     recipients,
-    `added ${added.join(', ')}: new backups are encrypted to it as well; snapshots already written stay readable only by the keys they were written for (\`drkit key list\`)`,
+    `added ${added.join(', ')}: new backups are encrypted to it as well; snapshots already written stay ` +
+      `readable only by the keys they were written for (\`drkit key list\`)`,
   );
   return ExitCode.OK;
 }
@@ -64,7 +67,10 @@ export async function remove([given]: unknown[], opts: GlobalOptions): Promise<E
   report(
     opts,
     recipients,
-    `removed ${removed.join(', ')}: new backups are no longer encrypted to it. ${written.length} snapshot(s) already written for it stay readable by it (and by their other recipients); to re-encrypt them for the current keys only, \`drkit copy all --to NEW\` into a repository made with them and retire this one`,
+    `removed ${removed.join(', ')}: new backups are no longer encrypted to it. ${written.length} ` +
+      `snapshot(s) already written for it stay readable by it (and by their other recipients); to re-encrypt ` +
+      `them for the current keys only, \`drkit copy all --to NEW\` into a repository made with them and retire ` +
+      `this one`,
   );
   return ExitCode.OK;
 }

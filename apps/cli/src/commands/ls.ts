@@ -27,7 +27,8 @@ export async function run(
           out.push({ source: source.name, db: r.db, key, type: r.type, expireAt: expires, size: r.payload.length });
         else
           say(
-            `db${String(r.db).padEnd(3)} ${r.type.padEnd(7)} ${String(r.payload.length).padStart(12)} ${(expires ?? 'no expiry').replace('T', ' ').slice(0, 19).padEnd(19)} ${source.name}/${key}`,
+            `db${String(r.db).padEnd(3)} ${r.type.padEnd(7)} ${String(r.payload.length).padStart(12)} ` +
+              `${(expires ?? 'no expiry').replace('T', ' ').slice(0, 19).padEnd(19)} ${source.name}/${key}`,
           );
       }
       continue;
@@ -38,7 +39,9 @@ export async function run(
       if (opts.json) out.push({ source: source.name, ...e });
       else
         say(
-          `${typeChar(e.type)}${perms(e.mode)} ${String(e.size ?? 0).padStart(12)} ${new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 19)} ${source.name}/${shownName(e.path)}${e.linkTarget !== undefined ? ` -> ${shownName(e.linkTarget)}` : ''}`,
+          `${typeChar(e.type)}${perms(e.mode)} ${String(e.size ?? 0).padStart(12)} ` +
+            `${new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 19)} ${source.name}/` +
+            `${shownName(e.path)}${e.linkTarget !== undefined ? ` -> ${shownName(e.linkTarget)}` : ''}`,
         );
     }
   }

@@ -5,7 +5,10 @@ import { printJson, say, table, warn } from '../output.js';
 
 const when = (isoTime: string | undefined) => (isoTime ? isoTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
-/** Sends what is due; with --wait, keeps at retries, reminders and digests for that long. Exit 1 if anything failed for good. */
+/**
+ * Sends what is due; with --wait, keeps at retries, reminders
+ * and digests for that long. Exit 1 if anything failed for good.
+ */
 export async function flush(_args: unknown[], opts: NotifyOptions & { wait?: number }): Promise<ExitCode> {
   const notifier = await openNotifier(opts);
   // SIGINT/SIGTERM end the wait early; what is being sent finishes and is recorded.
@@ -22,11 +25,13 @@ export async function flush(_args: unknown[], opts: NotifyOptions & { wait?: num
   if (opts.json) printJson(report);
   else {
     say(
-      `delivered ${report.delivered}, retrying ${report.retrying}, failed ${report.failed}${report.expired ? `, expired ${report.expired}` : ''}, waiting ${report.waiting}`,
+      `delivered ${report.delivered}, retrying ${report.retrying}, failed ${report.failed}` +
+        `${report.expired ? `, expired ${report.expired}` : ''}, waiting ${report.waiting}`,
     );
     if (undelivered > 0)
       warn(
-        `${undelivered} message${undelivered === 1 ? '' : 's'} could not be delivered and ${undelivered === 1 ? 'was' : 'were'} reported elsewhere: see drkit notify status`,
+        `${undelivered} message${undelivered === 1 ? '' : 's'} could not be delivered ` +
+          `and ${undelivered === 1 ? 'was' : 'were'} reported elsewhere: see drkit notify status`,
       );
   }
   return undelivered > 0 ? ExitCode.ERROR : ExitCode.OK;
@@ -50,11 +55,13 @@ export async function status(_args: unknown[], opts: NotifyOptions): Promise<Exi
     return ExitCode.OK;
   }
   say(
-    `outbox: ${s.counts.pending} pending, ${s.counts.delivered} delivered, ${s.counts.failed} failed, ${s.counts.expired} expired (finished messages are kept 7 days)`,
+    `outbox: ${s.counts.pending} pending, ${s.counts.delivered} delivered, ${s.counts.failed} ` +
+      `failed, ${s.counts.expired} expired (finished messages are kept 7 days)`,
   );
   for (const h of s.holds)
     say(
-      `failing: ${h.channel}, ${h.failures} failed run${h.failures === 1 ? '' : 's'}, last: ${h.reason}; next attempt from ${when(h.until)}`,
+      `failing: ${h.channel}, ${h.failures} failed run${h.failures === 1 ? '' : 's'}, last: ${h.reason}; ` +
+        `next attempt from ${when(h.until)}`,
     );
   const head = ['MESSAGE', 'CHANNEL', 'DUE BY', 'STATE', 'ATTEMPTS', 'LAST ERROR'];
   for (const [title, records] of [
@@ -79,7 +86,8 @@ export async function test(args: unknown[], opts: NotifyOptions): Promise<ExitCo
     say(`sent a test message to ${name} (${notifier.channels.get(name)?.describe()})`);
   else
     say(
-      `could not send to ${name} (${notifier.channels.get(name)?.describe()}): ${record.lastError}${record.state === 'pending' ? ' (retryable; drkit notify flush tries again)' : ''}`,
+      `could not send to ${name} (${notifier.channels.get(name)?.describe()}): ${record.lastError}` +
+        `${record.state === 'pending' ? ' (retryable; drkit notify flush tries again)' : ''}`,
     );
   return record.state === 'delivered' ? ExitCode.OK : ExitCode.ERROR;
 }

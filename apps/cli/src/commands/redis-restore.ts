@@ -79,7 +79,8 @@ export async function restoreRedisIfAsked(
   }
   say(describePlan(result));
   say(
-    `restored ${result.restored} keys of snapshot ${result.snapshot} into ${result.target} in ${(result.durationMs / 1000).toFixed(1)}s`,
+    `restored ${result.restored} keys of snapshot ${result.snapshot} into ${result.target} ` +
+      `in ${(result.durationMs / 1000).toFixed(1)}s`,
   );
   if (result.skippedExpired) say(`  skipped ${result.skippedExpired} key(s) whose expiry had already passed`);
   warn(`note: ${result.note}`);
@@ -96,7 +97,8 @@ function targetOf(
   const configured = configRedisSource(config, name);
   if (!configured)
     throw usage(
-      `Where should Redis source "${name}" be restored? It is not a redis source of the config${origin ? ` (it was backed up from ${origin})` : ''}.`,
+      `Where should Redis source "${name}" be restored? It is not a redis source of the ` +
+        `config${origin ? ` (it was backed up from ${origin})` : ''}.`,
       'Pass --redis redis://[:password@]host:port (or set DRKIT_REDIS_URL).',
     );
   const target = redisConnectionOf(configured);
@@ -128,14 +130,21 @@ function describePlan(p: RedisRestorePlan): string {
     `restore Redis source "${p.source}" of snapshot ${p.snapshot} into ${p.target} (mode ${p.mode})`,
     ...(p.selection
       ? [
-          `  only ${[p.selection.include && `keys matching ${p.selection.include.join(', ')}`, p.selection.dbs && `database(s) ${p.selection.dbs.join(', ')}`].filter(Boolean).join(' in ')}`,
+          `  only ${[
+            p.selection.include && `keys matching ${p.selection.include.join(', ')}`,
+            p.selection.dbs && `database(s) ${p.selection.dbs.join(', ')}`,
+          ]
+            .filter(Boolean)
+            .join(' in ')}`,
         ]
       : []),
-    `  ${p.records} keys from Redis ${p.sourceServer} (RDB ${p.rdb.snapshot ?? '–'}); target Redis ${p.rdb.targetServer} reads RDB ${p.rdb.target ?? 'unknown'} (found by ${p.rdb.how})`,
+    `  ${p.records} keys from Redis ${p.sourceServer} (RDB ${p.rdb.snapshot ?? '–'}); target ` +
+      `Redis ${p.rdb.targetServer} reads RDB ${p.rdb.target ?? 'unknown'} (found by ${p.rdb.how})`,
   ];
   for (const d of p.dbs)
     lines.push(
-      `  db ${d.db}: ${d.keys} keys to restore; the target holds ${d.targetKeys} now${p.flush.includes(d.db) ? ', emptied first (FLUSHDB)' : ''}`,
+      `  db ${d.db}: ${d.keys} keys to restore; the target holds ${d.targetKeys} ` +
+        `now${p.flush.includes(d.db) ? ', emptied first (FLUSHDB)' : ''}`,
     );
   return lines.join('\n');
 }

@@ -21,7 +21,8 @@ export async function run(_args: unknown[], opts: RevokeFlags): Promise<ExitCode
   if (!opts.pattern && opts.db.length === 0)
     throw usage(
       'Say which keys to delete: --pattern GLOB, --db N, or both.',
-      "e.g. drkit redis revoke-tokens --redis redis://host:6379 --pattern 'token:*'; --db N alone deletes every key of that database.",
+      "e.g. drkit redis revoke-tokens --redis redis://host:6379 --pattern 'token:*'; --db N alone deletes " +
+        'every key of that database.',
     );
   const dbs = opts.db;
   const conn = await RedisConnection.open(await targetOf(opts));
@@ -84,7 +85,8 @@ async function targetOf(opts: RevokeFlags): Promise<RedisConnectionOptions> {
       opts.source
         ? `The config has no redis source named "${opts.source}".`
         : 'Which Redis? No --redis URL was given and the config does not name exactly one redis source.',
-      'Pass --redis redis://[:password@]host:port (or set DRKIT_REDIS_URL), or --source NAME of a redis source in drkit.config.yaml.',
+      'Pass --redis redis://[:password@]host:port (or set DRKIT_REDIS_URL), or --source NAME of a redis ' +
+        'source in drkit.config.yaml.',
     );
   const target = redisConnectionOf(configured);
   if (target.sentinel) target.sentinel.readFrom = 'master';

@@ -62,7 +62,8 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     onProgress: (p) => progress.update(`restoring ${p.files} files,`, p.bytes, p.totalBytes, p.path),
     onWarning: (message) => warn(`warning: ${message}`),
     signal: stopsSafely(
-      'its staging folder (.drkit-restore-*) beside the target, and a target part-way restored if moving had begun: the next restore there removes the folder and finishes',
+      'its staging folder (.drkit-restore-*) beside the target, and a target part-way restored if moving ' +
+        'had begun: the next restore there removes the folder and finishes',
     ),
   });
   progress.done();
@@ -70,7 +71,8 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
   else {
     const { written: w, mtimeOnly: t, skipped: k } = result;
     say(
-      `restored snapshot ${plan.snapshot} into ${plan.target}: ${w.files} files (${bytes(w.bytes)}), ${w.dirs} dirs, ${w.symlinks} symlinks`,
+      `restored snapshot ${plan.snapshot} into ${plan.target}: ${w.files} files ` +
+        `(${bytes(w.bytes)}), ${w.dirs} dirs, ${w.symlinks} symlinks`,
     );
     if (t.files + t.dirs + t.symlinks > 0)
       say(`  content kept, mtime set: ${t.files} files, ${t.dirs} dirs, ${t.symlinks} symlinks`);
@@ -92,14 +94,16 @@ function salvageLines(report: SalvageReport): string[] {
   for (const d of report.damaged) {
     const ranges = d.spans.map((s) => `${s.start}–${s.end - 1}`).join(', ');
     lines.push(
-      `damaged: ${d.key} (source "${d.source}")${ranges ? `, bytes ${ranges}` : ': its sha256 does not match, but every entry read from it did'}`,
+      `damaged: ${d.key} (source "${d.source}")` +
+        `${ranges ? `, bytes ${ranges}` : ': its sha256 does not match, but every entry read from it did'}`,
     );
   }
   for (const l of report.lost)
     lines.push(`lost: ${l.path} (${l.type}${l.type === 'file' ? `, ${bytes(l.size)}` : ''}): ${l.reason}`);
   for (const u of report.unverified)
     lines.push(
-      `not restored: ${u.name} (source "${u.source}"): its line in the damaged index is lost, so there is nothing to check it against`,
+      `not restored: ${u.name} (source "${u.source}"): its line in the damaged index is lost, so there is ` +
+        `nothing to check it against`,
     );
   const missing = report.lost.length + report.unverified.length;
   lines.push(

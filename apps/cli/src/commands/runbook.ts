@@ -61,7 +61,8 @@ export async function show([name]: unknown[], opts: NotifyOptions): Promise<Exit
   say(`${name} (${origin}, opens a ${runbook.severity}): ${runbook.description}`);
   for (const [i, step] of runbook.steps.entries())
     say(
-      `  ${i + 1}. ${stepId(step, i)} [${step.type}] ${step.title ?? planStep(step, sourcesOf(config), String(name)).describe}`,
+      `  ${i + 1}. ${stepId(step, i)} [${step.type}] ` +
+        `${step.title ?? planStep(step, sourcesOf(config), String(name)).describe}`,
     );
   return ExitCode.OK;
 }
@@ -91,7 +92,9 @@ export async function run([name]: unknown[], opts: RunFlags): Promise<ExitCode> 
           if (step.status === 'running') warn(`[${i + 1}/${total}] ${step.id} (${step.type})…`);
           else
             warn(
-              `[${i + 1}/${total}] ${step.id}: ${step.status}${step.seconds === undefined ? '' : ` in ${step.seconds.toFixed(1)} s`}${step.summary ? `: ${step.summary}` : ''}`,
+              `[${i + 1}/${total}] ${step.id}: ${step.status}` +
+                `${step.seconds === undefined ? '' : ` in ${step.seconds.toFixed(1)} s`}` +
+                `${step.summary ? `: ${step.summary}` : ''}`,
             );
         },
       },
@@ -100,7 +103,8 @@ export async function run([name]: unknown[], opts: RunFlags): Promise<ExitCode> 
     else {
       const by = (status: string) => record.steps.filter((s) => s.status === status).map((s) => s.id);
       say(
-        `runbook ${name}${record.dry_run ? ' (dry run: nothing was done)' : ''}: ${record.status}${record.incident ? `, incident ${record.incident}` : ''}`,
+        `runbook ${name}${record.dry_run ? ' (dry run: nothing was done)' : ''}: ${record.status}` +
+          `${record.incident ? `, incident ${record.incident}` : ''}`,
       );
       if (record.status === 'failed') {
         say(`  ran: ${by('ok').join(', ') || 'nothing'}`);
@@ -153,7 +157,9 @@ async function confirm(message: string, yes: boolean): Promise<boolean> {
       RunbookErrorCode.NOT_CONFIRMED,
       `This step needs a person to confirm it, and there is no terminal to ask: ${message}`,
       {
-        hint: 'Run it on a terminal to answer the question, or pass --yes if you have read the runbook (drkit runbook show NAME) and mean every step.',
+        hint:
+          'Run it on a terminal to answer the question, or pass --yes if you have read the runbook (drkit ' +
+          'runbook show NAME) and mean every step.',
       },
     );
   const rl = createInterface({ input: process.stdin, output: process.stderr });

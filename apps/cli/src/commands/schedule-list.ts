@@ -29,7 +29,8 @@ export async function run(_args: unknown[], opts: GlobalOptions): Promise<ExitCo
   if (!config?.schedule) say('The DR plan (no schedule: in the config):');
   for (const { job, at } of next)
     say(
-      `${job.name.padEnd(16)} drkit ${[job.run, ...job.args].join(' ').padEnd(28)} ${job.cron ? `${job.cron.padEnd(14)} next ${when(at, job.timezone)}` : `after ${job.after.join(', ')}`}`,
+      `${job.name.padEnd(16)} drkit ${[job.run, ...job.args].join(' ').padEnd(28)} ` +
+        `${job.cron ? `${job.cron.padEnd(14)} next ${when(at, job.timezone)}` : `after ${job.after.join(', ')}`}`,
     );
   return ExitCode.OK;
 }

@@ -10,7 +10,8 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
   const all = await repo.listSnapshots({
     onDamaged: (d) =>
       warn(
-        `warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from another copy of the repository.`,
+        `warning: snapshot ${d.id} is not listed: ${d.reason} Its data is kept; restore the file from ` +
+          `another copy of the repository.`,
       ),
   });
   const filter = filterOf(opts);
@@ -66,7 +67,8 @@ export async function run(_args: unknown[], opts: GlobalOptions & FilterFlags): 
     const failed = (s.failedSources ?? []).map((f) => `source ${f.name} failed (${f.code})`);
     const unread = s.errors.length ? [`${s.errors.length} path(s) or key(s) could not be read`] : [];
     say(
-      `${s.id} is partial: ${[...failed, ...unread].join('; ')} (details: drkit snapshots --json, drkit verify ${s.id})`,
+      `${s.id} is partial: ${[...failed, ...unread].join('; ')} (details: drkit snapshots --json, drkit ` +
+        `verify ${s.id})`,
     );
   }
   return ExitCode.OK;

@@ -15,7 +15,8 @@ export async function run(_args: unknown[], opts: GlobalOptions & { window?: num
     return ExitCode.OK;
   }
   say(
-    `repository ${stats.location}: ${bytes(stats.data.bytes)} in ${stats.data.blobs} blob(s), ${stats.snapshots} snapshot(s)`,
+    `repository ${stats.location}: ${bytes(stats.data.bytes)} in ${stats.data.blobs} ` +
+      `blob(s), ${stats.snapshots} snapshot(s)`,
   );
   if (stats.oldest) say(`oldest ${stats.oldest}, newest ${stats.newest}`);
   const row = (name: string, c: SizeCount) => [name, String(c.snapshots), bytes(c.stored), bytes(c.bytes)];
@@ -29,12 +30,14 @@ export async function run(_args: unknown[], opts: GlobalOptions & { window?: num
   );
   say(`chains: ${stats.chains.count}, longest ${stats.chains.longest} snapshot(s) (a full and its incrementals)`);
   say(
-    `growth: ${bytes(stats.growth.storedPerDay)} stored per day over the last ${stats.growth.days} day(s) (window ${stats.growth.windowDays}d)`,
+    `growth: ${bytes(stats.growth.storedPerDay)} stored per day over the last ${stats.growth.days} day(s) ` +
+      `(window ${stats.growth.windowDays}d)`,
   );
   const p = stats.prunable;
   say(
     p.blobs
-      ? `a prune would free ${bytes(p.bytes)} now: ${p.blobs} blob(s) of ${p.snapshots} snapshot(s) no longer listed (drkit forget --prune)`
+      ? `a prune would free ${bytes(p.bytes)} now: ${p.blobs} blob(s) of ${p.snapshots} snapshot(s) no longer ` +
+          `listed (drkit forget --prune)`
       : 'a prune would free nothing now',
   );
   return ExitCode.OK;

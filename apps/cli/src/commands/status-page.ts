@@ -26,7 +26,10 @@ async function currentPage(store: StateStore, config: DrkitConfig | undefined): 
   });
 }
 
-/** Writes the page and says what it shows; stale incidents are named on stderr too, since the page now says it is out of date. */
+/**
+ * Writes the page and says what it shows; stale incidents are
+ * named on stderr too, since the page now says it is out of date.
+ */
 async function write(
   page: StatusPage,
   store: BlobStore,
@@ -54,12 +57,14 @@ async function write(
   else {
     say(`${files.map((f) => f.key).join(' and ')} written to ${where}`);
     say(
-      `${page.description}: ${page.incidents.length} open incident(s), ${page.maintenance.length} scheduled or running maintenance(s)`,
+      `${page.description}: ${page.incidents.length} open incident(s), ${page.maintenance.length} scheduled ` +
+        `or running maintenance(s)`,
     );
   }
   for (const s of page.stale)
     warn(
-      `drkit: stale: ${s.incidentId} "${s.title}" (${s.severity}) has had no public update for ${minutes(s.ageMs)} min (promised every ${minutes(page.staleAfterMs)} min); the page says so.` +
+      `drkit: stale: ${s.incidentId} "${s.title}" (${s.severity}) has had no public update ` +
+        `for ${minutes(s.ageMs)} min (promised every ${minutes(page.staleAfterMs)} min); the page says so.` +
         (reminded ? ' A reminder is queued to its channels.' : ''),
     );
   return ExitCode.OK;
@@ -84,7 +89,8 @@ export async function publish(_args: unknown[], opts: StateOptions & { target?: 
   if (!target)
     throw usage(
       'No status page target: publish does not know where to put the page.',
-      'Set status_page.target in drkit.config.yaml (a folder, or s3://bucket/prefix away from the service it reports on), or pass --target; `drkit status-page build --out DIR` writes it to a folder.',
+      'Set status_page.target in drkit.config.yaml (a folder, or s3://bucket/prefix away from the service ' +
+        'it reports on), or pass --target; `drkit status-page build --out DIR` writes it to a folder.',
     );
   const state = await openState(opts, config);
   try {

@@ -14,7 +14,8 @@ export async function run(_args: unknown[], opts: GlobalOptions & { all?: boolea
   else {
     for (const l of removed)
       say(
-        `removed ${l.exclusive ? 'exclusive' : 'shared'} lock of "${l.purpose}" (pid ${l.pid} on ${l.host}, since ${l.time})`,
+        `removed ${l.exclusive ? 'exclusive' : 'shared'} lock of "${l.purpose}" (pid ${l.pid} on ${l.host}, ` +
+          `since ${l.time})`,
       );
     for (const d of damaged) say(describeDamagedLock(d.key, d.why));
     say(

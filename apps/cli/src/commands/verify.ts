@@ -39,12 +39,14 @@ export async function run(
   else {
     for (const r of reports) {
       say(
-        `${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}${r.status === 'partial' ? ' (partial backup)' : r.status === 'unreadable' ? ' (metadata unreadable)' : ''}`,
+        `${r.ok ? 'OK    ' : 'FAILED'} ${r.snapshot}` +
+          `${r.status === 'partial' ? ' (partial backup)' : r.status === 'unreadable' ? ' (metadata unreadable)' : ''}`,
       );
       if (r.damaged) warn(`    bad-metadata: [${r.damagedCode}] ${r.damaged}`);
       for (const b of r.unrestorableBecause ?? [])
         warn(
-          `    unrestorable: source "${b.source}" needs snapshot ${b.snapshot}, whose metadata is ${b.state === 'damaged' ? `damaged (${b.reason})` : 'missing'}`,
+          `    unrestorable: source "${b.source}" needs snapshot ${b.snapshot}, whose metadata ` +
+            `is ${b.state === 'damaged' ? `damaged (${b.reason})` : 'missing'}`,
         );
       for (const f of r.failedSources ?? []) warn(`    not in this snapshot: ${f.reason}`);
       for (const e of r.errors ?? [])
@@ -53,17 +55,20 @@ export async function run(
       for (const s of r.sources) {
         if (s.contentChecked === false)
           say(
-            `  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`,
+            `  ${s.name}: ${bytes(s.bytes)} of stored blobs checked against their ` +
+              `sha256${s.ok ? '' : `, ${s.problems.length} problem(s)`}; ${s.note ?? 'contents not checked'}`,
           );
         else
           say(
-            `  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked${s.ok ? '' : `, ${s.problems.length} problem(s)`}`,
+            `  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked` +
+              `${s.ok ? '' : `, ${s.problems.length} problem(s)`}`,
           );
         for (const p of s.problems) warn(`    ${p.kind}${p.entry ? ` ${p.entry}` : ''}: ${p.message}`);
         if (s.damage) for (const line of damageLines(s.damage)) warn(`    ${line}`);
         for (const f of s.findings) warn(`    finding: ${f.message}`);
         if (s.findingsTotal > s.findings.length) warn(`    … ${s.findingsTotal - s.findings.length} more findings`);
-        // What the backup noted that this verify did not find again itself (e.g. a file that changed while it was read).
+        // What the backup noted that this verify did not find again
+        // itself (e.g. a file that changed while it was read).
         const found = new Set(s.findings.map((f) => `${f.kind}\0${f.path}\0${f.line}`));
         const noted = (s.backupFindings ?? []).filter((f) => !found.has(`${f.kind}\0${f.path}\0${f.line}`));
         for (const f of noted) warn(`    noted at backup time: ${f.message}`);
@@ -83,10 +88,15 @@ export async function run(
 function damageLines(d: DamageReport): string[] {
   const lines = d.blobs.map(
     (b) =>
-      `damaged: ${b.key}${b.spans.length ? `, bytes ${b.spans.map((s) => `${s.start}–${s.end - 1}`).join(', ')}` : ' (its sha256 does not match; no entry is affected)'}`,
+      `damaged: ${b.key}${
+        b.spans.length
+          ? `, bytes ${b.spans.map((s) => `${s.start}–${s.end - 1}`).join(', ')}`
+          : ' (its sha256 does not match; no entry is affected)'
+      }`,
   );
   lines.push(
-    `salvage: \`drkit restore --salvage\` would restore ${d.restorable} entries and lose ${d.lost.length + d.unverified.length}`,
+    `salvage: \`drkit restore --salvage\` would restore ${d.restorable} entries and ` +
+      `lose ${d.lost.length + d.unverified.length}`,
   );
   for (const l of d.lost) lines.push(`  lost: ${l.path}: ${l.reason}`);
   for (const u of d.unverified)

@@ -51,13 +51,16 @@ export async function backupRedisSource(
     const label = conn?.label ?? describeRedis(source.connection);
     throw new BackupError(
       BackupErrorCode.REDIS_FAILED,
-      `The backup of Redis source "${source.name}" (${label}) failed after ${state.keys} keys: ${(cause as Error)?.message ?? cause}`,
+      `The backup of Redis source "${source.name}" (${label}) failed after ${state.keys} ` +
+        `keys: ${(cause as Error)?.message ?? cause}`,
       {
         cause,
         hint:
           cause instanceof RedisError && cause.code === RedisErrorCode.NO_SUCH_DB
             ? `Nothing was read or saved, and earlier snapshots are untouched. ${cause.hint}`
-            : 'Nothing was saved from this server (other sources are kept); earlier snapshots are untouched. Check that the server is up and reachable, then run the backup again (or use --emergency to keep whatever can still be read).',
+            : 'Nothing was saved from this server (other sources are kept); earlier snapshots are untouched. ' +
+              'Check that the server is up and reachable, then run the backup again (or use --emergency to ' +
+              'keep whatever can still be read).',
         details: {
           source: source.name,
           server: label,

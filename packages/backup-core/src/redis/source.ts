@@ -204,7 +204,8 @@ export async function* readRedis(
     problem(
       0,
       undefined,
-      `reading Redis at ${conn.label} stopped after ${state.keys} keys: ${(cause as Error)?.message ?? cause}; the snapshot holds the keys read before that`,
+      `reading Redis at ${conn.label} stopped after ${state.keys} keys: ` +
+        `${(cause as Error)?.message ?? cause}; the snapshot holds the keys read before that`,
     );
   }
 }

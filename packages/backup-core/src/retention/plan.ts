@@ -35,7 +35,9 @@ export interface RetentionGroup {
 }
 
 export interface RetentionOptions {
-  /** Calendar used for hourly…yearly buckets: UTC (default, same answer on every server) or the process's local zone. */
+  /**
+   * Calendar used for hourly…yearly buckets: UTC (default, same answer on every server) or the process's local zone.
+   */
   timeZone?: RetentionTimeZone;
   /**
    * planRetentionGroups: only these snapshots are planned (forget's --host/--source/--path/--tag);
@@ -230,7 +232,8 @@ function keepCounted(
     reasons[i]!.push(label(key, seen.size));
     lastKept = i;
   }
-  // As restic ≥ 0.17: a rule that found fewer buckets than it wants also keeps the oldest snapshot, so history reaches back as far as it can.
+  // As restic ≥ 0.17: a rule that found fewer buckets than it wants also keeps the oldest snapshot, so history reaches
+  // back as far as it can.
   const oldest = entries.length - 1;
   if (seen.size < count && oldest >= 0 && lastKept !== oldest)
     reasons[oldest]!.push(`oldest (${rule} found ${seen.size} of ${count})`);

@@ -51,13 +51,16 @@ export async function verifyRedisSource(
       else if (!footer.ok)
         problem(
           'corrupt-record',
-          `key ${name} in database ${r.db}: its DUMP payload fails its CRC-64 check (stored ${footer.storedCrc.toString(16)}, computed ${footer.computedCrc.toString(16)}); the value is damaged`,
+          `key ${name} in database ${r.db}: its DUMP payload fails its CRC-64 check ` +
+            `(stored ${footer.storedCrc.toString(16)}, computed ${footer.computedCrc.toString(16)}); the value ` +
+            `is damaged`,
           entry,
         );
       else if (meta.rdbVersion !== null && footer.rdbVersion > meta.rdbVersion)
         problem(
           'corrupt-record',
-          `key ${name} in database ${r.db}: RDB version ${footer.rdbVersion} is newer than the ${meta.rdbVersion} recorded for the snapshot`,
+          `key ${name} in database ${r.db}: RDB version ${footer.rdbVersion} is newer than ` +
+            `the ${meta.rdbVersion} recorded for the snapshot`,
           entry,
         );
       if (report.entries % 10_000 === 0)

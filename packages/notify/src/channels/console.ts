@@ -14,7 +14,9 @@ export function consoleChannel(options: ConsoleChannelOptions): Channel {
     name: options.name,
     type: 'console',
     describe: () =>
-      `console (${stream === process.stderr ? 'standard error' : stream === process.stdout ? 'standard output' : 'a stream'})`,
+      `console (${
+        stream === process.stderr ? 'standard error' : stream === process.stdout ? 'standard output' : 'a stream'
+      })`,
     send: (n) =>
       new Promise<Delivery>((resolve) => {
         const text = `${subjectLine(n)} (${n.kind})\n${n.text.replace(/^/gm, '  ')}\n`;

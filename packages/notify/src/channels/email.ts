@@ -33,7 +33,10 @@ interface SmtpError {
   rejectedErrors?: SmtpError[];
 }
 
-/** By SMTP's reply classes (5xx permanent, 4xx transient); without a reply: TLS and login problems are permanent, network ones retry. */
+/**
+ * By SMTP's reply classes (5xx permanent, 4xx transient); without a
+ * reply: TLS and login problems are permanent, network ones retry.
+ */
 function classify(error: SmtpError, redact: (t: string) => string): Delivery {
   const message = redact(error.message);
   if (CERTIFICATE_ERROR.test(`${error.originalCode ?? ''} ${error.code ?? ''}`) || /certificate/i.test(error.message))
@@ -70,7 +73,9 @@ export function emailChannel(options: EmailChannelOptions): Channel {
   const smtp = parseSmtpUrl(options.smtpUrl);
   if (typeof smtp === 'string')
     throw new ChannelError(ChannelErrorCode.BAD_SMTP_URL, `smtp_url ${smtp}`, {
-      hint: `Write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, the password from the environment: smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587.`,
+      hint:
+        `Write smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465, the password from ` +
+        `the environment: smtp://drkit:\${SMTP_PASSWORD}@mail.example.com:587.`,
     });
   const timeoutMs = options.timeoutMs ?? EMAIL_TIMEOUT_MS;
   const redact = redactor([smtp.password]);
@@ -87,7 +92,9 @@ export function emailChannel(options: EmailChannelOptions): Channel {
     disableFileAccess: true,
     disableUrlAccess: true,
   });
-  const server = `${smtp.secure ? 'smtps' : 'smtp'}://${smtp.user !== undefined ? `${smtp.user}:***@` : ''}${smtp.host.includes(':') ? `[${smtp.host}]` : smtp.host}:${smtp.port}`;
+  const server =
+    `${smtp.secure ? 'smtps' : 'smtp'}://${smtp.user !== undefined ? `${smtp.user}:***@` : ''}` +
+    `${smtp.host.includes(':') ? `[${smtp.host}]` : smtp.host}:${smtp.port}`;
   const delivered = new DeliveredLegs();
   return {
     name: options.name,

@@ -32,7 +32,9 @@ function readCa(name: string, file: string): Buffer {
       `notify.channels.${name}.ca_file: cannot read ${path} (${errnoCode(cause) ?? String(cause)})`,
       {
         cause,
-        hint: 'Point ca_file at the PEM file of the CA that signed the SMTP server certificate, or remove it to trust the public CAs only.',
+        hint:
+          'Point ca_file at the PEM file of the CA that signed the SMTP server certificate, or remove it to ' +
+          'trust the public CAs only.',
         details: { channel: name, file: path },
       },
     );

@@ -1,6 +1,9 @@
 import type { Notification } from '../channel.js';
 
-/** `[drkit] P1 opened: Backups of "data" are 2 h old`: mail subjects, SMS, the console. The title already says the severity. */
+/**
+ * `[drkit] P1 opened: Backups of "data" are 2 h old`: mail
+ * subjects, SMS, the console. The title already says the severity.
+ */
 export function subjectLine(n: Notification): string {
   return `[drkit] ${n.title}`;
 }

@@ -1,7 +1,10 @@
 import { type ContactConfig, ROLE_REFERENCE } from '@drkit/config';
 import type { Delivery } from '../channel.js';
 
-/** Finds the contact (from `contacts:`) with a role; called at send time, so a roster change applies to the next message. */
+/**
+ * Finds the contact (from `contacts:`) with a role; called at
+ * send time, so a roster change applies to the next message.
+ */
 export type ContactLookup = (role: string) => ContactConfig | undefined;
 
 /** `to:` entries made into addresses (`role:NAME` through the contacts), each once; roles that give none are listed. */

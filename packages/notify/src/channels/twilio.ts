@@ -96,7 +96,9 @@ export function twilioChannel(options: TwilioChannelOptions): Channel {
     name: options.name,
     type: 'twilio',
     describe: () =>
-      `twilio ${[options.call !== false && 'call', options.sms !== false && 'sms'].filter(Boolean).join(' + ')} from ${options.from} to ${options.to.join(', ')} via ${base.origin} (account ${options.accountSid}, auth token ***)`,
+      `twilio ${[options.call !== false && 'call', options.sms !== false && 'sms'].filter(Boolean).join(' + ')} ` +
+      `from ${options.from} to ${options.to.join(', ')} via ${base.origin} ` +
+      `(account ${options.accountSid}, auth token ***)`,
     async send(n, { signal }): Promise<Delivery> {
       const { addresses, unresolved } = resolveRecipients(options.to, 'phone', options.contact);
       const legs: Array<[string, HttpTarget, Record<string, string>]> = [];

@@ -36,8 +36,10 @@ const INDICATOR_STATE: Record<Indicator, ComponentState> = {
 };
 
 // Every text colour keeps at least 4.5:1 against its background (WCAG AA); the browser test measures it.
-const CSS = `
-:root{color-scheme:light;--text:#1f2328;--muted:#57606a;--line:#d0d7de;--operational:#116329;--under_maintenance:#0550ae;--degraded_performance:#7d4e00;--partial_outage:#953800;--major_outage:#a40e26}
+const CSS =
+  `
+:root{color-scheme:light;--text:#1f2328;--muted:#57606a;--line:#d0d7de;--operational:#116329;` +
+  `--under_maintenance:#0550ae;--degraded_performance:#7d4e00;--partial_outage:#953800;--major_outage:#a40e26}
 *{box-sizing:border-box}
 body{margin:0;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--text);background:#fff}
 .wrap{max-width:48rem;margin:0 auto;padding:1rem}
@@ -49,21 +51,30 @@ p{margin:.25rem 0}
 ul,ol{list-style:none;margin:0;padding:0}
 time,.muted{color:var(--muted)}
 .overall{color:#fff;border-radius:.5rem;padding:.75rem 1rem;font-size:1.15rem;font-weight:600;margin:.5rem 0}
-.overall.operational{background:var(--operational)}.overall.under_maintenance{background:var(--under_maintenance)}.overall.degraded_performance{background:var(--degraded_performance)}.overall.partial_outage{background:var(--partial_outage)}.overall.major_outage{background:var(--major_outage)}
+.overall.operational{background:var(--operational)}.overall.under_maintenance{background:var(--under_maintenance)}` +
+  `.overall.degraded_performance{background:var(--degraded_performance)}` +
+  `.overall.partial_outage{background:var(--partial_outage)}.overall.major_outage{background:var(--major_outage)}
 .stale{border:3px solid #7d4e00;background:#fff8c5;color:#3b2300;border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}
 .stale h2{margin:0 0 .25rem;border:0;padding:0}
 .stale time{color:#3b2300}
 .state{font-weight:600;white-space:nowrap}
-.state.operational{color:var(--operational)}.state.under_maintenance{color:var(--under_maintenance)}.state.degraded_performance{color:var(--degraded_performance)}.state.partial_outage{color:var(--partial_outage)}.state.major_outage{color:var(--major_outage)}
+.state.operational{color:var(--operational)}.state.under_maintenance{color:var(--under_maintenance)}` +
+  `.state.degraded_performance{color:var(--degraded_performance)}.state.partial_outage{color:var(--partial_outage)}` +
+  `.state.major_outage{color:var(--major_outage)}
 .card{border:1px solid var(--line);border-left-width:.4rem;border-radius:.5rem;padding:.75rem 1rem;margin:0 0 1rem}
-.card.operational{border-left-color:var(--operational)}.card.under_maintenance{border-left-color:var(--under_maintenance)}.card.degraded_performance{border-left-color:var(--degraded_performance)}.card.partial_outage{border-left-color:var(--partial_outage)}.card.major_outage{border-left-color:var(--major_outage)}
+.card.operational{border-left-color:var(--operational)}` +
+  `.card.under_maintenance{border-left-color:var(--under_maintenance)}` +
+  `.card.degraded_performance{border-left-color:var(--degraded_performance)}` +
+  `.card.partial_outage{border-left-color:var(--partial_outage)}` +
+  `.card.major_outage{border-left-color:var(--major_outage)}
 .updates li{border-top:1px solid var(--line);padding:.5rem 0 0;margin:.5rem 0 0}
 .message{white-space:pre-wrap;overflow-wrap:anywhere}
 .component{border-bottom:1px solid var(--line);padding:.75rem 0}
 .row{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.25rem 1rem;align-items:baseline}
 .bars{display:flex;gap:1px;height:2rem;margin:.5rem 0 .25rem}
 .bar{flex:1;border-radius:1px;background:#4ac26b}
-.bar.degraded_performance{background:#d4a72c}.bar.partial_outage{background:#e16f24}.bar.major_outage{background:#cf222e}
+.bar.degraded_performance{background:#d4a72c}.bar.partial_outage{background:#e16f24}` +
+  `.bar.major_outage{background:#cf222e}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
 footer{border-top:1px solid var(--line);margin-top:2rem;font-size:.9rem}
 `;
@@ -72,7 +83,10 @@ const utc = (isoTime: string) => `${isoTime.slice(0, 10)} ${isoTime.slice(11, 16
 const time = (isoTime: string) => `<time datetime="${escapeHtml(isoTime)}">${escapeHtml(utc(isoTime))}</time>`;
 
 function stateText(state: ComponentState): string {
-  return `<span class="state ${state}"><span aria-hidden="true">${STATE_ICON[state]} </span>${STATE_LABEL[state]}</span>`;
+  return (
+    `<span class="state ${state}"><span aria-hidden="true">${STATE_ICON[state]} ` +
+    `</span>${STATE_LABEL[state]}</span>`
+  );
 }
 
 function minutesText(minutes: number): string {
@@ -98,14 +112,21 @@ function dayState(day: UptimeDay): ComponentState {
 function componentHtml(c: PageComponent, uptimeDays: number): string {
   const bad = c.uptime.days.filter((d) => dayState(d) !== 'operational');
   const history = bad.length
-    ? `Incidents on ${bad.length === 1 ? 'one day' : `${bad.length} days`}: ${bad.map((d) => `${d.date} (${dayText(d)})`).join('; ')}.`
+    ? `Incidents on ${bad.length === 1 ? 'one day' : `${bad.length} days`}: ` +
+      `${bad.map((d) => `${d.date} (${dayText(d)})`).join('; ')}.`
     : `No incidents in the last ${uptimeDays} days.`;
-  return `<li class="component" id="component-${escapeHtml(c.id)}">
-<div class="row"><h3>${escapeHtml(c.name)}</h3><p>${stateText(c.state)}${c.since ? ` <span class="muted">since</span> ${time(c.since)}` : ''}</p></div>
+  return (
+    `<li class="component" id="component-${escapeHtml(c.id)}">
+<div class="row"><h3>${escapeHtml(c.name)}</h3><p>${stateText(c.state)}` +
+    `${c.since ? ` <span class="muted">since</span> ${time(c.since)}` : ''}</p></div>
 ${c.description ? `<p class="muted">${escapeHtml(c.description)}</p>` : ''}
-<div class="bars" aria-hidden="true">${c.uptime.days.map((d) => `<span class="bar ${dayState(d)}" title="${d.date}: ${dayText(d)}"></span>`).join('')}</div>
-<p class="uptime"><strong>${c.uptime.percent.toFixed(2)} % uptime</strong> over the last ${uptimeDays} days. ${escapeHtml(history)}</p>
-</li>`;
+<div class="bars" aria-hidden="true">${c.uptime.days
+      .map((d) => `<span class="bar ${dayState(d)}" title="${d.date}: ${dayText(d)}"></span>`)
+      .join('')}</div>
+<p class="uptime"><strong>${c.uptime.percent.toFixed(2)} % uptime</strong> over the last ${uptimeDays} ` +
+    `days. ${escapeHtml(history)}</p>
+</li>`
+  );
 }
 
 function updatesHtml(updates: PageIncident['updates']): string {
@@ -113,7 +134,8 @@ function updatesHtml(updates: PageIncident['updates']): string {
   return `<ol class="updates" aria-label="Updates, newest first">${updates
     .map(
       (u) =>
-        `<li><p><strong>${STATUS_LABEL[u.status]}</strong> · ${time(u.at)}</p>${u.message ? `<p class="message">${escapeHtml(u.message)}</p>` : ''}</li>`,
+        `<li><p><strong>${STATUS_LABEL[u.status]}</strong> · ${time(u.at)}</p>` +
+        `${u.message ? `<p class="message">${escapeHtml(u.message)}</p>` : ''}</li>`,
     )
     .join('')}</ol>`;
 }
@@ -121,21 +143,31 @@ function updatesHtml(updates: PageIncident['updates']): string {
 function incidentHtml(i: PageIncident): string {
   const affected = i.components.map(escapeHtml).join(', ');
   const state: ComponentState = i.resolvedAt ? 'operational' : i.state;
-  return `<article class="card incident ${state}" id="incident-${escapeHtml(i.id)}" aria-labelledby="incident-${escapeHtml(i.id)}-title">
+  return (
+    `<article class="card incident ${state}" id="incident-${escapeHtml(i.id)}" ` +
+    `aria-labelledby="incident-${escapeHtml(i.id)}-title">
 <h3 id="incident-${escapeHtml(i.id)}-title">${escapeHtml(i.title)}</h3>
-<p>${i.resolvedAt ? `<strong>Resolved</strong> · ${time(i.resolvedAt)}` : `${stateText(i.state)} · <strong>${STATUS_LABEL[i.status]}</strong> · since ${time(i.openedAt)}`}</p>
+<p>${
+      i.resolvedAt
+        ? `<strong>Resolved</strong> · ${time(i.resolvedAt)}`
+        : `${stateText(i.state)} · <strong>${STATUS_LABEL[i.status]}</strong> · since ${time(i.openedAt)}`
+    }</p>
 ${affected ? `<p>Affects: ${affected}</p>` : ''}
 ${updatesHtml(i.updates)}
-</article>`;
+</article>`
+  );
 }
 
 function maintenanceHtml(m: PageMaintenance): string {
-  return `<article class="card maintenance under_maintenance" id="maintenance-${escapeHtml(m.id)}" aria-labelledby="maintenance-${escapeHtml(m.id)}-title">
+  return (
+    `<article class="card maintenance under_maintenance" id="maintenance-${escapeHtml(m.id)}" ` +
+    `aria-labelledby="maintenance-${escapeHtml(m.id)}-title">
 <h3 id="maintenance-${escapeHtml(m.id)}-title">${escapeHtml(m.title)}</h3>
 <p><strong>${STATUS_LABEL[m.status]}</strong> · ${time(m.startsAt)} to ${time(m.endsAt)}</p>
 ${m.components.length ? `<p>Affects: ${m.components.map(escapeHtml).join(', ')}</p>` : ''}
 ${m.message ? `<p class="message">${escapeHtml(m.message)}</p>` : ''}
-</article>`;
+</article>`
+  );
 }
 
 function staleHtml(page: StatusPage): string {
@@ -147,7 +179,8 @@ function staleHtml(page: StatusPage): string {
 <ul>${page.stale
     .map(
       (s) =>
-        `<li>“${escapeHtml(s.title)}” (${s.severity}): last update ${minutesText(Math.floor(s.ageMs / 60_000))} ago, at ${time(s.lastPublicUpdateAt)}.</li>`,
+        `<li>“${escapeHtml(s.title)}” (${s.severity}): last update ` +
+        `${minutesText(Math.floor(s.ageMs / 60_000))} ago, at ${time(s.lastPublicUpdateAt)}.</li>`,
     )
     .join('')}</ul>
 <p>The incident is still open; the situation may have changed since.</p>
@@ -172,7 +205,9 @@ export function renderStatusPage(page: StatusPage): string {
       'components',
       'Components',
       page.components.length
-        ? `<p class="muted">Uptime counts the minutes of partial or major outage as down; each bar is one day (UTC), oldest first.</p><ul>${page.components.map((c) => componentHtml(c, page.uptimeDays)).join('\n')}</ul>`
+        ? `<p class="muted">Uptime counts the minutes of partial or major outage as down; each bar is one day ` +
+            `(UTC), oldest first.</p><ul>` +
+            `${page.components.map((c) => componentHtml(c, page.uptimeDays)).join('\n')}</ul>`
         : '<p>No components are configured.</p>',
     ),
     section(
@@ -185,7 +220,8 @@ export function renderStatusPage(page: StatusPage): string {
   ]
     .filter(Boolean)
     .join('\n');
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -197,16 +233,19 @@ export function renderStatusPage(page: StatusPage): string {
 <a class="skip" href="#main">Skip to content</a>
 <header class="wrap">
 <h1>${title} status</h1>
-<p class="overall ${overall}" id="overall"><span aria-hidden="true">${STATE_ICON[overall]} </span>${escapeHtml(page.description)}</p>
+<p class="overall ${overall}" id="overall"><span aria-hidden="true">${STATE_ICON[overall]} ` +
+    `</span>${escapeHtml(page.description)}</p>
 <p>As of ${time(page.generatedAt)}</p>
 </header>
 <main class="wrap" id="main">
 ${body}
 </main>
 <footer class="wrap">
-<p>Times are in UTC. This page is static and served apart from the service it reports on; it changes when it is published again. Machine-readable: <a href="summary.json">summary.json</a> (Statuspage's summary format).</p>
+<p>Times are in UTC. This page is static and served apart from the service it reports on; it changes when it is ` +
+    `published again. Machine-readable: <a href="summary.json">summary.json</a> (Statuspage's summary format).</p>
 </footer>
 </body>
 </html>
-`;
+`
+  );
 }

@@ -3,7 +3,10 @@ import { parseDuration } from '@drkit/config/duration';
 import type { StatusPageInput } from './page.js';
 import { compactTime, slug } from './ids.js';
 
-/** The page's settings from `status_page:` (all defaults when the section is absent); incidents and the time come from the caller. */
+/**
+ * The page's settings from `status_page:` (all defaults when the
+ * section is absent); incidents and the time come from the caller.
+ */
 export function statusPageSettings(config: StatusPageConfig | undefined): Omit<StatusPageInput, 'incidents' | 'now'> {
   return {
     title: config?.title ?? 'Service',

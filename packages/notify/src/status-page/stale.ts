@@ -48,7 +48,9 @@ export function staleReminder(
   return {
     key: `stale-${compactTime(stale.lastPublicUpdateAt)}-${periods}`,
     text:
-      `The status page has had no public update on this ${stale.severity} for ${minutes(stale.ageMs)} min (last at ${stale.lastPublicUpdateAt}); ` +
-      `it promises one every ${minutes(staleAfterMs)} min and now shows itself as stale. Post one: drkit incident update ${stale.incidentId} --message "…"`,
+      `The status page has had no public update on this ${stale.severity} for ${minutes(stale.ageMs)} min ` +
+      `(last at ${stale.lastPublicUpdateAt}); ` +
+      `it promises one every ${minutes(staleAfterMs)} min and now shows itself as stale. Post one: drkit ` +
+      `incident update ${stale.incidentId} --message "…"`,
   };
 }

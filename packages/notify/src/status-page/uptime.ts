@@ -11,7 +11,10 @@ export interface StateSpan {
   state: ComponentState;
 }
 
-/** One UTC day of a component's history: minutes in each state worse than operational (a minute counts once, in its worst state). */
+/**
+ * One UTC day of a component's history: minutes in each state worse
+ * than operational (a minute counts once, in its worst state).
+ */
 export interface UptimeDay {
   /** YYYY-MM-DD (UTC). */
   date: string;
@@ -49,7 +52,10 @@ export function severitySpans(incident: Incident, now: number): StateSpan[] {
   return spans.filter((s) => s.to > s.from);
 }
 
-/** `days` UTC days of history ending today (today up to `now`), from the spans of the incidents that named the component. */
+/**
+ * `days` UTC days of history ending today (today up to `now`),
+ * from the spans of the incidents that named the component.
+ */
 export function uptime(spans: readonly StateSpan[], now: number, days = 90): Uptime {
   const start = Math.floor(now / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
   const out: UptimeDay[] = [];

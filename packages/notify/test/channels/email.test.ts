@@ -52,7 +52,8 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
     expect(m?.parsed.headers.get('x-drkit-idempotency-key')).toBe(n.idempotencyKey);
     expect(m?.parsed.text).toBe(`${n.text}\n\n-- \ndrkit · opened · ${n.idempotencyKey}\n`);
     expect(m?.parsed.html).toBe(
-      `<p>The last backup of &quot;data&quot; finished 2 h ago; the RPO is 1 h.</p><p style="color:#666">drkit · opened · ${n.idempotencyKey}</p>`,
+      `<p>The last backup of &quot;data&quot; finished 2 h ago; the RPO is 1 h.</p><p ` +
+        `style="color:#666">drkit · opened · ${n.idempotencyKey}</p>`,
     );
   });
 
@@ -93,7 +94,8 @@ describe('email over SMTP (nodemailer, STARTTLS) to a real SMTP server', () => {
     expect(d.error).toContain('535');
     expect(d.error).not.toContain('wrong-password-123');
     expect(mail().describe()).toBe(
-      `email smtp://drkit:***@127.0.0.1:${server.port} (STARTTLS) from drkit@example.com to ops@example.com, role:devops-lead`,
+      `email smtp://drkit:***@127.0.0.1:${server.port} (STARTTLS) from drkit@example.com to ` +
+        `ops@example.com, role:devops-lead`,
     );
   });
 

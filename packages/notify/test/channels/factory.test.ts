@@ -36,16 +36,19 @@ describe('channels built from drkit.config.yaml, and `notify test` through the o
     smtp = await startSmtpServer({ users: { drkit: SECRETS.SMTP_PASSWORD } });
     dir = await tempDir();
     await writeFile(path.join(dir.dir, 'ca.pem'), smtp.cert);
-    const yaml = `
+    const yaml =
+      `
 sources: [{ name: data, type: files, path: ./data }]
 contacts:
   - { role: devops-lead, name: Ana Lima, phone: "+15550111", email: ana@example.com }
 notify:
   channels:
     ops-slack: { type: slack, webhook_url: "${http.url}/services/T0/B0/\${SLACK_TOKEN}", timeout: 5s }
-    ops-email: { type: email, smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@127.0.0.1:${smtp.port}", from: drkit@example.com, to: [role:devops-lead], ca_file: ca.pem }
+    ops-email: { type: email, smtp_url: "smtp://drkit:\${SMTP_PASSWORD}@127.0.0.1:${smtp.port}", from: ` +
+      `drkit@example.com, to: [role:devops-lead], ca_file: ca.pem }
     pager: { type: pagerduty, routing_key: "\${PD_ROUTING_KEY}", events_url: "${http.url}/v2/enqueue" }
-    phone: { type: twilio, account_sid: ${SID}, auth_token: "\${TWILIO_TOKEN}", from: "+15550100", to: [role:devops-lead], sms: false, base_url: "${http.url}" }
+    phone: { type: twilio, account_sid: ${SID}, auth_token: "\${TWILIO_TOKEN}", from: "+15550100", to: ` +
+      `[role:devops-lead], sms: false, base_url: "${http.url}" }
     hook: { type: webhook, url: "${http.url}/hook", headers: { Authorization: "Bearer \${HOOK_TOKEN}" } }
     log: { type: console }
 `;
@@ -138,25 +141,29 @@ notify:
     );
   });
 
-  it('a malformed URL given straight to the factory fails when built, naming the entry and the field, never the value', () => {
-    expect(() =>
-      createChannel('ops-email', {
-        type: 'email',
-        smtp_url: 'smtp://drkit:hunter22@',
-        from: 'a@example.com',
-        to: ['b@example.com'],
-      }),
-    ).toThrow(
-      expect.objectContaining({
-        code: ChannelErrorCode.BAD_SMTP_URL,
-        message: 'notify.channels.ops-email: smtp_url has no host',
-      }),
-    );
-    expect(() => createChannel('hook', { type: 'webhook', url: 'ftp://secret-token@example.com' })).toThrow(
-      expect.objectContaining({
-        code: ChannelErrorCode.BAD_URL,
-        message: 'notify.channels.hook: url is not an http:// or https:// URL',
-      }),
-    );
-  });
+  it(
+    'a malformed URL given straight to the factory fails when built, naming the entry and the field, never ' +
+      'the value',
+    () => {
+      expect(() =>
+        createChannel('ops-email', {
+          type: 'email',
+          smtp_url: 'smtp://drkit:hunter22@',
+          from: 'a@example.com',
+          to: ['b@example.com'],
+        }),
+      ).toThrow(
+        expect.objectContaining({
+          code: ChannelErrorCode.BAD_SMTP_URL,
+          message: 'notify.channels.ops-email: smtp_url has no host',
+        }),
+      );
+      expect(() => createChannel('hook', { type: 'webhook', url: 'ftp://secret-token@example.com' })).toThrow(
+        expect.objectContaining({
+          code: ChannelErrorCode.BAD_URL,
+          message: 'notify.channels.hook: url is not an http:// or https:// URL',
+        }),
+      );
+    },
+  );
 });

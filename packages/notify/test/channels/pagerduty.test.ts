@@ -23,39 +23,43 @@ describe('PagerDuty Events API v2', () => {
     });
   const events = () => server.requests.map((r) => pagerDutyEventSchema.parse(r.json()));
 
-  it('sends trigger, acknowledge and resolve with dedup_key = the incident id, each valid against the Events v2 schema', async () => {
-    const open = incident();
-    const channel = pager();
-    for (const [kind, status] of [
-      ['opened', 'investigating'],
-      ['acknowledged', 'investigating'],
-      ['resolved', 'resolved'],
-    ] as const)
+  it(
+    'sends trigger, acknowledge and resolve with dedup_key = the incident id, each valid against the Events ' +
+      'v2 schema',
+    async () => {
+      const open = incident();
+      const channel = pager();
+      for (const [kind, status] of [
+        ['opened', 'investigating'],
+        ['acknowledged', 'investigating'],
+        ['resolved', 'resolved'],
+      ] as const)
+        expect(
+          await channel.send(notification({ kind, idempotencyKey: `k-${kind}`, incidents: [{ ...open, status }] }), {}),
+        ).toEqual({ ok: true, receipt: `dedup_key ${open.id}` });
+      const sent = events();
+      expect(sent.map((e) => [e.event_action, e.dedup_key])).toEqual([
+        ['trigger', open.id],
+        ['acknowledge', open.id],
+        ['resolve', open.id],
+      ]);
+      expect(sent[0]).toMatchObject({
+        routing_key: ROUTING_KEY,
+        client: 'drkit',
+        payload: {
+          summary: `P1 ${open.title}`,
+          source: 'app-1.example.com',
+          severity: 'critical',
+          timestamp: open.openedAt,
+          component: 'backup, data',
+          class: 'opened',
+        },
+      });
       expect(
-        await channel.send(notification({ kind, idempotencyKey: `k-${kind}`, incidents: [{ ...open, status }] }), {}),
-      ).toEqual({ ok: true, receipt: `dedup_key ${open.id}` });
-    const sent = events();
-    expect(sent.map((e) => [e.event_action, e.dedup_key])).toEqual([
-      ['trigger', open.id],
-      ['acknowledge', open.id],
-      ['resolve', open.id],
-    ]);
-    expect(sent[0]).toMatchObject({
-      routing_key: ROUTING_KEY,
-      client: 'drkit',
-      payload: {
-        summary: `P1 ${open.title}`,
-        source: 'app-1.example.com',
-        severity: 'critical',
-        timestamp: open.openedAt,
-        component: 'backup, data',
-        class: 'opened',
-      },
-    });
-    expect(
-      server.requests.every((r) => r.path === '/v2/enqueue' && r.headers['content-type'] === 'application/json'),
-    ).toBe(true);
-  });
+        server.requests.every((r) => r.path === '/v2/enqueue' && r.headers['content-type'] === 'application/json'),
+      ).toBe(true);
+    },
+  );
 
   it('maps P1–P4 to critical, error, warning, info', async () => {
     const channel = pager();

@@ -85,6 +85,7 @@ describe('Twilio voice call + SMS', () => {
     const first = await channel.send(notification(), {});
     expect(first).toMatchObject({ ok: false, retryable: true });
     expect((first as { error: string }).error).toMatch(
+      // long-line: a regex over the whole message, as the user reads it
       /^call \+15550111: .* answered 503: Service Unavailable \(delivered: call \+15550199, sms \+15550199, sms \+15550111\)$/,
     );
     server.answer({ status: 201, body: { sid: 'CA9' } });
@@ -114,7 +115,8 @@ describe('Twilio voice call + SMS', () => {
 
   it('describes where it sends, the token masked', () => {
     expect(phone().describe()).toBe(
-      `twilio call + sms from +15550100 to +15550199, role:devops-lead via ${server.url} (account ${SID}, auth token ***)`,
+      `twilio call + sms from +15550100 to +15550199, role:devops-lead via ${server.url} (account ${SID}, ` +
+        `auth token ***)`,
     );
   });
 });

@@ -10,35 +10,38 @@ describe('generic JSON webhook', () => {
   });
   afterEach(() => server.stop());
 
-  it("sends the config's headers, and a body carrying the idempotency key (also as the Idempotency-Key header)", async () => {
-    const hook = webhookChannel({
-      name: 'hook',
-      url: `${server.url}/drkit`,
-      headers: { Authorization: 'Bearer hook-token-123', 'X-Team': 'ops' },
-    });
-    const n = notification();
-    expect(await hook.send(n, {})).toEqual({ ok: true, receipt: 'HTTP 200' });
-    const [r] = server.requests;
-    expect(r?.headers).toMatchObject({
-      authorization: 'Bearer hook-token-123',
-      'x-team': 'ops',
-      'idempotency-key': n.idempotencyKey,
-      'content-type': 'application/json',
-    });
-    expect(r?.json()).toEqual(
-      JSON.parse(
-        JSON.stringify({
-          idempotency_key: n.idempotencyKey,
-          kind: 'opened',
-          severity: 'P1',
-          title: n.title,
-          text: n.text,
-          incidents: n.incidents,
-        }),
-      ),
-    );
-    expect(hook.describe()).toBe(`webhook ${server.url}/*** (headers Authorization: ***, X-Team: ***)`);
-  });
+  it(
+    "sends the config's headers, and a body carrying the " + 'idempotency key (also as the Idempotency-Key header)',
+    async () => {
+      const hook = webhookChannel({
+        name: 'hook',
+        url: `${server.url}/drkit`,
+        headers: { Authorization: 'Bearer hook-token-123', 'X-Team': 'ops' },
+      });
+      const n = notification();
+      expect(await hook.send(n, {})).toEqual({ ok: true, receipt: 'HTTP 200' });
+      const [r] = server.requests;
+      expect(r?.headers).toMatchObject({
+        authorization: 'Bearer hook-token-123',
+        'x-team': 'ops',
+        'idempotency-key': n.idempotencyKey,
+        'content-type': 'application/json',
+      });
+      expect(r?.json()).toEqual(
+        JSON.parse(
+          JSON.stringify({
+            idempotency_key: n.idempotencyKey,
+            kind: 'opened',
+            severity: 'P1',
+            title: n.title,
+            text: n.text,
+            incidents: n.incidents,
+          }),
+        ),
+      );
+      expect(hook.describe()).toBe(`webhook ${server.url}/*** (headers Authorization: ***, X-Team: ***)`);
+    },
+  );
 
   it('every attempt of one notification sends the same body, so a receiver can drop a duplicate', async () => {
     server.queue({ status: 503 });

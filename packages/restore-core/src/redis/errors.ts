@@ -8,7 +8,9 @@ export const RedisRestoreErrorCode = {
   CLUSTER_DB: 'RESTORE_REDIS_CLUSTER_DB',
   TARGET_DB_MISSING: 'RESTORE_REDIS_TARGET_DB_MISSING',
   CONFIRM_REQUIRED: 'RESTORE_REDIS_CONFIRM_REQUIRED',
-  /** `include` / `dbs` select no key of the snapshot, or `include` with replace (which would empty keys it leaves out). */
+  /**
+   * `include` / `dbs` select no key of the snapshot, or `include` with replace (which would empty keys it leaves out).
+   */
   NOTHING_SELECTED: 'RESTORE_REDIS_NOTHING_SELECTED',
   BAD_SELECTION: 'RESTORE_REDIS_BAD_SELECTION',
   FAILED: 'RESTORE_REDIS_FAILED',

@@ -46,7 +46,10 @@ export interface RedisRestoreOptions {
   onProgress?: (p: { restored: number; skippedExpired: number; records: number; key: string }) => void;
   /** Told when the repository cannot be locked (it is read-only), so the restore runs without a lock. */
   onWarning?: (message: string) => void;
-  /** Stops the restore after the batch in flight; the error names the databases left incomplete (RESTORE_REDIS_INTERRUPTED). */
+  /**
+   * Stops the restore after the batch in flight; the error names the databases left incomplete
+   * (RESTORE_REDIS_INTERRUPTED).
+   */
   signal?: AbortSignal;
 }
 
@@ -127,7 +130,8 @@ async function preflight(
   if (conn.mode === 'cluster' && dbs.some((db) => db !== 0))
     throw new RedisRestoreError(
       RedisRestoreErrorCode.CLUSTER_DB,
-      `Snapshot ${snapshotId} holds keys in database(s) ${dbs.filter((d) => d !== 0).join(', ')}, but the target ${conn.label} is a Redis Cluster, which has only database 0. Nothing was written.`,
+      `Snapshot ${snapshotId} holds keys in database(s) ${dbs.filter((d) => d !== 0).join(', ')}, but the ` +
+        `target ${conn.label} is a Redis Cluster, which has only database 0. Nothing was written.`,
       { hint: 'Restore into a standalone server, or back up database 0 only for a cluster.', details: { dbs } },
     );
   await selectEach(conn, snapshotId, dbs);
@@ -138,9 +142,13 @@ async function preflight(
   if (snapRdb !== null && rdb.rdbVersion !== undefined && snapRdb > rdb.rdbVersion)
     throw new RedisRestoreError(
       RedisRestoreErrorCode.TARGET_TOO_OLD,
-      `The target ${conn.label} (Redis ${rdb.serverVersion}) reads RDB version ${rdb.rdbVersion} at most, but snapshot ${snapshotId} holds payloads of RDB version ${snapRdb} (from Redis ${meta.server.version}). Refusing before writing anything.`,
+      `The target ${conn.label} (Redis ${rdb.serverVersion}) reads RDB version ${rdb.rdbVersion} at most, ` +
+        `but snapshot ${snapshotId} holds payloads of RDB version ${snapRdb} (from ` +
+        `Redis ${meta.server.version}). Refusing before writing anything.`,
       {
-        hint: `Restore into a Redis at least as new as ${meta.server.version}, or upgrade the target first. Nothing was changed on ${conn.label}.`,
+        hint:
+          `Restore into a Redis at least as new as ${meta.server.version}, or upgrade the target first. ` +
+          `Nothing was changed on ${conn.label}.`,
         details: {
           snapshotRdbVersion: snapRdb,
           targetRdbVersion: rdb.rdbVersion,
@@ -152,9 +160,12 @@ async function preflight(
   if (snapRdb !== null && rdb.rdbVersion === undefined && options.mode === 'replace' && !options.dryRun)
     throw new RedisRestoreError(
       RedisRestoreErrorCode.TARGET_UNKNOWN_VERSION,
-      `Cannot tell which RDB version the target ${conn.label} (Redis ${rdb.serverVersion}) reads, so a replace (which empties databases first) is refused. Nothing was written.`,
+      `Cannot tell which RDB version the target ${conn.label} (Redis ${rdb.serverVersion}) reads, so a ` +
+        `replace (which empties databases first) is refused. Nothing was written.`,
       {
-        hint: 'Use --mode merge (the server itself rejects payloads it cannot read, without emptying anything), or let drkit run DUMP on the target.',
+        hint:
+          'Use --mode merge (the server itself rejects payloads it cannot read, without emptying anything), ' +
+          'or let drkit run DUMP on the target.',
       },
     );
   const targetKeys = new Map<number, number>();
@@ -185,9 +196,15 @@ async function preflight(
   if (options.mode === 'replace' && !options.confirm && !options.dryRun)
     throw new RedisRestoreError(
       RedisRestoreErrorCode.CONFIRM_REQUIRED,
-      `Replace mode empties database(s) ${dbs.join(', ')} of ${conn.label} before restoring${lost.length ? `; they hold ${lost.map((d) => `${d.targetKeys} key(s) in db ${d.db}`).join(', ')} now, which would be lost` : ''}. Nothing was written.`,
+      `Replace mode empties database(s) ${dbs.join(', ')} of ${conn.label} before restoring${
+        lost.length
+          ? `; they hold ${lost.map((d) => `${d.targetKeys} key(s) in db ${d.db}`).join(', ')} now, which would be lost`
+          : ''
+      }. Nothing was written.`,
       {
-        hint: 'Add --yes to confirm, or use --mode merge to keep the keys the snapshot does not have. --dry-run shows the plan.',
+        hint:
+          'Add --yes to confirm, or use --mode merge to keep the keys the snapshot does not have. --dry-run ' +
+          'shows the plan.',
         details: { flush: dbs, targetKeys: Object.fromEntries(targetKeys) },
       },
     );
@@ -213,10 +230,13 @@ async function selectEach(conn: RedisConnection, snapshotId: string, dbs: number
   const numbers = missing.map((e) => e.details?.db as number);
   throw new RedisRestoreError(
     RedisRestoreErrorCode.TARGET_DB_MISSING,
-    `Snapshot ${snapshotId} holds keys in database(s) ${numbers.join(', ')}, which the target ${conn.label} cannot select: it answered "${(missing[0]!.cause as Error)?.message}". Nothing was emptied or written.`,
+    `Snapshot ${snapshotId} holds keys in database(s) ${numbers.join(', ')}, which the target ${conn.label} ` +
+      `cannot select: it answered "${(missing[0]!.cause as Error)?.message}". Nothing was emptied or written.`,
     {
       cause: missing[0],
-      hint: `Restore into a server with at least ${Math.max(...numbers) + 1} databases (\`databases\` in redis.conf, 16 by default), or allow this user to SELECT them.`,
+      hint:
+        `Restore into a server with at least ${Math.max(...numbers) + 1} databases (\`databases\` in ` +
+        `redis.conf, 16 by default), or allow this user to SELECT them.`,
       details: { dbs: numbers, target: conn.label },
     },
   );
@@ -246,16 +266,23 @@ async function write(
     const interrupted = signal?.aborted === true && key === undefined;
     const incomplete = plan.dbs.filter((d) => (done.get(d.db) ?? 0) < d.keys);
     const left = incomplete.length
-      ? `; databases left incomplete: ${incomplete.map((d) => `db ${d.db} (${done.get(d.db) ?? 0} of ${d.keys} keys)`).join(', ')}${flushed ? ', emptied first' : ''}`
+      ? `; databases left incomplete: ` +
+        `${incomplete.map((d) => `db ${d.db} (${done.get(d.db) ?? 0} of ${d.keys} keys)`).join(', ')}` +
+        `${flushed ? ', emptied first' : ''}`
       : '';
     return new RedisRestoreError(
       interrupted ? RedisRestoreErrorCode.INTERRUPTED : RedisRestoreErrorCode.FAILED,
       interrupted
         ? `The restore into ${conn.label} was interrupted after ${restored} of ${plan.records} keys${left}.`
-        : `The restore into ${conn.label} stopped at key ${key} after ${restored} of ${plan.records} keys: ${(cause as Error).message}${left}`,
+        : `The restore into ${conn.label} stopped at key ${key} after ${restored} of ${plan.records} ` +
+            `keys: ${(cause as Error).message}${left}`,
       {
         cause,
-        hint: `${plan.mode === 'replace' ? 'The target now holds only part of the snapshot' : 'The target now holds part of the snapshot beside its own keys'}: ${interrupted ? '' : 'fix the cause and '}run the same restore again (it replaces what it already wrote).`,
+        hint: `${
+          plan.mode === 'replace'
+            ? 'The target now holds only part of the snapshot'
+            : 'The target now holds part of the snapshot beside its own keys'
+        }: ${interrupted ? '' : 'fix the cause and '}run the same restore again (it replaces what it already wrote).`,
         details: {
           ...(key ? { key } : {}),
           restored,
@@ -407,18 +434,24 @@ async function selectedKeys(
   if (include && options.mode === 'replace')
     throw new RedisRestoreError(
       RedisRestoreErrorCode.BAD_SELECTION,
-      'Replace mode empties whole databases, so it cannot restore only the keys --include selects: the others would be lost. Nothing was written.',
+      'Replace mode empties whole databases, so it cannot restore only the keys --include selects: the ' +
+        'others would be lost. Nothing was written.',
       {
-        hint: 'Use --mode merge with --include (keys of the snapshot replace keys of the same name; the rest stay), or restore whole databases with --db N.',
+        hint:
+          'Use --mode merge with --include (keys of the snapshot replace keys of the same name; the rest ' +
+          'stay), or restore whole databases with --db N.',
       },
     );
   const missing = [...(only ?? [])].filter((db) => !held.includes(db));
   if (missing.length)
     throw new RedisRestoreError(
       RedisRestoreErrorCode.NOTHING_SELECTED,
-      `Snapshot ${snapshotId} holds no keys in database(s) ${missing.join(', ')} of source "${source.name}". Nothing was written.`,
+      `Snapshot ${snapshotId} holds no keys in database(s) ${missing.join(', ')} of source ` +
+        `"${source.name}". Nothing was written.`,
       {
-        hint: `Its databases: ${held.join(', ') || 'none'} (\`drkit ls ${snapshotId} --source ${source.name}\` lists its keys).`,
+        hint:
+          `Its databases: ${held.join(', ') || 'none'} (\`drkit ls ${snapshotId} --source ${source.name}\` ` +
+          `lists its keys).`,
         details: { dbs: missing, held },
       },
     );
@@ -431,16 +464,23 @@ async function selectedKeys(
   if (dbs.length === 0)
     throw new RedisRestoreError(
       RedisRestoreErrorCode.NOTHING_SELECTED,
-      `No key of source "${source.name}" in snapshot ${snapshotId} matches ${include ? include.map((g) => JSON.stringify(g)).join(', ') : 'the selection'}${only ? ` in database(s) ${[...only].join(', ')}` : ''}. Nothing was written.`,
+      `No key of source "${source.name}" in snapshot ${snapshotId} matches ` +
+        `${include ? include.map((g) => JSON.stringify(g)).join(', ') : 'the selection'}` +
+        `${only ? ` in database(s) ${[...only].join(', ')}` : ''}. Nothing was written.`,
       {
-        hint: `Patterns are Redis globs over whole keys (\`user:*\`, \`session:1?\`); \`drkit ls ${snapshotId} --source ${source.name}\` lists the keys.`,
+        hint:
+          `Patterns are Redis globs over whole keys (\`user:*\`, \`session:1?\`); \`drkit ls ${snapshotId} ` +
+          `--source ${source.name}\` lists the keys.`,
         details: { include, dbs: options.dbs },
       },
     );
   return { records: dbs.reduce((n, d) => n + d.keys, 0), dbs, filter };
 }
 
-/** A Redis glob (`*`, `?`, `[a-z]`, `[^x]`, `\\x`) as a regex over a key's bytes (latin1: one character per byte), as SCAN MATCH reads it. */
+/**
+ * A Redis glob (`*`, `?`, `[a-z]`, `[^x]`, `\\x`) as a regex over a key's bytes (latin1: one character per byte), as
+ * SCAN MATCH reads it.
+ */
 function redisGlob(pattern: string): RegExp {
   const bytes = Buffer.from(pattern, 'utf8').toString('latin1');
   let out = '';
