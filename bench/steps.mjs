@@ -74,14 +74,18 @@ const redisPidFile = (port) => path.join(os.tmpdir(), `drkit-bench-redis-${port}
 const redisUp = (c, port) => {
   const pid = c.q(redisPidFile(port));
   return (
-    `{ [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null || { rm -f ${pid} && redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 ` +
-    `--daemonize yes --dir ${c.q(os.tmpdir())} --pidfile ${pid} >/dev/null && for i in $(seq 100); do [ -f ${pid} ] && redis-cli -p ${port} ping >/dev/null 2>&1 && break; sleep 0.1; done; }; } && ` +
-    `[ "$(redis-cli -p ${port} info server | tr -d '\\r' | sed -n 's/^process_id://p')" = "$(cat ${pid})" ] || { echo "port ${port} is used by another redis-server" >&2; false; }`
+    `{ [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null || { rm -f ${pid} && redis-server ` +
+    `--port ${port} --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 ` +
+    `--daemonize yes --dir ${c.q(os.tmpdir())} --pidfile ${pid} >/dev/null && for i in $(seq 100); do [ ` +
+    `-f ${pid} ] && redis-cli -p ${port} ping >/dev/null 2>&1 && break; sleep 0.1; done; }; } && ` +
+    `[ "$(redis-cli -p ${port} info server | tr -d '\\r' | sed -n 's/^process_id://p')" = "$(cat ${pid})" ] ` +
+    `|| { echo "port ${port} is used by another redis-server" >&2; false; }`
   );
 };
 const redisSeeded = (c) =>
   `${redisUp(c, REDIS_SOURCE)} && { [ "$(redis-cli -p ${REDIS_SOURCE} dbsize)" = ${REDIS_TOTAL} ] || ` +
-  `{ redis-cli -p ${REDIS_SOURCE} flushall >/dev/null && ${c.q(c.node)} ${c.q(HERE_REDIS_DATA)} ${REDIS_KEYS} | redis-cli -p ${REDIS_SOURCE} --pipe >/dev/null; }; }`;
+  `{ redis-cli -p ${REDIS_SOURCE} flushall >/dev/null && ${c.q(c.node)} ${c.q(HERE_REDIS_DATA)} ` +
+  `${REDIS_KEYS} | redis-cli -p ${REDIS_SOURCE} --pipe >/dev/null; }; }`;
 process.on('exit', () => {
   for (const port of [REDIS_SOURCE, REDIS_TARGET]) {
     try {
@@ -110,7 +114,10 @@ drill:
     env: { PORT: "${DRILL_PORT}" }
     health: [{ type: http, url: "http://127.0.0.1:${DRILL_PORT}/health" }]
     ready_within: 2m
-    smoke: ${JSON.stringify(`${c.q(c.node)} -e "fetch('http://127.0.0.1:${DRILL_PORT}/health').then(r=>r.json()).then(j=>process.exit(j.keys===${REDIS_TOTAL}?0:1))"`)}
+    smoke: ${JSON.stringify(
+      `${c.q(c.node)} -e "fetch('http://127.0.0.1:${DRILL_PORT}` +
+        `/health').then(r=>r.json()).then(j=>process.exit(j.keys===${REDIS_TOTAL}?0:1))"`,
+    )}
 `;
 const drkitWith = (c) => `${c.q(c.node)} ${c.q(c.cli)} --config ${c.q(c.file('drill.config.yaml'))}`;
 
@@ -138,7 +145,11 @@ function storageTable(r) {
   const every = r.perDay.length > 31 ? 7 : 1; // a row a day, or a week for long simulations
   const rows = r.perDay.filter((_, i) => (i + 1) % every === 0 || i === r.perDay.length - 1);
   return {
-    title: `drkit-storage-30d: repository size (du -sb, MiB) at the end of each simulated day; ${r.days} days, ${r.hours} backups per tool; final drkit ÷ restic = ${r.final?.ratio}×; time in drkit backup ${r.seconds.drkitBackup} s, forget --prune ${r.seconds.drkitForget} s; restic backup ${r.seconds.resticBackup} s, forget --prune ${r.seconds.resticForget} s`,
+    title:
+      `drkit-storage-30d: repository size (du -sb, MiB) at the end of each simulated day; ${r.days} ` +
+      `days, ${r.hours} backups per tool; final drkit ÷ restic = ${r.final?.ratio}×; time in drkit ` +
+      `backup ${r.seconds.drkitBackup} s, forget --prune ${r.seconds.drkitForget} s; restic ` +
+      `backup ${r.seconds.resticBackup} s, forget --prune ${r.seconds.resticForget} s`,
     header: [
       'day',
       'date',
@@ -184,7 +195,8 @@ export const STEPS = [
     prepare: (c) => c.discard(c.file('drkit-repo')),
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-repo'))} > /dev/null && ` +
-      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-repo'))} --json > ${c.q(c.file('drkit-backup.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-repo'))} --json ` +
+      `> ${c.q(c.file('drkit-backup.json'))}`,
     outputs: (c) => [c.file('drkit-repo')],
     check: (c) => {
       const r = c.readJson(c.file('drkit-backup.json'));
@@ -205,7 +217,8 @@ export const STEPS = [
     prepare: (c) =>
       `${c.discard(c.file('drkit-incr-repo'))} && cp -a ${c.q(c.file('drkit-repo'))} ${c.q(c.file('drkit-incr-repo'))}`,
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-incr-repo'))} --json > ${c.q(c.file('drkit-incr-backup.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-incr-repo'))} --json ` +
+      `> ${c.q(c.file('drkit-incr-backup.json'))}`,
     check: (c) => {
       const r = c.readJson(c.file('drkit-incr-backup.json'));
       if (r.jsonError) return r.jsonError;
@@ -224,7 +237,8 @@ export const STEPS = [
     available: drkitAvailable,
     requires: ['drkit-backup'],
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} verify latest --repo ${c.q(c.file('drkit-repo'))} --json > ${c.q(c.file('drkit-verify.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} verify latest --repo ${c.q(c.file('drkit-repo'))} --json ` +
+      `> ${c.q(c.file('drkit-verify.json'))}`,
     collect: (c) => c.readJson(c.file('drkit-verify.json')),
     anchors: ['sha256sum'],
   },
@@ -236,7 +250,8 @@ export const STEPS = [
     requires: ['drkit-backup'],
     prepare: (c) => c.discard(c.file('drkit-target')),
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} restore latest --target ${c.q(c.file('drkit-target'))} --repo ${c.q(c.file('drkit-repo'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} restore latest --target ${c.q(c.file('drkit-target'))} ` +
+      `--repo ${c.q(c.file('drkit-repo'))}`,
     outputs: (c) => [c.file('drkit-target')],
     check: (c) => c.compareWithTree(c.file('drkit-target')),
     cleanup: (c) => c.discard(c.file('drkit-target')),
@@ -250,8 +265,10 @@ export const STEPS = [
     available: drkitAvailable,
     prepare: (c) => c.discard(c.file('drkit-age-repo'), c.file('age-key.txt')),
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-age-repo'))} --generate-key ${c.q(c.file('age-key.txt'))} > /dev/null 2>&1 && ` +
-      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-age-repo'))} --json > ${c.q(c.file('drkit-age-backup.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-age-repo'))} ` +
+      `--generate-key ${c.q(c.file('age-key.txt'))} > /dev/null 2>&1 && ` +
+      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo ${c.q(c.file('drkit-age-repo'))} --json ` +
+      `> ${c.q(c.file('drkit-age-backup.json'))}`,
     outputs: (c) => [c.file('drkit-age-repo')],
     check: (c) => {
       const r = c.readJson(c.file('drkit-age-backup.json'));
@@ -270,8 +287,8 @@ export const STEPS = [
     available: drkitAvailable,
     requires: ['drkit-backup-age'],
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} verify latest --repo ${c.q(c.file('drkit-age-repo'))} --identity ${c.q(c.file('age-key.txt'))} ` +
-      `--json > ${c.q(c.file('drkit-age-verify.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} verify latest --repo ${c.q(c.file('drkit-age-repo'))} ` +
+      `--identity ${c.q(c.file('age-key.txt'))} --json > ${c.q(c.file('drkit-age-verify.json'))}`,
     check: (c) => {
       const r = c.readJson(c.file('drkit-age-verify.json'));
       if (r.jsonError) return r.jsonError;
@@ -293,8 +310,8 @@ export const STEPS = [
     requires: ['drkit-backup-age'],
     prepare: (c) => c.discard(c.file('drkit-age-target')),
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} restore latest --target ${c.q(c.file('drkit-age-target'))} --repo ${c.q(c.file('drkit-age-repo'))} ` +
-      `--identity ${c.q(c.file('age-key.txt'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} restore latest --target ${c.q(c.file('drkit-age-target'))} ` +
+      `--repo ${c.q(c.file('drkit-age-repo'))} --identity ${c.q(c.file('age-key.txt'))}`,
     outputs: (c) => [c.file('drkit-age-target')],
     check: (c) => c.compareWithTree(c.file('drkit-age-target')),
     cleanup: (c) => c.discard(c.file('drkit-age-target')),
@@ -311,7 +328,8 @@ export const STEPS = [
     prepare: (c) => s3Fresh(c),
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} init --repo s3:http://127.0.0.1:${S3_PORT}/${S3_BUCKET}/repo > /dev/null && ` +
-      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo s3:http://127.0.0.1:${S3_PORT}/${S3_BUCKET}/repo --json > ${c.q(c.file('drkit-s3-backup.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} backup ${c.q(c.tree)} --repo s3:http://127.0.0.1:${S3_PORT}/${S3_BUCKET}` +
+      `/repo --json > ${c.q(c.file('drkit-s3-backup.json'))}`,
     check: (c) => {
       const r = c.readJson(c.file('drkit-s3-backup.json'));
       return r.jsonError ?? (r.json?.id ? null : 'backup --json printed no "id"');
@@ -329,7 +347,8 @@ export const STEPS = [
     prepare: (c) => `${redisSeeded(c)} && ${c.discard(c.file('drkit-redis-repo'))}`,
     command: (c) =>
       `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(c.file('drkit-redis-repo'))} > /dev/null && ` +
-      `${c.q(c.node)} ${c.q(c.cli)} backup --redis redis://127.0.0.1:${REDIS_SOURCE} --repo ${c.q(c.file('drkit-redis-repo'))} --json > ${c.q(c.file('drkit-redis-backup.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} backup --redis redis://127.0.0.1:${REDIS_SOURCE} ` +
+      `--repo ${c.q(c.file('drkit-redis-repo'))} --json > ${c.q(c.file('drkit-redis-backup.json'))}`,
     outputs: (c) => [c.file('drkit-redis-repo')],
     check: (c) => {
       const r = c.readJson(c.file('drkit-redis-backup.json'));
@@ -361,7 +380,8 @@ export const STEPS = [
     requires: ['drkit-redis-backup'],
     prepare: (c) => `${redisUp(c, REDIS_TARGET)} && redis-cli -p ${REDIS_TARGET} flushall > /dev/null`,
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} restore latest --source redis --redis redis://127.0.0.1:${REDIS_TARGET} --mode replace --yes ` +
+      `${c.q(c.node)} ${c.q(c.cli)} restore latest --source redis --redis redis://127.0.0.1:${REDIS_TARGET} ` +
+      `--mode replace --yes ` +
       `--repo ${c.q(c.file('drkit-redis-repo'))} --json > ${c.q(c.file('drkit-redis-restore.json'))}`,
     check: () => {
       const n = Number(
@@ -486,10 +506,12 @@ export const STEPS = [
     group: 'notify',
     available: drkitAvailable,
     prepare: (c) =>
-      `${hookUp(c, c.file('hook.log'))} && printf '%s' ${c.q(hookConfig(c.file('notify-state')))} > ${c.q(c.file('notify.yaml'))}`,
+      `${hookUp(c, c.file('hook.log'))} && printf '%s' ${c.q(hookConfig(c.file('notify-state')))} ` +
+      `> ${c.q(c.file('notify.yaml'))}`,
     // The command ends after the receiver has answered: its wall time bounds open → receipt from above.
     command: (c) =>
-      `date +%s%3N > ${c.q(c.file('open-start'))} && ${c.q(c.node)} ${c.q(c.cli)} incident open --severity P1 --title bench --config ${c.q(c.file('notify.yaml'))} > /dev/null`,
+      `date +%s%3N > ${c.q(c.file('open-start'))} && ${c.q(c.node)} ${c.q(c.cli)} incident open --severity ` +
+      `P1 --title bench --config ${c.q(c.file('notify.yaml'))} > /dev/null`,
     check: (c) => {
       const ms = openToReceipt(c.file('open-start'), c.file('hook.log'));
       if (ms === undefined) return 'the webhook received no P1 message';
@@ -499,7 +521,9 @@ export const STEPS = [
   },
   {
     id: 'drkit-outbox-throughput',
-    label: `drkit outbox: ${NOTIFY_MESSAGES.toLocaleString('en')} messages written, then sent to a local webhook (target ≥ 1,000/s)`,
+    label:
+      `drkit outbox: ${NOTIFY_MESSAGES.toLocaleString('en')} messages written, then sent to a local webhook ` +
+      `(target ≥ 1,000/s)`,
     group: 'notify',
     available: drkitAvailable,
     prepare: (c) => hookUp(c, c.file('hook.log')),
@@ -509,7 +533,9 @@ export const STEPS = [
   },
   {
     id: 'drkit-drill',
-    label: `drkit drill (tree + ${REDIS_KEYS.toLocaleString('en')} Redis keys: sandbox restore, read-back, HTTP service probed)`,
+    label:
+      `drkit drill (tree + ${REDIS_KEYS.toLocaleString('en')} Redis keys: sandbox restore, read-back, HTTP ` +
+      `service probed)`,
     group: 'drill',
     tools: REDIS_TOOLS,
     install: REDIS_INSTALL,
@@ -517,7 +543,8 @@ export const STEPS = [
     // One snapshot of the tree and the Redis data, made once (untimed); each run drills it into a fresh sandbox.
     prepare: (c) =>
       `${redisSeeded(c)} && printf %s ${c.q(drillConfig(c))} > ${c.q(c.file('drill.config.yaml'))} && ` +
-      `{ [ -d ${c.q(c.file('drill-repo'))} ] || { ${drkitWith(c)} init > /dev/null && ${drkitWith(c)} backup > /dev/null; }; }`,
+      `{ [ -d ${c.q(c.file('drill-repo'))} ] || { ${drkitWith(c)} init > /dev/null && ${drkitWith(c)} ` +
+      `backup > /dev/null; }; }`,
     command: (c) => `${drkitWith(c)} drill --json > ${c.q(c.file('drkit-drill.json'))}`,
     check: (c) => {
       const r = c.readJson(c.file('drkit-drill.json'));
@@ -549,9 +576,11 @@ export const STEPS = [
     group: 'incident',
     available: drkitAvailable,
     prepare: (c) =>
-      `[ -f ${c.q(c.file('logs/app.log'))} ] || { mkdir -p ${c.q(c.file('logs'))} && ${c.q(c.node)} ${c.q(HERE_LOGS)} ${LOG_BYTES} > ${c.q(c.file('logs/app.log'))}; }`,
+      `[ -f ${c.q(c.file('logs/app.log'))} ] || { mkdir -p ${c.q(c.file('logs'))} ` +
+      `&& ${c.q(c.node)} ${c.q(HERE_LOGS)} ${LOG_BYTES} > ${c.q(c.file('logs/app.log'))}; }`,
     command: (c) =>
-      `${c.q(c.node)} ${c.q(c.cli)} logs scan --glob ${c.q(c.file('logs/*.log'))} --json > ${c.q(c.file('drkit-logs-scan.json'))}`,
+      `${c.q(c.node)} ${c.q(c.cli)} logs scan --glob ${c.q(c.file('logs/*.log'))} --json ` +
+      `> ${c.q(c.file('drkit-logs-scan.json'))}`,
     check: (c) => {
       const r = c.readJson(c.file('drkit-logs-scan.json'));
       return r.jsonError ?? (r.json.bytes === LOG_BYTES ? null : `scanned ${r.json.bytes} bytes of ${LOG_BYTES}`);
@@ -564,7 +593,9 @@ export const STEPS = [
     // changes, du). The copy and both repositories are made untimed; the sizes leave out both
     // tools' host-side caches (drkit's file lists, restic's cache).
     id: 'drkit-storage-30d',
-    label: `drkit vs restic: repository size after ${STORAGE_DAYS} simulated days of the plan (1 % of files changing per hour; both encrypted)`,
+    label:
+      `drkit vs restic: repository size after ${STORAGE_DAYS} simulated days of the plan (1 % of files ` +
+      `changing per hour; both encrypted)`,
     group: 'storage',
     tools: ['restic', 'du'],
     install: RESTIC_INSTALL,
@@ -586,13 +617,15 @@ export const STEPS = [
       const [tree, drkitRepo, , , , key] = storagePaths(c);
       return (
         `${c.discard(...storagePaths(c))} && cp -a ${c.q(c.tree)} ${c.q(tree)} && ` +
-        `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(drkitRepo)} --generate-key ${c.q(key)} > /dev/null 2>&1 && restic init -q`
+        `${c.q(c.node)} ${c.q(c.cli)} init --repo ${c.q(drkitRepo)} --generate-key ${c.q(key)} > /dev/null ` +
+        `2>&1 && restic init -q`
       );
     },
     command: (c) => {
       const [tree, drkitRepo, resticRepo] = storagePaths(c);
       return (
-        `${c.q(c.node)} ${c.q(HERE_STORAGE)} --copy ${c.q(tree)} --drkit-repo ${c.q(drkitRepo)} --restic-repo ${c.q(resticRepo)} ` +
+        `${c.q(c.node)} ${c.q(HERE_STORAGE)} --copy ${c.q(tree)} --drkit-repo ${c.q(drkitRepo)} ` +
+        `--restic-repo ${c.q(resticRepo)} ` +
         `--days ${STORAGE_DAYS} --cli ${c.q(c.cli)} --out ${c.q(c.file('storage.json'))}`
       );
     },

@@ -61,7 +61,9 @@ export interface OutboxStatus {
   pending: OutboxRecord[];
   /** Failed or expired (kept 7 days). */
   undelivered: OutboxRecord[];
-  /** Channels that have been failing (until one of their messages goes through): nothing is sent to them before `until`. */
+  /**
+   * Channels that have been failing (until one of their messages goes through): nothing is sent to them before `until`.
+   */
   holds: { channel: string; until: string; failures: number; reason: string }[];
 }
 
@@ -79,9 +81,15 @@ interface DigestBucket {
 const conflict = (error: unknown) => error instanceof StateError && error.code === StateErrorCode.CONFLICT;
 const compact = (isoTime: string) => isoTime.replace(/[-:]|\.\d+/g, '');
 const pad = (n: number) => String(n).padStart(4, '0');
-/** "At once" (within: 0s) cannot be met to the millisecond: a message is late when it arrives more than this after its deadline. */
+/**
+ * "At once" (within: 0s) cannot be met to the millisecond: a message is late when it arrives more than this after its
+ * deadline.
+ */
 export const LATE_GRACE_MS = 1_000;
-/** A creator that died between writing an incident's open index and the incident leaves the index; it is removed after this. */
+/**
+ * A creator that died between writing an incident's open index and the incident leaves the index; it is removed after
+ * this.
+ */
 const ORPHAN_AFTER_MS = 60_000;
 
 function humanMs(ms: number): string {
@@ -123,7 +131,10 @@ export class Notifier {
 
   // ---- incidents ----
 
-  /** Opens an incident for the event, or updates (or, with `resolve`, resolves) the open one with its dedup key; then routes it. */
+  /**
+   * Opens an incident for the event, or updates (or, with `resolve`, resolves) the open one with its dedup key; then
+   * routes it.
+   */
   async report(event: DrkitEvent): Promise<ReportResult> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const claim =
@@ -217,7 +228,9 @@ export class Notifier {
     return written ? incident : undefined;
   }
 
-  /** An event for an open incident: a new entry (severity only ever raised), or nothing when it repeats the last one. */
+  /**
+   * An event for an open incident: a new entry (severity only ever raised), or nothing when it repeats the last one.
+   */
   private async fold(id: string, event: DrkitEvent): Promise<ReportResult> {
     if (event.resolve)
       return { incident: await this.resolve(id, { message: event.message, by: event.by }), action: 'resolved' };
@@ -333,7 +346,8 @@ export class Notifier {
   private closed(incident: Incident, verb: string): NotifyError {
     return new NotifyError(
       NotifyErrorCode.CLOSED,
-      `Incident ${incident.id} ("${incident.title}") was resolved at ${incident.resolvedAt}; it cannot ${verb === 'update' ? 'be updated' : `be ${verb}d`}.`,
+      `Incident ${incident.id} ("${incident.title}") was resolved at ${incident.resolvedAt}; it ` +
+`cannot ${verb === 'update' ? 'be updated' : `be ${verb}d`}.`,
       {
         hint: 'Open a new incident (drkit incident open) if it happens again.',
         details: { id: incident.id },
@@ -397,7 +411,10 @@ export class Notifier {
 
   // ---- routing ----
 
-  /** Turns the incident's timeline entries not routed yet into outbox records or digest items; idempotent, so it also repairs after a crash. */
+  /**
+   * Turns the incident's timeline entries not routed yet into outbox records or digest items; idempotent, so it also
+   * repairs after a crash.
+   */
   private async route(id: string): Promise<void> {
     const state = await this.store.get<OpenState>(KEYS.open(id));
     const found = await getIncident(this.store, id);
@@ -431,7 +448,8 @@ export class Notifier {
     if (muter) {
       if (index === 0)
         this.log(
-          `drkit notify: ${incident.severity} incident ${incident.id} is muted by open P1 incident ${muter.id} on the same component; nothing sent.`,
+          `drkit notify: ${incident.severity} incident ${incident.id} is muted by open P1 ` +
+`incident ${muter.id} on the same component; nothing sent.`,
         );
       return;
     }
@@ -498,7 +516,9 @@ export class Notifier {
     }
   }
 
-  /** A window that has closed becomes one message per channel (the incidents as they are now); then the window is gone. */
+  /**
+   * A window that has closed becomes one message per channel (the incidents as they are now); then the window is gone.
+   */
   private async closeDigest(key: string, bucket: DigestBucket, revision: number): Promise<void> {
     const items: { incident: Incident; entries: TimelineEntry[] }[] = [];
     for (const item of bucket.items) {
@@ -665,7 +685,8 @@ export class Notifier {
   async test(channelName: string): Promise<{ record: OutboxRecord; delivery: DeliveryReport }> {
     if (!this.channels.has(channelName))
       throw new NotifyError(NotifyErrorCode.UNKNOWN_CHANNEL, `No channel named "${channelName}" is configured.`, {
-        hint: `Channels are defined under notify.channels in drkit.config.yaml${this.channels.size ? `; these are: ${[...this.channels.keys()].join(', ')}` : ''}.`,
+        hint: `Channels are defined under notify.channels in drkit.config.yaml` +
+`${this.channels.size ? `; these are: ${[...this.channels.keys()].join(', ')}` : ''}.`,
         details: { channel: channelName },
       });
     const now = this.clock.now();

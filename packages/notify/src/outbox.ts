@@ -37,7 +37,10 @@ export const outboxRecordSchema = z.object({
   attempts: z.int().min(0),
   /** When the next attempt may start. */
   nextAttemptAt: isoTime,
-  /** A claim in the record, as drkit wrote them before the `sending` document (then nextAttemptAt was its end); still honoured, no longer written. */
+  /**
+   * A claim in the record, as drkit wrote them before the `sending` document (then nextAttemptAt was its end); still
+   * honoured, no longer written.
+   */
   sendingSince: isoTime.optional(),
   /** That claim's process: on its own host, a claim whose process is gone is taken over at once. */
   claimedBy: z.object({ host: z.string(), pid: z.int() }).optional(),
@@ -83,7 +86,9 @@ export interface OutboxOptions {
   concurrency?: number;
 }
 
-/** Retry delays: 2 s doubling to 5 min, each between half and all of that ("equal jitter"), never before a Retry-After. */
+/**
+ * Retry delays: 2 s doubling to 5 min, each between half and all of that ("equal jitter"), never before a Retry-After.
+ */
 const BACKOFF_BASE_MS = 2_000;
 const BACKOFF_CAP_MS = 5 * 60_000;
 /** A claim lasts this long: a sender on another host killed mid-send leaves the message to be sent again after it. */
@@ -93,7 +98,9 @@ const HOST = hostname();
 export const KEEP_FINISHED_MS = 7 * 24 * 60 * 60_000;
 const SEND_TIMEOUT_MS = 60_000;
 
-/** Sends, aborting the adapter after SEND_TIMEOUT_MS (a controller and a timer: a tenth of AbortSignal.timeout's cost). */
+/**
+ * Sends, aborting the adapter after SEND_TIMEOUT_MS (a controller and a timer: a tenth of AbortSignal.timeout's cost).
+ */
 async function sendWithin(channel: Channel, notification: Notification): Promise<Delivery> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
@@ -118,7 +125,9 @@ export function parseRecord(entry: StateEntry): OutboxRecord {
   return parsed.data;
 }
 
-/** The durable outbox: every message is a state document before it is sent, and after each attempt says what happened. */
+/**
+ * The durable outbox: every message is a state document before it is sent, and after each attempt says what happened.
+ */
 export class Outbox {
   private readonly random: () => number;
   private readonly concurrency: number;
@@ -206,7 +215,8 @@ export class Outbox {
       if (ms(record.expiresAt) <= now) {
         await this.finish(item, {
           state: 'expired',
-          lastError: `not delivered by ${record.expiresAt}${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
+          lastError: `not delivered by ${record.expiresAt}` +
+`${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
         });
         report.expired++;
         continue;
@@ -368,7 +378,10 @@ export class Outbox {
     return Math.round(ceiling / 2 + (ceiling / 2) * this.random());
   }
 
-  /** Writes the record's next state (undefined fields are dropped); a conflict means another process took it over after this one's claim ran out, and its record wins. */
+  /**
+   * Writes the record's next state (undefined fields are dropped); a conflict means another process took it over after
+   * this one's claim ran out, and its record wins.
+   */
   private async save(item: { record: OutboxRecord; revision: number }, next: OutboxRecord): Promise<void> {
     await this.options.store.put(KEYS.outbox(next.id), next, { ifRevision: item.revision }).catch((error) => {
       if (!(error instanceof StateError && error.code === StateErrorCode.CONFLICT)) throw error;
@@ -391,7 +404,8 @@ export class Outbox {
         nextAttemptAt: item.record.nextAttemptAt,
       });
     if (change.state === 'delivered') return finished();
-    // The report is queued first (its id makes that idempotent): killed before the record says failed, the next process reports again, not never.
+    // The report is queued first (its id makes that idempotent): killed before the record says failed, the next process
+    // reports again, not never.
     await this.report(item.record, change, now);
     await failpoint('notify.outbox.after-failure-report');
     await finished();

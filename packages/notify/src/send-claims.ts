@@ -10,7 +10,9 @@ export interface Sender {
   run: string;
 }
 
-/** The `sending` document: the messages being sent right now, each with its sender and when that claim runs out (ms). */
+/**
+ * The `sending` document: the messages being sent right now, each with its sender and when that claim runs out (ms).
+ */
 export interface SendingDocument {
   claims: Record<string, { by: Sender; until: number }>;
 }

@@ -100,7 +100,10 @@ async function lifeKilledAt(point?: Failpoint) {
   }
 }
 
-/** What each channel must get: the P1's three entries (opened, acknowledged, resolved), the reports of `dead` refusing them; hook also the P3's digest. */
+/**
+ * What each channel must get: the P1's three entries (opened, acknowledged, resolved), the reports of `dead` refusing
+ * them; hook also the P3's digest.
+ */
 function expected(a: string) {
   const entries = ['0000', '0001', '0002'].map((e) => `${a}.${e}`);
   const reports = entries.map((e) => `${e}.dead.failed`);
@@ -131,7 +134,8 @@ describe('a sending process killed with SIGKILL', () => {
 
   describe.concurrent('killed at a failpoint, then run again', () => {
     for (const point of POINTS)
-      it(`${point}: every message is delivered${point === DUPLICATES_AT ? ', the one accepted before the kill twice' : ', none twice'}`, async ({
+      it(`${point}: every message is delivered` +
+`${point === DUPLICATES_AT ? ', the one accepted before the kill twice' : ', none twice'}`, async ({
         expect,
       }) => {
         const dups = check(await lifeKilledAt(point), expect);
@@ -180,6 +184,7 @@ describe('a report racing a resolve', () => {
 afterAll(() => {
   const rows = POINTS.map((p) => `  ${p.padEnd(40)} ${duplicates.get(p) ?? '-'}`);
   console.log(
-    `duplicates per kill point (sent twice because the process died between a 2xx and the outbox update):\n${rows.join('\n')}`,
+    `duplicates per kill point (sent twice because the process died between a 2xx and the outbox ` +
+`update):\n${rows.join('\n')}`,
   );
 });

@@ -152,7 +152,8 @@ describe('the durable outbox', () => {
     expect(other.incident).toBeDefined();
   });
 
-  it('honours a claim written into the record (an older drkit): a live sender’s is left alone, a dead one’s on this host taken over at once', async () => {
+  it('honours a claim written into the record (an older drkit): a live sender’s is left alone, a dead one’s on ' +
+'this host taken over at once', async () => {
     const { record, dead } = await oneMessage();
     const claim = (pid: number) => ({
       ...record,
@@ -169,7 +170,8 @@ describe('the durable outbox', () => {
     expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
-  it('leaves a message claimed in the sending document by a live sender alone, and sends at once one whose sender on this host died', async () => {
+  it('leaves a message claimed in the sending document by a live sender alone, and sends at once one whose ' +
+'sender on this host died', async () => {
     const { record, dead } = await oneMessage();
     const claim = (pid: number) => ({
       claims: { [record.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } },

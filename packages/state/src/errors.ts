@@ -15,7 +15,9 @@ export const StateErrorCode = {
   BAD_LOCATION: 'STATE_BAD_LOCATION',
   /** A lease renewed or used after it lapsed or passed to another holder: stop acting. */
   LEASE_LOST: 'STATE_LEASE_LOST',
-  /** A lease asked for with a TTL that is not a whole number of milliseconds from 1 ms to a day: a bug in the caller. */
+  /**
+   * A lease asked for with a TTL that is not a whole number of milliseconds from 1 ms to a day: a bug in the caller.
+   */
   BAD_LEASE: 'STATE_BAD_LEASE',
 } as const;
 export type StateErrorCode = (typeof StateErrorCode)[keyof typeof StateErrorCode];

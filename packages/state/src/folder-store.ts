@@ -12,7 +12,8 @@ import type { StateEntry, StateStore, WriteOptions } from './store.js';
 const DOC = '.json';
 // Temp files carry the writer's pid, so leftovers of a killed writer can be told from live ones.
 const TEMP = /^(.*)\.json\.(\d+)-[0-9a-f]+\.tmp$/;
-// Temp names count up from a random start: as unique as random bytes per write (a reused pid's leftovers aside), at no cost.
+// Temp names count up from a random start: as unique as random bytes per write (a reused pid's leftovers aside), at no
+// cost.
 let tempSerial = randomInt(2 ** 40);
 
 /** One directory fsync at a time per folder; writers that arrive while one runs share the next. */

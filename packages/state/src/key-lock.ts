@@ -6,7 +6,9 @@ import { StateError, StateErrorCode } from './errors.js';
 
 /** A writer holds a key's lock for one read, write, fsync and rename: milliseconds. Longer means stuck or gone. */
 const STALE_AFTER_MS = 60_000;
-/** An unreadable lock (its writer died between creating and filling it) or a breaker's mark older than this is garbage. */
+/**
+ * An unreadable lock (its writer died between creating and filling it) or a breaker's mark older than this is garbage.
+ */
 const HALF_WRITTEN_AFTER_MS = 5_000;
 const WAIT_MS = 10_000;
 
@@ -62,7 +64,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Takes the lock `lockPath`, a hard link to this process's writer file in `root` (link() fails if
  * the name exists, so a lock file of an older drkit, made with O_EXCL, excludes it too, and it
  * excludes theirs; both hold `pid token`). A lock whose pid is gone, or that is older than a
- * minute (a link's age is the writer file's mtime, touched as locks are taken), is stale: it is removed under a second lock file
+ * minute (a link's age is the writer file's mtime, touched as locks are taken), is stale: it is removed under a second
+ * lock file
  * (`….break.lock`), after checking it is still the same stale lock, so two processes that find
  * it at once cannot remove a lock a third has just taken.
  */
@@ -96,7 +99,10 @@ export async function lockKey(lockPath: string, key: string, root: string): Prom
   }
 }
 
-/** Sets the writer file's mtime to now, at most once a second: a lock then never looks more than a second older than it is. */
+/**
+ * Sets the writer file's mtime to now, at most once a second: a lock then never looks more than a second older than it
+ * is.
+ */
 function touch(writer: string): void {
   const now = Date.now();
   if (now - (touched.get(writer) ?? 0) < 1_000) return;
@@ -140,7 +146,8 @@ async function acquire(lockPath: string, key: string, root: string): Promise<voi
     else if (Date.now() > deadline)
       throw new StateError(
         StateErrorCode.UNAVAILABLE,
-        `State key "${key}" stayed locked for ${WAIT_MS / 1000} s (${lockPath}, held by pid ${holder?.pid ?? 'unknown'}).`,
+        `State key "${key}" stayed locked for ${WAIT_MS / 1000} s (${lockPath}, held by ` +
+`pid ${holder?.pid ?? 'unknown'}).`,
         {
           hint: 'Another drkit process is writing it and did not finish. If no drkit runs, remove that lock file.',
           details: { key, lockPath, pid: holder?.pid },

@@ -37,7 +37,10 @@ export interface LeaseBackend {
   close(): Promise<void>;
 }
 
-/** Where a lease backend lives: what `openLeaseBackend` takes (and what `failover.lease` and the scheduler's config give). */
+/**
+ * Where a lease backend lives: what `openLeaseBackend` takes (and what `failover.lease` and the scheduler's config
+ * give).
+ */
 export type LeaseBackendOptions =
   | { backend: 'file' /** A folder on this host. */; path: string }
   | { backend: 'redis'; url: string }
@@ -48,7 +51,10 @@ export function leaseHolderId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
-/** The lease's name is a state key (so a file name and a Redis or etcd key), its TTL whole milliseconds from 1 ms to a day. */
+/**
+ * The lease's name is a state key (so a file name and a Redis or etcd key), its TTL whole milliseconds from 1 ms to a
+ * day.
+ */
 export function checkLeaseRequest(name: string, ttlMs: number): void {
   checkKey(name);
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > 86_400_000)
@@ -67,7 +73,8 @@ export function leaseLost(lease: Lease, location: string, now: string): StateErr
     StateErrorCode.LEASE_LOST,
     `The lease "${lease.name}" (epoch ${lease.epoch}, held by ${lease.holder}) at ${location} ${now}.`,
     {
-      hint: 'Another process may act now: stop what this lease guarded. It lapsed because it was not renewed within its TTL (a stalled process, a slow or unreachable backend); acquire it again to go on.',
+      hint: 'Another process may act now: stop what this lease guarded. It lapsed because it was not renewed ' +
+'within its TTL (a stalled process, a slow or unreachable backend); acquire it again to go on.',
       details: { name: lease.name, epoch: lease.epoch, holder: lease.holder, location },
     },
   );

@@ -5,11 +5,15 @@ import { checkKey, checkPrefix } from './keys.js';
 import { attempt, checkRevision, checkValue, parseStored, unavailable } from './stored.js';
 import type { StateEntry, StateStore, WriteOptions } from './store.js';
 
-// One hash slot for every key (`{drkit-state}`), so the scripts may touch a document and the index together, on a cluster too.
+// One hash slot for every key (`{drkit-state}`), so the scripts may touch a document and the index together, on a
+// cluster too.
 const DOC_PREFIX = '{drkit-state}:doc:';
 const INDEX = '{drkit-state}:keys';
 
-/** KEYS: document, index. ARGV: expected revision ('' = any), stored JSON without the revision, key. Returns {written, revision}. */
+/**
+ * KEYS: document, index. ARGV: expected revision ('' = any), stored JSON without the revision, key. Returns {written,
+ * revision}.
+ */
 const PUT = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= current then return {0, current} end

@@ -77,7 +77,8 @@ describe('FolderStateStore on disk', () => {
     expect((await waiting).revision).toBe(3);
   });
 
-  it("locks a key with a hard link to its writer's file (its pid), and takes it over the moment that writer is killed", async () => {
+  it("locks a key with a hard link to its writer's file (its pid), and takes it over the moment that writer is " +
+"killed", async () => {
     const store = new FolderStateStore(dir);
     await store.put('k', 1);
     // A writer in another process stops while it holds the lock.
