@@ -23,9 +23,9 @@ export function hookUp(c, log) {
   const pid = c.q(pidFile);
   return (
     `{ [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null || { ( ${c.q(c.node)} ${c.q(HERE)} ` +
-`serve ${HOOK_PORT} ${c.q(log)} >/dev/null 2>&1 & echo $! > ${pid} ) && ` +
+    `serve ${HOOK_PORT} ${c.q(log)} >/dev/null 2>&1 & echo $! > ${pid} ) && ` +
     `for i in $(seq 100); do ${c.q(c.node)} -e "fetch('http://127.0.0.1:${HOOK_PORT}/ping',{method:'POST'}` +
-`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" && break; sleep 0.1; done; }; }`
+    `).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" && break; sleep 0.1; done; }; }`
   );
 }
 
@@ -39,8 +39,8 @@ export function hookStop() {
 /** A config whose P1 route is one webhook to the receiver, the state in `state`. */
 export const hookConfig = (state) =>
   `state: ${JSON.stringify(state)}\nsources: [{ name: none, type: files, path: /nonexistent }]\nnotify:\n` +
-`  channels:\n    hook: { type: webhook, url: "http://127.0.0.1:${HOOK_PORT}/p1" }\n  routes:\n` +
-`    P1: { channels: [hook], within: 0s }\n`;
+  `  channels:\n    hook: { type: webhook, url: "http://127.0.0.1:${HOOK_PORT}/p1" }\n  routes:\n` +
+  `    P1: { channels: [hook], within: 0s }\n`;
 
 /** Milliseconds from the start mark to the first P1 request that arrived after it, if any. */
 export function openToReceipt(startFile, log) {

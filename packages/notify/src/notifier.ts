@@ -347,7 +347,7 @@ export class Notifier {
     return new NotifyError(
       NotifyErrorCode.CLOSED,
       `Incident ${incident.id} ("${incident.title}") was resolved at ${incident.resolvedAt}; it ` +
-`cannot ${verb === 'update' ? 'be updated' : `be ${verb}d`}.`,
+        `cannot ${verb === 'update' ? 'be updated' : `be ${verb}d`}.`,
       {
         hint: 'Open a new incident (drkit incident open) if it happens again.',
         details: { id: incident.id },
@@ -449,7 +449,7 @@ export class Notifier {
       if (index === 0)
         this.log(
           `drkit notify: ${incident.severity} incident ${incident.id} is muted by open P1 ` +
-`incident ${muter.id} on the same component; nothing sent.`,
+            `incident ${muter.id} on the same component; nothing sent.`,
         );
       return;
     }
@@ -685,8 +685,9 @@ export class Notifier {
   async test(channelName: string): Promise<{ record: OutboxRecord; delivery: DeliveryReport }> {
     if (!this.channels.has(channelName))
       throw new NotifyError(NotifyErrorCode.UNKNOWN_CHANNEL, `No channel named "${channelName}" is configured.`, {
-        hint: `Channels are defined under notify.channels in drkit.config.yaml` +
-`${this.channels.size ? `; these are: ${[...this.channels.keys()].join(', ')}` : ''}.`,
+        hint:
+          `Channels are defined under notify.channels in drkit.config.yaml` +
+          `${this.channels.size ? `; these are: ${[...this.channels.keys()].join(', ')}` : ''}.`,
         details: { channel: channelName },
       });
     const now = this.clock.now();

@@ -215,8 +215,8 @@ export class Outbox {
       if (ms(record.expiresAt) <= now) {
         await this.finish(item, {
           state: 'expired',
-          lastError: `not delivered by ${record.expiresAt}` +
-`${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
+          lastError:
+            `not delivered by ${record.expiresAt}` + `${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
         });
         report.expired++;
         continue;

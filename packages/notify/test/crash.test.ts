@@ -134,15 +134,16 @@ describe('a sending process killed with SIGKILL', () => {
 
   describe.concurrent('killed at a failpoint, then run again', () => {
     for (const point of POINTS)
-      it(`${point}: every message is delivered` +
-`${point === DUPLICATES_AT ? ', the one accepted before the kill twice' : ', none twice'}`, async ({
-        expect,
-      }) => {
-        const dups = check(await lifeKilledAt(point), expect);
-        duplicates.set(point, dups);
-        // With one message in flight at a time, exactly the one whose 2xx the killed process never recorded.
-        expect(dups).toBe(point === DUPLICATES_AT ? 1 : 0);
-      });
+      it(
+        `${point}: every message is delivered` +
+          `${point === DUPLICATES_AT ? ', the one accepted before the kill twice' : ', none twice'}`,
+        async ({ expect }) => {
+          const dups = check(await lifeKilledAt(point), expect);
+          duplicates.set(point, dups);
+          // With one message in flight at a time, exactly the one whose 2xx the killed process never recorded.
+          expect(dups).toBe(point === DUPLICATES_AT ? 1 : 0);
+        },
+      );
   });
 });
 
@@ -185,6 +186,6 @@ afterAll(() => {
   const rows = POINTS.map((p) => `  ${p.padEnd(40)} ${duplicates.get(p) ?? '-'}`);
   console.log(
     `duplicates per kill point (sent twice because the process died between a 2xx and the outbox ` +
-`update):\n${rows.join('\n')}`,
+      `update):\n${rows.join('\n')}`,
   );
 });

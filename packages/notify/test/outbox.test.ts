@@ -152,43 +152,49 @@ describe('the durable outbox', () => {
     expect(other.incident).toBeDefined();
   });
 
-  it('honours a claim written into the record (an older drkit): a live sender’s is left alone, a dead one’s on ' +
-'this host taken over at once', async () => {
-    const { record, dead } = await oneMessage();
-    const claim = (pid: number) => ({
-      ...record,
-      attempts: 1,
-      sendingSince: record.createdAt,
-      claimedBy: { host: hostname(), pid },
-      nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString(),
-    });
-    const key = `outbox/${record.id}`;
-    await b.store.put(key, claim(process.ppid));
-    expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1 });
-    await b.store.put(key, claim(dead));
-    expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
-    expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 2 });
-  });
+  it(
+    'honours a claim written into the record (an older drkit): a live sender’s is left alone, a dead one’s on ' +
+      'this host taken over at once',
+    async () => {
+      const { record, dead } = await oneMessage();
+      const claim = (pid: number) => ({
+        ...record,
+        attempts: 1,
+        sendingSince: record.createdAt,
+        claimedBy: { host: hostname(), pid },
+        nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString(),
+      });
+      const key = `outbox/${record.id}`;
+      await b.store.put(key, claim(process.ppid));
+      expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1 });
+      await b.store.put(key, claim(dead));
+      expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
+      expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 2 });
+    },
+  );
 
-  it('leaves a message claimed in the sending document by a live sender alone, and sends at once one whose ' +
-'sender on this host died', async () => {
-    const { record, dead } = await oneMessage();
-    const claim = (pid: number) => ({
-      claims: { [record.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } },
-    });
-    await b.store.put('sending', claim(process.ppid));
-    expect(await b.notifier.deliver()).toMatchObject({
-      delivered: 0,
-      waiting: 1,
-      nextAttemptAt: b.clock.now() + 2 * MINUTE,
-    });
-    expect(b.got('ops-slack')).toHaveLength(0);
-    await b.store.put('sending', claim(dead));
-    expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
-    expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 1 });
-    // The claims of a run leave the document when it ends.
-    expect((await b.store.get('sending'))?.value).toEqual({ claims: {} });
-  });
+  it(
+    'leaves a message claimed in the sending document by a live sender alone, and sends at once one whose ' +
+      'sender on this host died',
+    async () => {
+      const { record, dead } = await oneMessage();
+      const claim = (pid: number) => ({
+        claims: { [record.id]: { by: { host: hostname(), pid, run: 'other' }, until: b.clock.now() + 2 * MINUTE } },
+      });
+      await b.store.put('sending', claim(process.ppid));
+      expect(await b.notifier.deliver()).toMatchObject({
+        delivered: 0,
+        waiting: 1,
+        nextAttemptAt: b.clock.now() + 2 * MINUTE,
+      });
+      expect(b.got('ops-slack')).toHaveLength(0);
+      await b.store.put('sending', claim(dead));
+      expect(await b.notifier.deliver()).toMatchObject({ delivered: 1 });
+      expect((await b.records())[0]).toMatchObject({ state: 'delivered', attempts: 1 });
+      // The claims of a run leave the document when it ends.
+      expect((await b.store.get('sending'))?.value).toEqual({ claims: {} });
+    },
+  );
 
   it('two senders delivering one outbox at once send each message once', async () => {
     b = await bench(`

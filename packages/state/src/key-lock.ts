@@ -147,7 +147,7 @@ async function acquire(lockPath: string, key: string, root: string): Promise<voi
       throw new StateError(
         StateErrorCode.UNAVAILABLE,
         `State key "${key}" stayed locked for ${WAIT_MS / 1000} s (${lockPath}, held by ` +
-`pid ${holder?.pid ?? 'unknown'}).`,
+          `pid ${holder?.pid ?? 'unknown'}).`,
         {
           hint: 'Another drkit process is writing it and did not finish. If no drkit runs, remove that lock file.',
           details: { key, lockPath, pid: holder?.pid },

@@ -20,8 +20,9 @@ export function keySegments(key: string): string[] | undefined {
 export function checkKey(key: string): string {
   if (!keySegments(key))
     throw new StateError(StateErrorCode.BAD_KEY, `"${key.slice(0, 80)}" is not a valid state key.`, {
-      hint: 'Keys are `/`-separated segments of letters, digits, ".", "_" and "-" (no "." or ".." segment, none ' +
-'ending in .json, .tmp or .lock), at most 512 characters. This is a bug in the caller.',
+      hint:
+        'Keys are `/`-separated segments of letters, digits, ".", "_" and "-" (no "." or ".." segment, none ' +
+        'ending in .json, .tmp or .lock), at most 512 characters. This is a bug in the caller.',
     });
   return key;
 }

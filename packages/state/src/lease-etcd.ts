@@ -21,7 +21,7 @@ const seconds = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs / 1000));
 
 const UNREACHABLE_HINT =
   'Check that etcd is up and reachable from this host (etcdctl --endpoints … endpoint health); until it is, ' +
-'nobody can take or renew the lease, and a holder must stop acting when its lease runs out.';
+  'nobody can take or renew the lease, and a holder must stop acting when its lease runs out.';
 
 /**
  * Leases in etcd, for monitors on several machines (as Patroni does): acquiring grants an etcd
@@ -149,8 +149,9 @@ export class EtcdLeaseBackend implements LeaseBackend {
         StateErrorCode.DAMAGED,
         `The etcd key ${key(name)} (${this.location}) does not hold a drkit lease.`,
         {
-          hint: 'Something other than drkit wrote it. Delete it (etcdctl del) once no drkit process acts on that ' +
-'lease.',
+          hint:
+            'Something other than drkit wrote it. Delete it (etcdctl del) once no drkit process acts on that ' +
+            'lease.',
           details: { key: key(name) },
         },
       );

@@ -47,7 +47,7 @@ interface LeaseRedis extends Redis {
 
 const UNREACHABLE_HINT =
   'Check that Redis is up and reachable from this host; until it is, nobody can take or renew the lease, ' +
-'and a holder must stop acting when its lease runs out.';
+  'and a holder must stop acting when its lease runs out.';
 
 /**
  * Leases in Redis, for monitors on several hosts sharing one server: `SET NX PX` and the epoch

@@ -73,8 +73,9 @@ export function leaseLost(lease: Lease, location: string, now: string): StateErr
     StateErrorCode.LEASE_LOST,
     `The lease "${lease.name}" (epoch ${lease.epoch}, held by ${lease.holder}) at ${location} ${now}.`,
     {
-      hint: 'Another process may act now: stop what this lease guarded. It lapsed because it was not renewed ' +
-'within its TTL (a stalled process, a slow or unreachable backend); acquire it again to go on.',
+      hint:
+        'Another process may act now: stop what this lease guarded. It lapsed because it was not renewed ' +
+        'within its TTL (a stalled process, a slow or unreachable backend); acquire it again to go on.',
       details: { name: lease.name, epoch: lease.epoch, holder: lease.holder, location },
     },
   );

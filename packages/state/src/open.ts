@@ -16,8 +16,9 @@ export async function openStateStore(location: string = DEFAULT_STATE_LOCATION):
       StateErrorCode.BAD_LOCATION,
       `The state store ${location.replace(/\/\/[^@/]*@/, '//***@')} is neither a folder nor a redis:// URL.`,
       {
-        hint: 'Set `state:` in drkit.config.yaml (or DRKIT_STATE) to a folder path such as ./drkit-state, or to ' +
-'redis://[:password@]host:6379[/db].',
+        hint:
+          'Set `state:` in drkit.config.yaml (or DRKIT_STATE) to a folder path such as ./drkit-state, or to ' +
+          'redis://[:password@]host:6379[/db].',
       },
     );
   return new FolderStateStore(location);

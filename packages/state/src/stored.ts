@@ -28,8 +28,9 @@ export function parseStored<T>(key: string, text: string, where: string): StateE
       StateErrorCode.DAMAGED,
       `State key "${key}" (${where}) does not hold a drkit state document.`,
       {
-        hint: 'Something other than drkit wrote it. Move it aside (or delete it) and run the command again; see ' +
-'docs/FORMAT.md for the layout.',
+        hint:
+          'Something other than drkit wrote it. Move it aside (or delete it) and run the command again; see ' +
+          'docs/FORMAT.md for the layout.',
         details: { key, where },
       },
     );
@@ -42,7 +43,7 @@ export function unavailable(
   doing: string,
   cause: unknown,
   hint = 'Check that the folder is writable and the disk not full (or that Redis is up and reachable), then run ' +
-'the command again.',
+    'the command again.',
 ): StateError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new StateError(StateErrorCode.UNAVAILABLE, `The state store ${location} failed to ${doing}: ${reason}`, {

@@ -77,35 +77,38 @@ describe('FolderStateStore on disk', () => {
     expect((await waiting).revision).toBe(3);
   });
 
-  it("locks a key with a hard link to its writer's file (its pid), and takes it over the moment that writer is " +
-"killed", async () => {
-    const store = new FolderStateStore(dir);
-    await store.put('k', 1);
-    // A writer in another process stops while it holds the lock.
-    const script = `
+  it(
+    "locks a key with a hard link to its writer's file (its pid), and takes it over the moment that writer is " +
+      'killed',
+    async () => {
+      const store = new FolderStateStore(dir);
+      await store.put('k', 1);
+      // A writer in another process stops while it holds the lock.
+      const script = `
       const { FolderStateStore } = await import(${JSON.stringify(path.resolve('dist/index.js'))});
       await new FolderStateStore(${JSON.stringify(dir)}).put('k', 'theirs');`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-lock=hang' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    await new Promise<void>((resolve) => child.stderr.on('data', (d) => String(d).includes('hanging') && resolve()));
-    const lock = path.join(dir, 'k.json.lock');
-    const writer = path.join(dir, (await readdir(dir)).find((f) => f.startsWith(`writer.${child.pid}-`))!);
-    expect((await stat(lock)).ino).toBe((await stat(writer)).ino);
-    expect(await readFile(lock, 'utf8')).toMatch(new RegExp(`^${child.pid} [0-9a-f]+$`));
-    const waiting = store.put('k', 2, { ifRevision: 1 });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    expect((await waiting).revision).toBe(2);
-    expect(await readdir(dir)).not.toContain('k.json.lock');
-    // The next process to write here removes the killed writer's file, and its own when it exits: this one's is left.
-    spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("'theirs'", "'next'")]);
-    expect((await readdir(dir)).filter((f) => f.startsWith('writer.'))).toEqual([
-      expect.stringMatching(new RegExp(`^writer\\.${process.pid}-`)),
-    ]);
-  });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, DRKIT_FAILPOINTS: 'state.after-lock=hang' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      await new Promise<void>((resolve) => child.stderr.on('data', (d) => String(d).includes('hanging') && resolve()));
+      const lock = path.join(dir, 'k.json.lock');
+      const writer = path.join(dir, (await readdir(dir)).find((f) => f.startsWith(`writer.${child.pid}-`))!);
+      expect((await stat(lock)).ino).toBe((await stat(writer)).ino);
+      expect(await readFile(lock, 'utf8')).toMatch(new RegExp(`^${child.pid} [0-9a-f]+$`));
+      const waiting = store.put('k', 2, { ifRevision: 1 });
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      expect((await waiting).revision).toBe(2);
+      expect(await readdir(dir)).not.toContain('k.json.lock');
+      // The next process to write here removes the killed writer's file, and its own when it exits: this one's is left.
+      spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("'theirs'", "'next'")]);
+      expect((await readdir(dir)).filter((f) => f.startsWith('writer.'))).toEqual([
+        expect.stringMatching(new RegExp(`^writer\\.${process.pid}-`)),
+      ]);
+    },
+  );
 
   it('reports a file that is not a state document as STATE_DAMAGED, naming it', async () => {
     const store = new FolderStateStore(dir);
