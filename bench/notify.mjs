@@ -2,9 +2,11 @@
 //
 //   node bench/notify.mjs serve PORT LOG        a webhook receiver on 127.0.0.1:PORT that answers
 //                                               200 and appends each request's arrival (ms) to LOG
-//   node bench/notify.mjs throughput N PORT DIR N messages through the durable outbox (a folder
-//                                               state store in DIR) to that receiver: written, then
-//                                               sent; exits 1 unless all N were delivered
+//   node bench/notify.mjs throughput N PORT STORE
+//                                               N messages through the durable outbox (STORE: a
+//                                               folder, emptied first, or a redis:// state store) to
+//                                               that receiver: written, then sent; exits 1 unless
+//                                               all N were delivered
 //
 // and, for bench/steps.mjs, the receiver's lifecycle (started on first use on a fixed port,
 // stopped when the harness exits).
@@ -65,13 +67,15 @@ async function serve(port, log) {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-async function throughput(n, port, dir) {
+async function throughput(n, port, location) {
   const root = path.resolve(path.dirname(HERE), '..');
   const { Notifier, createChannels } = await import(path.join(root, 'packages/notify/dist/index.js'));
-  const { FolderStateStore } = await import(path.join(root, 'packages/state/dist/index.js'));
-  rmSync(dir, { recursive: true, force: true });
+  const { openStateStore } = await import(path.join(root, 'packages/state/dist/index.js'));
+  // A folder starts empty here; a redis:// store was emptied by the step's prepare.
+  if (!/^rediss?:/.test(location)) rmSync(location, { recursive: true, force: true });
+  const store = await openStateStore(location);
   const channels = createChannels({ hook: { type: 'webhook', url: `http://127.0.0.1:${port}/bulk` } });
-  const notifier = new Notifier({ store: new FolderStateStore(dir), channels, concurrency: 32 });
+  const notifier = new Notifier({ store, channels, concurrency: 32 });
   const now = Date.now();
   const records = Array.from({ length: n }, (_, i) =>
     notifier.outbox.record({
@@ -96,6 +100,7 @@ async function throughput(n, port, dir) {
     console.error(`delivered ${report.delivered} of ${n}: ${JSON.stringify(report)}`);
     process.exit(1);
   }
+  await store.close();
 }
 
 if (process.argv[1] === HERE) {
@@ -103,7 +108,7 @@ if (process.argv[1] === HERE) {
   if (mode === 'serve') await serve(Number(args[0]), args[1]);
   else if (mode === 'throughput') await throughput(Number(args[0]), Number(args[1]), args[2]);
   else {
-    console.error('usage: node bench/notify.mjs serve PORT LOG | throughput N PORT DIR');
+    console.error('usage: node bench/notify.mjs serve PORT LOG | throughput N PORT DIR|redis://…');
     process.exit(2);
   }
 }

@@ -64,6 +64,9 @@ const REDIS_KEYS = Number(ENV.BENCH_REDIS_KEYS ?? 1_000_000);
 const REDIS_TOTAL = expectedKeys(REDIS_KEYS);
 const REDIS_SOURCE = 20_000 + (process.pid % 20_000);
 const REDIS_TARGET = REDIS_SOURCE + 1;
+// The outbox's Redis state store: a server of its own, with an append-only file fsynced every second
+// (Redis's own default once AOF is on), as a state store should be run.
+const REDIS_STATE = REDIS_SOURCE + 2;
 const REDIS_TOOLS = ['redis-server', 'redis-cli'];
 const REDIS_INSTALL = {
   'redis-server': 'apt-get install -y redis-server',
@@ -71,11 +74,11 @@ const REDIS_INSTALL = {
 };
 const redisPidFile = (port) => path.join(os.tmpdir(), `drkit-bench-redis-${port}.pid`);
 // Starts our own server once; refuses to touch a server on that port that we did not start.
-const redisUp = (c, port) => {
+const redisUp = (c, port, persistence = '--appendonly no') => {
   const pid = c.q(redisPidFile(port));
   return (
     `{ [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null || { rm -f ${pid} && redis-server ` +
-    `--port ${port} --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 ` +
+    `--port ${port} --bind 127.0.0.1 --save '' ${persistence} --repl-diskless-sync-delay 0 ` +
     `--daemonize yes --dir ${c.q(os.tmpdir())} --pidfile ${pid} >/dev/null && for i in $(seq 100); do [ ` +
     `-f ${pid} ] && redis-cli -p ${port} ping >/dev/null 2>&1 && break; sleep 0.1; done; }; } && ` +
     `[ "$(redis-cli -p ${port} info server | tr -d '\\r' | sed -n 's/^process_id://p')" = "$(cat ${pid})" ] ` +
@@ -87,7 +90,7 @@ const redisSeeded = (c) =>
   `{ redis-cli -p ${REDIS_SOURCE} flushall >/dev/null && ${c.q(c.node)} ${c.q(HERE_REDIS_DATA)} ` +
   `${REDIS_KEYS} | redis-cli -p ${REDIS_SOURCE} --pipe >/dev/null; }; }`;
 process.on('exit', () => {
-  for (const port of [REDIS_SOURCE, REDIS_TARGET]) {
+  for (const port of [REDIS_SOURCE, REDIS_TARGET, REDIS_STATE]) {
     try {
       process.kill(Number(readFileSync(redisPidFile(port), 'utf8')), 'SIGTERM');
       rmSync(redisPidFile(port), { force: true });
@@ -529,6 +532,23 @@ export const STEPS = [
     prepare: (c) => hookUp(c, c.file('hook.log')),
     command: (c) =>
       `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ${c.q(c.file('outbox-state'))}`,
+    rate: () => ({ count: NOTIFY_MESSAGES, unit: 'messages' }),
+  },
+  {
+    id: 'drkit-outbox-throughput-redis',
+    label:
+      `drkit outbox, Redis state store (AOF, fsync every second): ${NOTIFY_MESSAGES.toLocaleString('en')} ` +
+      `messages written, then sent to a local webhook (target ≥ 1,000/s)`,
+    group: 'notify',
+    tools: REDIS_TOOLS,
+    install: REDIS_INSTALL,
+    available: drkitAvailable,
+    prepare: (c) =>
+      `${redisUp(c, REDIS_STATE, '--appendonly yes --appendfsync everysec')} && ` +
+      `redis-cli -p ${REDIS_STATE} flushall >/dev/null && ${hookUp(c, c.file('hook.log'))}`,
+    command: (c) =>
+      `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ` +
+      `redis://127.0.0.1:${REDIS_STATE}/0`,
     rate: () => ({ count: NOTIFY_MESSAGES, unit: 'messages' }),
   },
   {
