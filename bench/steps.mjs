@@ -73,13 +73,19 @@ const REDIS_INSTALL = {
   'redis-cli': 'apt-get install -y redis-tools',
 };
 const redisPidFile = (port) => path.join(os.tmpdir(), `drkit-bench-redis-${port}.pid`);
-// Starts our own server once; refuses to touch a server on that port that we did not start.
-const redisUp = (c, port, persistence = '--appendonly no') => {
+// Starts our own server once; refuses to touch a server on that port that we did not start. With
+// `aofDir`, it keeps an append-only file there, in a folder made afresh (a server that loaded an
+// older file would still be loading it when the step empties it).
+const redisUp = (c, port, aofDir) => {
   const pid = c.q(redisPidFile(port));
+  const persistence = aofDir
+    ? `--appendonly yes --appendfsync everysec --dir ${c.q(aofDir)}`
+    : `--appendonly no --dir ${c.q(os.tmpdir())}`;
   return (
-    `{ [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null || { rm -f ${pid} && redis-server ` +
+    `{ [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null || { rm -f ${pid} && ` +
+    `${aofDir ? `rm -rf ${c.q(aofDir)} && mkdir -p ${c.q(aofDir)} && ` : ''}redis-server ` +
     `--port ${port} --bind 127.0.0.1 --save '' ${persistence} --repl-diskless-sync-delay 0 ` +
-    `--daemonize yes --dir ${c.q(os.tmpdir())} --pidfile ${pid} >/dev/null && for i in $(seq 100); do [ ` +
+    `--daemonize yes --pidfile ${pid} >/dev/null && for i in $(seq 100); do [ ` +
     `-f ${pid} ] && redis-cli -p ${port} ping >/dev/null 2>&1 && break; sleep 0.1; done; }; } && ` +
     `[ "$(redis-cli -p ${port} info server | tr -d '\\r' | sed -n 's/^process_id://p')" = "$(cat ${pid})" ] ` +
     `|| { echo "port ${port} is used by another redis-server" >&2; false; }`
@@ -544,7 +550,7 @@ export const STEPS = [
     install: REDIS_INSTALL,
     available: drkitAvailable,
     prepare: (c) =>
-      `${redisUp(c, REDIS_STATE, '--appendonly yes --appendfsync everysec')} && ` +
+      `${redisUp(c, REDIS_STATE, c.file('redis-state'))} && ` +
       `redis-cli -p ${REDIS_STATE} flushall >/dev/null && ${hookUp(c, c.file('hook.log'))}`,
     command: (c) =>
       `${c.q(c.node)} ${c.q(NOTIFY_HELPER)} throughput ${NOTIFY_MESSAGES} ${HOOK_PORT} ` +
