@@ -123,8 +123,9 @@ function tryLock(lockPath: string, root: string): boolean {
         return true;
       }
       const writer = writers.get(root) ?? newWriter(root);
-      fs.linkSync(writer, lockPath);
+      // Touched before the link, so no other process ever sees this lock with an idle writer's old mtime (stale).
       touch(writer);
+      fs.linkSync(writer, lockPath);
       return true;
     } catch (error) {
       const code = errnoCode(error) ?? '';
