@@ -57,11 +57,7 @@ async function withNotifier<T>(minutesAgo: number, use: (n: Notifier) => Promise
 }
 
 async function outbox(): Promise<OutboxRecord[]> {
-  const store = await openStateStore(path.join(dir, 'state'));
-  const out: OutboxRecord[] = [];
-  for await (const entry of store.list<OutboxRecord>('outbox/')) out.push(entry.value);
-  await store.close();
-  return out;
+  return withNotifier(0, async (n) => (await n.outbox.all()).map((r) => r.record));
 }
 
 describe('drkit status-page', () => {

@@ -38,8 +38,10 @@ export interface NotifierOptions {
   log?: (line: string) => void;
   /** Jitter's random source, in [0, 1). */
   random?: () => number;
-  /** Messages in flight at once. */
+  /** Messages in flight at once (default 64). */
   concurrency?: number;
+  /** Sends to one channel at once (default 16). */
+  perChannel?: number;
 }
 
 export interface ReportResult {
@@ -126,6 +128,7 @@ export class Notifier {
       log: this.log,
       random: options.random,
       concurrency: options.concurrency,
+      perChannel: options.perChannel,
     });
   }
 

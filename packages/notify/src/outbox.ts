@@ -1,12 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { failpoint } from '@drkit/errors';
-import { processAlive, type StateEntry, StateError, StateErrorCode, type StateStore } from '@drkit/state';
+import { processAlive, type StateEntry, type StateStore } from '@drkit/state';
 import * as z from 'zod';
 import { type Channel, type Delivery, NOTIFICATION_KINDS, type Notification } from './channel.js';
 import { type Clock, iso, ms } from './clock.js';
 import { NotifyError, NotifyErrorCode } from './errors.js';
 import { KEYS } from './incidents.js';
 import { incidentSchema, SEVERITIES } from './model.js';
+import { recordsOf, SegmentWriter } from './segments.js';
 import { SendClaims } from './send-claims.js';
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -82,8 +84,13 @@ export interface OutboxOptions {
   log: (line: string) => void;
   /** Jitter's random source, in [0, 1). */
   random?: () => number;
-  /** Messages in flight at once (each channel's messages about one incident go one at a time, in order). */
+  /**
+   * Messages in flight at once: being claimed, sent or recorded (each channel's messages about one incident go one at a
+   * time, in order). Default 64: each message waits for two durable writes, and those, not the sends, bound the rate.
+   */
   concurrency?: number;
+  /** Sends to one channel at once (requests or SMTP sessions a receiver sees from this process). Default 16. */
+  perChannel?: number;
 }
 
 /**
@@ -111,30 +118,66 @@ async function sendWithin(channel: Channel, notification: Notification): Promise
   }
 }
 
-export function parseRecord(entry: StateEntry): OutboxRecord {
-  const parsed = outboxRecordSchema.safeParse(entry.value);
+/** In id order, by code unit (as the state store lists keys). */
+const inIdOrder = (a: ListedRecord, b: ListedRecord) =>
+  a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0;
+
+function parseRecord(key: string, raw: unknown): OutboxRecord {
+  const parsed = outboxRecordSchema.safeParse(raw);
   if (!parsed.success)
     throw new NotifyError(
       NotifyErrorCode.DAMAGED,
-      `The outbox record ${entry.key} does not match its schema: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      `The outbox document ${key} holds a record that does not match its schema: ` +
+        `${parsed.error.issues[0]?.message ?? 'invalid'}.`,
       {
-        hint: 'Something other than drkit changed it: move it aside (the message it held is then not sent).',
-        details: { key: entry.key },
+        hint: 'Something other than drkit changed it: move it aside (the messages it held are then not sent).',
+        details: { key },
       },
     );
   return parsed.data;
 }
 
+/** A message as listed: its record, the segment it is in, and its JSON there (what a change expects to find). */
+export interface ListedRecord {
+  record: OutboxRecord;
+  key: string;
+  listed: string;
+}
+
+/** A segment as listed: the ids of the records in it. */
+interface ListedSegment {
+  key: string;
+  revision: number;
+  ids: string[];
+}
+
+/** Messages queued together share a segment document of up to this many (a segment is rewritten whole). */
+const SEGMENT_RECORDS = 64;
+
 /**
- * The durable outbox: every message is a state document before it is sent, and after each attempt says what happened.
+ * The durable outbox: every message is written to a state document (a segment of messages queued together) before it
+ * is sent, and after each attempt the segment says what happened.
  */
 export class Outbox {
   private readonly random: () => number;
   private readonly concurrency: number;
+  private readonly perChannel: number;
+  /** Each channel's sends in progress, and those waiting their turn. */
+  private readonly sending = new Map<string, { active: number; waiting: (() => void)[] }>();
+  private readonly segments: SegmentWriter;
+  /** This process's segments are named `outbox/<time>.<run>.<n>`: no other process appends to them. */
+  private readonly run = randomBytes(4).toString('hex');
+  private serial = 0;
+  /** The segment being filled, and how many records it holds. */
+  private open: { key: string; count: number } | undefined;
+  /** Reads of a segment asked for and not yet started (see `unchanged`). */
+  private readonly reads = new Map<string, Promise<StateEntry | undefined>>();
 
   constructor(private readonly options: OutboxOptions) {
     this.random = options.random ?? Math.random;
-    this.concurrency = options.concurrency ?? 16;
+    this.concurrency = options.concurrency ?? 64;
+    this.perChannel = options.perChannel ?? 16;
+    this.segments = new SegmentWriter(options.store);
   }
 
   /** A new pending record (not yet written). */
@@ -161,25 +204,49 @@ export class Outbox {
     };
   }
 
-  /** Writes records that do not exist yet (an id already written is the same message: left as it is). */
+  /**
+   * Writes records (durably when it resolves), appended to this process's open segment. A message queued again (a
+   * crash before its caller noted it queued) is a second copy of the same id; `list` counts it once.
+   */
   async enqueue(records: OutboxRecord[]): Promise<void> {
-    await Promise.all(
-      records.map((r) =>
-        this.options.store.put(KEYS.outbox(r.id), r, { ifRevision: 0 }).then(
-          () => failpoint('notify.outbox.after-record'),
-          (error) => {
-            if (!(error instanceof StateError && error.code === StateErrorCode.CONFLICT)) throw error;
-          },
-        ),
-      ),
-    );
+    const writes: Promise<boolean>[] = [];
+    for (let i = 0; i < records.length; ) {
+      if (!this.open || this.open.count >= SEGMENT_RECORDS) this.open = { key: this.segmentKey(), count: 0 };
+      const part = records.slice(i, i + SEGMENT_RECORDS - this.open.count);
+      this.open.count += part.length;
+      i += part.length;
+      writes.push(this.segments.write(this.open.key, { append: part }));
+    }
+    await Promise.all(writes);
+    await failpoint('notify.outbox.after-record');
   }
 
-  async all(): Promise<{ record: OutboxRecord; revision: number }[]> {
-    const out: { record: OutboxRecord; revision: number }[] = [];
-    for await (const entry of this.options.store.list('outbox/'))
-      out.push({ record: parseRecord(entry), revision: entry.revision });
-    return out;
+  private segmentKey(): string {
+    const stamp = iso(this.options.clock.now()).replace(/[-:.]/g, '');
+    return KEYS.outbox(`${stamp}.${this.run}.${(this.serial++).toString().padStart(4, '0')}`);
+  }
+
+  /** Every message, in id order; of copies of one message, the first listed counts, unless a later one finished. */
+  async all(): Promise<ListedRecord[]> {
+    return (await this.list()).records;
+  }
+
+  private async list(): Promise<{ records: ListedRecord[]; segments: ListedSegment[] }> {
+    const byId = new Map<string, ListedRecord>();
+    const segments: ListedSegment[] = [];
+    for await (const entry of this.options.store.list('outbox/')) {
+      const ids: string[] = [];
+      for (const raw of recordsOf(entry.value)) {
+        const record = parseRecord(entry.key, raw);
+        ids.push(record.id);
+        const first = byId.get(record.id);
+        if (!first || (first.record.state === 'pending' && record.state !== 'pending'))
+          byId.set(record.id, { record, key: entry.key, listed: JSON.stringify(raw) });
+      }
+      segments.push({ key: entry.key, revision: entry.revision, ids });
+    }
+    const records = [...byId.values()].sort(inIdOrder);
+    return { records, segments };
   }
 
   private async holds(): Promise<Map<string, Hold>> {
@@ -200,18 +267,16 @@ export class Outbox {
     const holds = await this.holds();
     // Failures count once per run and channel: ten messages failing at once are one failure of the receiver.
     const failuresBefore = new Map([...holds].map(([channel, hold]) => [channel, hold.failures]));
-    const groups = new Map<string, { record: OutboxRecord; revision: number }[]>();
+    const groups = new Map<string, ListedRecord[]>();
     const later = (at: number) => {
       report.nextAttemptAt = Math.min(report.nextAttemptAt ?? at, at);
     };
-    for (const item of await this.all()) {
+    const { records, segments } = await this.list();
+    await this.prune(records, segments, now);
+    for (const item of records) {
       const { record } = item;
       if (options.only && !options.only(record)) continue;
-      if (record.state !== 'pending') {
-        if (record.finishedAt && ms(record.finishedAt) + KEEP_FINISHED_MS <= now)
-          await store.delete(KEYS.outbox(record.id), { ifRevision: item.revision }).catch(() => {});
-        continue;
-      }
+      if (record.state !== 'pending') continue;
       if (ms(record.expiresAt) <= now) {
         await this.finish(item, {
           state: 'expired',
@@ -233,7 +298,7 @@ export class Outbox {
       .sort((a, b) => oldestFirst(a[0]!, b[0]!));
     // A channel that has been failing gets one message (a probe) until one goes through.
     const probes = new Map<string, Promise<boolean>>();
-    const sendGroup = async (items: { record: OutboxRecord; revision: number }[]) => {
+    const sendGroup = async (items: ListedRecord[]) => {
       for (const [i, item] of items.entries()) {
         const { channel, claimedBy } = item.record;
         // A claim in the record itself (drkit before the `sending` document) whose sender on this host died: sent now.
@@ -294,19 +359,17 @@ export class Outbox {
    * 'skipped' when another process changed it since it was listed (sent it, or put it off).
    */
   private async attempt(
-    item: { record: OutboxRecord; revision: number },
+    item: ListedRecord,
     holds: Map<string, Hold>,
     failuresBefore: number,
     claims: SendClaims,
   ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed' | 'skipped' | 'busy'; nextAttemptAt?: number }> {
-    const { store } = this.options;
     if (item.record.attempts > 0) await failpoint('notify.outbox.retry');
-    const key = KEYS.outbox(item.record.id);
     const busyUntil = await claims.claim(item.record.id);
     if (busyUntil !== undefined) return { outcome: 'busy', nextAttemptAt: busyUntil };
     try {
       // Listed before the claim: a sender that finished it in between has changed it since.
-      if ((await store.get(key))?.revision !== item.revision) return { outcome: 'skipped' };
+      if (!(await this.unchanged(item))) return { outcome: 'skipped' };
       await failpoint('notify.outbox.after-claim');
       return await this.send(item, holds, failuresBefore);
     } finally {
@@ -316,7 +379,7 @@ export class Outbox {
 
   /** Sends a claimed message and records what happened. */
   private async send(
-    item: { record: OutboxRecord; revision: number },
+    item: ListedRecord,
     holds: Map<string, Hold>,
     failuresBefore: number,
   ): Promise<{ outcome: 'delivered' | 'retrying' | 'failed'; nextAttemptAt?: number }> {
@@ -330,14 +393,14 @@ export class Outbox {
     };
     const channel = channels.get(claimed.channel);
     const delivery: Delivery = channel
-      ? await sendWithin(channel, claimed.notification).catch((error: unknown) => ({
+      ? await this.inTurn(claimed.channel, () => sendWithin(channel, claimed.notification)).catch((error: unknown) => ({
           ok: false as const,
           retryable: true,
           error: `the ${claimed.channel} adapter threw: ${error instanceof Error ? error.message : String(error)}`,
         }))
       : { ok: false, retryable: false, error: `no channel named "${claimed.channel}" is configured (notify.channels)` };
     const now = clock.now();
-    const current = { record: claimed, revision: item.revision };
+    const current = { ...item, record: claimed };
     if (delivery.ok) {
       await failpoint('notify.outbox.after-accepted');
       await this.finish(current, {
@@ -373,24 +436,70 @@ export class Outbox {
     return { outcome: 'retrying', nextAttemptAt: now + waitMs };
   }
 
+  /** Runs `send` when fewer than `perChannel` sends to the channel are in progress (a freed turn goes to the next). */
+  private async inTurn<T>(name: string, send: () => Promise<T>): Promise<T> {
+    const turns = this.sending.get(name) ?? { active: 0, waiting: [] };
+    this.sending.set(name, turns);
+    if (turns.active < this.perChannel) turns.active++;
+    else await new Promise<void>((resolve) => turns.waiting.push(resolve));
+    try {
+      return await send();
+    } finally {
+      const next = turns.waiting.shift();
+      if (next) next();
+      else if (--turns.active === 0) this.sending.delete(name);
+    }
+  }
+
   private backoff(attempt: number): number {
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 20));
     return Math.round(ceiling / 2 + (ceiling / 2) * this.random());
   }
 
   /**
-   * Writes the record's next state (undefined fields are dropped); a conflict means another process took it over after
-   * this one's claim ran out, and its record wins.
+   * Writes the record's next state (undefined fields are dropped) into its segment, unless another process changed it
+   * since it was listed (it took the message over after this one's claim ran out): then its record wins.
    */
-  private async save(item: { record: OutboxRecord; revision: number }, next: OutboxRecord): Promise<void> {
-    await this.options.store.put(KEYS.outbox(next.id), next, { ifRevision: item.revision }).catch((error) => {
-      if (!(error instanceof StateError && error.code === StateErrorCode.CONFLICT)) throw error;
-    });
+  private async save(item: ListedRecord, next: OutboxRecord): Promise<void> {
+    await this.segments.write(item.key, { id: next.id, listed: item.listed, next });
+  }
+
+  /**
+   * True if the record still reads as listed. The claims settled together read each segment once: their reads are
+   * asked for in the same turn of the event loop, and the one read starts after all of their claims were written.
+   */
+  private async unchanged(item: ListedRecord): Promise<boolean> {
+    let read = this.reads.get(item.key);
+    if (!read) {
+      read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.reads.delete(item.key);
+        return this.options.store.get(item.key);
+      });
+      this.reads.set(item.key, read);
+    }
+    const entry = await read;
+    const now = entry && recordsOf(entry.value).find((r) => (r as { id?: unknown } | null)?.id === item.record.id);
+    return now !== undefined && JSON.stringify(now) === item.listed;
+  }
+
+  /**
+   * Removes segments whose every message finished more than KEEP_FINISHED_MS ago (a segment changed since it was
+   * listed is left for the next run).
+   */
+  private async prune(records: ListedRecord[], segments: ListedSegment[], now: number): Promise<void> {
+    const gone = new Set(
+      records
+        .filter(({ record: r }) => r.state !== 'pending' && r.finishedAt && ms(r.finishedAt) + KEEP_FINISHED_MS <= now)
+        .map(({ record }) => record.id),
+    );
+    for (const segment of segments)
+      if (segment.ids.every((id) => gone.has(id)))
+        await this.options.store.delete(segment.key, { ifRevision: segment.revision }).catch(() => {});
   }
 
   /** Records the end of a message; a failure or expiry is then reported on the route's other channels, else the log. */
   private async finish(
-    item: { record: OutboxRecord; revision: number },
+    item: ListedRecord,
     change: Partial<OutboxRecord> & { state: Exclude<OutboxState, 'pending'> },
   ): Promise<void> {
     const now = this.options.clock.now();

@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Notifier, systemClock } from '@drkit/notify';
 import { FolderStateStore } from '@drkit/state';
+import { HttpChannel } from './support/http-channel.js';
 import { type Bench, bench, MINUTE } from './support/setup.js';
 
 let b: Bench;
@@ -22,6 +25,32 @@ async function oneMessage() {
     spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString(),
   );
   return { record: record!, dead };
+}
+
+const DAY = 24 * 60 * MINUTE;
+
+/** A P4 test message (its channel and id set by the caller), due now, kept an hour. */
+function plain(i: number) {
+  return {
+    notification: {
+      idempotencyKey: `m${i}`,
+      kind: 'test' as const,
+      severity: 'P4' as const,
+      title: `m${i}`,
+      text: '',
+      incidents: [],
+    },
+    dueBy: b.clock.now(),
+    expireAfterMs: 60 * MINUTE,
+    fallback: [],
+  };
+}
+
+/** The outbox's documents (segments) in the state store. */
+async function documents(): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const entry of b.store.list('outbox/')) keys.push(entry.key);
+  return keys;
 }
 
 describe('the durable outbox', () => {
@@ -164,6 +193,8 @@ describe('the durable outbox', () => {
         claimedBy: { host: hostname(), pid },
         nextAttemptAt: new Date(b.clock.now() + 2 * MINUTE).toISOString(),
       });
+      // The record alone in a document named after it, as that drkit wrote it (not in a segment).
+      for await (const entry of b.store.list('outbox/')) await b.store.delete(entry.key);
       const key = `outbox/${record.id}`;
       await b.store.put(key, claim(process.ppid));
       expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 1 });
@@ -217,6 +248,101 @@ describe('the durable outbox', () => {
       expect(keys).toHaveLength(40);
     }
     expect((await b.records()).every((r) => r.state === 'delivered' && r.attempts === 1)).toBe(true);
+  });
+
+  it(
+    'keeps messages queued together in one segment document, and sends a message queued twice (a process killed ' +
+      'before its caller noted it queued) once, also when the second copy comes after it was delivered',
+    async () => {
+      b = await bench();
+      const again = () => new Notifier({ store: b.store, channels: b.notifier.channels, clock: b.clock }).outbox;
+      const messages = (outbox: typeof b.notifier.outbox) =>
+        [0, 1, 2].map((i) => outbox.record({ ...plain(i), channel: 'ops-slack', id: `m${i}.ops-slack` }));
+      await b.notifier.outbox.enqueue(messages(b.notifier.outbox));
+      expect(await documents()).toHaveLength(1);
+      await again().enqueue(messages(b.notifier.outbox));
+      expect(await documents()).toHaveLength(2);
+      expect(await b.notifier.deliver()).toMatchObject({ delivered: 3 });
+      await again().enqueue(messages(b.notifier.outbox));
+      expect(await b.notifier.deliver()).toMatchObject({ delivered: 0, waiting: 0 });
+      expect(b.got('ops-slack').map((m) => m.idempotencyKey)).toEqual(['m0', 'm1', 'm2']);
+      expect((await b.records()).map((r) => [r.id, r.state])).toEqual([
+        ['m0.ops-slack', 'delivered'],
+        ['m1.ops-slack', 'delivered'],
+        ['m2.ops-slack', 'delivered'],
+      ]);
+    },
+  );
+
+  it('removes a segment once every message in it finished 7 days ago, not before', async () => {
+    b = await bench();
+    const t0 = b.clock.now();
+    const [first, second] = [0, 1].map((i) =>
+      b.notifier.outbox.record({ ...plain(i), channel: 'ops-slack', id: `m${i}.ops-slack` }),
+    );
+    await b.notifier.outbox.enqueue([first!, second!]);
+    await b.notifier.outbox.deliver({ only: (r) => r.id === first!.id });
+    b.clock.set(t0 + DAY);
+    await b.notifier.outbox.deliver();
+    b.clock.set(t0 + 7 * DAY + MINUTE);
+    await b.notifier.outbox.deliver();
+    expect((await b.records()).map((r) => r.id)).toEqual(['m0.ops-slack', 'm1.ops-slack']);
+    b.clock.set(t0 + 8 * DAY + MINUTE);
+    await b.notifier.outbox.deliver();
+    expect(await documents()).toEqual([]);
+  });
+
+  it('sends at most perChannel messages to one channel at once, and another channel meanwhile', async () => {
+    b = await bench(
+      `
+  routes:
+    P1: { channels: [ops-slack], within: 0s }
+`,
+      { concurrency: 8, perChannel: 2 },
+    );
+    // Requests to ops-slack are held until one to hook arrives: hook is not kept waiting behind ops-slack's turns.
+    const held: (() => void)[] = [];
+    let open = 0;
+    let most = 0;
+    let hookWhileHeld = false;
+    const server = createServer((req, res) => {
+      req.resume().on('end', () => {
+        const answer = () => {
+          open -= req.url === '/ops-slack' ? 1 : 0;
+          res.end('ok');
+        };
+        if (req.url !== '/ops-slack') {
+          hookWhileHeld = held.length > 0;
+          for (const release of held.splice(0)) release();
+          return answer();
+        }
+        most = Math.max(most, ++open);
+        if (hookWhileHeld) answer();
+        else held.push(answer);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const notifier = new Notifier({
+      store: b.store,
+      channels: new Map(['ops-slack', 'hook'].map((name) => [name, new HttpChannel(name, `${url}/${name}`)])),
+      clock: b.clock,
+      concurrency: 8,
+      perChannel: 2,
+    });
+    try {
+      const message = (i: number, channel: string) =>
+        notifier.outbox.record({ ...plain(i), id: `m${i}.${channel}`, channel });
+      // ops-slack's six first, so they take their two turns before hook's message is claimed.
+      await notifier.outbox.enqueue([0, 1, 2, 3, 4, 5].map((i) => message(i, 'ops-slack')));
+      await notifier.outbox.enqueue([message(6, 'hook')]);
+      expect(await notifier.outbox.deliver()).toMatchObject({ delivered: 7 });
+      expect(most).toBe(2);
+      expect(hookWhileHeld).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('sends what a process before it queued (a restart loses nothing)', async () => {
