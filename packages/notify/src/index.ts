@@ -34,6 +34,7 @@ export {
 } from './notifier.js';
 export {
   type DeliveryReport,
+  type ListedRecord,
   KEEP_FINISHED_MS,
   notificationSchema,
   OUTBOX_STATES,

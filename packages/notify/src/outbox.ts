@@ -163,7 +163,7 @@ export class Outbox {
   private readonly concurrency: number;
   private readonly perChannel: number;
   /** Each channel's sends in progress, and those waiting their turn. */
-  private readonly sending = new Map<string, { active: number; waiting: (() => void)[] }>();
+  private readonly turns = new Map<string, { active: number; waiting: (() => void)[] }>();
   private readonly segments: SegmentWriter;
   /** This process's segments are named `outbox/<time>.<run>.<n>`: no other process appends to them. */
   private readonly run = randomBytes(4).toString('hex');
@@ -438,8 +438,8 @@ export class Outbox {
 
   /** Runs `send` when fewer than `perChannel` sends to the channel are in progress (a freed turn goes to the next). */
   private async inTurn<T>(name: string, send: () => Promise<T>): Promise<T> {
-    const turns = this.sending.get(name) ?? { active: 0, waiting: [] };
-    this.sending.set(name, turns);
+    const turns = this.turns.get(name) ?? { active: 0, waiting: [] };
+    this.turns.set(name, turns);
     if (turns.active < this.perChannel) turns.active++;
     else await new Promise<void>((resolve) => turns.waiting.push(resolve));
     try {
@@ -447,7 +447,7 @@ export class Outbox {
     } finally {
       const next = turns.waiting.shift();
       if (next) next();
-      else if (--turns.active === 0) this.sending.delete(name);
+      else if (--turns.active === 0) this.turns.delete(name);
     }
   }
 
