@@ -104,7 +104,8 @@ class GroupCommit {
   private async rename(write: PendingWrite): Promise<unknown> {
     try {
       await failpoint('state.after-temp');
-      fs.renameSync(write.temp, write.file);
+      // In the thread pool: a rename can wait on the disk, and the event loop has sends to run meanwhile.
+      await rename(write.temp, write.file);
       await failpoint('state.after-rename');
       return undefined;
     } catch (error) {
@@ -114,6 +115,7 @@ class GroupCommit {
 }
 
 const fsync = promisify(fs.fsync);
+const rename = promisify(fs.rename);
 const fdatasync = promisify(fs.fdatasync);
 
 async function fsyncDir(dir: string): Promise<void> {
