@@ -273,16 +273,21 @@ export class Outbox {
     };
     const { records, segments } = await this.list();
     await this.prune(records, segments, now);
+    const expiring: Promise<void>[] = [];
     for (const item of records) {
       const { record } = item;
       if (options.only && !options.only(record)) continue;
       if (record.state !== 'pending') continue;
       if (ms(record.expiresAt) <= now) {
-        await this.finish(item, {
-          state: 'expired',
-          lastError:
-            `not delivered by ${record.expiresAt}` + `${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
-        });
+        // All at once: the records of one segment then go in a few writes, not one write each.
+        expiring.push(
+          this.finish(item, {
+            state: 'expired',
+            lastError:
+              `not delivered by ${record.expiresAt}` +
+              `${record.lastError ? ` (last error: ${record.lastError})` : ''}`,
+          }),
+        );
         report.expired++;
         continue;
       }
@@ -290,6 +295,7 @@ export class Outbox {
       const group = `${record.channel}\u0000${record.notification.incidents.map((i) => i.id).join(',') || record.id}`;
       groups.set(group, [...(groups.get(group) ?? []), item]);
     }
+    await Promise.all(expiring);
     const oldestFirst = (a: { record: OutboxRecord }, b: { record: OutboxRecord }) =>
       a.record.createdAt.localeCompare(b.record.createdAt) || a.record.id.localeCompare(b.record.id);
     // Groups start oldest first, several at once; only within a group is the order kept.
