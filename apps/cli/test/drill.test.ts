@@ -54,7 +54,7 @@ createServer((req, res) => {
   );
 }
 
-async function addService(port: number, o: { health: string; smoke?: string; readyWithin?: string }): Promise<void> {
+async function addService(o: { health: string; smoke?: string; readyWithin?: string }): Promise<void> {
   const config = await readFile(path.join(dir, 'drkit.config.yaml'), 'utf8');
   await writeFile(
     path.join(dir, 'drkit.config.yaml'),
@@ -179,7 +179,7 @@ describe('drkit drill', () => {
     async () => {
       const port = await freePort();
       await writeService(port);
-      await addService(port, {
+      await addService({
         health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "feedback.jsonl" }]`,
         smoke: `curl -fsS http://127.0.0.1:${port}/redis`,
       });
@@ -214,7 +214,7 @@ describe('drkit drill', () => {
   it('a service that never becomes healthy fails the drill at its timeout, and is stopped', async () => {
     const port = await freePort();
     await writeService(port);
-    await addService(port, {
+    await addService({
       health: `[{ type: http, url: "http://127.0.0.1:${port}/health", body: "never there" }]`,
       readyWithin: '2s',
     });

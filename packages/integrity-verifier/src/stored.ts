@@ -1,5 +1,6 @@
 import { digestBlob, type Repository, type SnapshotMeta, type SourceMeta } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
+import { startSourceReport } from './source-report.js';
 import type { ProblemKind, SourceReport, VerifyOptions } from './verify.js';
 
 export const NO_IDENTITY_NOTE =
@@ -17,18 +18,9 @@ export async function verifyStoredSource(
   source: SourceMeta,
   options: VerifyOptions,
 ): Promise<SourceReport> {
-  const report: SourceReport = {
-    name: source.name,
-    ok: true,
-    entries: 0,
-    bytes: 0,
-    problems: [],
-    findings: [],
-    findingsTotal: 0,
-    contentChecked: false,
-    note: NO_IDENTITY_NOTE,
-  };
-  const problem = (kind: ProblemKind, message: string) => report.problems.push({ kind, source: source.name, message });
+  const { report, problem } = startSourceReport(source.name);
+  report.contentChecked = false;
+  report.note = NO_IDENTITY_NOTE;
   const blobs: Array<{ key: string; size: number; sha256: string; missing: ProblemKind; what: string }> = [];
   if (source.index) blobs.push({ ...source.index, missing: 'missing-blob', what: 'index' });
   for (const link of await repo.archiveChain(snapshot, source)) {

@@ -21,6 +21,7 @@ import { ContentChecker, type FileResult } from './content-check.js';
 import { VerifyError, VerifyErrorCode } from './errors.js';
 import { type DamageReport, damageReport } from './damage-report.js';
 import { verifyRedisSource } from './redis/verify-redis.js';
+import { startSourceReport } from './source-report.js';
 import { verifyStoredSource } from './stored.js';
 
 export type ProblemKind =
@@ -220,18 +221,7 @@ async function verifySource(
 ): Promise<SourceReport> {
   if (source.archive.encryption && !repo.keys.canDecrypt) return verifyStoredSource(repo, snapshot, source, options);
   if (source.redis) return verifyRedisSource(repo, source, options);
-  const report: SourceReport = {
-    name: source.name,
-    ok: true,
-    entries: 0,
-    bytes: 0,
-    problems: [],
-    findings: [],
-    findingsTotal: 0,
-  };
-  const problem = (kind: ProblemKind, message: string, entry?: string) => {
-    report.problems.push({ kind, source: source.name, ...(entry ? { entry } : {}), message });
-  };
+  const { report, problem } = startSourceReport(source.name);
   const isJsonl = globMatcher(options.jsonlGlobs ?? ['**/*.jsonl']);
   const maxFindings = options.maxFindings ?? 100;
 

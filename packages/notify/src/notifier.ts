@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { failpoint } from '@drkit/errors';
 import { StateError, StateErrorCode, type StateStore, updateEntry } from '@drkit/state';
-import type { Channel } from './channel.js';
+import type { Channel, Notification } from './channel.js';
 import { type Clock, iso, ms, systemClock } from './clock.js';
 import { NotifyError, NotifyErrorCode } from './errors.js';
 import {
@@ -398,16 +398,8 @@ export class Notifier {
     const route = routeFor(this.policy, incident);
     if (!route) return 0;
     const id = `${incident.id}.${input.key}`;
-    const records = route.channels.map((channel) =>
-      this.outbox.record({
-        id: `${id}.${channel}`,
-        channel,
-        notification: reminderNotification(incident, 'reminder', input.text, id),
-        dueBy: this.clock.now(),
-        expireAfterMs: route.expireAfterMs,
-        fallback: route.channels,
-      }),
-    );
+    const notification = reminderNotification(incident, 'reminder', input.text, id);
+    const records = this.recordsFor(id, route.channels, notification, this.clock.now(), route.expireAfterMs);
     await this.outbox.enqueue(records);
     return records.length;
   }
@@ -460,16 +452,7 @@ export class Notifier {
     const id = `${incident.id}.${pad(index)}`;
     const notification = entryNotification(incident, entry, id);
     await this.outbox.enqueue(
-      route.channels.map((channel) =>
-        this.outbox.record({
-          id: `${id}.${channel}`,
-          channel,
-          notification,
-          dueBy: ms(entry.at) + route.withinMs,
-          expireAfterMs: route.expireAfterMs,
-          fallback: route.channels,
-        }),
-      ),
+      this.recordsFor(id, route.channels, notification, ms(entry.at) + route.withinMs, route.expireAfterMs),
     );
   }
 
@@ -540,16 +523,7 @@ export class Notifier {
       const window = `since ${bucket.openedAt} (${humanMs(ms(bucket.closesAt) - ms(bucket.openedAt))} window)`;
       const notification = digestNotification(bucket.severity, window, items, id);
       await this.outbox.enqueue(
-        bucket.channels.map((channel) =>
-          this.outbox.record({
-            id: `${id}.${channel}`,
-            channel,
-            notification,
-            dueBy: ms(bucket.closesAt),
-            expireAfterMs: bucket.expireAfterMs,
-            fallback: bucket.channels,
-          }),
-        ),
+        this.recordsFor(id, bucket.channels, notification, ms(bucket.closesAt), bucket.expireAfterMs),
       );
       await failpoint('notify.digest.after-queue');
     }
@@ -597,17 +571,7 @@ export class Notifier {
             `Still unacknowledged after ${humanMs(now - opened)}`,
             key,
           );
-          for (const channel of route.channels)
-            queued.push(
-              this.outbox.record({
-                id: `${key}.${channel}`,
-                channel,
-                notification,
-                dueBy: now,
-                expireAfterMs: route.expireAfterMs,
-                fallback: route.channels,
-              }),
-            );
+          queued.push(...this.recordsFor(key, route.channels, notification, now, route.expireAfterMs));
         }
         wake(opened + (repeats + 1) * route.repeatEveryMs);
       }
@@ -624,17 +588,7 @@ export class Notifier {
           `Unacknowledged for ${humanMs(step.afterMs)}: escalated to ${step.channels.join(', ')}`,
           key,
         );
-        for (const channel of step.channels)
-          queued.push(
-            this.outbox.record({
-              id: `${key}.${channel}`,
-              channel,
-              notification,
-              dueBy: now,
-              expireAfterMs: route.expireAfterMs,
-              fallback: step.channels,
-            }),
-          );
+        queued.push(...this.recordsFor(key, step.channels, notification, now, route.expireAfterMs));
       }
       if (queued.length === 0) continue;
       await this.outbox.enqueue(queued);
@@ -649,6 +603,19 @@ export class Notifier {
       else wake(ms(entry.value.closesAt));
     }
     return next;
+  }
+
+  /** One outbox record per channel for the same message; each falls back to the others. */
+  private recordsFor(
+    id: string,
+    channels: string[],
+    notification: Notification,
+    dueBy: number,
+    expireAfterMs: number,
+  ): OutboxRecord[] {
+    return channels.map((channel) =>
+      this.outbox.record({ id: `${id}.${channel}`, channel, notification, dueBy, expireAfterMs, fallback: channels }),
+    );
   }
 
   // ---- sending ----

@@ -4,11 +4,11 @@
 // These are Playwright locators, whose innerText is the text as rendered, what a reader sees.
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators, see above
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LocalStore } from '@drkit/storage';
-import { tempDir } from '@drkit/test-support';
+import { startRecordingServer, tempDir } from '@drkit/test-support';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusPage, writeStatusPage } from '../src/index.js';
@@ -69,6 +69,25 @@ describe('status page in a real browser (Debian chromium, no JavaScript, phone-s
     expect(text).not.toContain('internal only');
     // The hostile title stayed text: no element came out of it.
     expect(await page.locator('main script, main img').count()).toBe(0);
+  });
+
+  it('names its icon inline, so a browser fed the page over HTTP asks for nothing else (no favicon 404)', async () => {
+    const html = await readFile(path.join(dir.dir, 'site/index.html'), 'utf8');
+    const server = await startRecordingServer({
+      answer: (r) =>
+        r.path === '/' ? { headers: { 'content-type': 'text/html; charset=utf-8' }, body: html } : { status: 404 },
+    });
+    try {
+      const tab = await context.newPage();
+      await tab.goto(`${server.url}/`);
+      // Without an icon link Chromium asks for /favicon.ico once the page has loaded, and the server logs a 404.
+      const icon = await tab.evaluate(() => document.querySelector('link[rel~="icon"]')?.getAttribute('href'));
+      expect(icon).toMatch(/^data:/);
+      await tab.close();
+      expect(server.requests.map((r) => r.path)).toEqual(['/']);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("shows each component's state in words", async () => {

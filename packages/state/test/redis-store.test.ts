@@ -11,9 +11,10 @@ afterAll(() => redis?.stop());
 
 // A fresh database per test: the server has 16.
 stateStoreContract({ describe, it, beforeEach, afterEach }, 'RedisStateStore', async () => {
-  const location = `${redis.url}/${db++ % 16}`;
+  const n = db++ % 16;
+  const location = `${redis.url}/${n}`;
   const store = await openStateStore(location);
-  await redis.client(db - (1 % 16)).flushdb();
+  await redis.client(n).flushdb();
   return { store, location };
 });
 

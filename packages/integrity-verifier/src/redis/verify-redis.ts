@@ -7,7 +7,8 @@ import {
   type SourceMeta,
 } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
-import type { ProblemKind, SourceReport, VerifyOptions } from '../verify.js';
+import { startSourceReport } from '../source-report.js';
+import type { SourceReport, VerifyOptions } from '../verify.js';
 
 /**
  * Verifies a Redis source without a server: the archive's framing and digest, every DUMP
@@ -19,18 +20,7 @@ export async function verifyRedisSource(
   source: SourceMeta,
   options: VerifyOptions,
 ): Promise<SourceReport> {
-  const report: SourceReport = {
-    name: source.name,
-    ok: true,
-    entries: 0,
-    bytes: 0,
-    problems: [],
-    findings: [],
-    findingsTotal: 0,
-  };
-  const problem = (kind: ProblemKind, message: string, entry?: string) => {
-    report.problems.push({ kind, source: source.name, ...(entry ? { entry } : {}), message });
-  };
+  const { report, problem } = startSourceReport(source.name);
   const meta = source.redis!;
   const perDb = new Map<number, number>();
   let readToEnd = false;

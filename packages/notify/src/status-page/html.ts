@@ -191,7 +191,10 @@ function section(id: string, heading: string, body: string): string {
   return `<section aria-labelledby="${id}-heading">\n<h2 id="${id}-heading">${heading}</h2>\n${body}\n</section>`;
 }
 
-/** The whole page as one HTML document: no script, no external resource, readable on a phone. */
+/**
+ * The whole page as one HTML document: no script, no external resource (an empty inline icon, so a
+ * browser asks for no /favicon.ico), readable on a phone.
+ */
 export function renderStatusPage(page: StatusPage): string {
   const overall = INDICATOR_STATE[page.indicator];
   const title = escapeHtml(page.title);
@@ -226,6 +229,7 @@ export function renderStatusPage(page: StatusPage): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${page.stale.length ? 'Out of date: ' : ''}${title} status: ${escapeHtml(page.description)}</title>
 <style>${CSS}</style>
 </head>
