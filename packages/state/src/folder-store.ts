@@ -104,8 +104,7 @@ class GroupCommit {
   private async rename(write: PendingWrite): Promise<unknown> {
     try {
       await failpoint('state.after-temp');
-      // In the thread pool: a rename can wait on the disk, and the event loop has sends to run meanwhile.
-      await rename(write.temp, write.file);
+      fs.renameSync(write.temp, write.file);
       await failpoint('state.after-rename');
       return undefined;
     } catch (error) {
@@ -115,7 +114,6 @@ class GroupCommit {
 }
 
 const fsync = promisify(fs.fsync);
-const rename = promisify(fs.rename);
 const fdatasync = promisify(fs.fdatasync);
 
 async function fsyncDir(dir: string): Promise<void> {
