@@ -152,7 +152,7 @@ interface ListedSegment {
 }
 
 /** Messages queued together share a segment document of up to this many (a segment is rewritten whole). */
-const SEGMENT_RECORDS = 64;
+const SEGMENT_RECORDS = 32;
 
 /**
  * The durable outbox: every message is written to a state document (a segment of messages queued together) before it
