@@ -146,6 +146,19 @@ describe('file names are kept byte-exact', () => {
     expect(tty).not.toContain('\xff');
   });
 
+  it('restore --dry-run lists names as ls does: exact into a pipe, escaped on a terminal', () => {
+    const args = ['restore', 'latest', '--repo', repo, '--source', 'src', '--target', path.join(dir, 'dry'), '--dry-run'];
+    const piped = drkitBytes(args);
+    for (const n of NAMES) expect(piped.includes(bytesOf(`  create  ${n.bytes}  `)), JSON.stringify(n.json)).toBe(true);
+    const tty = drkitOnTty(args);
+    for (const shown of ['new\\nline', 'cr\\rname', 'bad-\\377', 'back\\\\slash', 'esc-\\033[31mred\\033[0m'])
+      expect(tty).toContain(`  create  ${shown}  `);
+    // One line per entry: a name's newline never starts a line of its own (script turns \n into \r\n).
+    expect(tty.split('\r\n').filter((line) => line.startsWith('line'))).toEqual([]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for those characters
+    expect(tty).not.toMatch(/[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/);
+  });
+
   it('ls globs match names with newlines and bytes that are not UTF-8', async () => {
     const listed = json(
       (await drkit(['ls', 'latest', 'new?line', 'bad-*', 'dir-?/*', '--repo', repo, '--json'])).stdout,
