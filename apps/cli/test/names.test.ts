@@ -147,7 +147,17 @@ describe('file names are kept byte-exact', () => {
   });
 
   it('restore --dry-run lists names as ls does: exact into a pipe, escaped on a terminal', () => {
-    const args = ['restore', 'latest', '--repo', repo, '--source', 'src', '--target', path.join(dir, 'dry'), '--dry-run'];
+    const args = [
+      'restore',
+      'latest',
+      '--repo',
+      repo,
+      '--source',
+      'src',
+      '--target',
+      path.join(dir, 'dry'),
+      '--dry-run',
+    ];
     const piped = drkitBytes(args);
     for (const n of NAMES) expect(piped.includes(bytesOf(`  create  ${n.bytes}  `)), JSON.stringify(n.json)).toBe(true);
     const tty = drkitOnTty(args);

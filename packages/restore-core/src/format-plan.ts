@@ -32,7 +32,9 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
   for (const item of shown) {
     const size = item.type === 'file' ? `  ${formatBytes(item.size)}` : '';
     const reason = item.reason ? `  (${item.reason})` : '';
-    lines.push(`  ${item.action.padEnd(width)}  ${item.path ? show(item.path) : '.'}${TYPE_MARK[item.type]}${size}${reason}`);
+    lines.push(
+      `  ${item.action.padEnd(width)}  ${item.path ? show(item.path) : '.'}${TYPE_MARK[item.type]}${size}${reason}`,
+    );
   }
   if (shown.length < plan.items.length) lines.push(`  … and ${plan.items.length - shown.length} more`);
   for (const r of plan.remove ?? [])
