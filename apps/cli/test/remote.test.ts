@@ -407,7 +407,10 @@ describe('S3 faults through a real proxy', () => {
     const p = prefix();
     const repo = s3url(p, proxy.endpoint);
     expect((await run(['init', '--repo', repo])).code).toBe(0);
-    expect((await run(['backup', path.join(tree, 'config'), '--repo', repo])).code).toBe(0);
+    // 64 KiB that do not compress: at a byte every 100 ms, reading them would take almost two hours.
+    await mkdir(path.join(dir, 'random'));
+    await writeFile(path.join(dir, 'random', 'r.bin'), randomBytes(64 << 10));
+    expect((await run(['backup', path.join(dir, 'random'), '--repo', repo])).code).toBe(0);
     // A byte every 100 ms: the socket is never idle, so only the minimum rate ends the read.
     proxy.setFaults((r) =>
       r.op === 'GetObject' && r.path.includes('.tar.') ? { kind: 'trickle-response', everyMs: 100 } : undefined,
