@@ -45,9 +45,11 @@ export function storeForLocation(repo: RepositoryConfig): BlobStore {
     const partSizeMib = wholeNumberFromEnv('DRKIT_S3_PART_SIZE_MIB');
     const maxAttempts = wholeNumberFromEnv('DRKIT_S3_MAX_ATTEMPTS');
     const socketTimeoutMs = wholeNumberFromEnv('DRKIT_S3_SOCKET_TIMEOUT_MS');
+    const minReadRate = wholeNumberFromEnv('DRKIT_S3_MIN_READ_RATE');
     if (partSizeMib !== undefined) loc.s3.partSize = partSizeMib * MiB;
     if (maxAttempts !== undefined) loc.s3.maxAttempts = maxAttempts;
     if (socketTimeoutMs !== undefined) loc.s3.socketTimeoutMs = socketTimeoutMs;
+    if (minReadRate !== undefined) loc.s3.minReadRate = minReadRate;
   }
   return openStore(loc);
 }

@@ -88,6 +88,12 @@ function drkitOnTty(args: string[]): string {
   return spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'latin1', timeout: 60_000 }).stdout;
 }
 
+/** No raw control character reaches the terminal (script turns \n into \r\n). */
+function expectNoRawControls(tty: string): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for those characters
+  expect(tty).not.toMatch(/[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/);
+}
+
 beforeAll(async () => {
   // Short: the 4,000-byte path plus the restore's staging folder must stay under PATH_MAX.
   ({ dir, cleanup } = await tempDir('dn-'));
@@ -140,10 +146,25 @@ describe('file names are kept byte-exact', () => {
     ])
       expect(tty).toContain(shown);
     expect(tty).toContain(Buffer.from('src/real-\uFFFD').toString('latin1')); // a real U+FFFD is a printable character
-    // No raw control character may reach the terminal (script turns \n into \r\n):
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for those characters
-    expect(tty).not.toMatch(/[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/);
+    expectNoRawControls(tty);
     expect(tty).not.toContain('\xff');
+  });
+
+  it('restore --dry-run lists names as ls does: exact into a pipe, escaped on a terminal', () => {
+    const args = [
+      ...'restore latest --source src --dry-run --repo'.split(' '),
+      repo,
+      '--target',
+      path.join(dir, 'dry'),
+    ];
+    const piped = drkitBytes(args);
+    for (const n of NAMES) expect(piped.includes(bytesOf(`  create  ${n.bytes}  `)), JSON.stringify(n.json)).toBe(true);
+    const tty = drkitOnTty(args);
+    for (const shown of ['new\\nline', 'cr\\rname', 'bad-\\377', 'back\\\\slash', 'esc-\\033[31mred\\033[0m'])
+      expect(tty).toContain(`  create  ${shown}  `);
+    // One line per entry: a name's newline never starts a line of its own (script turns \n into \r\n).
+    expect(tty.split('\r\n').filter((line) => line.startsWith('line'))).toEqual([]);
+    expectNoRawControls(tty);
   });
 
   it('ls globs match names with newlines and bytes that are not UTF-8', async () => {

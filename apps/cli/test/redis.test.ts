@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { open, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -368,6 +368,53 @@ describe('drkit with Redis', () => {
     expect((await c.keys('*')).sort()).toEqual(keysBefore);
     expect(await server.client(1).get('token:other-db')).toBe('x');
   });
+
+  it(
+    'restore --salvage: a damaged archive is refused with its own code before anything is written; an intact ' +
+      'one is restored as usual',
+    async () => {
+      const c = server.client();
+      await seedRedis(c);
+      const before = await redisContents(c, DBS);
+      const backup = async () =>
+        json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
+      const [damaged, intact] = [await backup(), await backup()];
+      const restore = (id: string, more: string[]) =>
+        drkit(['restore', id, '--source', 'redis', '--redis', server.url, '--repo', repo, '--salvage', ...more]);
+
+      // Four bytes in the middle of the archive: the keys after them cannot be trusted.
+      const folder = path.join(repo, 'data', damaged.id);
+      const archive = path.join(folder, (await readdir(folder)).find((f) => f.startsWith('redis.redis.'))!);
+      const fh = await open(archive, 'r+');
+      await fh.write(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, Math.floor((await fh.stat()).size / 2));
+      await fh.close();
+      await c.flushall();
+      await c.set('live', 'kept');
+      for (const mode of [
+        ['--mode', 'replace', '--yes'],
+        ['--mode', 'merge'],
+        ['--mode', 'replace', '--dry-run'],
+      ]) {
+        const r = await restore(damaged.id, [...mode, '--json']);
+        expect(r.code, mode.join(' ')).toBe(1);
+        const err = json(r.stdout).error;
+        expect(err.code).toBe('RESTORE_REDIS_CANNOT_SALVAGE');
+        expect(err.message).toMatch(
+          /is damaged, and --salvage cannot restore part of a Redis archive.*Nothing was written/,
+        );
+        expect(err.hint).toContain('from another snapshot');
+        // Not emptied, not half-restored: the server holds what it held.
+        expect(await c.keys('*')).toEqual(['live']);
+        expect(await server.client(1).dbsize()).toBe(0);
+      }
+
+      await c.flushall();
+      const r = await restore(intact.id, ['--mode', 'merge']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('salvage: no damage found');
+      expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
+    },
+  );
 });
 
 describe('drkit restore of selected Redis keys', () => {

@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: configs use ${VAR} on purpose
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -401,6 +402,30 @@ describe('S3 faults through a real proxy', () => {
     expect(await s3.unfinishedUploads(BUCKET)).toEqual([]);
     // What was uploaded before the failure was removed: only the first snapshot's blobs remain.
     expect((await s3.listKeys(BUCKET, `${p}/data/`)).every((k) => k.includes(before))).toBe(true);
+  }, 90_000);
+  it('a restore whose download trickles fails with the storage error and a hint, and writes nothing', async () => {
+    const p = prefix();
+    const repo = s3url(p, proxy.endpoint);
+    expect((await run(['init', '--repo', repo])).code).toBe(0);
+    // 64 KiB that do not compress: at a byte every 100 ms, reading them would take almost two hours.
+    await mkdir(path.join(dir, 'random'));
+    await writeFile(path.join(dir, 'random', 'r.bin'), randomBytes(64 << 10));
+    expect((await run(['backup', path.join(dir, 'random'), '--repo', repo])).code).toBe(0);
+    // A byte every 100 ms: the socket is never idle, so only the minimum rate ends the read.
+    proxy.setFaults((r) =>
+      r.op === 'GetObject' && r.path.includes('.tar.') ? { kind: 'trickle-response', everyMs: 100 } : undefined,
+    );
+    const target = path.join(dir, 'restored');
+    const r = await run(['restore', 'latest', '--target', target, '--repo', repo, '--json'], {
+      DRKIT_S3_SOCKET_TIMEOUT_MS: '1000',
+      DRKIT_S3_MAX_ATTEMPTS: '2',
+    });
+    expect(r.code, r.stderr).toBe(1);
+    const err = json(r.stdout).error;
+    expect(err.code).toBe('STORAGE_IO');
+    expect(err.message).toMatch(/failed after 2 attempts: the body came at \d+ B\/s, below the minimum of 1024 B\/s/);
+    expect(err.hint).toMatch(/lower DRKIT_S3_MIN_READ_RATE/);
+    expect(existsSync(target)).toBe(false);
   }, 90_000);
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
-import { errnoCode, failpoint } from '@drkit/errors';
+import { errnoCode, failpoint, isDrkitError } from '@drkit/errors';
 import { type BlobStore, StorageErrorCode } from '@drkit/storage';
 import { readSmallBlob } from './blob-io.js';
 import { lineBatches } from './lines.js';
@@ -348,9 +348,9 @@ export class Repository {
         }
       }
     } catch (cause) {
-      if (cause instanceof RepoError) throw cause;
-      // The stream's own failure (e.g. zlib's "incorrect data
-      // check") is damage in the stored index, never a local problem.
+      if (isDrkitError(cause)) throw cause;
+      // The stream's own failure (e.g. zlib's "incorrect data check") is damage in the stored
+      // index; a drkit error (a storage read that failed) is not.
       throw new RepoError(
         RepoErrorCode.CORRUPT_ARCHIVE,
         `The entry index of source "${source.name}" of snapshot ${key.split('/')[1]} (${key}) cannot be ` +
@@ -377,8 +377,9 @@ export class Repository {
   async *readArchive(source: SourceMeta): AsyncGenerator<ArchiveEntry> {
     const { stream, check } = await this.openBlob(source.archive);
     let current = '(start of archive)';
+    // A storage read that failed (a drkit error) is not damage in the archive.
     const corrupt = (cause: unknown) =>
-      cause instanceof RepoError
+      isDrkitError(cause)
         ? cause
         : new RepoError(
             RepoErrorCode.CORRUPT_ARCHIVE,
@@ -429,7 +430,7 @@ export class Repository {
         yield r;
       }
     } catch (cause) {
-      if (cause instanceof RepoError) throw cause;
+      if (isDrkitError(cause)) throw cause; // a storage read that failed is not damage
       const last: RecordPosition = { record: records, ...(lastKey ? { key: displayKey(lastKey) } : {}) };
       const at: RecordPosition = cause instanceof RedisFramingError ? cause.position : { record: records + 1 };
       const why =

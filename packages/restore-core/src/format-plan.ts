@@ -3,6 +3,8 @@ import type { Counts, PlanAction, RestorePlan } from './plan-model.js';
 export interface FormatPlanOptions {
   /** List at most this many entries (default: all). */
   maxItems?: number;
+  /** How a path is shown (default: as it is); the CLI escapes names on a terminal, as `drkit ls` does. */
+  showName?: (path: string) => string;
 }
 
 // As `ls -F` marks them.
@@ -10,10 +12,11 @@ const TYPE_MARK = { file: '', dir: '/', symlink: '@' } as const;
 
 /** The plan for humans, as `drkit restore --dry-run` prints it. */
 export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): string {
+  const show = options.showName ?? ((p: string) => p);
   const policy = plan.overwrite ? `overwrite: ${plan.overwrite}` : 'no overwrite';
   const withItems = new Set(plan.items.map((i) => i.source));
   const lines = [
-    `Restore snapshot ${plan.snapshot} into ${plan.target} (` +
+    `Restore snapshot ${plan.snapshot} into ${show(plan.target)} (` +
       `${plan.targetState === 'missing' ? 'new folder' : `${plan.targetState} folder`}, ${policy})`,
     ...plan.sources.map(
       (s) =>
@@ -29,12 +32,14 @@ export function formatPlan(plan: RestorePlan, options: FormatPlanOptions = {}): 
   for (const item of shown) {
     const size = item.type === 'file' ? `  ${formatBytes(item.size)}` : '';
     const reason = item.reason ? `  (${item.reason})` : '';
-    lines.push(`  ${item.action.padEnd(width)}  ${item.path || '.'}${TYPE_MARK[item.type]}${size}${reason}`);
+    lines.push(
+      `  ${item.action.padEnd(width)}  ${item.path ? show(item.path) : '.'}${TYPE_MARK[item.type]}${size}${reason}`,
+    );
   }
   if (shown.length < plan.items.length) lines.push(`  … and ${plan.items.length - shown.length} more`);
   for (const r of plan.remove ?? [])
     lines.push(
-      `  ${'remove'.padEnd(width)}  ${r.path}` +
+      `  ${'remove'.padEnd(width)}  ${show(r.path)}` +
         `${r.type === 'dir' ? '/ (and all below it)' : r.type === 'symlink' ? '@' : ''}`,
     );
   if (plan.items.length === 0) lines.push('  (nothing selected)');

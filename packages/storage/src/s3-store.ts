@@ -48,6 +48,12 @@ export interface S3StoreOptions {
   maxAttempts?: number;
   /** A request whose socket is idle this long fails and is retried (default 60 s): catches stalls. */
   socketTimeoutMs?: number;
+  /**
+   * A download whose body brings fewer bytes per second than this, over `socketTimeoutMs` of
+   * waiting for it, fails and is resumed (default 1024; 0: no minimum): catches a trickle,
+   * which keeps the socket busy and so never reaches the socket timeout.
+   */
+  minReadRate?: number;
   connectionTimeoutMs?: number;
   /**
    * Checksums: `when_supported` is the SDK's default for AWS; S3-compatible servers often
@@ -81,7 +87,10 @@ function endpointText(endpoint: string | undefined, region: string | undefined):
 }
 
 /** What went wrong below S3's answer, or the answer itself, in words; and which hint fits. */
-function describeCause(cause: unknown, socketTimeoutMs: number): { why: string; kind: 'network' | 'server' | 'other' } {
+function describeCause(
+  cause: unknown,
+  socketTimeoutMs: number,
+): { why: string; kind: 'network' | 'slow' | 'server' | 'other' } {
   // An AbortError wrapping the real failure (the SDK's "Request aborted") says less than what it wraps.
   let e = cause as { name?: string; message?: string; code?: string; cause?: unknown } | null;
   while (e?.name === 'AbortError' && e.cause) e = e.cause as typeof e;
@@ -112,6 +121,7 @@ function describeCause(cause: unknown, socketTimeoutMs: number): { why: string; 
       kind: 'network',
     };
   if (e?.name === 'TruncatedResponse') return { why: message, kind: 'network' };
+  if (e?.name === 'SlowResponse') return { why: message, kind: 'slow' };
   if (e?.name === 'AbortError') return { why: 'the request was aborted before S3 answered', kind: 'network' };
   return { why: `${e?.name ?? 'Error'}${code ? ` ${code}` : ''}: ${message}`, kind: 'other' };
 }
@@ -141,6 +151,42 @@ function backoffMs(attempt: number): number {
 }
 
 /**
+ * The chunks of `body`, failing with a SlowResponse when the time spent waiting for them adds
+ * up to `windowMs` and they came at fewer than `minRate` bytes per second. Only waiting counts:
+ * a consumer that is slow to ask for the next chunk (backpressure) is not the server's fault.
+ */
+async function* atLeast(body: Readable, minRate: number, windowMs: number): AsyncGenerator<Buffer> {
+  if (minRate <= 0) {
+    yield* body as AsyncIterable<Buffer>;
+    return;
+  }
+  const chunks = body[Symbol.asyncIterator]();
+  let waited = 0;
+  let bytes = 0;
+  for (;;) {
+    const asked = performance.now();
+    const next = await chunks.next();
+    if (next.done) return;
+    waited += performance.now() - asked;
+    bytes += (next.value as Buffer).length;
+    if (waited >= windowMs) {
+      const rate = Math.floor((bytes * 1000) / waited);
+      if (rate < minRate)
+        throw Object.assign(
+          new Error(
+            `the body came at ${rate} B/s, below the minimum of ${minRate} B/s over ${Math.round(waited)} ms ` +
+              `of waiting (DRKIT_S3_MIN_READ_RATE)`,
+          ),
+          { name: 'SlowResponse' },
+        );
+      waited = 0;
+      bytes = 0;
+    }
+    yield next.value as Buffer;
+  }
+}
+
+/**
  * A BlobStore in an S3 bucket (AWS or S3-compatible). Uploads stream through multipart
  * uploads of `partSize` parts, so memory does not grow with the blob; an object becomes
  * visible only when its upload completes, and a failed upload is aborted, leaving no parts.
@@ -155,6 +201,7 @@ export class S3Store implements BlobStore {
   private readonly maxAttempts: number;
   private readonly listPageSize: number | undefined;
   private readonly socketTimeoutMs: number;
+  private readonly minReadRate: number;
   /** Where requests go, for messages: the endpoint without credentials, and the bucket. */
   private readonly target: string;
   // Called with the final error of an UploadPart, so the other parts of that upload stop early.
@@ -169,6 +216,7 @@ export class S3Store implements BlobStore {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.listPageSize = options.listPageSize;
     this.socketTimeoutMs = options.socketTimeoutMs ?? 60_000;
+    this.minReadRate = options.minReadRate ?? 1024;
     this.target = `bucket "${this.bucket}" at ${endpointText(options.endpoint, options.region)}`;
     const custom = options.endpoint !== undefined;
     const checksums =
@@ -313,7 +361,10 @@ export class S3Store implements BlobStore {
     const self = this;
     const total = first.ContentLength;
     const etag = first.ETag;
-    // A response cut short (reset, stall) resumes where it stopped, from the same object version.
+    const { minReadRate, socketTimeoutMs: windowMs } = this;
+    // Bytes that count as progress: a response that brings them earns its retries back; a trickle never does.
+    const useful = (minReadRate * windowMs) / 1000;
+    // A response cut short (reset, stall, trickle) resumes where it stopped, from the same object version.
     async function* bytes(): AsyncGenerator<Buffer> {
       let res = first;
       let offset = 0;
@@ -321,10 +372,12 @@ export class S3Store implements BlobStore {
       try {
         for (;;) {
           try {
-            for await (const chunk of res.Body as Readable) {
-              offset += (chunk as Buffer).length;
-              attempt = 0;
-              yield chunk as Buffer;
+            let got = 0;
+            for await (const chunk of atLeast(res.Body as Readable, minReadRate, windowMs)) {
+              offset += chunk.length;
+              got += chunk.length;
+              if (got >= useful) attempt = 0;
+              yield chunk;
             }
             if (total !== undefined && offset < total)
               throw Object.assign(new Error(`the response ended after ${offset} of ${total} bytes`), {
@@ -502,9 +555,14 @@ export class S3Store implements BlobStore {
       kind === 'network'
         ? `Check the network path to the endpoint (DNS, firewall, proxy) and that the server is up, ${again} ` +
           `On a slow link, raise DRKIT_S3_SOCKET_TIMEOUT_MS (now ${this.socketTimeoutMs}) or DRKIT_S3_MAX_ATTEMPTS.`
-        : kind === 'server'
-          ? `The server failed or throttled the request: wait a while, or raise DRKIT_S3_MAX_ATTEMPTS, ${again}`
-          : `Check the endpoint and the bucket, ${again}`;
+        : kind === 'slow'
+          ? `The server sends the data too slowly to finish (a congested link or an overloaded server): ${again} ` +
+            `On a link that is this slow, lower DRKIT_S3_MIN_READ_RATE (now ${this.minReadRate} B/s; 0 turns the ` +
+            `minimum off) or raise DRKIT_S3_SOCKET_TIMEOUT_MS (now ${this.socketTimeoutMs}, the window it is ` +
+            'measured over).'
+          : kind === 'server'
+            ? `The server failed or throttled the request: wait a while, or raise DRKIT_S3_MAX_ATTEMPTS, ${again}`
+            : `Check the endpoint and the bucket, ${again}`;
     return new StorageError(StorageErrorCode.IO, `Could not ${what}: ${request} failed${tries}: ${why}.${orphan}`, {
       cause,
       hint,

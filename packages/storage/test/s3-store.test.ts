@@ -148,6 +148,35 @@ describe('S3Store behind a fault-injecting proxy', () => {
     expect(gets).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
+  it('fails a download whose body trickles (never idle, never done) with the storage error and a hint', async () => {
+    // A byte every 100 ms keeps the socket busy: only the minimum rate (default 1 KiB/s) over a window notices.
+    const store = new S3Store(options(proxy.endpoint, { socketTimeoutMs: 1000, maxAttempts: 2 }));
+    await store.put('blob', randomBytes(64 << 10));
+    proxy.setFaults((r) => (r.op === 'GetObject' ? { kind: 'trickle-response', everyMs: 100 } : undefined));
+    const err = await readAll(await store.get('blob')).then(
+      () => expect.unreachable('the trickle was read to the end'),
+      (e: unknown) => e as { code: string; message: string; hint: string },
+    );
+    expect(err.code).toBe(StorageErrorCode.IO);
+    expect(err.message).toMatch(/S3 GetObject \(reading the body\) for t\d+\/repo\/blob .* failed after 2 attempts/);
+    expect(err.message).toMatch(/: the body came at \d+ B\/s, below the minimum of 1024 B\/s over \d+ ms of waiting/);
+    expect(err.hint).toMatch(/lower DRKIT_S3_MIN_READ_RATE \(now 1024 B\/s/);
+    // The second attempt asked for the rest, from where the first stopped.
+    expect(proxy.log.filter((r) => r.op === 'GetObject')).toHaveLength(2);
+  }, 30_000);
+
+  it('reads a slow but steady download to the end', async () => {
+    const store = new S3Store(options(proxy.endpoint, { socketTimeoutMs: 1000, minReadRate: 64 << 10 }));
+    const data = randomBytes(2 << 20);
+    await store.put('blob', data);
+    // 32 KiB every 50 ms: ~640 KiB/s, ten times the minimum.
+    proxy.setFaults((r) =>
+      r.op === 'GetObject' ? { kind: 'trickle-response', everyMs: 50, bytes: 32 << 10 } : undefined,
+    );
+    expect(sha(await readAll(await store.get('blob')))).toBe(sha(data));
+    expect(proxy.log.filter((r) => r.op === 'GetObject')).toHaveLength(1);
+  }, 30_000);
+
   it('after the last attempt fails: the put rejects, no ' +
     'object is visible and no multipart upload is left', async () => {
     const store = new S3Store(options(proxy.endpoint, { maxAttempts: 3 }));

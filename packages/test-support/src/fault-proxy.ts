@@ -14,7 +14,9 @@ export type Fault =
   /** Pass the request on, send `bytes` of the response body, then close the connection. */
   | { kind: 'cut-response'; bytes: number }
   /** Pass the request on, send `bytes` of the response body, then go silent. */
-  | { kind: 'stall-response'; bytes: number };
+  | { kind: 'stall-response'; bytes: number }
+  /** Pass the request on, then send the response body `bytes` (default 1) at a time, every `everyMs`. */
+  | { kind: 'trickle-response'; everyMs: number; bytes?: number };
 
 export interface ProxiedRequest {
   /** 1 for the first request the proxy saw. */
@@ -53,6 +55,26 @@ function s3Op(method: string, q: URLSearchParams): string {
   return method;
 }
 
+/** Sends what `from` brings `bytes` at a time, every `everyMs`, until it is all sent or the client goes away. */
+function trickle(from: IncomingMessage, to: ServerResponse, everyMs: number, bytes: number): void {
+  let held = Buffer.alloc(0);
+  let ended = false;
+  from.on('data', (chunk: Buffer) => (held = Buffer.concat([held, chunk])));
+  from.on('end', () => (ended = true));
+  const timer = setInterval(() => {
+    to.write(held.subarray(0, bytes));
+    held = held.subarray(bytes);
+    if (ended && held.length === 0) {
+      clearInterval(timer);
+      to.end();
+    }
+  }, everyMs);
+  to.on('close', () => {
+    clearInterval(timer);
+    from.destroy();
+  });
+}
+
 /**
  * A real HTTP proxy between an S3 client and an S3 server that injects faults chosen per
  * request: connection resets (before or mid-upload), 5xx answers, and stalls that only a
@@ -69,6 +91,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        if (fault?.kind === 'trickle-response') return trickle(upRes, res, fault.everyMs, fault.bytes ?? 1);
         if (fault?.kind === 'cut-response' || fault?.kind === 'stall-response') {
           let sent = 0;
           upRes.on('data', (chunk: Buffer) => {

@@ -18,6 +18,7 @@ interface RedisRestoreFlags extends GlobalOptions {
   mode?: RedisRestoreMode;
   yes?: boolean;
   dryRun?: boolean;
+  salvage?: boolean;
 }
 
 /** Restores a Redis source when `--source` names one (or Redis flags are given); undefined otherwise. */
@@ -61,6 +62,7 @@ export async function restoreRedisIfAsked(
     ...(opts.db.length ? { dbs: opts.db } : {}),
     confirm: opts.yes === true,
     dryRun: opts.dryRun === true,
+    ...(opts.salvage ? { salvage: true } : {}),
     onProgress: (p) => progress.update(`restoring ${named.name}: ${p.restored} of ${p.records} keys  ${p.key}`),
     onWarning: (message) => warn(`warning: ${message}`),
     ...(opts.dryRun ? {} : { signal: stopsSafely('databases part-way restored: run the same restore again') }),
@@ -72,8 +74,11 @@ export async function restoreRedisIfAsked(
     return ExitCode.OK;
   }
   for (const line of originLines(from)) say(line);
+  // --salvage got here only because the archive is intact (a damaged one is refused first).
+  const salvaged = result.salvage ? 'salvage: no damage found' : undefined;
   if (opts.dryRun) {
     say(describePlan(result));
+    if (salvaged) say(salvaged);
     say('dry run: nothing was written');
     return ExitCode.OK;
   }
@@ -83,6 +88,7 @@ export async function restoreRedisIfAsked(
       `in ${(result.durationMs / 1000).toFixed(1)}s`,
   );
   if (result.skippedExpired) say(`  skipped ${result.skippedExpired} key(s) whose expiry had already passed`);
+  if (salvaged) say(salvaged);
   warn(`note: ${result.note}`);
   return ExitCode.OK;
 }

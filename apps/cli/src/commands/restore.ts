@@ -2,7 +2,7 @@ import { executeRestore, formatPlan, originsOf, planRestore, type SalvageReport 
 import { loadConfig, openRepo, usage } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
-import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, shownName, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
 import { originLines } from '../restore-origins.js';
 import { type FilterFlags, resolveRef } from '../selection.js';
@@ -53,7 +53,7 @@ export async function run([ref]: unknown[], opts: RestoreFlags): Promise<ExitCod
     if (opts.json) printJson({ dryRun: true, plan, from });
     else {
       for (const line of originLines(from)) say(line);
-      say(formatPlan(plan));
+      say(formatPlan(plan, { showName: shownName }));
     }
     return ExitCode.OK;
   }
@@ -99,10 +99,10 @@ function salvageLines(report: SalvageReport): string[] {
     );
   }
   for (const l of report.lost)
-    lines.push(`lost: ${l.path} (${l.type}${l.type === 'file' ? `, ${bytes(l.size)}` : ''}): ${l.reason}`);
+    lines.push(`lost: ${shownName(l.path)} (${l.type}${l.type === 'file' ? `, ${bytes(l.size)}` : ''}): ${l.reason}`);
   for (const u of report.unverified)
     lines.push(
-      `not restored: ${u.name} (source "${u.source}"): its line in the damaged index is lost, so there is ` +
+      `not restored: ${shownName(u.name)} (source "${u.source}"): its line in the damaged index is lost, so there is ` +
         `nothing to check it against`,
     );
   const missing = report.lost.length + report.unverified.length;

@@ -13,6 +13,8 @@ export const RedisRestoreErrorCode = {
    */
   NOTHING_SELECTED: 'RESTORE_REDIS_NOTHING_SELECTED',
   BAD_SELECTION: 'RESTORE_REDIS_BAD_SELECTION',
+  /** `--salvage` of a damaged Redis archive: it cannot be restored key by key (ARCHITECTURE.md). */
+  CANNOT_SALVAGE: 'RESTORE_REDIS_CANNOT_SALVAGE',
   FAILED: 'RESTORE_REDIS_FAILED',
   INTERRUPTED: 'RESTORE_REDIS_INTERRUPTED',
 } as const;

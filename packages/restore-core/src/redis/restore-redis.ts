@@ -1,5 +1,6 @@
 import { failpoint } from '@drkit/errors';
-import { displayKey, type Repository, type SourceMeta } from '@drkit/repository';
+import { displayKey, type Repository, RepoError, type SourceMeta } from '@drkit/repository';
+import { StorageErrorCode } from '@drkit/storage';
 import {
   type RedisConnection,
   type RedisConnectionOptions,
@@ -35,6 +36,11 @@ export interface RedisRestoreOptions {
   confirm?: boolean;
   /** Preflight and plan only: nothing is written (not even a probe key). */
   dryRun?: boolean;
+  /**
+   * Asked to salvage: the whole archive is read and checked first, and a damaged one is refused
+   * (RESTORE_REDIS_CANNOT_SALVAGE) before anything is written; an intact one is restored as usual.
+   */
+  salvage?: boolean;
   /** Most RESTOREs per pipeline (default 512). */
   batchKeys?: number;
   /** Payload bytes per pipeline (default 16 MiB). */
@@ -75,6 +81,8 @@ export interface RedisRestoreResult extends RedisRestorePlan {
   restored: number;
   skippedExpired: number;
   durationMs: number;
+  /** With `salvage`: what it found, in the file salvage's shape; only ever empty, since damage is refused. */
+  salvage?: { damaged: never[]; lost: never[]; unverified: never[] };
 }
 
 function redisSourceOf(source: SourceMeta): NonNullable<SourceMeta['redis']> {
@@ -103,19 +111,55 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
   const source = repo.source(snapshot, options.source);
   const meta = redisSourceOf(source);
   const run = async () => {
+    if (options.salvage) await refuseDamaged(repo, snapshot.id, source, options.signal);
+    const salvage = options.salvage ? { salvage: { damaged: [], lost: [], unverified: [] } } : {};
     const conn = await Connection.open(options.target);
     try {
       const selected = await selectedKeys(repo, snapshot.id, source, meta, options);
       const plan = await preflight(conn, snapshot.id, source, meta, options, selected);
-      if (options.dryRun) return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started };
+      if (options.dryRun)
+        return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started, ...salvage };
       const counts = await write(repo, conn, source, plan, options, selected.filter);
-      return { ...plan, ...counts, durationMs: Date.now() - started };
+      return { ...plan, ...counts, durationMs: Date.now() - started, ...salvage };
     } finally {
       await conn.close();
     }
   };
   // Shared, from before the preflight: a prune must not delete the archive after a replace emptied the databases.
   return options.dryRun ? run() : repo.withReadLock('restore', options.onWarning, run);
+}
+
+/**
+ * Reads the whole archive (framing, every record, the blob's sha256) and refuses a damaged or
+ * missing one before anything is written: a Redis archive cannot be salvaged key by key, since
+ * nothing checks a record's key, database and expiry (no index; the CRC-64 covers the value only).
+ */
+async function refuseDamaged(
+  repo: Repository,
+  snapshotId: string,
+  source: SourceMeta,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    for await (const _ of repo.readRedisRecords(source)) signal?.throwIfAborted();
+  } catch (cause) {
+    const missing = (cause as { code?: string }).code === StorageErrorCode.NOT_FOUND;
+    if (!(cause instanceof RepoError) && !missing) throw cause;
+    throw new RedisRestoreError(
+      RedisRestoreErrorCode.CANNOT_SALVAGE,
+      `The archive of Redis source "${source.name}" of snapshot ${snapshotId} is ` +
+        `${missing ? 'missing' : 'damaged'}, and --salvage cannot restore part of a Redis archive: nothing in it ` +
+        `checks a key's name, database and expiry (only each value has a CRC-64), so a key read after the ` +
+        `damage could be restored under a wrong name. Nothing was written. (${(cause as Error).message})`,
+      {
+        cause,
+        hint:
+          `Restore source "${source.name}" from another snapshot (\`drkit snapshots --source ${source.name}\`) ` +
+          `or from another copy of the repository; \`drkit verify ${snapshotId}\` names the damaged records.`,
+        details: { source: source.name, key: source.archive.key },
+      },
+    );
+  }
 }
 
 async function preflight(
