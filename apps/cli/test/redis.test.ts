@@ -424,25 +424,23 @@ describe('drkit with Redis', () => {
     },
   );
 
-  it('restore --mode replace refuses a damaged or missing archive before emptying a server that holds keys', async () => {
-    const c = server.client();
-    await seedRedis(c);
-    const backup = async () => json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
-    const [damaged, missing] = [await backup(), await backup()];
-    await damageArchive(damaged.id);
-    await rm(await redisArchive(missing.id));
-    // The live server has moved on since the backups: that is what a refused replace must keep.
-    await c.set('str', 'changed since the backup');
-    await server.client(1).set('live:db1', 'kept');
-    await server.client(5).set('live:db5', 'kept');
-    const live = await redisContents(c, [...DBS, 5]);
-    for (const [snapshot, code] of [
-      [damaged.id, 'REPO_CORRUPT_ARCHIVE'],
-      [missing.id, 'STORAGE_NOT_FOUND'],
-    ] as const) {
+  for (const [what, code, spoil] of [
+    ['damaged', 'REPO_CORRUPT_ARCHIVE', damageArchive],
+    ['missing', 'STORAGE_NOT_FOUND', async (id: string) => rm(await redisArchive(id))],
+  ] as const)
+    it(`restore --mode replace refuses a ${what} archive before emptying a server that holds keys`, async () => {
+      const c = server.client();
+      await seedRedis(c);
+      const b = json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
+      await spoil(b.id);
+      // The live server has moved on since the backup: that is what a refused replace must keep.
+      await c.set('str', 'changed since the backup');
+      await server.client(1).set('live:db1', 'kept');
+      await server.client(5).set('live:db5', 'kept');
+      const live = await redisContents(c, [...DBS, 5]);
       const r = await drkit([
         'restore',
-        snapshot,
+        b.id,
         '--source',
         'redis',
         '--redis',
@@ -454,14 +452,13 @@ describe('drkit with Redis', () => {
         '--yes',
         '--json',
       ]);
+      expect(sameRedisContents(await redisContents(c, [...DBS, 5]), live)).toEqual([]);
       expect(r.code, r.stderr).toBe(1);
       const err = json(r.stdout).error;
       expect(err.code).toBe(code);
       expect(err.message).toMatch(/Nothing was written: redis:\/\/.* still holds its \d+ key\(s\) in db 0, /);
       expect(err.hint).toContain('from another snapshot');
-      expect(sameRedisContents(await redisContents(c, [...DBS, 5]), live)).toEqual([]);
-    }
-  });
+    });
 
   it('restore --mode replace into an empty server proceeds, and at the damage says the server is partly restored', async () => {
     const c = server.client();
