@@ -460,7 +460,7 @@ describe('drkit with Redis', () => {
       expect(err.hint).toContain('from another snapshot');
     });
 
-  it('restore --mode replace into an empty server proceeds, and at the damage says the server is partly restored', async () => {
+  it('restore --mode replace into an empty server proceeds, and at the damage says it is partly restored', async () => {
     const c = server.client();
     await seedRedis(c);
     const b = json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
