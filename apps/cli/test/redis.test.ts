@@ -45,6 +45,23 @@ async function redisArchive(snapshotId: string): Promise<string> {
   return path.join(folder, (await readdir(folder)).find((f) => f.startsWith('redis.redis.'))!);
 }
 
+/** `drkit restore ID --mode replace --yes --json` of the source `redis` into the test server. */
+const replaceJson = (snapshotId: string) =>
+  drkit([
+    'restore',
+    snapshotId,
+    '--source',
+    'redis',
+    '--redis',
+    server.url,
+    '--repo',
+    repo,
+    '--mode',
+    'replace',
+    '--yes',
+    '--json',
+  ]);
+
 /** Four bytes in the middle of the archive: the keys after them cannot be trusted. */
 async function damageArchive(snapshotId: string): Promise<void> {
   const fh = await open(await redisArchive(snapshotId), 'r+');
@@ -438,20 +455,7 @@ describe('drkit with Redis', () => {
       await server.client(1).set('live:db1', 'kept');
       await server.client(5).set('live:db5', 'kept');
       const live = await redisContents(c, [...DBS, 5]);
-      const r = await drkit([
-        'restore',
-        b.id,
-        '--source',
-        'redis',
-        '--redis',
-        server.url,
-        '--repo',
-        repo,
-        '--mode',
-        'replace',
-        '--yes',
-        '--json',
-      ]);
+      const r = await replaceJson(b.id);
       expect(sameRedisContents(await redisContents(c, [...DBS, 5]), live)).toEqual([]);
       expect(r.code, r.stderr).toBe(1);
       const err = json(r.stdout).error;
@@ -466,20 +470,7 @@ describe('drkit with Redis', () => {
     const b = json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
     await damageArchive(b.id);
     await c.flushall();
-    const r = await drkit([
-      'restore',
-      b.id,
-      '--source',
-      'redis',
-      '--redis',
-      server.url,
-      '--repo',
-      repo,
-      '--mode',
-      'replace',
-      '--yes',
-      '--json',
-    ]);
+    const r = await replaceJson(b.id);
     expect(r.code, r.stderr).toBe(1);
     const err = json(r.stdout).error;
     expect(err.code).toBe('REPO_CORRUPT_ARCHIVE');
