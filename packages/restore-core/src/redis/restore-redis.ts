@@ -25,7 +25,8 @@ export interface RedisRestoreOptions {
   /** The server to restore into. */
   target: RedisConnectionOptions;
   /**
-   * `replace`: FLUSHDB each database the snapshot holds, then restore (needs `confirm`).
+   * `replace`: FLUSHDB each database the snapshot holds, then restore (needs `confirm`); when they hold
+   * keys, the archive is read through first and a damaged or missing one refused before anything is written.
    * `merge`: keep the target's other keys; keys of the snapshot replace keys of the same name.
    */
   mode: RedisRestoreMode;
@@ -100,7 +101,8 @@ function redisSourceOf(source: SourceMeta): NonNullable<SourceMeta['redis']> {
 
 /**
  * Restores a Redis source into a server: a preflight that writes nothing (RDB version, cluster
- * databases, confirmation), then for `replace` a FLUSHDB of each database, then pipelined
+ * databases, confirmation; for a `replace` of databases that hold keys, a read of the whole archive),
+ * then for `replace` a FLUSHDB of each database, then pipelined
  * `RESTORE … REPLACE ABSTTL` of every record in archive order. Records already expired by the
  * target's clock are skipped and counted. One payload is read into memory at a time, and a
  * large one is written to the socket without a copy.
