@@ -1,4 +1,4 @@
-import { open, readdir, writeFile } from 'node:fs/promises';
+import { open, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -38,6 +38,36 @@ beforeEach(async () => {
 afterEach(() => cleanup());
 
 const json = (s: string) => JSON.parse(s);
+
+/** The stored archive of the Redis source `redis` of a snapshot. */
+async function redisArchive(snapshotId: string): Promise<string> {
+  const folder = path.join(repo, 'data', snapshotId);
+  return path.join(folder, (await readdir(folder)).find((f) => f.startsWith('redis.redis.'))!);
+}
+
+/** `drkit restore ID --mode replace --yes --json` of the source `redis` into the test server. */
+const replaceJson = (snapshotId: string) =>
+  drkit([
+    'restore',
+    snapshotId,
+    '--source',
+    'redis',
+    '--redis',
+    server.url,
+    '--repo',
+    repo,
+    '--mode',
+    'replace',
+    '--yes',
+    '--json',
+  ]);
+
+/** Four bytes in the middle of the archive: the keys after them cannot be trusted. */
+async function damageArchive(snapshotId: string): Promise<void> {
+  const fh = await open(await redisArchive(snapshotId), 'r+');
+  await fh.write(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, Math.floor((await fh.stat()).size / 2));
+  await fh.close();
+}
 
 describe('drkit with Redis', () => {
   it('backs up, lists, verifies, and after FLUSHALL restores identical keys, values and TTLs', async () => {
@@ -382,12 +412,7 @@ describe('drkit with Redis', () => {
       const restore = (id: string, more: string[]) =>
         drkit(['restore', id, '--source', 'redis', '--redis', server.url, '--repo', repo, '--salvage', ...more]);
 
-      // Four bytes in the middle of the archive: the keys after them cannot be trusted.
-      const folder = path.join(repo, 'data', damaged.id);
-      const archive = path.join(folder, (await readdir(folder)).find((f) => f.startsWith('redis.redis.'))!);
-      const fh = await open(archive, 'r+');
-      await fh.write(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, Math.floor((await fh.stat()).size / 2));
-      await fh.close();
+      await damageArchive(damaged.id);
       await c.flushall();
       await c.set('live', 'kept');
       for (const mode of [
@@ -415,6 +440,46 @@ describe('drkit with Redis', () => {
       expect(sameRedisContents(await redisContents(c, DBS), before)).toEqual([]);
     },
   );
+
+  for (const [what, code, spoil] of [
+    ['damaged', 'REPO_CORRUPT_ARCHIVE', damageArchive],
+    ['missing', 'STORAGE_NOT_FOUND', async (id: string) => rm(await redisArchive(id))],
+  ] as const)
+    it(`restore --mode replace refuses a ${what} archive before emptying a server that holds keys`, async () => {
+      const c = server.client();
+      await seedRedis(c);
+      const b = json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
+      await spoil(b.id);
+      // The live server has moved on since the backup: that is what a refused replace must keep.
+      await c.set('str', 'changed since the backup');
+      await server.client(1).set('live:db1', 'kept');
+      await server.client(5).set('live:db5', 'kept');
+      const live = await redisContents(c, [...DBS, 5]);
+      const r = await replaceJson(b.id);
+      expect(sameRedisContents(await redisContents(c, [...DBS, 5]), live)).toEqual([]);
+      expect(r.code, r.stderr).toBe(1);
+      const err = json(r.stdout).error;
+      expect(err.code).toBe(code);
+      expect(err.message).toMatch(/Nothing was written: redis:\/\/.* still holds its \d+ key\(s\) in db 0, /);
+      expect(err.hint).toContain('from another snapshot');
+    });
+
+  it('restore --mode replace into an empty server proceeds, and at the damage says it is partly restored', async () => {
+    const c = server.client();
+    await seedRedis(c);
+    const b = json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
+    await damageArchive(b.id);
+    await c.flushall();
+    const r = await replaceJson(b.id);
+    expect(r.code, r.stderr).toBe(1);
+    const err = json(r.stdout).error;
+    expect(err.code).toBe('REPO_CORRUPT_ARCHIVE');
+    expect(err.message).toMatch(/now holds only part of snapshot \S+: \d+ of \d+ keys; databases left incomplete: /);
+    expect(err.hint).toMatch(/is partly restored\. Restore source "redis" from another snapshot/);
+    // What it says it wrote is what the server holds.
+    const held = (await Promise.all(DBS.map((db) => server.client(db).dbsize()))).reduce((a, n) => a + n, 0);
+    expect(err.details.restored).toBe(held);
+  });
 });
 
 describe('drkit restore of selected Redis keys', () => {

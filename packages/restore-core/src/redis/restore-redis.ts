@@ -1,4 +1,4 @@
-import { failpoint } from '@drkit/errors';
+import { type DrkitError, failpoint } from '@drkit/errors';
 import { displayKey, type Repository, RepoError, type SourceMeta } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
 import {
@@ -25,7 +25,8 @@ export interface RedisRestoreOptions {
   /** The server to restore into. */
   target: RedisConnectionOptions;
   /**
-   * `replace`: FLUSHDB each database the snapshot holds, then restore (needs `confirm`).
+   * `replace`: FLUSHDB each database the snapshot holds, then restore (needs `confirm`); when they hold
+   * keys, the archive is read through first and a damaged or missing one refused before anything is written.
    * `merge`: keep the target's other keys; keys of the snapshot replace keys of the same name.
    */
   mode: RedisRestoreMode;
@@ -100,7 +101,8 @@ function redisSourceOf(source: SourceMeta): NonNullable<SourceMeta['redis']> {
 
 /**
  * Restores a Redis source into a server: a preflight that writes nothing (RDB version, cluster
- * databases, confirmation), then for `replace` a FLUSHDB of each database, then pipelined
+ * databases, confirmation; for a `replace` of databases that hold keys, a read of the whole archive),
+ * then for `replace` a FLUSHDB of each database, then pipelined
  * `RESTORE … REPLACE ABSTTL` of every record in archive order. Records already expired by the
  * target's clock are skipped and counted. One payload is read into memory at a time, and a
  * large one is written to the socket without a copy.
@@ -111,12 +113,18 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
   const source = repo.source(snapshot, options.source);
   const meta = redisSourceOf(source);
   const run = async () => {
-    if (options.salvage) await refuseDamaged(repo, snapshot.id, source, options.signal);
+    if (options.salvage)
+      await readThrough(repo, source, options.signal, (cause, missing) =>
+        cannotSalvage(snapshot.id, source, cause, missing),
+      );
     const salvage = options.salvage ? { salvage: { damaged: [], lost: [], unverified: [] } } : {};
     const conn = await Connection.open(options.target);
     try {
       const selected = await selectedKeys(repo, snapshot.id, source, meta, options);
       const plan = await preflight(conn, snapshot.id, source, meta, options, selected);
+      // A selection (or salvage) has read the archive through already; an empty target has nothing to lose.
+      if (!options.dryRun && !options.salvage && !selected.filter && wouldEmptyKeys(plan))
+        await readThrough(repo, source, options.signal, (cause) => refusedBeforeEmptying(cause, plan));
       if (options.dryRun)
         return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started, ...salvage };
       const counts = await write(repo, conn, source, plan, options, selected.filter);
@@ -129,37 +137,74 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
   return options.dryRun ? run() : repo.withReadLock('restore', options.onWarning, run);
 }
 
+/** Replace mode and the target holds keys in a database it would empty. */
+const wouldEmptyKeys = (plan: RedisRestorePlan) => plan.mode === 'replace' && plan.dbs.some((d) => d.targetKeys > 0);
+
+/** A missing archive, or a damaged one (its framing, a record or its sha256). */
+const damageOf = (cause: unknown): DrkitError | undefined =>
+  cause instanceof RepoError || (cause as { code?: string }).code === StorageErrorCode.NOT_FOUND
+    ? (cause as DrkitError)
+    : undefined;
+
+/** The same error (class and code), told what the restore did to the target. */
+function retold(cause: DrkitError, message: string, hint: string, details: Record<string, unknown>): DrkitError {
+  const Same = cause.constructor as new (...args: ConstructorParameters<typeof DrkitError>) => DrkitError;
+  return new Same(cause.code, message, { cause, hint, details: { ...cause.details, ...details } });
+}
+
+const otherSnapshotHint = (source: string, snapshotId: string) =>
+  `Restore source "${source}" from another snapshot (\`drkit snapshots --source ${source}\`) or from another ` +
+  `copy of the repository; \`drkit verify ${snapshotId}\` names the damaged records.`;
+
 /**
- * Reads the whole archive (framing, every record, the blob's sha256) and refuses a damaged or
- * missing one before anything is written: a Redis archive cannot be salvaged key by key, since
- * nothing checks a record's key, database and expiry (no index; the CRC-64 covers the value only).
+ * Reads the whole archive (framing, every record, the blob's sha256) before anything is written,
+ * and throws what `refuse` makes of a missing or damaged one.
  */
-async function refuseDamaged(
+async function readThrough(
   repo: Repository,
-  snapshotId: string,
   source: SourceMeta,
   signal: AbortSignal | undefined,
+  refuse: (cause: DrkitError, missing: boolean) => Error,
 ): Promise<void> {
   try {
     for await (const _ of repo.readRedisRecords(source)) signal?.throwIfAborted();
   } catch (cause) {
-    const missing = (cause as { code?: string }).code === StorageErrorCode.NOT_FOUND;
-    if (!(cause instanceof RepoError) && !missing) throw cause;
-    throw new RedisRestoreError(
-      RedisRestoreErrorCode.CANNOT_SALVAGE,
-      `The archive of Redis source "${source.name}" of snapshot ${snapshotId} is ` +
-        `${missing ? 'missing' : 'damaged'}, and --salvage cannot restore part of a Redis archive: nothing in it ` +
-        `checks a key's name, database and expiry (only each value has a CRC-64), so a key read after the ` +
-        `damage could be restored under a wrong name. Nothing was written. (${(cause as Error).message})`,
-      {
-        cause,
-        hint:
-          `Restore source "${source.name}" from another snapshot (\`drkit snapshots --source ${source.name}\`) ` +
-          `or from another copy of the repository; \`drkit verify ${snapshotId}\` names the damaged records.`,
-        details: { source: source.name, key: source.archive.key },
-      },
-    );
+    const damage = damageOf(cause);
+    if (!damage) throw cause;
+    throw refuse(damage, !(damage instanceof RepoError));
   }
+}
+
+/**
+ * A damaged or missing archive asked to be salvaged: a Redis archive cannot be salvaged key by key,
+ * since nothing checks a record's key, database and expiry (no index; the CRC-64 covers the value only).
+ */
+function cannotSalvage(snapshotId: string, source: SourceMeta, cause: DrkitError, missing: boolean): Error {
+  return new RedisRestoreError(
+    RedisRestoreErrorCode.CANNOT_SALVAGE,
+    `The archive of Redis source "${source.name}" of snapshot ${snapshotId} is ` +
+      `${missing ? 'missing' : 'damaged'}, and --salvage cannot restore part of a Redis archive: nothing in it ` +
+      `checks a key's name, database and expiry (only each value has a CRC-64), so a key read after the ` +
+      `damage could be restored under a wrong name. Nothing was written. (${cause.message})`,
+    {
+      cause,
+      hint: otherSnapshotHint(source.name, snapshotId),
+      details: { source: source.name, key: source.archive.key },
+    },
+  );
+}
+
+/** A replace refused because emptying the target would lose keys the archive cannot put back. */
+function refusedBeforeEmptying(cause: DrkitError, plan: RedisRestorePlan): Error {
+  const held = plan.dbs.filter((d) => d.targetKeys > 0);
+  return retold(
+    cause,
+    `${cause.message} Nothing was written: ${plan.target} still holds its ` +
+      `${held.map((d) => `${d.targetKeys} key(s) in db ${d.db}`).join(', ')}, which a replace empties only when the ` +
+      `snapshot can take their place.`,
+    otherSnapshotHint(plan.source, plan.snapshot),
+    { written: false },
+  );
 }
 
 async function preflight(
@@ -306,14 +351,19 @@ async function write(
   const done = new Map<number, number>();
   const count = (db: number, n: number) => done.set(db, (done.get(db) ?? 0) + n);
   let flushed = false;
+  const incompleteDbs = () => plan.dbs.filter((d) => (done.get(d.db) ?? 0) < d.keys);
+  const leftIncomplete = () => {
+    const incomplete = incompleteDbs();
+    return incomplete.length
+      ? `; databases left incomplete: ` +
+          `${incomplete.map((d) => `db ${d.db} (${done.get(d.db) ?? 0} of ${d.keys} keys)`).join(', ')}` +
+          `${flushed ? ', emptied first' : ''}`
+      : '';
+  };
   const stopped = (cause: unknown, key?: string) => {
     const interrupted = signal?.aborted === true && key === undefined;
-    const incomplete = plan.dbs.filter((d) => (done.get(d.db) ?? 0) < d.keys);
-    const left = incomplete.length
-      ? `; databases left incomplete: ` +
-        `${incomplete.map((d) => `db ${d.db} (${done.get(d.db) ?? 0} of ${d.keys} keys)`).join(', ')}` +
-        `${flushed ? ', emptied first' : ''}`
-      : '';
+    const incomplete = incompleteDbs();
+    const left = leftIncomplete();
     return new RedisRestoreError(
       interrupted ? RedisRestoreErrorCode.INTERRUPTED : RedisRestoreErrorCode.FAILED,
       interrupted
@@ -336,6 +386,16 @@ async function write(
       },
     );
   };
+  // Damage found only while writing (merge mode, an empty target, or a race): say what the target holds now.
+  const partlyRestored = (cause: DrkitError) =>
+    retold(
+      cause,
+      `${cause.message} The target ${conn.label} now holds only part of snapshot ${plan.snapshot}: ` +
+        `${restored} of ${plan.records} keys${leftIncomplete()}.`,
+      `${conn.label} is partly restored${plan.mode === 'merge' ? ', beside its own keys' : ''}. ` +
+        otherSnapshotHint(plan.source, plan.snapshot),
+      { restored, records: plan.records, incompleteDbs: incompleteDbs().map((d) => d.db) },
+    );
   const fail = (cause: unknown, key: string) => stopped(redisFailure(cause, conn.label, `RESTORE key ${key}`), key);
 
   try {
@@ -446,6 +506,8 @@ async function write(
     }
     await flush();
   } catch (cause) {
+    const damage = damageOf(cause);
+    if (damage && !signal?.aborted) throw partlyRestored(damage);
     if (cause instanceof RedisRestoreError || !signal?.aborted) throw cause;
     throw stopped(cause);
   }
