@@ -300,25 +300,36 @@ describe('the durable outbox', () => {
 `,
       { concurrency: 8, perChannel: 2 },
     );
-    // Requests to ops-slack are held until one to hook arrives: hook is not kept waiting behind ops-slack's turns.
+    // ops-slack's requests are held, and so is hook's, until hook's has arrived while both of ops-slack's turns are
+    // in use: then all are answered. Whichever arrives first, hook is only answered if it was not kept waiting
+    // behind ops-slack's turns (else nothing is ever answered).
     const held: (() => void)[] = [];
+    let hook: (() => void) | undefined;
     let open = 0;
     let most = 0;
     let hookWhileHeld = false;
+    const releaseWhenBoth = () => {
+      if (!hook || open < 2) return;
+      hookWhileHeld = true;
+      hook();
+      for (const release of held.splice(0)) release();
+    };
     const server = createServer((req, res) => {
       req.resume().on('end', () => {
-        const answer = () => {
-          open -= req.url === '/ops-slack' ? 1 : 0;
-          res.end('ok');
-        };
         if (req.url !== '/ops-slack') {
-          hookWhileHeld = held.length > 0;
-          for (const release of held.splice(0)) release();
-          return answer();
+          hook = () => res.end('ok');
+          return releaseWhenBoth();
         }
         most = Math.max(most, ++open);
+        const answer = () => {
+          open--;
+          res.end('ok');
+        };
         if (hookWhileHeld) answer();
-        else held.push(answer);
+        else {
+          held.push(answer);
+          releaseWhenBoth();
+        }
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
