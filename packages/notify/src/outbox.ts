@@ -8,7 +8,7 @@ import { type Clock, iso, ms } from './clock.js';
 import { NotifyError, NotifyErrorCode } from './errors.js';
 import { KEYS } from './incidents.js';
 import { incidentSchema, SEVERITIES } from './model.js';
-import { recordsOf, SegmentWriter } from './segments.js';
+import { indexOf, recordsOf, SegmentWriter } from './segments.js';
 import { SendClaims } from './send-claims.js';
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -209,6 +209,7 @@ export class Outbox {
    * crash before its caller noted it queued) is a second copy of the same id; `list` counts it once.
    */
   async enqueue(records: OutboxRecord[]): Promise<void> {
+    if (records.length === 0) return;
     const writes: Promise<boolean>[] = [];
     for (let i = 0; i < records.length; ) {
       if (!this.open || this.open.count >= SEGMENT_RECORDS) this.open = { key: this.segmentKey(), count: 0 };
@@ -484,8 +485,9 @@ export class Outbox {
       this.reads.set(item.key, read);
     }
     const entry = await read;
-    const now = entry && recordsOf(entry.value).find((r) => (r as { id?: unknown } | null)?.id === item.record.id);
-    return now !== undefined && JSON.stringify(now) === item.listed;
+    const records = entry ? recordsOf(entry.value) : [];
+    const i = indexOf(records, item.record.id);
+    return i >= 0 && JSON.stringify(records[i]) === item.listed;
   }
 
   /**

@@ -12,6 +12,10 @@ export function recordsOf(value: unknown): unknown[] {
   return Array.isArray(records) ? records : [value];
 }
 
+/** Where the record `id` is in a segment's records (-1: not there). */
+export const indexOf = (records: unknown[], id: string) =>
+  records.findIndex((r) => (r as { id?: unknown } | null)?.id === id);
+
 /** A segment of one is stored as the record alone: the layout drkit wrote before segments, which it still reads. */
 const encode = (records: unknown[]) => (records.length === 1 ? records[0] : { records });
 
@@ -66,7 +70,7 @@ function apply(records: unknown[], change: SegmentChange): boolean {
     records.push(...change.append);
     return true;
   }
-  const i = records.findIndex((r) => (r as { id?: unknown } | null)?.id === change.id);
+  const i = indexOf(records, change.id);
   if (i < 0 || JSON.stringify(records[i]) !== change.listed) return false;
   records[i] = change.next;
   return true;
