@@ -77,7 +77,11 @@ it('a daemon with failover: configured sees the primary die, fills the standby f
   const ready = await fetch(`${d.url}/readyz`);
   expect(ready.status).toBe(200);
   expect((await ready.json()).failover).toMatchObject({ site: 'app', state: 'failed_over', epoch: 1 });
-  const page = await text(d.url);
+  // The lease is released after failed_over is recorded and announced: the page shows it free soon after.
+  const page = await eventually('the lease free on the page', async () => {
+    const p = await text(d.url);
+    return p.includes('lease free.') ? p : undefined;
+  });
   expect(page).toContain('<h2 id="failover">Failover of site app</h2>');
   expect(page).toMatch(/<span class="bad">failed_over<\/span>.*Fencing epoch 1; lease free\./);
   // What `drkit failover status` shows is the daemon's doing: monitor m1, one run, done.
@@ -130,9 +134,14 @@ it('SIGTERM mid-sequence: the daemon releases the failover lease as it exits, an
   const [, resumed] = await hook.waitForRequests(2);
   expect(resumed!.json()).toMatchObject({ epoch: 2, site: 'app', step: '1 dns' });
   expect(Date.now() - stoppedAt).toBeLessThan(30_000);
-  await eventually('failed_over under epoch 2', async () =>
-    (await text(`${second.url}/metrics`)).includes('drkit_failover_epoch{site="app"} 2') ? true : undefined,
-  );
+  // The epoch moves to 2 when m2 takes the lease; failed_over comes when its run is done.
+  await eventually('failed_over under epoch 2', async () => {
+    const m = await text(`${second.url}/metrics`);
+    return has(m, 'drkit_failover_epoch{site="app"} 2') &&
+      has(m, 'drkit_failover_state{site="app",state="failed_over"} 1')
+      ? true
+      : undefined;
+  });
   expect(await status()).toMatchObject({
     state: 'failed_over',
     epoch: 2,
