@@ -151,8 +151,10 @@ interface ListedSegment {
   ids: string[];
 }
 
-/** Messages queued together share a segment document of up to this many (a segment is rewritten whole). */
+/** Messages queued together share a segment document of up to this many (a segment is rewritten whole)... */
 const SEGMENT_RECORDS = 32;
+/** ...and of up to this much JSON (characters), so that large records (digests of many incidents) share less. */
+const SEGMENT_BYTES = 64 * 1024;
 
 /**
  * The durable outbox: every message is written to a state document (a segment of messages queued together) before it
@@ -168,8 +170,8 @@ export class Outbox {
   /** This process's segments are named `outbox/<time>.<run>.<n>`: no other process appends to them. */
   private readonly run = randomBytes(4).toString('hex');
   private serial = 0;
-  /** The segment being filled, and how many records it holds. */
-  private open: { key: string; count: number } | undefined;
+  /** The segment being filled: how many records it holds, and their JSON's length. */
+  private open: { key: string; count: number; bytes: number } | undefined;
   /** Reads of a segment asked for and not yet started (see `unchanged`). */
   private readonly reads = new Map<string, Promise<StateEntry | undefined>>();
 
@@ -210,15 +212,19 @@ export class Outbox {
    */
   async enqueue(records: OutboxRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const writes: Promise<boolean>[] = [];
-    for (let i = 0; i < records.length; ) {
-      if (!this.open || this.open.count >= SEGMENT_RECORDS) this.open = { key: this.segmentKey(), count: 0 };
-      const part = records.slice(i, i + SEGMENT_RECORDS - this.open.count);
-      this.open.count += part.length;
-      i += part.length;
-      writes.push(this.segments.write(this.open.key, { append: part }));
+    const parts = new Map<string, OutboxRecord[]>();
+    for (const record of records) {
+      const bytes = JSON.stringify(record).length;
+      let open = this.open;
+      if (!open || open.count >= SEGMENT_RECORDS || (open.count > 0 && open.bytes + bytes > SEGMENT_BYTES))
+        this.open = open = { key: this.segmentKey(), count: 0, bytes: 0 };
+      open.count++;
+      open.bytes += bytes;
+      const part = parts.get(open.key);
+      if (part) part.push(record);
+      else parts.set(open.key, [record]);
     }
-    await Promise.all(writes);
+    await Promise.all([...parts].map(([key, part]) => this.segments.write(key, { append: part })));
     await failpoint('notify.outbox.after-record');
   }
 

@@ -274,6 +274,34 @@ describe('the durable outbox', () => {
     },
   );
 
+  it(
+    'starts a new segment at 32 records or 64 KiB, so large messages (digests) are not rewritten 32 at a ' + 'time',
+    async () => {
+      b = await bench();
+      const record = (i: number, text = '') =>
+        b.notifier.outbox.record({
+          ...plain(i),
+          notification: { ...plain(i).notification, text },
+          channel: 'ops-slack',
+          id: `m${i}.ops-slack`,
+        });
+      const sizes = async () => {
+        const out: number[] = [];
+        for await (const entry of b.store.list('outbox/')) {
+          const value = (await b.store.get(entry.key))!.value as { records?: unknown[] };
+          out.push(value.records?.length ?? 1);
+        }
+        return out;
+      };
+      await b.notifier.outbox.enqueue(Array.from({ length: 40 }, (_, i) => record(i)));
+      expect(await sizes()).toEqual([32, 8]);
+      // 8 small ones share the open segment with the first 40 KB one; each next 40 KB one starts another.
+      await b.notifier.outbox.enqueue([40, 41, 42].map((i) => record(i, 'x'.repeat(40_000))));
+      expect(await sizes()).toEqual([32, 9, 1, 1]);
+      expect(await b.notifier.deliver()).toMatchObject({ delivered: 43 });
+    },
+  );
+
   it('removes a segment once every message in it finished 7 days ago, not before', async () => {
     b = await bench();
     const t0 = b.clock.now();
