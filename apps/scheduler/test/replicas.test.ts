@@ -8,17 +8,29 @@ import type { RunRecord } from '@drkit/scheduler';
 let redis: RunningRedis;
 let etcd: RunningEtcd;
 const daemons: RunningDaemon[] = [];
+const starting: Promise<unknown>[] = [];
 beforeAll(async () => {
   redis = await startRedis();
   etcd = await startEtcd();
 });
 afterAll(async () => {
+  await Promise.all(starting);
   for (const d of daemons)
     if (d.child.exitCode === null && d.child.signalCode === null) process.kill(-d.pid, 'SIGKILL');
   await Promise.all(daemons.map((d) => d.exited));
   await redis?.stop();
   await etcd?.stop();
 });
+
+/** Starts a daemon on `config`; afterAll stops it, even when a test failed before awaiting it. */
+function replica(config: string, env: Record<string, string> = {}): Promise<RunningDaemon> {
+  const started = startDaemon(['--config', config], env).then((d) => {
+    daemons.push(d);
+    return d;
+  });
+  starting.push(started.catch(() => {}));
+  return started;
+}
 
 /** No two runs of the job overlap in time, whichever daemon ran them. */
 function overlapping(records: RunRecord[]): [RunRecord, RunRecord][] {
@@ -49,11 +61,8 @@ async function twoDaemons(lease: string, seconds: number): Promise<void> {
 scheduler: { lease: ${lease} }`,
     { state: redis.url },
   );
-  let third: Promise<RunningDaemon> | undefined;
   try {
-    const a = await startDaemon(['--config', ws.config]);
-    const b = await startDaemon(['--config', ws.config]);
-    daemons.push(a, b);
+    const [a, b] = await Promise.all([replica(ws.config), replica(ws.config)]);
     const t0 = Date.now();
     await eventually(
       `${seconds} s of slots`,
@@ -63,10 +72,7 @@ scheduler: { lease: ${lease} }`,
     // The kill below needs a run that stays mid-backup until it: a third daemon whose backups hang
     // after their first source (a failpoint; the daemon keeps renewing the lease meanwhile). It
     // starts while these slots are checked, which hold whether or not it has taken one yet.
-    third = startDaemon(['--config', ws.config], { DRKIT_FAILPOINTS: 'backup.after-source=hang' }).then((d) => {
-      daemons.push(d);
-      return d;
-    });
+    const third = replica(ws.config, { DRKIT_FAILPOINTS: 'backup.after-source=hang' });
     const records = await runs(ws.state, 'every-second');
     // One record per slot (count them: the store's key is the slot), never two runs at once.
     const slots = records.map((r) => r.slot);
@@ -121,7 +127,6 @@ scheduler: { lease: ${lease} }`,
     const verify = await run(DRKIT_MAIN, ['verify', 'all', '--config', ws.config]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   } finally {
-    await third?.catch(() => {}); // listed in daemons before afterAll stops them, even if a check failed
     await ws.cleanup();
   }
 }
