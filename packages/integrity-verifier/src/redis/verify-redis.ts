@@ -1,7 +1,7 @@
 import {
   checkDumpPayload,
   digestBlob,
-  displayKey,
+  messageKey,
   type Repository,
   RepoErrorCode,
   type SourceMeta,
@@ -26,7 +26,7 @@ export async function verifyRedisSource(
   let readToEnd = false;
   try {
     for await (const r of repo.readRedisRecords(source)) {
-      const name = displayKey(r.key);
+      const name = messageKey(r.key);
       const entry = `db${r.db}:${name}`;
       report.entries++;
       report.bytes += r.key.length + r.payload.length;
