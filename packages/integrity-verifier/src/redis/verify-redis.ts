@@ -20,7 +20,7 @@ export async function verifyRedisSource(
   source: SourceMeta,
   options: VerifyOptions,
 ): Promise<SourceReport> {
-  const { report, problem } = startSourceReport(source.name);
+  const { report, problem } = startSourceReport(source);
   const meta = source.redis!;
   const perDb = new Map<number, number>();
   let readToEnd = false;

@@ -239,7 +239,8 @@ function nothingWritten(
 /** Keys per database the target holds now (every node of a cluster). */
 async function targetKeys(conn: RedisConnection): Promise<Map<number, number>> {
   const keys = new Map<number, number>();
-  for (const node of conn.nodes()) for (const [db, n] of await conn.keyspace(node)) keys.set(db, (keys.get(db) ?? 0) + n);
+  for (const node of conn.nodes())
+    for (const [db, n] of await conn.keyspace(node)) keys.set(db, (keys.get(db) ?? 0) + n);
   return keys;
 }
 
