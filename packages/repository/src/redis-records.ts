@@ -147,9 +147,10 @@ const MESSAGE_KEY_BYTES = 64;
 /** A key for a message: displayKey of its first 64 bytes (whole characters), then `… (N bytes)` when it is longer. */
 export function messageKey(key: Uint8Array): string {
   if (key.byteLength <= MESSAGE_KEY_BYTES) return displayKey(key);
-  let cut = MESSAGE_KEY_BYTES;
-  // Not inside a UTF-8 character: a printable key stays a JSON string.
-  while (cut > MESSAGE_KEY_BYTES - 3 && (key[cut]! & 0xc0) === 0x80) cut--;
+  // Not inside a UTF-8 character (back to its lead byte), so a printable key stays a JSON string.
+  let lead = MESSAGE_KEY_BYTES;
+  while (lead > MESSAGE_KEY_BYTES - 3 && (key[lead]! & 0xc0) === 0x80) lead--;
+  const cut = key[lead]! >= 0xc0 ? lead : MESSAGE_KEY_BYTES;
   return `${displayKey(key.subarray(0, cut))}… (${key.byteLength} bytes)`;
 }
 
