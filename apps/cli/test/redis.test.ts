@@ -507,7 +507,9 @@ describe('a damaged archive whose garbage "key" runs 5,000 bytes', () => {
     expect(r.code, r.stderr).toBe(1);
     const err = json(r.stdout).error;
     expect(err.code).toBe('REPO_CORRUPT_ARCHIVE');
-    expect(err.message).toContain(`cannot be read at record 1 at key ${shown}: it is truncated after a key. Nothing was written: `);
+    expect(err.message).toContain(
+      `cannot be read at record 1 at key ${shown}: it is truncated after a key. Nothing was written: `,
+    );
     expect(err.message.length).toBeLessThan(600);
 
     const v = await drkit(['verify', b.id, '--repo', gz]);
