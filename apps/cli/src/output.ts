@@ -79,9 +79,9 @@ function writeLine(stream: NodeJS.WriteStream, line: string, isOpen: boolean): v
   else stream.write(hasEscapedBytes(line) ? encodeName(`${line}\n`) : `${line}\n`);
 }
 
-/** A file name in text output: escaped like `ls -b` on a terminal, exact elsewhere. */
-export function shownName(name: string): string {
-  return process.stdout.isTTY ? escapeName(name) : name;
+/** A file name in text output (on `stream`): escaped like `ls -b` on a terminal, exact elsewhere. */
+export function shownName(name: string, stream: NodeJS.WriteStream = process.stdout): string {
+  return stream.isTTY ? escapeName(name) : name;
 }
 
 /** Prints an error for people (stderr) and, with --json, for programs (stdout). */

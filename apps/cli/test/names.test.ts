@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeTree, setTimes, tempDir } from '@drkit/test-support';
@@ -333,6 +334,40 @@ describe('file names are kept byte-exact', () => {
       expect(out.errors[0].path.length).toBeGreaterThan(4000);
     } finally {
       execFileSync('rm', ['-rf', root]); // deeper than Node's rm can reach
+    }
+  });
+});
+
+describe('verify names damaged and lost files as ls does', () => {
+  it('prints their paths exact into a pipe and escaped on a terminal, one line each', async () => {
+    const t = await tempDir('dv-');
+    try {
+      const tree = path.join(t.dir, 'tree');
+      const damagedRepo = path.join(t.dir, 'repo');
+      await mkdir(tree);
+      const at = (latin1: string) => Buffer.concat([Buffer.from(`${tree}/`), bytesOf(latin1)]);
+      // Random, so the middle of the archive is inside this file's content.
+      await writeFile(at('new\nline'), randomBytes(1_100_000));
+      await writeFile(at('zz-esc-\x1b[31mred'), 'after the damage\n');
+      expect((await drkit(['init', '--repo', damagedRepo, '--compression', 'gzip'])).code).toBe(0);
+      expect((await drkit(['backup', tree, '--repo', damagedRepo])).code).toBe(0);
+      const data = path.join(damagedRepo, 'data', (await readdir(path.join(damagedRepo, 'data')))[0]!);
+      const fh = await open(path.join(data, 'tree.tar.gz'), 'r+');
+      await fh.write(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, Math.floor((await fh.stat()).size / 2));
+      await fh.close();
+
+      const args = ['verify', 'latest', '--repo', damagedRepo];
+      const piped = await drkit(args);
+      expect(piped.code).toBe(4);
+      expect(piped.stderr).toContain('  lost: new\nline: ');
+      const tty = drkitOnTty(args);
+      expect(tty).toContain('  lost: new\\nline: ');
+      expect(tty).toMatch(/corrupt-archive new\\nline: [^\r\n]*"new\\nline"/);
+      // A name's newline never starts a line of its own (script turns \n into \r\n).
+      expect(tty.split('\r\n').filter((line) => line.startsWith('line'))).toEqual([]);
+      expectNoRawControls(tty);
+    } finally {
+      await t.cleanup();
     }
   });
 });

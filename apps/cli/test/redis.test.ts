@@ -1,8 +1,9 @@
 import { open, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Repository } from '@drkit/repository';
+import { REDIS_MAGIC, Repository } from '@drkit/repository';
 import { LocalStore } from '@drkit/storage';
 import {
   describeTree,
@@ -482,7 +483,70 @@ describe('drkit with Redis', () => {
   });
 });
 
+describe('a damaged archive whose garbage "key" runs 5,000 bytes', () => {
+  it('is named by its first 64 bytes and its length, in restore and in verify', async () => {
+    const gz = path.join(dir, 'gz');
+    expect((await drkit(['init', '--repo', gz, '--compression', 'gzip'])).code).toBe(0);
+    await server.client().set('live', 'kept');
+    const b = json((await drkit(['backup', '--redis', server.url, '--repo', gz, '--json'])).stdout);
+    // The magic, then a record of db 0 whose key is 5,000 bytes long, and the archive ends after them.
+    const header = Buffer.alloc(9);
+    header[0] = 0x52;
+    header.writeUInt32BE(5000, 5);
+    const folder = path.join(gz, 'data', b.id);
+    const archive = path.join(folder, (await readdir(folder)).find((f) => f.startsWith('redis.redis.'))!);
+    await writeFile(
+      archive,
+      gzipSync(Buffer.concat([Buffer.from(REDIS_MAGIC, 'latin1'), header, Buffer.alloc(5000, 0xab)])),
+    );
+    const shown = `0x${'ab'.repeat(64)}… (5000 bytes)`;
+
+    const r = await drkit([
+      ...['restore', b.id, '--source', 'redis', '--redis', server.url, '--repo', gz, '--mode', 'merge', '--json'],
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    const err = json(r.stdout).error;
+    expect(err.code).toBe('REPO_CORRUPT_ARCHIVE');
+    expect(err.message).toContain(
+      `cannot be read at record 1 at key ${shown}: it is truncated after a key. Nothing was written: `,
+    );
+    expect(err.message.length).toBeLessThan(600);
+
+    const v = await drkit(['verify', b.id, '--repo', gz]);
+    expect(v.code).toBe(4);
+    expect(v.stderr).toContain(`corrupt-archive ${shown}: `);
+    expect(v.stderr.length).toBeLessThan(2000);
+  });
+});
+
 describe('drkit restore of selected Redis keys', () => {
+  it('restore --db refuses a damaged archive with its own code and says nothing was written', async () => {
+    const c = server.client();
+    await seedRedis(c);
+    const b = json((await drkit(['backup', '--redis', server.url, '--repo', repo, '--json'])).stdout);
+    await damageArchive(b.id);
+    await server.client(1).set('live:db1', 'kept');
+    const live = await redisContents(c, DBS);
+    for (const [mode, after] of [
+      [['--mode', 'replace', '--yes'], ', which a replace empties only when the snapshot can take their place.'],
+      [['--mode', 'merge'], '.'],
+    ] as const) {
+      const r = await drkit([
+        ...['restore', b.id, '--source', 'redis', '--redis', server.url, '--repo', repo, '--db', '1', '--json'],
+        ...mode,
+      ]);
+      expect(r.code, r.stderr).toBe(1);
+      const err = json(r.stdout).error;
+      expect(err.code).toBe('REPO_CORRUPT_ARCHIVE');
+      expect(err.message).toMatch(/^The archive of Redis source "redis" .* cannot be read at record \d+/);
+      expect(err.message).toMatch(/Nothing was written: redis:\/\/\S+ still holds its \d+ key\(s\) in db 1/);
+      expect(err.message.endsWith(after)).toBe(true);
+      expect(err.details.written).toBe(false);
+      expect(err.hint).toContain('from another snapshot');
+      expect(sameRedisContents(await redisContents(c, DBS), live)).toEqual([]);
+    }
+  });
+
   it(
     '--include restores only matching keys (merge), --db only that database; nothing matched and replace with ' +
       '--include are refused',

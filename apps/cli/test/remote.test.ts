@@ -9,9 +9,11 @@ import {
   describeTree,
   type FaultProxy,
   makeSampleTree,
+  type RunningRedis,
   type RunningS3,
   S3_TEST_CREDENTIALS,
   startFaultProxy,
+  startRedis,
   startS3Server,
   tempDir,
 } from '@drkit/test-support';
@@ -426,6 +428,55 @@ describe('S3 faults through a real proxy', () => {
     expect(err.message).toMatch(/failed after 2 attempts: the body came at \d+ B\/s, below the minimum of 1024 B\/s/);
     expect(err.hint).toMatch(/lower DRKIT_S3_MIN_READ_RATE/);
     expect(existsSync(target)).toBe(false);
+  }, 90_000);
+});
+
+describe('a Redis restore whose archive cannot be read part-way (S3 through a real proxy)', () => {
+  let proxy: FaultProxy;
+  let server: RunningRedis;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(s3.endpoint);
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await server?.stop();
+  });
+
+  it('keeps the storage error and says the server now holds only part of the snapshot', async () => {
+    const c = server.client();
+    // 3,000 keys of 200 random bytes: ~700 KB of archive that does not compress, several batches of 512.
+    const seed = c.pipeline();
+    for (let i = 0; i < 3000; i++) seed.set(`k:${i}`, randomBytes(200));
+    await seed.exec();
+    const repo = s3url(prefix(), proxy.endpoint);
+    expect((await run(['init', '--repo', repo])).code).toBe(0);
+    const b = await run(['backup', '--redis', server.url, '--repo', repo, '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    await c.flushall();
+    // The archive's download breaks after 300,000 bytes, and every attempt to resume it is refused.
+    let downloads = 0;
+    proxy.setFaults((r) =>
+      r.op === 'GetObject' && r.path.includes('/redis.redis.')
+        ? ++downloads === 1
+          ? { kind: 'cut-response', bytes: 300_000 }
+          : { kind: 'reset' }
+        : undefined,
+    );
+    const r = await run(
+      ['restore', 'latest', '--source', 'redis', '--redis', server.url, '--repo', repo, '--mode', 'replace', '--yes'],
+      { DRKIT_S3_MAX_ATTEMPTS: '2' },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    const held = await c.dbsize();
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(3000);
+    expect(r.stderr).toMatch(/^drkit: error \[STORAGE_IO\]: /);
+    expect(r.stderr).toContain(
+      `now holds only part of snapshot ${json(b.stdout).id}: ${held} of 3000 keys; databases left incomplete: ` +
+        `db 0 (${held} of 3000 keys), emptied first.`,
+    );
+    expect(r.stderr).toMatch(/hint: redis:\/\/\S+ is partly restored\. .*Then run the same restore again/);
   }, 90_000);
 });
 

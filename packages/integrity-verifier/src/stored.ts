@@ -18,7 +18,7 @@ export async function verifyStoredSource(
   source: SourceMeta,
   options: VerifyOptions,
 ): Promise<SourceReport> {
-  const { report, problem } = startSourceReport(source.name);
+  const { report, problem } = startSourceReport(source);
   report.contentChecked = false;
   report.note = NO_IDENTITY_NOTE;
   const blobs: Array<{ key: string; size: number; sha256: string; missing: ProblemKind; what: string }> = [];

@@ -49,6 +49,8 @@ export interface Problem {
 
 export interface SourceReport {
   name: string;
+  /** The source's type (`files`, `redis`): a Redis problem's entry is a key as `displayKey` shows it, not a path. */
+  type: string;
   ok: boolean;
   entries: number;
   bytes: number;
@@ -221,7 +223,7 @@ async function verifySource(
 ): Promise<SourceReport> {
   if (source.archive.encryption && !repo.keys.canDecrypt) return verifyStoredSource(repo, snapshot, source, options);
   if (source.redis) return verifyRedisSource(repo, source, options);
-  const { report, problem } = startSourceReport(source.name);
+  const { report, problem } = startSourceReport(source);
   const isJsonl = globMatcher(options.jsonlGlobs ?? ['**/*.jsonl']);
   const maxFindings = options.maxFindings ?? 100;
 

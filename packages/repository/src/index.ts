@@ -6,6 +6,7 @@ export {
   displayKey,
   type DumpFooter,
   dumpRdbVersion,
+  messageKey,
   rdbTypeName,
   REDIS_EXTENSIONS,
   REDIS_MAGIC,

@@ -141,6 +141,19 @@ export function displayKey(key: Uint8Array): string {
   return `0x${buf.toString('hex')}`;
 }
 
+/** Bytes of a key a message shows: a damaged archive's "key" can be kilobytes of garbage. */
+const MESSAGE_KEY_BYTES = 64;
+
+/** A key for a message: displayKey of its first 64 bytes (whole characters), then `… (N bytes)` when it is longer. */
+export function messageKey(key: Uint8Array): string {
+  if (key.byteLength <= MESSAGE_KEY_BYTES) return displayKey(key);
+  // Not inside a UTF-8 character (back to its lead byte), so a printable key stays a JSON string.
+  let lead = MESSAGE_KEY_BYTES;
+  while (lead > MESSAGE_KEY_BYTES - 3 && (key[lead]! & 0xc0) === 0x80) lead--;
+  const cut = key[lead]! >= 0xc0 ? lead : MESSAGE_KEY_BYTES;
+  return `${displayKey(key.subarray(0, cut))}… (${key.byteLength} bytes)`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // encoding
 
@@ -238,7 +251,7 @@ export async function* decodeRedisRecords(source: AsyncIterable<Buffer>): AsyncG
   const r = new RecordReader(source);
   let n = 0;
   const fail = (why: string, key?: Buffer): never => {
-    throw new RedisFramingError(why, { record: n, ...(key ? { key: displayKey(key) } : {}) });
+    throw new RedisFramingError(why, { record: n, ...(key ? { key: messageKey(key) } : {}) });
   };
   try {
     const magic = await r.read(MAGIC.length);

@@ -24,7 +24,7 @@ import {
 import { newSnapshotId, SNAPSHOT_ID, snapshotIdTime } from './ids.js';
 import {
   decodeRedisRecords,
-  displayKey,
+  messageKey,
   type RecordPosition,
   RedisFramingError,
   type RedisRecord,
@@ -431,7 +431,7 @@ export class Repository {
       }
     } catch (cause) {
       if (isDrkitError(cause)) throw cause; // a storage read that failed is not damage
-      const last: RecordPosition = { record: records, ...(lastKey ? { key: displayKey(lastKey) } : {}) };
+      const last: RecordPosition = { record: records, ...(lastKey ? { key: messageKey(lastKey) } : {}) };
       const at: RecordPosition = cause instanceof RedisFramingError ? cause.position : { record: records + 1 };
       const why =
         cause instanceof RedisFramingError

@@ -9,6 +9,7 @@ import {
   checkDumpPayload,
   crc64,
   displayKey,
+  messageKey,
   KEYS,
   type RedisRecord,
   Repository,
@@ -122,6 +123,14 @@ describe('Redis records', () => {
     expect(checkDumpPayload(p)!.ok).toBe(false);
     expect(displayKey(Buffer.from('token:1'))).toBe('"token:1"');
     expect(displayKey(Buffer.from([0, 0xff]))).toBe('0x00ff');
+  });
+
+  it('messageKey shows a long key by its first 64 bytes, whole characters, and its length', () => {
+    expect(messageKey(Buffer.from('token:1'))).toBe('"token:1"');
+    expect(messageKey(Buffer.alloc(64, 0x61))).toBe(`"${'a'.repeat(64)}"`);
+    expect(messageKey(Buffer.alloc(5000, 0xab))).toBe(`0x${'ab'.repeat(64)}… (5000 bytes)`);
+    // Byte 64 is inside an "é": the cut comes before it, so the key stays text.
+    expect(messageKey(Buffer.from(`a${'é'.repeat(40)}`))).toBe(`"a${'é'.repeat(31)}"… (81 bytes)`);
   });
 
   it('names the record and the key before it where the framing is damaged', async () => {

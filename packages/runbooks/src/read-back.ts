@@ -3,7 +3,7 @@ import { createReadStream, lstatSync, readFileSync, readlinkSync } from 'node:fs
 import path from 'node:path';
 import { JsonlChecker } from '@drkit/integrity-verifier';
 import type { RedisConnection } from '@drkit/redis-source';
-import { displayKey, fsPath, globMatcher, type IndexEntry, type Repository, type SourceMeta } from '@drkit/repository';
+import { fsPath, globMatcher, type IndexEntry, messageKey, type Repository, type SourceMeta } from '@drkit/repository';
 
 /** Something a drill found wrong, named so that a person can find it. */
 export interface DrillProblem {
@@ -202,7 +202,7 @@ export async function checkRestoredRedis(
           out.expired++;
           return;
         }
-        const name = type === r.type && (r.expireAt === -1) === (pttl === -1) ? '' : displayKey(r.key);
+        const name = type === r.type && (r.expireAt === -1) === (pttl === -1) ? '' : messageKey(r.key);
         if (type === 'none') {
           problem({
             source: source.name,

@@ -2,7 +2,7 @@ import { type DamageReport, verifyRef } from '@drkit/integrity-verifier';
 import { loadConfig, openRepo } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { stopsSafely } from '../interrupt.js';
-import { bytes, type GlobalOptions, printJson, say, warn } from '../output.js';
+import { bytes, type GlobalOptions, printJson, say, shownName, warn } from '../output.js';
 import { transferProgress } from '../progress.js';
 import { type FilterFlags, filterOf, resolveRef } from '../selection.js';
 
@@ -50,7 +50,7 @@ export async function run(
         );
       for (const f of r.failedSources ?? []) warn(`    not in this snapshot: ${f.reason}`);
       for (const e of r.errors ?? [])
-        warn(`    not read at backup time: ${e.source ? `${e.source}: ` : ''}${e.message}`);
+        warn(`    not read at backup time: ${e.source ? `${e.source}: ` : ''}${naming(e.message, e.path)}`);
       if (r.signedBy) say(`  signed by ${r.signedBy} (a pinned key)`);
       for (const s of r.sources) {
         if (s.contentChecked === false)
@@ -63,15 +63,19 @@ export async function run(
             `  ${s.name}: ${s.entries} entries, ${bytes(s.bytes)} checked` +
               `${s.ok ? '' : `, ${s.problems.length} problem(s)`}`,
           );
-        for (const p of s.problems) warn(`    ${p.kind}${p.entry ? ` ${p.entry}` : ''}: ${p.message}`);
+        for (const p of s.problems) {
+          // A Redis entry is a key as displayKey shows it (quoted or hex), not a path.
+          const path = s.type === 'redis' ? undefined : p.entry;
+          warn(`    ${p.kind}${p.entry ? ` ${path ? warnedName(path) : p.entry}` : ''}: ${naming(p.message, path)}`);
+        }
         if (s.damage) for (const line of damageLines(s.damage)) warn(`    ${line}`);
-        for (const f of s.findings) warn(`    finding: ${f.message}`);
+        for (const f of s.findings) warn(`    finding: ${naming(f.message, f.path)}`);
         if (s.findingsTotal > s.findings.length) warn(`    … ${s.findingsTotal - s.findings.length} more findings`);
         // What the backup noted that this verify did not find again
         // itself (e.g. a file that changed while it was read).
         const found = new Set(s.findings.map((f) => `${f.kind}\0${f.path}\0${f.line}`));
         const noted = (s.backupFindings ?? []).filter((f) => !found.has(`${f.kind}\0${f.path}\0${f.line}`));
-        for (const f of noted) warn(`    noted at backup time: ${f.message}`);
+        for (const f of noted) warn(`    noted at backup time: ${naming(f.message, f.path)}`);
         const unlisted = (s.backupFindingsTotal ?? 0) - (s.backupFindings?.length ?? 0);
         if (unlisted > 0) warn(`    … ${unlisted} more noted at backup time`);
       }
@@ -83,6 +87,13 @@ export async function run(
   }
   return ok ? ExitCode.OK : ExitCode.VERIFY_FAILED;
 }
+
+/** A path from the repository in a line on stderr: on a terminal, a newline in it cannot start a line of its own. */
+const warnedName = (name: string) => shownName(name, process.stderr);
+
+/** A message with the path it names shown as warnedName shows it. */
+const naming = (message: string, path: string | undefined) =>
+  path ? message.replaceAll(path, warnedName(path)) : message;
 
 /** Which byte ranges are damaged and what `restore --salvage` would make of the source. */
 function damageLines(d: DamageReport): string[] {
@@ -98,10 +109,10 @@ function damageLines(d: DamageReport): string[] {
     `salvage: \`drkit restore --salvage\` would restore ${d.restorable} entries and ` +
       `lose ${d.lost.length + d.unverified.length}`,
   );
-  for (const l of d.lost) lines.push(`  lost: ${l.path}: ${l.reason}`);
+  for (const l of d.lost) lines.push(`  lost: ${warnedName(l.path)}: ${naming(l.reason, l.path)}`);
   for (const u of d.unverified)
     lines.push(
-      `  not restorable: ${u}: its line in the damaged index is lost, so there is nothing to check it against`,
+      `  not restorable: ${warnedName(u)}: its line in the damaged index is lost, so there is nothing to check it against`,
     );
   return lines;
 }

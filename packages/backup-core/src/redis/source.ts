@@ -1,5 +1,5 @@
 import type { Finding, RedisRecord } from '@drkit/repository';
-import { displayKey, rdbTypeName } from '@drkit/repository';
+import { messageKey, rdbTypeName } from '@drkit/repository';
 import {
   type RedisConnection,
   type RedisConnectionOptions,
@@ -117,7 +117,7 @@ export async function* readRedis(
   const nodes = conn.nodes();
   const problem = (db: number, key: Buffer | undefined, message: string) => {
     state.errors++;
-    report.error({ kind: 'redis-read', ...(key ? { path: `db${db}:${displayKey(key)}` } : {}), message });
+    report.error({ kind: 'redis-read', ...(key ? { path: `db${db}:${messageKey(key)}` } : {}), message });
   };
   let scripting = conn.mode !== 'cluster' && options.script !== false;
   try {
@@ -139,8 +139,8 @@ export async function* readRedis(
           client.defineCommand('drkitDumpBatch', { lua: DUMP_BATCH_LUA });
         const failed = (key: Buffer, message: string) => {
           if (!options.emergency)
-            throw redisFailure(new Error(message), conn.label, `DUMP key ${displayKey(key)} of database ${db}${where}`);
-          problem(db, key, `key ${displayKey(key)} of database ${db} could not be read: ${message}`);
+            throw redisFailure(new Error(message), conn.label, `DUMP key ${messageKey(key)} of database ${db}${where}`);
+          problem(db, key, `key ${messageKey(key)} of database ${db} could not be read: ${message}`);
         };
         let memoryUsage = true;
         for await (const keys of scanKeys(client, {
@@ -174,7 +174,7 @@ export async function* readRedis(
                   yield* scriptedRecords(reply, slice, db, state, failed);
                   start += done;
                 }
-                report.progress?.(state.keys, state.bytes, displayKey(keys[start - 1]!));
+                report.progress?.(state.keys, state.bytes, messageKey(keys[start - 1]!));
                 continue;
               }
             }
@@ -193,7 +193,7 @@ export async function* readRedis(
             while (end < slice.length && (end === 0 || estimate + sizes[end]! <= batchBytes)) estimate += sizes[end++]!;
             yield* dumpBatch(client, db, slice.slice(0, end), state, failed);
             start += end;
-            report.progress?.(state.keys, state.bytes, displayKey(keys[start - 1]!));
+            report.progress?.(state.keys, state.bytes, messageKey(keys[start - 1]!));
           }
         }
       }

@@ -1,7 +1,7 @@
 import {
   checkDumpPayload,
   digestBlob,
-  displayKey,
+  messageKey,
   type Repository,
   RepoErrorCode,
   type SourceMeta,
@@ -20,13 +20,13 @@ export async function verifyRedisSource(
   source: SourceMeta,
   options: VerifyOptions,
 ): Promise<SourceReport> {
-  const { report, problem } = startSourceReport(source.name);
+  const { report, problem } = startSourceReport(source);
   const meta = source.redis!;
   const perDb = new Map<number, number>();
   let readToEnd = false;
   try {
     for await (const r of repo.readRedisRecords(source)) {
-      const name = displayKey(r.key);
+      const name = messageKey(r.key);
       const entry = `db${r.db}:${name}`;
       report.entries++;
       report.bytes += r.key.length + r.payload.length;

@@ -1,5 +1,5 @@
-import { type DrkitError, failpoint } from '@drkit/errors';
-import { displayKey, type Repository, RepoError, type SourceMeta } from '@drkit/repository';
+import { type DrkitError, failpoint, isDrkitError } from '@drkit/errors';
+import { messageKey, type Repository, RepoError, type SourceMeta } from '@drkit/repository';
 import { StorageErrorCode } from '@drkit/storage';
 import {
   type RedisConnection,
@@ -120,11 +120,23 @@ export async function restoreRedis(repo: Repository, options: RedisRestoreOption
     const salvage = options.salvage ? { salvage: { damaged: [], lost: [], unverified: [] } } : {};
     const conn = await Connection.open(options.target);
     try {
-      const selected = await selectedKeys(repo, snapshot.id, source, meta, options);
+      const selected = await selectedKeys(repo, snapshot.id, source, meta, options).catch(async (cause) => {
+        const damage = damageOf(cause);
+        if (!damage) throw cause;
+        const keys = await targetKeys(conn);
+        const dbs = meta.dbs.filter((d) => !options.dbs?.length || options.dbs.includes(d.db));
+        throw nothingWritten(damage, {
+          snapshot: snapshot.id,
+          source: source.name,
+          target: conn.label,
+          mode: options.mode,
+          dbs: dbs.map((d) => ({ db: d.db, targetKeys: keys.get(d.db) ?? 0 })),
+        });
+      });
       const plan = await preflight(conn, snapshot.id, source, meta, options, selected);
       // A selection (or salvage) has read the archive through already; an empty target has nothing to lose.
       if (!options.dryRun && !options.salvage && !selected.filter && wouldEmptyKeys(plan))
-        await readThrough(repo, source, options.signal, (cause) => refusedBeforeEmptying(cause, plan));
+        await readThrough(repo, source, options.signal, (cause) => nothingWritten(cause, plan));
       if (options.dryRun)
         return { ...plan, restored: 0, skippedExpired: 0, durationMs: Date.now() - started, ...salvage };
       const counts = await write(repo, conn, source, plan, options, selected.filter);
@@ -155,6 +167,12 @@ function retold(cause: DrkitError, message: string, hint: string, details: Recor
 const otherSnapshotHint = (source: string, snapshotId: string) =>
   `Restore source "${source}" from another snapshot (\`drkit snapshots --source ${source}\`) or from another ` +
   `copy of the repository; \`drkit verify ${snapshotId}\` names the damaged records.`;
+
+/** What to do after a failed restore: another snapshot for a damaged archive, else the error's own advice. */
+const nextStep = (cause: DrkitError, source: string, snapshotId: string) =>
+  damageOf(cause)
+    ? otherSnapshotHint(source, snapshotId)
+    : `${cause.hint ?? 'Fix the cause.'} Then run the same restore again (it replaces what it already wrote).`;
 
 /**
  * Reads the whole archive (framing, every record, the blob's sha256) before anything is written,
@@ -194,17 +212,36 @@ function cannotSalvage(snapshotId: string, source: SourceMeta, cause: DrkitError
   );
 }
 
-/** A replace refused because emptying the target would lose keys the archive cannot put back. */
-function refusedBeforeEmptying(cause: DrkitError, plan: RedisRestorePlan): Error {
+/**
+ * A restore stopped before its first write (a damaged or missing archive, a storage error): the error
+ * says that the target holds what it held; a replace empties its databases only when the snapshot can take their place.
+ */
+function nothingWritten(
+  cause: DrkitError,
+  plan: Pick<RedisRestorePlan, 'snapshot' | 'source' | 'target' | 'mode'> & {
+    dbs: Array<{ db: number; targetKeys: number }>;
+  },
+): Error {
   const held = plan.dbs.filter((d) => d.targetKeys > 0);
   return retold(
     cause,
-    `${cause.message} Nothing was written: ${plan.target} still holds its ` +
-      `${held.map((d) => `${d.targetKeys} key(s) in db ${d.db}`).join(', ')}, which a replace empties only when the ` +
-      `snapshot can take their place.`,
-    otherSnapshotHint(plan.source, plan.snapshot),
+    `${cause.message} Nothing was written: ${plan.target} ${
+      held.length
+        ? `still holds its ${held.map((d) => `${d.targetKeys} key(s) in db ${d.db}`).join(', ')}` +
+          `${plan.mode === 'replace' ? ', which a replace empties only when the snapshot can take their place' : ''}`
+        : 'is as it was'
+    }.`,
+    nextStep(cause, plan.source, plan.snapshot),
     { written: false },
   );
+}
+
+/** Keys per database the target holds now (every node of a cluster). */
+async function targetKeys(conn: RedisConnection): Promise<Map<number, number>> {
+  const keys = new Map<number, number>();
+  for (const node of conn.nodes())
+    for (const [db, n] of await conn.keyspace(node)) keys.set(db, (keys.get(db) ?? 0) + n);
+  return keys;
 }
 
 async function preflight(
@@ -257,9 +294,7 @@ async function preflight(
           'or let drkit run DUMP on the target.',
       },
     );
-  const targetKeys = new Map<number, number>();
-  for (const node of conn.nodes())
-    for (const [db, n] of await conn.keyspace(node)) targetKeys.set(db, (targetKeys.get(db) ?? 0) + n);
+  const held = await targetKeys(conn);
   const plan: RedisRestorePlan = {
     snapshot: snapshotId,
     source: source.name,
@@ -267,7 +302,7 @@ async function preflight(
     mode: options.mode,
     dryRun: options.dryRun === true,
     records: selected.records,
-    dbs: selected.dbs.map((d) => ({ db: d.db, keys: d.keys, targetKeys: targetKeys.get(d.db) ?? 0 })),
+    dbs: selected.dbs.map((d) => ({ db: d.db, keys: d.keys, targetKeys: held.get(d.db) ?? 0 })),
     ...(selected.filter
       ? {
           selection: {
@@ -294,7 +329,7 @@ async function preflight(
         hint:
           'Add --yes to confirm, or use --mode merge to keep the keys the snapshot does not have. --dry-run ' +
           'shows the plan.',
-        details: { flush: dbs, targetKeys: Object.fromEntries(targetKeys) },
+        details: { flush: dbs, targetKeys: Object.fromEntries(held) },
       },
     );
   return plan;
@@ -368,7 +403,7 @@ async function write(
       interrupted ? RedisRestoreErrorCode.INTERRUPTED : RedisRestoreErrorCode.FAILED,
       interrupted
         ? `The restore into ${conn.label} was interrupted after ${restored} of ${plan.records} keys${left}.`
-        : `The restore into ${conn.label} stopped at key ${key} after ${restored} of ${plan.records} ` +
+        : `The restore into ${conn.label} stopped${key ? ` at key ${key}` : ''} after ${restored} of ${plan.records} ` +
             `keys: ${(cause as Error).message}${left}`,
       {
         cause,
@@ -386,14 +421,14 @@ async function write(
       },
     );
   };
-  // Damage found only while writing (merge mode, an empty target, or a race): say what the target holds now.
+  // A failure after the first write (damage, a storage or connection error): say what the target holds now.
   const partlyRestored = (cause: DrkitError) =>
     retold(
       cause,
       `${cause.message} The target ${conn.label} now holds only part of snapshot ${plan.snapshot}: ` +
         `${restored} of ${plan.records} keys${leftIncomplete()}.`,
       `${conn.label} is partly restored${plan.mode === 'merge' ? ', beside its own keys' : ''}. ` +
-        otherSnapshotHint(plan.source, plan.snapshot),
+        nextStep(cause, plan.source, plan.snapshot),
       { restored, records: plan.records, incompleteDbs: incompleteDbs().map((d) => d.db) },
     );
   const fail = (cause: unknown, key: string) => stopped(redisFailure(cause, conn.label, `RESTORE key ${key}`), key);
@@ -416,7 +451,7 @@ async function write(
   const restoredBatch = async (batchDb: number, n: number, lastKey: Buffer) => {
     restored += n;
     count(batchDb, n);
-    options.onProgress?.({ restored, skippedExpired, records: plan.records, key: displayKey(lastKey) });
+    options.onProgress?.({ restored, skippedExpired, records: plan.records, key: messageKey(lastKey) });
     await failpoint('restore.redis.after-batch');
   };
   const flush = async () => {
@@ -438,7 +473,7 @@ async function write(
         if (failedAt > 0) {
           restored += failedAt - 1;
           count(batchDb, failedAt - 1);
-          throw fail(new Error(message), displayKey(batch[failedAt - 1]!.key));
+          throw fail(new Error(message), messageKey(batch[failedAt - 1]!.key));
         }
       } catch (e) {
         if (
@@ -446,7 +481,7 @@ async function write(
           CONNECTION_LOST.test((e as Error).message) ||
           !NO_SCRIPTING.test((e as Error).message)
         )
-          throw e instanceof RedisRestoreError ? e : fail(e, displayKey(batch[0]!.key));
+          throw e instanceof RedisRestoreError ? e : fail(e, messageKey(batch[0]!.key));
         scripting = false;
       }
       if (scripting) return restoredBatch(batchDb, batch.length, batch.at(-1)!.key);
@@ -467,8 +502,8 @@ async function write(
       for (const r of batch) p.restore(r.key, r.ttl, r.payload, 'REPLACE', 'ABSTTL');
       results = ((await p.exec()) ?? []) as Array<[Error | null, unknown]>;
     }
-    for (const [i, [err]] of results.entries()) if (err) throw fail(err, displayKey(batch[i]!.key));
-    if (results.length !== batch.length) throw fail(new Error('Connection is closed.'), displayKey(batch[0]!.key));
+    for (const [i, [err]] of results.entries()) if (err) throw fail(err, messageKey(batch[i]!.key));
+    if (results.length !== batch.length) throw fail(new Error('Connection is closed.'), messageKey(batch[0]!.key));
     await restoredBatch(batchDb, batch.length, batch.at(-1)!.key);
   };
 
@@ -495,7 +530,7 @@ async function write(
         try {
           await (client as Redis).sendCommand(streamingRestore(r.key, ttl, r.payload));
         } catch (cause) {
-          throw fail(cause, displayKey(r.key));
+          throw fail(cause, messageKey(r.key));
         }
         await restoredBatch(db, 1, r.key);
         continue;
@@ -506,10 +541,10 @@ async function write(
     }
     await flush();
   } catch (cause) {
-    const damage = damageOf(cause);
-    if (damage && !signal?.aborted) throw partlyRestored(damage);
-    if (cause instanceof RedisRestoreError || !signal?.aborted) throw cause;
-    throw stopped(cause);
+    if (cause instanceof RedisRestoreError) throw cause;
+    if (signal?.aborted || !isDrkitError(cause)) throw stopped(cause);
+    // Keeps the error's own code (REPO_CORRUPT_ARCHIVE, STORAGE_IO, …), told what the target holds now.
+    throw flushed || restored > 0 ? partlyRestored(cause) : nothingWritten(cause, plan);
   }
   return { restored, skippedExpired };
 }
