@@ -2,7 +2,7 @@ import { freePort, REDIS_SERVER, startRedis, tempDir } from '@drkit/test-support
 import { expect, it } from 'vitest';
 import { startScratchRedis } from '../src/index.js';
 
-it('a scratch redis-server never takes a server that bound its port first for its own: it starts on another', async () => {
+it('a scratch redis-server never takes a server that bound its port first for its own: it tries another', async () => {
   // Another server binds the port between the drill picking it and its redis-server binding it.
   const other = await startRedis();
   const { dir, cleanup } = await tempDir('drkit-scratch-');
