@@ -120,7 +120,6 @@ scheduler: { shutdown_grace: 1s }`);
       const hanging = await eventually('the backup to hang before its commit', async () =>
         daemon.lines.find((l) => /failpoint commit.before-metadata: hanging/.test(String(l.msg))),
       );
-      const signalledAt = new Date().toISOString();
       daemon.child.kill('SIGTERM');
       expect(await daemon.exited).toEqual({ code: 0, signal: null });
       const [run] = await runs(ws.state);
@@ -131,11 +130,14 @@ scheduler: { shutdown_grace: 1s }`);
         errorCode: 'BACKUP_INTERRUPTED',
       });
       expect(daemon.lines.some((l) => /did not finish within the grace period/.test(String(l.msg)))).toBe(true);
-      // Only one run, and nothing recorded after the signal (a slot that came while the backup was
-      // still on its way to the failpoint is an overlap, skipped before the signal).
+      // Only one run, and nothing recorded once the daemon had the signal (a slot that came before, while the
+      // backup was on its way to the failpoint or the signal on its way to the daemon, is an overlap, skipped).
       const all = await runs(ws.state);
       expect(all.filter((r) => r.result !== 'skipped')).toHaveLength(1);
-      expect(all.filter((r) => (r.startedAt ?? r.slot) >= signalledAt)).toEqual([]);
+      const heard = daemon.lines.find((l) => l.msg === 'SIGTERM: shutting down');
+      expect(heard).toBeDefined();
+      const heardAt = new Date(heard!.time as number).toISOString();
+      expect(all.filter((r) => (r.startedAt ?? r.slot) > heardAt)).toEqual([]);
       const snapshots = await run_(['snapshots', '--json', '--config', ws.config]);
       expect(JSON.parse(snapshots.stdout)).toEqual([]);
       expect((await run_(['verify', 'all', '--config', ws.config])).code).toBe(0);

@@ -17,7 +17,7 @@ export interface RunningDaemon {
   /** Every log line so far, parsed. */
   lines: Record<string, unknown>[];
   stderr: () => string;
-  /** Resolves with the exit code (or signal) once it has exited. */
+  /** Resolves with the exit code (or signal) once it has exited and every line it wrote has been read. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   child: ChildProcess;
 }
@@ -34,8 +34,9 @@ export function startDaemon(args: string[], env: Record<string, string | undefin
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   let partial = '';
+  // 'close', not 'exit': 'exit' may come before the last lines on stdout have been read.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('close', (code, signal) => resolve({ code, signal })),
   );
   return new Promise((resolve, reject) => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));

@@ -5,23 +5,34 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '@drkit/test-support';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRKIT_MAIN, eventually, incidents, type RunningDaemon, run, runs, startDaemon, workspace } from './daemon.js';
 
 // Real peers: Debian's prometheus and prometheus-alertmanager, and chromium through playwright-core
-// (scripts/setup.sh installs them), each started on a free loopback port with a generated config.
+// (scripts/setup.sh installs them), each started on a loopback port of its own choosing with a generated config.
 const TOKEN = 'test-token-0123456789abcdef';
 let ws: Awaited<ReturnType<typeof workspace>>;
 let daemon: RunningDaemon;
 const peers: ChildProcess[] = [];
 
-async function startPeer(bin: string, args: string[]): Promise<void> {
+/**
+ * Starts a peer listening on 127.0.0.1:0 and resolves with the port it logs once it listens: a port picked
+ * here and bound later could be taken meanwhile by another process.
+ */
+async function startPeer(bin: string, args: string[]): Promise<number> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: bash scripts/setup.sh installs it.`);
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.resume();
+  const child = spawn(bin, [...args, '--web.listen-address=127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   peers.push(child);
+  let log = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      log += d;
+      const port = /msg="Listening on" address=127\.0\.0\.1:(\d+)/.exec(log)?.[1];
+      if (port) resolve(Number(port));
+    });
+    child.on('exit', (code) => reject(new Error(`${bin} exited ${code} before listening: ${log}`)));
+  });
 }
 
 beforeAll(async () => {
@@ -45,7 +56,6 @@ afterAll(async () => {
 
 describe('with real peers', () => {
   it("Debian's prometheus scrapes /metrics: its HTTP API returns drkit_rpo_seconds", async () => {
-    const port = await freePort();
     const dir = path.join(ws.dir, 'prometheus');
     await mkdir(dir);
     await writeFile(
@@ -53,10 +63,9 @@ describe('with real peers', () => {
       `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: drkit\n` +
         `    static_configs: [{ targets: ["${new URL(daemon.url).host}"] }]\n`,
     );
-    await startPeer('/usr/bin/prometheus', [
+    const port = await startPeer('/usr/bin/prometheus', [
       `--config.file=${dir}/prometheus.yml`,
       `--storage.tsdb.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${port}`,
     ]);
     const result = await eventually('prometheus to have drkit_rpo_seconds', async () => {
       const answer = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=drkit_rpo_seconds`).then(
@@ -79,7 +88,6 @@ describe('with real peers', () => {
     "Debian's prometheus-alertmanager delivers a firing and " +
       'then a resolved alert: the incident opens and resolves',
     async () => {
-      const port = await freePort();
       const dir = path.join(ws.dir, 'alertmanager');
       await mkdir(dir);
       await writeFile(
@@ -93,10 +101,9 @@ receivers:
         http_config: { authorization: { credentials: ${TOKEN} } }
 `,
       );
-      await startPeer('/usr/bin/prometheus-alertmanager', [
+      const port = await startPeer('/usr/bin/prometheus-alertmanager', [
         `--config.file=${dir}/alertmanager.yml`,
         `--storage.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${port}`,
         '--cluster.listen-address=',
       ]);
       const alert = (endsAt?: string) => [

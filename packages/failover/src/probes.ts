@@ -64,8 +64,23 @@ export function probeName(probe: Probe): string {
   return `command ${probe.command}`;
 }
 
+let httpClient: Promise<unknown> | undefined;
+
+/**
+ * Node loads its HTTP client (undici) on a process's first fetch, 100 ms and more on a busy host: done
+ * before the first HTTP probe's clock starts, so its timeout counts only the service's answer.
+ */
+function loadHttpClient(): Promise<unknown> {
+  httpClient ??= fetch('data:,').then(
+    (res) => res.arrayBuffer(),
+    () => undefined,
+  );
+  return httpClient;
+}
+
 /** Runs one probe once; never throws: a failure is a result with `ok: false` and why. */
 export async function runProbe(probe: Probe, now: () => number = Date.now): Promise<ProbeResult> {
+  if (probe.type === 'http') await loadHttpClient();
   const at = now();
   const started = performance.now();
   const timeoutMs = probe.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;

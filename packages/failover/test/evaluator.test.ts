@@ -11,7 +11,9 @@ afterEach(() => service.close());
 /**
  * A monitor on a fake clock against a real HTTP service: it probes (a real request), records and
  * evaluates at 0, `intervalMs`, … up to `forMs` inclusive, leaving the clock one interval later.
- * `during` may change the service before each probe. Returns every verdict.
+ * `during` may change the service before each probe. Returns every verdict. The probe's timeout is
+ * real time: generous, so that an answer a loaded machine delays is not a failure, unless a test
+ * asks for a short one.
  */
 async function watch(
   evaluator: Evaluator,
@@ -19,8 +21,9 @@ async function watch(
   forMs: number,
   intervalMs: number,
   during?: (elapsed: number) => void,
+  timeoutMs = 10_000,
 ): Promise<Verdict[]> {
-  const probe: Probe = { type: 'http', url: service.url, timeoutMs: 300 };
+  const probe: Probe = { type: 'http', url: service.url, timeoutMs };
   const verdicts: Verdict[] = [];
   for (let elapsed = 0; elapsed <= forMs; elapsed += intervalMs) {
     during?.(elapsed);
@@ -56,7 +59,7 @@ describe('unreachable_for (5 min by default)', () => {
     const evaluator = new Evaluator({ ...DEFAULT_TRIGGERS, unreachableForMs: 20_000 });
     service.mode = 'slow';
     service.slowMs = 1_000;
-    const verdicts = await watch(evaluator, clock, 20_000, 10_000);
+    const verdicts = await watch(evaluator, clock, 20_000, 10_000, undefined, 300);
     expect(verdicts.at(-1)).toMatchObject({ health: 'failing', samples: 3, errorRate: 1 });
   });
 

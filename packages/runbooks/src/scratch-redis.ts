@@ -22,12 +22,44 @@ function freePort(): Promise<number> {
   });
 }
 
+const ATTEMPTS = 3;
+/** Why a try failed when the port was taken between picking it and binding it: another port is tried. */
+const PORT_TAKEN = /another server answers on that port|Address already in use/;
+
 /**
  * Starts `redis-server` on a free loopback port, without persistence, with its files in `dir`
  * and room for `databases`; resolves once it answers. stop() ends it and waits for its exit.
+ * `pickPort` is for tests.
  */
-export async function startScratchRedis(binary: string, dir: string, databases: number): Promise<ScratchRedis> {
-  const port = await freePort();
+export async function startScratchRedis(
+  binary: string,
+  dir: string,
+  databases: number,
+  pickPort: () => Promise<number> = freePort,
+): Promise<ScratchRedis> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await pickPort();
+    const started = await startOn(binary, dir, databases, port);
+    if (typeof started !== 'string') return started;
+    if (attempt < ATTEMPTS && PORT_TAKEN.test(started)) continue;
+    throw new RunbookError(
+      RunbookErrorCode.SCRATCH_REDIS,
+      `The drill could not start a scratch redis-server (${binary}) on 127.0.0.1:${port}: ${started}.`,
+      {
+        hint:
+          'Install redis-server, set drill.redis_server to its path, or give drill.redis: the URL of a scratch ' +
+          'server the drill may empty.',
+      },
+    );
+  }
+}
+
+/**
+ * One try on `port`: the server, or why it did not start. The port is free when picked, not when
+ * bound: a server answering there that is not ours is never used (the drill empties its scratch
+ * databases).
+ */
+async function startOn(binary: string, dir: string, databases: number, port: number): Promise<ScratchRedis | string> {
   const args = [
     '--port',
     String(port),
@@ -62,24 +94,21 @@ export async function startScratchRedis(binary: string, dir: string, databases: 
   };
   const deadline = Date.now() + STARTUP_MS;
   let gone: string | undefined;
-  void exited.then((why) => (gone = why));
+  void exited.then((why) => (gone ??= why));
   while (gone === undefined && Date.now() < deadline) {
     const conn = await RedisConnection.open({ url, connectTimeoutMs: 500 }).catch(() => undefined);
     if (conn) {
+      const info = await conn
+        .nodes()[0]!
+        .info('server')
+        .catch(() => '');
       await conn.close();
-      return { url, stop };
+      if (new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(info)) return { url, stop };
+      gone ??= 'another server answers on that port';
+      break;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await stop();
-  throw new RunbookError(
-    RunbookErrorCode.SCRATCH_REDIS,
-    `The drill could not start a scratch redis-server (${binary}) on ` +
-      `127.0.0.1:${port}: ${gone ?? `no answer within ${STARTUP_MS / 1000} s`}.`,
-    {
-      hint:
-        'Install redis-server, set drill.redis_server to its path, or give drill.redis: the URL of a scratch ' +
-        'server the drill may empty.',
-    },
-  );
+  return gone ?? `no answer within ${STARTUP_MS / 1000} s`;
 }

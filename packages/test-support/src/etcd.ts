@@ -28,6 +28,16 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
+/** True when the etcd answering on `url` is the one keeping its data in `dataDir`: another may have taken the port. */
+async function ours(url: string, dataDir: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/debug/vars`, { signal: AbortSignal.timeout(2_000) });
+    return ((await res.json()) as { cmdline?: string[] }).cmdline?.includes(dataDir) === true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts a throw-away single-member `etcd` (Debian's etcd-server) on 127.0.0.1, free client and
  * peer ports and its own data folder, and waits until /health says true. Heartbeat 50 ms and
@@ -39,11 +49,12 @@ export async function startEtcd(): Promise<RunningEtcd> {
     const [port, peer] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
     const peerUrl = `http://127.0.0.1:${peer}`;
+    const dataDir = path.join(dir, `data-${attempt}`);
     const args = [
       '--name',
       'test',
       '--data-dir',
-      path.join(dir, `data-${attempt}`),
+      dataDir,
       '--listen-client-urls',
       url,
       '--advertise-client-urls',
@@ -70,7 +81,8 @@ export async function startEtcd(): Promise<RunningEtcd> {
     child.once('error', () => (exited = true));
     const deadline = Date.now() + 15_000;
     while (!exited && Date.now() < deadline && !(await healthy(url))) await new Promise((r) => setTimeout(r, 50));
-    if (!exited && Date.now() < deadline) {
+    // The ports are free when picked, not when bound: an etcd that took them meanwhile is healthy too.
+    if (!exited && Date.now() < deadline && (await ours(url, dataDir))) {
       return {
         endpoint: `127.0.0.1:${port}`,
         url,

@@ -124,7 +124,7 @@ export async function tempDir(prefix = 'drkit-test-'): Promise<{ dir: string; cl
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 export { snapshotTree } from './snapshot-tree.js';
-export { type RunningRedis, freePort, startRedis, type StartRedisOptions } from './redis.js';
+export { type RunningRedis, freePort, REDIS_SERVER, startRedis, type StartRedisOptions } from './redis.js';
 export { type RunningEtcd, startEtcd } from './etcd.js';
 export {
   BINARY_KEY,

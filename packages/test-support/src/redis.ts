@@ -90,6 +90,15 @@ function ping(port: number, password?: string): Promise<boolean> {
   });
 }
 
+/** A client of the server on `port` if it is the process `pid`, else undefined. */
+async function ours(port: number, pid: number, password?: string): Promise<Redis | undefined> {
+  const probe = new Redis({ host: '127.0.0.1', port, password });
+  const info = await probe.info('server').catch(() => '');
+  if (new RegExp(`^process_id:${pid}\\r?$`, 'm').test(info)) return probe;
+  probe.disconnect();
+  return undefined;
+}
+
 /**
  * Starts a throw-away `redis-server` on 127.0.0.1 and a free port, without persistence, and
  * waits until it answers PING.
@@ -124,9 +133,10 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
     const deadline = Date.now() + 10_000;
     while (!exited && Date.now() < deadline && !(await ping(port, options.password)))
       await new Promise((r) => setTimeout(r, 50));
-    if (!exited && Date.now() < deadline) {
+    // The port is free when picked, not when bound: another server that took it meanwhile answers PING too.
+    const probe = !exited && Date.now() < deadline ? await ours(port, child.pid!, options.password) : undefined;
+    if (probe) {
       const clients: Redis[] = [];
-      const probe = new Redis({ host: '127.0.0.1', port, password: options.password });
       const version = /^redis_version:(.*)$/m.exec(await probe.info('server'))?.[1]?.trim() ?? 'unknown';
       let rdbVersion = 0;
       // A replica is read-only, a Sentinel has no keyspace, a new cluster node no slots: only plain servers are probed.

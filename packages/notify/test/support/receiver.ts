@@ -11,17 +11,19 @@ export type Answer = { status: number; headers?: Record<string, string> };
 
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers as the test scripts it
- * (default 200). `down()` closes the port (connections refused) until `up()`.
+ * (default 200). `down()` drops every request unanswered (its connection reset) until `up()`, keeping the port: a
+ * closed port could be taken by another process before it was bound again.
  */
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   answer: (request: ReceivedRequest, nth: number) => Answer = () => ({ status: 200 });
   private server: Server | undefined;
+  private dropping = false;
   port = 0;
 
   static async start(): Promise<Receiver> {
     const r = new Receiver();
-    await r.up();
+    await r.listen();
     return r;
   }
 
@@ -34,8 +36,9 @@ export class Receiver {
     return this.requests.filter((r) => r.path === path);
   }
 
-  async up(): Promise<void> {
+  private async listen(): Promise<void> {
     const server = createServer((req, res) => {
+      if (this.dropping) return void req.socket.destroy();
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
@@ -53,14 +56,24 @@ export class Receiver {
         res.writeHead(answer.status, answer.headers).end(answer.status < 300 ? 'ok' : 'no');
       });
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
   }
 
   readonly refused: ReceivedRequest[] = [];
 
+  /** Every request is dropped unanswered (a retryable failure) until up(). */
   async down(): Promise<void> {
+    this.dropping = true;
+    this.server?.closeAllConnections();
+  }
+
+  async up(): Promise<void> {
+    this.dropping = false;
+  }
+
+  async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     server?.closeAllConnections();

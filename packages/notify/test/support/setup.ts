@@ -66,7 +66,7 @@ export async function bench(routes = ISSUE_ROUTES, options: Partial<NotifierOpti
     got: (channel) => receiver.at(`/${channel}`).map((r) => r.body as never),
     records: async () => (await notifier.outbox.all()).map((r) => r.record),
     cleanup: async () => {
-      await receiver.down();
+      await receiver.stop();
       await cleanup();
     },
   };
