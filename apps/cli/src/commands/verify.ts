@@ -112,7 +112,8 @@ function damageLines(d: DamageReport): string[] {
   for (const l of d.lost) lines.push(`  lost: ${warnedName(l.path)}: ${naming(l.reason, l.path)}`);
   for (const u of d.unverified)
     lines.push(
-      `  not restorable: ${warnedName(u)}: its line in the damaged index is lost, so there is nothing to check it against`,
+      `  not restorable: ${warnedName(u)}: its line in the damaged index is lost, so there is nothing to check ` +
+        'it against',
     );
   return lines;
 }
