@@ -11,14 +11,13 @@ export type Answer = { status: number; headers?: Record<string, string> };
 
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers as the test scripts it
- * (default 200). `down()` drops every request unanswered (its connection reset) until `up()`, keeping the port: a
- * closed port could be taken by another process before it was bound again.
+ * (default 200). `down()` closes the port (connections refused, as from a receiver that is down) until `up()`
+ * binds it again.
  */
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   answer: (request: ReceivedRequest, nth: number) => Answer = () => ({ status: 200 });
   private server: Server | undefined;
-  private dropping = false;
   port = 0;
 
   static async start(): Promise<Receiver> {
@@ -36,9 +35,8 @@ export class Receiver {
     return this.requests.filter((r) => r.path === path);
   }
 
-  private async listen(): Promise<void> {
+  private async listen(port = 0): Promise<void> {
     const server = createServer((req, res) => {
-      if (this.dropping) return void req.socket.destroy();
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
@@ -56,21 +54,21 @@ export class Receiver {
         res.writeHead(answer.status, answer.headers).end(answer.status < 300 ? 'ok' : 'no');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // Rejects (e.g. EADDRINUSE: another process took the port while it was down) rather than hang.
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
   }
 
   readonly refused: ReceivedRequest[] = [];
 
-  /** Every request is dropped unanswered (a retryable failure) until up(). */
-  async down(): Promise<void> {
-    this.dropping = true;
-    this.server?.closeAllConnections();
+  /** Closes the port: connections are refused (a retryable failure) until up(). */
+  down(): Promise<void> {
+    return this.stop();
   }
 
-  async up(): Promise<void> {
-    this.dropping = false;
+  up(): Promise<void> {
+    return this.listen(this.port);
   }
 
   async stop(): Promise<void> {
