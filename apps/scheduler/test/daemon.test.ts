@@ -1,6 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DRKIT_MAIN, eventually, incidents, type RunningDaemon, run, runs, startDaemon, workspace } from './daemon.js';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tempDir } from '@drkit/test-support';
+import {
+  DRKIT_MAIN,
+  eventually,
+  incidents,
+  type RunningDaemon,
+  run,
+  runs,
+  SCHEDULER_MAIN,
+  startDaemon,
+  workspace,
+} from './daemon.js';
 
 const run_ = (args: string[]) => run(DRKIT_MAIN, args);
 
@@ -167,6 +180,41 @@ scheduler: { shutdown_grace: 1s }`);
         ),
       });
       expect((await runs(ws.state)).filter((r) => r.kind === 'manual')).toEqual([]);
+    },
+  );
+
+  it(
+    'a bad config stops it before it listens: exit 1, the code, the file and the key path, in the log and on ' +
+      'stderr',
+    async () => {
+      const { dir, cleanup } = await tempDir('drkit-scheduler-bad-config-');
+      cleanups.push(cleanup);
+      const config = path.join(dir, 'drkit.config.yaml');
+      const base = `repository: ${dir}/repo\nsources: [{ name: data, type: files, path: ${dir} }]\n`;
+      const cases = [
+        {
+          yaml: `${base}schedule:\n  jobs:\n    - { name: x, cron: "61 * * * *", run: backup }\n`,
+          code: 'CONFIG_INVALID',
+          where: /drkit\.config\.yaml: schedule\.jobs\[0\]\.cron: "61 \* \* \* \*" is not a cron expression/,
+        },
+        {
+          yaml: `${base}state: \${DRKIT_TEST_UNSET_STATE}\n`,
+          code: 'CONFIG_ENV_MISSING',
+          where: /drkit\.config\.yaml: state: environment variable DRKIT_TEST_UNSET_STATE is not set/,
+        },
+      ];
+      for (const c of cases) {
+        await writeFile(config, c.yaml);
+        const out = await run(SCHEDULER_MAIN, ['--config', config, '--listen', '127.0.0.1:0'], {
+          DRKIT_TEST_UNSET_STATE: undefined,
+        });
+        expect(out.code, out.stdout + out.stderr).toBe(1);
+        expect(out.stderr).toMatch(c.where);
+        expect(out.stderr).toContain(`[${c.code}]`);
+        const logged = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { code: string; msg: string };
+        expect(logged.code).toBe(c.code);
+        expect(logged.msg).toMatch(c.where);
+      }
     },
   );
 });

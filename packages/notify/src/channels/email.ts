@@ -1,5 +1,4 @@
 import { parseSmtpUrl } from '@drkit/config';
-import { createTransport } from 'nodemailer';
 import type { Channel, Delivery, Notification } from '../channel.js';
 import { ChannelError, ChannelErrorCode } from './errors.js';
 import { footer, subjectLine } from './format.js';
@@ -79,19 +78,24 @@ export function emailChannel(options: EmailChannelOptions): Channel {
     });
   const timeoutMs = options.timeoutMs ?? EMAIL_TIMEOUT_MS;
   const redact = redactor([smtp.password]);
-  const transport = createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    requireTLS: !smtp.secure,
-    ...(smtp.user !== undefined ? { auth: { user: smtp.user, pass: smtp.password ?? '' }, forceAuth: true } : {}),
-    tls: { minVersion: 'TLSv1.2', ...(options.ca ? { ca: options.ca } : {}) },
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
+  // nodemailer (~2 MiB resident) loads with the first mail, not in every process that has channels.
+  const openTransport = () =>
+    import('nodemailer').then(({ createTransport }) =>
+      createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: smtp.secure,
+        requireTLS: !smtp.secure,
+        ...(smtp.user !== undefined ? { auth: { user: smtp.user, pass: smtp.password ?? '' }, forceAuth: true } : {}),
+        tls: { minVersion: 'TLSv1.2', ...(options.ca ? { ca: options.ca } : {}) },
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      }),
+    );
+  let transport: ReturnType<typeof openTransport> | undefined;
   const server =
     `${smtp.secure ? 'smtps' : 'smtp'}://${smtp.user !== undefined ? `${smtp.user}:***@` : ''}` +
     `${smtp.host.includes(':') ? `[${smtp.host}]` : smtp.host}:${smtp.port}`;
@@ -108,7 +112,8 @@ export function emailChannel(options: EmailChannelOptions): Channel {
       if (signal?.aborted) return CANCELLED;
       const timeout = AbortSignal.timeout(timeoutMs);
       try {
-        const info = await transport.sendMail({
+        transport ??= openTransport();
+        const info = await (await transport).sendMail({
           from: options.from,
           to: pending,
           subject: subjectLine(n),
