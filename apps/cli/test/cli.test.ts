@@ -211,10 +211,13 @@ describe('drkit CLI', () => {
       const now = await drkit(['backup', tree, '--repo', repo, '--wait', '0s']);
       expect(now.code).toBe(1);
       expect(now.stderr).toContain('REPO_LOCKED');
-      const release = setTimeout(() => void held.release(), 1500);
-      const waited = await drkit(['backup', tree, '--repo', repo, '--wait', '2m', '--json']);
-      clearTimeout(release);
-      expect(waited.code).toBe(0);
+      // The lock is released once the backup says it waits for it: it did wait, and said for whom.
+      const waited = await drkit(['backup', tree, '--repo', repo, '--wait', '2m', '--json'], {
+        onStderrLine: (line) => {
+          if (line.startsWith('note: waiting up to 120 s for the lock of "forget --prune" (pid ')) void held.release();
+        },
+      });
+      expect(waited.code, waited.stderr).toBe(0);
       expect(json(waited.stdout).kind).toBe('full');
     } finally {
       await held.release().catch(() => {});

@@ -91,6 +91,8 @@ export interface BackupOptions {
   onStaleLock?: (lock: LockInfo, why: string) => void;
   /** Told when a lock file that is not a lock is removed while taking the lock. */
   onDamagedLock?: (key: string, why: string) => void;
+  /** Told once when another user's lock makes the backup wait (up to waitMs). */
+  onLockWait?: (holder: LockInfo, waitMs: number) => void;
   /** Stops the backup at the next safe point; it is rolled back (BACKUP_INTERRUPTED). */
   signal?: AbortSignal;
   /**
@@ -152,6 +154,7 @@ export async function runBackup(repo: Repository, options: BackupOptions): Promi
     waitMs: options.waitMs,
     onStale: options.onStaleLock,
     onDamaged: options.onDamagedLock,
+    onWait: options.onLockWait,
     snapshot: id,
     signal,
   });

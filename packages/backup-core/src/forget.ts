@@ -34,6 +34,8 @@ export interface ForgetOptions {
   /** Only snapshots this filter selects are planned; the others (and what they need) are kept. */
   filter?: SnapshotFilter;
   onDamagedLock?: (key: string, why: string) => void;
+  /** Told once when another user's lock makes forget wait (up to waitMs). */
+  onLockWait?: (holder: LockInfo, waitMs: number) => void;
   /** Stops between two deletions (BACKUP_FORGET_INTERRUPTED); every listed snapshot stays restorable. */
   signal?: AbortSignal;
 }
@@ -79,6 +81,7 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
     waitMs: options.waitMs,
     onStale: options.onStaleLock,
     onDamaged: options.onDamagedLock,
+    onWait: options.onLockWait,
     signal,
   });
   const removed: string[] = [];

@@ -50,6 +50,7 @@ export { describeLeftovers, type Leftovers, removeLeftovers } from './leftovers.
 export {
   describeDamagedLock,
   describeStaleLock,
+  describeLockWait,
   type LockInfo,
   type LockOptions,
   ownerGone,

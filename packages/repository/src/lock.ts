@@ -50,6 +50,8 @@ export interface LockOptions {
   onStale?: (lock: LockInfo, why: string) => void;
   /** Told when a lock file that is not a lock (e.g. not valid JSON) is removed: no holder can be known or honoured. */
   onDamaged?: (key: string, why: string) => void;
+  /** Told once, when a conflicting lock makes this one wait (for up to `waitMs`): a silent wait looks like a hang. */
+  onWait?: (holder: LockInfo, waitMs: number) => void;
   /** The snapshot this holder writes (LockInfo.snapshot). */
   snapshot?: string;
   /** Stops waiting for a conflicting lock. */
@@ -77,6 +79,7 @@ export class RepoLock {
     const now = options.now ?? (() => new Date());
     const staleAfter = options.staleAfterMs ?? DEFAULT_STALE_MS;
     const deadline = Date.now() + (options.waitMs ?? 0);
+    let waiting = false;
     const t = now().toISOString();
     const info: LockInfo = {
       id: `${t.replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`,
@@ -139,6 +142,10 @@ export class RepoLock {
             details: { lock: conflict },
           },
         );
+      if (!waiting) {
+        waiting = true;
+        options.onWait?.(conflict, options.waitMs ?? 0);
+      }
       // Jitter keeps two waiters that collided from colliding again in lockstep.
       if (!options.signal?.aborted) await new Promise((r) => setTimeout(r, 200 + Math.random() * 600));
       if (options.signal?.aborted)
@@ -309,6 +316,13 @@ async function removeStaleLock(store: BlobStore, lock: LockInfo, why: string): P
 /** One line for people about a stale lock that was removed (`why` says why and what went with it). */
 export function describeStaleLock(lock: LockInfo, why: string): string {
   return `removed a stale lock of "${lock.purpose}" (pid ${lock.pid} on ${lock.host}): ${why}`;
+}
+
+export function describeLockWait(holder: LockInfo, waitMs: number): string {
+  return (
+    `waiting up to ${Math.ceil(waitMs / 1000)} s for the lock of "${holder.purpose}" ` +
+    `(pid ${holder.pid} on ${holder.host}, since ${holder.time})`
+  );
 }
 
 export function describeDamagedLock(key: string, why: string): string {
