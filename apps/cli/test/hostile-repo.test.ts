@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -184,6 +184,34 @@ describe('a damaged entry index', () => {
     expect(error.message).toContain(`snapshot ${id}`);
     expect(error.hint).not.toContain('Check the disk');
   });
+});
+
+describe('a blob the disk cannot read', () => {
+  it(
+    'is a storage error for restore and verify, not a damaged archive (no --salvage advice), and nothing is ' +
+      'written',
+    async () => {
+      const [id] = await hourly(1);
+      const archive = (await readdir(path.join(repo, 'data', id!))).find((f) => f.startsWith('tree.tar'))!;
+      // A folder where the archive should be: it opens, and every read of it fails (EISDIR), as a failing disk's would.
+      await rm(path.join(repo, 'data', id!, archive));
+      await mkdir(path.join(repo, 'data', id!, archive));
+      const target = path.join(dir, 't');
+      for (const args of [
+        ['restore', id!, '--target', target],
+        ['verify', id!],
+      ]) {
+        const r = await drkit([...args, '--repo', repo, '--json']);
+        expect(r.code, `${args[0]}: ${r.stderr}`).toBe(1);
+        const { error } = json(r.stdout);
+        expect(error.code, args[0]).toBe('STORAGE_IO');
+        expect(error.message).toContain(`Could not read data/${id}/${archive}`);
+        expect(error.hint).toContain('Check the disk');
+        expect(error.hint).not.toContain('--salvage');
+      }
+      await expect(readdir(target)).rejects.toMatchObject({ code: 'ENOENT' });
+    },
+  );
 });
 
 describe('verify reports what restore would refuse', () => {

@@ -64,7 +64,17 @@ export class LocalStore implements BlobStore {
       if (errnoCode(cause) === 'ENOENT') throw notFound(key, this.root, cause);
       throw ioError(`read ${key}`, this.root, cause);
     });
-    return createReadStream('', { fd: fh, highWaterMark: 1 << 20 });
+    const stream = createReadStream('', { fd: fh, highWaterMark: 1 << 20 });
+    // A failed read (EIO, EISDIR) is the store's error, not damage in what was read: it is emitted as STORAGE_IO.
+    // Errors a consumer destroys the stream with (no syscall) pass through as they are.
+    const destroy = stream._destroy.bind(stream);
+    stream._destroy = (error, done) =>
+      destroy(error, (e) =>
+        done(
+          typeof (e as NodeJS.ErrnoException | null)?.syscall === 'string' ? ioError(`read ${key}`, this.root, e) : e,
+        ),
+      );
+    return stream;
   }
 
   async stat(key: string): Promise<BlobInfo | undefined> {
@@ -168,14 +178,20 @@ export class LocalStore implements BlobStore {
   }
 }
 
-// A concurrent delete may remove the (empty) folder between mkdir and rename: try again once.
+const RENAME_ATTEMPTS = 20;
+
+/**
+ * Concurrent deletes remove a folder they leave empty, at any moment: between mkdir and rename, or inside mkdir
+ * itself (it finds the folder, then cannot stat it: ENOENT). Each such ENOENT means another writer made progress,
+ * so trying again is safe; parallel readers' lock files in `locks/` hit it often.
+ */
 async function renameIntoPlace(tmp: string, dest: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    await mkdir(path.dirname(dest), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
     try {
+      await mkdir(path.dirname(dest), { recursive: true });
       return await rename(tmp, dest);
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT' || attempt > 0) throw err;
+      if (errnoCode(err) !== 'ENOENT' || attempt >= RENAME_ATTEMPTS) throw err;
     }
   }
 }

@@ -114,6 +114,34 @@ describe('LocalStore on disk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('fails a read that the disk refuses part-way with STORAGE_IO, not a bare errno error', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    // A folder where the blob should be opens, then every read fails (EISDIR): a real failed read.
+    await mkdir(path.join(dir, 'data', 'x'), { recursive: true });
+    const stream = await new LocalStore(dir).get('data/x');
+    await expect(stream.toArray()).rejects.toMatchObject({
+      code: StorageErrorCode.IO,
+      message: expect.stringContaining('Could not read data/x'),
+    });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("puts into a folder that concurrent deletes keep emptying and removing (parallel readers' locks)", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
+    const store = new LocalStore(dir);
+    await store.put('config', Buffer.from('x'));
+    // Each worker puts its lock and deletes it again; each delete removes `locks/` when it leaves it empty.
+    const worker = async (w: number) => {
+      for (let i = 0; i < 300; i++) {
+        await store.put(`locks/${w}-${i}`, Buffer.from('lock'));
+        await store.delete(`locks/${w}-${i}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, (_, w) => worker(w)));
+    expect(await readdir(dir)).toEqual(expect.not.arrayContaining(['locks']));
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('fails a put with STORAGE_IO when its temp folder cannot be made', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'drkit-store-'));
     await writeFile(path.join(dir, '.tmp'), 'a file where the folder should be');
