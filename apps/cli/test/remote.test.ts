@@ -445,21 +445,22 @@ describe('a Redis restore whose archive cannot be read part-way (S3 through a re
 
   it('keeps the storage error and says the server now holds only part of the snapshot', async () => {
     const c = server.client();
-    // 3,000 keys of 200 random bytes: ~700 KB of archive that does not compress, several batches of 512.
+    // 3,000 keys of 1,000 random bytes: ~3 MB of archive that does not compress. zstd hands on what it
+    // decoded 1 MiB at a time (gzip 256 KiB), so a cut at 1.5 MB comes after some batches of 512 keys.
     const seed = c.pipeline();
-    for (let i = 0; i < 3000; i++) seed.set(`k:${i}`, randomBytes(200));
+    for (let i = 0; i < 3000; i++) seed.set(`k:${i}`, randomBytes(1000));
     await seed.exec();
     const repo = s3url(prefix(), proxy.endpoint);
     expect((await run(['init', '--repo', repo])).code).toBe(0);
     const b = await run(['backup', '--redis', server.url, '--repo', repo, '--json']);
     expect(b.code, b.stderr).toBe(0);
     await c.flushall();
-    // The archive's download breaks after 300,000 bytes, and every attempt to resume it is refused.
+    // The archive's download breaks after 1,500,000 bytes, and every attempt to resume it is refused.
     let downloads = 0;
     proxy.setFaults((r) =>
       r.op === 'GetObject' && r.path.includes('/redis.redis.')
         ? ++downloads === 1
-          ? { kind: 'cut-response', bytes: 300_000 }
+          ? { kind: 'cut-response', bytes: 1_500_000 }
           : { kind: 'reset' }
         : undefined,
     );
