@@ -6,13 +6,13 @@ import { base } from '../../tsup.base';
 // CommonJS packages lexed for their exports). Left out, and so runtime dependencies: ioredis
 // and etcd3, loaded only when a state store or lease backend names them. Jobs still run the
 // drkit CLI of the workspace as child processes.
-const LAZY = /^(ioredis|etcd3)$/;
+const LAZY = ['ioredis', 'etcd3'];
 export default defineConfig({
   ...base,
   entry: { main: 'src/main.ts' },
   dts: false,
-  noExternal: [/^(?!ioredis$|etcd3$)/],
-  external: [LAZY],
+  noExternal: [new RegExp(`^(?!(${LAZY.join('|')})$)`)],
+  external: LAZY,
   // Bundled CommonJS modules (pino, prom-client, nodemailer) call require() for Node's builtins.
   banner: {
     js:

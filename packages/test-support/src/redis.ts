@@ -90,11 +90,11 @@ function ping(port: number, password?: string): Promise<boolean> {
   });
 }
 
-/** A client of the server on `port` if it is the process `pid`, else undefined. */
-async function ours(port: number, pid: number, password?: string): Promise<Redis | undefined> {
+/** A client of the server on `port` and its INFO server, if it is the process `pid`; else undefined. */
+async function ours(port: number, pid: number, password?: string): Promise<{ probe: Redis; info: string } | undefined> {
   const probe = new Redis({ host: '127.0.0.1', port, password });
   const info = await probe.info('server').catch(() => '');
-  if (new RegExp(`^process_id:${pid}\\r?$`, 'm').test(info)) return probe;
+  if (new RegExp(`^process_id:${pid}\\r?$`, 'm').test(info)) return { probe, info };
   probe.disconnect();
   return undefined;
 }
@@ -134,10 +134,11 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
     while (!exited && Date.now() < deadline && !(await ping(port, options.password)))
       await new Promise((r) => setTimeout(r, 50));
     // The port is free when picked, not when bound: another server that took it meanwhile answers PING too.
-    const probe = !exited && Date.now() < deadline ? await ours(port, child.pid!, options.password) : undefined;
-    if (probe) {
+    const found = !exited && Date.now() < deadline ? await ours(port, child.pid!, options.password) : undefined;
+    if (found) {
+      const { probe } = found;
       const clients: Redis[] = [];
-      const version = /^redis_version:(.*)$/m.exec(await probe.info('server'))?.[1]?.trim() ?? 'unknown';
+      const version = /^redis_version:(.*)$/m.exec(found.info)?.[1]?.trim() ?? 'unknown';
       let rdbVersion = 0;
       // A replica is read-only, a Sentinel has no keyspace, a new cluster node no slots: only plain servers are probed.
       if (!options.sentinel && !(options.args ?? []).some((a) => a === '--replicaof' || a === '--cluster-enabled')) {

@@ -1,5 +1,5 @@
 import type { Finding, RedisRecord } from '@drkit/repository';
-import { messageKey, rdbTypeName } from '@drkit/repository';
+import { displayKey, messageKey, rdbTypeName } from '@drkit/repository';
 import {
   type RedisConnection,
   type RedisConnectionOptions,
@@ -117,7 +117,8 @@ export async function* readRedis(
   const nodes = conn.nodes();
   const problem = (db: number, key: Buffer | undefined, message: string) => {
     state.errors++;
-    report.error({ kind: 'redis-read', ...(key ? { path: `db${db}:${messageKey(key)}` } : {}), message });
+    // The path names a live key whole (it is how the report identifies it); messages bound it.
+    report.error({ kind: 'redis-read', ...(key ? { path: `db${db}:${displayKey(key)}` } : {}), message });
   };
   let scripting = conn.mode !== 'cluster' && options.script !== false;
   try {
